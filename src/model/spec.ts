@@ -1,0 +1,104 @@
+/**
+ * RunSpec: the one shape every workflow format becomes (DESIGN.md "RunSpec").
+ * Pure data: serialisable to JSON and stored in run.json. It never holds secret values:
+ * `secretEnv` keeps the templates (`${{ secrets.X }}`, `${{ env.X }}`, bare names), resolved
+ * only at launch from the CI environment and masked.
+ */
+
+/** Inclusive numeric range; a missing bound is open. `{min: 2, max: 2}` is exactly 2. */
+export interface Range {
+  min?: number
+  max?: number
+}
+
+export interface GpuSpec {
+  /** nvidia, amd, google, intel, tt; undefined = any vendor */
+  vendor?: string
+  /** alternatives, upper-case as written by dstack (`A10G`, `A100`); empty = any model */
+  names: string[]
+  count: Range
+  /** per-GPU memory, MiB */
+  memoryMiB?: Range
+  /** total GPU memory across the GPUs, MiB */
+  totalMemoryMiB?: Range
+}
+
+export interface Resources {
+  /** undefined = no GPU requested (CPU-only machines allowed) */
+  gpu?: GpuSpec
+  cpu: Range & { arch?: 'x86' | 'arm' }
+  memoryMiB: Range
+  diskMiB: Range
+  shmSizeMiB?: number
+}
+
+export interface ArtifactSpec {
+  /** relative to the working directory, normalised, no `..` */
+  path: string
+  /** true: synced while the job runs (dstack's real-time artifacts) */
+  mount: boolean
+}
+
+export type DepSpec =
+  | { kind: 'tag'; name: string; repo?: string }
+  | { kind: 'workflow'; name: string; repo?: string }
+
+export type SpotPolicy = 'spot' | 'on-demand' | 'auto'
+export type RetryEvent = 'no-capacity' | 'interruption' | 'error'
+
+export interface SourceRef {
+  /** path relative to the repository root, forward slashes */
+  file: string
+  line: number
+  column: number
+}
+
+export interface RunSpec {
+  workflow: string
+  format: 'workflows.yaml' | 'dstack.yml'
+  source: SourceRef
+  help?: string
+  /** seed-era provider (`bash`, `docker`); undefined for `type: task` */
+  provider?: string
+  /** may contain `${{ run.args }}` and `${{ run.name }}`; resolved (quoted) by the runner renderer */
+  commands: string[]
+  setup: string[]
+  image?: string
+  entrypoint?: string
+  python?: string
+  /** literal values, safe to store */
+  env: Record<string, string>
+  /**
+   * name -> template whose value comes from the CI environment at launch and is masked:
+   * a bare name in `env` (`HF_TOKEN`) is stored as `${{ env.HF_TOKEN }}`;
+   * `${{ secrets.X }}` and `${{ env.X }}` may be embedded in a longer value.
+   */
+  secretEnv: Record<string, string>
+  /** relative to the repository root ('.' = root); never absolute outside the checkout */
+  workingDir: string
+  args: string[]
+  artifacts: ArtifactSpec[]
+  deps: DepSpec[]
+  ports: number[]
+  cache: string[]
+  resources: Resources
+  spotPolicy: SpotPolicy
+  /** USD per hour */
+  maxPrice?: number
+  /** hard cap, seconds; always present (default 6 h) */
+  maxDurationSec: number
+  retry: { onEvents: RetryEvent[]; durationSec: number }
+  instanceTypes: string[]
+  regions: string[]
+  availabilityZones: string[]
+  nodes: number
+}
+
+export const DEFAULTS = {
+  spotPolicy: 'auto' as SpotPolicy,
+  maxDurationSec: 6 * 3600,
+  retry: { onEvents: ['no-capacity', 'interruption'] as RetryEvent[], durationSec: 3600 },
+  cpu: { min: 2 } as Range,
+  memoryMiB: { min: 8 * 1024 } as Range,
+  diskMiB: { min: 100 * 1024 } as Range
+}
