@@ -33,7 +33,7 @@ export async function startS3Server(bucket = 'test-bucket'): Promise<S3TestServe
     silent: true,
     configureBuckets: [{ name: bucket, configs: [] }]
   })
-  const { port } = (await server.run()) as unknown as { port: number }
+  const { port } = await server.run()
   const endpoint = `http://127.0.0.1:${port}`
   const client = new S3Client({
     region: 'us-east-1',

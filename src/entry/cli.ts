@@ -1,0 +1,287 @@
+/**
+ * `dstack-run`: the CLI (dist/cli.js). The same run lifecycle as the action, on a laptop or a
+ * self-hosted machine; `--backend local` is the default so it works with no cloud account.
+ */
+import { Command, Option, CommanderError } from 'commander'
+import { resolve as resolvePath } from 'node:path'
+import { loadWorkflows } from '../workflows/index.js'
+import { detectRepoId, captureRevision } from '../revision/index.js'
+import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
+import { runWorkflow } from '../orchestrate/index.js'
+import { createBackend, parseBackendName } from '../backends/index.js'
+import { TerminalReporter } from '../ci/terminal.js'
+import { runOutputs } from '../report/index.js'
+import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
+import { parseEnvAssignments } from './env-input.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
+
+export interface CliIo {
+  environ: Record<string, string | undefined>
+  cwd: string
+  out: { write(s: string): boolean; isTTY?: boolean }
+  err: { write(s: string): boolean; isTTY?: boolean }
+  /** aborted on SIGINT/SIGTERM */
+  signal: AbortSignal
+}
+
+interface StoreOpts {
+  repo?: string
+  store?: string
+  region?: string
+  endpoint?: string
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0
+  const program = new Command('dstack-run')
+    .description('Run ML workflows defined as code (.dstack/workflows.yaml, *.dstack.yml) locally or on spot GPU EC2')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
+    .showHelpAfterError()
+
+  const withStore = (c: Command) =>
+    c
+      .option('-C, --repo <dir>', 'the repository folder', '.')
+      .option('--store <store>', 'run store: a folder or s3://bucket/prefix (default $DSTACK_STORE or ~/.dstack/store)')
+      .option('--region <region>', 'AWS region of the S3 store')
+      .option('--endpoint <url>', 'S3-compatible endpoint URL for the store')
+
+  const ctx = async (o: StoreOpts) => {
+    const repoDir = resolvePath(io.cwd, o.repo ?? '.')
+    const loc: StoreLocation = o.store ? parseStoreSpec(o.store, { region: o.region, endpoint: o.endpoint }) : defaultStoreLocation(io.environ)
+    const store = new RunStore(openStore(loc))
+    return { repoDir, loc, store, repoId: () => detectRepoId(repoDir, io.environ) }
+  }
+  const json = (v: unknown) => io.out.write(JSON.stringify(v, null, 2) + '\n')
+
+  program
+    .command('validate')
+    .description('find, parse and validate the workflow files; print every problem with file:line:column')
+    .option('-C, --repo <dir>', 'the repository folder', '.')
+    .option('--json', 'print the normalised RunSpecs as JSON')
+    .action(async (o: { repo: string; json?: boolean }) => {
+      const repoDir = resolvePath(io.cwd, o.repo)
+      const { specs, problems, files } = await loadWorkflows(repoDir)
+      if (problems.length) {
+        for (const p of problems) io.err.write(formatProblem(p) + '\n')
+        io.err.write(`${problems.length} problem${problems.length > 1 ? 's' : ''} in ${new Set(problems.map((p) => p.file)).size} file(s)\n`)
+        exitCode = 1
+        return
+      }
+      if (o.json) return void json(specs)
+      if (!files.length) io.err.write(`no workflow files found in ${repoDir} (.dstack/workflows.yaml, .dstack/workflows/*.yaml, *.dstack.yml)\n`)
+      printTable(io.out, ['WORKFLOW', 'FORMAT', 'SOURCE', 'HELP'], specs.map((s) => [s.workflow, s.format, `${s.source.file}:${s.source.line}`, s.help ?? '']))
+    })
+
+  program
+    .command('revision')
+    .description('print the revision and code snapshot a run from this checkout would use')
+    .option('-C, --repo <dir>', 'the repository folder', '.')
+    .option('--include-untracked', 'also include untracked files that git does not ignore')
+    .option('--json', 'JSON output')
+    .action(async (o: { repo: string; includeUntracked?: boolean; json?: boolean }) => {
+      const c = await captureRevision(resolvePath(io.cwd, o.repo), io.environ, { includeUntracked: Boolean(o.includeUntracked) })
+      const view = { revision: c.revision, snapshot: { sha256: c.snapshot.sha256, bytes: c.snapshot.tarGz.length }, patchBytes: c.patch.length, warnings: c.warnings }
+      if (o.json) return void json(view)
+      const r = c.revision
+      io.out.write(`repo      ${r.repoId}\nevent     ${r.event}\ncommit    ${r.sha}${r.branch ? ` (${r.branch})` : ''}\n`)
+      if (r.pr) io.out.write(`pr/mr     #${r.pr} head ${r.headSha ?? '?'} base ${r.baseSha ?? '?'}\n`)
+      io.out.write(`changes   ${r.diffSha256 ? `${c.patch.length} bytes of patch (${r.diffSha256.slice(0, 12)})` : 'none'}\nsnapshot  ${c.snapshot.sha256} (${c.snapshot.tarGz.length} bytes)\n`)
+      for (const w of c.warnings) io.err.write(`warning: ${w}\n`)
+    })
+
+  withStore(program.command('run'))
+    .description('run a workflow and stream its logs; exit code 0 only when the run succeeded')
+    .argument('<workflow>', 'workflow name')
+    .argument('[args...]', 'arguments for ${{ run.args }}')
+    .addOption(new Option('-b, --backend <backend>', 'where to run').choices(['local', 'aws']).default('local'))
+    .option('-t, --tag <tag>', 'tag the run when it succeeds')
+    .option('--force-tag', 'move the tag if it already exists')
+    .option('-e, --env <NAME=VALUE...>', 'set or override an environment variable of the job')
+    .option('--include-untracked', 'also send untracked files that git does not ignore')
+    .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
+    .option('--json', 'print the run record and outputs as JSON at the end')
+    .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
+    .option('--instance-profile <name>', 'aws backend: instance profile with AmazonSSMManagedInstanceCore and access to the store')
+    .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
+    .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
+    .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
+    .passThroughOptions()
+    .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
+      const { repoDir, loc, store } = await ctx(o)
+      const backendName = parseBackendName(o.backend as string)
+      if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)')
+      const backend = await createBackend(backendName, {
+        detached: Boolean(o.detach),
+        aws: {
+          region: o.awsRegion ?? o.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION,
+          instanceProfile: o.instanceProfile,
+          subnetIds: splitList(o.subnetIds as string | undefined),
+          securityGroupIds: splitList(o.securityGroupIds as string | undefined),
+          ami: o.ami
+        }
+      })
+      const reporter = new TerminalReporter({ out: io.out, err: io.err })
+      reporter.start()
+      let record: RunRecord
+      try {
+        record = await runWorkflow({
+          repoDir,
+          workflow,
+          args,
+          env: parseEnvAssignments((o.env as string[] | undefined) ?? [], '--env'),
+          environ: io.environ,
+          includeUntracked: Boolean(o.includeUntracked),
+          backend,
+          store,
+          storeLocation: loc,
+          tag: o.tag as string | undefined,
+          forceTag: Boolean(o.forceTag),
+          detach: Boolean(o.detach),
+          signal: io.signal,
+          emit: reporter.event
+        })
+      } finally {
+        reporter.stop()
+      }
+      if (o.detach && !isTerminal(record.status)) {
+        io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run logs ${record.run} -f\n`)
+        if (o.json) json({ record })
+        return
+      }
+      const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
+      const outputs = runOutputs(record, manifest, {
+        artifactUrl: (p) => store.artifactUrl(record.repoId, record.run, p),
+        artifactsUrl: store.artifactUrl(record.repoId, record.run)
+      })
+      if (o.json) json({ record, outputs })
+      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
+      io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
+      io.err.write(`artifacts (${manifest.length} files): ${store.artifactUrl(record.repoId, record.run)}\n`)
+      exitCode = record.exitCode ?? (record.status === 'succeeded' ? 0 : 1)
+    })
+
+  withStore(program.command('ps'))
+    .description('list the runs of this repository (the latest 20 unless --all)')
+    .option('-a, --all', 'all runs')
+    .option('--json', 'JSON output')
+    .action(async (o: StoreOpts & { all?: boolean; json?: boolean }) => {
+      const c = await ctx(o)
+      const repoId = await c.repoId()
+      let runs = await c.store.listRuns(repoId)
+      if (!o.all) runs = runs.slice(0, 20)
+      const rows = await Promise.all(runs.map(async (r) => ({ ...r, status: await refreshedStatus(c.store, r) })))
+      if (o.json) return void json(rows)
+      printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, r.tags.join(',')]))
+    })
+
+  withStore(program.command('logs'))
+    .description('print the logs of a run (its last attempt unless --attempt)')
+    .argument('<run>', 'run name, or :TAG')
+    .option('-f, --follow', 'keep printing until the run ends')
+    .option('--attempt <n>', 'attempt number')
+    .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string }) => {
+      const c = await ctx(o)
+      const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
+      const n = o.attempt ? Number(o.attempt) : Math.max(1, rec.attempts.length)
+      await followLogs(c.store, rec, n, Boolean(o.follow), io)
+    })
+
+  withStore(program.command('stop'))
+    .description('stop a run: the job gets SIGTERM and still saves its artifacts and logs')
+    .argument('<run>', 'run name')
+    .action(async (runRef: string, o: StoreOpts) => {
+      const c = await ctx(o)
+      const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
+      const machine = rec.attempts[rec.attempts.length - 1]?.machine
+      if (isTerminal(await refreshedStatus(c.store, rec)) || !machine) {
+        io.err.write(`run ${rec.run} is not running (${rec.status})\n`)
+        return
+      }
+      const backend = await createBackend(machine.backend, { aws: { region: machine.region } })
+      await backend.releaseMachine(machine)
+      io.err.write(`stopped ${rec.run} (${machine.id})\n`)
+    })
+
+  const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
+  withStore(artifacts.command('list'))
+    .argument('<run>', 'run name, or :TAG')
+    .option('--json', 'JSON output')
+    .action(async (runRef: string, o: StoreOpts & { json?: boolean }) => {
+      const c = await ctx(o)
+      const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
+      const manifest = (await c.store.readManifest(rec.repoId, rec.run)) ?? []
+      if (o.json) return void json(manifest.map((e) => ({ ...e, url: c.store.artifactUrl(rec.repoId, rec.run, e.path) })))
+      printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [e.path, String(e.size), e.sha256]))
+    })
+  withStore(artifacts.command('download'))
+    .argument('<run>', 'run name, or :TAG')
+    .option('-o, --output <dir>', 'where to put them', '.')
+    .action(async (runRef: string, o: StoreOpts & { output: string }) => {
+      const c = await ctx(o)
+      const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
+      const got = await c.store.downloadArtifacts(rec.repoId, rec.run, resolvePath(io.cwd, o.output))
+      io.err.write(`downloaded ${got.length} files of ${rec.run} to ${resolvePath(io.cwd, o.output)} (sha256 verified)\n`)
+    })
+
+  const tags = program.command('tags').description('tags name succeeded runs so other workflows, teams and repos can depend on them')
+  withStore(tags.command('list'))
+    .option('--json', 'JSON output')
+    .action(async (o: StoreOpts & { json?: boolean }) => {
+      const c = await ctx(o)
+      const list = await c.store.listTags(await c.repoId())
+      if (o.json) return void json(list)
+      printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
+    })
+  withStore(tags.command('add'))
+    .argument('<tag>')
+    .argument('<run>')
+    .option('--force', 'move the tag if it exists')
+    .action(async (tag: string, run: string, o: StoreOpts & { force?: boolean }) => {
+      const c = await ctx(o)
+      const t = await c.store.addTag(await c.repoId(), tag, run, { force: Boolean(o.force) })
+      io.err.write(`tagged ${t.run} as ${t.tag}\n`)
+    })
+  withStore(tags.command('delete'))
+    .argument('<tag>')
+    .action(async (tag: string, o: StoreOpts) => {
+      const c = await ctx(o)
+      await c.store.deleteTag(await c.repoId(), tag)
+      io.err.write(`deleted tag ${tag}\n`)
+    })
+
+  program
+    .command('cleanup')
+    .description('aws: terminate instances tagged by this tool whose dstack:expires-at has passed (for a scheduled job)')
+    .option('--region <region>', 'AWS region')
+    .option('--dry-run', 'only list them')
+    .action(async (o: { region?: string; dryRun?: boolean }) => {
+      const backend = (await createBackend('aws', { aws: { region: o.region ?? io.environ.AWS_REGION } })) as unknown as {
+        cleanupExpired(opts: { dryRun?: boolean }): Promise<{ terminated: string[] }>
+      }
+      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun) })
+      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
+    })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return exitCode
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
+    if (e instanceof WorkflowErrors) {
+      for (const p of e.problems) io.err.write(formatProblem(p) + '\n')
+      return 1
+    }
+    if (e instanceof UserError) {
+      io.err.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
+      return 1
+    }
+    io.err.write(`error: ${(e as Error).stack ?? String(e)}\n`)
+    return 1
+  }
+}
+
+function splitList(v: string | undefined): string[] | undefined {
+  const items = (v ?? '').split(/[\s,]+/).filter(Boolean)
+  return items.length ? items : undefined
+}

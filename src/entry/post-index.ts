@@ -1,0 +1,4 @@
+import { post } from './action-post.js'
+
+/* istanbul ignore next */
+void post()

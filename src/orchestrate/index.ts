@@ -1,0 +1,6 @@
+export { runWorkflow, type RunWorkflowOptions } from './run-workflow.js'
+export { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
+export { attemptOutcome, shouldRetry, exitCodeFor, attemptCost } from './outcome.js'
+export { runnerPlan } from './runner-plan.js'
+export { LogFollower } from './log-follower.js'
+export type { RunEvent, EventSink } from './events.js'

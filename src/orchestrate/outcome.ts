@@ -1,0 +1,68 @@
+/**
+ * Pure decisions of the run lifecycle: what an attempt's result was, and whether to try again.
+ */
+import type { AttemptStatus, ExecState, RetryEvent, RunSpec, TerminalStatus } from '../model/index.js'
+
+export interface AttemptOutcome {
+  status: TerminalStatus
+  exitCode?: number
+  reason: string
+  /** the retry event this outcome counts as, if any */
+  event?: RetryEvent
+}
+
+/**
+ * Combine what the runner wrote (status.json) with what the backend saw. The runner's own word wins
+ * when it finished; the backend's word fills in when the machine vanished before the runner could write.
+ */
+export function attemptOutcome(written: AttemptStatus | undefined, exec: ExecState, cancelledByUser: boolean): AttemptOutcome {
+  if (written?.status) {
+    const status = written.status
+    const event: RetryEvent | undefined = status === 'interrupted' ? 'interruption' : status === 'failed' ? 'error' : undefined
+    return { status, exitCode: written.exitCode, reason: written.reason ?? defaultReason(status, written.exitCode), event }
+  }
+  if (exec.state === 'ended' && exec.interrupted) {
+    return { status: 'interrupted', reason: exec.reason ?? 'the spot instance was reclaimed before the runner could report', event: 'interruption' }
+  }
+  if (cancelledByUser) return { status: 'cancelled', reason: 'cancelled before the runner reported a result' }
+  if (exec.state === 'ended') {
+    const reason = exec.reason ?? (exec.lost ? 'the machine was lost before the runner reported a result' : `the runner exited with ${exec.exitCode ?? 'an unknown code'} without reporting a result`)
+    return { status: 'failed', exitCode: exec.exitCode, reason, event: 'error' }
+  }
+  return { status: 'failed', reason: 'the attempt ended in an unknown state', event: 'error' }
+}
+
+function defaultReason(status: TerminalStatus, exitCode?: number): string {
+  switch (status) {
+    case 'succeeded':
+      return 'all commands exited with 0'
+    case 'failed':
+      return `a command exited with ${exitCode ?? 'a non-zero code'}`
+    case 'timed-out':
+      return 'the run reached max_duration'
+    case 'cancelled':
+      return 'the run was cancelled'
+    case 'interrupted':
+      return 'the spot instance was reclaimed'
+  }
+}
+
+/** dstack's retry: an event listed in `on_events`, while the run is younger than `duration`. */
+export function shouldRetry(outcome: { event?: RetryEvent }, retry: RunSpec['retry'], runStartedMs: number, nowMs: number): boolean {
+  if (!outcome.event || !retry.onEvents.includes(outcome.event)) return false
+  return nowMs - runStartedMs < retry.durationSec * 1000
+}
+
+/** exit code of the CI step / CLI: 0 only for succeeded */
+export function exitCodeFor(status: TerminalStatus, runnerExit?: number): number {
+  if (status === 'succeeded') return 0
+  if (status === 'failed' && runnerExit && runnerExit > 0 && runnerExit < 256) return runnerExit
+  return 1
+}
+
+/** per-second billing with a 60 s minimum; AWS does not bill a spot instance it interrupts in its first hour */
+export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string): number {
+  const secs = Math.max(60, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)
+  if (status === 'interrupted' && secs < 3600) return 0
+  return Math.round(((pricePerHour * secs) / 3600) * 10000) / 10000
+}

@@ -1,0 +1,219 @@
+/**
+ * The run lifecycle (DESIGN.md): prepare → submit → attempts (provision, run, watch) → finish.
+ * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
+ * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
+ */
+import type { Backend, AttemptHandle, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
+import { NoCapacityError } from '../model/index.js'
+import type { RunStore } from '../store/index.js'
+import { renderRunnerScript } from '../runner/render.js'
+import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
+import { runnerPlan } from './runner-plan.js'
+import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
+import { LogFollower } from './log-follower.js'
+import type { EventSink } from './events.js'
+
+export interface RunWorkflowOptions extends PrepareOptions {
+  backend: Backend
+  store: RunStore
+  storeLocation: StoreLocation
+  /** tag to apply when the run succeeds */
+  tag?: string
+  forceTag?: boolean
+  /** return right after the first attempt started (CLI `-d`) */
+  detach?: boolean
+  signal: AbortSignal
+  emit: EventSink
+  /** called with the record whenever a machine exists, so the CI can save it for its post step */
+  onMachine?: (record: RunRecord, machine: MachineInfo) => Promise<void> | void
+  ciUrl?: string
+  workRoot?: string
+  pollIntervalMs?: number
+  /** how long a cancelled job gets to save its artifacts before the machine is released */
+  cancelGraceMs?: number
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
+  const now = o.now ?? Date.now
+  const sleep = o.sleep ?? defaultSleep
+  const prepared = await prepareRun(o, o.store, o.emit)
+  o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
+  let record = await o.store.createRun({
+    run: '',
+    repoId: prepared.revision.repoId,
+    workflow: prepared.spec.workflow,
+    spec: prepared.spec,
+    revision: prepared.revision,
+    backend: o.backend.name,
+    args: o.args,
+    status: 'submitted',
+    submittedAt: new Date(now()).toISOString(),
+    attempts: [],
+    requestedTag: o.tag,
+    tags: [],
+    ciUrl: o.ciUrl
+  })
+  o.emit({ type: 'status', status: 'submitted', record })
+  const runStartedMs = now()
+
+  for (let n = 1; ; n++) {
+    if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
+    const result = await runAttempt(o, prepared, record, n, sleep)
+    record = result.record
+    if (o.detach && result.detached) return record
+    const out = result.outcome
+    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now())) {
+      o.emit({ type: 'warning', message: `attempt ${n} ${out.status}: ${out.reason}; retrying (retry.on_events includes ${out.event})` })
+      if (out.event === 'no-capacity') await sleep(Math.min(60_000, 5_000 * n))
+      continue
+    }
+    return finish(record, out)
+  }
+
+  async function finish(rec: RunRecord, out: Pick<AttemptOutcome, 'status' | 'reason' | 'exitCode'>): Promise<RunRecord> {
+    o.emit({ type: 'step', step: 'finish', message: `Run ${rec.run} ${out.status}` })
+    rec = { ...rec, status: out.status, reason: out.reason, exitCode: exitCodeFor(out.status, out.exitCode), endedAt: new Date(now()).toISOString() }
+    const costs = rec.attempts.map((a) => a.costUsd).filter((c): c is number => typeof c === 'number')
+    if (costs.length) rec.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
+    await o.store.saveRun(rec)
+    if (out.status === 'succeeded' && o.tag) {
+      try {
+        await o.store.addTag(rec.repoId, o.tag, rec.run, { force: o.forceTag })
+        rec = (await o.store.getRun(rec.repoId, rec.run)) ?? { ...rec, tags: [...rec.tags, o.tag] }
+        o.emit({ type: 'info', message: `tagged ${rec.run} as \`${o.tag}\`` })
+      } catch (e) {
+        // the run itself succeeded and its artifacts are stored; the tag failure fails the step
+        rec = { ...rec, status: 'failed', exitCode: 1, reason: `the run succeeded but tagging failed: ${(e as Error).message}` }
+        await o.store.saveRun(rec)
+      }
+    }
+    o.emit({ type: 'status', status: rec.status, record: rec })
+    return rec
+  }
+}
+
+interface AttemptResult {
+  record: RunRecord
+  outcome: AttemptOutcome
+  detached?: boolean
+}
+
+async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: RunRecord, n: number, sleep: (ms: number) => Promise<void>): Promise<AttemptResult> {
+  const now = o.now ?? Date.now
+  const plan = runnerPlan({
+    runName: record.run,
+    repoId: record.repoId,
+    revisionSha: prepared.revision.sha,
+    snapshotSha256: prepared.revision.snapshotSha256,
+    attempt: n,
+    spec: prepared.spec,
+    args: o.args,
+    store: o.storeLocation,
+    deps: prepared.deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run })),
+    backend: o.backend.name,
+    workRoot: o.workRoot
+  })
+  const script = renderRunnerScript(plan)
+  const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script)
+  const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString() }
+  record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
+  await o.store.saveRun(record)
+  o.emit({ type: 'status', status: 'provisioning', record })
+  o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
+
+  let handle: AttemptHandle | undefined
+  const launchAbort = new AbortController()
+  const onAbort = () => launchAbort.abort()
+  o.signal.addEventListener('abort', onAbort)
+  try {
+    try {
+      handle = await o.backend.start({
+        runName: record.run,
+        repoId: record.repoId,
+        attempt: n,
+        spec: prepared.spec,
+        store: o.storeLocation,
+        runnerScriptKey: scriptKey,
+        runnerScript: script,
+        secretEnv: prepared.secretValues,
+        previousAttempts: record.attempts.slice(0, -1),
+        signal: launchAbort.signal,
+        log: (line) => o.emit({ type: 'info', message: line }),
+        onMachine: async (machine) => {
+          attempt.machine = machine
+          record = { ...record, attempts: record.attempts.map((a) => (a.n === n ? { ...attempt } : a)) }
+          await o.store.saveRun(record)
+          o.emit({ type: 'machine', machine, record })
+          await o.onMachine?.(record, machine)
+        }
+      })
+    } catch (e) {
+      const outcome: AttemptOutcome = o.signal.aborted
+        ? { status: 'cancelled', reason: 'cancelled while starting a machine' }
+        : e instanceof NoCapacityError
+          ? { status: 'failed', reason: e.message, event: 'no-capacity' }
+          : { status: 'failed', reason: (e as Error).message }
+      return { record: await closeAttempt(record, n, outcome, undefined), outcome }
+    }
+
+    attempt.machine = handle.machine
+    record = { ...record, status: 'running', attempts: record.attempts.map((a) => (a.n === n ? { ...attempt } : a)) }
+    await o.store.saveRun(record)
+    o.emit({ type: 'status', status: 'running', record })
+    if (o.detach) {
+      const h = handle
+      handle = undefined // a detached run keeps its machine; `stop` or the runner's own limits end it
+      void h
+      return { record, outcome: { status: 'succeeded', reason: 'detached' }, detached: true }
+    }
+
+    o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
+    const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
+    const exec = await watch(o, handle, follower, sleep)
+    await follower.drain()
+    const written = await o.store.readStatus(record.repoId, record.run, n)
+    const outcome = attemptOutcome(written, exec, o.signal.aborted)
+    return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
+  } finally {
+    o.signal.removeEventListener('abort', onAbort)
+    if (handle) await handle.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${handle!.machine.id} failed: ${e.message}` }))
+  }
+
+  async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo): Promise<RunRecord> {
+    const endedAt = new Date(now()).toISOString()
+    const done: AttemptRecord = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason }
+    if (machine?.pricePerHour !== undefined) done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status)
+    const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
+    await o.store.saveRun(updated)
+    return updated
+  }
+}
+
+/** Watch until the backend says the runner ended; cancel on abort, and give the job time to save. */
+async function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, sleep: (ms: number) => Promise<void>): Promise<ExecState> {
+  const interval = o.pollIntervalMs ?? 1000
+  let cancelledAt: number | undefined
+  const now = o.now ?? Date.now
+  for (;;) {
+    await follower.poll()
+    if (o.signal.aborted && cancelledAt === undefined) {
+      cancelledAt = now()
+      o.emit({ type: 'warning', message: 'cancelling: asking the job to stop and save its artifacts' })
+      await handle.cancel('cancelled by the CI job').catch((e: Error) => o.emit({ type: 'warning', message: `cancel failed: ${e.message}` }))
+    }
+    const state = await handle.poll()
+    if (state.state === 'ended') return state
+    if (cancelledAt !== undefined && now() - cancelledAt > (o.cancelGraceMs ?? 60_000)) {
+      return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
+    }
+    await sleep(interval)
+  }
+}
+
+function describeMachine(m: MachineInfo): string {
+  return [m.id, m.instanceType, m.market, m.zone].filter(Boolean).join(' ')
+}

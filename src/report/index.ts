@@ -1,0 +1,2 @@
+export { runOutputs, runDurationSec, type ArtifactOutput, type OutputContext } from './outputs.js'
+export { runMarkdown, formatDuration, formatBytes, escapeCell, type MarkdownContext } from './markdown.js'

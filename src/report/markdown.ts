@@ -1,0 +1,86 @@
+/** Pure: a run → the markdown of the job summary, the PR / MR comment and `--markdown`. */
+import type { ManifestEntry, RunRecord } from '../model/index.js'
+import { runDurationSec } from './outputs.js'
+
+const ICON: Record<string, string> = {
+  succeeded: '✅',
+  failed: '❌',
+  interrupted: '⚡',
+  cancelled: '⏹️',
+  'timed-out': '⏱️',
+  submitted: '⏳',
+  provisioning: '⏳',
+  running: '🏃',
+  uploading: '⏫'
+}
+
+export function escapeCell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+export function formatDuration(sec: number | undefined): string {
+  if (sec === undefined) return '—'
+  const h = Math.floor(sec / 3600)
+  const m = Math.floor((sec % 3600) / 60)
+  const s = sec % 60
+  return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(1)} ${units[i]}`
+}
+
+export interface MarkdownContext {
+  artifactUrl: (path: string) => string
+  artifactsUrl: string
+  logsHint?: string
+  /** cap for the whole text (a PR comment holds 65,536 characters, a summary 1 MiB) */
+  maxChars?: number
+}
+
+export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: MarkdownContext): string {
+  const lines: string[] = []
+  const rev = r.revision
+  lines.push(`### ${ICON[r.status] ?? ''} \`${r.workflow}\` — run \`${r.run}\` ${r.status}`)
+  lines.push('')
+  if (r.reason && r.status !== 'succeeded') lines.push(`> ${escapeCell(r.reason)}`, '')
+  lines.push('| | |', '|---|---|')
+  lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`)
+  lines.push(`| Revision | \`${rev.sha.slice(0, 12)}\`${rev.branch ? ` on \`${escapeCell(rev.branch)}\`` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`)
+  lines.push(`| Backend | ${r.backend} |`)
+  lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`)
+  if (r.costUsd !== undefined) lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`)
+  if (r.tags.length) lines.push(`| Tags | ${r.tags.map((t) => `\`${escapeCell(t)}\``).join(', ')} |`)
+  lines.push('')
+  if (r.attempts.length) {
+    lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|')
+    for (const a of r.attempts) {
+      const m = a.machine
+      lines.push(
+        `| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`
+      )
+    }
+    lines.push('')
+  }
+  if (manifest.length) {
+    lines.push(`**Artifacts** ([all](${ctx.artifactsUrl})): ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '')
+    lines.push('| File | Size | sha256 |', '|---|---|---|')
+    const shown = manifest.slice(0, 50)
+    for (const e of shown) lines.push(`| [${escapeCell(e.path)}](${ctx.artifactUrl(e.path)}) | ${formatBytes(e.size)} | \`${e.sha256.slice(0, 12)}\` |`)
+    if (manifest.length > shown.length) lines.push(`| … ${manifest.length - shown.length} more | | |`)
+    lines.push('')
+  }
+  if (ctx.logsHint) lines.push(ctx.logsHint, '')
+  let text = lines.join('\n')
+  const max = ctx.maxChars ?? 60_000
+  if (text.length > max) text = text.slice(0, max - 40) + '\n\n… (truncated)\n'
+  return text
+}

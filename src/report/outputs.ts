@@ -1,0 +1,49 @@
+/**
+ * Pure: a finished run → the step outputs (names as in action.yml). Every value is a string;
+ * lists are JSON. The same map feeds GitHub outputs, the GitLab dotenv and the CLI's --json.
+ */
+import type { ManifestEntry, RunRecord } from '../model/index.js'
+
+export interface ArtifactOutput extends ManifestEntry {
+  url: string
+}
+
+export interface OutputContext {
+  /** URL of one artifact file, from the store */
+  artifactUrl: (path: string) => string
+  /** URL of the run's artifacts folder */
+  artifactsUrl: string
+  /** a workflow-artifact link (upload-artifact: true) */
+  workflowArtifactUrl?: string
+}
+
+export function runDurationSec(r: RunRecord): number | undefined {
+  if (!r.endedAt) return undefined
+  return Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.submittedAt)) / 1000))
+}
+
+export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputContext): Record<string, string> {
+  const last = r.attempts[r.attempts.length - 1]
+  const m = last?.machine
+  const artifacts: ArtifactOutput[] = manifest.map((e) => ({ ...e, url: ctx.artifactUrl(e.path) }))
+  const out: Record<string, string> = {
+    'run-name': r.run,
+    workflow: r.workflow,
+    status: r.status,
+    'exit-code': String(r.exitCode ?? (r.status === 'succeeded' ? 0 : 1)),
+    reason: r.reason ?? '',
+    revision: r.revision.sha,
+    'repo-id': r.repoId,
+    artifacts: JSON.stringify(artifacts),
+    'artifacts-url': ctx.artifactsUrl,
+    tags: JSON.stringify(r.tags),
+    duration: String(runDurationSec(r) ?? ''),
+    attempts: String(r.attempts.length),
+    'instance-id': m && m.backend === 'aws' ? m.id : '',
+    'instance-type': m?.instanceType ?? '',
+    market: m?.market ?? '',
+    cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
+  }
+  if (ctx.workflowArtifactUrl) out['workflow-artifact-url'] = ctx.workflowArtifactUrl
+  return out
+}
