@@ -1,0 +1,59 @@
+/** Opening a checkout: find the work tree root and HEAD, turning git's complaints into UserErrors. */
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { UserError } from '../model/errors.js'
+import { GitError, gitAt, type Git } from './git.js'
+
+export interface WorkTree {
+  /** git running at the work tree root */
+  git: Git
+  /** absolute path of the work tree root (repoDir may be a sub-folder) */
+  root: string
+  /** the checked-out commit */
+  head: string
+}
+
+function explain(dir: string, e: unknown): Error {
+  if (!(e instanceof GitError)) return e as Error
+  if (e.spawnError?.code === 'ENOENT') {
+    return new UserError('git is not installed (or not on PATH)', 'install git: it is needed to capture the code revision')
+  }
+  const msg = e.stderr
+  if (/not a git repository/i.test(msg)) {
+    return new UserError(
+      `${dir} is not inside a git repository`,
+      'run from a clone of the repository that holds the workflows (in CI, check it out first, e.g. with actions/checkout), ' +
+        'or make one: git init && git add -A && git commit -m "first commit"'
+    )
+  }
+  if (/dubious ownership/i.test(msg)) {
+    return new UserError(
+      `git refuses to read ${dir}: the folder belongs to another user`,
+      `mark it as safe: git config --global --add safe.directory ${dir}`
+    )
+  }
+  if (/must be run in a work tree/i.test(msg)) {
+    return new UserError(`${dir} is a bare git repository`, 'run from a checkout with a working tree')
+  }
+  return new UserError(`git cannot read ${dir}: ${msg.trim() || e.message}`)
+}
+
+export async function openWorkTree(repoDir: string): Promise<WorkTree> {
+  const dir = resolve(repoDir)
+  const st = await stat(dir).catch(() => undefined)
+  if (!st?.isDirectory()) {
+    throw new UserError(`folder ${dir} does not exist`, 'pass the folder of a git checkout')
+  }
+  let root: string
+  try {
+    root = await gitAt(dir).text(['rev-parse', '--show-toplevel'])
+  } catch (e) {
+    throw explain(dir, e)
+  }
+  const git = gitAt(root)
+  const head = await git.tryText(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])
+  if (!head) {
+    throw new UserError(`the git repository ${root} has no commits yet`, 'commit the files first: git add -A && git commit -m "first commit"')
+  }
+  return { git, root, head }
+}
