@@ -32,8 +32,10 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   const loaded = await loadWorkflows(opts.repoDir)
   if (loaded.problems.length) throw new WorkflowErrors(loaded.problems)
   const base = findWorkflow(loaded.specs, opts.workflow)
-  const spec: RunSpec = { ...base, args: opts.args, env: { ...base.env, ...(opts.env ?? {}) } }
-  for (const name of Object.keys(opts.env ?? {})) delete spec.secretEnv[name]
+  // an explicit NAME=VALUE override replaces the workflow's value, secret template included
+  const overrides = opts.env ?? {}
+  const secretEnv = Object.fromEntries(Object.entries(base.secretEnv).filter(([name]) => !(name in overrides)))
+  const spec: RunSpec = { ...base, args: opts.args, env: { ...base.env, ...overrides }, secretEnv }
 
   const secrets = resolveSecretEnv(spec, opts.environ)
   if (secrets.missing.length) {

@@ -1,0 +1,247 @@
+/**
+ * Field normalisers shared by both formats. Each takes the file context, the field's path and its
+ * raw value, reports problems at that path and returns the normalised value (or a safe fallback).
+ * Type errors were already reported by the JSON Schema; these check meaning.
+ */
+import { assertName, assertRepoId, normaliseRelativePath, UserError, type ArtifactSpec, type DepSpec } from '../model/index.js'
+import type { FieldPath, FileContext } from './source.js'
+import { ENV_NAME_RE, envReference, envTemplate, expressionsIn, unsupportedCommandExpressions } from './interpolation.js'
+
+export type Obj = Record<string, unknown>
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function userMessage(e: unknown): { message: string; hint?: string } {
+  if (e instanceof UserError) return e.hint ? { message: e.message, hint: e.hint } : { message: e.message }
+  throw e
+}
+
+/** `assertName` semantics, reported as a problem */
+export function checkName(ctx: FileContext, path: FieldPath, kind: 'workflow name' | 'tag', v: string): boolean {
+  try {
+    assertName(kind, v)
+    return true
+  } catch (e) {
+    const m = userMessage(e)
+    ctx.report(path, m.message, m.hint)
+    return false
+  }
+}
+
+/** commands / setup: a list of strings, or one (multi-line) string kept as one script block */
+export function scriptLines(ctx: FileContext, path: FieldPath, v: unknown): string[] {
+  if (v === undefined || v === null) return []
+  const list = Array.isArray(v) ? v : [v]
+  const out: string[] = []
+  list.forEach((item, i) => {
+    const itemPath = Array.isArray(v) ? [...path, i] : path
+    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+      if (!ctx.hasProblemAt(itemPath)) ctx.report(itemPath, 'expected a command (a string)')
+      return
+    }
+    const command = String(item)
+    for (const e of unsupportedCommandExpressions(command)) {
+      const ref = envReference(e.expr)
+      ctx.report(
+        itemPath,
+        `unsupported expression \`${e.text}\` in a command; only \`\${{ run.args }}\` and \`\${{ run.name }}\` are allowed here`,
+        ref ? `put it in \`env:\` (e.g. \`${ref}: \${{ ${e.expr} }}\`) and use \`$${ref}\` in the command` : undefined
+      )
+    }
+    out.push(command)
+  })
+  return out
+}
+
+export interface EnvResult {
+  env: Record<string, string>
+  secretEnv: Record<string, string>
+}
+
+/** `env` as a list of `NAME=VALUE` / bare `NAME`, or (current format) a mapping */
+export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvResult {
+  const out: EnvResult = { env: {}, secretEnv: {} }
+  if (v === undefined || v === null) return out
+  const seen = new Set<string>()
+  const add = (itemPath: FieldPath, name: string, value: string | undefined, keyPos = false) => {
+    if (!ENV_NAME_RE.test(name)) {
+      ctx.report(itemPath, `invalid environment variable name \`${name}\``, 'use letters, digits and `_`, not starting with a digit', keyPos)
+      return
+    }
+    if (seen.has(name)) {
+      ctx.report(itemPath, `environment variable \`${name}\` is set more than once`, undefined, keyPos)
+      return
+    }
+    seen.add(name)
+    if (value === undefined) {
+      out.secretEnv[name] = envTemplate(name)
+      return
+    }
+    const exprs = expressionsIn(value)
+    const bad = exprs.filter((e) => envReference(e.expr) === undefined)
+    for (const e of bad) {
+      ctx.report(itemPath, `unsupported expression \`${e.text}\` in the value of \`${name}\``, 'use `${{ secrets.NAME }}` or `${{ env.NAME }}`, read from the CI environment at launch')
+    }
+    if (bad.length) return
+    if (exprs.length) out.secretEnv[name] = value
+    else out.env[name] = value
+  }
+  if (Array.isArray(v)) {
+    v.forEach((item, i) => {
+      if (typeof item !== 'string') return
+      const eq = item.indexOf('=')
+      if (eq < 0) add([...path, i], item.trim(), undefined)
+      else add([...path, i], item.slice(0, eq).trim(), item.slice(eq + 1))
+    })
+  } else if (isObj(v)) {
+    for (const [name, value] of Object.entries(v)) {
+      if (value === null || value === undefined) add([...path, name], name, undefined, true)
+      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') add([...path, name], name, String(value))
+    }
+  }
+  return out
+}
+
+/** a relative path inside the checkout, normalised; `.` stays `.` */
+export function relativePath(ctx: FileContext, path: FieldPath, kind: string, v: string, allowDot = false): string | undefined {
+  if (allowDot && /^(\.\/?)+$/.test(v.trim())) return '.'
+  try {
+    return normaliseRelativePath(kind, v.trim())
+  } catch (e) {
+    const m = userMessage(e)
+    ctx.report(path, m.message, m.hint ?? `a path relative to the ${kind === 'working_dir' ? 'repository root' : 'working directory'}`)
+    return undefined
+  }
+}
+
+/** artifacts: `{path, mount}` or plain strings */
+export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): ArtifactSpec[] {
+  if (!Array.isArray(v)) return []
+  const out: ArtifactSpec[] = []
+  v.forEach((item, i) => {
+    const p: FieldPath = [...path, i]
+    const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined
+    if (raw === undefined) return
+    const norm = relativePath(ctx, isObj(item) ? [...p, 'path'] : p, 'artifact path', raw)
+    if (norm === undefined) return
+    if (out.some((a) => a.path === norm)) {
+      ctx.report(p, `artifact \`${norm}\` is listed more than once`)
+      return
+    }
+    out.push({ path: norm, mount: isObj(item) && item.mount === true })
+  })
+  return out
+}
+
+/**
+ * A dependency reference: `name`, or `owner/repo/name` (another GitHub repo), or
+ * `host/owner/…/repo/name` (a repo on another host). In the plain-string form a leading `:` marks a tag.
+ */
+function depRef(ctx: FileContext, path: FieldPath, kind: 'tag' | 'workflow', ref: string): DepSpec | undefined {
+  const parts = ref.split('/')
+  let name = parts.pop()!
+  let repo: string | undefined
+  if (parts.length) {
+    repo = parts.length === 2 && !parts[0]!.includes('.') ? `github.com/${parts.join('/')}` : parts.join('/')
+    try {
+      assertRepoId(repo)
+    } catch (e) {
+      const m = userMessage(e)
+      ctx.report(path, `invalid dependency \`${ref}\`: ${m.message}`, 'use `name`, `owner/repo/name` (GitHub) or `host/owner/repo/name`')
+      return undefined
+    }
+  }
+  if (name.startsWith(':')) {
+    kind = 'tag'
+    name = name.slice(1)
+  }
+  if (!checkName(ctx, path, kind === 'tag' ? 'tag' : 'workflow name', name)) return undefined
+  return repo ? { kind, name, repo } : { kind, name }
+}
+
+/** deps: `{tag}`, `{workflow}` (`mount` ignored), or plain strings `":tag"`, `"workflow"`, `"owner/repo/:tag"` */
+export function deps(ctx: FileContext, path: FieldPath, v: unknown): DepSpec[] {
+  if (!Array.isArray(v)) return []
+  const out: DepSpec[] = []
+  v.forEach((item, i) => {
+    const p: FieldPath = [...path, i]
+    let dep: DepSpec | undefined
+    if (typeof item === 'string') dep = depRef(ctx, p, 'workflow', item.trim())
+    else if (isObj(item)) {
+      const hasTag = typeof item.tag === 'string'
+      const hasWf = typeof item.workflow === 'string'
+      if (hasTag === hasWf) {
+        if (!ctx.hasProblemAt(p)) ctx.report(p, 'a dependency names exactly one of `tag` or `workflow`', 'e.g. `- tag: my-model` or `- workflow: prepare-data`')
+        return
+      }
+      dep = hasTag ? depRef(ctx, [...p, 'tag'], 'tag', String(item.tag).trim()) : depRef(ctx, [...p, 'workflow'], 'workflow', String(item.workflow).trim())
+    }
+    if (dep) out.push(dep)
+  })
+  return out
+}
+
+/**
+ * ports. Seed era 0.0.x: an int count N meant "allocate N ports" (`$PORT_0`…): it becomes N
+ * entries of 0, meaning "any free port". Lists: numbers, `"80:8080"`, `"*:8080"` → the container
+ * port (the part after the last colon).
+ */
+export function ports(ctx: FileContext, path: FieldPath, v: unknown): number[] {
+  if (v === undefined || v === null) return []
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0 || v > 16) ctx.report(path, `invalid port count ${v}`, 'a count of ports to allocate is 0–16; or list port numbers')
+    return Number.isInteger(v) && v >= 0 && v <= 16 ? new Array<number>(v).fill(0) : []
+  }
+  if (!Array.isArray(v)) return []
+  const out: number[] = []
+  v.forEach((item, i) => {
+    const p: FieldPath = [...path, i]
+    const text = String(item).trim()
+    const m = /^(?:(?:\*|\d+):)?(\d+)$/.exec(text)
+    const port = m ? Number(m[1]) : NaN
+    if (!m || port < 1 || port > 65535) {
+      if (!ctx.hasProblemAt(p)) ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"` or `"*:8080"` (local:container)')
+      return
+    }
+    if (!out.includes(port)) out.push(port)
+  })
+  return out
+}
+
+/** cache: list of `{path}` or strings; `~/…`, relative (normalised) or absolute container paths */
+export function cachePaths(ctx: FileContext, path: FieldPath, v: unknown): string[] {
+  if (!Array.isArray(v)) return []
+  const out: string[] = []
+  v.forEach((item, i) => {
+    const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined
+    if (raw === undefined) return
+    const p: FieldPath = isObj(item) ? [...path, i, 'path'] : [...path, i]
+    const text = raw.trim()
+    // eslint-disable-next-line no-control-regex
+    if (!text || /[\u0000-\u001f\u007f\\]/.test(text) || text.split('/').includes('..')) {
+      ctx.report(p, `invalid cache path ${JSON.stringify(raw)}`, 'no `..`, backslashes or control characters')
+      return
+    }
+    const norm = text.startsWith('/') || text.startsWith('~') ? text.replace(/\/+$/, '') || '/' : relativePath(ctx, p, 'cache path', text)
+    if (norm !== undefined && !out.includes(norm)) out.push(norm)
+  })
+  return out
+}
+
+/** python: `3.10`, `"3.9"`; the number `3.1` is read as 3.10, as dstack did (YAML drops the zero) */
+export function pythonVersion(ctx: FileContext, path: FieldPath, v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined
+  let s = String(v).trim()
+  if (s === '3.1') s = '3.10'
+  const m = /^3\.(\d{1,2})$/.exec(s)
+  if (!m || Number(m[1]) < 7 || Number(m[1]) > 14) {
+    ctx.report(path, `unsupported python version \`${String(v)}\``, 'use 3.7 … 3.14, quoted (`python: "3.12"`) so YAML keeps the trailing zero of 3.10')
+    return undefined
+  }
+  return s
+}
+
+/** a string or a list of strings → list (instance_types, regions, availability_zones) */
+export function stringList(v: unknown): string[] {
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean)
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((s) => s.trim()) : []
+}

@@ -1,0 +1,181 @@
+/**
+ * dstack's gpu and cpu grammar (`src/dstack/_internal/core/models/resources.py`), pure.
+ * gpu: colon-separated tokens in any order — vendor, names (comma = alternatives), memory (has a
+ * unit), count — or an object `{vendor, name, count, memory, total_memory}`, or a bare count.
+ */
+import type { GpuSpec, Range, Resources } from '../model/index.js'
+import { fail, ok, parseCountRange, parseSizeRange, type Parsed } from './units.js'
+
+export const GPU_VENDORS = ['nvidia', 'amd', 'google', 'intel', 'tt'] as const
+const VENDOR_ALIASES: Record<string, string> = { tpu: 'google' }
+
+export const GPU_FORMS =
+  'colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), ' +
+  'memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, ' +
+  'or an object {vendor, name, count, memory, total_memory}'
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.+-]*$/
+const TPU_RE = /^(tpu-)?v\d/i
+const GPU_OBJECT_KEYS = ['vendor', 'name', 'count', 'memory', 'total_memory']
+
+function vendorOf(token: string): string | undefined {
+  const t = token.toLowerCase()
+  if ((GPU_VENDORS as readonly string[]).includes(t)) return t
+  return VENDOR_ALIASES[t]
+}
+
+/** `A100` stays as dstack writes it (upper case); TPU names (`v5litepod-4`) are lower case */
+function normaliseGpuName(name: string): string {
+  return TPU_RE.test(name) ? name.toLowerCase() : name.toUpperCase()
+}
+
+function finish(spec: { vendor?: string; names: string[]; count?: Range; memoryMiB?: Range; totalMemoryMiB?: Range }): GpuSpec | undefined {
+  const count = spec.count ?? { min: 1, max: 1 }
+  if (count.max === 0) return undefined
+  const out: GpuSpec = { names: spec.names.map(normaliseGpuName), count }
+  const vendor = spec.vendor ?? (out.names.length > 0 && out.names.every((n) => TPU_RE.test(n)) ? 'google' : undefined)
+  if (vendor) out.vendor = vendor
+  if (spec.memoryMiB) out.memoryMiB = spec.memoryMiB
+  if (spec.totalMemoryMiB) out.totalMemoryMiB = spec.totalMemoryMiB
+  return out
+}
+
+function parseNames(token: string, whole: string): Parsed<string[]> {
+  const names = token.split(',').map((n) => n.trim())
+  const bad = names.find((n) => !NAME_RE.test(n))
+  if (bad !== undefined) return fail(`invalid GPU name \`${bad}\` in \`${whole}\`: a name starts with a letter`, `expected ${GPU_FORMS}`)
+  return ok(names)
+}
+
+function parseGpuString(text: string): Parsed<GpuSpec | undefined> {
+  const whole = text.trim()
+  if (!whole) return fail('empty gpu spec', `expected ${GPU_FORMS}`)
+  let vendor: string | undefined
+  let names: string[] | undefined
+  let count: Range | undefined
+  let memory: Range | undefined
+  const dup = (kind: string, token: string) => fail<GpuSpec | undefined>(`gpu spec \`${whole}\` has more than one ${kind} (\`${token}\`)`, `expected ${GPU_FORMS}`)
+  for (const raw of whole.split(':')) {
+    const token = raw.trim()
+    if (!token) return fail(`empty token in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`)
+    const v = vendorOf(token)
+    if (v) {
+      if (vendor) return dup('vendor', token)
+      vendor = v
+    } else if (/^(\d|\.\.)/.test(token)) {
+      if (/[a-z]/i.test(token)) {
+        if (memory) return dup('memory', token)
+        const m = parseSizeRange(token, 'GPU memory')
+        if (!m.ok) return fail(`invalid GPU memory \`${token}\` in \`${whole}\``, m.hint)
+        memory = m.value
+      } else {
+        if (count) return dup('count', token)
+        const c = parseCountRange(token, 'GPU count')
+        if (!c.ok) return fail(`invalid GPU count \`${token}\` in \`${whole}\``, c.hint)
+        count = c.value
+      }
+    } else if (/^[A-Za-z]/.test(token)) {
+      if (names) return dup('name list', token)
+      const n = parseNames(token, whole)
+      if (!n.ok) return n
+      names = n.value
+    } else {
+      return fail(`invalid token \`${token}\` in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`)
+    }
+  }
+  const spec: Parameters<typeof finish>[0] = { names: names ?? [] }
+  if (vendor) spec.vendor = vendor
+  if (count) spec.count = count
+  if (memory) spec.memoryMiB = memory
+  return ok(finish(spec))
+}
+
+function parseGpuObject(o: Record<string, unknown>): Parsed<GpuSpec | undefined> {
+  const unknown = Object.keys(o).find((k) => !GPU_OBJECT_KEYS.includes(k))
+  if (unknown !== undefined) return fail(`unknown gpu key \`${unknown}\``, `expected ${GPU_OBJECT_KEYS.join(', ')}`)
+  const spec: Parameters<typeof finish>[0] = { names: [] }
+  if (o.vendor !== undefined && o.vendor !== null) {
+    const v = typeof o.vendor === 'string' ? vendorOf(o.vendor) : undefined
+    if (!v) return fail(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tt')
+    spec.vendor = v
+  }
+  if (o.name !== undefined && o.name !== null) {
+    const list = Array.isArray(o.name) ? o.name : [o.name]
+    const names: string[] = []
+    for (const n of list) {
+      if (typeof n !== 'string' || !NAME_RE.test(n.trim())) return fail(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]')
+      names.push(...n.split(',').map((x) => x.trim()))
+    }
+    spec.names = names
+  }
+  if (o.count !== undefined && o.count !== null) {
+    const c = parseCountRange(o.count, 'GPU count')
+    if (!c.ok) return c
+    spec.count = c.value
+  }
+  if (o.memory !== undefined && o.memory !== null) {
+    const m = parseSizeRange(o.memory, 'GPU memory')
+    if (!m.ok) return m
+    spec.memoryMiB = m.value
+  }
+  if (o.total_memory !== undefined && o.total_memory !== null) {
+    const m = parseSizeRange(o.total_memory, 'total GPU memory')
+    if (!m.ok) return m
+    spec.totalMemoryMiB = m.value
+  }
+  return ok(finish(spec))
+}
+
+/**
+ * Parse a `resources.gpu` value of the current (`.dstack.yml`) format.
+ * `undefined`/`null`, `0` and `0` counts mean no GPU (value undefined). A spec that names no count
+ * asks for exactly one GPU, as dstack does. Memory is per GPU, in MiB.
+ */
+export function parseGpuSpec(value: unknown): Parsed<GpuSpec | undefined> {
+  if (value === undefined || value === null) return ok(undefined)
+  if (typeof value === 'number') {
+    const c = parseCountRange(value, 'GPU count')
+    return c.ok ? ok(finish({ names: [], count: c.value })) : c
+  }
+  if (typeof value === 'string') return parseGpuString(value)
+  if (typeof value === 'object' && !Array.isArray(value)) return parseGpuObject(value as Record<string, unknown>)
+  return fail(`invalid gpu spec ${JSON.stringify(value)}`, `expected ${GPU_FORMS}`)
+}
+
+const ARCH_ALIASES: Record<string, 'x86' | 'arm'> = { x86: 'x86', x86_64: 'x86', amd64: 'x86', arm: 'arm', arm64: 'arm', aarch64: 'arm' }
+export const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`), optionally with an architecture (`x86:16`, `arm:8..`)'
+
+/** `16..`, `x86:16`, `arm:8..`, `4`, or `{arch, count}` */
+export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
+  if (typeof value === 'number') return parseCountRange(value, 'cpu count')
+  let arch: 'x86' | 'arm' | undefined
+  let count: Range | undefined
+  if (typeof value === 'string') {
+    for (const raw of value.split(':')) {
+      const token = raw.trim()
+      const a = ARCH_ALIASES[token.toLowerCase()]
+      if (a && !arch) arch = a
+      else if (!count && /^(\d|\.\.)/.test(token)) {
+        const c = parseCountRange(token, 'cpu count')
+        if (!c.ok) return fail(`invalid cpu count \`${token}\` in \`${value}\``, `expected ${CPU_FORMS}`)
+        count = c.value
+      } else return fail(`invalid token \`${token}\` in cpu spec \`${value}\``, `expected ${CPU_FORMS}`)
+    }
+  } else if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>
+    if (o.arch !== undefined) {
+      arch = typeof o.arch === 'string' ? ARCH_ALIASES[o.arch.toLowerCase()] : undefined
+      if (!arch) return fail(`invalid cpu arch ${JSON.stringify(o.arch)}`, 'expected x86 or arm')
+    }
+    if (o.count !== undefined) {
+      const c = parseCountRange(o.count, 'cpu count')
+      if (!c.ok) return c
+      count = c.value
+    }
+  } else {
+    return fail(`invalid cpu spec ${JSON.stringify(value)}`, `expected ${CPU_FORMS}`)
+  }
+  const out: Resources['cpu'] = { ...(count ?? { min: 2 }) }
+  if (arch) out.arch = arch
+  return ok(out)
+}

@@ -1,0 +1,62 @@
+/** Schema pieces shared by both published schemas (each schema file stays self-contained). */
+export type JsonSchema = Record<string, unknown>
+
+export const SCHEMA_BASE = 'https://raw.githubusercontent.com/dstack/run-action/v1/schemas/'
+
+export const d = (description: string, schema: JsonSchema = {}, examples?: unknown[]): JsonSchema =>
+  examples ? { description, ...schema, examples } : { description, ...schema }
+
+export const script = (what: string, examples: unknown[]): JsonSchema =>
+  d(`${what}: a list of shell commands, or one multi-line string run as one script block. \${{ run.args }} and \${{ run.name }} are replaced (quoted) at launch.`, {
+    type: ['array', 'string'],
+    items: { type: 'string' }
+  }, examples)
+
+export const python = d('Python version of the default image (3.7 … 3.14). Quote it: YAML reads 3.10 as 3.1 (which is taken as 3.10).', {
+  type: ['string', 'number'],
+  pattern: '^\\d+(\\.\\d+)?$'
+}, ['3.12', 3.11])
+
+export const artifacts = d('Folders or files (relative to the working directory) saved to the run store when the run ends; dependants and tags get them.', {
+  type: 'array',
+  items: {
+    type: ['string', 'object'],
+    properties: {
+      path: d('Path relative to the working directory.', { type: 'string' }, ['output', 'checkpoints/final']),
+      mount: d('Save in real time while the job runs (dstack\'s real-time artifacts).', { type: 'boolean' })
+    },
+    required: ['path'],
+    additionalProperties: false
+  }
+}, [[{ path: 'output' }, 'checkpoints']])
+
+export const deps = d('Runs whose artifacts are placed into the working tree before the job starts: a tag, or the latest succeeded run of a workflow; `owner/repo/name` reads another repository.', {
+  type: 'array',
+  items: {
+    type: ['string', 'object'],
+    properties: {
+      tag: d('Tag name, or owner/repo/tag for another GitHub repository.', { type: 'string' }, ['my-model', 'acme/data/latest']),
+      workflow: d('Workflow name: its most recent succeeded run.', { type: 'string' }, ['prepare-data']),
+      mount: d('Accepted for compatibility and ignored: artifacts are always downloaded.', { type: 'boolean' })
+    },
+    additionalProperties: false
+  }
+}, [[{ tag: 'my-model' }, { workflow: 'prepare-data' }, ':my-tag']])
+
+export const cache = d('Folders kept between runs of the same workflow.', {
+  type: 'array',
+  items: {
+    type: ['string', 'object'],
+    properties: { path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }) },
+    required: ['path'],
+    additionalProperties: false
+  }
+}, [[{ path: '~/.cache/pip' }]])
+
+export const registryAuth = d('Credentials for a private image registry (not supported by run-action yet).', {
+  type: 'object',
+  properties: {
+    username: d('Registry user name.', { type: 'string' }),
+    password: d('Registry password; use ${{ secrets.NAME }}.', { type: 'string' })
+  }
+})

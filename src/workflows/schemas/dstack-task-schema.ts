@@ -1,0 +1,122 @@
+/**
+ * JSON Schema of a current-format `*.dstack.yml` task (dstack 0.18 – 0.21), as run by run-action.
+ * Published as schemas/dstack-task.schema.json (kept equal by a test). Keys that dstack knows but
+ * run-action ignores or refuses are listed loosely so the TypeScript checks can explain them.
+ */
+import { SCHEMA_BASE, artifacts, cache, d, deps, python, registryAuth, script, type JsonSchema } from './common.js'
+
+const RANGE = '`N`, `N..`, `..M` or `N..M`'
+const sizeRange = (what: string, examples: unknown[]): JsonSchema =>
+  d(`${what}: a size or range (${RANGE}) in MB, GB or TB; a bare number is GB.`, { type: ['string', 'number'] }, examples)
+const strings = (what: string, examples: unknown[]): JsonSchema => d(what, { type: ['array', 'string'], items: { type: 'string' } }, examples)
+const duration = (what: string, examples: unknown[]): JsonSchema => d(`${what}: \`90m\`, \`2h\`, \`1d\`, or seconds.`, { type: ['string', 'integer'] }, examples)
+const ignored = (what: string): JsonSchema => d(`${what} (dstack; ignored or refused by run-action, which says why).`)
+
+const resources = d('What the job needs from the machine (dstack resources grammar).', {
+  type: 'object',
+  properties: {
+    gpu: d('GPUs: a count (`1`, `1..8`), colon-separated tokens in any order — vendor, names (comma = alternatives), memory per GPU, count — or an object.', {
+      type: ['integer', 'string', 'object'],
+      minimum: 0,
+      properties: {
+        vendor: d('nvidia, amd, google (tpu), intel or tt.', { type: 'string' }, ['nvidia']),
+        name: d('GPU model or alternatives.', { type: ['string', 'array'], items: { type: 'string' } }, ['A100', ['A10G', 'L4']]),
+        count: d(`Number of GPUs: ${RANGE}.`, { type: ['integer', 'string'] }, [2, '1..2']),
+        memory: sizeRange('Memory per GPU', ['24GB', '40GB..80GB']),
+        total_memory: sizeRange('Total GPU memory', ['80GB..'])
+      },
+      additionalProperties: false
+    }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', { name: ['A10G', 'A100'], count: '1..2' }]),
+    cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`). Default 2..', {
+      type: ['integer', 'string', 'object'],
+      minimum: 1,
+      properties: {
+        arch: d('x86 or arm.', { type: 'string', enum: ['x86', 'arm'] }),
+        count: d(`vCPU count: ${RANGE}.`, { type: ['integer', 'string'] })
+      },
+      additionalProperties: false
+    }, [4, '16..', 'x86:16']),
+    memory: sizeRange('RAM (default 8GB..)', ['64GB', '200GB..']),
+    disk: d('Disk size or range (default 100GB..), or {size}.', {
+      type: ['string', 'number', 'object'],
+      properties: { size: sizeRange('Disk size', ['500GB']) },
+      required: ['size'],
+      additionalProperties: false
+    }, ['500GB', { size: '200GB..' }]),
+    shm_size: d('Size of /dev/shm (one size, e.g. 16GB); needed by multi-GPU training.', { type: ['string', 'number'] }, ['16GB'])
+  },
+  additionalProperties: false
+}, [{ gpu: '24GB..40GB:2', memory: '64GB..', disk: '200GB', shm_size: '16GB' }])
+
+export const dstackTaskSchema: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: `${SCHEMA_BASE}dstack-task.schema.json`,
+  title: 'dstack task (*.dstack.yml)',
+  description: 'A dstack run configuration of `type: task` (dstack 0.18 – 0.21) as run by dstack/run-action in CI. One task per file.',
+  type: 'object',
+  properties: {
+    type: d('Configuration type. Only `task` runs in CI.', { type: 'string', enum: ['task'] }, ['task']),
+    name: d('Workflow name (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
+    commands: script('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
+    setup: script('Deprecated in dstack: commands run before `commands`', [['pip install -r requirements.txt']]),
+    image: d('Docker image; without it the default image with `python` is used.', { type: 'string' }, ['pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime']),
+    entrypoint: d('Docker entrypoint.', { type: 'string' }),
+    python,
+    env: d('Environment variables: a list of `NAME=VALUE` / bare `NAME` (from the CI environment at launch), or a mapping; values may use ${{ secrets.NAME }} and ${{ env.NAME }}.', {
+      type: ['array', 'object'],
+      items: { type: 'string' },
+      additionalProperties: { type: ['string', 'number', 'boolean', 'null'] }
+    }, [['HF_TOKEN', 'NCCL_DEBUG=INFO'], { WANDB_API_KEY: '${{ secrets.WANDB_API_KEY }}' }]),
+    working_dir: d('Folder to run in, relative to the repository root.', { type: 'string' }, ['src']),
+    ports: d('Ports the job listens on: `8080`, `"80:8080"`, `"*:8080"` (local:container).', { type: 'array', items: { type: ['integer', 'string'] } }, [[6006]]),
+    resources,
+    spot_policy: d('spot, on-demand, or auto (spot first, on-demand when spot has no capacity). Default auto.', { type: 'string', enum: ['spot', 'on-demand', 'auto'] }, ['auto']),
+    max_price: d('Maximum price, USD per hour.', { type: 'number', exclusiveMinimum: 0 }, [2.5]),
+    max_duration: d('Time limit of a run: `90m`, `2h`, `1d`, seconds, or `off` (= the default hard cap of 6h).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off']),
+    retry: d('Retry on events: true (no-capacity, interruption, error for 1h), false, or {on_events, duration}.', {
+      type: ['boolean', 'object'],
+      properties: {
+        on_events: d('Events to retry on (default all).', { type: 'array', items: { type: 'string', enum: ['no-capacity', 'interruption', 'error'] } }, [['no-capacity', 'interruption']]),
+        duration: duration('How long to keep retrying', ['1h'])
+      },
+      additionalProperties: false
+    }, [true, { on_events: ['no-capacity', 'interruption'], duration: '1h' }]),
+    instance_types: strings('EC2 instance types to consider.', [['g5.xlarge', 'g6.xlarge']]),
+    regions: strings('Regions to consider.', [['us-east-1', 'us-west-2']]),
+    availability_zones: strings('Availability zones to consider.', [['us-east-1a']]),
+    nodes: d('Number of nodes (only 1 is supported).', { type: 'integer', minimum: 1 }, [1]),
+    artifacts: { ...artifacts, description: `run-action extension (not in dstack): ${String(artifacts.description)}` },
+    deps: { ...deps, description: `run-action extension (not in dstack): ${String(deps.description)}` },
+    cache: { ...cache, description: `run-action extension (not in dstack): ${String(cache.description)}` },
+    registry_auth: registryAuth,
+    files: ignored('Local files to upload; the repository is already checked out'),
+    repos: ignored('Repositories to clone; the CI repository is already checked out'),
+    volumes: ignored('Volumes to attach'),
+    groups: ignored('Heterogeneous node groups'),
+    nvcc: ignored('Default image with the CUDA compiler'),
+    shell: ignored('Shell used for commands'),
+    user: ignored('User to run as'),
+    privileged: ignored('Privileged container'),
+    docker: ignored('Docker-in-Docker'),
+    home_dir: ignored('Home folder (deprecated)'),
+    priority: ignored('Run priority'),
+    single_branch: ignored('Clone a single branch'),
+    dstack: ignored('Expose the dstack server'),
+    backends: ignored('Backends to consider'),
+    reservation: ignored('Capacity reservation'),
+    stop_duration: ignored('Grace period on stop'),
+    idle_duration: ignored('Fleet idle time'),
+    creation_policy: ignored('Fleet reuse policy'),
+    fleets: ignored('Fleets to use'),
+    instances: ignored('Instances to use'),
+    utilization_policy: ignored('Stop on low GPU utilisation'),
+    startup_order: ignored('Multi-node startup order'),
+    stop_criteria: ignored('Multi-node stop criteria'),
+    schedule: ignored('Cron schedule'),
+    tags: ignored('Resource tags'),
+    backend_options: ignored('Backend options')
+  },
+  required: ['type'],
+  additionalProperties: false,
+  examples: [{ type: 'task', name: 'train', python: '3.12', env: ['HF_TOKEN'], commands: ['pip install -r requirements.txt', 'python train.py'], resources: { gpu: '24GB..:1' }, spot_policy: 'auto', max_duration: '2h' }]
+}

@@ -1,0 +1,111 @@
+/**
+ * Sizes, ranges and durations as dstack writes them (`24GB`, `40GB..80GB`, `1..2`, `2h`).
+ * Pure; each parser returns a `Parsed` result so the caller can attach the file position.
+ */
+import type { Range } from '../model/index.js'
+import { UserError } from '../model/index.js'
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string; hint?: string }
+
+export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value })
+export const fail = <T = never>(message: string, hint?: string): Parsed<T> =>
+  hint === undefined ? { ok: false, message } : { ok: false, message, hint }
+
+const MIB_PER: Record<string, number> = { M: 1, G: 1024, T: 1024 * 1024 }
+/** MB/GB/TB as dstack writes them; MiB/GiB/TiB and M/G/T as the 0.0.x code also read them */
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)?$/i
+export const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB)'
+export const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` (MB, GB or TB; a bare number means GB)'
+export const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4`'
+
+/**
+ * A size in MiB. dstack's units are binary: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
+ * `requireUnit`: bare numbers are rejected (used to tell memory from count in a gpu spec).
+ */
+export function parseSizeMiB(v: unknown, requireUnit = false): Parsed<number> {
+  if (typeof v === 'number' && !requireUnit) {
+    return Number.isFinite(v) && v >= 0 ? ok(Math.round(v * 1024)) : fail(`invalid size ${v}`, `expected ${SIZE_FORMS}`)
+  }
+  if (typeof v !== 'string') return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`)
+  const m = SIZE_RE.exec(v.trim())
+  if (!m || (requireUnit && !m[2])) return fail(`invalid size \`${v}\``, `expected ${SIZE_FORMS}`)
+  return ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0]!.toUpperCase()]!))
+}
+
+function parseBoundedRange(
+  v: string,
+  parseOne: (s: string) => Parsed<number>,
+  what: string,
+  forms: string
+): Parsed<Range> {
+  const text = v.trim()
+  const bad = fail<Range>(`invalid ${what} \`${v}\``, `expected ${forms}`)
+  if (!text.includes('..')) {
+    const one = parseOne(text)
+    return one.ok ? ok({ min: one.value, max: one.value }) : bad
+  }
+  const parts = text.split('..')
+  if (parts.length !== 2) return bad
+  const [lo, hi] = parts.map((p) => p.trim()) as [string, string]
+  if (!lo && !hi) return bad
+  const range: Range = {}
+  if (lo) {
+    const p = parseOne(lo)
+    if (!p.ok) return bad
+    range.min = p.value
+  }
+  if (hi) {
+    const p = parseOne(hi)
+    if (!p.ok) return bad
+    range.max = p.value
+  }
+  if (range.min !== undefined && range.max !== undefined && range.min > range.max) {
+    return fail(`invalid ${what} \`${v}\`: the lower bound is greater than the upper bound`, `expected ${forms}`)
+  }
+  return ok(range)
+}
+
+/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), in MiB */
+export function parseSizeRange(v: unknown, what = 'size', requireUnit = false): Parsed<Range> {
+  if (typeof v === 'number' && !requireUnit) {
+    const one = parseSizeMiB(v)
+    return one.ok ? ok({ min: one.value, max: one.value }) : fail(`invalid ${what} ${v}`, `expected ${SIZE_RANGE_FORMS}`)
+  }
+  if (typeof v !== 'string') return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${SIZE_RANGE_FORMS}`)
+  return parseBoundedRange(v, (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS)
+}
+
+const INT_RE = /^\d+$/
+
+/** `2`, `1..2`, `2..`, `..4` (non-negative integers) */
+export function parseCountRange(v: unknown, what = 'count'): Parsed<Range> {
+  if (typeof v === 'number') {
+    return Number.isInteger(v) && v >= 0 ? ok({ min: v, max: v }) : fail(`invalid ${what} ${v}`, `expected ${COUNT_RANGE_FORMS}`)
+  }
+  if (typeof v !== 'string') return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${COUNT_RANGE_FORMS}`)
+  return parseBoundedRange(v, (s) => (INT_RE.test(s) ? ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS)
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
+export const DURATION_FORMS = '`90m`, `2h`, `1d`, `1w`, `30s` or a number of seconds'
+
+/**
+ * A duration in seconds: `2h`, `1d`, `90m`, `30s`, `1w`, or a number of seconds (`3600`, `"3600"`).
+ * Throws UserError for anything else (including `off`, which callers handle themselves).
+ */
+export function parseDuration(v: string | number): number {
+  const r = tryParseDuration(v)
+  if (!r.ok) throw new UserError(r.message, r.hint)
+  return r.value
+}
+
+export function tryParseDuration(v: unknown): Parsed<number> {
+  if (typeof v === 'number') {
+    return Number.isInteger(v) && v > 0 ? ok(v) : fail(`invalid duration ${v}: must be a whole number of seconds above 0`, `expected ${DURATION_FORMS}`)
+  }
+  if (typeof v !== 'string') return fail(`invalid duration ${JSON.stringify(v)}`, `expected ${DURATION_FORMS}`)
+  const m = /^(\d+)\s*([smhdw]?)$/i.exec(v.trim())
+  if (!m) return fail(`invalid duration \`${v}\``, `expected ${DURATION_FORMS}`)
+  const sec = Number(m[1]) * DURATION_UNITS[(m[2] || 's').toLowerCase()]!
+  return sec > 0 ? ok(sec) : fail(`invalid duration \`${v}\`: must be above 0`, `expected ${DURATION_FORMS}`)
+}
