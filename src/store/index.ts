@@ -1,0 +1,7 @@
+export * from './object-store.js'
+export * from './folder-store.js'
+export * from './s3-store.js'
+export * from './location.js'
+export * from './keys.js'
+export * from './run-names.js'
+export * from './run-store.js'

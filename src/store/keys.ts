@@ -1,0 +1,49 @@
+/**
+ * The store key layout (DESIGN.md "Store layout"), pure. Every name is validated with
+ * src/model/names.ts first, so a hostile run, tag or repo id never becomes a key.
+ */
+import { assertName, assertRepoId, normaliseRelativePath } from '../model/names.js'
+import { UserError } from '../model/errors.js'
+
+function attemptNo(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`invalid attempt number ${JSON.stringify(n)}`)
+  return n
+}
+
+function seqNo(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new UserError(`invalid log chunk number ${JSON.stringify(seq)}`)
+  return String(seq).padStart(6, '0')
+}
+
+export function assertSha256(sha: string): string {
+  if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) throw new UserError(`invalid sha256 ${JSON.stringify(sha)}`)
+  return sha
+}
+
+export const keys = {
+  /** `<repoId>/runs/` (listing prefix) */
+  runs: (repoId: string): string => `${assertRepoId(repoId)}/runs/`,
+  /** `<repoId>/runs/<run>/` (folder of one run) */
+  runDir: (repoId: string, run: string): string => `${keys.runs(repoId)}${assertName('run name', run)}/`,
+  /** `<repoId>/runs/<run>/run.json` */
+  run: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}run.json`,
+  /** `<repoId>/runs/<run>/attempts/<n>/` */
+  attempt: (repoId: string, run: string, n: number): string => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
+  runnerScript: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}runner.sh`,
+  status: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}status.json`,
+  /** `…/attempts/<n>/logs/` */
+  logs: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}logs/`,
+  /** `…/attempts/<n>/logs/000042.log` */
+  logChunk: (repoId: string, run: string, n: number, seq: number): string => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
+  /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
+  artifacts: (repoId: string, run: string, path?: string): string =>
+    `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : normaliseRelativePath('artifact path', path)}`,
+  /** `<repoId>/runs/<run>/artifacts.json` */
+  manifest: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}artifacts.json`,
+  /** `<repoId>/tags/` */
+  tags: (repoId: string): string => `${assertRepoId(repoId)}/tags/`,
+  /** `<repoId>/tags/<tag>.json` */
+  tag: (repoId: string, tag: string): string => `${keys.tags(repoId)}${assertName('tag', tag)}.json`,
+  /** `code/<sha256>.tar.gz` (shared by every repo) */
+  code: (sha256: string): string => `code/${assertSha256(sha256)}.tar.gz`
+}

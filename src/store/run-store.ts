@@ -1,0 +1,389 @@
+/**
+ * The run store (DESIGN.md "Store layout"): runs, attempts, logs, artifacts, tags, code snapshots
+ * and dependency resolution, over any ObjectStore.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream, promises as fs } from 'node:fs'
+import { join, resolve, sep } from 'node:path'
+import { UserError } from '../model/errors.js'
+import { assertName, assertRepoId, normaliseRelativePath } from '../model/names.js'
+import type { ManifestEntry, RunRecord, TagRecord } from '../model/record.js'
+import type { DepSpec } from '../model/spec.js'
+import type { AttemptStatus } from '../model/status.js'
+import { toJson, type ObjectStore } from './object-store.js'
+import { keys, assertSha256 } from './keys.js'
+import { mapLimit } from './limit.js'
+import { nextRunNumber, randomBase } from './run-names.js'
+
+const JSON_TYPE = 'application/json'
+const CONCURRENCY = 8
+/** name-claim attempts before createRun gives up */
+const MAX_CLAIMS = 200
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+export interface ManifestCheck {
+  ok: boolean
+  manifest: ManifestEntry[]
+  /** listed but not in the store */
+  missing: string[]
+  /** listed with another size than the stored object */
+  wrongSize: { path: string; expected: number; actual: number }[]
+  /** stored under artifacts/ but not listed (informational: does not make `ok` false) */
+  unlisted: string[]
+}
+
+function parseJson<T>(text: string | undefined, what: string): T | undefined {
+  if (text === undefined) return undefined
+  try {
+    return JSON.parse(text) as T
+  } catch (err) {
+    throw new Error(`${what} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+/** artifacts.json: a JSON array of {path, size, sha256} (also accepted: `{ "files": [...] }`) */
+export function parseManifest(text: string, what = 'artifacts.json'): ManifestEntry[] {
+  const raw = parseJson<unknown>(text, what)
+  const list = Array.isArray(raw) ? raw : (raw as { files?: unknown } | null)?.files
+  if (!Array.isArray(list)) throw new Error(`${what}: expected a JSON array of {path, size, sha256}`)
+  return list.map((e: unknown, i) => {
+    const o = e as Partial<ManifestEntry> | null
+    if (!o || typeof o.path !== 'string' || typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0 ||
+      typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+      throw new Error(`${what}: entry ${i} is not {path, size, sha256}: ${JSON.stringify(e)}`)
+    }
+    return { path: normaliseRelativePath('artifact path', o.path), size: o.size, sha256: o.sha256 }
+  })
+}
+
+function describeDep(dep: DepSpec): string {
+  return `${dep.kind} \`${dep.name}\``
+}
+
+function bySubmittedDesc(a: RunRecord, b: RunRecord): number {
+  return a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.run < b.run ? 1 : a.run > b.run ? -1 : 0
+}
+
+export class RunStore {
+  constructor(
+    readonly store: ObjectStore,
+    private readonly now: () => Date = () => new Date()
+  ) {}
+
+  // ---- runs ----------------------------------------------------------------------------------
+
+  /** names of the runs in a repo (folders under `<repoId>/runs/`) */
+  async listRunNames(repoId: string): Promise<string[]> {
+    return this.store.listPrefixes(keys.runs(repoId))
+  }
+
+  /**
+   * Generates `<adjective>-<animal>-<n>` (n = 1 + the highest n with that base in the repo) and
+   * claims it by writing run.json only if absent; on a collision it tries the next n.
+   * The record's `run` is ignored and replaced by the generated name.
+   */
+  async createRun(record: RunRecord, opts: { rng?: () => number } = {}): Promise<RunRecord> {
+    const repoId = assertRepoId(record.repoId)
+    const base = randomBase(opts.rng)
+    let n = nextRunNumber(base, await this.listRunNames(repoId))
+    for (let i = 0; i < MAX_CLAIMS; i++, n++) {
+      const claimed: RunRecord = { ...record, run: `${base}-${n}` }
+      if (await this.store.put(keys.run(repoId, claimed.run), toJson(claimed), { ifAbsent: true, contentType: JSON_TYPE })) {
+        return claimed
+      }
+    }
+    throw new Error(`could not allocate a run name for ${base} in ${repoId} after ${MAX_CLAIMS} tries`)
+  }
+
+  async saveRun(record: RunRecord): Promise<void> {
+    await this.store.put(keys.run(record.repoId, record.run), toJson(record), { contentType: JSON_TYPE })
+  }
+
+  async getRun(repoId: string, run: string): Promise<RunRecord | undefined> {
+    const key = keys.run(repoId, run)
+    return parseJson<RunRecord>(await this.store.getText(key), key)
+  }
+
+  /** every run of the repo, newest first (by submittedAt) */
+  async listRuns(repoId: string): Promise<RunRecord[]> {
+    const names = await this.listRunNames(repoId)
+    const runs = await mapLimit(names, CONCURRENCY, async (name) => {
+      try {
+        return await this.getRun(repoId, name)
+      } catch (err) {
+        if (err instanceof UserError) return undefined // a folder that is no valid run name
+        throw err
+      }
+    })
+    // folders without run.json (e.g. a GitLab sub-group project under <repoId>/runs/) are not runs
+    return runs.filter((r): r is RunRecord => r !== undefined && r.repoId === repoId).sort(bySubmittedDesc)
+  }
+
+  // ---- attempts ------------------------------------------------------------------------------
+
+  async putRunnerScript(repoId: string, run: string, n: number, text: string): Promise<string> {
+    const key = keys.runnerScript(repoId, run, n)
+    await this.store.put(key, text, { contentType: 'text/x-shellscript' })
+    return key
+  }
+
+  async readStatus(repoId: string, run: string, n: number): Promise<AttemptStatus | undefined> {
+    const key = keys.status(repoId, run, n)
+    return parseJson<AttemptStatus>(await this.store.getText(key), key)
+  }
+
+  /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
+  async writeStatus(repoId: string, run: string, n: number, status: AttemptStatus): Promise<void> {
+    await this.store.put(keys.status(repoId, run, n), toJson(status), { contentType: JSON_TYPE })
+  }
+
+  /** seq numbers of the stored log chunks, ascending */
+  async listLogChunks(repoId: string, run: string, n: number): Promise<number[]> {
+    const prefix = keys.logs(repoId, run, n)
+    const seqs: number[] = []
+    for (const { key } of await this.store.list(prefix)) {
+      const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length))
+      if (m) seqs.push(Number(m[1]))
+    }
+    return seqs.sort((a, b) => a - b)
+  }
+
+  async readLogChunk(repoId: string, run: string, n: number, seq: number): Promise<Buffer | undefined> {
+    return this.store.get(keys.logChunk(repoId, run, n, seq))
+  }
+
+  // ---- artifacts -----------------------------------------------------------------------------
+
+  async readManifest(repoId: string, run: string): Promise<ManifestEntry[] | undefined> {
+    const key = keys.manifest(repoId, run)
+    const text = await this.store.getText(key)
+    return text === undefined ? undefined : parseManifest(text, key)
+  }
+
+  private async requireManifest(repoId: string, run: string): Promise<ManifestEntry[]> {
+    const manifest = await this.readManifest(repoId, run)
+    if (manifest) return manifest
+    if (!(await this.getRun(repoId, run))) throw new UserError(`no run \`${run}\` in ${repoId}`)
+    throw new UserError(`run \`${run}\` in ${repoId} has no artifacts manifest (artifacts.json): it stored no artifacts`)
+  }
+
+  /** every file the manifest lists exists in the store with the listed size */
+  async verifyManifest(repoId: string, run: string): Promise<ManifestCheck> {
+    const manifest = await this.requireManifest(repoId, run)
+    const root = keys.artifacts(repoId, run)
+    const stored = new Map((await this.store.list(root)).map((o) => [o.key.slice(root.length), o.size]))
+    const missing: string[] = []
+    const wrongSize: ManifestCheck['wrongSize'] = []
+    for (const e of manifest) {
+      const size = stored.get(e.path)
+      if (size === undefined) missing.push(e.path)
+      else if (size !== e.size) wrongSize.push({ path: e.path, expected: e.size, actual: size })
+    }
+    const listed = new Set(manifest.map((e) => e.path))
+    const unlisted = [...stored.keys()].filter((p) => !listed.has(p))
+    return { ok: missing.length === 0 && wrongSize.length === 0, manifest, missing, wrongSize, unlisted }
+  }
+
+  /**
+   * Downloads the run's artifacts (all, or those under `paths`) into `outDir/<path>` and checks
+   * each file's size and sha256 against the manifest; a mismatch deletes the file and throws an
+   * error naming it. Returns the entries downloaded.
+   */
+  async downloadArtifacts(repoId: string, run: string, outDir: string, opts: { paths?: string[] } = {}): Promise<ManifestEntry[]> {
+    const manifest = await this.requireManifest(repoId, run)
+    let entries = manifest
+    if (opts.paths && opts.paths.length > 0) {
+      const wanted = opts.paths.map((p) => normaliseRelativePath('artifact path', p))
+      const under = (e: ManifestEntry, p: string): boolean => e.path === p || e.path.startsWith(p + '/')
+      const unknown = wanted.filter((p) => !manifest.some((e) => under(e, p)))
+      if (unknown.length > 0) {
+        const have = [...new Set(manifest.map((e) => e.path.split('/')[0]))].join(', ') || '(none)'
+        throw new UserError(`run \`${run}\` in ${repoId} has no artifact ${unknown.map((p) => `\`${p}\``).join(', ')}; it has: ${have}`)
+      }
+      entries = manifest.filter((e) => wanted.some((p) => under(e, p)))
+    }
+    const root = resolve(outDir)
+    await mapLimit(entries, 4, async (e) => {
+      const dest = join(root, ...e.path.split('/'))
+      if (!dest.startsWith(root + sep)) throw new Error(`artifact path escapes the output folder: ${e.path}`)
+      if (!(await this.store.getToFile(keys.artifacts(repoId, run, e.path), dest))) {
+        throw new Error(`artifact \`${e.path}\` of run \`${run}\` is listed in artifacts.json but missing from the store`)
+      }
+      const size = (await fs.stat(dest)).size
+      const sha = await sha256File(dest)
+      if (size !== e.size || sha !== e.sha256) {
+        await fs.rm(dest, { force: true })
+        throw new Error(
+          `artifact \`${e.path}\` of run \`${run}\` is corrupt: expected ${e.size} bytes sha256 ${e.sha256}, got ${size} bytes sha256 ${sha}`
+        )
+      }
+    })
+    return entries
+  }
+
+  artifactUrl(repoId: string, run: string, path?: string): string {
+    return this.store.url(keys.artifacts(repoId, run, path))
+  }
+
+  // ---- code snapshots ------------------------------------------------------------------------
+
+  /** stores `code/<sha256>.tar.gz` unless present; true when it uploaded */
+  async putCodeSnapshot(sha: string, tarGz: Buffer): Promise<boolean> {
+    const key = keys.code(sha)
+    const actual = sha256(tarGz)
+    if (actual !== sha) throw new Error(`code snapshot content has sha256 ${actual}, not ${sha}`)
+    if (await this.store.exists(key)) return false
+    return this.store.put(key, tarGz, { ifAbsent: true, contentType: 'application/gzip' })
+  }
+
+  /** the same from a file (multipart upload on S3 for big snapshots) */
+  async putCodeSnapshotFile(sha: string, path: string): Promise<boolean> {
+    const key = keys.code(assertSha256(sha))
+    if (await this.store.exists(key)) return false
+    const actual = await sha256File(path)
+    if (actual !== sha) throw new Error(`code snapshot ${path} has sha256 ${actual}, not ${sha}`)
+    await this.store.putFile(key, path, { contentType: 'application/gzip' })
+    return true
+  }
+
+  // ---- tags ----------------------------------------------------------------------------------
+
+  async getTag(repoId: string, tag: string): Promise<TagRecord | undefined> {
+    const key = keys.tag(repoId, tag)
+    return parseJson<TagRecord>(await this.store.getText(key), key)
+  }
+
+  /** every tag of the repo, sorted by name */
+  async listTags(repoId: string): Promise<TagRecord[]> {
+    const prefix = keys.tags(repoId)
+    const names = (await this.store.list(prefix))
+      .map((o) => o.key.slice(prefix.length))
+      .filter((k) => !k.includes('/') && k.endsWith('.json'))
+      .map((k) => k.slice(0, -'.json'.length))
+    const tags = await mapLimit(names, CONCURRENCY, (t) => this.getTag(repoId, t))
+    return tags.filter((t): t is TagRecord => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+  }
+
+  private async tagNames(repoId: string): Promise<string> {
+    const names = (await this.listTags(repoId)).map((t) => t.tag)
+    return names.length ? names.join(', ') : '(none)'
+  }
+
+  /**
+   * Tags a succeeded run. An existing tag is never silently replaced: without `force` it is a
+   * UserError (tagging the run it already points at again is a no-op); with `force` it moves.
+   */
+  async addTag(repoId: string, tag: string, run: string, opts: { force?: boolean } = {}): Promise<TagRecord> {
+    const tagKey = keys.tag(repoId, tag)
+    const record = await this.getRun(repoId, run)
+    if (!record) throw new UserError(`no run \`${run}\` in ${repoId}`)
+    if (record.status !== 'succeeded') {
+      throw new UserError(`cannot tag run \`${run}\`: its status is \`${record.status}\`; only succeeded runs can be tagged`)
+    }
+    const existing = await this.getTag(repoId, tag)
+    if (existing && existing.run === run && !opts.force) return existing
+    if (existing && !opts.force) {
+      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); use --force to move it`)
+    }
+    const manifestBytes = (await this.store.get(keys.manifest(repoId, run))) ?? Buffer.alloc(0)
+    const rev = record.revision
+    const tagRecord: TagRecord = {
+      tag,
+      run,
+      workflow: record.workflow,
+      repoId,
+      revision: {
+        sha: rev.sha,
+        ...(rev.branch !== undefined ? { branch: rev.branch } : {}),
+        ...(rev.ref !== undefined ? { ref: rev.ref } : {})
+      },
+      created_at: this.now().toISOString(),
+      manifest_sha256: sha256(manifestBytes)
+    }
+    const written = await this.store.put(tagKey, toJson(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE })
+    if (!written) {
+      const other = await this.getTag(repoId, tag)
+      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); use --force to move it`)
+    }
+    if (existing && existing.run !== run) await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
+    await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]))
+    return tagRecord
+  }
+
+  async deleteTag(repoId: string, tag: string): Promise<void> {
+    const existing = await this.getTag(repoId, tag)
+    if (!existing) throw new UserError(`no tag \`${tag}\` in ${repoId}; tags: ${await this.tagNames(repoId)}`)
+    await this.store.delete(keys.tag(repoId, tag))
+    await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
+  }
+
+  private async updateRunTags(repoId: string, run: string, f: (tags: string[]) => string[]): Promise<void> {
+    const record = await this.getRun(repoId, run)
+    if (!record) return
+    const tags = f(record.tags ?? [])
+    if (JSON.stringify(tags) === JSON.stringify(record.tags ?? [])) return
+    await this.saveRun({ ...record, tags })
+  }
+
+  // ---- deps ----------------------------------------------------------------------------------
+
+  /**
+   * The repo a dep points at: `dep.repo` as a full repo id (`host/owner/repo`), or `owner/repo`
+   * on the current repo's host; the current repo when unset.
+   */
+  depRepo(repoId: string, dep: DepSpec): string {
+    if (!dep.repo) return assertRepoId(repoId)
+    const parts = dep.repo.split('/')
+    const host = repoId.split('/')[0]!
+    return assertRepoId(parts.length === 2 ? `${host}/${dep.repo}` : dep.repo)
+  }
+
+  /** tag → its run; workflow → its latest succeeded run (by submittedAt); in `dep.repo` when set */
+  async resolveDep(repoId: string, dep: DepSpec): Promise<{ repoId: string; run: RunRecord }> {
+    const target = this.depRepo(repoId, dep)
+    if (dep.kind === 'tag') {
+      const tag = await this.getTag(target, assertName('tag', dep.name))
+      if (!tag) throw new UserError(`no tag \`${dep.name}\` in ${target}; tags: ${await this.tagNames(target)}`)
+      const run = await this.getRun(target, tag.run)
+      if (!run) throw new UserError(`tag \`${dep.name}\` in ${target} points at run \`${tag.run}\`, which no longer exists`)
+      return { repoId: target, run }
+    }
+    const name = assertName('workflow name', dep.name)
+    const runs = await this.listRuns(target)
+    const found = runs.find((r) => r.workflow === name && r.status === 'succeeded')
+    if (found) return { repoId: target, run: found }
+    const ofWorkflow = runs.filter((r) => r.workflow === name)
+    let what: string
+    if (ofWorkflow.length > 0) {
+      what = `runs of \`${name}\`: ` + ofWorkflow.slice(0, 5).map((r) => `${r.run} (${r.status})`).join(', ') +
+        (ofWorkflow.length > 5 ? `, and ${ofWorkflow.length - 5} more` : '')
+    } else {
+      const ok = [...new Set(runs.filter((r) => r.status === 'succeeded').map((r) => r.workflow))].sort()
+      what = `workflows with succeeded runs: ${ok.length ? ok.join(', ') : '(none)'}`
+    }
+    throw new UserError(`no succeeded run of workflow \`${name}\` in ${target}; ${what}`)
+  }
+
+  /** resolves every dep; a UserError lists every dep that failed, not just the first */
+  async resolveDeps(repoId: string, deps: DepSpec[]): Promise<{ dep: DepSpec; repoId: string; run: RunRecord }[]> {
+    const results = await Promise.allSettled(deps.map((d) => this.resolveDep(repoId, d)))
+    const problems: string[] = []
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') continue
+      if (!(r.reason instanceof UserError)) throw r.reason
+      problems.push(`${describeDep(deps[i]!)}: ${r.reason.message}`)
+    }
+    if (problems.length === 1) throw new UserError(`cannot resolve dep ${problems[0]}`)
+    if (problems.length > 1) throw new UserError(`cannot resolve ${problems.length} deps:\n- ${problems.join('\n- ')}`)
+    return results.map((r, i) => ({ dep: deps[i]!, ...(r as PromiseFulfilledResult<{ repoId: string; run: RunRecord }>).value }))
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * ObjectStore over an S3 bucket + prefix (SDK v3). Key `k` is the object `<prefix>/<k>`.
+ * Settings from reference/test-tooling.md: path-style addressing when an endpoint is given,
+ * standard retries, checksums only when required (S3-compatible servers mangle aws-chunked
+ * bodies otherwise), lib-storage `Upload` with 16 MiB parts × 4 for files.
+ * `ifAbsent` checks for the key first (servers that ignore conditional PUT) and sends
+ * `If-None-Match: *` (real S3 answers 412 when someone else wrote the key in between).
+ */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
+import {
+  S3Client,
+  GetObjectCommand,
+  PutObjectCommand,
+  HeadObjectCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  type S3ClientConfig
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { StoreLocation } from '../model/store-location.js'
+import { assertKey, type ObjectStore, type PutOptions } from './object-store.js'
+
+export interface S3StoreOptions {
+  bucket: string
+  /** key prefix inside the bucket ('' = bucket root); leading/trailing slashes are ignored */
+  prefix: string
+  region?: string
+  /** an S3-compatible endpoint (path-style addressing) */
+  endpoint?: string
+  /** a ready client (tests); region/endpoint then only shape `location` and `url()` */
+  client?: S3Client
+  /** listing page size (tests; S3's maximum is 1000) */
+  pageSize?: number
+}
+
+export const PART_SIZE = 16 * 1024 * 1024
+export const QUEUE_SIZE = 4
+
+function errName(err: unknown): string {
+  return (err as { name?: string } | undefined)?.name ?? ''
+}
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
+}
+function isMissing(err: unknown): boolean {
+  return errName(err) === 'NoSuchKey' || errName(err) === 'NotFound' || httpStatus(err) === 404
+}
+
+export function normalisePrefix(prefix: string): string {
+  return prefix.split('/').filter((p) => p !== '').join('/')
+}
+
+export function s3ClientConfig(opts: { region?: string; endpoint?: string }): S3ClientConfig {
+  return {
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+    followRegionRedirects: true,
+    retryMode: 'standard',
+    maxAttempts: 5,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
+  }
+}
+
+export class S3Store implements ObjectStore {
+  readonly location: StoreLocation
+  readonly client: S3Client
+  readonly bucket: string
+  /** normalised: no leading, trailing or double slashes */
+  readonly prefix: string
+  private readonly pageSize: number
+
+  constructor(opts: S3StoreOptions) {
+    this.bucket = opts.bucket
+    this.prefix = normalisePrefix(opts.prefix)
+    if (this.prefix) assertKey(this.prefix)
+    this.location = {
+      kind: 's3',
+      bucket: opts.bucket,
+      prefix: this.prefix,
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
+    }
+    this.client = opts.client ?? new S3Client(s3ClientConfig(opts))
+    this.pageSize = opts.pageSize ?? 1000
+  }
+
+  /** the full object key: `<prefix>/<key>` without double slashes */
+  fullKey(key: string, prefix = false): string {
+    assertKey(key, { prefix })
+    return this.prefix ? (key === '' ? `${this.prefix}/` : `${this.prefix}/${key}`) : key
+  }
+
+  private strip(full: string): string {
+    return this.prefix ? full.slice(this.prefix.length + 1) : full
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      return Buffer.from(await res.Body!.transformToByteArray())
+    } catch (err) {
+      if (isMissing(err)) return undefined
+      throw err
+    }
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    return (await this.get(key))?.toString('utf8')
+  }
+
+  async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<boolean> {
+    const Key = this.fullKey(key)
+    if (opts.ifAbsent && (await this.exists(key))) return false
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+          ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {})
+        })
+      )
+      return true
+    } catch (err) {
+      // 412: the key exists; 409: a concurrent conditional write to the same key is in flight
+      if (opts.ifAbsent && (errName(err) === 'PreconditionFailed' || httpStatus(err) === 412 ||
+        errName(err) === 'ConditionalRequestConflict' || httpStatus(err) === 409)) return false
+      throw err
+    }
+  }
+
+  async putFile(key: string, path: string, opts: { contentType?: string } = {}): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.bucket,
+        Key: this.fullKey(key),
+        Body: createReadStream(path),
+        ...(opts.contentType ? { ContentType: opts.contentType } : {})
+      },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false
+    })
+    await upload.done()
+  }
+
+  async getToFile(key: string, path: string): Promise<boolean> {
+    let body: Readable
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      body = res.Body as Readable
+    } catch (err) {
+      if (isMissing(err)) return false
+      throw err
+    }
+    const dest = resolve(path)
+    await fs.mkdir(dirname(dest), { recursive: true })
+    const tmp = join(dirname(dest), `.~tmp.${randomBytes(6).toString('hex')}`)
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }))
+      await fs.rename(tmp, dest)
+      return true
+    } finally {
+      await fs.rm(tmp, { force: true })
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      return true
+    } catch (err) {
+      if (isMissing(err)) return false
+      throw err
+    }
+  }
+
+  private async *pages(prefix: string, delimiter?: string) {
+    let token: string | undefined
+    do {
+      const res = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.fullKey(prefix, true),
+          MaxKeys: this.pageSize,
+          ...(delimiter ? { Delimiter: delimiter } : {}),
+          ...(token ? { ContinuationToken: token } : {})
+        })
+      )
+      yield res
+      token = res.IsTruncated ? res.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  async list(prefix: string): Promise<{ key: string; size: number }[]> {
+    const out: { key: string; size: number }[] = []
+    for await (const page of this.pages(prefix)) {
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: this.strip(o.Key), size: o.Size ?? 0 })
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  }
+
+  async listPrefixes(prefix: string): Promise<string[]> {
+    const full = this.fullKey(prefix, true)
+    const names = new Set<string>()
+    for await (const page of this.pages(prefix, '/')) {
+      for (const p of page.CommonPrefixes ?? []) {
+        const name = (p.Prefix ?? '').slice(full.length).replace(/\/$/, '')
+        if (name !== '') names.add(name)
+      }
+    }
+    return [...names].sort()
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+  }
+
+  url(key: string): string {
+    const full = this.fullKey(key, true)
+    const loc = this.location as Extract<StoreLocation, { kind: 's3' }>
+    if (loc.endpoint) return `${loc.endpoint.replace(/\/$/, '')}/${this.bucket}/${full.split('/').map(encodeURIComponent).join('/')}`
+    const region = loc.region ?? 'us-east-1'
+    const q = `region=${encodeURIComponent(region)}&prefix=${encodeURIComponent(full)}`
+    return full.endsWith('/') || full === ''
+      ? `https://${region}.console.aws.amazon.com/s3/buckets/${this.bucket}?${q}`
+      : `https://${region}.console.aws.amazon.com/s3/object/${this.bucket}?${q}`
+  }
+
+  async presignGet(key: string, seconds: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }), { expiresIn: seconds })
+  }
+}
