@@ -1,0 +1,200 @@
+/**
+ * The run lifecycle with a fake backend (the port), the real folder store, real workflow files and
+ * a real git revision. The fake "machine" writes what a runner writes (log chunks, status.json,
+ * artifacts) so the orchestrator's reading side is exercised exactly as with a real backend.
+ */
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runWorkflow, type RunEvent } from '../../src/orchestrate/index.js'
+import { FolderStore, RunStore, keys } from '../../src/store/index.js'
+import { NoCapacityError, type AttemptHandle, type Backend, type ExecState, type MachineInfo, type StartRequest, type AttemptStatus } from '../../src/model/index.js'
+import { makeRepo } from '../helpers/git-repo.js'
+
+type Script = (req: StartRequest, io: { writeLog(seq: number, text: string): Promise<void>; writeStatus(s: AttemptStatus): Promise<void> }) => Promise<ExecState | 'hang'>
+
+/** A backend whose machines follow a script per attempt; it records what was started and released. */
+class FakeBackend implements Backend {
+  readonly name = 'local' as const
+  started: MachineInfo[] = []
+  released = new Set<string>()
+  cancelled: string[] = []
+  constructor(
+    private readonly store: RunStore,
+    private readonly objects: FolderStore,
+    private readonly scripts: (Script | Error)[]
+  ) {}
+  async start(req: StartRequest): Promise<AttemptHandle> {
+    const s = this.scripts[req.attempt - 1]
+    if (!s) throw new Error(`no script for attempt ${req.attempt}`)
+    if (s instanceof Error) throw s
+    const machine: MachineInfo = { id: `fake-${req.attempt}`, backend: 'aws', instanceType: 'g5.xlarge', market: req.previousAttempts.some((a) => a.status === 'interrupted') ? 'on-demand' : 'spot', pricePerHour: 1.2 }
+    this.started.push(machine)
+    await req.onMachine(machine)
+    const io = {
+      writeLog: async (seq: number, text: string) => void (await this.objects.put(keys.logChunk(req.repoId, req.runName, req.attempt, seq), text)),
+      writeStatus: (st: AttemptStatus) => this.store.writeStatus(req.repoId, req.runName, req.attempt, st)
+    }
+    let result: ExecState | 'hang' | undefined
+    void s(req, io).then((r) => (result = r))
+    const self = this
+    return {
+      machine,
+      async poll() {
+        return result && result !== 'hang' ? result : { state: 'running' }
+      },
+      async cancel() {
+        self.cancelled.push(machine.id)
+        await io.writeLog(1, 'got SIGTERM, saved artifacts\n')
+        await io.writeStatus({ phase: 'done', status: 'cancelled', exitCode: 143, reason: 'cancelled: SIGTERM' })
+        result = { state: 'ended', exitCode: 143 }
+      },
+      async release() {
+        self.released.add(machine.id)
+      }
+    }
+  }
+  async releaseMachine(m: MachineInfo) {
+    this.released.add(m.id)
+  }
+}
+
+const WORKFLOWS = `workflows:
+  - name: train
+    provider: bash
+    commands: [echo hi]
+`
+
+let repo: { dir: string; cleanup: () => void }
+let root: string
+beforeAll(() => {
+  repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS, 'once.dstack.yml': 'type: task\nname: once\nretry: false\ncommands: [echo once]\n' })
+  root = mkdtempSync(join(tmpdir(), 'orch-'))
+})
+afterAll(() => {
+  repo.cleanup()
+  rmSync(root, { recursive: true, force: true })
+})
+
+function setup(name: string, scripts: (Script | Error)[]) {
+  const objects = new FolderStore(join(root, name))
+  const store = new RunStore(objects)
+  const backend = new FakeBackend(store, objects, scripts)
+  const events: RunEvent[] = []
+  const controller = new AbortController()
+  const opts = {
+    repoDir: repo.dir,
+    workflow: 'train',
+    args: [],
+    environ: {},
+    backend,
+    store,
+    storeLocation: objects.location,
+    signal: controller.signal,
+    emit: (e: RunEvent) => void events.push(e),
+    pollIntervalMs: 5,
+    sleep: async () => {}
+  }
+  const logs = () => events.filter((e): e is Extract<RunEvent, { type: 'log' }> => e.type === 'log').map((e) => `${e.attempt}:${e.text}`)
+  return { store, backend, events, controller, opts, logs }
+}
+
+const succeed: Script = async (_req, io) => {
+  await io.writeLog(0, 'line 1\n')
+  await io.writeLog(1, 'line 2\n')
+  await io.writeStatus({ phase: 'done', status: 'succeeded', exitCode: 0 })
+  return { state: 'ended', exitCode: 0 }
+}
+
+describe('runWorkflow', () => {
+  it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {
+    const interrupted: Script = async (_req, io) => {
+      await io.writeLog(0, 'epoch 1\n')
+      return { state: 'ended', interrupted: true, reason: 'Server.SpotInstanceTermination' }
+    }
+    const t = setup('interrupt', [interrupted, succeed])
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(rec.exitCode).toBe(0)
+    expect(rec.attempts.map((a) => a.status)).toEqual(['interrupted', 'succeeded'])
+    expect(rec.attempts[1]!.machine!.market).toBe('on-demand')
+    expect(t.logs()).toEqual(['1:epoch 1\n', '2:line 1\n', '2:line 2\n'])
+    expect([...t.backend.released].sort()).toEqual(['fake-1', 'fake-2'])
+    // every attempt keeps its runner script and logs in the store
+    expect(await t.store.listLogChunks(rec.repoId, rec.run, 1)).toEqual([0])
+    expect(await t.store.listLogChunks(rec.repoId, rec.run, 2)).toEqual([0, 1])
+    const stored = await t.store.getRun(rec.repoId, rec.run)
+    expect(stored?.status).toBe('succeeded')
+    expect(stored?.attempts[0]?.costUsd).toBe(0) // AWS does not bill spot it interrupted in the first hour
+  })
+
+  it('reports interrupted (not failed), exit code 1, when retry does not cover it', async () => {
+    const t = setup('no-retry', [async () => ({ state: 'ended', interrupted: true }), succeed])
+    const rec = await runWorkflow({ ...t.opts, workflow: 'once' })
+    expect(rec).toMatchObject({ status: 'interrupted', exitCode: 1 })
+    expect(rec.attempts).toHaveLength(1)
+    expect(t.backend.released.has('fake-1')).toBe(true)
+  })
+
+  it('retries when no capacity is available, then succeeds', async () => {
+    const t = setup('capacity', [new NoCapacityError('no g5 capacity in us-east-1a, us-east-1b'), succeed])
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(rec.attempts[0]).toMatchObject({ status: 'failed', reason: expect.stringContaining('no g5 capacity') })
+    expect(t.backend.started).toHaveLength(1)
+  })
+
+  it('a launch error that is not capacity fails the run with its message, without retry', async () => {
+    const t = setup('auth', [new Error('UnauthorizedOperation: not allowed to ec2:RunInstances'), succeed])
+    const rec = await runWorkflow(t.opts)
+    expect(rec).toMatchObject({ status: 'failed', exitCode: 1, reason: expect.stringContaining('UnauthorizedOperation') })
+    expect(t.backend.started).toHaveLength(0)
+  })
+
+  it('cancellation while running asks the job to stop, keeps its logs, and releases the machine', async () => {
+    const t = setup('cancel', [
+      async (_req, io) => {
+        await io.writeLog(0, 'working\n')
+        setTimeout(() => t.controller.abort(), 30)
+        return 'hang'
+      }
+    ])
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('cancelled')
+    expect(rec.exitCode).toBe(1)
+    expect(t.backend.cancelled).toEqual(['fake-1'])
+    expect(t.backend.released.has('fake-1')).toBe(true)
+    expect(t.logs()).toEqual(['1:working\n', '1:got SIGTERM, saved artifacts\n'])
+  })
+
+  it('a machine lost without a word fails with a reason and is still released', async () => {
+    const t = setup('lost', [
+      async (_req, io) => {
+        await io.writeLog(0, 'a\n')
+        await io.writeLog(2, 'c\n') // chunk 1 never reached the store
+        return { state: 'ended', lost: true, reason: 'instance i-1 terminated (Server.InternalError)' }
+      }
+    ])
+    const rec = await runWorkflow({ ...t.opts, workflow: 'once' })
+    expect(rec.attempts[0]).toMatchObject({ status: 'failed', reason: 'instance i-1 terminated (Server.InternalError)' })
+    expect(t.backend.released.has('fake-1')).toBe(true)
+    // a missing chunk is said, never silently skipped
+    expect(t.logs()).toEqual(['1:a\n', '1:[log chunks 1..1 are missing from the store]\n', '1:c\n'])
+  })
+
+  it('tags a succeeded run, and a tag conflict fails the step with a reason', async () => {
+    const t = setup('tags', [succeed, succeed])
+    const first = await runWorkflow({ ...t.opts, tag: 'best' })
+    expect(first.tags).toEqual(['best'])
+    const second = await runWorkflow({ ...t.opts, tag: 'best' })
+    expect(second).toMatchObject({ status: 'failed', reason: expect.stringMatching(/tagging failed: .*already exists/) })
+  })
+
+  it('saves the machine for cleanup the moment it exists', async () => {
+    const seen: string[] = []
+    const t = setup('onmachine', [succeed])
+    await runWorkflow({ ...t.opts, onMachine: (_r, m) => void seen.push(m.id) })
+    expect(seen).toEqual(['fake-1'])
+  })
+})
