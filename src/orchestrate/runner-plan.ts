@@ -26,7 +26,7 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     revisionSha: p.revisionSha,
     attempt: p.attempt,
     store: p.store,
-    runPrefix: keys.run(p.repoId, p.runName),
+    runPrefix: keys.runDir(p.repoId, p.runName),
     codeKey: keys.code(p.snapshotSha256),
     deps: p.deps.map((d) => ({ label: d.label, artifactsPrefix: keys.artifacts(d.repoId, d.run) })),
     commands: p.spec.commands,

@@ -1,0 +1,3 @@
+export type { RunnerPlan } from './plan.js'
+export { renderRunnerScript, renderJobScript, interpolateCommand, RUNNER_EXIT } from './render.js'
+export { shellQuote, shellArray } from './quote.js'

@@ -1,0 +1,158 @@
+/**
+ * Pure: RunnerPlan → the bash script that runs an attempt on the machine (DESIGN.md "Runner script
+ * contract"). The same text runs under SSM `AWS-RunShellScript` on EC2 (root, no HOME, minimal PATH)
+ * and through the local backend. The header holds the plan's values, every one shell-quoted; the
+ * body (runner-body.sh) is static. Secret values never appear: only their names.
+ */
+import { assertName, assertRepoId, normaliseRelativePath } from '../model/names.js'
+import { UserError } from '../model/errors.js'
+import type { RunnerPlan } from './plan.js'
+import { shellArray, shellQuote } from './quote.js'
+import { RUNNER_BODY } from './body.generated.js'
+
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR)$/
+const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
+const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
+
+/** exit codes of the runner script (0 = succeeded; failed = the job's own exit code, or 1) */
+export const RUNNER_EXIT = { succeeded: 0, timedOut: 124, cancelled: 143, interrupted: 75 } as const
+
+function fail(msg: string): never {
+  throw new UserError(`cannot render the runner script: ${msg}`)
+}
+
+/** a store key or key prefix: relative, no `..`, no control characters; trailing `/` dropped */
+function storeKey(kind: string, key: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof key !== 'string' || key === '' || /[\u0000-\u001f\u007f\\]/.test(key) || key.startsWith('/')) fail(`invalid ${kind} ${JSON.stringify(key)}`)
+  const parts = key.split('/').filter((p) => p !== '')
+  if (parts.length === 0 || parts.some((p) => p === '.' || p === '..')) fail(`invalid ${kind} ${JSON.stringify(key)}`)
+  return parts.join('/')
+}
+
+function envName(kind: string, name: string): string {
+  if (!ENV_NAME_RE.test(name)) fail(`invalid ${kind} name ${JSON.stringify(name)} (use letters, digits and _)`)
+  if (RESERVED_ENV.test(name)) fail(`${kind} name ${name} is reserved by the runner`)
+  return name
+}
+
+function positiveInt(kind: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 0) fail(`${kind} must be a positive whole number, got ${JSON.stringify(n)}`)
+  return n
+}
+
+/**
+ * A command with `${{ run.args }}` replaced by the args, each shell-quoted, space-joined (so write it
+ * outside quotes: `python train.py ${{ run.args }}`), and `${{ run.name }}` by the run name, which is
+ * validated to letters, digits, `.`, `_`, `-` and so needs no quoting (it works inside "…" too).
+ */
+export function interpolateCommand(command: string, args: string[], runName: string): string {
+  const name = assertName('run name', runName)
+  return command
+    .replace(ARGS_RE, () => args.map(shellQuote).join(' '))
+    .replace(NAME_RE, () => name)
+}
+
+function stepLabel(kind: 'setup' | 'commands', i: number, command: string): string {
+  const first = command.split('\n').find((l) => l.trim() !== '')?.trim() ?? ''
+  const short = first.length > 60 ? `${first.slice(0, 57)}...` : first
+  return `\`${kind}[${i + 1}]\`${short ? ` (${short})` : ''}`
+}
+
+/** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
+export function renderJobScript(plan: RunnerPlan): string {
+  const lines: string[] = [
+    `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
+    'set -e',
+    `export DSTACK_RUN_NAME=${shellQuote(plan.runName)}`,
+    `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
+    `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
+    `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
+    `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`
+  ]
+  for (const name of Object.keys(plan.env).sort()) {
+    lines.push(`export ${envName('env', name)}=${shellQuote(plan.env[name]!)}`)
+  }
+  lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`)
+  const add = (kind: 'setup' | 'commands', list: string[]) =>
+    list.forEach((c, i) => {
+      lines.push(`__dstack_step ${shellQuote(stepLabel(kind, i, c))}`)
+      lines.push(interpolateCommand(c, plan.args, plan.runName))
+    })
+  add('setup', plan.setup)
+  add('commands', plan.commands)
+  lines.push('__dstack_step done')
+  return lines.join('\n') + '\n'
+}
+
+function validate(plan: RunnerPlan): void {
+  assertName('run name', plan.runName)
+  assertName('workflow name', plan.workflow)
+  assertRepoId(plan.repoId)
+  positiveInt('attempt', plan.attempt)
+  positiveInt('maxDurationSec', plan.maxDurationSec)
+  positiveInt('logIntervalSec', plan.options.logIntervalSec)
+  const expected = `${plan.repoId}/runs/${plan.runName}`
+  if (storeKey('run prefix', plan.runPrefix) !== expected) fail(`runPrefix must be the run's folder key ${JSON.stringify(expected)}, got ${JSON.stringify(plan.runPrefix)}`)
+  if (!/^[0-9a-zA-Z._-]{1,100}$/.test(plan.revisionSha)) fail(`invalid revision ${JSON.stringify(plan.revisionSha)}`)
+  if (typeof plan.options.workRoot !== 'string' || !plan.options.workRoot.startsWith('/')) fail(`workRoot must be an absolute path, got ${JSON.stringify(plan.options.workRoot)}`)
+  for (const n of plan.secretEnvNames) envName('secret env', n)
+  for (const n of Object.keys(plan.env)) envName('env', n)
+  for (const a of plan.args) shellQuote(a)
+  if (plan.store.kind === 'folder' && !plan.store.root.startsWith('/')) fail(`the folder store must be an absolute path, got ${JSON.stringify(plan.store.root)}`)
+  if (plan.store.kind === 's3' && !/^[a-z0-9][a-z0-9.-]{1,62}$/.test(plan.store.bucket)) fail(`invalid bucket ${JSON.stringify(plan.store.bucket)}`)
+}
+
+export function renderRunnerScript(plan: RunnerPlan): string {
+  validate(plan)
+  const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : normaliseRelativePath('working_dir', plan.workingDir)
+  const artifacts = plan.artifacts.map((a) => ({ path: normaliseRelativePath('artifact path', a.path), mount: !!a.mount }))
+  const store = plan.store
+  const q = shellQuote
+  const header = [
+    '#!/usr/bin/env bash',
+    `# dstack run-action runner: run ${plan.runName}, workflow ${plan.workflow}, attempt ${plan.attempt}, revision ${plan.revisionSha}`,
+    '# Environment overrides: DSTACK_AWS_CLI, DSTACK_S3_ENDPOINT, DSTACK_IMDS_ENDPOINT, DSTACK_WORK_ROOT,',
+    '# DSTACK_LOG_INTERVAL, DSTACK_SPOT_POLL_INTERVAL, DSTACK_KILL_AFTER, DSTACK_KEEP_WORK=1.',
+    '# Secret values come from this script\'s environment; this text holds only their names.',
+    'set -uo pipefail',
+    'export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
+    'export LANG="${LANG:-C.UTF-8}"',
+    'export HOME="${HOME:-/root}"',
+    'umask 022',
+    '',
+    `RUN_NAME=${q(plan.runName)}`,
+    `WORKFLOW=${q(plan.workflow)}`,
+    `REPO_ID=${q(plan.repoId)}`,
+    `REVISION=${q(plan.revisionSha)}`,
+    `ATTEMPT=${q(String(plan.attempt))}`,
+    `STORE_KIND=${q(store.kind)}`,
+    `STORE_ROOT=${q(store.kind === 'folder' ? store.root.replace(/\/+$/, '') || '/' : '')}`,
+    `S3_BUCKET=${q(store.kind === 's3' ? store.bucket : '')}`,
+    `S3_PREFIX=${q(store.kind === 's3' ? store.prefix.split('/').filter(Boolean).join('/') : '')}`,
+    `S3_REGION=${q(store.kind === 's3' ? (store.region ?? '') : '')}`,
+    `DEFAULT_S3_ENDPOINT=${q(store.kind === 's3' ? (store.endpoint ?? '') : '')}`,
+    `RUN_PREFIX=${q(storeKey('run prefix', plan.runPrefix))}`,
+    `CODE_KEY=${q(storeKey('code key', plan.codeKey))}`,
+    `WORKING_DIR=${q(workingDir)}`,
+    `DEP_LABELS=${shellArray(plan.deps.map((d) => d.label))}`,
+    `DEP_PREFIXES=${shellArray(plan.deps.map((d) => storeKey('dependency artifacts prefix', d.artifactsPrefix)))}`,
+    `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
+    `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
+    `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
+    `IMAGE=${q(plan.image ?? '')}`,
+    `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
+    `PYTHON_VERSION=${q(plan.python ?? '')}`,
+    `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
+    `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 ? 1 : 0}`,
+    `MAX_DURATION=${plan.maxDurationSec}`,
+    `SELF_DESTRUCT=${plan.options.selfDestruct ? 1 : 0}`,
+    `SPOT_WATCH=${plan.options.spotWatch ? 1 : 0}`,
+    `DEFAULT_LOG_INTERVAL=${plan.options.logIntervalSec}`,
+    `DEFAULT_WORK_ROOT=${q(plan.options.workRoot.replace(/\/+$/, '') || '/')}`,
+    `JOB_SCRIPT=${q(renderJobScript(plan))}`,
+    ''
+  ]
+  return header.join('\n') + '\n' + RUNNER_BODY
+}
