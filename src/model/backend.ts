@@ -60,6 +60,8 @@ export interface Backend {
   start(req: StartRequest): Promise<AttemptHandle>
   /** release a machine recorded by an earlier process (the `post:` step, after_script) */
   releaseMachine(machine: MachineInfo): Promise<void>
+  /** free sockets and timers held by the backend's clients (called once the entry is done with it) */
+  close?(): void
 }
 
 /** A launch that could not get any machine: names what was tried and what to change. */

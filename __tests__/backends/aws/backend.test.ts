@@ -1,0 +1,216 @@
+/** The backend against the EC2/SSM double with a scripted (bash-less) instance: fast checks of each decision. */
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
+import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
+import { GetProductsCommand } from '@aws-sdk/client-pricing'
+import { AwsBackend, createAwsBackend } from '../../../src/backends/aws/index.js'
+import { NoCapacityError, UserError, type MachineInfo, type StartRequest } from '../../../src/model/index.js'
+import { FakeCloud, awsError, type CommandSink, type FakeCommand } from './fake-cloud.js'
+import { spec, virtualClock } from './harness.js'
+
+/** an instance whose command just stays InProgress until told otherwise */
+class ScriptedSink implements CommandSink {
+  readonly started: FakeCommand[] = []
+  start(cmd: FakeCommand): void {
+    cmd.status = 'InProgress'
+    this.started.push(cmd)
+  }
+  cancel(cmd: FakeCommand): void {
+    cmd.status = 'Cancelled'
+  }
+  terminate(): void {}
+}
+
+let cloud: FakeCloud
+let sink: ScriptedSink
+let clock: ReturnType<typeof virtualClock>
+
+beforeEach(() => {
+  sink = new ScriptedSink()
+  cloud = new FakeCloud({ sink })
+  cloud.invisibleFor = 0
+  clock = virtualClock()
+})
+afterEach(() => cloud.restore())
+
+function backend(o: Record<string, unknown> = {}): AwsBackend {
+  return new AwsBackend({ region: 'us-east-1', instanceProfile: 'dstack-runner', now: clock.now, sleep: clock.sleep, random: () => 0.5, pollMinIntervalMs: 0, env: {}, ...o })
+}
+
+function request(over: Partial<StartRequest> = {}): StartRequest & { lines: string[]; machines: MachineInfo[] } {
+  const lines: string[] = []
+  const machines: MachineInfo[] = []
+  return {
+    runName: 'calm-fox-1',
+    repoId: 'github.com/acme/models',
+    attempt: 1,
+    spec: spec(),
+    store: { kind: 's3', bucket: 'b', prefix: 'p' },
+    runnerScriptKey: 'github.com/acme/models/runs/calm-fox-1/attempts/1/runner.sh',
+    runnerScript: '#!/bin/bash\n',
+    secretEnv: {},
+    previousAttempts: [],
+    onMachine: (m) => void machines.push(m),
+    log: (l) => void lines.push(l),
+    signal: new AbortController().signal,
+    ...over,
+    lines,
+    machines
+  }
+}
+
+describe('AwsBackend (scripted instance)', () => {
+  it('createAwsBackend accepts the entries\' loose options', () => {
+    const b = createAwsBackend({ region: 'us-east-1', subnetIds: [], securityGroupIds: [], ami: undefined, ssmTimeoutSec: 600, instanceProfile: undefined })
+    expect(b.name).toBe('aws')
+    b.close()
+  })
+
+  it('explicit instance_types, availability_zones and spot_policy on-demand narrow the candidates', async () => {
+    const req = request({ spec: spec({ instanceTypes: ['g5.2xlarge'], availabilityZones: ['us-east-1b'], spotPolicy: 'on-demand' }) })
+    const h = await backend().start(req)
+    expect(h.machine).toMatchObject({ instanceType: 'g5.2xlarge', zone: 'us-east-1b', market: 'on-demand', pricePerHour: 1.212 })
+    expect(req.lines[0]).toMatch(/^1 candidate\(s\)/)
+    await h.release()
+  })
+
+  it('no type fits: a UserError naming why', async () => {
+    const req = request({ spec: spec({ resources: { gpu: { names: ['H100'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 1 }, diskMiB: { min: 1 } } }) })
+    await expect(backend().start(req)).rejects.toThrow(/no EC2 instance type matches this workflow in us-east-1/)
+  })
+
+  it('an unknown type in instance_types: a UserError that says so', async () => {
+    await expect(backend().start(request({ spec: spec({ instanceTypes: ['g9.mega'] }) }))).rejects.toThrow(/instance_types names a type EC2 does not know here/)
+  })
+
+  it('the Pricing API failing falls back to the bundled table, and says so', async () => {
+    cloud.pricing.on(GetProductsCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform pricing:GetProducts', 400))
+    const req = request({ spec: spec({ spotPolicy: 'on-demand' }) })
+    const h = await backend().start(req)
+    expect(h.machine).toMatchObject({ instanceType: 'g5.xlarge', pricePerHour: 1.006, priceSource: expect.stringContaining('bundled table') })
+    expect(req.lines.join('\n')).toMatch(/Pricing API failed .*bundled us-east-1 table/)
+    await h.release()
+  })
+
+  it('SpotMaxPriceTooLow goes to the next candidate; max_price is sent as MaxPrice', async () => {
+    cloud.launchScript = [() => awsError('SpotMaxPriceTooLow', 'Your Spot request price of 0.5 is lower than the minimum required Spot request fulfillment price of 0.6.')]
+    const req = request({ spec: spec({ maxPrice: 0.5, spotPolicy: 'spot' }) })
+    const h = await backend().start(req)
+    const calls = cloud.ec2.commandCalls(RunInstancesCommand)
+    expect(calls).toHaveLength(2)
+    expect(calls[0]!.args[0].input.InstanceMarketOptions?.SpotOptions?.MaxPrice).toBe('0.5')
+    await h.release()
+  })
+
+  it('an authorization error stops at once with the message', async () => {
+    cloud.launchRule = () => awsError('UnauthorizedOperation', 'You are not authorized to perform this operation. User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: iam:PassRole', 403)
+    const err = (await backend().start(request()).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/RunInstances failed for g5.xlarge spot in us-east-1a .*UnauthorizedOperation: .*iam:PassRole/)
+    expect(cloud.launches).toHaveLength(1)
+  })
+
+  it('throttling beyond the bounded retries counts as a failed candidate', async () => {
+    cloud.launchRule = () => awsError('RequestLimitExceeded', 'Request limit exceeded.', 503)
+    const err = (await backend({ throttleRetries: 2 }).start(request({ spec: spec({ instanceTypes: ['g5.xlarge'], availabilityZones: ['us-east-1a'], spotPolicy: 'spot' }) })).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(NoCapacityError)
+    expect(err.message).toContain('RequestLimitExceeded')
+    expect(cloud.launches).toHaveLength(3)
+  })
+
+  it('subnets: launches into a subnet (its zone), with the security groups', async () => {
+    const h = await backend({ subnetIds: ['subnet-0a', 'subnet-0b'], securityGroupIds: ['sg-01'] }).start(request())
+    const input = cloud.ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input
+    expect(input).toMatchObject({ SubnetId: 'subnet-0a', SecurityGroupIds: ['sg-01'] })
+    expect(input.Placement).toBeUndefined()
+    expect(h.machine.zone).toBe('us-east-1a')
+    await h.release()
+  })
+
+  it('eventual consistency: InvocationDoesNotExist right after SendCommand is "running"', async () => {
+    cloud.invisibleFor = 3
+    const h = await backend().start(request())
+    for (let i = 0; i < 3; i++) expect(await h.poll()).toEqual({ state: 'running' })
+    expect(await h.poll()).toEqual({ state: 'running' })
+    sink.started[0]!.status = 'Success'
+    sink.started[0]!.responseCode = 0
+    expect(await h.poll()).toEqual({ state: 'ended', exitCode: 0 })
+    await h.release()
+  })
+
+  it('cancel: SIGTERM command first; CancelCommand only after the grace period', async () => {
+    const b = backend({ cancelGraceSec: 30 })
+    const h = await b.start(request())
+    await h.cancel('cancelled by the CI job')
+    const sends = cloud.ssm.commandCalls(SendCommandCommand)
+    expect(sends).toHaveLength(2)
+    expect(sends[1]!.args[0].input.Parameters!.commands!.join('\n')).toMatch(/kill -TERM/)
+    expect(await h.poll()).toEqual({ state: 'running' })
+    expect(cloud.ssm.commandCalls(CancelCommandCommand)).toHaveLength(0)
+    clock.advance(31_000)
+    expect(await h.poll()).toEqual({ state: 'running' })
+    expect(cloud.ssm.commandCalls(CancelCommandCommand)).toHaveLength(1)
+    expect(await h.poll()).toMatchObject({ state: 'ended', reason: 'the SSM command was cancelled' })
+    await h.release()
+    expect(cloud.running()).toEqual([])
+  })
+
+  it('an instance that vanishes under a running command is lost', async () => {
+    const h = await backend().start(request())
+    const inst = cloud.instances.get(h.machine.id)!
+    inst.state = 'terminated'
+    inst.reasonCode = 'Server.InternalError'
+    expect(await h.poll()).toMatchObject({ state: 'ended', lost: true, reason: expect.stringContaining('Server.InternalError') })
+    await h.release()
+  })
+
+  it('release and releaseMachine are idempotent and delete the secret parameter', async () => {
+    const req = request({ secretEnv: { TOKEN: 'x' } })
+    const b = backend()
+    const h = await b.start(req)
+    expect(cloud.parameters.size).toBe(1)
+    await h.release()
+    await h.release()
+    expect(cloud.parameters.size).toBe(0)
+    await b.releaseMachine(h.machine)
+    await b.releaseMachine({ ...h.machine, id: 'i-00000000000000dead' })
+    expect(cloud.running()).toEqual([])
+  })
+
+  it('releaseMachine (post step) terminates a recorded machine and its secret', async () => {
+    const b = backend()
+    const h = await b.start(request({ secretEnv: { TOKEN: 'x' } }))
+    await backend().releaseMachine(h.machine)
+    expect(cloud.running()).toEqual([])
+    expect(cloud.parameters.size).toBe(0)
+  })
+
+  it('cleanupExpired terminates only tagged instances past dstack:expires-at; dry run lists them', async () => {
+    const b = backend()
+    const h1 = await b.start(request())
+    clock.advance(2 * 3600_000)
+    const h2 = await b.start(request({ runName: 'calm-fox-2', runnerScriptKey: 'github.com/acme/models/runs/calm-fox-2/attempts/1/runner.sh' }))
+    const at = Date.parse(cloud.instances.get(h1.machine.id)!.tags['dstack:expires-at']!) + 1
+    expect(await b.cleanupExpired({ now: at, dryRun: true })).toEqual({ terminated: [h1.machine.id] })
+    expect(cloud.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0)
+    expect(await b.cleanupExpired({ now: at })).toEqual({ terminated: [h1.machine.id] })
+    expect(cloud.running().map((i) => i.id)).toEqual([h2.machine.id])
+    await h2.release()
+  })
+
+  it('max_duration above 48 h: executionTimeout capped, and said', async () => {
+    const req = request({ spec: spec({ maxDurationSec: 72 * 3600 }) })
+    const h = await backend().start(req)
+    expect(cloud.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!.executionTimeout).toEqual(['172800'])
+    expect(req.lines.join('\n')).toMatch(/SSM stops the runner at 48 h/)
+    await h.release()
+  })
+
+  it('a store with a custom endpoint: the bootstrap passes it, SSM output goes nowhere', async () => {
+    const h = await backend().start(request({ store: { kind: 's3', bucket: 'b', prefix: '', endpoint: 'http://minio:9000' } }))
+    const input = cloud.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input
+    expect(input.Parameters!.commands!.join('\n')).toContain("--endpoint-url 'http://minio:9000'")
+    expect(input.OutputS3BucketName).toBeUndefined()
+    await h.release()
+  })
+})

@@ -1,0 +1,213 @@
+/**
+ * Scenario harness: s3rver + the EC2/SSM double + simulated instances, a rendered runner script
+ * stored like the orchestrator stores it, and a small watch loop standing in for the orchestrator.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import { startS3Server, awsCliPath, run, type S3TestServer } from '../../helpers/s3server.js'
+import { renderRunnerScript } from '../../../src/runner/render.js'
+import type { RunnerPlan } from '../../../src/runner/plan.js'
+import type { AttemptRecord, ExecState, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../../src/model/index.js'
+import { DEFAULTS } from '../../../src/model/index.js'
+import { AwsBackend, type AwsBackendOptions } from '../../../src/backends/aws/index.js'
+import { FakeCloud, type FakeCloudOptions } from './fake-cloud.js'
+import { SimInstances } from './sim-instance.js'
+
+export const REPO = 'github.com/acme/models'
+export const RUN = 'brave-otter-1'
+export const PREFIX = 'dstack'
+
+export function spec(over: Partial<RunSpec> = {}): RunSpec {
+  return {
+    workflow: 'train',
+    format: 'dstack.yml',
+    source: { file: '.dstack/train.dstack.yml', line: 1, column: 1 },
+    commands: ['for i in 1 2 3; do echo "line $i"; done', 'mkdir -p out && echo result > out/r.txt'],
+    setup: [],
+    env: {},
+    secretEnv: {},
+    workingDir: '.',
+    args: [],
+    artifacts: [{ path: 'out', mount: false }],
+    deps: [],
+    ports: [],
+    cache: [],
+    resources: { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } },
+    spotPolicy: 'auto',
+    maxDurationSec: 3600,
+    retry: DEFAULTS.retry,
+    instanceTypes: [],
+    regions: ['us-east-1'],
+    availabilityZones: [],
+    nodes: 1,
+    ...over
+  }
+}
+
+/** a virtual clock: the backend's sleeps advance it instantly */
+export function virtualClock(start = Date.parse('2026-11-26T12:00:00Z')) {
+  let t = start
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += ms
+      await new Promise((r) => setImmediate(r))
+    },
+    advance: (ms: number) => (t += ms)
+  }
+}
+
+export interface Harness {
+  s3: S3TestServer
+  cloud: FakeCloud
+  sim: SimInstances
+  root: string
+  store: StoreLocation
+  clock: ReturnType<typeof virtualClock>
+  backend(o?: AwsBackendOptions): AwsBackend
+  request(n: number, s: RunSpec, over?: Partial<StartRequest>): Promise<StartRequest & { lines: string[]; machines: MachineInfo[] }>
+  watch(handle: { poll(): Promise<ExecState> }, timeoutMs?: number): Promise<ExecState>
+  logs(n: number): Promise<string>
+  status(n: number): Promise<Record<string, unknown> | undefined>
+  keys(prefix: string): Promise<string[]>
+  jobLog(instanceId: string, n: number): string
+  close(): Promise<void>
+}
+
+export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
+  const root = mkdtempSync(join(tmpdir(), 'aws-sim-'))
+  const s3 = await startS3Server('runs-bucket')
+  const sim = new SimInstances(root, s3, awsCliPath())
+  await sim.startImds()
+  const cloud = new FakeCloud({ ...o, sink: sim })
+  const clock = virtualClock()
+  const store: StoreLocation = { kind: 's3', bucket: s3.bucket, prefix: PREFIX, region: 'us-east-1' }
+
+  // the code snapshot the runner fetches
+  const src = join(root, 'code-src')
+  mkdirSync(src, { recursive: true })
+  writeFileSync(join(src, 'train.py'), 'print("hi")\n')
+  const tarPath = join(root, 'code.tar.gz')
+  const tar = await run('tar', ['-czf', tarPath, '-C', src, '.'])
+  if (tar.code !== 0) throw new Error(tar.stderr)
+  const tarGz = readFileSync(tarPath)
+  const sha = createHash('sha256').update(tarGz).digest('hex')
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/code/${sha}.tar.gz`, Body: tarGz }))
+
+  const text = async (key: string): Promise<string | undefined> => {
+    try {
+      const got = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))
+      return await got.Body!.transformToString()
+    } catch {
+      return undefined
+    }
+  }
+  const keys = async (prefix: string): Promise<string[]> => {
+    const out = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))
+    return (out.Contents ?? []).map((c) => c.Key!).sort()
+  }
+  const attemptPrefix = (n: number) => `${PREFIX}/${REPO}/runs/${RUN}/attempts/${n}/`
+
+  return {
+    s3,
+    cloud,
+    sim,
+    root,
+    store,
+    clock,
+    backend: (bo = {}) =>
+      new AwsBackend({ region: 'us-east-1', instanceProfile: 'dstack-runner', now: clock.now, sleep: clock.sleep, random: () => 0.5, pollMinIntervalMs: 0, env: {}, ...bo }),
+    async request(n, s, over = {}) {
+      const plan: RunnerPlan = {
+        runName: RUN,
+        workflow: s.workflow,
+        repoId: REPO,
+        revisionSha: 'c0ffee0',
+        attempt: n,
+        store,
+        runPrefix: `${REPO}/runs/${RUN}`,
+        codeKey: `code/${sha}.tar.gz`,
+        deps: [],
+        commands: s.commands,
+        setup: s.setup,
+        env: s.env,
+        secretEnvNames: Object.keys(s.secretEnv).sort(),
+        workingDir: s.workingDir,
+        artifacts: s.artifacts,
+        args: [],
+        maxDurationSec: s.maxDurationSec,
+        options: { selfDestruct: true, spotWatch: true, logIntervalSec: 1, workRoot: '/opt/dstack/work' }
+      }
+      const script = renderRunnerScript(plan)
+      const key = `${REPO}/runs/${RUN}/attempts/${n}/runner.sh`
+      await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${key}`, Body: script }))
+      const lines: string[] = []
+      const machines: MachineInfo[] = []
+      return {
+        runName: RUN,
+        repoId: REPO,
+        attempt: n,
+        spec: s,
+        store,
+        runnerScriptKey: key,
+        runnerScript: script,
+        secretEnv: {},
+        previousAttempts: [] as AttemptRecord[],
+        onMachine: (m: MachineInfo) => void machines.push(m),
+        log: (l: string) => void lines.push(l),
+        signal: new AbortController().signal,
+        ...over,
+        lines,
+        machines
+      }
+    },
+    async watch(handle, timeoutMs = 45_000) {
+      const until = Date.now() + timeoutMs
+      for (;;) {
+        const st = await handle.poll()
+        if (st.state === 'ended') return st
+        if (Date.now() > until) throw new Error('the attempt did not end in time')
+        await new Promise((r) => setTimeout(r, 150))
+      }
+    },
+    async logs(n) {
+      const chunks = (await keys(`${attemptPrefix(n)}logs/`)).filter((k) => k.endsWith('.log'))
+      let all = ''
+      for (const k of chunks) all += (await text(k)) ?? ''
+      return all
+    },
+    async status(n) {
+      const t = await text(`${attemptPrefix(n)}status.json`)
+      return t ? (JSON.parse(t) as Record<string, unknown>) : undefined
+    },
+    keys,
+    jobLog(instanceId, n) {
+      // <work root>/<run>/<attempt>/runner/job.log, whatever the run is called
+      const work = join(sim.instanceDir(instanceId), 'work')
+      const runs = existsSync(work) ? readdirSync(work) : []
+      return runs
+        .map((r) => join(work, r, String(n), 'runner', 'job.log'))
+        .filter((f) => existsSync(f))
+        .map((f) => readFileSync(f, 'utf8'))
+        .join('')
+    },
+    async close() {
+      await sim.close()
+      cloud.restore()
+      await s3.close()
+      rmSync(root, { recursive: true, force: true })
+    }
+  }
+}
+
+/** poll `f` (real time) until it is true */
+export async function until(f: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -1,0 +1,274 @@
+import { describe, it, expect } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import {
+  classifyLaunchError,
+  quotaFor,
+  rankCandidates,
+  runInstancesInput,
+  clientToken,
+  renderBootstrap,
+  renderStopScript,
+  secretEnvPayload,
+  secretParameterName,
+  execState,
+  attemptCost,
+  noCapacityMessage,
+  resolveOptions,
+  fullKey,
+  type Candidate
+} from '../../../src/backends/aws/index.js'
+import { toTypeInfo, mismatch } from '../../../src/backends/aws/instance-types.js'
+import { slots } from '../../../src/backends/aws/placement.js'
+import { onDemandUsdFromPriceList } from '../../../src/backends/aws/prices.js'
+import { expired } from '../../../src/backends/aws/cleanup.js'
+import { backoffMs } from '../../../src/backends/aws/timing.js'
+import { runRegions } from '../../../src/backends/aws/options.js'
+import { awsError, GPU_TYPES } from './fake-cloud.js'
+
+function bash(script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('bash', ['-c', script], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } })
+    let stdout = ''
+    let stderr = ''
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    c.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+const cand = (over: Partial<Candidate> = {}): Candidate => ({ region: 'us-east-1', instanceType: 'g5.xlarge', zone: 'us-east-1a', market: 'spot', pricePerHour: 0.4, priceSource: 'x', vcpus: 4, gpuCount: 1, ...over })
+
+describe('classifyLaunchError', () => {
+  it.each([
+    ['InsufficientInstanceCapacity', 500, 'capacity'],
+    ['InsufficientCapacity', 500, 'capacity'],
+    ['UnfulfillableCapacity', 400, 'capacity'],
+    ['InsufficientHostCapacity', 500, 'capacity'],
+    ['SpotMaxPriceTooLow', 400, 'price'],
+    ['MaxSpotInstanceCountExceeded', 400, 'spot-quota'],
+    ['VcpuLimitExceeded', 400, 'on-demand-quota'],
+    ['InstanceLimitExceeded', 400, 'on-demand-quota'],
+    ['Unsupported', 400, 'unsupported'],
+    ['RequestLimitExceeded', 503, 'retry'],
+    ['ThrottlingException', 400, 'retry'],
+    ['InternalError', 500, 'retry'],
+    ['ServiceUnavailable', 503, 'retry'],
+    ['UnauthorizedOperation', 403, 'fatal'],
+    ['InvalidParameterValue', 400, 'fatal'],
+    ['InvalidParameterCombination', 400, 'fatal'],
+    ['InvalidAMIID.NotFound', 400, 'fatal'],
+    ['InvalidAMIID.Malformed', 400, 'fatal'],
+    ['InvalidSubnetID.NotFound', 400, 'fatal'],
+    ['IdempotentParameterMismatch', 400, 'fatal'],
+    ['ExpiredToken', 400, 'expired-credentials'],
+    ['RequestExpired', 400, 'expired-credentials'],
+    ['SomethingNew', 400, 'other']
+  ])('%s → %s', (code, status, kind) => {
+    expect(classifyLaunchError(awsError(code, 'm', status)).kind).toBe(kind)
+  })
+})
+
+describe('quotas', () => {
+  it('maps families to their vCPU quota group', () => {
+    expect(quotaFor('g5.xlarge')).toMatchObject({ group: 'G and VT', spot: { code: 'L-3819A6DF' }, onDemand: { code: 'L-DB2E81BA' } })
+    expect(quotaFor('vt1.3xlarge').group).toBe('G and VT')
+    expect(quotaFor('p4d.24xlarge')).toMatchObject({ group: 'P', spot: { code: 'L-7212CCBC' }, onDemand: { code: 'L-417A185B' } })
+    expect(quotaFor('inf2.xlarge').group).toBe('Inf')
+    expect(quotaFor('m5.large').group).toBe('Standard')
+  })
+
+  it('the no-capacity message lists candidates and the exact quota commands', () => {
+    const msg = noCapacityMessage(
+      [
+        { candidate: cand(), code: 'MaxSpotInstanceCountExceeded', message: 'Max spot instance count exceeded' },
+        { candidate: cand({ zone: 'us-east-1b' }), code: 'MaxSpotInstanceCountExceeded', message: '', skipped: 'the G and VT spot quota is exhausted' },
+        { candidate: cand({ instanceType: 'p3.2xlarge', market: 'on-demand', vcpus: 8 }), code: 'VcpuLimitExceeded', message: 'limit 0' },
+        { candidate: cand({ market: 'spot', zone: 'us-east-1c' }), code: 'SpotMaxPriceTooLow', message: 'price' }
+      ],
+      { spotPolicy: 'spot', maxPrice: 0.1 }
+    )
+    expect(msg).toContain('g5.xlarge spot in us-east-1a at $0.4000/h: MaxSpotInstanceCountExceeded: Max spot instance count exceeded')
+    expect(msg).toContain('skipped (the G and VT spot quota is exhausted)')
+    expect(msg).toContain('aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-3819A6DF --desired-value 4 --region us-east-1')
+    expect(msg).toContain('--quota-code L-417A185B --desired-value 8')
+    expect(msg).toContain('spot_policy: auto')
+    expect(msg).toContain('max_price 0.1')
+  })
+})
+
+describe('candidates', () => {
+  const types = GPU_TYPES.map(toTypeInfo).filter((t) => t !== undefined)
+  const res = { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 102400 } }
+
+  it('matches resources against instance types', () => {
+    const fit = types.filter((t) => !mismatch(t, res, 'x86')).map((t) => t.instanceType)
+    expect(fit).toEqual(['g5.xlarge', 'g5.2xlarge'])
+    expect(mismatch(types.find((t) => t.instanceType === 'g4dn.xlarge')!, res, 'x86')).toBe('GPU T4')
+    expect(mismatch(types.find((t) => t.instanceType === 'g5.xlarge')!, { ...res, gpu: { names: [], count: { min: 1 }, memoryMiB: { min: 40000 } } }, 'x86')).toBe('24576 MiB per GPU')
+    expect(mismatch(types.find((t) => t.instanceType === 'm5.xlarge')!, { ...res, gpu: undefined }, 'x86')).toBeUndefined()
+  })
+
+  it('ranks spot by price first, then on-demand (auto); after an interruption on-demand first; max_price narrows', () => {
+    const sl = slots(new Map([['g5.xlarge', ['us-east-1a', 'us-east-1b']], ['g5.2xlarge', ['us-east-1a']]]), undefined)
+    const input = {
+      region: 'us-east-1',
+      types,
+      slots: sl,
+      spotPrices: new Map([['g5.xlarge|us-east-1a', 0.5], ['g5.xlarge|us-east-1b', 0.3], ['g5.2xlarge|us-east-1a', 0.45]]),
+      onDemandPrices: new Map([['g5.xlarge', { pricePerHour: 1.006, priceSource: 'api' }], ['g5.2xlarge', { pricePerHour: 1.212, priceSource: 'api' }]]),
+      spotPolicy: 'auto' as const
+    }
+    const d = (cs: Candidate[]) => cs.map((c) => `${c.market} ${c.instanceType} ${c.zone} ${c.pricePerHour}`)
+    expect(d(rankCandidates([input]))).toEqual([
+      'spot g5.xlarge us-east-1b 0.3',
+      'spot g5.2xlarge us-east-1a 0.45',
+      'spot g5.xlarge us-east-1a 0.5',
+      'on-demand g5.xlarge us-east-1a 1.006',
+      'on-demand g5.xlarge us-east-1b 1.006',
+      'on-demand g5.2xlarge us-east-1a 1.212'
+    ])
+    expect(d(rankCandidates([{ ...input, preferOnDemand: true }]))[0]).toBe('on-demand g5.xlarge us-east-1a 1.006')
+    expect(rankCandidates([{ ...input, spotPolicy: 'spot' }]).every((c) => c.market === 'spot')).toBe(true)
+    expect(rankCandidates([{ ...input, spotPolicy: 'on-demand' }]).every((c) => c.market === 'on-demand')).toBe(true)
+    expect(d(rankCandidates([{ ...input, maxPrice: 0.46 }]))).toEqual(['spot g5.xlarge us-east-1b 0.3', 'spot g5.2xlarge us-east-1a 0.45'])
+  })
+
+  it('with subnets, one slot per subnet in a zone that offers the type', () => {
+    const s = slots(new Map([['g5.xlarge', ['us-east-1a']]]), new Map([['subnet-1', 'us-east-1a'], ['subnet-2', 'us-east-1b'], ['subnet-3', 'us-east-1a']]))
+    expect(s).toEqual([
+      { instanceType: 'g5.xlarge', zone: 'us-east-1a', subnetId: 'subnet-1' },
+      { instanceType: 'g5.xlarge', zone: 'us-east-1a', subnetId: 'subnet-3' }
+    ])
+  })
+
+  it('reads on-demand USD from a Pricing API price list entry', () => {
+    const entry = JSON.stringify({ terms: { OnDemand: { a: { priceDimensions: { b: { pricePerUnit: { USD: '1.0060000000' } }, c: { pricePerUnit: { USD: '0.0000000000' } } } } } } })
+    expect(onDemandUsdFromPriceList(entry)).toBe(1.006)
+    expect(onDemandUsdFromPriceList('not json')).toBeUndefined()
+  })
+})
+
+describe('launch input', () => {
+  const ami = { imageId: 'ami-0123456789abcdef0', source: 'x', rootDeviceName: '/dev/sda1', rootSnapshotGiB: 75 }
+  const ctx = { runName: 'r-1', repoId: 'github.com/a/b', attempt: 2, ami, diskMiB: 50 * 1024, maxDurationSec: 3600, marginSec: 600, securityGroupIds: ['sg-1'], tags: { team: 'ml' }, now: Date.parse('2026-01-01T00:00:00Z') }
+
+  it('spot with max price, subnet, instance profile by ARN, root volume never below the snapshot', () => {
+    const i = runInstancesInput({ ...ctx, maxPrice: 0.5, instanceProfile: 'arn:aws:iam::1:instance-profile/x' }, cand({ subnetId: 'subnet-1' }))
+    expect(i).toMatchObject({
+      SubnetId: 'subnet-1',
+      SecurityGroupIds: ['sg-1'],
+      IamInstanceProfile: { Arn: 'arn:aws:iam::1:instance-profile/x' },
+      InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', MaxPrice: '0.5' } },
+      BlockDeviceMappings: [{ Ebs: { VolumeSize: 75, VolumeType: 'gp3' } }]
+    })
+    expect(i.Placement).toBeUndefined()
+    const tags = Object.fromEntries(i.TagSpecifications![0]!.Tags!.map((t) => [t.Key, t.Value]))
+    expect(tags).toEqual({ team: 'ml', Name: 'dstack-r-1-2', 'dstack:run': 'r-1', 'dstack:repo': 'github.com/a/b', 'dstack:attempt': '2', 'dstack:expires-at': '2026-01-01T01:10:00.000Z' })
+  })
+
+  it('on-demand has no market options; client tokens differ per candidate and attempt, ≤ 64 chars', () => {
+    const od = runInstancesInput(ctx, cand({ market: 'on-demand' }))
+    expect(od.InstanceMarketOptions).toBeUndefined()
+    const a = clientToken(ctx, cand())
+    expect(a.length).toBeLessThanOrEqual(64)
+    expect(clientToken(ctx, cand({ zone: 'us-east-1b' }))).not.toBe(a)
+    expect(clientToken({ ...ctx, attempt: 3 }, cand())).not.toBe(a)
+    expect(clientToken(ctx, cand())).toBe(a)
+  })
+})
+
+describe('bootstrap', () => {
+  it('is a few lines, quotes every value and passes bash -n', async () => {
+    const lines = renderBootstrap({ bucket: 'b', scriptKey: "p/it's/runner.sh", s3Region: 'eu-west-1', region: 'us-east-1', secretParameter: '/dstack/x/r/1/env' })
+    expect(lines[0]).toBe('#!/bin/bash')
+    expect(lines).toContain('export HOME=/root')
+    expect(lines.join('\n')).toContain(`'s3://b/p/it'\\''s/runner.sh'`)
+    expect(lines[lines.length - 1]).toBe('exec bash "$D/runner.sh"')
+    expect(lines.length).toBeLessThan(15)
+    expect((await bash(`bash -n <<'X'\n${lines.join('\n')}\nX`)).code).toBe(0)
+    // POSIX too, in case an agent runs it with sh despite the shebang
+    expect((await bash(`sh -n <<'X'\n${lines.join('\n')}\nX`)).code).toBe(0)
+    expect((await bash(`bash -n <<'X'\n${renderStopScript().join('\n')}\nX`)).code).toBe(0)
+    expect(renderBootstrap({ bucket: 'b', scriptKey: 'k', s3Region: 'r', region: 'r' }).join('\n')).not.toContain('ssm get-parameter')
+  })
+
+  it('secret payload round-trips through eval without touching disk', async () => {
+    const env = { A: "it's \"quoted\" $HOME `x`", B: 'line1\nline2' }
+    const payload = secretEnvPayload(env)
+    const r = await bash(`eval "$(printf %s "$P" | base64 -d)"; printf '%s|%s' "$A" "$B"`, { P: payload })
+    expect(r.stdout).toBe(`${env.A}|${env.B}`)
+    expect(() => secretEnvPayload({ 'BAD-NAME': 'x' })).toThrow(/not valid/)
+    expect(() => secretEnvPayload({ BIG: 'x'.repeat(9000) })).toThrow(/at most 8192/)
+    expect(secretParameterName('github.com/a/b', 'run-1', 2)).toMatch(/^\/dstack\/[0-9a-f]{12}\/run-1\/2\/env$/)
+  })
+
+  it('joins the store prefix and the key once', () => {
+    expect(fullKey('pfx', 'github.com/a/b/runs/r/attempts/1/runner.sh')).toBe('pfx/github.com/a/b/runs/r/attempts/1/runner.sh')
+    expect(fullKey('pfx/', 'pfx/k')).toBe('pfx/k')
+    expect(fullKey('', 'k')).toBe('k')
+  })
+})
+
+describe('exec state', () => {
+  const running = { state: 'running', tags: {} }
+  it.each([
+    [{ status: 'InProgress' }, running, false, { state: 'running' }],
+    [{ status: 'Delayed' }, running, false, { state: 'running' }],
+    [{ status: 'Success', responseCode: 0 }, running, false, { state: 'ended', exitCode: 0 }],
+    [{ status: 'Failed', responseCode: 3 }, running, false, { state: 'ended', exitCode: 3 }],
+    [{ status: 'Failed', responseCode: 75 }, running, false, { state: 'ended', interrupted: true }],
+    [{ status: 'Cancelled' }, running, false, { state: 'ended' }],
+    [{ status: 'TimedOut', statusDetails: 'Execution Timed Out' }, running, false, { state: 'ended' }],
+    [{ status: 'Undeliverable' }, running, false, { state: 'ended', lost: true }],
+    [{ status: 'InProgress' }, { state: 'terminated', reasonCode: 'Server.SpotInstanceTermination', tags: {} }, true, { state: 'ended', interrupted: true }],
+    [{ status: 'InProgress' }, { state: 'terminated', reasonCode: 'Client.InstanceInitiatedShutdown', tags: {} }, false, { state: 'ended', lost: true }],
+    [undefined, running, false, { state: 'running' }]
+  ])('%j on %j', (inv, inst, spot, want) => {
+    expect(execState(inv as never, inst, spot)).toMatchObject(want)
+  })
+})
+
+describe('cost', () => {
+  it('bills per second with a 60 s minimum; spot interrupted in its first hour is free', () => {
+    const m = { pricePerHour: 3.6, market: 'spot' as const }
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z')).toMatchObject({ usd: 0.06, billedSeconds: 60 })
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z').usd).toBeCloseTo(0.6)
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { interrupted: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { interrupted: true }).usd).toBeCloseTo(7.2)
+    expect(attemptCost({ market: 'on-demand' }, 0, 1000)).toMatchObject({ usd: 0, note: 'no price known for this machine' })
+  })
+})
+
+describe('options, cleanup and timing', () => {
+  it('defaults and validation', () => {
+    const o = resolveOptions({ env: { AWS_REGION: 'eu-west-1' } })
+    expect(o).toMatchObject({ regions: ['eu-west-1'], ami: '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id', ssmTimeoutSec: 600 })
+    expect(resolveOptions({ region: 'us-east-1', subnetIds: 'subnet-1, subnet-2' as never, env: {} }).subnetIds).toEqual(['subnet-1', 'subnet-2'])
+    expect(() => resolveOptions({ region: 'nowhere', env: {} })).toThrow(/region is not valid/)
+    expect(() => resolveOptions({ ami: 'ami-xyz!', env: {} })).toThrow(/ami is not valid/)
+    expect(() => resolveOptions({ regions: ['us-east-1', 'us-west-2'], subnetIds: ['subnet-1'], env: {} })).toThrow(/one region/)
+    expect(runRegions(['us-east-1'], [])).toEqual(['us-east-1'])
+    expect(runRegions([], ['eu-west-1'])).toEqual(['eu-west-1'])
+    expect(runRegions(['us-east-1', 'us-west-2'], ['us-west-2'])).toEqual(['us-west-2'])
+    expect(() => runRegions([], [])).toThrow(/no AWS region/)
+  })
+
+  it('expired instances by their tag', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z')
+    const got = expired(
+      [
+        { instanceId: 'i-1', tags: { 'dstack:run': 'a', 'dstack:expires-at': '2026-01-01T11:00:00.000Z' } },
+        { instanceId: 'i-2', tags: { 'dstack:run': 'b', 'dstack:expires-at': '2026-01-01T13:00:00.000Z' } },
+        { instanceId: 'i-3', tags: { 'dstack:run': 'c' } }
+      ],
+      now
+    )
+    expect(got.map((g) => g.instanceId)).toEqual(['i-1'])
+  })
+
+  it('backoff is jittered and capped', () => {
+    expect(backoffMs(0, () => 0)).toBe(500)
+    expect(backoffMs(0, () => 0.999)).toBeLessThanOrEqual(1000)
+    expect(backoffMs(10, () => 0.999)).toBeLessThanOrEqual(20_000)
+  })
+})

@@ -1,0 +1,197 @@
+/**
+ * The simulated EC2 instance behind the SSM double: it runs the commands SendCommand got (the
+ * real bootstrap, then the real runner script it fetches) with bash, as root, with SSM's minimal
+ * environment plus the test overrides: a PATH whose `aws` adds `--endpoint-url` for s3rver and
+ * answers `ssm get-parameter` from the double's parameter store; a `shutdown` stub (the runner
+ * arms a self-destruct); `DSTACK_*` endpoints for the runner; a fake IMDS that can announce a
+ * spot interruption.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { CommandSink, FakeCommand, FakeInstance } from './fake-cloud.js'
+
+const WRAPPER = `#!/bin/bash
+# test double of the instance's aws CLI: s3 goes to s3rver; ssm get-parameter reads the double's store
+if [ "\${1:-}" = ssm ]; then
+  name=""
+  while [ $# -gt 0 ]; do if [ "$1" = --name ]; then name="$2"; fi; shift; done
+  f="$FAKE_SSM_PARAMS/$(printf %s "$name" | tr / _)"
+  if [ ! -f "$f" ]; then echo "An error occurred (ParameterNotFound) when calling the GetParameter operation" >&2; exit 254; fi
+  cat "$f"; echo; exit 0
+fi
+exec "$REAL_AWS" --endpoint-url "$FAKE_S3_ENDPOINT" "$@"
+`
+const SHUTDOWN = `#!/bin/bash
+echo "shutdown $*" >> "$FAKE_SHUTDOWN_LOG"
+`
+
+interface Running {
+  child: ChildProcess
+  cmd: FakeCommand
+  instance: FakeInstance
+  done: Promise<void>
+}
+
+export class SimInstances implements CommandSink {
+  private readonly bin: string
+  private readonly running = new Map<string, Running>()
+  private readonly notices = new Set<string>()
+  private imds?: Server
+  private imdsUrl = ''
+  readonly outputs: { instanceId: string; commandId: string; stdout: string; stderr: string; code: number | null }[] = []
+  /** called when a command process exits (tests use it to reclaim an instance after its notice) */
+  onExit?: (cmd: FakeCommand, instance: FakeInstance) => void
+
+  constructor(
+    private readonly root: string,
+    private readonly s3: { endpoint: string; env: Record<string, string> },
+    private readonly awsCli: string
+  ) {
+    this.bin = join(root, 'bin')
+    mkdirSync(this.bin, { recursive: true })
+    writeFileSync(join(this.bin, 'aws'), WRAPPER)
+    writeFileSync(join(this.bin, 'shutdown'), SHUTDOWN)
+    chmodSync(join(this.bin, 'aws'), 0o755)
+    chmodSync(join(this.bin, 'shutdown'), 0o755)
+  }
+
+  async startImds(): Promise<void> {
+    this.imds = createServer((req, res) => {
+      const m = /^\/(i-[0-9a-f]+)(\/.*)$/.exec(req.url ?? '')
+      const id = m?.[1] ?? ''
+      const path = m?.[2] ?? ''
+      if (req.method === 'PUT' && path === '/latest/api/token') {
+        res.end('fake-token')
+      } else if (path === '/latest/meta-data/spot/instance-action' && this.notices.has(id)) {
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ action: 'terminate', time: new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, 'Z') }))
+      } else {
+        res.statusCode = 404
+        res.end('Not Found')
+      }
+    })
+    await new Promise<void>((r) => this.imds!.listen(0, '127.0.0.1', r))
+    this.imdsUrl = `http://127.0.0.1:${(this.imds.address() as AddressInfo).port}`
+  }
+
+  /** the fake IMDS announces a spot interruption to this instance */
+  announceInterruption(instanceId: string): void {
+    this.notices.add(instanceId)
+  }
+
+  instanceDir(id: string): string {
+    return join(this.root, 'instances', id)
+  }
+
+  start(cmd: FakeCommand, instance: FakeInstance, parameters: Map<string, string>): void {
+    const dir = this.instanceDir(instance.id)
+    const params = join(dir, 'params')
+    const tmp = join(dir, 'tmp')
+    mkdirSync(params, { recursive: true })
+    mkdirSync(tmp, { recursive: true })
+    for (const [name, value] of parameters) writeFileSync(join(params, name.replace(/\//g, '_')), value)
+    const file = join(dir, `${cmd.id}.sh`)
+    writeFileSync(file, ((cmd.input.Parameters?.commands ?? []) as string[]).join('\n') + '\n')
+    const env: Record<string, string> = {
+      // what the SSM agent gives a Run Command script (peers-and-aws-facts §4.3), our bin first
+      PATH: `${this.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      LANG: 'en_US.UTF-8',
+      AWS_SSM_INSTANCE_ID: instance.id,
+      AWS_SSM_REGION_NAME: 'us-east-1',
+      SSM_COMMAND_ID: cmd.id,
+      ...this.s3.env,
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      TMPDIR: tmp,
+      REAL_AWS: this.awsCli,
+      FAKE_S3_ENDPOINT: this.s3.endpoint,
+      FAKE_SSM_PARAMS: params,
+      FAKE_SHUTDOWN_LOG: join(dir, 'shutdown.log'),
+      DSTACK_INSTANCE_DIR: join(dir, 'opt-dstack'),
+      DSTACK_S3_ENDPOINT: this.s3.endpoint,
+      DSTACK_AWS_CLI: this.awsCli,
+      DSTACK_WORK_ROOT: join(dir, 'work'),
+      DSTACK_IMDS_ENDPOINT: `${this.imdsUrl}/${instance.id}`,
+      DSTACK_LOG_INTERVAL: '1',
+      DSTACK_SPOT_POLL_INTERVAL: '1',
+      DSTACK_KILL_AFTER: '5'
+    }
+    const child = spawn('bash', [file], { cwd: '/usr/bin', env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    cmd.status = 'InProgress'
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const done = new Promise<void>((resolve) => {
+      child.on('close', (code, signal) => {
+        cmd.stdout = stdout
+        cmd.stderr = stderr
+        this.outputs.push({ instanceId: instance.id, commandId: cmd.id, stdout, stderr, code })
+        if (cmd.status === 'InProgress') {
+          if (instance.state === 'terminated') cmd.status = 'Terminated'
+          else if (code === 0) cmd.status = 'Success'
+          else cmd.status = 'Failed'
+          cmd.responseCode = code ?? (signal ? 128 + 15 : -1)
+        }
+        this.running.delete(cmd.id)
+        this.onExit?.(cmd, instance)
+        resolve()
+      })
+    })
+    this.running.set(cmd.id, { child, cmd, instance, done })
+  }
+
+  /** SSM CancelCommand: the agent kills the process */
+  cancel(cmd: FakeCommand): void {
+    const r = this.running.get(cmd.id)
+    cmd.status = 'Cancelled'
+    if (r) this.killTree(r)
+  }
+
+  /** the instance is gone: every process on it dies */
+  terminate(instance: FakeInstance): void {
+    for (const r of this.running.values()) if (r.instance.id === instance.id) this.killTree(r)
+  }
+
+  private killTree(r: Running): void {
+    try {
+      process.kill(-r.child.pid!, 'SIGKILL')
+    } catch {
+      /* already gone */
+    }
+    // the runner starts the job in its own session (setsid) and notes its pgid in $TMPDIR
+    const tmp = join(this.instanceDir(r.instance.id), 'tmp')
+    for (const f of safeList(tmp).filter((n) => n.endsWith('.jobpgid'))) {
+      const pgid = Number(readFileSync(join(tmp, f), 'utf8').trim())
+      if (pgid > 1) {
+        try {
+          process.kill(-pgid, 'SIGKILL')
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }
+
+  /** wait for every command process to exit */
+  async idle(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.done))
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.running.values()) this.killTree(r)
+    await this.idle()
+    if (this.imds) await new Promise<void>((r) => this.imds!.close(() => r()))
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}

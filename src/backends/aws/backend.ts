@@ -1,0 +1,217 @@
+/**
+ * The AWS backend: ranked candidates → RunInstances one at a time → wait for SSM → SendCommand
+ * the bootstrap, which fetches and runs the stored runner script. Logs, artifacts and status are
+ * the runner's business (it writes them to the store); this backend only launches, watches,
+ * stops and terminates.
+ */
+import { PutParameterCommand } from '@aws-sdk/client-ssm'
+import type { AttemptHandle, Backend, MachineInfo, StartRequest } from '../../model/index.js'
+import { UserError } from '../../model/index.js'
+import { resolveAmi, type AmiInfo } from './ami.js'
+import { renderBootstrap, secretEnvPayload, secretParameterName } from './bootstrap.js'
+import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
+import { cleanupExpiredIn } from './cleanup.js'
+import { ExpiredCredentialsError, rethrowExpired } from './credentials.js'
+import { isExpiredCredentials, quotaFor } from './errors.js'
+import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
+import { describeInstance, terminate } from './instance-state.js'
+import { launchOne, noCapacityError, type TriedCandidate } from './launch.js'
+import { runInstancesInput, TAG } from './launch-input.js'
+import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
+import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommand, waitForOnline } from './ssm.js'
+
+/** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
+const DELIVERY_TIMEOUT_SEC = 120
+
+export class CancelledError extends Error {
+  constructor(what: string) {
+    super(`cancelled ${what}`)
+    this.name = 'CancelledError'
+  }
+}
+
+/** `prefix` + `key`, unless the key already carries the prefix */
+export function fullKey(prefix: string, key: string): string {
+  const p = prefix.split('/').filter(Boolean).join('/')
+  const k = key.replace(/^\/+/, '')
+  return !p || k.startsWith(p + '/') ? k : `${p}/${k}`
+}
+
+export class AwsBackend implements Backend {
+  readonly name = 'aws' as const
+  readonly options: ResolvedAwsOptions
+  private readonly createdAt: number
+
+  constructor(opts: AwsBackendOptions = {}) {
+    this.options = resolveOptions(opts)
+    this.createdAt = this.options.now()
+  }
+
+  async start(req: StartRequest): Promise<AttemptHandle> {
+    const o = this.options
+    const { spec, log } = req
+    if (req.store.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass an s3://bucket/prefix store; the instance reads its code and writes logs and artifacts there')
+    const store = req.store
+    const regions = runRegions(o.regions, spec.regions)
+    const prev = req.previousAttempts[req.previousAttempts.length - 1]
+    const preferOnDemand = spec.spotPolicy === 'auto' && prev?.status === 'interrupted'
+    if (preferOnDemand) log(`attempt ${prev!.n} was interrupted (spot reclaimed): trying on-demand first this time (spot_policy: auto)`)
+    if (!o.instanceProfile) log('warning: no instance profile given: the instance cannot register with SSM or read the store unless Default Host Management is set up')
+
+    const credentialsSince = this.createdAt
+    const expired = (e: unknown, what: string, id?: string): never => rethrowExpired(e, credentialsSince, o.now(), what, id)
+
+    let candidates: Candidate[]
+    try {
+      candidates = await findCandidates(o.clientFactory, spec, { regions, subnetIds: o.subnetIds, preferOnDemand, now: new Date(o.now()), log })
+    } catch (e) {
+      return expired(e, 'listing instance types and prices')
+    }
+    log(`${candidates.length} candidate(s), in order: ${candidates.slice(0, 6).map(describeCandidate).join('; ')}${candidates.length > 6 ? '; …' : ''}`)
+
+    const secretParameter = Object.keys(req.secretEnv).length ? secretParameterName(req.repoId, req.runName, req.attempt) : undefined
+    const secretValue = secretParameter ? secretEnvPayload(req.secretEnv) : undefined
+    const amis = new Map<string, AmiInfo>()
+    const tried: TriedCandidate[] = []
+    const spotQuotaHit = new Set<string>()
+    const odQuotaHit = new Set<string>()
+    let live: { id: string; region: string } | undefined
+    let secretRegion: string | undefined
+
+    try {
+      for (const c of candidates) {
+        if (req.signal.aborted) throw new CancelledError('while starting a machine')
+        const group = quotaFor(c.instanceType).group
+        if (c.market === 'spot' && spotQuotaHit.has(group)) {
+          tried.push({ candidate: c, code: 'MaxSpotInstanceCountExceeded', message: '', skipped: `the ${group} spot quota is exhausted` })
+          continue
+        }
+        if (c.market === 'on-demand' && odQuotaHit.has(group)) {
+          tried.push({ candidate: c, code: 'VcpuLimitExceeded', message: '', skipped: `the ${group} on-demand quota is exhausted` })
+          continue
+        }
+        let ami = amis.get(c.region)
+        if (!ami) {
+          try {
+            ami = await resolveAmi(o.clientFactory.ssm(c.region), o.clientFactory.ec2(c.region), o.ami, c.region)
+          } catch (e) {
+            return expired(e, 'resolving the AMI')
+          }
+          amis.set(c.region, ami)
+          log(`AMI ${ami.imageId} (${ami.source}) in ${c.region}`)
+        }
+        const input = runInstancesInput(
+          { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: spec.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, tags: o.tags, now: o.now() },
+          c
+        )
+        log(`launching ${describeCandidate(c)}`)
+        const r = await launchOne(o.clientFactory.launchEc2(c.region), input, { sleep: o.sleep, random: o.random, signal: req.signal, log, retries: o.throttleRetries })
+        if (r.ok) live = { id: r.instanceId, region: c.region }
+        if (req.signal.aborted) throw new CancelledError('while starting a machine')
+        if (!r.ok) {
+          const err = r.error
+          if (err.kind === 'expired-credentials') throw new ExpiredCredentialsError(o.now() - credentialsSince, 'launching an instance')
+          if (err.kind === 'fatal') throw new UserError(`RunInstances failed for ${describeCandidate(c)}: ${err.code}: ${err.message}`, 'check the CI role\'s permissions (examples/iam/ci-role-policy.json), the AMI, subnets, security groups and instance profile')
+          if (err.kind === 'spot-quota') spotQuotaHit.add(group)
+          if (err.kind === 'on-demand-quota') odQuotaHit.add(group)
+          log(`${c.instanceType} ${c.market} in ${c.zone}: ${err.code}: ${err.message}`)
+          tried.push({ candidate: c, code: err.code, message: err.message })
+          continue
+        }
+        const id = r.instanceId
+        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString() }
+        log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
+        await req.onMachine(machine)
+
+        const ec2 = o.clientFactory.ec2(c.region)
+        const ssm = o.clientFactory.ssm(c.region)
+        let online
+        try {
+          online = await waitForOnline(ssm, ec2, id, { sleep: o.sleep, now: o.now, signal: req.signal, timeoutSec: o.ssmTimeoutSec })
+        } catch (e) {
+          return expired(e, `waiting for ${id} to come Online`, id)
+        }
+        if (online.kind === 'aborted') throw new CancelledError(`while waiting for ${id} to come Online in SSM`)
+        if (online.kind === 'gone') {
+          const why = `${online.state.state}${online.state.reasonCode ? ` (${online.state.reasonCode})` : ''} before it came Online`
+          log(`${id} went ${why}: trying the next candidate`)
+          await terminate(ec2, [id])
+          live = undefined
+          tried.push({ candidate: c, code: online.state.reasonCode ?? 'InstanceGone', message: `instance ${id} went ${why}` })
+          continue
+        }
+        if (online.kind === 'timeout') {
+          await terminate(ec2, [id])
+          live = undefined
+          throw new UserError(neverOnlineMessage(id, o.ssmTimeoutSec, online, o.instanceProfile))
+        }
+
+        if (secretParameter && secretRegion !== c.region) {
+          await ssm.send(new PutParameterCommand({ Name: secretParameter, Value: secretValue, Type: 'SecureString', Overwrite: true, Tier: 'Intelligent-Tiering', Description: `dstack run ${req.runName} attempt ${req.attempt}: secret env (deleted when the attempt ends)` }))
+          secretRegion = c.region
+        }
+        const execTimeout = spec.maxDurationSec + o.marginSec
+        if (execTimeout > MAX_EXECUTION_TIMEOUT) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`)
+        const attemptFolder = fullKey(store.prefix, req.runnerScriptKey).replace(/[^/]+$/, '')
+        const commandId = await sendCommand(ssm, {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [id],
+          TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
+          Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
+          Parameters: {
+            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter }),
+            executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
+          },
+          // a custom endpoint (MinIO…) is not reachable by the SSM service itself
+          ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
+        })
+        log(`SSM command ${commandId} started the runner on ${id}`)
+        const handle = new AwsAttemptHandle({ ec2, ssm, machine, commandId, sentAt: o.now(), secretParameter, now: o.now, credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, log })
+        live = undefined
+        return handle
+      }
+      throw noCapacityError(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice })
+    } catch (e) {
+      // nothing launched here may outlive a failed start
+      if (live) await terminate(o.clientFactory.ec2(live.region), [live.id]).catch((t: Error) => log(`terminating ${live!.id} failed: ${t.message}`))
+      if (secretParameter && secretRegion) await deleteSecretParameter(o.clientFactory.ssm(secretRegion), secretParameter).catch(() => undefined)
+      if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - credentialsSince, 'starting the attempt', live?.id)
+      throw e
+    }
+  }
+
+  /** The post step / after_script: terminate a recorded instance and delete its secret parameter. */
+  async releaseMachine(machine: MachineInfo): Promise<void> {
+    if (machine.backend !== 'aws') return
+    const region = machine.region ?? this.options.regions[0]
+    if (!region) throw new UserError(`no region recorded for ${machine.id}`, 'set AWS_REGION')
+    const ec2 = this.options.clientFactory.ec2(region)
+    let tags: Record<string, string> = {}
+    try {
+      tags = (await describeInstance(ec2, machine.id)).tags
+    } catch {
+      // best effort: terminate anyway
+    }
+    await terminate(ec2, [machine.id])
+    const run = tags[TAG.run]
+    const repo = tags[TAG.repo]
+    const attempt = Number(tags[TAG.attempt])
+    if (run && repo && Number.isInteger(attempt)) await deleteSecretParameter(this.options.clientFactory.ssm(region), secretParameterName(repo, run, attempt)).catch(() => undefined)
+  }
+
+  /** Terminate instances tagged `dstack:run` whose `dstack:expires-at` is past, in every configured region. */
+  async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[] }> {
+    const regions = this.options.regions
+    if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the region input or AWS_REGION')
+    const terminated: string[] = []
+    for (const region of regions) {
+      terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), opts.now ?? this.options.now(), Boolean(opts.dryRun), opts.log ?? (() => undefined))))
+    }
+    return { terminated }
+  }
+
+  /** destroy the SDK clients (lets the process exit promptly) */
+  close(): void {
+    this.options.clientFactory.destroy()
+  }
+}

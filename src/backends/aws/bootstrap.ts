@@ -1,0 +1,83 @@
+/**
+ * Pure: the few-line script SSM runs (AWS-RunShellScript parameters are size-limited and kept in
+ * command history for 30 days). It fetches the stored runner script with the instance profile,
+ * reads the secret environment from a SecureString parameter straight into the environment
+ * (never to disk, never in SendCommand parameters), and execs the runner. Every interpolated
+ * value is shell-quoted.
+ */
+import { createHash } from 'node:crypto'
+import { UserError } from '../../model/index.js'
+
+export function shellQuote(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`
+}
+
+/** where the bootstrap keeps runner.sh and runner.pid on the instance */
+export const INSTANCE_DIR = '/opt/dstack'
+
+export interface BootstrapInput {
+  bucket: string
+  /** full object key of runner.sh */
+  scriptKey: string
+  /** region of the bucket (for `aws s3 cp`) */
+  s3Region: string
+  /** a non-AWS S3 endpoint (MinIO…), when the store has one */
+  s3Endpoint?: string
+  /** region of the SSM parameter */
+  region: string
+  /** the SecureString parameter with the secret env, when there are secrets */
+  secretParameter?: string
+}
+
+export function renderBootstrap(b: BootstrapInput): string[] {
+  const endpoint = b.s3Endpoint ? ` --endpoint-url ${shellQuote(b.s3Endpoint)}` : ''
+  const lines = [
+    '#!/bin/bash',
+    'set -eu',
+    'export HOME=/root',
+    `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
+    'mkdir -p "$D"',
+    `aws s3 cp --only-show-errors --region ${shellQuote(b.s3Region)}${endpoint} ${shellQuote(`s3://${b.bucket}/${b.scriptKey}`)} "$D/runner.sh"`
+  ]
+  if (b.secretParameter) {
+    lines.push(
+      `DSTACK_SECRET_ENV="$(aws ssm get-parameter --region ${shellQuote(b.region)} --name ${shellQuote(b.secretParameter)} --with-decryption --query Parameter.Value --output text)"`,
+      'eval "$(printf %s "$DSTACK_SECRET_ENV" | base64 -d)"',
+      'unset DSTACK_SECRET_ENV'
+    )
+  }
+  lines.push('echo $$ > "$D/runner.pid"', 'exec bash "$D/runner.sh"')
+  return lines
+}
+
+/** The small command `cancel()` sends: SIGTERM to the runner (it still saves artifacts, logs, status). */
+export function renderStopScript(): string[] {
+  return [
+    '#!/bin/bash',
+    `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
+    'if [ -s "$D/runner.pid" ] && kill -0 "$(cat "$D/runner.pid")" 2>/dev/null; then kill -TERM "$(cat "$D/runner.pid")"; else pkill -TERM -o -f "$D/runner.sh" || true; fi'
+  ]
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** Advanced-tier SecureString limit (bytes); Intelligent-Tiering picks the tier */
+export const SECRET_PARAMETER_MAX = 8192
+
+/** Pure: the parameter value: base64 of `export NAME='value'` lines (eval'd by the bootstrap). */
+export function secretEnvPayload(env: Record<string, string>): string {
+  const lines = Object.keys(env).sort().map((k) => {
+    if (!ENV_NAME.test(k)) throw new UserError(`secret environment variable name is not valid: ${JSON.stringify(k)}`)
+    return `export ${k}=${shellQuote(env[k] ?? '')}`
+  })
+  const value = Buffer.from(lines.join('\n') + '\n', 'utf8').toString('base64')
+  if (value.length > SECRET_PARAMETER_MAX) {
+    throw new UserError(`the secret environment is ${value.length} bytes once encoded; SSM Parameter Store holds at most ${SECRET_PARAMETER_MAX}`, 'pass fewer or smaller secrets (store large ones in S3 or Secrets Manager and fetch them in setup)')
+  }
+  return value
+}
+
+/** `/dstack/<repo hash>/<run>/<attempt>/env` (the CI role may write `/dstack/*`, the instance read it) */
+export function secretParameterName(repoId: string, runName: string, attempt: number): string {
+  const repo = createHash('sha256').update(repoId).digest('hex').slice(0, 12)
+  return `/dstack/${repo}/${runName}/${attempt}/env`
+}

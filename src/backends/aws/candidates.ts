@@ -1,0 +1,137 @@
+/**
+ * Launch candidates: pure ranking (`rankCandidates`) over data gathered by `findCandidates`
+ * (DescribeInstanceTypes, DescribeInstanceTypeOfferings, DescribeSubnets, prices).
+ */
+import type { RunSpec, SpotPolicy } from '../../model/index.js'
+import { UserError } from '../../model/index.js'
+import type { AwsClientFactory } from './clients.js'
+import { errorCode, errorMessage } from './errors.js'
+import { describeMatchingTypes, type TypeInfo } from './instance-types.js'
+import { offeredZones, slots, subnetZones, type Slot } from './placement.js'
+import { latestSpotPrices, onDemandPrices, PRICE_SOURCE, type Price } from './prices.js'
+
+export type Market = 'spot' | 'on-demand'
+
+export interface Candidate {
+  region: string
+  instanceType: string
+  zone: string
+  subnetId?: string
+  market: Market
+  /** undefined when no price could be found (ranked last) */
+  pricePerHour?: number
+  priceSource: string
+  vcpus: number
+  gpuCount: number
+  gpuName?: string
+}
+
+export interface RankInput {
+  region: string
+  types: TypeInfo[]
+  slots: Slot[]
+  /** `${type}|${zone}` → USD/h */
+  spotPrices: Map<string, number>
+  /** type → price */
+  onDemandPrices: Map<string, Price>
+  spotPolicy: SpotPolicy
+  maxPrice?: number
+  /** auto policy after an interruption: on-demand first, then spot */
+  preferOnDemand?: boolean
+}
+
+const byPrice = (a: Candidate, b: Candidate): number =>
+  (a.pricePerHour ?? Infinity) - (b.pricePerHour ?? Infinity) || a.instanceType.localeCompare(b.instanceType) || a.zone.localeCompare(b.zone) || (a.subnetId ?? '').localeCompare(b.subnetId ?? '')
+
+/** Pure: every allowed (type, zone, market) under max_price, cheapest first within each market. */
+export function rankCandidates(inputs: RankInput[]): Candidate[] {
+  const spot: Candidate[] = []
+  const od: Candidate[] = []
+  const first = inputs[0]
+  if (!first) return []
+  for (const inp of inputs) {
+    const info = new Map(inp.types.map((t) => [t.instanceType, t]))
+    for (const s of inp.slots) {
+      const t = info.get(s.instanceType)
+      if (!t) continue
+      const base = { region: inp.region, instanceType: s.instanceType, zone: s.zone, ...(s.subnetId ? { subnetId: s.subnetId } : {}), vcpus: t.vcpus, gpuCount: t.gpuCount, ...(t.gpuName ? { gpuName: t.gpuName } : {}) }
+      if (inp.spotPolicy !== 'on-demand' && t.spot) {
+        const p = inp.spotPrices.get(`${s.instanceType}|${s.zone}`)
+        if (p === undefined || inp.maxPrice === undefined || p <= inp.maxPrice) spot.push({ ...base, market: 'spot', pricePerHour: p, priceSource: p === undefined ? 'unknown' : PRICE_SOURCE.spot })
+      }
+      if (inp.spotPolicy !== 'spot' && t.onDemand) {
+        const p = inp.onDemandPrices.get(s.instanceType)
+        if (!p || inp.maxPrice === undefined || p.pricePerHour <= inp.maxPrice) od.push({ ...base, market: 'on-demand', pricePerHour: p?.pricePerHour, priceSource: p?.priceSource ?? 'unknown' })
+      }
+    }
+  }
+  spot.sort(byPrice)
+  od.sort(byPrice)
+  return first.preferOnDemand ? [...od, ...spot] : [...spot, ...od]
+}
+
+export function describeCandidate(c: Candidate): string {
+  const price = c.pricePerHour === undefined ? 'price unknown' : `$${c.pricePerHour.toFixed(4)}/h`
+  return `${c.instanceType} ${c.market} in ${c.zone}${c.subnetId ? ` (${c.subnetId})` : ''} at ${price}`
+}
+
+export interface FindOptions {
+  regions: string[]
+  subnetIds: string[]
+  preferOnDemand: boolean
+  now: Date
+  log: (line: string) => void
+}
+
+/** I/O: gathers types, zones and prices per region, then ranks. Throws UserError when nothing fits. */
+export async function findCandidates(clients: AwsClientFactory, spec: RunSpec, o: FindOptions): Promise<Candidate[]> {
+  const inputs: RankInput[] = []
+  const notes: string[] = []
+  for (const region of o.regions) {
+    const ec2 = clients.ec2(region)
+    let matched
+    try {
+      matched = await describeMatchingTypes(ec2, spec.resources, spec.instanceTypes)
+    } catch (e) {
+      if (errorCode(e) !== 'InvalidInstanceType') throw e
+      notes.push(`${region}: instance_types names a type EC2 does not know here (${errorMessage(e)})`)
+      continue
+    }
+    const { fit, rejected } = matched
+    if (fit.length === 0) {
+      const sample = spec.instanceTypes.length ? rejected.map((r) => `${r.instanceType}: ${r.why}`).join('; ') : `${rejected.length} types checked`
+      notes.push(`${region}: no instance type fits the resources (${sample || 'none of the given instance_types exist here'})`)
+      continue
+    }
+    const typeNames = fit.map((t) => t.instanceType)
+    const subnets = await subnetZones(ec2, o.subnetIds)
+    const zoneFilter = subnets.size ? [...new Set(subnets.values())] : []
+    const allowedZones = spec.availabilityZones.length ? (zoneFilter.length ? zoneFilter.filter((z) => spec.availabilityZones.includes(z)) : spec.availabilityZones) : zoneFilter
+    if ((spec.availabilityZones.length || subnets.size) && allowedZones.length === 0) {
+      notes.push(`${region}: the subnets' zones (${[...subnets.values()].join(', ')}) are not in availability_zones (${spec.availabilityZones.join(', ')})`)
+      continue
+    }
+    const offered = await offeredZones(ec2, typeNames, allowedZones.length ? allowedZones : undefined)
+    const regionSlots = slots(offered, subnets.size ? subnets : undefined)
+    if (regionSlots.length === 0) {
+      notes.push(`${region}: none of ${typeNames.slice(0, 8).join(', ')}${typeNames.length > 8 ? ', …' : ''} is offered in ${allowedZones.length ? allowedZones.join(', ') : 'any zone'}`)
+      continue
+    }
+    const offeredTypes = [...offered.keys()]
+    const spotPrices = spec.spotPolicy === 'on-demand' ? new Map<string, number>() : await latestSpotPrices(ec2, offeredTypes, allowedZones.length ? allowedZones : undefined, o.now)
+    let pricing
+    try {
+      pricing = spec.spotPolicy === 'spot' ? undefined : clients.pricing()
+    } catch {
+      pricing = undefined
+    }
+    const odPrices = spec.spotPolicy === 'spot' ? new Map<string, Price>() : await onDemandPrices(pricing, region, offeredTypes, o.log)
+    inputs.push({ region, types: fit, slots: regionSlots, spotPrices, onDemandPrices: odPrices, spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice, preferOnDemand: o.preferOnDemand })
+  }
+  const ranked = rankCandidates(inputs)
+  if (ranked.length === 0) {
+    const why = notes.length ? notes.join('\n') : `every matching type costs more than max_price ${spec.maxPrice} USD/h, or none is sold as ${spec.spotPolicy}`
+    throw new UserError(`no EC2 instance type matches this workflow in ${o.regions.join(', ')}:\n${why}`, 'relax resources (gpu, cpu, memory), add instance_types or regions, raise max_price, or use spot_policy: auto')
+  }
+  return ranked
+}

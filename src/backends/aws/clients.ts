@@ -1,0 +1,56 @@
+/**
+ * The one place AWS SDK clients are built (style-anchors §2, lesson 6). Credentials come from the
+ * SDK's default provider chain, so aws-actions/configure-aws-credentials (OIDC), profiles and
+ * instance roles all work. Retries are the SDK's own (`standard` mode, bounded attempts) except
+ * for launches: `launchEc2` has maxAttempts 1 so a capacity error reaches our classification at
+ * once instead of being retried by the SDK (SkyPilot's lesson, peers-and-aws-facts §4.5); our
+ * launch loop backs off on throttling itself.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { SSMClient } from '@aws-sdk/client-ssm'
+import { PricingClient } from '@aws-sdk/client-pricing'
+
+export interface AwsClientFactory {
+  /** describes, terminate, tags: SDK standard retries */
+  ec2(region: string): EC2Client
+  /** RunInstances only: fail fast (maxAttempts 1) */
+  launchEc2(region: string): EC2Client
+  /** SSM polling: adaptive retries (client-side rate limiting when throttled) */
+  ssm(region: string): SSMClient
+  /** the Pricing API lives in us-east-1 (also eu-central-1, ap-south-1) */
+  pricing(): PricingClient
+  /** destroy every client made so far */
+  destroy(): void
+}
+
+export interface ClientFactoryConfig {
+  /** e.g. a test endpoint; applies to every service */
+  endpoint?: string
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  maxAttempts?: number
+  userAgent?: string
+}
+
+export function defaultClientFactory(cfg: ClientFactoryConfig = {}): AwsClientFactory {
+  const made = new Map<string, { destroy(): void }>()
+  const common = {
+    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+    ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
+    customUserAgent: cfg.userAgent ?? 'dstack-run-action'
+  }
+  function once<T extends { destroy(): void }>(key: string, make: () => T): T {
+    let c = made.get(key) as T | undefined
+    if (!c) made.set(key, (c = make()))
+    return c
+  }
+  return {
+    ec2: (region) => once(`ec2:${region}`, () => new EC2Client({ ...common, region, retryMode: 'standard', maxAttempts: cfg.maxAttempts ?? 5 })),
+    launchEc2: (region) => once(`ec2-launch:${region}`, () => new EC2Client({ ...common, region, maxAttempts: 1 })),
+    ssm: (region) => once(`ssm:${region}`, () => new SSMClient({ ...common, region, retryMode: 'adaptive', maxAttempts: cfg.maxAttempts ?? 6 })),
+    pricing: () => once('pricing', () => new PricingClient({ ...common, region: 'us-east-1', retryMode: 'standard', maxAttempts: cfg.maxAttempts ?? 3 })),
+    destroy() {
+      for (const c of made.values()) c.destroy()
+      made.clear()
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Instance types that fit a RunSpec's resources: pure matching on DescribeInstanceTypes entries,
+ * plus the paginated call. `disk` is never matched against instance storage: the root EBS volume
+ * is sized from `disk.min` instead (launch-input.ts).
+ */
+import { paginateDescribeInstanceTypes, type EC2Client, type InstanceTypeInfo } from '@aws-sdk/client-ec2'
+import type { Range, Resources } from '../../model/index.js'
+
+/** What ranking and launching need of one instance type. */
+export interface TypeInfo {
+  instanceType: string
+  vcpus: number
+  memoryMiB: number
+  arch: 'x86' | 'arm'
+  gpuName?: string
+  gpuCount: number
+  gpuMemoryMiB?: number
+  spot: boolean
+  onDemand: boolean
+}
+
+export function toTypeInfo(t: InstanceTypeInfo): TypeInfo | undefined {
+  if (!t.InstanceType) return undefined
+  const gpus = t.GpuInfo?.Gpus ?? []
+  const archs = t.ProcessorInfo?.SupportedArchitectures ?? []
+  const usage = t.SupportedUsageClasses ?? []
+  return {
+    instanceType: t.InstanceType,
+    vcpus: t.VCpuInfo?.DefaultVCpus ?? 0,
+    memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0,
+    arch: archs.includes('x86_64') ? 'x86' : 'arm',
+    gpuName: gpus[0]?.Name,
+    gpuCount: gpus.reduce((n, g) => n + (g.Count ?? 0), 0),
+    gpuMemoryMiB: gpus[0]?.MemoryInfo?.SizeInMiB,
+    spot: usage.includes('spot'),
+    onDemand: usage.includes('on-demand')
+  }
+}
+
+export function inRange(v: number | undefined, r: Range | undefined): boolean {
+  if (!r) return true
+  if (v === undefined) return r.min === undefined || r.min <= 0
+  return (r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max)
+}
+
+/** Why a type does not fit (for logs), or undefined when it fits. */
+export function mismatch(t: TypeInfo, res: Resources, arch: 'x86' | 'arm'): string | undefined {
+  if (t.arch !== arch) return `${t.arch} (the AMI is ${arch})`
+  if (!inRange(t.vcpus, res.cpu)) return `${t.vcpus} vCPUs`
+  if (!inRange(t.memoryMiB, res.memoryMiB)) return `${t.memoryMiB} MiB memory`
+  const g = res.gpu
+  if (g) {
+    if (!inRange(t.gpuCount, g.count)) return `${t.gpuCount} GPUs`
+    if (t.gpuCount > 0) {
+      if (g.names.length > 0 && !g.names.some((n) => n.toLowerCase() === (t.gpuName ?? '').toLowerCase())) return `GPU ${t.gpuName}`
+      if (!inRange(t.gpuMemoryMiB, g.memoryMiB)) return `${t.gpuMemoryMiB} MiB per GPU`
+      if (!inRange((t.gpuMemoryMiB ?? 0) * t.gpuCount, g.totalMemoryMiB)) return `${(t.gpuMemoryMiB ?? 0) * t.gpuCount} MiB GPU memory in total`
+    }
+  }
+  return undefined
+}
+
+/** Types that fit; `explicit` (the workflow's `instance_types`) narrows the query itself. */
+export async function describeMatchingTypes(ec2: EC2Client, res: Resources, explicit: string[]): Promise<{ fit: TypeInfo[]; rejected: { instanceType: string; why: string }[] }> {
+  const arch = res.cpu.arch ?? 'x86'
+  const fit: TypeInfo[] = []
+  const rejected: { instanceType: string; why: string }[] = []
+  const input = explicit.length
+    ? { InstanceTypes: explicit as never[] }
+    : { Filters: [{ Name: 'processor-info.supported-architecture', Values: [arch === 'arm' ? 'arm64' : 'x86_64'] }] }
+  for await (const page of paginateDescribeInstanceTypes(explicit.length ? { client: ec2 } : { client: ec2, pageSize: 100 }, input)) {
+    for (const raw of page.InstanceTypes ?? []) {
+      const t = toTypeInfo(raw)
+      if (!t) continue
+      const why = mismatch(t, res, arch)
+      if (why) rejected.push({ instanceType: t.instanceType, why })
+      else fit.push(t)
+    }
+  }
+  return { fit, rejected }
+}

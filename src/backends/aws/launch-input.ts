@@ -1,0 +1,75 @@
+/** Pure: the RunInstances input for one candidate, its tags and its idempotency token. */
+import { createHash } from 'node:crypto'
+import type { RunInstancesCommandInput, _InstanceType } from '@aws-sdk/client-ec2'
+import type { Candidate } from './candidates.js'
+import type { AmiInfo } from './ami.js'
+
+export const TAG = { run: 'dstack:run', repo: 'dstack:repo', attempt: 'dstack:attempt', expiresAt: 'dstack:expires-at' } as const
+
+export interface LaunchContext {
+  runName: string
+  repoId: string
+  attempt: number
+  ami: AmiInfo
+  diskMiB?: number
+  maxPrice?: number
+  maxDurationSec: number
+  marginSec: number
+  instanceProfile?: string
+  securityGroupIds: string[]
+  keyName?: string
+  tags: Record<string, string>
+  now: number
+}
+
+/** ≤ 64 ASCII chars, unique per (repo, run, attempt, candidate): a retried call cannot launch twice */
+export function clientToken(ctx: Pick<LaunchContext, 'repoId' | 'runName' | 'attempt'>, c: Candidate): string {
+  const h = createHash('sha256').update([ctx.repoId, ctx.runName, ctx.attempt, c.region, c.instanceType, c.zone, c.subnetId ?? '', c.market].join('|')).digest('hex')
+  return `dstack-${h.slice(0, 48)}`
+}
+
+export function expiresAt(now: number, maxDurationSec: number, marginSec: number): string {
+  return new Date(now + (maxDurationSec + marginSec) * 1000).toISOString()
+}
+
+export function instanceTags(ctx: LaunchContext): { Key: string; Value: string }[] {
+  const t: Record<string, string> = {
+    ...ctx.tags,
+    Name: `dstack-${ctx.runName}-${ctx.attempt}`,
+    [TAG.run]: ctx.runName,
+    [TAG.repo]: ctx.repoId,
+    [TAG.attempt]: String(ctx.attempt),
+    [TAG.expiresAt]: expiresAt(ctx.now, ctx.maxDurationSec, ctx.marginSec)
+  }
+  return Object.entries(t).map(([Key, Value]) => ({ Key, Value: Value.slice(0, 256) }))
+}
+
+export function rootVolumeGiB(diskMiB: number | undefined, snapshotGiB: number | undefined): number {
+  return Math.max(Math.ceil((diskMiB ?? 100 * 1024) / 1024), snapshotGiB ?? 8)
+}
+
+export function runInstancesInput(ctx: LaunchContext, c: Candidate): RunInstancesCommandInput {
+  const tags = instanceTags(ctx)
+  const profile = ctx.instanceProfile ? (ctx.instanceProfile.startsWith('arn:') ? { Arn: ctx.instanceProfile } : { Name: ctx.instanceProfile }) : undefined
+  return {
+    ImageId: ctx.ami.imageId,
+    InstanceType: c.instanceType as _InstanceType,
+    MinCount: 1,
+    MaxCount: 1,
+    ClientToken: clientToken(ctx, c),
+    InstanceInitiatedShutdownBehavior: 'terminate',
+    MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' },
+    BlockDeviceMappings: [{ DeviceName: ctx.ami.rootDeviceName, Ebs: { VolumeSize: rootVolumeGiB(ctx.diskMiB, ctx.ami.rootSnapshotGiB), VolumeType: 'gp3', DeleteOnTermination: true } }],
+    ...(profile ? { IamInstanceProfile: profile } : {}),
+    ...(c.subnetId ? { SubnetId: c.subnetId } : { Placement: { AvailabilityZone: c.zone } }),
+    ...(ctx.securityGroupIds.length ? { SecurityGroupIds: ctx.securityGroupIds } : {}),
+    ...(ctx.keyName ? { KeyName: ctx.keyName } : {}),
+    ...(c.market === 'spot'
+      ? { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', ...(ctx.maxPrice !== undefined ? { MaxPrice: String(ctx.maxPrice) } : {}) } } }
+      : {}),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags }
+    ]
+  }
+}

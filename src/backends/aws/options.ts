@@ -1,0 +1,121 @@
+/**
+ * Options of the AWS backend. Where the run store lives is not an option: every `start()` gets it
+ * in `StartRequest.store`. Everything here has a default except the region, which falls back to
+ * the workflow's `regions`, then AWS_REGION / AWS_DEFAULT_REGION.
+ */
+import { UserError } from '../../model/index.js'
+import { defaultClientFactory, type AwsClientFactory } from './clients.js'
+
+export const DEFAULT_AMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'
+
+export interface AwsBackendOptions {
+  /** region to launch in; more than one = candidates across regions (no subnetIds then) */
+  region?: string
+  regions?: string[]
+  /** AMI id (`ami-…`) or the name of an SSM parameter holding one */
+  ami?: string
+  /** instance profile name or ARN; its role needs AmazonSSMManagedInstanceCore + the store bucket */
+  instanceProfile?: string
+  /** subnets to launch in; their zones become the candidate zones (one region) */
+  subnetIds?: string[]
+  securityGroupIds?: string[]
+  keyName?: string
+  /** seconds to wait for the instance to be Online in SSM (default 600) */
+  ssmTimeoutSec?: number
+  /** extra tags on the instance and its volume */
+  tags?: Record<string, string>
+  /** seconds between the runner's SIGTERM and CancelCommand (default 30) */
+  cancelGraceSec?: number
+  /** added to max_duration for the SSM executionTimeout and the expires-at tag (default 900) */
+  marginSec?: number
+  /** bounded retries of one candidate on throttling (default 5) */
+  throttleRetries?: number
+  /** minimum ms between two AWS reads in a handle's poll() (default 2000; adaptive above) */
+  pollMinIntervalMs?: number
+  clientFactory?: AwsClientFactory
+  sleep?: (ms: number) => Promise<void>
+  now?: () => number
+  /** random in [0,1) for backoff jitter */
+  random?: () => number
+  env?: Record<string, string | undefined>
+}
+
+export interface ResolvedAwsOptions {
+  regions: string[]
+  ami: string
+  instanceProfile?: string
+  subnetIds: string[]
+  securityGroupIds: string[]
+  keyName?: string
+  ssmTimeoutSec: number
+  tags: Record<string, string>
+  cancelGraceSec: number
+  marginSec: number
+  throttleRetries: number
+  pollMinIntervalMs: number
+  clientFactory: AwsClientFactory
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  random: () => number
+}
+
+const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === '') return []
+  if (Array.isArray(v)) return v.map(String).map((s) => s.trim()).filter(Boolean)
+  return String(v).split(/[\s,]+/).filter(Boolean)
+}
+
+/** Validates and fills defaults; accepts the loose record the entries pass (`createBackend('aws', {aws})`). */
+export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
+  const env = o.env ?? process.env
+  const regions = [...new Set([...list(o.regions), ...list(o.region)])]
+  for (const r of regions) if (!REGION_RE.test(r)) throw new UserError(`region is not valid: ${JSON.stringify(r)}`, 'expected e.g. us-east-1')
+  const ami = (o.ami ?? '').trim() || DEFAULT_AMI_PARAMETER
+  if (!/^ami-[0-9a-f]{8,17}$/.test(ami) && !/^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/.test(ami)) {
+    throw new UserError(`ami is not valid: ${JSON.stringify(ami)}`, 'use an AMI id (ami-…) or the name of an SSM parameter that holds one')
+  }
+  const ssmTimeoutSec = o.ssmTimeoutSec ?? 600
+  if (!(ssmTimeoutSec > 0)) throw new UserError(`ssm timeout must be a positive number of seconds, got ${ssmTimeoutSec}`)
+  const subnetIds = list(o.subnetIds)
+  for (const s of subnetIds) if (!/^subnet-[0-9a-f]+$/.test(s)) throw new UserError(`subnet id is not valid: ${JSON.stringify(s)}`)
+  const securityGroupIds = list(o.securityGroupIds)
+  for (const s of securityGroupIds) if (!/^sg-[0-9a-f]+$/.test(s)) throw new UserError(`security group id is not valid: ${JSON.stringify(s)}`)
+  if (subnetIds.length > 0 && regions.length > 1) throw new UserError('subnet ids belong to one region, but several regions were given', 'give one region with subnet ids, or no subnet ids')
+  const envRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION
+  return {
+    regions: regions.length ? regions : envRegion ? [envRegion] : [],
+    ami,
+    instanceProfile: o.instanceProfile?.trim() || undefined,
+    subnetIds,
+    securityGroupIds,
+    keyName: o.keyName || undefined,
+    ssmTimeoutSec,
+    tags: o.tags ?? {},
+    cancelGraceSec: o.cancelGraceSec ?? 30,
+    marginSec: o.marginSec ?? 900,
+    throttleRetries: o.throttleRetries ?? 5,
+    pollMinIntervalMs: o.pollMinIntervalMs ?? 2000,
+    clientFactory: o.clientFactory ?? defaultClientFactory(),
+    sleep: o.sleep ?? realSleep,
+    now: o.now ?? Date.now,
+    random: o.random ?? Math.random
+  }
+}
+
+/** The regions a run may use: the workflow's `regions` narrow the configured ones. */
+export function runRegions(configured: string[], workflowRegions: string[]): string[] {
+  if (workflowRegions.length === 0) {
+    if (configured.length === 0) throw new UserError('no AWS region', 'set the `region` input, AWS_REGION, or `regions` in the workflow')
+    return configured
+  }
+  if (configured.length === 0) return workflowRegions
+  const both = workflowRegions.filter((r) => configured.includes(r))
+  if (both.length === 0) {
+    // an explicit region (input/CLI) wins over the workflow's wish, as when subnets pin the region
+    return configured
+  }
+  return both
+}

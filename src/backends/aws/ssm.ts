@@ -1,0 +1,136 @@
+/** SSM: wait for the managed node, send the bootstrap, read the invocation. */
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  type SendCommandCommandInput,
+  type SSMClient
+} from '@aws-sdk/client-ssm'
+import type { EC2Client } from '@aws-sdk/client-ec2'
+import type { ExecState } from '../../model/index.js'
+import { RUNNER_EXIT } from '../../runner/render.js'
+import { describeInstance, isGone, type InstanceState } from './instance-state.js'
+import { errorCode, isRetryable } from './errors.js'
+import { adaptiveIntervalMs, sleepOrAbort } from './timing.js'
+
+/** AWS-RunShellScript's executionTimeout maximum (48 h) */
+export const MAX_EXECUTION_TIMEOUT = 172_800
+
+export type OnlineResult =
+  | { kind: 'online' }
+  | { kind: 'gone'; state: InstanceState }
+  | { kind: 'timeout'; lastState?: InstanceState; pingStatus?: string }
+  | { kind: 'aborted' }
+
+export interface WaitDeps {
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  signal: AbortSignal
+  timeoutSec: number
+}
+
+/**
+ * Polls DescribeInstanceInformation until PingStatus is Online, watching DescribeInstances: an
+ * instance that shuts down first (spot reclaimed before it started) ends the wait at once. A hand
+ * loop, not an SDK waiter, because two APIs decide together.
+ */
+export async function waitForOnline(ssm: SSMClient, ec2: EC2Client, instanceId: string, d: WaitDeps): Promise<OnlineResult> {
+  const start = d.now()
+  let lastState: InstanceState | undefined
+  let ping: string | undefined
+  for (;;) {
+    if (d.signal.aborted) return { kind: 'aborted' }
+    try {
+      const info = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }))
+      ping = info.InstanceInformationList?.[0]?.PingStatus
+      if (ping === 'Online') return { kind: 'online' }
+      lastState = await describeInstance(ec2, instanceId)
+      if (isGone(lastState)) return { kind: 'gone', state: lastState }
+    } catch (e) {
+      if (!isRetryable(e)) throw e
+    }
+    const elapsed = d.now() - start
+    if (elapsed >= d.timeoutSec * 1000) return { kind: 'timeout', lastState, pingStatus: ping }
+    await sleepOrAbort(d.sleep, Math.min(adaptiveIntervalMs(elapsed, 3000, 10_000), d.timeoutSec * 1000 - elapsed), d.signal)
+  }
+}
+
+export function neverOnlineMessage(instanceId: string, timeoutSec: number, r: { lastState?: InstanceState; pingStatus?: string }, instanceProfile?: string): string {
+  return [
+    `instance ${instanceId} did not come Online in SSM within ${timeoutSec} s (state ${r.lastState?.state ?? 'unknown'}, SSM ping ${r.pingStatus ?? 'never registered'}); it was terminated.`,
+    'Likely causes:',
+    `  - the instance profile${instanceProfile ? ` ${instanceProfile}` : ' (none was given)'} lacks the AmazonSSMManagedInstanceCore policy`,
+    '  - no route to the ssm, ssmmessages and ec2messages endpoints (a private subnet needs a NAT gateway or VPC endpoints; security groups must allow outbound HTTPS)',
+    '  - the AMI has no SSM agent (the Deep Learning AMIs have one)',
+    '  - the node takes longer to register: raise ssm-timeout'
+  ].join('\n')
+}
+
+export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput): Promise<string> {
+  const out = await ssm.send(new SendCommandCommand(input))
+  const id = out.Command?.CommandId
+  if (!id) throw new Error('SendCommand returned no command id')
+  return id
+}
+
+export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
+  try {
+    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }))
+  } catch (e) {
+    // already finished
+    if (!['InvalidCommandId', 'InvalidInstanceId', 'DuplicateInstanceId'].includes(errorCode(e))) throw e
+  }
+}
+
+export interface Invocation {
+  status: string
+  statusDetails?: string
+  responseCode?: number
+}
+
+/** undefined while the invocation does not exist yet (eventual consistency after SendCommand) */
+export async function getInvocation(ssm: SSMClient, commandId: string, instanceId: string): Promise<Invocation | undefined> {
+  try {
+    const out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
+    return { status: out.Status ?? 'Pending', statusDetails: out.StatusDetails, responseCode: out.ResponseCode }
+  } catch (e) {
+    if (errorCode(e) === 'InvocationDoesNotExist') return undefined
+    throw e
+  }
+}
+
+/**
+ * Pure: the attempt's state from the invocation and the instance. A spot reclaim wins over
+ * everything (the attempt is `interrupted`, never `failed`); then a finished invocation; then an
+ * instance that disappeared under a running command (`lost`).
+ */
+export function execState(inv: Invocation | undefined, inst: InstanceState | undefined, spotInterrupted: boolean): ExecState {
+  if (spotInterrupted) return { state: 'ended', interrupted: true, reason: `spot instance reclaimed by AWS (${inst?.reasonCode ?? 'interruption'})` }
+  if (inv) {
+    switch (inv.status) {
+      case 'Pending':
+      case 'InProgress':
+      case 'Delayed':
+      case 'Cancelling':
+        break
+      case 'Success':
+        return { state: 'ended', exitCode: 0 }
+      case 'Failed':
+        if (inv.responseCode === RUNNER_EXIT.interrupted) return { state: 'ended', exitCode: inv.responseCode, interrupted: true, reason: 'the runner stopped the job on a spot interruption notice' }
+        return { state: 'ended', exitCode: inv.responseCode !== undefined && inv.responseCode >= 0 ? inv.responseCode : undefined, reason: `the runner exited with ${inv.responseCode}` }
+      case 'Cancelled':
+        return { state: 'ended', reason: 'the SSM command was cancelled' }
+      case 'TimedOut':
+        return { state: 'ended', reason: inv.statusDetails === 'Delivery Timed Out' ? 'SSM could not deliver the command in time' : 'SSM stopped the command at its execution timeout (max_duration)' }
+      default:
+        // Undeliverable, Terminated, Access Denied, Invalid Platform …
+        return { state: 'ended', lost: true, reason: `SSM command ${inv.statusDetails ?? inv.status}` }
+    }
+  }
+  if (inst && (isGone(inst) || inst.state === 'missing')) {
+    const why = inst.reasonCode === 'Client.InstanceInitiatedShutdown' ? 'the instance shut itself down (max_duration self-destruct?)' : `instance ${inst.state}${inst.reasonCode ? ` (${inst.reasonCode}: ${inst.reasonMessage ?? ''})` : ''}`
+    return { state: 'ended', lost: true, reason: why }
+  }
+  return { state: 'running' }
+}
