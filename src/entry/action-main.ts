@@ -32,8 +32,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       ssmTimeoutSec: numberInput('ssm-timeout', 600)
     }
     if (mode === 'cleanup') {
-      const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as { cleanupExpired(o: { dryRun?: boolean }): Promise<{ terminated: string[] }> }
-      const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false) })
+      const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as { cleanupExpired(o: { dryRun?: boolean }): Promise<{ terminated: string[] }>; close(): void }
+      const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false) }).finally(() => backend.close())
       core.setOutput('terminated', JSON.stringify(res.terminated))
       core.info(`terminated ${res.terminated.length} expired instance(s)`)
       return
@@ -66,7 +66,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
         machines.push(m)
         saveMachines(machines)
       }
-    })
+    }).finally(() => backend.close?.())
 
     const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
     let workflowArtifactUrl: string | undefined

@@ -17,7 +17,7 @@ export async function post(): Promise<void> {
   for (const m of machines) {
     try {
       const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION) } })
-      await backend.releaseMachine(m)
+      await backend.releaseMachine(m).finally(() => backend.close?.())
       core.info(`released ${m.id}`)
     } catch (e) {
       failed.push(m)

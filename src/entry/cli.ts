@@ -13,6 +13,10 @@ import { TerminalReporter } from '../ci/terminal.js'
 import { runOutputs } from '../report/index.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
 import { parseEnvAssignments } from './env-input.js'
+import { parseArgsInput } from './args-input.js'
+import { recordMachine, readMachines, clearMachines } from './machine-state.js'
+import { dotenvOutputs } from '../ci/gitlab.js'
+import { writeFileSync } from 'node:fs'
 import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
 
 export interface CliIo {
@@ -36,6 +40,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('dstack-run')
     .description('Run ML workflows defined as code (.dstack/workflows.yaml, *.dstack.yml) locally or on spot GPU EC2')
     .exitOverride()
+    .enablePositionalOptions()
     .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
     .showHelpAfterError()
 
@@ -98,9 +103,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('-t, --tag <tag>', 'tag the run when it succeeds')
     .option('--force-tag', 'move the tag if it already exists')
     .option('-e, --env <NAME=VALUE...>', 'set or override an environment variable of the job')
+    .option('--args <text>', 'more arguments as one text: one per line, or one line split on whitespace (for CI inputs)')
     .option('--include-untracked', 'also send untracked files that git does not ignore')
     .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
     .option('--json', 'print the run record and outputs as JSON at the end')
+    .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
+    .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
     .option('--instance-profile <name>', 'aws backend: instance profile with AmazonSSMManagedInstanceCore and access to the store')
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
@@ -128,7 +136,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         record = await runWorkflow({
           repoDir,
           workflow,
-          args,
+          args: [...args, ...parseArgsInput((o.args as string | undefined) ?? '')],
           env: parseEnvAssignments((o.env as string[] | undefined) ?? [], '--env'),
           environ: io.environ,
           includeUntracked: Boolean(o.includeUntracked),
@@ -139,10 +147,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           forceTag: Boolean(o.forceTag),
           detach: Boolean(o.detach),
           signal: io.signal,
-          emit: reporter.event
+          emit: reporter.event,
+          onMachine: o.stateFile ? (_r, m) => recordMachine(resolvePath(io.cwd, o.stateFile as string), m) : undefined
         })
       } finally {
         reporter.stop()
+        backend.close?.()
       }
       if (o.detach && !isTerminal(record.status)) {
         io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run logs ${record.run} -f\n`)
@@ -155,6 +165,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         artifactsUrl: store.artifactUrl(record.repoId, record.run)
       })
       if (o.json) json({ record, outputs })
+      if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
+      if (o.dotenv) {
+        const d = dotenvOutputs(outputs)
+        writeFileSync(resolvePath(io.cwd, o.dotenv as string), d.text)
+        for (const s of d.skipped) io.err.write(`note: output ${s.name} left out of ${o.dotenv as string}: ${s.why}\n`)
+      }
       io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
       io.err.write(`artifacts (${manifest.length} files): ${store.artifactUrl(record.repoId, record.run)}\n`)
@@ -199,7 +215,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return
       }
       const backend = await createBackend(machine.backend, { aws: { region: machine.region } })
-      await backend.releaseMachine(machine)
+      try {
+        await backend.releaseMachine(machine)
+      } finally {
+        backend.close?.()
+      }
       io.err.write(`stopped ${rec.run} (${machine.id})\n`)
     })
 
@@ -251,6 +271,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     })
 
   program
+    .command('release')
+    .description('release the machines a killed `run --state-file` left behind (GitLab after_script)')
+    .requiredOption('--state-file <file>', 'the file given to `run --state-file`')
+    .action(async (o: { stateFile: string }) => {
+      const file = resolvePath(io.cwd, o.stateFile)
+      const machines = readMachines(file)
+      if (!machines.length) return void io.err.write('no machine left to release\n')
+      for (const m of machines) {
+        const backend = await createBackend(m.backend, { aws: { region: m.region } })
+        try {
+          await backend.releaseMachine(m)
+        } finally {
+          backend.close?.()
+        }
+        io.err.write(`released ${m.id}\n`)
+      }
+      clearMachines(file)
+    })
+
+  program
     .command('cleanup')
     .description('aws: terminate instances tagged by this tool whose dstack:expires-at has passed (for a scheduled job)')
     .option('--region <region>', 'AWS region')
@@ -258,8 +298,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action(async (o: { region?: string; dryRun?: boolean }) => {
       const backend = (await createBackend('aws', { aws: { region: o.region ?? io.environ.AWS_REGION } })) as unknown as {
         cleanupExpired(opts: { dryRun?: boolean }): Promise<{ terminated: string[] }>
+        close(): void
       }
-      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun) })
+      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun) }).finally(() => backend.close())
       io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
     })
 
