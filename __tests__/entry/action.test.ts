@@ -60,9 +60,9 @@ describe('the action under @github/local-action', () => {
     const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env: childEnv({}), cwd: ROOT, timeoutMs: 120_000 })
     const text = r.stdout + r.stderr
     expect(text).not.toContain('::error::')
-    expect(text).toMatch(/'status' -> 'succeeded'/)
-    expect(text).toMatch(/'run-name' -> '[a-z]+-[a-z]+-\d+'/)
-    expect(text).toMatch(/'artifacts' -> '\[\{"path":"out\/answer.txt","size":3/)
+    expect(text).toMatch(/::set-output name=status::succeeded/)
+    expect(text).toMatch(/::set-output name=run-name::[a-z]+-[a-z]+-\d+$/m)
+    expect(text).toMatch(/::set-output name=artifacts::\[\{"path":"out\/answer.txt","size":3/)
     expect(text).toContain('training with')
     expect(readFileSync(summary, 'utf8')).toMatch(/`train` — run `[a-z]+-[a-z]+-\d+` succeeded/)
   }, 180_000)
@@ -73,8 +73,8 @@ describe('the action under @github/local-action', () => {
     const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env: childEnv({}), cwd: ROOT, timeoutMs: 120_000 })
     const text = r.stdout + r.stderr
     expect(text).toMatch(/::error::run [a-z]+-[a-z]+-\d+ failed/)
-    expect(text).toMatch(/'status' -> 'failed'/)
-    expect(text).toMatch(/'exit-code' -> '3'/)
+    expect(text).toMatch(/::set-output name=status::failed/)
+    expect(text).toMatch(/::set-output name=exit-code::3$/m)
   }, 180_000)
 })
 

@@ -18,7 +18,7 @@ const WORKFLOWS = `workflows:
       - GREETING=hello
     commands:
       - echo "$GREETING from $DSTACK_RUN_NAME ($DSTACK_WORKFLOW)"
-      - mkdir -p model && echo '{"w": 3}' > model/weights.json
+      - "mkdir -p model && echo '{\\"w\\": 3}' > model/weights.json"
       - echo "args:" \${{ run.args }}
     artifacts:
       - path: model
@@ -124,16 +124,20 @@ describe.each(['folder', 's3'] as const)('dstack-run on the local backend with a
     expect(r.err).toMatch(/failed/)
   })
 
-  it('tags: add, refuse a duplicate, deps by tag', async () => {
+  it('tags: add, refuse to move one silently, deps by tag', async () => {
     expect((await cli(['tags', 'add', ...R(), 'best', runName])).code).toBe(0)
-    const dup = await cli(['tags', 'add', ...R(), 'best', runName])
-    expect(dup.code).toBe(1)
-    expect(dup.err).toMatch(/already exists/)
+    // tagging the run the tag already names is a no-op
+    expect((await cli(['tags', 'add', ...R(), 'best', runName])).code).toBe(0)
     const list = await cli(['tags', 'list', ...R(), '--json'])
     expect(JSON.parse(list.out)).toEqual([expect.objectContaining({ tag: 'best', run: runName })])
-    const consume = await cli(['run', ...R(), 'consume'])
+    const consume = await cli(['run', ...R(), 'consume', '--json'])
     expect(consume.code).toBe(0)
     expect(consume.out).toContain('{"w": 3}')
+    const consumer = JSON.parse(consume.out.slice(consume.out.indexOf('{\n'))).record.run as string
+    const dup = await cli(['tags', 'add', ...R(), 'best', consumer])
+    expect(dup.code).toBe(1)
+    expect(dup.err).toMatch(new RegExp(`tag \`best\` already exists \\(run ${runName}\\); use --force`))
+    expect(JSON.parse((await cli(['tags', 'list', ...R(), '--json'])).out)[0].run).toBe(runName)
     const byTag = await cli(['artifacts', 'list', ...R(), ':best', '--json'])
     expect(JSON.parse(byTag.out)[0].path).toBe('model/weights.json')
   })

@@ -230,3 +230,11 @@ describe('seed format: problems', () => {
     expect(r.specs.map((s) => s.commands)).toEqual([['x']])
   })
 })
+
+describe('seed format: a command YAML reads as a mapping', () => {
+  it('points at the command and says to quote it', () => {
+    const [p] = problemsOf(F, wf(`commands:\n  - echo ok\n  - echo '{"w": 3}' > w.json`))
+    expect(p).toMatchObject({ file: F, line: 6, path: 'workflows[0].commands[1]', message: 'expected a string, got a mapping' })
+    expect(p!.hint).toMatch(/quote the whole value/)
+  })
+})

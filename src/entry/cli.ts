@@ -40,7 +40,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('dstack-run')
     .description('Run ML workflows defined as code (.dstack/workflows.yaml, *.dstack.yml) locally or on spot GPU EC2')
     .exitOverride()
-    .enablePositionalOptions()
     .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
     .showHelpAfterError()
 
@@ -114,7 +113,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
-    .passThroughOptions()
     .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
       const { repoDir, loc, store } = await ctx(o)
       const backendName = parseBackendName(o.backend as string)

@@ -73,7 +73,13 @@ function describe(e: ErrorObject, base: FieldPath): { path: FieldPath; message: 
       return { path, message: `missing required key \`${String(p.missingProperty)}\`` }
     case 'type': {
       const types = Array.isArray(p.type) ? (p.type as string[]) : String(p.type).split(',')
-      return { path, message: `expected ${words(types.map((t) => TYPE_WORDS[t] ?? t))}, got ${TYPE_WORDS[typeOf(e.data)] ?? typeOf(e.data)}`, hint }
+      const got = typeOf(e.data)
+      // `- echo a: b` is a one-key mapping to YAML: the usual way a shell command turns into an object
+      const colonHint =
+        types.includes('string') && got === 'object' && e.data !== null && Object.keys(e.data as object).length === 1
+          ? 'a `: ` (colon and space) in an unquoted value makes YAML read it as a mapping: quote the whole value, or use a `|` block'
+          : undefined
+      return { path, message: `expected ${words(types.map((t) => TYPE_WORDS[t] ?? t))}, got ${TYPE_WORDS[got] ?? got}`, hint: colonHint ?? hint }
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String)
