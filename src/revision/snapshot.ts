@@ -13,7 +13,8 @@ import { once } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
-import { constants as zc, createGzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { constants as zc, gzip } from 'node:zlib'
 import { pack as tarPack, type Header, type Pack } from 'tar-stream'
 import { UserError } from '../model/errors.js'
 import { ByteReader } from './byte-reader.js'
@@ -37,6 +38,8 @@ export interface Snapshot {
 export const SNAPSHOT_MTIME = new Date(Date.UTC(2000, 0, 1))
 const GZIP_LEVEL = 6
 const GZIP_OS_UNIX = 3
+const gzipAsync = promisify(gzip)
+const SMALL_FILE = 1024 * 1024
 
 export interface TreeEntry {
   mode: string
@@ -143,16 +146,16 @@ async function archive(git: Git, tree: string, env: Record<string, string>, warn
   })
   entries.sort((a, b) => comparePaths(a.path, b.path))
 
+  // The tar is gathered in memory and compressed in one zlib call: streaming thousands of 512-byte
+  // headers through a gzip stream costs a thread-pool round trip each (3× slower on 2,000 files).
+  // Deflate without flushes gives the same bytes however the input is split.
   const pack = tarPack()
-  const gzip = createGzip({ level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY })
   const chunks: Buffer[] = []
-  gzip.on('data', (c: Buffer) => chunks.push(c))
-  const gzipped = new Promise<void>((res, rej) => {
-    gzip.on('end', () => res())
-    gzip.on('error', rej)
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer))
+  const packed = new Promise<void>((res, rej) => {
+    pack.on('end', () => res())
     pack.on('error', rej)
   })
-  pack.pipe(gzip)
 
   const cat = git.spawn(['cat-file', '--batch'], { env })
   const catStderr: Buffer[] = []
@@ -179,7 +182,9 @@ async function archive(git: Git, tree: string, env: Record<string, string>, warn
         const target = (await reader.exact(size)).toString('utf8')
         await addEntry(pack, { name: e.path, type: 'symlink', linkname: target, mode: 0o777 })
       } else {
-        await addEntry(pack, { name: e.path, type: 'file', mode: e.mode === '100755' ? 0o755 : 0o644, size }, reader.bytes(size))
+        // small files in one piece (one tar write instead of a stream per file), big ones streamed
+        const body = size <= SMALL_FILE ? await reader.exact(size) : reader.bytes(size)
+        await addEntry(pack, { name: e.path, type: 'file', mode: e.mode === '100755' ? 0o755 : 0o644, size }, body)
       }
       await reader.exact(1) // the LF after each object
       files++
@@ -189,8 +194,8 @@ async function archive(git: Git, tree: string, env: Record<string, string>, warn
     if (cat.exitCode === null) cat.kill()
   }
   pack.finalize()
-  await gzipped
-  const tarGz = Buffer.concat(chunks)
+  await packed
+  const tarGz = await gzipAsync(Buffer.concat(chunks), { level: GZIP_LEVEL, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY })
   // the gzip header has no name and mtime 0; pin the OS byte so every platform gives the same bytes
   if (tarGz.length > 9) tarGz[9] = GZIP_OS_UNIX
   return { tarGz, files, bytes }
