@@ -1,38 +1,22 @@
 /** One contract, two implementations: FolderStore on a temp folder, S3Store on s3rver. */
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from '@jest/globals'
+import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { startS3Server, type S3TestServer } from '../helpers/s3server.js'
+import { storeFixture } from './store-fixture.js'
 import { FolderStore } from '../../src/store/folder-store.js'
 import { S3Store } from '../../src/store/s3-store.js'
 import type { ObjectStore } from '../../src/store/object-store.js'
 import { UserError } from '../../src/model/errors.js'
 
-let s3: S3TestServer
-const dirs: string[] = []
-let counter = 0
-
-beforeAll(async () => {
-  s3 = await startS3Server()
-})
-afterAll(async () => {
-  await s3?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'store-test-'))
-  dirs.push(d)
-  return d
-}
+const fx = storeFixture('t')
+const tempDir = fx.tempDir
 
 const impls: [string, () => ObjectStore][] = [
   ['FolderStore', () => new FolderStore(tempDir())],
   // a fresh prefix per test keeps tests apart in the one bucket
-  ['S3Store', () => new S3Store({ bucket: s3.bucket, prefix: `t${++counter}/p/`, endpoint: s3.endpoint, client: s3.client, pageSize: 7 })]
+  ['S3Store', () => new S3Store({ bucket: fx.s3().bucket, prefix: `${fx.nextPrefix()}/p/`, endpoint: fx.s3().endpoint, client: fx.s3().client, pageSize: 7 })]
 ]
 
 describe.each(impls)('%s contract', (_name, make) => {
@@ -140,27 +124,27 @@ describe.each(impls)('%s contract', (_name, make) => {
       expect(u).toBe(join(st.location.root, 'repo/runs/r-1/artifacts') + '/')
       expect(st.url('a/b.txt')).toBe(join(st.location.root, 'a', 'b.txt'))
     } else {
-      expect(u).toMatch(new RegExp(`^${s3.endpoint}/${s3.bucket}/t\\d+/p/repo/runs/r-1/artifacts/$`))
+      expect(u).toMatch(new RegExp(`^${fx.s3().endpoint}/${fx.s3().bucket}/t\\d+/p/repo/runs/r-1/artifacts/$`))
     }
   })
 })
 
 describe('S3Store specifics', () => {
   it('keys are <prefix>/<key> with no double slashes', async () => {
-    const st = new S3Store({ bucket: s3.bucket, prefix: '/team//x/', client: s3.client })
+    const st = new S3Store({ bucket: fx.s3().bucket, prefix: '/team//x/', client: fx.s3().client })
     expect(st.prefix).toBe('team/x')
     await st.put('a/b.json', '{}')
-    const res = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'team/' }))
+    const res = await fx.s3().client.send(new ListObjectsV2Command({ Bucket: fx.s3().bucket, Prefix: 'team/' }))
     expect(res.Contents!.map((o) => o.Key)).toEqual(['team/x/a/b.json'])
     expect(await st.list('')).toEqual([{ key: 'a/b.json', size: 2 }])
-    const root = new S3Store({ bucket: s3.bucket, prefix: '', client: s3.client })
+    const root = new S3Store({ bucket: fx.s3().bucket, prefix: '', client: fx.s3().client })
     expect(root.fullKey('a/b')).toBe('a/b')
     expect(st.fullKey('', true)).toBe('team/x/')
     expect(() => st.fullKey('')).toThrow(/empty/)
   })
 
   it('lists 1,050 keys across S3 pages of 1,000', async () => {
-    const st = new S3Store({ bucket: s3.bucket, prefix: 'many', client: s3.client })
+    const st = new S3Store({ bucket: fx.s3().bucket, prefix: 'many', client: fx.s3().client })
     const keys = Array.from({ length: 1050 }, (_, i) => `k/${String(i).padStart(5, '0')}`)
     for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => st.put(k, 'x')))
     const listed = await st.list('k/')
@@ -169,7 +153,7 @@ describe('S3Store specifics', () => {
   }, 120_000)
 
   it('uploads a multipart file (16 MiB parts) byte-exact', async () => {
-    const st = new S3Store({ bucket: s3.bucket, prefix: 'mp', client: s3.client })
+    const st = new S3Store({ bucket: fx.s3().bucket, prefix: 'mp', client: fx.s3().client })
     const dir = tempDir()
     const data = randomBytes(17 * 1024 * 1024)
     writeFileSync(join(dir, 'in'), data)
@@ -179,7 +163,7 @@ describe('S3Store specifics', () => {
   })
 
   it('presigns a GET that plain fetch can use', async () => {
-    const st = new S3Store({ bucket: s3.bucket, prefix: 'ps', client: s3.client })
+    const st = new S3Store({ bucket: fx.s3().bucket, prefix: 'ps', client: fx.s3().client })
     await st.put('runner.sh', 'echo hi\n')
     const url = await st.presignGet('runner.sh', 60)
     expect(url).toContain('X-Amz-Signature')
@@ -188,9 +172,9 @@ describe('S3Store specifics', () => {
 
   it('builds its own client from an endpoint (path style, standard retries, WHEN_REQUIRED checksums)', async () => {
     const saved = { ...process.env }
-    Object.assign(process.env, s3.env)
+    Object.assign(process.env, fx.s3().env)
     try {
-      const st = new S3Store({ bucket: s3.bucket, prefix: 'own', endpoint: s3.endpoint, region: 'us-east-1' })
+      const st = new S3Store({ bucket: fx.s3().bucket, prefix: 'own', endpoint: fx.s3().endpoint, region: 'us-east-1' })
       expect(st.client.config.forcePathStyle).toBe(true)
       expect(await st.client.config.retryStrategy()).toMatchObject({ mode: 'standard' })
       expect(await st.client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED')
@@ -203,7 +187,7 @@ describe('S3Store specifics', () => {
   })
 
   it('gives console URLs for real S3', () => {
-    const st = new S3Store({ bucket: 'my-bucket', prefix: 'runs', region: 'eu-west-1', client: s3.client })
+    const st = new S3Store({ bucket: 'my-bucket', prefix: 'runs', region: 'eu-west-1', client: fx.s3().client })
     expect(st.url('a/b.txt')).toBe('https://eu-west-1.console.aws.amazon.com/s3/object/my-bucket?region=eu-west-1&prefix=runs%2Fa%2Fb.txt')
     expect(st.url('a/')).toBe('https://eu-west-1.console.aws.amazon.com/s3/buckets/my-bucket?region=eu-west-1&prefix=runs%2Fa%2F')
   })

@@ -1,9 +1,8 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { mkdtempSync, rmSync, readFileSync, existsSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from '@jest/globals'
+import { readFileSync, existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { startS3Server, type S3TestServer } from '../helpers/s3server.js'
+import { storeFixture } from './store-fixture.js'
 import { FolderStore } from '../../src/store/folder-store.js'
 import { S3Store } from '../../src/store/s3-store.js'
 import { RunStore, parseManifest } from '../../src/store/run-store.js'
@@ -18,21 +17,8 @@ const R = 'github.com/acme/ml'
 const OTHER = 'github.com/acme/data'
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
 
-let s3: S3TestServer
-const dirs: string[] = []
-let counter = 0
-beforeAll(async () => {
-  s3 = await startS3Server()
-})
-afterAll(async () => {
-  await s3?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'runstore-test-'))
-  dirs.push(d)
-  return d
-}
+const fx = storeFixture('rs')
+const tempDir = fx.tempDir
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -69,7 +55,7 @@ async function seedRun(
 
 const impls: [string, () => ObjectStore][] = [
   ['FolderStore', () => new FolderStore(tempDir())],
-  ['S3Store', () => new S3Store({ bucket: s3.bucket, prefix: `rs${++counter}`, endpoint: s3.endpoint, client: s3.client })]
+  ['S3Store', () => new S3Store({ bucket: fx.s3().bucket, prefix: fx.nextPrefix(), endpoint: fx.s3().endpoint, client: fx.s3().client })]
 ]
 
 describe.each(impls)('RunStore on %s', (_name, make) => {
