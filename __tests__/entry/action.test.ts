@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { makeRepo } from '../helpers/git-repo.js'
 import { run } from '../helpers/s3server.js'
+import { startFakeGithub } from '../helpers/fake-github.js'
 
 const ROOT = process.cwd()
 const WORKFLOWS = `workflows:
@@ -98,6 +99,43 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
     expect(outputs).toMatch(/exit-code<<ghadelimiter_[^\n]+\n0\n/)
     expect(r.code).toBe(0)
   }, 180_000)
+
+  maybe('dist/index.js on a pull request keeps one PR comment, every request checked against GitHub\'s OpenAPI description', async () => {
+    const gh = await startFakeGithub({ owner: 'acme', repo: 'ml-demo' })
+    try {
+      const out = join(tmp, 'gh-output-pr')
+      const event = join(tmp, 'pull_request.json')
+      writeFileSync(out, '')
+      writeFileSync(event, JSON.stringify({ pull_request: { number: 31, head: { sha: 'a'.repeat(40), ref: 'feature' }, base: { sha: 'b'.repeat(40), ref: 'main' } } }))
+      const env = childEnv({
+        ...inputs('train', join(tmp, 'store-dist')),
+        'INPUT_GITHUB-TOKEN': 'ghs_fake',
+        INPUT_COMMENT: 'auto',
+        GITHUB_ACTIONS: 'true',
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_EVENT_PATH: event,
+        GITHUB_REPOSITORY: 'acme/ml-demo',
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_API_URL: gh.url,
+        GITHUB_RUN_ID: '555',
+        GITHUB_OUTPUT: out
+      })
+      for (let i = 0; i < 2; i++) {
+        const r = await run(process.execPath, [join(ROOT, 'dist/index.js')], { env, cwd: repo.dir, timeoutMs: 120_000 })
+        expect(r.stdout).not.toContain('::error::')
+        expect(r.stdout).not.toMatch(/::warning::.*comment/)
+      }
+      expect(gh.violations).toEqual([])
+      const comments = gh.comments.get(31)!
+      expect(comments).toHaveLength(1)
+      expect(comments[0]!.body).toMatch(/`train` — run `[a-z]+-[a-z]+-\d+` succeeded/)
+      expect(comments[0]!.body).toContain('[Job log](https://github.com/acme/ml-demo/actions/runs/555)')
+      expect(gh.requests.filter((q) => q === 'POST /repos/acme/ml-demo/issues/31/comments')).toHaveLength(1)
+      expect(readFileSync(out, 'utf8')).toMatch(/comment-url<<ghadelimiter_[^\n]+\nhttps:\/\/github\.com\/acme\/ml-demo\/pull\/31#issuecomment-\d+\n/)
+    } finally {
+      await gh.close()
+    }
+  }, 240_000)
 
   maybe('dist/index.js annotates workflow problems on their file and line and exits 1', async () => {
     const bad = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: x\n    provider: bash\n    comands: [echo]\n' })

@@ -16,6 +16,7 @@ import { githubEventSink, annotateProblems, saveMachines, writeSummary, setOutpu
 import { UserError, WorkflowErrors, type MachineInfo, type StoreLocation } from '../model/index.js'
 import { parseEnvInput } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
+import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 
 export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
   const machines: MachineInfo[] = []
@@ -45,6 +46,17 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const store = new RunStore(openStore(loc))
     const backend = await createBackend(backendName, { aws: awsOptions })
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
+    const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
+    const runUrls = (r: { repoId: string; run: string }) => ({ artifactUrl: (p: string) => store.artifactUrl(r.repoId, r.run, p), artifactsUrl: store.artifactUrl(r.repoId, r.run) })
+    const commenter = new PrCommenter({
+      mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),
+      choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: core.getInput('github-token') }),
+      jobUrl,
+      urls: runUrls,
+      warn: (m) => core.warning(m),
+      debug: (m) => core.info(m)
+    })
+    const sink = githubEventSink()
     const record = await runWorkflow({
       repoDir,
       workflow: core.getInput('workflow', { required: true }),
@@ -59,9 +71,12 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       tag: core.getInput('tag') || undefined,
       forceTag: booleanInput('force-tag', false),
       signal,
-      emit: githubEventSink(),
+      emit: (ev) => {
+        sink(ev)
+        commenter.onEvent(ev)
+      },
       cancelGraceMs: 6000,
-      ciUrl: process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined,
+      ciUrl: jobUrl,
       onMachine: (_rec, m) => {
         machines.push(m)
         saveMachines(machines)
@@ -73,8 +88,10 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (booleanInput('upload-artifact', false) && manifest.length) {
       workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, core.getInput('artifact-name') || `dstack-${record.run}`)
     }
-    const urls = { artifactUrl: (p: string) => store.artifactUrl(record.repoId, record.run, p), artifactsUrl: store.artifactUrl(record.repoId, record.run) }
+    const urls = runUrls(record)
+    const comment = await commenter.finish(record, manifest)
     setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl }))
+    if (comment?.url) core.setOutput('comment-url', comment.url)
     await writeSummary(runMarkdown(record, manifest, { ...urls, maxChars: 500_000 }))
     if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
   } catch (e) {

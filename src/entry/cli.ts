@@ -9,6 +9,7 @@ import { detectRepoId, captureRevision } from '../revision/index.js'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
+import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { TerminalReporter } from '../ci/terminal.js'
 import { runOutputs } from '../report/index.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
@@ -108,6 +109,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'print the run record and outputs as JSON at the end')
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
+    .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
     .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
     .option('--instance-profile <name>', 'aws backend: instance profile with AmazonSSMManagedInstanceCore and access to the store')
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
@@ -127,6 +129,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           ami: o.ami
         }
       })
+      const runUrls = (r: { repoId: string; run: string }) => ({ artifactUrl: (p: string) => store.artifactUrl(r.repoId, r.run, p), artifactsUrl: store.artifactUrl(r.repoId, r.run) })
+      const commenter = new PrCommenter({
+        mode: parseCommentMode(o.comment as string | undefined, '--comment'),
+        choose: (pr) => commentThreadFromEnv(io.environ, pr),
+        jobUrl: io.environ.CI_JOB_URL,
+        urls: runUrls,
+        warn: (m) => void io.err.write(`warning: ${m}\n`)
+      })
       const reporter = new TerminalReporter({ out: io.out, err: io.err })
       reporter.start()
       let record: RunRecord
@@ -145,7 +155,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           forceTag: Boolean(o.forceTag),
           detach: Boolean(o.detach),
           signal: io.signal,
-          emit: reporter.event,
+          emit: (ev) => {
+            reporter.event(ev)
+            commenter.onEvent(ev)
+          },
           onMachine: o.stateFile ? (_r, m) => recordMachine(resolvePath(io.cwd, o.stateFile as string), m) : undefined
         })
       } finally {
@@ -158,10 +171,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return
       }
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
-      const outputs = runOutputs(record, manifest, {
-        artifactUrl: (p) => store.artifactUrl(record.repoId, record.run, p),
-        artifactsUrl: store.artifactUrl(record.repoId, record.run)
-      })
+      const comment = await commenter.finish(record, manifest)
+      const outputs = runOutputs(record, manifest, runUrls(record))
+      if (comment?.url) outputs['comment-url'] = comment.url
       if (o.json) json({ record, outputs })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
       if (o.dotenv) {
