@@ -165,4 +165,20 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
     expect(r.stdout).toMatch(/^train\s/m)
     expect(r.code).toBe(0)
   })
+
+  maybe('dist/cli.js piped into a reader that stops early (| head) ends quietly with code 0', async () => {
+    const loud = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: loud\n    provider: bash\n    commands:\n      - seq 1 40000\n' })
+    const store = join(tmp, 'store-pipe')
+    try {
+      const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'dist/cli.js'))}`
+      const started = await run('bash', ['-c', `${cli} run loud --store ${JSON.stringify(store)} >/dev/null 2>&1; ${cli} ps --store ${JSON.stringify(store)} --json`], { env: childEnv({}), cwd: loud.dir, timeoutMs: 60_000 })
+      const runName = JSON.parse(started.stdout)[0].run as string
+      const r = await run('bash', ['-c', `set -o pipefail; ${cli} logs ${runName} --store ${JSON.stringify(store)} | head -n 1`], { env: childEnv({}), cwd: loud.dir, timeoutMs: 60_000 })
+      expect(r.stdout).toMatch(/^\S.*\n$/)
+      expect(r.stderr).not.toMatch(/EPIPE|Unhandled/)
+      expect(r.code).toBe(0)
+    } finally {
+      loud.cleanup()
+    }
+  }, 60_000)
 })

@@ -1,5 +1,13 @@
 import { main } from './cli.js'
 
+// `dstack-run ps | head`: the reader left. Keep going quietly (a run still has to end and release
+// its machine) instead of dying on an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
+}
+
 const controller = new AbortController()
 let interrupts = 0
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
