@@ -13,7 +13,7 @@ const record: RunRecord = {
   run: 'wet-mangust-1', repoId: 'github.com/acme/ml', workflow: 'train', spec, backend: 'aws', args: [],
   revision: { repoId: 'github.com/acme/ml', sha: 'a'.repeat(40), branch: 'feature|x', pr: 12, event: 'pull_request', snapshotSha256: 'b'.repeat(64) },
   status: 'interrupted', reason: 'spot reclaimed | twice', exitCode: 1, submittedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T01:02:03Z',
-  attempts: [{ n: 1, startedAt: '2026-01-01T00:00:00Z', status: 'interrupted', machine: { id: 'i-123', backend: 'aws', instanceType: 'g5.xlarge', market: 'spot', zone: 'us-east-1a', pricePerHour: 0.4 } }],
+  attempts: [{ n: 1, startedAt: '2026-01-01T00:00:00Z', status: 'interrupted', machine: { id: 'i-123', backend: 'aws', instanceType: 'g5.xlarge', market: 'spot', zone: 'us-east-1a', pricePerHour: 0.4, priceSource: 'ec2:DescribeSpotPriceHistory' } }],
   tags: ['best'], costUsd: 0.1234
 }
 const manifest = [{ path: 'model/weights.json', size: 2048, sha256: 'c'.repeat(64) }]
@@ -33,7 +33,7 @@ describe('runMarkdown', () => {
     expect(md).toContain('run `wet-mangust-1` interrupted')
     expect(md).toContain('`aaaaaaaaaaaa` on `feature\\|x` (PR/MR #12)')
     expect(md).toContain('| Cost | $0.1234 |')
-    expect(md).toContain('| 1 | g5.xlarge us-east-1a i-123 | spot | $0.4000 | interrupted |')
+    expect(md).toContain('| 1 | g5.xlarge us-east-1a i-123 | spot | $0.4000 (ec2:DescribeSpotPriceHistory) | interrupted |')
     expect(md).toContain('[model/weights.json](https://example/model/weights.json) | 2.0 KiB')
   })
   it('escapes table-breaking characters in user text', () => {
