@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { makeRepo } from '../helpers/git-repo.js'
 import { run } from '../helpers/s3server.js'
@@ -151,6 +152,44 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
       expect(r.code).toBe(1)
     } finally {
       bad.cleanup()
+    }
+  }, 120_000)
+
+  maybe('main step killed mid-run: dist/post/index.js releases the machine it saved', async () => {
+    const slow = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: slow\n    provider: bash\n    commands:\n      - echo started\n      - sleep 300\n' })
+    const state = join(tmp, 'gh-state-killed')
+    writeFileSync(state, '')
+    try {
+      const env = childEnv({ ...inputs('slow', join(tmp, 'store-killed')), GITHUB_WORKSPACE: slow.dir, GITHUB_STATE: state })
+      const child = spawn(process.execPath, [join(ROOT, 'dist/index.js')], { env, cwd: slow.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+      const exited = new Promise((r) => child.on('close', r))
+      // the runner is up when the job prints; the machine was saved for the post step before that
+      for (let i = 0; i < 200 && !stdout.includes('started'); i++) await new Promise((r) => setTimeout(r, 100))
+      expect(stdout).toContain('started')
+      const saved = /dstack-machines<<(ghadelimiter_[^\n]+)\n([^\n]*)\n\1/.exec(readFileSync(state, 'utf8'))
+      expect(saved).not.toBeNull()
+      const machines = JSON.parse(saved![2]!) as { id: string }[]
+      const pid = Number(machines[0]!.id.replace('local:', ''))
+      expect(() => process.kill(pid, 0)).not.toThrow()
+      child.kill('SIGKILL') // the runner is killed before the main step can clean up, as on a hard cancel
+      await exited
+      expect(() => process.kill(pid, 0)).not.toThrow() // still running: only the post step can end it now
+
+      const post = await run(process.execPath, [join(ROOT, 'dist/post/index.js')], {
+        env: childEnv({ 'STATE_dstack-machines': saved![2]! }),
+        cwd: tmp,
+        timeoutMs: 90_000
+      })
+      expect(post.stdout).toContain(`released ${machines[0]!.id}`)
+      expect(post.code).toBe(0)
+      expect(() => process.kill(pid, 0)).toThrow()
+      // and the job's own processes with it (`sleep 300` runs in the job's process group)
+      const left = await run('pgrep', ['-f', `^sleep 300$`])
+      expect(left.stdout).toBe('')
+    } finally {
+      slow.cleanup()
     }
   }, 120_000)
 
