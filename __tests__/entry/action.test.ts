@@ -47,6 +47,22 @@ function childEnv(extra: Record<string, string>): Record<string, string | undefi
   return env
 }
 
+const SLOW = 'workflows:\n  - name: slow\n    provider: bash\n    commands:\n      - echo started\n      - sleep 300\n'
+
+/** dist/index.js running the `slow` workflow of `dir`, as a GitHub runner starts it */
+function startMainStep(dir: string, store: string, extra: Record<string, string>) {
+  const env = childEnv({ ...inputs('slow', store), GITHUB_WORKSPACE: dir, ...extra })
+  const child = spawn(process.execPath, [join(ROOT, 'dist/index.js')], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+  const waitFor = async (text: string): Promise<boolean> => {
+    for (let i = 0; i < 300 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 100))
+    return stdout.includes(text)
+  }
+  return { child, exited, waitFor, stdout: () => stdout }
+}
+
 function inputs(workflow: string, store: string): Record<string, string> {
   return { INPUT_WORKFLOW: workflow, INPUT_STORE: store, INPUT_BACKEND: 'local', 'INPUT_WORKING-DIRECTORY': '.', GITHUB_WORKSPACE: repo.dir }
 }
@@ -155,26 +171,45 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
     }
   }, 120_000)
 
+  maybe('cancelling the step (SIGINT, as GitHub does) stops the job, keeps its log and fails the step as cancelled', async () => {
+    const slow = makeRepo({ '.dstack/workflows.yaml': SLOW })
+    const out = join(tmp, 'gh-output-cancel')
+    writeFileSync(out, '')
+    try {
+      const main = startMainStep(slow.dir, join(tmp, 'store-cancel'), { GITHUB_OUTPUT: out })
+      expect(await main.waitFor('started')).toBe(true)
+      main.child.kill('SIGINT')
+      const code = await main.exited
+      expect(code).not.toBe(0)
+      const outputs = readFileSync(out, 'utf8')
+      expect(outputs).toMatch(/status<<ghadelimiter_[^\n]+\ncancelled\n/)
+      expect(main.stdout()).toMatch(/::error::run [a-z]+-[a-z]+-\d+ cancelled/)
+      const left = await run('pgrep', ['-f', `^sleep 300$`])
+      expect(left.stdout).toBe('')
+      // the log up to the cancel is in the store: `logs` reads it back
+      const runName = /run-name<<ghadelimiter_[^\n]+\n([^\n]+)\n/.exec(outputs)![1]!
+      const logs = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'logs', runName, '--store', join(tmp, 'store-cancel')], { env: childEnv({}), cwd: slow.dir })
+      expect(logs.stdout).toContain('started')
+    } finally {
+      slow.cleanup()
+    }
+  }, 120_000)
+
   maybe('main step killed mid-run: dist/post/index.js releases the machine it saved', async () => {
-    const slow = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: slow\n    provider: bash\n    commands:\n      - echo started\n      - sleep 300\n' })
+    const slow = makeRepo({ '.dstack/workflows.yaml': SLOW })
     const state = join(tmp, 'gh-state-killed')
     writeFileSync(state, '')
     try {
-      const env = childEnv({ ...inputs('slow', join(tmp, 'store-killed')), GITHUB_WORKSPACE: slow.dir, GITHUB_STATE: state })
-      const child = spawn(process.execPath, [join(ROOT, 'dist/index.js')], { env, cwd: slow.dir, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-      const exited = new Promise((r) => child.on('close', r))
+      const main = startMainStep(slow.dir, join(tmp, 'store-killed'), { GITHUB_STATE: state })
       // the runner is up when the job prints; the machine was saved for the post step before that
-      for (let i = 0; i < 200 && !stdout.includes('started'); i++) await new Promise((r) => setTimeout(r, 100))
-      expect(stdout).toContain('started')
+      expect(await main.waitFor('started')).toBe(true)
       const saved = /dstack-machines<<(ghadelimiter_[^\n]+)\n([^\n]*)\n\1/.exec(readFileSync(state, 'utf8'))
       expect(saved).not.toBeNull()
       const machines = JSON.parse(saved![2]!) as { id: string }[]
       const pid = Number(machines[0]!.id.replace('local:', ''))
       expect(() => process.kill(pid, 0)).not.toThrow()
-      child.kill('SIGKILL') // the runner is killed before the main step can clean up, as on a hard cancel
-      await exited
+      main.child.kill('SIGKILL') // the main step dies before it can clean up
+      await main.exited
       expect(() => process.kill(pid, 0)).not.toThrow() // still running: only the post step can end it now
 
       const post = await run(process.execPath, [join(ROOT, 'dist/post/index.js')], {
