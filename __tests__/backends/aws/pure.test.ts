@@ -108,6 +108,15 @@ describe('candidates', () => {
     expect(mismatch(types.find((t) => t.instanceType === 'm5.xlarge')!, { ...res, gpu: undefined }, 'x86')).toBeUndefined()
   })
 
+  it('matches the gpu vendor against the GPU manufacturer', () => {
+    const g5 = types.find((t) => t.instanceType === 'g5.xlarge')!
+    expect(g5.gpuVendor).toBe('nvidia')
+    expect(mismatch(g5, { ...res, gpu: { names: [], vendor: 'nvidia', count: { min: 1 } } }, 'x86')).toBeUndefined()
+    expect(mismatch(g5, { ...res, gpu: { names: [], vendor: 'amd', count: { min: 1 } } }, 'x86')).toBe('nvidia GPUs (the workflow asks for amd)')
+    const amd = toTypeInfo({ InstanceType: 'g4ad.xlarge', VCpuInfo: { DefaultVCpus: 4 }, MemoryInfo: { SizeInMiB: 16384 }, ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, GpuInfo: { Gpus: [{ Name: 'Radeon Pro V520', Manufacturer: 'AMD', Count: 1, MemoryInfo: { SizeInMiB: 8192 } }] }, SupportedUsageClasses: ['on-demand', 'spot'] })!
+    expect(mismatch(amd, { ...res, gpu: { names: [], vendor: 'amd', count: { min: 1 } } }, 'x86')).toBeUndefined()
+  })
+
   it('ranks spot by price first, then on-demand (auto); after an interruption on-demand first; max_price narrows', () => {
     const sl = slots(new Map([['g5.xlarge', ['us-east-1a', 'us-east-1b']], ['g5.2xlarge', ['us-east-1a']]]), undefined)
     const input = {

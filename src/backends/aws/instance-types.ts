@@ -13,6 +13,8 @@ export interface TypeInfo {
   memoryMiB: number
   arch: 'x86' | 'arm'
   gpuName?: string
+  /** GpuInfo manufacturer, lower-case: `nvidia`, `amd`, … */
+  gpuVendor?: string
   gpuCount: number
   gpuMemoryMiB?: number
   spot: boolean
@@ -30,6 +32,7 @@ export function toTypeInfo(t: InstanceTypeInfo): TypeInfo | undefined {
     memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0,
     arch: archs.includes('x86_64') ? 'x86' : 'arm',
     gpuName: gpus[0]?.Name,
+    gpuVendor: gpus[0]?.Manufacturer?.toLowerCase(),
     gpuCount: gpus.reduce((n, g) => n + (g.Count ?? 0), 0),
     gpuMemoryMiB: gpus[0]?.MemoryInfo?.SizeInMiB,
     spot: usage.includes('spot'),
@@ -52,6 +55,7 @@ export function mismatch(t: TypeInfo, res: Resources, arch: 'x86' | 'arm'): stri
   if (g) {
     if (!inRange(t.gpuCount, g.count)) return `${t.gpuCount} GPUs`
     if (t.gpuCount > 0) {
+      if (g.vendor && t.gpuVendor && g.vendor.toLowerCase() !== t.gpuVendor) return `${t.gpuVendor} GPUs (the workflow asks for ${g.vendor})`
       if (g.names.length > 0 && !g.names.some((n) => n.toLowerCase() === (t.gpuName ?? '').toLowerCase())) return `GPU ${t.gpuName}`
       if (!inRange(t.gpuMemoryMiB, g.memoryMiB)) return `${t.gpuMemoryMiB} MiB per GPU`
       if (!inRange((t.gpuMemoryMiB ?? 0) * t.gpuCount, g.totalMemoryMiB)) return `${(t.gpuMemoryMiB ?? 0) * t.gpuCount} MiB GPU memory in total`
