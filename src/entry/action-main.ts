@@ -33,10 +33,13 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       ssmTimeoutSec: numberInput('ssm-timeout', 600)
     }
     if (mode === 'cleanup') {
-      const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as { cleanupExpired(o: { dryRun?: boolean }): Promise<{ terminated: string[] }>; close(): void }
-      const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false) }).finally(() => backend.close())
+      const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as {
+        cleanupExpired(o: { dryRun?: boolean; log?: (l: string) => void }): Promise<{ terminated: string[]; deletedSecrets: string[] }>
+        close(): void
+      }
+      const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false), log: (l) => core.info(l) }).finally(() => backend.close())
       core.setOutput('terminated', JSON.stringify(res.terminated))
-      core.info(`terminated ${res.terminated.length} expired instance(s)`)
+      core.info(`terminated ${res.terminated.length} expired instance(s); deleted ${res.deletedSecrets.length} stale secret env parameter(s)`)
       return
     }
     if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run` or `cleanup`')

@@ -307,11 +307,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--dry-run', 'only list them')
     .action(async (o: { region?: string; dryRun?: boolean }) => {
       const backend = (await createBackend('aws', { aws: { region: o.region ?? io.environ.AWS_REGION } })) as unknown as {
-        cleanupExpired(opts: { dryRun?: boolean }): Promise<{ terminated: string[] }>
+        cleanupExpired(opts: { dryRun?: boolean; log?: (l: string) => void }): Promise<{ terminated: string[]; deletedSecrets: string[] }>
         close(): void
       }
-      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun) }).finally(() => backend.close())
+      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun), log: (l) => void io.err.write(l + '\n') }).finally(() => backend.close())
       io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
+      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${res.deletedSecrets.length} stale secret env parameter(s)\n`)
     })
 
   try {

@@ -191,11 +191,30 @@ describe('AwsBackend (scripted instance)', () => {
     clock.advance(2 * 3600_000)
     const h2 = await b.start(request({ runName: 'calm-fox-2', runnerScriptKey: 'github.com/acme/models/runs/calm-fox-2/attempts/1/runner.sh' }))
     const at = Date.parse(cloud.instances.get(h1.machine.id)!.tags['dstack:expires-at']!) + 1
-    expect(await b.cleanupExpired({ now: at, dryRun: true })).toEqual({ terminated: [h1.machine.id] })
+    expect(await b.cleanupExpired({ now: at, dryRun: true })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [] })
     expect(cloud.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0)
-    expect(await b.cleanupExpired({ now: at })).toEqual({ terminated: [h1.machine.id] })
+    expect(await b.cleanupExpired({ now: at })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [] })
     expect(cloud.running().map((i) => i.id)).toEqual([h2.machine.id])
     await h2.release()
+  })
+
+  it('cleanupExpired deletes the secret env of attempts whose CI job died, once no attempt can still read it', async () => {
+    const b = backend()
+    const dead = await b.start(request({ runName: 'brave-otter-1', runnerScriptKey: 'github.com/acme/models/runs/brave-otter-1/attempts/1/runner.sh', secretEnv: { TOKEN: 'x' } }))
+    const live = await b.start(request({ runName: 'calm-fox-2', runnerScriptKey: 'github.com/acme/models/runs/calm-fox-2/attempts/1/runner.sh', secretEnv: { TOKEN: 'y' } }))
+    const [deadName, liveName] = [...cloud.parameters.keys()]
+    expect(deadName).toMatch(/^\/dstack\/[0-9a-f]{12}\/brave-otter-1\/1\/env$/)
+    cloud.parameters.set('/dstack/not-ours', 'keep')
+    cloud.parameterDates.set('/dstack/not-ours', new Date(0))
+    const now = Date.now()
+    cloud.parameterDates.set(deadName!, new Date(now - 50 * 3600_000)) // the job was killed two days ago
+    expect((await b.cleanupExpired({ now, dryRun: true })).deletedSecrets).toEqual([deadName])
+    expect(cloud.parameters.has(deadName!)).toBe(true)
+    const res = await b.cleanupExpired({ now })
+    expect(res.deletedSecrets).toEqual([deadName])
+    expect([...cloud.parameters.keys()].sort()).toEqual(['/dstack/not-ours', liveName].sort())
+    await dead.release()
+    await live.release()
   })
 
   it('max_duration above 48 h: executionTimeout capped, and said', async () => {

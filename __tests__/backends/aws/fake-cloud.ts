@@ -22,6 +22,8 @@ import {
   SSMClient,
   CancelCommandCommand,
   DeleteParameterCommand,
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
@@ -105,6 +107,8 @@ export class FakeCloud {
   readonly instances = new Map<string, FakeInstance>()
   readonly commands = new Map<string, FakeCommand>()
   readonly parameters = new Map<string, string>()
+  /** LastModifiedDate per parameter (tests move it back to age a secret) */
+  readonly parameterDates = new Map<string, Date>()
   readonly deletedParameters: string[] = []
   readonly launches: { input: RunInstancesCommandInput; result: string }[] = []
   /** per RunInstances call: throw this error (or undefined to launch); consumed in order, then `launchDefault` */
@@ -240,7 +244,31 @@ export class FakeCloud {
     this.ssm.on(PutParameterCommand).callsFake((input: { Name?: string; Value?: string; Type?: string }) => {
       if (input.Type !== 'SecureString') throw new Error('secrets must be SecureString')
       this.parameters.set(input.Name!, input.Value!)
+      this.parameterDates.set(input.Name!, new Date())
       return { Version: 1 }
+    })
+    this.ssm.on(GetParametersByPathCommand).callsFake((input: { Path?: string; Recursive?: boolean; MaxResults?: number; NextToken?: string }) => {
+      const prefix = `${input.Path!.replace(/\/$/, '')}/`
+      const all = [...this.parameters.keys()].filter((n) => n.startsWith(prefix) && (input.Recursive || !n.slice(prefix.length).includes('/'))).sort()
+      const start = Number(input.NextToken ?? 0)
+      const size = Math.min(input.MaxResults ?? 10, 10)
+      const page = all.slice(start, start + size)
+      return {
+        Parameters: page.map((n) => ({ Name: n, Type: 'SecureString', LastModifiedDate: this.parameterDates.get(n) })),
+        NextToken: start + size < all.length ? String(start + size) : undefined
+      }
+    })
+    this.ssm.on(DeleteParametersCommand).callsFake((input: { Names?: string[] }) => {
+      if ((input.Names ?? []).length > 10) throw awsError('ValidationException')
+      const deleted: string[] = []
+      const invalid: string[] = []
+      for (const n of input.Names ?? []) {
+        if (this.parameters.delete(n)) {
+          deleted.push(n)
+          this.deletedParameters.push(n)
+        } else invalid.push(n)
+      }
+      return { DeletedParameters: deleted, InvalidParameters: invalid }
     })
     this.ssm.on(DeleteParameterCommand).callsFake((input: { Name?: string }) => {
       if (!this.parameters.delete(input.Name!)) throw awsError('ParameterNotFound')

@@ -84,7 +84,8 @@ describe('CI role policy', () => {
   })
 
   it('limits secret parameters to /dstack/*, for both roles', () => {
-    for (const a of ['ssm:PutParameter', 'ssm:DeleteParameter']) expect(allowed(a).flatMap((s) => list(s.Resource))).toEqual(['arn:aws:ssm:*:*:parameter/dstack/*'])
+    expect(allowed('ssm:GetParametersByPath').flatMap((s) => list(s.Resource))).toEqual(['arn:aws:ssm:*:*:parameter/dstack'])
+    for (const a of ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters']) expect(allowed(a).flatMap((s) => list(s.Resource))).toEqual(['arn:aws:ssm:*:*:parameter/dstack/*'])
     const inst = JSON.parse(readFileSync('examples/iam/instance-role-policy.json', 'utf8')) as { Statement: Statement[] }
     const get = inst.Statement.filter((s) => list(s.Action).includes('ssm:GetParameter'))
     expect(get.flatMap((s) => list(s.Resource))).toEqual(['arn:aws:ssm:*:*:parameter/dstack/*'])

@@ -10,7 +10,7 @@ import { UserError } from '../../model/index.js'
 import { resolveAmi, type AmiInfo } from './ami.js'
 import { renderBootstrap, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
-import { cleanupExpiredIn } from './cleanup.js'
+import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { ExpiredCredentialsError, rethrowExpired } from './credentials.js'
 import { isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
@@ -200,14 +200,18 @@ export class AwsBackend implements Backend {
   }
 
   /** Terminate instances tagged `dstack:run` whose `dstack:expires-at` is past, in every configured region. */
-  async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[] }> {
+  async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[]; deletedSecrets: string[] }> {
     const regions = this.options.regions
     if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the region input or AWS_REGION')
     const terminated: string[] = []
+    const deletedSecrets: string[] = []
+    const now = opts.now ?? this.options.now()
+    const log = opts.log ?? (() => undefined)
     for (const region of regions) {
-      terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), opts.now ?? this.options.now(), Boolean(opts.dryRun), opts.log ?? (() => undefined))))
+      terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), now, Boolean(opts.dryRun), log)))
+      deletedSecrets.push(...(await cleanupStaleSecretsIn(this.options.clientFactory.ssm(region), now, Boolean(opts.dryRun), log)))
     }
-    return { terminated }
+    return { terminated, deletedSecrets }
   }
 
   /** destroy the SDK clients (lets the process exit promptly) */
