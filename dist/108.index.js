@@ -244,6 +244,7 @@ function toTypeInfo(t) {
         memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0,
         arch: archs.includes('x86_64') ? 'x86' : 'arm',
         gpuName: gpus[0]?.Name,
+        gpuVendor: gpus[0]?.Manufacturer?.toLowerCase(),
         gpuCount: gpus.reduce((n, g) => n + (g.Count ?? 0), 0),
         gpuMemoryMiB: gpus[0]?.MemoryInfo?.SizeInMiB,
         spot: usage.includes('spot'),
@@ -270,6 +271,8 @@ function mismatch(t, res, arch) {
         if (!inRange(t.gpuCount, g.count))
             return `${t.gpuCount} GPUs`;
         if (t.gpuCount > 0) {
+            if (g.vendor && t.gpuVendor && g.vendor.toLowerCase() !== t.gpuVendor)
+                return `${t.gpuVendor} GPUs (the workflow asks for ${g.vendor})`;
             if (g.names.length > 0 && !g.names.some((n) => n.toLowerCase() === (t.gpuName ?? '').toLowerCase()))
                 return `GPU ${t.gpuName}`;
             if (!inRange(t.gpuMemoryMiB, g.memoryMiB))
@@ -660,39 +663,8 @@ async function terminate(ec2, instanceIds) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/backends/aws/cleanup.ts
-/** Cleanup mode: terminate tagged instances whose `dstack:expires-at` has passed (for a scheduled job). */
-
-
-
-/** Pure: which of these tagged instances have expired */
-function expired(instances, now) {
-    return instances
-        .filter((i) => {
-        const t = Date.parse(i.tags[TAG.expiresAt] ?? '');
-        return Number.isFinite(t) && t <= now;
-    })
-        .map((i) => ({ instanceId: i.instanceId, expiresAt: i.tags[TAG.expiresAt], run: i.tags[TAG.run] }));
-}
-async function cleanupExpiredIn(ec2, now, dryRun, log) {
-    const found = [];
-    const input = { Filters: [{ Name: 'tag-key', Values: [TAG.run] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] };
-    for await (const page of (0,client_ec2_dist_cjs/* paginateDescribeInstances */.H0T)({ client: ec2, pageSize: 1000 }, input)) {
-        for (const r of page.Reservations ?? [])
-            for (const i of r.Instances ?? []) {
-                if (i.InstanceId)
-                    found.push({ instanceId: i.InstanceId, tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) });
-            }
-    }
-    const gone = expired(found, now);
-    for (const g of gone)
-        log(`${dryRun ? 'would terminate' : 'terminating'} ${g.instanceId} (run ${g.run ?? '?'}, expired ${g.expiresAt})`);
-    if (!dryRun)
-        for (let i = 0; i < gone.length; i += 500)
-            await terminate(ec2, gone.slice(i, i + 500).map((g) => g.instanceId));
-    return gone.map((g) => g.instanceId);
-}
-
+// EXTERNAL MODULE: ./src/runner/render.ts + 2 modules
+var render = __webpack_require__(67399);
 ;// CONCATENATED MODULE: ./src/backends/aws/timing.ts
 /** Backoff and waiting helpers; `sleep` is injected so tests run instantly. */
 /** full jitter: random in [base, base·2^attempt], capped */
@@ -728,29 +700,6 @@ function formatDuration(ms) {
     return h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-;// CONCATENATED MODULE: ./src/backends/aws/credentials.ts
-/** Expired credentials (aws-actions/configure-aws-credentials sessions are not refreshable). */
-
-
-class ExpiredCredentialsError extends Error {
-    instanceId;
-    constructor(elapsedMs, what, instanceId) {
-        super(`AWS credentials expired after ${formatDuration(elapsedMs)} while ${what}` +
-            ` — raise role-duration-seconds (aws-actions/configure-aws-credentials; the role's maximum session duration too).` +
-            (instanceId ? ` Instance ${instanceId} still terminates itself at max_duration; \`cleanup\` mode removes it once expired.` : ' The instance still terminates itself at max_duration.'));
-        this.instanceId = instanceId;
-        this.name = 'ExpiredCredentialsError';
-    }
-}
-/** rethrows `err` as ExpiredCredentialsError when it is one */
-function rethrowExpired(err, since, now, what, instanceId) {
-    if (isExpiredCredentials(err))
-        throw new ExpiredCredentialsError(now - since, what, instanceId);
-    throw err;
-}
-
-// EXTERNAL MODULE: ./src/runner/render.ts + 2 modules
-var render = __webpack_require__(67399);
 ;// CONCATENATED MODULE: ./src/backends/aws/ssm.ts
 /** SSM: wait for the managed node, send the bootstrap, read the invocation. */
 
@@ -865,6 +814,89 @@ function execState(inv, inst, spotInterrupted) {
         return { state: 'ended', lost: true, reason: why };
     }
     return { state: 'running' };
+}
+
+;// CONCATENATED MODULE: ./src/backends/aws/cleanup.ts
+/**
+ * Cleanup mode (for a scheduled job): terminate tagged instances whose `dstack:expires-at` has
+ * passed, and delete secret env parameters that no attempt can still read (an attempt whose CI job
+ * was killed before it could delete its own).
+ */
+
+
+
+
+
+/** Pure: which of these tagged instances have expired */
+function expired(instances, now) {
+    return instances
+        .filter((i) => {
+        const t = Date.parse(i.tags[TAG.expiresAt] ?? '');
+        return Number.isFinite(t) && t <= now;
+    })
+        .map((i) => ({ instanceId: i.instanceId, expiresAt: i.tags[TAG.expiresAt], run: i.tags[TAG.run] }));
+}
+async function cleanupExpiredIn(ec2, now, dryRun, log) {
+    const found = [];
+    const input = { Filters: [{ Name: 'tag-key', Values: [TAG.run] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] };
+    for await (const page of (0,client_ec2_dist_cjs/* paginateDescribeInstances */.H0T)({ client: ec2, pageSize: 1000 }, input)) {
+        for (const r of page.Reservations ?? [])
+            for (const i of r.Instances ?? []) {
+                if (i.InstanceId)
+                    found.push({ instanceId: i.InstanceId, tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) });
+            }
+    }
+    const gone = expired(found, now);
+    for (const g of gone)
+        log(`${dryRun ? 'would terminate' : 'terminating'} ${g.instanceId} (run ${g.run ?? '?'}, expired ${g.expiresAt})`);
+    if (!dryRun)
+        for (let i = 0; i < gone.length; i += 500)
+            await terminate(ec2, gone.slice(i, i + 500).map((g) => g.instanceId));
+    return gone.map((g) => g.instanceId);
+}
+/** `/dstack/<repo hash>/<run>/<attempt>/env` (bootstrap.ts): only these are ever deleted */
+const SECRET_NAME = /^\/dstack\/[0-9a-f]{12}\/[a-z0-9-]+\/\d+\/env$/;
+/** an attempt runs at most MAX_EXECUTION_TIMEOUT; one more hour of margin */
+const SECRET_MAX_AGE_MS = (MAX_EXECUTION_TIMEOUT + 3600) * 1000;
+/** Pure: the secret parameters older than any attempt can live */
+function staleSecrets(params, now) {
+    return params.filter((p) => SECRET_NAME.test(p.name) && p.lastModified !== undefined && now - p.lastModified.getTime() > SECRET_MAX_AGE_MS).map((p) => p.name);
+}
+async function cleanupStaleSecretsIn(ssm, now, dryRun, log) {
+    const found = [];
+    for await (const page of (0,dist_cjs/* paginateGetParametersByPath */.kU5)({ client: ssm, pageSize: 10 }, { Path: '/dstack', Recursive: true, WithDecryption: false })) {
+        for (const p of page.Parameters ?? [])
+            if (p.Name)
+                found.push({ name: p.Name, lastModified: p.LastModifiedDate });
+    }
+    const stale = staleSecrets(found, now);
+    for (const name of stale)
+        log(`${dryRun ? 'would delete' : 'deleting'} the secret env parameter ${name} (older than ${MAX_EXECUTION_TIMEOUT / 3600 + 1} h)`);
+    if (!dryRun)
+        for (let i = 0; i < stale.length; i += 10)
+            await ssm.send(new dist_cjs/* DeleteParametersCommand */.lPl({ Names: stale.slice(i, i + 10) }));
+    return stale;
+}
+
+;// CONCATENATED MODULE: ./src/backends/aws/credentials.ts
+/** Expired credentials (aws-actions/configure-aws-credentials sessions are not refreshable). */
+
+
+class ExpiredCredentialsError extends Error {
+    instanceId;
+    constructor(elapsedMs, what, instanceId) {
+        super(`AWS credentials expired after ${formatDuration(elapsedMs)} while ${what}` +
+            ` — raise role-duration-seconds (aws-actions/configure-aws-credentials; the role's maximum session duration too).` +
+            (instanceId ? ` Instance ${instanceId} still terminates itself at max_duration; \`cleanup\` mode removes it once expired.` : ' The instance still terminates itself at max_duration.'));
+        this.instanceId = instanceId;
+        this.name = 'ExpiredCredentialsError';
+    }
+}
+/** rethrows `err` as ExpiredCredentialsError when it is one */
+function rethrowExpired(err, since, now, what, instanceId) {
+    if (isExpiredCredentials(err))
+        throw new ExpiredCredentialsError(now - since, what, instanceId);
+    throw err;
 }
 
 ;// CONCATENATED MODULE: ./src/backends/aws/handle.ts
@@ -1379,10 +1411,14 @@ class AwsBackend {
         if (regions.length === 0)
             throw new model/* UserError */.yo('no AWS region for cleanup', 'set the region input or AWS_REGION');
         const terminated = [];
+        const deletedSecrets = [];
+        const now = opts.now ?? this.options.now();
+        const log = opts.log ?? (() => undefined);
         for (const region of regions) {
-            terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), opts.now ?? this.options.now(), Boolean(opts.dryRun), opts.log ?? (() => undefined))));
+            terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), now, Boolean(opts.dryRun), log)));
+            deletedSecrets.push(...(await cleanupStaleSecretsIn(this.options.clientFactory.ssm(region), now, Boolean(opts.dryRun), log)));
         }
-        return { terminated };
+        return { terminated, deletedSecrets };
     }
     /** destroy the SDK clients (lets the process exit promptly) */
     close() {

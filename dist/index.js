@@ -96029,9 +96029,9 @@ async function action_main_run(signal = new AbortController().signal) {
         };
         if (mode === 'cleanup') {
             const backend = (await createBackend('aws', { aws: awsOptions }));
-            const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false) }).finally(() => backend.close());
+            const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false), log: (l) => lib_core/* info */.pq(l) }).finally(() => backend.close());
             lib_core/* setOutput */.uH('terminated', JSON.stringify(res.terminated));
-            lib_core/* info */.pq(`terminated ${res.terminated.length} expired instance(s)`);
+            lib_core/* info */.pq(`terminated ${res.terminated.length} expired instance(s); deleted ${res.deletedSecrets.length} stale secret env parameter(s)`);
             return;
         }
         if (mode !== 'run')

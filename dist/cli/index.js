@@ -97571,8 +97571,9 @@ async function main(argv, io) {
         .option('--dry-run', 'only list them')
         .action(async (o) => {
         const backend = (await createBackend('aws', { aws: { region: o.region ?? io.environ.AWS_REGION } }));
-        const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun) }).finally(() => backend.close());
+        const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun), log: (l) => void io.err.write(l + '\n') }).finally(() => backend.close());
         io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`);
+        io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${res.deletedSecrets.length} stale secret env parameter(s)\n`);
     });
     try {
         await program.parseAsync(argv, { from: 'user' });
