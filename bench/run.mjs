@@ -7,7 +7,8 @@
 //   validate  `dist/cli.js validate` (examples) vs `node -e 0`                  target ≤ 8×
 //   lazy-aws  `dist/cli.js validate`            vs `run --backend aws` failing right after the
 //             AWS backend loaded (proves EC2/SSM load only when used)          target ≤ 0.9×
-//   memory    peak RSS of `validate`            vs peak RSS of `node -e 0`      target ≤ 4×
+//   memory    peak RSS of `validate`            vs peak RSS of `node -e 0`      target ≤ 2×
+//             (1.76×; Octokit loaded up front made it 2.2×, so it loads on first use)
 //   snapshot  `dist/cli.js revision` of a 2,000-file repo vs `git archive | gzip` target ≤ 8×
 //             (the whole command, start-up and the revision's git calls included)
 //   snap-work the same minus `dist/cli.js --help` (start-up) vs `git archive | gzip`  target ≤ 5×
@@ -76,7 +77,7 @@ const start = roundRobin({
 rows.push(['startup', 'dist/cli.js --help vs node -e 0', start.help.ms / start.baseline.ms, 6])
 rows.push(['validate', 'dist/cli.js validate vs node -e 0', start.validate.ms / start.baseline.ms, 8])
 rows.push(['lazy-aws', 'validate vs validate + AWS backend loaded', start.validate.ms / start.validateWithAws.ms, 0.9])
-rows.push(['memory', 'peak RSS of validate vs node -e 0', start.validate.rssKiB / start.baseline.rssKiB, 4])
+rows.push(['memory', 'peak RSS of validate vs node -e 0', start.validate.rssKiB / start.baseline.rssKiB, 2])
 
 const repo = makeRepo(2000)
 try {
