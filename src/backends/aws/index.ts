@@ -13,7 +13,7 @@ export { noCapacityMessage } from './launch.js'
 export { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName, shellQuote } from './bootstrap.js'
 export { execState } from './ssm.js'
 export { attemptCost, type AttemptCost } from './cost.js'
-export { ExpiredCredentialsError } from './credentials.js'
+export { ExpiredCredentialsError } from './expired-credentials.js'
 export { ON_DEMAND_FALLBACK, PRICE_SOURCE } from './prices.js'
 
 /** `createBackend('aws', { aws })` (src/backends/index.ts) passes the entries' loose option record. */
