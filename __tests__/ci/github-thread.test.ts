@@ -122,11 +122,16 @@ describe('PrCommenter on GitHub', () => {
     expect(warnings[0]).toMatch(/could not write the comment on pull request acme\/ml#22: .*permissions: pull-requests: write/)
   })
 
-  it('auto stays quiet outside pull requests; always says why it cannot comment', () => {
+  it('auto stays quiet outside pull requests; always says why it cannot comment', async () => {
     const warnings: string[] = []
     const choose = (pr: number | undefined) => commentThreadFromEnv(env, pr, { githubToken: 't' })
-    void new PrCommenter({ mode: 'auto', choose, urls, warn: (m) => void warnings.push(m) }).finish({ ...record('succeeded'), revision: { ...record('succeeded').revision, pr: undefined } }, [])
-    void new PrCommenter({ mode: 'always', choose, urls, warn: (m) => void warnings.push(m) }).finish({ ...record('succeeded'), revision: { ...record('succeeded').revision, pr: undefined } }, [])
-    return new Promise<void>((r) => setImmediate(r)).then(() => expect(warnings).toEqual(['no PR / MR comment: this is not a pull request run']))
+    const push = { ...record('succeeded'), revision: { ...record('succeeded').revision, pr: undefined } }
+    expect(await new PrCommenter({ mode: 'auto', choose, urls, warn: (m) => void warnings.push(m) }).finish(push, [])).toBeUndefined()
+    expect(await new PrCommenter({ mode: 'always', choose, urls, warn: (m) => void warnings.push(m) }).finish(push, [])).toBeUndefined()
+    const requestsBefore = gh.requests.length
+    // `never` on a pull request: not one request to GitHub
+    expect(await new PrCommenter({ mode: 'never', choose: (pr) => commentThreadFromEnv({ ...env, GITHUB_API_URL: gh.url }, pr, { githubToken: 't' }), urls, warn: (m) => void warnings.push(m) }).finish(record('succeeded'), [])).toBeUndefined()
+    expect(gh.requests.length).toBe(requestsBefore)
+    expect(warnings).toEqual(['no PR / MR comment: this is not a pull request run'])
   })
 })

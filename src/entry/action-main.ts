@@ -50,12 +50,11 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const backend = await createBackend(backendName, { aws: awsOptions })
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
-    const runUrls = (r: { repoId: string; run: string }) => ({ artifactUrl: (p: string) => store.artifactUrl(r.repoId, r.run, p), artifactsUrl: store.artifactUrl(r.repoId, r.run) })
     const commenter = new PrCommenter({
       mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),
       choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: core.getInput('github-token') }),
       jobUrl,
-      urls: runUrls,
+      urls: (r) => store.artifactLinks(r),
       warn: (m) => core.warning(m),
       debug: (m) => core.info(m)
     })
@@ -91,7 +90,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (booleanInput('upload-artifact', false) && manifest.length) {
       workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, core.getInput('artifact-name') || `dstack-${record.run}`)
     }
-    const urls = runUrls(record)
+    const urls = store.artifactLinks(record)
     const comment = await commenter.finish(record, manifest)
     setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl }))
     if (comment?.url) core.setOutput('comment-url', comment.url)

@@ -129,12 +129,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           ami: o.ami
         }
       })
-      const runUrls = (r: { repoId: string; run: string }) => ({ artifactUrl: (p: string) => store.artifactUrl(r.repoId, r.run, p), artifactsUrl: store.artifactUrl(r.repoId, r.run) })
       const commenter = new PrCommenter({
         mode: parseCommentMode(o.comment as string | undefined, '--comment'),
         choose: (pr) => commentThreadFromEnv(io.environ, pr),
         jobUrl: io.environ.CI_JOB_URL,
-        urls: runUrls,
+        urls: (r) => store.artifactLinks(r),
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
       const reporter = new TerminalReporter({ out: io.out, err: io.err })
@@ -172,7 +171,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
       const comment = await commenter.finish(record, manifest)
-      const outputs = runOutputs(record, manifest, runUrls(record))
+      const outputs = runOutputs(record, manifest, store.artifactLinks(record))
       if (comment?.url) outputs['comment-url'] = comment.url
       if (o.json) json({ record, outputs })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))

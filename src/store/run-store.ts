@@ -234,6 +234,11 @@ export class RunStore {
     return this.store.url(keys.artifacts(repoId, run, path))
   }
 
+  /** the links outputs, summaries and comments give for a run's artifacts */
+  artifactLinks(r: { repoId: string; run: string }): { artifactUrl: (path: string) => string; artifactsUrl: string } {
+    return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run) }
+  }
+
   // ---- code snapshots ------------------------------------------------------------------------
 
   /** stores `code/<sha256>.tar.gz` unless present; true when it uploaded */

@@ -280,7 +280,7 @@ describe('aws backend scenarios', () => {
     h.cloud.pollErrors = [awsError('ExpiredToken', 'The security token included in the request is expired', 400)]
     const err = (await handle.poll().catch((e: unknown) => e)) as Error
     expect(err).toBeInstanceOf(ExpiredCredentialsError)
-    expect(err.message).toMatch(/AWS credentials expired after 1 h 0 min .*raise role-duration-seconds/)
+    expect(err.message).toMatch(/AWS credentials expired after 1h 0m \d+s .*raise role-duration-seconds/)
     expect(err.message).toContain('terminates itself at max_duration')
     await handle.release()
     const logs = await h.logs(1)

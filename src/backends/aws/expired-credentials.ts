@@ -1,11 +1,11 @@
 /** Expired credentials (aws-actions/configure-aws-credentials sessions are not refreshable). */
 import { isExpiredCredentials } from './errors.js'
-import { formatDuration } from './timing.js'
+import { formatDuration } from '../../report/markdown.js'
 
 export class ExpiredCredentialsError extends Error {
   constructor(elapsedMs: number, what: string, readonly instanceId?: string) {
     super(
-      `AWS credentials expired after ${formatDuration(elapsedMs)} while ${what}` +
+      `AWS credentials expired after ${formatDuration(Math.max(0, Math.round(elapsedMs / 1000)))} while ${what}` +
         ` — raise role-duration-seconds (aws-actions/configure-aws-credentials; the role's maximum session duration too).` +
         (instanceId ? ` Instance ${instanceId} still terminates itself at max_duration; \`cleanup\` mode removes it once expired.` : ' The instance still terminates itself at max_duration.')
     )

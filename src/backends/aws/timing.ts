@@ -25,10 +25,3 @@ export function adaptiveIntervalMs(elapsedMs: number, minMs = 2000, maxMs = 15_0
   if (elapsedMs < 300_000) return Math.min(maxMs, minMs * 2.5)
   return maxMs
 }
-
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000))
-  const h = Math.floor(s / 3600)
-  const m = Math.floor((s % 3600) / 60)
-  return h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`
-}
