@@ -42751,6 +42751,139 @@ function normaliseRelativePath(kind, value) {
 
 /***/ }),
 
+/***/ 4285:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   l7: () => (/* binding */ runMarkdown)
+/* harmony export */ });
+/* unused harmony exports escapeCell, formatBytes */
+/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5468);
+
+const ICON = {
+    succeeded: '✅',
+    failed: '❌',
+    interrupted: '⚡',
+    cancelled: '⏹️',
+    'timed-out': '⏱️',
+    submitted: '⏳',
+    provisioning: '⏳',
+    running: '🏃',
+    uploading: '⏫'
+};
+function escapeCell(s) {
+    return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+function formatDuration(sec) {
+    if (sec === undefined)
+        return '—';
+    const h = Math.floor(sec / 3600);
+    const m = Math.floor((sec % 3600) / 60);
+    const s = sec % 60;
+    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
+}
+function formatBytes(n) {
+    if (n < 1024)
+        return `${n} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n / 1024;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return `${v.toFixed(1)} ${units[i]}`;
+}
+function runMarkdown(r, manifest, ctx) {
+    const lines = [];
+    const rev = r.revision;
+    lines.push(`### ${ICON[r.status] ?? ''} \`${r.workflow}\` — run \`${r.run}\` ${r.status}`);
+    lines.push('');
+    if (r.reason && r.status !== 'succeeded')
+        lines.push(`> ${escapeCell(r.reason)}`, '');
+    lines.push('| | |', '|---|---|');
+    lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
+    lines.push(`| Revision | \`${rev.sha.slice(0, 12)}\`${rev.branch ? ` on \`${escapeCell(rev.branch)}\`` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
+    lines.push(`| Backend | ${r.backend} |`);
+    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_0__/* .runDurationSec */ .T)(r))} |`);
+    if (r.costUsd !== undefined)
+        lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
+    if (r.tags.length)
+        lines.push(`| Tags | ${r.tags.map((t) => `\`${escapeCell(t)}\``).join(', ')} |`);
+    lines.push('');
+    if (r.attempts.length) {
+        lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|');
+        for (const a of r.attempts) {
+            const m = a.machine;
+            lines.push(`| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`);
+        }
+        lines.push('');
+    }
+    if (manifest.length) {
+        lines.push(`**Artifacts** ([all](${ctx.artifactsUrl})): ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
+        lines.push('| File | Size | sha256 |', '|---|---|---|');
+        const shown = manifest.slice(0, 50);
+        for (const e of shown)
+            lines.push(`| [${escapeCell(e.path)}](${ctx.artifactUrl(e.path)}) | ${formatBytes(e.size)} | \`${e.sha256.slice(0, 12)}\` |`);
+        if (manifest.length > shown.length)
+            lines.push(`| … ${manifest.length - shown.length} more | | |`);
+        lines.push('');
+    }
+    if (ctx.logsHint)
+        lines.push(ctx.logsHint, '');
+    let text = lines.join('\n');
+    const max = ctx.maxChars ?? 60_000;
+    if (text.length > max)
+        text = text.slice(0, max - 40) + '\n\n… (truncated)\n';
+    return text;
+}
+
+
+/***/ }),
+
+/***/ 5468:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   M: () => (/* binding */ runOutputs),
+/* harmony export */   T: () => (/* binding */ runDurationSec)
+/* harmony export */ });
+function runDurationSec(r) {
+    if (!r.endedAt)
+        return undefined;
+    return Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.submittedAt)) / 1000));
+}
+function runOutputs(r, manifest, ctx) {
+    const last = r.attempts[r.attempts.length - 1];
+    const m = last?.machine;
+    const artifacts = manifest.map((e) => ({ ...e, url: ctx.artifactUrl(e.path) }));
+    const out = {
+        'run-name': r.run,
+        workflow: r.workflow,
+        status: r.status,
+        'exit-code': String(r.exitCode ?? (r.status === 'succeeded' ? 0 : 1)),
+        reason: r.reason ?? '',
+        revision: r.revision.sha,
+        'repo-id': r.repoId,
+        artifacts: JSON.stringify(artifacts),
+        'artifacts-url': ctx.artifactsUrl,
+        tags: JSON.stringify(r.tags),
+        duration: String(runDurationSec(r) ?? ''),
+        attempts: String(r.attempts.length),
+        'instance-id': m && m.backend === 'aws' ? m.id : '',
+        'instance-type': m?.instanceType ?? '',
+        market: m?.market ?? '',
+        cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
+    };
+    if (ctx.workflowArtifactUrl)
+        out['workflow-artifact-url'] = ctx.workflowArtifactUrl;
+    return out;
+}
+
+
+/***/ }),
+
 /***/ 7399:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -61631,6 +61764,10 @@ class RunStore {
     artifactUrl(repoId, run, path) {
         return this.store.url(keys.artifacts(repoId, run, path));
     }
+    /** the links outputs, summaries and comments give for a run's artifacts */
+    artifactLinks(r) {
+        return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run) };
+    }
     // ---- code snapshots ------------------------------------------------------------------------
     /** stores `code/<sha256>.tar.gz` unless present; true when it uploaded */
     async putCodeSnapshot(sha, tarGz) {
@@ -62408,123 +62545,12 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(644), __nccwpck_require__.e(108)]).then(__nccwpck_require__.bind(__nccwpck_require__, 108));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(644), __nccwpck_require__.e(54)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2054));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
-;// CONCATENATED MODULE: ./src/report/outputs.ts
-function runDurationSec(r) {
-    if (!r.endedAt)
-        return undefined;
-    return Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.submittedAt)) / 1000));
-}
-function runOutputs(r, manifest, ctx) {
-    const last = r.attempts[r.attempts.length - 1];
-    const m = last?.machine;
-    const artifacts = manifest.map((e) => ({ ...e, url: ctx.artifactUrl(e.path) }));
-    const out = {
-        'run-name': r.run,
-        workflow: r.workflow,
-        status: r.status,
-        'exit-code': String(r.exitCode ?? (r.status === 'succeeded' ? 0 : 1)),
-        reason: r.reason ?? '',
-        revision: r.revision.sha,
-        'repo-id': r.repoId,
-        artifacts: JSON.stringify(artifacts),
-        'artifacts-url': ctx.artifactsUrl,
-        tags: JSON.stringify(r.tags),
-        duration: String(runDurationSec(r) ?? ''),
-        attempts: String(r.attempts.length),
-        'instance-id': m && m.backend === 'aws' ? m.id : '',
-        'instance-type': m?.instanceType ?? '',
-        market: m?.market ?? '',
-        cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
-    };
-    if (ctx.workflowArtifactUrl)
-        out['workflow-artifact-url'] = ctx.workflowArtifactUrl;
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-
-const ICON = {
-    succeeded: '✅',
-    failed: '❌',
-    interrupted: '⚡',
-    cancelled: '⏹️',
-    'timed-out': '⏱️',
-    submitted: '⏳',
-    provisioning: '⏳',
-    running: '🏃',
-    uploading: '⏫'
-};
-function escapeCell(s) {
-    return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-function formatDuration(sec) {
-    if (sec === undefined)
-        return '—';
-    const h = Math.floor(sec / 3600);
-    const m = Math.floor((sec % 3600) / 60);
-    const s = sec % 60;
-    return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
-}
-function formatBytes(n) {
-    if (n < 1024)
-        return `${n} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n / 1024;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v.toFixed(1)} ${units[i]}`;
-}
-function runMarkdown(r, manifest, ctx) {
-    const lines = [];
-    const rev = r.revision;
-    lines.push(`### ${ICON[r.status] ?? ''} \`${r.workflow}\` — run \`${r.run}\` ${r.status}`);
-    lines.push('');
-    if (r.reason && r.status !== 'succeeded')
-        lines.push(`> ${escapeCell(r.reason)}`, '');
-    lines.push('| | |', '|---|---|');
-    lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
-    lines.push(`| Revision | \`${rev.sha.slice(0, 12)}\`${rev.branch ? ` on \`${escapeCell(rev.branch)}\`` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
-    lines.push(`| Backend | ${r.backend} |`);
-    lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`);
-    if (r.costUsd !== undefined)
-        lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
-    if (r.tags.length)
-        lines.push(`| Tags | ${r.tags.map((t) => `\`${escapeCell(t)}\``).join(', ')} |`);
-    lines.push('');
-    if (r.attempts.length) {
-        lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|');
-        for (const a of r.attempts) {
-            const m = a.machine;
-            lines.push(`| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`);
-        }
-        lines.push('');
-    }
-    if (manifest.length) {
-        lines.push(`**Artifacts** ([all](${ctx.artifactsUrl})): ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
-        lines.push('| File | Size | sha256 |', '|---|---|---|');
-        const shown = manifest.slice(0, 50);
-        for (const e of shown)
-            lines.push(`| [${escapeCell(e.path)}](${ctx.artifactUrl(e.path)}) | ${formatBytes(e.size)} | \`${e.sha256.slice(0, 12)}\` |`);
-        if (manifest.length > shown.length)
-            lines.push(`| … ${manifest.length - shown.length} more | | |`);
-        lines.push('');
-    }
-    if (ctx.logsHint)
-        lines.push(ctx.logsHint, '');
-    let text = lines.join('\n');
-    const max = ctx.maxChars ?? 60_000;
-    if (text.length > max)
-        text = text.slice(0, max - 40) + '\n\n… (truncated)\n';
-    return text;
-}
-
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var report_markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/report/comment.ts
 /**
  * Pure: the one PR / MR comment of this tool. A pull request gets a single comment, found again by
@@ -62776,7 +62802,7 @@ class PrCommenter {
         const thread = this.thread(record);
         if (!thread)
             return undefined;
-        const markdown = runMarkdown(record, manifest, {
+        const markdown = (0,report_markdown/* runMarkdown */.l7)(record, manifest, {
             ...this.ctx.urls(record),
             logsHint: this.ctx.jobUrl ? `[Job log](${this.ctx.jobUrl})` : undefined,
             maxChars: SECTION_MAX_CHARS
@@ -62871,6 +62897,8 @@ class TerminalReporter {
     }
 }
 
+// EXTERNAL MODULE: ./src/report/outputs.ts
+var report_outputs = __nccwpck_require__(5468);
 ;// CONCATENATED MODULE: ./src/report/index.ts
 
 
@@ -63182,12 +63210,11 @@ async function main(argv, io) {
                 ami: o.ami
             }
         });
-        const runUrls = (r) => ({ artifactUrl: (p) => store.artifactUrl(r.repoId, r.run, p), artifactsUrl: store.artifactUrl(r.repoId, r.run) });
         const commenter = new PrCommenter({
             mode: parseCommentMode(o.comment, '--comment'),
             choose: (pr) => commentThreadFromEnv(io.environ, pr),
             jobUrl: io.environ.CI_JOB_URL,
-            urls: runUrls,
+            urls: (r) => store.artifactLinks(r),
             warn: (m) => void io.err.write(`warning: ${m}\n`)
         });
         const reporter = new TerminalReporter({ out: io.out, err: io.err });
@@ -63227,7 +63254,7 @@ async function main(argv, io) {
         }
         const manifest = (await store.readManifest(record.repoId, record.run)) ?? [];
         const comment = await commenter.finish(record, manifest);
-        const outputs = runOutputs(record, manifest, runUrls(record));
+        const outputs = (0,report_outputs/* runOutputs */.M)(record, manifest, store.artifactLinks(record));
         if (comment?.url)
             outputs['comment-url'] = comment.url;
         if (o.json)

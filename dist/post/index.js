@@ -32117,7 +32117,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(644), __nccwpck_require__.e(263)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7644));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(644), __nccwpck_require__.e(43)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9043));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
