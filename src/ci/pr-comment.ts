@@ -102,7 +102,7 @@ export class PrCommenter {
     if (!thread) return undefined
     const markdown = runMarkdown(record, manifest, {
       ...this.ctx.urls(record),
-      logsHint: this.ctx.jobUrl ? `[Job log](${this.ctx.jobUrl})` : undefined,
+      jobUrl: this.ctx.jobUrl,
       maxChars: SECTION_MAX_CHARS
     })
     try {

@@ -63,6 +63,9 @@ export interface RunSpec {
   /** may contain `${{ run.args }}` and `${{ run.name }}`; resolved (quoted) by the runner renderer */
   commands: string[]
   setup: string[]
+  /** line of each `commands` / `setup` entry in `source.file` (for annotations of a failed command) */
+  commandLines?: number[]
+  setupLines?: number[]
   image?: string
   entrypoint?: string
   python?: string

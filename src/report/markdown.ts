@@ -1,6 +1,8 @@
 /** Pure: a run → the markdown of the job summary, the PR / MR comment and `--markdown`. */
 import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { runDurationSec } from './outputs.js'
+import { cellCode, codeSpan, escapeCell as escapeCellText, escapeText, link, policyFor, type LinkPolicy } from './md-escape.js'
+import { shortenMarkdown } from './job-report.js'
 
 const ICON: Record<string, string> = {
   succeeded: '✅',
@@ -14,8 +16,9 @@ const ICON: Record<string, string> = {
   uploading: '⏫'
 }
 
+/** text for a table cell (md-escape.ts) */
 export function escapeCell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return escapeCellText(s)
 }
 
 export function formatDuration(sec: number | undefined): string {
@@ -41,24 +44,31 @@ export function formatBytes(n: number): string {
 export interface MarkdownContext {
   artifactUrl: (path: string) => string
   artifactsUrl: string
-  logsHint?: string
+  /** the CI job that ran it (its log) */
+  jobUrl?: string
   /** cap for the whole text (a PR comment holds 65,536 characters, a summary 1 MiB) */
   maxChars?: number
+  /** hosts links may point at (default: the artifacts URL's host) */
+  policy?: LinkPolicy
+  /** more markdown (failure, metrics, report: section.ts), placed before the artifacts */
+  blocks?: string[]
 }
 
 export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: MarkdownContext): string {
   const lines: string[] = []
   const rev = r.revision
-  lines.push(`### ${ICON[r.status] ?? ''} \`${r.workflow}\` — run \`${r.run}\` ${r.status}`)
+  const policy = ctx.policy ?? policyFor([ctx.artifactsUrl])
+  lines.push(`### ${ICON[r.status] ?? ''} ${codeSpan(r.workflow)} — run ${codeSpan(r.run)} ${r.status}`)
   lines.push('')
-  if (r.reason && r.status !== 'succeeded') lines.push(`> ${escapeCell(r.reason)}`, '')
+  if (r.reason && r.status !== 'succeeded') lines.push(`> ${escapeText(r.reason)}`, '')
   lines.push('| | |', '|---|---|')
   lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`)
-  lines.push(`| Revision | \`${rev.sha.slice(0, 12)}\`${rev.branch ? ` on \`${escapeCell(rev.branch)}\`` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`)
+  lines.push(`| Revision | ${cellCode(rev.sha.slice(0, 12))}${rev.branch ? ` on ${cellCode(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`)
   lines.push(`| Backend | ${r.backend} |`)
   lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`)
   if (r.costUsd !== undefined) lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`)
-  if (r.tags.length) lines.push(`| Tags | ${r.tags.map((t) => `\`${escapeCell(t)}\``).join(', ')} |`)
+  if (r.tags.length) lines.push(`| Tags | ${r.tags.map((t) => cellCode(t)).join(', ')} |`)
+  if (ctx.jobUrl) lines.push(`| Job log | ${link('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`)
   lines.push('')
   if (r.attempts.length) {
     lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|')
@@ -70,17 +80,18 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
     }
     lines.push('')
   }
+  if (ctx.blocks?.length) lines.push(...ctx.blocks)
   if (manifest.length) {
-    lines.push(`**Artifacts** ([all](${ctx.artifactsUrl})): ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '')
+    const all = link('all', ctx.artifactsUrl, policy)
+    lines.push(`**Artifacts**${all === 'all' ? '' : ` (${all})`}: ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '')
     lines.push('| File | Size | sha256 |', '|---|---|---|')
     const shown = manifest.slice(0, 50)
-    for (const e of shown) lines.push(`| [${escapeCell(e.path)}](${ctx.artifactUrl(e.path)}) | ${formatBytes(e.size)} | \`${e.sha256.slice(0, 12)}\` |`)
+    for (const e of shown) lines.push(`| ${link(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${cellCode(e.sha256.slice(0, 12))} |`)
     if (manifest.length > shown.length) lines.push(`| … ${manifest.length - shown.length} more | | |`)
     lines.push('')
   }
-  if (ctx.logsHint) lines.push(ctx.logsHint, '')
   let text = lines.join('\n')
   const max = ctx.maxChars ?? 60_000
-  if (text.length > max) text = text.slice(0, max - 40) + '\n\n… (truncated)\n'
+  if (text.length > max) text = shortenMarkdown(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n'
   return text
 }

@@ -11,7 +11,7 @@ import { shellArray, shellQuote } from './quote.js'
 import { RUNNER_BODY } from './body.generated.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR)$/
+const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 

@@ -22,6 +22,7 @@ WORK="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}/$RUN_NAME/$ATTEMPT"
 CODE_DIR="$WORK/code"
 RUNNER_DIR="$WORK/runner"
 LOG_FILE="$RUNNER_DIR/job.log"
+JOB_OUT_DIR="$WORK/out"
 ATTEMPT_PREFIX="$RUN_PREFIX/attempts/$ATTEMPT"
 ARTIFACTS_PREFIX="$RUN_PREFIX/artifacts"
 PID_NOTE="${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid"
@@ -155,11 +156,35 @@ sync_mounts() {
     upload_artifact "${ARTIFACT_PATHS[$i]}" >/dev/null 2>&1 || true
   done
 }
+# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/
+JOB_OUT_FILES=(metrics.jsonl report.md)
+JOB_OUT_MAX_BYTES=16777216
+job_out_file() {
+  local f="$JOB_OUT_DIR/$1" size
+  [ -f "$f" ] && [ ! -L "$f" ] || return 1
+  size=$(stat -c %s "$f" 2>/dev/null) || return 1
+  [ "$size" -gt 0 ] || return 1
+  if [ "$size" -gt "$JOB_OUT_MAX_BYTES" ]; then note "\$DSTACK_${1%%.*} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored"; return 1; fi
+  printf '%s' "$f"
+}
+has_job_outputs() { local n; for n in "${JOB_OUT_FILES[@]}"; do [ -f "$JOB_OUT_DIR/$n" ] && return 0; done; return 1; }
+# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)
+job_outputs_manifest() {
+  local n f size sum
+  for n in "${JOB_OUT_FILES[@]}"; do
+    f=$(job_out_file "$n") || continue
+    store_put "$f" "$ARTIFACTS_PREFIX/_dstack/$n" >/dev/null || { failed=1; note "uploading _dstack/$n failed" >/dev/null; continue; }
+    size=$(stat -c %s "$f") && sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
+    [ "$first" = 1 ] || printf ','
+    first=0
+    printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "_dstack/$n")" "$size" "$sum"
+  done
+}
 # upload every artifact, then artifacts.json; returns 1 when an upload failed
 upload_artifacts() {
   local i path src rc failed=0 missing=()
   local manifest="$RUNNER_DIR/artifacts.json" first=1 f rel size sum
-  [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || return 0
+  [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || has_job_outputs || return 0
   for i in "${!ARTIFACT_PATHS[@]}"; do
     path="${ARTIFACT_PATHS[$i]}"
     upload_artifact "$path"
@@ -184,6 +209,7 @@ upload_artifacts() {
         printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
       done < <(if [ -d "$src" ]; then find "$src" -type f -print0 | LC_ALL=C sort -z; else printf '%s\0' "$src"; fi)
     done
+    job_outputs_manifest
     printf '\n]\n'
   } >"$manifest"
   store_put "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
@@ -254,7 +280,7 @@ fail_early() { finish failed "" "$1" 1; }
 # ---------- start ----------
 export HOME="${HOME:-/root}"
 rm -rf "$WORK"
-if ! mkdir -p "$CODE_DIR" "$RUNNER_DIR"; then
+if ! mkdir -p "$CODE_DIR" "$RUNNER_DIR" "$JOB_OUT_DIR"; then
   printf '[dstack] cannot create the work folder %s\n' "$WORK" >&2
   PHASE=done
   RUNNER_DIR="$(mktemp -d)" && write_status failed "" "cannot create the work folder $WORK" "$(now_utc)"
@@ -318,6 +344,7 @@ if [ -n "$IMAGE" ]; then
   if [ "$WORKING_DIR" = . ]; then container_dir=/workflow; else container_dir="/workflow/$WORKING_DIR"; fi
   JOB_CMD=(docker run --rm -i --name "dstack-$RUN_NAME-$ATTEMPT-$$" -v "$CODE_DIR:/workflow" -v "$RUNNER_DIR:/dstack-runner" -w "$container_dir" -e DSTACK_RUNNER_DIR=/dstack-runner)
   command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)
+  JOB_CMD+=(-v "$JOB_OUT_DIR:/dstack-out" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)
   for n in "${SECRET_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
   if [ -n "$ENTRYPOINT" ]; then
     read -r -a ep <<<"$ENTRYPOINT"
@@ -349,6 +376,7 @@ JOB_STARTED=$SECONDS
   cd "$JOB_DIR" || exit 1
   trap - TERM INT HUP
   export DSTACK_RUNNER_DIR="$RUNNER_DIR"
+  export DSTACK_METRICS="$JOB_OUT_DIR/metrics.jsonl" DSTACK_REPORT="$JOB_OUT_DIR/report.md"
   exec setsid "${JOB_CMD[@]}" </dev/null >>"$LOG_FILE" 2>&1
 ) &
 JOB_PID=$!

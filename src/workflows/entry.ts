@@ -13,6 +13,11 @@ export function sourceAt(ctx: FileContext, path: FieldPath): SourceRef {
   return { file: ctx.file, line: p.line, column: p.column }
 }
 
+/** the line of each entry of the list at `path` (a single script block: the line of the field) */
+export function entryLines(ctx: FileContext, path: FieldPath, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => ctx.position([...path, i]).line)
+}
+
 /** a RunSpec with every default of a CI run (DESIGN.md "RunSpec") */
 export function baseSpec(workflow: string, format: RunSpec['format'], source: SourceRef): RunSpec {
   return {

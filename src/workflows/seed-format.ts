@@ -5,7 +5,7 @@
 import type { GpuSpec, Resources, RunSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
-import { baseSpec, sourceAt, type WorkflowEntry } from './entry.js'
+import { baseSpec, entryLines, sourceAt, type WorkflowEntry } from './entry.js'
 import {
   artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, relativePath, scriptLines, type Obj
 } from './fields.js'
@@ -54,6 +54,7 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath): WorkflowEn
   if (provider) spec.provider = provider
   if (typeof w.help === 'string') spec.help = w.help
   spec.commands = scriptLines(ctx, at('commands'), w.commands)
+  spec.commandLines = entryLines(ctx, at('commands'), spec.commands.length)
   spec.setup = [...scriptLines(ctx, at('before_run'), w.before_run), ...scriptLines(ctx, at('setup'), w.setup)]
   if (typeof w.requirements === 'string') {
     const req = relativePath(ctx, at('requirements'), 'requirements', w.requirements)

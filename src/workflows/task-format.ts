@@ -7,7 +7,7 @@ import { posix } from 'node:path'
 import { DEFAULTS, type RetryEvent, type RunSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
-import { baseSpec, sourceAt, type WorkflowEntry } from './entry.js'
+import { baseSpec, entryLines, sourceAt, type WorkflowEntry } from './entry.js'
 import {
   artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, relativePath, scriptLines, stringList, type Obj
 } from './fields.js'
@@ -94,6 +94,7 @@ function task(ctx: FileContext, t: Obj): WorkflowEntry | undefined {
   }
   const spec: RunSpec = baseSpec(name, 'dstack.yml', sourceAt(ctx, []))
   spec.commands = scriptLines(ctx, ['commands'], t.commands)
+  spec.commandLines = entryLines(ctx, ['commands'], spec.commands.length)
   if (has('setup')) {
     spec.setup = scriptLines(ctx, ['setup'], t.setup)
     ctx.warn(['setup'], '`setup` is deprecated in dstack; run-action runs it before `commands`', 'move it into `commands`', true)
