@@ -5,8 +5,9 @@
 import * as core from '@actions/core'
 import { posix } from 'node:path'
 import type { RunEvent } from '../orchestrate/index.js'
-import type { MachineInfo, WorkflowProblem } from '../model/index.js'
+import type { MachineInfo, RunRecord, WorkflowProblem } from '../model/index.js'
 import { formatProblem } from '../model/index.js'
+import { failingStep } from '../report/section.js'
 
 export const STATE_MACHINES = 'dstack-machines'
 
@@ -58,6 +59,18 @@ export function annotateProblems(problems: WorkflowProblem[], repoPrefix = ''): 
       startColumn: p.column
     })
   }
+}
+
+/** a failed command as an error annotation on its own line of the workflow file */
+export function annotateFailure(r: RunRecord, repoPrefix = ''): void {
+  const step = failingStep(r)
+  const file = r.spec.source?.file
+  if (!step || !file) return
+  core.error(`run ${r.run} failed: ${r.reason ?? ''}`, {
+    title: `dstack workflow ${r.workflow}: ${step.kind}[${step.index + 1}] failed`,
+    file: posix.normalize(posix.join(repoPrefix || '.', file)),
+    startLine: step.line
+  })
 }
 
 /** machines the post step must make sure are gone */

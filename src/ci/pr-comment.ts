@@ -79,10 +79,19 @@ export class PrCommenter {
     this.pending = this.write(structuredClone(ev.record), [])
   }
 
-  /** the final section; resolves to where the comment is (undefined when none was written) */
-  async finish(record: RunRecord, manifest: ManifestEntry[]): Promise<UpsertResult | undefined> {
+  /**
+   * The final section; resolves to where the comment is (undefined when none was written).
+   * `render` makes the full section (metrics, report, log tail: ci/run-section.ts) for this platform.
+   */
+  async finish(record: RunRecord, manifest: ManifestEntry[], render?: (maxChars: number) => Promise<string>): Promise<UpsertResult | undefined> {
     await this.pending
-    return this.write(record, manifest)
+    return this.write(record, manifest, render)
+  }
+
+  /** the platform of the thread this run comments on, once chosen (for rendering its section) */
+  platform(record: RunRecord): 'github' | 'gitlab' | undefined {
+    const t = this.thread(record)
+    return t ? (t.where.startsWith('merge request') ? 'gitlab' : 'github') : undefined
   }
 
   private thread(record: RunRecord): CommentThread | undefined {
@@ -97,10 +106,10 @@ export class PrCommenter {
     return this.choice.thread
   }
 
-  private async write(record: RunRecord, manifest: ManifestEntry[]): Promise<UpsertResult | undefined> {
+  private async write(record: RunRecord, manifest: ManifestEntry[], render?: (maxChars: number) => Promise<string>): Promise<UpsertResult | undefined> {
     const thread = this.thread(record)
     if (!thread) return undefined
-    const markdown = runMarkdown(record, manifest, {
+    const markdown = render ? await render(SECTION_MAX_CHARS) : runMarkdown(record, manifest, {
       ...this.ctx.urls(record),
       jobUrl: this.ctx.jobUrl,
       maxChars: SECTION_MAX_CHARS

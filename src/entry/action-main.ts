@@ -11,12 +11,20 @@ import { join, resolve as resolvePath } from 'node:path'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
-import { runOutputs, runMarkdown } from '../report/index.js'
+import { runOutputs } from '../report/index.js'
 import { githubEventSink, annotateProblems, saveMachines, writeSummary, setOutputs, booleanInput } from '../ci/github.js'
-import { UserError, WorkflowErrors, type MachineInfo, type StoreLocation } from '../model/index.js'
+import { UserError, WorkflowErrors, describeStore, type MachineInfo, type StoreLocation } from '../model/index.js'
 import { parseEnvInput } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
+import { SecretRedactor } from '../ci/redact.js'
+import { prepareRunReport } from '../ci/run-report.js'
+import { artifactsNote, wantWorkflowArtifact } from '../ci/artifact-place.js'
+import { annotateFailure } from '../ci/github.js'
+import { metricsOutput } from '../report/metrics.js'
+
+/** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
+const SUMMARY_MAX_CHARS = 250_000
 
 export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
   const machines: MachineInfo[] = []
@@ -59,6 +67,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       debug: (m) => core.info(m)
     })
     const sink = githubEventSink()
+    const redactor = new SecretRedactor()
     const record = await runWorkflow({
       repoDir,
       workflow: core.getInput('workflow', { required: true }),
@@ -66,7 +75,10 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       env: parseEnvInput(core.getInput('env')),
       environ: process.env,
       includeUntracked: booleanInput('include-untracked', false),
-      maskSecret: (v) => core.setSecret(v),
+      maskSecret: (v) => {
+        core.setSecret(v)
+        redactor.add(v)
+      },
       backend,
       store,
       storeLocation: loc,
@@ -87,14 +99,24 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
 
     const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
     let workflowArtifactUrl: string | undefined
-    if (booleanInput('upload-artifact', false) && manifest.length) {
-      workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, core.getInput('artifact-name') || `dstack-${record.run}`)
+    const artifactName = core.getInput('artifact-name') || `dstack-${record.run}`
+    if (wantWorkflowArtifact(core.getInput('upload-artifact'), loc, process.env) && manifest.length) {
+      workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, artifactName)
     }
     const urls = store.artifactLinks(record)
-    const comment = await commenter.finish(record, manifest)
-    setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl }))
+    const report = await prepareRunReport({
+      store, environ: process.env, record, manifest, redactor, links: urls, jobUrl, workflowArtifactUrl,
+      baseline: core.getInput('baseline') || 'auto',
+      lowerIsBetter: core.getInput('lower-is-better'),
+      higherIsBetter: core.getInput('higher-is-better'),
+      artifactsNote: manifest.length ? artifactsNote({ loc, environ: process.env, storeUrl: describeStore(loc), workflowArtifactUrl, workflowArtifactName: artifactName }) : undefined,
+      warn: (m) => core.warning(m)
+    })
+    const comment = await commenter.finish(record, manifest, (max) => report.render('github', max))
+    setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) }))
     if (comment?.url) core.setOutput('comment-url', comment.url)
-    await writeSummary(runMarkdown(record, manifest, { ...urls, maxChars: 500_000 }))
+    await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
+    if (record.status === 'failed') annotateFailure(record, core.getInput('working-directory') || '')
     if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
   } catch (e) {
     if (e instanceof WorkflowErrors) {

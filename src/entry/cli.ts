@@ -11,14 +11,17 @@ import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { TerminalReporter } from '../ci/terminal.js'
-import { runOutputs } from '../report/index.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
 import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
+import { SecretRedactor } from '../ci/redact.js'
 import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
+import { registerMetricsCommand } from './cli-metrics.js'
+import { registerReportCommand } from './cli-report.js'
+import { finishCliRun } from './cli-run-report.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -115,6 +118,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
+    .option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` (latest succeeded run of the workflow on the MR target / this branch) or `none`', 'auto')
+    .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
+    .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
+    .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
     .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
       const { repoDir, loc, store } = await ctx(o)
       const backendName = parseBackendName(o.backend as string)
@@ -137,6 +144,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
       const reporter = new TerminalReporter({ out: io.out, err: io.err })
+      const redactor = new SecretRedactor()
       reporter.start()
       let record: RunRecord
       try {
@@ -147,6 +155,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           env: parseEnvAssignments((o.env as string[] | undefined) ?? [], '--env'),
           environ: io.environ,
           includeUntracked: Boolean(o.includeUntracked),
+          maskSecret: (v) => redactor.add(v),
           backend,
           store,
           storeLocation: loc,
@@ -170,8 +179,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return
       }
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
-      const comment = await commenter.finish(record, manifest)
-      const outputs = runOutputs(record, manifest, store.artifactLinks(record))
+      const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor })
       if (comment?.url) outputs['comment-url'] = comment.url
       if (o.json) json({ record, outputs })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
@@ -231,6 +239,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       io.err.write(`stopped ${rec.run} (${machine.id})\n`)
     })
+
+  registerMetricsCommand(program, { withStore, ctx, io, json })
+  registerReportCommand(program, { withStore, ctx, io, json })
 
   const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
   withStore(artifacts.command('list'))

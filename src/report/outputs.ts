@@ -15,6 +15,8 @@ export interface OutputContext {
   artifactsUrl: string
   /** a workflow-artifact link (upload-artifact: true) */
   workflowArtifactUrl?: string
+  /** final metric values as JSON (report/metrics.ts metricsOutput) */
+  metrics?: string
 }
 
 export function runDurationSec(r: RunRecord): number | undefined {
@@ -45,5 +47,6 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
     cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
   }
   if (ctx.workflowArtifactUrl) out['workflow-artifact-url'] = ctx.workflowArtifactUrl
+  if (ctx.metrics !== undefined) out.metrics = ctx.metrics
   return out
 }

@@ -1,0 +1,86 @@
+/**
+ * The end of a run, as every entry (action, CLI, GitLab) reports it: the section data is read once
+ * (metrics, baseline, job report, redacted log tail), then rendered for each place it goes. A
+ * failure to read or render the extras never fails the run: the plain section is shown instead,
+ * with a warning.
+ */
+import type { ManifestEntry, RunRecord } from '../model/index.js'
+import type { RunStore } from '../store/index.js'
+import type { ReportData } from '../orchestrate/report-data.js'
+import { runMarkdown } from '../report/markdown.js'
+import { policyFor } from '../report/md-escape.js'
+import { parseNameList, type DirectionConfig } from '../report/metrics.js'
+import { loadSectionData, renderRunSectionFor, type ArtifactLinks, type Platform } from './run-section.js'
+import { uploadToGitlab } from './gitlab-uploads.js'
+import type { SecretRedactor } from './redact.js'
+
+export interface RunReportOptions {
+  store: RunStore
+  environ: Record<string, string | undefined>
+  record: RunRecord
+  manifest: ManifestEntry[]
+  /** input / flag `baseline`: a tag, a run name, `auto`, or empty for none */
+  baseline?: string
+  /** inputs / flags `lower-is-better`, `higher-is-better`: names or globs, comma- or line-separated */
+  lowerIsBetter?: string
+  higherIsBetter?: string
+  redactor?: SecretRedactor
+  links: ArtifactLinks
+  jobUrl?: string
+  artifactsNote?: string
+  workflowArtifactUrl?: string
+  warn: (message: string) => void
+  now?: () => Date
+  fetch?: typeof fetch
+}
+
+export interface RunReport {
+  data: ReportData
+  render(platform: Platform, maxChars: number): Promise<string>
+}
+
+export function directionsFrom(lower?: string, higher?: string): DirectionConfig {
+  return { lowerIsBetter: parseNameList(lower), higherIsBetter: parseNameList(higher) }
+}
+
+export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> {
+  const env = o.environ
+  let data: ReportData = {}
+  try {
+    data = await loadSectionData(o.store, o.record, o.manifest, {
+      baseline: o.baseline,
+      baseBranch: env.GITHUB_BASE_REF || env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
+      redact: o.redactor ? (t) => o.redactor!.redact(t) : undefined
+    })
+  } catch (e) {
+    o.warn(`could not read the metrics, report or log of run ${o.record.run} for the summary: ${(e as Error).message}`)
+  }
+  const gitlabUpload =
+    env.DSTACK_GITLAB_TOKEN && env.CI_API_V4_URL && env.CI_PROJECT_ID && env.CI_PROJECT_URL
+      ? async (name: string, bytes: Buffer) =>
+          (await uploadToGitlab({ token: env.DSTACK_GITLAB_TOKEN!, apiUrl: env.CI_API_V4_URL!, projectId: env.CI_PROJECT_ID!, projectUrl: env.CI_PROJECT_URL!, fetch: o.fetch }, name, bytes)).url
+      : undefined
+  return {
+    data,
+    render: async (platform, maxChars) => {
+      try {
+        return await renderRunSectionFor(o.record, o.manifest, data, {
+          platform,
+          store: o.store,
+          environ: env,
+          links: o.links,
+          jobUrl: o.jobUrl,
+          directions: directionsFrom(o.lowerIsBetter, o.higherIsBetter),
+          artifactsNote: o.artifactsNote,
+          workflowArtifactUrl: o.workflowArtifactUrl,
+          gitlabUpload: platform === 'gitlab' ? gitlabUpload : undefined,
+          now: o.now,
+          warn: o.warn
+        }, maxChars)
+      } catch (e) {
+        o.warn(`could not render the full section of run ${o.record.run}: ${(e as Error).message}`)
+        return runMarkdown(o.record, o.manifest, { ...o.links, jobUrl: o.jobUrl, maxChars, policy: policyFor([o.links.artifactsUrl, o.jobUrl]) })
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/** What the CLI's verb files get from cli.ts: the store options and the output helpers. */
+import type { Command } from 'commander'
+import type { RunStore } from '../store/index.js'
+import type { StoreLocation } from '../model/index.js'
+
+export interface StoreOpts {
+  repo?: string
+  store?: string
+  region?: string
+  endpoint?: string
+}
+
+export interface VerbDeps {
+  /** adds -C/--repo, --store, --region, --endpoint */
+  withStore: (c: Command) => Command
+  ctx: (o: StoreOpts) => Promise<{ repoDir: string; loc: StoreLocation; store: RunStore; repoId: () => Promise<string> }>
+  io: { environ: Record<string, string | undefined>; out: { write(s: string): boolean }; err: { write(s: string): boolean } }
+  json: (v: unknown) => void
+}

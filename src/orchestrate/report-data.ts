@@ -1,0 +1,120 @@
+/**
+ * What a run's section needs beyond its record, read from the store: the job's metrics and report
+ * (artifacts `_dstack/metrics.jsonl`, `_dstack/report.md`), the tail of the last attempt's log,
+ * and the baseline run with its metrics (input `baseline`: a tag, a run name, or `auto`).
+ */
+import type { ManifestEntry, RunRecord } from '../model/index.js'
+import { UserError } from '../model/errors.js'
+import type { RunStore } from '../store/index.js'
+import { keys } from '../store/index.js'
+import { parseMetrics, type RunMetrics } from '../report/metrics.js'
+import type { BaselineInfo } from '../report/section.js'
+
+export const METRICS_PATH = '_dstack/metrics.jsonl'
+export const REPORT_PATH = '_dstack/report.md'
+/** bytes of log read back for the tail (from the end) */
+const LOG_TAIL_BYTES = 64 * 1024
+const REPORT_MAX_BYTES = 4 * 1024 * 1024
+
+export interface ReportData {
+  metrics?: RunMetrics
+  report?: string
+  logText?: string
+  baseline?: BaselineInfo
+}
+
+export interface ReportDataOptions {
+  /** '' or undefined: no baseline; `auto`; a tag; a run name (`:tag` forces a tag) */
+  baseline?: string
+  /** the pull / merge request's target branch (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME) */
+  baseBranch?: string
+  /** the CI's masking of secret values, applied to the log before it is shown */
+  redact?: (text: string) => string
+}
+
+async function artifactText(store: RunStore, repoId: string, run: string, manifest: ManifestEntry[], path: string, max: number): Promise<string | undefined> {
+  const entry = manifest.find((e) => e.path === path)
+  if (!entry || entry.size > max) return undefined
+  const buf = await store.store.get(keys.artifacts(repoId, run, path))
+  return buf?.toString('utf8')
+}
+
+export async function readRunMetrics(store: RunStore, repoId: string, run: string, manifest?: ManifestEntry[]): Promise<RunMetrics | undefined> {
+  const m = manifest ?? (await store.readManifest(repoId, run)) ?? []
+  const text = await artifactText(store, repoId, run, m, METRICS_PATH, 16 * 1024 * 1024)
+  return text === undefined ? undefined : parseMetrics(text)
+}
+
+/** the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many) */
+export async function readLogTail(store: RunStore, r: RunRecord): Promise<string | undefined> {
+  const n = r.attempts.length
+  if (!n) return undefined
+  const seqs = await store.listLogChunks(r.repoId, r.run, n)
+  const parts: Buffer[] = []
+  let size = 0
+  for (let i = seqs.length - 1; i >= 0 && size < LOG_TAIL_BYTES; i--) {
+    const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i]!)
+    if (!b) continue
+    parts.unshift(b)
+    size += b.length
+  }
+  if (!parts.length) return undefined
+  let buf = Buffer.concat(parts)
+  if (buf.length > LOG_TAIL_BYTES) {
+    buf = buf.subarray(buf.length - LOG_TAIL_BYTES)
+    const nl = buf.indexOf(0x0a)
+    if (nl >= 0) buf = buf.subarray(nl + 1) // start at a whole line (and never inside a UTF-8 sequence)
+  }
+  return buf.toString('utf8')
+}
+
+/** the baseline run for `ref`; `missing` says why there is none */
+export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string | undefined, baseBranch?: string): Promise<BaselineInfo | undefined> {
+  const want = (ref ?? '').trim()
+  if (!want || want === 'none' || want === 'false') return undefined
+  let baseRun: RunRecord | undefined
+  let label: string
+  if (want === 'auto') {
+    const branch = baseBranch || r.revision.branch
+    label = `auto: latest succeeded ${r.workflow} run on ${branch ?? 'this branch'}`
+    if (!branch) return { label, missing: 'the branch of this run is not known, so `auto` has nothing to compare with' }
+    const runs = await store.listRuns(r.repoId)
+    baseRun = runs.find((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt)
+    if (!baseRun) return { label, missing: `no succeeded run of \`${r.workflow}\` on \`${branch}\` yet` }
+  } else {
+    const asTag = want.startsWith(':') ? want.slice(1) : want
+    let tag
+    try {
+      tag = await store.getTag(r.repoId, asTag)
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e
+    }
+    if (tag) {
+      label = `tag ${asTag}`
+      baseRun = await store.getRun(r.repoId, tag.run)
+    } else {
+      label = `run ${want}`
+      try {
+        baseRun = want.startsWith(':') ? undefined : await store.getRun(r.repoId, want)
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e
+      }
+    }
+    if (!baseRun) return { label, missing: `no tag or run \`${want}\` in ${r.repoId}` }
+  }
+  if (baseRun.run === r.run) return { label, run: baseRun.run, missing: 'the baseline is this run itself' }
+  const metrics = await readRunMetrics(store, r.repoId, baseRun.run)
+  if (!metrics) return { label, run: baseRun.run, missing: `run \`${baseRun.run}\` stored no metrics` }
+  return { label, run: baseRun.run, metrics }
+}
+
+export async function loadReportData(store: RunStore, r: RunRecord, manifest: ManifestEntry[], o: ReportDataOptions = {}): Promise<ReportData> {
+  const [metrics, report, log, baseline] = await Promise.all([
+    readRunMetrics(store, r.repoId, r.run, manifest),
+    artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
+    r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r),
+    resolveBaseline(store, r, o.baseline, o.baseBranch)
+  ])
+  const redact = o.redact ?? ((t: string) => t)
+  return { metrics, report, logText: log === undefined ? undefined : redact(log), baseline }
+}
