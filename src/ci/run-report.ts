@@ -4,6 +4,7 @@
  * failure to read or render the extras never fails the run: the plain section is shown instead,
  * with a warning.
  */
+import { createHash } from 'node:crypto'
 import type { ManifestEntry, RunRecord } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import type { ReportData } from '../orchestrate/report-data.js'
@@ -55,10 +56,18 @@ export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> 
   } catch (e) {
     o.warn(`could not read the metrics, report or log of run ${o.record.run} for the summary: ${(e as Error).message}`)
   }
+  // each file is uploaded once, however many times the section is rendered
+  const uploaded = new Map<string, Promise<string>>()
   const gitlabUpload =
     env.DSTACK_GITLAB_TOKEN && env.CI_API_V4_URL && env.CI_PROJECT_ID && env.CI_PROJECT_URL
-      ? async (name: string, bytes: Buffer) =>
-          (await uploadToGitlab({ token: env.DSTACK_GITLAB_TOKEN!, apiUrl: env.CI_API_V4_URL!, projectId: env.CI_PROJECT_ID!, projectUrl: env.CI_PROJECT_URL!, fetch: o.fetch }, name, bytes)).url
+      ? (name: string, bytes: Buffer) => {
+          const key = `${name}\0${createHash('sha256').update(bytes).digest('hex')}`
+          if (!uploaded.has(key)) {
+            const opts = { token: env.DSTACK_GITLAB_TOKEN!, apiUrl: env.CI_API_V4_URL!, projectId: env.CI_PROJECT_ID!, projectUrl: env.CI_PROJECT_URL!, fetch: o.fetch }
+            uploaded.set(key, uploadToGitlab(opts, name, bytes).then((u) => u.url))
+          }
+          return uploaded.get(key)!
+        }
       : undefined
   return {
     data,

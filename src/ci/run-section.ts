@@ -115,11 +115,10 @@ export async function renderRunSectionFor(r: RunRecord, manifest: ManifestEntry[
       return hit?.link ?? (inManifest.has(target) ? src.links.artifactUrl(target) : undefined)
     },
     missingImageNote,
+    reportNote: imageNote,
     logText: data.logText,
     sourceUrl: sourceUrl(r, env, src.platform),
     artifactsNote: src.artifactsNote
   }
-  let md = runSection(r, manifest, { ...src.links, jobUrl: src.jobUrl, policy, maxChars, extras })
-  if (imageNote && data.report && md.includes('#### Report from the job')) md = md.replace(/\n*$/, '\n\n' + imageNote + '\n')
-  return md
+  return runSection(r, manifest, { ...src.links, jobUrl: src.jobUrl, policy, maxChars, extras })
 }

@@ -77,10 +77,10 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
   if (want === 'auto') {
     const branch = baseBranch || r.revision.branch
     label = `auto: latest succeeded ${r.workflow} run on ${branch ?? 'this branch'}`
-    if (!branch) return { label, missing: 'the branch of this run is not known, so `auto` has nothing to compare with' }
+    if (!branch) return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' }
     const runs = await store.listRuns(r.repoId)
     baseRun = runs.find((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt)
-    if (!baseRun) return { label, missing: `no succeeded run of \`${r.workflow}\` on \`${branch}\` yet` }
+    if (!baseRun) return { label, missing: `no succeeded run of ${r.workflow} on ${branch} yet` }
   } else {
     const asTag = want.startsWith(':') ? want.slice(1) : want
     let tag
@@ -100,11 +100,11 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
         if (!(e instanceof UserError)) throw e
       }
     }
-    if (!baseRun) return { label, missing: `no tag or run \`${want}\` in ${r.repoId}` }
+    if (!baseRun) return { label, missing: `no tag or run ${want} in ${r.repoId}` }
   }
   if (baseRun.run === r.run) return { label, run: baseRun.run, missing: 'the baseline is this run itself' }
   const metrics = await readRunMetrics(store, r.repoId, baseRun.run)
-  if (!metrics) return { label, run: baseRun.run, missing: `run \`${baseRun.run}\` stored no metrics` }
+  if (!metrics) return { label, run: baseRun.run, missing: `run ${baseRun.run} stored no metrics` }
   return { label, run: baseRun.run, metrics }
 }
 

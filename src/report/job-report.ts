@@ -146,6 +146,9 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
   const tags = text.match(/<[a-z/!?]/gi)?.length ?? 0
   stats.neutralisedHtml += tags
   // raw HTML and <autolinks>: shown as text; `]:` never makes a reference definition
+  // what this function generates (code spans, approved targets) is held out of later passes
+  const held: string[] = []
+  const hold = (piece: string) => `\u0000${held.push(piece) - 1}\u0000`
   let s = text.replace(/</g, '&lt;').replace(/\]:/g, '\\]:')
   // images: shown when the target resolves to an image URL, else a link to it, else a note
   s = s.replace(/!\[([^\]\n]*)\]\(\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*\)/g, (all: string, alt: string, target: string) => {
@@ -153,7 +156,7 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
     const label = alt.trim() || target
     if (approve(target, 'link', o)) return `[🖼️ ${label}](${target})`
     stats.removedLinks++
-    return `🖼️ ${label} (${codeSpan(target)}: image not shown${o.missingImageNote ? `; ${o.missingImageNote}` : ''})`
+    return `🖼️ ${label} (${hold(codeSpan(target))}: image not shown${o.missingImageNote ? `; ${o.missingImageNote}` : ''})`
   })
   const pieces: string[] = []
   let last = 0
@@ -166,17 +169,17 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
     const parsed = /^\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*$/.exec(m[1] ?? '')
     const approved = m[0].endsWith(')') && parsed ? approve(parsed[1]!, isImage ? 'image' : 'link', o) : undefined
     if (approved) {
-      pieces.push(`](${approved})`)
+      pieces.push(`](${hold(approved)})`)
     } else {
       stats.removedLinks++
       const target = parsed?.[1] ?? (m[1] ?? '').trim()
-      pieces.push(`\\]${target ? ` (${codeSpan(target)}: ${isImage ? 'image' : 'link'} removed)` : ''}`)
+      pieces.push(`\\]${target ? ` (${hold(codeSpan(target))}: ${isImage ? 'image' : 'link'} removed)` : ''}`)
     }
     last = at + m[0].length
   }
   pieces.push(bare(s.slice(last), o))
-  s = pieces.join('')
-  return s
+  // eslint-disable-next-line no-control-regex
+  return pieces.join('').replace(/\u0000(\d+)\u0000/g, (_, i: string) => held[Number(i)]!)
 }
 
 /** is the `]` at `at` the end of an image's alt text (`![`…)? */

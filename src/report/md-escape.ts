@@ -19,9 +19,14 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u2028\u2029]/g
 /** things GFM turns into links without any brackets: URLs with a scheme, www. hosts, e-mail addresses */
 const AUTOLINKABLE = /(?:\b[a-z][a-z0-9+.-]{1,31}:\/\/|\bwww\.|\bmailto:|\bxmpp:)\S*|[\w.+-]*@[\w-][\w./-]*/gi
 
+/** this tool's comment markers are HTML comments: no value may ever hold one, even in code */
+function unforgeable(s: string): string {
+  return s.replace(/<!--/g, '<!\u200b--')
+}
+
 /** one line, no control characters */
 function oneLine(s: string): string {
-  return String(s).replace(/\r\n?|\n/g, ' ').replace(CONTROL, '')
+  return unforgeable(String(s).replace(/\r\n?|\n/g, ' ').replace(CONTROL, ''))
 }
 
 /** the longest run of `ch` in `s` */
@@ -69,7 +74,14 @@ function escapeInline(s: string): string {
  * code instead. `inTable` also keeps `|` inside those code spans from ending the cell.
  */
 export function escapeText(value: string, opts: { inTable?: boolean } = {}): string {
-  const s = oneLine(value)
+  // `quoted` parts (as in the runner's reasons) become real code spans of their own
+  const parts = oneLine(value).split(/`([^`]+)`/)
+  const out = parts.map((p, i) => (i % 2 ? codeSpan(p, opts) : plainText(p, opts))).join('')
+  // a line that starts like a block (list, heading, quote, thematic break) stays a paragraph
+  return out.replace(/^(\s*)([-+=]|\d+[.)])/, '$1\\$2')
+}
+
+function plainText(s: string, opts: { inTable?: boolean }): string {
   let out = ''
   let last = 0
   for (const m of s.matchAll(AUTOLINKABLE)) {
@@ -78,8 +90,8 @@ export function escapeText(value: string, opts: { inTable?: boolean } = {}): str
     last = m.index! + m[0].length
   }
   out += escapeInline(s.slice(last))
-  // a line that starts like a block (list, heading, quote, thematic break) stays a paragraph
-  return out.replace(/^(\s*)([-+=]|\d+[.)])/, '$1\\$2')
+  return out
+
 }
 
 /** text inside a table cell (escapeText already escapes `|`) */
@@ -148,7 +160,7 @@ export function policyFor(urls: (string | undefined)[], extraHosts: string[] = [
  * text, so no line of it can close the block; control characters (except tab) are removed.
  */
 export function fencedBlock(text: string, info = ''): string {
-  const body = String(text).replace(/\r\n?/g, '\n').replace(CONTROL, '').replace(/\n+$/, '')
+  const body = unforgeable(String(text).replace(/\r\n?/g, '\n').replace(CONTROL, '').replace(/\n+$/, ''))
   const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1))
   const lang = info.replace(/[^A-Za-z0-9_-]/g, '')
   return `${fence}${lang}\n${body}\n${fence}`

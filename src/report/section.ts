@@ -46,6 +46,8 @@ export interface SectionExtras {
   /** relative targets of the report (artifact paths) → URLs */
   resolveReportTarget?: (target: string, kind: 'image' | 'link') => string | undefined
   missingImageNote?: string
+  /** a line under the report (e.g. how long its image links last; escaped markdown) */
+  reportNote?: string
   /** the log of the last attempt, already redacted */
   logText?: string
   /** link to the workflow file at the failing command's line */
@@ -145,8 +147,9 @@ function reportBlock(x: SectionExtras, policy: LinkPolicy, budget: number): stri
   const heading = '#### Report from the job'
   const room = budget - heading.length - 10
   if (room < 400) return [heading, '', `*The job wrote a report (${x.report.length.toLocaleString('en-US')} characters), left out here for length. ${x.reportWholeAt ?? ''}*`, '']
-  const short = shortenMarkdown(clean.markdown, room, x.reportWholeAt ?? '')
-  return [heading, '', short.markdown, '']
+  const note = x.reportNote ? ['', x.reportNote] : []
+  const short = shortenMarkdown(clean.markdown, room - (x.reportNote?.length ?? 0) - 2, x.reportWholeAt ?? '')
+  return [heading, '', short.markdown, ...note, '']
 }
 
 /** the section's markdown, within `ctx.maxChars` */
