@@ -74,6 +74,9 @@ export async function checkMarkdown(md: string, allowedHosts: string[]): Promise
       }
     }
     if (t.type === 'code' && (t as Tokens.Code).lang === 'mermaid') mermaid.push((t as Tokens.Code).text)
+    // this tool's own comment markers are the only HTML allowed
+    const ours = /^(<!-- dstack-run-action(:(section|end) [A-Za-z0-9._-]+)? -->\s*)+$/
+    if (t.type === 'html' && !ours.test(t.raw.trim())) problems.push(`raw HTML ${JSON.stringify(t.raw.trim().slice(0, 60))}`)
   })
   // a line that looks like a table row outside any table or code block: a table broke apart
   let inFence: string | undefined
@@ -132,4 +135,15 @@ export async function parseMermaid(text: string): Promise<void> {
     mermaidParse = (t) => mermaid.parse(t)
   }
   await mermaidParse(text)
+}
+
+/**
+ * Removes the DOM globals parseMermaid installed: call it from afterAll. Jest's teardown of
+ * globals otherwise walks the jsdom window and recurses without end.
+ */
+export function releaseDom(): void {
+  const g = globalThis as unknown as { window?: { close?: () => void }; document?: unknown }
+  g.window?.close?.()
+  delete g.window
+  delete g.document
 }

@@ -18,7 +18,7 @@ import { prepareRunReport } from '../../src/ci/run-report.js'
 import { SecretRedactor } from '../../src/ci/redact.js'
 import { artifactsNote, gitlabJobArtifactLinks } from '../../src/ci/artifact-place.js'
 import { createHash } from 'node:crypto'
-import { checkMarkdown, parseMermaid } from '../helpers/markdown-check.js'
+import { checkMarkdown, parseMermaid, releaseDom } from '../helpers/markdown-check.js'
 import { startFakeGitlab, type FakeGitlab } from '../helpers/fake-gitlab.js'
 
 const GOLDEN = join(process.cwd(), '__tests__/report/golden')
@@ -94,6 +94,7 @@ beforeAll(async () => {
   await plain.store.put(keys.tag(REPO, 'latest-main'), JSON.stringify({ tag: 'latest-main', run: 'calm-otter-1', workflow: 'train', repoId: REPO, revision: { sha: 'c'.repeat(40) }, created_at: '2026-02-28T00:00:00Z', manifest_sha256: 'd'.repeat(64) }))
 })
 afterAll(async () => {
+  releaseDom()
   await gitlab.close()
   rmSync(dir, { recursive: true, force: true })
 })

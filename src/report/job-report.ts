@@ -156,7 +156,8 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
     const label = alt.trim() || target
     if (approve(target, 'link', o)) return `[🖼️ ${label}](${target})`
     stats.removedLinks++
-    return `🖼️ ${label} (${hold(codeSpan(target))}: image not shown${o.missingImageNote ? `; ${o.missingImageNote}` : ''})`
+    const relative = !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('//')
+    return `🖼️ ${label} (${hold(codeSpan(target))}: image not shown${relative && o.missingImageNote ? `; ${o.missingImageNote}` : ''})`
   })
   const pieces: string[] = []
   let last = 0
