@@ -2,7 +2,8 @@
  * Pure: the metrics a job writes to `$DSTACK_METRICS`, and their comparison with a baseline run.
  *
  * Format (documented in README "Metrics and reports"): JSON Lines, one object per line. Numbers are
- * metrics; `step` (when present) places a line on the x axis of a series, else the line number does.
+ * metrics; `step` places a line on the x axis of a series (when no line has a `step`, the line
+ * number does; when some do, a line without one holds final values only).
  * `{"step": 100, "loss": 0.42}` lines make series; the last value of each name is its final value,
  * so a final `{"accuracy": 0.913}` line adds a final-only metric. A whole file holding one JSON
  * object (possibly over several lines) is read as final values. Other values (strings, nested
@@ -55,29 +56,30 @@ export function parseMetrics(text: string): RunMetrics {
     }
   }
   const seen: Record<string, MetricPoint[]> = {}
-  const lines = text.split(/\r?\n/)
-  lines.forEach((line, i) => {
+  const objects: { obj: Record<string, unknown>; line: number }[] = []
+  text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return
     let obj: unknown
     try {
       obj = JSON.parse(line)
     } catch {
-      if (m.badLines.length < 5) m.badLines.push(i + 1)
-      return
+      obj = undefined
     }
-    if (!isObject(obj)) {
-      if (m.badLines.length < 5) m.badLines.push(i + 1)
-      return
-    }
-    const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? obj.step : i
+    if (isObject(obj)) objects.push({ obj, line: i })
+    else if (m.badLines.length < 5) m.badLines.push(i + 1)
+  })
+  // with `step` anywhere, a line without one holds final values only; without, the line number is the step
+  const hasStep = objects.some(({ obj }) => typeof obj.step === 'number')
+  for (const { obj, line } of objects) {
+    const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? obj.step : hasStep ? undefined : line
     for (const [k, v] of Object.entries(obj)) {
       if (!usableName(k) || typeof v !== 'number' || !Number.isFinite(v)) continue
       if (!(k in m.final) && Object.keys(m.final).length >= MAX_NAMES) continue
       m.final[k] = v // an existing key keeps its first-seen place
       const pts = (seen[k] ??= [])
-      if (pts.length < MAX_POINTS_PER_SERIES) pts.push({ step, value: v })
+      if (step !== undefined && pts.length < MAX_POINTS_PER_SERIES) pts.push({ step, value: v })
     }
-  })
+  }
   for (const [k, pts] of Object.entries(seen)) if (pts.length >= 2) m.series[k] = pts
   return m
 }
