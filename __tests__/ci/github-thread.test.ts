@@ -103,8 +103,9 @@ describe('PrCommenter on GitHub', () => {
     expect(done?.url).toMatch(/pull\/21#issuecomment-/)
     const body = gh.comments.get(21)![0]!.body
     expect(body).toContain('run `brave-otter-1` succeeded')
-    expect(body).toContain('[model/w.json](s3://b/model/w.json)')
-    expect(body).toContain('[Job log](https://github.com/acme/ml/actions/runs/9)')
+    // an s3:// URL is no link a reviewer can open (only http(s) of known hosts are linked)
+    expect(body).toContain('| model/w.json | 9 B |')
+    expect(body).toContain('| Job log | [open the CI job](https://github.com/acme/ml/actions/runs/9) |')
     expect(gh.requests.filter((r) => r === 'POST /repos/acme/ml/issues/21/comments')).toHaveLength(1)
   })
 

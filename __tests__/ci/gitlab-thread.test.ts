@@ -82,7 +82,7 @@ describe('dstack-run run in a merge request pipeline', () => {
       const notes = gl.notes.get('77!9')!
       expect(notes).toHaveLength(1)
       expect(notes[0]!.body).toMatch(/`train` — run `[a-z]+-[a-z]+-\d+` succeeded/)
-      expect(notes[0]!.body).toContain('[Job log](https://gitlab.example.com/acme/ml/-/jobs/123)')
+      expect(notes[0]!.body).toContain('| Job log | [open the CI job](https://gitlab.example.com/acme/ml/-/jobs/123) |')
       // written at the start (running) and at the end: one POST, then a PUT
       expect(gl.requests.filter((q) => q.startsWith('POST /api/v4/projects/77/'))).toHaveLength(1)
       expect(gl.requests.filter((q) => q.startsWith('PUT /api/v4/projects/77/'))).toHaveLength(1)

@@ -8,6 +8,7 @@ import { UserError } from '../model/errors.js'
 import type { RunEvent } from '../orchestrate/events.js'
 import { runMarkdown } from '../report/markdown.js'
 import { SECTION_MAX_CHARS } from '../report/comment.js'
+import { policyFor } from '../report/md-escape.js'
 import { upsertSection, type CommentThread, type UpsertResult } from './comment-thread.js'
 import { githubPullRequestThread } from './github-thread.js'
 import { gitlabMergeRequestThread } from './gitlab-thread.js'
@@ -109,9 +110,11 @@ export class PrCommenter {
   private async write(record: RunRecord, manifest: ManifestEntry[], render?: (maxChars: number) => Promise<string>): Promise<UpsertResult | undefined> {
     const thread = this.thread(record)
     if (!thread) return undefined
+    const urls = this.ctx.urls(record)
     const markdown = render ? await render(SECTION_MAX_CHARS) : runMarkdown(record, manifest, {
-      ...this.ctx.urls(record),
+      ...urls,
       jobUrl: this.ctx.jobUrl,
+      policy: policyFor([urls.artifactsUrl, this.ctx.jobUrl]),
       maxChars: SECTION_MAX_CHARS
     })
     try {
