@@ -79,8 +79,14 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
     label = `auto: latest succeeded ${r.workflow} run on ${branch ?? 'this branch'}`
     if (!branch) return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' }
     const runs = await store.listRuns(r.repoId)
-    baseRun = runs.find((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt)
-    if (!baseRun) return { label, missing: `no succeeded run of ${r.workflow} on ${branch} yet` }
+    const candidates = runs.filter((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt)
+    if (!candidates.length) return { label, missing: `no succeeded run of ${r.workflow} on ${branch} yet` }
+    // the newest one that stored metrics (a few tries: older runs may predate DSTACK_METRICS)
+    for (const c of candidates.slice(0, 20)) {
+      const metrics = await readRunMetrics(store, r.repoId, c.run)
+      if (metrics) return { label, run: c.run, metrics }
+    }
+    baseRun = candidates[0]!
   } else {
     const asTag = want.startsWith(':') ? want.slice(1) : want
     let tag
