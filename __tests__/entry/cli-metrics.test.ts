@@ -25,11 +25,11 @@ echo "{\\"accuracy\\": $acc}" >> "$DSTACK_METRICS"
 printf '## Model card\\n\\nAccuracy **%s**.\\n' "$acc" > "$DSTACK_REPORT"
 `
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+async function cli(args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
   const code = await main(args, {
-    environ: { ...process.env, DSTACK_WORK_ROOT: work },
+    environ: { ...process.env, DSTACK_WORK_ROOT: work, ...extraEnv },
     cwd,
     out: { write: (s: string) => ((out += s), true) },
     err: { write: (s: string) => ((err += s), true) },
@@ -90,6 +90,16 @@ describe('metrics through the CLI', () => {
     expect(r.out).toMatch(/^METRIC\s+VALUE\s+BETTER\nloss\s+0\.003906\s+lower\naccuracy\s+0\.93\s+higher\n$/)
     const vs = await cli(['metrics', feature, '--store', store, '--baseline', 'auto', '--base-branch', 'main'], repo.dir)
     expect(vs.out).toMatch(/accuracy\s+0\.93\s+0\.9\s+\+0\.03 \(\+3\.3%\)\s+higher\s+🟢 better/)
+  })
+
+  it('in a GitLab job, --export-artifacts copies a folder store\'s artifacts for the job and links them', async () => {
+    const gitlab = { GITLAB_CI: 'true', CI_PROJECT_URL: 'https://gitlab.example.com/acme/ml', CI_JOB_ID: '321', CI_JOB_URL: 'https://gitlab.example.com/acme/ml/-/jobs/321' }
+    const r = await cli(['run', 'train', '--store', store, '--comment', 'false', '--json', '--export-artifacts', 'dstack-artifacts', '--', '0.6', '0.91'], repo.dir, gitlab)
+    expect(r.code).toBe(0)
+    expect(readFileSync(join(repo.dir, 'dstack-artifacts/_dstack/report.md'), 'utf8')).toContain('Accuracy **0.91**')
+    const outputs = jsonOf(r.out).outputs
+    expect(outputs['artifacts-url']).toBe('https://gitlab.example.com/acme/ml/-/jobs/321/artifacts/browse/dstack-artifacts/')
+    expect(JSON.parse(outputs.artifacts!)[0].url).toBe('https://gitlab.example.com/acme/ml/-/jobs/321/artifacts/file/dstack-artifacts/_dstack/metrics.jsonl')
   })
 
   it('`report RUN` prints the comment section: metrics table, chart, the job report', async () => {
