@@ -160,11 +160,11 @@ sync_mounts() {
 JOB_OUT_FILES=(metrics.jsonl report.md)
 JOB_OUT_MAX_BYTES=16777216
 job_out_file() {
-  local f="$JOB_OUT_DIR/$1" size
+  local f="$JOB_OUT_DIR/$1" size name="${1%%.*}"
   [ -f "$f" ] && [ ! -L "$f" ] || return 1
   size=$(stat -c %s "$f" 2>/dev/null) || return 1
   [ "$size" -gt 0 ] || return 1
-  if [ "$size" -gt "$JOB_OUT_MAX_BYTES" ]; then note "\$DSTACK_${1%%.*} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored"; return 1; fi
+  if [ "$size" -gt "$JOB_OUT_MAX_BYTES" ]; then log "the \$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored"; return 1; fi
   printf '%s' "$f"
 }
 has_job_outputs() { local n; for n in "${JOB_OUT_FILES[@]}"; do [ -f "$JOB_OUT_DIR/$n" ] && return 0; done; return 1; }
