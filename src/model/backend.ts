@@ -49,6 +49,8 @@ export interface AttemptHandle {
   readonly machine: MachineInfo
   /** a cheap check of the command and machine; called by the orchestrator's watch loop */
   poll(): Promise<ExecState>
+  /** resolves when the runner ended, for backends that learn it without asking (local: the process exited) */
+  whenEnded?(): Promise<void>
   /** ask the job to stop (SIGTERM to the runner: it still uploads artifacts, logs and status) */
   cancel(reason: string): Promise<void>
   /** release the machine; idempotent; safe after any failure */

@@ -1,8 +1,16 @@
-/** Streams an attempt's log chunks from the store in order, each exactly once. */
+/**
+ * Streams an attempt's log chunks from the store in order, each exactly once. A poll costs one
+ * listing request that starts after the last chunk seen (plus one read per new chunk), however long
+ * the run has been going; the same listing tells whether status.json changed.
+ */
 import type { RunStore } from '../store/index.js'
+
+/** chunks asked for per listing (S3's maximum page) */
+const PAGE = 1000
 
 export class LogFollower {
   private next = 0
+  private status: string | undefined
 
   constructor(
     private readonly store: RunStore,
@@ -14,10 +22,12 @@ export class LogFollower {
 
   /** print every chunk that has arrived since the last call, in sequence; stops at the first gap */
   async poll(): Promise<number> {
-    const seqs = new Set(await this.store.listLogChunks(this.repoId, this.run, this.attempt))
+    const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE)
+    if (u.statusTag !== undefined) this.status = u.statusTag
     let printed = 0
-    while (seqs.has(this.next)) {
-      const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, this.next)
+    for (const seq of u.chunks) {
+      if (seq !== this.next) break // a gap: the chunk may still come; drain() reports it if it never does
+      const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq)
       if (chunk === undefined) break
       this.sink(chunk.toString('utf8'))
       this.next++
@@ -29,16 +39,24 @@ export class LogFollower {
   /** after the attempt ended: everything that is there, even past a gap (a lost chunk is reported) */
   async drain(): Promise<void> {
     await this.poll()
-    const seqs = (await this.store.listLogChunks(this.repoId, this.run, this.attempt)).filter((s) => s >= this.next).sort((a, b) => a - b)
-    for (const s of seqs) {
-      if (s !== this.next) this.sink(`[log chunks ${this.next}..${s - 1} are missing from the store]\n`)
-      const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s)
-      if (chunk) this.sink(chunk.toString('utf8'))
-      this.next = s + 1
+    for (;;) {
+      const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE)
+      for (const s of u.chunks) {
+        if (s !== this.next) this.sink(`[log chunks ${this.next}..${s - 1} are missing from the store]\n`)
+        const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s)
+        if (chunk) this.sink(chunk.toString('utf8'))
+        this.next = s + 1
+      }
+      if (!u.truncated || u.chunks.length === 0) return
     }
   }
 
   get chunksSeen(): number {
     return this.next
+  }
+
+  /** status.json's version as of the last poll that reached it (undefined before it is written) */
+  get statusTag(): string | undefined {
+    return this.status
   }
 }

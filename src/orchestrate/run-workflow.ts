@@ -11,6 +11,7 @@ import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
 import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
 import { LogFollower } from './log-follower.js'
+import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
 import type { EventSink } from './events.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
@@ -28,7 +29,10 @@ export interface RunWorkflowOptions extends PrepareOptions {
   onMachine?: (record: RunRecord, machine: MachineInfo) => Promise<void> | void
   ciUrl?: string
   workRoot?: string
+  /** wait between polls while the log flows (default: DEFAULT_PACE of the store) */
   pollIntervalMs?: number
+  /** the watch loop's pace: fast while the log flows, backing off to slowMs when quiet */
+  pace?: Partial<WatchPace>
   /** how long a cancelled job gets to save its artifacts before the machine is released */
   cancelGraceMs?: number
   now?: () => number
@@ -173,7 +177,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
-    const exec = await watch(o, handle, follower, sleep)
+    const exec = await watch(o, handle, follower, sleep, record, n)
     await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n)
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
@@ -193,25 +197,15 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
   }
 }
 
-/** Watch until the backend says the runner ended; cancel on abort, and give the job time to save. */
-async function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, sleep: (ms: number) => Promise<void>): Promise<ExecState> {
-  const interval = o.pollIntervalMs ?? 1000
-  let cancelledAt: number | undefined
-  const now = o.now ?? Date.now
-  for (;;) {
-    await follower.poll()
-    if (o.signal.aborted && cancelledAt === undefined) {
-      cancelledAt = now()
-      o.emit({ type: 'warning', message: 'cancelling: asking the job to stop and save its artifacts' })
-      await handle.cancel('cancelled by the CI job').catch((e: Error) => o.emit({ type: 'warning', message: `cancel failed: ${e.message}` }))
-    }
-    const state = await handle.poll()
-    if (state.state === 'ended') return state
-    if (cancelledAt !== undefined && now() - cancelledAt > (o.cancelGraceMs ?? 60_000)) {
-      return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
-    }
-    await sleep(interval)
-  }
+/** Watch until the attempt ended (watch-attempt.ts); cancel on abort, and give the job time to save. */
+function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, sleep: (ms: number) => Promise<void>, record: RunRecord, n: number): Promise<ExecState> {
+  const base = DEFAULT_PACE[o.storeLocation.kind]
+  const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs
+  const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
+  return watchAttempt({
+    store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep,
+    now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message })
+  })
 }
 
 function describeMachine(m: MachineInfo): string {

@@ -4,11 +4,11 @@
  * `ifAbsent` links the finished temp file to the key (`link` fails when the key exists), with an
  * `open(…, 'wx')` fallback on filesystems without hard links.
  */
-import { promises as fs } from 'node:fs'
+import { promises as fs, watch as fsWatch, mkdirSync, type Dirent, type FSWatcher } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { StoreLocation } from '../model/store-location.js'
-import { assertKey, type ObjectStore, type PutOptions } from './object-store.js'
+import { assertKey, type ListPage, type ObjectStore, type PutOptions } from './object-store.js'
 
 const TMP_MARK = '.~tmp.'
 
@@ -165,6 +165,43 @@ export class FolderStore implements ObjectStore {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   }
 
+  /**
+   * Depth-first in key order; a folder is entered only when keys under it can sort after
+   * `startAfter`, and only returned files are stat()ed.
+   */
+  async listAfter(prefix: string, startAfter: string, maxKeys: number): Promise<ListPage> {
+    assertKey(startAfter, { prefix: true })
+    const { dir, dirKey, partial } = this.split(prefix)
+    const objects: ListPage['objects'] = []
+    const limit = Math.max(1, maxKeys)
+    let truncated = false
+    const visit = async (d: string, k: string, entries: Dirent[]): Promise<boolean> => {
+      const sorted = entries
+        .filter((e) => !isTemp(e.name) && (e.isDirectory() || e.isFile()))
+        .map((e) => ({ e, key: k + e.name + (e.isDirectory() ? '/' : '') }))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      for (const { e, key } of sorted) {
+        const p = join(d, e.name)
+        if (e.isDirectory()) {
+          // every key below starts with `key`: all of them sort before startAfter unless it is a prefix of it
+          if (key <= startAfter && !startAfter.startsWith(key)) continue
+          if (await visit(p, key, await this.readDir(p))) return true
+          continue
+        }
+        if (key <= startAfter) continue
+        if (objects.length === limit) {
+          truncated = true
+          return true
+        }
+        const st = await fs.stat(p).catch(() => undefined)
+        if (st?.isFile()) objects.push({ key, size: st.size, tag: `${st.size}:${st.mtimeMs}:${st.ino}` })
+      }
+      return false
+    }
+    await visit(dir, dirKey, (await this.readDir(dir)).filter((e) => e.name.startsWith(partial)))
+    return { objects, truncated }
+  }
+
   private async hasFile(dir: string): Promise<boolean> {
     for (const e of await this.readDir(dir)) {
       if (isTemp(e.name)) continue
@@ -184,6 +221,20 @@ export class FolderStore implements ObjectStore {
       if (await this.hasFile(join(dir, e.name))) names.push(rest)
     }
     return names.sort()
+  }
+
+  /** fs.watch (inotify on Linux) on the folder of `prefix`, recursive; the folder is created if missing */
+  watch(prefix: string, onChange: () => void): () => void {
+    const dir = this.path(prefix, true)
+    let watcher: FSWatcher | undefined
+    try {
+      mkdirSync(dir, { recursive: true })
+      watcher = fsWatch(dir, { recursive: true, persistent: false }, () => onChange())
+      watcher.on('error', () => watcher?.close())
+    } catch {
+      watcher = undefined // no inotify here: the caller's polling still sees every change
+    }
+    return () => watcher?.close()
   }
 
   async delete(key: string): Promise<void> {

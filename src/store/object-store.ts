@@ -12,6 +12,14 @@ export interface PutOptions {
   contentType?: string
 }
 
+/** one page of a listing that starts after a key (see `ObjectStore.listAfter`) */
+export interface ListPage {
+  /** sorted by key; `tag` changes whenever the object is rewritten (S3 ETag, or size + mtime) */
+  objects: { key: string; size: number; tag: string }[]
+  /** more keys follow the last one returned */
+  truncated: boolean
+}
+
 export interface ObjectStore {
   readonly location: StoreLocation
   /** the object's bytes, or undefined when the key does not exist */
@@ -31,6 +39,16 @@ export interface ObjectStore {
    * `a/x/1` and `a/y/2/3` → `['x', 'y']`. Sorted.
    */
   listPrefixes(prefix: string): Promise<string[]>
+  /**
+   * ONE request: at most `maxKeys` objects under `prefix` whose key sorts after `startAfter`
+   * (S3 ListObjectsV2 `StartAfter`), so following a growing folder costs the same whatever its size.
+   */
+  listAfter(prefix: string, startAfter: string, maxKeys: number): Promise<ListPage>
+  /**
+   * Calls `onChange` soon after something under `prefix` may have changed, until the returned
+   * function is called; only stores that learn of changes without asking (a local folder) have it.
+   */
+  watch?(prefix: string, onChange: () => void): () => void
   /** delete one object; deleting a missing key is not an error */
   delete(key: string): Promise<void>
   /** where a human finds the key: a file path for folders, an https URL for S3 (`key` may end in `/`) */

@@ -73,6 +73,15 @@ function bySubmittedDesc(a: RunRecord, b: RunRecord): number {
   return a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.run < b.run ? 1 : a.run > b.run ? -1 : 0
 }
 
+export interface AttemptUpdates {
+  /** log chunk numbers after the one asked for, ascending */
+  chunks: number[]
+  /** changes whenever status.json is rewritten; undefined when absent or not reached by this page */
+  statusTag?: string
+  /** the listing stopped at its page size: more chunks follow */
+  truncated: boolean
+}
+
 export class RunStore {
   constructor(
     readonly store: ObjectStore,
@@ -155,6 +164,34 @@ export class RunStore {
       if (m) seqs.push(Number(m[1]))
     }
     return seqs.sort((a, b) => a - b)
+  }
+
+  /**
+   * What is new in an attempt after log chunk `afterSeq` (-1: from the first), in ONE listing
+   * request whatever the number of chunks: the next chunk numbers (ascending, at most `max`), and
+   * status.json's version tag when the listing reached it (chunks sort before `runner.sh`, `ssm/`
+   * and `status.json`).
+   */
+  async attemptUpdates(repoId: string, run: string, n: number, afterSeq: number, max = 1000): Promise<AttemptUpdates> {
+    const prefix = keys.attempt(repoId, run, n)
+    const logs = keys.logs(repoId, run, n)
+    const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys.logChunk(repoId, run, n, afterSeq), max)
+    const chunks: number[] = []
+    let statusTag: string | undefined
+    const statusKey = keys.status(repoId, run, n)
+    for (const o of page.objects) {
+      if (o.key === statusKey) statusTag = o.tag
+      else if (o.key.startsWith(logs)) {
+        const m = /^([0-9]+)\.log$/.exec(o.key.slice(logs.length))
+        if (m) chunks.push(Number(m[1]))
+      }
+    }
+    return { chunks, statusTag, truncated: page.truncated }
+  }
+
+  /** calls `onChange` when the attempt's folder changes, for stores that can tell (see ObjectStore.watch) */
+  watchAttempt(repoId: string, run: string, n: number, onChange: () => void): (() => void) | undefined {
+    return this.store.watch?.(keys.attempt(repoId, run, n), onChange)
   }
 
   async readLogChunk(repoId: string, run: string, n: number, seq: number): Promise<Buffer | undefined> {

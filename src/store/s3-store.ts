@@ -23,7 +23,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { StoreLocation } from '../model/store-location.js'
-import { assertKey, type ObjectStore, type PutOptions } from './object-store.js'
+import { assertKey, type ListPage, type ObjectStore, type PutOptions } from './object-store.js'
 
 export interface S3StoreOptions {
   bucket: string
@@ -218,6 +218,21 @@ export class S3Store implements ObjectStore {
       }
     }
     return [...names].sort()
+  }
+
+  async listAfter(prefix: string, startAfter: string, maxKeys: number): Promise<ListPage> {
+    const res = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.fullKey(prefix, true),
+        StartAfter: this.fullKey(startAfter, true),
+        MaxKeys: Math.max(1, Math.min(1000, maxKeys))
+      })
+    )
+    const objects = (res.Contents ?? [])
+      .filter((o): o is typeof o & { Key: string } => typeof o.Key === 'string')
+      .map((o) => ({ key: this.strip(o.Key), size: o.Size ?? 0, tag: `${o.ETag ?? ''}:${o.Size ?? 0}:${o.LastModified?.getTime() ?? ''}` }))
+    return { objects, truncated: Boolean(res.IsTruncated) }
   }
 
   async delete(key: string): Promise<void> {

@@ -25,6 +25,12 @@ export interface HandleDeps {
   log: (line: string) => void
 }
 
+/**
+ * The slowest pace of poll() on a long quiet run: 2 reads per 30 s. The runner's status.json
+ * (read by the orchestrator) tells the end of the attempt sooner; this catches a lost machine.
+ */
+const SLOWEST_POLL_MS = 30_000
+
 /** how long InvocationDoesNotExist is taken as "not visible yet" */
 const INVOCATION_APPEAR_MS = 120_000
 
@@ -56,7 +62,7 @@ export class AwsAttemptHandle implements AttemptHandle {
   async poll(): Promise<ExecState> {
     if (this.last.state === 'ended') return this.last
     const now = this.d.now()
-    const interval = Math.max(this.d.pollMinIntervalMs, this.d.pollMinIntervalMs > 0 ? adaptiveIntervalMs(now - this.d.sentAt) : 0)
+    const interval = Math.max(this.d.pollMinIntervalMs, this.d.pollMinIntervalMs > 0 ? adaptiveIntervalMs(now - this.d.sentAt, 2000, SLOWEST_POLL_MS) : 0)
     if (this.cancelAt === undefined && now - this.lastReadAt < interval) return this.last
     this.lastReadAt = now
     let inv: Invocation | undefined

@@ -165,6 +165,10 @@ class LocalAttempt implements AttemptHandle {
   wait(): Promise<void> {
     return this.exited
   }
+
+  whenEnded(): Promise<void> {
+    return this.exited
+  }
 }
 
 function signalNumber(sig: NodeJS.Signals): number | undefined {

@@ -1,0 +1,99 @@
+/**
+ * Watching a running attempt: print its log as it arrives and notice its end, at a request rate
+ * that follows the job. While chunks arrive the store is read every `fastMs`; when the job is quiet
+ * the wait doubles up to `slowMs`. A store that can tell about changes (a local folder: inotify) and
+ * a backend that knows when its runner exited (local) wake the loop at once, so polling is only the
+ * fallback there. The runner writes status.json last: once it says `done`, everything is stored and
+ * the attempt is over, without waiting for the backend (SSM, EC2) to notice.
+ *
+ * Requests per poll: one store listing (+ one read per new chunk, + one read when status.json
+ * changed) and the backend's own poll, which rate-limits itself (AWS: see backends/aws/handle.ts).
+ */
+import type { AttemptHandle, ExecState } from '../model/index.js'
+import type { StoreLocation } from '../model/store-location.js'
+import type { RunStore } from '../store/index.js'
+import type { LogFollower } from './log-follower.js'
+
+export interface WatchPace {
+  /** wait between polls while log chunks arrive */
+  fastMs: number
+  /** the longest wait, when the job has been quiet for a while */
+  slowMs: number
+}
+
+/**
+ * Defaults per store. S3 when quiet: one LIST per 10 s (6/min) + the AWS backend's 2 reads per
+ * 30 s (4/min) = 10 requests/min ≤ the budget of 12 (README "Performance").
+ */
+export const DEFAULT_PACE: Record<StoreLocation['kind'], WatchPace> = {
+  folder: { fastMs: 250, slowMs: 2000 },
+  s3: { fastMs: 1000, slowMs: 10_000 }
+}
+
+const WAKE_SETTLE_MS = 20
+
+/** pure: the wait before the next poll, given the last wait and whether the last poll printed */
+export function nextWaitMs(lastMs: number | undefined, printed: number, pace: WatchPace): number {
+  if (printed > 0 || lastMs === undefined) return pace.fastMs
+  return Math.min(pace.slowMs, Math.max(pace.fastMs, lastMs * 2))
+}
+
+export interface WatchDeps {
+  store: RunStore
+  repoId: string
+  run: string
+  attempt: number
+  handle: AttemptHandle
+  follower: LogFollower
+  pace: WatchPace
+  signal: AbortSignal
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  cancelGraceMs: number
+  warn: (message: string) => void
+}
+
+/** Watch until the attempt ended (runner's status.json `done`, or the backend says so); cancel on abort. */
+export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
+  let wake: (() => void) | undefined
+  const poke = () => wake?.()
+  const unwatch = d.store.watchAttempt(d.repoId, d.run, d.attempt, poke)
+  d.handle.whenEnded?.().then(poke, poke)
+  d.signal.addEventListener('abort', poke)
+  let wait: number | undefined
+  let cancelledAt: number | undefined
+  let statusSeen: string | undefined
+  try {
+    for (;;) {
+      const printed = await d.follower.poll()
+      if (d.signal.aborted && cancelledAt === undefined) {
+        cancelledAt = d.now()
+        d.warn('cancelling: asking the job to stop and save its artifacts')
+        await d.handle.cancel('cancelled by the CI job').catch((e: Error) => d.warn(`cancel failed: ${e.message}`))
+      }
+      const state = await d.handle.poll()
+      if (state.state === 'ended') return state
+      const tag = d.follower.statusTag
+      if (tag !== undefined && tag !== statusSeen) {
+        statusSeen = tag
+        const written = await d.store.readStatus(d.repoId, d.run, d.attempt).catch(() => undefined)
+        if (written?.phase === 'done' && written.status) {
+          return { state: 'ended', exitCode: written.exitCode, ...(written.reason ? { reason: written.reason } : {}) }
+        }
+      }
+      if (cancelledAt !== undefined && d.now() - cancelledAt > d.cancelGraceMs) {
+        return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
+      }
+      wait = nextWaitMs(wait, printed, d.pace)
+      let woken = false
+      const wakeUp = new Promise<void>((resolve) => (wake = resolve)).then(() => void (woken = true))
+      await Promise.race([d.sleep(wait), wakeUp])
+      wake = undefined
+      // one write is several file events (temp file, rename): let them settle into one poll
+      if (woken) await d.sleep(WAKE_SETTLE_MS)
+    }
+  } finally {
+    unwatch?.()
+    d.signal.removeEventListener('abort', poke)
+  }
+}
