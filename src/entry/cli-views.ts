@@ -1,5 +1,6 @@
 /** Small read-side helpers of the CLI verbs: run references, live status, log following, tables. */
 import type { RunStore } from '../store/index.js'
+import { LogFollower } from '../orchestrate/index.js'
 import { UserError, isTerminal, type RunRecord, type RunStatus } from '../model/index.js'
 
 /** `RUN` or `:TAG` → the run record */
@@ -29,23 +30,19 @@ export async function followLogs(
   follow: boolean,
   io: { out: { write(s: string): boolean }; signal: AbortSignal }
 ): Promise<void> {
-  let next = 0
-  for (;;) {
-    const seqs = (await store.listLogChunks(rec.repoId, rec.run, attempt)).sort((a, b) => a - b)
-    for (const s of seqs) {
-      if (s < next) continue
-      const chunk = await store.readLogChunk(rec.repoId, rec.run, attempt, s)
-      if (chunk) io.out.write(chunk.toString('utf8'))
-      next = s + 1
-    }
-    if (!follow || io.signal.aborted) return
-    const st = await store.readStatus(rec.repoId, rec.run, attempt)
-    if (st?.status) {
-      follow = false // one more pass for the last chunk
-      continue
+  // one listing per poll (after the last chunk seen), whatever the length of the log
+  const follower = new LogFollower(store, rec.repoId, rec.run, attempt, (text) => void io.out.write(text))
+  let statusSeen: string | undefined
+  while (follow && !io.signal.aborted) {
+    await follower.poll()
+    const tag = follower.statusTag
+    if (tag !== undefined && tag !== statusSeen) {
+      statusSeen = tag
+      if ((await store.readStatus(rec.repoId, rec.run, attempt))?.status) break
     }
     await new Promise((r) => setTimeout(r, 1000))
   }
+  await follower.drain()
 }
 
 export function printTable(out: { write(s: string): boolean }, header: string[], rows: string[][]): void {

@@ -17,6 +17,11 @@ KILL_AFTER="${DSTACK_KILL_AFTER:-20}"
 case "$LOG_INTERVAL" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac
 case "$SPOT_POLL" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac
 case "$KILL_AFTER" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac
+# the watch loop's tick, and the least time between two log chunks while output flows (ms)
+TICK_MS="${DSTACK_TICK_MS:-250}"
+SHIP_GAP_MS="${DSTACK_SHIP_GAP_MS:-500}"
+case "$TICK_MS" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac
+case "$SHIP_GAP_MS" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac
 
 WORK="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}/$RUN_NAME/$ATTEMPT"
 CODE_DIR="$WORK/code"
@@ -71,6 +76,86 @@ aws_s3() {
   [ -n "$S3_REGION" ] && opts+=(--region "$S3_REGION")
   "$AWS_CLI" "${opts[@]}" s3 "$@" --only-show-errors --no-progress </dev/null
 }
+# ---------- small puts without an aws process (status.json, log chunks) ----------
+# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from
+# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are
+# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command
+# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.
+CURL_PUT=
+CURL_CREDS_AT=-1000000
+CURL_AK=
+CURL_SK=
+CURL_ST=
+HTTP_URL=
+s3_curl_creds() {
+  local out line k v
+  out=$("$AWS_CLI" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1
+  CURL_AK= CURL_SK= CURL_ST=
+  while [ -n "$out" ]; do
+    line="${out%%$'\n'*}"
+    if [ "$line" = "$out" ]; then out=; else out="${out#*$'\n'}"; fi
+    line="${line#export }"
+    k="${line%%=*}"
+    v="${line#*=}"
+    case "$k" in
+      AWS_ACCESS_KEY_ID) CURL_AK="$v" ;;
+      AWS_SECRET_ACCESS_KEY) CURL_SK="$v" ;;
+      AWS_SESSION_TOKEN) CURL_ST="$v" ;;
+    esac
+  done
+  case "$CURL_AK$CURL_SK$CURL_ST" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac
+  [ -n "$CURL_AK" ] && [ -n "$CURL_SK" ] || return 1
+  CURL_CREDS_AT=$SECONDS
+}
+s3_curl_ready() {
+  [ "$STORE_KIND" = s3 ] && [ "$CURL_PUT" != off ] || return 1
+  if [ -z "$CURL_PUT" ]; then
+    CURL_PUT=off
+    [ "${DSTACK_S3_CURL:-1}" = 1 ] && [ -n "$S3_REGION" ] || return 1
+    command -v curl >/dev/null 2>&1 || return 1
+    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1
+    CURL_PUT=on
+  fi
+  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi
+}
+# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded
+s3_http_url() {
+  local key="$1" out= c i LC_ALL=C
+  [ -n "$S3_PREFIX" ] && key="$S3_PREFIX/$key"
+  for ((i = 0; i < ${#key}; i++)); do
+    c="${key:i:1}"
+    case "$c" in [A-Za-z0-9._~/-]) out+="$c" ;; *) printf -v c '%%%02X' "'$c"; out+="$c" ;; esac
+  done
+  local domain=amazonaws.com
+  case "$S3_REGION" in cn-*) domain=amazonaws.com.cn ;; esac
+  if [ -n "$S3_ENDPOINT" ]; then HTTP_URL="${S3_ENDPOINT%/}/$S3_BUCKET/$out"
+  elif [[ "$S3_BUCKET" == *.* ]]; then HTTP_URL="https://s3.$S3_REGION.$domain/$S3_BUCKET/$out"
+  else HTTP_URL="https://$S3_BUCKET.s3.$S3_REGION.$domain/$out"
+  fi
+}
+# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200
+s3_curl_put() {
+  local code
+  s3_http_url "$2"
+  code=$({
+    printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+    [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T "$1" "$HTTP_URL" 2>/dev/null)
+  [ "$code" = 200 ]
+}
+# store_put_small FILE KEY: like store_put, through curl when it works (S3)
+store_put_small() {
+  if s3_curl_ready; then
+    s3_curl_put "$1" "$2" && return 0
+    # once more with fresh credentials, then the aws CLI for good
+    s3_curl_creds && s3_curl_put "$1" "$2" && return 0
+    CURL_PUT=off
+    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\n' >&2
+  fi
+  store_put "$1" "$2"
+}
+
 folder_tmp() { printf '%s/.~tmp.%s.%s' "$(dirname "$1")" "$$" "$RANDOM"; }
 
 # store_put FILE KEY (atomic for folders: temp file + rename)
@@ -114,7 +199,7 @@ write_status() {
     [ -n "$ended" ] && printf ',"endedAt":%s' "$(json_str "$ended")"
     printf ',"logChunks":%d}\n' "$LOG_SEQ"
   } >"$f"
-  store_put "$f" "$ATTEMPT_PREFIX/status.json" || printf '[dstack] could not write status.json (%s) to the store\n' "$PHASE" >&2
+  store_put_small "$f" "$ATTEMPT_PREFIX/status.json" || printf '[dstack] could not write status.json (%s) to the store\n' "$PHASE" >&2
 }
 set_phase() { PHASE="$1"; write_status; }
 
@@ -133,10 +218,41 @@ ship_logs() {
   size=$(stat -c %s "$LOG_FILE" 2>/dev/null) || return 0
   [ "$size" -gt "$LOG_SHIPPED" ] || return 0
   tail -c +"$((LOG_SHIPPED + 1))" "$LOG_FILE" | head -c "$((size - LOG_SHIPPED))" >"$chunk" || return 0
-  if store_put "$chunk" "$ATTEMPT_PREFIX/logs/$(printf '%06d' "$LOG_SEQ").log"; then
+  if store_put_small "$chunk" "$ATTEMPT_PREFIX/logs/$(printf '%06d' "$LOG_SEQ").log"; then
     LOG_SHIPPED=$size
     LOG_SEQ=$((LOG_SEQ + 1))
   fi
+}
+
+# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows
+SHIP_WAIT=1000000
+SHIP_TICKS=1
+ship_ticks() {
+  local gap="$SHIP_GAP_MS"
+  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds
+  if [ "$STORE_KIND" = s3 ] && ! s3_curl_ready && [ "$gap" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi
+  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))
+  [ "$SHIP_TICKS" -ge 1 ] || SHIP_TICKS=1
+}
+log_ship_due() {
+  local size
+  SHIP_WAIT=$((SHIP_WAIT + 1))
+  [ "$SHIP_WAIT" -ge "$SHIP_TICKS" ] || return 1
+  size=$(stat -c %s "$LOG_FILE" 2>/dev/null) || return 1
+  [ "$size" -gt "$LOG_SHIPPED" ] || return 1
+  SHIP_WAIT=0
+}
+# wait one tick without starting a process (read -t on a private pipe), or with sleep
+TICK_FD=
+TICK_S="$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))"
+tick_open() { exec {TICK_FD}<> <(:) 2>/dev/null || TICK_FD=; }
+tick_wait() {
+  if [ -n "$TICK_FD" ]; then
+    read -r -t "$TICK_S" -u "$TICK_FD" _ 2>/dev/null
+    return 0
+  fi
+  sleep "$TICK_S" &
+  wait $! 2>/dev/null
 }
 
 # ---------- artifacts ----------
@@ -385,14 +501,18 @@ printf '%s\n' "$JOB_PID" >"$PID_NOTE" 2>/dev/null || true
 
 last_ship=$SECONDS
 last_spot=-1000000
+tick_open
+ship_ticks
 while job_alive; do
-  sleep 1 &
-  wait $! 2>/dev/null
-  print_new
+  tick_wait
   if [ "$PHASE" = setup ] && [ -f "$RUNNER_DIR/step" ] && grep -q '^commands' "$RUNNER_DIR/step" 2>/dev/null; then set_phase running; fi
+  if log_ship_due; then
+    print_new
+    ship_logs
+    ship_ticks
+  fi
   if [ $((SECONDS - last_ship)) -ge "$LOG_INTERVAL" ]; then
     last_ship=$SECONDS
-    ship_logs
     sync_mounts
   fi
   if [ -z "$STOP" ] && [ "$SPOT_WATCH" = 1 ] && [ $((SECONDS - last_spot)) -ge "$SPOT_POLL" ]; then
