@@ -177,7 +177,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
-    const exec = await watch(o, handle, follower, sleep, record, n)
+    const exec = await watch(o, handle, follower, record, n)
     await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n)
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
@@ -198,12 +198,12 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 }
 
 /** Watch until the attempt ended (watch-attempt.ts); cancel on abort, and give the job time to save. */
-function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, sleep: (ms: number) => Promise<void>, record: RunRecord, n: number): Promise<ExecState> {
+function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, record: RunRecord, n: number): Promise<ExecState> {
   const base = DEFAULT_PACE[o.storeLocation.kind]
   const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs
   const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
   return watchAttempt({
-    store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep,
+    store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
     now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message })
   })
 }

@@ -31,6 +31,7 @@ export const DEFAULT_PACE: Record<StoreLocation['kind'], WatchPace> = {
 }
 
 const WAKE_SETTLE_MS = 20
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** pure: the wait before the next poll, given the last wait and whether the last poll printed */
 export function nextWaitMs(lastMs: number | undefined, printed: number, pace: WatchPace): number {
@@ -47,7 +48,8 @@ export interface WatchDeps {
   follower: LogFollower
   pace: WatchPace
   signal: AbortSignal
-  sleep: (ms: number) => Promise<void>
+  /** injected by tests (fake clock); by default a timer that is cleared on wake-up, so it never holds the process */
+  sleep?: (ms: number) => Promise<void>
   now: () => number
   cancelGraceMs: number
   warn: (message: string) => void
@@ -86,11 +88,14 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
       }
       wait = nextWaitMs(wait, printed, d.pace)
       let woken = false
+      let timer: NodeJS.Timeout | undefined
       const wakeUp = new Promise<void>((resolve) => (wake = resolve)).then(() => void (woken = true))
-      await Promise.race([d.sleep(wait), wakeUp])
+      const slept = d.sleep ? d.sleep(wait) : new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))
+      await Promise.race([slept, wakeUp])
+      clearTimeout(timer)
       wake = undefined
       // one write is several file events (temp file, rename): let them settle into one poll
-      if (woken) await d.sleep(WAKE_SETTLE_MS)
+      if (woken) await (d.sleep ?? realSleep)(WAKE_SETTLE_MS)
     }
   } finally {
     unwatch?.()

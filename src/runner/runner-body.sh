@@ -54,7 +54,9 @@ json_str() {
   s="${s//$'\n'/\\n}"
   s="${s//$'\r'/\\r}"
   s="${s//$'\t'/\\t}"
-  s="$(printf '%s' "$s" | LC_ALL=C tr -d '\000-\010\013\014\016-\037\177')"
+  # the other control characters, bytewise, without a `tr` process (callers run this in $(…))
+  local LC_ALL=C
+  s="${s//[$'\001'-$'\010'$'\013'$'\014'$'\016'-$'\037'$'\177']/}"
   printf '"%s"' "$s"
 }
 
@@ -245,7 +247,12 @@ log_ship_due() {
 # wait one tick without starting a process (read -t on a private pipe), or with sleep
 TICK_FD=
 TICK_S="$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))"
-tick_open() { exec {TICK_FD}<> <(:) 2>/dev/null || TICK_FD=; }
+tick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }
+# wake the loop the moment the job exits: GNU tail checks the pid every 50 ms without starting anything
+tick_on_exit() {
+  [ -n "$TICK_FD" ] && [ -n "$JOB_PID" ] || return 0
+  { tail -s 0.05 --pid="$JOB_PID" -f /dev/null >/dev/null 2>&1; printf 'end\n' >&"$TICK_FD"; } </dev/null >/dev/null 2>&1 &
+}
 tick_wait() {
   if [ -n "$TICK_FD" ]; then
     read -r -t "$TICK_S" -u "$TICK_FD" _ 2>/dev/null
@@ -502,6 +509,7 @@ printf '%s\n' "$JOB_PID" >"$PID_NOTE" 2>/dev/null || true
 last_ship=$SECONDS
 last_spot=-1000000
 tick_open
+tick_on_exit
 ship_ticks
 while job_alive; do
   tick_wait

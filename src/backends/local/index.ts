@@ -80,10 +80,11 @@ function isOurRunner(pid: number): boolean {
  * its in-flight uploads are not interrupted), wait up to graceMs, then SIGKILL the runner's group
  * and the job's group.
  */
-async function stopRunner(pid: number, graceMs: number, isDone: () => boolean): Promise<void> {
+async function stopRunner(pid: number, graceMs: number, isDone: () => boolean, exited?: Promise<void>): Promise<void> {
   if (!isDone()) signalPid(pid, 'SIGTERM')
   const until = Date.now() + graceMs
-  while (!isDone() && Date.now() < until) await sleep(100)
+  // the exit event when we have one (our own child), else a 100 ms check
+  while (!isDone() && Date.now() < until) await (exited ? Promise.race([exited, sleep(100)]) : sleep(100))
   if (isDone()) return
   const jobGroup = jobGroupOf(pid)
   killGroup(pid, 'SIGKILL')
@@ -155,7 +156,7 @@ class LocalAttempt implements AttemptHandle {
   release(): Promise<void> {
     this.released ??= (async () => {
       const pid = this.child.pid
-      if (pid !== undefined) await stopRunner(pid, this.graceMs, () => this.exit !== undefined)
+      if (pid !== undefined) await stopRunner(pid, this.graceMs, () => this.exit !== undefined, this.exited)
       if (this.exit) rmSync(this.dir, { recursive: true, force: true })
     })()
     return this.released
