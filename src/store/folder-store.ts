@@ -176,9 +176,11 @@ export class FolderStore implements ObjectStore {
     const limit = Math.max(1, maxKeys)
     let truncated = false
     const visit = async (d: string, k: string, entries: Dirent[]): Promise<boolean> => {
+      // drop what sorts before startAfter first: a long log folder then sorts only its new names
       const sorted = entries
         .filter((e) => !isTemp(e.name) && (e.isDirectory() || e.isFile()))
         .map((e) => ({ e, key: k + e.name + (e.isDirectory() ? '/' : '') }))
+        .filter(({ key }) => key > startAfter || startAfter.startsWith(key))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       for (const { e, key } of sorted) {
         const p = join(d, e.name)

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The run loop's rows of `npm run bench` (bench/run.mjs starts this file with tsx, as it imports
+// the TypeScript sources). Prints one JSON array of rows: [name, what, value, target, unit].
+//   exit      job's last command → `run` exits                       folder ≤ 300 ms, S3 ≤ 1,000 ms
+//   log p50/95 job prints a line → it is on the CLI's stdout          p95: folder ≤ 1 s, S3 ≤ 2 s
+//   rpm       S3 + EC2 + SSM requests per minute, 24 h simulated     quiet ≤ 12, chatty ≤ 130
+//   req/poll  requests of a log poll with 10, 1,000, 40,000 chunks   ≤ 2 each, flat (40,000 / 10 ≤ 1)
+//   cpu       runner CPU of a 30 s chatty attempt on S3, shipping via curl vs via the aws CLI  ≤ 0.5×
+//   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
+// Latencies are the median of BENCH_LOOP_RUNS (3) runs; S3 is s3rver on loopback with the real aws CLI.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { measureRunLoop } from './lib/run-loop.mjs'
+import { requestsPerPoll, simulatedDay } from './lib/request-budget.mjs'
+import { runnerCpuFolder, runnerCpuS3 } from './lib/runner-cpu.mjs'
+import { startLoopbackS3 } from './lib/loopback-s3.mjs'
+
+const RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 3)
+const AWS = process.env.BENCH_AWS_CLI ?? '/usr/bin/aws'
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rows = []
+
+const s3 = await startLoopbackS3()
+const folder = mkdtempSync(join(tmpdir(), 'bench-loop-store-'))
+try {
+  // latencies: folder and S3 runs interleaved, so machine noise spreads over both
+  const f = []
+  const s = []
+  for (let i = 0; i < RUNS; i++) {
+    f.push(await measureRunLoop(['--store', folder]))
+    s.push(await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: AWS }))
+  }
+  const m = (xs, k) => median(xs.map((x) => x[k]))
+  rows.push(['exit', "job's end → run exits, folder store", m(f, 'exitMs'), 300, 'ms'])
+  rows.push(['exit', "job's end → run exits, S3 (loopback)", m(s, 'exitMs'), 1000, 'ms'])
+  rows.push(['log p50', 'line printed → on the CLI log, folder store', m(f, 'p50'), 500, 'ms'])
+  rows.push(['log p95', 'line printed → on the CLI log, folder store', m(f, 'p95'), 1000, 'ms'])
+  rows.push(['log p50', 'line printed → on the CLI log, S3 (loopback)', m(s, 'p50'), 1000, 'ms'])
+  rows.push(['log p95', 'line printed → on the CLI log, S3 (loopback)', m(s, 'p95'), 2000, 'ms'])
+
+  const quiet = await simulatedDay(600_000)
+  const chatty = await simulatedDay(1000)
+  rows.push(['rpm quiet', `S3+EC2+SSM requests/min, 24 h, a chunk every 10 min (${quiet.total} in all)`, quiet.perMinute, 12, '/min'])
+  rows.push(['rpm chatty', `S3+EC2+SSM requests/min, 24 h, a chunk every second (${chatty.total} in all: ${chatty.counts.list} LIST, ${chatty.counts.get} GET)`, chatty.perMinute, 130, '/min'])
+
+  const polls = {}
+  for (const n of [10, 1000, 40_000]) {
+    polls[n] = await requestsPerPoll(n)
+    rows.push(['req/poll', `a log poll with ${n.toLocaleString('en')} chunks stored and one new (the full listing it replaced: ${polls[n].fullListing})`, polls[n].oneNew, 2, ''])
+  }
+  rows.push(['req/poll', 'flat: requests per poll at 40,000 chunks / at 10', polls[40_000].oneNew / polls[10].oneNew, 1, '×'])
+
+  // the runner's CPU: the whole attempt's process tree (start, loop, finish) for the same 30 s chatty job
+  try {
+    const cpuFolder = await runnerCpuFolder(30, 20)
+    const cpuCurl = await runnerCpuS3(s3, AWS, 30, 20)
+    const cpuAws = await runnerCpuS3(s3, AWS, 30, 20, { DSTACK_S3_CURL: '0' })
+    rows.push(['cpu', `runner CPU, 30 s chatty job on S3: curl ${cpuCurl.cpu.toFixed(1)} s (${cpuCurl.chunks} chunks) vs aws CLI ${cpuAws.cpu.toFixed(1)} s (${cpuAws.chunks} chunks)`, cpuCurl.cpu / cpuAws.cpu, 0.5, '×'])
+    rows.push(['cpu/h', `runner CPU s per hour of chatty output, S3 via curl (start + finish: ${cpuCurl.fixedCpu.toFixed(1)} s once)`, cpuCurl.cpuPerHour, 360, ' s'])
+    rows.push(['cpu/h', `runner CPU s per hour of chatty output, folder store (${cpuFolder.chunks} chunks in ${cpuFolder.wall.toFixed(0)} s)`, cpuFolder.cpuPerHour, 360, ' s'])
+  } catch (e) {
+    rows.push(['cpu', `the runner CPU measurement failed: ${String(e.message).split('\n').slice(0, 3).join(' ')}`, Infinity, 0.5, '×'])
+  }
+} finally {
+  rmSync(folder, { recursive: true, force: true })
+  await s3.close()
+}
+process.stdout.write(JSON.stringify(rows) + '\n')
