@@ -20,7 +20,7 @@ const env = {
   NODE_NO_WARNINGS: '1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
 }
-const args = [join(root, 'node_modules/jest/bin/jest.js'), '__tests__/backends/aws/scenarios.test.ts', '__tests__/backends/aws/full-run.test.ts', '--json', `--outputFile=${report}`, '--silent', ...process.argv.slice(2)]
+const args = [join(root, 'node_modules/jest/bin/jest.js'), '__tests__/backends/aws/scenarios[^/]*\\.test\\.ts$', '__tests__/backends/aws/full-run\\.test\\.ts$', '--json', `--outputFile=${report}`, '--silent', ...process.argv.slice(2)]
 const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
 let stderr = ''
 child.stderr.on('data', (d) => (stderr += d.toString()))

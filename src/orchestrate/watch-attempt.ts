@@ -27,7 +27,7 @@ export interface WatchPace {
  */
 export const DEFAULT_PACE: Record<StoreLocation['kind'], WatchPace> = {
   folder: { fastMs: 250, slowMs: 2000 },
-  s3: { fastMs: 1000, slowMs: 10_000 }
+  s3: { fastMs: 500, slowMs: 10_000 }
 }
 
 const WAKE_SETTLE_MS = 20

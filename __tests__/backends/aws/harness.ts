@@ -81,6 +81,7 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
   const root = mkdtempSync(join(tmpdir(), 'aws-sim-'))
   const s3 = await startS3Server('runs-bucket')
   const sim = new SimInstances(root, s3, awsCliPath())
+  activeSim = sim
   await sim.startImds()
   const cloud = new FakeCloud({ ...o, sink: sim })
   const clock = virtualClock()
@@ -165,11 +166,15 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
       }
     },
     async watch(handle, timeoutMs = 45_000) {
-      const until = Date.now() + timeoutMs
+      // no deadline while a simulated process still works (a busy machine is slow, not wrong): only
+      // `timeoutMs` with nothing running and the handle still saying `running` is a failure
+      let idleSince: number | undefined
       for (;;) {
         const st = await handle.poll()
         if (st.state === 'ended') return st
-        if (Date.now() > until) throw new Error('the attempt did not end in time')
+        if (sim.busy > 0) idleSince = undefined
+        else if (idleSince === undefined) idleSince = Date.now()
+        else if (Date.now() - idleSince > timeoutMs) throw new Error('the attempt did not end: nothing runs any more, yet the handle says running')
         await new Promise((r) => setTimeout(r, 150))
       }
     },
@@ -203,11 +208,18 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
   }
 }
 
-/** poll `f` (real time) until it is true */
+/** the running harness's simulated machines (so `until` can tell slow from stuck) */
+let activeSim: SimInstances | undefined
+
+/**
+ * poll `f` until it is true; `timeoutMs` counts only while no simulated process runs (a busy
+ * machine makes the runner slow, not wrong)
+ */
 export async function until(f: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs
+  let idleSince = Date.now()
   while (!(await f())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
+    if (activeSim && activeSim.busy > 0) idleSince = Date.now()
+    else if (Date.now() - idleSince > timeoutMs) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 100))
   }
 }

@@ -176,6 +176,11 @@ export class SimInstances implements CommandSink {
     }
   }
 
+  /** command processes still running (the harness waits while there are any, however slow the machine) */
+  get busy(): number {
+    return this.running.size
+  }
+
   /** wait for every command process to exit */
   async idle(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.done))
