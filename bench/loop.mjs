@@ -7,6 +7,7 @@
 //   req/poll  requests of a log poll with 10, 1,000, 40,000 chunks   ≤ 2 each, flat (40,000 / 10 ≤ 1)
 //   cpu       runner CPU of a 30 s chatty attempt on S3, shipping via curl vs via the aws CLI  ≤ 0.5×
 //   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
+//   artifacts download (SDK, sha256 checked) vs `aws s3 sync` of the same prefix   time ≤ 1.11× (≥ 0.9× throughput)
 // Latencies are the median of BENCH_LOOP_RUNS (3) runs; S3 is s3rver on loopback with the real aws CLI.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,6 +16,7 @@ import { measureRunLoop } from './lib/run-loop.mjs'
 import { requestsPerPoll, simulatedDay } from './lib/request-budget.mjs'
 import { runnerCpuFolder, runnerCpuS3 } from './lib/runner-cpu.mjs'
 import { startLoopbackS3 } from './lib/loopback-s3.mjs'
+import { artifactDownload } from './lib/artifacts.mjs'
 
 const RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 3)
 const AWS = process.env.BENCH_AWS_CLI ?? '/usr/bin/aws'
@@ -51,6 +53,11 @@ try {
     rows.push(['req/poll', `a log poll with ${n.toLocaleString('en')} chunks stored and one new (the full listing it replaced: ${polls[n].fullListing})`, polls[n].oneNew, 2, ''])
   }
   rows.push(['req/poll', 'flat: requests per poll at 40,000 chunks / at 10', polls[40_000].oneNew / polls[10].oneNew, 1, '×'])
+
+  // artifacts: download with the SDK vs `aws s3 sync` (throughput ≥ 0.9× means time ≤ 1.11×); the
+  // upload is the runner's own `aws s3 sync`, the baseline itself
+  const art = await artifactDownload(s3, AWS)
+  rows.push(['artifacts', `download ${art.files} files, ${(art.bytes / 1048576).toFixed(0)} MiB: ${art.oursMs} ms vs aws s3 sync ${art.syncMs} ms (time ratio)`, art.oursMs / art.syncMs, 1.11, '×'])
 
   // the runner's CPU: the whole attempt's process tree (start, loop, finish) for the same 30 s chatty job
   try {
