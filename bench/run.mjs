@@ -11,7 +11,7 @@
 //             (1.76×; Octokit loaded up front made it 2.2×, so it loads on first use)
 //   snapshot  `dist/cli.js revision` of a 2,000-file repo vs `git archive | gzip` target ≤ 8×
 //             (the whole command, start-up and the revision's git calls included)
-//   snap-work the same minus `dist/cli.js --help` (start-up) vs `git archive | gzip`  target ≤ 5×
+//   snap-work the same minus `dist/cli.js --help` (start-up) vs `git archive | gzip`  target ≤ 1.5×
 //             (the snapshot's own work: temporary index, cat-file, tar, one gzip call)
 import { spawnSync, execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs'
@@ -87,7 +87,7 @@ try {
     help: () => timeCmd(process.execPath, [CLI, '--help'], { env })
   })
   rows.push(['snapshot', 'code snapshot (2,000 files) vs git archive | gzip', snap.snapshot.ms / snap.gitArchive.ms, 8])
-  rows.push(['snap-work', 'the same minus CLI start-up vs git archive | gzip', (snap.snapshot.ms - snap.help.ms) / snap.gitArchive.ms, 5])
+  rows.push(['snap-work', 'the same minus CLI start-up vs git archive | gzip (issue 12: ≤ 1.5×)', (snap.snapshot.ms - snap.help.ms) / snap.gitArchive.ms, 1.5])
   rows.push(['  (abs)', `snapshot ${snap.snapshot.ms.toFixed(0)} ms, git archive ${snap.gitArchive.ms.toFixed(0)} ms`, NaN, NaN])
 } finally {
   rmSync(repo, { recursive: true, force: true })
