@@ -208,6 +208,19 @@ async function archive(git: Git, tree: string, env: Record<string, string>, warn
 export async function buildSnapshot(repoDir: string, sha: string, patch: Buffer): Promise<Snapshot> {
   const { root } = await openWorkTree(repoDir)
   const git = gitAt(root)
+  if (patch.length === 0) {
+    // nothing to apply: archive the commit's own tree, without a temporary index or object store
+    // (three git processes fewer; the same bytes)
+    let tree: string
+    try {
+      tree = await git.text(['rev-parse', '--verify', '--quiet', `${sha}^{tree}`])
+    } catch {
+      throw new UserError(`commit ${sha} is not in the repository ${git.cwd}`, 'fetch it first (git fetch), or check out the commit to run')
+    }
+    const warnings: string[] = []
+    const { tarGz, files, bytes } = await archive(git, tree, {}, warnings)
+    return { tarGz, sha256: sha256Hex(tarGz), files, bytes, warnings }
+  }
   const objectsPath = await git.text(['rev-parse', '--git-path', 'objects'])
   const objects = isAbsolute(objectsPath) ? objectsPath : resolve(root, objectsPath)
   const tmp = await mkdtemp(join(tmpdir(), 'run-action-snapshot-'))
