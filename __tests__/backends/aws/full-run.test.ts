@@ -67,7 +67,9 @@ describe('aws backend scenarios through the orchestrator', () => {
       storeLocation: objects.location,
       signal: new AbortController().signal,
       emit: (e) => void events.push(e),
-      pollIntervalMs: 200
+      pollIntervalMs: 200,
+      // the spot reclaim ends attempt 1 through the backend: do not let the quiet backoff delay it
+      pace: { slowMs: 1000 }
     }).finally(() => (done = true))
     await reclaimer
 
