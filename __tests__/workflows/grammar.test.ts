@@ -13,23 +13,23 @@ const gpu = (v: unknown): GpuSpec | undefined => {
 
 describe('parseGpuSpec: string grammar', () => {
   const table: [string, GpuSpec][] = [
-    ['A100', { names: ['A100'], count: { min: 1, max: 1 } }],
+    ['A100', { names: ['A100'], count: { min: 1 } }],
     ['A100:2', { names: ['A100'], count: { min: 2, max: 2 } }],
     ['2:A100', { names: ['A100'], count: { min: 2, max: 2 } }],
     ['24GB..40GB:2', { names: [], count: { min: 2, max: 2 }, memoryMiB: { min: 24 * GB, max: 40 * GB } }],
     ['H100:1..2', { names: ['H100'], count: { min: 1, max: 2 } }],
-    ['nvidia', { vendor: 'nvidia', names: [], count: { min: 1, max: 1 } }],
-    ['A100:80GB', { names: ['A100'], count: { min: 1, max: 1 }, memoryMiB: { min: 80 * GB, max: 80 * GB } }],
+    ['nvidia', { vendor: 'nvidia', names: [], count: { min: 1 } }],
+    ['A100:80GB', { names: ['A100'], count: { min: 1 }, memoryMiB: { min: 80 * GB, max: 80 * GB } }],
     ['A100:40GB:2', { names: ['A100'], count: { min: 2, max: 2 }, memoryMiB: { min: 40 * GB, max: 40 * GB } }],
     ['40GB..80GB:4', { names: [], count: { min: 4, max: 4 }, memoryMiB: { min: 40 * GB, max: 80 * GB } }],
-    ['A10G,A100', { names: ['A10G', 'A100'], count: { min: 1, max: 1 } }],
+    ['A10G,A100', { names: ['A10G', 'A100'], count: { min: 1 } }],
     ['a10g,l4:2..', { names: ['A10G', 'L4'], count: { min: 2 } }],
     ['nvidia:24GB..:..4', { vendor: 'nvidia', names: [], count: { max: 4 }, memoryMiB: { min: 24 * GB } }],
     ['amd:MI300X:8', { vendor: 'amd', names: ['MI300X'], count: { min: 8, max: 8 } }],
-    ['tpu:v5litepod-4', { vendor: 'google', names: ['v5litepod-4'], count: { min: 1, max: 1 } }],
-    ['v5litepod-8', { vendor: 'google', names: ['v5litepod-8'], count: { min: 1, max: 1 } }],
+    ['tpu:v5litepod-4', { vendor: 'google', names: ['v5litepod-4'], count: { min: 1 } }],
+    ['v5litepod-8', { vendor: 'google', names: ['v5litepod-8'], count: { min: 1 } }],
     ['1..8', { names: [], count: { min: 1, max: 8 } }],
-    ['512MB..1TB', { names: [], count: { min: 1, max: 1 }, memoryMiB: { min: 512, max: 1024 * GB } }],
+    ['512MB..1TB', { names: [], count: { min: 1 }, memoryMiB: { min: 512, max: 1024 * GB } }],
     ['intel:1', { vendor: 'intel', names: [], count: { min: 1, max: 1 } }],
     ['tt:2', { vendor: 'tt', names: [], count: { min: 2, max: 2 } }]
   ]
@@ -76,7 +76,7 @@ describe('parseGpuSpec: object form', () => {
     expect(gpu({ vendor: 'nvidia', name: ['a10g', 'L4'], count: '1..2', memory: '24GB..', total_memory: 80 })).toEqual({
       vendor: 'nvidia', names: ['A10G', 'L4'], count: { min: 1, max: 2 }, memoryMiB: { min: 24 * GB }, totalMemoryMiB: { min: 80 * GB, max: 80 * GB }
     })
-    expect(gpu({ name: 'A100' })).toEqual({ names: ['A100'], count: { min: 1, max: 1 } })
+    expect(gpu({ name: 'A100' })).toEqual({ names: ['A100'], count: { min: 1 } })
     expect(gpu({ vendor: 'tpu' })?.vendor).toBe('google')
   })
   it('rejects unknown keys and bad values', () => {

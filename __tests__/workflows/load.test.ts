@@ -81,7 +81,7 @@ describe('discoverWorkflowFiles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wf-empty-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     expect(await discoverWorkflowFiles(dir)).toEqual([])
-    expect(await loadWorkflows(dir)).toEqual({ specs: [], problems: [], warnings: [], files: [] })
+    expect(await loadWorkflows(dir)).toEqual({ specs: [], workflows: [], problems: [], warnings: [], skipped: [], files: [] })
   })
 })
 
@@ -111,7 +111,8 @@ describe('loadWorkflows', () => {
     expect(r.problems).toEqual([{
       file: 'train.dstack.yml', line: 2, column: 7, path: 'name',
       message: 'duplicate workflow name `train`: first defined at .dstack/workflows.yaml:5:11',
-      hint: expect.stringMatching(/unique across all workflow files/)
+      hint: expect.stringMatching(/unique across all workflow files/),
+      workflow: 'train'
     }])
     expect(r.specs.map((s) => `${s.workflow}@${s.source.file}`)).toEqual(['prepare@.dstack/workflows.yaml', 'train@.dstack/workflows.yaml'])
   })
@@ -121,7 +122,8 @@ describe('loadWorkflows', () => {
     const text = new WorkflowErrors(r.problems).message
     expect(text).toContain('bad.dstack.yml:3:1: comands: unknown key `comands` (did you mean `commands`?)')
     expect(text).toContain('no-type.dstack.yml:1:1: (root): missing `type`')
-    expect(text).toContain('service.dstack.yml:1:7: type: `type: service` cannot run in CI')
+    expect(text).not.toContain('service.dstack.yml')
+    expect(r.skipped).toEqual([expect.objectContaining({ file: 'service.dstack.yml', kind: 'type: service' })])
     expect(text).toContain('syntax.dstack.yml:4:1: (root): YAML syntax error')
     expect(r.problems.map(formatProblem)).toHaveLength(text.split('\n').length)
   })

@@ -108,17 +108,16 @@ describe('seed format: problems', () => {
     }
     expect(at('workflows[0].comands', /unknown key `comands`/)).toEqual([4, 5])
     expect(findProblem(problems, 'workflows[0].comands', /unknown/).hint).toBe('did you mean `commands`?')
-    expect(at('workflows[0].resources.gpu', /expected a whole number or a mapping, got a string/)).toEqual([7, 12])
+    expect(at('workflows[0].resources.gpu', /empty token in gpu spec `A100::2`/)).toEqual([7, 12])
     expect(at('workflows[0].resources.memroy', /unknown key/)).toEqual([8, 7])
     expect(findProblem(problems, 'workflows[0].resources.memroy', /unknown/).hint).toBe('did you mean `memory`?')
-    expect(at('workflows[1].provider', /interactive provider `lab` cannot run in CI; use `bash`/)).toEqual([10, 15])
     expect(at('workflows[2].name', /invalid workflow name "bad name!"/)).toEqual([11, 11])
     expect(at('workflows[2].commands[0]', /unsupported expression `\$\{\{ secrets.TOKEN \}\}`/)).toEqual([14, 9])
     expect(at('workflows[2]', /provider `docker` needs `image`/)).toEqual([11, 5])
     expect(at('workflows[2].artifacts[0].path', /must not contain "\.\."/)).toEqual([16, 15])
     // a misspelt `comands` is not also reported as missing commands
     expect(problems.some((p) => /needs `commands`/.test(p.message))).toBe(false)
-    expect(problems).toHaveLength(8)
+    expect(problems).toHaveLength(7)
     // problems come in file order
     const lines = problems.map((p) => p.line)
     expect(lines).toEqual([...lines].sort((a, b) => a - b))
@@ -129,14 +128,15 @@ describe('seed format: problems', () => {
     expect(r.specs.map((s) => s.workflow)).toEqual(['fine'])
   })
 
-  it.each(['code', 'lab', 'notebook', 'ssh'])('interactive provider `%s` is refused', (provider) => {
-    const [p] = problemsOf(F, `workflows:\n  - name: x\n    provider: ${provider}\n`)
-    expect(p!.message).toBe(`interactive provider \`${provider}\` cannot run in CI; use \`bash\` (commands) or \`docker\` (an image)`)
-    expect(p!.path).toBe('workflows[0].provider')
+  it.each(['code', 'lab', 'notebook', 'ssh', 'streamlit', 'gradio', 'fastapi', 'tensorboard', 'curl', 'torchrun'])('provider `%s` is skipped with a reason, never a problem', (provider) => {
+    const r = parseWorkflowFile(F, `workflows:\n  - name: x\n    provider: ${provider}\n    version: 1.2\n    file: a.py\n    target: app.py\n`)
+    expect(r.problems).toEqual([])
+    expect(r.specs).toEqual([])
+    expect(r.skipped).toEqual([{ file: F, line: 2, column: 5, workflow: 'x', kind: `provider: ${provider}`, reason: expect.stringContaining(`provider \`${provider}\``) }])
   })
 
-  it('torchrun is refused, unknown providers get a suggestion', () => {
-    expect(problemsOf(F, 'workflows:\n  - name: x\n    provider: torchrun\n    file: a.py\n')[0]!.message).toMatch(/`torchrun` is not supported/)
+  it('torchrun with several nodes is skipped as multi-node; unknown providers get a suggestion', () => {
+    expect(parseWorkflowFile(F, 'workflows:\n  - name: x\n    provider: torchrun\n    file: a.py\n    nodes: 2\n').skipped[0]!.reason).toBe('multi-node tasks are not supported yet')
     const p = problemsOf(F, 'workflows:\n  - name: x\n    provider: bsh\n    commands: [a]\n')
     expect(p[0]).toMatchObject({ path: 'workflows[0].provider', hint: 'did you mean `bash`?' })
   })
@@ -181,8 +181,8 @@ describe('seed format: problems', () => {
     findProblem(problems, 'workflows[0].deps[2]', /invalid dependency `a\/b`/)
     findProblem(problems, 'workflows[0].working_dir', /must be relative/)
     findProblem(problems, 'workflows[0].image', /belong to provider `docker`/)
-    findProblem(problems, 'workflows[0].version', /belongs to provider `code`/)
-    findProblem(problems, 'workflows[0].registry_auth', /not supported yet/)
+    expect(findProblem(problems, 'workflows[0].version', /`version` is a field of providers `code` and `python`, not of `bash`/).hint).toMatch(/for `bash` and `docker` write `python:`/)
+    findProblem(problems, 'workflows[0].registry_auth.password', /the registry password is written in the file/)
     findProblem(problems, 'workflows[0].artifacts[1]', /`out` is listed more than once/)
   })
 

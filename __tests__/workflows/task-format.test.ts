@@ -112,20 +112,21 @@ describe('task format: problems', () => {
     expect(pos('resources.disk', /lower bound is greater/)).toEqual([9, 9])
     expect(pos('max_duration', /invalid duration `2 hours`/)).toEqual([10, 15])
     expect(pos('retry.on_events[1]', /`reboot` is not one of/)).toEqual([12, 28])
-    expect(pos('nodes', /multi-node runs are not supported yet/)).toEqual([14, 8])
     expect(pos('spot_policy', /`spott` is not one of `spot`, `on-demand`, `auto`/)).toEqual([15, 14])
     expect(findProblem(problems, 'spot_policy', /spott/).hint).toBe('did you mean `spot`?')
     expect(pos('volumes', /`volumes` are not supported/)).toEqual([16, 1])
     expect(pos('env[0]', /invalid environment variable name `1BAD`/)).toEqual([20, 5])
     expect(pos('env[1]', /unsupported expression `\$\{\{ github.token \}\}`/)).toEqual([21, 5])
-    expect(problems).toHaveLength(12)
+    expect(problems).toHaveLength(11)
     const order = problems.map((p) => p.line * 1000 + p.column)
     expect(order).toEqual([...order].sort((a, b) => a - b))
   })
 
-  it.each(['service', 'dev-environment', 'fleet', 'volume', 'gateway'])('`type: %s` says only task runs in CI', (type) => {
-    const p = problemsOf('s.dstack.yml', `type: ${type}\ncommands: [x]\n`)
-    expect(p).toEqual([expect.objectContaining({ path: 'type', line: 1, column: 7, message: `\`type: ${type}\` cannot run in CI: only \`type: task\` runs` })])
+  it.each(['service', 'dev-environment', 'fleet', 'volume', 'gateway', 'preset'])('`type: %s` is skipped with a reason, never a problem', (type) => {
+    const r = parseWorkflowFile('s.dstack.yml', `type: ${type}\nname: s\nport: 8000\nide: vscode\ncommands: [x]\n`)
+    expect(r.problems).toEqual([])
+    expect(r.specs).toEqual([])
+    expect(r.skipped).toEqual([{ file: 's.dstack.yml', line: 1, column: 1, workflow: 's', kind: `type: ${type}`, reason: expect.stringMatching(/\w/) }])
   })
 
   it('missing type has a hint; a misspelt type gets a suggestion', () => {
@@ -149,11 +150,14 @@ describe('task format: problems', () => {
 
   it('invalid name, name from an unusable file name, absolute working_dir, bad ports, refused keys', () => {
     findProblem(problemsOf('a.dstack.yml', 'type: task\nname: "../x"\ncommands: [a]\n'), 'name', /invalid workflow name/)
-    findProblem(problemsOf('my task.dstack.yml', 'type: task\ncommands: [a]\n'), '', /cannot use `my task`/)
-    findProblem(problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\nworking_dir: /workflow\n'), 'working_dir', /is absolute/)
+    // a file name that is no valid name gives a name from the path, with what a name cannot hold as `-`
+    expect(parseWorkflowFile('dir/my task.dstack.yml', 'type: task\ncommands: [a]\n').workflows).toMatchObject([{ name: 'dir-my-task', derivedName: true }])
+    findProblem(problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\nworking_dir: /work/../etc\n'), 'working_dir', /invalid working_dir/)
     findProblem(problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\nports: ["80:http"]\n'), 'ports[0]', /invalid port/)
     const p = problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\ngroups: []\nregistry_auth: {username: a}\ndocker: true\nprivileged: true\nmax_price: 0\n')
     for (const k of ['groups', 'registry_auth', 'docker', 'privileged', 'max_price']) expect(p.some((x) => x.path === k)).toBe(true)
+    findProblem(p, 'groups', /cannot be empty/)
+    findProblem(p, 'registry_auth', /missing required key `password`/)
   })
 
   it('a YAML syntax error keeps its line and column and stops further checks', () => {

@@ -43,7 +43,8 @@ export function githubEventSink(): (ev: RunEvent) => void {
         core.info(ev.message)
         break
       case 'warning':
-        core.warning(ev.message)
+        if (ev.problem) core.warning(ev.message, { title: `dstack workflow: ${ev.problem.path || ev.problem.file}`, file: ev.problem.file, startLine: ev.problem.line, startColumn: ev.problem.column })
+        else core.warning(ev.message)
         break
     }
   }

@@ -4,7 +4,6 @@
  */
 import { Command, Option, CommanderError } from 'commander'
 import { resolve as resolvePath } from 'node:path'
-import { loadWorkflows } from '../workflows/index.js'
 import { detectRepoId, captureRevision } from '../revision/index.js'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
@@ -22,6 +21,7 @@ import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-vi
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
+import { registerValidate } from './cli-validate.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -62,24 +62,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const json = (v: unknown) => io.out.write(JSON.stringify(v, null, 2) + '\n')
 
-  program
-    .command('validate')
-    .description('find, parse and validate the workflow files; print every problem with file:line:column')
-    .option('-C, --repo <dir>', 'the repository folder', '.')
-    .option('--json', 'print the normalised RunSpecs as JSON')
-    .action(async (o: { repo: string; json?: boolean }) => {
-      const repoDir = resolvePath(io.cwd, o.repo)
-      const { specs, problems, files } = await loadWorkflows(repoDir)
-      if (problems.length) {
-        for (const p of problems) io.err.write(formatProblem(p) + '\n')
-        io.err.write(`${problems.length} problem${problems.length > 1 ? 's' : ''} in ${new Set(problems.map((p) => p.file)).size} file(s)\n`)
-        exitCode = 1
-        return
-      }
-      if (o.json) return void json(specs)
-      if (!files.length) io.err.write(`no workflow files found in ${repoDir} (.dstack/workflows.yaml, .dstack/workflows/*.yaml, *.dstack.yml)\n`)
-      printTable(io.out, ['WORKFLOW', 'FORMAT', 'SOURCE', 'HELP'], specs.map((s) => [s.workflow, s.format, `${s.source.file}:${s.source.line}`, s.help ?? '']))
-    })
+  registerValidate(program, io, (code) => (exitCode = code))
 
   program
     .command('revision')

@@ -18,6 +18,8 @@ export interface WorkflowProblem {
   path: string
   message: string
   hint?: string
+  /** the workflow the problem belongs to, when it belongs to one (a file-level problem has none) */
+  workflow?: string
 }
 
 export function formatProblem(p: WorkflowProblem): string {

@@ -21,6 +21,8 @@ export interface GpuSpec {
   memoryMiB?: Range
   /** total GPU memory across the GPUs, MiB */
   totalMemoryMiB?: Range
+  /** minimum CUDA compute capability `[major, minor]` */
+  computeCapability?: [number, number]
 }
 
 export interface Resources {
@@ -33,7 +35,10 @@ export interface Resources {
 }
 
 export interface ArtifactSpec {
-  /** relative to the working directory, normalised, no `..` */
+  /**
+   * relative to the working directory, normalised, no `..`; or an absolute path (`/opt/conda/envs/x`)
+   * on the machine or in the container the run owns (README "Absolute artifact paths")
+   */
   path: string
   /** true: synced while the job runs (dstack's real-time artifacts) */
   mount: boolean
@@ -51,6 +56,15 @@ export interface SourceRef {
   file: string
   line: number
   column: number
+}
+
+/** one node group of a heterogeneous multi-node task (parsed and carried; not run yet) */
+export interface NodeGroupSpec {
+  name: string
+  nodes: number
+  commands: string[]
+  ports: number[]
+  resources?: Resources
 }
 
 export interface RunSpec {
@@ -77,7 +91,10 @@ export interface RunSpec {
    * `${{ secrets.X }}` and `${{ env.X }}` may be embedded in a longer value.
    */
   secretEnv: Record<string, string>
-  /** relative to the repository root ('.' = root); never absolute outside the checkout */
+  /**
+   * relative to the repository root ('.' = root); or an absolute path (dstack's current form): the
+   * checkout is placed there and the job starts there (README "working_dir")
+   */
   workingDir: string
   args: string[]
   artifacts: ArtifactSpec[]
@@ -94,7 +111,14 @@ export interface RunSpec {
   instanceTypes: string[]
   regions: string[]
   availabilityZones: string[]
+  /** total node count (the sum over `groups` when they are given); only 1 runs today */
   nodes: number
+  groups?: NodeGroupSpec[]
+  /**
+   * credentials for pulling `image`: templates like `secretEnv` (the password is always a
+   * `${{ secrets.X }}` / `${{ env.X }}` reference), resolved at launch, never stored as values
+   */
+  registryAuth?: { username: string; password: string }
 }
 
 export const DEFAULTS = {

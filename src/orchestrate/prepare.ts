@@ -2,10 +2,10 @@
  * Everything that happens before a machine is asked for: the workflow, its secrets, the revision and
  * code snapshot, the deps. Any problem here fails the run before anything is launched or stored.
  */
-import { loadWorkflows, findWorkflow, resolveSecretEnv } from '../workflows/index.js'
+import { loadWorkflows, selectWorkflow, resolveSecretEnv } from '../workflows/index.js'
 import { captureRevision } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
-import { UserError, WorkflowErrors, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
+import { UserError, formatProblem, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
 import type { EventSink } from './events.js'
 
 export interface PrepareOptions {
@@ -30,8 +30,14 @@ export interface PreparedRun {
 export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: EventSink): Promise<PreparedRun> {
   emit({ type: 'step', step: 'validate', message: `Reading workflows in ${opts.repoDir}` })
   const loaded = await loadWorkflows(opts.repoDir)
-  if (loaded.problems.length) throw new WorkflowErrors(loaded.problems)
-  const base = findWorkflow(loaded.specs, opts.workflow)
+  // each workflow stands alone: only the chosen one's own problems stop the run
+  const chosen = selectWorkflow(loaded, opts.workflow)
+  const base = chosen.spec
+  for (const w of chosen.warnings) emit({ type: 'warning', message: formatProblem(w), problem: w })
+  if (chosen.otherProblems) {
+    const files = new Set(loaded.problems.map((p) => p.file)).size
+    emit({ type: 'warning', message: `other workflows have ${chosen.otherProblems} problem${chosen.otherProblems > 1 ? 's' : ''} (in ${files} file${files > 1 ? 's' : ''}); \`${opts.workflow}\` is not affected; list them with \`dstack-run validate\`` })
+  }
   // an explicit NAME=VALUE override replaces the workflow's value, secret template included
   const overrides = opts.env ?? {}
   const secretEnv = Object.fromEntries(Object.entries(base.secretEnv).filter(([name]) => !(name in overrides)))

@@ -6,6 +6,36 @@ export interface WorkflowEntry {
   spec: RunSpec
   /** position of the name (or of the workflow when the name was derived from the file name) */
   nameAt: SourceRef & { path: FieldPath }
+  /** the name was derived from the file's path (a task without `name:`) */
+  derived?: boolean
+}
+
+/**
+ * Every workflow a file defines, valid or not, runnable or not: what problems are attributed to
+ * and what `validate` lists. `root` is the workflow's field path (`''` for a task file,
+ * `workflows[2]` in a seed-era file).
+ */
+export interface WorkflowSeen {
+  name: string
+  file: string
+  root: string
+  line: number
+  column: number
+  derived: boolean
+}
+
+/** a workflow that cannot run in CI by its nature (a service, an IDE, a multi-node task) */
+export interface SkippedWorkflow {
+  file: string
+  line: number
+  column: number
+  /** its name, when it has one */
+  workflow?: string
+  /** `type: service`, `provider: code`, `nodes: 2` … */
+  kind: string
+  reason: string
+  /** the normalised spec, when the definition itself is valid (multi-node tasks) */
+  spec?: RunSpec
 }
 
 export function sourceAt(ctx: FileContext, path: FieldPath): SourceRef {
@@ -44,3 +74,12 @@ export function baseSpec(workflow: string, format: RunSpec['format'], source: So
     nodes: 1
   }
 }
+
+/** what one file yields */
+export interface FileOutcome {
+  entries: WorkflowEntry[]
+  seen: WorkflowSeen[]
+  skipped: SkippedWorkflow[]
+}
+
+export const emptyOutcome = (): FileOutcome => ({ entries: [], seen: [], skipped: [] })

@@ -113,7 +113,22 @@ export function relativePath(ctx: FileContext, path: FieldPath, kind: string, v:
   }
 }
 
-/** artifacts: `{path, mount}` or plain strings */
+/**
+ * An absolute path (a container or machine path): normalised, no `..`, no control characters,
+ * not `/` itself. `~` and `~/…` are read as `/root…` (dstack's home folder of a job).
+ */
+export function absolutePath(ctx: FileContext, path: FieldPath, kind: string, v: string): string | undefined {
+  const text = v.trim().replace(/^~(?=\/|$)/, '/root')
+  const parts = text.split('/').filter((p) => p !== '' && p !== '.')
+  // eslint-disable-next-line no-control-regex
+  if (!text.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(text) || parts.includes('..') || parts.length === 0 || text.length > 1024) {
+    ctx.report(path, `invalid ${kind} ${JSON.stringify(v)}`, 'an absolute path names a folder below `/`, without `..`, backslashes or control characters')
+    return undefined
+  }
+  return '/' + parts.join('/')
+}
+
+/** artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute */
 export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): ArtifactSpec[] {
   if (!Array.isArray(v)) return []
   const out: ArtifactSpec[] = []
@@ -121,7 +136,8 @@ export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): Artifa
     const p: FieldPath = [...path, i]
     const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined
     if (raw === undefined) return
-    const norm = relativePath(ctx, isObj(item) ? [...p, 'path'] : p, 'artifact path', raw)
+    const at = isObj(item) ? [...p, 'path'] : p
+    const norm = raw.trim().startsWith('/') || raw.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', raw) : relativePath(ctx, at, 'artifact path', raw)
     if (norm === undefined) return
     if (out.some((a) => a.path === norm)) {
       ctx.report(p, `artifact \`${norm}\` is listed more than once`)
@@ -195,11 +211,19 @@ export function ports(ctx: FileContext, path: FieldPath, v: unknown): number[] {
   const out: number[] = []
   v.forEach((item, i) => {
     const p: FieldPath = [...path, i]
+    if (isObj(item)) {
+      // dstack's PortMapping object: `{container_port, local_port}`; only the container port matters here
+      const port = item.container_port
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        if (!ctx.hasProblemAt(p)) ctx.report([...p, 'container_port'], `invalid port ${JSON.stringify(port)}`, 'expected `{container_port: 8080}` (1–65535), optionally with `local_port`')
+      } else if (!out.includes(port)) out.push(port)
+      return
+    }
     const text = String(item).trim()
     const m = /^(?:(?:\*|\d+):)?(\d+)$/.exec(text)
     const port = m ? Number(m[1]) : NaN
     if (!m || port < 1 || port > 65535) {
-      if (!ctx.hasProblemAt(p)) ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"` or `"*:8080"` (local:container)')
+      if (!ctx.hasProblemAt(p)) ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"`, `"*:8080"` (local:container) or `{container_port: 8080}`')
       return
     }
     if (!out.includes(port)) out.push(port)
@@ -225,6 +249,35 @@ export function cachePaths(ctx: FileContext, path: FieldPath, v: unknown): strin
     if (norm !== undefined && !out.includes(norm)) out.push(norm)
   })
   return out
+}
+
+export const REGISTRY_USERNAME_ENV = 'DSTACK_REGISTRY_USERNAME'
+export const REGISTRY_PASSWORD_ENV = 'DSTACK_REGISTRY_PASSWORD'
+
+/**
+ * `registry_auth: {username, password}`: the password must come from the CI environment
+ * (`${{ secrets.X }}` or `${{ env.X }}`), so it is never written to a store, a script or a disk;
+ * the username may be a literal. Both stay templates until launch.
+ */
+export function registryAuth(ctx: FileContext, path: FieldPath, v: unknown): { username: string; password: string } | undefined {
+  if (!isObj(v) || ctx.hasProblemAt(path)) return undefined
+  const out: Record<'username' | 'password', string> = { username: '', password: '' }
+  for (const k of ['username', 'password'] as const) {
+    const value = v[k]
+    if (typeof value !== 'string') continue
+    const exprs = expressionsIn(value)
+    const bad = exprs.filter((e) => envReference(e.expr) === undefined)
+    if (bad.length) {
+      ctx.report([...path, k], `unsupported expression \`${bad[0]!.text}\` in \`registry_auth.${k}\``, 'use `${{ secrets.NAME }}` or `${{ env.NAME }}`, read from the CI environment at launch')
+      continue
+    }
+    if (k === 'password' && exprs.length === 0) {
+      ctx.report([...path, k], 'the registry password is written in the file', 'keep it in a CI secret and write `password: ${{ secrets.REGISTRY_TOKEN }}` (GitHub: map the secret into the step\'s `env:`)')
+      continue
+    }
+    out[k] = value
+  }
+  return out.username && out.password ? out : undefined
 }
 
 /** python: `3.10`, `"3.9"`; the number `3.1` is read as 3.10, as dstack did (YAML drops the zero) */

@@ -1,7 +1,8 @@
 /**
  * dstack's gpu and cpu grammar (`src/dstack/_internal/core/models/resources.py`), pure.
  * gpu: colon-separated tokens in any order — vendor, names (comma = alternatives), memory (has a
- * unit), count — or an object `{vendor, name, count, memory, total_memory}`, or a bare count.
+ * unit), count — or an object `{vendor, name, count, memory, total_memory, compute_capability}`, or
+ * a bare count. Spaces are dropped before reading, as dstack does (`RTX 4090:2` → `RTX4090`, 2).
  */
 import type { GpuSpec, Range, Resources } from '../model/index.js'
 import { fail, ok, parseCountRange, parseSizeRange, type Parsed } from './units.js'
@@ -12,11 +13,13 @@ const VENDOR_ALIASES: Record<string, string> = { tpu: 'google' }
 export const GPU_FORMS =
   'colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), ' +
   'memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, ' +
-  'or an object {vendor, name, count, memory, total_memory}'
+  'or an object {vendor, name, count, memory, total_memory, compute_capability}'
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.+-]*$/
 const TPU_RE = /^(tpu-)?v\d/i
-const GPU_OBJECT_KEYS = ['vendor', 'name', 'count', 'memory', 'total_memory']
+const GPU_OBJECT_KEYS = ['vendor', 'name', 'count', 'memory', 'total_memory', 'compute_capability']
+/** dstack's DEFAULT_GPU_COUNT: a spec that names no count asks for one GPU or more */
+const DEFAULT_GPU_COUNT: Range = { min: 1 }
 
 function vendorOf(token: string): string | undefined {
   const t = token.toLowerCase()
@@ -29,14 +32,17 @@ function normaliseGpuName(name: string): string {
   return TPU_RE.test(name) ? name.toLowerCase() : name.toUpperCase()
 }
 
-function finish(spec: { vendor?: string; names: string[]; count?: Range; memoryMiB?: Range; totalMemoryMiB?: Range }): GpuSpec | undefined {
-  const count = spec.count ?? { min: 1, max: 1 }
+type GpuParts = { vendor?: string; names: string[]; count?: Range; memoryMiB?: Range; totalMemoryMiB?: Range; computeCapability?: [number, number] }
+
+function finish(spec: GpuParts): GpuSpec | undefined {
+  const count = spec.count ?? { ...DEFAULT_GPU_COUNT }
   if (count.max === 0) return undefined
   const out: GpuSpec = { names: spec.names.map(normaliseGpuName), count }
   const vendor = spec.vendor ?? (out.names.length > 0 && out.names.every((n) => TPU_RE.test(n)) ? 'google' : undefined)
   if (vendor) out.vendor = vendor
   if (spec.memoryMiB) out.memoryMiB = spec.memoryMiB
   if (spec.totalMemoryMiB) out.totalMemoryMiB = spec.totalMemoryMiB
+  if (spec.computeCapability) out.computeCapability = spec.computeCapability
   return out
 }
 
@@ -48,7 +54,7 @@ function parseNames(token: string, whole: string): Parsed<string[]> {
 }
 
 function parseGpuString(text: string): Parsed<GpuSpec | undefined> {
-  const whole = text.trim()
+  const whole = text.replace(/\s+/g, '')
   if (!whole) return fail('empty gpu spec', `expected ${GPU_FORMS}`)
   let vendor: string | undefined
   let names: string[] | undefined
@@ -83,7 +89,7 @@ function parseGpuString(text: string): Parsed<GpuSpec | undefined> {
       return fail(`invalid token \`${token}\` in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`)
     }
   }
-  const spec: Parameters<typeof finish>[0] = { names: names ?? [] }
+  const spec: GpuParts = { names: names ?? [] }
   if (vendor) spec.vendor = vendor
   if (count) spec.count = count
   if (memory) spec.memoryMiB = memory
@@ -93,7 +99,7 @@ function parseGpuString(text: string): Parsed<GpuSpec | undefined> {
 function parseGpuObject(o: Record<string, unknown>): Parsed<GpuSpec | undefined> {
   const unknown = Object.keys(o).find((k) => !GPU_OBJECT_KEYS.includes(k))
   if (unknown !== undefined) return fail(`unknown gpu key \`${unknown}\``, `expected ${GPU_OBJECT_KEYS.join(', ')}`)
-  const spec: Parameters<typeof finish>[0] = { names: [] }
+  const spec: GpuParts = { names: [] }
   if (o.vendor !== undefined && o.vendor !== null) {
     const v = typeof o.vendor === 'string' ? vendorOf(o.vendor) : undefined
     if (!v) return fail(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tt')
@@ -103,8 +109,9 @@ function parseGpuObject(o: Record<string, unknown>): Parsed<GpuSpec | undefined>
     const list = Array.isArray(o.name) ? o.name : [o.name]
     const names: string[] = []
     for (const n of list) {
-      if (typeof n !== 'string' || !NAME_RE.test(n.trim())) return fail(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]')
-      names.push(...n.split(',').map((x) => x.trim()))
+      const compact = typeof n === 'string' ? n.replace(/\s+/g, '') : undefined
+      if (compact === undefined || compact.split(',').some((x) => !NAME_RE.test(x))) return fail(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]')
+      names.push(...compact.split(','))
     }
     spec.names = names
   }
@@ -123,13 +130,36 @@ function parseGpuObject(o: Record<string, unknown>): Parsed<GpuSpec | undefined>
     if (!m.ok) return m
     spec.totalMemoryMiB = m.value
   }
+  if (o.compute_capability !== undefined && o.compute_capability !== null) {
+    const c = parseComputeCapability(o.compute_capability)
+    if (!c.ok) return c
+    spec.computeCapability = c.value
+  }
   return ok(finish(spec))
+}
+
+/**
+ * The minimum compute capability: `7.5`, `"8.0"`, `[8, 6]`. YAML reads `8.0` as the number 8, so a
+ * whole number N means N.0.
+ */
+export function parseComputeCapability(v: unknown): Parsed<[number, number]> {
+  const bad = fail<[number, number]>(`invalid compute capability ${JSON.stringify(v)}`, 'expected MAJOR.MINOR, e.g. `7.5`, `"8.0"` or `[8, 6]`')
+  let parts: unknown[]
+  if (typeof v === 'number') parts = Number.isInteger(v) ? [v, 0] : String(v).split('.')
+  else if (typeof v === 'string') parts = v.trim().split('.')
+  else if (Array.isArray(v)) parts = v
+  else return bad
+  if (parts.length !== 2) return bad
+  const nums = parts.map((p) => (typeof p === 'number' ? p : typeof p === 'string' && /^\d+$/.test(p.trim()) ? Number(p) : NaN))
+  if (nums.some((n) => !Number.isInteger(n) || n < 0)) return bad
+  return ok([nums[0]!, nums[1]!])
 }
 
 /**
  * Parse a `resources.gpu` value of the current (`.dstack.yml`) format.
  * `undefined`/`null`, `0` and `0` counts mean no GPU (value undefined). A spec that names no count
- * asks for exactly one GPU, as dstack does. Memory is per GPU, in MiB.
+ * asks for `1..` (one GPU or more), dstack's DEFAULT_GPU_COUNT; backends pick the cheapest machine
+ * that fits, so in practice one GPU. Memory is per GPU, in MiB.
  */
 export function parseGpuSpec(value: unknown): Parsed<GpuSpec | undefined> {
   if (value === undefined || value === null) return ok(undefined)
@@ -143,7 +173,7 @@ export function parseGpuSpec(value: unknown): Parsed<GpuSpec | undefined> {
 }
 
 const ARCH_ALIASES: Record<string, 'x86' | 'arm'> = { x86: 'x86', x86_64: 'x86', amd64: 'x86', arm: 'arm', arm64: 'arm', aarch64: 'arm' }
-export const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`), optionally with an architecture (`x86:16`, `arm:8..`)'
+export const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`, `{min: 2, max: 8}`), optionally with an architecture (`x86:16`, `arm:8..`, `{arch: arm, count: 8..}`)'
 
 /** `16..`, `x86:16`, `arm:8..`, `4`, or `{arch, count}` */
 export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
@@ -151,7 +181,7 @@ export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
   let arch: 'x86' | 'arm' | undefined
   let count: Range | undefined
   if (typeof value === 'string') {
-    for (const raw of value.split(':')) {
+    for (const raw of value.replace(/\s+/g, '').split(':')) {
       const token = raw.trim()
       const a = ARCH_ALIASES[token.toLowerCase()]
       if (a && !arch) arch = a
@@ -163,6 +193,13 @@ export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
     }
   } else if (value && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>
+    const keys = Object.keys(o)
+    if (keys.length > 0 && keys.every((k) => k === 'min' || k === 'max')) {
+      const c = parseCountRange(o, 'cpu count')
+      return c.ok ? ok({ ...c.value }) : c
+    }
+    const unknown = keys.find((k) => k !== 'arch' && k !== 'count')
+    if (unknown !== undefined) return fail(`unknown cpu key \`${unknown}\``, `expected ${CPU_FORMS}`)
     if (o.arch !== undefined) {
       arch = typeof o.arch === 'string' ? ARCH_ALIASES[o.arch.toLowerCase()] : undefined
       if (!arch) return fail(`invalid cpu arch ${JSON.stringify(o.arch)}`, 'expected x86 or arm')

@@ -1,32 +1,53 @@
 /**
- * Seed-era `.dstack/workflows.yaml` (dstack 0.0.7 – 0.10.4): a `workflows:` list of named
- * workflows with a `provider`. Only `bash` and `docker` run in CI.
+ * Seed-era `.dstack/workflows.yaml` (dstack 0.0.1 – 0.10.4): a `workflows:` list of named
+ * workflows with a `provider`. `bash`, `docker` and the early `python` provider run in CI; the
+ * interactive and app providers are skipped with a reason, never errors.
  */
 import type { GpuSpec, Resources, RunSpec } from '../model/index.js'
-import type { FieldPath, FileContext } from './source.js'
+import { formatPath, type FieldPath, type FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
-import { baseSpec, entryLines, sourceAt, type WorkflowEntry } from './entry.js'
+import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from './entry.js'
 import {
-  artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, relativePath, scriptLines, type Obj
+  artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, type Obj
 } from './fields.js'
 import { parseSizeMiB } from './units.js'
+import { parseGpuSpec } from './gpu.js'
+import { MULTI_NODE_REASON } from './task-format.js'
 
-const INTERACTIVE = ['code', 'lab', 'notebook', 'ssh']
-const PROVIDER_ONLY: Record<string, string> = { version: 'code', code: 'ssh', file: 'torchrun', args: 'torchrun', nodes: 'torchrun' }
+/** providers that cannot run in CI, with the reason `validate` shows */
+export const SKIPPED_PROVIDERS: Record<string, string> = {
+  code: 'provider `code` opens VS Code in the browser; a CI run has no one to use it',
+  lab: 'provider `lab` opens JupyterLab; a CI run has no one to use it',
+  notebook: 'provider `notebook` opens Jupyter; a CI run has no one to use it',
+  ssh: 'provider `ssh` starts an SSH server to attach to; a CI run has no one to attach',
+  streamlit: 'provider `streamlit` serves an app until stopped; a CI run must end',
+  gradio: 'provider `gradio` serves an app until stopped; a CI run must end',
+  fastapi: 'provider `fastapi` serves an app until stopped; a CI run must end',
+  tensorboard: 'provider `tensorboard` serves TensorBoard until stopped; a CI run must end',
+  curl: 'provider `curl` (dstack 0.0.1–0.0.6) is gone; write `provider: bash` with `commands: [curl -fLo output/FILE URL]` to run it in CI',
+  torchrun: 'provider `torchrun` starts distributed training; write `provider: bash` with `commands: [torchrun … script.py]` to run it on one machine'
+}
+/** fields that belong to some providers only: for hints that name the right ones */
+const PROVIDER_FIELDS: Record<string, { providers: string[]; meaning: string }> = {
+  version: { providers: ['code', 'python'], meaning: 'the openvscode-server version (`code`) or the Python version (`python`); for `bash` and `docker` write `python:`' },
+  code: { providers: ['ssh'], meaning: 'print a VS Code link (`ssh`)' },
+  file: { providers: ['python', 'torchrun'], meaning: 'the script to run (`python`, `torchrun`); for `bash` call it in `commands`' },
+  script: { providers: ['python'], meaning: 'the script to run (`python`); for `bash` call it in `commands`' },
+  args: { providers: ['python', 'torchrun'], meaning: 'the script\'s arguments (`python`, `torchrun`); for `bash` write them in `commands`, or use `${{ run.args }}`' },
+  environment: { providers: ['python'], meaning: 'environment variables (`python`); for `bash` and `docker` write `env:`' },
+  nodes: { providers: ['torchrun'], meaning: 'the node count (`torchrun`)' }
+}
 const IGNORED: Record<string, string> = {
   home_dir: '`home_dir` is ignored',
   ssh: '`ssh` is ignored: CI runs are not interactive',
   build: '`build` is ignored: images are not prebuilt'
 }
 
-export function parseSeedFile(ctx: FileContext, root: unknown): WorkflowEntry[] {
+export function parseSeedFile(ctx: FileContext, root: unknown): FileOutcome {
   checkSchema(ctx, 'workflows', root)
-  if (!isObj(root) || !Array.isArray(root.workflows)) return []
-  const out: WorkflowEntry[] = []
-  root.workflows.forEach((item, i) => {
-    const entry = seedWorkflow(ctx, item, ['workflows', i])
-    if (entry) out.push(entry)
-  })
+  const out = emptyOutcome()
+  if (!isObj(root) || !Array.isArray(root.workflows)) return out
+  root.workflows.forEach((item, i) => seedWorkflow(ctx, item, ['workflows', i], out))
   return out
 }
 
@@ -34,21 +55,22 @@ function shellWord(s: string): string {
   return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
-function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath): WorkflowEntry | undefined {
-  if (!isObj(w)) return undefined
+function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOutcome): void {
+  if (!isObj(w)) return
   const at = (k: string): FieldPath => [...path, k]
   const name = typeof w.name === 'string' ? w.name : undefined
-  if (name !== undefined && !ctx.hasProblemAt(at('name'))) checkName(ctx, at('name'), 'workflow name', name)
+  const pos = ctx.position(path)
   const provider = typeof w.provider === 'string' ? w.provider : undefined
-  if (provider && INTERACTIVE.includes(provider)) {
-    ctx.report(at('provider'), `interactive provider \`${provider}\` cannot run in CI; use \`bash\` (commands) or \`docker\` (an image)`,
-      'CI runs have no one to attach to a notebook, IDE or shell')
-    return undefined
+  const skip = provider === 'torchrun' && typeof w.nodes === 'number' && w.nodes > 1 ? MULTI_NODE_REASON : provider ? SKIPPED_PROVIDERS[provider] : undefined
+  if (skip) {
+    // not runnable by nature: its own fields are not checked (other providers' grammar), only listed
+    ctx.dropProblemsAt(path)
+    const skipped = { file: ctx.file, line: pos.line, column: pos.column, kind: `provider: ${provider}`, reason: skip }
+    out.skipped.push(name !== undefined ? { ...skipped, workflow: name } : skipped)
+    return
   }
-  if (provider === 'torchrun') {
-    ctx.report(at('provider'), 'provider `torchrun` is not supported; use `bash` and call `torchrun` in `commands`', 'multi-node runs are not supported yet')
-    return undefined
-  }
+  if (name !== undefined) out.seen.push({ name, file: ctx.file, root: formatPath(path), line: pos.line, column: pos.column, derived: false })
+  if (name !== undefined && !ctx.hasProblemAt(at('name'))) checkName(ctx, at('name'), 'workflow name', name)
 
   const spec: RunSpec = baseSpec(name ?? '', 'workflows.yaml', sourceAt(ctx, path))
   if (provider) spec.provider = provider
@@ -60,6 +82,7 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath): WorkflowEn
     const req = relativePath(ctx, at('requirements'), 'requirements', w.requirements)
     if (req) spec.setup.unshift(`pip install -r ${shellWord(req)}`)
   }
+  if (provider === 'python') pythonProvider(ctx, path, w, spec)
   if (provider === 'bash' && spec.commands.length === 0 && !ctx.hasProblemAt(at('commands')) && !ctx.misspelt(path, 'commands')) {
     ctx.report(path, 'provider `bash` needs `commands`', 'e.g. `commands: [python train.py]`')
   }
@@ -71,12 +94,12 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath): WorkflowEn
   if (provider === 'bash' && (w.image !== undefined || w.entrypoint !== undefined)) {
     ctx.report(at(w.image !== undefined ? 'image' : 'entrypoint'), '`image` and `entrypoint` belong to provider `docker`', 'use `provider: docker`, or drop them', true)
   }
-  const py = pythonVersion(ctx, at('python'), w.python)
+  const py = pythonVersion(ctx, at('python'), w.python ?? (provider === 'python' ? w.version : undefined))
   if (py) {
     if (provider === 'docker') ctx.warn(at('python'), '`python` is ignored with provider `docker` (the image decides)')
     else spec.python = py
   }
-  const env = envEntries(ctx, at('env'), w.env)
+  const env = envEntries(ctx, at(w.env === undefined && provider === 'python' ? 'environment' : 'env'), w.env ?? (provider === 'python' ? w.environment : undefined))
   spec.env = env.env
   spec.secretEnv = env.secretEnv
   spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts)
@@ -84,18 +107,39 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath): WorkflowEn
   spec.ports = ports(ctx, at('ports'), w.ports)
   spec.cache = cachePaths(ctx, at('cache'), w.cache)
   if (typeof w.working_dir === 'string') spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.'
-  if (w.registry_auth !== undefined) {
-    ctx.report(at('registry_auth'), '`registry_auth` is not supported yet', 'use a public image, or one the instance profile can pull (ECR)', true)
+  if (w.registry_auth !== undefined && w.registry_auth !== null) {
+    const auth = registryAuth(ctx, at('registry_auth'), w.registry_auth)
+    if (auth && !spec.image) ctx.warn(at('registry_auth'), '`registry_auth` is ignored: there is no `image` to pull', undefined, true)
+    else if (auth) spec.registryAuth = auth
   }
-  for (const [k, p] of Object.entries(PROVIDER_ONLY)) {
-    if (w[k] !== undefined && !ctx.hasProblemAt(at(k))) ctx.report(at(k), `\`${k}\` belongs to provider \`${p}\`, not \`${provider ?? '?'}\``, undefined, true)
+  for (const [k, f] of Object.entries(PROVIDER_FIELDS)) {
+    if (w[k] === undefined || ctx.hasProblemAt(at(k)) || (provider && f.providers.includes(provider))) continue
+    const owners = f.providers.map((p) => `\`${p}\``).join(' and ')
+    ctx.report(at(k), `\`${k}\` is a field of provider${f.providers.length > 1 ? 's' : ''} ${owners}, not of \`${provider ?? '?'}\``, `it means ${f.meaning}`, true)
   }
   for (const [k, m] of Object.entries(IGNORED)) if (w[k] !== undefined) ctx.warn(at(k), m, undefined, true)
-  if (isObj(w.resources) && !ctx.hasProblemAt(at('resources'))) seedResources(ctx, at('resources'), w.resources, spec)
+  if (isObj(w.resources)) seedResources(ctx, at('resources'), w.resources, spec)
 
-  if (name === undefined || ctx.hasProblemAt(path)) return undefined
+  if (name === undefined || ctx.hasProblemAt(path)) return
   const n = ctx.position(at('name'))
-  return { spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: at('name') } }
+  out.entries.push({ spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: at('name') } })
+}
+
+/**
+ * The early `python` provider (2022): `file` (or `script`) run with Python, `args`,
+ * `requirements`, `version` (the Python version), `environment` (a mapping). Becomes commands.
+ */
+function pythonProvider(ctx: FileContext, path: FieldPath, w: Obj, spec: RunSpec): void {
+  const key = w.file !== undefined ? 'file' : 'script'
+  const script = w[key]
+  if (typeof script !== 'string') {
+    if (!ctx.hasProblemAt([...path, key])) ctx.report(path, 'provider `python` needs `file` (the script to run)', 'e.g. `file: train.py`')
+    return
+  }
+  const file = relativePath(ctx, [...path, key], 'file', script)
+  if (!file) return
+  const args = Array.isArray(w.args) ? w.args.map((a) => shellWord(String(a))).join(' ') : typeof w.args === 'string' ? w.args : ''
+  spec.commands = [`python ${shellWord(file)}${args ? ` ${args}` : ''}`, ...spec.commands]
 }
 
 /** 0.0.x resources: every figure is a minimum; `interruptible` chooses the market */
@@ -105,6 +149,11 @@ function seedResources(ctx: FileContext, path: FieldPath, r: Obj, spec: RunSpec)
   let gpu: GpuSpec | undefined
   if (typeof r.gpu === 'number') {
     if (r.gpu > 0) gpu = { names: [], count: { min: r.gpu, max: r.gpu } }
+  } else if (typeof r.gpu === 'string' && !ctx.hasProblemAt(at('gpu'))) {
+    // run-action extension: the dstack gpu grammar of the current format (`A10G:1`, `24GB..:2`)
+    const g = parseGpuSpec(r.gpu)
+    if (g.ok) gpu = g.value
+    else ctx.report(at('gpu'), g.message, g.hint)
   } else if (isObj(r.gpu)) {
     const count = typeof r.gpu.count === 'number' ? r.gpu.count : 1
     gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count, max: count } }

@@ -60,6 +60,13 @@ export class FileContext {
     return this.problems.some((x) => x.path === p || x.path.startsWith(p + '.') || x.path.startsWith(p + '['))
   }
 
+  /** forget the problems found at `path` or inside it (a workflow that turned out to be skipped) */
+  dropProblemsAt(path: FieldPath): void {
+    const p = formatPath(path)
+    const keep = this.problems.filter((x) => !(x.path === p || x.path.startsWith(p + '.') || x.path.startsWith(p + '[')))
+    this.problems.splice(0, this.problems.length, ...keep)
+  }
+
   private make(path: FieldPath, message: string, hint: string | undefined, atKey: boolean): WorkflowProblem {
     const pos = this.position(path, atKey)
     const problem: WorkflowProblem = { file: this.file, line: pos.line, column: pos.column, path: formatPath(path), message }

@@ -15,8 +15,8 @@ const MIB_PER: Record<string, number> = { M: 1, G: 1024, T: 1024 * 1024 }
 /** MB/GB/TB as dstack writes them; MiB/GiB/TiB and M/G/T as the 0.0.x code also read them */
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)?$/i
 export const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB)'
-export const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` (MB, GB or TB; a bare number means GB)'
-export const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4`'
+export const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` or `{min: 40GB, max: 80GB}` (MB, GB or TB; a bare number means GB)'
+export const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4` or `{min: 1, max: 2}`'
 
 /**
  * A size in MiB. dstack's units are binary: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
@@ -27,7 +27,7 @@ export function parseSizeMiB(v: unknown, requireUnit = false): Parsed<number> {
     return Number.isFinite(v) && v >= 0 ? ok(Math.round(v * 1024)) : fail(`invalid size ${v}`, `expected ${SIZE_FORMS}`)
   }
   if (typeof v !== 'string') return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`)
-  const m = SIZE_RE.exec(v.trim())
+  const m = SIZE_RE.exec(v.replace(/\s+/g, ''))
   if (!m || (requireUnit && !m[2])) return fail(`invalid size \`${v}\``, `expected ${SIZE_FORMS}`)
   return ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0]!.toUpperCase()]!))
 }
@@ -65,25 +65,51 @@ function parseBoundedRange(
   return ok(range)
 }
 
-/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), in MiB */
+/**
+ * dstack's range object `{min, max}` (either bound may be left out or null), each bound read by
+ * `parseOne`; `{}` and unknown keys are refused as dstack refuses them.
+ */
+function parseRangeObject(o: Record<string, unknown>, parseOne: (v: unknown) => Parsed<number>, what: string, forms: string): Parsed<Range> {
+  const bad = (why: string) => fail<Range>(`invalid ${what} ${JSON.stringify(o)}: ${why}`, `expected ${forms}`)
+  const unknown = Object.keys(o).find((k) => k !== 'min' && k !== 'max')
+  if (unknown !== undefined) return bad(`unknown key \`${unknown}\``)
+  const range: Range = {}
+  for (const k of ['min', 'max'] as const) {
+    if (o[k] === undefined || o[k] === null) continue
+    const p = parseOne(o[k])
+    if (!p.ok) return bad(`\`${k}\` is not valid`)
+    range[k] = p.value
+  }
+  if (range.min === undefined && range.max === undefined) return bad('it has neither `min` nor `max`')
+  if (range.min !== undefined && range.max !== undefined && range.min > range.max) return bad('`min` is greater than `max`')
+  return ok(range)
+}
+
+const isRangeObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), `{min, max}`; in MiB */
 export function parseSizeRange(v: unknown, what = 'size', requireUnit = false): Parsed<Range> {
+  if (isRangeObject(v)) return parseRangeObject(v, (x) => parseSizeMiB(x, requireUnit), what, SIZE_RANGE_FORMS)
   if (typeof v === 'number' && !requireUnit) {
     const one = parseSizeMiB(v)
     return one.ok ? ok({ min: one.value, max: one.value }) : fail(`invalid ${what} ${v}`, `expected ${SIZE_RANGE_FORMS}`)
   }
   if (typeof v !== 'string') return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${SIZE_RANGE_FORMS}`)
-  return parseBoundedRange(v, (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS)
+  return parseBoundedRange(v.replace(/\s+/g, ''), (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS)
 }
 
 const INT_RE = /^\d+$/
+const countBound = (x: unknown): Parsed<number> =>
+  (typeof x === 'number' && Number.isInteger(x) && x >= 0) || (typeof x === 'string' && INT_RE.test(x.trim())) ? ok(Number(x)) : fail('')
 
-/** `2`, `1..2`, `2..`, `..4` (non-negative integers) */
+/** `2`, `1..2`, `2..`, `..4`, `{min, max}` (non-negative integers) */
 export function parseCountRange(v: unknown, what = 'count'): Parsed<Range> {
+  if (isRangeObject(v)) return parseRangeObject(v, countBound, what, COUNT_RANGE_FORMS)
   if (typeof v === 'number') {
     return Number.isInteger(v) && v >= 0 ? ok({ min: v, max: v }) : fail(`invalid ${what} ${v}`, `expected ${COUNT_RANGE_FORMS}`)
   }
   if (typeof v !== 'string') return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${COUNT_RANGE_FORMS}`)
-  return parseBoundedRange(v, (s) => (INT_RE.test(s) ? ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS)
+  return parseBoundedRange(v.replace(/\s+/g, ''), (s) => (INT_RE.test(s) ? ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS)
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }

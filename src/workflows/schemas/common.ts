@@ -17,12 +17,12 @@ export const python = d('Python version of the default image (3.7 … 3.14). Quo
   pattern: '^\\d+(\\.\\d+)?$'
 }, ['3.12', 3.11])
 
-export const artifacts = d('Folders or files (relative to the working directory) saved to the run store when the run ends; dependants and tags get them.', {
+export const artifacts = d('Folders or files saved to the run store when the run ends; dependants and tags get them. A relative path is relative to the working directory; an absolute path (`/opt/conda/envs/myenv`, `/root/.cache/huggingface`) is a folder of the machine or container the run owns, restored at the same path by dependants (refused on the local backend without `image`).', {
   type: 'array',
   items: {
     type: ['string', 'object'],
     properties: {
-      path: d('Path relative to the working directory.', { type: 'string' }, ['output', 'checkpoints/final']),
+      path: d('Path relative to the working directory, or absolute.', { type: 'string' }, ['output', 'checkpoints/final', '/root/.cache/huggingface']),
       mount: d('Save in real time while the job runs (dstack\'s real-time artifacts).', { type: 'boolean' })
     },
     required: ['path'],
@@ -53,10 +53,12 @@ export const cache = d('Folders kept between runs of the same workflow.', {
   }
 }, [[{ path: '~/.cache/pip' }]])
 
-export const registryAuth = d('Credentials for a private image registry (not supported by run-action yet).', {
+export const registryAuth = d('Credentials for pulling a private `image`: run-action logs in to the image\'s registry before pulling it, with the credentials held in memory only.', {
   type: 'object',
   properties: {
-    username: d('Registry user name.', { type: 'string' }),
-    password: d('Registry password; use ${{ secrets.NAME }}.', { type: 'string' })
-  }
+    username: d('Registry user name (a literal, or ${{ secrets.NAME }} / ${{ env.NAME }}).', { type: 'string' }, ['${{ secrets.REGISTRY_USER }}']),
+    password: d('Registry password or token: always ${{ secrets.NAME }} or ${{ env.NAME }}, read from the CI environment at launch.', { type: 'string' }, ['${{ secrets.REGISTRY_TOKEN }}'])
+  },
+  required: ['username', 'password'],
+  additionalProperties: false
 })

@@ -5,60 +5,89 @@
  */
 import { SCHEMA_BASE, artifacts, cache, d, deps, python, registryAuth, script, type JsonSchema } from './common.js'
 
-const RANGE = '`N`, `N..`, `..M` or `N..M`'
+const RANGE = '`N`, `N..`, `..M`, `N..M` or `{min: N, max: M}`'
+const rangeObject = (bound: JsonSchema): JsonSchema => ({
+  min: d('Lower bound (inclusive); leave out for none.', { ...bound }),
+  max: d('Upper bound (inclusive); leave out for none.', { ...bound })
+})
 const sizeRange = (what: string, examples: unknown[]): JsonSchema =>
-  d(`${what}: a size or range (${RANGE}) in MB, GB or TB; a bare number is GB.`, { type: ['string', 'number'] }, examples)
+  d(`${what}: a size or range (${RANGE}) in MB, GB or TB; a bare number is GB.`, {
+    type: ['string', 'number', 'object'],
+    properties: rangeObject({ type: ['string', 'number', 'null'] }),
+    additionalProperties: false
+  }, examples)
+const countRange = (what: string, examples: unknown[]): JsonSchema =>
+  d(`${what}: ${RANGE}.`, {
+    type: ['integer', 'string', 'object'],
+    properties: rangeObject({ type: ['integer', 'string', 'null'] }),
+    additionalProperties: false
+  }, examples)
+const portList = (what: string): JsonSchema =>
+  d(`${what}: \`8080\`, \`"80:8080"\`, \`"*:8080"\` (local:container) or \`{container_port, local_port}\`.`, {
+    type: 'array',
+    items: {
+      type: ['integer', 'string', 'object'],
+      properties: {
+        container_port: d('Port the job listens on.', { type: 'integer', minimum: 1, maximum: 65535 }),
+        local_port: d('Port on the machine running `dstack apply` (not used in CI).', { type: ['integer', 'null'] })
+      },
+      required: ['container_port'],
+      additionalProperties: false
+    }
+  }, [[6006, '8080:8080', { container_port: 8000 }]])
 const strings = (what: string, examples: unknown[]): JsonSchema => d(what, { type: ['array', 'string'], items: { type: 'string' } }, examples)
 const duration = (what: string, examples: unknown[]): JsonSchema => d(`${what}: \`90m\`, \`2h\`, \`1d\`, or seconds.`, { type: ['string', 'integer'] }, examples)
 const ignored = (what: string): JsonSchema => d(`${what} (dstack; ignored or refused by run-action, which says why).`)
 
-const resources = d('What the job needs from the machine (dstack resources grammar).', {
+const resourcesSchema = (description: string): JsonSchema => d(description, {
   type: 'object',
   properties: {
-    gpu: d('GPUs: a count (`1`, `1..8`), colon-separated tokens in any order — vendor, names (comma = alternatives), memory per GPU, count — or an object.', {
+    gpu: d('GPUs: a count (`1`, `1..8`), colon-separated tokens in any order — vendor, names (comma = alternatives; spaces are dropped, `RTX 4090` = `RTX4090`), memory per GPU, count — or an object. Without a count: `1..` (one or more; the cheapest machine that fits is chosen).', {
       type: ['integer', 'string', 'object'],
       minimum: 0,
       properties: {
         vendor: d('nvidia, amd, google (tpu), intel or tt.', { type: 'string' }, ['nvidia']),
         name: d('GPU model or alternatives.', { type: ['string', 'array'], items: { type: 'string' } }, ['A100', ['A10G', 'L4']]),
-        count: d(`Number of GPUs: ${RANGE}.`, { type: ['integer', 'string'] }, [2, '1..2']),
+        count: countRange('Number of GPUs (default `1..`)', [2, '1..2', { min: 1, max: 4 }]),
         memory: sizeRange('Memory per GPU', ['24GB', '40GB..80GB']),
-        total_memory: sizeRange('Total GPU memory', ['80GB..'])
+        total_memory: sizeRange('Total GPU memory', ['80GB..']),
+        compute_capability: d('Minimum CUDA compute capability: `7.5`, `"8.0"` or `[8, 6]`.', { type: ['number', 'string', 'array'], items: { type: 'integer' } }, [7.5, '8.0'])
       },
       additionalProperties: false
-    }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', { name: ['A10G', 'A100'], count: '1..2' }]),
-    cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`). Default 2..', {
+    }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', 'RTX 4090:2', { name: ['A10G', 'A100'], count: { min: 1, max: 2 }, compute_capability: 8.0 }]),
+    cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`), `{arch, count}` or `{min, max}`. Default 2..', {
       type: ['integer', 'string', 'object'],
       minimum: 1,
       properties: {
         arch: d('x86 or arm.', { type: 'string', enum: ['x86', 'arm'] }),
-        count: d(`vCPU count: ${RANGE}.`, { type: ['integer', 'string'] })
+        count: countRange('vCPU count', ['16..']),
+        ...rangeObject({ type: ['integer', 'string', 'null'] })
       },
       additionalProperties: false
-    }, [4, '16..', 'x86:16']),
-    memory: sizeRange('RAM (default 8GB..)', ['64GB', '200GB..']),
+    }, [4, '16..', 'x86:16', { min: 4, max: 16 }]),
+    memory: sizeRange('RAM (default 8GB..)', ['64GB', '200GB..', { min: '64GB' }]),
     disk: d('Disk size or range (default 100GB..), or {size}.', {
       type: ['string', 'number', 'object'],
-      properties: { size: sizeRange('Disk size', ['500GB']) },
-      required: ['size'],
+      properties: { size: sizeRange('Disk size', ['500GB', { min: '200GB' }]), ...rangeObject({ type: ['string', 'number', 'null'] }) },
       additionalProperties: false
     }, ['500GB', { size: '200GB..' }]),
     shm_size: d('Size of /dev/shm (one size, e.g. 16GB); needed by multi-GPU training.', { type: ['string', 'number'] }, ['16GB'])
   },
   additionalProperties: false
 }, [{ gpu: '24GB..40GB:2', memory: '64GB..', disk: '200GB', shm_size: '16GB' }])
+const resources = resourcesSchema('What the job needs from the machine (dstack resources grammar).')
 
 export const dstackTaskSchema: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: `${SCHEMA_BASE}dstack-task.schema.json`,
   title: 'dstack task (*.dstack.yml)',
-  description: 'A dstack run configuration of `type: task` (dstack 0.18 – 0.21) as run by dstack/run-action in CI. One task per file.',
+  description: 'A dstack run configuration of `type: task` (dstack 0.18 – 0.21) as run by dstack/run-action in CI. One task per file. Other types (service, dev-environment, fleet, gateway, volume) are skipped. `artifacts`, `deps` and `cache` are run-action extensions.',
   type: 'object',
   properties: {
     type: d('Configuration type. Only `task` runs in CI.', { type: 'string', enum: ['task'] }, ['task']),
     name: d('Workflow name (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
     commands: script('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
-    setup: script('Deprecated in dstack: commands run before `commands`', [['pip install -r requirements.txt']]),
+    setup: script('Deprecated in dstack, where it has no effect for tasks; run-action runs it before `commands` (with a warning), as dstack did when such files were written', [['pip install -r requirements.txt']]),
     image: d('Docker image; without it the default image with `python` is used.', { type: 'string' }, ['pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime']),
     entrypoint: d('Docker entrypoint.', { type: 'string' }),
     python,
@@ -67,12 +96,12 @@ export const dstackTaskSchema: JsonSchema = {
       items: { type: 'string' },
       additionalProperties: { type: ['string', 'number', 'boolean', 'null'] }
     }, [['HF_TOKEN', 'NCCL_DEBUG=INFO'], { WANDB_API_KEY: '${{ secrets.WANDB_API_KEY }}' }]),
-    working_dir: d('Folder to run in, relative to the repository root.', { type: 'string' }, ['src']),
-    ports: d('Ports the job listens on: `8080`, `"80:8080"`, `"*:8080"` (local:container).', { type: 'array', items: { type: ['integer', 'string'] } }, [[6006]]),
+    working_dir: d('Folder to run in. Absolute (dstack\'s current form, `~` = /root): the checkout is placed there and the job starts there. Relative (legacy): relative to the repository root.', { type: 'string' }, ['/workflow', 'src']),
+    ports: portList('Ports the job listens on'),
     resources,
     spot_policy: d('spot, on-demand, or auto (spot first, on-demand when spot has no capacity). Default auto.', { type: 'string', enum: ['spot', 'on-demand', 'auto'] }, ['auto']),
     max_price: d('Maximum price, USD per hour.', { type: 'number', exclusiveMinimum: 0 }, [2.5]),
-    max_duration: d('Time limit of a run: `90m`, `2h`, `1d`, seconds, or `off` (= the default hard cap of 6h).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off']),
+    max_duration: d('Time limit of a run: `90m`, `2h`, `1d`, seconds; `true` = the default (6h); `off` or `false` keep the 6h hard cap of a CI run (with a warning).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off', true]),
     retry: d('Retry on events: true (no-capacity, interruption, error for 1h), false, or {on_events, duration}.', {
       type: ['boolean', 'object'],
       properties: {
@@ -84,7 +113,23 @@ export const dstackTaskSchema: JsonSchema = {
     instance_types: strings('EC2 instance types to consider.', [['g5.xlarge', 'g6.xlarge']]),
     regions: strings('Regions to consider.', [['us-east-1', 'us-west-2']]),
     availability_zones: strings('Availability zones to consider.', [['us-east-1a']]),
-    nodes: d('Number of nodes (only 1 is supported).', { type: 'integer', minimum: 1 }, [1]),
+    nodes: d('Number of nodes. A task with more than one is skipped: multi-node tasks are not supported yet.', { type: 'integer', minimum: 1 }, [1]),
+    groups: d('Node groups of a heterogeneous multi-node task (skipped: multi-node tasks are not supported yet).', {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: d('Group name (default: its position).', { type: 'string' }),
+          nodes: d('Nodes in this group.', { type: 'integer', minimum: 1 }),
+          resources: resourcesSchema('What each node of this group needs.'),
+          commands: script('Commands of this group', [['python worker.py']]),
+          ports: portList('Ports of this group')
+        },
+        additionalProperties: false
+      }
+    }),
+    startup_order: d('Multi-node: which jobs start first (ignored with one node).', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
+    stop_criteria: d('Multi-node: when the run ends (ignored with one node).', { type: 'string', enum: ['all-done', 'master-done'] }),
     artifacts: { ...artifacts, description: `run-action extension (not in dstack): ${String(artifacts.description)}` },
     deps: { ...deps, description: `run-action extension (not in dstack): ${String(deps.description)}` },
     cache: { ...cache, description: `run-action extension (not in dstack): ${String(cache.description)}` },
@@ -92,7 +137,6 @@ export const dstackTaskSchema: JsonSchema = {
     files: ignored('Local files to upload; the repository is already checked out'),
     repos: ignored('Repositories to clone; the CI repository is already checked out'),
     volumes: ignored('Volumes to attach'),
-    groups: ignored('Heterogeneous node groups'),
     nvcc: ignored('Default image with the CUDA compiler'),
     shell: ignored('Shell used for commands'),
     user: ignored('User to run as'),
@@ -110,8 +154,6 @@ export const dstackTaskSchema: JsonSchema = {
     fleets: ignored('Fleets to use'),
     instances: ignored('Instances to use'),
     utilization_policy: ignored('Stop on low GPU utilisation'),
-    startup_order: ignored('Multi-node startup order'),
-    stop_criteria: ignored('Multi-node stop criteria'),
     schedule: ignored('Cron schedule'),
     tags: ignored('Resource tags'),
     backend_options: ignored('Backend options')

@@ -10,8 +10,8 @@ const SIZE = '^\\d+(\\.\\d+)?\\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)$'
 const resources = d('What the job needs from the machine.', {
   type: 'object',
   properties: {
-    gpu: d('GPUs: a count, or {name, count, memory}.', {
-      type: ['integer', 'object'],
+    gpu: d('GPUs: a count, or {name, count, memory}; run-action extension: a dstack gpu string (`A10G:1`, `24GB..:2`, `A100:1..2`).', {
+      type: ['integer', 'object', 'string'],
       minimum: 0,
       properties: {
         name: d('GPU model, e.g. K80, V100, A100, A10G.', { type: 'string' }, ['A100']),
@@ -19,7 +19,7 @@ const resources = d('What the job needs from the machine.', {
         memory: d('Minimum memory per GPU, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB'])
       },
       additionalProperties: false
-    }, [1, { name: 'A100', count: 2 }]),
+    }, [1, { name: 'A100', count: 2 }, 'A10G:1']),
     memory: d('Minimum RAM, e.g. 64GB.', { type: 'string', pattern: SIZE }, ['64GB']),
     shm_size: d('Size of /dev/shm, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB']),
     cpu: d('Minimum number of vCPUs.', { type: 'integer', minimum: 1 }, [8]),
@@ -36,9 +36,9 @@ const workflow: JsonSchema = d('One workflow, started with `dstack-run NAME` or 
   type: 'object',
   properties: {
     name: d('Workflow name: letters, digits, `.`, `_`, `-`.', { type: 'string' }, ['train']),
-    provider: d('How the workflow runs. Only `bash` and `docker` run in CI; `code`, `lab`, `notebook`, `ssh` are interactive.', {
+    provider: d('How the workflow runs. `bash`, `docker` and the early `python` run in CI; `code`, `lab`, `notebook`, `ssh` (interactive), `streamlit`, `gradio`, `fastapi`, `tensorboard` (apps), `curl` and `torchrun` are skipped with a reason.', {
       type: 'string',
-      enum: ['bash', 'docker', 'code', 'lab', 'notebook', 'ssh', 'torchrun']
+      enum: ['bash', 'docker', 'python', 'code', 'lab', 'notebook', 'ssh', 'torchrun', 'curl', 'streamlit', 'gradio', 'fastapi', 'tensorboard']
     }, ['bash']),
     help: d('Description shown in the list of workflows.', { type: 'string' }),
     commands: script('Commands (required for bash)', [['pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
@@ -66,10 +66,12 @@ const workflow: JsonSchema = d('One workflow, started with `dstack-run NAME` or 
     resources,
     ssh: d('Run an SSH server in the container (interactive); ignored in CI.', { type: 'boolean' }),
     build: d('Prebuilt-image mode of dstack 0.10; ignored.', { type: 'string', enum: ['use-build', 'build', 'force-build', 'build-only'] }),
-    version: d('openvscode-server version (code provider).', { type: ['string', 'number'] }),
+    version: d('openvscode-server version (code provider), or the Python version (early python provider).', { type: ['string', 'number'] }),
     code: d('Print a VS Code URI (ssh provider).', { type: 'boolean' }),
-    file: d('Script to run (torchrun provider).', { type: 'string' }),
-    args: d('Script arguments (torchrun provider).', { type: ['string', 'array'], items: { type: 'string' } }),
+    file: d('Script to run (python and torchrun providers).', { type: 'string' }),
+    script: d('Script to run (early python provider; same as `file`).', { type: 'string' }),
+    args: d('Script arguments (python and torchrun providers).', { type: ['string', 'array'], items: { type: ['string', 'number'] } }),
+    environment: d('Environment variables as a mapping (early python provider; `env` elsewhere).', { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } }),
     nodes: d('Number of nodes (torchrun provider).', { type: 'integer', minimum: 1 })
   },
   required: ['name', 'provider'],

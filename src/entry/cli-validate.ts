@@ -1,0 +1,73 @@
+/**
+ * `dstack-run validate`: every workflow file of the repository, read the way `run` reads it.
+ * Lists the runnable workflows (with the names derived from paths), the skipped ones with their
+ * reasons, every problem with file:line:column, and the warnings. Exit 1 only when there are
+ * problems. `--json` always prints exactly one JSON document on stdout (README "validate --json").
+ */
+import type { Command } from 'commander'
+import { resolve as resolvePath } from 'node:path'
+import { loadWorkflows, type LoadedWorkflows } from '../workflows/index.js'
+import { formatProblem } from '../model/index.js'
+import { printTable } from './cli-views.js'
+
+interface Io {
+  cwd: string
+  out: { write(s: string): boolean }
+  err: { write(s: string): boolean }
+}
+
+/** the `--json` document: stable keys, documented in the README */
+export function validateReport(loaded: LoadedWorkflows, repoDir: string): Record<string, unknown> {
+  return {
+    ok: loaded.problems.length === 0,
+    repo: repoDir,
+    files: loaded.files,
+    workflows: loaded.workflows,
+    skipped: loaded.skipped.map(({ spec: _spec, ...s }) => s),
+    problems: loaded.problems,
+    warnings: loaded.warnings,
+    specs: loaded.specs
+  }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+function printText(loaded: LoadedWorkflows, repoDir: string, io: Io): void {
+  if (!loaded.files.length) io.err.write(`no workflow files found in ${repoDir} (.dstack/workflows.yaml, .dstack/workflows/*.yaml, *.dstack.yml)\n`)
+  const help = new Map(loaded.specs.map((s) => [s.workflow, s.help ?? '']))
+  if (loaded.workflows.length) {
+    printTable(io.out, ['WORKFLOW', 'FORMAT', 'SOURCE', 'HELP'], loaded.workflows.map((w) => [
+      w.name,
+      w.format,
+      `${w.file}:${w.line}${w.derivedName ? ' (name from the path)' : ''}`,
+      help.get(w.name) ?? ''
+    ]))
+  }
+  if (loaded.skipped.length) {
+    io.out.write('\nskipped (cannot run in CI):\n')
+    printTable(io.out, ['SOURCE', 'WORKFLOW', 'KIND', 'REASON'], loaded.skipped.map((s) => [`${s.file}:${s.line}`, s.workflow ?? '-', s.kind, s.reason]))
+  }
+  for (const w of loaded.warnings) io.err.write(`warning: ${formatProblem(w)}\n`)
+  for (const p of loaded.problems) io.err.write(formatProblem(p) + '\n')
+  const files = new Set(loaded.problems.map((p) => p.file)).size
+  io.err.write(
+    `${plural(loaded.workflows.length, 'runnable workflow')}, ${plural(loaded.skipped.length, 'skipped')}, ` +
+    `${plural(loaded.problems.length, 'problem')}${loaded.problems.length ? ` in ${plural(files, 'file')}` : ''}, ${plural(loaded.warnings.length, 'warning')}\n`
+  )
+}
+
+/** registers `validate` on the program; `setExit` receives 1 when there are problems */
+export function registerValidate(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('validate')
+    .description('find, parse and validate the workflow files: runnable workflows, skipped ones with reasons, problems with file:line:column, warnings')
+    .option('-C, --repo <dir>', 'the repository folder', '.')
+    .option('--json', 'print one JSON document: workflows, skipped, problems, warnings and the normalised specs')
+    .action(async (o: { repo: string; json?: boolean }) => {
+      const repoDir = resolvePath(io.cwd, o.repo)
+      const loaded = await loadWorkflows(repoDir)
+      if (o.json) io.out.write(JSON.stringify(validateReport(loaded, repoDir), null, 2) + '\n')
+      else printText(loaded, repoDir, io)
+      if (loaded.problems.length) setExit(1)
+    })
+}
