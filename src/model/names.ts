@@ -41,3 +41,24 @@ export function normaliseRelativePath(kind: string, value: string): string {
   check(kind, value, parts.length > 0, 'must name something inside the working directory')
   return parts.join('/')
 }
+
+/**
+ * An absolute path on the machine or in the container a run owns (an absolute `working_dir` or
+ * artifact path): no `..`, no control characters or backslashes, not `/` itself. Returns it
+ * normalised (`/a/b`, no `.` parts, no duplicate or trailing slash).
+ */
+export function normaliseAbsolutePath(kind: string, value: string): string {
+  check(kind, value, typeof value === 'string' && value.length > 1 && value.length <= 1024 && value.startsWith('/'), 'must be an absolute path of 2–1024 characters')
+  // eslint-disable-next-line no-control-regex
+  check(kind, value, !/[\u0000-\u001f\u007f\\]/.test(value), 'must not contain control characters or backslashes')
+  const parts = value.split('/').filter((p) => p !== '' && p !== '.')
+  check(kind, value, !parts.includes('..'), 'must not contain ".."')
+  check(kind, value, parts.length > 0, 'must name a folder below /')
+  return '/' + parts.join('/')
+}
+
+/** where an absolute artifact path `/P` is kept in the store and the manifest: `_root/P` */
+export const ROOT_ARTIFACT_PREFIX = '_root'
+export function artifactStorePath(path: string): string {
+  return path.startsWith('/') ? `${ROOT_ARTIFACT_PREFIX}${path}` : path
+}

@@ -2,7 +2,8 @@
  * Everything that happens before a machine is asked for: the workflow, its secrets, the revision and
  * code snapshot, the deps. Any problem here fails the run before anything is launched or stored.
  */
-import { loadWorkflows, selectWorkflow, resolveSecretEnv } from '../workflows/index.js'
+import { loadWorkflows, selectWorkflow, resolveSecretEnv, REGISTRY_USERNAME_ENV, REGISTRY_PASSWORD_ENV } from '../workflows/index.js'
+import { checkPlacement } from './placement.js'
 import { captureRevision } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
 import { UserError, formatProblem, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
@@ -18,6 +19,8 @@ export interface PrepareOptions {
   includeUntracked?: boolean
   /** mask a secret value in the CI log before anything can print it */
   maskSecret?: (value: string) => void
+  /** where it will run: absolute paths are refused on a machine the run does not own (placement.ts) */
+  backend?: { name: string }
 }
 
 export interface PreparedRun {
@@ -43,7 +46,10 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   const secretEnv = Object.fromEntries(Object.entries(base.secretEnv).filter(([name]) => !(name in overrides)))
   const spec: RunSpec = { ...base, args: opts.args, env: { ...base.env, ...overrides }, secretEnv }
 
-  const secrets = resolveSecretEnv(spec, opts.environ)
+  // registry_auth travels like secret env, under names the runner keeps from the job
+  const registry: Record<string, string> = spec.registryAuth ? { [REGISTRY_USERNAME_ENV]: spec.registryAuth.username, [REGISTRY_PASSWORD_ENV]: spec.registryAuth.password } : {}
+  checkPlacement(spec, [], opts.backend?.name)
+  const secrets = resolveSecretEnv({ secretEnv: { ...spec.secretEnv, ...registry } }, opts.environ)
   if (secrets.missing.length) {
     throw new UserError(
       `workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line}) needs ${secrets.missing.map((m) => `\`${m}\``).join(', ')} from the environment, which ${secrets.missing.length > 1 ? 'are' : 'is'} not set`,
@@ -68,6 +74,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
     deps = resolved.map((r, i) => ({ label: depLabel(spec.deps[i]!), repoId: r.repoId, run: r.run }))
     for (const d of deps) emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` })
   }
+  checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name)
   return { spec, revision: captured.revision, secretValues: secrets.values, deps }
 }
 

@@ -117,7 +117,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     spec: prepared.spec,
     args: o.args,
     store: o.storeLocation,
-    deps: prepared.deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run })),
+    deps: prepared.deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, rootPaths: d.run.spec.artifacts.map((a) => a.path).filter((p) => p.startsWith('/')) })),
     backend: o.backend.name,
     workRoot: o.workRoot
   })

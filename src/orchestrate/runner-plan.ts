@@ -12,7 +12,7 @@ export interface PlanInput {
   spec: RunSpec
   args: string[]
   store: StoreLocation
-  deps: { label: string; repoId: string; run: string }[]
+  deps: { label: string; repoId: string; run: string; rootPaths?: string[] }[]
   backend: 'local' | 'aws'
   workRoot?: string
 }
@@ -35,6 +35,8 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
     workingDir: p.spec.workingDir,
     artifacts: p.spec.artifacts,
+    rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => d.rootPaths ?? [])].filter((x) => x.startsWith('/')))],
+    registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
     args: p.args,
     image: p.spec.image,
     entrypoint: p.spec.entrypoint,
@@ -44,7 +46,8 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
       selfDestruct: onCloud,
       spotWatch: onCloud,
       logIntervalSec: 2,
-      workRoot: p.workRoot ?? (onCloud ? '/opt/dstack/work' : '/tmp/dstack-work')
+      workRoot: p.workRoot ?? (onCloud ? '/opt/dstack/work' : '/tmp/dstack-work'),
+      ownsMachine: onCloud
     }
   }
 }

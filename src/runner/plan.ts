@@ -22,10 +22,18 @@ export interface RunnerPlan {
   env: Record<string, string>
   /** names whose values come from the runner's environment (never in the script text) */
   secretEnvNames: string[]
-  /** relative to the repo root ('.' = root) */
+  /** relative to the repo root ('.' = root), or absolute: the checkout is placed there */
   workingDir: string
-  /** relative to the working folder */
+  /** relative to the working folder, or absolute (kept in the store under `_root/…`) */
   artifacts: { path: string; mount: boolean }[]
+  /**
+   * absolute folders the job sees at their own path: its absolute artifacts and those its deps
+   * restore. In a container each is a folder of the work area mounted there; on a machine the run
+   * owns, the path itself.
+   */
+  rootPaths?: string[]
+  /** log in to the image's registry first, with DSTACK_REGISTRY_USERNAME / _PASSWORD from the environment */
+  registryAuth?: boolean
   args: string[]
   image?: string
   entrypoint?: string
@@ -39,5 +47,10 @@ export interface RunnerPlan {
     logIntervalSec: number
     /** default of `DSTACK_WORK_ROOT`; the attempt works in `<workRoot>/<run>/<attempt>` */
     workRoot: string
+    /**
+     * the machine belongs to this run (aws): without an image, absolute paths are used as they are.
+     * false on the local backend: without an image, the runner refuses to write outside its folder.
+     */
+    ownsMachine?: boolean
   }
 }

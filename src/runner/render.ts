@@ -4,14 +4,14 @@
  * and through the local backend. The header holds the plan's values, every one shell-quoted; the
  * body (runner-body.sh) is static. Secret values never appear: only their names.
  */
-import { assertName, assertRepoId, normaliseRelativePath } from '../model/names.js'
+import { assertName, assertRepoId, normaliseAbsolutePath, normaliseRelativePath, ROOT_ARTIFACT_PREFIX } from '../model/names.js'
 import { UserError } from '../model/errors.js'
 import type { RunnerPlan } from './plan.js'
 import { shellArray, shellQuote } from './quote.js'
 import { RUNNER_BODY } from './body.generated.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT)$/
+const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 
@@ -104,10 +104,17 @@ function validate(plan: RunnerPlan): void {
   if (plan.store.kind === 's3' && !/^[a-z0-9][a-z0-9.-]{1,62}$/.test(plan.store.bucket)) fail(`invalid bucket ${JSON.stringify(plan.store.bucket)}`)
 }
 
+/** a relative path (normalised) or an absolute one (normalised, kept absolute) */
+function pathOf(kind: string, p: string): string {
+  return p.startsWith('/') ? normaliseAbsolutePath(kind, p) : normaliseRelativePath(kind, p)
+}
+
 export function renderRunnerScript(plan: RunnerPlan): string {
   validate(plan)
-  const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : normaliseRelativePath('working_dir', plan.workingDir)
-  const artifacts = plan.artifacts.map((a) => ({ path: normaliseRelativePath('artifact path', a.path), mount: !!a.mount }))
+  const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : pathOf('working_dir', plan.workingDir)
+  const artifacts = plan.artifacts.map((a) => ({ path: pathOf('artifact path', a.path), mount: !!a.mount }))
+  for (const a of artifacts) if (a.path === ROOT_ARTIFACT_PREFIX || a.path.startsWith(`${ROOT_ARTIFACT_PREFIX}/`)) fail(`artifact path ${JSON.stringify(a.path)}: \`${ROOT_ARTIFACT_PREFIX}/\` is where absolute artifact paths are kept`)
+  const rootPaths = [...new Set((plan.rootPaths ?? []).map((p) => normaliseAbsolutePath('absolute artifact path', p)))]
   const store = plan.store
   const q = shellQuote
   const header = [
@@ -140,6 +147,9 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `DEP_PREFIXES=${shellArray(plan.deps.map((d) => storeKey('dependency artifacts prefix', d.artifactsPrefix)))}`,
     `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
     `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
+    `ROOT_PATHS=${shellArray(rootPaths)}`,
+    `REGISTRY_AUTH=${plan.registryAuth ? 1 : 0}`,
+    `OWNS_MACHINE=${plan.options.ownsMachine ? 1 : 0}`,
     `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
     `IMAGE=${q(plan.image ?? '')}`,
     `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,

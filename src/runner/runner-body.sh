@@ -2,7 +2,7 @@
 # Expects the header (rendered by render.ts) to have set, all shell-quoted:
 #   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION
 #   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]
-#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION
+#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION
 #   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT
 # Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or
 # around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).
@@ -26,6 +26,12 @@ case "$SHIP_GAP_MS" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac
 
 WORK="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}/$RUN_NAME/$ATTEMPT"
 CODE_DIR="$WORK/code"
+# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path
+ROOT_DIR="$WORK/root"
+# registry credentials: kept in unexported variables, so no child process (the job) inherits them
+REG_USER="${DSTACK_REGISTRY_USERNAME:-}"
+REG_PASS="${DSTACK_REGISTRY_PASSWORD:-}"
+unset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD
 RUNNER_DIR="$WORK/runner"
 LOG_FILE="$RUNNER_DIR/job.log"
 JOB_OUT_DIR="$WORK/out"
@@ -265,12 +271,23 @@ tick_wait() {
 }
 
 # ---------- artifacts ----------
-artifact_src() { if [ "$WORKING_DIR" = . ]; then printf '%s/%s' "$CODE_DIR" "$1"; else printf '%s/%s/%s' "$CODE_DIR" "$WORKING_DIR" "$1"; fi; }
+# where an artifact is on this machine: relative to the working folder; absolute ones at their
+# path (a machine the run owns) or in the work area's root folder (mounted there in the container)
+artifact_src() {
+  case "$1" in
+    /*) if [ -z "$IMAGE" ] && [ "$OWNS_MACHINE" = 1 ]; then printf '%s' "$1"; else printf '%s%s' "$ROOT_DIR" "$1"; fi ;;
+    *) if [ "$WORKING_DIR" = . ] || is_abs "$WORKING_DIR"; then printf '%s/%s' "$CODE_DIR" "$1"; else printf '%s/%s/%s' "$CODE_DIR" "$WORKING_DIR" "$1"; fi ;;
+  esac
+}
+is_abs() { case "$1" in /*) return 0 ;; esac; return 1; }
+# its path in the store and the manifest: `/P` is kept as `_root/P`
+artifact_key() { if is_abs "$1"; then printf '_root%s' "$1"; else printf '%s' "$1"; fi; }
 upload_artifact() {
-  local path="$1" src
+  local path="$1" src key
   src="$(artifact_src "$path")"
-  if [ -d "$src" ]; then store_sync_up "$src" "$ARTIFACTS_PREFIX/$path"
-  elif [ -f "$src" ]; then store_put "$src" "$ARTIFACTS_PREFIX/$path"
+  key="$(artifact_key "$path")"
+  if [ -d "$src" ]; then store_sync_up "$src" "$ARTIFACTS_PREFIX/$key"
+  elif [ -f "$src" ]; then store_put "$src" "$ARTIFACTS_PREFIX/$key"
   else return 2
   fi
 }
@@ -326,7 +343,7 @@ upload_artifacts() {
       src="$(artifact_src "$path")"
       [ -e "$src" ] || continue
       while IFS= read -r -d '' f; do
-        if [ -d "$src" ]; then rel="$path/${f#"$src"/}"; else rel="$path"; fi
+        if [ -d "$src" ]; then rel="$(artifact_key "$path")/${f#"$src"/}"; else rel="$(artifact_key "$path")"; fi
         size=$(stat -c %s "$f") || continue
         sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
         [ "$first" = 1 ] || printf ','
@@ -376,6 +393,89 @@ spot_notice() {
   printf '%s %s' "${action:-terminate}" "${time:-soon}"
 }
 
+# ---------- absolute paths, deps, private registries ----------
+# Absolute paths are only ever written on a machine the run owns, or inside its container.
+PLACE_ERROR=
+place_checkout() {
+  local p
+  if [ -n "$IMAGE" ]; then
+    for p in "${ROOT_PATHS[@]}"; do mkdir -p "$ROOT_DIR$p" || { PLACE_ERROR="cannot create $ROOT_DIR$p"; return 1; }; done
+    return 0
+  fi
+  if ! is_abs "$WORKING_DIR" && [ "${#ROOT_PATHS[@]}" -eq 0 ]; then return 0; fi
+  if [ "$OWNS_MACHINE" != 1 ]; then
+    PLACE_ERROR="absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \`image\`, use relative paths, or run it with the aws backend"
+    return 1
+  fi
+  if is_abs "$WORKING_DIR"; then
+    if [ -d "$WORKING_DIR" ] && [ -n "$(ls -A "$WORKING_DIR" 2>/dev/null)" ]; then
+      PLACE_ERROR="working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder"
+      return 1
+    fi
+    mkdir -p "$WORKING_DIR" || { PLACE_ERROR="cannot create working_dir $WORKING_DIR"; return 1; }
+    CODE_DIR="$WORKING_DIR"
+  fi
+  for p in "${ROOT_PATHS[@]}"; do mkdir -p "$p" || { PLACE_ERROR="cannot create $p"; return 1; }; done
+}
+
+# restore_dep PREFIX: the dep's artifacts into the working folder; its absolute ones (`_root/P`) at P
+restore_dep() {
+  local prefix="$1" target="$ROOT_DIR" e
+  [ -n "$IMAGE" ] || target=/
+  if [ "$STORE_KIND" = s3 ]; then
+    mkdir -p "$JOB_DIR" || return 1
+    aws_s3 sync "$(s3_url "$prefix")" "$JOB_DIR" --exclude '_root/*' || return 1
+    if [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" = 1 ]; then
+      aws_s3 sync "$(s3_url "$prefix/_root")" "$target" || return 1
+    else
+      # a machine the run does not own: nothing is written outside the run's folder
+      aws_s3 sync "$(s3_url "$prefix/_root")" "$WORK/dep-root" || return 1
+      if [ -n "$(ls -A "$WORK/dep-root" 2>/dev/null)" ]; then log "the dependency has absolute artifacts, which are not written on a machine the run does not own"; return 1; fi
+    fi
+    return 0
+  fi
+  mkdir -p "$JOB_DIR" || return 1
+  [ -d "$STORE_ROOT/$prefix" ] || return 0
+  for e in "$STORE_ROOT/$prefix"/* "$STORE_ROOT/$prefix"/.[!.]*; do
+    [ -e "$e" ] || continue
+    [ "$(basename "$e")" = _root ] && continue
+    cp -R "$e" "$JOB_DIR/" || return 1
+  done
+  if [ -d "$STORE_ROOT/$prefix/_root" ]; then
+    [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" = 1 ] || { log "the dependency has absolute artifacts, which are not written on a machine the run does not own"; return 1; }
+    mkdir -p "$target" && cp -R "$STORE_ROOT/$prefix/_root/." "$target/" || return 1
+  fi
+}
+
+# the registry of an image reference: its first part when that is a host, else Docker Hub
+registry_of() {
+  local first="${1%%/*}"
+  if [ "$first" != "$1" ] && { [[ "$first" == *.* ]] || [[ "$first" == *:* ]] || [ "$first" = localhost ]; }; then printf '%s' "$first"; fi
+}
+# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:
+# the credentials never reach a disk, an argument list (the password goes through stdin) or the job
+LOGIN_ERROR=
+registry_login() {
+  [ "$REGISTRY_AUTH" = 1 ] || return 0
+  local cfg registry rc=0
+  registry="$(registry_of "$IMAGE")"
+  if [ -z "$REG_USER" ] || [ -z "$REG_PASS" ]; then LOGIN_ERROR="registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment"; return 1; fi
+  if ! cfg="$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)"; then LOGIN_ERROR="registry_auth: /dev/shm is not available to hold the registry credentials in memory"; return 1; fi
+  chmod 700 "$cfg"
+  log "logging in to ${registry:-Docker Hub} to pull $IMAGE"
+  if ! printf '%s' "$REG_PASS" | docker --config "$cfg" login --username "$REG_USER" --password-stdin ${registry:+"$registry"} >>"$LOG_FILE" 2>&1; then
+    LOGIN_ERROR="registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)"
+    rc=1
+  elif ! docker --config "$cfg" pull "$IMAGE" >>"$LOG_FILE" 2>&1; then
+    LOGIN_ERROR="registry_auth: pulling $IMAGE failed"
+    rc=1
+  fi
+  docker --config "$cfg" logout ${registry:+"$registry"} >/dev/null 2>&1 || true
+  rm -rf "$cfg"
+  REG_PASS=
+  return "$rc"
+}
+
 # ---------- finish: always uploads artifacts, the last log chunk and status.json ----------
 FINISHED=
 finish() {
@@ -396,7 +496,7 @@ finish() {
   PHASE=done
   write_status "$status" "$code" "$reason" "$(now_utc)"
   rm -f "$PID_NOTE"
-  [ "${DSTACK_KEEP_WORK:-}" = 1 ] || rm -rf "$CODE_DIR"
+  [ "${DSTACK_KEEP_WORK:-}" = 1 ] || [ "$CODE_DIR" != "$WORK/code" ] || rm -rf "$CODE_DIR"
   exit "$rc"
 }
 # a failure before the job started
@@ -431,6 +531,9 @@ for n in "${SECRET_NAMES[@]}"; do
 done
 [ "${#missing_secrets[@]}" -eq 0 ] || fail_early "secret env ${missing_secrets[*]} is not set in the runner's environment"
 
+# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)
+place_checkout || fail_early "$PLACE_ERROR"
+
 # code snapshot
 set_phase code
 if ! store_get "$CODE_KEY" "$RUNNER_DIR/code.tar.gz" >>"$LOG_FILE" 2>&1; then
@@ -442,7 +545,7 @@ fi
 rm -f "$RUNNER_DIR/code.tar.gz"
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 
-if [ "$WORKING_DIR" = . ]; then JOB_DIR="$CODE_DIR"; else JOB_DIR="$CODE_DIR/$WORKING_DIR"; fi
+if [ "$WORKING_DIR" = . ] || is_abs "$WORKING_DIR"; then JOB_DIR="$CODE_DIR"; else JOB_DIR="$CODE_DIR/$WORKING_DIR"; fi
 mkdir -p "$JOB_DIR" || fail_early "cannot create the working directory $WORKING_DIR"
 
 # deps: their artifacts into the working folder
@@ -450,7 +553,7 @@ if [ "${#DEP_PREFIXES[@]}" -gt 0 ]; then
   set_phase deps
   for i in "${!DEP_PREFIXES[@]}"; do
     log "fetching the artifacts of ${DEP_LABELS[$i]}"
-    store_sync_down "${DEP_PREFIXES[$i]}" "$JOB_DIR" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch the artifacts of ${DEP_LABELS[$i]}"
+    restore_dep "${DEP_PREFIXES[$i]}" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch the artifacts of ${DEP_LABELS[$i]}"
   done
 fi
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
@@ -466,8 +569,12 @@ if [ -n "$IMAGE" ]; then
     docker_err=$(printf '%s' "$docker_err" | grep -v '^[[:space:]]*$' | tail -n 1)
     fail_early "workflow \`$WORKFLOW\` needs the docker image \`$IMAGE\`, but no Docker engine is available on this machine (\`docker info\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \`sudo systemctl start docker\`, or run it with the aws backend)"
   fi
-  if [ "$WORKING_DIR" = . ]; then container_dir=/workflow; else container_dir="/workflow/$WORKING_DIR"; fi
-  JOB_CMD=(docker run --rm -i --name "dstack-$RUN_NAME-$ATTEMPT-$$" -v "$CODE_DIR:/workflow" -v "$RUNNER_DIR:/dstack-runner" -w "$container_dir" -e DSTACK_RUNNER_DIR=/dstack-runner)
+  registry_login || fail_early "$LOGIN_ERROR"
+  code_mount=/workflow
+  is_abs "$WORKING_DIR" && code_mount="$WORKING_DIR"
+  if [ "$WORKING_DIR" = . ] || is_abs "$WORKING_DIR"; then container_dir="$code_mount"; else container_dir="/workflow/$WORKING_DIR"; fi
+  JOB_CMD=(docker run --rm -i --name "dstack-$RUN_NAME-$ATTEMPT-$$" -v "$CODE_DIR:$code_mount" -v "$RUNNER_DIR:/dstack-runner" -w "$container_dir" -e DSTACK_RUNNER_DIR=/dstack-runner)
+  for p in "${ROOT_PATHS[@]}"; do JOB_CMD+=(-v "$ROOT_DIR$p:$p"); done
   command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)
   JOB_CMD+=(-v "$JOB_OUT_DIR:/dstack-out" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)
   for n in "${SECRET_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
