@@ -51,7 +51,7 @@ function printText(loaded: LoadedWorkflows, repoDir: string, io: Io): void {
   for (const p of loaded.problems) io.err.write(formatProblem(p) + '\n')
   const files = new Set(loaded.problems.map((p) => p.file)).size
   io.err.write(
-    `${plural(loaded.workflows.length, 'runnable workflow')}, ${plural(loaded.skipped.length, 'skipped')}, ` +
+    `${plural(loaded.workflows.length, 'runnable workflow')}, ${loaded.skipped.length} skipped, ` +
     `${plural(loaded.problems.length, 'problem')}${loaded.problems.length ? ` in ${plural(files, 'file')}` : ''}, ${plural(loaded.warnings.length, 'warning')}\n`
   )
 }
