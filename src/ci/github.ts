@@ -43,7 +43,8 @@ export function githubEventSink(): (ev: RunEvent) => void {
         core.info(ev.message)
         break
       case 'warning':
-        if (ev.problem) core.warning(ev.message, { title: `dstack workflow: ${ev.problem.path || ev.problem.file}`, file: ev.problem.file, startLine: ev.problem.line, startColumn: ev.problem.column })
+        // a workflow-file warning: an annotation on its line (files are relative to the action's working-directory)
+        if (ev.problem) core.warning(ev.message, { title: `dstack workflow: ${ev.problem.path || ev.problem.file}`, file: posix.normalize(posix.join(core.getInput('working-directory') || '.', ev.problem.file)), startLine: ev.problem.line, startColumn: ev.problem.column })
         else core.warning(ev.message)
         break
     }
