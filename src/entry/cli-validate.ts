@@ -65,7 +65,17 @@ export function registerValidate(program: Command, io: Io, setExit: (code: numbe
     .option('--json', 'print one JSON document: workflows, skipped, problems, warnings and the normalised specs')
     .action(async (o: { repo: string; json?: boolean }) => {
       const repoDir = resolvePath(io.cwd, o.repo)
-      const loaded = await loadWorkflows(repoDir)
+      let loaded: LoadedWorkflows
+      try {
+        loaded = await loadWorkflows(repoDir)
+      } catch (e) {
+        if (!o.json) throw e
+        // still exactly one document: the files could not be read at all
+        const problem = { file: '', line: 1, column: 1, path: '', message: `cannot read the workflow files in ${repoDir}: ${(e as Error).message}` }
+        io.out.write(JSON.stringify({ ok: false, repo: repoDir, files: [], workflows: [], skipped: [], problems: [problem], warnings: [], specs: [] }, null, 2) + '\n')
+        setExit(1)
+        return
+      }
       if (o.json) io.out.write(JSON.stringify(validateReport(loaded, repoDir), null, 2) + '\n')
       else printText(loaded, repoDir, io)
       if (loaded.problems.length) setExit(1)
