@@ -141,6 +141,15 @@ describe('seed format: problems', () => {
     expect(p[0]).toMatchObject({ path: 'workflows[0].provider', hint: 'did you mean `bash`?' })
   })
 
+  it('hints name every provider a field belongs to, and what to write instead', () => {
+    const docker = problemsOf(F, 'workflows:\n  - name: x\n    provider: docker\n    image: ubuntu\n    file: a.py\n    environment: {A: 1}\n')
+    expect(findProblem(docker, 'workflows[0].file', /`file` is a field of providers `python` and `torchrun`, not of `docker`/).hint).toMatch(/for `bash` call it in `commands`/)
+    expect(findProblem(docker, 'workflows[0].environment', /`environment` is a field of provider `python`, not of `docker`/).hint).toMatch(/write `env:`/)
+    // on provider python these are its own fields: no problem; a python provider without a script says so
+    expect(problemsOf(F, 'workflows:\n  - name: x\n    provider: python\n    file: a.py\n    version: "3.9"\n    args: "--x 1"\n    environment: {A: 1}\n')).toEqual([])
+    findProblem(problemsOf(F, 'workflows:\n  - name: x\n    provider: python\n'), 'workflows[0]', /provider `python` needs `file`/)
+  })
+
   it('root: only `workflows:` is allowed, and it is required', () => {
     const p = problemsOf(F, 'workflow:\n  - name: x\n')
     expect(p.map((x) => x.message)).toEqual(expect.arrayContaining(['missing required key `workflows`', 'unknown key `workflow`']))
