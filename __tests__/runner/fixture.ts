@@ -22,9 +22,16 @@ export function runPrefix(run = 'wise-cat-1'): string {
   return `${REPO}/runs/${run}`
 }
 
+/** the sha256 of the snapshot stored at CODE_KEY in each store (the runner checks it) */
+const codeShas = new Map<string, string>()
+export function useCodeSha(store: StoreLocation, sha: string): void {
+  codeShas.set(JSON.stringify(store), sha)
+}
+
 export function makePlan(store: StoreLocation, over: Partial<RunnerPlan> = {}, options: Partial<RunnerPlan['options']> = {}): RunnerPlan {
   const runName = over.runName ?? 'wise-cat-1'
   return {
+    codeSha256: codeShas.get(JSON.stringify(store)) ?? SHA,
     runName,
     workflow: 'train',
     repoId: REPO,
@@ -101,8 +108,11 @@ export async function codeTarball(files: Record<string, string>): Promise<Buffer
 export async function folderStore(files: Record<string, string> = { 'README.md': 'hi\n' }): Promise<{ root: string; loc: StoreLocation }> {
   const root = tempDir('store-')
   mkdirSync(join(root, 'code'), { recursive: true })
-  writeFileSync(join(root, CODE_KEY), await codeTarball(files))
-  return { root, loc: { kind: 'folder', root } }
+  const tar = await codeTarball(files)
+  writeFileSync(join(root, CODE_KEY), tar)
+  const loc: StoreLocation = { kind: 'folder', root }
+  useCodeSha(loc, sha256(tar))
+  return { root, loc }
 }
 
 export interface Started {

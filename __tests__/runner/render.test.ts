@@ -35,11 +35,10 @@ describe('shellQuote', () => {
 })
 
 describe('interpolateCommand', () => {
-  test('args are quoted one by one; run name is the validated name', () => {
+  test('args and the name become references to variables, never their text', () => {
     expect(interpolateCommand('python t.py ${{ run.args }} --name ${{run.name}}', ['a b', "c'd"], 'wise-cat-1')).toBe(
-      `python t.py 'a b' 'c'\\''d' --name wise-cat-1`
+      'python t.py "${DSTACK_ARGS[@]}" --name "${DSTACK_RUN_NAME}"'
     )
-    expect(interpolateCommand('x ${{ run.args }}', [], 'r1')).toBe('x ')
     expect(() => interpolateCommand('x', [], 'bad;name')).toThrow(/run name/)
   })
 })
@@ -55,7 +54,7 @@ describe('renderRunnerScript', () => {
             image: 'nvcr.io/nvidia/pytorch:24.01-py3',
             entrypoint: '/bin/bash -c',
             python: '3.11',
-            deps: [{ label: 'tag `data`', artifactsPrefix: 'github.com/acme/data/runs/old-dog-3/artifacts/' }],
+            deps: [{ label: 'tag `data`', artifactsPrefix: 'github.com/acme/data/runs/old-dog-3/artifacts/', files: [{ path: 'd/x.csv', sha256: 'f'.repeat(64) }] }],
             artifacts: [{ path: './ckpt/', mount: true }, { path: 'model.bin', mount: false }],
             setup: ['pip install -r requirements.txt'],
             commands: ['if true; then\n  echo multi\nfi', 'python train.py ${{ run.args }}'],
@@ -101,7 +100,8 @@ describe('renderRunnerScript', () => {
     expect(job).toContain("export A='it'\\''s'\nexport B='v$(x)'\n")
     expect(job).toContain("export DSTACK_RUN_NAME='wise-cat-1'")
     expect(job.indexOf("__dstack_step '`setup[1]` (s1)'")).toBeLessThan(job.indexOf("__dstack_step '`commands[1]` (c1)'"))
-    expect(job).toContain("c2 '--x=1 2'\n")
+    expect(job).toContain("set -- '--x=1 2'\nDSTACK_ARGS_TEXT='--x=1 2'\n")
+    expect(job).toContain('c2 "${DSTACK_ARGS[@]}"\n')
   })
 
   test.each([
@@ -120,7 +120,7 @@ describe('renderRunnerScript', () => {
     ['code key', { codeKey: '../x' }, /code key/],
     ['run prefix (a file key)', { runPrefix: 'github.com/acme/models/runs/wise-cat-1/run.json' }, /runPrefix must be the run's folder key/],
     ['run prefix (another run)', { runPrefix: 'github.com/acme/models/runs/other-1' }, /runPrefix/],
-    ['dep prefix', { deps: [{ label: 'x', artifactsPrefix: 'a/../../b' }] }, /dependency/],
+    ['dep prefix', { deps: [{ label: 'x', artifactsPrefix: 'a/../../b', files: [] }] }, /dependency/],
     ['arg with NUL', { args: ['a\u0000'] }, /NUL/],
     ['max duration', { maxDurationSec: 0 }, /maxDurationSec/]
   ])('rejects an invalid %s', (_n, over, re) => {

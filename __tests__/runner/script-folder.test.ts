@@ -235,9 +235,39 @@ describe('runner script, folder store', () => {
     const { mkdirSync, writeFileSync } = await import('node:fs')
     mkdirSync(join(root, depPrefix, 'data'), { recursive: true })
     writeFileSync(join(root, depPrefix, 'data', 'train.csv'), 'a,b\n1,2\n')
-    const end = await runToEnd(makePlan(loc, { deps: [{ label: 'tag `dataset`', artifactsPrefix: depPrefix }], commands: ['cat data/train.csv'] }))
+    writeFileSync(join(root, depPrefix, 'unlisted.txt'), 'not in the manifest\n')
+    const files = [{ path: 'data/train.csv', sha256: sha256('a,b\n1,2\n') }]
+    const end = await runToEnd(makePlan(loc, { deps: [{ label: 'tag `dataset`', artifactsPrefix: depPrefix, files }], commands: ['cat data/train.csv', 'test ! -e unlisted.txt'] }))
     expect(end.exitCode).toBe(0)
     expect(logChunks(root).join('')).toContain('a,b\n1,2\n')
+  })
+
+  test('a mounted artifact file deleted after it was synced is gone from the store at the end: the store matches the manifest', async () => {
+    const { root, loc } = await folderStore()
+    const synced = join(root, P, 'artifacts', 'ckpt', 'old.txt')
+    const plan = makePlan(loc, {
+      env: { SYNCED: synced },
+      commands: ['mkdir -p ckpt && echo old > ckpt/old.txt', 'for i in $(seq 600); do [ -f "$SYNCED" ] && break; sleep 0.1; done; test -f "$SYNCED"', 'rm ckpt/old.txt && echo new > ckpt/new.txt'],
+      artifacts: [{ path: 'ckpt', mount: true }]
+    })
+    const end = await runToEnd(plan)
+    expect(end.exitCode).toBe(0)
+    expect(readKey(root, `${P}/artifacts/ckpt/old.txt`)).toBeUndefined()
+    expect(readKey(root, `${P}/artifacts/ckpt/new.txt`)).toBe('new\n')
+    expect(JSON.parse(readKey(root, `${P}/artifacts.json`)!)).toEqual([{ path: 'ckpt/new.txt', size: 4, sha256: sha256('new\n') }])
+  })
+
+  test('deps: a file that differs from its manifest entry is refused before the commands run', async () => {
+    const { root, loc } = await folderStore()
+    const depPrefix = 'github.com/acme/data/runs/old-dog-3/artifacts'
+    const { mkdirSync, writeFileSync } = await import('node:fs')
+    mkdirSync(join(root, depPrefix, 'data'), { recursive: true })
+    writeFileSync(join(root, depPrefix, 'data', 'train.csv'), 'tampered\n')
+    const files = [{ path: 'data/train.csv', sha256: sha256('a,b\n1,2\n') }]
+    const end = await runToEnd(makePlan(loc, { deps: [{ label: 'tag `dataset`', artifactsPrefix: depPrefix, files }], commands: ['echo RAN'] }))
+    expect(end.exitCode).toBe(1)
+    expect(statusOf(root)!.reason).toContain('`data/train.csv` of tag `dataset` has sha256 ' + sha256('tampered\n'))
+    expect(logChunks(root).join('')).not.toContain('RAN')
   })
 
   test('image without a Docker engine: failed, with a message that says what to do', async () => {

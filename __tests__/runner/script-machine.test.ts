@@ -22,7 +22,7 @@ describe('docker image', () => {
   test('runs the job in `docker run` with the work folder mounted, -w the working dir, secrets as -e NAME only', async () => {
     const rec = tempDir('docker-rec-')
     const bin = fakeBin({
-      docker: `[ "$1" = info ] && exit 0\nprintf '%s\\n' "$@" > ${rec}/args\necho "inside the fake container"\nexit 0`
+      docker: `[ "$1" = info ] && exit 0\n[ "$1" = image ] && { echo "python@sha256:${'d'.repeat(64)} other@sha256:x"; exit 0; }\nprintf '%s\\n' "$@" > ${rec}/args\necho "inside the fake container"\nexit 0`
     })
     const { root, loc } = await folderStore({ 'src/train.py': 'x' })
     const secret = 'docker-secret-value-123'
@@ -31,7 +31,8 @@ describe('docker image', () => {
       backend: { env: { PATH: `${bin}:${process.env.PATH}` } }
     })
     expect(end.exitCode).toBe(0)
-    expect(statusOf(root)).toMatchObject({ status: 'succeeded' })
+    // provenance: the digest docker reports for the image
+    expect(statusOf(root)).toMatchObject({ status: 'succeeded', imageDigest: `python@sha256:${'d'.repeat(64)}` })
     expect(logChunks(root).join('')).toContain('inside the fake container\n')
     const args = readFileSync(join(rec, 'args'), 'utf8').split('\n')
     expect(args.slice(0, 3)).toEqual(['run', '--rm', '-i'])
@@ -48,7 +49,7 @@ describe('docker image', () => {
   test('with nvidia-smi: --gpus all; an entrypoint gets the job script as its last argument; a failing container fails the run', async () => {
     const rec = tempDir('docker-rec-')
     const bin = fakeBin({
-      docker: `[ "$1" = info ] && exit 0\nprintf '%s\\n' "$@" > ${rec}/args\nexit 3`,
+      docker: `[ "$1" = info ] && exit 0\n[ "$1" = image ] && exit 1\nprintf '%s\\n' "$@" > ${rec}/args\nexit 3`,
       'nvidia-smi': 'exit 0'
     })
     const { root, loc } = await folderStore()

@@ -9,6 +9,9 @@ import { afterAll, describe, expect, test } from '@jest/globals'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { folderStore, logChunks, makePlan, readKey, removeTempDirs, runPrefix, runToEnd, statusOf, tempDir } from './fixture.js'
+import { createHash } from 'node:crypto'
+
+const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex')
 
 afterAll(() => removeTempDirs())
 
@@ -137,7 +140,7 @@ exit 0`
     writeFileSync(join(root, depPrefix, '_root/root/.cache/huggingface/model.bin'), 'weights')
     mkdirSync(join(root, depPrefix, 'data'), { recursive: true })
     writeFileSync(join(root, depPrefix, 'data/train.csv'), 'a,b\n')
-    const end = await runToEnd(makePlan(loc, { image: 'python:3.12', deps: [{ label: 'tag `cache`', artifactsPrefix: depPrefix }], rootPaths: ['/root/.cache/huggingface'] }), {
+    const end = await runToEnd(makePlan(loc, { image: 'python:3.12', deps: [{ label: 'tag `cache`', artifactsPrefix: depPrefix, files: [{ path: '_root/root/.cache/huggingface/model.bin', sha256: sha256Hex('weights') }, { path: 'data/train.csv', sha256: sha256Hex('a,b\n') }] }], rootPaths: ['/root/.cache/huggingface'] }), {
       backend: { env: { PATH: `${bin}:${process.env.PATH}`, DSTACK_KEEP_WORK: '1' } }
     })
     expect(end.exitCode).toBe(0)
@@ -179,7 +182,7 @@ describe('absolute paths on the machine itself', () => {
     const depPrefix = 'github.com/acme/models/runs/old-run-2/artifacts'
     mkdirSync(join(root, depPrefix, `_root${env2}`), { recursive: true })
     writeFileSync(join(root, depPrefix, `_root${env2}/lib.txt`), 'restored\n')
-    const second = await runToEnd(makePlan(loc, { runName: 'wise-cat-2', runPrefix: runPrefix('wise-cat-2'), deps: [{ label: 'tag `env`', artifactsPrefix: depPrefix }], rootPaths: [env2], commands: [`cat ${env2}/lib.txt`] }, { ownsMachine: true }))
+    const second = await runToEnd(makePlan(loc, { runName: 'wise-cat-2', runPrefix: runPrefix('wise-cat-2'), deps: [{ label: 'tag `env`', artifactsPrefix: depPrefix, files: [{ path: `_root${env2}/lib.txt`, sha256: sha256Hex('restored\n') }] }], rootPaths: [env2], commands: [`cat ${env2}/lib.txt`] }, { ownsMachine: true }))
     expect(second.exitCode).toBe(0)
     expect(logChunks(root, 'wise-cat-2').join('')).toContain('restored\n')
   })

@@ -5,7 +5,7 @@
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startS3Server, awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { CODE_KEY, codeTarball, makePlan, removeTempDirs, sha256, startRun, waitFor } from './fixture.js'
+import { CODE_KEY, codeTarball, makePlan, useCodeSha, removeTempDirs, sha256, startRun, waitFor } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 import type { RunnerPlan } from '../../src/runner/plan.js'
 
@@ -52,6 +52,7 @@ beforeAll(async () => {
   loc = { kind: 's3', bucket: s3.bucket, prefix: `${PREFIX}/`, region: 'us-east-1' }
   const body = await codeTarball({ 'train.py': 'print("hi")\n', 'conf/a.yaml': 'lr: 0.1\n' })
   await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${CODE_KEY}`, Body: body }))
+  useCodeSha(loc, sha256(body))
 })
 
 afterAll(async () => {

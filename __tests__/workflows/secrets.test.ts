@@ -69,3 +69,15 @@ describe('resolveSecretEnv', () => {
     expect(resolveSecretEnv({ secretEnv: {} }, {})).toEqual({ values: {}, missing: [] })
   })
 })
+
+describe('run context in env values', () => {
+  it('${{ run.args }} / ${{ run.name }} keep the value literal in env (the runner exports the joined args)', () => {
+    const s = parseOk('t.dstack.yml', 'type: task\nname: t\nenv:\n  - ARGS=--x ${{ run.args }}\n  - NAME=${{ run.name }}\ncommands:\n  - echo\n').t!
+    expect(s.env).toEqual({ ARGS: '--x ${{ run.args }}', NAME: '${{ run.name }}' })
+    expect(s.secretEnv).toEqual({})
+  })
+  it('mixing them with a secret in one value is a problem', () => {
+    const r = parseWorkflowFile('t.dstack.yml', 'type: task\nenv:\n  - X=${{ run.args }}${{ secrets.T }}\ncommands:\n  - echo\n')
+    findProblem(r.problems, 'env[0]', /mixes `\$\{\{ run\.\* \}\}` with secrets/)
+  })
+})

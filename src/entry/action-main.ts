@@ -22,6 +22,7 @@ import { prepareRunReport } from '../ci/run-report.js'
 import { artifactsNote, wantWorkflowArtifact } from '../ci/artifact-place.js'
 import { annotateFailure } from '../ci/github.js'
 import { metricsOutput } from '../report/metrics.js'
+import { writeAttestInputs } from '../ci/github-provenance.js'
 
 /** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
 const SUMMARY_MAX_CHARS = 250_000
@@ -115,6 +116,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const comment = await commenter.finish(record, manifest, (max) => report.render('github', max))
     setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) }))
     if (comment?.url) core.setOutput('comment-url', comment.url)
+    await publishAttestInputs(store, record)
     await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
     if (record.status === 'failed') annotateFailure(record, core.getInput('working-directory') || '')
     if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
@@ -168,5 +170,17 @@ async function uploadWorkflowArtifact(store: RunStore, repoId: string, run: stri
     return undefined
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** the provenance statement as `actions/attest` inputs (outputs provenance-predicate, provenance-subjects) */
+async function publishAttestInputs(store: RunStore, record: Parameters<typeof writeAttestInputs>[1]): Promise<void> {
+  try {
+    const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? tmpdir())
+    if (!files) return
+    core.setOutput('provenance-predicate', files.predicatePath)
+    core.setOutput('provenance-subjects', files.subjectsPath)
+  } catch (e) {
+    core.warning(`provenance: ${(e as Error).message}`)
   }
 }

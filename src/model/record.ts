@@ -15,6 +15,8 @@ export interface MachineInfo {
   pricePerHour?: number
   priceSource?: string
   launchedAt?: string
+  /** the image the machine booted (AWS) */
+  amiId?: string
 }
 
 export interface AttemptRecord {
@@ -27,6 +29,24 @@ export interface AttemptRecord {
   reason?: string
   /** USD, from price × billed duration */
   costUsd?: number
+  /** sha256 of this attempt's runner.sh, as rendered (the bootstrap refuses other bytes) */
+  runnerScriptSha256?: string
+}
+
+/**
+ * What a run was made from (its last attempt). A field a backend cannot know is null, never
+ * omitted: a local run has no AMI, a run without an image no image digest.
+ */
+export interface RunProvenance {
+  runnerScriptSha256: string | null
+  snapshotSha256: string | null
+  deps: { label: string; repoId: string; run: string; manifestSha256: string | null }[]
+  amiId: string | null
+  /** `repo@sha256:…` of the image the job ran in, as docker reported it */
+  imageDigest: string | null
+  instanceType: string | null
+  /** store key of the in-toto statement for the artifacts (SLSA provenance v1), when there are artifacts */
+  statementKey: string | null
 }
 
 export interface RunRecord {
@@ -49,6 +69,7 @@ export interface RunRecord {
   costUsd?: number
   /** the CI job that started it (URL), when known */
   ciUrl?: string
+  provenance?: RunProvenance
 }
 
 export interface ManifestEntry {

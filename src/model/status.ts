@@ -26,4 +26,6 @@ export interface AttemptStatus {
   endedAt?: string
   /** number of log chunks written (seq of the last chunk + 1) */
   logChunks?: number
+  /** the image's `repo@sha256:…` when the job ran in one */
+  imageDigest?: string
 }

@@ -6,8 +6,12 @@ import { loadWorkflows, selectWorkflow, resolveSecretEnv, REGISTRY_USERNAME_ENV,
 import { checkPlacement } from './placement.js'
 import { captureRevision } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
-import { UserError, formatProblem, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
+import { UserError, formatProblem, type Revision, type RunSpec } from '../model/index.js'
 import type { EventSink } from './events.js'
+import { readDepManifest, type ResolvedDep } from './dep-manifests.js'
+import { secretTexts } from './secret-values.js'
+import { ciJobEnv } from '../runner/job-env.js'
+import { checkCommandInterpolation } from './check-commands.js'
 
 export interface PrepareOptions {
   repoDir: string
@@ -27,7 +31,11 @@ export interface PreparedRun {
   spec: RunSpec
   revision: Revision
   secretValues: Record<string, string>
-  deps: { label: string; repoId: string; run: RunRecord }[]
+  /** every secret text to redact and mask, one line each, longest first (secret-values.ts) */
+  redactTexts: string[]
+  /** the CI variables the job sees (runner/job-env.ts) */
+  ciEnv: Record<string, string>
+  deps: ResolvedDep[]
 }
 
 export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: EventSink): Promise<PreparedRun> {
@@ -49,6 +57,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   // registry_auth travels like secret env, under names the runner keeps from the job
   const registry: Record<string, string> = spec.registryAuth ? { [REGISTRY_USERNAME_ENV]: spec.registryAuth.username, [REGISTRY_PASSWORD_ENV]: spec.registryAuth.password } : {}
   checkPlacement(spec, [], opts.backend?.name)
+  checkCommandInterpolation(spec, opts.args)
   const secrets = resolveSecretEnv({ secretEnv: { ...spec.secretEnv, ...registry } }, opts.environ)
   if (secrets.missing.length) {
     throw new UserError(
@@ -56,7 +65,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
       'set it in the step\'s `env:` (GitHub: `env: { NAME: ${{ secrets.NAME }} }`), as a masked CI/CD variable (GitLab), or export it in your shell'
     )
   }
-  for (const v of Object.values(secrets.values)) if (v.length >= 4) opts.maskSecret?.(v)
+  const redactTexts = secretTexts(spec, secrets.values, opts.environ).filter((t) => !/[\r\n]/.test(t))
+  for (const t of redactTexts) opts.maskSecret?.(t)
 
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
@@ -71,11 +81,11 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   if (spec.deps.length) {
     emit({ type: 'step', step: 'deps', message: `Resolving ${spec.deps.length} dependencies` })
     const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps)
-    deps = resolved.map((r, i) => ({ label: depLabel(spec.deps[i]!), repoId: r.repoId, run: r.run }))
+    deps = await Promise.all(resolved.map((r, i) => readDepManifest(store, spec.deps[i]!, depLabel(spec.deps[i]!), r.repoId, r.run)))
     for (const d of deps) emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` })
   }
   checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name)
-  return { spec, revision: captured.revision, secretValues: secrets.values, deps }
+  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps }
 }
 
 function depLabel(d: RunSpec['deps'][number]): string {

@@ -13,6 +13,9 @@ import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutc
 import { LogFollower } from './log-follower.js'
 import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
 import type { EventSink } from './events.js'
+import { redactEnv } from './secret-values.js'
+import { runProvenance, writeProvenance } from './provenance.js'
+import { sha256 } from '../store/index.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
   backend: Backend
@@ -83,6 +86,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     rec = { ...rec, status: out.status, reason: out.reason, exitCode: exitCodeFor(out.status, out.exitCode), endedAt: new Date(now()).toISOString() }
     const costs = rec.attempts.map((a) => a.costUsd).filter((c): c is number => typeof c === 'number')
     if (costs.length) rec.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
+    rec = { ...rec, provenance: rec.provenance ?? runProvenance(rec, prepared.deps) }
+    rec = await writeProvenance(o.store, rec).catch((e: Error) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec))
     await o.store.saveRun(rec)
     if (out.status === 'succeeded' && o.tag) {
       try {
@@ -117,13 +122,14 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     spec: prepared.spec,
     args: o.args,
     store: o.storeLocation,
-    deps: prepared.deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, rootPaths: d.run.spec.artifacts.map((a) => a.path).filter((p) => p.startsWith('/')) })),
+    deps: prepared.deps,
+    ciEnv: prepared.ciEnv,
     backend: o.backend.name,
     workRoot: o.workRoot
   })
   const script = renderRunnerScript(plan)
   const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script)
-  const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString() }
+  const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
   record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
   await o.store.saveRun(record)
   o.emit({ type: 'status', status: 'provisioning', record })
@@ -143,7 +149,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
         store: o.storeLocation,
         runnerScriptKey: scriptKey,
         runnerScript: script,
-        secretEnv: prepared.secretValues,
+        secretEnv: { ...prepared.secretValues, ...redactEnv(prepared.redactTexts) },
         previousAttempts: record.attempts.slice(0, -1),
         signal: launchAbort.signal,
         log: (line) => o.emit({ type: 'info', message: line }),
@@ -181,6 +187,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n)
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
+    record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: written?.imageDigest }) }
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
   } finally {
     o.signal.removeEventListener('abort', onAbort)

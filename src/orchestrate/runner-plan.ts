@@ -1,7 +1,11 @@
 /** Pure: a prepared run + attempt → the runner script's plan (src/runner/plan.ts). */
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { RunnerPlan } from '../runner/plan.js'
 import type { RunSpec, StoreLocation } from '../model/index.js'
 import { keys } from '../store/index.js'
+import { runnerDep, type ResolvedDep } from './dep-manifests.js'
 
 export interface PlanInput {
   runName: string
@@ -12,7 +16,8 @@ export interface PlanInput {
   spec: RunSpec
   args: string[]
   store: StoreLocation
-  deps: { label: string; repoId: string; run: string; rootPaths?: string[] }[]
+  deps: ResolvedDep[]
+  ciEnv?: Record<string, string>
   backend: 'local' | 'aws'
   workRoot?: string
 }
@@ -28,14 +33,16 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     store: p.store,
     runPrefix: keys.runDir(p.repoId, p.runName),
     codeKey: keys.code(p.snapshotSha256),
-    deps: p.deps.map((d) => ({ label: d.label, artifactsPrefix: keys.artifacts(d.repoId, d.run) })),
+    codeSha256: p.snapshotSha256,
+    deps: p.deps.map(runnerDep),
     commands: p.spec.commands,
     setup: p.spec.setup,
     env: p.spec.env,
+    ciEnv: p.ciEnv ?? {},
     secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
     workingDir: p.spec.workingDir,
     artifacts: p.spec.artifacts,
-    rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => d.rootPaths ?? [])].filter((x) => x.startsWith('/')))],
+    rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
     registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
     args: p.args,
     image: p.spec.image,
@@ -46,8 +53,17 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
       selfDestruct: onCloud,
       spotWatch: onCloud,
       logIntervalSec: 2,
-      workRoot: p.workRoot ?? (onCloud ? '/opt/dstack/work' : '/tmp/dstack-work'),
+      workRoot: p.workRoot ?? defaultWorkRoot(p.repoId, onCloud),
       ownsMachine: onCloud
     }
   }
+}
+
+/**
+ * Where attempts work: a per-user, per-repository folder the runner creates with mode 0700 (never a
+ * fixed shared path such as /tmp/dstack-work, where another user could read the job's log or plant a link).
+ */
+export function defaultWorkRoot(repoId: string, onCloud: boolean, tmp = tmpdir(), uid = process.getuid?.() ?? 0): string {
+  const repo = createHash('sha256').update(repoId).digest('hex').slice(0, 12)
+  return onCloud ? `/opt/dstack/work/${repo}` : join(tmp, `dstack-work-${uid}`, repo)
 }

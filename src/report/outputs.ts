@@ -17,6 +17,8 @@ export interface OutputContext {
   workflowArtifactUrl?: string
   /** final metric values as JSON (report/metrics.ts metricsOutput) */
   metrics?: string
+  /** where a store key is (a path for folder stores, an https URL for S3): for the provenance statement */
+  storeUrl?: (key: string) => string
 }
 
 export function runDurationSec(r: RunRecord): number | undefined {
@@ -48,5 +50,6 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
   }
   if (ctx.workflowArtifactUrl) out['workflow-artifact-url'] = ctx.workflowArtifactUrl
   if (ctx.metrics !== undefined) out.metrics = ctx.metrics
+  if (r.provenance?.statementKey && ctx.storeUrl) out.provenance = ctx.storeUrl(r.provenance.statementKey)
   return out
 }

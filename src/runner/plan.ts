@@ -13,13 +13,20 @@ export interface RunnerPlan {
   runPrefix: string
   /** `code/<sha256>.tar.gz` */
   codeKey: string
-  /** `<otherRepo>/runs/<run>/artifacts`: copied into the working folder before the commands */
-  deps: { label: string; artifactsPrefix: string }[]
-  /** may contain `${{ run.args }}` and `${{ run.name }}` (replaced by shell-quoted values) */
+  /** sha256 of the code snapshot; the runner refuses other bytes (default: the hex digits of `codeKey`) */
+  codeSha256?: string
+  /**
+   * another run's artifacts, copied into the working folder before the commands: only the files its
+   * manifest lists, each checked against its sha256, and the manifest itself against `manifestSha256`
+   */
+  deps: RunnerDep[]
+  /** may contain `${{ run.args }}` and `${{ run.name }}` (references to shell-quoted values, interpolate.ts) */
   commands: string[]
   setup: string[]
-  /** literal values, exported single-quoted */
+  /** literal values, exported single-quoted; `${{ run.args }}` / `${{ run.name }}` become the joined args / the name */
   env: Record<string, string>
+  /** the CI's own variables the job may see (job-env.ts), exported single-quoted before `env` */
+  ciEnv?: Record<string, string>
   /** names whose values come from the runner's environment (never in the script text) */
   secretEnvNames: string[]
   /** relative to the repo root ('.' = root), or absolute: the checkout is placed there */
@@ -53,4 +60,15 @@ export interface RunnerPlan {
      */
     ownsMachine?: boolean
   }
+}
+
+export interface RunnerDep {
+  label: string
+  /** `<otherRepo>/runs/<run>/artifacts` */
+  artifactsPrefix: string
+  /** `<otherRepo>/runs/<run>/artifacts.json`, and the sha256 of its bytes as the orchestrator read them */
+  manifestKey?: string
+  manifestSha256?: string
+  /** the manifest's files (relative to `artifactsPrefix`) with their sha256 */
+  files: { path: string; sha256: string }[]
 }

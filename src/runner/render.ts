@@ -9,9 +9,11 @@ import { UserError } from '../model/errors.js'
 import type { RunnerPlan } from './plan.js'
 import { shellArray, shellQuote } from './quote.js'
 import { RUNNER_BODY } from './body.generated.js'
+import { argsText, interpolateCommand as referenceArgs, jobArgsPrelude } from './interpolate.js'
+import { DOCKER_CLIENT_ENV, JOB_PASSTHROUGH_ENV } from './job-env.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD)$/
+const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 
@@ -43,15 +45,16 @@ function positiveInt(kind: string, n: number): number {
 }
 
 /**
- * A command with `${{ run.args }}` replaced by the args, each shell-quoted, space-joined (so write it
- * outside quotes: `python train.py ${{ run.args }}`), and `${{ run.name }}` by the run name, which is
- * validated to letters, digits, `.`, `_`, `-` and so needs no quoting (it works inside "…" too).
+ * A command with `${{ run.args }}` and `${{ run.name }}` replaced by references to variables the job
+ * script sets from shell-quoted values (interpolate.ts): the args' text never becomes shell code.
  */
 export function interpolateCommand(command: string, args: string[], runName: string): string {
-  const name = assertName('run name', runName)
-  return command
-    .replace(ARGS_RE, () => args.map(shellQuote).join(' '))
-    .replace(NAME_RE, () => name)
+  return referenceArgs(command, { args, runName: assertName('run name', runName) })
+}
+
+/** an env value: `${{ run.args }}` → the args joined by spaces, `${{ run.name }}` → the name (exported single-quoted) */
+export function interpolateEnvValue(value: string, args: string[], runName: string): string {
+  return value.replace(ARGS_RE, () => argsText(args)).replace(NAME_RE, () => runName)
 }
 
 function stepLabel(kind: 'setup' | 'commands', i: number, command: string): string {
@@ -69,10 +72,15 @@ export function renderJobScript(plan: RunnerPlan): string {
     `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
     `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
     `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
-    `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`
+    `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`,
+    ...jobArgsPrelude(plan.args, shellQuote)
   ]
+  for (const name of Object.keys(plan.ciEnv ?? {}).sort()) {
+    if (name in plan.env) continue
+    lines.push(`export ${envName('CI env', name)}=${shellQuote(plan.ciEnv![name]!)}`)
+  }
   for (const name of Object.keys(plan.env).sort()) {
-    lines.push(`export ${envName('env', name)}=${shellQuote(plan.env[name]!)}`)
+    lines.push(`export ${envName('env', name)}=${shellQuote(interpolateEnvValue(plan.env[name]!, plan.args, plan.runName))}`)
   }
   lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`)
   const add = (kind: 'setup' | 'commands', list: string[]) =>
@@ -109,6 +117,30 @@ function pathOf(kind: string, p: string): string {
   return p.startsWith('/') ? normaliseAbsolutePath(kind, p) : normaliseRelativePath(kind, p)
 }
 
+const SHA256_RE = /^[0-9a-f]{64}$/
+
+/** the snapshot's sha256: the plan's, else the hex digits of its content-addressed key */
+function codeSha256(plan: RunnerPlan): string {
+  const sha = plan.codeSha256 ?? /^code\/([0-9a-f]{64})\.tar\.gz$/.exec(plan.codeKey)?.[1]
+  if (!sha || !SHA256_RE.test(sha)) fail(`the code snapshot's sha256 is unknown (codeSha256 ${JSON.stringify(plan.codeSha256)}, codeKey ${JSON.stringify(plan.codeKey)})`)
+  return sha
+}
+
+/** per dep file: its dep's index, its path under the dep's artifacts, its sha256 */
+function depFiles(plan: RunnerPlan): { dep: string[]; path: string[]; sha: string[] } {
+  const out = { dep: [] as string[], path: [] as string[], sha: [] as string[] }
+  plan.deps.forEach((d, i) => {
+    if (d.manifestSha256 !== undefined && !SHA256_RE.test(d.manifestSha256)) fail(`invalid manifest sha256 of dep ${d.label}`)
+    for (const f of d.files) {
+      if (!SHA256_RE.test(f.sha256)) fail(`invalid sha256 of ${JSON.stringify(f.path)} in dep ${d.label}`)
+      out.dep.push(String(i))
+      out.path.push(normaliseRelativePath('dependency artifact path', f.path))
+      out.sha.push(f.sha256)
+    }
+  })
+  return out
+}
+
 export function renderRunnerScript(plan: RunnerPlan): string {
   validate(plan)
   const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : pathOf('working_dir', plan.workingDir)
@@ -116,6 +148,7 @@ export function renderRunnerScript(plan: RunnerPlan): string {
   for (const a of artifacts) if (a.path === ROOT_ARTIFACT_PREFIX || a.path.startsWith(`${ROOT_ARTIFACT_PREFIX}/`)) fail(`artifact path ${JSON.stringify(a.path)}: \`${ROOT_ARTIFACT_PREFIX}/\` is where absolute artifact paths are kept`)
   const rootPaths = [...new Set((plan.rootPaths ?? []).map((p) => normaliseAbsolutePath('absolute artifact path', p)))]
   const store = plan.store
+  const files = depFiles(plan)
   const q = shellQuote
   const header = [
     '#!/usr/bin/env bash',
@@ -142,9 +175,17 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `DEFAULT_S3_ENDPOINT=${q(store.kind === 's3' ? (store.endpoint ?? '') : '')}`,
     `RUN_PREFIX=${q(storeKey('run prefix', plan.runPrefix))}`,
     `CODE_KEY=${q(storeKey('code key', plan.codeKey))}`,
+    `CODE_SHA256=${q(codeSha256(plan))}`,
     `WORKING_DIR=${q(workingDir)}`,
     `DEP_LABELS=${shellArray(plan.deps.map((d) => d.label))}`,
     `DEP_PREFIXES=${shellArray(plan.deps.map((d) => storeKey('dependency artifacts prefix', d.artifactsPrefix)))}`,
+    `DEP_MANIFEST_KEYS=${shellArray(plan.deps.map((d) => (d.manifestKey ? storeKey('dependency manifest key', d.manifestKey) : '')))}`,
+    `DEP_MANIFEST_SHAS=${shellArray(plan.deps.map((d) => d.manifestSha256 ?? ''))}`,
+    `DEP_FILE_DEPS=${shellArray(files.dep)}`,
+    `DEP_FILE_PATHS=${shellArray(files.path)}`,
+    `DEP_FILE_SHAS=${shellArray(files.sha)}`,
+    `JOB_ENV_KEEP=${shellArray([...JOB_PASSTHROUGH_ENV])}`,
+    `DOCKER_ENV_KEEP=${shellArray([...DOCKER_CLIENT_ENV])}`,
     `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
     `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
     `ROOT_PATHS=${shellArray(rootPaths)}`,

@@ -1,7 +1,9 @@
 # ---- runner body (src/runner/runner-body.sh; embedded by render.ts through body.generated.ts) ----
 # Expects the header (rendered by render.ts) to have set, all shell-quoted:
 #   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION
-#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]
+#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]
+#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]
+#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]
 #   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION
 #   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT
 # Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or
@@ -24,7 +26,8 @@ if [ "$STORE_KIND" = s3 ]; then SHIP_GAP_MS="${DSTACK_SHIP_GAP_MS:-1000}"; else 
 case "$TICK_MS" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac
 case "$SHIP_GAP_MS" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac
 
-WORK="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}/$RUN_NAME/$ATTEMPT"
+WORK_BASE="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}"
+WORK="$WORK_BASE/$RUN_NAME/$ATTEMPT"
 CODE_DIR="$WORK/code"
 # absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path
 ROOT_DIR="$WORK/root"
@@ -68,8 +71,17 @@ json_str() {
 }
 
 # runner messages: into the job log (shipped to the store) and to stdout via the printer
-log() { printf '[dstack] %s\n' "$*" >>"$LOG_FILE" 2>/dev/null || printf '[dstack] %s\n' "$*" >&2; }
-note() { NOTES+=("$*"); log "$*"; }
+# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry
+# job-controlled text (file and link names, the step marker), which passes here, not through the filter
+redact_text() {
+  local s="$1" v
+  if [ -n "${DSTACK_REDACT:-}" ]; then
+    while IFS= read -r v; do [ -n "$v" ] && s="${s//"$v"/***}"; done <<<"$DSTACK_REDACT"
+  fi
+  printf '%s' "$s"
+}
+log() { local m; m="$(redact_text "$*")"; printf '[dstack] %s\n' "$m" >>"$LOG_FILE" 2>/dev/null || printf '[dstack] %s\n' "$m" >&2; }
+note() { local m; m="$(redact_text "$*")"; NOTES+=("$m"); log "$m"; }
 format_duration() {
   local s="$1"
   if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))
@@ -181,13 +193,6 @@ store_get() {
   if [ "$STORE_KIND" = s3 ]; then aws_s3 cp "$(s3_url "$1")" "$2"; return; fi
   cp "$STORE_ROOT/$1" "$2"
 }
-# store_sync_up DIR PREFIX
-store_sync_up() {
-  if [ "$STORE_KIND" = s3 ]; then aws_s3 sync "$1" "$(s3_url "$2")"; return; fi
-  # -p keeps mtimes so -u copies only what changed (mounted artifacts are synced every tick)
-  mkdir -p "$STORE_ROOT/$2" || return 1
-  cp -Rpu "$1/." "$STORE_ROOT/$2/" 2>/dev/null || cp -Rp "$1/." "$STORE_ROOT/$2/"
-}
 # store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)
 store_sync_down() {
   mkdir -p "$2" || return 1
@@ -204,9 +209,10 @@ write_status() {
     printf '{"phase":%s' "$(json_str "$PHASE")"
     [ -n "$status" ] && printf ',"status":%s' "$(json_str "$status")"
     [ -n "$code" ] && printf ',"exitCode":%d' "$code"
-    [ -n "$reason" ] && printf ',"reason":%s' "$(json_str "$reason")"
+    [ -n "$reason" ] && printf ',"reason":%s' "$(json_str "$(redact_text "$reason")")"
     printf ',"startedAt":%s' "$(json_str "$STARTED_AT")"
     [ -n "$ended" ] && printf ',"endedAt":%s' "$(json_str "$ended")"
+    [ -n "${IMAGE_DIGEST:-}" ] && printf ',"imageDigest":%s' "$(json_str "$IMAGE_DIGEST")"
     printf ',"logChunks":%d}\n' "$LOG_SEQ"
   } >"$f"
   store_put_small "$f" "$ATTEMPT_PREFIX/status.json" || printf '[dstack] could not write status.json (%s) to the store\n' "$PHASE" >&2
@@ -282,11 +288,54 @@ artifact_src() {
 is_abs() { case "$1" in /*) return 0 ;; esac; return 1; }
 # its path in the store and the manifest: `/P` is kept as `_root/P`
 artifact_key() { if is_abs "$1"; then printf '_root%s' "$1"; else printf '%s' "$1"; fi; }
+# the folder an artifact's real path must stay in: the code for relative paths; the work area's
+# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own
+artifact_base() {
+  case "$1" in
+    /*) if [ -z "$IMAGE" ] && [ "$OWNS_MACHINE" = 1 ]; then printf '%s' "$1"; else printf '%s' "$ROOT_DIR"; fi ;;
+    *) printf '%s' "$CODE_DIR" ;;
+  esac
+}
+# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real
+# location is outside its base folder (a linked parent folder), is never followed
+# artifact_refusal SRC [BASE] (BASE: the code folder when not given)
+artifact_refusal() {
+  local src="$1" base="${2:-$CODE_DIR}" real code
+  if [ -L "$src" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' "$(readlink "$src" 2>/dev/null || echo '?')"; return; fi
+  [ -e "$src" ] || return 0
+  real=$(realpath -e -- "$src" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }
+  code=$(realpath -e -- "$base" 2>/dev/null) || code="$base"
+  case "$real" in "$code"|"$code"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' "$real" ;; esac
+}
+# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link
+artifact_files() {
+  if [ -d "$1" ]; then find "$1" -type f -print0 | LC_ALL=C sort -z; elif [ -f "$1" ]; then printf '%s\0' "$1"; fi
+}
+# the symlinks inside an artifact folder (not stored; noted)
+artifact_links() { [ -d "$1" ] && find "$1" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }
+# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,
+# also delete what the store holds there and the folder no longer has (a mounted artifact synced
+# earlier), so the store matches the manifest
+store_put_tree() {
+  local src="$1" prefix="$2" prune="${3:-}" f rel
+  if [ "$STORE_KIND" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} "$src" "$(s3_url "$prefix")"; return; fi
+  while IFS= read -r -d '' f; do
+    rel="${f#"$src"/}"
+    if [ -e "$STORE_ROOT/$prefix/$rel" ] && [ ! "$f" -nt "$STORE_ROOT/$prefix/$rel" ]; then continue; fi
+    store_put "$f" "$prefix/$rel" || return 1
+  done < <(artifact_files "$src")
+  [ -n "$prune" ] && [ -d "$STORE_ROOT/$prefix" ] || return 0
+  while IFS= read -r -d '' f; do
+    rel="${f#"$STORE_ROOT/$prefix"/}"
+    if [ -L "$f" ] || [ ! -f "$src/$rel" ] || [ -L "$src/$rel" ]; then rm -f "$f"; fi
+  done < <(find "$STORE_ROOT/$prefix" \( -type f -o -type l \) -print0)
+}
 upload_artifact() {
   local path="$1" src key
   src="$(artifact_src "$path")"
   key="$(artifact_key "$path")"
-  if [ -d "$src" ]; then store_sync_up "$src" "$ARTIFACTS_PREFIX/$key"
+  [ -n "$(artifact_refusal "$src" "$(artifact_base "$path")")" ] && return 3
+  if [ -d "$src" ]; then store_put_tree "$src" "$ARTIFACTS_PREFIX/$key" "${2:-}"
   elif [ -f "$src" ]; then store_put "$src" "$ARTIFACTS_PREFIX/$key"
   else return 2
   fi
@@ -324,16 +373,22 @@ job_outputs_manifest() {
 }
 # upload every artifact, then artifacts.json; returns 1 when an upload failed
 upload_artifacts() {
-  local i path src rc failed=0 missing=()
+  local i path src rc failed=0 missing=() why links=()
   local manifest="$RUNNER_DIR/artifacts.json" first=1 f rel size sum
   [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || has_job_outputs || return 0
   for i in "${!ARTIFACT_PATHS[@]}"; do
     path="${ARTIFACT_PATHS[$i]}"
-    upload_artifact "$path"
+    src="$(artifact_src "$path")"
+    why="$(artifact_refusal "$src" "$(artifact_base "$path")")"
+    if [ -n "$why" ]; then note "artifact \`$path\` was not stored: $why"; continue; fi
+    upload_artifact "$path" prune
     rc=$?
     if [ "$rc" = 2 ]; then missing+=("$path")
     elif [ "$rc" != 0 ]; then failed=1; note "uploading artifact \`$path\` failed"
     fi
+    links=()
+    while IFS= read -r -d '' f; do links+=("$path/${f#"$src"/}"); done < <(artifact_links "$src")
+    [ "${#links[@]}" -gt 0 ] && note "artifact \`$path\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}"
   done
   [ "${#missing[@]}" -gt 0 ] && note "artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)"
   {
@@ -342,6 +397,7 @@ upload_artifacts() {
       path="${ARTIFACT_PATHS[$i]}"
       src="$(artifact_src "$path")"
       [ -e "$src" ] || continue
+      [ -z "$(artifact_refusal "$src" "$(artifact_base "$path")")" ] || continue
       while IFS= read -r -d '' f; do
         if [ -d "$src" ]; then rel="$(artifact_key "$path")/${f#"$src"/}"; else rel="$(artifact_key "$path")"; fi
         size=$(stat -c %s "$f") || continue
@@ -349,13 +405,167 @@ upload_artifacts() {
         [ "$first" = 1 ] || printf ','
         first=0
         printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
-      done < <(if [ -d "$src" ]; then find "$src" -type f -print0 | LC_ALL=C sort -z; else printf '%s\0' "$src"; fi)
+      done < <(artifact_files "$src")
     done
     job_outputs_manifest
     printf '\n]\n'
   } >"$manifest"
   store_put "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
   return "$failed"
+}
+
+# ---------- integrity: nothing runs or lands in the working folder unchecked ----------
+# sha256_of FILE
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+# fetch the code snapshot and refuse bytes other than the ones the CI sent
+fetch_code() {
+  local tgz="$RUNNER_DIR/code.tar.gz" got
+  if ! store_get "$CODE_KEY" "$tgz" >>"$LOG_FILE" 2>&1; then
+    fail_early "could not fetch the code snapshot $CODE_KEY from the store"
+  fi
+  got=$(sha256_of "$tgz")
+  if [ "$got" != "$CODE_SHA256" ]; then
+    fail_early "the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)"
+  fi
+  if ! tar -xzf "$tgz" -C "$CODE_DIR" --no-same-owner >>"$LOG_FILE" 2>&1; then
+    fail_early "could not unpack the code snapshot $CODE_KEY"
+  fi
+  rm -f "$tgz"
+}
+# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink
+place_file() {
+  local file="$1" dir="$2" rel="$3" rest="$3" cur="$2" part
+  while [[ "$rest" == */* ]]; do
+    part="${rest%%/*}"
+    rest="${rest#*/}"
+    cur="$cur/$part"
+    if [ -L "$cur" ]; then printf '%s is a symbolic link' "${cur#"$dir"/}"; return 1; fi
+    if [ ! -e "$cur" ]; then mkdir "$cur" || { printf 'cannot create %s' "${cur#"$dir"/}"; return 1; }
+    elif [ ! -d "$cur" ]; then printf '%s is not a folder' "${cur#"$dir"/}"; return 1; fi
+  done
+  cur="$dir/$rel"
+  if [ -d "$cur" ] && [ ! -L "$cur" ]; then printf '%s is a folder' "$rel"; return 1; fi
+  mv -fT "$file" "$cur" || { printf 'cannot write %s' "$rel"; return 1; }
+}
+# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked
+fetch_dep() {
+  local i="$1" label="${DEP_LABELS[$1]}" stage="$RUNNER_DIR/deps/$1" got k rel why src dest drel
+  rm -rf "$stage"
+  mkdir -p "$stage/files" || fail_early "cannot create $stage"
+  if [ -n "${DEP_MANIFEST_KEYS[$i]}" ]; then
+    store_get "${DEP_MANIFEST_KEYS[$i]}" "$stage/artifacts.json" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch the artifacts manifest of $label"
+    got=$(sha256_of "$stage/artifacts.json")
+    [ "$got" = "${DEP_MANIFEST_SHAS[$i]}" ] || fail_early "the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used"
+  fi
+  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)
+  if [ "$STORE_KIND" = s3 ]; then
+    aws_s3 sync "$(s3_url "${DEP_PREFIXES[$i]}")" "$stage/files" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch the artifacts of $label"
+  fi
+  for k in "${!DEP_FILE_PATHS[@]}"; do
+    [ "${DEP_FILE_DEPS[$k]}" = "$i" ] || continue
+    rel="${DEP_FILE_PATHS[$k]}"
+    src="$stage/files/$rel"
+    if [ "$STORE_KIND" != s3 ]; then
+      src="$stage/file"
+      rm -f "$src"
+      store_get "${DEP_PREFIXES[$i]}/$rel" "$src" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch \`$rel\` of $label"
+    fi
+    [ -f "$src" ] && [ ! -L "$src" ] || fail_early "\`$rel\` of $label is missing from the store or not a regular file"
+    got=$(sha256_of "$src")
+    [ "$got" = "${DEP_FILE_SHAS[$k]}" ] || fail_early "\`$rel\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used"
+    dest="$JOB_DIR" drel="$rel"
+    case "$rel" in
+      _root/*)
+        drel="${rel#_root/}"
+        if [ -n "$IMAGE" ]; then dest="$ROOT_DIR"
+        elif [ "$OWNS_MACHINE" = 1 ]; then dest=""
+        else fail_early "$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \`image\`, or run it with the aws backend"
+        fi ;;
+    esac
+    why=$(place_file "$src" "$dest" "$drel") || fail_early "cannot put \`$rel\` of $label into place: $why"
+  done
+  rm -rf "$stage"
+}
+
+# ---------- the job's environment: a list built on purpose (README "The job's environment") ----------
+# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the
+# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names
+# bash cannot hold, such as INPUT_GITHUB-TOKEN)
+JOB_ENV_UNSET=()
+job_env_unset() {
+  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
+  [ -n "$IMAGE" ] && keep="$keep${DOCKER_ENV_KEEP[*]} "
+  JOB_ENV_UNSET=()
+  while IFS= read -r -d '' kv; do
+    n="${kv%%=*}"
+    case "$keep" in *" $n "*) continue ;; esac
+    case "$n" in LC_*) continue ;; esac
+    JOB_ENV_UNSET+=(-u "$n")
+  done < <(env -0)
+}
+
+# ---------- secrets: redacted from the job's output before it reaches the log ----------
+# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,
+# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.
+REDACT_PID=
+redact_filter() {
+  local opts=()
+  awk -W version 2>&1 | grep -q mawk && opts=(-W interactive)
+  LC_ALL=C exec awk "${opts[@]}" '
+    BEGIN { n = split(ENVIRON["DSTACK_REDACT"], v, "\n") }
+    {
+      s = $0
+      for (i = 1; i <= n; i++) {
+        if (v[i] == "") continue
+        out = ""
+        while ((p = index(s, v[i])) > 0) { out = out substr(s, 1, p - 1) "***"; s = substr(s, p + length(v[i])) }
+        s = out s
+      }
+      print s
+      fflush()
+    }'
+}
+# start the filter on a fifo and point JOB_OUT (where the job writes) at it
+start_redactor() {
+  local fifo="$RUNNER_DIR/job.out"
+  rm -f "$fifo"
+  mkfifo -m 600 "$fifo" || return 1
+  redact_filter <"$fifo" >>"$LOG_FILE" 2>&1 &
+  REDACT_PID=$!
+  JOB_OUT="$fifo"
+}
+# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)
+stop_redactor() {
+  [ -n "$REDACT_PID" ] || return 0
+  local t=0
+  while kill -0 "$REDACT_PID" 2>/dev/null && [ "$t" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done
+  kill "$REDACT_PID" 2>/dev/null || true
+  wait "$REDACT_PID" 2>/dev/null || true
+  REDACT_PID=
+  rm -f "$RUNNER_DIR/job.out"
+}
+
+# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------
+IMAGE_DIGEST=
+image_digest() {
+  [ -n "$IMAGE" ] || return 0
+  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests " "}}' "$IMAGE" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=
+  case "$IMAGE_DIGEST" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac
+}
+
+# ---------- a private work folder ----------
+# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink
+make_work_dir() {
+  local base="$1"
+  (umask 077 && mkdir -p "$base") || return 1
+  if [ -L "$base" ] || [ ! -O "$base" ]; then
+    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\n' "$base" >&2
+    return 1
+  fi
+  chmod 700 "$base" || return 1
+  rm -rf "$WORK"
+  (umask 077 && mkdir -p "$CODE_DIR" "$RUNNER_DIR") || return 1
+  chmod 700 "$WORK" "$CODE_DIR" "$RUNNER_DIR"
 }
 
 # ---------- job control ----------
@@ -418,35 +628,6 @@ place_checkout() {
   for p in "${ROOT_PATHS[@]}"; do mkdir -p "$p" || { PLACE_ERROR="cannot create $p"; return 1; }; done
 }
 
-# restore_dep PREFIX: the dep's artifacts into the working folder; its absolute ones (`_root/P`) at P
-restore_dep() {
-  local prefix="$1" target="$ROOT_DIR" e
-  [ -n "$IMAGE" ] || target=/
-  if [ "$STORE_KIND" = s3 ]; then
-    mkdir -p "$JOB_DIR" || return 1
-    aws_s3 sync "$(s3_url "$prefix")" "$JOB_DIR" --exclude '_root/*' || return 1
-    if [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" = 1 ]; then
-      aws_s3 sync "$(s3_url "$prefix/_root")" "$target" || return 1
-    else
-      # a machine the run does not own: nothing is written outside the run's folder
-      aws_s3 sync "$(s3_url "$prefix/_root")" "$WORK/dep-root" || return 1
-      if [ -n "$(ls -A "$WORK/dep-root" 2>/dev/null)" ]; then log "the dependency has absolute artifacts, which are not written on a machine the run does not own"; return 1; fi
-    fi
-    return 0
-  fi
-  mkdir -p "$JOB_DIR" || return 1
-  [ -d "$STORE_ROOT/$prefix" ] || return 0
-  for e in "$STORE_ROOT/$prefix"/* "$STORE_ROOT/$prefix"/.[!.]*; do
-    [ -e "$e" ] || continue
-    [ "$(basename "$e")" = _root ] && continue
-    cp -R "$e" "$JOB_DIR/" || return 1
-  done
-  if [ -d "$STORE_ROOT/$prefix/_root" ]; then
-    [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" = 1 ] || { log "the dependency has absolute artifacts, which are not written on a machine the run does not own"; return 1; }
-    mkdir -p "$target" && cp -R "$STORE_ROOT/$prefix/_root/." "$target/" || return 1
-  fi
-}
-
 # the registry of an image reference: its first part when that is a host, else Docker Hub
 registry_of() {
   local first="${1%%/*}"
@@ -504,8 +685,7 @@ fail_early() { finish failed "" "$1" 1; }
 
 # ---------- start ----------
 export HOME="${HOME:-/root}"
-rm -rf "$WORK"
-if ! mkdir -p "$CODE_DIR" "$RUNNER_DIR" "$JOB_OUT_DIR"; then
+if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   printf '[dstack] cannot create the work folder %s\n' "$WORK" >&2
   PHASE=done
   RUNNER_DIR="$(mktemp -d)" && write_status failed "" "cannot create the work folder $WORK" "$(now_utc)"
@@ -536,24 +716,19 @@ place_checkout || fail_early "$PLACE_ERROR"
 
 # code snapshot
 set_phase code
-if ! store_get "$CODE_KEY" "$RUNNER_DIR/code.tar.gz" >>"$LOG_FILE" 2>&1; then
-  fail_early "could not fetch the code snapshot $CODE_KEY from the store"
-fi
-if ! tar -xzf "$RUNNER_DIR/code.tar.gz" -C "$CODE_DIR" >>"$LOG_FILE" 2>&1; then
-  fail_early "could not unpack the code snapshot $CODE_KEY"
-fi
-rm -f "$RUNNER_DIR/code.tar.gz"
+fetch_code
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 
 if [ "$WORKING_DIR" = . ] || is_abs "$WORKING_DIR"; then JOB_DIR="$CODE_DIR"; else JOB_DIR="$CODE_DIR/$WORKING_DIR"; fi
 mkdir -p "$JOB_DIR" || fail_early "cannot create the working directory $WORKING_DIR"
+[ -z "$(artifact_refusal "$JOB_DIR")" ] || fail_early "the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal "$JOB_DIR")"
 
 # deps: their artifacts into the working folder
 if [ "${#DEP_PREFIXES[@]}" -gt 0 ]; then
   set_phase deps
   for i in "${!DEP_PREFIXES[@]}"; do
     log "fetching the artifacts of ${DEP_LABELS[$i]}"
-    restore_dep "${DEP_PREFIXES[$i]}" >>"$LOG_FILE" 2>&1 || fail_early "could not fetch the artifacts of ${DEP_LABELS[$i]}"
+    fetch_dep "$i"
   done
 fi
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
@@ -604,12 +779,15 @@ fi
 if [ "$HAS_SETUP" = 1 ]; then set_phase setup; else set_phase running; fi
 log "running in ${WORKING_DIR}"
 JOB_STARTED=$SECONDS
+JOB_OUT="$LOG_FILE"
+if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start the secret redaction filter"; fi
 (
   cd "$JOB_DIR" || exit 1
   trap - TERM INT HUP
   export DSTACK_RUNNER_DIR="$RUNNER_DIR"
   export DSTACK_METRICS="$JOB_OUT_DIR/metrics.jsonl" DSTACK_REPORT="$JOB_OUT_DIR/report.md"
-  exec setsid "${JOB_CMD[@]}" </dev/null >>"$LOG_FILE" 2>&1
+  job_env_unset
+  exec setsid env "${JOB_ENV_UNSET[@]}" "${JOB_CMD[@]}" </dev/null >>"$JOB_OUT" 2>&1
 ) &
 JOB_PID=$!
 printf '%s\n' "$JOB_PID" >"$PID_NOTE" 2>/dev/null || true
@@ -650,6 +828,8 @@ done
 wait "$JOB_PID" 2>/dev/null
 JOB_EXIT=$?
 signal_job KILL # leftovers of the job's process group
+stop_redactor
+image_digest
 print_new
 
 case "$STOP" in

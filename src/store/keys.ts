@@ -40,6 +40,8 @@ export const keys = {
     `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : normaliseRelativePath('artifact path', path)}`,
   /** `<repoId>/runs/<run>/artifacts.json` */
   manifest: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}artifacts.json`,
+  /** `<repoId>/runs/<run>/provenance.intoto.json`: in-toto statement (SLSA provenance v1) for the artifacts */
+  provenance: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}provenance.intoto.json`,
   /** `<repoId>/tags/` */
   tags: (repoId: string): string => `${assertRepoId(repoId)}/tags/`,
   /** `<repoId>/tags/<tag>.json` */

@@ -13,6 +13,7 @@ import type { AttemptStatus } from '../model/status.js'
 import { toJson, type ObjectStore } from './object-store.js'
 import { keys, assertSha256 } from './keys.js'
 import { mapLimit } from './limit.js'
+import { safeDestination } from './safe-path.js'
 import { nextRunNumber, randomBase } from './run-names.js'
 
 const JSON_TYPE = 'application/json'
@@ -252,6 +253,7 @@ export class RunStore {
     await mapLimit(entries, 4, async (e) => {
       const dest = join(root, ...e.path.split('/'))
       if (!dest.startsWith(root + sep)) throw new Error(`artifact path escapes the output folder: ${e.path}`)
+      await safeDestination(root, e.path)
       if (!(await this.store.getToFile(keys.artifacts(repoId, run, e.path), dest))) {
         throw new Error(`artifact \`${e.path}\` of run \`${run}\` is listed in artifacts.json but missing from the store`)
       }
@@ -272,8 +274,8 @@ export class RunStore {
   }
 
   /** the links outputs, summaries and comments give for a run's artifacts */
-  artifactLinks(r: { repoId: string; run: string }): { artifactUrl: (path: string) => string; artifactsUrl: string } {
-    return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run) }
+  artifactLinks(r: { repoId: string; run: string }): { artifactUrl: (path: string) => string; artifactsUrl: string; storeUrl: (key: string) => string } {
+    return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run), storeUrl: (k) => this.store.url(k) }
   }
 
   // ---- code snapshots ------------------------------------------------------------------------

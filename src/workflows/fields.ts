@@ -5,7 +5,7 @@
  */
 import { assertName, assertRepoId, normaliseRelativePath, UserError, type ArtifactSpec, type DepSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
-import { ENV_NAME_RE, envReference, envTemplate, expressionsIn, unsupportedCommandExpressions } from './interpolation.js'
+import { ENV_NAME_RE, RUN_CONTEXT, envReference, envTemplate, expressionsIn, unsupportedCommandExpressions } from './interpolation.js'
 
 export type Obj = Record<string, unknown>
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -77,12 +77,19 @@ export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvRe
       return
     }
     const exprs = expressionsIn(value)
-    const bad = exprs.filter((e) => envReference(e.expr) === undefined)
+    // `${{ run.args }}` / `${{ run.name }}` become the joined args / the name at launch (literal text)
+    const runExprs = exprs.filter((e) => (RUN_CONTEXT as readonly string[]).includes(e.expr))
+    const bad = exprs.filter((e) => envReference(e.expr) === undefined && !runExprs.includes(e))
     for (const e of bad) {
-      ctx.report(itemPath, `unsupported expression \`${e.text}\` in the value of \`${name}\``, 'use `${{ secrets.NAME }}` or `${{ env.NAME }}`, read from the CI environment at launch')
+      ctx.report(itemPath, `unsupported expression \`${e.text}\` in the value of \`${name}\``, 'use `${{ secrets.NAME }}`, `${{ env.NAME }}`, `${{ run.args }}` or `${{ run.name }}`')
     }
     if (bad.length) return
-    if (exprs.length) out.secretEnv[name] = value
+    if (runExprs.length && runExprs.length < exprs.length) {
+      ctx.report(itemPath, `the value of \`${name}\` mixes \`\${{ run.* }}\` with secrets or CI variables`, 'use two variables: one for the run\'s arguments, one for the secret')
+      return
+    }
+    if (runExprs.length) out.env[name] = value
+    else if (exprs.length) out.secretEnv[name] = value
     else out.env[name] = value
   }
   if (Array.isArray(v)) {

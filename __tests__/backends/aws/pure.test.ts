@@ -188,7 +188,7 @@ describe('launch input', () => {
 
 describe('bootstrap', () => {
   it('is a few lines, quotes every value and passes bash -n', async () => {
-    const lines = renderBootstrap({ bucket: 'b', scriptKey: "p/it's/runner.sh", s3Region: 'eu-west-1', region: 'us-east-1', secretParameter: '/dstack/x/r/1/env' })
+    const lines = renderBootstrap({ bucket: 'b', scriptKey: "p/it's/runner.sh", scriptSha256: 'c'.repeat(64), s3Region: 'eu-west-1', region: 'us-east-1', secretParameter: '/dstack/x/r/1/env' })
     expect(lines[0]).toBe('#!/bin/bash')
     expect(lines).toContain('export HOME=/root')
     expect(lines.join('\n')).toContain(`'s3://b/p/it'\\''s/runner.sh'`)
@@ -198,7 +198,7 @@ describe('bootstrap', () => {
     // POSIX too, in case an agent runs it with sh despite the shebang
     expect((await bash(`sh -n <<'X'\n${lines.join('\n')}\nX`)).code).toBe(0)
     expect((await bash(`bash -n <<'X'\n${renderStopScript().join('\n')}\nX`)).code).toBe(0)
-    expect(renderBootstrap({ bucket: 'b', scriptKey: 'k', s3Region: 'r', region: 'r' }).join('\n')).not.toContain('ssm get-parameter')
+    expect(renderBootstrap({ bucket: 'b', scriptKey: 'k', scriptSha256: 'c'.repeat(64), s3Region: 'r', region: 'r' }).join('\n')).not.toContain('ssm get-parameter')
   })
 
   it('secret payload round-trips through eval without touching disk', async () => {

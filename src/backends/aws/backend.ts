@@ -4,6 +4,7 @@
  * the runner's business (it writes them to the store); this backend only launches, watches,
  * stops and terminates.
  */
+import { createHash } from 'node:crypto'
 import { PutParameterCommand } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, Backend, MachineInfo, StartRequest } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
@@ -119,7 +120,7 @@ export class AwsBackend implements Backend {
           continue
         }
         const id = r.instanceId
-        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString() }
+        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId }
         log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
         await req.onMachine(machine)
 
@@ -159,7 +160,7 @@ export class AwsBackend implements Backend {
           TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
           Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
           Parameters: {
-            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter }),
+            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter }),
             executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
           },
           // a custom endpoint (MinIO…) is not reachable by the SSM service itself

@@ -19,6 +19,8 @@ export interface BootstrapInput {
   bucket: string
   /** full object key of runner.sh */
   scriptKey: string
+  /** sha256 of runner.sh as the CI rendered it: the instance refuses other bytes */
+  scriptSha256: string
   /** region of the bucket (for `aws s3 cp`) */
   s3Region: string
   /** a non-AWS S3 endpoint (MinIO…), when the store has one */
@@ -30,6 +32,7 @@ export interface BootstrapInput {
 }
 
 export function renderBootstrap(b: BootstrapInput): string[] {
+  if (!/^[0-9a-f]{64}$/.test(b.scriptSha256)) throw new Error(`renderBootstrap: invalid runner script sha256 ${JSON.stringify(b.scriptSha256)}`)
   const endpoint = b.s3Endpoint ? ` --endpoint-url ${shellQuote(b.s3Endpoint)}` : ''
   const lines = [
     '#!/bin/bash',
@@ -37,7 +40,10 @@ export function renderBootstrap(b: BootstrapInput): string[] {
     'export HOME=/root',
     `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
     'mkdir -p "$D"',
-    `aws s3 cp --only-show-errors --region ${shellQuote(b.s3Region)}${endpoint} ${shellQuote(`s3://${b.bucket}/${b.scriptKey}`)} "$D/runner.sh"`
+    `aws s3 cp --only-show-errors --region ${shellQuote(b.s3Region)}${endpoint} ${shellQuote(`s3://${b.bucket}/${b.scriptKey}`)} "$D/runner.sh"`,
+    // integrity: run only the bytes the CI rendered (the instance role can write the bucket)
+    `S="$(sha256sum "$D/runner.sh" | cut -d' ' -f1)"`,
+    `if [ "$S" != ${b.scriptSha256} ]; then echo "dstack: runner.sh from the store has sha256 $S, not ${b.scriptSha256} as sent by the CI: it was changed after upload; refusing to run it" >&2; exit 1; fi`
   ]
   if (b.secretParameter) {
     lines.push(

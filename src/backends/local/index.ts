@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AttemptHandle, Backend, ExecState, StartRequest } from '../../model/backend.js'
 import type { MachineInfo } from '../../model/record.js'
+import { runnerEnvironment } from '../../runner/job-env.js'
 
 export interface LocalBackendOptions {
   /** let the runner outlive this process (`run -d`): the child is unref()ed */
@@ -192,7 +193,8 @@ export class LocalBackend implements Backend {
     writeFileSync(script, req.runnerScript, { mode: 0o700 })
     const stderrFile = join(dir, 'stderr.log')
     const errFd = openSync(stderrFile, 'a', 0o600)
-    const env: Record<string, string | undefined> = { ...process.env, ...this.opts.env, ...req.secretEnv }
+    // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
+    const env: Record<string, string | undefined> = { ...runnerEnvironment(process.env), ...this.opts.env, ...req.secretEnv }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
     let child: ChildProcess
     try {

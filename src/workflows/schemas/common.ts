@@ -7,7 +7,7 @@ export const d = (description: string, schema: JsonSchema = {}, examples?: unkno
   examples ? { description, ...schema, examples } : { description, ...schema }
 
 export const script = (what: string, examples: unknown[]): JsonSchema =>
-  d(`${what}: a list of shell commands, or one multi-line string run as one script block. \${{ run.args }} and \${{ run.name }} are replaced (quoted) at launch.`, {
+  d(`${what}: a list of shell commands, or one multi-line string run as one script block. \${{ run.args }} and \${{ run.name }} reach the job as data (references to quoted values), never as shell.`, {
     type: ['array', 'string'],
     items: { type: 'string' }
   }, examples)
