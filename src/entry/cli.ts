@@ -126,7 +126,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         urls: (r) => store.artifactLinks(r),
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
-      const reporter = new TerminalReporter({ out: io.out, err: io.err })
+      const reporter = new TerminalReporter({ out: io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
       reporter.start()
       let record: RunRecord
