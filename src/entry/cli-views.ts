@@ -1,6 +1,7 @@
 /** Small read-side helpers of the CLI verbs: run references, live status, log following, tables. */
 import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
+import { DamagedRecordError } from '../store/records.js'
 import { UserError, isTerminal, type RunRecord, type RunStatus } from '../model/index.js'
 
 /** `RUN` or `:TAG` → the run record */
@@ -21,6 +22,38 @@ export async function refreshedStatus(store: RunStore, r: RunRecord): Promise<Ru
   if (isTerminal(r.status) || !r.attempts.length) return r.status
   const st = await store.readStatus(r.repoId, r.run, r.attempts.length)
   return st?.status ?? r.status
+}
+
+export interface PsRow extends Omit<Partial<RunRecord>, 'status' | 'backend'> {
+  run: string
+  workflow: string
+  submittedAt: string
+  /** a run status, or `damaged` when its run.json cannot be read */
+  status: RunStatus | 'damaged'
+  backend: string
+  tags: string[]
+  /** what is wrong with this row's files, one line naming the file */
+  problem?: string
+}
+
+/** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
+export async function psRows(store: RunStore, repoId: string, all: boolean): Promise<PsRow[]> {
+  const { runs, damaged } = await store.scanRuns(repoId)
+  const shown = all ? runs : runs.slice(0, 20)
+  const rows: PsRow[] = await Promise.all(
+    shown.map(async (r): Promise<PsRow> => {
+      const row: PsRow = { ...r }
+      try {
+        row.status = await refreshedStatus(store, r)
+      } catch (e) {
+        if (!(e instanceof DamagedRecordError)) throw e
+        row.problem = e.message
+      }
+      return row
+    })
+  )
+  for (const d of damaged) rows.push({ run: d.run, workflow: '?', submittedAt: '', status: 'damaged', backend: '', tags: [], problem: d.error.message })
+  return rows
 }
 
 export async function followLogs(

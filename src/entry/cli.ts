@@ -17,7 +17,7 @@ import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows } from './cli-views.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
@@ -183,10 +183,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { all?: boolean; json?: boolean }) => {
       const c = await ctx(o)
-      const repoId = await c.repoId()
-      let runs = await c.store.listRuns(repoId)
-      if (!o.all) runs = runs.slice(0, 20)
-      const rows = await Promise.all(runs.map(async (r) => ({ ...r, status: await refreshedStatus(c.store, r) })))
+      const rows = await psRows(c.store, await c.repoId(), Boolean(o.all))
+      for (const r of rows) if (r.problem) io.err.write(`warning: ${r.problem}\n`)
       if (o.json) return void json(rows)
       printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, r.tags.join(',')]))
     })
@@ -252,7 +250,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { json?: boolean }) => {
       const c = await ctx(o)
-      const list = await c.store.listTags(await c.repoId())
+      const { tags: list, damaged } = await c.store.scanTags(await c.repoId())
+      for (const d of damaged) io.err.write(`warning: ${d.error.message}\n`)
       if (o.json) return void json(list)
       printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
     })

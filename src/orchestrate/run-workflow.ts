@@ -179,7 +179,10 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
     await follower.drain()
-    const written = await o.store.readStatus(record.repoId, record.run, n)
+    const written = await o.store.readStatus(record.repoId, record.run, n).catch((e: Error) => {
+      o.emit({ type: 'warning', message: e.message }) // a damaged status.json counts as none: the backend's word decides
+      return undefined
+    })
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
   } finally {
