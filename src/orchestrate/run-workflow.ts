@@ -12,6 +12,7 @@ import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
 import { LogFollower } from './log-follower.js'
 import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
+import { checkEnvNames, checkTag } from './preflight.js'
 import type { EventSink } from './events.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
@@ -45,6 +46,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
   const prepared = await prepareRun(o, o.store, o.emit)
+  checkEnvNames(prepared.spec)
+  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag))
   o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
   let record = await o.store.createRun({
     run: '',
@@ -66,7 +69,11 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
 
   for (let n = 1; ; n++) {
     if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
-    const result = await runAttempt(o, prepared, record, n, sleep)
+    const result = await runAttempt(o, prepared, record, n, sleep).catch(async (e: Error) => {
+      // never leave the run `submitted` or `provisioning` behind an error: record it, then report it
+      await finish({ ...record, ...((await o.store.getRun(record.repoId, record.run).catch(() => undefined)) ?? {}) }, { status: 'failed', reason: e.message }).catch(() => undefined)
+      throw e
+    })
     record = result.record
     if (o.detach && result.detached) return record
     const out = result.outcome

@@ -17,6 +17,8 @@ import { nextRunNumber, randomBase } from './run-names.js'
 import { DamagedRecordError, parseRecord } from './records.js'
 
 const JSON_TYPE = 'application/json'
+/** the flags that exist to move a tag, for every entry point */
+export const MOVE_TAG_HINT = 'to move it, use `tags add --force`, `run --force-tag`, or the action input `force-tag: true`'
 const CONCURRENCY = 8
 /** name-claim attempts before createRun gives up */
 const MAX_CLAIMS = 200
@@ -365,7 +367,7 @@ export class RunStore {
     const existing = await this.getTag(repoId, tag)
     if (existing && existing.run === run && !opts.force) return existing
     if (existing && !opts.force) {
-      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); use --force to move it`)
+      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); ${MOVE_TAG_HINT}`)
     }
     const manifestBytes = (await this.store.get(keys.manifest(repoId, run))) ?? Buffer.alloc(0)
     const rev = record.revision
@@ -385,7 +387,7 @@ export class RunStore {
     const written = await this.store.put(tagKey, toJson(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE })
     if (!written) {
       const other = await this.getTag(repoId, tag)
-      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); use --force to move it`)
+      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); ${MOVE_TAG_HINT}`)
     }
     if (existing && existing.run !== run) await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
     await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]))
