@@ -208,7 +208,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const machine = rec.attempts[rec.attempts.length - 1]?.machine
-      if (isTerminal(await refreshedStatus(c.store, rec)) || !machine) {
+      const now = await refreshedStatus(c.store, rec)
+      if (now === 'lost' || isTerminal(now) || !machine) {
         io.err.write(`run ${rec.run} is not running (${rec.status})\n`)
         return
       }

@@ -15,6 +15,8 @@ export interface MachineInfo {
   pricePerHour?: number
   priceSource?: string
   launchedAt?: string
+  /** local backend: the host the runner runs on (its pid means something only there) */
+  host?: string
 }
 
 export interface AttemptRecord {

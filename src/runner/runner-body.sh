@@ -374,6 +374,19 @@ request_stop() {
   signal_job TERM
 }
 on_signal() { request_stop cancelled "the runner received SIG$1: the job was stopped"; }
+# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not
+# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:
+# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).
+watcher_gone() {
+  local w="${DSTACK_WATCHER_PID:-}" ppid
+  case "$w" in ''|*[!0-9]*) return 1 ;; esac
+  if [ -r "/proc/$$/stat" ]; then
+    ppid=$(sed 's/^.*) [A-Za-z] \([0-9]*\).*$/\1/' "/proc/$$/stat" 2>/dev/null)
+  else
+    ppid=$(ps -o ppid= -p "$$" 2>/dev/null | tr -d ' ')
+  fi
+  [ -n "$ppid" ] && [ "$ppid" != "$w" ]
+}
 trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
 trap 'on_signal HUP' HUP
@@ -637,6 +650,9 @@ while job_alive; do
     if notice=$(spot_notice); then
       request_stop interrupted "spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped"
     fi
+  fi
+  if [ -z "$STOP" ] && watcher_gone; then
+    request_stop cancelled "the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped"
   fi
   if [ -z "$STOP" ] && [ "$SECONDS" -ge "$MAX_DURATION" ]; then
     request_stop timed-out "the run reached its max duration of $(format_duration "$MAX_DURATION"): the job was stopped"
