@@ -97,7 +97,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
     .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
-    .option('--instance-profile <name>', 'aws backend: instance profile with AmazonSSMManagedInstanceCore and access to the store')
+    .option('--instance-profile <name>', 'aws backend: instance profile whose role has the SSM agent\'s permissions and access to the store (examples/iam)')
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
