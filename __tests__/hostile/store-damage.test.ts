@@ -172,4 +172,34 @@ describe('a damaged store', () => {
     noStack(r.err)
     rmSync(join(runsDir(), 'damaged-logs-1'), { recursive: true })
   })
+
+  it('a store under /proc fails fast with what failed, instead of spinning', async () => {
+    let err = ''
+    const code = await main(['run', 'train', '-C', repo.dir, '--store', '/proc/dstack-store-test'], {
+      environ: process.env,
+      cwd: repo.dir,
+      out: { write: () => true },
+      err: { write: (s: string) => ((err += s), true) },
+      signal: new AbortController().signal
+    })
+    expect(code).toBe(1)
+    expect(err).toMatch(/cannot write \/proc\/dstack-store-test\/code\/[0-9a-f]{64}\.tar\.gz in the run store \/proc\/dstack-store-test: a folder on the way does not exist and cannot be created \(ENOENT\)/)
+    noStack(err)
+  })
+
+  it('a store whose path runs through a file says so', async () => {
+    const file = join(root, 'a-file')
+    writeFileSync(file, 'x')
+    let err = ''
+    const code = await main(['run', 'train', '-C', repo.dir, '--store', join(file, 'store')], {
+      environ: process.env,
+      cwd: repo.dir,
+      out: { write: () => true },
+      err: { write: (s: string) => ((err += s), true) },
+      signal: new AbortController().signal
+    })
+    expect(code).toBe(1)
+    expect(err).toContain(`in the run store ${join(file, 'store')}: a part of the path is a file, not a folder (ENOTDIR)`)
+    noStack(err)
+  })
 })
