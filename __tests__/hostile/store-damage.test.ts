@@ -23,6 +23,12 @@ const WORKFLOWS = `workflows:
       - workflow: train
     commands:
       - cat out/answer.txt
+  - name: names
+    provider: bash
+    commands:
+      - bash make-names.sh
+    artifacts:
+      - path: out
   - name: by-tag
     provider: bash
     deps:
@@ -31,6 +37,18 @@ const WORKFLOWS = `workflows:
       - cat out/answer.txt
 `
 const REPO_ID = 'github.com/acme/ml-demo'
+/** files whose names a careless writer mangles: the name (as the job wrote it) → its content */
+const NAMES: [string, string][] = [
+  ['out/tab\tname.txt', '1'],
+  ['out/new\nline.txt', '2'],
+  ['out/-leading-dash.txt', '3'],
+  ['out/with spaces.txt', '4'],
+  ['out/ünïcødé-日本.txt', '5'],
+  ['out/ctrl\u0001char.txt', '6'],
+  ['out/back\\slash.txt', '7'],
+  ['out/quote"and\'apostrophe.txt', '8']
+]
+const MAKE_NAMES = ['mkdir -p out', ...NAMES.map(([n, c]) => `printf %s ${c} > $'${n.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\u0001/g, '\\001')}'`), `printf %s 9 > "out/$(printf 'bad\\xff\\xfeutf8').txt"`].join('\n') + '\n'
 
 let repo: { dir: string; cleanup: () => void }
 let root: string
@@ -64,7 +82,7 @@ function noStack(s: string): void {
 }
 
 beforeAll(async () => {
-  repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS })
+  repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS, 'make-names.sh': MAKE_NAMES })
   root = mkdtempSync(join(tmpdir(), 'hostile-store-'))
   store = join(root, 'store')
   const r = await cli(['run', 'train', '--tag', 'best'])
@@ -201,5 +219,44 @@ describe('a damaged store', () => {
     expect(code).toBe(1)
     expect(err).toContain(`in the run store ${join(file, 'store')}: a part of the path is a file, not a folder (ENOTDIR)`)
     noStack(err)
+  })
+
+  it('unusual artifact names are stored and listed faithfully; the run succeeds with its outputs', async () => {
+    let out = ''
+    let err = ''
+    const code = await main(['run', 'names', '--json', '-C', repo.dir, '--store', store], {
+      environ: { ...process.env, DSTACK_WORK_ROOT: join(root, 'work') },
+      cwd: repo.dir,
+      out: { write: (s: string) => ((out += s), true) },
+      err: { write: (s: string) => ((err += s), true) },
+      signal: new AbortController().signal
+    })
+    expect(err).not.toMatch(/error:/)
+    expect(code).toBe(0)
+    const { record, outputs } = JSON.parse(out.slice(out.indexOf('{\n'))) as { record: { run: string; status: string }; outputs: Record<string, string> }
+    expect(record.status).toBe('succeeded')
+    const listed = JSON.parse(outputs.artifacts!) as { path: string; size: number }[]
+    const bad = { path: 'out/bad??utf8.txt', rawPath: Buffer.from('out/bad\xff\xfeutf8.txt', 'latin1').toString('base64') }
+    expect(listed.map((a) => a.path).sort()).toEqual([...NAMES.map(([n]) => n), bad.path].sort())
+    // the manifest holds the exact names; the one that is not UTF-8 also its exact bytes
+    const manifest = await cli(['artifacts', 'list', record.run, '--json'])
+    const entries = JSON.parse(manifest.out) as { path: string; rawPath?: string }[]
+    expect(entries.find((e) => e.path === bad.path)).toMatchObject(bad)
+    // the files are in the store under their own names, with their content
+    const stored = join(runsDir(), record.run, 'artifacts')
+    for (const [n, c] of NAMES) expect(readFileSync(join(stored, n), 'utf8')).toBe(c)
+    expect(readdirSync(join(stored, 'out'), { encoding: 'buffer' }).some((b) => b.equals(Buffer.from('bad\xff\xfeutf8.txt', 'latin1')))).toBe(true)
+    // the table shows one line per file
+    const table = await cli(['artifacts', 'list', record.run])
+    expect(table.out.trim().split('\n')).toHaveLength(NAMES.length + 2)
+    expect(table.out).toContain('"out/tab\\tname.txt"')
+    // download: every file a key can name, and a clear line for the others
+    const dl = await cli(['artifacts', 'download', record.run, '-o', join(root, 'names-dl')])
+    expect(dl.code).toBe(1)
+    expect(readFileSync(join(root, 'names-dl', 'out', 'with spaces.txt'), 'utf8')).toBe('4')
+    expect(readFileSync(join(root, 'names-dl', 'out', '-leading-dash.txt'), 'utf8')).toBe('3')
+    expect(readFileSync(join(root, 'names-dl', 'out', 'ünïcødé-日本.txt'), 'utf8')).toBe('5')
+    expect(dl.err).toMatch(/but not 5 whose names hold control characters, backslashes or bytes that are not UTF-8/)
+    noStack(dl.err)
   })
 })

@@ -99,6 +99,12 @@ export async function followLogs(
   await follower.drain()
 }
 
+/** a file name on one table line: one with control characters is shown as a JSON string ("a\tb") */
+export function displayPath(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(p) || p.startsWith('"') ? JSON.stringify(p) : p
+}
+
 export function printTable(out: { write(s: string): boolean }, header: string[], rows: string[][]): void {
   const all = [header, ...rows]
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))

@@ -17,7 +17,7 @@ import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows, displayPath } from './cli-views.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
@@ -234,7 +234,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const manifest = (await c.store.readManifest(rec.repoId, rec.run)) ?? []
       if (o.json) return void json(manifest.map((e) => ({ ...e, url: c.store.artifactUrl(rec.repoId, rec.run, e.path) })))
-      printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [e.path, String(e.size), e.sha256]))
+      printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [displayPath(e.path), String(e.size), e.sha256]))
     })
   withStore(artifacts.command('download'))
     .argument('<run>', 'run name, or :TAG')

@@ -58,6 +58,8 @@ export interface ManifestEntry {
   path: string
   size: number
   sha256: string
+  /** the exact name bytes (base64) when they are not valid UTF-8; `path` then shows them as `?` */
+  rawPath?: string
 }
 
 export interface TagRecord {

@@ -61,10 +61,28 @@ json_str() {
   s="${s//$'\n'/\\n}"
   s="${s//$'\r'/\\r}"
   s="${s//$'\t'/\\t}"
-  # the other control characters, bytewise, without a `tr` process (callers run this in $(…))
+  # the other control characters as \u00XX (a file name keeps them: they are not dropped),
+  # bytewise and without a process (callers run this in $(…))
   local LC_ALL=C
-  s="${s//[$'\001'-$'\010'$'\013'$'\014'$'\016'-$'\037'$'\177']/}"
+  if [[ "$s" == *[[:cntrl:]]* ]]; then
+    local o c u
+    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do
+      printf -v c "\\$o"
+      [[ "$s" == *"$c"* ]] || continue
+      printf -v u '\\u%04x' "$((8#$o))"
+      s="${s//"$c"/$u}"
+    done
+  fi
   printf '"%s"' "$s"
+}
+# "path":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a
+# readable "path" (such bytes as ?) and its exact bytes in "rawPath" (base64)
+manifest_path_fields() {
+  if command -v iconv >/dev/null 2>&1 && ! printf '%s' "$1" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then
+    printf '"path":%s,"rawPath":"%s"' "$(json_str "$(printf '%s' "$1" | LC_ALL=C sed 's/[\x80-\xff]/?/g')")" "$(printf '%s' "$1" | base64 | tr -d '\n')"
+  else
+    printf '"path":%s' "$(json_str "$1")"
+  fi
 }
 
 # runner messages: into the job log (shipped to the store) and to stdout via the printer
@@ -348,7 +366,7 @@ upload_artifacts() {
         sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
         [ "$first" = 1 ] || printf ','
         first=0
-        printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
+        printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
       done < <(if [ -d "$src" ]; then find "$src" -type f -print0 | LC_ALL=C sort -z; else printf '%s\0' "$src"; fi)
     done
     job_outputs_manifest

@@ -60,12 +60,34 @@ export function parseManifest(text: string, what = 'artifacts.json'): ManifestEn
       typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
       throw new DamagedRecordError(what, `entry ${i} is not {path, size, sha256}: ${JSON.stringify(e).slice(0, 200)}`)
     }
-    try {
-      return { path: normaliseRelativePath('artifact path', o.path), size: o.size, sha256: o.sha256 }
-    } catch (err) {
-      throw new DamagedRecordError(what, `entry ${i}: ${(err as Error).message}`)
-    }
+    const path = storedPath(o.path)
+    if (typeof path !== 'string') throw new DamagedRecordError(what, `entry ${i}: path ${JSON.stringify(o.path).slice(0, 200)} ${path.why}`)
+    const raw = (o as { rawPath?: unknown }).rawPath
+    if (raw !== undefined && (typeof raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(raw))) throw new DamagedRecordError(what, `entry ${i}: rawPath is not base64`)
+    return { path, size: o.size, sha256: o.sha256, ...(raw !== undefined ? { rawPath: raw as string } : {}) }
   })
+}
+
+/**
+ * A path as the runner recorded it: exactly the job's file name (tabs, newlines, backslashes,
+ * leading dashes included), relative, without `..`, `.` or empty segments (dropped), no NUL.
+ */
+function storedPath(p: string): string | { why: string } {
+  if (p === '' || Buffer.byteLength(p) > 4096) return { why: 'must be 1–4096 bytes' }
+  if (p.includes('\u0000')) return { why: 'holds a NUL character' }
+  if (p.startsWith('/')) return { why: 'is absolute' }
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.')
+  if (parts.includes('..') || parts.length === 0) return { why: 'must name something inside the artifacts folder, without ".."' }
+  return parts.join('/')
+}
+
+function isKeyable(key: () => string): boolean {
+  try {
+    key()
+    return true
+  } catch {
+    return false
+  }
 }
 
 function describeDep(dep: DepSpec): string {
@@ -266,6 +288,9 @@ export class RunStore {
       entries = manifest.filter((e) => wanted.some((p) => under(e, p)))
     }
     const root = resolve(outDir)
+    // a name a store key cannot hold (control characters, backslashes, bytes that are not UTF-8) is listed, not fetched
+    const unkeyable = entries.filter((e) => e.rawPath !== undefined || !isKeyable(() => keys.artifacts(repoId, run, e.path)))
+    entries = entries.filter((e) => !unkeyable.includes(e))
     await mapLimit(entries, 4, async (e) => {
       const dest = join(root, ...e.path.split('/'))
       if (!dest.startsWith(root + sep)) throw new Error(`artifact path escapes the output folder: ${e.path}`)
@@ -281,10 +306,18 @@ export class RunStore {
         )
       }
     })
+    if (unkeyable.length) {
+      throw new UserError(
+        `downloaded ${entries.length} artifact file(s) of run \`${run}\`, but not ${unkeyable.length} whose name${unkeyable.length > 1 ? 's hold' : ' holds'} control characters, backslashes or bytes that are not UTF-8: ${unkeyable.slice(0, 5).map((e) => JSON.stringify(e.path)).join(', ')}${unkeyable.length > 5 ? ', …' : ''}`,
+        `copy them from ${this.artifactUrl(repoId, run)}`
+      )
+    }
     return entries
   }
 
   artifactUrl(repoId: string, run: string, path?: string): string {
+    // a file whose name no key can hold (see downloadArtifacts) is found in the run's artifacts folder
+    if (path !== undefined && typeof storedPath(path) === 'string' && !isKeyable(() => keys.artifacts(repoId, run, path))) return this.store.url(keys.artifacts(repoId, run))
     return this.store.url(keys.artifacts(repoId, run, path))
   }
 
