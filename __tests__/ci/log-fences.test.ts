@@ -78,3 +78,16 @@ describe('SectionMarkerFilter', () => {
     expect(f.push('50%\r') + f.push('60%\r') + f.flush()).toBe('50%\r60%\r')
   })
 })
+
+describe('githubEventSink', () => {
+  it('a line cut by a chunk boundary reaches the log as one line, inside the fence', async () => {
+    const { githubEventSink } = await import('../../src/ci/github.js')
+    let out = ''
+    const sink = githubEventSink((s) => void (out += s))
+    for (const text of ['first li', 'ne\n::err', 'or::x\nlast']) sink({ type: 'log', attempt: 1, text })
+    sink.end()
+    const lines = out.split('\n').filter((l) => !/^::(stop-commands::dstack-[0-9a-f]+|dstack-[0-9a-f]+::)$/.test(l) && l !== '')
+    expect(lines).toEqual(['first line', '::error::x', 'last'])
+    expect(processedCommands(out).filter((c) => c.name === 'error')).toEqual([])
+  })
+})

@@ -19,6 +19,12 @@ export const STATE_MACHINES = 'dstack-machines'
  */
 export function githubEventSink(write: (s: string) => void = (s) => void process.stdout.write(s)): ((ev: RunEvent) => void) & { end(): void } {
   const fence = new CommandFence(write)
+  // a line cut by a chunk boundary waits for its end, so the log shows it as one line
+  let partial = ''
+  const flushPartial = () => {
+    if (partial) fence.output(partial)
+    partial = ''
+  }
   let inGroup = false
   const endGroup = () => {
     if (inGroup) core.endGroup()
@@ -27,9 +33,13 @@ export function githubEventSink(write: (s: string) => void = (s) => void process
   const sink = (ev: RunEvent) => {
     if (ev.type === 'log') {
       endGroup()
-      fence.output(ev.text)
+      const text = partial + ev.text
+      const cut = text.lastIndexOf('\n') + 1
+      partial = text.slice(cut)
+      fence.output(text.slice(0, cut))
       return
     }
+    flushPartial()
     fence.resume()
     switch (ev.type) {
       case 'step':
@@ -57,7 +67,12 @@ export function githubEventSink(write: (s: string) => void = (s) => void process
         break
     }
   }
-  return Object.assign(sink, { end: () => fence.resume() })
+  return Object.assign(sink, {
+    end: () => {
+      flushPartial()
+      fence.resume()
+    }
+  })
 }
 
 /** each workflow problem as an annotation on its file and line */
