@@ -142,6 +142,17 @@ describe('hostile job output on GitHub', () => {
     expect(code).toBe(0)
     ownCommandsOnly(out)
     expect(processedCommands(err)).toEqual([])
+    // and `logs` reads them back the same way
+    const run = /run ([a-z]+-[a-z]+-\d+) succeeded/.exec(err)![1]!
+    let logs = ''
+    await main(['logs', run, '-C', repo.dir, '--store', join(store, 'cli')], {
+      environ: { ...process.env, GITHUB_ACTIONS: 'true' },
+      cwd: repo.dir,
+      out: { write: (s: string) => ((logs += s), true) },
+      err: { write: () => true },
+      signal: new AbortController().signal
+    })
+    ownCommandsOnly(logs)
   })
 })
 

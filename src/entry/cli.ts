@@ -10,6 +10,7 @@ import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { TerminalReporter } from '../ci/terminal.js'
+import { CommandFence } from '../ci/log-fences.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
 import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
@@ -198,7 +199,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const n = o.attempt ? Number(o.attempt) : Math.max(1, rec.attempts.length)
-      await followLogs(c.store, rec, n, Boolean(o.follow), io)
+      // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
+      const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
+      await followLogs(c.store, rec, n, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
+      fence?.resume()
     })
 
   withStore(program.command('stop'))
