@@ -20,7 +20,7 @@ const WORKFLOWS = `workflows:
     commands:
       - echo $$ > "$PIDFILE"
       - echo started
-      - sleep 300
+      - sleep 290 # not 300, which action.test.ts looks for machine-wide
 `
 const REPO_ID = 'github.com/acme/ml-demo'
 let repo: { dir: string; cleanup: () => void }
