@@ -93,7 +93,6 @@ export async function followLogs(
     }
     // a runner that is gone (its machine died with it) writes nothing more: the run is lost
     if (localRunnerLiveness(machine) === 'gone') break
-    }
     await new Promise((r) => setTimeout(r, 1000))
   }
   await follower.drain()
