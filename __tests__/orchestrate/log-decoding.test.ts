@@ -46,7 +46,7 @@ describe('log chunks decoded as one stream', () => {
     const objects = new FolderStore(join(dir, 'c'))
     await storeSplit(objects, 'run-3')
     let out = ''
-    const rec = { repoId: REPO, run: 'run-3' } as RunRecord
+    const rec = { repoId: REPO, run: 'run-3', attempts: [] } as unknown as RunRecord
     await followLogs(new RunStore(objects), rec, 1, false, { out: { write: (s: string) => ((out += s), true) }, signal: new AbortController().signal })
     expect(out).toBe(TEXT)
   })
