@@ -183,12 +183,20 @@ describe('runWorkflow', () => {
     expect(t.logs()).toEqual(['1:a\n', '1:[log chunks 1..1 are missing from the store]\n', '1:c\n'])
   })
 
-  it('tags a succeeded run, and a tag conflict fails the step with a reason', async () => {
+  it('tags a succeeded run; a taken tag is refused before the run starts, one taken meanwhile fails the step with a reason', async () => {
     const t = setup('tags', [succeed, succeed])
     const first = await runWorkflow({ ...t.opts, tag: 'best' })
     expect(first.tags).toEqual(['best'])
-    const second = await runWorkflow({ ...t.opts, tag: 'best' })
-    expect(second).toMatchObject({ status: 'failed', reason: expect.stringMatching(/tagging failed: .*already exists/) })
+    await expect(runWorkflow({ ...t.opts, tag: 'best' })).rejects.toThrow(/tag `best` already exists/)
+    expect(t.backend.started).toHaveLength(1)
+    // taken by another run while this one ran: checked again when applied
+    const meanwhile: Script = async (req, io) => {
+      await t.store.addTag(req.repoId, 'late', first.run)
+      return succeed(req, io)
+    }
+    const t2 = { ...t, opts: { ...t.opts, backend: new FakeBackend(t.store, t.store.store as FolderStore, [meanwhile]) } }
+    const second = await runWorkflow({ ...t2.opts, tag: 'late' })
+    expect(second).toMatchObject({ status: 'failed', reason: expect.stringMatching(/tagging failed: .*already exists.*--force-tag/) })
   })
 
   it('saves the machine for cleanup the moment it exists', async () => {

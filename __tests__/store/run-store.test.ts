@@ -222,7 +222,7 @@ describe.each(impls)('RunStore on %s', (_name, make) => {
       await rs.addTag(R, 'best', a.run)
       const err = await rs.addTag(R, 'best', b.run).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(UserError)
-      expect((err as Error).message).toBe(`tag \`best\` already exists (run ${a.run}); use --force to move it`)
+      expect((err as Error).message).toBe(`tag \`best\` already exists (run ${a.run}); to move it, use \`tags add --force\`, \`run --force-tag\`, or the action input \`force-tag: true\``)
       expect((await rs.getTag(R, 'best'))!.run).toBe(a.run)
       await rs.addTag(R, 'best', b.run, { force: true })
       expect((await rs.getTag(R, 'best'))!.run).toBe(b.run)

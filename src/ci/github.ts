@@ -8,39 +8,57 @@ import type { RunEvent } from '../orchestrate/index.js'
 import type { MachineInfo, RunRecord, WorkflowProblem } from '../model/index.js'
 import { formatProblem } from '../model/index.js'
 import { failingStep } from '../report/section.js'
+import { CommandFence, plainLogLine } from './log-fences.js'
 
 export const STATE_MACHINES = 'dstack-machines'
 
-/** log groups per step, live job logs outside groups so they are visible while the job runs */
-export function githubEventSink(): (ev: RunEvent) => void {
+/**
+ * log groups per step, live job logs outside groups so they are visible while the job runs; job
+ * output is fenced off (log-fences.ts) so nothing it prints is a workflow command. `end()` closes
+ * the fence: call it before writing commands outside this sink (`core.setFailed`).
+ */
+export function githubEventSink(write: (s: string) => void = (s) => void process.stdout.write(s)): ((ev: RunEvent) => void) & { end(): void } {
+  const fence = new CommandFence(write)
+  // a line cut by a chunk boundary waits for its end, so the log shows it as one line
+  let partial = ''
+  const flushPartial = () => {
+    if (partial) fence.output(partial)
+    partial = ''
+  }
   let inGroup = false
   const endGroup = () => {
     if (inGroup) core.endGroup()
     inGroup = false
   }
-  return (ev) => {
+  const sink = (ev: RunEvent) => {
+    if (ev.type === 'log') {
+      endGroup()
+      const text = partial + ev.text
+      const cut = text.lastIndexOf('\n') + 1
+      partial = text.slice(cut)
+      fence.output(text.slice(0, cut))
+      return
+    }
+    flushPartial()
+    fence.resume()
     switch (ev.type) {
       case 'step':
         endGroup()
         if (ev.step === 'run' || ev.step === 'finish') {
-          core.info(`» ${ev.message}`)
+          core.info(plainLogLine(`» ${ev.message}`))
         } else {
           core.startGroup(ev.message)
           inGroup = true
         }
         break
-      case 'log':
-        endGroup()
-        process.stdout.write(ev.text.endsWith('\n') || ev.text === '' ? ev.text : ev.text + '\n')
-        break
       case 'status':
-        core.info(`status: ${ev.status}${ev.record.run ? ` (run ${ev.record.run})` : ''}`)
+        core.info(plainLogLine(`status: ${ev.status}${ev.record.run ? ` (run ${ev.record.run})` : ''}`))
         break
       case 'machine':
-        core.info(`machine: ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`)
+        core.info(plainLogLine(`machine: ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`))
         break
       case 'info':
-        core.info(ev.message)
+        core.info(plainLogLine(ev.message))
         break
       case 'warning':
         // a workflow-file warning: an annotation on its line (files are relative to the action's working-directory)
@@ -49,6 +67,12 @@ export function githubEventSink(): (ev: RunEvent) => void {
         break
     }
   }
+  return Object.assign(sink, {
+    end: () => {
+      flushPartial()
+      fence.resume()
+    }
+  })
 }
 
 /** each workflow problem as an annotation on its file and line */

@@ -4,11 +4,14 @@
  * any log text so lines never interleave).
  */
 import type { RunEvent } from '../orchestrate/index.js'
+import { CommandFence, SectionMarkerFilter, plainLogLine } from './log-fences.js'
 
 export interface TerminalOptions {
   out?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean }
   err?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean }
   quiet?: boolean
+  /** running inside a GitHub Actions step: job output is fenced off from workflow commands */
+  github?: boolean
 }
 
 export class TerminalReporter {
@@ -19,11 +22,14 @@ export class TerminalReporter {
   private readonly out
   private readonly err
   private readonly live: boolean
+  private readonly sections = new SectionMarkerFilter()
+  private readonly fence: CommandFence | undefined
 
   constructor(private readonly opts: TerminalOptions = {}) {
     this.out = opts.out ?? process.stdout
     this.err = opts.err ?? process.stderr
     this.live = Boolean(this.err.isTTY) && !opts.quiet
+    this.fence = opts.github ? new CommandFence((s) => void this.out.write(s)) : undefined
   }
 
   start(): void {
@@ -33,13 +39,21 @@ export class TerminalReporter {
   stop(): void {
     if (this.timer) clearInterval(this.timer)
     this.clearStatus()
+    this.writeLog(this.sections.flush())
+    this.fence?.resume()
+  }
+
+  private writeLog(text: string): void {
+    if (text === '') return
+    if (this.fence) this.fence.output(text)
+    else this.out.write(text)
   }
 
   readonly event = (ev: RunEvent): void => {
     switch (ev.type) {
       case 'log':
         this.clearStatus()
-        this.out.write(ev.text)
+        this.writeLog(this.sections.push(ev.text))
         break
       case 'step':
         this.phase = ev.message
@@ -65,7 +79,7 @@ export class TerminalReporter {
   private say(line: string): void {
     if (this.opts.quiet) return
     this.clearStatus()
-    this.err.write(line + '\n')
+    this.err.write((this.opts.github ? plainLogLine(line) : line) + '\n')
   }
 
   private drawStatus(): void {

@@ -59,15 +59,15 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const backend = await createBackend(backendName, { aws: awsOptions })
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
+    const sink = githubEventSink()
     const commenter = new PrCommenter({
       mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),
       choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: core.getInput('github-token') }),
       jobUrl,
       urls: (r) => store.artifactLinks(r),
-      warn: (m) => core.warning(m),
-      debug: (m) => core.info(m)
+      warn: (m) => sink({ type: 'warning', message: m }),
+      debug: (m) => sink({ type: 'info', message: m })
     })
-    const sink = githubEventSink()
     const redactor = new SecretRedactor()
     const record = await runWorkflow({
       repoDir,
@@ -96,7 +96,10 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
         machines.push(m)
         saveMachines(machines)
       }
-    }).finally(() => backend.close?.())
+    }).finally(() => {
+      sink.end()
+      backend.close?.()
+    })
 
     const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
     let workflowArtifactUrl: string | undefined

@@ -1,6 +1,8 @@
 /** Small read-side helpers of the CLI verbs: run references, live status, log following, tables. */
 import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
+import { DamagedRecordError } from '../store/records.js'
+import { localRunnerLiveness } from '../backends/local/liveness.js'
 import { UserError, isTerminal, type RunRecord, type RunStatus } from '../model/index.js'
 
 /** `RUN` or `:TAG` → the run record */
@@ -16,11 +18,59 @@ export async function resolveRunRef(store: RunStore, repoId: string, ref: string
   return rec
 }
 
-/** a detached run's record is not updated by a watcher: its last attempt's status.json is the truth */
-export async function refreshedStatus(store: RunStore, r: RunRecord): Promise<RunStatus> {
+/** minutes past max_duration after which an unfinished attempt counts as lost (the runner's self-destruct adds 10) */
+const LOST_AFTER_MAX_DURATION_SEC = 15 * 60
+
+/**
+ * A detached run's record is not updated by a watcher: its last attempt's status.json is the truth.
+ * A run that is neither finished there nor still going is `lost` (its watcher and runner died):
+ * on this host, a local run whose runner pid is gone; on any backend, an attempt older than its
+ * max_duration plus a margin, which its own limits would have ended.
+ */
+export async function refreshedStatus(store: RunStore, r: RunRecord, now = Date.now()): Promise<RunStatus | 'lost'> {
   if (isTerminal(r.status) || !r.attempts.length) return r.status
-  const st = await store.readStatus(r.repoId, r.run, r.attempts.length)
-  return st?.status ?? r.status
+  const last = r.attempts[r.attempts.length - 1]!
+  const st = await store.readStatus(r.repoId, r.run, last.n)
+  if (st?.status) return st.status
+  if (localRunnerLiveness(last.machine) === 'gone') {
+    // the runner may have written its result between the two reads
+    return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost'
+  }
+  const maxSec = r.spec?.maxDurationSec
+  if (typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000) return 'lost'
+  return r.status
+}
+
+export interface PsRow extends Omit<Partial<RunRecord>, 'status' | 'backend'> {
+  run: string
+  workflow: string
+  submittedAt: string
+  /** a run status, `lost` when it can no longer finish, or `damaged` when its run.json cannot be read */
+  status: RunStatus | 'lost' | 'damaged'
+  backend: string
+  tags: string[]
+  /** what is wrong with this row's files, one line naming the file */
+  problem?: string
+}
+
+/** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
+export async function psRows(store: RunStore, repoId: string, all: boolean): Promise<PsRow[]> {
+  const { runs, damaged } = await store.scanRuns(repoId)
+  const shown = all ? runs : runs.slice(0, 20)
+  const rows: PsRow[] = await Promise.all(
+    shown.map(async (r): Promise<PsRow> => {
+      const row: PsRow = { ...r }
+      try {
+        row.status = await refreshedStatus(store, r)
+      } catch (e) {
+        if (!(e instanceof DamagedRecordError)) throw e
+        row.problem = e.message
+      }
+      return row
+    })
+  )
+  for (const d of damaged) rows.push({ run: d.run, workflow: '?', submittedAt: '', status: 'damaged', backend: '', tags: [], problem: d.error.message })
+  return rows
 }
 
 export async function followLogs(
@@ -32,6 +82,7 @@ export async function followLogs(
 ): Promise<void> {
   // one listing per poll (after the last chunk seen), whatever the length of the log
   const follower = new LogFollower(store, rec.repoId, rec.run, attempt, (text) => void io.out.write(text))
+  const machine = rec.attempts.find((a) => a.n === attempt)?.machine
   let statusSeen: string | undefined
   while (follow && !io.signal.aborted) {
     await follower.poll()
@@ -40,9 +91,17 @@ export async function followLogs(
       statusSeen = tag
       if ((await store.readStatus(rec.repoId, rec.run, attempt))?.status) break
     }
+    // a runner that is gone (its machine died with it) writes nothing more: the run is lost
+    if (localRunnerLiveness(machine) === 'gone') break
     await new Promise((r) => setTimeout(r, 1000))
   }
   await follower.drain()
+}
+
+/** a file name on one table line: one with control characters is shown as a JSON string ("a\tb") */
+export function displayPath(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(p) || p.startsWith('"') ? JSON.stringify(p) : p
 }
 
 export function printTable(out: { write(s: string): boolean }, header: string[], rows: string[][]): void {

@@ -10,6 +10,7 @@ import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { TerminalReporter } from '../ci/terminal.js'
+import { CommandFence } from '../ci/log-fences.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
 import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
@@ -17,7 +18,7 @@ import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows, displayPath } from './cli-views.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
@@ -97,7 +98,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
     .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
-    .option('--instance-profile <name>', 'aws backend: instance profile with AmazonSSMManagedInstanceCore and access to the store')
+    .option('--instance-profile <name>', 'aws backend: instance profile whose role has the SSM agent\'s permissions and access to the store (examples/iam)')
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
@@ -126,7 +127,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         urls: (r) => store.artifactLinks(r),
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
-      const reporter = new TerminalReporter({ out: io.out, err: io.err })
+      const reporter = new TerminalReporter({ out: io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
       reporter.start()
       let record: RunRecord
@@ -183,10 +184,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { all?: boolean; json?: boolean }) => {
       const c = await ctx(o)
-      const repoId = await c.repoId()
-      let runs = await c.store.listRuns(repoId)
-      if (!o.all) runs = runs.slice(0, 20)
-      const rows = await Promise.all(runs.map(async (r) => ({ ...r, status: await refreshedStatus(c.store, r) })))
+      const rows = await psRows(c.store, await c.repoId(), Boolean(o.all))
+      for (const r of rows) if (r.problem) io.err.write(`warning: ${r.problem}\n`)
       if (o.json) return void json(rows)
       printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, r.tags.join(',')]))
     })
@@ -200,7 +199,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const n = o.attempt ? Number(o.attempt) : Math.max(1, rec.attempts.length)
-      await followLogs(c.store, rec, n, Boolean(o.follow), io)
+      // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
+      const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
+      await followLogs(c.store, rec, n, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
+      fence?.resume()
     })
 
   withStore(program.command('stop'))
@@ -210,7 +212,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const machine = rec.attempts[rec.attempts.length - 1]?.machine
-      if (isTerminal(await refreshedStatus(c.store, rec)) || !machine) {
+      const now = await refreshedStatus(c.store, rec)
+      if (now === 'lost' || isTerminal(now) || !machine) {
         io.err.write(`run ${rec.run} is not running (${rec.status})\n`)
         return
       }
@@ -235,7 +238,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const manifest = (await c.store.readManifest(rec.repoId, rec.run)) ?? []
       if (o.json) return void json(manifest.map((e) => ({ ...e, url: c.store.artifactUrl(rec.repoId, rec.run, e.path) })))
-      printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [e.path, String(e.size), e.sha256]))
+      printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [displayPath(e.path), String(e.size), e.sha256]))
     })
   withStore(artifacts.command('download'))
     .argument('<run>', 'run name, or :TAG')
@@ -252,7 +255,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { json?: boolean }) => {
       const c = await ctx(o)
-      const list = await c.store.listTags(await c.repoId())
+      const { tags: list, damaged } = await c.store.scanTags(await c.repoId())
+      for (const d of damaged) io.err.write(`warning: ${d.error.message}\n`)
       if (o.json) return void json(list)
       printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
     })

@@ -17,6 +17,8 @@ export interface MachineInfo {
   launchedAt?: string
   /** the image the machine booted (AWS) */
   amiId?: string
+  /** local backend: the host the runner runs on (its pid means something only there) */
+  host?: string
 }
 
 export interface AttemptRecord {
@@ -77,6 +79,8 @@ export interface ManifestEntry {
   path: string
   size: number
   sha256: string
+  /** the exact name bytes (base64) when they are not valid UTF-8; `path` then shows them as `?` */
+  rawPath?: string
 }
 
 export interface TagRecord {

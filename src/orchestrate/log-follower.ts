@@ -11,6 +11,8 @@ const PAGE = 1000
 export class LogFollower {
   private next = 0
   private status: string | undefined
+  /** one stream per attempt: a UTF-8 character split across two chunks is decoded whole */
+  private readonly decoder = new TextDecoder('utf-8')
 
   constructor(
     private readonly store: RunStore,
@@ -29,7 +31,7 @@ export class LogFollower {
       if (seq !== this.next) break // a gap: the chunk may still come; drain() reports it if it never does
       const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq)
       if (chunk === undefined) break
-      this.sink(chunk.toString('utf8'))
+      this.sink(this.decoder.decode(chunk, { stream: true }))
       this.next++
       printed++
     }
@@ -42,13 +44,15 @@ export class LogFollower {
     for (;;) {
       const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE)
       for (const s of u.chunks) {
-        if (s !== this.next) this.sink(`[log chunks ${this.next}..${s - 1} are missing from the store]\n`)
+        if (s !== this.next) this.sink(`${this.decoder.decode()}[log chunks ${this.next}..${s - 1} are missing from the store]\n`)
         const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s)
-        if (chunk) this.sink(chunk.toString('utf8'))
+        if (chunk) this.sink(this.decoder.decode(chunk, { stream: true }))
         this.next = s + 1
       }
-      if (!u.truncated || u.chunks.length === 0) return
+      if (!u.truncated || u.chunks.length === 0) break
     }
+    const rest = this.decoder.decode()
+    if (rest) this.sink(rest)
   }
 
   get chunksSeen(): number {

@@ -12,6 +12,7 @@ import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
 import { LogFollower } from './log-follower.js'
 import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
+import { checkEnvNames, checkTag } from './preflight.js'
 import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
@@ -48,6 +49,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
   const prepared = await prepareRun(o, o.store, o.emit)
+  checkEnvNames(prepared.spec)
+  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag))
   o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
   let record = await o.store.createRun({
     run: '',
@@ -69,7 +72,11 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
 
   for (let n = 1; ; n++) {
     if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
-    const result = await runAttempt(o, prepared, record, n, sleep)
+    const result = await runAttempt(o, prepared, record, n, sleep).catch(async (e: Error) => {
+      // never leave the run `submitted` or `provisioning` behind an error: record it, then report it
+      await finish({ ...record, ...((await o.store.getRun(record.repoId, record.run).catch(() => undefined)) ?? {}) }, { status: 'failed', reason: e.message }).catch(() => undefined)
+      throw e
+    })
     record = result.record
     if (o.detach && result.detached) return record
     const out = result.outcome
@@ -185,7 +192,10 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
     await follower.drain()
-    const written = await o.store.readStatus(record.repoId, record.run, n)
+    const written = await o.store.readStatus(record.repoId, record.run, n).catch((e: Error) => {
+      o.emit({ type: 'warning', message: e.message }) // a damaged status.json counts as none: the backend's word decides
+      return undefined
+    })
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
     record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: written?.imageDigest }) }
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }

@@ -64,10 +64,28 @@ json_str() {
   s="${s//$'\n'/\\n}"
   s="${s//$'\r'/\\r}"
   s="${s//$'\t'/\\t}"
-  # the other control characters, bytewise, without a `tr` process (callers run this in $(…))
+  # the other control characters as \u00XX (a file name keeps them: they are not dropped),
+  # bytewise and without a process (callers run this in $(…))
   local LC_ALL=C
-  s="${s//[$'\001'-$'\010'$'\013'$'\014'$'\016'-$'\037'$'\177']/}"
+  if [[ "$s" == *[[:cntrl:]]* ]]; then
+    local o c u
+    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do
+      printf -v c "\\$o"
+      [[ "$s" == *"$c"* ]] || continue
+      printf -v u '\\u%04x' "$((8#$o))"
+      s="${s//"$c"/$u}"
+    done
+  fi
   printf '"%s"' "$s"
+}
+# "path":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a
+# readable "path" (such bytes as ?) and its exact bytes in "rawPath" (base64)
+manifest_path_fields() {
+  if command -v iconv >/dev/null 2>&1 && ! printf '%s' "$1" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then
+    printf '"path":%s,"rawPath":"%s"' "$(json_str "$(printf '%s' "$1" | LC_ALL=C sed 's/[\x80-\xff]/?/g')")" "$(printf '%s' "$1" | base64 | tr -d '\n')"
+  else
+    printf '"path":%s' "$(json_str "$1")"
+  fi
 }
 
 # runner messages: into the job log (shipped to the store) and to stdout via the printer
@@ -404,7 +422,7 @@ upload_artifacts() {
         sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
         [ "$first" = 1 ] || printf ','
         first=0
-        printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
+        printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
       done < <(artifact_files "$src")
     done
     job_outputs_manifest
@@ -584,6 +602,19 @@ request_stop() {
   signal_job TERM
 }
 on_signal() { request_stop cancelled "the runner received SIG$1: the job was stopped"; }
+# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not
+# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:
+# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).
+watcher_gone() {
+  local w="${DSTACK_WATCHER_PID:-}" ppid
+  case "$w" in ''|*[!0-9]*) return 1 ;; esac
+  if [ -r "/proc/$$/stat" ]; then
+    ppid=$(sed 's/^.*) [A-Za-z] \([0-9]*\).*$/\1/' "/proc/$$/stat" 2>/dev/null)
+  else
+    ppid=$(ps -o ppid= -p "$$" 2>/dev/null | tr -d ' ')
+  fi
+  [ -n "$ppid" ] && [ "$ppid" != "$w" ]
+}
 trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
 trap 'on_signal HUP' HUP
@@ -815,6 +846,9 @@ while job_alive; do
     if notice=$(spot_notice); then
       request_stop interrupted "spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped"
     fi
+  fi
+  if [ -z "$STOP" ] && watcher_gone; then
+    request_stop cancelled "the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped"
   fi
   if [ -z "$STOP" ] && [ "$SECONDS" -ge "$MAX_DURATION" ]; then
     request_stop timed-out "the run reached its max duration of $(format_duration "$MAX_DURATION"): the job was stopped"

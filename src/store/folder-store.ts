@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { StoreLocation } from '../model/store-location.js'
 import { assertKey, type ListPage, type ObjectStore, type PutOptions } from './object-store.js'
+import { makeDirs, storeFsError } from './fs-errors.js'
 
 const TMP_MARK = '.~tmp.'
 
@@ -55,7 +56,15 @@ export class FolderStore implements ObjectStore {
 
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<boolean> {
     const path = this.path(key)
-    await fs.mkdir(dirname(path), { recursive: true })
+    try {
+      return await this.putAt(path, body, opts)
+    } catch (err) {
+      throw storeFsError('write', path, this.root, err)
+    }
+  }
+
+  private async putAt(path: string, body: Buffer | string, opts: PutOptions): Promise<boolean> {
+    await makeDirs(dirname(path))
     const tmp = this.tempFor(path)
     await fs.writeFile(tmp, body, { flag: 'wx' })
     try {
@@ -91,11 +100,13 @@ export class FolderStore implements ObjectStore {
 
   async putFile(key: string, path: string): Promise<void> {
     const dest = this.path(key)
-    await fs.mkdir(dirname(dest), { recursive: true })
     const tmp = this.tempFor(dest)
     try {
+      await makeDirs(dirname(dest))
       await fs.copyFile(path, tmp)
       await fs.rename(tmp, dest)
+    } catch (err) {
+      throw storeFsError('write', dest, this.root, err)
     } finally {
       await fs.rm(tmp, { force: true })
     }
@@ -104,7 +115,7 @@ export class FolderStore implements ObjectStore {
   async getToFile(key: string, path: string): Promise<boolean> {
     const src = this.path(key)
     if (!(await this.exists(key))) return false
-    await fs.mkdir(dirname(resolve(path)), { recursive: true })
+    await makeDirs(dirname(resolve(path)))
     const tmp = this.tempFor(resolve(path))
     try {
       await fs.copyFile(src, tmp)

@@ -15,8 +15,11 @@ import { keys, assertSha256 } from './keys.js'
 import { mapLimit } from './limit.js'
 import { safeDestination } from './safe-path.js'
 import { nextRunNumber, randomBase } from './run-names.js'
+import { DamagedRecordError, parseRecord } from './records.js'
 
 const JSON_TYPE = 'application/json'
+/** the flags that exist to move a tag, for every entry point */
+export const MOVE_TAG_HINT = 'to move it, use `tags add --force`, `run --force-tag`, or the action input `force-tag: true`'
 const CONCURRENCY = 8
 /** name-claim attempts before createRun gives up */
 const MAX_CLAIMS = 200
@@ -42,28 +45,50 @@ export interface ManifestCheck {
   unlisted: string[]
 }
 
-function parseJson<T>(text: string | undefined, what: string): T | undefined {
-  if (text === undefined) return undefined
-  try {
-    return JSON.parse(text) as T
-  } catch (err) {
-    throw new Error(`${what} is not valid JSON: ${(err as Error).message}`)
-  }
-}
-
 /** artifacts.json: a JSON array of {path, size, sha256} (also accepted: `{ "files": [...] }`) */
 export function parseManifest(text: string, what = 'artifacts.json'): ManifestEntry[] {
-  const raw = parseJson<unknown>(text, what)
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new DamagedRecordError(what, `not valid JSON (${(err as Error).message})`)
+  }
   const list = Array.isArray(raw) ? raw : (raw as { files?: unknown } | null)?.files
-  if (!Array.isArray(list)) throw new Error(`${what}: expected a JSON array of {path, size, sha256}`)
+  if (!Array.isArray(list)) throw new DamagedRecordError(what, 'expected a JSON array of {path, size, sha256}')
   return list.map((e: unknown, i) => {
     const o = e as Partial<ManifestEntry> | null
     if (!o || typeof o.path !== 'string' || typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0 ||
       typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
-      throw new Error(`${what}: entry ${i} is not {path, size, sha256}: ${JSON.stringify(e)}`)
+      throw new DamagedRecordError(what, `entry ${i} is not {path, size, sha256}: ${JSON.stringify(e).slice(0, 200)}`)
     }
-    return { path: normaliseRelativePath('artifact path', o.path), size: o.size, sha256: o.sha256 }
+    const path = storedPath(o.path)
+    if (typeof path !== 'string') throw new DamagedRecordError(what, `entry ${i}: path ${JSON.stringify(o.path).slice(0, 200)} ${path.why}`)
+    const raw = (o as { rawPath?: unknown }).rawPath
+    if (raw !== undefined && (typeof raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(raw))) throw new DamagedRecordError(what, `entry ${i}: rawPath is not base64`)
+    return { path, size: o.size, sha256: o.sha256, ...(raw !== undefined ? { rawPath: raw as string } : {}) }
   })
+}
+
+/**
+ * A path as the runner recorded it: exactly the job's file name (tabs, newlines, backslashes,
+ * leading dashes included), relative, without `..`, `.` or empty segments (dropped), no NUL.
+ */
+function storedPath(p: string): string | { why: string } {
+  if (p === '' || Buffer.byteLength(p) > 4096) return { why: 'must be 1–4096 bytes' }
+  if (p.includes('\u0000')) return { why: 'holds a NUL character' }
+  if (p.startsWith('/')) return { why: 'is absolute' }
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.')
+  if (parts.includes('..') || parts.length === 0) return { why: 'must name something inside the artifacts folder, without ".."' }
+  return parts.join('/')
+}
+
+function isKeyable(key: () => string): boolean {
+  try {
+    key()
+    return true
+  } catch {
+    return false
+  }
 }
 
 function describeDep(dep: DepSpec): string {
@@ -119,23 +144,38 @@ export class RunStore {
   }
 
   async getRun(repoId: string, run: string): Promise<RunRecord | undefined> {
-    const key = keys.run(repoId, run)
-    return parseJson<RunRecord>(await this.store.getText(key), key)
+    return this.readRecord<RunRecord>(keys.run(repoId, run), 'run')
   }
 
-  /** every run of the repo, newest first (by submittedAt) */
-  async listRuns(repoId: string): Promise<RunRecord[]> {
+  /** a JSON record, undefined when absent, a DamagedRecordError naming the file when unusable */
+  private async readRecord<T>(key: string, kind: 'run' | 'status' | 'tag'): Promise<T | undefined> {
+    const text = await this.store.getText(key)
+    return text === undefined ? undefined : parseRecord<T>(text, kind, this.store.url(key))
+  }
+
+  /** every run of the repo, newest first, and the run folders whose run.json is damaged */
+  async scanRuns(repoId: string): Promise<{ runs: RunRecord[]; damaged: { run: string; error: DamagedRecordError }[] }> {
     const names = await this.listRunNames(repoId)
+    const damaged: { run: string; error: DamagedRecordError }[] = []
     const runs = await mapLimit(names, CONCURRENCY, async (name) => {
       try {
         return await this.getRun(repoId, name)
       } catch (err) {
-        if (err instanceof UserError) return undefined // a folder that is no valid run name
-        throw err
+        if (err instanceof DamagedRecordError) damaged.push({ run: name, error: err })
+        else if (!(err instanceof UserError)) throw err // else: a folder that is no valid run name
+        return undefined
       }
     })
     // folders without run.json (e.g. a GitLab sub-group project under <repoId>/runs/) are not runs
-    return runs.filter((r): r is RunRecord => r !== undefined && r.repoId === repoId).sort(bySubmittedDesc)
+    return {
+      runs: runs.filter((r): r is RunRecord => r !== undefined && r.repoId === repoId).sort(bySubmittedDesc),
+      damaged: damaged.sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0))
+    }
+  }
+
+  /** every run of the repo, newest first (by submittedAt) */
+  async listRuns(repoId: string): Promise<RunRecord[]> {
+    return (await this.scanRuns(repoId)).runs
   }
 
   // ---- attempts ------------------------------------------------------------------------------
@@ -147,8 +187,7 @@ export class RunStore {
   }
 
   async readStatus(repoId: string, run: string, n: number): Promise<AttemptStatus | undefined> {
-    const key = keys.status(repoId, run, n)
-    return parseJson<AttemptStatus>(await this.store.getText(key), key)
+    return this.readRecord<AttemptStatus>(keys.status(repoId, run, n), 'status')
   }
 
   /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
@@ -204,7 +243,7 @@ export class RunStore {
   async readManifest(repoId: string, run: string): Promise<ManifestEntry[] | undefined> {
     const key = keys.manifest(repoId, run)
     const text = await this.store.getText(key)
-    return text === undefined ? undefined : parseManifest(text, key)
+    return text === undefined ? undefined : parseManifest(text, this.store.url(key))
   }
 
   private async requireManifest(repoId: string, run: string): Promise<ManifestEntry[]> {
@@ -250,6 +289,9 @@ export class RunStore {
       entries = manifest.filter((e) => wanted.some((p) => under(e, p)))
     }
     const root = resolve(outDir)
+    // a name a store key cannot hold (control characters, backslashes, bytes that are not UTF-8) is listed, not fetched
+    const unkeyable = entries.filter((e) => e.rawPath !== undefined || !isKeyable(() => keys.artifacts(repoId, run, e.path)))
+    entries = entries.filter((e) => !unkeyable.includes(e))
     await mapLimit(entries, 4, async (e) => {
       const dest = join(root, ...e.path.split('/'))
       if (!dest.startsWith(root + sep)) throw new Error(`artifact path escapes the output folder: ${e.path}`)
@@ -266,10 +308,18 @@ export class RunStore {
         )
       }
     })
+    if (unkeyable.length) {
+      throw new UserError(
+        `downloaded ${entries.length} artifact file(s) of run \`${run}\`, but not ${unkeyable.length} whose name${unkeyable.length > 1 ? 's hold' : ' holds'} control characters, backslashes or bytes that are not UTF-8: ${unkeyable.slice(0, 5).map((e) => JSON.stringify(e.path)).join(', ')}${unkeyable.length > 5 ? ', …' : ''}`,
+        `copy them from ${this.artifactUrl(repoId, run)}`
+      )
+    }
     return entries
   }
 
   artifactUrl(repoId: string, run: string, path?: string): string {
+    // a file whose name no key can hold (see downloadArtifacts) is found in the run's artifacts folder
+    if (path !== undefined && typeof storedPath(path) === 'string' && !isKeyable(() => keys.artifacts(repoId, run, path))) return this.store.url(keys.artifacts(repoId, run))
     return this.store.url(keys.artifacts(repoId, run, path))
   }
 
@@ -302,19 +352,35 @@ export class RunStore {
   // ---- tags ----------------------------------------------------------------------------------
 
   async getTag(repoId: string, tag: string): Promise<TagRecord | undefined> {
-    const key = keys.tag(repoId, tag)
-    return parseJson<TagRecord>(await this.store.getText(key), key)
+    return this.readRecord<TagRecord>(keys.tag(repoId, tag), 'tag')
   }
 
   /** every tag of the repo, sorted by name */
   async listTags(repoId: string): Promise<TagRecord[]> {
+    return (await this.scanTags(repoId)).tags
+  }
+
+  /** every tag of the repo, sorted by name, and the tag files that are damaged */
+  async scanTags(repoId: string): Promise<{ tags: TagRecord[]; damaged: { tag: string; error: DamagedRecordError }[] }> {
     const prefix = keys.tags(repoId)
     const names = (await this.store.list(prefix))
       .map((o) => o.key.slice(prefix.length))
       .filter((k) => !k.includes('/') && k.endsWith('.json'))
       .map((k) => k.slice(0, -'.json'.length))
-    const tags = await mapLimit(names, CONCURRENCY, (t) => this.getTag(repoId, t))
-    return tags.filter((t): t is TagRecord => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+    const damaged: { tag: string; error: DamagedRecordError }[] = []
+    const tags = await mapLimit(names, CONCURRENCY, async (t) => {
+      try {
+        return await this.getTag(repoId, t)
+      } catch (err) {
+        if (err instanceof DamagedRecordError) damaged.push({ tag: t, error: err })
+        else if (!(err instanceof UserError)) throw err // a file whose name is no valid tag
+        return undefined
+      }
+    })
+    return {
+      tags: tags.filter((t): t is TagRecord => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)),
+      damaged: damaged.sort((a, b) => (a.tag < b.tag ? -1 : 1))
+    }
   }
 
   private async tagNames(repoId: string): Promise<string> {
@@ -336,7 +402,7 @@ export class RunStore {
     const existing = await this.getTag(repoId, tag)
     if (existing && existing.run === run && !opts.force) return existing
     if (existing && !opts.force) {
-      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); use --force to move it`)
+      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); ${MOVE_TAG_HINT}`)
     }
     const manifestBytes = (await this.store.get(keys.manifest(repoId, run))) ?? Buffer.alloc(0)
     const rev = record.revision
@@ -356,7 +422,7 @@ export class RunStore {
     const written = await this.store.put(tagKey, toJson(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE })
     if (!written) {
       const other = await this.getTag(repoId, tag)
-      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); use --force to move it`)
+      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); ${MOVE_TAG_HINT}`)
     }
     if (existing && existing.run !== run) await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
     await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]))
@@ -402,7 +468,15 @@ export class RunStore {
       return { repoId: target, run }
     }
     const name = assertName('workflow name', dep.name)
-    const runs = await this.listRuns(target)
+    const { runs, damaged } = await this.scanRuns(target)
+    if (damaged.length) {
+      // one of them may be the latest succeeded run of this workflow: do not silently pick an older one
+      throw new UserError(
+        `cannot tell which run of workflow \`${name}\` in ${target} is the latest succeeded one: ${damaged.length} run record${damaged.length > 1 ? 's are' : ' is'} damaged: ` +
+          damaged.slice(0, 3).map((d) => `${d.error.file} (${d.error.why})`).join('; ') + (damaged.length > 3 ? `; and ${damaged.length - 3} more` : ''),
+        'repair or delete the damaged run.json files, or depend on a tag instead'
+      )
+    }
     const found = runs.find((r) => r.workflow === name && r.status === 'succeeded')
     if (found) return { repoId: target, run: found }
     const ofWorkflow = runs.filter((r) => r.workflow === name)

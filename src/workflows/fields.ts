@@ -110,7 +110,8 @@ export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvRe
 
 /** a relative path inside the checkout, normalised; `.` stays `.` */
 export function relativePath(ctx: FileContext, path: FieldPath, kind: string, v: string, allowDot = false): string | undefined {
-  if (allowDot && /^(\.\/?)+$/.test(v.trim())) return '.'
+  // only `.` segments (`.`, `./`, `././`) mean the root; `..`, `./..` or `...` are not `.`
+  if (allowDot && v.trim() !== '' && v.trim().split('/').every((p) => p === '.' || p === '')) return '.'
   try {
     return normaliseRelativePath(kind, v.trim())
   } catch (e) {

@@ -200,7 +200,7 @@ export class FakeCloud {
       }
       this.instances.set(id, inst)
       this.launches.push({ input, result: id })
-      return { Instances: [{ InstanceId: id, State: { Name: 'pending' } }] }
+      return { OwnerId: '123456789012', Instances: [{ InstanceId: id, State: { Name: 'pending' } }] }
     })
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
       const e = this.pollErrors.shift()
@@ -241,8 +241,10 @@ export class FakeCloud {
       if (v === undefined) throw awsError('ParameterNotFound')
       return { Parameter: { Name: input.Name, Value: v } }
     })
-    this.ssm.on(PutParameterCommand).callsFake((input: { Name?: string; Value?: string; Type?: string }) => {
+    this.ssm.on(PutParameterCommand).callsFake((input: { Name?: string; Value?: string; Type?: string; Overwrite?: boolean; Tags?: unknown[] }) => {
       if (input.Type !== 'SecureString') throw new Error('secrets must be SecureString')
+      if (input.Overwrite && input.Tags?.length) throw awsError('ValidationException', 'Tags and Overwrite can\'t be used together')
+      if (!input.Overwrite && this.parameters.has(input.Name!)) throw awsError('ParameterAlreadyExists')
       this.parameters.set(input.Name!, input.Value!)
       this.parameterDates.set(input.Name!, new Date())
       return { Version: 1 }

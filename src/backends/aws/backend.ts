@@ -5,7 +5,7 @@
  * stops and terminates.
  */
 import { createHash } from 'node:crypto'
-import { PutParameterCommand } from '@aws-sdk/client-ssm'
+import { putSecretParameter, instanceArn } from './secret-parameter.js'
 import type { AttemptHandle, Backend, MachineInfo, StartRequest } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import { resolveAmi, type AmiInfo } from './ami.js'
@@ -148,7 +148,8 @@ export class AwsBackend implements Backend {
         }
 
         if (secretParameter && secretRegion !== c.region) {
-          await ssm.send(new PutParameterCommand({ Name: secretParameter, Value: secretValue, Type: 'SecureString', Overwrite: true, Tier: 'Intelligent-Tiering', Description: `dstack run ${req.runName} attempt ${req.attempt}: secret env (deleted when the attempt ends)` }))
+          if (!r.ownerId) throw new UserError(`RunInstances did not say which account owns ${id}: the secret env cannot be limited to that instance, so it is not sent`)
+          await putSecretParameter(ssm, { name: secretParameter, value: secretValue!, runName: req.runName, attempt: req.attempt, instanceArn: instanceArn(c.region, r.ownerId, id), kmsKeyId: o.secretKmsKeyId })
           secretRegion = c.region
         }
         const execTimeout = spec.maxDurationSec + o.marginSec

@@ -23,7 +23,7 @@ export interface LaunchDeps {
   retries: number
 }
 
-export type LaunchResult = { ok: true; instanceId: string } | { ok: false; error: LaunchErrorClass }
+export type LaunchResult = { ok: true; instanceId: string; ownerId?: string } | { ok: false; error: LaunchErrorClass }
 
 /** One candidate: RunInstances, retrying throttling/5xx with backoff (same ClientToken, so no double launch). */
 export async function launchOne(ec2: EC2Client, input: RunInstancesCommandInput, d: LaunchDeps): Promise<LaunchResult> {
@@ -32,7 +32,7 @@ export async function launchOne(ec2: EC2Client, input: RunInstancesCommandInput,
       const out = await ec2.send(new RunInstancesCommand(input))
       const id = out.Instances?.[0]?.InstanceId
       if (!id) return { ok: false, error: { kind: 'other', code: 'NoInstance', message: 'RunInstances returned no instance' } }
-      return { ok: true, instanceId: id }
+      return { ok: true, instanceId: id, ...(out.OwnerId ? { ownerId: out.OwnerId } : {}) }
     } catch (e) {
       const c = classifyLaunchError(e)
       if (c.kind !== 'retry' || attempt >= d.retries) return { ok: false, error: c }

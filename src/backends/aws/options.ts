@@ -14,7 +14,7 @@ export interface AwsBackendOptions {
   regions?: string[]
   /** AMI id (`ami-…`) or the name of an SSM parameter holding one */
   ami?: string
-  /** instance profile name or ARN; its role needs AmazonSSMManagedInstanceCore + the store bucket */
+  /** instance profile name or ARN; its role needs the SSM agent's permissions + the store bucket (examples/iam) */
   instanceProfile?: string
   /** subnets to launch in; their zones become the candidate zones (one region) */
   subnetIds?: string[]
@@ -24,6 +24,8 @@ export interface AwsBackendOptions {
   ssmTimeoutSec?: number
   /** extra tags on the instance and its volume */
   tags?: Record<string, string>
+  /** customer-managed KMS key for the secret env parameter (default: $DSTACK_SECRET_KMS_KEY_ID, else `aws/ssm`) */
+  secretKmsKeyId?: string
   /** seconds between the runner's SIGTERM and CancelCommand (default 30) */
   cancelGraceSec?: number
   /** added to max_duration for the SSM executionTimeout and the expires-at tag (default 900) */
@@ -49,6 +51,7 @@ export interface ResolvedAwsOptions {
   keyName?: string
   ssmTimeoutSec: number
   tags: Record<string, string>
+  secretKmsKeyId?: string
   cancelGraceSec: number
   marginSec: number
   throttleRetries: number
@@ -94,6 +97,7 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     keyName: o.keyName || undefined,
     ssmTimeoutSec,
     tags: o.tags ?? {},
+    secretKmsKeyId: o.secretKmsKeyId?.trim() || env.DSTACK_SECRET_KMS_KEY_ID?.trim() || undefined,
     cancelGraceSec: o.cancelGraceSec ?? 30,
     marginSec: o.marginSec ?? 900,
     throttleRetries: o.throttleRetries ?? 5,

@@ -60,7 +60,7 @@ export function neverOnlineMessage(instanceId: string, timeoutSec: number, r: { 
   return [
     `instance ${instanceId} did not come Online in SSM within ${timeoutSec} s (state ${r.lastState?.state ?? 'unknown'}, SSM ping ${r.pingStatus ?? 'never registered'}); it was terminated.`,
     'Likely causes:',
-    `  - the instance profile${instanceProfile ? ` ${instanceProfile}` : ' (none was given)'} lacks the AmazonSSMManagedInstanceCore policy`,
+    `  - the instance profile${instanceProfile ? ` ${instanceProfile}` : ' (none was given)'} lacks the SSM agent's permissions (ssm:UpdateInstanceInformation, ec2messages:*, ssmmessages:* as in examples/iam/instance-role-policy.json; AmazonSSMManagedInstanceCore also has them)`,
     '  - no route to the ssm, ssmmessages and ec2messages endpoints (a private subnet needs a NAT gateway or VPC endpoints; security groups must allow outbound HTTPS)',
     '  - the AMI has no SSM agent (the Deep Learning AMIs have one)',
     '  - the node takes longer to register: raise ssm-timeout'

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync, openSync, closeSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AttemptHandle, Backend, ExecState, StartRequest } from '../../model/backend.js'
 import type { MachineInfo } from '../../model/record.js'
@@ -196,6 +196,8 @@ export class LocalBackend implements Backend {
     // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
     const env: Record<string, string | undefined> = { ...runnerEnvironment(process.env), ...this.opts.env, ...req.secretEnv }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
+    // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
+    env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
     let child: ChildProcess
     try {
       child = spawn(this.opts.bash ?? 'bash', [script], {
@@ -208,7 +210,7 @@ export class LocalBackend implements Backend {
       closeSync(errFd)
     }
     const launchedAt = new Date().toISOString()
-    const machine: MachineInfo = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt }
+    const machine: MachineInfo = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: hostname() }
     const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000)
     if (this.opts.detached) child.unref()
     req.log(`running the runner script on this machine (pid ${child.pid ?? '?'})`)
