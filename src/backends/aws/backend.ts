@@ -5,11 +5,11 @@
  * stops and terminates.
  */
 import { PutParameterCommand } from '@aws-sdk/client-ssm'
-import type { AttemptHandle, Backend, MachineInfo, StartRequest } from '../../model/index.js'
+import type { AttemptHandle, Backend, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import type { ObjectStore } from '../../store/index.js'
 import { planAmis, type AmiPlan } from './ami.js'
-import { renderBootstrap, secretEnvPayload, secretParameterName } from './bootstrap.js'
+import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
 import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
@@ -19,7 +19,7 @@ import { describeInstance, terminate } from './instance-state.js'
 import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
 import { runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
-import { checkCredentials, checkInstanceProfile, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
+import { checkBucket, checkCredentials, checkInstanceProfile, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
@@ -234,6 +234,60 @@ export class AwsBackend implements Backend {
       if (!net.some((r) => r.status === 'fail')) usable.push(region)
     }
     return { rows, usable }
+  }
+
+  /**
+   * `dstack-run check --backend aws` / `mode: check`: every preflight row, the AMI of each region,
+   * the store (when given), and — with a workflow — its candidates against the vCPU quotas.
+   * Launches nothing.
+   */
+  async check(opts: { spec?: RunSpec; store?: StoreLocation; log?: (l: string) => void } = {}): Promise<CheckRow[]> {
+    const o = this.options
+    const log = opts.log ?? (() => undefined)
+    const regions = runRegions(o.regions, opts.spec?.regions ?? [])
+    const { rows } = await this.preflightRows(regions)
+    if (rows[0]?.status === 'fail') return rows
+    const fail = (check: string, e: unknown): CheckRow => ({ check, status: 'fail', detail: (e as Error).message, ...((e as UserError).hint ? { fix: (e as UserError).hint } : {}) })
+    let plan: AmiPlan | undefined
+    const res = opts.spec?.resources ?? { cpu: {}, memoryMiB: {}, diskMiB: {} }
+    try {
+      plan = await planAmis(o.clientFactory, regions, o.ami, res)
+      for (const [region, ami] of plan.amis) rows.push({ check: `AMI in ${region}`, status: 'ok', detail: `${ami.imageId} from ${ami.source} (${ami.architecture ?? '?'})` })
+    } catch (e) {
+      rows.push(fail('AMI', e))
+    }
+    if (opts.store) {
+      if (opts.store.kind !== 's3') rows.push({ check: 'store', status: 'fail', detail: 'the aws backend needs an S3 store', fix: 'set `bucket` (or `store: s3://bucket/prefix`)' })
+      else rows.push(await checkBucket(o.openStore(opts.store), `s3://${opts.store.bucket}/${opts.store.prefix}`))
+    }
+    if (opts.spec && plan) {
+      const catalog = { store: undefined, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+      try {
+        const all = await findCandidates(o.clientFactory, opts.spec, { regions, subnetIds: o.subnetIds, preferOnDemand: false, archFor: (r) => plan!.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })
+        const q = await checkQuotas((r) => o.clientFactory.quotas(r), all)
+        rows.push(...q.rows)
+        rows.push(q.kept.length
+          ? { check: 'candidates', status: 'ok', detail: `${q.kept.length} of ${all.length} fit the quotas; first: ${describeCandidate(q.kept[0]!)}` }
+          : { check: 'candidates', status: 'fail', detail: `none of ${all.length} fits the vCPU quotas`, fix: 'raise the quotas marked FAIL above' })
+      } catch (e) {
+        rows.push(fail('candidates', e))
+      }
+    }
+    return rows
+  }
+
+  /** SIGTERM to the runner of a recorded machine (the post step, when the main step could not) */
+  async stopRunner(machine: MachineInfo, reason: string): Promise<void> {
+    if (machine.backend !== 'aws') return
+    const region = machine.region ?? this.options.regions[0]
+    if (!region) return
+    await sendCommandOnce(this.options.clientFactory.sendSsm(region), this.options.clientFactory.ssm(region), {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [machine.id],
+      TimeoutSeconds: 30,
+      Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
+      Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
+    }, { retries: 1, sleep: this.options.sleep, log: () => undefined })
   }
 
   /** The post step / after_script: terminate a recorded instance and delete its secret parameter. */

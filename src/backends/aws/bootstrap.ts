@@ -33,7 +33,7 @@ export function renderBootstrap(b: BootstrapInput): string[] {
   const endpoint = b.s3Endpoint ? ` --endpoint-url ${shellQuote(b.s3Endpoint)}` : ''
   const lines = [
     '#!/bin/bash',
-    'set -eu',
+    'set -euo pipefail',
     'export HOME=/root',
     `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
     'mkdir -p "$D"',

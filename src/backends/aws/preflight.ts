@@ -8,17 +8,14 @@ import { DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSubnets
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam'
 import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
+import { randomUUID } from 'node:crypto'
+import type { ObjectStore } from '../../store/index.js'
 import type { Candidate } from './candidates.js'
+import type { CheckRow } from './check-rows.js'
 import { errorCode, errorMessage, quotaConsoleUrl, quotaFor } from './errors.js'
 
-export type CheckStatus = 'ok' | 'warn' | 'fail'
-
-export interface CheckRow {
-  check: string
-  status: CheckStatus
-  detail: string
-  fix?: string
-}
+export type { CheckRow, CheckStatus } from './check-rows.js'
+export { formatRows } from './check-rows.js'
 
 const DENIED = /AccessDenied|UnauthorizedOperation|NotAuthorized/
 
@@ -174,7 +171,21 @@ export async function checkQuotas(quotas: (region: string) => ServiceQuotasClien
   return { rows, kept }
 }
 
-export function formatRows(rows: CheckRow[]): string {
-  const mark = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const
-  return rows.map((r) => `${mark[r.status]}  ${r.check}: ${r.detail}${r.fix ? `\n      fix: ${r.fix}` : ''}`).join('\n')
+/** the store is reachable and writable under its prefix: put, read back and delete a small object */
+export async function checkBucket(store: ObjectStore, where: string): Promise<CheckRow> {
+  const key = `.dstack-check/${randomUUID()}`
+  try {
+    await store.put(key, 'dstack-run check\n', { contentType: 'text/plain' })
+    const back = await store.getText(key)
+    await store.delete(key)
+    if (back !== 'dstack-run check\n') return { check: 'store', status: 'fail', detail: `${where}: wrote an object but read back something else`, fix: 'check the bucket policy and any object lambda or lifecycle rule on the prefix' }
+    return { check: 'store', status: 'ok', detail: `${where} is writable` }
+  } catch (e) {
+    return {
+      check: 'store',
+      status: 'fail',
+      detail: `${where}: ${errorCode(e)}: ${errorMessage(e)}`,
+      fix: 'the CI role and the instance role need s3:GetObject, s3:PutObject, s3:DeleteObject on the prefix and s3:ListBucket on the bucket (examples/iam/); a bucket encrypted with a customer KMS key also needs kms:GenerateDataKey and kms:Decrypt; check the bucket name and region'
+    }
+  }
 }
