@@ -100,8 +100,6 @@ export interface FakeCloudOptions {
   /** `${type}|${zone}` → spot USD/h (default: derived from the type) */
   spotPrices?: Record<string, number>
   sink?: CommandSink
-  /** the account's region has a default VPC (default true) */
-  defaultVpc?: boolean
 }
 
 export class FakeCloud {
@@ -115,6 +113,10 @@ export class FakeCloud {
   readonly images = new Map<string, string>([[DEFAULT_AMI_IDS.x86, 'x86_64'], [DEFAULT_AMI_IDS.arm, 'arm64']])
   /** Service Quotas value per quota code (vCPUs); default 64 */
   readonly quotaValues = new Map<string, number>()
+  /** the region has a default VPC */
+  defaultVpc = true
+  /** instance profiles that do not exist (IAM NoSuchEntity) */
+  readonly missingProfiles = new Set<string>()
   /** security groups and key pairs that exist */
   readonly securityGroups = new Set<string>()
   readonly keyPairs = new Set<string>()
@@ -185,7 +187,7 @@ export class FakeCloud {
       if (arch) list = list.filter((t) => (t.ProcessorInfo?.SupportedArchitectures ?? []).some((a) => arch.includes(a)))
       return { InstanceTypes: list }
     })
-    this.ec2.on(DescribeVpcsCommand).callsFake(() => ({ Vpcs: this.o.defaultVpc === false ? [] : [{ VpcId: 'vpc-0default', IsDefault: true }] }))
+    this.ec2.on(DescribeVpcsCommand).callsFake(() => ({ Vpcs: this.defaultVpc ? [{ VpcId: 'vpc-0default', IsDefault: true }] : [] }))
     this.ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => {
       const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g))
       if (missing) throw awsError('InvalidGroup.NotFound', `The security group '${missing}' does not exist`)
@@ -197,9 +199,10 @@ export class FakeCloud {
       return { KeyPairs: (input.KeyNames ?? []).map((KeyName) => ({ KeyName })) }
     })
     this.sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions', UserId: 'AROA:GitHubActions' })
-    this.iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName?: string }) => ({
-      InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: 'dstack-runner-role', Arn: 'arn:aws:iam::123456789012:role/dstack-runner-role' }] }
-    }))
+    this.iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName?: string }) => {
+      if (this.missingProfiles.has(input.InstanceProfileName ?? '')) throw awsError('NoSuchEntity', `Instance Profile ${input.InstanceProfileName} cannot be found.`, 404)
+      return { InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: 'dstack-runner-role', Arn: 'arn:aws:iam::123456789012:role/dstack-runner-role' }] } }
+    })
     this.iam.on(SimulatePrincipalPolicyCommand).resolves({ EvaluationResults: [{ EvalActionName: 'iam:PassRole', EvalDecision: 'allowed' }] })
     this.quotas.on(GetServiceQuotaCommand).callsFake((input: { QuotaCode?: string }) => ({ Quota: { QuotaCode: input.QuotaCode, QuotaName: input.QuotaCode, Value: this.quotaValues.get(input.QuotaCode ?? '') ?? 64 } }))
     this.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => {
