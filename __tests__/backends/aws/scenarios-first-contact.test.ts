@@ -209,7 +209,7 @@ describe('first contact with a real account', () => {
     // what a role without s3:GetObject, or a wrong key, looks like from the instance
     await h.s3.client.send(new DeleteObjectCommand({ Bucket: h.s3.bucket, Key: `${PREFIX}/${REPO}/runs/${RUN}/attempts/1/runner.sh` }))
     const handle = await h.backend().start(req)
-    const exec = await h.watch(handle)
+    const exec = await h.watch(handle, 240_000)
     await handle.release()
     expect(exec).toMatchObject({ state: 'ended', exitCode: 1 })
     const reason = exec.state === 'ended' ? exec.reason ?? '' : ''
@@ -231,7 +231,7 @@ describe('first contact with a real account', () => {
     const h1 = await backend.start(r1)
     await until(() => h.jobLog(h1.machine.id, 1).includes('line 1'), 120_000)
     h.sim.announceInterruption(h1.machine.id)
-    const e1 = await h.watch(h1)
+    const e1 = await h.watch(h1, 240_000)
     expect(e1).toMatchObject({ state: 'ended', interrupted: true })
     expect(e1.state === 'ended' && e1.reclaimed).toBeFalsy()
     expect(h.cloud.instances.get(h1.machine.id)!.state).toBe('running')
@@ -248,7 +248,7 @@ describe('first contact with a real account', () => {
     const h2 = await backend.start(r2)
     await until(() => h.jobLog(h2.machine.id, 2).includes('line 1'), 120_000)
     h.cloud.reclaim(h2.machine.id)
-    const e2 = await h.watch(h2)
+    const e2 = await h.watch(h2, 240_000)
     expect(e2).toMatchObject({ state: 'ended', interrupted: true, reclaimed: true })
     await h2.release()
     const o2 = attemptOutcome(await h.status(2) as never, e2, false)
@@ -282,7 +282,8 @@ describe('first contact with a real account', () => {
     const ref: AttemptRef = { machineId: handle.machine.id, store: { kind: 's3', bucket: h.s3.bucket, prefix: PREFIX, region: 'us-east-1', endpoint: h.s3.endpoint }, repoId: REPO, run: RUN, attempt: 1 }
     const terminatedAt: (string | undefined)[] = []
     h.sim.onExit = () => undefined
-    const state = { [`STATE_${STATE_MACHINES}`]: JSON.stringify([handle.machine]), [`STATE_${STATE_ATTEMPTS}`]: JSON.stringify([ref]), AWS_REGION: 'us-east-1', ...h.s3.env }
+    const state = { [`STATE_${STATE_MACHINES}`]: JSON.stringify([handle.machine]), [`STATE_${STATE_ATTEMPTS}`]: JSON.stringify([ref]), AWS_REGION: 'us-east-1', ...h.s3.env, // the bound is a safety net here: the wait ends when status.json says done
+      DSTACK_CANCEL_WAIT_SEC: '600' }
     const saved = h.cloud.sink!
     h.cloud.sink = { start: (c, i, p) => saved.start(c, i, p), cancel: (c) => saved.cancel(c), terminate: (i) => { void h.status(1).then((st) => terminatedAt.push(String(st?.phase))); saved.terminate(i) } }
     await withEnv(state, () => post({ pollMs: 100 }))
@@ -343,7 +344,7 @@ describe('first contact with a real account', () => {
     expect(second.code).toBe(3)
     expect(second.stderr).toContain('a runner was already started on this instance: not starting a second one')
 
-    expect(await h.watch(handle)).toMatchObject({ state: 'ended', exitCode: 0 })
+    expect(await h.watch(handle, 240_000)).toMatchObject({ state: 'ended', exitCode: 0 })
     await handle.release()
     expect(await h.status(1)).toMatchObject({ phase: 'done', status: 'succeeded' })
     const logs = await h.logs(1)
