@@ -95,11 +95,14 @@ export async function sendCommandOnce(send: SSMClient, read: SSMClient, input: S
     } catch (e) {
       if (!isRetryable(e) || attempt >= d.retries) throw e
       d.log(`SendCommand failed (${errorCode(e)}: ${errorMessage(e)}); checking whether it reached SSM before sending again`)
-      await d.sleep(2000 * (attempt + 1))
-      const sent = await findSentCommand(read, instanceId, input.Comment ?? '')
-      if (sent) {
-        d.log(`SSM already has command ${sent}: using it instead of sending a second one`)
-        return sent
+      // ListCommands is eventually consistent: look a few times (2, 4, 6 s) before concluding it was not sent
+      for (let look = 1; look <= 3; look++) {
+        await d.sleep(2000 * look)
+        const sent = await findSentCommand(read, instanceId, input.Comment ?? '')
+        if (sent) {
+          d.log(`SSM already has command ${sent}: using it instead of sending a second one`)
+          return sent
+        }
       }
     }
   }
