@@ -117,7 +117,7 @@ export class FakeCloud {
   defaultVpc = true
   /** instance profiles that do not exist (IAM NoSuchEntity) */
   readonly missingProfiles = new Set<string>()
-  /** security groups and key pairs that exist */
+  /** security groups (`sg-…` in every region, or `<region>/sg-…`) and key pairs that exist */
   readonly securityGroups = new Set<string>()
   readonly keyPairs = new Set<string>()
   /** per SendCommand call: throw this after the command was created (a lost response), or undefined */
@@ -188,8 +188,9 @@ export class FakeCloud {
       return { InstanceTypes: list }
     })
     this.ec2.on(DescribeVpcsCommand).callsFake(() => ({ Vpcs: this.defaultVpc ? [{ VpcId: 'vpc-0default', IsDefault: true }] : [] }))
-    this.ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds?: string[] }) => {
-      const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g))
+    this.ec2.on(DescribeSecurityGroupsCommand).callsFake(async (input: { GroupIds?: string[] }, getClient: () => EC2Client) => {
+      const region = await getClient().config.region()
+      const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g) && !this.securityGroups.has(`${region}/${g}`))
       if (missing) throw awsError('InvalidGroup.NotFound', `The security group '${missing}' does not exist`)
       return { SecurityGroups: (input.GroupIds ?? []).map((GroupId) => ({ GroupId })) }
     })

@@ -199,6 +199,16 @@ describe('first contact with a real account', () => {
       expect(good.out).toMatch(/^ok {4}pass the instance role: iam:PassRole on arn:aws:iam::123456789012:role\/dstack-runner-role is allowed$/m)
       expect(good.err).toContain('ready: no check failed')
       expect(good.code).toBe(0)
+
+      // security groups belong to one region: a start across two regions leaves out the one without them
+      h.cloud.securityGroups.add('us-east-1/sg-0e1')
+      const req = await h.request(1, spec({ regions: [] }))
+      const handle = await h.backend({ regions: ['us-east-1', 'us-west-2'], securityGroupIds: ['sg-0e1'] }).start(req)
+      expect(handle.machine.region).toBe('us-east-1')
+      expect(req.lines.join('\n')).toMatch(/preflight: FAIL {2}security groups in us-west-2: InvalidGroup.NotFound/)
+      expect(req.lines).toContain('preflight: leaving out us-west-2 (see above)')
+      expect(h.cloud.ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.SecurityGroupIds)).toEqual([['sg-0e1']])
+      await handle.release()
     } finally {
       repo.cleanup()
     }
