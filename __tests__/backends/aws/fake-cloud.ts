@@ -115,6 +115,8 @@ export class FakeCloud {
   readonly quotaValues = new Map<string, number>()
   /** the region has a default VPC */
   defaultVpc = true
+  /** `<principal arn>|<action>` that IAM's policy simulation denies */
+  readonly deniedActions = new Set<string>()
   /** instance profiles that do not exist (IAM NoSuchEntity) */
   readonly missingProfiles = new Set<string>()
   /** security groups (`sg-…` in every region, or `<region>/sg-…`) and key pairs that exist */
@@ -204,7 +206,9 @@ export class FakeCloud {
       if (this.missingProfiles.has(input.InstanceProfileName ?? '')) throw awsError('NoSuchEntity', `Instance Profile ${input.InstanceProfileName} cannot be found.`, 404)
       return { InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: 'dstack-runner-role', Arn: 'arn:aws:iam::123456789012:role/dstack-runner-role' }] } }
     })
-    this.iam.on(SimulatePrincipalPolicyCommand).resolves({ EvaluationResults: [{ EvalActionName: 'iam:PassRole', EvalDecision: 'allowed' }] })
+    this.iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { PolicySourceArn?: string; ActionNames?: string[] }) => ({
+      EvaluationResults: (input.ActionNames ?? []).map((a) => ({ EvalActionName: a, EvalDecision: this.deniedActions.has(`${input.PolicySourceArn}|${a}`) ? 'implicitDeny' : 'allowed' }))
+    }))
     this.quotas.on(GetServiceQuotaCommand).callsFake((input: { QuotaCode?: string }) => ({ Quota: { QuotaCode: input.QuotaCode, QuotaName: input.QuotaCode, Value: this.quotaValues.get(input.QuotaCode ?? '') ?? 64 } }))
     this.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => {
       const want = input.Filters?.find((f) => f.Name === 'instance-type')?.Values ?? []

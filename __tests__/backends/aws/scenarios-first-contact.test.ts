@@ -197,6 +197,13 @@ describe('first contact with a real account', () => {
       const good = await check(['--instance-profile', 'dstack-runner', '--security-group-ids', 'sg-0abc'])
       expect(good.out).not.toMatch(/^FAIL/m)
       expect(good.out).toMatch(/^ok {4}pass the instance role: iam:PassRole on arn:aws:iam::123456789012:role\/dstack-runner-role is allowed$/m)
+      expect(good.out).toMatch(/^ok {4}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role may read and write s3:\/\/runs-bucket\/dstack\/\* and register with SSM$/m)
+
+      // the first-run mistake of the bootstrap (no s3:GetObject for the instance) is named before anything launches
+      h.cloud.deniedActions.add('arn:aws:iam::123456789012:role/dstack-runner-role|s3:GetObject')
+      const noRead = await check(['--instance-profile', 'dstack-runner', '--security-group-ids', 'sg-0abc'])
+      expect(noRead.out).toMatch(/^warn {2}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role is not allowed s3:GetObject \(implicitDeny\) by its own policies\n {6}fix: attach AmazonSSMManagedInstanceCore and examples\/iam\/instance-role-policy.json/m)
+      h.cloud.deniedActions.clear()
       expect(good.err).toContain('ready: no check failed')
       expect(good.code).toBe(0)
 

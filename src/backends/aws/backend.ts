@@ -19,7 +19,7 @@ import { describeInstance, terminate } from './instance-state.js'
 import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
 import { runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
-import { checkBucket, checkCredentials, checkInstanceProfile, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
+import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
@@ -219,21 +219,22 @@ export class AwsBackend implements Backend {
   }
 
   /** every preflight row except quotas (which need candidates) and the bucket (checked by `check`) */
-  async preflightRows(regions: string[]): Promise<{ rows: CheckRow[]; usable: string[] }> {
+  async preflightRows(regions: string[]): Promise<{ rows: CheckRow[]; usable: string[]; roleArn?: string }> {
     const o = this.options
     const first = regions[0] ?? o.regions[0] ?? 'us-east-1'
     const rows: CheckRow[] = []
     const who = await checkCredentials(o.clientFactory.sts(first), first)
     rows.push(who.row)
     if (who.row.status === 'fail') return { rows, usable: [] }
-    rows.push(...(await checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, who.arn)))
+    const profile = await checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, who.arn)
+    rows.push(...profile.rows)
     const usable: string[] = []
     for (const region of regions) {
       const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: o.securityGroupIds, keyName: o.keyName })
       rows.push(...net)
       if (!net.some((r) => r.status === 'fail')) usable.push(region)
     }
-    return { rows, usable }
+    return { rows, usable, ...(profile.roleArn ? { roleArn: profile.roleArn } : {}) }
   }
 
   /**
@@ -245,7 +246,7 @@ export class AwsBackend implements Backend {
     const o = this.options
     const log = opts.log ?? (() => undefined)
     const regions = runRegions(o.regions, opts.spec?.regions ?? [])
-    const { rows } = await this.preflightRows(regions)
+    const { rows, roleArn } = await this.preflightRows(regions)
     if (rows[0]?.status === 'fail') return rows
     const fail = (check: string, e: unknown): CheckRow => ({ check, status: 'fail', detail: (e as Error).message, ...((e as UserError).hint ? { fix: (e as UserError).hint } : {}) })
     let plan: AmiPlan | undefined
@@ -258,7 +259,10 @@ export class AwsBackend implements Backend {
     }
     if (opts.store) {
       if (opts.store.kind !== 's3') rows.push({ check: 'store', status: 'fail', detail: 'the aws backend needs an S3 store', fix: 'set `bucket` (or `store: s3://bucket/prefix`)' })
-      else rows.push(await checkBucket(o.openStore(opts.store), `s3://${opts.store.bucket}/${opts.store.prefix}`))
+      else {
+        rows.push(await checkBucket(o.openStore(opts.store), `s3://${opts.store.bucket}/${opts.store.prefix}`))
+        if (roleArn) rows.push(await checkInstanceRole(o.clientFactory.iam(), roleArn, opts.store.bucket, opts.store.prefix))
+      }
     }
     if (opts.spec && plan) {
       const catalog = { store: undefined, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }

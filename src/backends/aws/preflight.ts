@@ -46,25 +46,28 @@ export function principalArn(callerArn: string): string {
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn
 }
 
-/** the instance profile exists, has a role, and the CI principal may pass that role */
-export async function checkInstanceProfile(iam: IAMClient, profile: string | undefined, callerArn: string | undefined): Promise<CheckRow[]> {
+/**
+ * The instance profile exists, has a role, and the CI principal may pass that role; returns the
+ * role it found (for checkInstanceRole).
+ */
+export async function checkInstanceProfile(iam: IAMClient, profile: string | undefined, callerArn: string | undefined): Promise<{ rows: CheckRow[]; roleArn?: string }> {
   const check = 'instance profile'
   if (!profile) {
-    return [{ check, status: 'warn', detail: 'none given', fix: 'set `instance-profile` to a profile whose role has AmazonSSMManagedInstanceCore and access to the store (examples/iam/instance-role-policy.json); without one the instance cannot register with SSM unless Default Host Management is set up' }]
+    return { rows: [{ check, status: 'warn', detail: 'none given', fix: 'set `instance-profile` to a profile whose role has AmazonSSMManagedInstanceCore and access to the store (examples/iam/instance-role-policy.json); without one the instance cannot register with SSM unless Default Host Management is set up' }] }
   }
   const name = profile.startsWith('arn:') ? profile.split('/').pop()! : profile
   let roleArn: string | undefined
   try {
     const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
     roleArn = out.InstanceProfile?.Roles?.[0]?.Arn
-    if (!roleArn) return [{ check, status: 'fail', detail: `${name} has no role`, fix: `add the instance role to it: aws iam add-role-to-instance-profile --instance-profile-name ${name} --role-name <role>` }]
+    if (!roleArn) return { rows: [{ check, status: 'fail', detail: `${name} has no role`, fix: `add the instance role to it: aws iam add-role-to-instance-profile --instance-profile-name ${name} --role-name <role>` }] }
   } catch (e) {
-    if (errorCode(e) === 'NoSuchEntity' || errorCode(e) === 'NoSuchEntityException') return [{ check, status: 'fail', detail: `${name} does not exist`, fix: `create it: aws iam create-instance-profile --instance-profile-name ${name}, then add the instance role (examples/iam/README.md)` }]
-    if (DENIED.test(errorCode(e))) return [denied(check, e, 'iam:GetInstanceProfile')]
+    if (errorCode(e) === 'NoSuchEntity' || errorCode(e) === 'NoSuchEntityException') return { rows: [{ check, status: 'fail', detail: `${name} does not exist`, fix: `create it: aws iam create-instance-profile --instance-profile-name ${name}, then add the instance role (examples/iam/README.md)` }] }
+    if (DENIED.test(errorCode(e))) return { rows: [denied(check, e, 'iam:GetInstanceProfile')] }
     throw e
   }
   const rows: CheckRow[] = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }]
-  if (!callerArn) return rows
+  if (!callerArn) return { rows, roleArn }
   try {
     const sim = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principalArn(callerArn), ActionNames: ['iam:PassRole'], ResourceArns: [roleArn] }))
     const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown'
@@ -75,7 +78,7 @@ export async function checkInstanceProfile(iam: IAMClient, profile: string | und
     if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
     rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'))
   }
-  return rows
+  return { rows, roleArn }
 }
 
 export interface NetworkInput {
@@ -169,6 +172,31 @@ export async function checkQuotas(quotas: (region: string) => ServiceQuotasClien
     return limit === undefined || c.vcpus <= limit
   })
   return { rows, kept }
+}
+
+/**
+ * What the instance itself will need, from its role's own policies (IAM simulation): read and
+ * write the store under its prefix, and register with SSM. A warning, not a failure: a bucket
+ * policy or KMS key policy can grant or deny what the simulation cannot see.
+ */
+export async function checkInstanceRole(iam: IAMClient, roleArn: string, bucket: string, prefix: string): Promise<CheckRow> {
+  const check = 'instance role'
+  const objects = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}*`
+  try {
+    const s3 = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject', 's3:PutObject'], ResourceArns: [objects] }))
+    const ssm = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['ssm:UpdateInstanceInformation'] }))
+    const denied = [...(s3.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`)
+    if (denied.length === 0) return { check, status: 'ok', detail: `${roleArn} may read and write ${objects.replace(/^arn:aws:s3:::/, 's3://')} and register with SSM` }
+    return {
+      check,
+      status: 'warn',
+      detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies`,
+      fix: 'attach AmazonSSMManagedInstanceCore and examples/iam/instance-role-policy.json (with your bucket and prefix) to the instance role; without them the bootstrap cannot fetch the runner or the instance never comes Online (a bucket or KMS key policy may still grant it)'
+    }
+  } catch (e) {
+    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
+    return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role')
+  }
 }
 
 /** the store is reachable and writable under its prefix: put, read back and delete a small object */
