@@ -30,12 +30,13 @@ export async function post(deps: PostDeps = {}): Promise<void> {
       const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION) } })
       try {
         const ref = refs.find((r) => r.machineId === m.id)
-        if (ref) {
+        // a backend that can stop a remote runner (aws); the local backend's releaseMachine stops its runner itself
+        const stop = (backend as { stopRunner?: (m: (typeof machines)[number], reason: string) => Promise<void> }).stopRunner
+        if (ref && stop) {
           const store = new RunStore(openStore(ref.store))
           const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined)
           if (st?.phase !== 'done') {
-            const stop = (backend as { stopRunner?: (m: typeof machines[number], reason: string) => Promise<void> }).stopRunner
-            await stop?.call(backend, m, 'the CI job ended').catch((e: Error) => core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`))
+            await stop.call(backend, m, 'the CI job ended').catch((e: Error) => core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`))
             const waited = await awaitRunnerSaved(store, ref, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs })
             core.info(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${cancelWaitSec(process.env)} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
           }
