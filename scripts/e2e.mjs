@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run e2e`: the AWS backend's end-to-end scenarios (__tests__/backends/aws/scenarios.test.ts, and
+// `npm run e2e`: the AWS backend's end-to-end scenarios (every __tests__/backends/aws/scenarios*.test.ts, and
 // full-run.test.ts: the same through the orchestrator).
 // EC2 and SSM are aws-sdk-client-mock doubles; SSM SendCommand hands the real bootstrap to a
 // simulated instance that runs it and the real runner script with bash and the real aws CLI
@@ -7,7 +7,7 @@
 //   PASS <scenario> (n ms)
 // Extra arguments go to jest (e.g. `npm run e2e -- -t 'happy path'`). Exit code: jest's.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -20,7 +20,8 @@ const env = {
   NODE_NO_WARNINGS: '1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'
 }
-const args = [join(root, 'node_modules/jest/bin/jest.js'), '__tests__/backends/aws/scenarios[^/]*\\.test\\.ts$', '__tests__/backends/aws/full-run\\.test\\.ts$', '--json', `--outputFile=${report}`, '--silent', ...process.argv.slice(2)]
+const scenarioFiles = readdirSync(join(root, '__tests__/backends/aws')).filter((f) => /^scenarios.*\.test\.ts$/.test(f)).sort().map((f) => `__tests__/backends/aws/${f}`)
+const args = [join(root, 'node_modules/jest/bin/jest.js'), ...scenarioFiles, '__tests__/backends/aws/full-run.test.ts', '--json', `--outputFile=${report}`, '--silent', ...process.argv.slice(2)]
 const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
 let stderr = ''
 child.stderr.on('data', (d) => (stderr += d.toString()))

@@ -54,7 +54,10 @@ describe('attemptCost', () => {
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z', 'succeeded')).toBe(0.06)
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'succeeded')).toBe(1.8)
   })
-  it('does not bill a spot instance AWS interrupted within its first hour', () => {
-    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted')).toBe(0)
+  it('does not bill a spot instance EC2 itself reclaimed within its first hour', () => {
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted', true)).toBe(0)
+  })
+  it('bills an interrupted attempt that we stopped and terminated ourselves', () => {
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted')).toBe(1.8)
   })
 })

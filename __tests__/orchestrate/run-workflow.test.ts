@@ -111,7 +111,7 @@ describe('runWorkflow', () => {
   it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {
     const interrupted: Script = async (_req, io) => {
       await io.writeLog(0, 'epoch 1\n')
-      return { state: 'ended', interrupted: true, reason: 'Server.SpotInstanceTermination' }
+      return { state: 'ended', interrupted: true, reclaimed: true, reason: 'Server.SpotInstanceTermination' }
     }
     const t = setup('interrupt', [interrupted, succeed])
     const rec = await runWorkflow(t.opts)
@@ -126,7 +126,7 @@ describe('runWorkflow', () => {
     expect(await t.store.listLogChunks(rec.repoId, rec.run, 2)).toEqual([0, 1])
     const stored = await t.store.getRun(rec.repoId, rec.run)
     expect(stored?.status).toBe('succeeded')
-    expect(stored?.attempts[0]?.costUsd).toBe(0) // AWS does not bill spot it interrupted in the first hour
+    expect(stored?.attempts[0]?.costUsd).toBe(0) // AWS does not bill spot that EC2 itself reclaimed in the first hour
   })
 
   it('reports interrupted (not failed), exit code 1, when retry does not cover it', async () => {

@@ -93,4 +93,19 @@ test('the SSM environment: no HOME, minimal PATH, cwd /usr/bin — HOME and LANG
   expect(statusOf(root)).toMatchObject({ status: 'succeeded' })
 })
 
+test('one runner per attempt on an SSM instance: a second start of the same attempt refuses and leaves the first one\'s status alone', async () => {
+  const { root, loc } = await folderStore()
+  const dir = tempDir('ssm-twice-')
+  writeFileSync(join(dir, 'runner.sh'), renderRunnerScript(makePlan(loc, { commands: ['echo first'] })))
+  const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin', AWS_SSM_INSTANCE_ID: 'i-1', DSTACK_WORK_ROOT: tempDir('work-') }
+  const first = await sh('/usr/bin/bash', [join(dir, 'runner.sh')], { cwd: '/usr/bin', env })
+  expect(first.code).toBe(0)
+  const status = statusOf(root)
+  expect(status).toMatchObject({ status: 'succeeded' })
+  const second = await sh('/usr/bin/bash', [join(dir, 'runner.sh')], { cwd: '/usr/bin', env })
+  expect(second.code).toBe(3)
+  expect(second.stderr).toMatch(/attempt 1 of wise-cat-1 already has a runner on this machine .*: not starting a second one/)
+  expect(statusOf(root)).toEqual(status)
+})
+
 afterAll(() => removeTempDirs())

@@ -26,6 +26,8 @@ import { writeAttestInputs } from '../ci/github-provenance.js'
 
 /** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
 const SUMMARY_MAX_CHARS = 250_000
+import { attemptRef, deferReleaseOnCancel, saveAttemptRef } from './cancel-wait.js'
+import { actionCheck } from './action-check.js'
 
 export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
   const machines: MachineInfo[] = []
@@ -51,12 +53,14 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       core.info(`terminated ${res.terminated.length} expired instance(s); deleted ${res.deletedSecrets.length} stale secret env parameter(s)`)
       return
     }
-    if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run` or `cleanup`')
+    if (mode === 'check') return await actionCheck(awsOptions, storeFromInputs(region))
+    if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `check` or `cleanup`')
 
     const loc = storeFromInputs(region)
     if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
     const store = new RunStore(openStore(loc))
-    const backend = await createBackend(backendName, { aws: awsOptions })
+    const created = await createBackend(backendName, { aws: awsOptions })
+    const backend = backendName === 'aws' ? deferReleaseOnCancel(created, signal, (l) => core.info(l)) : created
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
     const sink = githubEventSink()
@@ -95,6 +99,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       onMachine: (_rec, m) => {
         machines.push(m)
         saveMachines(machines)
+        saveAttemptRef(attemptRef(loc, _rec, m))
       }
     }).finally(() => {
       sink.end()
@@ -134,7 +139,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     }
   } finally {
     // runWorkflow released every machine it started; an empty list tells the post step there is nothing to do
-    if (machines.length) saveMachines([])
+    // …except after a cancellation: then the post step waits for the runner to save, and releases them
+    if (machines.length && !signal.aborted) saveMachines([])
   }
 }
 

@@ -1,23 +1,50 @@
 /**
- * The action's `post:` step: the second line of defence against leaked machines. The main step
- * releases what it started on every exit path; if it was killed first, the ids it saved are still
- * here and get released now.
+ * The action's `post:` step: the second line of defence against leaked machines, and where a
+ * cancelled attempt's machine is released. The main step releases what it started on every exit
+ * path except a cancellation; then (or if it was killed first) the ids it saved are still here.
+ * Before terminating a machine, the post step makes sure its runner was asked to stop and waits,
+ * bounded (cancel-wait.ts), for it to save artifacts, logs and status.json.
  */
 import * as core from '@actions/core'
 import { createBackend } from '../backends/index.js'
 import { loadMachines, saveMachines } from '../ci/github.js'
+import { openStore, RunStore } from '../store/index.js'
+import { awaitRunnerSaved, cancelWaitSec, loadAttemptRefs } from './cancel-wait.js'
 
-export async function post(): Promise<void> {
+export interface PostDeps {
+  sleep?: (ms: number) => Promise<void>
+  now?: () => number
+  pollMs?: number
+}
+
+export async function post(deps: PostDeps = {}): Promise<void> {
   const machines = loadMachines()
   if (!machines.length) {
     core.info('no machine left to release')
     return
   }
+  const refs = loadAttemptRefs()
   const failed = []
   for (const m of machines) {
     try {
       const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION) } })
-      await backend.releaseMachine(m).finally(() => backend.close?.())
+      try {
+        const ref = refs.find((r) => r.machineId === m.id)
+        // a backend that can stop a remote runner (aws); the local backend's releaseMachine stops its runner itself
+        const stop = (backend as { stopRunner?: (m: (typeof machines)[number], reason: string) => Promise<void> }).stopRunner
+        if (ref && stop) {
+          const store = new RunStore(openStore(ref.store))
+          const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined)
+          if (st?.phase !== 'done') {
+            await stop.call(backend, m, 'the CI job ended').catch((e: Error) => core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`))
+            const waited = await awaitRunnerSaved(store, ref, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs })
+            core.info(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${cancelWaitSec(process.env)} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
+          }
+        }
+        await backend.releaseMachine(m)
+      } finally {
+        backend.close?.()
+      }
       core.info(`released ${m.id}`)
     } catch (e) {
       failed.push(m)

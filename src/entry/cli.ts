@@ -23,6 +23,7 @@ import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
 import { registerValidate } from './cli-validate.js'
+import { registerCheckCommand } from './cli-check.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -311,6 +312,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
       io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${res.deletedSecrets.length} stale secret env parameter(s)\n`)
     })
+
+  registerCheckCommand(program, io, (c) => (exitCode = c))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

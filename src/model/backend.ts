@@ -40,6 +40,8 @@ export type ExecState =
       exitCode?: number
       /** the machine was taken away (spot reclaim): the attempt is `interrupted` */
       interrupted?: boolean
+      /** the provider itself took the machine back (EC2's state reason says so): AWS does not bill a spot instance it interrupts in its first hour */
+      reclaimed?: boolean
       /** the machine or command is gone for another reason */
       lost?: boolean
       reason?: string

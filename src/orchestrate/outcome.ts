@@ -9,6 +9,8 @@ export interface AttemptOutcome {
   reason: string
   /** the retry event this outcome counts as, if any */
   event?: RetryEvent
+  /** the provider itself reclaimed the machine (not the runner or the user stopping it) */
+  reclaimed?: boolean
 }
 
 /**
@@ -16,13 +18,14 @@ export interface AttemptOutcome {
  * when it finished; the backend's word fills in when the machine vanished before the runner could write.
  */
 export function attemptOutcome(written: AttemptStatus | undefined, exec: ExecState, cancelledByUser: boolean): AttemptOutcome {
+  const reclaimed = exec.state === 'ended' && exec.reclaimed ? { reclaimed: true } : {}
   if (written?.status) {
     const status = written.status
     const event: RetryEvent | undefined = status === 'interrupted' ? 'interruption' : status === 'failed' ? 'error' : undefined
-    return { status, exitCode: written.exitCode, reason: written.reason ?? defaultReason(status, written.exitCode), event }
+    return { status, exitCode: written.exitCode, reason: written.reason ?? defaultReason(status, written.exitCode), event, ...reclaimed }
   }
   if (exec.state === 'ended' && exec.interrupted) {
-    return { status: 'interrupted', reason: exec.reason ?? 'the spot instance was reclaimed before the runner could report', event: 'interruption' }
+    return { status: 'interrupted', reason: exec.reason ?? 'the spot instance was reclaimed before the runner could report', event: 'interruption', ...reclaimed }
   }
   if (cancelledByUser) return { status: 'cancelled', reason: 'cancelled before the runner reported a result' }
   if (exec.state === 'ended') {
@@ -60,9 +63,13 @@ export function exitCodeFor(status: TerminalStatus, runnerExit?: number): number
   return 1
 }
 
-/** per-second billing with a 60 s minimum; AWS does not bill a spot instance it interrupts in its first hour */
-export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string): number {
+/**
+ * Per-second billing with a 60 s minimum. AWS does not bill a spot instance that EC2 itself
+ * interrupts in its first hour (`reclaimed`); an attempt that stopped on the interruption notice
+ * and was then terminated by us is billed like any other.
+ */
+export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string, reclaimed = false): number {
   const secs = Math.max(60, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)
-  if (status === 'interrupted' && secs < 3600) return 0
+  if (status === 'interrupted' && reclaimed && secs < 3600) return 0
   return Math.round(((pricePerHour * secs) / 3600) * 10000) / 10000
 }

@@ -207,7 +207,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
   async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo): Promise<RunRecord> {
     const endedAt = new Date(now()).toISOString()
     const done: AttemptRecord = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason }
-    if (machine?.pricePerHour !== undefined) done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status)
+    if (machine?.pricePerHour !== undefined) done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status, out.reclaimed)
     const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
     await o.store.saveRun(updated)
     return updated

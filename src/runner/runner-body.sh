@@ -715,7 +715,18 @@ finish() {
 fail_early() { finish failed "" "$1" 1; }
 
 # ---------- start ----------
+# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a
+# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.
+claim_attempt() {
+  [ -n "${AWS_SSM_INSTANCE_ID:-}" ] || return 0
+  (umask 077 && mkdir -p "$(dirname "$WORK")") 2>/dev/null || return 0
+  if ! mkdir "$WORK.claimed" 2>/dev/null; then
+    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\n' "$ATTEMPT" "$RUN_NAME" "$WORK" >&2
+    exit 3
+  fi
+}
 export HOME="${HOME:-/root}"
+claim_attempt
 if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   printf '[dstack] cannot create the work folder %s\n' "$WORK" >&2
   PHASE=done

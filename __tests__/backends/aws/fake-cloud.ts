@@ -4,10 +4,14 @@
  * `aws` CLI against s3rver. Launch failures, throttling, SSM registration and spot reclaims are
  * scripted per test. `running()` lists what would still cost money.
  */
+import { readFileSync } from 'node:fs'
 import { mockClient } from 'aws-sdk-client-mock'
 import {
   EC2Client,
   DescribeImagesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
@@ -27,11 +31,16 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
+  ListCommandsCommand,
   PutParameterCommand,
   SendCommandCommand,
   type SendCommandCommandInput
 } from '@aws-sdk/client-ssm'
 import { PricingClient, GetProductsCommand } from '@aws-sdk/client-pricing'
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { IAMClient, GetInstanceProfileCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam'
+import { ServiceQuotasClient, GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas'
+import { ON_DEMAND_FALLBACK } from '../../../src/backends/aws/prices.js'
 
 export function awsError(code: string, message = code, status = 400): Error {
   return Object.assign(new Error(message), { name: code, Code: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } })
@@ -73,24 +82,17 @@ export interface CommandSink {
   terminate(instance: FakeInstance): void
 }
 
-export const GPU_TYPES: InstanceTypeInfo[] = [
-  gpuType('g4dn.xlarge', 4, 16384, 'T4', 1, 16384),
-  gpuType('g5.xlarge', 4, 16384, 'A10G', 1, 24576),
-  gpuType('g5.2xlarge', 8, 32768, 'A10G', 1, 24576),
-  gpuType('p3.2xlarge', 8, 62464, 'V100', 1, 16384),
-  { InstanceType: 'm5.xlarge', VCpuInfo: { DefaultVCpus: 4 }, MemoryInfo: { SizeInMiB: 16384 }, ProcessorInfo: { SupportedArchitectures: ['x86_64'] }, SupportedUsageClasses: ['on-demand', 'spot'] }
-]
+/**
+ * The real GPU instance catalogue (fixtures/instance-types.json: every GPU family EC2 sells, with
+ * manufacturer, GPU name and memory, count, vCPUs, memory and architecture), so candidate
+ * selection is tested against what DescribeInstanceTypes really answers.
+ */
+export const CATALOGUE: InstanceTypeInfo[] = (JSON.parse(readFileSync(new URL('./fixtures/instance-types.json', import.meta.url), 'utf8')) as { InstanceTypes: InstanceTypeInfo[] }).InstanceTypes
+/** kept for older tests: the whole catalogue */
+export const GPU_TYPES = CATALOGUE
 
-function gpuType(t: string, vcpus: number, mem: number, gpu: string, count: number, gpuMem: number): InstanceTypeInfo {
-  return {
-    InstanceType: t as never,
-    VCpuInfo: { DefaultVCpus: vcpus },
-    MemoryInfo: { SizeInMiB: mem },
-    ProcessorInfo: { SupportedArchitectures: ['x86_64'] },
-    SupportedUsageClasses: ['on-demand', 'spot'],
-    GpuInfo: { Gpus: [{ Name: gpu, Manufacturer: 'NVIDIA', Count: count, MemoryInfo: { SizeInMiB: gpuMem } }], TotalGpuMemoryInMiB: gpuMem * count }
-  }
-}
+/** the AMIs behind the default DLAMI parameters (and any `ami-…` id a test registers in `images`) */
+export const DEFAULT_AMI_IDS = { x86: 'ami-0123456789abcdef0', arm: 'ami-0fedcba9876543210' }
 
 export interface FakeCloudOptions {
   types?: InstanceTypeInfo[]
@@ -104,6 +106,25 @@ export class FakeCloud {
   readonly ec2 = mockClient(EC2Client)
   readonly ssm = mockClient(SSMClient)
   readonly pricing = mockClient(PricingClient)
+  readonly sts = mockClient(STSClient)
+  readonly iam = mockClient(IAMClient)
+  readonly quotas = mockClient(ServiceQuotasClient)
+  /** image id → architecture (DescribeImages); unknown ids answer x86_64 */
+  readonly images = new Map<string, string>([[DEFAULT_AMI_IDS.x86, 'x86_64'], [DEFAULT_AMI_IDS.arm, 'arm64']])
+  /** Service Quotas value per quota code (vCPUs); default 64 */
+  readonly quotaValues = new Map<string, number>()
+  /** the region has a default VPC */
+  defaultVpc = true
+  /** `<principal arn>|<action>` that IAM's policy simulation denies */
+  readonly deniedActions = new Set<string>()
+  /** instance profiles that do not exist (IAM NoSuchEntity) */
+  readonly missingProfiles = new Set<string>()
+  /** security groups (`sg-…` in every region, or `<region>/sg-…`) and key pairs that exist */
+  readonly securityGroups = new Set<string>()
+  readonly keyPairs = new Set<string>()
+  /** per SendCommand call: throw this after the command was created (a lost response), or undefined */
+  sendScript: (Error | undefined)[] = []
+  /** stderr of the next bootstrap commands, as GetCommandInvocation reports it, comes from the simulated instance */
   readonly instances = new Map<string, FakeInstance>()
   readonly commands = new Map<string, FakeCommand>()
   readonly parameters = new Map<string, string>()
@@ -119,6 +140,8 @@ export class FakeCloud {
   reclaimBeforeOnline: ((input: RunInstancesCommandInput) => boolean) = () => false
   /** errors thrown by the next polling calls (GetCommandInvocation / DescribeInstances) */
   pollErrors: Error[] = []
+  /** errors thrown by the next search calls (DescribeInstanceTypes / DescribeSpotPriceHistory) */
+  searchErrors: Error[] = []
   invisibleFor = 1
   sink?: CommandSink
   private seq = 0
@@ -150,31 +173,63 @@ export class FakeCloud {
     this.ec2.restore()
     this.ssm.restore()
     this.pricing.restore()
+    this.sts.restore()
+    this.iam.restore()
+    this.quotas.restore()
   }
 
   private install(): void {
-    const types = this.o.types ?? GPU_TYPES
-    this.ec2.on(DescribeInstanceTypesCommand).callsFake((input: { InstanceTypes?: string[] }) => {
-      const list = input.InstanceTypes?.length ? types.filter((t) => input.InstanceTypes!.includes(t.InstanceType!)) : types
+    const types = this.o.types ?? CATALOGUE
+    this.ec2.on(DescribeInstanceTypesCommand).callsFake((input: { InstanceTypes?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
+      const e = this.searchErrors.shift()
+      if (e) throw e
+      let list = input.InstanceTypes?.length ? types.filter((t) => input.InstanceTypes!.includes(t.InstanceType!)) : types
       if (input.InstanceTypes?.some((t) => !types.find((x) => x.InstanceType === t))) throw awsError('InvalidInstanceType', 'The following supplied instance types do not exist')
+      const arch = input.Filters?.find((f) => f.Name === 'processor-info.supported-architecture')?.Values
+      if (arch) list = list.filter((t) => (t.ProcessorInfo?.SupportedArchitectures ?? []).some((a) => arch.includes(a)))
       return { InstanceTypes: list }
     })
+    this.ec2.on(DescribeVpcsCommand).callsFake(() => ({ Vpcs: this.defaultVpc ? [{ VpcId: 'vpc-0default', IsDefault: true }] : [] }))
+    this.ec2.on(DescribeSecurityGroupsCommand).callsFake(async (input: { GroupIds?: string[] }, getClient: () => EC2Client) => {
+      const region = await getClient().config.region()
+      const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g) && !this.securityGroups.has(`${region}/${g}`))
+      if (missing) throw awsError('InvalidGroup.NotFound', `The security group '${missing}' does not exist`)
+      return { SecurityGroups: (input.GroupIds ?? []).map((GroupId) => ({ GroupId })) }
+    })
+    this.ec2.on(DescribeKeyPairsCommand).callsFake((input: { KeyNames?: string[] }) => {
+      const missing = (input.KeyNames ?? []).find((k) => !this.keyPairs.has(k))
+      if (missing) throw awsError('InvalidKeyPair.NotFound', `The key pair '${missing}' does not exist`)
+      return { KeyPairs: (input.KeyNames ?? []).map((KeyName) => ({ KeyName })) }
+    })
+    this.sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions', UserId: 'AROA:GitHubActions' })
+    this.iam.on(GetInstanceProfileCommand).callsFake((input: { InstanceProfileName?: string }) => {
+      if (this.missingProfiles.has(input.InstanceProfileName ?? '')) throw awsError('NoSuchEntity', `Instance Profile ${input.InstanceProfileName} cannot be found.`, 404)
+      return { InstanceProfile: { InstanceProfileName: input.InstanceProfileName, Roles: [{ RoleName: 'dstack-runner-role', Arn: 'arn:aws:iam::123456789012:role/dstack-runner-role' }] } }
+    })
+    this.iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { PolicySourceArn?: string; ActionNames?: string[] }) => ({
+      EvaluationResults: (input.ActionNames ?? []).map((a) => ({ EvalActionName: a, EvalDecision: this.deniedActions.has(`${input.PolicySourceArn}|${a}`) ? 'implicitDeny' : 'allowed' }))
+    }))
+    this.quotas.on(GetServiceQuotaCommand).callsFake((input: { QuotaCode?: string }) => ({ Quota: { QuotaCode: input.QuotaCode, QuotaName: input.QuotaCode, Value: this.quotaValues.get(input.QuotaCode ?? '') ?? 64 } }))
     this.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => {
       const want = input.Filters?.find((f) => f.Name === 'instance-type')?.Values ?? []
       const loc = input.Filters?.find((f) => f.Name === 'location')?.Values
       const zones = this.zones.filter((z) => !loc || loc.includes(z))
       return { InstanceTypeOfferings: want.flatMap((t) => zones.map((z) => ({ InstanceType: t, Location: z, LocationType: 'availability-zone' }))) }
     })
-    this.ec2.on(DescribeSpotPriceHistoryCommand).callsFake((input: { InstanceTypes?: string[] }) => ({
+    this.ec2.on(DescribeSpotPriceHistoryCommand).callsFake((input: { InstanceTypes?: string[] }) => {
+      const e = this.searchErrors.shift()
+      if (e) throw e
+      return {
       SpotPriceHistory: (input.InstanceTypes ?? []).flatMap((t) =>
         this.zones.map((z, zi) => ({ InstanceType: t, AvailabilityZone: z, SpotPrice: String(this.o.spotPrices?.[`${t}|${z}`] ?? defaultSpot(t) + zi * 0.01), Timestamp: new Date(), ProductDescription: 'Linux/UNIX' }))
       )
-    }))
+      }
+    })
     this.ec2.on(DescribeSubnetsCommand).callsFake((input: { SubnetIds?: string[] }) => ({
       Subnets: (input.SubnetIds ?? []).map((s, i) => ({ SubnetId: s, AvailabilityZone: this.zones[i % this.zones.length] }))
     }))
     this.ec2.on(DescribeImagesCommand).callsFake((input: { ImageIds?: string[] }) => ({
-      Images: (input.ImageIds ?? []).map((id) => ({ ImageId: id, RootDeviceName: '/dev/sda1', Architecture: 'x86_64', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 75 } }] }))
+      Images: (input.ImageIds ?? []).map((id) => ({ ImageId: id, RootDeviceName: '/dev/sda1', Architecture: (this.images.get(id) ?? 'x86_64') as never, BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 75 } }] }))
     }))
     this.ec2.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
       const scripted = this.launchScript.shift()
@@ -236,7 +291,9 @@ export class FakeCloud {
     })
 
     this.ssm.on(GetParameterCommand).callsFake((input: { Name?: string }) => {
-      if (input.Name?.startsWith('/aws/service/')) return { Parameter: { Name: input.Name, Value: 'ami-0123456789abcdef0' } }
+      if (input.Name?.startsWith('/aws/service/deeplearning/ami/arm64/')) return { Parameter: { Name: input.Name, Value: DEFAULT_AMI_IDS.arm } }
+      if (input.Name?.startsWith('/aws/service/deeplearning/ami/x86_64/')) return { Parameter: { Name: input.Name, Value: DEFAULT_AMI_IDS.x86 } }
+      if (input.Name?.startsWith('/aws/service/')) throw awsError('ParameterNotFound')
       const v = this.parameters.get(input.Name ?? '')
       if (v === undefined) throw awsError('ParameterNotFound')
       return { Parameter: { Name: input.Name, Value: v } }
@@ -298,8 +355,13 @@ export class FakeCloud {
       const cmd: FakeCommand = { id: `cmd-${++this.seq}`, instanceId: id, input, status: 'Pending', responseCode: -1, invisibleFor: this.invisibleFor, stdout: '', stderr: '' }
       this.commands.set(cmd.id, cmd)
       this.sink?.start(cmd, i, this.parameters)
+      const lost = this.sendScript.shift()
+      if (lost) throw lost
       return { Command: { CommandId: cmd.id, Status: 'Pending' } }
     })
+    this.ssm.on(ListCommandsCommand).callsFake((input: { InstanceId?: string }) => ({
+      Commands: [...this.commands.values()].filter((c) => !input.InstanceId || c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.id, Comment: c.input.Comment, InstanceIds: [c.instanceId], Status: c.status }))
+    }))
     this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string }) => {
       const e = this.pollErrors.shift()
       if (e) throw e
@@ -309,7 +371,19 @@ export class FakeCloud {
         c.invisibleFor--
         throw awsError('InvocationDoesNotExist')
       }
-      return { CommandId: c.id, InstanceId: c.instanceId, Status: c.status, StatusDetails: c.status === 'TimedOut' ? 'Execution Timed Out' : c.status, ResponseCode: c.responseCode, StandardOutputContent: c.stdout.slice(0, 24000) }
+      const ended = !['Pending', 'InProgress'].includes(c.status)
+      const out = c.input.OutputS3BucketName ? `https://s3.amazonaws.com/${c.input.OutputS3BucketName}/${c.input.OutputS3KeyPrefix}/${c.id}/${c.instanceId}/awsrunShellScript/0.awsrunShellScript` : undefined
+      return {
+        CommandId: c.id,
+        InstanceId: c.instanceId,
+        Status: c.status,
+        StatusDetails: c.status === 'TimedOut' ? 'Execution Timed Out' : c.status,
+        ResponseCode: c.responseCode,
+        // like SSM: the first 24,000 / 8,000 characters, and only once the command has ended
+        StandardOutputContent: ended ? c.stdout.slice(0, 24000) : '',
+        StandardErrorContent: ended ? c.stderr.slice(0, 8000) : '',
+        ...(out ? { StandardOutputUrl: `${out}/stdout`, StandardErrorUrl: `${out}/stderr` } : {})
+      }
     })
     this.ssm.on(CancelCommandCommand).callsFake((input: { CommandId?: string }) => {
       const c = this.commands.get(input.CommandId ?? '')
@@ -326,8 +400,16 @@ export class FakeCloud {
   }
 }
 
-export const ON_DEMAND: Record<string, number> = { 'g4dn.xlarge': 0.526, 'g5.xlarge': 1.006, 'g5.2xlarge': 1.212, 'p3.2xlarge': 3.06, 'm5.xlarge': 0.192 }
+/** us-east-1 on-demand list prices (USD/h): the bundled table plus the older and smaller families */
+export const ON_DEMAND: Record<string, number> = {
+  ...ON_DEMAND_FALLBACK,
+  'g4ad.xlarge': 0.379, 'g4ad.2xlarge': 0.541, 'g4ad.4xlarge': 0.867, 'g4ad.8xlarge': 1.734, 'g4ad.16xlarge': 3.468,
+  'g3s.xlarge': 0.75, 'g3.4xlarge': 1.14, 'p2.xlarge': 0.9,
+  'g5g.xlarge': 0.42, 'g5g.2xlarge': 0.556, 'g5g.4xlarge': 0.828, 'g5g.8xlarge': 1.372, 'g5g.16xlarge': 2.744,
+  'gr6.4xlarge': 1.539, 'gr6.8xlarge': 2.446,
+  'm5.xlarge': 0.192, 'c5.2xlarge': 0.34, 'm7g.xlarge': 0.1632
+}
 
 function defaultSpot(t: string): number {
-  return Math.round((ON_DEMAND[t] ?? 1) * 0.4 * 1000) / 1000
+  return Math.round((ON_DEMAND[t] ?? 5) * 0.4 * 1000) / 1000
 }

@@ -13,6 +13,7 @@ import type { RunnerPlan } from '../../../src/runner/plan.js'
 import type { AttemptRecord, ExecState, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../../src/model/index.js'
 import { DEFAULTS } from '../../../src/model/index.js'
 import { AwsBackend, type AwsBackendOptions } from '../../../src/backends/aws/index.js'
+import { S3Store } from '../../../src/store/index.js'
 import { FakeCloud, type FakeCloudOptions } from './fake-cloud.js'
 import { SimInstances } from './sim-instance.js'
 
@@ -120,7 +121,7 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
     store,
     clock,
     backend: (bo = {}) =>
-      new AwsBackend({ region: 'us-east-1', instanceProfile: 'dstack-runner', now: clock.now, sleep: clock.sleep, random: () => 0.5, pollMinIntervalMs: 0, env: {}, ...bo }),
+      new AwsBackend({ region: 'us-east-1', instanceProfile: 'dstack-runner', now: clock.now, sleep: clock.sleep, random: () => 0.5, pollMinIntervalMs: 0, env: {}, openStore: (loc) => new S3Store({ bucket: s3.bucket, prefix: loc.kind === 's3' ? loc.prefix : '', client: s3.client }), ...bo }),
     async request(n, s, over = {}) {
       const plan: RunnerPlan = {
         runName: RUN,

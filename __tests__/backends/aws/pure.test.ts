@@ -53,15 +53,18 @@ describe('classifyLaunchError', () => {
     ['ThrottlingException', 400, 'retry'],
     ['InternalError', 500, 'retry'],
     ['ServiceUnavailable', 503, 'retry'],
-    ['UnauthorizedOperation', 403, 'fatal'],
-    ['InvalidParameterValue', 400, 'fatal'],
-    ['InvalidParameterCombination', 400, 'fatal'],
-    ['InvalidAMIID.NotFound', 400, 'fatal'],
-    ['InvalidAMIID.Malformed', 400, 'fatal'],
-    ['InvalidSubnetID.NotFound', 400, 'fatal'],
-    ['IdempotentParameterMismatch', 400, 'fatal'],
+    ['UnauthorizedOperation', 403, 'configuration'],
+    ['InvalidParameterValue', 400, 'configuration'],
+    ['InvalidParameterCombination', 400, 'configuration'],
+    ['InvalidAMIID.NotFound', 400, 'configuration'],
+    ['InvalidAMIID.Malformed', 400, 'configuration'],
+    ['InvalidSubnetID.NotFound', 400, 'configuration'],
+    ['IdempotentParameterMismatch', 400, 'configuration'],
     ['ExpiredToken', 400, 'expired-credentials'],
     ['RequestExpired', 400, 'expired-credentials'],
+    ['VPCIdNotSpecified', 400, 'configuration'],
+    ['InsufficientFreeAddressesInSubnet', 400, 'configuration'],
+    ['VolumeLimitExceeded', 400, 'configuration'],
     ['SomethingNew', 400, 'other']
   ])('%s → %s', (code, status, kind) => {
     expect(classifyLaunchError(awsError(code, 'm', status)).kind).toBe(kind)
@@ -102,7 +105,8 @@ describe('candidates', () => {
 
   it('matches resources against instance types', () => {
     const fit = types.filter((t) => !mismatch(t, res, 'x86')).map((t) => t.instanceType)
-    expect(fit).toEqual(['g5.xlarge', 'g5.2xlarge'])
+    // every A10G type of the catalogue, and nothing else
+    expect(fit).toEqual(['g5.xlarge', 'g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge', 'g5.12xlarge', 'g5.24xlarge', 'g5.48xlarge'])
     expect(mismatch(types.find((t) => t.instanceType === 'g4dn.xlarge')!, res, 'x86')).toBe('GPU T4')
     expect(mismatch(types.find((t) => t.instanceType === 'g5.xlarge')!, { ...res, gpu: { names: [], count: { min: 1 }, memoryMiB: { min: 40000 } } }, 'x86')).toBe('24576 MiB per GPU')
     expect(mismatch(types.find((t) => t.instanceType === 'm5.xlarge')!, { ...res, gpu: undefined }, 'x86')).toBeUndefined()
@@ -242,8 +246,8 @@ describe('cost', () => {
     const m = { pricePerHour: 3.6, market: 'spot' as const }
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z')).toMatchObject({ usd: 0.06, billedSeconds: 60 })
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z').usd).toBeCloseTo(0.6)
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { interrupted: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { interrupted: true }).usd).toBeCloseTo(7.2)
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { reclaimed: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
+    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { reclaimed: true }).usd).toBeCloseTo(7.2)
     expect(attemptCost({ market: 'on-demand' }, 0, 1000)).toMatchObject({ usd: 0, note: 'no price known for this machine' })
   })
 })
@@ -251,7 +255,9 @@ describe('cost', () => {
 describe('options, cleanup and timing', () => {
   it('defaults and validation', () => {
     const o = resolveOptions({ env: { AWS_REGION: 'eu-west-1' } })
-    expect(o).toMatchObject({ regions: ['eu-west-1'], ami: '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id', ssmTimeoutSec: 600 })
+    // no ami: the default DLAMI parameter of the workflow's architecture, chosen at start (ami-fit.ts)
+    expect(o).toMatchObject({ regions: ['eu-west-1'], ssmTimeoutSec: 600, cancelGraceSec: 120 })
+    expect(o.ami).toBeUndefined()
     expect(resolveOptions({ region: 'us-east-1', subnetIds: 'subnet-1, subnet-2' as never, env: {} }).subnetIds).toEqual(['subnet-1', 'subnet-2'])
     expect(() => resolveOptions({ region: 'nowhere', env: {} })).toThrow(/region is not valid/)
     expect(() => resolveOptions({ ami: 'ami-xyz!', env: {} })).toThrow(/ami is not valid/)

@@ -9,6 +9,7 @@ import { RunInstancesCommand, TerminateInstancesCommand, type RunInstancesComman
 import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { NoCapacityError, UserError } from '../../../src/model/index.js'
 import { ExpiredCredentialsError } from '../../../src/backends/aws/index.js'
+import { QuotaError } from '../../../src/backends/aws/index.js'
 import { awsError } from './fake-cloud.js'
 import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
 
@@ -124,18 +125,22 @@ describe('aws backend scenarios', () => {
     await expectNothingLeft()
   })
 
-  it('every candidate fails: NoCapacityError lists each one and says which quota to raise', async () => {
+  it('every candidate stopped by a quota: a QuotaError (not retried) lists each one and says which quota to raise', async () => {
     h.cloud.launchRule = (i) => (spot(i) ? awsError('MaxSpotInstanceCountExceeded', 'Max spot instance count exceeded') : awsError('VcpuLimitExceeded', 'You have requested more vCPU capacity than your current vCPU limit of 0 allows'))
     const req = await h.request(1, spec())
-    const err = (await h.backend().start(req).catch((e: unknown) => e)) as NoCapacityError
-    expect(err).toBeInstanceOf(NoCapacityError)
+    const err = (await h.backend().start(req).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(QuotaError)
+    expect(err).not.toBeInstanceOf(NoCapacityError)
     expect(err.message).toContain('g5.xlarge spot in us-east-1a')
     expect(err.message).toContain('MaxSpotInstanceCountExceeded')
     expect(err.message).toContain('VcpuLimitExceeded')
     expect(err.message).toContain('aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-3819A6DF')
     expect(err.message).toContain('--quota-code L-DB2E81BA')
+    expect(err.message).toContain('https://us-east-1.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/L-3819A6DF')
     expect(err.message).toMatch(/skipped \(the G and VT spot quota is exhausted\)/)
-    expect(err.tried.length).toBe(8)
+    // the A10G types of the catalogue that fit the (default, 64 vCPU) quotas × 2 zones × 2 markets: preflight dropped g5.24xlarge and g5.48xlarge
+    expect(err.message.split('\n').filter((l) => l.startsWith('  - g5.'))).toHaveLength(24)
+    expect(err.message).not.toContain('g5.48xlarge')
     // two launches only: one per quota
     expect(h.cloud.launches).toHaveLength(2)
     await expectNothingLeft()

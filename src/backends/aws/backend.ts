@@ -6,20 +6,22 @@
  */
 import { createHash } from 'node:crypto'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
-import type { AttemptHandle, Backend, MachineInfo, StartRequest } from '../../model/index.js'
+import type { AttemptHandle, Backend, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
-import { resolveAmi, type AmiInfo } from './ami.js'
-import { renderBootstrap, secretEnvPayload, secretParameterName } from './bootstrap.js'
+import type { ObjectStore } from '../../store/index.js'
+import { planAmis, type AmiPlan } from './ami.js'
+import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
 import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
-import { isExpiredCredentials, quotaFor } from './errors.js'
+import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
 import { describeInstance, terminate } from './instance-state.js'
-import { launchOne, noCapacityError, type TriedCandidate } from './launch.js'
+import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
 import { runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
-import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommand, waitForOnline } from './ssm.js'
+import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
+import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
 const DELIVERY_TIMEOUT_SEC = 120
@@ -62,17 +64,35 @@ export class AwsBackend implements Backend {
     const credentialsSince = this.createdAt
     const expired = (e: unknown, what: string, id?: string): never => rethrowExpired(e, credentialsSince, o.now(), what, id)
 
-    let candidates: Candidate[]
+    let cache: ObjectStore | undefined
     try {
-      candidates = await findCandidates(o.clientFactory, spec, { regions, subnetIds: o.subnetIds, preferOnDemand, now: new Date(o.now()), log })
+      cache = o.openStore(store)
+    } catch {
+      cache = undefined
+    }
+    const catalog = { store: cache, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+    let candidates: Candidate[]
+    let plan: AmiPlan
+    let launchRegions = regions
+    try {
+      plan = await planAmis(o.clientFactory, regions, o.ami, spec.resources)
+      for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
+      if (o.preflight) launchRegions = await this.preflightEnvironment(launchRegions, log)
+      candidates = await findCandidates(o.clientFactory, spec, { regions: launchRegions, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })
+      if (o.preflight) {
+        const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates)
+        for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
+        if (q.kept.length === 0) throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
+        if (q.kept.length < candidates.length) log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`)
+        candidates = q.kept
+      }
     } catch (e) {
-      return expired(e, 'listing instance types and prices')
+      return expired(e, 'checking the account and listing instance types and prices')
     }
     log(`${candidates.length} candidate(s), in order: ${candidates.slice(0, 6).map(describeCandidate).join('; ')}${candidates.length > 6 ? '; …' : ''}`)
 
     const secretParameter = Object.keys(req.secretEnv).length ? secretParameterName(req.repoId, req.runName, req.attempt) : undefined
     const secretValue = secretParameter ? secretEnvPayload(req.secretEnv) : undefined
-    const amis = new Map<string, AmiInfo>()
     const tried: TriedCandidate[] = []
     const spotQuotaHit = new Set<string>()
     const odQuotaHit = new Set<string>()
@@ -91,16 +111,7 @@ export class AwsBackend implements Backend {
           tried.push({ candidate: c, code: 'VcpuLimitExceeded', message: '', skipped: `the ${group} on-demand quota is exhausted` })
           continue
         }
-        let ami = amis.get(c.region)
-        if (!ami) {
-          try {
-            ami = await resolveAmi(o.clientFactory.ssm(c.region), o.clientFactory.ec2(c.region), o.ami, c.region)
-          } catch (e) {
-            return expired(e, 'resolving the AMI')
-          }
-          amis.set(c.region, ami)
-          log(`AMI ${ami.imageId} (${ami.source}) in ${c.region}`)
-        }
+        const ami = plan.amis.get(c.region)!
         const input = runInstancesInput(
           { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: spec.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, tags: o.tags, now: o.now() },
           c
@@ -112,11 +123,11 @@ export class AwsBackend implements Backend {
         if (!r.ok) {
           const err = r.error
           if (err.kind === 'expired-credentials') throw new ExpiredCredentialsError(o.now() - credentialsSince, 'launching an instance')
-          if (err.kind === 'fatal') throw new UserError(`RunInstances failed for ${describeCandidate(c)}: ${err.code}: ${err.message}`, 'check the CI role\'s permissions (examples/iam/ci-role-policy.json), the AMI, subnets, security groups and instance profile')
+          if (err.kind === 'configuration') throw new UserError(`RunInstances failed for ${describeCandidate(c)}: ${err.code}: ${err.message}`, configurationFix(err.code, c.region))
           if (err.kind === 'spot-quota') spotQuotaHit.add(group)
           if (err.kind === 'on-demand-quota') odQuotaHit.add(group)
           log(`${c.instanceType} ${c.market} in ${c.zone}: ${err.code}: ${err.message}`)
-          tried.push({ candidate: c, code: err.code, message: err.message })
+          tried.push({ candidate: c, code: err.code, message: err.message, kind: err.kind })
           continue
         }
         const id = r.instanceId
@@ -138,7 +149,7 @@ export class AwsBackend implements Backend {
           log(`${id} went ${why}: trying the next candidate`)
           await terminate(ec2, [id])
           live = undefined
-          tried.push({ candidate: c, code: online.state.reasonCode ?? 'InstanceGone', message: `instance ${id} went ${why}` })
+          tried.push({ candidate: c, code: online.state.reasonCode ?? 'InstanceGone', message: `instance ${id} went ${why}`, kind: 'capacity' })
           continue
         }
         if (online.kind === 'timeout') {
@@ -155,7 +166,7 @@ export class AwsBackend implements Backend {
         const execTimeout = spec.maxDurationSec + o.marginSec
         if (execTimeout > MAX_EXECUTION_TIMEOUT) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`)
         const attemptFolder = fullKey(store.prefix, req.runnerScriptKey).replace(/[^/]+$/, '')
-        const commandId = await sendCommand(ssm, {
+        const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: [id],
           TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
@@ -166,13 +177,13 @@ export class AwsBackend implements Backend {
           },
           // a custom endpoint (MinIO…) is not reachable by the SSM service itself
           ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
-        })
+        }, { retries: 3, sleep: o.sleep, log })
         log(`SSM command ${commandId} started the runner on ${id}`)
         const handle = new AwsAttemptHandle({ ec2, ssm, machine, commandId, sentAt: o.now(), secretParameter, now: o.now, credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, log })
         live = undefined
         return handle
       }
-      throw noCapacityError(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice })
+      throw launchFailure(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice })
     } catch (e) {
       // nothing launched here may outlive a failed start
       if (live) await terminate(o.clientFactory.ec2(live.region), [live.id]).catch((t: Error) => log(`terminating ${live!.id} failed: ${t.message}`))
@@ -180,6 +191,109 @@ export class AwsBackend implements Backend {
       if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - credentialsSince, 'starting the attempt', live?.id)
       throw e
     }
+  }
+
+  private preflightDone = new Map<string, Promise<string[]>>()
+
+  /**
+   * Preflight of the account before the first launch (once per backend and set of regions):
+   * credentials, the instance profile and passing its role, and per region the subnets, security
+   * groups, key pair and default VPC. A region that fails its own checks is left out (security
+   * groups and key pairs belong to one region); none left, or a failed account-wide check → an
+   * error listing every row with its fix.
+   */
+  private preflightEnvironment(regions: string[], log: (l: string) => void): Promise<string[]> {
+    const key = regions.join(',')
+    let p = this.preflightDone.get(key)
+    if (!p) {
+      p = (async () => {
+        const { rows, usable } = await this.preflightRows(regions)
+        for (const r of rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
+        const accountWide = rows.filter((r) => r.status === 'fail' && !regions.some((g) => r.check.endsWith(` in ${g}`)))
+        if (accountWide.length || usable.length === 0) throw new UserError(`the AWS account is not ready for this run:\n${formatRows(rows.filter((r) => r.status === 'fail'))}`, 'fix the rows marked FAIL; `dstack-run check --backend aws` checks again without launching anything')
+        if (usable.length < regions.length) log(`preflight: leaving out ${regions.filter((r) => !usable.includes(r)).join(', ')} (see above)`)
+        return usable
+      })()
+      this.preflightDone.set(key, p)
+      p.catch(() => this.preflightDone.delete(key))
+    }
+    return p
+  }
+
+  /** every preflight row except quotas (which need candidates) and the bucket (checked by `check`) */
+  async preflightRows(regions: string[]): Promise<{ rows: CheckRow[]; usable: string[]; roleArn?: string }> {
+    const o = this.options
+    const first = regions[0] ?? o.regions[0] ?? 'us-east-1'
+    const rows: CheckRow[] = []
+    const who = await checkCredentials(o.clientFactory.sts(first), first)
+    rows.push(who.row)
+    if (who.row.status === 'fail') return { rows, usable: [] }
+    const profile = await checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, who.arn)
+    rows.push(...profile.rows)
+    const usable: string[] = []
+    for (const region of regions) {
+      const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: o.securityGroupIds, keyName: o.keyName })
+      rows.push(...net)
+      if (!net.some((r) => r.status === 'fail')) usable.push(region)
+    }
+    return { rows, usable, ...(profile.roleArn ? { roleArn: profile.roleArn } : {}) }
+  }
+
+  /**
+   * `dstack-run check --backend aws` / `mode: check`: every preflight row, the AMI of each region,
+   * the store (when given), and — with a workflow — its candidates against the vCPU quotas.
+   * Launches nothing.
+   */
+  async check(opts: { spec?: RunSpec; store?: StoreLocation; log?: (l: string) => void } = {}): Promise<CheckRow[]> {
+    const o = this.options
+    const log = opts.log ?? (() => undefined)
+    const regions = runRegions(o.regions, opts.spec?.regions ?? [])
+    const { rows, roleArn } = await this.preflightRows(regions)
+    if (rows[0]?.status === 'fail') return rows
+    const fail = (check: string, e: unknown): CheckRow => ({ check, status: 'fail', detail: (e as Error).message, ...((e as UserError).hint ? { fix: (e as UserError).hint } : {}) })
+    let plan: AmiPlan | undefined
+    const res = opts.spec?.resources ?? { cpu: {}, memoryMiB: {}, diskMiB: {} }
+    try {
+      plan = await planAmis(o.clientFactory, regions, o.ami, res)
+      for (const [region, ami] of plan.amis) rows.push({ check: `AMI in ${region}`, status: 'ok', detail: `${ami.imageId} from ${ami.source} (${ami.architecture ?? '?'})` })
+    } catch (e) {
+      rows.push(fail('AMI', e))
+    }
+    if (opts.store) {
+      if (opts.store.kind !== 's3') rows.push({ check: 'store', status: 'fail', detail: 'the aws backend needs an S3 store', fix: 'set `bucket` (or `store: s3://bucket/prefix`)' })
+      else {
+        rows.push(await checkBucket(o.openStore(opts.store), `s3://${opts.store.bucket}/${opts.store.prefix}`))
+        if (roleArn) rows.push(await checkInstanceRole(o.clientFactory.iam(), roleArn, opts.store.bucket, opts.store.prefix))
+      }
+    }
+    if (opts.spec && plan) {
+      const catalog = { store: undefined, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+      try {
+        const all = await findCandidates(o.clientFactory, opts.spec, { regions, subnetIds: o.subnetIds, preferOnDemand: false, archFor: (r) => plan!.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })
+        const q = await checkQuotas((r) => o.clientFactory.quotas(r), all)
+        rows.push(...q.rows)
+        rows.push(q.kept.length
+          ? { check: 'candidates', status: 'ok', detail: `${q.kept.length} of ${all.length} fit the quotas; first: ${describeCandidate(q.kept[0]!)}` }
+          : { check: 'candidates', status: 'fail', detail: `none of ${all.length} fits the vCPU quotas`, fix: 'raise the quotas marked FAIL above' })
+      } catch (e) {
+        rows.push(fail('candidates', e))
+      }
+    }
+    return rows
+  }
+
+  /** SIGTERM to the runner of a recorded machine (the post step, when the main step could not) */
+  async stopRunner(machine: MachineInfo, reason: string): Promise<void> {
+    if (machine.backend !== 'aws') return
+    const region = machine.region ?? this.options.regions[0]
+    if (!region) return
+    await sendCommandOnce(this.options.clientFactory.sendSsm(region), this.options.clientFactory.ssm(region), {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [machine.id],
+      TimeoutSeconds: 30,
+      Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
+      Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
+    }, { retries: 1, sleep: this.options.sleep, log: () => undefined })
   }
 
   /** The post step / after_script: terminate a recorded instance and delete its secret parameter. */

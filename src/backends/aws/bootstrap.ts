@@ -2,7 +2,8 @@
  * Pure: the few-line script SSM runs (AWS-RunShellScript parameters are size-limited and kept in
  * command history for 30 days). It fetches the stored runner script with the instance profile,
  * reads the secret environment from a SecureString parameter straight into the environment
- * (never to disk, never in SendCommand parameters), and execs the runner. Every interpolated
+ * (never to disk, never in SendCommand parameters), and execs the runner — once per instance.
+ * Every interpolated
  * value is shell-quoted.
  */
 import { createHash } from 'node:crypto'
@@ -36,10 +37,12 @@ export function renderBootstrap(b: BootstrapInput): string[] {
   const endpoint = b.s3Endpoint ? ` --endpoint-url ${shellQuote(b.s3Endpoint)}` : ''
   const lines = [
     '#!/bin/bash',
-    'set -eu',
+    'set -euo pipefail',
     'export HOME=/root',
     `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
     'mkdir -p "$D"',
+    // one runner per instance (one attempt each): a repeated SendCommand must not start a second one
+    'mkdir "$D/started" 2>/dev/null || { echo "[dstack] a runner was already started on this instance: not starting a second one" >&2; exit 3; }',
     `aws s3 cp --only-show-errors --region ${shellQuote(b.s3Region)}${endpoint} ${shellQuote(`s3://${b.bucket}/${b.scriptKey}`)} "$D/runner.sh"`,
     // integrity: run only the bytes the CI rendered (the instance role can write the bucket)
     `S="$(sha256sum "$D/runner.sh" | cut -d' ' -f1)"`,

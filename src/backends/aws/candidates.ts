@@ -1,14 +1,16 @@
 /**
  * Launch candidates: pure ranking (`rankCandidates`) over data gathered by `findCandidates`
- * (DescribeInstanceTypes, DescribeInstanceTypeOfferings, DescribeSubnets, prices).
+ * (the region's cached catalogue: catalog.ts; DescribeSubnets).
  */
 import type { RunSpec, SpotPolicy } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import type { AwsClientFactory } from './clients.js'
-import { errorCode, errorMessage } from './errors.js'
-import { describeMatchingTypes, type TypeInfo } from './instance-types.js'
-import { offeredZones, slots, subnetZones, type Slot } from './placement.js'
-import { latestSpotPrices, onDemandPrices, PRICE_SOURCE, type Price } from './prices.js'
+import { archName, type Arch } from './ami-fit.js'
+import { regionOfferings, regionOnDemandPrices, regionSpotPrices, regionTypes, type CatalogDeps } from './catalog.js'
+import { matchTypes, mismatch, type TypeInfo } from './instance-types.js'
+import { slots, subnetZones, type Slot } from './placement.js'
+import { PRICE_SOURCE, type Price } from './prices.js'
+import { retrying } from './retrying.js'
 
 export type Market = 'spot' | 'on-demand'
 
@@ -79,53 +81,55 @@ export interface FindOptions {
   regions: string[]
   subnetIds: string[]
   preferOnDemand: boolean
-  now: Date
+  /** the architecture candidates must have in each region (the AMI's, or the workflow's with the default AMIs) */
+  archFor: (region: string) => Arch
+  /** an extra check per type (the default AMIs' supported families) */
+  typeCheck?: (t: TypeInfo) => string | undefined
+  catalog: CatalogDeps
   log: (line: string) => void
 }
 
-/** I/O: gathers types, zones and prices per region, then ranks. Throws UserError when nothing fits. */
+/** I/O: gathers types, zones and prices per region (through the cached catalogue), then ranks. Throws UserError when nothing fits. */
 export async function findCandidates(clients: AwsClientFactory, spec: RunSpec, o: FindOptions): Promise<Candidate[]> {
   const inputs: RankInput[] = []
   const notes: string[] = []
   for (const region of o.regions) {
     const ec2 = clients.ec2(region)
-    let matched
-    try {
-      matched = await describeMatchingTypes(ec2, spec.resources, spec.instanceTypes)
-    } catch (e) {
-      if (errorCode(e) !== 'InvalidInstanceType') throw e
-      notes.push(`${region}: instance_types names a type EC2 does not know here (${errorMessage(e)})`)
-      continue
-    }
-    const { fit, rejected } = matched
+    const arch = o.archFor(region)
+    const all = await regionTypes(ec2, region, arch, o.catalog)
+    const { fit, rejected, unknown } = matchTypes(all, spec.resources, arch, spec.instanceTypes, o.typeCheck)
+    if (unknown.length) notes.push(`${region}: instance_types names ${unknown.join(', ')}, which EC2 does not sell here for ${archName(arch)}`)
     if (fit.length === 0) {
       const sample = spec.instanceTypes.length ? rejected.map((r) => `${r.instanceType}: ${r.why}`).join('; ') : `${rejected.length} types checked`
       notes.push(`${region}: no instance type fits the resources (${sample || 'none of the given instance_types exist here'})`)
       continue
     }
+    const excluded = rejected.filter((r) => o.typeCheck && !mismatch(all.find((t) => t.instanceType === r.instanceType)!, spec.resources, arch))
+    if (excluded.length) o.log(`${region}: left out ${excluded.length} type(s) the AMI cannot drive (${[...new Set(excluded.map((r) => r.instanceType.split('.')[0]))].join(', ')})`)
     const typeNames = fit.map((t) => t.instanceType)
-    const subnets = await subnetZones(ec2, o.subnetIds)
+    const subnets = await retrying(`reading the subnets in ${region}`, () => subnetZones(ec2, o.subnetIds), o.catalog)
     const zoneFilter = subnets.size ? [...new Set(subnets.values())] : []
     const allowedZones = spec.availabilityZones.length ? (zoneFilter.length ? zoneFilter.filter((z) => spec.availabilityZones.includes(z)) : spec.availabilityZones) : zoneFilter
     if ((spec.availabilityZones.length || subnets.size) && allowedZones.length === 0) {
       notes.push(`${region}: the subnets' zones (${[...subnets.values()].join(', ')}) are not in availability_zones (${spec.availabilityZones.join(', ')})`)
       continue
     }
-    const offered = await offeredZones(ec2, typeNames, allowedZones.length ? allowedZones : undefined)
+    const allOffered = await regionOfferings(ec2, region, typeNames, o.catalog)
+    const offered = new Map([...allOffered].map(([t, zones]) => [t, allowedZones.length ? zones.filter((z) => allowedZones.includes(z)) : zones] as const).filter(([, zones]) => zones.length > 0))
     const regionSlots = slots(offered, subnets.size ? subnets : undefined)
     if (regionSlots.length === 0) {
       notes.push(`${region}: none of ${typeNames.slice(0, 8).join(', ')}${typeNames.length > 8 ? ', …' : ''} is offered in ${allowedZones.length ? allowedZones.join(', ') : 'any zone'}`)
       continue
     }
     const offeredTypes = [...offered.keys()]
-    const spotPrices = spec.spotPolicy === 'on-demand' ? new Map<string, number>() : await latestSpotPrices(ec2, offeredTypes, allowedZones.length ? allowedZones : undefined, o.now)
+    const spotPrices = spec.spotPolicy === 'on-demand' ? new Map<string, number>() : await regionSpotPrices(ec2, region, offeredTypes, o.catalog)
     let pricing
     try {
       pricing = spec.spotPolicy === 'spot' ? undefined : clients.pricing()
     } catch {
       pricing = undefined
     }
-    const odPrices = spec.spotPolicy === 'spot' ? new Map<string, Price>() : await onDemandPrices(pricing, region, offeredTypes, o.log)
+    const odPrices = spec.spotPolicy === 'spot' ? new Map<string, Price>() : await regionOnDemandPrices(pricing, region, offeredTypes, o.catalog)
     inputs.push({ region, types: fit, slots: regionSlots, spotPrices, onDemandPrices: odPrices, spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice, preferOnDemand: o.preferOnDemand })
   }
   const ranked = rankCandidates(inputs)

@@ -8,15 +8,17 @@ export interface AttemptCost {
 }
 
 /**
- * EC2 Linux bills per second with a 60 s minimum. AWS does not bill a spot instance that AWS
- * itself interrupts within its first hour (pass `interrupted`), which the note says.
+ * EC2 Linux bills per second with a 60 s minimum. AWS does not bill a spot instance that EC2
+ * itself reclaims within its first hour (pass `reclaimed`: the instance's state reason is
+ * Server.SpotInstanceTermination); one we terminate ourselves, even after an interruption
+ * notice, is billed.
  */
-export function attemptCost(machine: Pick<MachineInfo, 'pricePerHour' | 'market' | 'priceSource'>, startedAt: string | number, endedAt: string | number, opts: { interrupted?: boolean } = {}): AttemptCost {
+export function attemptCost(machine: Pick<MachineInfo, 'pricePerHour' | 'market' | 'priceSource'>, startedAt: string | number, endedAt: string | number, opts: { reclaimed?: boolean } = {}): AttemptCost {
   const ms = new Date(endedAt).getTime() - new Date(startedAt).getTime()
   const billedSeconds = Math.max(60, Math.ceil(Math.max(0, ms) / 1000))
   if (machine.pricePerHour === undefined) return { usd: 0, billedSeconds, note: 'no price known for this machine' }
-  if (opts.interrupted && machine.market === 'spot' && billedSeconds < 3600) {
-    return { usd: 0, billedSeconds, note: 'spot instance interrupted by AWS within its first hour: not billed' }
+  if (opts.reclaimed && machine.market === 'spot' && billedSeconds < 3600) {
+    return { usd: 0, billedSeconds, note: 'spot instance reclaimed by EC2 within its first hour: not billed' }
   }
   const usd = Math.round(((machine.pricePerHour * billedSeconds) / 3600) * 1e6) / 1e6
   return { usd, billedSeconds, ...(machine.priceSource ? { note: `price from ${machine.priceSource}` } : {}) }

@@ -97,8 +97,8 @@ export type LaunchErrorKind =
   | 'retry'
   /** the AWS credentials expired: stop with a clear message */
   | 'expired-credentials'
-  /** permissions, bad parameters, bad AMI/subnet: stop at once, every candidate would fail the same way */
-  | 'fatal'
+  /** permissions, bad parameters, bad AMI/subnet, no default VPC: stop at once, every candidate would fail the same way */
+  | 'configuration'
   /** anything else: record it and try the next candidate */
   | 'other'
 
@@ -119,6 +119,29 @@ export function classifyLaunchError(err: unknown): LaunchErrorClass {
   if (code === 'Unsupported' || code === 'UnsupportedOperation' || code === 'InvalidInstanceType') return k('unsupported')
   if (EXPIRED.has(code)) return k('expired-credentials')
   if (isRetryable(err)) return k('retry')
-  if (FATAL.has(code) || /^Invalid[A-Za-z]*(\.|$)/.test(code) || code.startsWith('Unauthorized')) return k('fatal')
+  if (CONFIGURATION.has(code) || FATAL.has(code) || /^Invalid[A-Za-z]*(\.|$)/.test(code) || code.startsWith('Unauthorized')) return k('configuration')
   return k('other')
+}
+
+/** errors of the account or the network setup that no other candidate avoids (besides FATAL) */
+const CONFIGURATION = new Set(['VPCIdNotSpecified', 'InsufficientFreeAddressesInSubnet', 'VolumeLimitExceeded', 'MaxIOPSLimitExceeded', 'AddressLimitExceeded', 'NetworkInterfaceLimitExceeded'])
+
+/** Service Quotas console page of an EC2 quota, in its region */
+export function quotaConsoleUrl(code: string, region: string): string {
+  return `https://${region}.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/${code}`
+}
+
+/** Pure: what to change for a configuration error of RunInstances, in the words of our inputs. */
+export function configurationFix(code: string, region: string): string {
+  if (code === 'VPCIdNotSpecified') return `${region} has no default VPC: set \`subnet-ids\` to subnets with outbound HTTPS (NAT or VPC endpoints for ssm, ssmmessages, ec2messages, s3), or create a default VPC (aws ec2 create-default-vpc --region ${region})`
+  if (code === 'InsufficientFreeAddressesInSubnet') return 'the subnet has no free IP address left: add other subnets to `subnet-ids`, or free addresses in it'
+  if (code === 'VolumeLimitExceeded') return `the EBS storage quota of ${region} is used up: delete unused volumes or raise "Storage for General Purpose SSD (gp3) volumes" (Service Quotas, service ebs), or ask for less disk`
+  if (code === 'InvalidGroup.NotFound' || code === 'InvalidGroupId.Malformed') return `a security group in \`security-group-ids\` does not exist in ${region} (security groups belong to one region and one VPC)`
+  if (code.startsWith('InvalidSubnetID')) return `a subnet in \`subnet-ids\` does not exist in ${region}`
+  if (code.startsWith('InvalidKeyPair')) return `the key pair does not exist in ${region} (key pairs belong to one region)`
+  if (code.startsWith('InvalidAMIID')) return `the AMI does not exist in ${region} or is not shared with this account: check \`ami\` (AMI ids belong to one region; an SSM parameter name works in every region)`
+  if (code === 'InvalidParameterValue' || code === 'InvalidParameterCombination') return 'check `ami` (its architecture must match the instance type), `instance-profile`, `subnet-ids` and `security-group-ids` (same VPC)'
+  if (code === 'UnauthorizedOperation' || code === 'AccessDenied' || code === 'AccessDeniedException') return "the CI role lacks a permission: compare it with examples/iam/ci-role-policy.json (ec2:RunInstances, ec2:CreateTags, iam:PassRole on the instance role); `dstack-run check --backend aws` lists what is missing"
+  if (code === 'OptInRequired' || code === 'PendingVerification' || code === 'Blocked') return `the account cannot launch in ${region} yet (${code}): opt in to the region, or wait for the account verification`
+  return 'check the CI role\'s permissions (examples/iam/ci-role-policy.json), the AMI, subnets, security groups and instance profile'
 }

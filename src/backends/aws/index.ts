@@ -9,7 +9,7 @@ export { defaultClientFactory, type AwsClientFactory, type ClientFactoryConfig }
 export { rankCandidates, findCandidates, describeCandidate, type Candidate, type RankInput } from './candidates.js'
 export { classifyLaunchError, quotaFor, quotaIncreaseCommand, isThrottling, isExpiredCredentials, type LaunchErrorClass, type LaunchErrorKind } from './errors.js'
 export { runInstancesInput, clientToken, instanceTags, TAG } from './launch-input.js'
-export { noCapacityMessage } from './launch.js'
+export { noCapacityMessage, launchFailure, QuotaError } from './launch.js'
 export { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName, shellQuote } from './bootstrap.js'
 export { execState } from './ssm.js'
 export { attemptCost, type AttemptCost } from './cost.js'
@@ -20,3 +20,6 @@ export { ON_DEMAND_FALLBACK, PRICE_SOURCE } from './prices.js'
 export function createAwsBackend(opts: Record<string, unknown> | AwsBackendOptions = {}): AwsBackend {
   return new AwsBackend(opts as AwsBackendOptions)
 }
+export { formatRows, type CheckRow, type CheckStatus } from './preflight.js'
+export { CANCEL_GRACE_SEC, RUNNER_KILL_AFTER_SEC, RUNNER_SAVE_SEC } from './options.js'
+export { DEFAULT_AMI_PARAMETERS, DEFAULT_AMI_FAMILIES } from './ami-fit.js'

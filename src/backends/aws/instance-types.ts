@@ -1,9 +1,9 @@
 /**
  * Instance types that fit a RunSpec's resources: pure matching on DescribeInstanceTypes entries,
- * plus the paginated call. `disk` is never matched against instance storage: the root EBS volume
+ * (the paginated call lives in catalog.ts). `disk` is never matched against instance storage: the root EBS volume
  * is sized from `disk.min` instead (launch-input.ts).
  */
-import { paginateDescribeInstanceTypes, type EC2Client, type InstanceTypeInfo } from '@aws-sdk/client-ec2'
+import type { InstanceTypeInfo } from '@aws-sdk/client-ec2'
 import type { Range, Resources } from '../../model/index.js'
 
 /** What ranking and launching need of one instance type. */
@@ -64,22 +64,19 @@ export function mismatch(t: TypeInfo, res: Resources, arch: 'x86' | 'arm'): stri
   return undefined
 }
 
-/** Types that fit; `explicit` (the workflow's `instance_types`) narrows the query itself. */
-export async function describeMatchingTypes(ec2: EC2Client, res: Resources, explicit: string[]): Promise<{ fit: TypeInfo[]; rejected: { instanceType: string; why: string }[] }> {
-  const arch = res.cpu.arch ?? 'x86'
+/**
+ * Pure: the types of a region's catalogue that fit the resources. `explicit` (the workflow's
+ * `instance_types`) narrows the list; `extra` adds a check of its own (the default AMI's families).
+ */
+export function matchTypes(all: TypeInfo[], res: Resources, arch: 'x86' | 'arm', explicit: string[], extra?: (t: TypeInfo) => string | undefined): { fit: TypeInfo[]; rejected: { instanceType: string; why: string }[]; unknown: string[] } {
   const fit: TypeInfo[] = []
   const rejected: { instanceType: string; why: string }[] = []
-  const input = explicit.length
-    ? { InstanceTypes: explicit as never[] }
-    : { Filters: [{ Name: 'processor-info.supported-architecture', Values: [arch === 'arm' ? 'arm64' : 'x86_64'] }] }
-  for await (const page of paginateDescribeInstanceTypes(explicit.length ? { client: ec2 } : { client: ec2, pageSize: 100 }, input)) {
-    for (const raw of page.InstanceTypes ?? []) {
-      const t = toTypeInfo(raw)
-      if (!t) continue
-      const why = mismatch(t, res, arch)
-      if (why) rejected.push({ instanceType: t.instanceType, why })
-      else fit.push(t)
-    }
+  const pool = explicit.length ? all.filter((t) => explicit.includes(t.instanceType)) : all
+  const unknown = explicit.filter((n) => !all.some((t) => t.instanceType === n))
+  for (const t of pool) {
+    const why = mismatch(t, res, arch) ?? extra?.(t)
+    if (why) rejected.push({ instanceType: t.instanceType, why })
+    else fit.push(t)
   }
-  return { fit, rejected }
+  return { fit, rejected, unknown }
 }

@@ -10,9 +10,9 @@
  * The client has maxAttempts 1 (clients.ts): we retry only throttling/5xx, with jittered backoff.
  */
 import { RunInstancesCommand, type EC2Client, type RunInstancesCommandInput } from '@aws-sdk/client-ec2'
-import { NoCapacityError } from '../../model/index.js'
+import { NoCapacityError, UserError } from '../../model/index.js'
 import { describeCandidate, type Candidate } from './candidates.js'
-import { classifyLaunchError, quotaFor, quotaIncreaseCommand, type LaunchErrorClass } from './errors.js'
+import { classifyLaunchError, quotaConsoleUrl, quotaFor, quotaIncreaseCommand, type LaunchErrorClass, type LaunchErrorKind } from './errors.js'
 import { backoffMs, sleepOrAbort } from './timing.js'
 
 export interface LaunchDeps {
@@ -48,6 +48,8 @@ export interface TriedCandidate {
   candidate: Candidate
   code: string
   message: string
+  /** how the error was classified (a failure before launch: 'capacity' for an instance reclaimed before it came Online) */
+  kind?: LaunchErrorKind
   /** set when the candidate was not tried because an earlier error covers it */
   skipped?: string
 }
@@ -63,12 +65,12 @@ export function noCapacityMessage(tried: TriedCandidate[], o: { spotPolicy: stri
     const need = Math.max(t.candidate.vcpus, 4)
     if (t.code === 'MaxSpotInstanceCountExceeded') {
       hints.add(q.spot
-        ? `raise the spot vCPU quota "${q.spot.name}" (${q.spot.code}) in ${region} to at least ${need}: ${quotaIncreaseCommand(q.spot.code, region, need)}`
+        ? `raise the spot vCPU quota "${q.spot.name}" (${q.spot.code}) in ${region} to at least ${need}: ${quotaConsoleUrl(q.spot.code, region)} or ${quotaIncreaseCommand(q.spot.code, region, need)}`
         : `raise the ${q.group} spot vCPU quota in ${region} (Service Quotas, service ec2)`)
       if (o.spotPolicy === 'spot') hints.add('or allow on-demand: spot_policy: auto')
     } else if (t.code === 'VcpuLimitExceeded' || t.code === 'InstanceLimitExceeded') {
       hints.add(q.onDemand
-        ? `raise the on-demand vCPU quota "${q.onDemand.name}" (${q.onDemand.code}) in ${region} to at least ${need}: ${quotaIncreaseCommand(q.onDemand.code, region, need)}`
+        ? `raise the on-demand vCPU quota "${q.onDemand.name}" (${q.onDemand.code}) in ${region} to at least ${need}: ${quotaConsoleUrl(q.onDemand.code, region)} or ${quotaIncreaseCommand(q.onDemand.code, region, need)}`
         : `raise the ${q.group} on-demand vCPU quota in ${region} (Service Quotas, service ec2)`)
     } else if (t.code === 'SpotMaxPriceTooLow') {
       hints.add(`max_price ${o.maxPrice ?? ''} USD/h is below the current spot price: raise max_price or remove it (AWS recommends no max price)`)
@@ -82,4 +84,29 @@ export function noCapacityMessage(tried: TriedCandidate[], o: { spotPolicy: stri
 
 export function noCapacityError(tried: TriedCandidate[], o: { spotPolicy: string; maxPrice?: number }): NoCapacityError {
   return new NoCapacityError(noCapacityMessage(tried, o), tried.map((t) => `${describeCandidate(t.candidate)}: ${t.skipped ? `skipped (${t.skipped})` : t.code}`))
+}
+
+/** Every candidate was stopped by a vCPU quota: retrying cannot help until the quota is raised. */
+export class QuotaError extends UserError {
+  constructor(message: string) {
+    super(message, 'raise the quota named above (new accounts start at 0 vCPUs for GPU instances), then run again')
+    this.name = 'QuotaError'
+  }
+}
+
+/** kinds that can go away by themselves: worth retrying the whole attempt later */
+const TRANSIENT_KINDS: (LaunchErrorKind | undefined)[] = ['capacity', 'price', 'unsupported', 'retry']
+
+/**
+ * Pure: the error of a start in which no candidate launched. Capacity (and price, and a spot
+ * instance reclaimed before it came Online) can change by itself → NoCapacityError, which the
+ * default retry policy retries. When only quotas stood in the way → QuotaError (never retried).
+ * Anything else → a UserError with the list.
+ */
+export function launchFailure(tried: TriedCandidate[], o: { spotPolicy: string; maxPrice?: number }): Error {
+  const failed = tried.filter((t) => !t.skipped)
+  if (failed.some((t) => TRANSIENT_KINDS.includes(t.kind ?? classifyLaunchError({ name: t.code }).kind))) return noCapacityError(tried, o)
+  const message = noCapacityMessage(tried, o)
+  if (failed.length > 0 && failed.every((t) => ['spot-quota', 'on-demand-quota'].includes(t.kind ?? classifyLaunchError({ name: t.code }).kind))) return new QuotaError(message.replace(/^could not launch/, 'vCPU quotas stopped every launch: could not launch'))
+  return new UserError(message)
 }

@@ -3,16 +3,28 @@
  * in `StartRequest.store`. Everything here has a default except the region, which falls back to
  * the workflow's `regions`, then AWS_REGION / AWS_DEFAULT_REGION.
  */
-import { UserError } from '../../model/index.js'
+import { UserError, type StoreLocation } from '../../model/index.js'
+import { openStore, type ObjectStore } from '../../store/index.js'
+import { DEFAULT_AMI_PARAMETERS } from './ami-fit.js'
 import { defaultClientFactory, type AwsClientFactory } from './clients.js'
 
-export const DEFAULT_AMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'
+/** the x86_64 default (arm64 has its own: ami-fit.ts) */
+export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
+
+/**
+ * Seconds the runner gives the job between SIGTERM and SIGKILL (runner-body.sh `KILL_AFTER`,
+ * default 20), and the time it then needs to upload artifacts, the last logs and status.json.
+ * A cancelled attempt is terminated only after both, or once status.json says it is done.
+ */
+export const RUNNER_KILL_AFTER_SEC = 20
+export const RUNNER_SAVE_SEC = 100
+export const CANCEL_GRACE_SEC = RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC
 
 export interface AwsBackendOptions {
   /** region to launch in; more than one = candidates across regions (no subnetIds then) */
   region?: string
   regions?: string[]
-  /** AMI id (`ami-…`) or the name of an SSM parameter holding one */
+  /** AMI id (`ami-…`) or the name of an SSM parameter holding one (default: the DLAMI parameter of the workflow's architecture) */
   ami?: string
   /** instance profile name or ARN; its role needs the SSM agent's permissions + the store bucket (examples/iam) */
   instanceProfile?: string
@@ -26,7 +38,7 @@ export interface AwsBackendOptions {
   tags?: Record<string, string>
   /** customer-managed KMS key for the secret env parameter (default: $DSTACK_SECRET_KMS_KEY_ID, else `aws/ssm`) */
   secretKmsKeyId?: string
-  /** seconds between the runner's SIGTERM and CancelCommand (default 30) */
+  /** seconds between the runner's SIGTERM and CancelCommand (default CANCEL_GRACE_SEC: the runner's own kill time plus its uploads) */
   cancelGraceSec?: number
   /** added to max_duration for the SSM executionTimeout and the expires-at tag (default 900) */
   marginSec?: number
@@ -34,6 +46,10 @@ export interface AwsBackendOptions {
   throttleRetries?: number
   /** minimum ms between two AWS reads in a handle's poll() (default 2000; adaptive above) */
   pollMinIntervalMs?: number
+  /** check credentials, quotas, instance profile, subnets and security groups before launching (default true) */
+  preflight?: boolean
+  /** opens the run store for the instance catalogue cache (default: the store layer's openStore; tests pass s3rver) */
+  openStore?: (loc: StoreLocation) => ObjectStore
   clientFactory?: AwsClientFactory
   sleep?: (ms: number) => Promise<void>
   now?: () => number
@@ -44,7 +60,8 @@ export interface AwsBackendOptions {
 
 export interface ResolvedAwsOptions {
   regions: string[]
-  ami: string
+  /** undefined: the default AMI of the workflow's architecture */
+  ami?: string
   instanceProfile?: string
   subnetIds: string[]
   securityGroupIds: string[]
@@ -56,6 +73,8 @@ export interface ResolvedAwsOptions {
   marginSec: number
   throttleRetries: number
   pollMinIntervalMs: number
+  preflight: boolean
+  openStore: (loc: StoreLocation) => ObjectStore
   clientFactory: AwsClientFactory
   sleep: (ms: number) => Promise<void>
   now: () => number
@@ -76,8 +95,8 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
   const env = o.env ?? process.env
   const regions = [...new Set([...list(o.regions), ...list(o.region)])]
   for (const r of regions) if (!REGION_RE.test(r)) throw new UserError(`region is not valid: ${JSON.stringify(r)}`, 'expected e.g. us-east-1')
-  const ami = (o.ami ?? '').trim() || DEFAULT_AMI_PARAMETER
-  if (!/^ami-[0-9a-f]{8,17}$/.test(ami) && !/^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/.test(ami)) {
+  const ami = (o.ami ?? '').trim() || undefined
+  if (ami && !/^ami-[0-9a-f]{8,17}$/.test(ami) && !/^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/.test(ami)) {
     throw new UserError(`ami is not valid: ${JSON.stringify(ami)}`, 'use an AMI id (ami-…) or the name of an SSM parameter that holds one')
   }
   const ssmTimeoutSec = o.ssmTimeoutSec ?? 600
@@ -98,10 +117,12 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     ssmTimeoutSec,
     tags: o.tags ?? {},
     secretKmsKeyId: o.secretKmsKeyId?.trim() || env.DSTACK_SECRET_KMS_KEY_ID?.trim() || undefined,
-    cancelGraceSec: o.cancelGraceSec ?? 30,
+    cancelGraceSec: o.cancelGraceSec ?? CANCEL_GRACE_SEC,
     marginSec: o.marginSec ?? 900,
     throttleRetries: o.throttleRetries ?? 5,
     pollMinIntervalMs: o.pollMinIntervalMs ?? 2000,
+    preflight: o.preflight ?? true,
+    openStore: o.openStore ?? openStore,
     clientFactory: o.clientFactory ?? defaultClientFactory(),
     sleep: o.sleep ?? realSleep,
     now: o.now ?? Date.now,

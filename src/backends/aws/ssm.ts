@@ -3,6 +3,7 @@ import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   type SendCommandCommandInput,
   type SSMClient
@@ -11,7 +12,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { ExecState } from '../../model/index.js'
 import { RUNNER_EXIT } from '../../runner/render.js'
 import { describeInstance, isGone, type InstanceState } from './instance-state.js'
-import { errorCode, isRetryable } from './errors.js'
+import { errorCode, errorMessage, isRetryable } from './errors.js'
 import { adaptiveIntervalMs, sleepOrAbort } from './timing.js'
 
 /** AWS-RunShellScript's executionTimeout maximum (48 h) */
@@ -74,6 +75,39 @@ export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput
   return id
 }
 
+/** the command already sent to this instance with this comment (ListCommands), if any */
+export async function findSentCommand(ssm: SSMClient, instanceId: string, comment: string): Promise<string | undefined> {
+  const out = await ssm.send(new ListCommandsCommand({ InstanceId: instanceId, MaxResults: 50 }))
+  return (out.Commands ?? []).find((c) => c.Comment === comment && c.CommandId)?.CommandId
+}
+
+/**
+ * SendCommand exactly once: SendCommand has no idempotency token, so a retry after a lost
+ * response would start a second runner. `send` is a client without SDK retries; on an error
+ * that may hide a sent command, ListCommands (through the retrying client `read`) looks for
+ * our comment before sending again. `input.Comment` must be unique to the attempt.
+ */
+export async function sendCommandOnce(send: SSMClient, read: SSMClient, input: SendCommandCommandInput, d: { retries: number; sleep: (ms: number) => Promise<void>; log: (l: string) => void }): Promise<string> {
+  const instanceId = input.InstanceIds?.[0] ?? ''
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendCommand(send, input)
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= d.retries) throw e
+      d.log(`SendCommand failed (${errorCode(e)}: ${errorMessage(e)}); checking whether it reached SSM before sending again`)
+      // ListCommands is eventually consistent: look a few times (2, 4, 6 s) before concluding it was not sent
+      for (let look = 1; look <= 3; look++) {
+        await d.sleep(2000 * look)
+        const sent = await findSentCommand(read, instanceId, input.Comment ?? '')
+        if (sent) {
+          d.log(`SSM already has command ${sent}: using it instead of sending a second one`)
+          return sent
+        }
+      }
+    }
+  }
+}
+
 export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
   try {
     await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }))
@@ -87,17 +121,36 @@ export interface Invocation {
   status: string
   statusDetails?: string
   responseCode?: number
+  /** StandardErrorContent: the first 8,000 characters of stderr (set once the command ended) */
+  stderr?: string
+  /** where the full stdout/stderr are (StandardErrorUrl, when output goes to S3) */
+  stderrUrl?: string
 }
 
 /** undefined while the invocation does not exist yet (eventual consistency after SendCommand) */
 export async function getInvocation(ssm: SSMClient, commandId: string, instanceId: string): Promise<Invocation | undefined> {
   try {
     const out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
-    return { status: out.Status ?? 'Pending', statusDetails: out.StatusDetails, responseCode: out.ResponseCode }
+    return {
+      status: out.Status ?? 'Pending',
+      statusDetails: out.StatusDetails,
+      responseCode: out.ResponseCode,
+      ...(out.StandardErrorContent ? { stderr: out.StandardErrorContent } : {}),
+      ...(out.StandardErrorUrl ? { stderrUrl: out.StandardErrorUrl } : {})
+    }
   } catch (e) {
     if (errorCode(e) === 'InvocationDoesNotExist') return undefined
     throw e
   }
+}
+
+/** Pure: ` — stderr: …last lines… (full output: …)` for a failed invocation, or '' */
+export function stderrTail(inv: Invocation, maxLines = 12, maxChars = 1500): string {
+  const lines = (inv.stderr ?? '').replace(/\r/g, '').split('\n').filter((l) => l.trim() !== '')
+  let tail = lines.slice(-maxLines).join('\n')
+  if (tail.length > maxChars) tail = '…' + tail.slice(-maxChars)
+  const where = inv.stderrUrl ? ` (full output: ${inv.stderrUrl})` : ''
+  return tail ? `; its stderr ends with:\n${tail}${where}` : where ? `; no stderr captured${where}` : ''
 }
 
 /**
@@ -106,7 +159,7 @@ export async function getInvocation(ssm: SSMClient, commandId: string, instanceI
  * instance that disappeared under a running command (`lost`).
  */
 export function execState(inv: Invocation | undefined, inst: InstanceState | undefined, spotInterrupted: boolean): ExecState {
-  if (spotInterrupted) return { state: 'ended', interrupted: true, reason: `spot instance reclaimed by AWS (${inst?.reasonCode ?? 'interruption'})` }
+  if (spotInterrupted) return { state: 'ended', interrupted: true, reclaimed: true, reason: `spot instance reclaimed by AWS (${inst?.reasonCode ?? 'interruption'})` }
   if (inv) {
     switch (inv.status) {
       case 'Pending':
@@ -118,14 +171,14 @@ export function execState(inv: Invocation | undefined, inst: InstanceState | und
         return { state: 'ended', exitCode: 0 }
       case 'Failed':
         if (inv.responseCode === RUNNER_EXIT.interrupted) return { state: 'ended', exitCode: inv.responseCode, interrupted: true, reason: 'the runner stopped the job on a spot interruption notice' }
-        return { state: 'ended', exitCode: inv.responseCode !== undefined && inv.responseCode >= 0 ? inv.responseCode : undefined, reason: `the runner exited with ${inv.responseCode}` }
+        return { state: 'ended', exitCode: inv.responseCode !== undefined && inv.responseCode >= 0 ? inv.responseCode : undefined, reason: `the runner exited with ${inv.responseCode}${stderrTail(inv)}` }
       case 'Cancelled':
         return { state: 'ended', reason: 'the SSM command was cancelled' }
       case 'TimedOut':
         return { state: 'ended', reason: inv.statusDetails === 'Delivery Timed Out' ? 'SSM could not deliver the command in time' : 'SSM stopped the command at its execution timeout (max_duration)' }
       default:
         // Undeliverable, Terminated, Access Denied, Invalid Platform …
-        return { state: 'ended', lost: true, reason: `SSM command ${inv.statusDetails ?? inv.status}` }
+        return { state: 'ended', lost: true, reason: `SSM command ${inv.statusDetails ?? inv.status}${stderrTail(inv)}` }
     }
   }
   if (inst && (isGone(inst) || inst.state === 'missing')) {

@@ -1,0 +1,87 @@
+/** Pure parts of issue 8: AMI fit over the whole catalogue, failure classes, stderr tails, preflight helpers. */
+import { describe, it, expect } from '@jest/globals'
+import { defaultAmiMismatch, amiArch, DEFAULT_AMI_FAMILIES } from '../../../src/backends/aws/ami-fit.js'
+import { toTypeInfo } from '../../../src/backends/aws/instance-types.js'
+import { configurationFix, quotaConsoleUrl } from '../../../src/backends/aws/errors.js'
+import { launchFailure, QuotaError, type TriedCandidate } from '../../../src/backends/aws/launch.js'
+import { stderrTail, execState } from '../../../src/backends/aws/ssm.js'
+import { principalArn } from '../../../src/backends/aws/preflight.js'
+import { cancelWaitSec, CANCEL_WAIT_SEC } from '../../../src/entry/cancel-wait.js'
+import { NoCapacityError, UserError } from '../../../src/model/index.js'
+import { CATALOGUE } from './fake-cloud.js'
+
+const types = CATALOGUE.map((t) => toTypeInfo(t)!)
+
+describe('the default AMIs and the GPU catalogue', () => {
+  it('keeps exactly the families the release notes list, per architecture, and every non-GPU type', () => {
+    const kept = new Set(types.filter((t) => t.gpuCount > 0 && !defaultAmiMismatch(t)).map((t) => t.instanceType.split('.')[0]))
+    expect([...kept].sort()).toEqual([...DEFAULT_AMI_FAMILIES.x86, ...DEFAULT_AMI_FAMILIES.arm].sort())
+    for (const t of types.filter((x) => x.gpuCount === 0)) expect(defaultAmiMismatch(t)).toBeUndefined()
+  })
+  it('says why a type is left out', () => {
+    const why = (name: string) => defaultAmiMismatch(types.find((t) => t.instanceType === name)!)
+    expect(why('g4ad.xlarge')).toMatch(/^amd GPUs: the default AMI has NVIDIA drivers only/)
+    expect(why('p3.2xlarge')).toMatch(/^p3 is not supported by the default x86_64 AMI/)
+    expect(why('g3s.xlarge')).toMatch(/^g3s is not supported/)
+    expect(why('g5g.xlarge')).toBeUndefined()
+  })
+  it('the catalogue has every current GPU family with its manufacturer, GPU, memory and architecture', () => {
+    const fams = new Set(types.filter((t) => t.gpuCount > 0).map((t) => t.instanceType.split('.')[0]))
+    for (const f of ['g4dn', 'g4ad', 'g5', 'g5g', 'g6', 'g6e', 'gr6', 'p3', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'g3', 'p2']) expect(fams).toContain(f)
+    expect(types.filter((t) => /^(inf|trn)/.test(t.instanceType)).every((t) => t.gpuCount === 0)).toBe(true)
+    expect(types.find((t) => t.instanceType === 'g5g.xlarge')).toMatchObject({ arch: 'arm', gpuVendor: 'nvidia', gpuName: 'T4g' })
+    expect(types.find((t) => t.instanceType === 'g6e.12xlarge')).toMatchObject({ gpuCount: 4, gpuName: 'L40S', gpuMemoryMiB: 45776, vcpus: 48 })
+    expect(amiArch('arm64')).toBe('arm')
+    expect(amiArch('i386')).toBeUndefined()
+  })
+})
+
+describe('three classes of launch failure', () => {
+  const c = { region: 'us-east-1', instanceType: 'g5.xlarge', zone: 'us-east-1a', market: 'spot' as const, priceSource: 'x', vcpus: 4, gpuCount: 1 }
+  const t = (code: string, kind?: TriedCandidate['kind']): TriedCandidate => ({ candidate: c, code, message: code, ...(kind ? { kind } : {}) })
+  it('capacity anywhere → NoCapacityError (the run retries it)', () => {
+    expect(launchFailure([t('MaxSpotInstanceCountExceeded', 'spot-quota'), t('InsufficientInstanceCapacity', 'capacity')], { spotPolicy: 'auto' })).toBeInstanceOf(NoCapacityError)
+    expect(launchFailure([t('Server.SpotInstanceTermination', 'capacity')], { spotPolicy: 'auto' })).toBeInstanceOf(NoCapacityError)
+  })
+  it('only quotas → QuotaError, a UserError (never retried)', () => {
+    const e = launchFailure([t('MaxSpotInstanceCountExceeded', 'spot-quota'), t('VcpuLimitExceeded', 'on-demand-quota')], { spotPolicy: 'auto' })
+    expect(e).toBeInstanceOf(QuotaError)
+    expect(e).toBeInstanceOf(UserError)
+    expect(e.message).toContain(quotaConsoleUrl('L-3819A6DF', 'us-east-1'))
+  })
+  it('anything else → a UserError listing the candidates', () => {
+    const e = launchFailure([t('SomethingNew', 'other')], { spotPolicy: 'auto' })
+    expect(e).toBeInstanceOf(UserError)
+    expect(e).not.toBeInstanceOf(NoCapacityError)
+  })
+  it('configuration errors name the input to change', () => {
+    expect(configurationFix('VPCIdNotSpecified', 'eu-west-1')).toMatch(/eu-west-1 has no default VPC: set `subnet-ids`/)
+    expect(configurationFix('InvalidGroup.NotFound', 'eu-west-1')).toMatch(/`security-group-ids` does not exist in eu-west-1/)
+    expect(configurationFix('InvalidKeyPair.NotFound', 'eu-west-1')).toMatch(/key pairs belong to one region/)
+    expect(configurationFix('InsufficientFreeAddressesInSubnet', 'r')).toMatch(/`subnet-ids`/)
+  })
+})
+
+describe('failures carry their stderr tail', () => {
+  it('keeps the last lines, bounded, and where the full output is', () => {
+    const stderr = Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n')
+    const tail = stderrTail({ status: 'Failed', stderr, stderrUrl: 'https://s3.amazonaws.com/b/k/stderr' })
+    expect(tail).toMatch(/^; its stderr ends with:\nline 28\n/)
+    expect(tail).toMatch(/line 39 \(full output: https:\/\/s3\.amazonaws\.com\/b\/k\/stderr\)$/)
+    expect(stderrTail({ status: 'Failed', stderr: 'x'.repeat(5000) }).length).toBeLessThan(1600)
+    expect(stderrTail({ status: 'Failed' })).toBe('')
+    expect(execState({ status: 'Failed', responseCode: 1, stderr: 'fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden' }, undefined, false)).toMatchObject({ reason: expect.stringContaining('(403)') })
+  })
+})
+
+describe('preflight helpers', () => {
+  it('simulates the role behind an assumed-role session', () => {
+    expect(principalArn('arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions')).toBe('arn:aws:iam::123456789012:role/dstack-ci')
+    expect(principalArn('arn:aws:iam::123456789012:user/alice')).toBe('arn:aws:iam::123456789012:user/alice')
+  })
+  it('the post step waits DSTACK_CANCEL_WAIT_SEC, else 120 s', () => {
+    expect(cancelWaitSec({})).toBe(CANCEL_WAIT_SEC)
+    expect(cancelWaitSec({ DSTACK_CANCEL_WAIT_SEC: '30' })).toBe(30)
+    expect(cancelWaitSec({ DSTACK_CANCEL_WAIT_SEC: 'soon' })).toBe(CANCEL_WAIT_SEC)
+  })
+})

@@ -1,0 +1,219 @@
+/**
+ * Preflight: what a first run on a new account trips over, checked in seconds before anything is
+ * launched (and by `dstack-run check --backend aws` / `mode: check`). Each check is one row with
+ * what it found and, when it fails, what to change. A check the CI role may not perform (an older
+ * policy without the read permission) is a warning, never a failure.
+ */
+import { DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type EC2Client } from '@aws-sdk/client-ec2'
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
+import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam'
+import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
+import { randomUUID } from 'node:crypto'
+import type { ObjectStore } from '../../store/index.js'
+import type { Candidate } from './candidates.js'
+import type { CheckRow } from './check-rows.js'
+import { errorCode, errorMessage, quotaConsoleUrl, quotaFor } from './errors.js'
+
+export type { CheckRow, CheckStatus } from './check-rows.js'
+export { formatRows } from './check-rows.js'
+
+const DENIED = /AccessDenied|UnauthorizedOperation|NotAuthorized/
+
+function denied(check: string, e: unknown, permission: string): CheckRow {
+  return { check, status: 'warn', detail: `not verified: ${errorCode(e)}`, fix: `allow ${permission} to the CI role to have this checked (examples/iam/ci-role-policy.json)` }
+}
+
+/** credentials and region: whose they are (GetCallerIdentity needs no permission) */
+export async function checkCredentials(sts: STSClient, region: string): Promise<{ row: CheckRow; arn?: string; account?: string }> {
+  try {
+    const me = await sts.send(new GetCallerIdentityCommand({}))
+    return { row: { check: 'credentials', status: 'ok', detail: `${me.Arn ?? '?'} (account ${me.Account ?? '?'}) in ${region}` }, arn: me.Arn, account: me.Account }
+  } catch (e) {
+    return {
+      row: {
+        check: 'credentials',
+        status: 'fail',
+        detail: `${errorCode(e)}: ${errorMessage(e)}`,
+        fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (`region` input or AWS_REGION)'
+      }
+    }
+  }
+}
+
+/** `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name` (what IAM simulates) */
+export function principalArn(callerArn: string): string {
+  const m = /^arn:([^:]+):sts::(\d+):assumed-role\/([^/]+)\/.+$/.exec(callerArn)
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn
+}
+
+/**
+ * The instance profile exists, has a role, and the CI principal may pass that role; returns the
+ * role it found (for checkInstanceRole).
+ */
+export async function checkInstanceProfile(iam: IAMClient, profile: string | undefined, callerArn: string | undefined): Promise<{ rows: CheckRow[]; roleArn?: string }> {
+  const check = 'instance profile'
+  if (!profile) {
+    return { rows: [{ check, status: 'warn', detail: 'none given', fix: 'set `instance-profile` to a profile whose role has AmazonSSMManagedInstanceCore and access to the store (examples/iam/instance-role-policy.json); without one the instance cannot register with SSM unless Default Host Management is set up' }] }
+  }
+  const name = profile.startsWith('arn:') ? profile.split('/').pop()! : profile
+  let roleArn: string | undefined
+  try {
+    const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
+    roleArn = out.InstanceProfile?.Roles?.[0]?.Arn
+    if (!roleArn) return { rows: [{ check, status: 'fail', detail: `${name} has no role`, fix: `add the instance role to it: aws iam add-role-to-instance-profile --instance-profile-name ${name} --role-name <role>` }] }
+  } catch (e) {
+    if (errorCode(e) === 'NoSuchEntity' || errorCode(e) === 'NoSuchEntityException') return { rows: [{ check, status: 'fail', detail: `${name} does not exist`, fix: `create it: aws iam create-instance-profile --instance-profile-name ${name}, then add the instance role (examples/iam/README.md)` }] }
+    if (DENIED.test(errorCode(e))) return { rows: [denied(check, e, 'iam:GetInstanceProfile')] }
+    throw e
+  }
+  const rows: CheckRow[] = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }]
+  if (!callerArn) return { rows, roleArn }
+  try {
+    const sim = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principalArn(callerArn), ActionNames: ['iam:PassRole'], ResourceArns: [roleArn] }))
+    const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown'
+    rows.push(decision === 'allowed'
+      ? { check: 'pass the instance role', status: 'ok', detail: `iam:PassRole on ${roleArn} is allowed` }
+      : { check: 'pass the instance role', status: 'fail', detail: `iam:PassRole on ${roleArn}: ${decision}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` })
+  } catch (e) {
+    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
+    rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'))
+  }
+  return { rows, roleArn }
+}
+
+export interface NetworkInput {
+  subnetIds: string[]
+  securityGroupIds: string[]
+  keyName?: string
+}
+
+/** subnets, security groups and key pair exist in this region; a default VPC when no subnets are given */
+export async function checkNetwork(ec2: EC2Client, region: string, n: NetworkInput): Promise<CheckRow[]> {
+  const rows: CheckRow[] = []
+  const missing = (what: string, e: unknown, fix: string): CheckRow => ({ check: `${what} in ${region}`, status: 'fail', detail: `${errorCode(e)}: ${errorMessage(e)}`, fix })
+  if (n.subnetIds.length) {
+    try {
+      const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: n.subnetIds }))
+      rows.push({ check: `subnets in ${region}`, status: 'ok', detail: (out.Subnets ?? []).map((s) => `${s.SubnetId} (${s.AvailabilityZone}, ${s.AvailableIpAddressCount ?? '?'} free addresses)`).join(', ') })
+    } catch (e) {
+      if (DENIED.test(errorCode(e))) rows.push(denied(`subnets in ${region}`, e, 'ec2:DescribeSubnets'))
+      else rows.push(missing('subnets', e, `\`subnet-ids\` must name subnets of ${region}`))
+    }
+  } else {
+    try {
+      const out = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
+      const vpc = out.Vpcs?.[0]?.VpcId
+      rows.push(vpc
+        ? { check: `default VPC in ${region}`, status: 'ok', detail: vpc }
+        : { check: `default VPC in ${region}`, status: 'fail', detail: 'this region has no default VPC, and no subnets were given', fix: `set \`subnet-ids\` to subnets of ${region} with outbound HTTPS, or create a default VPC: aws ec2 create-default-vpc --region ${region}` })
+    } catch (e) {
+      if (!DENIED.test(errorCode(e))) throw e
+      rows.push(denied(`default VPC in ${region}`, e, 'ec2:DescribeVpcs'))
+    }
+  }
+  if (n.securityGroupIds.length) {
+    try {
+      await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: n.securityGroupIds }))
+      rows.push({ check: `security groups in ${region}`, status: 'ok', detail: n.securityGroupIds.join(', ') })
+    } catch (e) {
+      if (DENIED.test(errorCode(e))) rows.push(denied(`security groups in ${region}`, e, 'ec2:DescribeSecurityGroups'))
+      else rows.push(missing('security groups', e, `security groups belong to one region: give ${region}'s own in \`security-group-ids\`, or launch in one region only`))
+    }
+  }
+  if (n.keyName) {
+    try {
+      await ec2.send(new DescribeKeyPairsCommand({ KeyNames: [n.keyName] }))
+      rows.push({ check: `key pair in ${region}`, status: 'ok', detail: n.keyName })
+    } catch (e) {
+      if (DENIED.test(errorCode(e))) rows.push(denied(`key pair in ${region}`, e, 'ec2:DescribeKeyPairs'))
+      else rows.push(missing('key pair', e, `key pairs belong to one region: import ${n.keyName} into ${region}, or launch in one region only`))
+    }
+  }
+  return rows
+}
+
+/** group + market of a candidate → its Service Quotas code */
+function quotaCode(c: Candidate): { code: string; name: string } | undefined {
+  const q = quotaFor(c.instanceType)
+  return c.market === 'spot' ? q.spot : q.onDemand
+}
+
+/**
+ * The vCPU quotas the candidates fall under (one per group and market and region), read from
+ * Service Quotas; candidates with more vCPUs than their quota are dropped. A quota that cannot be
+ * read keeps its candidates (the launch then says what failed).
+ */
+export async function checkQuotas(quotas: (region: string) => ServiceQuotasClient, candidates: Candidate[]): Promise<{ rows: CheckRow[]; kept: Candidate[] }> {
+  const limits = new Map<string, number | undefined>()
+  const rows: CheckRow[] = []
+  for (const c of candidates) {
+    const q = quotaCode(c)
+    if (!q) continue
+    const key = `${c.region}|${q.code}`
+    if (limits.has(key)) continue
+    const smallest = Math.min(...candidates.filter((x) => x.region === c.region && quotaCode(x)?.code === q.code).map((x) => x.vcpus))
+    const check = `${c.market} vCPU quota in ${c.region}`
+    try {
+      const out = await quotas(c.region).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: q.code }))
+      const value = out.Quota?.Value
+      limits.set(key, value)
+      if (value === undefined) rows.push({ check, status: 'warn', detail: `${q.name} (${q.code}): no value` })
+      else if (value < smallest) rows.push({ check, status: 'fail', detail: `${q.name} (${q.code}) is ${value} vCPUs; the smallest matching type needs ${smallest}`, fix: `request at least ${smallest}: ${quotaConsoleUrl(q.code, c.region)}` })
+      else rows.push({ check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` })
+    } catch (e) {
+      limits.set(key, undefined)
+      if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException') throw e
+      rows.push(denied(check, e, 'servicequotas:GetServiceQuota'))
+    }
+  }
+  const kept = candidates.filter((c) => {
+    const q = quotaCode(c)
+    const limit = q ? limits.get(`${c.region}|${q.code}`) : undefined
+    return limit === undefined || c.vcpus <= limit
+  })
+  return { rows, kept }
+}
+
+/**
+ * What the instance itself will need, from its role's own policies (IAM simulation): read and
+ * write the store under its prefix, and register with SSM. A warning, not a failure: a bucket
+ * policy or KMS key policy can grant or deny what the simulation cannot see.
+ */
+export async function checkInstanceRole(iam: IAMClient, roleArn: string, bucket: string, prefix: string): Promise<CheckRow> {
+  const check = 'instance role'
+  const objects = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}*`
+  try {
+    const s3 = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject', 's3:PutObject'], ResourceArns: [objects] }))
+    const ssm = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['ssm:UpdateInstanceInformation'] }))
+    const denied = [...(s3.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`)
+    if (denied.length === 0) return { check, status: 'ok', detail: `${roleArn} may read and write ${objects.replace(/^arn:aws:s3:::/, 's3://')} and register with SSM` }
+    return {
+      check,
+      status: 'warn',
+      detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies`,
+      fix: 'attach AmazonSSMManagedInstanceCore and examples/iam/instance-role-policy.json (with your bucket and prefix) to the instance role; without them the bootstrap cannot fetch the runner or the instance never comes Online (a bucket or KMS key policy may still grant it)'
+    }
+  } catch (e) {
+    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
+    return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role')
+  }
+}
+
+/** the store is reachable and writable under its prefix: put, read back and delete a small object */
+export async function checkBucket(store: ObjectStore, where: string): Promise<CheckRow> {
+  const key = `.dstack-check/${randomUUID()}`
+  try {
+    await store.put(key, 'dstack-run check\n', { contentType: 'text/plain' })
+    const back = await store.getText(key)
+    await store.delete(key)
+    if (back !== 'dstack-run check\n') return { check: 'store', status: 'fail', detail: `${where}: wrote an object but read back something else`, fix: 'check the bucket policy and any object lambda or lifecycle rule on the prefix' }
+    return { check: 'store', status: 'ok', detail: `${where} is writable` }
+  } catch (e) {
+    return {
+      check: 'store',
+      status: 'fail',
+      detail: `${where}: ${errorCode(e)}: ${errorMessage(e)}`,
+      fix: 'the CI role and the instance role need s3:GetObject, s3:PutObject, s3:DeleteObject on the prefix and s3:ListBucket on the bucket (examples/iam/); a bucket encrypted with a customer KMS key also needs kms:GenerateDataKey and kms:Decrypt; check the bucket name and region'
+    }
+  }
+}

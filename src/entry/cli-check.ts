@@ -1,0 +1,40 @@
+/** `dstack-run check --backend aws [workflow]`: the AWS preflight, one row per check with its fix. */
+import { Command, Option } from 'commander'
+import { resolve as resolvePath } from 'node:path'
+import { parseStoreSpec } from '../store/index.js'
+import { formatRows } from '../backends/aws/check-rows.js'
+import { checkFailed, runAwsCheck } from './check.js'
+import type { CliIo } from './cli.js'
+
+export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('check')
+    .description('aws: check credentials, quotas, instance profile, store, subnets and security groups before a first run; launches nothing')
+    .argument('[workflow]', 'also check this workflow\'s candidates against the vCPU quotas')
+    .addOption(new Option('-b, --backend <backend>', 'the backend to check').choices(['aws']).default('aws'))
+    .option('-C, --repo <dir>', 'the repository folder', '.')
+    .option('--store <store>', 's3://bucket/prefix: check that it is writable')
+    .option('--region <region>', 'AWS region (default AWS_REGION)')
+    .option('--endpoint <url>', 'S3-compatible endpoint URL for the store')
+    .option('--instance-profile <name>', 'instance profile to check')
+    .option('--subnet-ids <ids>', 'comma-separated subnets to check')
+    .option('--security-group-ids <ids>', 'comma-separated security groups to check')
+    .option('--ami <ami>', 'AMI id or SSM parameter name')
+    .option('--json', 'JSON output')
+    .action(async (workflow: string | undefined, o: Record<string, string | boolean | undefined>) => {
+      const list = (v: unknown) => String(v ?? '').split(/[\s,]+/).filter(Boolean)
+      const region = (o.region as string | undefined) ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
+      const rows = await runAwsCheck({
+        aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, env: io.environ },
+        store: o.store ? parseStoreSpec(o.store as string, { region, endpoint: o.endpoint as string | undefined }) : undefined,
+        repoDir: resolvePath(io.cwd, (o.repo as string) ?? '.'),
+        workflow,
+        log: (l) => void io.err.write(l + '\n')
+      })
+      if (o.json) io.out.write(JSON.stringify(rows, null, 2) + '\n')
+      else io.out.write(formatRows(rows) + '\n')
+      const failed = rows.filter((r) => r.status === 'fail').length
+      io.err.write(failed ? `${failed} check(s) failed: fix them before the first run\n` : 'ready: no check failed\n')
+      if (checkFailed(rows)) setExitCode(1)
+    })
+}
