@@ -4,6 +4,7 @@
  * any log text so lines never interleave).
  */
 import type { RunEvent } from '../orchestrate/index.js'
+import { isTerminal } from '../model/index.js'
 
 export interface TerminalOptions {
   out?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean }
@@ -43,11 +44,12 @@ export class TerminalReporter {
         break
       case 'step':
         this.phase = ev.message
-        this.say(`» ${ev.message}`)
+        // the CLI prints the result itself, once, after the run
+        if (ev.step !== 'finish') this.say(`» ${ev.message}`)
         break
       case 'status':
         this.phase = `${ev.record.run || 'run'}: ${ev.status}`
-        if (ev.status !== 'submitted' || ev.record.run) this.say(`» ${ev.record.run} ${ev.status}${ev.record.reason && ev.status !== 'succeeded' && ev.status !== 'running' && ev.status !== 'provisioning' ? `: ${ev.record.reason}` : ''}`)
+        if ((ev.status !== 'submitted' || ev.record.run) && !isTerminal(ev.status)) this.say(`» ${ev.record.run} ${ev.status}`)
         break
       case 'machine':
         this.say(`» machine ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`)

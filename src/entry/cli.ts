@@ -18,7 +18,11 @@ import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
-import { refreshedStatus, resolveRunRef, followLogs, printTable } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable, attemptNumber } from './cli-views.js'
+import { addExamples } from './cli-help.js'
+import { packageVersion } from './package-version.js'
+import { typedOutputs } from '../report/index.js'
+import { plural } from '../model/index.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -43,6 +47,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
     .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version of dstack-run')
 
   const withStore = (c: Command) =>
     c
@@ -69,7 +74,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const { specs, problems, files } = await loadWorkflows(repoDir)
       if (problems.length) {
         for (const p of problems) io.err.write(formatProblem(p) + '\n')
-        io.err.write(`${problems.length} problem${problems.length > 1 ? 's' : ''} in ${new Set(problems.map((p) => p.file)).size} file(s)\n`)
+        io.err.write(`${plural(problems.length, 'problem')} in ${plural(new Set(problems.map((p) => p.file)).size, 'file')}\n`)
         exitCode = 1
         return
       }
@@ -106,7 +111,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--args <text>', 'more arguments as one text: one per line, or one line split on whitespace (for CI inputs)')
     .option('--include-untracked', 'also send untracked files that git does not ignore')
     .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
-    .option('--json', 'print the run record and outputs as JSON at the end')
+    .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
@@ -136,7 +141,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         urls: (r) => store.artifactLinks(r),
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
-      const reporter = new TerminalReporter({ out: io.out, err: io.err })
+      const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err })
       reporter.start()
       let record: RunRecord
       try {
@@ -173,7 +178,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const comment = await commenter.finish(record, manifest)
       const outputs = runOutputs(record, manifest, store.artifactLinks(record))
       if (comment?.url) outputs['comment-url'] = comment.url
-      if (o.json) json({ record, outputs })
+      if (o.json) json({ record, outputs: typedOutputs(outputs) })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
       if (o.dotenv) {
         const d = dotenvOutputs(outputs)
@@ -182,7 +187,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
-      io.err.write(`artifacts (${manifest.length} files): ${store.artifactUrl(record.repoId, record.run)}\n`)
+      io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
       exitCode = record.exitCode ?? (record.status === 'succeeded' ? 0 : 1)
     })
 
@@ -208,7 +213,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string }) => {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
-      const n = o.attempt ? Number(o.attempt) : Math.max(1, rec.attempts.length)
+      const n = attemptNumber(rec, o.attempt)
       await followLogs(c.store, rec, n, Boolean(o.follow), io)
     })
 
@@ -234,6 +239,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
   withStore(artifacts.command('list'))
+    .description('list the artifact files of a run: path, size, sha256 (--json adds their URLs)')
     .argument('<run>', 'run name, or :TAG')
     .option('--json', 'JSON output')
     .action(async (runRef: string, o: StoreOpts & { json?: boolean }) => {
@@ -244,17 +250,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [e.path, String(e.size), e.sha256]))
     })
   withStore(artifacts.command('download'))
+    .description('download the artifact files of a run and check their sha256')
     .argument('<run>', 'run name, or :TAG')
     .option('-o, --output <dir>', 'where to put them', '.')
     .action(async (runRef: string, o: StoreOpts & { output: string }) => {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const got = await c.store.downloadArtifacts(rec.repoId, rec.run, resolvePath(io.cwd, o.output))
-      io.err.write(`downloaded ${got.length} files of ${rec.run} to ${resolvePath(io.cwd, o.output)} (sha256 verified)\n`)
+      io.err.write(`downloaded ${plural(got.length, 'file')} of ${rec.run} to ${resolvePath(io.cwd, o.output)} (sha256 verified)\n`)
     })
 
   const tags = program.command('tags').description('tags name succeeded runs so other workflows, teams and repos can depend on them')
   withStore(tags.command('list'))
+    .description('list the tags of this repository and the runs they point at')
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { json?: boolean }) => {
       const c = await ctx(o)
@@ -263,8 +271,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
     })
   withStore(tags.command('add'))
-    .argument('<tag>')
-    .argument('<run>')
+    .description('tag a succeeded run (a tag that exists is moved only with --force)')
+    .argument('<tag>', 'tag name')
+    .argument('<run>', 'run name')
     .option('--force', 'move the tag if it exists')
     .action(async (tag: string, run: string, o: StoreOpts & { force?: boolean }) => {
       const c = await ctx(o)
@@ -272,7 +281,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err.write(`tagged ${t.run} as ${t.tag}\n`)
     })
   withStore(tags.command('delete'))
-    .argument('<tag>')
+    .description('delete a tag (the run and its artifacts stay)')
+    .argument('<tag>', 'tag name')
     .action(async (tag: string, o: StoreOpts) => {
       const c = await ctx(o)
       await c.store.deleteTag(await c.repoId(), tag)
@@ -310,10 +320,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         close(): void
       }
       const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun), log: (l) => void io.err.write(l + '\n') }).finally(() => backend.close())
-      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
-      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${res.deletedSecrets.length} stale secret env parameter(s)\n`)
+      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${plural(res.terminated.length, 'expired instance')}${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
+      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${plural(res.deletedSecrets.length, 'stale secret env parameter')}\n`)
     })
 
+  addExamples(program)
   try {
     await program.parseAsync(argv, { from: 'user' })
     return exitCode
@@ -325,6 +336,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     if (e instanceof UserError) {
       io.err.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
+      if (argv.includes('--json')) json({ error: e.message, hint: e.hint ?? null })
       return 1
     }
     io.err.write(`error: ${(e as Error).stack ?? String(e)}\n`)

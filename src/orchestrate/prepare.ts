@@ -3,10 +3,11 @@
  * code snapshot, the deps. Any problem here fails the run before anything is launched or stored.
  */
 import { loadWorkflows, findWorkflow, resolveSecretEnv } from '../workflows/index.js'
-import { captureRevision } from '../revision/index.js'
+import { captureRevision, gitAt, untrackedFiles } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
-import { UserError, WorkflowErrors, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
+import { UserError, WorkflowErrors, plural, type Revision, type RunSpec, type RunRecord } from '../model/index.js'
 import type { EventSink } from './events.js'
+import { untrackedNamedByCommands, untrackedWarning, gpuWarning, hostHasGpu } from './preflight-warnings.js'
 
 export interface PrepareOptions {
   repoDir: string
@@ -16,6 +17,8 @@ export interface PrepareOptions {
   env?: Record<string, string>
   environ: Record<string, string | undefined>
   includeUntracked?: boolean
+  /** where it will run: a GPU request on a local host without one gets a warning */
+  backend?: { name: string }
   /** mask a secret value in the CI log before anything can print it */
   maskSecret?: (value: string) => void
 }
@@ -49,6 +52,10 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })
+  const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => [])
+  for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
+    if (w) emit({ type: 'warning', message: w })
+  }
   const uploaded = await store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz)
   emit({
     type: 'info',
@@ -57,7 +64,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
 
   let deps: PreparedRun['deps'] = []
   if (spec.deps.length) {
-    emit({ type: 'step', step: 'deps', message: `Resolving ${spec.deps.length} dependencies` })
+    emit({ type: 'step', step: 'deps', message: `Resolving ${plural(spec.deps.length, 'dependency')}` })
     const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps)
     deps = resolved.map((r, i) => ({ label: depLabel(spec.deps[i]!), repoId: r.repoId, run: r.run }))
     for (const d of deps) emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` })

@@ -189,6 +189,9 @@ export class LocalBackend implements Backend {
     const errFd = openSync(stderrFile, 'a', 0o600)
     const env: Record<string, string | undefined> = { ...process.env, ...this.opts.env, ...req.secretEnv }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
+    // a detached runner outlives this process, so it removes its own folder when it ends
+    if (this.opts.detached) env.DSTACK_RUNNER_TMP = dir
+    else delete env.DSTACK_RUNNER_TMP
     let child: ChildProcess
     try {
       child = spawn(this.opts.bash ?? 'bash', [script], {
