@@ -120,6 +120,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
+    .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
     .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
       const { repoDir, loc, store } = await ctx(o)
       const backendName = parseBackendName(o.backend as string)
@@ -131,7 +132,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           instanceProfile: o.instanceProfile,
           subnetIds: splitList(o.subnetIds as string | undefined),
           securityGroupIds: splitList(o.securityGroupIds as string | undefined),
-          ami: o.ami
+          ami: o.ami,
+          ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout')
         }
       })
       const commenter = new PrCommenter({
@@ -347,4 +349,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 function splitList(v: string | undefined): string[] | undefined {
   const items = (v ?? '').split(/[\s,]+/).filter(Boolean)
   return items.length ? items : undefined
+}
+
+function positiveSeconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a whole number of seconds above 0`, `e.g. ${flag} 600`)
+  return n
 }
