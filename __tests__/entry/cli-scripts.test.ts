@@ -145,6 +145,17 @@ describe('dstack-run for scripts', () => {
     expect(JSON.parse(r.out)).toEqual({ error: expect.stringContaining('no tag `no-such-tag`'), hint: expect.any(String) })
   })
 
+  it('a broken workflow file under run --json is one JSON document too', async () => {
+    const broken = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: a\n    provider: bash\n    comands: [echo]\n' })
+    try {
+      const r = await cli(['run', '-C', broken.dir, '--store', store, 'a', '--json'])
+      expect(r.code).toBe(1)
+      expect(JSON.parse(r.out)).toEqual({ error: '1 problem in the workflow files', problems: [expect.stringMatching(/^.dstack\/workflows.yaml:4:5: .*comands.*did you mean `commands`/)] })
+    } finally {
+      broken.cleanup()
+    }
+  })
+
   it('warns with the fix when a command names an untracked file', async () => {
     const r = await cli(['run', ...R(), 'reads-notes'])
     expect(r.err).toContain("warning: workflow `reads-notes` names `notes.txt`, which git does not track: it is not sent with the run's code. Commit it (git add notes.txt), or send untracked files with --include-untracked")

@@ -334,6 +334,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
     if (e instanceof WorkflowErrors) {
       for (const p of e.problems) io.err.write(formatProblem(p) + '\n')
+      if (argv.includes('--json')) json({ error: `${plural(e.problems.length, 'problem')} in the workflow files`, problems: e.problems.map(formatProblem) })
       return 1
     }
     if (e instanceof UserError) {
