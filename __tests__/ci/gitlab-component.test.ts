@@ -1,10 +1,13 @@
 /**
  * The GitLab component (templates/run.yml) executed by gitlab-ci-local with the shell executor,
- * as a project would include it: its job runs the committed CLI (dist/cli.js), its dotenv outputs
- * reach a later job through `needs:`, and a failing run fails the job.
+ * as a project includes it (`component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/run@$CI_COMMIT_SHA`, the
+ * local form of `gitlab.com/dstack/run-action/run@1`): it installs the CLI of its own commit
+ * ($[[ component.sha ]]) from `tool-repository` (here a file:// URL of the same repository, which
+ * holds the committed dist/), its dotenv outputs reach a later job through `needs:`, a failing run
+ * fails the job, and a failed install says what failed and how to set `tool`.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeRepo, git } from '../helpers/git-repo.js'
@@ -14,70 +17,98 @@ const ROOT = process.cwd()
 const GCL = join(ROOT, 'node_modules/gitlab-ci-local/dist/index.js')
 const haveDist = existsSync(join(ROOT, 'dist/cli.js'))
 
-function pipeline(workflow: string, store: string): string {
-  return `stages: [test, report]
-include:
-  - local: templates/run.yml
-    inputs:
-      job-name: dstack-train
-      workflow: ${workflow}
-      args: "--epochs 3 'two words'"
-      store: ${store}
-      tool: node ${ROOT}/dist/cli.js
-consumer:
-  stage: report
-  needs: [dstack-train]
-  script:
-    - echo "consumer got run=$DSTACK_RUN_NAME status=$DSTACK_STATUS exit=$DSTACK_EXIT_CODE"
-`
-}
-
-let store: string
-beforeAll(() => {
-  store = mkdtempSync(join(tmpdir(), 'gl-store-'))
-})
-afterAll(() => rmSync(store, { recursive: true, force: true }))
-
-async function gitlabCiLocal(workflow: string) {
-  const repo = makeRepo({
-    '.dstack/workflows.yaml': `workflows:
+const WORKFLOWS = `workflows:
   - name: train
     provider: bash
     commands:
       - echo "args:" \${{ run.args }}
+      - echo "env:" "$LR" "$NOTE"
   - name: broken
     provider: bash
     commands:
       - exit 4
-`,
-    '.gitlab-ci.yml': pipeline(workflow, store)
-  })
+`
+
+function pipeline(inputs: Record<string, string>): string {
+  const lines = Object.entries(inputs).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`)
+  return `stages: [test, report]
+include:
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/run@$CI_COMMIT_SHA
+    inputs:
+      job-name: dstack-train
+${lines.join('\n')}
+consumer:
+  stage: report
+  needs: [dstack-train]
+  script:
+    - echo "consumer got run=$DSTACK_RUN_NAME status=$DSTACK_STATUS exit=$DSTACK_EXIT_CODE reason=$DSTACK_REASON attempts=$DSTACK_ATTEMPTS"
+`
+}
+
+let store: string
+const installs: string[] = []
+beforeAll(() => {
+  store = mkdtempSync(join(tmpdir(), 'gl-store-'))
+})
+afterAll(() => {
+  rmSync(store, { recursive: true, force: true })
+  for (const d of installs) rmSync(d, { recursive: true, force: true })
+})
+
+/** a project whose repository also holds this component (templates/, dist/): it includes itself at HEAD */
+async function gitlabCiLocal(inputs: Record<string, string>, opts: { withDist?: boolean } = {}) {
+  const repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS })
   mkdirSync(join(repo.dir, 'templates'))
-  copyFileSync(join(ROOT, 'templates/run.yml'), join(repo.dir, 'templates/run.yml'))
+  cpSync(join(ROOT, 'templates/run.yml'), join(repo.dir, 'templates/run.yml'))
+  if (opts.withDist !== false) {
+    cpSync(join(ROOT, 'dist'), join(repo.dir, 'dist'), { recursive: true })
+    cpSync(join(ROOT, 'package.json'), join(repo.dir, 'package.json'))
+  }
+  const ci = pipeline({ store, ...inputs }).replaceAll('@REPO@', repo.dir)
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(join(repo.dir, '.gitlab-ci.yml'), ci)
   git(repo.dir, 'add', '-A')
   git(repo.dir, 'commit', '-qm', 'ci')
+  const sha = git(repo.dir, 'rev-parse', 'HEAD')
+  installs.push(join(tmpdir(), `dstack-run-${sha}`))
   const env = { ...process.env }
   delete env.NODE_OPTIONS
-  const r = await run(process.execPath, [GCL, '--force-shell-executor', '--no-color'], { cwd: repo.dir, env, timeoutMs: 180_000 })
+  const r = await run(process.execPath, [GCL, '--force-shell-executor', '--no-color'], { cwd: repo.dir, env, timeoutMs: 240_000 })
   repo.cleanup()
-  return r
+  return { ...r, text: r.stdout + r.stderr, sha }
 }
 
 const maybe = haveDist ? it : it.skip
 describe('the GitLab component under gitlab-ci-local', () => {
-  maybe('runs the workflow and hands its outputs to a later job', async () => {
-    const r = await gitlabCiLocal('train')
-    const text = r.stdout + r.stderr
-    expect(text).toContain("args: --epochs 3 two words")
-    expect(text).toMatch(/consumer got run=[a-z]+-[a-z]+-\d+ status=succeeded exit=0/)
-    expect(text).toMatch(/PASS\s+dstack-train/)
+  maybe('installs its own version, runs the workflow and hands every output to a later job', async () => {
+    const r = await gitlabCiLocal({
+      workflow: 'train',
+      'tool-repository': 'file://@REPO@',
+      args: "--epochs 3 'two words'",
+      env: 'LR=0.1\nNOTE=a b'
+    })
+    expect(r.text).toMatch(new RegExp(`dstack-run \\d+\\.\\d+\\.\\d+ \\(component run@${r.sha}, commit ${r.sha.slice(0, 12)}\\)`))
+    expect(r.text).toContain('args: --epochs 3 two words')
+    expect(r.text).toContain('env: 0.1 a b')
+    // DSTACK_REASON has spaces: GitLab's dotenv keeps them (no quoting), so it reaches the consumer
+    expect(r.text).toMatch(/consumer got run=[a-z]+-[a-z]+-\d+ status=succeeded exit=0 reason=all commands exited with 0 attempts=1/)
+    expect(r.text).toMatch(/PASS\s+dstack-train/)
     expect(r.code).toBe(0)
-  }, 240_000)
+  }, 300_000)
 
   maybe('fails the job when the run fails', async () => {
-    const r = await gitlabCiLocal('broken')
-    const text = r.stdout + r.stderr
-    expect(text).toMatch(/FAIL\s+\d*\s*dstack-train/)
+    const r = await gitlabCiLocal({ workflow: 'broken', tool: `node ${ROOT}/dist/cli.js` }, { withDist: false })
+    expect(r.text).toMatch(/FAIL\s+\d*\s*dstack-train/)
     expect(r.code).not.toBe(0)
-  }, 240_000)
+  }, 300_000)
+
+  it('says what failed and how to set `tool` when it cannot install itself', async () => {
+    const r = await gitlabCiLocal({ workflow: 'train', 'tool-repository': 'file:///nonexistent/run-action.git' }, { withDist: false })
+    expect(r.text).toContain('dstack-run: could not install the CLI of this component')
+    expect(r.text).toContain('from file:///nonexistent/run-action.git')
+    expect(r.text).toMatch(/anonymously: .*nonexistent/)
+    expect(r.text).toContain('set input tool to a command that runs dstack-run')
+    expect(r.text).toMatch(/FAIL\s+\d*\s*dstack-train/)
+    expect(r.code).not.toBe(0)
+  }, 300_000)
 })

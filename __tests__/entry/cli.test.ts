@@ -94,14 +94,14 @@ describe.each(['folder', 's3'] as const)('dstack-run on the local backend with a
     const r = await cli(['run', ...R(), 'train', '--json', '--', '--epochs', "it's $(whoami)"])
     expect(r.err).not.toMatch(/error/)
     expect(r.code).toBe(0)
-    const { record, outputs } = JSON.parse(r.out.slice(r.out.indexOf('{\n')))
+    // --json: stdout is one JSON document; the job's logs went to stderr
+    const { record, outputs } = JSON.parse(r.out)
     runName = record.run
     expect(runName).toMatch(/^[a-z]+-[a-z]+-\d+$/)
     expect(record.status).toBe('succeeded')
-    expect(r.out).toContain(`hello from ${runName} (train)`)
-    expect(r.out).toContain("args: --epochs it's $(whoami)")
-    const artifacts = JSON.parse(outputs.artifacts)
-    expect(artifacts).toEqual([expect.objectContaining({ path: 'model/weights.json', size: 9, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })])
+    expect(r.err).toContain(`hello from ${runName} (train)`)
+    expect(r.err).toContain("args: --epochs it's $(whoami)")
+    expect(outputs.artifacts).toEqual([expect.objectContaining({ path: 'model/weights.json', size: 9, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })])
   })
 
   it('ps, logs and artifacts read the run back', async () => {
@@ -132,8 +132,8 @@ describe.each(['folder', 's3'] as const)('dstack-run on the local backend with a
     expect(JSON.parse(list.out)).toEqual([expect.objectContaining({ tag: 'best', run: runName })])
     const consume = await cli(['run', ...R(), 'consume', '--json'])
     expect(consume.code).toBe(0)
-    expect(consume.out).toContain('{"w": 3}')
-    const consumer = JSON.parse(consume.out.slice(consume.out.indexOf('{\n'))).record.run as string
+    expect(consume.err).toContain('{"w": 3}')
+    const consumer = JSON.parse(consume.out).record.run as string
     const dup = await cli(['tags', 'add', ...R(), 'best', consumer])
     expect(dup.code).toBe(1)
     expect(dup.err).toMatch(new RegExp(`tag \`best\` already exists \\(run ${runName}\\); to move it, use \`tags add --force\``))

@@ -5,6 +5,7 @@
  */
 import type { RunEvent } from '../orchestrate/index.js'
 import { CommandFence, SectionMarkerFilter, plainLogLine } from './log-fences.js'
+import { isTerminal } from '../model/index.js'
 
 export interface TerminalOptions {
   out?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean }
@@ -57,11 +58,12 @@ export class TerminalReporter {
         break
       case 'step':
         this.phase = ev.message
-        this.say(`» ${ev.message}`)
+        // the CLI prints the result itself, once, after the run
+        if (ev.step !== 'finish') this.say(`» ${ev.message}`)
         break
       case 'status':
         this.phase = `${ev.record.run || 'run'}: ${ev.status}`
-        if (ev.status !== 'submitted' || ev.record.run) this.say(`» ${ev.record.run} ${ev.status}${ev.record.reason && ev.status !== 'succeeded' && ev.status !== 'running' && ev.status !== 'provisioning' ? `: ${ev.record.reason}` : ''}`)
+        if ((ev.status !== 'submitted' || ev.record.run) && !isTerminal(ev.status)) this.say(`» ${ev.record.run} ${ev.status}`)
         break
       case 'machine':
         this.say(`» machine ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`)

@@ -109,3 +109,17 @@ export function printTable(out: { write(s: string): boolean }, header: string[],
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
   for (const r of all) out.write(r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ').trimEnd() + '\n')
 }
+
+/** `--attempt N` of a run: a whole number from 1 to its number of attempts (default: the last) */
+export function attemptNumber(rec: RunRecord, given: string | undefined): number {
+  const count = rec.attempts.length
+  if (given === undefined) return Math.max(1, count)
+  const n = Number(given)
+  if (!Number.isInteger(n) || n < 1 || n > Math.max(1, count)) {
+    throw new UserError(
+      `--attempt ${given}: run ${rec.run} has ${count === 0 ? 'no attempts yet' : count === 1 ? '1 attempt' : `${count} attempts`}`,
+      count > 1 ? `pass a number from 1 to ${count}, or leave --attempt out for the last one` : 'leave --attempt out'
+    )
+  }
+  return n
+}

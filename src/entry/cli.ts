@@ -18,12 +18,16 @@ import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows, displayPath } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows, displayPath, attemptNumber } from './cli-views.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
 import { registerValidate } from './cli-validate.js'
 import { registerCheckCommand } from './cli-check.js'
+import { addExamples } from './cli-help.js'
+import { packageVersion } from './package-version.js'
+import { typedOutputs } from '../report/index.js'
+import { plural } from '../model/index.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -48,6 +52,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
     .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version of dstack-run')
 
   const withStore = (c: Command) =>
     c
@@ -94,7 +99,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--args <text>', 'more arguments as one text: one per line, or one line split on whitespace (for CI inputs)')
     .option('--include-untracked', 'also send untracked files that git does not ignore')
     .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
-    .option('--json', 'print the run record and outputs as JSON at the end')
+    .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
@@ -107,6 +112,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
     .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
     .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
+    .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
     .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
       const { repoDir, loc, store } = await ctx(o)
       const backendName = parseBackendName(o.backend as string)
@@ -118,7 +124,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           instanceProfile: o.instanceProfile,
           subnetIds: splitList(o.subnetIds as string | undefined),
           securityGroupIds: splitList(o.securityGroupIds as string | undefined),
-          ami: o.ami
+          ami: o.ami,
+          ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout')
         }
       })
       const commenter = new PrCommenter({
@@ -128,7 +135,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         urls: (r) => store.artifactLinks(r),
         warn: (m) => void io.err.write(`warning: ${m}\n`)
       })
-      const reporter = new TerminalReporter({ out: io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
+      const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
       reporter.start()
       let record: RunRecord
@@ -166,7 +173,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
       const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor })
       if (comment?.url) outputs['comment-url'] = comment.url
-      if (o.json) json({ record, outputs })
+      if (o.json) json({ record, outputs: typedOutputs(outputs) })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
       if (o.dotenv) {
         const d = dotenvOutputs(outputs)
@@ -175,7 +182,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
-      io.err.write(`artifacts (${manifest.length} files): ${store.artifactUrl(record.repoId, record.run)}\n`)
+      io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
       exitCode = record.exitCode ?? (record.status === 'succeeded' ? 0 : 1)
     })
 
@@ -199,7 +206,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string }) => {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
-      const n = o.attempt ? Number(o.attempt) : Math.max(1, rec.attempts.length)
+      const n = attemptNumber(rec, o.attempt)
       // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
       const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
       await followLogs(c.store, rec, n, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
@@ -232,6 +239,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
   withStore(artifacts.command('list'))
+    .description('list the artifact files of a run: path, size, sha256 (--json adds their URLs)')
     .argument('<run>', 'run name, or :TAG')
     .option('--json', 'JSON output')
     .action(async (runRef: string, o: StoreOpts & { json?: boolean }) => {
@@ -242,17 +250,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       printTable(io.out, ['PATH', 'SIZE', 'SHA256'], manifest.map((e) => [displayPath(e.path), String(e.size), e.sha256]))
     })
   withStore(artifacts.command('download'))
+    .description('download the artifact files of a run and check their sha256')
     .argument('<run>', 'run name, or :TAG')
     .option('-o, --output <dir>', 'where to put them', '.')
     .action(async (runRef: string, o: StoreOpts & { output: string }) => {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const got = await c.store.downloadArtifacts(rec.repoId, rec.run, resolvePath(io.cwd, o.output))
-      io.err.write(`downloaded ${got.length} files of ${rec.run} to ${resolvePath(io.cwd, o.output)} (sha256 verified)\n`)
+      io.err.write(`downloaded ${plural(got.length, 'file')} of ${rec.run} to ${resolvePath(io.cwd, o.output)} (sha256 verified)\n`)
     })
 
   const tags = program.command('tags').description('tags name succeeded runs so other workflows, teams and repos can depend on them')
   withStore(tags.command('list'))
+    .description('list the tags of this repository and the runs they point at')
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { json?: boolean }) => {
       const c = await ctx(o)
@@ -262,8 +272,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
     })
   withStore(tags.command('add'))
-    .argument('<tag>')
-    .argument('<run>')
+    .description('tag a succeeded run (a tag that exists is moved only with --force)')
+    .argument('<tag>', 'tag name')
+    .argument('<run>', 'run name')
     .option('--force', 'move the tag if it exists')
     .action(async (tag: string, run: string, o: StoreOpts & { force?: boolean }) => {
       const c = await ctx(o)
@@ -271,7 +282,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err.write(`tagged ${t.run} as ${t.tag}\n`)
     })
   withStore(tags.command('delete'))
-    .argument('<tag>')
+    .description('delete a tag (the run and its artifacts stay)')
+    .argument('<tag>', 'tag name')
     .action(async (tag: string, o: StoreOpts) => {
       const c = await ctx(o)
       await c.store.deleteTag(await c.repoId(), tag)
@@ -309,12 +321,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         close(): void
       }
       const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun), log: (l) => void io.err.write(l + '\n') }).finally(() => backend.close())
-      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${res.terminated.length} expired instance(s)${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
-      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${res.deletedSecrets.length} stale secret env parameter(s)\n`)
+      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${plural(res.terminated.length, 'expired instance')}${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
+      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${plural(res.deletedSecrets.length, 'stale secret env parameter')}\n`)
     })
 
   registerCheckCommand(program, io, (c) => (exitCode = c))
 
+  addExamples(program)
   try {
     await program.parseAsync(argv, { from: 'user' })
     return exitCode
@@ -322,10 +335,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
     if (e instanceof WorkflowErrors) {
       for (const p of e.problems) io.err.write(formatProblem(p) + '\n')
+      if (argv.includes('--json')) json({ error: `${plural(e.problems.length, 'problem')} in the workflow files`, problems: e.problems.map(formatProblem) })
       return 1
     }
     if (e instanceof UserError) {
       io.err.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
+      if (argv.includes('--json')) json({ error: e.message, hint: e.hint ?? null })
       return 1
     }
     io.err.write(`error: ${(e as Error).stack ?? String(e)}\n`)
@@ -336,4 +351,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 function splitList(v: string | undefined): string[] | undefined {
   const items = (v ?? '').split(/[\s,]+/).filter(Boolean)
   return items.length ? items : undefined
+}
+
+function positiveSeconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a whole number of seconds above 0`, `e.g. ${flag} 600`)
+  return n
 }

@@ -4,14 +4,15 @@
  */
 import { loadWorkflows, selectWorkflow, resolveSecretEnv, REGISTRY_USERNAME_ENV, REGISTRY_PASSWORD_ENV } from '../workflows/index.js'
 import { checkPlacement } from './placement.js'
-import { captureRevision } from '../revision/index.js'
+import { captureRevision, gitAt, untrackedFiles } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
-import { UserError, formatProblem, type Revision, type RunSpec } from '../model/index.js'
+import { UserError, formatProblem, plural, type Revision, type RunSpec } from '../model/index.js'
 import type { EventSink } from './events.js'
 import { readDepManifest, type ResolvedDep } from './dep-manifests.js'
 import { secretTexts } from './secret-values.js'
 import { ciJobEnv } from '../runner/job-env.js'
 import { checkCommandInterpolation } from './check-commands.js'
+import { untrackedNamedByCommands, untrackedWarning, gpuWarning, hostHasGpu } from './preflight-warnings.js'
 
 export interface PrepareOptions {
   repoDir: string
@@ -23,7 +24,8 @@ export interface PrepareOptions {
   includeUntracked?: boolean
   /** mask a secret value in the CI log before anything can print it */
   maskSecret?: (value: string) => void
-  /** where it will run: absolute paths are refused on a machine the run does not own (placement.ts) */
+  /** where it will run: absolute paths are refused on a machine the run does not own (placement.ts);
+   *  a GPU request on a local host without one gets a warning */
   backend?: { name: string }
 }
 
@@ -71,6 +73,10 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })
+  const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => [])
+  for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
+    if (w) emit({ type: 'warning', message: w })
+  }
   const uploaded = await store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz)
   emit({
     type: 'info',
@@ -79,7 +85,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
 
   let deps: PreparedRun['deps'] = []
   if (spec.deps.length) {
-    emit({ type: 'step', step: 'deps', message: `Resolving ${spec.deps.length} dependencies` })
+    emit({ type: 'step', step: 'deps', message: `Resolving ${plural(spec.deps.length, 'dependency')}` })
     const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps)
     deps = await Promise.all(resolved.map((r, i) => readDepManifest(store, spec.deps[i]!, depLabel(spec.deps[i]!), r.repoId, r.run)))
     for (const d of deps) emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` })

@@ -5,3 +5,4 @@ export { readRevision, detectRepoId, sha256Hex, type ReadRevisionOptions, type R
 export { buildSnapshot, SNAPSHOT_MTIME, type Snapshot } from './snapshot.js'
 export { captureRevision, type CapturedRevision } from './capture.js'
 export { gitAt, GitError, type Git } from './git.js'
+export { untrackedFiles } from './local-changes.js'

@@ -688,6 +688,28 @@ registry_login() {
   return "$rc"
 }
 
+# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------
+keep_work() { [ "${DSTACK_KEEP_WORK:-}" = 1 ] || [ "$1" != succeeded ]; }
+work_folder_note() {
+  if [ "${DSTACK_KEEP_WORK:-}" = 1 ]; then log "work folder kept (DSTACK_KEEP_WORK=1): $WORK"
+  elif [ "$1" != succeeded ] && [ "$SELF_DESTRUCT" != 1 ]; then log "work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)"
+  fi
+}
+remove_work_folder() {
+  # the folder the local backend wrote this script to, for a detached run that nobody waits for
+  case "${DSTACK_RUNNER_TMP:-}" in
+    */dstack-runner-*) [ -f "$DSTACK_RUNNER_TMP/runner.sh" ] && rm -rf "$DSTACK_RUNNER_TMP" ;;
+  esac
+  if keep_work "$1"; then
+    [ "${DSTACK_KEEP_WORK:-}" = 1 ] || [ "$SELF_DESTRUCT" != 1 ] || [ "$CODE_DIR" != "$WORK/code" ] || rm -rf "$CODE_DIR"
+    return 0
+  fi
+  rm -rf "$WORK"
+  rmdir "$(dirname "$WORK")" 2>/dev/null || true
+}
+# "this host" for a local run, the instance's name on a cloud machine
+machine_label() { if [ "$SELF_DESTRUCT" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }
+
 # ---------- finish: always uploads artifacts, the last log chunk and status.json ----------
 FINISHED=
 finish() {
@@ -702,13 +724,14 @@ finish() {
   fi
   [ "${#NOTES[@]}" -gt 0 ] && reason="$reason; $(IFS=';'; printf '%s' "${NOTES[*]}" | sed 's/;/; /g')"
   log "$status: $reason"
+  work_folder_note "$status"
   print_new
   ship_logs
   ship_logs
   PHASE=done
   write_status "$status" "$code" "$reason" "$(now_utc)"
   rm -f "$PID_NOTE"
-  [ "${DSTACK_KEEP_WORK:-}" = 1 ] || [ "$CODE_DIR" != "$WORK/code" ] || rm -rf "$CODE_DIR"
+  remove_work_folder "$status"
   exit "$rc"
 }
 # a failure before the job started
@@ -734,7 +757,7 @@ if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   exit 1
 fi
 : >"$LOG_FILE"
-log "run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(hostname 2>/dev/null || echo '?')"
+log "run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)"
 write_status
 
 if [ "$SELF_DESTRUCT" = 1 ]; then

@@ -198,6 +198,9 @@ export class LocalBackend implements Backend {
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
     // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
     env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
+    // a detached runner outlives this process, so it removes its own folder when it ends
+    if (this.opts.detached) env.DSTACK_RUNNER_TMP = dir
+    else delete env.DSTACK_RUNNER_TMP
     let child: ChildProcess
     try {
       child = spawn(this.opts.bash ?? 'bash', [script], {
