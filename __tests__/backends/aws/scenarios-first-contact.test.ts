@@ -185,8 +185,9 @@ describe('first contact with a real account', () => {
       expect(bad.out).toMatch(/^ok {4}AMI in us-east-1: ami-0123456789abcdef0 from \/aws\/service\/deeplearning\/ami\/x86_64\//m)
       expect(bad.out).toMatch(/^ok {4}store: s3:\/\/runs-bucket\/dstack is writable$/m)
       expect(bad.out).toMatch(/^FAIL {2}spot vCPU quota in us-east-1: All G and VT Spot Instance Requests \(L-3819A6DF\) is 0 vCPUs; the smallest matching type needs 4\n {6}fix: request at least 4: https:\/\/us-east-1\.console\.aws\.amazon\.com\/servicequotas\/home\/services\/ec2\/quotas\/L-3819A6DF$/m)
-      // the task's A10G types (5 within its default resources) × 2 zones × 2 markets; the spot half is dropped
-      expect(bad.out).toMatch(/^ok {4}candidates: 10 of 20 fit the quotas; first: g5.xlarge on-demand in us-east-1a/m)
+      // the task's A10G types (gpu without a count is 1..: the 8 g5 sizes) × 2 zones × 2 markets; the spot
+      // half is dropped, and so are g5.24xlarge and g5.48xlarge (96 and 192 vCPUs) under the 64 vCPU on-demand quota
+      expect(bad.out).toMatch(/^ok {4}candidates: 12 of 32 fit the quotas; first: g5.xlarge on-demand in us-east-1a/m)
       expect(bad.err).toContain('3 check(s) failed')
       // the check wrote nothing it did not delete
       expect(await h.keys(`${PREFIX}/.dstack-check/`)).toEqual([])
