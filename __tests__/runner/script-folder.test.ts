@@ -117,7 +117,7 @@ describe('runner script, folder store', () => {
       commands: ['mkdir -p ckpt && echo step1 > ckpt/s1.txt', 'sleep 4', 'echo step2 > ckpt/s2.txt'],
       artifacts: [{ path: 'ckpt', mount: true }]
     })
-    const s = await startRun(plan)
+    const s = await startRun(plan, { backend: { env: { DSTACK_CHECKPOINT_INTERVAL: '1' } } })
     await waitFor('the mounted artifact', () => readKey(root, `${P}/artifacts/ckpt/s1.txt`) === 'step1\n', 10_000)
     expect((await s.handle.poll()).state).toBe('running')
     expect(readKey(root, `${P}/artifacts.json`)).toBeUndefined()
