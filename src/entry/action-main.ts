@@ -23,6 +23,7 @@ import { artifactsNote, wantWorkflowArtifact } from '../ci/artifact-place.js'
 import { annotateFailure } from '../ci/github.js'
 import { metricsOutput } from '../report/metrics.js'
 import { writeAttestInputs } from '../ci/github-provenance.js'
+import { awsSession } from './aws-session.js'
 
 /** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
 const SUMMARY_MAX_CHARS = 250_000
@@ -35,7 +36,9 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const mode = core.getInput('mode') || 'run'
     const backendName = parseBackendName(core.getInput('backend'))
     const region = core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
+    const credentials = await awsSession({ roleArn: core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region, log: (l) => core.info(l) })
     const awsOptions = {
+      credentials,
       region,
       instanceProfile: core.getInput('instance-profile') || undefined,
       subnetIds: listInput('subnet-ids'),
@@ -58,7 +61,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
 
     const loc = storeFromInputs(region)
     if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
-    const store = new RunStore(openStore(loc))
+    const store = new RunStore(openStore(loc, { credentials }))
     const created = await createBackend(backendName, { aws: awsOptions })
     const backend = backendName === 'aws' ? deferReleaseOnCancel(created, signal, (l) => core.info(l)) : created
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')

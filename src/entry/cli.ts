@@ -28,6 +28,8 @@ import { addExamples } from './cli-help.js'
 import { packageVersion } from './package-version.js'
 import { typedOutputs } from '../report/index.js'
 import { plural } from '../model/index.js'
+import { awsSession } from './aws-session.js'
+import type { RenewingCredentials } from '../backends/aws/renewing-credentials.js'
 
 export interface CliIo {
   environ: Record<string, string | undefined>
@@ -61,10 +63,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       .option('--region <region>', 'AWS region of the S3 store')
       .option('--endpoint <url>', 'S3-compatible endpoint URL for the store')
 
-  const ctx = async (o: StoreOpts) => {
+  const ctx = async (o: StoreOpts, credentials?: RenewingCredentials) => {
     const repoDir = resolvePath(io.cwd, o.repo ?? '.')
     const loc: StoreLocation = o.store ? parseStoreSpec(o.store, { region: o.region, endpoint: o.endpoint }) : defaultStoreLocation(io.environ)
-    const store = new RunStore(openStore(loc))
+    const store = new RunStore(openStore(loc, { credentials }))
     return { repoDir, loc, store, repoId: () => detectRepoId(repoDir, io.environ) }
   }
   const json = (v: unknown) => io.out.write(JSON.stringify(v, null, 2) + '\n')
@@ -113,8 +115,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
     .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
     .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
+    .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token and renew the session for as long as the run lasts (default $DSTACK_ROLE_TO_ASSUME)')
     .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
-      const { repoDir, loc, store } = await ctx(o)
+      const credentials = await awsSession({ roleArn: (o.roleToAssume as string | undefined) ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: (o.awsRegion ?? o.region ?? io.environ.AWS_REGION) as string | undefined, log: (l) => void io.err.write(`${l}\n`) })
+      const { repoDir, loc, store } = await ctx(o, credentials)
       const backendName = parseBackendName(o.backend as string)
       if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)')
       const backend = await createBackend(backendName, {
@@ -125,7 +129,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           subnetIds: splitList(o.subnetIds as string | undefined),
           securityGroupIds: splitList(o.securityGroupIds as string | undefined),
           ami: o.ami,
-          ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout')
+          ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout'),
+          credentials
         }
       })
       const commenter = new PrCommenter({

@@ -5,7 +5,7 @@ import { UserError } from '../model/errors.js'
 import type { StoreLocation } from '../model/store-location.js'
 import { assertKey, type ObjectStore } from './object-store.js'
 import { FolderStore } from './folder-store.js'
-import { S3Store, normalisePrefix } from './s3-store.js'
+import { S3Store, normalisePrefix, type S3StoreOptions } from './s3-store.js'
 
 /** S3 general-purpose bucket naming rules (no dots-vs-IP ambiguity, no reserved prefixes/suffixes) */
 export function assertBucketName(name: string): string {
@@ -79,9 +79,10 @@ export function defaultStoreLocation(environ: Record<string, string | undefined>
   return { kind: 'folder', root: join(home, '.dstack', 'store') }
 }
 
-export function openStore(loc: StoreLocation): ObjectStore {
+export function openStore(loc: StoreLocation, opts: { credentials?: S3StoreOptions['credentials'] } = {}): ObjectStore {
   if (loc.kind === 'folder') return new FolderStore(loc.root)
   return new S3Store({
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
     bucket: loc.bucket,
     prefix: loc.prefix,
     ...(loc.region ? { region: loc.region } : {}),

@@ -32,6 +32,8 @@ export interface S3StoreOptions {
   region?: string
   /** an S3-compatible endpoint (path-style addressing) */
   endpoint?: string
+  /** credentials for the client it builds (e.g. an assumed role renewed before it ends); default: the SDK's chain */
+  credentials?: S3ClientConfig['credentials']
   /** a ready client (tests); region/endpoint then only shape `location` and `url()` */
   client?: S3Client
   /** listing page size (tests; S3's maximum is 1000) */
@@ -86,7 +88,7 @@ export class S3Store implements ObjectStore {
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
     }
-    this.client = opts.client ?? new S3Client(s3ClientConfig(opts))
+    this.client = opts.client ?? new S3Client({ ...s3ClientConfig(opts), ...(opts.credentials ? { credentials: opts.credentials } : {}) })
     this.pageSize = opts.pageSize ?? 1000
   }
 

@@ -21,6 +21,7 @@ import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './lau
 import { runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
 import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
+import { sessionEndWarning } from './session-end.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
@@ -44,6 +45,7 @@ export class AwsBackend implements Backend {
   readonly name = 'aws' as const
   readonly options: ResolvedAwsOptions
   private readonly createdAt: number
+  private sessionEndSaid = false
 
   constructor(opts: AwsBackendOptions = {}) {
     this.options = resolveOptions(opts)
@@ -59,6 +61,7 @@ export class AwsBackend implements Backend {
     const prev = req.previousAttempts[req.previousAttempts.length - 1]
     const preferOnDemand = spec.spotPolicy === 'auto' && prev?.status === 'interrupted'
     if (preferOnDemand) log(`attempt ${prev!.n} was interrupted (spot reclaimed): trying on-demand first this time (spot_policy: auto)`)
+    if (!this.sessionEndSaid && (this.sessionEndSaid = true)) sayWarning(log, sessionEndWarning(o.session, o.now(), spec.maxDurationSec, o.marginSec))
     if (!o.instanceProfile) log('warning: no instance profile given: the instance cannot register with SSM or read the store unless Default Host Management is set up')
 
     const credentialsSince = this.createdAt
@@ -334,4 +337,8 @@ export class AwsBackend implements Backend {
   close(): void {
     this.options.clientFactory.destroy()
   }
+}
+
+function sayWarning(log: (line: string) => void, message: string | undefined): void {
+  if (message) log(`warning: ${message}`)
 }

@@ -12,6 +12,7 @@ import { PricingClient } from '@aws-sdk/client-pricing'
 import { STSClient } from '@aws-sdk/client-sts'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types'
 
 export interface AwsClientFactory {
   /** describes, terminate, tags: SDK adaptive retries (client-side rate limiting when throttled) */
@@ -35,7 +36,8 @@ export interface AwsClientFactory {
 export interface ClientFactoryConfig {
   /** e.g. a test endpoint; applies to every service */
   endpoint?: string
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  /** static keys, or a provider (e.g. renewing-credentials.ts: an assumed role renewed before it ends) */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider
   maxAttempts?: number
   userAgent?: string
 }

@@ -6,7 +6,7 @@ export class ExpiredCredentialsError extends Error {
   constructor(elapsedMs: number, what: string, readonly instanceId?: string) {
     super(
       `AWS credentials expired after ${formatDuration(Math.max(0, Math.round(elapsedMs / 1000)))} while ${what}` +
-        ` — raise role-duration-seconds (aws-actions/configure-aws-credentials; the role's maximum session duration too).` +
+        ` — give role-to-assume (with id-token: write) so the session is renewed for as long as the run lasts, or raise role-duration-seconds (aws-actions/configure-aws-credentials; the role's maximum session duration too).` +
         (instanceId ? ` Instance ${instanceId} still terminates itself at max_duration; \`cleanup\` mode removes it once expired.` : ' The instance still terminates itself at max_duration.')
     )
     this.name = 'ExpiredCredentialsError'

@@ -6,7 +6,9 @@
 import { UserError, type StoreLocation } from '../../model/index.js'
 import { openStore, type ObjectStore } from '../../store/index.js'
 import { DEFAULT_AMI_PARAMETERS } from './ami-fit.js'
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types'
 import { defaultClientFactory, type AwsClientFactory } from './clients.js'
+import { sessionFactsFromEnv, type SessionFacts } from './session-end.js'
 
 /** the x86_64 default (arm64 has its own: ami-fit.ts) */
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
@@ -51,6 +53,8 @@ export interface AwsBackendOptions {
   /** opens the run store for the instance catalogue cache (default: the store layer's openStore; tests pass s3rver) */
   openStore?: (loc: StoreLocation) => ObjectStore
   clientFactory?: AwsClientFactory
+  /** credentials for the default client factory; a renewing provider (role-to-assume) keeps them valid for the whole run */
+  credentials?: AwsCredentialIdentityProvider & { sessions?: number }
   sleep?: (ms: number) => Promise<void>
   now?: () => number
   /** random in [0,1) for backoff jitter */
@@ -76,6 +80,8 @@ export interface ResolvedAwsOptions {
   preflight: boolean
   openStore: (loc: StoreLocation) => ObjectStore
   clientFactory: AwsClientFactory
+  /** what the start of a run says about the end of the CI's AWS session (session-end.ts) */
+  session: SessionFacts
   sleep: (ms: number) => Promise<void>
   now: () => number
   random: () => number
@@ -122,8 +128,9 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     throttleRetries: o.throttleRetries ?? 5,
     pollMinIntervalMs: o.pollMinIntervalMs ?? 2000,
     preflight: o.preflight ?? true,
-    openStore: o.openStore ?? openStore,
-    clientFactory: o.clientFactory ?? defaultClientFactory(),
+    openStore: o.openStore ?? ((loc: StoreLocation) => openStore(loc, o.credentials ? { credentials: o.credentials } : {})),
+    clientFactory: o.clientFactory ?? defaultClientFactory(o.credentials ? { credentials: o.credentials } : {}),
+    session: sessionFactsFromEnv(env, o.credentials?.sessions !== undefined),
     sleep: o.sleep ?? realSleep,
     now: o.now ?? Date.now,
     random: o.random ?? Math.random
