@@ -3,7 +3,7 @@
  * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
-import type { Backend, AttemptHandle, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
+import type { Backend, AttemptHandle, AttemptStatus, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
 import { NoCapacityError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
@@ -13,6 +13,7 @@ import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutc
 import { LogFollower } from './log-follower.js'
 import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
 import { checkEnvNames, checkTag } from './preflight.js'
+import { WatchOutage, DEFAULT_WATCH_OUTAGE_MS } from './watch-outage.js'
 import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
@@ -39,6 +40,8 @@ export interface RunWorkflowOptions extends PrepareOptions {
   pace?: Partial<WatchPace>
   /** how long a cancelled job gets to save its artifacts before the machine is released */
   cancelGraceMs?: number
+  /** how long the watch rides out failing polls (lost credentials or network) before it gives the attempt up */
+  watchOutageMs?: number
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -221,7 +224,8 @@ function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollow
   const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
   return watchAttempt({
     store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
-    now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message })
+    now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
+    outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
   })
 }
 

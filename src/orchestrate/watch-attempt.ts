@@ -13,6 +13,7 @@ import type { AttemptHandle, ExecState } from '../model/index.js'
 import type { StoreLocation } from '../model/store-location.js'
 import type { RunStore } from '../store/index.js'
 import type { LogFollower } from './log-follower.js'
+import type { WatchOutage } from './watch-outage.js'
 
 export interface WatchPace {
   /** wait between polls while log chunks arrive */
@@ -53,6 +54,8 @@ export interface WatchDeps {
   now: () => number
   cancelGraceMs: number
   warn: (message: string) => void
+  /** rides out failing polls for a while instead of failing the attempt (watch-outage.ts) */
+  outage?: WatchOutage
 }
 
 /** Watch until the attempt ended (runner's status.json `done`, or the backend says so); cancel on abort. */
@@ -67,13 +70,24 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
   let statusSeen: string | undefined
   try {
     for (;;) {
-      const printed = await d.follower.poll()
-      if (d.signal.aborted && cancelledAt === undefined) {
-        cancelledAt = d.now()
-        d.warn('cancelling: asking the job to stop and save its artifacts')
-        await d.handle.cancel('cancelled by the CI job').catch((e: Error) => d.warn(`cancel failed: ${e.message}`))
+      let printed = 0
+      let state: ExecState
+      try {
+        printed = await d.follower.poll()
+        if (d.signal.aborted && cancelledAt === undefined) {
+          cancelledAt = d.now()
+          d.warn('cancelling: asking the job to stop and save its artifacts')
+          await d.handle.cancel('cancelled by the CI job').catch((e: Error) => d.warn(`cancel failed: ${e.message}`))
+        }
+        state = await d.handle.poll()
+        d.outage?.ok()
+      } catch (e) {
+        // a short loss of credentials or network (watch-outage.ts): keep watching through the store
+        if (!d.outage) throw e
+        const given = d.outage.failed(e, await d.store.readStatus(d.repoId, d.run, d.attempt).catch(() => undefined))
+        if (given) return given
+        state = { state: 'running' }
       }
-      const state = await d.handle.poll()
       if (state.state === 'ended') return state
       const tag = d.follower.statusTag
       if (tag !== undefined && tag !== statusSeen) {

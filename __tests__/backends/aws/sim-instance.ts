@@ -38,10 +38,12 @@ interface Running {
 export class SimInstances implements CommandSink {
   private readonly bin: string
   private readonly running = new Map<string, Running>()
-  private readonly notices = new Set<string>()
+  private readonly notices = new Map<string, number>()
   private imds?: Server
   private imdsUrl = ''
   readonly outputs: { instanceId: string; commandId: string; stdout: string; stderr: string; code: number | null }[] = []
+  /** added to every instance's environment (e.g. DSTACK_CHECKPOINT_INTERVAL, a recording S3 endpoint) */
+  envOverrides: Record<string, string> = {}
   /** called when a command process exits (tests use it to reclaim an instance after its notice) */
   onExit?: (cmd: FakeCommand, instance: FakeInstance) => void
 
@@ -67,7 +69,7 @@ export class SimInstances implements CommandSink {
         res.end('fake-token')
       } else if (path === '/latest/meta-data/spot/instance-action' && this.notices.has(id)) {
         res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ action: 'terminate', time: new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, 'Z') }))
+        res.end(JSON.stringify({ action: 'terminate', time: new Date(Date.now() + this.notices.get(id)!).toISOString().replace(/\.\d+Z$/, 'Z') }))
       } else {
         res.statusCode = 404
         res.end('Not Found')
@@ -78,8 +80,8 @@ export class SimInstances implements CommandSink {
   }
 
   /** the fake IMDS announces a spot interruption to this instance */
-  announceInterruption(instanceId: string): void {
-    this.notices.add(instanceId)
+  announceInterruption(instanceId: string, inMs = 120_000): void {
+    this.notices.set(instanceId, inMs)
   }
 
   instanceDir(id: string): string {
@@ -117,7 +119,8 @@ export class SimInstances implements CommandSink {
       DSTACK_IMDS_ENDPOINT: `${this.imdsUrl}/${instance.id}`,
       DSTACK_LOG_INTERVAL: '1',
       DSTACK_SPOT_POLL_INTERVAL: '1',
-      DSTACK_KILL_AFTER: '5'
+      DSTACK_KILL_AFTER: '5',
+      ...this.envOverrides
     }
     const child = spawn('bash', [file], { cwd: '/usr/bin', env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     cmd.status = 'InProgress'
