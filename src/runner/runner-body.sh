@@ -494,9 +494,9 @@ notice_save() {
     pending=$(checkpoint_bytes "$RUNNER_DIR/ckpt.mark")
     bps=$(checkpoint_bps)
     if [ "$pending" -gt 0 ] && [ "$left" -le 0 ]; then
-      note "the spot notice left no time: the checkpoints changed since the last sync ($(human_bytes "$pending")) may be lost; the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
+      note "the spot notice came too late (its time had passed): the checkpoints changed since the last sync ($(human_bytes "$pending")) may be lost, the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
     elif [ "$pending" -gt 0 ] && [ -n "$bps" ] && [ "$bps" -gt 0 ] && need=$(((pending + bps - 1) / bps)) && [ "$need" -gt "$left" ]; then
-      note "the checkpoints changed since the last sync ($(human_bytes "$pending")) need about $need s at the measured $(human_bytes "$bps")/s, but the spot notice left $left s: they may not all be saved; the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
+      note "the checkpoints changed since the last sync ($(human_bytes "$pending")) need about $need s at the measured $(human_bytes "$bps")/s, but the spot notice left $left s: they may not all be saved, the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
     fi
     if save_checkpoints; then
       last=$(tail -n 1 "$RUNNER_DIR/ckpt.stat" 2>/dev/null) && saved="${last%% *}"
@@ -511,7 +511,8 @@ notice_save() {
   PHASE=uploading
   write_status interrupted "$code" "$reason"
   t3=$(now_ms)
-  note "notice save: checkpoints ($(human_bytes "$saved")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) of the $left s the notice left"
+  if [ "$left" -gt 0 ]; then left="of the $left s the notice left"; else left="after the notice's time had passed"; fi
+  note "notice save: checkpoints ($(human_bytes "$saved")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left"
 }
 
 # finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first

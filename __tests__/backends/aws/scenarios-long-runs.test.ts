@@ -251,12 +251,12 @@ regions: [us-east-1]
 
     const reason = rec.attempts[0]!.reason!
     expect(reason).toMatch(/spot interruption notice/)
-    expect(reason).toMatch(/the spot notice left no time: the checkpoints changed since the last sync \(\S+\) may be lost; the last complete sync \(at most 30 s old\) is kept/)
-    expect(reason).toMatch(/notice save: checkpoints \(\S+\) in \d+\.\d s, then logs in \d+\.\d s, then status in \d+\.\d s: \d+\.\d s of the -?\d+ s the notice left/)
+    expect(reason).toMatch(/the spot notice came too late \(its time had passed\): the checkpoints changed since the last sync \(\d+(\.\d)?K?B\) may be lost, the last complete sync \(at most 30 s old\) is kept/)
+    expect(reason).toMatch(/notice save: checkpoints \(\S+\) in \d+\.\d s, then logs in \d+\.\d s, then status in \d+\.\d s: \d+\.\d s in all, after the notice's time had passed/)
     const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? []
     expect(manifest.map((m) => m.path)).toEqual(['ckpt/a.bin', 'ckpt/b.bin'])
     const summary = runMarkdown(rec, manifest, store.artifactLinks(rec))
-    expect(summary).toContain('the spot notice left no time')
+    expect(summary).toContain('the spot notice came too late')
     expect(summary).toContain('notice save: checkpoints')
     await h.sim.idle()
     expect(h.cloud.running()).toEqual([])
