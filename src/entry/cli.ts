@@ -303,8 +303,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const file = resolvePath(io.cwd, o.stateFile)
       const machines = readMachines(file)
       if (!machines.length) return void io.err.write('no machine left to release\n')
+      const credentials = await awsSession({ roleArn: io.environ.DSTACK_ROLE_TO_ASSUME, source: 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: machines[0]?.region ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
       for (const m of machines) {
-        const backend = await createBackend(m.backend, { aws: { region: m.region } })
+        const backend = await createBackend(m.backend, { aws: { region: m.region, credentials } })
         try {
           await backend.releaseMachine(m)
         } finally {

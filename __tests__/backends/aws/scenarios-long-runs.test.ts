@@ -7,8 +7,7 @@
  * sessions cover hours that take no real time. `npm run e2e` runs this file.
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
-import { createServer, request as httpRequest, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, request as httpRequest } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +24,7 @@ import type { StoreLocation } from '../../../src/model/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import { awsError } from './fake-cloud.js'
 import { startHarness, spec, until, type Harness } from './harness.js'
+import { fakeSts, listen, close } from './fake-sts.js'
 
 const REPO_ID = 'github.com/acme/ml-demo'
 
@@ -448,48 +448,6 @@ function checkingFactory(credentials: RenewingCredentials, check: (p: () => Prom
     pricing: () => wrap(inner.pricing()),
     destroy: () => inner.destroy()
   }
-}
-
-/** STS AssumeRoleWithWebIdentity on loopback: one-hour sessions by the virtual clock */
-async function fakeSts(now: () => number) {
-  const calls: { token: string; roleArn: string; durationSeconds: string; sessionName: string }[] = []
-  const { server, url } = await listen(
-    createServer((req, res) => {
-      let body = ''
-      req.on('data', (d: Buffer) => (body += d.toString()))
-      req.on('end', () => {
-        const p = new URLSearchParams(body)
-        if (p.get('Action') !== 'AssumeRoleWithWebIdentity') {
-          res.statusCode = 400
-          return void res.end()
-        }
-        calls.push({ token: p.get('WebIdentityToken') ?? '', roleArn: p.get('RoleArn') ?? '', durationSeconds: p.get('DurationSeconds') ?? '', sessionName: p.get('RoleSessionName') ?? '' })
-        const n = calls.length
-        const expiration = new Date(now() + Number(p.get('DurationSeconds') ?? 3600) * 1000).toISOString()
-        res.setHeader('content-type', 'text/xml')
-        res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <SubjectFromWebIdentityToken>repo:acme/ml-demo:ref:refs/heads/main</SubjectFromWebIdentityToken>
-    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/dstack-ci/${p.get('RoleSessionName')}</Arn><AssumedRoleId>AROAEXAMPLE:${p.get('RoleSessionName')}</AssumedRoleId></AssumedRoleUser>
-    <Credentials><AccessKeyId>S3RVER</AccessKeyId><SecretAccessKey>S3RVER</SecretAccessKey><SessionToken>session-${n}</SessionToken><Expiration>${expiration}</Expiration></Credentials>
-    <Audience>sts.amazonaws.com</Audience>
-  </AssumeRoleWithWebIdentityResult>
-  <ResponseMetadata><RequestId>req-${n}</RequestId></ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>`)
-      })
-    })
-  )
-  return { server, url, calls }
-}
-
-async function listen(server: Server): Promise<{ server: Server; url: string }> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections?.()
-  return new Promise((r) => server.close(() => r()))
 }
 
 function escapeRe(s: string): string {
