@@ -43,7 +43,8 @@ async function status(run = 'wise-cat-1'): Promise<Record<string, unknown> | und
 function start(plan: RunnerPlan, secretEnv: Record<string, string> = {}) {
   return startRun(plan, {
     secretEnv,
-    backend: { env: { ...s3.env, DSTACK_AWS_CLI: awsCliPath(), DSTACK_S3_ENDPOINT: s3.endpoint } }
+    // checkpoints (mount: true) every second here, not every 30 s, so the test sees one mid-run
+    backend: { env: { ...s3.env, DSTACK_AWS_CLI: awsCliPath(), DSTACK_S3_ENDPOINT: s3.endpoint, DSTACK_CHECKPOINT_INTERVAL: '1' } }
   })
 }
 
