@@ -10,6 +10,7 @@ import { createBackend } from '../backends/index.js'
 import { loadMachines, saveMachines } from '../ci/github.js'
 import { openStore, RunStore } from '../store/index.js'
 import { awaitRunnerSaved, cancelWaitSec, loadAttemptRefs } from './cancel-wait.js'
+import { awsSession } from './aws-session.js'
 
 export interface PostDeps {
   sleep?: (ms: number) => Promise<void>
@@ -25,15 +26,20 @@ export async function post(deps: PostDeps = {}): Promise<void> {
   }
   const refs = loadAttemptRefs()
   const failed = []
+  // the main step's role, when it assumed one (the post step gets the same inputs and OIDC runtime)
+  const credentials = await awsSession({ roleArn: core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region: core.getInput('region') || process.env.AWS_REGION, log: (l) => core.info(l) }).catch((e: Error) => {
+    core.warning(`could not assume role-to-assume for the post step: ${e.message}; trying the default credentials`)
+    return undefined
+  })
   for (const m of machines) {
     try {
-      const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION) } })
+      const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION), credentials } })
       try {
         const ref = refs.find((r) => r.machineId === m.id)
         // a backend that can stop a remote runner (aws); the local backend's releaseMachine stops its runner itself
         const stop = (backend as { stopRunner?: (m: (typeof machines)[number], reason: string) => Promise<void> }).stopRunner
         if (ref && stop) {
-          const store = new RunStore(openStore(ref.store))
+          const store = new RunStore(openStore(ref.store, { credentials }))
           const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined)
           if (st?.phase !== 'done') {
             await stop.call(backend, m, 'the CI job ended').catch((e: Error) => core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`))
