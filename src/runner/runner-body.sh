@@ -483,21 +483,30 @@ restore_checkpoints() {
   log "attempt $ATTEMPT resumes: restored ${restored[*]} ($files files, $(human_bytes "$(checkpoint_bytes)")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))"
 }
 
+# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be
+# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown
+notice_fit() {
+  local pending="$1" bps="$2" left="$3" need
+  [ "$pending" -gt 0 ] || return 0
+  if [ "$left" -le 0 ]; then
+    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' "$(human_bytes "$pending")" "$CHECKPOINT_INTERVAL"
+  elif [ -n "$bps" ] && [ "$bps" -gt 0 ]; then
+    need=$(((pending + bps - 1) / bps))
+    [ "$need" -gt "$left" ] || return 0
+    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' "$(human_bytes "$pending")" "$need" "$(human_bytes "$bps")" "$left" "$CHECKPOINT_INTERVAL"
+  fi
+}
+
 # the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported
 notice_save() {
-  local code="$1" reason="$2" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW pending=0 bps need saved=0 last
+  local code="$1" reason="$2" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last
   t0=$(now_ms)
   when=$(cat "$RUNNER_DIR/notice-time" 2>/dev/null) || when=
   [ -n "$when" ] && deadline=$(date -d "$when" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))
   if has_checkpoints; then
     checkpoint_sync_done
-    pending=$(checkpoint_bytes "$RUNNER_DIR/ckpt.mark")
-    bps=$(checkpoint_bps)
-    if [ "$pending" -gt 0 ] && [ "$left" -le 0 ]; then
-      note "the spot notice came too late (its time had passed): the checkpoints changed since the last sync ($(human_bytes "$pending")) may be lost, the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
-    elif [ "$pending" -gt 0 ] && [ -n "$bps" ] && [ "$bps" -gt 0 ] && need=$(((pending + bps - 1) / bps)) && [ "$need" -gt "$left" ]; then
-      note "the checkpoints changed since the last sync ($(human_bytes "$pending")) need about $need s at the measured $(human_bytes "$bps")/s, but the spot notice left $left s: they may not all be saved, the last complete sync (at most ${CHECKPOINT_INTERVAL} s old) is kept"
-    fi
+    fit=$(notice_fit "$(checkpoint_bytes "$RUNNER_DIR/ckpt.mark")" "$(checkpoint_bps)" "$left")
+    [ -n "$fit" ] && note "$fit"
     if save_checkpoints; then
       last=$(tail -n 1 "$RUNNER_DIR/ckpt.stat" 2>/dev/null) && saved="${last%% *}"
     else
