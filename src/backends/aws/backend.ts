@@ -61,7 +61,10 @@ export class AwsBackend implements Backend {
     const prev = req.previousAttempts[req.previousAttempts.length - 1]
     const preferOnDemand = spec.spotPolicy === 'auto' && prev?.status === 'interrupted'
     if (preferOnDemand) log(`attempt ${prev!.n} was interrupted (spot reclaimed): trying on-demand first this time (spot_policy: auto)`)
-    if (!this.sessionEndSaid && (this.sessionEndSaid = true)) sayWarning(log, sessionEndWarning(o.session, o.now(), spec.maxDurationSec, o.marginSec))
+    if (!this.sessionEndSaid) {
+      this.sessionEndSaid = true // once per run, at its start (not again for each retry)
+      sayWarning(log, sessionEndWarning(o.session, o.now(), spec.maxDurationSec, o.marginSec))
+    }
     if (!o.instanceProfile) log('warning: no instance profile given: the instance cannot register with SSM or read the store unless Default Host Management is set up')
 
     const credentialsSince = this.createdAt
