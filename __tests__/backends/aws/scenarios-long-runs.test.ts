@@ -384,6 +384,82 @@ regions: [us-east-1]
     expect(h.cloud.running()).toEqual([])
   }, 180_000)
 
+  it('no role expiry warning, then the session ends mid-run: the step gives up after the outage limit, the instance finishes on its own', async () => {
+    const start = h.clock.now()
+    const ends = new Date(start + 3600_000)
+    // the CI's session: one hour, not renewable; AWS (and the store) refuse it afterwards
+    const session = async (): Promise<AwsCredentialIdentity> => ({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', sessionToken: 'ci-session', expiration: ends })
+    const check = async (provider: () => Promise<AwsCredentialIdentity>) => {
+      const c = await provider()
+      if (c.expiration && c.expiration.getTime() <= h.clock.now()) throw awsError('ExpiredToken', 'The security token included in the request is expired')
+    }
+    const s3 = new S3Client({ ...s3ClientConfig({ region: 'us-east-1', endpoint: h.s3.endpoint }), credentials: session })
+    s3.middlewareStack.add((next) => async (args) => (await check(session), next(args)), { step: 'build', name: 'sessionCheck' })
+    cleanups.push(() => s3.destroy())
+    const { objects, store } = s3Store(s3)
+    const go = mkdtempSync(join(tmpdir(), 'long-go-'))
+    cleanups.push(() => rmSync(go, { recursive: true, force: true }))
+    const task = `type: task
+name: train
+env:
+  - GO_DIR=${go}
+commands:
+  - echo "line 1"; while [ ! -e "$GO_DIR/go" ]; do sleep 0.2; done; echo "line 2"
+resources:
+  gpu: A10G
+max_duration: 6h
+regions: [us-east-1]
+`
+    const events: RunEvent[] = []
+    const backend = h.backend({ env: { AWS_SESSION_TOKEN: 'ci-session', AWS_CREDENTIAL_EXPIRATION: ends.toISOString() }, clientFactory: checkingFactory(session as unknown as RenewingCredentials, check) })
+    let stopped = false
+    const driver = (async () => {
+      await until(() => stopped || logsOf(events, 1).includes('line 1'), 90_000)
+      h.clock.advance(61 * 60_000) // the session ends
+      await until(() => stopped || warningsOf(events).some((w) => w.startsWith('lost contact with the run')), 30_000)
+      h.clock.advance(10 * 60_000) // and stays ended for the outage limit
+    })()
+    const err = await runWorkflow({
+      repoDir: repoWith(task),
+      workflow: 'train',
+      args: [],
+      environ: {},
+      backend,
+      store,
+      storeLocation: objects.location,
+      signal: new AbortController().signal,
+      emit: (e) => void events.push(e),
+      pollIntervalMs: 100,
+      now: h.clock.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100)))
+    })
+      .then(() => undefined)
+      .catch((e: unknown) => e as Error)
+      .finally(() => (stopped = true))
+    await driver
+
+    const info = events.filter((e): e is Extract<RunEvent, { type: 'info' }> => e.type === 'info').map((e) => e.message)
+    expect(info.some((m) => m.startsWith(`warning: the AWS session ends at ${ends.toISOString()} (in 1h 0m 0s), before this run may end (max_duration 6h 0m 0s)`))).toBe(true)
+    // as said at the start: the step loses sight of the run and fails...
+    expect(warningsOf(events).some((w) => /^lost contact with the run \((AWS credentials expired|The security token included in the request is expired)/.test(w))).toBe(true)
+    expect(warningsOf(events).some((w) => /^releasing i-\w+ failed: AWS credentials expired/.test(w))).toBe(true)
+    expect(err?.message).toMatch(/security token included in the request is expired/)
+    // ...while the run goes on: its instance finishes and writes its status with its own role
+    expect(h.cloud.running()).toHaveLength(1)
+    writeFileSync(join(go, 'go'), '')
+    const reader = s3Store().objects
+    const attemptStatus = async (): Promise<Record<string, unknown>> => {
+      const key = (await h.keys(`dstack/${REPO_ID}/runs/`)).find((k) => k.endsWith('/attempts/1/status.json'))
+      return key ? (JSON.parse((await reader.getText(key.slice('dstack/'.length))) ?? '{}') as Record<string, unknown>) : {}
+    }
+    await until(async () => (await attemptStatus()).phase === 'done', 90_000)
+    expect(await attemptStatus()).toMatchObject({ status: 'succeeded', exitCode: 0 })
+    // cleanup's part, with credentials that work
+    await h.backend().releaseMachine({ id: h.cloud.running()[0]!.id, backend: 'aws', region: 'us-east-1' })
+    await h.sim.idle()
+    expect(h.cloud.running()).toEqual([])
+  }, 240_000)
+
   it('the watch survives a short loss of credentials: it keeps following the run through the store and the run succeeds', async () => {
     const { objects, store } = s3Store()
     const events: RunEvent[] = []
