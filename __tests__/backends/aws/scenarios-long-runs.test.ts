@@ -205,12 +205,17 @@ describe('long runs on spot: resume, notice save, renewed credentials', () => {
       })
     )
     cleanups.push(() => close(proxy.server))
-    h.sim.envOverrides = { DSTACK_S3_ENDPOINT: proxy.url }
+    // one periodic sync only (the first, at the job's start): b.bin is left for the notice
+    h.sim.envOverrides = { DSTACK_S3_ENDPOINT: proxy.url, DSTACK_CHECKPOINT_INTERVAL: '600' }
+    const go = mkdtempSync(join(tmpdir(), 'long-go-'))
+    cleanups.push(() => rmSync(go, { recursive: true, force: true }))
     const task = `type: task
 name: train
+env:
+  - GO_DIR=${go}
 commands:
   - mkdir -p ckpt && head -c 300000 /dev/urandom > ckpt/a.bin && echo wrote-a
-  - sleep 4 && head -c 200000 /dev/urandom > ckpt/b.bin && echo wrote-b && sleep 60
+  - while [ ! -e "$GO_DIR/go" ]; do sleep 0.2; done; head -c 200000 /dev/urandom > ckpt/b.bin && echo wrote-b && sleep 60
 artifacts:
   - path: ckpt
     mount: true
@@ -223,6 +228,8 @@ regions: [us-east-1]
     const events: RunEvent[] = []
     // the notice arrives late: its termination time has already passed
     const reclaimer = reclaimFirstWhen('wrote-b', { noticeInMs: -30_000 })
+    // b.bin is written once the periodic sync has stored a.bin
+    const writer = until(() => puts.some((k) => k.endsWith('/artifacts/ckpt/a.bin')), 120_000).then(() => writeFileSync(join(go, 'go'), ''))
     const rec = await runWorkflow({
       repoDir: repoWith(task),
       workflow: 'train',
@@ -236,6 +243,7 @@ regions: [us-east-1]
       pollIntervalMs: 200
     }).finally(reclaimer.stop)
     await reclaimer.done
+    await writer
 
     expect(rec.status).toBe('interrupted')
     // b.bin changed after the last periodic sync (every 30 s): the notice uploads it, then the log, then status.json
@@ -251,7 +259,7 @@ regions: [us-east-1]
 
     const reason = rec.attempts[0]!.reason!
     expect(reason).toMatch(/spot interruption notice/)
-    expect(reason).toMatch(/the spot notice came too late \(its time had passed\): the checkpoints changed since the last sync \(\d+(\.\d)?K?B\) may be lost, the last complete sync \(at most 30 s old\) is kept/)
+    expect(reason).toMatch(/the spot notice came too late \(its time had passed\): the checkpoints changed since the last sync \(\d+(\.\d)?K?B\) may be lost, the last complete sync \(at most 600 s old\) is kept/)
     expect(reason).toMatch(/notice save: checkpoints \(\S+\) in \d+\.\d s, then logs in \d+\.\d s, then status in \d+\.\d s: \d+\.\d s in all, after the notice's time had passed/)
     const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? []
     expect(manifest.map((m) => m.path)).toEqual(['ckpt/a.bin', 'ckpt/b.bin'])
