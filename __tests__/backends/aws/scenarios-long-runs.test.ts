@@ -471,10 +471,14 @@ regions: [us-east-1]
   it('the watch survives a short loss of credentials: it keeps following the run through the store and the run succeeds', async () => {
     const { objects, store } = s3Store()
     const events: RunEvent[] = []
+    const go = mkdtempSync(join(tmpdir(), 'long-go-'))
+    cleanups.push(() => rmSync(go, { recursive: true, force: true }))
     const task = `type: task
 name: train
+env:
+  - GO_DIR=${go}
 commands:
-  - echo "line 1"; sleep 3; echo "line 2"
+  - echo "line 1"; while [ ! -e "$GO_DIR/go" ]; do sleep 0.2; done; echo "line 2"
 artifacts: []
 resources:
   gpu: A10G
@@ -497,6 +501,8 @@ regions: [us-east-1]
           injected = true
           h.cloud.pollErrors = [1, 2, 3].map(() => awsError('ExpiredToken', 'The security token included in the request is expired'))
         }
+        // the job ends only once the watch has contact again
+        if (e.type === 'warning' && e.message.startsWith('contact with the run is back')) writeFileSync(join(go, 'go'), '')
       },
       pollIntervalMs: 200
     })
