@@ -3,7 +3,7 @@
  * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
-import type { Backend, AttemptHandle, AttemptStatus, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
+import type { Backend, AttemptHandle, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
 import { NoCapacityError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
