@@ -535,7 +535,11 @@ function checkingFactory(credentials: RenewingCredentials, check: (p: () => Prom
     ec2: (r) => wrap(inner.ec2(r)),
     launchEc2: (r) => wrap(inner.launchEc2(r)),
     ssm: (r) => wrap(inner.ssm(r)),
+    sendSsm: (r) => wrap(inner.sendSsm(r)),
     pricing: () => wrap(inner.pricing()),
+    sts: (r) => wrap(inner.sts(r)),
+    iam: () => wrap(inner.iam()),
+    quotas: (r) => wrap(inner.quotas(r)),
     destroy: () => inner.destroy()
   }
 }
