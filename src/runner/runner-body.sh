@@ -674,7 +674,7 @@ fetch_dep() {
 # bash cannot hold, such as INPUT_GITHUB-TOKEN)
 JOB_ENV_UNSET=()
 job_env_unset() {
-  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
+  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
   [ -n "$IMAGE" ] && keep="$keep${DOCKER_ENV_KEEP[*]} "
   JOB_ENV_UNSET=()
   while IFS= read -r -d '' kv; do
