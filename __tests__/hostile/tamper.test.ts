@@ -110,9 +110,9 @@ describe('nothing changed in the store runs', () => {
     expect(r.code).toBe(1)
     expect(r.out).toContain(`runner.sh from the store has sha256 ${sha256(`touch ${pwn}\n`)}, not ${sha256(rendered)} as sent by the CI`)
     expect(existsSync(pwn)).toBe(false)
-    // the untampered script runs
+    // the untampered script runs (on a fresh instance: the bootstrap claims an instance once)
     writeFileSync(join(dir, 'stored-runner.sh'), rendered)
-    const ok = await bash(lines.join('\n'), { PATH: `${bin}:${process.env.PATH}`, DSTACK_INSTANCE_DIR: join(dir, 'opt') })
+    const ok = await bash(lines.join('\n'), { PATH: `${bin}:${process.env.PATH}`, DSTACK_INSTANCE_DIR: join(dir, 'opt2') })
     expect(ok.code).toBe(0)
     expect(ok.out).toContain('the runner the CI rendered')
   })

@@ -32,7 +32,7 @@ beforeAll(async () => {
   await withMetrics(rec('new-main-2', 'main', '2026-01-02T00:00:00Z'), 0.8)
   await withMetrics(rec('failed-main-3', 'main', '2026-01-03T00:00:00Z', 'failed'), 0.1)
   await store.saveRun(rec('bare-main-4', 'main', '2026-01-01T12:00:00Z'))
-  await store.store.put(keys.tag(REPO, 'best'), JSON.stringify({ tag: 'best', run: 'old-main-1' }))
+  await store.store.put(keys.tag(REPO, 'best'), JSON.stringify({ tag: 'best', run: 'old-main-1', workflow: 'train', repoId: REPO, revision: { sha: 'a'.repeat(40) }, created_at: '2026-01-01T01:00:00Z' }))
   await store.store.put(keys.logChunk(REPO, 'new-main-2', 1, 0), 'a\nb\n')
   await store.store.put(keys.logChunk(REPO, 'new-main-2', 1, 1), 'c\n')
 })

@@ -630,7 +630,7 @@ place_file() {
 }
 # a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked
 fetch_dep() {
-  local i="$1" label="${DEP_LABELS[$1]}" stage="$RUNNER_DIR/deps/$1" got k rel why src dest drel
+  local i="$1" label="${DEP_LABELS[$1]}" stage="$RUNNER_DIR/deps/$1" got k rel why src dest drel where
   rm -rf "$stage"
   mkdir -p "$stage/files" || fail_early "cannot create $stage"
   if [ -n "${DEP_MANIFEST_KEYS[$i]}" ]; then
@@ -654,16 +654,16 @@ fetch_dep() {
     [ -f "$src" ] && [ ! -L "$src" ] || fail_early "\`$rel\` of $label is missing from the store or not a regular file"
     got=$(sha256_of "$src")
     [ "$got" = "${DEP_FILE_SHAS[$k]}" ] || fail_early "\`$rel\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used"
-    dest="$JOB_DIR" drel="$rel"
+    dest="$JOB_DIR" drel="$rel" where="the working folder"
     case "$rel" in
       _root/*)
-        drel="${rel#_root/}"
+        drel="${rel#_root/}" where="/${rel#_root/}"
         if [ -n "$IMAGE" ]; then dest="$ROOT_DIR"
         elif [ "$OWNS_MACHINE" = 1 ]; then dest=""
         else fail_early "$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \`image\`, or run it with the aws backend"
         fi ;;
     esac
-    why=$(place_file "$src" "$dest" "$drel") || fail_early "cannot put \`$rel\` of $label into place: $why"
+    why=$(place_file "$src" "$dest" "$drel") || fail_early "cannot put \`$rel\` of $label into $where: $why"
   done
   rm -rf "$stage"
 }
