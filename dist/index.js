@@ -14047,7 +14047,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.3";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -14531,6 +14531,7 @@ const OAuth2ErrorCode = {
     CONFLICT: "CONFLICT",
     INSUFFICIENT_PERMISSIONS: "INSUFFICIENT_PERMISSIONS",
     INVALID_REQUEST: "INVALID_REQUEST",
+    OAUTH_INVALID_CLIENT: "invalid_client",
     OAUTH_INVALID_GRANT: "invalid_grant",
     OAUTH_INVALID_REQUEST: "invalid_request",
     OAUTH_INVALID_SCOPE: "invalid_scope",
@@ -14657,7 +14658,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.3";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -15351,7 +15352,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.3";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -16012,7 +16013,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.3";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -16035,6 +16036,19 @@ class ExpiredTokenException extends STSServiceException {
             ...opts,
         });
         Object.setPrototypeOf(this, ExpiredTokenException.prototype);
+    }
+}
+class InvalidContextAssertionException extends STSServiceException {
+    static shapeId = "com.amazonaws.sts#InvalidContextAssertionException";
+    name = "InvalidContextAssertionException";
+    $fault = "client";
+    constructor(opts) {
+        super({
+            name: "InvalidContextAssertionException",
+            $fault: "client",
+            ...opts,
+        });
+        Object.setPrototypeOf(this, InvalidContextAssertionException.prototype);
     }
 }
 class MalformedPolicyDocumentException extends STSServiceException {
@@ -16134,12 +16148,17 @@ const _DS = "DurationSeconds";
 const _E = "Expiration";
 const _EI = "ExternalId";
 const _ETE = "ExpiredTokenException";
+const _FPA = "FederatedProviderArn";
+const _I = "Issuer";
+const _ICAE = "InvalidContextAssertionException";
 const _IDPCEE = "IDPCommunicationErrorException";
 const _IDPRCE = "IDPRejectedClaimException";
 const _IITE = "InvalidIdentityTokenException";
+const _IP = "IdentityProvider";
 const _K = "Key";
 const _MPDE = "MalformedPolicyDocumentException";
 const _MSTS = "MinimumSessionTokenSize";
+const _OI = "OriginIdentity";
 const _P = "Policy";
 const _PA = "PolicyArns";
 const _PAr = "ProviderArn";
@@ -16154,6 +16173,7 @@ const _Pr = "Provider";
 const _RA = "RoleArn";
 const _RDE = "RegionDisabledException";
 const _RSN = "RoleSessionName";
+const _S = "Subject";
 const _SAK = "SecretAccessKey";
 const _SFWIT = "SubjectFromWebIdentityToken";
 const _SI = "SourceIdentity";
@@ -16161,8 +16181,11 @@ const _SN = "SerialNumber";
 const _ST = "SessionToken";
 const _STS = "SessionTokenSize";
 const _STU = "SessionTokenUtilization";
+const _STu = "SubjectType";
 const _T = "Tags";
 const _TC = "TokenCode";
+const _TCr = "TransactionContext";
+const _TIPC = "TrustedIdentityPropagationContext";
 const _TTK = "TransitiveTagKeys";
 const _Ta = "Tag";
 const _V = "Value";
@@ -16175,8 +16198,13 @@ const _cTT = "clientTokenType";
 const _e = "error";
 const _hE = "httpError";
 const _m = "message";
+const _oIIT = "originIdentityIssuerType";
+const _oIST = "originIdentitySubjectType";
+const _oISTT = "originIdentitySubjectTypeType";
 const _pDLT = "policyDescriptorListType";
 const _s = "smithy.ts.sdk.synthetic.com.amazonaws.sts";
+const _tCIPMT = "transactionContextIdentityProviderMapType";
+const _tCVT = "transactionContextValueType";
 const _tLT = "tagListType";
 const n0 = "com.amazonaws.sts";
 const _s_registry = new TypeRegistry(_s);
@@ -16201,6 +16229,12 @@ var IDPRejectedClaimException$ = [-3, n0, _IDPRCE,
     [0]
 ];
 n0_registry.registerError(IDPRejectedClaimException$, IDPRejectedClaimException);
+var InvalidContextAssertionException$ = [-3, n0, _ICAE,
+    { [_aQE]: [`InvalidContextAssertion`, 400], [_e]: _c, [_hE]: 400 },
+    [_m],
+    [0]
+];
+n0_registry.registerError(InvalidContextAssertionException$, InvalidContextAssertionException);
 var InvalidIdentityTokenException$ = [-3, n0, _IITE,
     { [_aQE]: [`InvalidIdentityToken`, 400], [_e]: _c, [_hE]: 400 },
     [_m],
@@ -16231,6 +16265,10 @@ const errorTypeRegistries = [
 ];
 var accessKeySecretType = [0, n0, _aKST, 8, 0];
 var clientTokenType = [0, n0, _cTT, 8, 0];
+var originIdentityIssuerType = [0, n0, _oIIT, 8, 0];
+var originIdentitySubjectType = [0, n0, _oIST, 8, 0];
+var originIdentitySubjectTypeType = [0, n0, _oISTT, 8, 0];
+var transactionContextValueType = [0, n0, _tCVT, 8, 0];
 var AssumedRoleUser$ = [3, n0, _ARU,
     0,
     [_ARI, _A],
@@ -16253,13 +16291,18 @@ var AssumeRoleWithWebIdentityRequest$ = [3, n0, _ARWWIR,
 ];
 var AssumeRoleWithWebIdentityResponse$ = [3, n0, _ARWWIRs,
     0,
-    [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS],
-    [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1]
+    [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS, _TIPC],
+    [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1, [() => TrustedIdentityPropagationContext$, 0]]
 ];
 var Credentials$ = [3, n0, _C,
     0,
     [_AKI, _SAK, _ST, _E],
     [0, [() => accessKeySecretType, 0], 0, 4], 4
+];
+var OriginIdentity$ = [3, n0, _OI,
+    0,
+    [_S, _STu, _I, _FPA],
+    [[() => originIdentitySubjectType, 0], [() => originIdentitySubjectTypeType, 0], [() => originIdentityIssuerType, 0], 0]
 ];
 var PolicyDescriptorType$ = [3, n0, _PDT,
     0,
@@ -16276,6 +16319,16 @@ var Tag$ = [3, n0, _Ta,
     [_K, _V],
     [0, 0], 2
 ];
+var TransactionContext$ = [3, n0, _TCr,
+    0,
+    [_IP],
+    [[() => transactionContextIdentityProviderMapType, 0]]
+];
+var TrustedIdentityPropagationContext$ = [3, n0, _TIPC,
+    8,
+    [_OI, _TCr],
+    [[() => OriginIdentity$, 0], [() => TransactionContext$, 0]]
+];
 var policyDescriptorListType = [1, n0, _pDLT,
     0, () => PolicyDescriptorType$
 ];
@@ -16284,6 +16337,12 @@ var ProvidedContextsListType = [1, n0, _PCLT,
 ];
 var tagListType = [1, n0, _tLT,
     0, () => Tag$
+];
+var transactionContextIdentityProviderMapType = [2, n0, _tCIPMT,
+    0, [0,
+        0],
+    [() => transactionContextValueType,
+        0]
 ];
 var AssumeRole$ = [9, n0, _AR,
     0, () => AssumeRoleRequest$, () => AssumeRoleResponse$
@@ -16623,10 +16682,13 @@ exports.IDPCommunicationErrorException = IDPCommunicationErrorException;
 exports.IDPCommunicationErrorException$ = IDPCommunicationErrorException$;
 exports.IDPRejectedClaimException = IDPRejectedClaimException;
 exports.IDPRejectedClaimException$ = IDPRejectedClaimException$;
+exports.InvalidContextAssertionException = InvalidContextAssertionException;
+exports.InvalidContextAssertionException$ = InvalidContextAssertionException$;
 exports.InvalidIdentityTokenException = InvalidIdentityTokenException;
 exports.InvalidIdentityTokenException$ = InvalidIdentityTokenException$;
 exports.MalformedPolicyDocumentException = MalformedPolicyDocumentException;
 exports.MalformedPolicyDocumentException$ = MalformedPolicyDocumentException$;
+exports.OriginIdentity$ = OriginIdentity$;
 exports.PackedPolicyTooLargeException = PackedPolicyTooLargeException;
 exports.PackedPolicyTooLargeException$ = PackedPolicyTooLargeException$;
 exports.PolicyDescriptorType$ = PolicyDescriptorType$;
@@ -16638,6 +16700,8 @@ exports.STSClient = STSClient;
 exports.STSServiceException = STSServiceException;
 exports.STSServiceException$ = STSServiceException$;
 exports.Tag$ = Tag$;
+exports.TransactionContext$ = TransactionContext$;
+exports.TrustedIdentityPropagationContext$ = TrustedIdentityPropagationContext$;
 exports.decorateDefaultCredentialProvider = decorateDefaultCredentialProvider;
 exports.errorTypeRegistries = errorTypeRegistries;
 exports.getDefaultRoleAssumer = getDefaultRoleAssumer;
@@ -70957,6 +71021,20 @@ module.exports = {
 
 /***/ }),
 
+/***/ 61269:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   d: () => (/* binding */ formatRows)
+/* harmony export */ });
+function formatRows(rows) {
+    const mark = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+    return rows.map((r) => `${mark[r.status]}  ${r.check}: ${r.detail}${r.fix ? `\n      fix: ${r.fix}` : ''}`).join('\n');
+}
+
+
+/***/ }),
+
 /***/ 87206:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -70990,7 +71068,7 @@ class WorkflowErrors extends UserError {
 
 /***/ }),
 
-/***/ 34085:
+/***/ 53876:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71002,11 +71080,13 @@ __nccwpck_require__.d(__webpack_exports__, {
   d7: () => (/* reexport */ errors/* WorkflowErrors */.d7),
   I1: () => (/* reexport */ names/* assertName */.I1),
   AO: () => (/* reexport */ names/* assertRepoId */.AO),
+  Fk: () => (/* reexport */ describeStore),
   Vw: () => (/* reexport */ errors/* formatProblem */.Vw),
-  KZ: () => (/* reexport */ names/* normaliseRelativePath */.KZ)
+  KZ: () => (/* reexport */ names/* normaliseRelativePath */.KZ),
+  LS: () => (/* reexport */ plural)
 });
 
-// UNUSED EXPORTS: ACTIVE_STATUSES, TERMINAL_STATUSES, describeStore, isTerminal
+// UNUSED EXPORTS: ACTIVE_STATUSES, ROOT_ARTIFACT_PREFIX, TERMINAL_STATUSES, artifactStorePath, isTerminal, normaliseAbsolutePath
 
 ;// CONCATENATED MODULE: ./src/model/spec.ts
 /**
@@ -71028,6 +71108,12 @@ const DEFAULTS = {
 var names = __nccwpck_require__(81601);
 // EXTERNAL MODULE: ./src/model/errors.ts
 var errors = __nccwpck_require__(87206);
+;// CONCATENATED MODULE: ./src/model/store-location.ts
+/** `s3://bucket/prefix` or a folder path */
+function describeStore(loc) {
+    return loc.kind === 'folder' ? loc.root : `s3://${loc.bucket}/${loc.prefix}`.replace(/\/$/, '');
+}
+
 ;// CONCATENATED MODULE: ./src/model/backend.ts
 /** A launch that could not get any machine: names what was tried and what to change. */
 class NoCapacityError extends Error {
@@ -71039,7 +71125,15 @@ class NoCapacityError extends Error {
     }
 }
 
+;// CONCATENATED MODULE: ./src/model/plural.ts
+/** `1 file`, `2 files`, `1 dependency`, `3 dependencies`: a count with its noun in the right number. */
+function plural(n, singular, pluralForm) {
+    const many = pluralForm ?? (/[^aeiou]y$/.test(singular) ? singular.slice(0, -1) + 'ies' : /(s|x|ch|sh)$/.test(singular) ? singular + 'es' : singular + 's');
+    return `${n} ${n === 1 ? singular : many}`;
+}
+
 ;// CONCATENATED MODULE: ./src/model/index.ts
+
 
 
 
@@ -71058,8 +71152,11 @@ class NoCapacityError extends Error {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   AO: () => (/* binding */ assertRepoId),
 /* harmony export */   I1: () => (/* binding */ assertName),
-/* harmony export */   KZ: () => (/* binding */ normaliseRelativePath)
+/* harmony export */   KZ: () => (/* binding */ normaliseRelativePath),
+/* harmony export */   TV: () => (/* binding */ ROOT_ARTIFACT_PREFIX),
+/* harmony export */   ve: () => (/* binding */ normaliseAbsolutePath)
 /* harmony export */ });
+/* unused harmony export artifactStorePath */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
 /**
  * Validation of every name that reaches an S3 key, a path or a shell script (DESIGN.md
@@ -71098,6 +71195,275 @@ function normaliseRelativePath(kind, value) {
     check(kind, value, parts.length > 0, 'must name something inside the working directory');
     return parts.join('/');
 }
+/**
+ * An absolute path on the machine or in the container a run owns (an absolute `working_dir` or
+ * artifact path): no `..`, no control characters or backslashes, not `/` itself. Returns it
+ * normalised (`/a/b`, no `.` parts, no duplicate or trailing slash).
+ */
+function normaliseAbsolutePath(kind, value) {
+    check(kind, value, typeof value === 'string' && value.length > 1 && value.length <= 1024 && value.startsWith('/'), 'must be an absolute path of 2–1024 characters');
+    // eslint-disable-next-line no-control-regex
+    check(kind, value, !/[\u0000-\u001f\u007f\\]/.test(value), 'must not contain control characters or backslashes');
+    const parts = value.split('/').filter((p) => p !== '' && p !== '.');
+    check(kind, value, !parts.includes('..'), 'must not contain ".."');
+    check(kind, value, parts.length > 0, 'must name a folder below /');
+    return '/' + parts.join('/');
+}
+/** where an absolute artifact path `/P` is kept in the store and the manifest: `_root/P` */
+const ROOT_ARTIFACT_PREFIX = '_root';
+function artifactStorePath(path) {
+    return path.startsWith('/') ? `${ROOT_ARTIFACT_PREFIX}${path}` : path;
+}
+
+
+/***/ }),
+
+/***/ 23860:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T1: () => (/* binding */ relativeTargets),
+/* harmony export */   YR: () => (/* binding */ normaliseTarget),
+/* harmony export */   hN: () => (/* binding */ sanitizeJobReport),
+/* harmony export */   zU: () => (/* binding */ shortenMarkdown)
+/* harmony export */ });
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86109);
+/**
+ * Pure: the job's own report (the markdown it wrote to `$DSTACK_REPORT`) made safe to embed in the
+ * summary and the PR / MR comment. It stays markdown (headings, lists, tables, code, emphasis), but:
+ *
+ * - raw HTML is shown as text (`<` becomes `&lt;` outside code);
+ * - a link or image is kept only when its target is http(s) on an allowed host, or a relative path
+ *   the caller resolves (an artifact of the run); every other `[text](target)` loses its target;
+ * - reference definitions (`[id]: url`) are not honoured; bare URLs of other hosts, e-mail
+ *   addresses and `@mentions` are shown as code;
+ * - an unclosed code fence is closed, and the comment markers of this tool cannot be forged.
+ */
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const BARE = /(?:\b[a-z][a-z0-9+.-]{1,31}:\/\/|\bwww\.|\bmailto:)[^\s<>()]*|[\w.+-]*@[\w-][\w./-]*/gi;
+/** relative targets of images and links in a report (for resolving them before sanitising) */
+function relativeTargets(markdown) {
+    const out = new Map();
+    for (const m of markdown.matchAll(/(!?)\[[^\]\n]*\]\(\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*\)/g)) {
+        const target = m[2];
+        if (!/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('//') && !target.startsWith('#')) {
+            if (out.get(target) !== 'image')
+                out.set(target, m[1] ? 'image' : 'link');
+        }
+    }
+    return [...out].map(([target, kind]) => ({ target, kind }));
+}
+/** `plots/./loss.png` → `plots/loss.png`; undefined when it leaves the folder or is not a plain path */
+function normaliseTarget(target) {
+    let t = target.split(/[?#]/)[0];
+    try {
+        t = decodeURIComponent(t);
+    }
+    catch {
+        return undefined;
+    }
+    if (t.startsWith('/') || t.includes('\\'))
+        return undefined;
+    const parts = [];
+    for (const p of t.split('/')) {
+        if (p === '' || p === '.')
+            continue;
+        if (p === '..')
+            return undefined;
+        parts.push(p);
+    }
+    return parts.length ? parts.join('/') : undefined;
+}
+function sanitizeJobReport(input, o) {
+    const stats = { removedLinks: 0, neutralisedHtml: 0 };
+    const lines = String(input).replace(/\r\n?/g, '\n').replace(CONTROL, '').split('\n');
+    const out = [];
+    let fence;
+    for (const line of lines) {
+        if (fence) {
+            const close = new RegExp(`^ {0,3}${fence.ch === '`' ? '`' : '~'}{${fence.len},}\\s*$`);
+            if (close.test(line))
+                fence = undefined;
+            out.push(unforgeable(line));
+            continue;
+        }
+        const f = FENCE_OPEN.exec(line);
+        if (f && !(f[1][0] === '`' && f[2].includes('`'))) {
+            fence = { ch: f[1][0], len: f[1].length };
+            out.push(unforgeable(line));
+            continue;
+        }
+        out.push(sanitizeLine(line, o, stats));
+    }
+    if (fence)
+        out.push(fence.ch.repeat(fence.len));
+    return { markdown: out.join('\n').replace(/\n+$/, ''), ...stats };
+}
+/** the comment's section markers are HTML comments: text can never hold one */
+function unforgeable(s) {
+    return s.replace(/<!--/g, '<!\u200b--');
+}
+/** one line outside fences: code spans verbatim, everything else sanitised */
+function sanitizeLine(line, o, stats) {
+    let result = '';
+    let i = 0;
+    let text = '';
+    const flush = () => {
+        result += sanitizeText(text, o, stats);
+        text = '';
+    };
+    while (i < line.length) {
+        const c = line[i];
+        if (c === '\\' && i + 1 < line.length) {
+            text += line.slice(i, i + 2);
+            i += 2;
+            continue;
+        }
+        if (c === '`') {
+            let n = 0;
+            while (line[i + n] === '`')
+                n++;
+            const fenceStr = '`'.repeat(n);
+            let j = i + n;
+            let close = -1;
+            while (j < line.length) {
+                const k = line.indexOf(fenceStr, j);
+                if (k < 0)
+                    break;
+                if (line[k + n] !== '`' && line[k - 1] !== '`') {
+                    close = k;
+                    break;
+                }
+                j = k + 1;
+                while (line[j] === '`')
+                    j++;
+            }
+            if (close >= 0) {
+                flush();
+                result += unforgeable(line.slice(i, close + n));
+                i = close + n;
+                continue;
+            }
+            text += fenceStr;
+            i += n;
+            continue;
+        }
+        text += c;
+        i++;
+    }
+    flush();
+    return result;
+}
+/** text between code spans: HTML, links, images, definitions, bare URLs and mentions */
+function sanitizeText(text, o, stats) {
+    if (text === '')
+        return '';
+    const tags = text.match(/<[a-z/!?]/gi)?.length ?? 0;
+    stats.neutralisedHtml += tags;
+    // raw HTML and <autolinks>: shown as text; `]:` never makes a reference definition
+    // what this function generates (code spans, approved targets) is held out of later passes
+    const held = [];
+    const hold = (piece) => `\u0000${held.push(piece) - 1}\u0000`;
+    let s = text.replace(/</g, '&lt;').replace(/\]:/g, '\\]:');
+    // images: shown when the target resolves to an image URL, else a link to it, else a note
+    s = s.replace(/!\[([^\]\n]*)\]\(\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*\)/g, (all, alt, target) => {
+        if (approve(target, 'image', o))
+            return all;
+        const label = alt.trim() || target;
+        if (approve(target, 'link', o))
+            return `[🖼️ ${label}](${target})`;
+        stats.removedLinks++;
+        const relative = !/^[a-z][a-z0-9+.-]*:/i.test(target) && !target.startsWith('//');
+        return `🖼️ ${label} (${hold((0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(target))}: image not shown${relative && o.missingImageNote ? `; ${o.missingImageNote}` : ''})`;
+    });
+    const pieces = [];
+    let last = 0;
+    // `](target "title")`: keep only approved targets, rewritten to the approved URL
+    const DEST = /\]\(([^)\n]*)\)?/g;
+    for (const m of s.matchAll(DEST)) {
+        const at = m.index;
+        const isImage = imageStart(s, at);
+        pieces.push(bare(s.slice(last, at), o));
+        const parsed = /^\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*$/.exec(m[1] ?? '');
+        const approved = m[0].endsWith(')') && parsed ? approve(parsed[1], isImage ? 'image' : 'link', o) : undefined;
+        if (approved) {
+            pieces.push(`](${hold(approved)})`);
+        }
+        else {
+            stats.removedLinks++;
+            const target = parsed?.[1] ?? (m[1] ?? '').trim();
+            pieces.push(`\\]${target ? ` (${hold((0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(target))}: ${isImage ? 'image' : 'link'} removed)` : ''}`);
+        }
+        last = at + m[0].length;
+    }
+    pieces.push(bare(s.slice(last), o));
+    // eslint-disable-next-line no-control-regex
+    return pieces.join('').replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)]);
+}
+/** is the `]` at `at` the end of an image's alt text (`![`…)? */
+function imageStart(s, at) {
+    let depth = 0;
+    for (let k = at - 1; k >= 0; k--) {
+        if (s[k] === ']' && s[k - 1] !== '\\')
+            depth++;
+        else if (s[k] === '[' && s[k - 1] !== '\\') {
+            if (depth === 0)
+                return s[k - 1] === '!';
+            depth--;
+        }
+    }
+    return false;
+}
+function approve(target, kind, o) {
+    // entities and backslash escapes are decoded by the renderer after this check: refuse them
+    if (/[&\\]/.test(target))
+        return undefined;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//'))
+        return (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .safeUrl */ .Pl)(target, o.policy);
+    if (target.startsWith('#'))
+        return undefined;
+    const rel = normaliseTarget(target);
+    const url = rel === undefined ? undefined : o.resolve?.(rel, kind);
+    return url === undefined ? undefined : (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .safeUrl */ .Pl)(url, o.policy);
+}
+/** bare URLs, e-mails and @mentions outside links: allowed URLs stay, the rest become code */
+function bare(s, o) {
+    return s.replace(BARE, (m) => (/^https?:\/\//i.test(m) && (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .safeUrl */ .Pl)(m.replace(/[.,;:!?*_~]+$/, ''), o.policy) && !/[&\\]/.test(m) ? m : (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(m)));
+}
+/**
+ * Shortens markdown to `max` characters at a line boundary (never inside a code fence it leaves
+ * open: the fence is closed), and says what was cut.
+ */
+function shortenMarkdown(md, max, whereWhole, what = 'report') {
+    if (md.length <= max)
+        return { markdown: md, cut: false };
+    const lines = md.split('\n');
+    const kept = [];
+    let size = 0;
+    let fence;
+    const noteRoom = 300 + whereWhole.length;
+    for (const line of lines) {
+        if (size + line.length + 1 + noteRoom + (fence ? fence.length + 1 : 0) > max)
+            break;
+        kept.push(line);
+        size += line.length + 1;
+        const f = FENCE_OPEN.exec(line);
+        if (fence) {
+            if (new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`).test(line))
+                fence = undefined;
+        }
+        else if (f && !(f[1][0] === '`' && f[2].includes('`')))
+            fence = f[1];
+    }
+    if (fence)
+        kept.push(fence);
+    const shownLines = kept.length - (fence ? 1 : 0);
+    const note = `\n\n> ✂️ The ${what} was shortened: ${shownLines} of ${lines.length} lines (${size.toLocaleString('en-US')} of ${md.length.toLocaleString('en-US')} characters) are shown. ${whereWhole}`;
+    return { markdown: kept.join('\n') + note, cut: true };
+}
 
 
 /***/ }),
@@ -71110,7 +71476,11 @@ function normaliseRelativePath(kind, value) {
 /* harmony export */   l7: () => (/* binding */ runMarkdown)
 /* harmony export */ });
 /* unused harmony exports escapeCell, formatBytes */
-/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(65468);
+/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(65468);
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86109);
+/* harmony import */ var _job_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(23860);
+
+
 
 const ICON = {
     succeeded: '✅',
@@ -71123,8 +71493,9 @@ const ICON = {
     running: '🏃',
     uploading: '⏫'
 };
+/** text for a table cell (md-escape.ts) */
 function escapeCell(s) {
-    return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeCell */ .kq)(s);
 }
 function formatDuration(sec) {
     if (sec === undefined)
@@ -71149,19 +71520,22 @@ function formatBytes(n) {
 function runMarkdown(r, manifest, ctx) {
     const lines = [];
     const rev = r.revision;
-    lines.push(`### ${ICON[r.status] ?? ''} \`${r.workflow}\` — run \`${r.run}\` ${r.status}`);
+    const policy = ctx.policy ?? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .policyFor */ .KV)([ctx.artifactsUrl]);
+    lines.push(`### ${ICON[r.status] ?? ''} ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(r.workflow)} — run ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(r.run)} ${r.status}`);
     lines.push('');
     if (r.reason && r.status !== 'succeeded')
-        lines.push(`> ${escapeCell(r.reason)}`, '');
+        lines.push(`> ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeText */ .X1)(r.reason)}`, '');
     lines.push('| | |', '|---|---|');
     lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
-    lines.push(`| Revision | \`${rev.sha.slice(0, 12)}\`${rev.branch ? ` on \`${escapeCell(rev.branch)}\`` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
+    lines.push(`| Revision | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(rev.sha.slice(0, 12))}${rev.branch ? ` on ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
     lines.push(`| Backend | ${r.backend} |`);
-    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_0__/* .runDurationSec */ .T)(r))} |`);
+    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_2__/* .runDurationSec */ .T)(r))} |`);
     if (r.costUsd !== undefined)
         lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
     if (r.tags.length)
-        lines.push(`| Tags | ${r.tags.map((t) => `\`${escapeCell(t)}\``).join(', ')} |`);
+        lines.push(`| Tags | ${r.tags.map((t) => (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(t)).join(', ')} |`);
+    if (ctx.jobUrl)
+        lines.push(`| Job log | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`);
     lines.push('');
     if (r.attempts.length) {
         lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|');
@@ -71171,23 +71545,198 @@ function runMarkdown(r, manifest, ctx) {
         }
         lines.push('');
     }
+    if (ctx.blocks?.length)
+        lines.push(...ctx.blocks);
     if (manifest.length) {
-        lines.push(`**Artifacts** ([all](${ctx.artifactsUrl})): ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
+        const all = (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)('all', ctx.artifactsUrl, policy);
+        lines.push(`**Artifacts**${all === 'all' ? '' : ` (${all})`}: ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
         lines.push('| File | Size | sha256 |', '|---|---|---|');
         const shown = manifest.slice(0, 50);
         for (const e of shown)
-            lines.push(`| [${escapeCell(e.path)}](${ctx.artifactUrl(e.path)}) | ${formatBytes(e.size)} | \`${e.sha256.slice(0, 12)}\` |`);
+            lines.push(`| ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(e.sha256.slice(0, 12))} |`);
         if (manifest.length > shown.length)
             lines.push(`| … ${manifest.length - shown.length} more | | |`);
         lines.push('');
     }
-    if (ctx.logsHint)
-        lines.push(ctx.logsHint, '');
     let text = lines.join('\n');
     const max = ctx.maxChars ?? 60_000;
     if (text.length > max)
-        text = text.slice(0, max - 40) + '\n\n… (truncated)\n';
+        text = (0,_job_report_js__WEBPACK_IMPORTED_MODULE_1__/* .shortenMarkdown */ .zU)(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n';
     return text;
+}
+
+
+/***/ }),
+
+/***/ 86109:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   GA: () => (/* binding */ cellCode),
+/* harmony export */   KV: () => (/* binding */ policyFor),
+/* harmony export */   Pl: () => (/* binding */ safeUrl),
+/* harmony export */   SS: () => (/* binding */ codeSpan),
+/* harmony export */   X1: () => (/* binding */ escapeText),
+/* harmony export */   kq: () => (/* binding */ escapeCell),
+/* harmony export */   nf: () => (/* binding */ link),
+/* harmony export */   zW: () => (/* binding */ fencedBlock)
+/* harmony export */ });
+/* unused harmony exports NO_LINKS, linkText */
+/**
+ * Pure: every user-, job-, CI- or store-controlled string that goes into the job summary or the
+ * PR / MR comment passes through one of these, chosen for the exact place it lands. GitHub and
+ * GitLab render GitHub Flavored Markdown: a stray `|` adds a table cell, a backtick closes a code
+ * span, `](` makes a link, `<` starts raw HTML, and a bare `https://…`, `www.…` or `a@b.c` becomes
+ * a link on its own (GFM autolinks). None of that may come from a value.
+ */
+const NO_LINKS = { hosts: [] };
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u2028\u2029]/g;
+/** things GFM turns into links without any brackets: URLs with a scheme, www. hosts, e-mail addresses */
+const AUTOLINKABLE = /(?:\b[a-z][a-z0-9+.-]{1,31}:\/\/|\bwww\.|\bmailto:|\bxmpp:)\S*|[\w.+-]*@[\w-][\w./-]*/gi;
+/** this tool's comment markers are HTML comments: no value may ever hold one, even in code */
+function unforgeable(s) {
+    return s.replace(/<!--/g, '<!\u200b--');
+}
+/** one line, no control characters */
+function oneLine(s) {
+    return unforgeable(String(s).replace(/\r\n?|\n/g, ' ').replace(CONTROL, ''));
+}
+/** the longest run of `ch` in `s` */
+function longestRun(s, ch) {
+    let best = 0;
+    let cur = 0;
+    for (const c of s) {
+        cur = c === ch ? cur + 1 : 0;
+        if (cur > best)
+            best = cur;
+    }
+    return best;
+}
+/**
+ * Inline code: a fence of backticks longer than any run inside, padded with spaces when the text
+ * starts or ends with a backtick or a space (CommonMark strips one space each side). In a table
+ * cell a `|` ends the cell even inside a code span, so `inTable` escapes it (GFM removes the `\`).
+ */
+function codeSpan(value, opts = {}) {
+    let s = oneLine(value);
+    if (s === '')
+        return '` `';
+    if (opts.inTable)
+        s = s.replace(/\|/g, '\\|');
+    const fence = '`'.repeat(longestRun(s, '`') + 1);
+    const pad = /^[` ]|[` ]$/.test(s) ? ' ' : '';
+    return `${fence}${pad}${s}${pad}${fence}`;
+}
+/** a code span for a table cell */
+function cellCode(value) {
+    return codeSpan(value, { inTable: true });
+}
+/** markdown punctuation that can start or end an inline construct */
+function escapeInline(s) {
+    return s
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/([\\`*_[\]()#!|~$^{}])/g, '\\$1');
+}
+/**
+ * Plain text for a paragraph, a heading or a quote: one line, markdown punctuation escaped, HTML
+ * neutralised, and anything GFM would autolink (or GitHub would turn into an @mention) shown as
+ * code instead. `inTable` also keeps `|` inside those code spans from ending the cell.
+ */
+function escapeText(value, opts = {}) {
+    // `quoted` parts (as in the runner's reasons) become real code spans of their own
+    const parts = oneLine(value).split(/`([^`]+)`/);
+    const out = parts.map((p, i) => (i % 2 ? codeSpan(p, opts) : plainText(p, opts))).join('');
+    // a line that starts like a block (list, heading, quote, thematic break) stays a paragraph
+    return out.replace(/^(\s*)([-+=]|\d+[.)])/, '$1\\$2');
+}
+function plainText(s, opts) {
+    let out = '';
+    let last = 0;
+    for (const m of s.matchAll(AUTOLINKABLE)) {
+        out += escapeInline(s.slice(last, m.index));
+        out += codeSpan(m[0], opts);
+        last = m.index + m[0].length;
+    }
+    out += escapeInline(s.slice(last));
+    return out;
+}
+/** text inside a table cell (escapeText already escapes `|`) */
+function escapeCell(value) {
+    return escapeText(value, { inTable: true });
+}
+/** text of a link: like escapeText, without ever producing a nested link */
+function linkText(value) {
+    return escapeText(value);
+}
+function hostAllowed(host, policy) {
+    const h = host.toLowerCase();
+    return policy.hosts.some((p) => {
+        const q = p.toLowerCase();
+        return q.startsWith('*.') ? h.endsWith(q.slice(1)) && h.length > q.length - 1 : h === q;
+    });
+}
+/**
+ * The URL when it may be linked: http(s) only, a host the policy allows, no credentials, no
+ * whitespace or control characters. Characters that could end the link destination early are
+ * percent-encoded. Undefined otherwise (the caller shows plain text).
+ */
+function safeUrl(url, policy) {
+    if (typeof url !== 'string' || url === '' || /[\s\u0000-\u001f\u007f]/.test(url))
+        return undefined;
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return undefined;
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:')
+        return undefined;
+    if (u.username || u.password)
+        return undefined;
+    if (!hostAllowed(u.host, policy))
+        return undefined;
+    return u.href.replace(/[()<>"'`\\[\]|]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+/** `[text](url)` when the URL is allowed; otherwise the text alone (and the URL, when given, as code) */
+function link(text, url, policy, opts = {}) {
+    const safe = safeUrl(url, policy);
+    const t = opts.inTable ? escapeCell(text) : linkText(text);
+    if (safe)
+        return `[${t}](${safe})`;
+    if (opts.showUrl && url)
+        return `${t} (${opts.inTable ? cellCode(url) : codeSpan(url)})`;
+    return t;
+}
+/** the allow-list for a set of base URLs (their hosts) */
+function policyFor(urls, extraHosts = []) {
+    const hosts = new Set(extraHosts.map((h) => h.toLowerCase()));
+    for (const u of urls) {
+        if (!u)
+            continue;
+        try {
+            const p = new URL(u);
+            if (p.protocol === 'https:' || p.protocol === 'http:')
+                hosts.add(p.host.toLowerCase());
+        }
+        catch {
+            /* not a URL: not a host */
+        }
+    }
+    return { hosts: [...hosts] };
+}
+/**
+ * A fenced code block holding `text` verbatim: the fence is longer than any backtick run in the
+ * text, so no line of it can close the block; control characters (except tab) are removed.
+ */
+function fencedBlock(text, info = '') {
+    const body = unforgeable(String(text).replace(/\r\n?/g, '\n').replace(CONTROL, '').replace(/\n+$/, ''));
+    const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
+    const lang = info.replace(/[^A-Za-z0-9_-]/g, '');
+    return `${fence}${lang}\n${body}\n${fence}`;
 }
 
 
@@ -71229,6 +71778,403 @@ function runOutputs(r, manifest, ctx) {
     };
     if (ctx.workflowArtifactUrl)
         out['workflow-artifact-url'] = ctx.workflowArtifactUrl;
+    if (ctx.metrics !== undefined)
+        out.metrics = ctx.metrics;
+    if (r.provenance?.statementKey && ctx.storeUrl)
+        out.provenance = ctx.storeUrl(r.provenance.statementKey);
+    return out;
+}
+
+
+/***/ }),
+
+/***/ 81013:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ao: () => (/* binding */ jobArgsPrelude),
+/* harmony export */   jJ: () => (/* binding */ interpolateCommand),
+/* harmony export */   xN: () => (/* binding */ argsText)
+/* harmony export */ });
+/* unused harmony export findPlaceholders */
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
+/**
+ * Pure: `${{ run.args }}` and `${{ run.name }}` in a command become references to variables the job
+ * script sets from shell-quoted values, never the values' text. Which reference depends on where the
+ * expression stands in the shell text, so a small shell lexer finds each one's context:
+ *
+ * | context                                  | `${{ run.args }}` becomes          | meaning                         |
+ * |------------------------------------------|------------------------------------|---------------------------------|
+ * | unquoted word (also in `$(…)`, `` `…` ``) | `"${DSTACK_ARGS[@]}"`              | one word per argument (bash)    |
+ * | inside `"…"`, `${…}`, unquoted heredoc   | `${DSTACK_ARGS_TEXT}`              | the arguments joined by spaces  |
+ * | inside `'…'` / `$'…'`                    | `'"${DSTACK_ARGS_TEXT}"'`          | the same text; the quote closes |
+ * |                                          |                                    | and reopens around it           |
+ * | quoted heredoc (`<<'EOF'`)               | the joined text itself             | refused when a line of it would |
+ * |                                          |                                    | end the heredoc                 |
+ * | arithmetic `$((…))`, `((…))`             | refused                            | bash evaluates `a[$(…)]` there  |
+ * | comment                                  | left as written                    |                                 |
+ *
+ * `${{ run.name }}` follows the same rules with `${DSTACK_RUN_NAME}` (the name is validated to
+ * letters, digits, `.`, `_`, `-`, and in a quoted heredoc it is written as is).
+ */
+
+const PLACEHOLDER = /^\$\{\{\s*(run\.args|run\.name)\s*\}\}/;
+const WORD_END = /[\s;&|<>()]/;
+/** every `${{ run.args }}` / `${{ run.name }}` in `command`, with its shell context */
+function findPlaceholders(command) {
+    const found = [];
+    const stack = [{ k: 'word', close: '', depth: 0 }];
+    const pending = [];
+    const s = command;
+    let i = 0;
+    const top = () => stack[stack.length - 1];
+    const at = (t) => s.startsWith(t, i);
+    const wordStart = () => i === 0 || /[\s;&|()`]/.test(s[i - 1]);
+    const placeholder = (context, heredoc) => {
+        if (!at('${{'))
+            return false;
+        const m = PLACEHOLDER.exec(s.slice(i));
+        if (!m)
+            return false;
+        found.push({ index: i, length: m[0].length, expr: m[1], context, ...(heredoc ? { heredoc } : {}) });
+        i += m[0].length;
+        return true;
+    };
+    // heredoc bodies start after the newline at i; returns the offset after the last body
+    const bodies = () => {
+        while (pending.length > 0) {
+            const h = pending.shift();
+            for (;;) {
+                if (i >= s.length)
+                    return;
+                const nl = s.indexOf('\n', i);
+                const end = nl < 0 ? s.length : nl;
+                const line = s.slice(i, end);
+                const cmp = h.stripTabs ? line.replace(/^\t+/, '') : line;
+                if (cmp === h.delimiter) {
+                    i = end + 1;
+                    break;
+                }
+                while (i < end) {
+                    if (placeholder(h.quoted ? 'quoted-heredoc' : 'heredoc', h.quoted ? { delimiter: h.delimiter, stripTabs: h.stripTabs } : undefined))
+                        continue;
+                    i++;
+                }
+                i = end + 1;
+            }
+        }
+    };
+    const readHeredocWord = () => {
+        const strip = s[i] === '-';
+        if (strip)
+            i++;
+        while (s[i] === ' ' || s[i] === '\t')
+            i++;
+        let word = '';
+        let quoted = false;
+        while (i < s.length && !WORD_END.test(s[i])) {
+            const c = s[i];
+            if (c === '\\') {
+                quoted = true;
+                word += s[i + 1] ?? '';
+                i += 2;
+            }
+            else if (c === "'" || c === '"') {
+                quoted = true;
+                const close = s.indexOf(c, i + 1);
+                const stop = close < 0 ? s.length : close;
+                word += s.slice(i + 1, stop);
+                i = stop + 1;
+            }
+            else {
+                word += c;
+                i++;
+            }
+        }
+        if (word !== '')
+            pending.push({ delimiter: word, quoted, stripTabs: strip });
+    };
+    while (i < s.length) {
+        const f = top();
+        const c = s[i];
+        if (f.k === 'single') {
+            if (placeholder('single'))
+                continue;
+            if (c === "'")
+                stack.pop();
+            i++;
+            continue;
+        }
+        if (f.k === 'ansi') {
+            if (placeholder('ansi'))
+                continue;
+            if (c === '\\')
+                i += 2;
+            else {
+                if (c === "'")
+                    stack.pop();
+                i++;
+            }
+            continue;
+        }
+        const ctx = f.k === 'word' ? 'word' : f.k;
+        if (placeholder(ctx))
+            continue;
+        if (c === '\\') {
+            i += 2;
+            continue;
+        }
+        // expansions open in every context but single quotes
+        if (at('$((')) {
+            stack.push({ k: 'arith', depth: 0 });
+            i += 3;
+            continue;
+        }
+        if (at('$(')) {
+            stack.push({ k: 'word', close: ')', depth: 0 });
+            i += 2;
+            continue;
+        }
+        if (at('${')) {
+            stack.push({ k: 'param' });
+            i += 2;
+            continue;
+        }
+        if (c === '`') {
+            if (f.k === 'word' && f.close === '`')
+                stack.pop();
+            else
+                stack.push({ k: 'word', close: '`', depth: 0 });
+            i++;
+            continue;
+        }
+        if (f.k === 'double') {
+            if (c === '"')
+                stack.pop();
+            i++;
+            continue;
+        }
+        if (f.k === 'param') {
+            if (c === '}')
+                stack.pop();
+            else if (c === '"')
+                stack.push({ k: 'double' });
+            else if (c === "'")
+                stack.push({ k: 'single' });
+            i++;
+            continue;
+        }
+        if (f.k === 'arith') {
+            if (c === '(')
+                f.depth++;
+            else if (c === ')') {
+                if (f.depth > 0)
+                    f.depth--;
+                else {
+                    stack.pop();
+                    i += s[i + 1] === ')' ? 2 : 1;
+                    continue;
+                }
+            }
+            i++;
+            continue;
+        }
+        // word context
+        if (c === "'")
+            stack.push({ k: 'single' });
+        else if (at("$'")) {
+            stack.push({ k: 'ansi' });
+            i += 2;
+            continue;
+        }
+        else if (c === '"')
+            stack.push({ k: 'double' });
+        else if (at('((') && wordStart()) {
+            stack.push({ k: 'arith', depth: 0 });
+            i += 2;
+            continue;
+        }
+        else if (c === '(')
+            f.depth++;
+        else if (c === ')' && f.close === ')') {
+            if (f.depth > 0)
+                f.depth--;
+            else
+                stack.pop();
+        }
+        else if (c === '#' && wordStart()) {
+            const nl = s.indexOf('\n', i);
+            const end = nl < 0 ? s.length : nl;
+            while (i < end) {
+                if (placeholder('comment'))
+                    continue;
+                i++;
+            }
+            continue;
+        }
+        else if (at('<<<')) {
+            i += 3;
+            continue;
+        }
+        else if (at('<<')) {
+            i += 2;
+            readHeredocWord();
+            continue;
+        }
+        else if (c === '\n' && pending.length > 0) {
+            i++;
+            bodies();
+            continue;
+        }
+        i++;
+    }
+    return found;
+}
+/** the text `${{ run.args }}` stands for where a single string is meant: the args joined by spaces */
+function argsText(args) {
+    return args.join(' ');
+}
+function heredocRefusal(p, delimiter) {
+    return new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`the run's ${p.expr === 'run.args' ? 'arguments' : 'name'} would put a line \`${delimiter}\` into the quoted heredoc where \`\${{ ${p.expr} }}\` stands: it would end the heredoc and run what follows as shell`, 'pass other arguments, or use an unquoted heredoc (<<EOF), where the arguments are referenced as ${DSTACK_ARGS_TEXT}');
+}
+function reference(p, v) {
+    const isArgs = p.expr === 'run.args';
+    const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}';
+    switch (p.context) {
+        case 'word':
+            return isArgs ? '"${DSTACK_ARGS[@]}"' : '"${DSTACK_RUN_NAME}"';
+        case 'double':
+        case 'param':
+        case 'heredoc':
+            return text;
+        case 'single':
+            return `'"${text}"'`;
+        case 'ansi':
+            return `'"${text}"$'`;
+        case 'comment':
+            return isArgs ? '${{ run.args }}' : '${{ run.name }}';
+        case 'arith':
+            throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`\`\${{ ${p.expr} }}\` stands inside a shell arithmetic expression ($((…)) or ((…))), where bash would evaluate text such as a[$(command)] as code`, `assign it to a variable first and check that it is a number, e.g. n="\${{ ${p.expr} }}"; case $n in ''|*[!0-9]*) exit 1;; esac; echo $((n + 1))`);
+        case 'quoted-heredoc':
+            return isArgs ? argsText(v.args) : v.runName;
+    }
+}
+/**
+ * The command with every \`\${{ run.args }}\` / \`\${{ run.name }}\` replaced by a reference for its shell
+ * context (see the table above). The job script defines the variables (\`jobArgsPrelude\`).
+ * In a quoted heredoc the text goes in as is, unless a line of the result would end the heredoc.
+ */
+function interpolateCommand(command, v) {
+    const list = findPlaceholders(command);
+    const reps = list.map((p) => reference(p, v));
+    let out = '';
+    let last = 0;
+    list.forEach((p, k) => {
+        out += command.slice(last, p.index) + reps[k];
+        last = p.index + p.length;
+    });
+    out += command.slice(last);
+    // a source position → the same position in the output
+    const toOut = (pos) => list.reduce((n, p, k) => (p.index < pos ? n + reps[k].length - p.length : n), pos);
+    // each quoted-heredoc line as it now reads (all its placeholders replaced) must not be the delimiter
+    for (const p of list) {
+        if (p.context !== 'quoted-heredoc')
+            continue;
+        const h = p.heredoc;
+        const start = command.lastIndexOf('\n', p.index - 1) + 1;
+        const nl = command.indexOf('\n', p.index);
+        const end = nl < 0 ? command.length : nl;
+        for (const line of out.slice(toOut(start), toOut(end)).split('\n')) {
+            if ((h.stripTabs ? line.replace(/^\t+/, '') : line) === h.delimiter)
+                throw heredocRefusal(p, h.delimiter);
+        }
+    }
+    return out;
+}
+/**
+ * The job script lines that set the args as data: positional parameters from shell-quoted words,
+ * `DSTACK_ARGS_TEXT` (joined by spaces) and, under bash, the array `DSTACK_ARGS`.
+ */
+function jobArgsPrelude(args, quote) {
+    return [
+        `set -- ${args.map(quote).join(' ')}`.trimEnd(),
+        `DSTACK_ARGS_TEXT=${quote(argsText(args))}`,
+        `if [ -n "\${BASH_VERSION:-}" ]; then eval 'DSTACK_ARGS=("$@")'; fi`
+    ];
+}
+
+
+/***/ }),
+
+/***/ 33827:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BC: () => (/* binding */ DOCKER_CLIENT_ENV),
+/* harmony export */   Xo: () => (/* binding */ ciJobEnv),
+/* harmony export */   iU: () => (/* binding */ runnerEnvironment),
+/* harmony export */   j7: () => (/* binding */ JOB_PASSTHROUGH_ENV)
+/* harmony export */ });
+/* unused harmony export CI_JOB_ENV */
+/**
+ * Pure: which variables reach the job, and which reach the runner script (README "The job's
+ * environment"). The job never sees the action's inputs (INPUT_*), the CI's tokens
+ * (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_*, GITHUB_TOKEN, CI_JOB_TOKEN, DSTACK_GITLAB_TOKEN),
+ * its command files (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE, GITHUB_PATH, GITHUB_STEP_SUMMARY) or
+ * the CI's AWS credentials: it gets a list built on purpose.
+ */
+/** passed through from the runner's own environment to the job (when set) */
+const JOB_PASSTHROUGH_ENV = [
+    'PATH', 'HOME', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR',
+    'http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY',
+    'SSL_CERT_FILE', 'SSL_CERT_DIR', 'CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES'
+];
+/** also passed to the `docker` command (not into the container) when the job runs in an image */
+const DOCKER_CLIENT_ENV = ['DOCKER_HOST', 'DOCKER_CONFIG', 'DOCKER_CONTEXT', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'];
+/**
+ * The CI's own variables the job sees, exported by the job script (the same on every backend).
+ * None of them is a credential or a file the CI reads back.
+ */
+const CI_JOB_ENV = [
+    // GitHub Actions
+    'GITHUB_ACTIONS', 'GITHUB_SHA', 'GITHUB_REF', 'GITHUB_REF_NAME', 'GITHUB_REF_TYPE', 'GITHUB_HEAD_REF', 'GITHUB_BASE_REF',
+    'GITHUB_REPOSITORY', 'GITHUB_REPOSITORY_OWNER', 'GITHUB_RUN_ID', 'GITHUB_RUN_NUMBER', 'GITHUB_RUN_ATTEMPT',
+    'GITHUB_WORKFLOW', 'GITHUB_JOB', 'GITHUB_EVENT_NAME', 'GITHUB_ACTOR', 'GITHUB_SERVER_URL',
+    // GitLab CI
+    'GITLAB_CI', 'CI_COMMIT_SHA', 'CI_COMMIT_SHORT_SHA', 'CI_COMMIT_REF_NAME', 'CI_COMMIT_BRANCH', 'CI_COMMIT_TAG',
+    'CI_PROJECT_PATH', 'CI_PROJECT_URL', 'CI_PIPELINE_ID', 'CI_PIPELINE_URL', 'CI_PIPELINE_SOURCE', 'CI_JOB_ID', 'CI_JOB_URL',
+    'CI_SERVER_URL', 'CI_MERGE_REQUEST_IID', 'CI_MERGE_REQUEST_SOURCE_BRANCH_NAME', 'CI_MERGE_REQUEST_TARGET_BRANCH_NAME',
+    // both
+    'CI'
+];
+/** the documented CI variables present in `environ` */
+function ciJobEnv(environ) {
+    const out = {};
+    for (const name of CI_JOB_ENV) {
+        const v = environ[name];
+        if (v !== undefined && !v.includes('\u0000'))
+            out[name] = v;
+    }
+    return out;
+}
+/** never passed to the runner script, even where a prefix below would allow it */
+const RUNNER_DENY = /^(DSTACK_GITLAB_TOKEN|DSTACK_REDACT)$/;
+/** what the runner script itself may need: the job list, the store's AWS access, DSTACK_* overrides, docker */
+const RUNNER_ALLOW = /^(AWS_[A-Z0-9_]+|DSTACK_[A-Z0-9_]+|LC_[A-Z_]+)$/;
+/**
+ * The runner script's environment on the local backend, from this process's: the job's pass-through
+ * list, the docker client's, `AWS_*` (the runner's store access; the runner keeps them from the job),
+ * `DSTACK_*` overrides (not DSTACK_GITLAB_TOKEN) and `LC_*`. Everything else stays behind.
+ */
+function runnerEnvironment(environ) {
+    const allowed = new Set([...JOB_PASSTHROUGH_ENV, ...DOCKER_CLIENT_ENV]);
+    const out = {};
+    for (const [name, v] of Object.entries(environ)) {
+        if (v === undefined || RUNNER_DENY.test(name))
+            continue;
+        if (allowed.has(name) || RUNNER_ALLOW.test(name))
+            out[name] = v;
+    }
     return out;
 }
 
@@ -71245,7 +72191,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   m4: () => (/* binding */ renderRunnerScript)
 });
 
-// UNUSED EXPORTS: interpolateCommand, renderJobScript
+// UNUSED EXPORTS: interpolateCommand, interpolateEnvValue, renderJobScript
 
 // EXTERNAL MODULE: ./src/model/names.ts
 var names = __nccwpck_require__(81601);
@@ -71268,8 +72214,12 @@ function shellArray(values) {
 
 ;// CONCATENATED MODULE: ./src/runner/body.generated.ts
 // GENERATED from runner-body.sh by gen-body.mjs; do not edit.
-const RUNNER_BODY = "# ---- runner body (src/runner/runner-body.sh; embedded by render.ts through body.generated.ts) ----\n# Expects the header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n\nWORK=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}/$RUN_NAME/$ATTEMPT\"\nCODE_DIR=\"$WORK/code\"\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\nNOTES=()\n\n# ---------- helpers ----------\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  s=\"$(printf '%s' \"$s\" | LC_ALL=C tr -d '\\000-\\010\\013\\014\\016-\\037\\177')\"\n  printf '\"%s\"' \"$s\"\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\nlog() { printf '[dstack] %s\\n' \"$*\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$*\" >&2; }\nnote() { NOTES+=(\"$*\"); log \"$*\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\n# ---------- store ----------\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\nfolder_tmp() { printf '%s/.~tmp.%s.%s' \"$(dirname \"$1\")\" \"$$\" \"$RANDOM\"; }\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  mkdir -p \"$(dirname \"$dest\")\" || return 1\n  tmp=\"$(folder_tmp \"$dest\")\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# store_sync_up DIR PREFIX\nstore_sync_up() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  # -p keeps mtimes so -u copies only what changed (mounted artifacts are synced every tick)\n  mkdir -p \"$STORE_ROOT/$2\" || return 1\n  cp -Rpu \"$1/.\" \"$STORE_ROOT/$2/\" 2>/dev/null || cp -Rp \"$1/.\" \"$STORE_ROOT/$2/\"\n}\n# store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)\nstore_sync_down() {\n  mkdir -p \"$2\" || return 1\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  [ -d \"$STORE_ROOT/$1\" ] || return 0\n  cp -R \"$STORE_ROOT/$1/.\" \"$2/\"\n}\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$reason\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# ---------- artifacts ----------\nartifact_src() { if [ \"$WORKING_DIR\" = . ]; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi; }\nupload_artifact() {\n  local path=\"$1\" src\n  src=\"$(artifact_src \"$path\")\"\n  if [ -d \"$src\" ]; then store_sync_up \"$src\" \"$ARTIFACTS_PREFIX/$path\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$path\"\n  else return 2\n  fi\n}\nsync_mounts() {\n  local i\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" >/dev/null 2>&1 || true\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed\nupload_artifacts() {\n  local i path src rc failed=0 missing=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" first=1 f rel size sum\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || return 0\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    upload_artifact \"$path\"\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  {\n    printf '['\n    for i in \"${!ARTIFACT_PATHS[@]}\"; do\n      path=\"${ARTIFACT_PATHS[$i]}\"\n      src=\"$(artifact_src \"$path\")\"\n      [ -e \"$src\" ] || continue\n      while IFS= read -r -d '' f; do\n        if [ -d \"$src\" ]; then rel=\"$path/${f#\"$src\"/}\"; else rel=\"$path\"; fi\n        size=$(stat -c %s \"$f\") || continue\n        sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n        [ \"$first\" = 1 ] || printf ','\n        first=0\n        printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"$rel\")\" \"$size\" \"$sum\"\n      done < <(if [ -d \"$src\" ]; then find \"$src\" -type f -print0 | LC_ALL=C sort -z; else printf '%s\\0' \"$src\"; fi)\n    done\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  store_put \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n\n# ---------- job control ----------\njob_alive() { [ -n \"$JOB_PID\" ] && kill -0 \"$JOB_PID\" 2>/dev/null; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  PHASE=uploading\n  write_status\n  if ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE=done\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || rm -rf \"$CODE_DIR\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\n# ---------- start ----------\nexport HOME=\"${HOME:-/root}\"\nrm -rf \"$WORK\"\nif ! mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE=done\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(hostname 2>/dev/null || echo '?')\"\nwrite_status\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# code snapshot\nset_phase code\nif ! store_get \"$CODE_KEY\" \"$RUNNER_DIR/code.tar.gz\" >>\"$LOG_FILE\" 2>&1; then\n  fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\nfi\nif ! tar -xzf \"$RUNNER_DIR/code.tar.gz\" -C \"$CODE_DIR\" >>\"$LOG_FILE\" 2>&1; then\n  fail_early \"could not unpack the code snapshot $CODE_KEY\"\nfi\nrm -f \"$RUNNER_DIR/code.tar.gz\"\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ]; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    store_sync_down \"${DEP_PREFIXES[$i]}\" \"$JOB_DIR\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of ${DEP_LABELS[$i]}\"\n  done\nfi\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$RUNNER_DIR/job.sh\"\n\n# build the job command\nif [ -n \"$IMAGE\" ]; then\n  if ! command -v docker >/dev/null 2>&1; then\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n  fi\n  if ! docker_err=$(docker info 2>&1 >/dev/null); then\n    docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n  fi\n  if [ \"$WORKING_DIR\" = . ]; then container_dir=/workflow; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n  JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:/workflow\" -v \"$RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n  command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n  for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n  if [ -n \"$ENTRYPOINT\" ]; then\n    read -r -a ep <<<\"$ENTRYPOINT\"\n    JOB_CMD+=(--entrypoint \"${ep[0]}\" \"$IMAGE\" \"${ep[@]:1}\")\n    [ \"$HAS_COMMANDS\" = 1 ] && JOB_CMD+=(\"$JOB_SCRIPT\")\n  elif [ \"$HAS_COMMANDS\" = 1 ]; then\n    JOB_CMD+=(--entrypoint /bin/sh \"$IMAGE\" -c 'if command -v bash >/dev/null 2>&1; then exec bash \"$0\"; else exec sh \"$0\"; fi' /dstack-runner/job.sh)\n  else\n    JOB_CMD+=(\"$IMAGE\")\n  fi\nelse\n  if [ -n \"$PYTHON_VERSION\" ]; then\n    have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n    case \"$have\" in\n      \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n      '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n      *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n    esac\n  fi\n  JOB_CMD=(bash \"$RUNNER_DIR/job.sh\")\nfi\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_STARTED=$SECONDS\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$RUNNER_DIR\"\n  exec setsid \"${JOB_CMD[@]}\" </dev/null >>\"$LOG_FILE\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nwhile job_alive; do\n  sleep 1 &\n  wait $! 2>/dev/null\n  print_new\n  if [ \"$PHASE\" = setup ] && [ -f \"$RUNNER_DIR/step\" ] && grep -q '^commands' \"$RUNNER_DIR/step\" 2>/dev/null; then set_phase running; fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    ship_logs\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(cat \"$RUNNER_DIR/step\" 2>/dev/null || true)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
+const RUNNER_BODY = "# ---- runner body (src/runner/runner-body.sh; embedded by render.ts through body.generated.ts) ----\n# Expects the header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\n\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\nNOTES=()\n\n# ---------- helpers ----------\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\n# ---------- store ----------\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK= CURL_SK= CURL_ST=\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out= c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\nfolder_tmp() { printf '%s/.~tmp.%s.%s' \"$(dirname \"$1\")\" \"$$\" \"$RANDOM\"; }\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)\nstore_sync_down() {\n  mkdir -p \"$2\" || return 1\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  [ -d \"$STORE_ROOT/$1\" ] || return 0\n  cp -R \"$STORE_ROOT/$1/.\" \"$2/\"\n}\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits: GNU tail checks the pid every 50 ms without starting anything\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] && [ -n \"$JOB_PID\" ] || return 0\n  { tail -s 0.05 --pid=\"$JOB_PID\" -f /dev/null >/dev/null 2>&1; printf 'end\\n' >&\"$TICK_FD\"; } </dev/null >/dev/null 2>&1 &\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# ---------- artifacts ----------\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"; return; fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# ---------- checkpoints: `mount: true` artifacts, carried across attempts ----------\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n files=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || continue\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    mkdir -p \"$(dirname \"$dest\")\"\n    if [ -e \"$dest\" ] && [ -d \"$staged\" ]; then cp -Rp \"$staged/.\" \"$dest/\" && rm -rf \"$staged\"\n    else rm -rf \"$dest\" && mv \"$staged\" \"$dest\"\n    fi || { note \"could not put the checkpoint \\`$path\\` in place: the job starts without it\"; continue; }\n    restored+=(\"$path\")\n    files=$((files + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($files files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" first=1 f rel size sum\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  {\n    printf '['\n    for i in \"${!ARTIFACT_PATHS[@]}\"; do\n      path=\"${ARTIFACT_PATHS[$i]}\"\n      src=\"$(artifact_src \"$path\")\"\n      [ -e \"$src\" ] || continue\n      [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n      while IFS= read -r -d '' f; do\n        if [ -d \"$src\" ]; then rel=\"$(artifact_key \"$path\")/${f#\"$src\"/}\"; else rel=\"$(artifact_key \"$path\")\"; fi\n        size=$(stat -c %s \"$f\") || continue\n        sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n        [ \"$first\" = 1 ] || printf ','\n        first=0\n        printf '\\n  {%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(manifest_path_fields \"$rel\")\" \"$size\" \"$sum\"\n      done < <(artifact_files \"$src\")\n    done\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  store_put \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n\n# ---------- integrity: nothing runs or lands in the working folder unchecked ----------\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  local opts=()\n  awk -W version 2>&1 | grep -q mawk && opts=(-W interactive)\n  LC_ALL=C exec awk \"${opts[@]}\" '\n    BEGIN { n = split(ENVIRON[\"DSTACK_REDACT\"], v, \"\\n\") }\n    {\n      s = $0\n      for (i = 1; i <= n; i++) {\n        if (v[i] == \"\") continue\n        out = \"\"\n        while ((p = index(s, v[i])) > 0) { out = out substr(s, 1, p - 1) \"***\"; s = substr(s, p + length(v[i])) }\n        s = out s\n      }\n      print s\n      fflush()\n    }'\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while kill -0 \"$REDACT_PID\" 2>/dev/null && [ \"$t\" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# ---------- job control ----------\njob_alive() { [ -n \"$JOB_PID\" ] && kill -0 \"$JOB_PID\" 2>/dev/null; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    ppid=$(sed 's/^.*) [A-Za-z] \\([0-9]*\\).*$/\\1/' \"/proc/$$/stat\" 2>/dev/null)\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- absolute paths, deps, private registries ----------\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  write_status\n  if ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE=done\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\n# ---------- start ----------\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE=done\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)\"\nwrite_status\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$RUNNER_DIR/job.sh\"\n\n# build the job command\nif [ -n \"$IMAGE\" ]; then\n  if ! command -v docker >/dev/null 2>&1; then\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n  fi\n  if ! docker_err=$(docker info 2>&1 >/dev/null); then\n    docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n  fi\n  registry_login || fail_early \"$LOGIN_ERROR\"\n  code_mount=/workflow\n  is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n  if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n  JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n  for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n  command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n  JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n  for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n  JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n  if [ -n \"$ENTRYPOINT\" ]; then\n    read -r -a ep <<<\"$ENTRYPOINT\"\n    JOB_CMD+=(--entrypoint \"${ep[0]}\" \"$IMAGE\" \"${ep[@]:1}\")\n    [ \"$HAS_COMMANDS\" = 1 ] && JOB_CMD+=(\"$JOB_SCRIPT\")\n  elif [ \"$HAS_COMMANDS\" = 1 ]; then\n    JOB_CMD+=(--entrypoint /bin/sh \"$IMAGE\" -c 'if command -v bash >/dev/null 2>&1; then exec bash \"$0\"; else exec sh \"$0\"; fi' /dstack-runner/job.sh)\n  else\n    JOB_CMD+=(\"$IMAGE\")\n  fi\nelse\n  if [ -n \"$PYTHON_VERSION\" ]; then\n    have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n    case \"$have\" in\n      \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n      '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n      *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n    esac\n  fi\n  JOB_CMD=(bash \"$RUNNER_DIR/job.sh\")\nfi\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_STARTED=$SECONDS\nJOB_OUT=\"$LOG_FILE\"\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$RUNNER_DIR\"\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  job_env_unset\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\ntick_open\ntick_on_exit\nship_ticks\nwhile job_alive; do\n  tick_wait\n  if [ \"$PHASE\" = setup ] && [ -f \"$RUNNER_DIR/step\" ] && grep -q '^commands' \"$RUNNER_DIR/step\" 2>/dev/null; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(cat \"$RUNNER_DIR/step\" 2>/dev/null || true)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
 
+// EXTERNAL MODULE: ./src/runner/interpolate.ts
+var interpolate = __nccwpck_require__(81013);
+// EXTERNAL MODULE: ./src/runner/job-env.ts
+var job_env = __nccwpck_require__(33827);
 ;// CONCATENATED MODULE: ./src/runner/render.ts
 /**
  * Pure: RunnerPlan → the bash script that runs an attempt on the machine (DESIGN.md "Runner script
@@ -71281,8 +72231,10 @@ const RUNNER_BODY = "# ---- runner body (src/runner/runner-body.sh; embedded by 
 
 
 
+
+
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR)$/;
+const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/;
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g;
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g;
 /** exit codes of the runner script (0 = succeeded; failed = the job's own exit code, or 1) */
@@ -71313,15 +72265,15 @@ function positiveInt(kind, n) {
     return n;
 }
 /**
- * A command with `${{ run.args }}` replaced by the args, each shell-quoted, space-joined (so write it
- * outside quotes: `python train.py ${{ run.args }}`), and `${{ run.name }}` by the run name, which is
- * validated to letters, digits, `.`, `_`, `-` and so needs no quoting (it works inside "…" too).
+ * A command with `${{ run.args }}` and `${{ run.name }}` replaced by references to variables the job
+ * script sets from shell-quoted values (interpolate.ts): the args' text never becomes shell code.
  */
 function interpolateCommand(command, args, runName) {
-    const name = (0,names/* assertName */.I1)('run name', runName);
-    return command
-        .replace(ARGS_RE, () => args.map(shellQuote).join(' '))
-        .replace(NAME_RE, () => name);
+    return (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: (0,names/* assertName */.I1)('run name', runName) });
+}
+/** an env value: `${{ run.args }}` → the args joined by spaces, `${{ run.name }}` → the name (exported single-quoted) */
+function interpolateEnvValue(value, args, runName) {
+    return value.replace(ARGS_RE, () => (0,interpolate/* argsText */.xN)(args)).replace(NAME_RE, () => runName);
 }
 function stepLabel(kind, i, command) {
     const first = command.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
@@ -71337,10 +72289,16 @@ function renderJobScript(plan) {
         `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
         `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
         `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
-        `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`
+        `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`,
+        ...(0,interpolate/* jobArgsPrelude */.Ao)(plan.args, shellQuote)
     ];
+    for (const name of Object.keys(plan.ciEnv ?? {}).sort()) {
+        if (name in plan.env)
+            continue;
+        lines.push(`export ${envName('CI env', name)}=${shellQuote(plan.ciEnv[name])}`);
+    }
     for (const name of Object.keys(plan.env).sort()) {
-        lines.push(`export ${envName('env', name)}=${shellQuote(plan.env[name])}`);
+        lines.push(`export ${envName('env', name)}=${shellQuote(interpolateEnvValue(plan.env[name], plan.args, plan.runName))}`);
     }
     lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`);
     const add = (kind, list) => list.forEach((c, i) => {
@@ -71377,17 +72335,51 @@ function validate(plan) {
     if (plan.store.kind === 's3' && !/^[a-z0-9][a-z0-9.-]{1,62}$/.test(plan.store.bucket))
         fail(`invalid bucket ${JSON.stringify(plan.store.bucket)}`);
 }
+/** a relative path (normalised) or an absolute one (normalised, kept absolute) */
+function pathOf(kind, p) {
+    return p.startsWith('/') ? (0,names/* normaliseAbsolutePath */.ve)(kind, p) : (0,names/* normaliseRelativePath */.KZ)(kind, p);
+}
+const SHA256_RE = /^[0-9a-f]{64}$/;
+/** the snapshot's sha256: the plan's, else the hex digits of its content-addressed key */
+function codeSha256(plan) {
+    const sha = plan.codeSha256 ?? /^code\/([0-9a-f]{64})\.tar\.gz$/.exec(plan.codeKey)?.[1];
+    if (!sha || !SHA256_RE.test(sha))
+        fail(`the code snapshot's sha256 is unknown (codeSha256 ${JSON.stringify(plan.codeSha256)}, codeKey ${JSON.stringify(plan.codeKey)})`);
+    return sha;
+}
+/** per dep file: its dep's index, its path under the dep's artifacts, its sha256 */
+function depFiles(plan) {
+    const out = { dep: [], path: [], sha: [] };
+    plan.deps.forEach((d, i) => {
+        if (d.manifestSha256 !== undefined && !SHA256_RE.test(d.manifestSha256))
+            fail(`invalid manifest sha256 of dep ${d.label}`);
+        for (const f of d.files) {
+            if (!SHA256_RE.test(f.sha256))
+                fail(`invalid sha256 of ${JSON.stringify(f.path)} in dep ${d.label}`);
+            out.dep.push(String(i));
+            out.path.push((0,names/* normaliseRelativePath */.KZ)('dependency artifact path', f.path));
+            out.sha.push(f.sha256);
+        }
+    });
+    return out;
+}
 function renderRunnerScript(plan) {
     validate(plan);
-    const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : (0,names/* normaliseRelativePath */.KZ)('working_dir', plan.workingDir);
-    const artifacts = plan.artifacts.map((a) => ({ path: (0,names/* normaliseRelativePath */.KZ)('artifact path', a.path), mount: !!a.mount }));
+    const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : pathOf('working_dir', plan.workingDir);
+    const artifacts = plan.artifacts.map((a) => ({ path: pathOf('artifact path', a.path), mount: !!a.mount }));
+    for (const a of artifacts)
+        if (a.path === names/* ROOT_ARTIFACT_PREFIX */.TV || a.path.startsWith(`${names/* ROOT_ARTIFACT_PREFIX */.TV}/`))
+            fail(`artifact path ${JSON.stringify(a.path)}: \`${names/* ROOT_ARTIFACT_PREFIX */.TV}/\` is where absolute artifact paths are kept`);
+    const rootPaths = [...new Set((plan.rootPaths ?? []).map((p) => (0,names/* normaliseAbsolutePath */.ve)('absolute artifact path', p)))];
     const store = plan.store;
+    const files = depFiles(plan);
     const q = shellQuote;
     const header = [
         '#!/usr/bin/env bash',
         `# dstack run-action runner: run ${plan.runName}, workflow ${plan.workflow}, attempt ${plan.attempt}, revision ${plan.revisionSha}`,
         '# Environment overrides: DSTACK_AWS_CLI, DSTACK_S3_ENDPOINT, DSTACK_IMDS_ENDPOINT, DSTACK_WORK_ROOT,',
-        '# DSTACK_LOG_INTERVAL, DSTACK_SPOT_POLL_INTERVAL, DSTACK_KILL_AFTER, DSTACK_KEEP_WORK=1.',
+        '# DSTACK_LOG_INTERVAL, DSTACK_SPOT_POLL_INTERVAL, DSTACK_KILL_AFTER, DSTACK_KEEP_WORK=1,',
+        '# DSTACK_CHECKPOINT_INTERVAL, DSTACK_SPOT_WATCH.',
         '# Secret values come from this script\'s environment; this text holds only their names.',
         'set -uo pipefail',
         'export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
@@ -71408,11 +72400,22 @@ function renderRunnerScript(plan) {
         `DEFAULT_S3_ENDPOINT=${q(store.kind === 's3' ? (store.endpoint ?? '') : '')}`,
         `RUN_PREFIX=${q(storeKey('run prefix', plan.runPrefix))}`,
         `CODE_KEY=${q(storeKey('code key', plan.codeKey))}`,
+        `CODE_SHA256=${q(codeSha256(plan))}`,
         `WORKING_DIR=${q(workingDir)}`,
         `DEP_LABELS=${shellArray(plan.deps.map((d) => d.label))}`,
         `DEP_PREFIXES=${shellArray(plan.deps.map((d) => storeKey('dependency artifacts prefix', d.artifactsPrefix)))}`,
+        `DEP_MANIFEST_KEYS=${shellArray(plan.deps.map((d) => (d.manifestKey ? storeKey('dependency manifest key', d.manifestKey) : '')))}`,
+        `DEP_MANIFEST_SHAS=${shellArray(plan.deps.map((d) => d.manifestSha256 ?? ''))}`,
+        `DEP_FILE_DEPS=${shellArray(files.dep)}`,
+        `DEP_FILE_PATHS=${shellArray(files.path)}`,
+        `DEP_FILE_SHAS=${shellArray(files.sha)}`,
+        `JOB_ENV_KEEP=${shellArray([...job_env/* JOB_PASSTHROUGH_ENV */.j7])}`,
+        `DOCKER_ENV_KEEP=${shellArray([...job_env/* DOCKER_CLIENT_ENV */.BC])}`,
         `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
         `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
+        `ROOT_PATHS=${shellArray(rootPaths)}`,
+        `REGISTRY_AUTH=${plan.registryAuth ? 1 : 0}`,
+        `OWNS_MACHINE=${plan.options.ownsMachine ? 1 : 0}`,
         `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
         `IMAGE=${q(plan.image ?? '')}`,
         `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
@@ -71429,6 +72432,1695 @@ function renderRunnerScript(plan) {
     ];
     return header.join('\n') + '\n' + RUNNER_BODY;
 }
+
+
+/***/ }),
+
+/***/ 33651:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  n_: () => (/* reexport */ run_store/* RunStore */.n_),
+  mk: () => (/* reexport */ defaultStoreLocation),
+  HP: () => (/* reexport */ keys/* keys */.H),
+  Ch: () => (/* reexport */ openStore),
+  Ng: () => (/* reexport */ run_store/* parseManifest */.Ng),
+  yh: () => (/* reexport */ parseStoreSpec),
+  sc: () => (/* reexport */ run_store/* sha256 */.sc)
+});
+
+// UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, s3ClientConfig, sha256File, toJson
+
+// EXTERNAL MODULE: ./src/store/object-store.ts
+var object_store = __nccwpck_require__(73266);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./src/model/errors.ts
+var errors = __nccwpck_require__(87206);
+;// CONCATENATED MODULE: ./src/store/fs-errors.ts
+/**
+ * File-system errors of a folder store, said plainly: which file or folder, what was being done,
+ * and why (read-only, permission, no space…), as a UserError. And a `mkdir -p` that cannot spin:
+ * Node's recursive mkdir loops forever under /proc, where a missing parent can never be created.
+ */
+
+
+
+const WHY = {
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'the operation is not permitted there',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'the disk quota is exhausted',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    ENOENT: 'a folder on the way does not exist and cannot be created',
+    EISDIR: 'it is a folder, not a file',
+    EEXIST: 'something else already exists there',
+    ENAMETOOLONG: 'the name is too long for the file system',
+    EMFILE: 'too many open files',
+    EIO: 'an input/output error of the device'
+};
+function errnoCode(err) {
+    return err?.code;
+}
+/** a UserError for an errno error (other errors are returned as they are) */
+function storeFsError(what, path, storeRoot, err) {
+    const code = errnoCode(err);
+    if (!code || !(code in WHY))
+        return err;
+    return new errors/* UserError */.yo(`cannot ${what} ${path} in the run store ${storeRoot}: ${WHY[code]} (${code})`, 'give a folder you can write to with --store (or DSTACK_STORE), or fix the permissions of this one');
+}
+/** `mkdir -p` that creates one level at a time from the nearest existing folder, and never loops */
+async function makeDirs(dir) {
+    const missing = [];
+    let d = dir;
+    for (;;) {
+        try {
+            const st = await external_node_fs_.promises.stat(d);
+            if (!st.isDirectory())
+                throw Object.assign(new Error(`${d} is not a folder`), { code: 'ENOTDIR', path: d });
+            break;
+        }
+        catch (err) {
+            if (errnoCode(err) !== 'ENOENT')
+                throw err;
+            missing.push(d);
+            const up = (0,external_node_path_.dirname)(d);
+            if (up === d)
+                break;
+            d = up;
+        }
+    }
+    for (const m of missing.reverse()) {
+        try {
+            await external_node_fs_.promises.mkdir(m);
+        }
+        catch (err) {
+            if (errnoCode(err) !== 'EEXIST')
+                throw err;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/store/folder-store.ts
+/**
+ * ObjectStore over a local folder: key `a/b/c` is the file `<root>/a/b/c`. Writes go to a temp
+ * file in the same folder and are renamed into place, so a reader never sees half an object;
+ * `ifAbsent` links the finished temp file to the key (`link` fails when the key exists), with an
+ * `open(…, 'wx')` fallback on filesystems without hard links.
+ */
+
+
+
+
+
+const TMP_MARK = '.~tmp.';
+function isTemp(name) {
+    return name.startsWith(TMP_MARK);
+}
+function code(err) {
+    return err?.code;
+}
+class FolderStore {
+    location;
+    root;
+    constructor(root) {
+        this.root = (0,external_node_path_.resolve)(root);
+        this.location = { kind: 'folder', root: this.root };
+    }
+    path(key, prefix = false) {
+        (0,object_store/* assertKey */.s)(key, { prefix });
+        const p = (0,external_node_path_.join)(this.root, ...key.split('/').filter((s) => s !== ''));
+        if (p !== this.root && !p.startsWith(this.root + external_node_path_.sep))
+            throw new Error(`store key escapes the store: ${key}`);
+        return p;
+    }
+    tempFor(path) {
+        return (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `${TMP_MARK}${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+    }
+    async get(key) {
+        try {
+            return await external_node_fs_.promises.readFile(this.path(key));
+        }
+        catch (err) {
+            if (code(err) === 'ENOENT' || code(err) === 'EISDIR' || code(err) === 'ENOTDIR')
+                return undefined;
+            throw err;
+        }
+    }
+    async getText(key) {
+        return (await this.get(key))?.toString('utf8');
+    }
+    async put(key, body, opts = {}) {
+        const path = this.path(key);
+        try {
+            return await this.putAt(path, body, opts);
+        }
+        catch (err) {
+            throw storeFsError('write', path, this.root, err);
+        }
+    }
+    async putAt(path, body, opts) {
+        await makeDirs((0,external_node_path_.dirname)(path));
+        const tmp = this.tempFor(path);
+        await external_node_fs_.promises.writeFile(tmp, body, { flag: 'wx' });
+        try {
+            if (!opts.ifAbsent) {
+                await external_node_fs_.promises.rename(tmp, path);
+                return true;
+            }
+            try {
+                await external_node_fs_.promises.link(tmp, path);
+                return true;
+            }
+            catch (err) {
+                if (code(err) === 'EEXIST')
+                    return false;
+                if (code(err) !== 'EPERM' && code(err) !== 'ENOTSUP' && code(err) !== 'EOPNOTSUPP')
+                    throw err;
+            }
+            // no hard links here: exclusive create (a concurrent reader may see a partial file)
+            let fh;
+            try {
+                fh = await external_node_fs_.promises.open(path, 'wx');
+            }
+            catch (err) {
+                if (code(err) === 'EEXIST')
+                    return false;
+                throw err;
+            }
+            try {
+                await fh.writeFile(body);
+            }
+            finally {
+                await fh.close();
+            }
+            return true;
+        }
+        finally {
+            await external_node_fs_.promises.rm(tmp, { force: true });
+        }
+    }
+    async putFile(key, path) {
+        const dest = this.path(key);
+        const tmp = this.tempFor(dest);
+        try {
+            await makeDirs((0,external_node_path_.dirname)(dest));
+            await external_node_fs_.promises.copyFile(path, tmp);
+            await external_node_fs_.promises.rename(tmp, dest);
+        }
+        catch (err) {
+            throw storeFsError('write', dest, this.root, err);
+        }
+        finally {
+            await external_node_fs_.promises.rm(tmp, { force: true });
+        }
+    }
+    async getToFile(key, path) {
+        const src = this.path(key);
+        if (!(await this.exists(key)))
+            return false;
+        await makeDirs((0,external_node_path_.dirname)((0,external_node_path_.resolve)(path)));
+        const tmp = this.tempFor((0,external_node_path_.resolve)(path));
+        try {
+            await external_node_fs_.promises.copyFile(src, tmp);
+            await external_node_fs_.promises.rename(tmp, path);
+            return true;
+        }
+        catch (err) {
+            if (code(err) === 'ENOENT')
+                return false;
+            throw err;
+        }
+        finally {
+            await external_node_fs_.promises.rm(tmp, { force: true });
+        }
+    }
+    async exists(key) {
+        try {
+            return (await external_node_fs_.promises.stat(this.path(key))).isFile();
+        }
+        catch (err) {
+            if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR')
+                return false;
+            throw err;
+        }
+    }
+    /** the folder to read and the name filter for a listing prefix (`a/b/c` → folder `a/b`, names starting `c`) */
+    split(prefix) {
+        (0,object_store/* assertKey */.s)(prefix, { prefix: true });
+        const cut = prefix.lastIndexOf('/');
+        const dirKey = prefix.slice(0, cut + 1);
+        const partial = prefix.slice(cut + 1);
+        return { dir: this.path(dirKey, true), dirKey, partial };
+    }
+    async readDir(dir) {
+        try {
+            return await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+        }
+        catch (err) {
+            if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR')
+                return [];
+            throw err;
+        }
+    }
+    async list(prefix) {
+        const { dir, dirKey, partial } = this.split(prefix);
+        const out = [];
+        const walk = async (d, k) => {
+            for (const e of await this.readDir(d)) {
+                if (isTemp(e.name))
+                    continue;
+                const p = (0,external_node_path_.join)(d, e.name);
+                if (e.isDirectory())
+                    await walk(p, `${k}${e.name}/`);
+                else if (e.isFile())
+                    out.push({ key: k + e.name, size: (await external_node_fs_.promises.stat(p)).size });
+            }
+        };
+        for (const e of await this.readDir(dir)) {
+            if (isTemp(e.name) || !e.name.startsWith(partial))
+                continue;
+            const p = (0,external_node_path_.join)(dir, e.name);
+            if (e.isDirectory())
+                await walk(p, `${dirKey}${e.name}/`);
+            else if (e.isFile())
+                out.push({ key: dirKey + e.name, size: (await external_node_fs_.promises.stat(p)).size });
+        }
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    /**
+     * Depth-first in key order; a folder is entered only when keys under it can sort after
+     * `startAfter`, and only returned files are stat()ed.
+     */
+    async listAfter(prefix, startAfter, maxKeys) {
+        (0,object_store/* assertKey */.s)(startAfter, { prefix: true });
+        const { dir, dirKey, partial } = this.split(prefix);
+        const objects = [];
+        const limit = Math.max(1, maxKeys);
+        let truncated = false;
+        const visit = async (d, k, entries) => {
+            // drop what sorts before startAfter first: a long log folder then sorts only its new names
+            const sorted = entries
+                .filter((e) => !isTemp(e.name) && (e.isDirectory() || e.isFile()))
+                .map((e) => ({ e, key: k + e.name + (e.isDirectory() ? '/' : '') }))
+                .filter(({ key }) => key > startAfter || startAfter.startsWith(key))
+                .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+            for (const { e, key } of sorted) {
+                const p = (0,external_node_path_.join)(d, e.name);
+                if (e.isDirectory()) {
+                    // every key below starts with `key`: all of them sort before startAfter unless it is a prefix of it
+                    if (key <= startAfter && !startAfter.startsWith(key))
+                        continue;
+                    if (await visit(p, key, await this.readDir(p)))
+                        return true;
+                    continue;
+                }
+                if (key <= startAfter)
+                    continue;
+                if (objects.length === limit) {
+                    truncated = true;
+                    return true;
+                }
+                const st = await external_node_fs_.promises.stat(p).catch(() => undefined);
+                if (st?.isFile())
+                    objects.push({ key, size: st.size, tag: `${st.size}:${st.mtimeMs}:${st.ino}` });
+            }
+            return false;
+        };
+        await visit(dir, dirKey, (await this.readDir(dir)).filter((e) => e.name.startsWith(partial)));
+        return { objects, truncated };
+    }
+    async hasFile(dir) {
+        for (const e of await this.readDir(dir)) {
+            if (isTemp(e.name))
+                continue;
+            if (e.isFile() || (e.isDirectory() && (await this.hasFile((0,external_node_path_.join)(dir, e.name)))))
+                return true;
+        }
+        return false;
+    }
+    async listPrefixes(prefix) {
+        const { dir, partial } = this.split(prefix);
+        const names = [];
+        for (const e of await this.readDir(dir)) {
+            if (!e.isDirectory() || isTemp(e.name) || !e.name.startsWith(partial))
+                continue;
+            const rest = e.name.slice(partial.length);
+            if (rest === '')
+                continue;
+            // a folder holding only empty folders is no "prefix" on S3 either
+            if (await this.hasFile((0,external_node_path_.join)(dir, e.name)))
+                names.push(rest);
+        }
+        return names.sort();
+    }
+    /** fs.watch (inotify on Linux) on the folder of `prefix`, recursive; the folder is created if missing */
+    watch(prefix, onChange) {
+        const dir = this.path(prefix, true);
+        let watcher;
+        try {
+            (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+            watcher = (0,external_node_fs_.watch)(dir, { recursive: true, persistent: false }, () => onChange());
+            watcher.on('error', () => watcher?.close());
+        }
+        catch {
+            watcher = undefined; // no inotify here: the caller's polling still sees every change
+        }
+        return () => watcher?.close();
+    }
+    async delete(key) {
+        const path = this.path(key);
+        await external_node_fs_.promises.rm(path, { force: true });
+        // remove folders left empty, up to the root (S3 has no empty folders either)
+        let d = (0,external_node_path_.dirname)(path);
+        while (d !== this.root && d.startsWith(this.root + external_node_path_.sep)) {
+            try {
+                await external_node_fs_.promises.rmdir(d);
+            }
+            catch {
+                break;
+            }
+            d = (0,external_node_path_.dirname)(d);
+        }
+    }
+    url(key) {
+        return this.path(key, true) + (key.endsWith('/') ? external_node_path_.sep : '');
+    }
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(53711);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(22358);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/s3-request-presigner/dist-cjs/index.js
+var s3_request_presigner_dist_cjs = __nccwpck_require__(18505);
+;// CONCATENATED MODULE: ./src/store/s3-store.ts
+/**
+ * ObjectStore over an S3 bucket + prefix (SDK v3). Key `k` is the object `<prefix>/<k>`.
+ * Settings from reference/test-tooling.md: path-style addressing when an endpoint is given,
+ * standard retries, checksums only when required (S3-compatible servers mangle aws-chunked
+ * bodies otherwise), lib-storage `Upload` with 16 MiB parts × 4 for files.
+ * `ifAbsent` checks for the key first (servers that ignore conditional PUT) and sends
+ * `If-None-Match: *` (real S3 answers 412 when someone else wrote the key in between).
+ */
+
+
+
+
+
+
+
+
+const PART_SIZE = 16 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+function errName(err) {
+    return err?.name ?? '';
+}
+function httpStatus(err) {
+    return err?.$metadata?.httpStatusCode;
+}
+function isMissing(err) {
+    return errName(err) === 'NoSuchKey' || errName(err) === 'NotFound' || httpStatus(err) === 404;
+}
+function normalisePrefix(prefix) {
+    return prefix.split('/').filter((p) => p !== '').join('/');
+}
+function s3ClientConfig(opts) {
+    return {
+        region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+        followRegionRedirects: true,
+        retryMode: 'standard',
+        maxAttempts: 5,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED'
+    };
+}
+class S3Store {
+    location;
+    client;
+    bucket;
+    /** normalised: no leading, trailing or double slashes */
+    prefix;
+    pageSize;
+    constructor(opts) {
+        this.bucket = opts.bucket;
+        this.prefix = normalisePrefix(opts.prefix);
+        if (this.prefix)
+            (0,object_store/* assertKey */.s)(this.prefix);
+        this.location = {
+            kind: 's3',
+            bucket: opts.bucket,
+            prefix: this.prefix,
+            ...(opts.region ? { region: opts.region } : {}),
+            ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
+        };
+        this.client = opts.client ?? new dist_cjs.S3Client({ ...s3ClientConfig(opts), ...(opts.credentials ? { credentials: opts.credentials } : {}) });
+        this.pageSize = opts.pageSize ?? 1000;
+    }
+    /** the full object key: `<prefix>/<key>` without double slashes */
+    fullKey(key, prefix = false) {
+        (0,object_store/* assertKey */.s)(key, { prefix });
+        return this.prefix ? (key === '' ? `${this.prefix}/` : `${this.prefix}/${key}`) : key;
+    }
+    strip(full) {
+        return this.prefix ? full.slice(this.prefix.length + 1) : full;
+    }
+    async get(key) {
+        try {
+            const res = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+            return Buffer.from(await res.Body.transformToByteArray());
+        }
+        catch (err) {
+            if (isMissing(err))
+                return undefined;
+            throw err;
+        }
+    }
+    async getText(key) {
+        return (await this.get(key))?.toString('utf8');
+    }
+    async put(key, body, opts = {}) {
+        const Key = this.fullKey(key);
+        if (opts.ifAbsent && (await this.exists(key)))
+            return false;
+        try {
+            await this.client.send(new dist_cjs.PutObjectCommand({
+                Bucket: this.bucket,
+                Key,
+                Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+                ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+                ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {})
+            }));
+            return true;
+        }
+        catch (err) {
+            // 412: the key exists; 409: a concurrent conditional write to the same key is in flight
+            if (opts.ifAbsent && (errName(err) === 'PreconditionFailed' || httpStatus(err) === 412 ||
+                errName(err) === 'ConditionalRequestConflict' || httpStatus(err) === 409))
+                return false;
+            throw err;
+        }
+    }
+    async putFile(key, path, opts = {}) {
+        const upload = new lib_storage_dist_cjs/* Upload */._({
+            client: this.client,
+            params: {
+                Bucket: this.bucket,
+                Key: this.fullKey(key),
+                Body: (0,external_node_fs_.createReadStream)(path),
+                ...(opts.contentType ? { ContentType: opts.contentType } : {})
+            },
+            partSize: PART_SIZE,
+            queueSize: QUEUE_SIZE,
+            leavePartsOnError: false
+        });
+        await upload.done();
+    }
+    async getToFile(key, path) {
+        let body;
+        try {
+            const res = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+            body = res.Body;
+        }
+        catch (err) {
+            if (isMissing(err))
+                return false;
+            throw err;
+        }
+        const dest = (0,external_node_path_.resolve)(path);
+        await external_node_fs_.promises.mkdir((0,external_node_path_.dirname)(dest), { recursive: true });
+        const tmp = (0,external_node_path_.join)((0,external_node_path_.dirname)(dest), `.~tmp.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+        try {
+            await (0,promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx' }));
+            await external_node_fs_.promises.rename(tmp, dest);
+            return true;
+        }
+        finally {
+            await external_node_fs_.promises.rm(tmp, { force: true });
+        }
+    }
+    async exists(key) {
+        try {
+            await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+            return true;
+        }
+        catch (err) {
+            if (isMissing(err))
+                return false;
+            throw err;
+        }
+    }
+    async *pages(prefix, delimiter) {
+        let token;
+        do {
+            const res = await this.client.send(new dist_cjs.ListObjectsV2Command({
+                Bucket: this.bucket,
+                Prefix: this.fullKey(prefix, true),
+                MaxKeys: this.pageSize,
+                ...(delimiter ? { Delimiter: delimiter } : {}),
+                ...(token ? { ContinuationToken: token } : {})
+            }));
+            yield res;
+            token = res.IsTruncated ? res.NextContinuationToken : undefined;
+        } while (token);
+    }
+    async list(prefix) {
+        const out = [];
+        for await (const page of this.pages(prefix)) {
+            for (const o of page.Contents ?? [])
+                if (o.Key)
+                    out.push({ key: this.strip(o.Key), size: o.Size ?? 0 });
+        }
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async listPrefixes(prefix) {
+        const full = this.fullKey(prefix, true);
+        const names = new Set();
+        for await (const page of this.pages(prefix, '/')) {
+            for (const p of page.CommonPrefixes ?? []) {
+                const name = (p.Prefix ?? '').slice(full.length).replace(/\/$/, '');
+                if (name !== '')
+                    names.add(name);
+            }
+        }
+        return [...names].sort();
+    }
+    async listAfter(prefix, startAfter, maxKeys) {
+        const res = await this.client.send(new dist_cjs.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.fullKey(prefix, true),
+            StartAfter: this.fullKey(startAfter, true),
+            MaxKeys: Math.max(1, Math.min(1000, maxKeys))
+        }));
+        const objects = (res.Contents ?? [])
+            .filter((o) => typeof o.Key === 'string')
+            .map((o) => ({ key: this.strip(o.Key), size: o.Size ?? 0, tag: `${o.ETag ?? ''}:${o.Size ?? 0}:${o.LastModified?.getTime() ?? ''}` }));
+        return { objects, truncated: Boolean(res.IsTruncated) };
+    }
+    async delete(key) {
+        await this.client.send(new dist_cjs.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    }
+    url(key) {
+        const full = this.fullKey(key, true);
+        const loc = this.location;
+        if (loc.endpoint)
+            return `${loc.endpoint.replace(/\/$/, '')}/${this.bucket}/${full.split('/').map(encodeURIComponent).join('/')}`;
+        const region = loc.region ?? 'us-east-1';
+        const q = `region=${encodeURIComponent(region)}&prefix=${encodeURIComponent(full)}`;
+        return full.endsWith('/') || full === ''
+            ? `https://${region}.console.aws.amazon.com/s3/buckets/${this.bucket}?${q}`
+            : `https://${region}.console.aws.amazon.com/s3/object/${this.bucket}?${q}`;
+    }
+    async presignGet(key, seconds) {
+        return (0,s3_request_presigner_dist_cjs/* getSignedUrl */.A)(this.client, new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }), { expiresIn: seconds });
+    }
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+;// CONCATENATED MODULE: ./src/store/location.ts
+/** Store specs (`s3://bucket/prefix` or a folder path) → StoreLocation → ObjectStore. */
+
+
+
+
+
+
+/** S3 general-purpose bucket naming rules (no dots-vs-IP ambiguity, no reserved prefixes/suffixes) */
+function assertBucketName(name) {
+    const ok = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+        !name.includes('..') &&
+        !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
+        !/^(xn--|sthree-|amzn-s3-demo-)/.test(name) &&
+        !/(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name);
+    if (!ok) {
+        throw new errors/* UserError */.yo(`invalid S3 bucket name ${JSON.stringify(name)}: use 3–63 lowercase letters, digits, "." or "-", starting and ending with a letter or digit`);
+    }
+    return name;
+}
+function parseStoreSpec(spec, opts = {}) {
+    const s = (spec ?? '').trim();
+    if (s === '')
+        throw new errors/* UserError */.yo('empty store: give s3://bucket/prefix or a folder path');
+    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
+    if (m) {
+        const scheme = m[1].toLowerCase();
+        const rest = m[2];
+        if (scheme === 'file')
+            return parseStoreSpec(rest, opts);
+        if (scheme !== 's3')
+            throw new errors/* UserError */.yo(`unsupported store ${JSON.stringify(spec)}: use s3://bucket/prefix or a folder path`);
+        const slash = rest.indexOf('/');
+        const bucket = assertBucketName(slash < 0 ? rest : rest.slice(0, slash));
+        const prefix = normalisePrefix(slash < 0 ? '' : rest.slice(slash + 1));
+        if (prefix) {
+            try {
+                (0,object_store/* assertKey */.s)(prefix);
+            }
+            catch (err) {
+                throw new errors/* UserError */.yo(`invalid S3 prefix in ${JSON.stringify(spec)}: ${err.message}`);
+            }
+        }
+        return {
+            kind: 's3',
+            bucket,
+            prefix,
+            ...(opts.region ? { region: opts.region } : {}),
+            ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
+        };
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(s))
+        throw new errors/* UserError */.yo(`invalid store folder ${JSON.stringify(spec)}: control characters`);
+    const home = opts.home ?? (0,external_node_os_.homedir)();
+    const expanded = s === '~' ? home : s.startsWith('~/') ? (0,external_node_path_.join)(home, s.slice(2)) : s;
+    if (expanded.startsWith('~'))
+        throw new errors/* UserError */.yo(`unsupported store folder ${JSON.stringify(spec)}: only ~ and ~/… are expanded`);
+    return { kind: 'folder', root: (0,external_node_path_.resolve)(opts.cwd ?? process.cwd(), expanded) };
+}
+/** `DSTACK_STORE` when set, else the folder `~/.dstack/store` (as dstack's local backend keeps `~/.dstack`). */
+function defaultStoreLocation(environ = process.env) {
+    const home = environ.HOME || (0,external_node_os_.homedir)();
+    const spec = environ.DSTACK_STORE?.trim();
+    if (spec) {
+        const region = environ.AWS_REGION || environ.AWS_DEFAULT_REGION;
+        const endpoint = environ.AWS_ENDPOINT_URL_S3 || environ.AWS_ENDPOINT_URL;
+        return parseStoreSpec(spec, { home, ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
+    }
+    return { kind: 'folder', root: (0,external_node_path_.join)(home, '.dstack', 'store') };
+}
+function openStore(loc, opts = {}) {
+    if (loc.kind === 'folder')
+        return new FolderStore(loc.root);
+    return new S3Store({
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+        bucket: loc.bucket,
+        prefix: loc.prefix,
+        ...(loc.region ? { region: loc.region } : {}),
+        ...(loc.endpoint ? { endpoint: loc.endpoint } : {})
+    });
+}
+
+// EXTERNAL MODULE: ./src/store/keys.ts
+var keys = __nccwpck_require__(11089);
+// EXTERNAL MODULE: ./src/store/run-names.ts
+var run_names = __nccwpck_require__(38181);
+// EXTERNAL MODULE: ./src/store/run-store.ts + 5 modules
+var run_store = __nccwpck_require__(85349);
+;// CONCATENATED MODULE: ./src/store/index.ts
+
+
+
+
+
+
+
+
+
+/***/ }),
+
+/***/ 11089:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   H: () => (/* binding */ keys),
+/* harmony export */   O: () => (/* binding */ assertSha256)
+/* harmony export */ });
+/* harmony import */ var _model_names_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(81601);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(87206);
+/**
+ * The store key layout (DESIGN.md "Store layout"), pure. Every name is validated with
+ * src/model/names.ts first, so a hostile run, tag or repo id never becomes a key.
+ */
+
+
+function attemptNo(n) {
+    if (!Number.isSafeInteger(n) || n < 0)
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid attempt number ${JSON.stringify(n)}`);
+    return n;
+}
+function seqNo(seq) {
+    if (!Number.isSafeInteger(seq) || seq < 0)
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid log chunk number ${JSON.stringify(seq)}`);
+    return String(seq).padStart(6, '0');
+}
+function assertSha256(sha) {
+    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid sha256 ${JSON.stringify(sha)}`);
+    return sha;
+}
+const keys = {
+    /** `<repoId>/runs/` (listing prefix) */
+    runs: (repoId) => `${(0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .assertRepoId */ .AO)(repoId)}/runs/`,
+    /** `<repoId>/runs/<run>/` (folder of one run) */
+    runDir: (repoId, run) => `${keys.runs(repoId)}${(0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .assertName */ .I1)('run name', run)}/`,
+    /** `<repoId>/runs/<run>/run.json` */
+    run: (repoId, run) => `${keys.runDir(repoId, run)}run.json`,
+    /** `<repoId>/runs/<run>/attempts/<n>/` */
+    attempt: (repoId, run, n) => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
+    runnerScript: (repoId, run, n) => `${keys.attempt(repoId, run, n)}runner.sh`,
+    status: (repoId, run, n) => `${keys.attempt(repoId, run, n)}status.json`,
+    /** `…/attempts/<n>/logs/` */
+    logs: (repoId, run, n) => `${keys.attempt(repoId, run, n)}logs/`,
+    /** `…/attempts/<n>/logs/000042.log` */
+    logChunk: (repoId, run, n, seq) => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
+    /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
+    artifacts: (repoId, run, path) => `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : (0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .normaliseRelativePath */ .KZ)('artifact path', path)}`,
+    /** `<repoId>/runs/<run>/artifacts.json` */
+    manifest: (repoId, run) => `${keys.runDir(repoId, run)}artifacts.json`,
+    /** `<repoId>/runs/<run>/provenance.intoto.json`: in-toto statement (SLSA provenance v1) for the artifacts */
+    provenance: (repoId, run) => `${keys.runDir(repoId, run)}provenance.intoto.json`,
+    /** `<repoId>/tags/` */
+    tags: (repoId) => `${(0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .assertRepoId */ .AO)(repoId)}/tags/`,
+    /** `<repoId>/tags/<tag>.json` */
+    tag: (repoId, tag) => `${keys.tags(repoId)}${(0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .assertName */ .I1)('tag', tag)}.json`,
+    /** `code/<sha256>.tar.gz` (shared by every repo) */
+    code: (sha256) => `code/${assertSha256(sha256)}.tar.gz`
+};
+
+
+/***/ }),
+
+/***/ 73266:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ toJson),
+/* harmony export */   s: () => (/* binding */ assertKey)
+/* harmony export */ });
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
+/**
+ * The object-store port under the run store (DESIGN.md "Store layout"): an S3 bucket + prefix,
+ * or a folder with the same keys. Keys are `/`-separated, relative, and checked by `assertKey`
+ * before they reach a path or a request.
+ */
+
+/**
+ * Checks an object key (or a listing prefix when `prefix` is true: may be empty or end with `/`).
+ * Rejects absolute keys, empty, `.` and `..` segments, backslashes and control characters.
+ * Shell metacharacters are allowed here (no shell ever sees a key built by this module); run,
+ * tag and repo names are held to the stricter rules of src/model/names.ts by `keys`.
+ */
+function assertKey(key, opts = {}) {
+    const bad = (why) => {
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`invalid store key ${JSON.stringify(key)}: ${why}`);
+    };
+    if (typeof key !== 'string')
+        bad('not a string');
+    if (key === '') {
+        if (opts.prefix)
+            return key;
+        bad('empty');
+    }
+    if (Buffer.byteLength(key) > 900)
+        bad('longer than 900 bytes');
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f\\]/.test(key))
+        bad('control characters or backslashes');
+    if (key.startsWith('/'))
+        bad('must be relative');
+    const parts = key.split('/');
+    if (opts.prefix && parts[parts.length - 1] === '')
+        parts.pop();
+    for (const p of parts) {
+        if (p === '')
+            bad('empty path segment');
+        if (p === '.' || p === '..')
+            bad('"." and ".." segments are not allowed');
+    }
+    return key;
+}
+/** JSON as the store writes it: 2-space indent, trailing newline */
+function toJson(value) {
+    return JSON.stringify(value, null, 2) + '\n';
+}
+
+
+/***/ }),
+
+/***/ 38181:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Z$: () => (/* binding */ randomBase),
+/* harmony export */   ug: () => (/* binding */ nextRunNumber)
+/* harmony export */ });
+/* unused harmony exports ADJECTIVES, ANIMALS, parseRunName */
+/** Run names as dstack makes them: `<adjective>-<animal>-<n>` (dstack-format.md §1.8). */
+const ADJECTIVES = `
+able agile amber ancient autumn bold brave breezy bright brisk calm candid cheerful chilly clever
+cosmic crimson crisp curious dapper daring dashing dusty eager early elegant fancy fearless fierce
+firm fluffy fresh friendly frosty gentle giant gifted glad golden graceful grand green happy hardy
+hidden honest humble icy jolly keen kind lively lucky lunar mellow merry mighty misty modest noble
+nimble odd patient plucky polite proud purple quick quiet rapid rare rosy royal rusty shiny silent
+silver slim smart smooth snowy solid spicy steady stormy sturdy sunny swift tender tidy tiny
+tough tranquil upbeat vivid warm wild wise witty young zesty
+`.trim().split(/\s+/);
+const ANIMALS = `
+albatross alpaca ant badger bat bear beaver bee bison boar buffalo camel cat cheetah chicken cobra
+cougar cow crab crane crow deer dingo dog dolphin donkey dove duck eagle eel elephant elk emu falcon
+ferret finch flamingo fox frog gazelle gecko gibbon giraffe goat goose gorilla hamster hare hawk
+hedgehog heron hippo horse hyena ibis iguana jackal jaguar kangaroo kiwi koala lemur leopard lion
+llama lobster lynx magpie mole mongoose moose moth mouse newt octopus orca ostrich otter owl ox
+panda panther parrot pelican penguin pigeon puma quail rabbit raccoon raven rhino robin salmon seal
+shark sheep sloth snail sparrow squid stork swan tiger toad turtle walrus whale wolf wombat yak zebra
+`.trim().split(/\s+/);
+const NAME_RE = /^([a-z]+-[a-z]+)-([1-9][0-9]*)$/;
+/** `grumpy-zebra` from an rng in [0, 1) */
+function randomBase(rng = Math.random) {
+    const pick = (list) => list[Math.min(list.length - 1, Math.floor(rng() * list.length))];
+    return `${pick(ADJECTIVES)}-${pick(ANIMALS)}`;
+}
+/** `{ base: 'grumpy-zebra', n: 3 }` for `grumpy-zebra-3`; undefined for any other name */
+function parseRunName(name) {
+    const m = NAME_RE.exec(name);
+    return m ? { base: m[1], n: Number(m[2]) } : undefined;
+}
+/** 1 + the highest `n` among `existing` names with this base */
+function nextRunNumber(base, existing) {
+    let max = 0;
+    for (const name of existing) {
+        const p = parseRunName(name);
+        if (p && p.base === base && p.n > max)
+            max = p.n;
+    }
+    return max + 1;
+}
+
+
+/***/ }),
+
+/***/ 85349:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Pp: () => (/* binding */ MOVE_TAG_HINT),
+  n_: () => (/* binding */ RunStore),
+  Ng: () => (/* binding */ parseManifest),
+  sc: () => (/* binding */ sha256)
+});
+
+// UNUSED EXPORTS: sha256File
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./src/model/errors.ts
+var errors = __nccwpck_require__(87206);
+// EXTERNAL MODULE: ./src/model/names.ts
+var names = __nccwpck_require__(81601);
+// EXTERNAL MODULE: ./src/store/object-store.ts
+var object_store = __nccwpck_require__(73266);
+// EXTERNAL MODULE: ./src/store/keys.ts
+var keys = __nccwpck_require__(11089);
+;// CONCATENATED MODULE: ./src/store/limit.ts
+/** Map with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/store/safe-path.ts
+/**
+ * Where a downloaded file may land: `<root>/<rel>` with every folder on the way created here, one
+ * at a time, and none of them (nor the file itself) a symbolic link. A link planted under the output
+ * folder (`out/models -> /home/me/.ssh`) would otherwise carry the write outside it.
+ */
+
+
+
+function errno(err) {
+    return err?.code;
+}
+async function lstatOrUndefined(p) {
+    try {
+        return await external_node_fs_.promises.lstat(p);
+    }
+    catch (err) {
+        if (errno(err) === 'ENOENT')
+            return undefined;
+        throw err;
+    }
+}
+/** the absolute destination of `rel` (a normalised relative path) under `root`, its folders created */
+async function safeDestination(root, rel) {
+    const base = (0,external_node_path_.resolve)(root);
+    const parts = rel.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..'))
+        throw new errors/* UserError */.yo(`artifact path ${JSON.stringify(rel)} is not a plain relative path`);
+    await external_node_fs_.promises.mkdir(base, { recursive: true });
+    let cur = base;
+    for (const [i, part] of parts.entries()) {
+        cur = (0,external_node_path_.join)(cur, part);
+        const st = await lstatOrUndefined(cur);
+        const last = i === parts.length - 1;
+        if (st?.isSymbolicLink()) {
+            throw new errors/* UserError */.yo(`refusing to write artifact \`${rel}\`: ${cur} is a symbolic link inside the output folder ${base}, and writing through it could land outside`, 'download into an empty folder, or remove the link first');
+        }
+        if (last) {
+            if (st?.isDirectory())
+                throw new errors/* UserError */.yo(`cannot write artifact \`${rel}\`: ${cur} is a folder`);
+            return cur;
+        }
+        if (!st) {
+            try {
+                await external_node_fs_.promises.mkdir(cur);
+            }
+            catch (err) {
+                if (errno(err) !== 'EEXIST')
+                    throw err;
+                if ((await external_node_fs_.promises.lstat(cur)).isSymbolicLink())
+                    throw new errors/* UserError */.yo(`refusing to write artifact \`${rel}\`: ${cur} became a symbolic link`);
+            }
+        }
+        else if (!st.isDirectory()) {
+            throw new errors/* UserError */.yo(`cannot write artifact \`${rel}\`: ${cur} exists and is not a folder`);
+        }
+    }
+    return cur;
+}
+
+// EXTERNAL MODULE: ./src/store/run-names.ts
+var run_names = __nccwpck_require__(38181);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(42463);
+// EXTERNAL MODULE: ./src/workflows/schemas/common.ts
+var common = __nccwpck_require__(45272);
+;// CONCATENATED MODULE: ./src/model/status.ts
+/** Run lifecycle (DESIGN.md "Run lifecycle and statuses"). */
+const ACTIVE_STATUSES = ['submitted', 'provisioning', 'running', 'uploading'];
+const TERMINAL_STATUSES = ['succeeded', 'failed', 'interrupted', 'cancelled', 'timed-out'];
+function isTerminal(s) {
+    return TERMINAL_STATUSES.includes(s);
+}
+
+;// CONCATENATED MODULE: ./src/store/record-schemas.ts
+/**
+ * JSON Schemas of what the store keeps (run.json, status.json, tags/<tag>.json), published as
+ * schemas/store-*.schema.json (kept equal by a test). They hold what the readers rely on and
+ * allow more, so a newer writer's extra fields do not make a record "damaged" for an older reader.
+ */
+
+
+const str = { type: 'string' };
+const nonEmpty = { type: 'string', minLength: 1 };
+const terminal = { enum: [...TERMINAL_STATUSES] };
+const machine = {
+    type: 'object',
+    required: ['id', 'backend'],
+    properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' } }
+};
+const runRecordSchema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `${common/* SCHEMA_BASE */.EE}store-run.schema.json`,
+    title: 'run.json: one run in the run store',
+    type: 'object',
+    required: ['run', 'repoId', 'workflow', 'spec', 'revision', 'backend', 'args', 'status', 'submittedAt', 'attempts', 'tags'],
+    properties: {
+        run: nonEmpty,
+        repoId: nonEmpty,
+        workflow: nonEmpty,
+        spec: { type: 'object' },
+        revision: { type: 'object', required: ['sha'], properties: { sha: str } },
+        backend: { enum: ['local', 'aws'] },
+        args: { type: 'array', items: str },
+        status: { enum: [...ACTIVE_STATUSES, ...TERMINAL_STATUSES] },
+        reason: str,
+        exitCode: { type: 'integer' },
+        submittedAt: nonEmpty,
+        endedAt: str,
+        attempts: {
+            type: 'array',
+            items: {
+                type: 'object',
+                required: ['n', 'startedAt'],
+                properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine }
+            }
+        },
+        tags: { type: 'array', items: str },
+        requestedTag: str
+    }
+};
+const attemptStatusSchema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `${common/* SCHEMA_BASE */.EE}store-status.schema.json`,
+    title: 'attempts/<n>/status.json: where an attempt is, written by the runner',
+    type: 'object',
+    required: ['phase'],
+    properties: {
+        phase: { enum: ['starting', 'code', 'deps', 'setup', 'running', 'uploading', 'done'] },
+        status: terminal,
+        exitCode: { type: 'integer' },
+        reason: str,
+        startedAt: str,
+        endedAt: str,
+        logChunks: { type: 'integer', minimum: 0 }
+    }
+};
+const tagRecordSchema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `${common/* SCHEMA_BASE */.EE}store-tag.schema.json`,
+    title: 'tags/<tag>.json: a name for a succeeded run',
+    type: 'object',
+    required: ['tag', 'run', 'workflow', 'repoId', 'revision', 'created_at'],
+    properties: {
+        tag: nonEmpty,
+        run: nonEmpty,
+        workflow: str,
+        repoId: nonEmpty,
+        revision: { type: 'object', required: ['sha'], properties: { sha: str } },
+        created_at: str,
+        manifest_sha256: str
+    }
+};
+const STORE_SCHEMAS = {
+    'store-run.schema.json': runRecordSchema,
+    'store-status.schema.json': attemptStatusSchema,
+    'store-tag.schema.json': tagRecordSchema
+};
+
+;// CONCATENATED MODULE: ./src/store/records.ts
+/**
+ * Reading JSON records back from the store: every read tolerates damage. A truncated file,
+ * `null`, `{}` or a record with a missing or mistyped field is a DamagedRecordError that names
+ * the file and what is wrong with it (one line), never a TypeError further on.
+ */
+
+
+
+const SCHEMAS = { run: runRecordSchema, status: attemptStatusSchema, tag: tagRecordSchema };
+/** a store file that exists but cannot be used; `file` is where a human finds it (path or URL) */
+class DamagedRecordError extends errors/* UserError */.yo {
+    file;
+    why;
+    constructor(file, why) {
+        super(`damaged store file ${file}: ${why}`, 'repair or delete that file; nothing else in the store depends on it being readable');
+        this.file = file;
+        this.why = why;
+        this.name = 'DamagedRecordError';
+    }
+}
+let records_ajv;
+const compiled = new Map();
+function validator(kind) {
+    let v = compiled.get(kind);
+    if (!v) {
+        records_ajv ??= new ajv.Ajv({ allErrors: false, strict: true });
+        v = records_ajv.compile(SCHEMAS[kind]);
+        compiled.set(kind, v);
+    }
+    return v;
+}
+function oneLine(s, max = 200) {
+    const t = s.replace(/\s+/g, ' ').trim();
+    return t.length > max ? t.slice(0, max) + '…' : t;
+}
+/** JSON text → a record of that kind, or a DamagedRecordError naming `file` */
+function parseRecord(text, kind, file) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (err) {
+        throw new DamagedRecordError(file, text.trim() === '' ? 'the file is empty' : `not valid JSON (${oneLine(err.message)})`);
+    }
+    const v = validator(kind);
+    if (!v(value)) {
+        const e = v.errors?.[0];
+        const where = e?.instancePath ? `field ${e.instancePath.slice(1).replace(/\//g, '.')}` : 'the record';
+        throw new DamagedRecordError(file, value === null ? 'it holds null' : `${where} ${oneLine(e?.message ?? 'is invalid')}`);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/store/run-store.ts
+/**
+ * The run store (DESIGN.md "Store layout"): runs, attempts, logs, artifacts, tags, code snapshots
+ * and dependency resolution, over any ObjectStore.
+ */
+
+
+
+
+
+
+
+
+
+
+
+const JSON_TYPE = 'application/json';
+/** the flags that exist to move a tag, for every entry point */
+const MOVE_TAG_HINT = 'to move it, use `tags add --force`, `run --force-tag`, or the action input `force-tag: true`';
+const CONCURRENCY = 8;
+/** name-claim attempts before createRun gives up */
+const MAX_CLAIMS = 200;
+function sha256(data) {
+    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
+}
+async function sha256File(path) {
+    const h = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        h.update(chunk);
+    return h.digest('hex');
+}
+/** artifacts.json: a JSON array of {path, size, sha256} (also accepted: `{ "files": [...] }`) */
+function parseManifest(text, what = 'artifacts.json') {
+    let raw;
+    try {
+        raw = JSON.parse(text);
+    }
+    catch (err) {
+        throw new DamagedRecordError(what, `not valid JSON (${err.message})`);
+    }
+    const list = Array.isArray(raw) ? raw : raw?.files;
+    if (!Array.isArray(list))
+        throw new DamagedRecordError(what, 'expected a JSON array of {path, size, sha256}');
+    return list.map((e, i) => {
+        const o = e;
+        if (!o || typeof o.path !== 'string' || typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0 ||
+            typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
+            throw new DamagedRecordError(what, `entry ${i} is not {path, size, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
+        }
+        const path = storedPath(o.path);
+        if (typeof path !== 'string')
+            throw new DamagedRecordError(what, `entry ${i}: path ${JSON.stringify(o.path).slice(0, 200)} ${path.why}`);
+        const raw = o.rawPath;
+        if (raw !== undefined && (typeof raw !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(raw)))
+            throw new DamagedRecordError(what, `entry ${i}: rawPath is not base64`);
+        return { path, size: o.size, sha256: o.sha256, ...(raw !== undefined ? { rawPath: raw } : {}) };
+    });
+}
+/**
+ * A path as the runner recorded it: exactly the job's file name (tabs, newlines, backslashes,
+ * leading dashes included), relative, without `..`, `.` or empty segments (dropped), no NUL.
+ */
+function storedPath(p) {
+    if (p === '' || Buffer.byteLength(p) > 4096)
+        return { why: 'must be 1–4096 bytes' };
+    if (p.includes('\u0000'))
+        return { why: 'holds a NUL character' };
+    if (p.startsWith('/'))
+        return { why: 'is absolute' };
+    const parts = p.split('/').filter((s) => s !== '' && s !== '.');
+    if (parts.includes('..') || parts.length === 0)
+        return { why: 'must name something inside the artifacts folder, without ".."' };
+    return parts.join('/');
+}
+function isKeyable(key) {
+    try {
+        key();
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function describeDep(dep) {
+    return `${dep.kind} \`${dep.name}\``;
+}
+function bySubmittedDesc(a, b) {
+    return a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.run < b.run ? 1 : a.run > b.run ? -1 : 0;
+}
+class RunStore {
+    store;
+    now;
+    constructor(store, now = () => new Date()) {
+        this.store = store;
+        this.now = now;
+    }
+    // ---- runs ----------------------------------------------------------------------------------
+    /** names of the runs in a repo (folders under `<repoId>/runs/`) */
+    async listRunNames(repoId) {
+        return this.store.listPrefixes(keys/* keys */.H.runs(repoId));
+    }
+    /**
+     * Generates `<adjective>-<animal>-<n>` (n = 1 + the highest n with that base in the repo) and
+     * claims it by writing run.json only if absent; on a collision it tries the next n.
+     * The record's `run` is ignored and replaced by the generated name.
+     */
+    async createRun(record, opts = {}) {
+        const repoId = (0,names/* assertRepoId */.AO)(record.repoId);
+        const base = (0,run_names/* randomBase */.Z$)(opts.rng);
+        let n = (0,run_names/* nextRunNumber */.ug)(base, await this.listRunNames(repoId));
+        for (let i = 0; i < MAX_CLAIMS; i++, n++) {
+            const claimed = { ...record, run: `${base}-${n}` };
+            if (await this.store.put(keys/* keys */.H.run(repoId, claimed.run), (0,object_store/* toJson */.a)(claimed), { ifAbsent: true, contentType: JSON_TYPE })) {
+                return claimed;
+            }
+        }
+        throw new Error(`could not allocate a run name for ${base} in ${repoId} after ${MAX_CLAIMS} tries`);
+    }
+    async saveRun(record) {
+        await this.store.put(keys/* keys */.H.run(record.repoId, record.run), (0,object_store/* toJson */.a)(record), { contentType: JSON_TYPE });
+    }
+    async getRun(repoId, run) {
+        return this.readRecord(keys/* keys */.H.run(repoId, run), 'run');
+    }
+    /** a JSON record, undefined when absent, a DamagedRecordError naming the file when unusable */
+    async readRecord(key, kind) {
+        const text = await this.store.getText(key);
+        return text === undefined ? undefined : parseRecord(text, kind, this.store.url(key));
+    }
+    /** every run of the repo, newest first, and the run folders whose run.json is damaged */
+    async scanRuns(repoId) {
+        const names = await this.listRunNames(repoId);
+        const damaged = [];
+        const runs = await mapLimit(names, CONCURRENCY, async (name) => {
+            try {
+                return await this.getRun(repoId, name);
+            }
+            catch (err) {
+                if (err instanceof DamagedRecordError)
+                    damaged.push({ run: name, error: err });
+                else if (!(err instanceof errors/* UserError */.yo))
+                    throw err; // else: a folder that is no valid run name
+                return undefined;
+            }
+        });
+        // folders without run.json (e.g. a GitLab sub-group project under <repoId>/runs/) are not runs
+        return {
+            runs: runs.filter((r) => r !== undefined && r.repoId === repoId).sort(bySubmittedDesc),
+            damaged: damaged.sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : 0))
+        };
+    }
+    /** every run of the repo, newest first (by submittedAt) */
+    async listRuns(repoId) {
+        return (await this.scanRuns(repoId)).runs;
+    }
+    // ---- attempts ------------------------------------------------------------------------------
+    async putRunnerScript(repoId, run, n, text) {
+        const key = keys/* keys */.H.runnerScript(repoId, run, n);
+        await this.store.put(key, text, { contentType: 'text/x-shellscript' });
+        return key;
+    }
+    async readStatus(repoId, run, n) {
+        return this.readRecord(keys/* keys */.H.status(repoId, run, n), 'status');
+    }
+    /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
+    async writeStatus(repoId, run, n, status) {
+        await this.store.put(keys/* keys */.H.status(repoId, run, n), (0,object_store/* toJson */.a)(status), { contentType: JSON_TYPE });
+    }
+    /** seq numbers of the stored log chunks, ascending */
+    async listLogChunks(repoId, run, n) {
+        const prefix = keys/* keys */.H.logs(repoId, run, n);
+        const seqs = [];
+        for (const { key } of await this.store.list(prefix)) {
+            const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length));
+            if (m)
+                seqs.push(Number(m[1]));
+        }
+        return seqs.sort((a, b) => a - b);
+    }
+    /**
+     * What is new in an attempt after log chunk `afterSeq` (-1: from the first), in ONE listing
+     * request whatever the number of chunks: the next chunk numbers (ascending, at most `max`), and
+     * status.json's version tag when the listing reached it (chunks sort before `runner.sh`, `ssm/`
+     * and `status.json`).
+     */
+    async attemptUpdates(repoId, run, n, afterSeq, max = 1000) {
+        const prefix = keys/* keys */.H.attempt(repoId, run, n);
+        const logs = keys/* keys */.H.logs(repoId, run, n);
+        const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys/* keys */.H.logChunk(repoId, run, n, afterSeq), max);
+        const chunks = [];
+        let statusTag;
+        const statusKey = keys/* keys */.H.status(repoId, run, n);
+        for (const o of page.objects) {
+            if (o.key === statusKey)
+                statusTag = o.tag;
+            else if (o.key.startsWith(logs)) {
+                const m = /^([0-9]+)\.log$/.exec(o.key.slice(logs.length));
+                if (m)
+                    chunks.push(Number(m[1]));
+            }
+        }
+        return { chunks, statusTag, truncated: page.truncated };
+    }
+    /** calls `onChange` when the attempt's folder changes, for stores that can tell (see ObjectStore.watch) */
+    watchAttempt(repoId, run, n, onChange) {
+        return this.store.watch?.(keys/* keys */.H.attempt(repoId, run, n), onChange);
+    }
+    async readLogChunk(repoId, run, n, seq) {
+        return this.store.get(keys/* keys */.H.logChunk(repoId, run, n, seq));
+    }
+    // ---- artifacts -----------------------------------------------------------------------------
+    async readManifest(repoId, run) {
+        const key = keys/* keys */.H.manifest(repoId, run);
+        const text = await this.store.getText(key);
+        return text === undefined ? undefined : parseManifest(text, this.store.url(key));
+    }
+    async requireManifest(repoId, run) {
+        const manifest = await this.readManifest(repoId, run);
+        if (manifest)
+            return manifest;
+        if (!(await this.getRun(repoId, run)))
+            throw new errors/* UserError */.yo(`no run \`${run}\` in ${repoId}`);
+        throw new errors/* UserError */.yo(`run \`${run}\` in ${repoId} has no artifacts manifest (artifacts.json): it stored no artifacts`);
+    }
+    /** every file the manifest lists exists in the store with the listed size */
+    async verifyManifest(repoId, run) {
+        const manifest = await this.requireManifest(repoId, run);
+        const root = keys/* keys */.H.artifacts(repoId, run);
+        const stored = new Map((await this.store.list(root)).map((o) => [o.key.slice(root.length), o.size]));
+        const missing = [];
+        const wrongSize = [];
+        for (const e of manifest) {
+            const size = stored.get(e.path);
+            if (size === undefined)
+                missing.push(e.path);
+            else if (size !== e.size)
+                wrongSize.push({ path: e.path, expected: e.size, actual: size });
+        }
+        const listed = new Set(manifest.map((e) => e.path));
+        const unlisted = [...stored.keys()].filter((p) => !listed.has(p));
+        return { ok: missing.length === 0 && wrongSize.length === 0, manifest, missing, wrongSize, unlisted };
+    }
+    /**
+     * Downloads the run's artifacts (all, or those under `paths`) into `outDir/<path>` and checks
+     * each file's size and sha256 against the manifest; a mismatch deletes the file and throws an
+     * error naming it. Returns the entries downloaded.
+     */
+    async downloadArtifacts(repoId, run, outDir, opts = {}) {
+        const manifest = await this.requireManifest(repoId, run);
+        let entries = manifest;
+        if (opts.paths && opts.paths.length > 0) {
+            const wanted = opts.paths.map((p) => (0,names/* normaliseRelativePath */.KZ)('artifact path', p));
+            const under = (e, p) => e.path === p || e.path.startsWith(p + '/');
+            const unknown = wanted.filter((p) => !manifest.some((e) => under(e, p)));
+            if (unknown.length > 0) {
+                const have = [...new Set(manifest.map((e) => e.path.split('/')[0]))].join(', ') || '(none)';
+                throw new errors/* UserError */.yo(`run \`${run}\` in ${repoId} has no artifact ${unknown.map((p) => `\`${p}\``).join(', ')}; it has: ${have}`);
+            }
+            entries = manifest.filter((e) => wanted.some((p) => under(e, p)));
+        }
+        const root = (0,external_node_path_.resolve)(outDir);
+        // a name a store key cannot hold (control characters, backslashes, bytes that are not UTF-8) is listed, not fetched
+        const unkeyable = entries.filter((e) => e.rawPath !== undefined || !isKeyable(() => keys/* keys */.H.artifacts(repoId, run, e.path)));
+        entries = entries.filter((e) => !unkeyable.includes(e));
+        await mapLimit(entries, 4, async (e) => {
+            const dest = (0,external_node_path_.join)(root, ...e.path.split('/'));
+            if (!dest.startsWith(root + external_node_path_.sep))
+                throw new Error(`artifact path escapes the output folder: ${e.path}`);
+            await safeDestination(root, e.path);
+            if (!(await this.store.getToFile(keys/* keys */.H.artifacts(repoId, run, e.path), dest))) {
+                throw new Error(`artifact \`${e.path}\` of run \`${run}\` is listed in artifacts.json but missing from the store`);
+            }
+            const size = (await external_node_fs_.promises.stat(dest)).size;
+            const sha = await sha256File(dest);
+            if (size !== e.size || sha !== e.sha256) {
+                await external_node_fs_.promises.rm(dest, { force: true });
+                throw new Error(`artifact \`${e.path}\` of run \`${run}\` is corrupt: expected ${e.size} bytes sha256 ${e.sha256}, got ${size} bytes sha256 ${sha}`);
+            }
+        });
+        if (unkeyable.length) {
+            throw new errors/* UserError */.yo(`downloaded ${entries.length} artifact file(s) of run \`${run}\`, but not ${unkeyable.length} whose name${unkeyable.length > 1 ? 's hold' : ' holds'} control characters, backslashes or bytes that are not UTF-8: ${unkeyable.slice(0, 5).map((e) => JSON.stringify(e.path)).join(', ')}${unkeyable.length > 5 ? ', …' : ''}`, `copy them from ${this.artifactUrl(repoId, run)}`);
+        }
+        return entries;
+    }
+    artifactUrl(repoId, run, path) {
+        // a file whose name no key can hold (see downloadArtifacts) is found in the run's artifacts folder
+        if (path !== undefined && typeof storedPath(path) === 'string' && !isKeyable(() => keys/* keys */.H.artifacts(repoId, run, path)))
+            return this.store.url(keys/* keys */.H.artifacts(repoId, run));
+        return this.store.url(keys/* keys */.H.artifacts(repoId, run, path));
+    }
+    /** the links outputs, summaries and comments give for a run's artifacts */
+    artifactLinks(r) {
+        return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run), storeUrl: (k) => this.store.url(k) };
+    }
+    // ---- code snapshots ------------------------------------------------------------------------
+    /** stores `code/<sha256>.tar.gz` unless present; true when it uploaded */
+    async putCodeSnapshot(sha, tarGz) {
+        const key = keys/* keys */.H.code(sha);
+        const actual = sha256(tarGz);
+        if (actual !== sha)
+            throw new Error(`code snapshot content has sha256 ${actual}, not ${sha}`);
+        if (await this.store.exists(key))
+            return false;
+        return this.store.put(key, tarGz, { ifAbsent: true, contentType: 'application/gzip' });
+    }
+    /** the same from a file (multipart upload on S3 for big snapshots) */
+    async putCodeSnapshotFile(sha, path) {
+        const key = keys/* keys */.H.code((0,keys/* assertSha256 */.O)(sha));
+        if (await this.store.exists(key))
+            return false;
+        const actual = await sha256File(path);
+        if (actual !== sha)
+            throw new Error(`code snapshot ${path} has sha256 ${actual}, not ${sha}`);
+        await this.store.putFile(key, path, { contentType: 'application/gzip' });
+        return true;
+    }
+    // ---- tags ----------------------------------------------------------------------------------
+    async getTag(repoId, tag) {
+        return this.readRecord(keys/* keys */.H.tag(repoId, tag), 'tag');
+    }
+    /** every tag of the repo, sorted by name */
+    async listTags(repoId) {
+        return (await this.scanTags(repoId)).tags;
+    }
+    /** every tag of the repo, sorted by name, and the tag files that are damaged */
+    async scanTags(repoId) {
+        const prefix = keys/* keys */.H.tags(repoId);
+        const names = (await this.store.list(prefix))
+            .map((o) => o.key.slice(prefix.length))
+            .filter((k) => !k.includes('/') && k.endsWith('.json'))
+            .map((k) => k.slice(0, -'.json'.length));
+        const damaged = [];
+        const tags = await mapLimit(names, CONCURRENCY, async (t) => {
+            try {
+                return await this.getTag(repoId, t);
+            }
+            catch (err) {
+                if (err instanceof DamagedRecordError)
+                    damaged.push({ tag: t, error: err });
+                else if (!(err instanceof errors/* UserError */.yo))
+                    throw err; // a file whose name is no valid tag
+                return undefined;
+            }
+        });
+        return {
+            tags: tags.filter((t) => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)),
+            damaged: damaged.sort((a, b) => (a.tag < b.tag ? -1 : 1))
+        };
+    }
+    async tagNames(repoId) {
+        const names = (await this.listTags(repoId)).map((t) => t.tag);
+        return names.length ? names.join(', ') : '(none)';
+    }
+    /**
+     * Tags a succeeded run. An existing tag is never silently replaced: without `force` it is a
+     * UserError (tagging the run it already points at again is a no-op); with `force` it moves.
+     */
+    async addTag(repoId, tag, run, opts = {}) {
+        const tagKey = keys/* keys */.H.tag(repoId, tag);
+        const record = await this.getRun(repoId, run);
+        if (!record)
+            throw new errors/* UserError */.yo(`no run \`${run}\` in ${repoId}`);
+        if (record.status !== 'succeeded') {
+            throw new errors/* UserError */.yo(`cannot tag run \`${run}\`: its status is \`${record.status}\`; only succeeded runs can be tagged`);
+        }
+        const existing = await this.getTag(repoId, tag);
+        if (existing && existing.run === run && !opts.force)
+            return existing;
+        if (existing && !opts.force) {
+            throw new errors/* UserError */.yo(`tag \`${tag}\` already exists (run ${existing.run}); ${MOVE_TAG_HINT}`);
+        }
+        const manifestBytes = (await this.store.get(keys/* keys */.H.manifest(repoId, run))) ?? Buffer.alloc(0);
+        const rev = record.revision;
+        const tagRecord = {
+            tag,
+            run,
+            workflow: record.workflow,
+            repoId,
+            revision: {
+                sha: rev.sha,
+                ...(rev.branch !== undefined ? { branch: rev.branch } : {}),
+                ...(rev.ref !== undefined ? { ref: rev.ref } : {})
+            },
+            created_at: this.now().toISOString(),
+            manifest_sha256: sha256(manifestBytes)
+        };
+        const written = await this.store.put(tagKey, (0,object_store/* toJson */.a)(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE });
+        if (!written) {
+            const other = await this.getTag(repoId, tag);
+            throw new errors/* UserError */.yo(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); ${MOVE_TAG_HINT}`);
+        }
+        if (existing && existing.run !== run)
+            await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag));
+        await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]));
+        return tagRecord;
+    }
+    async deleteTag(repoId, tag) {
+        const existing = await this.getTag(repoId, tag);
+        if (!existing)
+            throw new errors/* UserError */.yo(`no tag \`${tag}\` in ${repoId}; tags: ${await this.tagNames(repoId)}`);
+        await this.store.delete(keys/* keys */.H.tag(repoId, tag));
+        await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag));
+    }
+    async updateRunTags(repoId, run, f) {
+        const record = await this.getRun(repoId, run);
+        if (!record)
+            return;
+        const tags = f(record.tags ?? []);
+        if (JSON.stringify(tags) === JSON.stringify(record.tags ?? []))
+            return;
+        await this.saveRun({ ...record, tags });
+    }
+    // ---- deps ----------------------------------------------------------------------------------
+    /**
+     * The repo a dep points at: `dep.repo` as a full repo id (`host/owner/repo`), or `owner/repo`
+     * on the current repo's host; the current repo when unset.
+     */
+    depRepo(repoId, dep) {
+        if (!dep.repo)
+            return (0,names/* assertRepoId */.AO)(repoId);
+        const parts = dep.repo.split('/');
+        const host = repoId.split('/')[0];
+        return (0,names/* assertRepoId */.AO)(parts.length === 2 ? `${host}/${dep.repo}` : dep.repo);
+    }
+    /** tag → its run; workflow → its latest succeeded run (by submittedAt); in `dep.repo` when set */
+    async resolveDep(repoId, dep) {
+        const target = this.depRepo(repoId, dep);
+        if (dep.kind === 'tag') {
+            const tag = await this.getTag(target, (0,names/* assertName */.I1)('tag', dep.name));
+            if (!tag)
+                throw new errors/* UserError */.yo(`no tag \`${dep.name}\` in ${target}; tags: ${await this.tagNames(target)}`);
+            const run = await this.getRun(target, tag.run);
+            if (!run)
+                throw new errors/* UserError */.yo(`tag \`${dep.name}\` in ${target} points at run \`${tag.run}\`, which no longer exists`);
+            return { repoId: target, run };
+        }
+        const name = (0,names/* assertName */.I1)('workflow name', dep.name);
+        const { runs, damaged } = await this.scanRuns(target);
+        if (damaged.length) {
+            // one of them may be the latest succeeded run of this workflow: do not silently pick an older one
+            throw new errors/* UserError */.yo(`cannot tell which run of workflow \`${name}\` in ${target} is the latest succeeded one: ${damaged.length} run record${damaged.length > 1 ? 's are' : ' is'} damaged: ` +
+                damaged.slice(0, 3).map((d) => `${d.error.file} (${d.error.why})`).join('; ') + (damaged.length > 3 ? `; and ${damaged.length - 3} more` : ''), 'repair or delete the damaged run.json files, or depend on a tag instead');
+        }
+        const found = runs.find((r) => r.workflow === name && r.status === 'succeeded');
+        if (found)
+            return { repoId: target, run: found };
+        const ofWorkflow = runs.filter((r) => r.workflow === name);
+        let what;
+        if (ofWorkflow.length > 0) {
+            what = `runs of \`${name}\`: ` + ofWorkflow.slice(0, 5).map((r) => `${r.run} (${r.status})`).join(', ') +
+                (ofWorkflow.length > 5 ? `, and ${ofWorkflow.length - 5} more` : '');
+        }
+        else {
+            const ok = [...new Set(runs.filter((r) => r.status === 'succeeded').map((r) => r.workflow))].sort();
+            what = `workflows with succeeded runs: ${ok.length ? ok.join(', ') : '(none)'}`;
+        }
+        throw new errors/* UserError */.yo(`no succeeded run of workflow \`${name}\` in ${target}; ${what}`);
+    }
+    /** resolves every dep; a UserError lists every dep that failed, not just the first */
+    async resolveDeps(repoId, deps) {
+        const results = await Promise.allSettled(deps.map((d) => this.resolveDep(repoId, d)));
+        const problems = [];
+        for (const [i, r] of results.entries()) {
+            if (r.status === 'fulfilled')
+                continue;
+            if (!(r.reason instanceof errors/* UserError */.yo))
+                throw r.reason;
+            problems.push(`${describeDep(deps[i])}: ${r.reason.message}`);
+        }
+        if (problems.length === 1)
+            throw new errors/* UserError */.yo(`cannot resolve dep ${problems[0]}`);
+        if (problems.length > 1)
+            throw new errors/* UserError */.yo(`cannot resolve ${problems.length} deps:\n- ${problems.join('\n- ')}`);
+        return results.map((r, i) => ({ dep: deps[i], ...r.value }));
+    }
+}
+
+
+/***/ }),
+
+/***/ 45272:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   EE: () => (/* binding */ SCHEMA_BASE),
+/* harmony export */   Hg: () => (/* binding */ python),
+/* harmony export */   I3: () => (/* binding */ registryAuth),
+/* harmony export */   K$: () => (/* binding */ script),
+/* harmony export */   PP: () => (/* binding */ cache),
+/* harmony export */   Zp: () => (/* binding */ deps),
+/* harmony export */   d: () => (/* binding */ d),
+/* harmony export */   qi: () => (/* binding */ artifacts)
+/* harmony export */ });
+const SCHEMA_BASE = 'https://raw.githubusercontent.com/dstack/run-action/v1/schemas/';
+const d = (description, schema = {}, examples) => examples ? { description, ...schema, examples } : { description, ...schema };
+const script = (what, examples) => d(`${what}: a list of shell commands, or one multi-line string run as one script block. \${{ run.args }} and \${{ run.name }} reach the job as data (references to quoted values), never as shell.`, {
+    type: ['array', 'string'],
+    items: { type: 'string' }
+}, examples);
+const python = d('Python version of the default image (3.7 … 3.14). Quote it: YAML reads 3.10 as 3.1 (which is taken as 3.10).', {
+    type: ['string', 'number'],
+    pattern: '^\\d+(\\.\\d+)?$'
+}, ['3.12', 3.11]);
+const artifacts = d('Folders or files saved to the run store when the run ends; dependants and tags get them. A relative path is relative to the working directory; an absolute path (`/opt/conda/envs/myenv`, `/root/.cache/huggingface`) is a folder of the machine or container the run owns, restored at the same path by dependants (refused on the local backend without `image`).', {
+    type: 'array',
+    items: {
+        type: ['string', 'object'],
+        properties: {
+            path: d('Path relative to the working directory, or absolute.', { type: 'string' }, ['output', 'checkpoints/final', '/root/.cache/huggingface']),
+            mount: d('Save in real time while the job runs (dstack\'s real-time artifacts).', { type: 'boolean' })
+        },
+        required: ['path'],
+        additionalProperties: false
+    }
+}, [[{ path: 'output' }, 'checkpoints']]);
+const deps = d('Runs whose artifacts are placed into the working tree before the job starts: a tag, or the latest succeeded run of a workflow; `owner/repo/name` reads another repository.', {
+    type: 'array',
+    items: {
+        type: ['string', 'object'],
+        properties: {
+            tag: d('Tag name, or owner/repo/tag for another GitHub repository.', { type: 'string' }, ['my-model', 'acme/data/latest']),
+            workflow: d('Workflow name: its most recent succeeded run.', { type: 'string' }, ['prepare-data']),
+            mount: d('Accepted for compatibility and ignored: artifacts are always downloaded.', { type: 'boolean' })
+        },
+        additionalProperties: false
+    }
+}, [[{ tag: 'my-model' }, { workflow: 'prepare-data' }, ':my-tag']]);
+const cache = d('Folders kept between runs of the same workflow.', {
+    type: 'array',
+    items: {
+        type: ['string', 'object'],
+        properties: { path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }) },
+        required: ['path'],
+        additionalProperties: false
+    }
+}, [[{ path: '~/.cache/pip' }]]);
+const registryAuth = d('Credentials for pulling a private `image`: run-action logs in to the image\'s registry before pulling it, with the credentials held in memory only.', {
+    type: 'object',
+    properties: {
+        username: d('Registry user name (a literal, or ${{ secrets.NAME }} / ${{ env.NAME }}).', { type: 'string' }, ['${{ secrets.REGISTRY_USER }}']),
+        password: d('Registry password or token: always ${{ secrets.NAME }} or ${{ env.NAME }}, read from the CI environment at launch.', { type: 'string' }, ['${{ secrets.REGISTRY_TOKEN }}'])
+    },
+    required: ['username', 'password'],
+    additionalProperties: false
+});
 
 
 /***/ }),
@@ -71598,6 +74290,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 98995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
 
 /***/ }),
 
@@ -82142,25 +84841,52 @@ exports.visitAsync = visitAsync;
 /***/ 77094:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Yz: () => (/* binding */ core_debug),
-  N4: () => (/* binding */ endGroup),
-  z3: () => (/* binding */ error),
-  Vt: () => (/* binding */ getBooleanInput),
-  V4: () => (/* binding */ getInput),
-  pq: () => (/* binding */ info),
-  LZ: () => (/* binding */ saveState),
-  C1: () => (/* binding */ setFailed),
-  uH: () => (/* binding */ setOutput),
-  Pq: () => (/* binding */ core_setSecret),
-  Oh: () => (/* binding */ startGroup),
-  z: () => (/* reexport */ summary),
-  $e: () => (/* binding */ warning)
+  ExitCode: () => (/* binding */ ExitCode),
+  addPath: () => (/* binding */ addPath),
+  debug: () => (/* binding */ debug),
+  endGroup: () => (/* binding */ endGroup),
+  error: () => (/* binding */ error),
+  exportVariable: () => (/* binding */ exportVariable),
+  getBooleanInput: () => (/* binding */ getBooleanInput),
+  getIDToken: () => (/* binding */ getIDToken),
+  getInput: () => (/* binding */ getInput),
+  getMultilineInput: () => (/* binding */ getMultilineInput),
+  getState: () => (/* binding */ getState),
+  group: () => (/* binding */ group),
+  info: () => (/* binding */ info),
+  isDebug: () => (/* binding */ isDebug),
+  markdownSummary: () => (/* reexport */ markdownSummary),
+  notice: () => (/* binding */ notice),
+  platform: () => (/* reexport */ platform_namespaceObject),
+  saveState: () => (/* binding */ saveState),
+  setCommandEcho: () => (/* binding */ setCommandEcho),
+  setFailed: () => (/* binding */ setFailed),
+  setOutput: () => (/* binding */ setOutput),
+  setSecret: () => (/* binding */ setSecret),
+  startGroup: () => (/* binding */ startGroup),
+  summary: () => (/* reexport */ summary),
+  toPlatformPath: () => (/* reexport */ toPlatformPath),
+  toPosixPath: () => (/* reexport */ toPosixPath),
+  toWin32Path: () => (/* reexport */ toWin32Path),
+  warning: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getIDToken, getMultilineInput, getState, group, isDebug, markdownSummary, notice, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(70857);
@@ -82171,7 +84897,7 @@ var external_os_ = __nccwpck_require__(70857);
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -82186,7 +84912,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -82236,12 +84962,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -82278,13 +85004,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -82304,7 +85030,7 @@ var external_fs_ = __nccwpck_require__(79896);
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -82312,13 +85038,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -82350,13 +85076,13 @@ var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argume
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new lib/* HttpClient */.Qq('actions/oidc-client', [new auth/* BearerCredentialHandler */.tZ(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -82375,7 +85101,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return __awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -82394,13 +85120,13 @@ class oidc_utils_OidcClient {
         return __awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -82689,7 +85415,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -82723,7 +85449,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -83798,16 +86524,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -83827,8 +86553,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -83844,7 +86570,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -83869,10 +86595,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -83882,7 +86608,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -83893,7 +86619,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -83998,8 +86724,8 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -84013,7 +86739,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -84082,10 +86808,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -84120,8 +86846,8 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
+function debug(message) {
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -84129,7 +86855,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -84137,7 +86863,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -84162,13 +86888,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    command_issue('group', name);
+    issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    command_issue('endgroup');
+    issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -84204,9 +86930,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
     }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+    issueCommand('save-state', { name }, toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -85359,1068 +88085,10 @@ var external_node_fs_ = __nccwpck_require__(73024);
 var external_node_os_ = __nccwpck_require__(48161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
-;// CONCATENATED MODULE: ./src/store/object-store.ts
-/**
- * The object-store port under the run store (DESIGN.md "Store layout"): an S3 bucket + prefix,
- * or a folder with the same keys. Keys are `/`-separated, relative, and checked by `assertKey`
- * before they reach a path or a request.
- */
-
-/**
- * Checks an object key (or a listing prefix when `prefix` is true: may be empty or end with `/`).
- * Rejects absolute keys, empty, `.` and `..` segments, backslashes and control characters.
- * Shell metacharacters are allowed here (no shell ever sees a key built by this module); run,
- * tag and repo names are held to the stricter rules of src/model/names.ts by `keys`.
- */
-function assertKey(key, opts = {}) {
-    const bad = (why) => {
-        throw new errors/* UserError */.yo(`invalid store key ${JSON.stringify(key)}: ${why}`);
-    };
-    if (typeof key !== 'string')
-        bad('not a string');
-    if (key === '') {
-        if (opts.prefix)
-            return key;
-        bad('empty');
-    }
-    if (Buffer.byteLength(key) > 900)
-        bad('longer than 900 bytes');
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f\\]/.test(key))
-        bad('control characters or backslashes');
-    if (key.startsWith('/'))
-        bad('must be relative');
-    const parts = key.split('/');
-    if (opts.prefix && parts[parts.length - 1] === '')
-        parts.pop();
-    for (const p of parts) {
-        if (p === '')
-            bad('empty path segment');
-        if (p === '.' || p === '..')
-            bad('"." and ".." segments are not allowed');
-    }
-    return key;
-}
-/** JSON as the store writes it: 2-space indent, trailing newline */
-function toJson(value) {
-    return JSON.stringify(value, null, 2) + '\n';
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-;// CONCATENATED MODULE: ./src/store/folder-store.ts
-/**
- * ObjectStore over a local folder: key `a/b/c` is the file `<root>/a/b/c`. Writes go to a temp
- * file in the same folder and are renamed into place, so a reader never sees half an object;
- * `ifAbsent` links the finished temp file to the key (`link` fails when the key exists), with an
- * `open(…, 'wx')` fallback on filesystems without hard links.
- */
-
-
-
-
-const TMP_MARK = '.~tmp.';
-function isTemp(name) {
-    return name.startsWith(TMP_MARK);
-}
-function code(err) {
-    return err?.code;
-}
-class FolderStore {
-    location;
-    root;
-    constructor(root) {
-        this.root = (0,external_node_path_.resolve)(root);
-        this.location = { kind: 'folder', root: this.root };
-    }
-    path(key, prefix = false) {
-        assertKey(key, { prefix });
-        const p = (0,external_node_path_.join)(this.root, ...key.split('/').filter((s) => s !== ''));
-        if (p !== this.root && !p.startsWith(this.root + external_node_path_.sep))
-            throw new Error(`store key escapes the store: ${key}`);
-        return p;
-    }
-    tempFor(path) {
-        return (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `${TMP_MARK}${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
-    }
-    async get(key) {
-        try {
-            return await external_node_fs_.promises.readFile(this.path(key));
-        }
-        catch (err) {
-            if (code(err) === 'ENOENT' || code(err) === 'EISDIR' || code(err) === 'ENOTDIR')
-                return undefined;
-            throw err;
-        }
-    }
-    async getText(key) {
-        return (await this.get(key))?.toString('utf8');
-    }
-    async put(key, body, opts = {}) {
-        const path = this.path(key);
-        await external_node_fs_.promises.mkdir((0,external_node_path_.dirname)(path), { recursive: true });
-        const tmp = this.tempFor(path);
-        await external_node_fs_.promises.writeFile(tmp, body, { flag: 'wx' });
-        try {
-            if (!opts.ifAbsent) {
-                await external_node_fs_.promises.rename(tmp, path);
-                return true;
-            }
-            try {
-                await external_node_fs_.promises.link(tmp, path);
-                return true;
-            }
-            catch (err) {
-                if (code(err) === 'EEXIST')
-                    return false;
-                if (code(err) !== 'EPERM' && code(err) !== 'ENOTSUP' && code(err) !== 'EOPNOTSUPP')
-                    throw err;
-            }
-            // no hard links here: exclusive create (a concurrent reader may see a partial file)
-            let fh;
-            try {
-                fh = await external_node_fs_.promises.open(path, 'wx');
-            }
-            catch (err) {
-                if (code(err) === 'EEXIST')
-                    return false;
-                throw err;
-            }
-            try {
-                await fh.writeFile(body);
-            }
-            finally {
-                await fh.close();
-            }
-            return true;
-        }
-        finally {
-            await external_node_fs_.promises.rm(tmp, { force: true });
-        }
-    }
-    async putFile(key, path) {
-        const dest = this.path(key);
-        await external_node_fs_.promises.mkdir((0,external_node_path_.dirname)(dest), { recursive: true });
-        const tmp = this.tempFor(dest);
-        try {
-            await external_node_fs_.promises.copyFile(path, tmp);
-            await external_node_fs_.promises.rename(tmp, dest);
-        }
-        finally {
-            await external_node_fs_.promises.rm(tmp, { force: true });
-        }
-    }
-    async getToFile(key, path) {
-        const src = this.path(key);
-        if (!(await this.exists(key)))
-            return false;
-        await external_node_fs_.promises.mkdir((0,external_node_path_.dirname)((0,external_node_path_.resolve)(path)), { recursive: true });
-        const tmp = this.tempFor((0,external_node_path_.resolve)(path));
-        try {
-            await external_node_fs_.promises.copyFile(src, tmp);
-            await external_node_fs_.promises.rename(tmp, path);
-            return true;
-        }
-        catch (err) {
-            if (code(err) === 'ENOENT')
-                return false;
-            throw err;
-        }
-        finally {
-            await external_node_fs_.promises.rm(tmp, { force: true });
-        }
-    }
-    async exists(key) {
-        try {
-            return (await external_node_fs_.promises.stat(this.path(key))).isFile();
-        }
-        catch (err) {
-            if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR')
-                return false;
-            throw err;
-        }
-    }
-    /** the folder to read and the name filter for a listing prefix (`a/b/c` → folder `a/b`, names starting `c`) */
-    split(prefix) {
-        assertKey(prefix, { prefix: true });
-        const cut = prefix.lastIndexOf('/');
-        const dirKey = prefix.slice(0, cut + 1);
-        const partial = prefix.slice(cut + 1);
-        return { dir: this.path(dirKey, true), dirKey, partial };
-    }
-    async readDir(dir) {
-        try {
-            return await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-        }
-        catch (err) {
-            if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR')
-                return [];
-            throw err;
-        }
-    }
-    async list(prefix) {
-        const { dir, dirKey, partial } = this.split(prefix);
-        const out = [];
-        const walk = async (d, k) => {
-            for (const e of await this.readDir(d)) {
-                if (isTemp(e.name))
-                    continue;
-                const p = (0,external_node_path_.join)(d, e.name);
-                if (e.isDirectory())
-                    await walk(p, `${k}${e.name}/`);
-                else if (e.isFile())
-                    out.push({ key: k + e.name, size: (await external_node_fs_.promises.stat(p)).size });
-            }
-        };
-        for (const e of await this.readDir(dir)) {
-            if (isTemp(e.name) || !e.name.startsWith(partial))
-                continue;
-            const p = (0,external_node_path_.join)(dir, e.name);
-            if (e.isDirectory())
-                await walk(p, `${dirKey}${e.name}/`);
-            else if (e.isFile())
-                out.push({ key: dirKey + e.name, size: (await external_node_fs_.promises.stat(p)).size });
-        }
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async hasFile(dir) {
-        for (const e of await this.readDir(dir)) {
-            if (isTemp(e.name))
-                continue;
-            if (e.isFile() || (e.isDirectory() && (await this.hasFile((0,external_node_path_.join)(dir, e.name)))))
-                return true;
-        }
-        return false;
-    }
-    async listPrefixes(prefix) {
-        const { dir, partial } = this.split(prefix);
-        const names = [];
-        for (const e of await this.readDir(dir)) {
-            if (!e.isDirectory() || isTemp(e.name) || !e.name.startsWith(partial))
-                continue;
-            const rest = e.name.slice(partial.length);
-            if (rest === '')
-                continue;
-            // a folder holding only empty folders is no "prefix" on S3 either
-            if (await this.hasFile((0,external_node_path_.join)(dir, e.name)))
-                names.push(rest);
-        }
-        return names.sort();
-    }
-    async delete(key) {
-        const path = this.path(key);
-        await external_node_fs_.promises.rm(path, { force: true });
-        // remove folders left empty, up to the root (S3 has no empty folders either)
-        let d = (0,external_node_path_.dirname)(path);
-        while (d !== this.root && d.startsWith(this.root + external_node_path_.sep)) {
-            try {
-                await external_node_fs_.promises.rmdir(d);
-            }
-            catch {
-                break;
-            }
-            d = (0,external_node_path_.dirname)(d);
-        }
-    }
-    url(key) {
-        return this.path(key, true) + (key.endsWith('/') ? external_node_path_.sep : '');
-    }
-}
-
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(53711);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var lib_storage_dist_cjs = __nccwpck_require__(22358);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/s3-request-presigner/dist-cjs/index.js
-var s3_request_presigner_dist_cjs = __nccwpck_require__(18505);
-;// CONCATENATED MODULE: ./src/store/s3-store.ts
-/**
- * ObjectStore over an S3 bucket + prefix (SDK v3). Key `k` is the object `<prefix>/<k>`.
- * Settings from reference/test-tooling.md: path-style addressing when an endpoint is given,
- * standard retries, checksums only when required (S3-compatible servers mangle aws-chunked
- * bodies otherwise), lib-storage `Upload` with 16 MiB parts × 4 for files.
- * `ifAbsent` checks for the key first (servers that ignore conditional PUT) and sends
- * `If-None-Match: *` (real S3 answers 412 when someone else wrote the key in between).
- */
-
-
-
-
-
-
-
-
-const PART_SIZE = 16 * 1024 * 1024;
-const QUEUE_SIZE = 4;
-function errName(err) {
-    return err?.name ?? '';
-}
-function httpStatus(err) {
-    return err?.$metadata?.httpStatusCode;
-}
-function isMissing(err) {
-    return errName(err) === 'NoSuchKey' || errName(err) === 'NotFound' || httpStatus(err) === 404;
-}
-function normalisePrefix(prefix) {
-    return prefix.split('/').filter((p) => p !== '').join('/');
-}
-function s3ClientConfig(opts) {
-    return {
-        region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-        followRegionRedirects: true,
-        retryMode: 'standard',
-        maxAttempts: 5,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED'
-    };
-}
-class S3Store {
-    location;
-    client;
-    bucket;
-    /** normalised: no leading, trailing or double slashes */
-    prefix;
-    pageSize;
-    constructor(opts) {
-        this.bucket = opts.bucket;
-        this.prefix = normalisePrefix(opts.prefix);
-        if (this.prefix)
-            assertKey(this.prefix);
-        this.location = {
-            kind: 's3',
-            bucket: opts.bucket,
-            prefix: this.prefix,
-            ...(opts.region ? { region: opts.region } : {}),
-            ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
-        };
-        this.client = opts.client ?? new dist_cjs.S3Client(s3ClientConfig(opts));
-        this.pageSize = opts.pageSize ?? 1000;
-    }
-    /** the full object key: `<prefix>/<key>` without double slashes */
-    fullKey(key, prefix = false) {
-        assertKey(key, { prefix });
-        return this.prefix ? (key === '' ? `${this.prefix}/` : `${this.prefix}/${key}`) : key;
-    }
-    strip(full) {
-        return this.prefix ? full.slice(this.prefix.length + 1) : full;
-    }
-    async get(key) {
-        try {
-            const res = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-            return Buffer.from(await res.Body.transformToByteArray());
-        }
-        catch (err) {
-            if (isMissing(err))
-                return undefined;
-            throw err;
-        }
-    }
-    async getText(key) {
-        return (await this.get(key))?.toString('utf8');
-    }
-    async put(key, body, opts = {}) {
-        const Key = this.fullKey(key);
-        if (opts.ifAbsent && (await this.exists(key)))
-            return false;
-        try {
-            await this.client.send(new dist_cjs.PutObjectCommand({
-                Bucket: this.bucket,
-                Key,
-                Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
-                ...(opts.contentType ? { ContentType: opts.contentType } : {}),
-                ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {})
-            }));
-            return true;
-        }
-        catch (err) {
-            // 412: the key exists; 409: a concurrent conditional write to the same key is in flight
-            if (opts.ifAbsent && (errName(err) === 'PreconditionFailed' || httpStatus(err) === 412 ||
-                errName(err) === 'ConditionalRequestConflict' || httpStatus(err) === 409))
-                return false;
-            throw err;
-        }
-    }
-    async putFile(key, path, opts = {}) {
-        const upload = new lib_storage_dist_cjs/* Upload */._({
-            client: this.client,
-            params: {
-                Bucket: this.bucket,
-                Key: this.fullKey(key),
-                Body: (0,external_node_fs_.createReadStream)(path),
-                ...(opts.contentType ? { ContentType: opts.contentType } : {})
-            },
-            partSize: PART_SIZE,
-            queueSize: QUEUE_SIZE,
-            leavePartsOnError: false
-        });
-        await upload.done();
-    }
-    async getToFile(key, path) {
-        let body;
-        try {
-            const res = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-            body = res.Body;
-        }
-        catch (err) {
-            if (isMissing(err))
-                return false;
-            throw err;
-        }
-        const dest = (0,external_node_path_.resolve)(path);
-        await external_node_fs_.promises.mkdir((0,external_node_path_.dirname)(dest), { recursive: true });
-        const tmp = (0,external_node_path_.join)((0,external_node_path_.dirname)(dest), `.~tmp.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
-        try {
-            await (0,promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx' }));
-            await external_node_fs_.promises.rename(tmp, dest);
-            return true;
-        }
-        finally {
-            await external_node_fs_.promises.rm(tmp, { force: true });
-        }
-    }
-    async exists(key) {
-        try {
-            await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-            return true;
-        }
-        catch (err) {
-            if (isMissing(err))
-                return false;
-            throw err;
-        }
-    }
-    async *pages(prefix, delimiter) {
-        let token;
-        do {
-            const res = await this.client.send(new dist_cjs.ListObjectsV2Command({
-                Bucket: this.bucket,
-                Prefix: this.fullKey(prefix, true),
-                MaxKeys: this.pageSize,
-                ...(delimiter ? { Delimiter: delimiter } : {}),
-                ...(token ? { ContinuationToken: token } : {})
-            }));
-            yield res;
-            token = res.IsTruncated ? res.NextContinuationToken : undefined;
-        } while (token);
-    }
-    async list(prefix) {
-        const out = [];
-        for await (const page of this.pages(prefix)) {
-            for (const o of page.Contents ?? [])
-                if (o.Key)
-                    out.push({ key: this.strip(o.Key), size: o.Size ?? 0 });
-        }
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async listPrefixes(prefix) {
-        const full = this.fullKey(prefix, true);
-        const names = new Set();
-        for await (const page of this.pages(prefix, '/')) {
-            for (const p of page.CommonPrefixes ?? []) {
-                const name = (p.Prefix ?? '').slice(full.length).replace(/\/$/, '');
-                if (name !== '')
-                    names.add(name);
-            }
-        }
-        return [...names].sort();
-    }
-    async delete(key) {
-        await this.client.send(new dist_cjs.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-    }
-    url(key) {
-        const full = this.fullKey(key, true);
-        const loc = this.location;
-        if (loc.endpoint)
-            return `${loc.endpoint.replace(/\/$/, '')}/${this.bucket}/${full.split('/').map(encodeURIComponent).join('/')}`;
-        const region = loc.region ?? 'us-east-1';
-        const q = `region=${encodeURIComponent(region)}&prefix=${encodeURIComponent(full)}`;
-        return full.endsWith('/') || full === ''
-            ? `https://${region}.console.aws.amazon.com/s3/buckets/${this.bucket}?${q}`
-            : `https://${region}.console.aws.amazon.com/s3/object/${this.bucket}?${q}`;
-    }
-    async presignGet(key, seconds) {
-        return (0,s3_request_presigner_dist_cjs/* getSignedUrl */.A)(this.client, new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }), { expiresIn: seconds });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/store/location.ts
-/** Store specs (`s3://bucket/prefix` or a folder path) → StoreLocation → ObjectStore. */
-
-
-
-
-
-
-/** S3 general-purpose bucket naming rules (no dots-vs-IP ambiguity, no reserved prefixes/suffixes) */
-function assertBucketName(name) {
-    const ok = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
-        !name.includes('..') &&
-        !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
-        !/^(xn--|sthree-|amzn-s3-demo-)/.test(name) &&
-        !/(-s3alias|--ol-s3|--x-s3|--table-s3)$/.test(name);
-    if (!ok) {
-        throw new errors/* UserError */.yo(`invalid S3 bucket name ${JSON.stringify(name)}: use 3–63 lowercase letters, digits, "." or "-", starting and ending with a letter or digit`);
-    }
-    return name;
-}
-function parseStoreSpec(spec, opts = {}) {
-    const s = (spec ?? '').trim();
-    if (s === '')
-        throw new errors/* UserError */.yo('empty store: give s3://bucket/prefix or a folder path');
-    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
-    if (m) {
-        const scheme = m[1].toLowerCase();
-        const rest = m[2];
-        if (scheme === 'file')
-            return parseStoreSpec(rest, opts);
-        if (scheme !== 's3')
-            throw new errors/* UserError */.yo(`unsupported store ${JSON.stringify(spec)}: use s3://bucket/prefix or a folder path`);
-        const slash = rest.indexOf('/');
-        const bucket = assertBucketName(slash < 0 ? rest : rest.slice(0, slash));
-        const prefix = normalisePrefix(slash < 0 ? '' : rest.slice(slash + 1));
-        if (prefix) {
-            try {
-                assertKey(prefix);
-            }
-            catch (err) {
-                throw new errors/* UserError */.yo(`invalid S3 prefix in ${JSON.stringify(spec)}: ${err.message}`);
-            }
-        }
-        return {
-            kind: 's3',
-            bucket,
-            prefix,
-            ...(opts.region ? { region: opts.region } : {}),
-            ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
-        };
-    }
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(s))
-        throw new errors/* UserError */.yo(`invalid store folder ${JSON.stringify(spec)}: control characters`);
-    const home = opts.home ?? (0,external_node_os_.homedir)();
-    const expanded = s === '~' ? home : s.startsWith('~/') ? (0,external_node_path_.join)(home, s.slice(2)) : s;
-    if (expanded.startsWith('~'))
-        throw new errors/* UserError */.yo(`unsupported store folder ${JSON.stringify(spec)}: only ~ and ~/… are expanded`);
-    return { kind: 'folder', root: (0,external_node_path_.resolve)(opts.cwd ?? process.cwd(), expanded) };
-}
-/** `DSTACK_STORE` when set, else the folder `~/.dstack/store` (as dstack's local backend keeps `~/.dstack`). */
-function defaultStoreLocation(environ = process.env) {
-    const home = environ.HOME || (0,external_node_os_.homedir)();
-    const spec = environ.DSTACK_STORE?.trim();
-    if (spec) {
-        const region = environ.AWS_REGION || environ.AWS_DEFAULT_REGION;
-        const endpoint = environ.AWS_ENDPOINT_URL_S3 || environ.AWS_ENDPOINT_URL;
-        return parseStoreSpec(spec, { home, ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
-    }
-    return { kind: 'folder', root: (0,external_node_path_.join)(home, '.dstack', 'store') };
-}
-function openStore(loc) {
-    if (loc.kind === 'folder')
-        return new FolderStore(loc.root);
-    return new S3Store({
-        bucket: loc.bucket,
-        prefix: loc.prefix,
-        ...(loc.region ? { region: loc.region } : {}),
-        ...(loc.endpoint ? { endpoint: loc.endpoint } : {})
-    });
-}
-
-// EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(81601);
-;// CONCATENATED MODULE: ./src/store/keys.ts
-/**
- * The store key layout (DESIGN.md "Store layout"), pure. Every name is validated with
- * src/model/names.ts first, so a hostile run, tag or repo id never becomes a key.
- */
-
-
-function attemptNo(n) {
-    if (!Number.isSafeInteger(n) || n < 0)
-        throw new errors/* UserError */.yo(`invalid attempt number ${JSON.stringify(n)}`);
-    return n;
-}
-function seqNo(seq) {
-    if (!Number.isSafeInteger(seq) || seq < 0)
-        throw new errors/* UserError */.yo(`invalid log chunk number ${JSON.stringify(seq)}`);
-    return String(seq).padStart(6, '0');
-}
-function assertSha256(sha) {
-    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))
-        throw new errors/* UserError */.yo(`invalid sha256 ${JSON.stringify(sha)}`);
-    return sha;
-}
-const keys = {
-    /** `<repoId>/runs/` (listing prefix) */
-    runs: (repoId) => `${(0,names/* assertRepoId */.AO)(repoId)}/runs/`,
-    /** `<repoId>/runs/<run>/` (folder of one run) */
-    runDir: (repoId, run) => `${keys.runs(repoId)}${(0,names/* assertName */.I1)('run name', run)}/`,
-    /** `<repoId>/runs/<run>/run.json` */
-    run: (repoId, run) => `${keys.runDir(repoId, run)}run.json`,
-    /** `<repoId>/runs/<run>/attempts/<n>/` */
-    attempt: (repoId, run, n) => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
-    runnerScript: (repoId, run, n) => `${keys.attempt(repoId, run, n)}runner.sh`,
-    status: (repoId, run, n) => `${keys.attempt(repoId, run, n)}status.json`,
-    /** `…/attempts/<n>/logs/` */
-    logs: (repoId, run, n) => `${keys.attempt(repoId, run, n)}logs/`,
-    /** `…/attempts/<n>/logs/000042.log` */
-    logChunk: (repoId, run, n, seq) => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
-    /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
-    artifacts: (repoId, run, path) => `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : (0,names/* normaliseRelativePath */.KZ)('artifact path', path)}`,
-    /** `<repoId>/runs/<run>/artifacts.json` */
-    manifest: (repoId, run) => `${keys.runDir(repoId, run)}artifacts.json`,
-    /** `<repoId>/tags/` */
-    tags: (repoId) => `${(0,names/* assertRepoId */.AO)(repoId)}/tags/`,
-    /** `<repoId>/tags/<tag>.json` */
-    tag: (repoId, tag) => `${keys.tags(repoId)}${(0,names/* assertName */.I1)('tag', tag)}.json`,
-    /** `code/<sha256>.tar.gz` (shared by every repo) */
-    code: (sha256) => `code/${assertSha256(sha256)}.tar.gz`
-};
-
-;// CONCATENATED MODULE: ./src/store/run-names.ts
-/** Run names as dstack makes them: `<adjective>-<animal>-<n>` (dstack-format.md §1.8). */
-const ADJECTIVES = `
-able agile amber ancient autumn bold brave breezy bright brisk calm candid cheerful chilly clever
-cosmic crimson crisp curious dapper daring dashing dusty eager early elegant fancy fearless fierce
-firm fluffy fresh friendly frosty gentle giant gifted glad golden graceful grand green happy hardy
-hidden honest humble icy jolly keen kind lively lucky lunar mellow merry mighty misty modest noble
-nimble odd patient plucky polite proud purple quick quiet rapid rare rosy royal rusty shiny silent
-silver slim smart smooth snowy solid spicy steady stormy sturdy sunny swift tender tidy tiny
-tough tranquil upbeat vivid warm wild wise witty young zesty
-`.trim().split(/\s+/);
-const ANIMALS = `
-albatross alpaca ant badger bat bear beaver bee bison boar buffalo camel cat cheetah chicken cobra
-cougar cow crab crane crow deer dingo dog dolphin donkey dove duck eagle eel elephant elk emu falcon
-ferret finch flamingo fox frog gazelle gecko gibbon giraffe goat goose gorilla hamster hare hawk
-hedgehog heron hippo horse hyena ibis iguana jackal jaguar kangaroo kiwi koala lemur leopard lion
-llama lobster lynx magpie mole mongoose moose moth mouse newt octopus orca ostrich otter owl ox
-panda panther parrot pelican penguin pigeon puma quail rabbit raccoon raven rhino robin salmon seal
-shark sheep sloth snail sparrow squid stork swan tiger toad turtle walrus whale wolf wombat yak zebra
-`.trim().split(/\s+/);
-const NAME_RE = /^([a-z]+-[a-z]+)-([1-9][0-9]*)$/;
-/** `grumpy-zebra` from an rng in [0, 1) */
-function randomBase(rng = Math.random) {
-    const pick = (list) => list[Math.min(list.length - 1, Math.floor(rng() * list.length))];
-    return `${pick(ADJECTIVES)}-${pick(ANIMALS)}`;
-}
-/** `{ base: 'grumpy-zebra', n: 3 }` for `grumpy-zebra-3`; undefined for any other name */
-function parseRunName(name) {
-    const m = NAME_RE.exec(name);
-    return m ? { base: m[1], n: Number(m[2]) } : undefined;
-}
-/** 1 + the highest `n` among `existing` names with this base */
-function nextRunNumber(base, existing) {
-    let max = 0;
-    for (const name of existing) {
-        const p = parseRunName(name);
-        if (p && p.base === base && p.n > max)
-            max = p.n;
-    }
-    return max + 1;
-}
-
-;// CONCATENATED MODULE: ./src/store/limit.ts
-/** Map with at most `limit` calls in flight; results keep the input order. */
-async function mapLimit(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            out[i] = await fn(items[i], i);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/store/run-store.ts
-/**
- * The run store (DESIGN.md "Store layout"): runs, attempts, logs, artifacts, tags, code snapshots
- * and dependency resolution, over any ObjectStore.
- */
-
-
-
-
-
-
-
-
-
-const JSON_TYPE = 'application/json';
-const CONCURRENCY = 8;
-/** name-claim attempts before createRun gives up */
-const MAX_CLAIMS = 200;
-function sha256(data) {
-    return (0,external_node_crypto_.createHash)('sha256').update(data).digest('hex');
-}
-async function sha256File(path) {
-    const h = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
-        h.update(chunk);
-    return h.digest('hex');
-}
-function parseJson(text, what) {
-    if (text === undefined)
-        return undefined;
-    try {
-        return JSON.parse(text);
-    }
-    catch (err) {
-        throw new Error(`${what} is not valid JSON: ${err.message}`);
-    }
-}
-/** artifacts.json: a JSON array of {path, size, sha256} (also accepted: `{ "files": [...] }`) */
-function parseManifest(text, what = 'artifacts.json') {
-    const raw = parseJson(text, what);
-    const list = Array.isArray(raw) ? raw : raw?.files;
-    if (!Array.isArray(list))
-        throw new Error(`${what}: expected a JSON array of {path, size, sha256}`);
-    return list.map((e, i) => {
-        const o = e;
-        if (!o || typeof o.path !== 'string' || typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0 ||
-            typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) {
-            throw new Error(`${what}: entry ${i} is not {path, size, sha256}: ${JSON.stringify(e)}`);
-        }
-        return { path: (0,names/* normaliseRelativePath */.KZ)('artifact path', o.path), size: o.size, sha256: o.sha256 };
-    });
-}
-function describeDep(dep) {
-    return `${dep.kind} \`${dep.name}\``;
-}
-function bySubmittedDesc(a, b) {
-    return a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.run < b.run ? 1 : a.run > b.run ? -1 : 0;
-}
-class RunStore {
-    store;
-    now;
-    constructor(store, now = () => new Date()) {
-        this.store = store;
-        this.now = now;
-    }
-    // ---- runs ----------------------------------------------------------------------------------
-    /** names of the runs in a repo (folders under `<repoId>/runs/`) */
-    async listRunNames(repoId) {
-        return this.store.listPrefixes(keys.runs(repoId));
-    }
-    /**
-     * Generates `<adjective>-<animal>-<n>` (n = 1 + the highest n with that base in the repo) and
-     * claims it by writing run.json only if absent; on a collision it tries the next n.
-     * The record's `run` is ignored and replaced by the generated name.
-     */
-    async createRun(record, opts = {}) {
-        const repoId = (0,names/* assertRepoId */.AO)(record.repoId);
-        const base = randomBase(opts.rng);
-        let n = nextRunNumber(base, await this.listRunNames(repoId));
-        for (let i = 0; i < MAX_CLAIMS; i++, n++) {
-            const claimed = { ...record, run: `${base}-${n}` };
-            if (await this.store.put(keys.run(repoId, claimed.run), toJson(claimed), { ifAbsent: true, contentType: JSON_TYPE })) {
-                return claimed;
-            }
-        }
-        throw new Error(`could not allocate a run name for ${base} in ${repoId} after ${MAX_CLAIMS} tries`);
-    }
-    async saveRun(record) {
-        await this.store.put(keys.run(record.repoId, record.run), toJson(record), { contentType: JSON_TYPE });
-    }
-    async getRun(repoId, run) {
-        const key = keys.run(repoId, run);
-        return parseJson(await this.store.getText(key), key);
-    }
-    /** every run of the repo, newest first (by submittedAt) */
-    async listRuns(repoId) {
-        const names = await this.listRunNames(repoId);
-        const runs = await mapLimit(names, CONCURRENCY, async (name) => {
-            try {
-                return await this.getRun(repoId, name);
-            }
-            catch (err) {
-                if (err instanceof errors/* UserError */.yo)
-                    return undefined; // a folder that is no valid run name
-                throw err;
-            }
-        });
-        // folders without run.json (e.g. a GitLab sub-group project under <repoId>/runs/) are not runs
-        return runs.filter((r) => r !== undefined && r.repoId === repoId).sort(bySubmittedDesc);
-    }
-    // ---- attempts ------------------------------------------------------------------------------
-    async putRunnerScript(repoId, run, n, text) {
-        const key = keys.runnerScript(repoId, run, n);
-        await this.store.put(key, text, { contentType: 'text/x-shellscript' });
-        return key;
-    }
-    async readStatus(repoId, run, n) {
-        const key = keys.status(repoId, run, n);
-        return parseJson(await this.store.getText(key), key);
-    }
-    /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
-    async writeStatus(repoId, run, n, status) {
-        await this.store.put(keys.status(repoId, run, n), toJson(status), { contentType: JSON_TYPE });
-    }
-    /** seq numbers of the stored log chunks, ascending */
-    async listLogChunks(repoId, run, n) {
-        const prefix = keys.logs(repoId, run, n);
-        const seqs = [];
-        for (const { key } of await this.store.list(prefix)) {
-            const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length));
-            if (m)
-                seqs.push(Number(m[1]));
-        }
-        return seqs.sort((a, b) => a - b);
-    }
-    async readLogChunk(repoId, run, n, seq) {
-        return this.store.get(keys.logChunk(repoId, run, n, seq));
-    }
-    // ---- artifacts -----------------------------------------------------------------------------
-    async readManifest(repoId, run) {
-        const key = keys.manifest(repoId, run);
-        const text = await this.store.getText(key);
-        return text === undefined ? undefined : parseManifest(text, key);
-    }
-    async requireManifest(repoId, run) {
-        const manifest = await this.readManifest(repoId, run);
-        if (manifest)
-            return manifest;
-        if (!(await this.getRun(repoId, run)))
-            throw new errors/* UserError */.yo(`no run \`${run}\` in ${repoId}`);
-        throw new errors/* UserError */.yo(`run \`${run}\` in ${repoId} has no artifacts manifest (artifacts.json): it stored no artifacts`);
-    }
-    /** every file the manifest lists exists in the store with the listed size */
-    async verifyManifest(repoId, run) {
-        const manifest = await this.requireManifest(repoId, run);
-        const root = keys.artifacts(repoId, run);
-        const stored = new Map((await this.store.list(root)).map((o) => [o.key.slice(root.length), o.size]));
-        const missing = [];
-        const wrongSize = [];
-        for (const e of manifest) {
-            const size = stored.get(e.path);
-            if (size === undefined)
-                missing.push(e.path);
-            else if (size !== e.size)
-                wrongSize.push({ path: e.path, expected: e.size, actual: size });
-        }
-        const listed = new Set(manifest.map((e) => e.path));
-        const unlisted = [...stored.keys()].filter((p) => !listed.has(p));
-        return { ok: missing.length === 0 && wrongSize.length === 0, manifest, missing, wrongSize, unlisted };
-    }
-    /**
-     * Downloads the run's artifacts (all, or those under `paths`) into `outDir/<path>` and checks
-     * each file's size and sha256 against the manifest; a mismatch deletes the file and throws an
-     * error naming it. Returns the entries downloaded.
-     */
-    async downloadArtifacts(repoId, run, outDir, opts = {}) {
-        const manifest = await this.requireManifest(repoId, run);
-        let entries = manifest;
-        if (opts.paths && opts.paths.length > 0) {
-            const wanted = opts.paths.map((p) => (0,names/* normaliseRelativePath */.KZ)('artifact path', p));
-            const under = (e, p) => e.path === p || e.path.startsWith(p + '/');
-            const unknown = wanted.filter((p) => !manifest.some((e) => under(e, p)));
-            if (unknown.length > 0) {
-                const have = [...new Set(manifest.map((e) => e.path.split('/')[0]))].join(', ') || '(none)';
-                throw new errors/* UserError */.yo(`run \`${run}\` in ${repoId} has no artifact ${unknown.map((p) => `\`${p}\``).join(', ')}; it has: ${have}`);
-            }
-            entries = manifest.filter((e) => wanted.some((p) => under(e, p)));
-        }
-        const root = (0,external_node_path_.resolve)(outDir);
-        await mapLimit(entries, 4, async (e) => {
-            const dest = (0,external_node_path_.join)(root, ...e.path.split('/'));
-            if (!dest.startsWith(root + external_node_path_.sep))
-                throw new Error(`artifact path escapes the output folder: ${e.path}`);
-            if (!(await this.store.getToFile(keys.artifacts(repoId, run, e.path), dest))) {
-                throw new Error(`artifact \`${e.path}\` of run \`${run}\` is listed in artifacts.json but missing from the store`);
-            }
-            const size = (await external_node_fs_.promises.stat(dest)).size;
-            const sha = await sha256File(dest);
-            if (size !== e.size || sha !== e.sha256) {
-                await external_node_fs_.promises.rm(dest, { force: true });
-                throw new Error(`artifact \`${e.path}\` of run \`${run}\` is corrupt: expected ${e.size} bytes sha256 ${e.sha256}, got ${size} bytes sha256 ${sha}`);
-            }
-        });
-        return entries;
-    }
-    artifactUrl(repoId, run, path) {
-        return this.store.url(keys.artifacts(repoId, run, path));
-    }
-    /** the links outputs, summaries and comments give for a run's artifacts */
-    artifactLinks(r) {
-        return { artifactUrl: (p) => this.artifactUrl(r.repoId, r.run, p), artifactsUrl: this.artifactUrl(r.repoId, r.run) };
-    }
-    // ---- code snapshots ------------------------------------------------------------------------
-    /** stores `code/<sha256>.tar.gz` unless present; true when it uploaded */
-    async putCodeSnapshot(sha, tarGz) {
-        const key = keys.code(sha);
-        const actual = sha256(tarGz);
-        if (actual !== sha)
-            throw new Error(`code snapshot content has sha256 ${actual}, not ${sha}`);
-        if (await this.store.exists(key))
-            return false;
-        return this.store.put(key, tarGz, { ifAbsent: true, contentType: 'application/gzip' });
-    }
-    /** the same from a file (multipart upload on S3 for big snapshots) */
-    async putCodeSnapshotFile(sha, path) {
-        const key = keys.code(assertSha256(sha));
-        if (await this.store.exists(key))
-            return false;
-        const actual = await sha256File(path);
-        if (actual !== sha)
-            throw new Error(`code snapshot ${path} has sha256 ${actual}, not ${sha}`);
-        await this.store.putFile(key, path, { contentType: 'application/gzip' });
-        return true;
-    }
-    // ---- tags ----------------------------------------------------------------------------------
-    async getTag(repoId, tag) {
-        const key = keys.tag(repoId, tag);
-        return parseJson(await this.store.getText(key), key);
-    }
-    /** every tag of the repo, sorted by name */
-    async listTags(repoId) {
-        const prefix = keys.tags(repoId);
-        const names = (await this.store.list(prefix))
-            .map((o) => o.key.slice(prefix.length))
-            .filter((k) => !k.includes('/') && k.endsWith('.json'))
-            .map((k) => k.slice(0, -'.json'.length));
-        const tags = await mapLimit(names, CONCURRENCY, (t) => this.getTag(repoId, t));
-        return tags.filter((t) => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-    }
-    async tagNames(repoId) {
-        const names = (await this.listTags(repoId)).map((t) => t.tag);
-        return names.length ? names.join(', ') : '(none)';
-    }
-    /**
-     * Tags a succeeded run. An existing tag is never silently replaced: without `force` it is a
-     * UserError (tagging the run it already points at again is a no-op); with `force` it moves.
-     */
-    async addTag(repoId, tag, run, opts = {}) {
-        const tagKey = keys.tag(repoId, tag);
-        const record = await this.getRun(repoId, run);
-        if (!record)
-            throw new errors/* UserError */.yo(`no run \`${run}\` in ${repoId}`);
-        if (record.status !== 'succeeded') {
-            throw new errors/* UserError */.yo(`cannot tag run \`${run}\`: its status is \`${record.status}\`; only succeeded runs can be tagged`);
-        }
-        const existing = await this.getTag(repoId, tag);
-        if (existing && existing.run === run && !opts.force)
-            return existing;
-        if (existing && !opts.force) {
-            throw new errors/* UserError */.yo(`tag \`${tag}\` already exists (run ${existing.run}); use --force to move it`);
-        }
-        const manifestBytes = (await this.store.get(keys.manifest(repoId, run))) ?? Buffer.alloc(0);
-        const rev = record.revision;
-        const tagRecord = {
-            tag,
-            run,
-            workflow: record.workflow,
-            repoId,
-            revision: {
-                sha: rev.sha,
-                ...(rev.branch !== undefined ? { branch: rev.branch } : {}),
-                ...(rev.ref !== undefined ? { ref: rev.ref } : {})
-            },
-            created_at: this.now().toISOString(),
-            manifest_sha256: sha256(manifestBytes)
-        };
-        const written = await this.store.put(tagKey, toJson(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE });
-        if (!written) {
-            const other = await this.getTag(repoId, tag);
-            throw new errors/* UserError */.yo(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); use --force to move it`);
-        }
-        if (existing && existing.run !== run)
-            await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag));
-        await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]));
-        return tagRecord;
-    }
-    async deleteTag(repoId, tag) {
-        const existing = await this.getTag(repoId, tag);
-        if (!existing)
-            throw new errors/* UserError */.yo(`no tag \`${tag}\` in ${repoId}; tags: ${await this.tagNames(repoId)}`);
-        await this.store.delete(keys.tag(repoId, tag));
-        await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag));
-    }
-    async updateRunTags(repoId, run, f) {
-        const record = await this.getRun(repoId, run);
-        if (!record)
-            return;
-        const tags = f(record.tags ?? []);
-        if (JSON.stringify(tags) === JSON.stringify(record.tags ?? []))
-            return;
-        await this.saveRun({ ...record, tags });
-    }
-    // ---- deps ----------------------------------------------------------------------------------
-    /**
-     * The repo a dep points at: `dep.repo` as a full repo id (`host/owner/repo`), or `owner/repo`
-     * on the current repo's host; the current repo when unset.
-     */
-    depRepo(repoId, dep) {
-        if (!dep.repo)
-            return (0,names/* assertRepoId */.AO)(repoId);
-        const parts = dep.repo.split('/');
-        const host = repoId.split('/')[0];
-        return (0,names/* assertRepoId */.AO)(parts.length === 2 ? `${host}/${dep.repo}` : dep.repo);
-    }
-    /** tag → its run; workflow → its latest succeeded run (by submittedAt); in `dep.repo` when set */
-    async resolveDep(repoId, dep) {
-        const target = this.depRepo(repoId, dep);
-        if (dep.kind === 'tag') {
-            const tag = await this.getTag(target, (0,names/* assertName */.I1)('tag', dep.name));
-            if (!tag)
-                throw new errors/* UserError */.yo(`no tag \`${dep.name}\` in ${target}; tags: ${await this.tagNames(target)}`);
-            const run = await this.getRun(target, tag.run);
-            if (!run)
-                throw new errors/* UserError */.yo(`tag \`${dep.name}\` in ${target} points at run \`${tag.run}\`, which no longer exists`);
-            return { repoId: target, run };
-        }
-        const name = (0,names/* assertName */.I1)('workflow name', dep.name);
-        const runs = await this.listRuns(target);
-        const found = runs.find((r) => r.workflow === name && r.status === 'succeeded');
-        if (found)
-            return { repoId: target, run: found };
-        const ofWorkflow = runs.filter((r) => r.workflow === name);
-        let what;
-        if (ofWorkflow.length > 0) {
-            what = `runs of \`${name}\`: ` + ofWorkflow.slice(0, 5).map((r) => `${r.run} (${r.status})`).join(', ') +
-                (ofWorkflow.length > 5 ? `, and ${ofWorkflow.length - 5} more` : '');
-        }
-        else {
-            const ok = [...new Set(runs.filter((r) => r.status === 'succeeded').map((r) => r.workflow))].sort();
-            what = `workflows with succeeded runs: ${ok.length ? ok.join(', ') : '(none)'}`;
-        }
-        throw new errors/* UserError */.yo(`no succeeded run of workflow \`${name}\` in ${target}; ${what}`);
-    }
-    /** resolves every dep; a UserError lists every dep that failed, not just the first */
-    async resolveDeps(repoId, deps) {
-        const results = await Promise.allSettled(deps.map((d) => this.resolveDep(repoId, d)));
-        const problems = [];
-        for (const [i, r] of results.entries()) {
-            if (r.status === 'fulfilled')
-                continue;
-            if (!(r.reason instanceof errors/* UserError */.yo))
-                throw r.reason;
-            problems.push(`${describeDep(deps[i])}: ${r.reason.message}`);
-        }
-        if (problems.length === 1)
-            throw new errors/* UserError */.yo(`cannot resolve dep ${problems[0]}`);
-        if (problems.length > 1)
-            throw new errors/* UserError */.yo(`cannot resolve ${problems.length} deps:\n- ${problems.join('\n- ')}`);
-        return results.map((r, i) => ({ dep: deps[i], ...r.value }));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/store/index.ts
-
-
-
-
-
-
-
-
-// EXTERNAL MODULE: ./src/model/index.ts + 2 modules
-var model = __nccwpck_require__(34085);
+// EXTERNAL MODULE: ./src/store/index.ts + 5 modules
+var src_store = __nccwpck_require__(33651);
+// EXTERNAL MODULE: ./src/model/index.ts + 4 modules
+var model = __nccwpck_require__(53876);
 // EXTERNAL MODULE: ./src/runner/render.ts + 2 modules
 var render = __nccwpck_require__(67399);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -86567,6 +88235,12 @@ class FileContext {
     hasProblemAt(path) {
         const p = formatPath(path);
         return this.problems.some((x) => x.path === p || x.path.startsWith(p + '.') || x.path.startsWith(p + '['));
+    }
+    /** forget the problems found at `path` or inside it (a workflow that turned out to be skipped) */
+    dropProblemsAt(path) {
+        const p = formatPath(path);
+        const keep = this.problems.filter((x) => !(x.path === p || x.path.startsWith(p + '.') || x.path.startsWith(p + '[')));
+        this.problems.splice(0, this.problems.length, ...keep);
     }
     make(path, message, hint, atKey) {
         const pos = this.position(path, atKey);
@@ -86757,13 +88431,21 @@ function envEntries(ctx, path, v) {
             return;
         }
         const exprs = expressionsIn(value);
-        const bad = exprs.filter((e) => envReference(e.expr) === undefined);
+        // `${{ run.args }}` / `${{ run.name }}` become the joined args / the name at launch (literal text)
+        const runExprs = exprs.filter((e) => RUN_CONTEXT.includes(e.expr));
+        const bad = exprs.filter((e) => envReference(e.expr) === undefined && !runExprs.includes(e));
         for (const e of bad) {
-            ctx.report(itemPath, `unsupported expression \`${e.text}\` in the value of \`${name}\``, 'use `${{ secrets.NAME }}` or `${{ env.NAME }}`, read from the CI environment at launch');
+            ctx.report(itemPath, `unsupported expression \`${e.text}\` in the value of \`${name}\``, 'use `${{ secrets.NAME }}`, `${{ env.NAME }}`, `${{ run.args }}` or `${{ run.name }}`');
         }
         if (bad.length)
             return;
-        if (exprs.length)
+        if (runExprs.length && runExprs.length < exprs.length) {
+            ctx.report(itemPath, `the value of \`${name}\` mixes \`\${{ run.* }}\` with secrets or CI variables`, 'use two variables: one for the run\'s arguments, one for the secret');
+            return;
+        }
+        if (runExprs.length)
+            out.env[name] = value;
+        else if (exprs.length)
             out.secretEnv[name] = value;
         else
             out.env[name] = value;
@@ -86791,7 +88473,8 @@ function envEntries(ctx, path, v) {
 }
 /** a relative path inside the checkout, normalised; `.` stays `.` */
 function relativePath(ctx, path, kind, v, allowDot = false) {
-    if (allowDot && /^(\.\/?)+$/.test(v.trim()))
+    // only `.` segments (`.`, `./`, `././`) mean the root; `..`, `./..` or `...` are not `.`
+    if (allowDot && v.trim() !== '' && v.trim().split('/').every((p) => p === '.' || p === ''))
         return '.';
     try {
         return (0,model/* normaliseRelativePath */.KZ)(kind, v.trim());
@@ -86802,7 +88485,21 @@ function relativePath(ctx, path, kind, v, allowDot = false) {
         return undefined;
     }
 }
-/** artifacts: `{path, mount}` or plain strings */
+/**
+ * An absolute path (a container or machine path): normalised, no `..`, no control characters,
+ * not `/` itself. `~` and `~/…` are read as `/root…` (dstack's home folder of a job).
+ */
+function absolutePath(ctx, path, kind, v) {
+    const text = v.trim().replace(/^~(?=\/|$)/, '/root');
+    const parts = text.split('/').filter((p) => p !== '' && p !== '.');
+    // eslint-disable-next-line no-control-regex
+    if (!text.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(text) || parts.includes('..') || parts.length === 0 || text.length > 1024) {
+        ctx.report(path, `invalid ${kind} ${JSON.stringify(v)}`, 'an absolute path names a folder below `/`, without `..`, backslashes or control characters');
+        return undefined;
+    }
+    return '/' + parts.join('/');
+}
+/** artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute */
 function artifacts(ctx, path, v) {
     if (!Array.isArray(v))
         return [];
@@ -86812,7 +88509,8 @@ function artifacts(ctx, path, v) {
         const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined;
         if (raw === undefined)
             return;
-        const norm = relativePath(ctx, isObj(item) ? [...p, 'path'] : p, 'artifact path', raw);
+        const at = isObj(item) ? [...p, 'path'] : p;
+        const norm = raw.trim().startsWith('/') || raw.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', raw) : relativePath(ctx, at, 'artifact path', raw);
         if (norm === undefined)
             return;
         if (out.some((a) => a.path === norm)) {
@@ -86893,12 +88591,23 @@ function ports(ctx, path, v) {
     const out = [];
     v.forEach((item, i) => {
         const p = [...path, i];
+        if (isObj(item)) {
+            // dstack's PortMapping object: `{container_port, local_port}`; only the container port matters here
+            const port = item.container_port;
+            if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+                if (!ctx.hasProblemAt(p))
+                    ctx.report([...p, 'container_port'], `invalid port ${JSON.stringify(port)}`, 'expected `{container_port: 8080}` (1–65535), optionally with `local_port`');
+            }
+            else if (!out.includes(port))
+                out.push(port);
+            return;
+        }
         const text = String(item).trim();
         const m = /^(?:(?:\*|\d+):)?(\d+)$/.exec(text);
         const port = m ? Number(m[1]) : NaN;
         if (!m || port < 1 || port > 65535) {
             if (!ctx.hasProblemAt(p))
-                ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"` or `"*:8080"` (local:container)');
+                ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"`, `"*:8080"` (local:container) or `{container_port: 8080}`');
             return;
         }
         if (!out.includes(port))
@@ -86927,6 +88636,35 @@ function cachePaths(ctx, path, v) {
             out.push(norm);
     });
     return out;
+}
+const REGISTRY_USERNAME_ENV = 'DSTACK_REGISTRY_USERNAME';
+const REGISTRY_PASSWORD_ENV = 'DSTACK_REGISTRY_PASSWORD';
+/**
+ * `registry_auth: {username, password}`: the password must come from the CI environment
+ * (`${{ secrets.X }}` or `${{ env.X }}`), so it is never written to a store, a script or a disk;
+ * the username may be a literal. Both stay templates until launch.
+ */
+function registryAuth(ctx, path, v) {
+    if (!isObj(v) || ctx.hasProblemAt(path))
+        return undefined;
+    const out = { username: '', password: '' };
+    for (const k of ['username', 'password']) {
+        const value = v[k];
+        if (typeof value !== 'string')
+            continue;
+        const exprs = expressionsIn(value);
+        const bad = exprs.filter((e) => envReference(e.expr) === undefined);
+        if (bad.length) {
+            ctx.report([...path, k], `unsupported expression \`${bad[0].text}\` in \`registry_auth.${k}\``, 'use `${{ secrets.NAME }}` or `${{ env.NAME }}`, read from the CI environment at launch');
+            continue;
+        }
+        if (k === 'password' && exprs.length === 0) {
+            ctx.report([...path, k], 'the registry password is written in the file', 'keep it in a CI secret and write `password: ${{ secrets.REGISTRY_TOKEN }}` (GitHub: map the secret into the step\'s `env:`)');
+            continue;
+        }
+        out[k] = value;
+    }
+    return out.username && out.password ? out : undefined;
 }
 /** python: `3.10`, `"3.9"`; the number `3.1` is read as 3.10, as dstack did (YAML drops the zero) */
 function pythonVersion(ctx, path, v) {
@@ -86991,58 +88729,8 @@ function didYouMean(word, candidates) {
     return c === undefined ? undefined : `did you mean \`${c}\`?`;
 }
 
-;// CONCATENATED MODULE: ./src/workflows/schemas/common.ts
-const SCHEMA_BASE = 'https://raw.githubusercontent.com/dstack/run-action/v1/schemas/';
-const d = (description, schema = {}, examples) => examples ? { description, ...schema, examples } : { description, ...schema };
-const script = (what, examples) => d(`${what}: a list of shell commands, or one multi-line string run as one script block. \${{ run.args }} and \${{ run.name }} are replaced (quoted) at launch.`, {
-    type: ['array', 'string'],
-    items: { type: 'string' }
-}, examples);
-const python = d('Python version of the default image (3.7 … 3.14). Quote it: YAML reads 3.10 as 3.1 (which is taken as 3.10).', {
-    type: ['string', 'number'],
-    pattern: '^\\d+(\\.\\d+)?$'
-}, ['3.12', 3.11]);
-const common_artifacts = d('Folders or files (relative to the working directory) saved to the run store when the run ends; dependants and tags get them.', {
-    type: 'array',
-    items: {
-        type: ['string', 'object'],
-        properties: {
-            path: d('Path relative to the working directory.', { type: 'string' }, ['output', 'checkpoints/final']),
-            mount: d('Save in real time while the job runs (dstack\'s real-time artifacts).', { type: 'boolean' })
-        },
-        required: ['path'],
-        additionalProperties: false
-    }
-}, [[{ path: 'output' }, 'checkpoints']]);
-const common_deps = d('Runs whose artifacts are placed into the working tree before the job starts: a tag, or the latest succeeded run of a workflow; `owner/repo/name` reads another repository.', {
-    type: 'array',
-    items: {
-        type: ['string', 'object'],
-        properties: {
-            tag: d('Tag name, or owner/repo/tag for another GitHub repository.', { type: 'string' }, ['my-model', 'acme/data/latest']),
-            workflow: d('Workflow name: its most recent succeeded run.', { type: 'string' }, ['prepare-data']),
-            mount: d('Accepted for compatibility and ignored: artifacts are always downloaded.', { type: 'boolean' })
-        },
-        additionalProperties: false
-    }
-}, [[{ tag: 'my-model' }, { workflow: 'prepare-data' }, ':my-tag']]);
-const cache = d('Folders kept between runs of the same workflow.', {
-    type: 'array',
-    items: {
-        type: ['string', 'object'],
-        properties: { path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }) },
-        required: ['path'],
-        additionalProperties: false
-    }
-}, [[{ path: '~/.cache/pip' }]]);
-const registryAuth = d('Credentials for a private image registry (not supported by run-action yet).', {
-    type: 'object',
-    properties: {
-        username: d('Registry user name.', { type: 'string' }),
-        password: d('Registry password; use ${{ secrets.NAME }}.', { type: 'string' })
-    }
-});
-
+// EXTERNAL MODULE: ./src/workflows/schemas/common.ts
+var common = __nccwpck_require__(45272);
 ;// CONCATENATED MODULE: ./src/workflows/schemas/workflows-schema.ts
 /**
  * JSON Schema of the seed-era `.dstack/workflows.yaml` (and `.dstack/workflows/*.yaml`), as dstack
@@ -87051,81 +88739,83 @@ const registryAuth = d('Credentials for a private image registry (not supported 
  */
 
 const SIZE = '^\\d+(\\.\\d+)?\\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)$';
-const resources = d('What the job needs from the machine.', {
+const resources = (0,common.d)('What the job needs from the machine.', {
     type: 'object',
     properties: {
-        gpu: d('GPUs: a count, or {name, count, memory}.', {
-            type: ['integer', 'object'],
+        gpu: (0,common.d)('GPUs: a count, or {name, count, memory}; run-action extension: a dstack gpu string (`A10G:1`, `24GB..:2`, `A100:1..2`).', {
+            type: ['integer', 'object', 'string'],
             minimum: 0,
             properties: {
-                name: d('GPU model, e.g. K80, V100, A100, A10G.', { type: 'string' }, ['A100']),
-                count: d('Number of GPUs (default 1).', { type: 'integer', minimum: 1 }),
-                memory: d('Minimum memory per GPU, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB'])
+                name: (0,common.d)('GPU model, e.g. K80, V100, A100, A10G.', { type: 'string' }, ['A100']),
+                count: (0,common.d)('Number of GPUs (default 1).', { type: 'integer', minimum: 1 }),
+                memory: (0,common.d)('Minimum memory per GPU, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB'])
             },
             additionalProperties: false
-        }, [1, { name: 'A100', count: 2 }]),
-        memory: d('Minimum RAM, e.g. 64GB.', { type: 'string', pattern: SIZE }, ['64GB']),
-        shm_size: d('Size of /dev/shm, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB']),
-        cpu: d('Minimum number of vCPUs.', { type: 'integer', minimum: 1 }, [8]),
-        interruptible: d('true: run on a spot instance (spot_policy spot); false: on-demand.', { type: 'boolean' }),
-        local: d('dstack 0.0.10+: run on the local machine. Accepted and ignored: the backend is chosen by the CI step.', { type: 'boolean' })
+        }, [1, { name: 'A100', count: 2 }, 'A10G:1']),
+        memory: (0,common.d)('Minimum RAM, e.g. 64GB.', { type: 'string', pattern: SIZE }, ['64GB']),
+        shm_size: (0,common.d)('Size of /dev/shm, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB']),
+        cpu: (0,common.d)('Minimum number of vCPUs.', { type: 'integer', minimum: 1 }, [8]),
+        interruptible: (0,common.d)('true: run on a spot instance (spot_policy spot); false: on-demand.', { type: 'boolean' }),
+        local: (0,common.d)('dstack 0.0.10+: run on the local machine. Accepted and ignored: the backend is chosen by the CI step.', { type: 'boolean' })
     },
     patternProperties: {
-        '^[A-Za-z][A-Za-z0-9_-]*/gpu$': d('Legacy `<NAME>/gpu: N`, e.g. `V100/gpu: 2`.', { type: 'integer', minimum: 1 })
+        '^[A-Za-z][A-Za-z0-9_-]*/gpu$': (0,common.d)('Legacy `<NAME>/gpu: N`, e.g. `V100/gpu: 2`.', { type: 'integer', minimum: 1 })
     },
     additionalProperties: false
 }, [{ gpu: 1, interruptible: true }, { gpu: { name: 'A100', count: 2 }, memory: '64GB', shm_size: '16GB' }]);
-const workflow = d('One workflow, started with `dstack-run NAME` or the action input `workflow: NAME`.', {
+const workflow = (0,common.d)('One workflow, started with `dstack-run NAME` or the action input `workflow: NAME`.', {
     type: 'object',
     properties: {
-        name: d('Workflow name: letters, digits, `.`, `_`, `-`.', { type: 'string' }, ['train']),
-        provider: d('How the workflow runs. Only `bash` and `docker` run in CI; `code`, `lab`, `notebook`, `ssh` are interactive.', {
+        name: (0,common.d)('Workflow name: letters, digits, `.`, `_`, `-`.', { type: 'string' }, ['train']),
+        provider: (0,common.d)('How the workflow runs. `bash`, `docker` and the early `python` run in CI; `code`, `lab`, `notebook`, `ssh` (interactive), `streamlit`, `gradio`, `fastapi`, `tensorboard` (apps), `curl` and `torchrun` are skipped with a reason.', {
             type: 'string',
-            enum: ['bash', 'docker', 'code', 'lab', 'notebook', 'ssh', 'torchrun']
+            enum: ['bash', 'docker', 'python', 'code', 'lab', 'notebook', 'ssh', 'torchrun', 'curl', 'streamlit', 'gradio', 'fastapi', 'tensorboard']
         }, ['bash']),
-        help: d('Description shown in the list of workflows.', { type: 'string' }),
-        commands: script('Commands (required for bash)', [['pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
-        setup: script('Commands run before `commands`', [['pip install -r requirements.txt']]),
-        before_run: script('0.0.x name of `setup`', [['pip install -r requirements.txt']]),
-        requirements: d('0.0.x: a requirements.txt installed with pip before `commands`.', { type: 'string' }, ['requirements.txt']),
-        python: python,
-        env: d('Environment variables: `NAME=VALUE`, or a bare `NAME` taken from the CI environment at launch; values may use ${{ secrets.NAME }} / ${{ env.NAME }}.', {
+        help: (0,common.d)('Description shown in the list of workflows.', { type: 'string' }),
+        commands: (0,common/* script */.K$)('Commands (required for bash)', [['pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
+        setup: (0,common/* script */.K$)('Commands run before `commands`', [['pip install -r requirements.txt']]),
+        before_run: (0,common/* script */.K$)('0.0.x name of `setup`', [['pip install -r requirements.txt']]),
+        requirements: (0,common.d)('0.0.x: a requirements.txt installed with pip before `commands`.', { type: 'string' }, ['requirements.txt']),
+        python: common/* python */.Hg,
+        env: (0,common.d)('Environment variables: `NAME=VALUE`, or a bare `NAME` taken from the CI environment at launch; values may use ${{ secrets.NAME }} / ${{ env.NAME }}.', {
             type: 'array',
             items: { type: 'string' }
         }, [['PYTHONUNBUFFERED=1', 'HF_TOKEN']]),
-        artifacts: common_artifacts,
-        deps: common_deps,
-        ports: d('A count of ports to allocate (0.0.x, exported as $PORT_0 …) or a list of port numbers / "local:container".', {
+        artifacts: common/* artifacts */.qi,
+        deps: common/* deps */.Zp,
+        ports: (0,common.d)('A count of ports to allocate (0.0.x, exported as $PORT_0 …) or a list of port numbers / "local:container".', {
             type: ['integer', 'array'],
             minimum: 0,
             items: { type: ['integer', 'string'] }
         }, [1, [8080]]),
-        working_dir: d('Folder to run in, relative to the repository root.', { type: 'string' }, ['src']),
-        image: d('Docker image (required for the docker provider).', { type: 'string' }, ['ubuntu:22.04']),
-        entrypoint: d('Docker entrypoint (docker provider).', { type: 'string' }, ['/bin/sh -c']),
-        registry_auth: registryAuth,
-        home_dir: d('Home folder in the container (docker provider); ignored.', { type: 'string' }),
-        cache: cache,
+        working_dir: (0,common.d)('Folder to run in, relative to the repository root.', { type: 'string' }, ['src']),
+        image: (0,common.d)('Docker image (required for the docker provider).', { type: 'string' }, ['ubuntu:22.04']),
+        entrypoint: (0,common.d)('Docker entrypoint (docker provider).', { type: 'string' }, ['/bin/sh -c']),
+        registry_auth: common/* registryAuth */.I3,
+        home_dir: (0,common.d)('Home folder in the container (docker provider); ignored.', { type: 'string' }),
+        cache: common/* cache */.PP,
         resources,
-        ssh: d('Run an SSH server in the container (interactive); ignored in CI.', { type: 'boolean' }),
-        build: d('Prebuilt-image mode of dstack 0.10; ignored.', { type: 'string', enum: ['use-build', 'build', 'force-build', 'build-only'] }),
-        version: d('openvscode-server version (code provider).', { type: ['string', 'number'] }),
-        code: d('Print a VS Code URI (ssh provider).', { type: 'boolean' }),
-        file: d('Script to run (torchrun provider).', { type: 'string' }),
-        args: d('Script arguments (torchrun provider).', { type: ['string', 'array'], items: { type: 'string' } }),
-        nodes: d('Number of nodes (torchrun provider).', { type: 'integer', minimum: 1 })
+        ssh: (0,common.d)('Run an SSH server in the container (interactive); ignored in CI.', { type: 'boolean' }),
+        build: (0,common.d)('Prebuilt-image mode of dstack 0.10; ignored.', { type: 'string', enum: ['use-build', 'build', 'force-build', 'build-only'] }),
+        version: (0,common.d)('openvscode-server version (code provider), or the Python version (early python provider).', { type: ['string', 'number'] }),
+        code: (0,common.d)('Print a VS Code URI (ssh provider).', { type: 'boolean' }),
+        file: (0,common.d)('Script to run (python and torchrun providers).', { type: 'string' }),
+        script: (0,common.d)('Script to run (early python provider; same as `file`).', { type: 'string' }),
+        args: (0,common.d)('Script arguments (python and torchrun providers).', { type: ['string', 'array'], items: { type: ['string', 'number'] } }),
+        environment: (0,common.d)('Environment variables as a mapping (early python provider; `env` elsewhere).', { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } }),
+        nodes: (0,common.d)('Number of nodes (torchrun provider).', { type: 'integer', minimum: 1 })
     },
     required: ['name', 'provider'],
     additionalProperties: false
 }, [{ name: 'train', provider: 'bash', commands: ['python train.py'], artifacts: [{ path: 'output' }], resources: { gpu: 1, interruptible: true } }]);
 const workflowsSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `${SCHEMA_BASE}workflows.schema.json`,
+    $id: `${common/* SCHEMA_BASE */.EE}workflows.schema.json`,
     title: 'dstack workflows (.dstack/workflows.yaml)',
     description: 'Seed-era dstack workflow definitions (dstack 0.0.7 – 0.10.4) as run by dstack/run-action: a list of named workflows.',
     type: 'object',
     properties: {
-        workflows: d('The workflows of this file; names are unique across all workflow files of the repository.', {
+        workflows: (0,common.d)('The workflows of this file; names are unique across all workflow files of the repository.', {
             type: 'array',
             items: workflow
         })
@@ -87142,75 +88832,102 @@ const workflowsSchema = {
  * run-action ignores or refuses are listed loosely so the TypeScript checks can explain them.
  */
 
-const RANGE = '`N`, `N..`, `..M` or `N..M`';
-const sizeRange = (what, examples) => d(`${what}: a size or range (${RANGE}) in MB, GB or TB; a bare number is GB.`, { type: ['string', 'number'] }, examples);
-const strings = (what, examples) => d(what, { type: ['array', 'string'], items: { type: 'string' } }, examples);
-const duration = (what, examples) => d(`${what}: \`90m\`, \`2h\`, \`1d\`, or seconds.`, { type: ['string', 'integer'] }, examples);
-const ignored = (what) => d(`${what} (dstack; ignored or refused by run-action, which says why).`);
-const dstack_task_schema_resources = d('What the job needs from the machine (dstack resources grammar).', {
+const RANGE = '`N`, `N..`, `..M`, `N..M` or `{min: N, max: M}`';
+const rangeObject = (bound) => ({
+    min: (0,common.d)('Lower bound (inclusive); leave out for none.', { ...bound }),
+    max: (0,common.d)('Upper bound (inclusive); leave out for none.', { ...bound })
+});
+const sizeRange = (what, examples) => (0,common.d)(`${what}: a size or range (${RANGE}) in MB, GB or TB; a bare number is GB.`, {
+    type: ['string', 'number', 'object'],
+    properties: rangeObject({ type: ['string', 'number', 'null'] }),
+    additionalProperties: false
+}, examples);
+const countRange = (what, examples) => (0,common.d)(`${what}: ${RANGE}.`, {
+    type: ['integer', 'string', 'object'],
+    properties: rangeObject({ type: ['integer', 'string', 'null'] }),
+    additionalProperties: false
+}, examples);
+const portList = (what) => (0,common.d)(`${what}: \`8080\`, \`"80:8080"\`, \`"*:8080"\` (local:container) or \`{container_port, local_port}\`.`, {
+    type: 'array',
+    items: {
+        type: ['integer', 'string', 'object'],
+        properties: {
+            container_port: (0,common.d)('Port the job listens on.', { type: 'integer', minimum: 1, maximum: 65535 }),
+            local_port: (0,common.d)('Port on the machine running `dstack apply` (not used in CI).', { type: ['integer', 'null'] })
+        },
+        required: ['container_port'],
+        additionalProperties: false
+    }
+}, [[6006, '8080:8080', { container_port: 8000 }]]);
+const strings = (what, examples) => (0,common.d)(what, { type: ['array', 'string'], items: { type: 'string' } }, examples);
+const duration = (what, examples) => (0,common.d)(`${what}: \`90m\`, \`2h\`, \`1d\`, or seconds.`, { type: ['string', 'integer'] }, examples);
+const ignored = (what) => (0,common.d)(`${what} (dstack; ignored or refused by run-action, which says why).`);
+const resourcesSchema = (description) => (0,common.d)(description, {
     type: 'object',
     properties: {
-        gpu: d('GPUs: a count (`1`, `1..8`), colon-separated tokens in any order — vendor, names (comma = alternatives), memory per GPU, count — or an object.', {
+        gpu: (0,common.d)('GPUs: a count (`1`, `1..8`), colon-separated tokens in any order — vendor, names (comma = alternatives; spaces are dropped, `RTX 4090` = `RTX4090`), memory per GPU, count — or an object. Without a count: `1..` (one or more; the cheapest machine that fits is chosen).', {
             type: ['integer', 'string', 'object'],
             minimum: 0,
             properties: {
-                vendor: d('nvidia, amd, google (tpu), intel or tt.', { type: 'string' }, ['nvidia']),
-                name: d('GPU model or alternatives.', { type: ['string', 'array'], items: { type: 'string' } }, ['A100', ['A10G', 'L4']]),
-                count: d(`Number of GPUs: ${RANGE}.`, { type: ['integer', 'string'] }, [2, '1..2']),
+                vendor: (0,common.d)('nvidia, amd, google (tpu), intel or tt.', { type: 'string' }, ['nvidia']),
+                name: (0,common.d)('GPU model or alternatives.', { type: ['string', 'array'], items: { type: 'string' } }, ['A100', ['A10G', 'L4']]),
+                count: countRange('Number of GPUs (default `1..`)', [2, '1..2', { min: 1, max: 4 }]),
                 memory: sizeRange('Memory per GPU', ['24GB', '40GB..80GB']),
-                total_memory: sizeRange('Total GPU memory', ['80GB..'])
+                total_memory: sizeRange('Total GPU memory', ['80GB..']),
+                compute_capability: (0,common.d)('Minimum CUDA compute capability: `7.5`, `"8.0"` or `[8, 6]`.', { type: ['number', 'string', 'array'], items: { type: 'integer' } }, [7.5, '8.0'])
             },
             additionalProperties: false
-        }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', { name: ['A10G', 'A100'], count: '1..2' }]),
-        cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`). Default 2..', {
+        }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', 'RTX 4090:2', { name: ['A10G', 'A100'], count: { min: 1, max: 2 }, compute_capability: 8.0 }]),
+        cpu: (0,common.d)('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`), `{arch, count}` or `{min, max}`. Default 2..', {
             type: ['integer', 'string', 'object'],
             minimum: 1,
             properties: {
-                arch: d('x86 or arm.', { type: 'string', enum: ['x86', 'arm'] }),
-                count: d(`vCPU count: ${RANGE}.`, { type: ['integer', 'string'] })
+                arch: (0,common.d)('x86 or arm.', { type: 'string', enum: ['x86', 'arm'] }),
+                count: countRange('vCPU count', ['16..']),
+                ...rangeObject({ type: ['integer', 'string', 'null'] })
             },
             additionalProperties: false
-        }, [4, '16..', 'x86:16']),
-        memory: sizeRange('RAM (default 8GB..)', ['64GB', '200GB..']),
-        disk: d('Disk size or range (default 100GB..), or {size}.', {
+        }, [4, '16..', 'x86:16', { min: 4, max: 16 }]),
+        memory: sizeRange('RAM (default 8GB..)', ['64GB', '200GB..', { min: '64GB' }]),
+        disk: (0,common.d)('Disk size or range (default 100GB..), or {size}.', {
             type: ['string', 'number', 'object'],
-            properties: { size: sizeRange('Disk size', ['500GB']) },
-            required: ['size'],
+            properties: { size: sizeRange('Disk size', ['500GB', { min: '200GB' }]), ...rangeObject({ type: ['string', 'number', 'null'] }) },
             additionalProperties: false
         }, ['500GB', { size: '200GB..' }]),
-        shm_size: d('Size of /dev/shm (one size, e.g. 16GB); needed by multi-GPU training.', { type: ['string', 'number'] }, ['16GB'])
+        shm_size: (0,common.d)('Size of /dev/shm (one size, e.g. 16GB); needed by multi-GPU training.', { type: ['string', 'number'] }, ['16GB'])
     },
     additionalProperties: false
 }, [{ gpu: '24GB..40GB:2', memory: '64GB..', disk: '200GB', shm_size: '16GB' }]);
+const dstack_task_schema_resources = resourcesSchema('What the job needs from the machine (dstack resources grammar).');
 const dstackTaskSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `${SCHEMA_BASE}dstack-task.schema.json`,
+    $id: `${common/* SCHEMA_BASE */.EE}dstack-task.schema.json`,
     title: 'dstack task (*.dstack.yml)',
-    description: 'A dstack run configuration of `type: task` (dstack 0.18 – 0.21) as run by dstack/run-action in CI. One task per file.',
+    description: 'A dstack run configuration of `type: task` (dstack 0.18 – 0.21) as run by dstack/run-action in CI. One task per file. Other types (service, dev-environment, fleet, gateway, volume) are skipped. `artifacts`, `deps` and `cache` are run-action extensions.',
     type: 'object',
     properties: {
-        type: d('Configuration type. Only `task` runs in CI.', { type: 'string', enum: ['task'] }, ['task']),
-        name: d('Workflow name (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
-        commands: script('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
-        setup: script('Deprecated in dstack: commands run before `commands`', [['pip install -r requirements.txt']]),
-        image: d('Docker image; without it the default image with `python` is used.', { type: 'string' }, ['pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime']),
-        entrypoint: d('Docker entrypoint.', { type: 'string' }),
-        python: python,
-        env: d('Environment variables: a list of `NAME=VALUE` / bare `NAME` (from the CI environment at launch), or a mapping; values may use ${{ secrets.NAME }} and ${{ env.NAME }}.', {
+        type: (0,common.d)('Configuration type. Only `task` runs in CI.', { type: 'string', enum: ['task'] }, ['task']),
+        name: (0,common.d)('Workflow name (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
+        commands: (0,common/* script */.K$)('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
+        setup: (0,common/* script */.K$)('Deprecated in dstack, where it has no effect for tasks; run-action runs it before `commands` (with a warning), as dstack did when such files were written', [['pip install -r requirements.txt']]),
+        image: (0,common.d)('Docker image; without it the default image with `python` is used.', { type: 'string' }, ['pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime']),
+        entrypoint: (0,common.d)('Docker entrypoint.', { type: 'string' }),
+        python: common/* python */.Hg,
+        env: (0,common.d)('Environment variables: a list of `NAME=VALUE` / bare `NAME` (from the CI environment at launch), or a mapping; values may use ${{ secrets.NAME }} and ${{ env.NAME }}.', {
             type: ['array', 'object'],
             items: { type: 'string' },
             additionalProperties: { type: ['string', 'number', 'boolean', 'null'] }
         }, [['HF_TOKEN', 'NCCL_DEBUG=INFO'], { WANDB_API_KEY: '${{ secrets.WANDB_API_KEY }}' }]),
-        working_dir: d('Folder to run in, relative to the repository root.', { type: 'string' }, ['src']),
-        ports: d('Ports the job listens on: `8080`, `"80:8080"`, `"*:8080"` (local:container).', { type: 'array', items: { type: ['integer', 'string'] } }, [[6006]]),
+        working_dir: (0,common.d)('Folder to run in. Absolute (dstack\'s current form, `~` = /root): the checkout is placed there and the job starts there. Relative (legacy): relative to the repository root.', { type: 'string' }, ['/workflow', 'src']),
+        ports: portList('Ports the job listens on'),
         resources: dstack_task_schema_resources,
-        spot_policy: d('spot, on-demand, or auto (spot first, on-demand when spot has no capacity). Default auto.', { type: 'string', enum: ['spot', 'on-demand', 'auto'] }, ['auto']),
-        max_price: d('Maximum price, USD per hour.', { type: 'number', exclusiveMinimum: 0 }, [2.5]),
-        max_duration: d('Time limit of a run: `90m`, `2h`, `1d`, seconds, or `off` (= the default hard cap of 6h).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off']),
-        retry: d('Retry on events: true (no-capacity, interruption, error for 1h), false, or {on_events, duration}.', {
+        spot_policy: (0,common.d)('spot, on-demand, or auto (spot first, on-demand when spot has no capacity). Default auto.', { type: 'string', enum: ['spot', 'on-demand', 'auto'] }, ['auto']),
+        max_price: (0,common.d)('Maximum price, USD per hour.', { type: 'number', exclusiveMinimum: 0 }, [2.5]),
+        max_duration: (0,common.d)('Time limit of a run: `90m`, `2h`, `1d`, seconds; `true` = the default (6h); `off` or `false` keep the 6h hard cap of a CI run (with a warning).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off', true]),
+        retry: (0,common.d)('Retry on events: true (no-capacity, interruption, error for 1h), false, or {on_events, duration}.', {
             type: ['boolean', 'object'],
             properties: {
-                on_events: d('Events to retry on (default all).', { type: 'array', items: { type: 'string', enum: ['no-capacity', 'interruption', 'error'] } }, [['no-capacity', 'interruption']]),
+                on_events: (0,common.d)('Events to retry on (default all).', { type: 'array', items: { type: 'string', enum: ['no-capacity', 'interruption', 'error'] } }, [['no-capacity', 'interruption']]),
                 duration: duration('How long to keep retrying', ['1h'])
             },
             additionalProperties: false
@@ -87218,15 +88935,30 @@ const dstackTaskSchema = {
         instance_types: strings('EC2 instance types to consider.', [['g5.xlarge', 'g6.xlarge']]),
         regions: strings('Regions to consider.', [['us-east-1', 'us-west-2']]),
         availability_zones: strings('Availability zones to consider.', [['us-east-1a']]),
-        nodes: d('Number of nodes (only 1 is supported).', { type: 'integer', minimum: 1 }, [1]),
-        artifacts: { ...common_artifacts, description: `run-action extension (not in dstack): ${String(common_artifacts.description)}` },
-        deps: { ...common_deps, description: `run-action extension (not in dstack): ${String(common_deps.description)}` },
-        cache: { ...cache, description: `run-action extension (not in dstack): ${String(cache.description)}` },
-        registry_auth: registryAuth,
+        nodes: (0,common.d)('Number of nodes. A task with more than one is skipped: multi-node tasks are not supported yet.', { type: 'integer', minimum: 1 }, [1]),
+        groups: (0,common.d)('Node groups of a heterogeneous multi-node task (skipped: multi-node tasks are not supported yet).', {
+            type: 'array',
+            items: {
+                type: 'object',
+                properties: {
+                    name: (0,common.d)('Group name (default: its position).', { type: 'string' }),
+                    nodes: (0,common.d)('Nodes in this group.', { type: 'integer', minimum: 1 }),
+                    resources: resourcesSchema('What each node of this group needs.'),
+                    commands: (0,common/* script */.K$)('Commands of this group', [['python worker.py']]),
+                    ports: portList('Ports of this group')
+                },
+                additionalProperties: false
+            }
+        }),
+        startup_order: (0,common.d)('Multi-node: which jobs start first (ignored with one node).', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
+        stop_criteria: (0,common.d)('Multi-node: when the run ends (ignored with one node).', { type: 'string', enum: ['all-done', 'master-done'] }),
+        artifacts: { ...common/* artifacts */.qi, description: `run-action extension (not in dstack): ${String(common/* artifacts */.qi.description)}` },
+        deps: { ...common/* deps */.Zp, description: `run-action extension (not in dstack): ${String(common/* deps */.Zp.description)}` },
+        cache: { ...common/* cache */.PP, description: `run-action extension (not in dstack): ${String(common/* cache */.PP.description)}` },
+        registry_auth: common/* registryAuth */.I3,
         files: ignored('Local files to upload; the repository is already checked out'),
         repos: ignored('Repositories to clone; the CI repository is already checked out'),
         volumes: ignored('Volumes to attach'),
-        groups: ignored('Heterogeneous node groups'),
         nvcc: ignored('Default image with the CUDA compiler'),
         shell: ignored('Shell used for commands'),
         user: ignored('User to run as'),
@@ -87244,8 +88976,6 @@ const dstackTaskSchema = {
         fleets: ignored('Fleets to use'),
         instances: ignored('Instances to use'),
         utilization_policy: ignored('Stop on low GPU utilisation'),
-        startup_order: ignored('Multi-node startup order'),
-        stop_criteria: ignored('Multi-node stop criteria'),
         schedule: ignored('Cron schedule'),
         tags: ignored('Resource tags'),
         backend_options: ignored('Backend options')
@@ -87367,6 +89097,10 @@ function sourceAt(ctx, path) {
     const p = ctx.position(path);
     return { file: ctx.file, line: p.line, column: p.column };
 }
+/** the line of each entry of the list at `path` (a single script block: the line of the field) */
+function entryLines(ctx, path, count) {
+    return Array.from({ length: count }, (_, i) => ctx.position([...path, i]).line);
+}
 /** a RunSpec with every default of a CI run (DESIGN.md "RunSpec") */
 function baseSpec(workflow, format, source) {
     return {
@@ -87393,6 +89127,7 @@ function baseSpec(workflow, format, source) {
         nodes: 1
     };
 }
+const emptyOutcome = () => ({ entries: [], seen: [], skipped: [] });
 
 ;// CONCATENATED MODULE: ./src/workflows/units.ts
 
@@ -87402,8 +89137,8 @@ const MIB_PER = { M: 1, G: 1024, T: 1024 * 1024 };
 /** MB/GB/TB as dstack writes them; MiB/GiB/TiB and M/G/T as the 0.0.x code also read them */
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)?$/i;
 const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB)';
-const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` (MB, GB or TB; a bare number means GB)';
-const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4`';
+const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` or `{min: 40GB, max: 80GB}` (MB, GB or TB; a bare number means GB)';
+const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4` or `{min: 1, max: 2}`';
 /**
  * A size in MiB. dstack's units are binary: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
  * `requireUnit`: bare numbers are rejected (used to tell memory from count in a gpu spec).
@@ -87414,7 +89149,7 @@ function parseSizeMiB(v, requireUnit = false) {
     }
     if (typeof v !== 'string')
         return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`);
-    const m = SIZE_RE.exec(v.trim());
+    const m = SIZE_RE.exec(v.replace(/\s+/g, ''));
     if (!m || (requireUnit && !m[2]))
         return fail(`invalid size \`${v}\``, `expected ${SIZE_FORMS}`);
     return action_index_ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0].toUpperCase()]));
@@ -87450,25 +89185,55 @@ function parseBoundedRange(v, parseOne, what, forms) {
     }
     return action_index_ok(range);
 }
-/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), in MiB */
+/**
+ * dstack's range object `{min, max}` (either bound may be left out or null), each bound read by
+ * `parseOne`; `{}` and unknown keys are refused as dstack refuses them.
+ */
+function parseRangeObject(o, parseOne, what, forms) {
+    const bad = (why) => fail(`invalid ${what} ${JSON.stringify(o)}: ${why}`, `expected ${forms}`);
+    const unknown = Object.keys(o).find((k) => k !== 'min' && k !== 'max');
+    if (unknown !== undefined)
+        return bad(`unknown key \`${unknown}\``);
+    const range = {};
+    for (const k of ['min', 'max']) {
+        if (o[k] === undefined || o[k] === null)
+            continue;
+        const p = parseOne(o[k]);
+        if (!p.ok)
+            return bad(`\`${k}\` is not valid`);
+        range[k] = p.value;
+    }
+    if (range.min === undefined && range.max === undefined)
+        return bad('it has neither `min` nor `max`');
+    if (range.min !== undefined && range.max !== undefined && range.min > range.max)
+        return bad('`min` is greater than `max`');
+    return action_index_ok(range);
+}
+const isRangeObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), `{min, max}`; in MiB */
 function parseSizeRange(v, what = 'size', requireUnit = false) {
+    if (isRangeObject(v))
+        return parseRangeObject(v, (x) => parseSizeMiB(x, requireUnit), what, SIZE_RANGE_FORMS);
     if (typeof v === 'number' && !requireUnit) {
         const one = parseSizeMiB(v);
         return one.ok ? action_index_ok({ min: one.value, max: one.value }) : fail(`invalid ${what} ${v}`, `expected ${SIZE_RANGE_FORMS}`);
     }
     if (typeof v !== 'string')
         return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${SIZE_RANGE_FORMS}`);
-    return parseBoundedRange(v, (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS);
+    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS);
 }
 const INT_RE = /^\d+$/;
-/** `2`, `1..2`, `2..`, `..4` (non-negative integers) */
+const countBound = (x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0) || (typeof x === 'string' && INT_RE.test(x.trim())) ? action_index_ok(Number(x)) : fail('');
+/** `2`, `1..2`, `2..`, `..4`, `{min, max}` (non-negative integers) */
 function parseCountRange(v, what = 'count') {
+    if (isRangeObject(v))
+        return parseRangeObject(v, countBound, what, COUNT_RANGE_FORMS);
     if (typeof v === 'number') {
         return Number.isInteger(v) && v >= 0 ? action_index_ok({ min: v, max: v }) : fail(`invalid ${what} ${v}`, `expected ${COUNT_RANGE_FORMS}`);
     }
     if (typeof v !== 'string')
         return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${COUNT_RANGE_FORMS}`);
-    return parseBoundedRange(v, (s) => (INT_RE.test(s) ? action_index_ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS);
+    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => (INT_RE.test(s) ? action_index_ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS);
 }
 const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const DURATION_FORMS = '`90m`, `2h`, `1d`, `1w`, `30s` or a number of seconds';
@@ -87495,164 +89260,18 @@ function tryParseDuration(v) {
     return sec > 0 ? action_index_ok(sec) : fail(`invalid duration \`${v}\`: must be above 0`, `expected ${DURATION_FORMS}`);
 }
 
-;// CONCATENATED MODULE: ./src/workflows/seed-format.ts
-
-
-
-
-const INTERACTIVE = ['code', 'lab', 'notebook', 'ssh'];
-const PROVIDER_ONLY = { version: 'code', code: 'ssh', file: 'torchrun', args: 'torchrun', nodes: 'torchrun' };
-const IGNORED = {
-    home_dir: '`home_dir` is ignored',
-    ssh: '`ssh` is ignored: CI runs are not interactive',
-    build: '`build` is ignored: images are not prebuilt'
-};
-function parseSeedFile(ctx, root) {
-    checkSchema(ctx, 'workflows', root);
-    if (!isObj(root) || !Array.isArray(root.workflows))
-        return [];
-    const out = [];
-    root.workflows.forEach((item, i) => {
-        const entry = seedWorkflow(ctx, item, ['workflows', i]);
-        if (entry)
-            out.push(entry);
-    });
-    return out;
-}
-function shellWord(s) {
-    return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-function seedWorkflow(ctx, w, path) {
-    if (!isObj(w))
-        return undefined;
-    const at = (k) => [...path, k];
-    const name = typeof w.name === 'string' ? w.name : undefined;
-    if (name !== undefined && !ctx.hasProblemAt(at('name')))
-        checkName(ctx, at('name'), 'workflow name', name);
-    const provider = typeof w.provider === 'string' ? w.provider : undefined;
-    if (provider && INTERACTIVE.includes(provider)) {
-        ctx.report(at('provider'), `interactive provider \`${provider}\` cannot run in CI; use \`bash\` (commands) or \`docker\` (an image)`, 'CI runs have no one to attach to a notebook, IDE or shell');
-        return undefined;
-    }
-    if (provider === 'torchrun') {
-        ctx.report(at('provider'), 'provider `torchrun` is not supported; use `bash` and call `torchrun` in `commands`', 'multi-node runs are not supported yet');
-        return undefined;
-    }
-    const spec = baseSpec(name ?? '', 'workflows.yaml', sourceAt(ctx, path));
-    if (provider)
-        spec.provider = provider;
-    if (typeof w.help === 'string')
-        spec.help = w.help;
-    spec.commands = scriptLines(ctx, at('commands'), w.commands);
-    spec.setup = [...scriptLines(ctx, at('before_run'), w.before_run), ...scriptLines(ctx, at('setup'), w.setup)];
-    if (typeof w.requirements === 'string') {
-        const req = relativePath(ctx, at('requirements'), 'requirements', w.requirements);
-        if (req)
-            spec.setup.unshift(`pip install -r ${shellWord(req)}`);
-    }
-    if (provider === 'bash' && spec.commands.length === 0 && !ctx.hasProblemAt(at('commands')) && !ctx.misspelt(path, 'commands')) {
-        ctx.report(path, 'provider `bash` needs `commands`', 'e.g. `commands: [python train.py]`');
-    }
-    if (typeof w.image === 'string')
-        spec.image = w.image;
-    if (typeof w.entrypoint === 'string')
-        spec.entrypoint = w.entrypoint;
-    if (provider === 'docker' && !spec.image && !ctx.hasProblemAt(at('image')) && !ctx.misspelt(path, 'image')) {
-        ctx.report(path, 'provider `docker` needs `image`', 'e.g. `image: ubuntu:22.04`');
-    }
-    if (provider === 'bash' && (w.image !== undefined || w.entrypoint !== undefined)) {
-        ctx.report(at(w.image !== undefined ? 'image' : 'entrypoint'), '`image` and `entrypoint` belong to provider `docker`', 'use `provider: docker`, or drop them', true);
-    }
-    const py = pythonVersion(ctx, at('python'), w.python);
-    if (py) {
-        if (provider === 'docker')
-            ctx.warn(at('python'), '`python` is ignored with provider `docker` (the image decides)');
-        else
-            spec.python = py;
-    }
-    const env = envEntries(ctx, at('env'), w.env);
-    spec.env = env.env;
-    spec.secretEnv = env.secretEnv;
-    spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts);
-    spec.deps = deps(ctx, at('deps'), w.deps);
-    spec.ports = ports(ctx, at('ports'), w.ports);
-    spec.cache = cachePaths(ctx, at('cache'), w.cache);
-    if (typeof w.working_dir === 'string')
-        spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.';
-    if (w.registry_auth !== undefined) {
-        ctx.report(at('registry_auth'), '`registry_auth` is not supported yet', 'use a public image, or one the instance profile can pull (ECR)', true);
-    }
-    for (const [k, p] of Object.entries(PROVIDER_ONLY)) {
-        if (w[k] !== undefined && !ctx.hasProblemAt(at(k)))
-            ctx.report(at(k), `\`${k}\` belongs to provider \`${p}\`, not \`${provider ?? '?'}\``, undefined, true);
-    }
-    for (const [k, m] of Object.entries(IGNORED))
-        if (w[k] !== undefined)
-            ctx.warn(at(k), m, undefined, true);
-    if (isObj(w.resources) && !ctx.hasProblemAt(at('resources')))
-        seedResources(ctx, at('resources'), w.resources, spec);
-    if (name === undefined || ctx.hasProblemAt(path))
-        return undefined;
-    const n = ctx.position(at('name'));
-    return { spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: at('name') } };
-}
-/** 0.0.x resources: every figure is a minimum; `interruptible` chooses the market */
-function seedResources(ctx, path, r, spec) {
-    const res = spec.resources;
-    const at = (k) => [...path, k];
-    let gpu;
-    if (typeof r.gpu === 'number') {
-        if (r.gpu > 0)
-            gpu = { names: [], count: { min: r.gpu, max: r.gpu } };
-    }
-    else if (isObj(r.gpu)) {
-        const count = typeof r.gpu.count === 'number' ? r.gpu.count : 1;
-        gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count, max: count } };
-        if (typeof r.gpu.memory === 'string') {
-            const m = parseSizeMiB(r.gpu.memory);
-            if (m.ok)
-                gpu.memoryMiB = { min: m.value };
-            else
-                ctx.report(at('gpu'), m.message, m.hint);
-        }
-    }
-    const legacy = Object.keys(r).filter((k) => k.endsWith('/gpu'));
-    if (legacy.length > 1 || (legacy.length === 1 && r.gpu !== undefined)) {
-        ctx.report(at(legacy[legacy.length - 1]), 'GPUs are requested more than once', 'keep one of `gpu:` or `<NAME>/gpu:`', true);
-    }
-    else if (legacy.length === 1) {
-        const count = Number(r[legacy[0]]);
-        gpu = { names: [legacy[0].slice(0, -'/gpu'.length).toUpperCase()], count: { min: count, max: count } };
-    }
-    if (gpu)
-        res.gpu = gpu;
-    for (const [key, field] of [['memory', 'memoryMiB'], ['shm_size', 'shmSizeMiB']]) {
-        if (typeof r[key] !== 'string')
-            continue;
-        const m = parseSizeMiB(r[key]);
-        if (!m.ok)
-            ctx.report(at(key), m.message, m.hint);
-        else if (field === 'memoryMiB')
-            res.memoryMiB = { min: m.value };
-        else
-            res.shmSizeMiB = m.value;
-    }
-    if (typeof r.cpu === 'number')
-        res.cpu = { min: r.cpu };
-    if (typeof r.interruptible === 'boolean')
-        spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand';
-}
-
 ;// CONCATENATED MODULE: ./src/workflows/gpu.ts
 
 const GPU_VENDORS = ['nvidia', 'amd', 'google', 'intel', 'tt'];
 const VENDOR_ALIASES = { tpu: 'google' };
 const GPU_FORMS = 'colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), ' +
     'memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, ' +
-    'or an object {vendor, name, count, memory, total_memory}';
-const gpu_NAME_RE = /^[A-Za-z][A-Za-z0-9_.+-]*$/;
+    'or an object {vendor, name, count, memory, total_memory, compute_capability}';
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.+-]*$/;
 const TPU_RE = /^(tpu-)?v\d/i;
-const GPU_OBJECT_KEYS = ['vendor', 'name', 'count', 'memory', 'total_memory'];
+const GPU_OBJECT_KEYS = ['vendor', 'name', 'count', 'memory', 'total_memory', 'compute_capability'];
+/** dstack's DEFAULT_GPU_COUNT: a spec that names no count asks for one GPU or more */
+const DEFAULT_GPU_COUNT = { min: 1 };
 function vendorOf(token) {
     const t = token.toLowerCase();
     if (GPU_VENDORS.includes(t))
@@ -87664,7 +89283,7 @@ function normaliseGpuName(name) {
     return TPU_RE.test(name) ? name.toLowerCase() : name.toUpperCase();
 }
 function finish(spec) {
-    const count = spec.count ?? { min: 1, max: 1 };
+    const count = spec.count ?? { ...DEFAULT_GPU_COUNT };
     if (count.max === 0)
         return undefined;
     const out = { names: spec.names.map(normaliseGpuName), count };
@@ -87675,17 +89294,19 @@ function finish(spec) {
         out.memoryMiB = spec.memoryMiB;
     if (spec.totalMemoryMiB)
         out.totalMemoryMiB = spec.totalMemoryMiB;
+    if (spec.computeCapability)
+        out.computeCapability = spec.computeCapability;
     return out;
 }
 function parseNames(token, whole) {
     const names = token.split(',').map((n) => n.trim());
-    const bad = names.find((n) => !gpu_NAME_RE.test(n));
+    const bad = names.find((n) => !NAME_RE.test(n));
     if (bad !== undefined)
         return fail(`invalid GPU name \`${bad}\` in \`${whole}\`: a name starts with a letter`, `expected ${GPU_FORMS}`);
     return action_index_ok(names);
 }
 function parseGpuString(text) {
-    const whole = text.trim();
+    const whole = text.replace(/\s+/g, '');
     if (!whole)
         return fail('empty gpu spec', `expected ${GPU_FORMS}`);
     let vendor;
@@ -87757,9 +89378,10 @@ function parseGpuObject(o) {
         const list = Array.isArray(o.name) ? o.name : [o.name];
         const names = [];
         for (const n of list) {
-            if (typeof n !== 'string' || !gpu_NAME_RE.test(n.trim()))
+            const compact = typeof n === 'string' ? n.replace(/\s+/g, '') : undefined;
+            if (compact === undefined || compact.split(',').some((x) => !NAME_RE.test(x)))
                 return fail(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]');
-            names.push(...n.split(',').map((x) => x.trim()));
+            names.push(...compact.split(','));
         }
         spec.names = names;
     }
@@ -87781,12 +89403,41 @@ function parseGpuObject(o) {
             return m;
         spec.totalMemoryMiB = m.value;
     }
+    if (o.compute_capability !== undefined && o.compute_capability !== null) {
+        const c = parseComputeCapability(o.compute_capability);
+        if (!c.ok)
+            return c;
+        spec.computeCapability = c.value;
+    }
     return action_index_ok(finish(spec));
+}
+/**
+ * The minimum compute capability: `7.5`, `"8.0"`, `[8, 6]`. YAML reads `8.0` as the number 8, so a
+ * whole number N means N.0.
+ */
+function parseComputeCapability(v) {
+    const bad = fail(`invalid compute capability ${JSON.stringify(v)}`, 'expected MAJOR.MINOR, e.g. `7.5`, `"8.0"` or `[8, 6]`');
+    let parts;
+    if (typeof v === 'number')
+        parts = Number.isInteger(v) ? [v, 0] : String(v).split('.');
+    else if (typeof v === 'string')
+        parts = v.trim().split('.');
+    else if (Array.isArray(v))
+        parts = v;
+    else
+        return bad;
+    if (parts.length !== 2)
+        return bad;
+    const nums = parts.map((p) => (typeof p === 'number' ? p : typeof p === 'string' && /^\d+$/.test(p.trim()) ? Number(p) : NaN));
+    if (nums.some((n) => !Number.isInteger(n) || n < 0))
+        return bad;
+    return action_index_ok([nums[0], nums[1]]);
 }
 /**
  * Parse a `resources.gpu` value of the current (`.dstack.yml`) format.
  * `undefined`/`null`, `0` and `0` counts mean no GPU (value undefined). A spec that names no count
- * asks for exactly one GPU, as dstack does. Memory is per GPU, in MiB.
+ * asks for `1..` (one GPU or more), dstack's DEFAULT_GPU_COUNT; backends pick the cheapest machine
+ * that fits, so in practice one GPU. Memory is per GPU, in MiB.
  */
 function parseGpuSpec(value) {
     if (value === undefined || value === null)
@@ -87802,7 +89453,7 @@ function parseGpuSpec(value) {
     return fail(`invalid gpu spec ${JSON.stringify(value)}`, `expected ${GPU_FORMS}`);
 }
 const ARCH_ALIASES = { x86: 'x86', x86_64: 'x86', amd64: 'x86', arm: 'arm', arm64: 'arm', aarch64: 'arm' };
-const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`), optionally with an architecture (`x86:16`, `arm:8..`)';
+const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`, `{min: 2, max: 8}`), optionally with an architecture (`x86:16`, `arm:8..`, `{arch: arm, count: 8..}`)';
 /** `16..`, `x86:16`, `arm:8..`, `4`, or `{arch, count}` */
 function parseCpuSpec(value) {
     if (typeof value === 'number')
@@ -87810,7 +89461,7 @@ function parseCpuSpec(value) {
     let arch;
     let count;
     if (typeof value === 'string') {
-        for (const raw of value.split(':')) {
+        for (const raw of value.replace(/\s+/g, '').split(':')) {
             const token = raw.trim();
             const a = ARCH_ALIASES[token.toLowerCase()];
             if (a && !arch)
@@ -87827,6 +89478,14 @@ function parseCpuSpec(value) {
     }
     else if (value && typeof value === 'object' && !Array.isArray(value)) {
         const o = value;
+        const keys = Object.keys(o);
+        if (keys.length > 0 && keys.every((k) => k === 'min' || k === 'max')) {
+            const c = parseCountRange(o, 'cpu count');
+            return c.ok ? action_index_ok({ ...c.value }) : c;
+        }
+        const unknown = keys.find((k) => k !== 'arch' && k !== 'count');
+        if (unknown !== undefined)
+            return fail(`unknown cpu key \`${unknown}\``, `expected ${CPU_FORMS}`);
         if (o.arch !== undefined) {
             arch = typeof o.arch === 'string' ? ARCH_ALIASES[o.arch.toLowerCase()] : undefined;
             if (!arch)
@@ -87850,9 +89509,10 @@ function parseCpuSpec(value) {
 
 ;// CONCATENATED MODULE: ./src/workflows/task-format.ts
 /**
- * Current-format `*.dstack.yml` (dstack 0.18 – 0.21): one configuration per file; only
- * `type: task` runs in CI. Keys dstack knows but run-action cannot honour are ignored with a
- * warning or refused with a reason.
+ * Current-format `*.dstack.yml`: one configuration per file, read as dstack's own models read it
+ * (dstackai/dstack `core/models/configurations.py`, `profiles.py`, `resources.py`). Only
+ * `type: task` runs in CI; the other types are skipped with a reason, never errors. Keys dstack knows
+ * that change nothing on a CI runner are accepted with a warning that says why.
  */
 
 
@@ -87862,38 +89522,48 @@ function parseCpuSpec(value) {
 
 
 
-const OTHER_TYPES = ['service', 'dev-environment', 'fleet', 'volume', 'gateway', 'preset'];
+/** configuration types that are not tasks: skipped, with the reason `validate` shows */
+const SKIPPED_TYPES = {
+    service: 'a service keeps serving requests and never ends; CI runs `type: task` configurations, which run their commands and finish',
+    'dev-environment': 'a dev environment is interactive (an IDE or an SSH session); a CI run has no one to attach to it',
+    fleet: 'a fleet describes machines that dstack manages; it runs no commands',
+    gateway: 'a gateway is infrastructure that dstack manages; it runs no commands',
+    volume: 'a volume is storage that dstack manages; it runs no commands',
+    preset: 'a preset holds defaults for `dstack apply`; it runs no commands'
+};
+const MULTI_NODE_REASON = 'multi-node tasks are not supported yet';
 const ALL_EVENTS = ['no-capacity', 'interruption', 'error'];
-/** keys dstack knows that run-action ignores (warning) */
-const task_format_IGNORED = {
+/** keys dstack knows that change nothing on a CI runner (a warning says why) */
+const IGNORED = {
     files: 'the whole repository is already checked out in the working folder',
     repos: 'the repository of this CI job is already checked out',
     nvcc: 'the image decides whether nvcc is present',
-    shell: 'commands run with bash',
+    shell: 'commands run with bash (sh in an image without bash)',
     user: 'commands run as the image\'s user',
-    home_dir: 'deprecated in dstack',
+    home_dir: 'deprecated in dstack, where it has no effect either',
     priority: 'runs start right away',
     single_branch: 'the CI checkout is used',
     dstack: 'there is no dstack server',
-    backends: 'run-action runs on AWS (or locally with --local)',
+    backends: 'run-action runs on AWS, or on the CI machine with the local backend',
     reservation: 'capacity reservations are not used',
-    stop_duration: 'a stopped job gets SIGTERM, then its artifacts are saved',
+    stop_duration: 'a stopped job gets SIGTERM, then 20 s to save its artifacts',
     idle_duration: 'machines are released when the run ends',
     creation_policy: 'every run gets a new machine',
     fleets: 'every run gets a new machine',
     instances: 'every run gets a new machine',
     utilization_policy: 'not enforced',
-    startup_order: 'single-node runs only',
-    stop_criteria: 'single-node runs only',
     schedule: 'schedule the CI pipeline instead',
     tags: 'instances carry run-action\'s own tags',
     backend_options: 'not used'
 };
+/** multi-node keys: meaningful only with more than one node */
+const MULTI_NODE_KEYS = {
+    startup_order: 'a single-node task has no workers to order',
+    stop_criteria: 'a single-node task ends when its one node does'
+};
 /** keys dstack knows that run-action refuses (problem) */
 const REFUSED = {
-    volumes: ['`volumes` are not supported', 'use `artifacts` and `deps` to pass data between runs'],
-    groups: ['node `groups` (multi-node runs) are not supported yet', 'use one task per file'],
-    registry_auth: ['`registry_auth` is not supported yet', 'use a public image, or one the instance profile can pull (ECR)']
+    volumes: ['`volumes` are not supported: the data they hold would be missing', 'use `artifacts` and `deps` to pass data between runs']
 };
 /** `train.dstack.yml` → `train`; `.dstack.yml` → its folder's name, or `default` at the root */
 function defaultTaskName(file) {
@@ -87904,53 +89574,74 @@ function defaultTaskName(file) {
     const dir = external_node_path_.posix.basename(external_node_path_.posix.dirname(file));
     return dir && dir !== '.' ? dir : 'default';
 }
+/**
+ * The name from the whole path, used when the short name is taken by another workflow:
+ * `a/task.dstack.yml` → `a-task`, `examples/qlora/.dstack.yml` → `examples-qlora`.
+ * Characters a name cannot hold become `-`.
+ */
+function pathTaskName(file) {
+    const dir = external_node_path_.posix.dirname(file);
+    const stem = external_node_path_.posix.basename(file).replace(/\.dstack\.ya?ml$/, '');
+    const parts = [...(dir === '.' ? [] : dir.split('/')), ...(stem ? [stem] : [])];
+    const name = parts.join('-').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100);
+    return name || 'default';
+}
 function parseTaskFile(ctx, root) {
+    const out = emptyOutcome();
     if (!isObj(root)) {
         ctx.report([], 'expected a mapping with `type: task`', 'see https://dstack.ai/docs/concepts/tasks');
-        return [];
+        return out;
     }
     if (root.type === undefined || root.type === null) {
         ctx.report([], 'missing `type`', 'add `type: task` at the top (or put seed-era workflows under `workflows:` in .dstack/workflows.yaml)');
-        return [];
+        return out;
     }
+    const name = typeof root.name === 'string' ? root.name : undefined;
+    const pos = ctx.position([]);
     if (root.type !== 'task') {
         const t = String(root.type);
-        if (OTHER_TYPES.includes(t)) {
-            ctx.report(['type'], `\`type: ${t}\` cannot run in CI: only \`type: task\` runs`, t === 'service' || t === 'dev-environment' ? 'a task runs its commands and ends; services and dev environments keep running' : 'fleets, volumes and gateways are managed by dstack itself');
+        const reason = SKIPPED_TYPES[t];
+        if (reason) {
+            const skipped = { file: ctx.file, line: pos.line, column: pos.column, kind: `type: ${t}`, reason };
+            out.skipped.push(name ? { ...skipped, workflow: name } : skipped);
         }
         else {
-            ctx.report(['type'], `unknown type \`${t}\``, didYouMean(t, ['task', ...OTHER_TYPES]) ?? 'use `type: task`');
+            ctx.report(['type'], `unknown type \`${t}\``, didYouMean(t, ['task', ...Object.keys(SKIPPED_TYPES)]) ?? 'use `type: task`');
         }
-        return [];
+        return out;
     }
     checkSchema(ctx, 'dstack-task', root);
-    const entry = task(ctx, root);
-    return entry ? [entry] : [];
-}
-function task(ctx, t) {
-    const has = (k) => t[k] !== undefined && !ctx.hasProblemAt([k]);
-    let name = typeof t.name === 'string' ? t.name : undefined;
     const named = name !== undefined;
-    if (name !== undefined) {
-        if (!ctx.hasProblemAt(['name']))
-            checkName(ctx, ['name'], 'workflow name', name);
+    const taskName = name ?? defaultTaskName(ctx.file);
+    out.seen.push({ name: taskName, file: ctx.file, root: '', line: pos.line, column: pos.column, derived: !named });
+    const spec = task(ctx, root, taskName, named);
+    if (!spec || ctx.problems.length)
+        return out;
+    if (spec.nodes > 1 || spec.groups) {
+        out.skipped.push({ file: ctx.file, line: pos.line, column: pos.column, workflow: taskName, kind: spec.groups ? 'groups' : `nodes: ${spec.nodes}`, reason: MULTI_NODE_REASON, spec });
+        return out;
     }
-    else {
-        name = defaultTaskName(ctx.file);
-        if (!checkNameQuietly(name))
-            ctx.report([], `cannot use \`${name}\` (from the file name) as the workflow name`, 'add `name:` with letters, digits, `.`, `_` or `-`');
-    }
+    const n = ctx.position(named ? ['name'] : []);
+    out.entries.push({ spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: named ? ['name'] : [] }, derived: !named });
+    return out;
+}
+function task(ctx, t, name, named) {
+    const has = (k) => t[k] !== undefined && t[k] !== null && !ctx.hasProblemAt([k]);
+    if (named && !ctx.hasProblemAt(['name']))
+        checkName(ctx, ['name'], 'workflow name', name);
     const spec = baseSpec(name, 'dstack.yml', sourceAt(ctx, []));
     spec.commands = scriptLines(ctx, ['commands'], t.commands);
+    spec.commandLines = entryLines(ctx, ['commands'], spec.commands.length);
     if (has('setup')) {
         spec.setup = scriptLines(ctx, ['setup'], t.setup);
-        ctx.warn(['setup'], '`setup` is deprecated in dstack; run-action runs it before `commands`', 'move it into `commands`', true);
+        ctx.warn(['setup'], '`setup` has no effect for tasks in current dstack (deprecated since 0.18.31); run-action still runs it before `commands`, as dstack did when the file was written', 'move it into `commands`', true);
     }
     if (typeof t.image === 'string')
         spec.image = t.image;
     if (typeof t.entrypoint === 'string')
         spec.entrypoint = t.entrypoint;
-    if (spec.commands.length === 0 && !spec.image && !ctx.hasProblemAt(['commands']) && !ctx.misspelt([], 'commands')) {
+    const groups = has('groups') && Array.isArray(t.groups) ? nodeGroups(ctx, t.groups) : undefined;
+    if (spec.commands.length === 0 && !spec.image && !groups && !ctx.hasProblemAt(['commands']) && !ctx.misspelt([], 'commands')) {
         ctx.report([], 'a task needs `commands` (or an `image` whose entrypoint does the work)', 'e.g. `commands: [python train.py]`');
     }
     const py = pythonVersion(ctx, ['python'], t.python);
@@ -87961,19 +89652,14 @@ function task(ctx, t) {
     const env = envEntries(ctx, ['env'], t.env);
     spec.env = env.env;
     spec.secretEnv = env.secretEnv;
-    if (typeof t.working_dir === 'string') {
-        if (t.working_dir.startsWith('/') || t.working_dir.startsWith('~')) {
-            ctx.report(['working_dir'], `\`working_dir: ${t.working_dir}\` is absolute`, 'run-action runs in the repository checkout: use a path relative to the repository root (`.` for the root)');
-        }
-        else
-            spec.workingDir = relativePath(ctx, ['working_dir'], 'working_dir', t.working_dir, true) ?? '.';
-    }
+    if (typeof t.working_dir === 'string')
+        spec.workingDir = workingDir(ctx, t.working_dir);
     spec.ports = ports(ctx, ['ports'], t.ports);
     spec.artifacts = artifacts(ctx, ['artifacts'], t.artifacts);
     spec.deps = deps(ctx, ['deps'], t.deps);
     spec.cache = cachePaths(ctx, ['cache'], t.cache);
     if (isObj(t.resources))
-        taskResources(ctx, ['resources'], t.resources, spec);
+        spec.resources = taskResources(ctx, ['resources'], t.resources, spec.resources);
     if (has('spot_policy'))
         spec.spotPolicy = t.spot_policy;
     if (has('max_price') && typeof t.max_price === 'number')
@@ -87981,10 +89667,10 @@ function task(ctx, t) {
     if (has('max_duration')) {
         const v = t.max_duration;
         if (v === 'off' || v === false) {
-            ctx.warn(['max_duration'], `\`max_duration: ${String(v)}\` still has a hard cap of ${model/* DEFAULTS */.zY.maxDurationSec / 3600}h in CI`, 'set a longer `max_duration` (e.g. `24h`) if the run needs it', true);
+            ctx.warn(['max_duration'], `\`max_duration: ${String(v)}\` still has a hard cap of ${model/* DEFAULTS */.zY.maxDurationSec / 3600}h in CI (a machine must never outlive its job)`, 'set a longer `max_duration` (e.g. `24h`) if the run needs it', true);
         }
-        else
-            report(ctx, ['max_duration'], tryParseDuration(v), (s) => (spec.maxDurationSec = s));
+        else if (v !== true)
+            report(ctx, ['max_duration'], tryParseDuration(v), (s) => (spec.maxDurationSec = s)); // `true` is dstack's "the default"
     }
     if (has('retry'))
         retry(ctx, t.retry, spec);
@@ -87994,28 +89680,70 @@ function task(ctx, t) {
         spec.regions = stringList(t.regions);
     if (has('availability_zones'))
         spec.availabilityZones = stringList(t.availability_zones);
-    if (has('nodes') && typeof t.nodes === 'number') {
-        if (t.nodes > 1)
-            ctx.report(['nodes'], `multi-node runs are not supported yet (\`nodes: ${t.nodes}\`)`, 'use `nodes: 1` and the GPUs of one machine');
-        spec.nodes = 1;
+    if (has('nodes') && typeof t.nodes === 'number')
+        spec.nodes = t.nodes;
+    if (groups) {
+        if (has('nodes'))
+            ctx.report(['groups'], '`nodes` and `groups` cannot be combined', 'give each group its own `nodes`', true);
+        for (const k of ['commands', 'ports', 'entrypoint'])
+            if (has(k))
+                ctx.report([k], `top-level \`${k}\` cannot be combined with \`groups\``, `put \`${k}\` in each group`, true);
+        spec.groups = groups;
+        spec.nodes = groups.reduce((n, g) => n + g.nodes, 0);
+    }
+    if (has('registry_auth')) {
+        const auth = registryAuth(ctx, ['registry_auth'], t.registry_auth);
+        if (auth && !spec.image)
+            ctx.warn(['registry_auth'], '`registry_auth` is ignored: there is no `image` to pull', undefined, true);
+        else if (auth)
+            spec.registryAuth = auth;
     }
     for (const [k, [m, h]] of Object.entries(REFUSED))
-        if (has(k))
+        if (has(k) && !(Array.isArray(t[k]) && t[k].length === 0))
             ctx.report([k], m, h, true);
     if (t.docker === true)
-        ctx.report(['docker'], '`docker: true` (Docker-in-Docker) is not supported', undefined, true);
+        ctx.report(['docker'], '`docker: true` (Docker-in-Docker) is not supported', 'build images in an earlier CI step and use `image:`', true);
     if (t.privileged === true)
-        ctx.report(['privileged'], '`privileged: true` is not supported', undefined, true);
-    for (const [k, why] of Object.entries(task_format_IGNORED))
+        ctx.report(['privileged'], '`privileged: true` is not supported', 'CI jobs run unprivileged containers', true);
+    for (const [k, why] of Object.entries(IGNORED))
         if (has(k))
             ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true);
-    if (ctx.problems.length)
-        return undefined;
-    const n = ctx.position(named ? ['name'] : []);
-    return { spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: named ? ['name'] : [] } };
+    if (spec.nodes <= 1 && !groups)
+        for (const [k, why] of Object.entries(MULTI_NODE_KEYS))
+            if (has(k))
+                ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true);
+    return spec;
 }
-function checkNameQuietly(name) {
-    return /^[a-z0-9][a-z0-9._-]{0,99}$/i.test(name) && !/^\.+$/.test(name);
+/**
+ * `working_dir`: dstack today wants an absolute path inside the container (`/workflow`,
+ * `~/project`); a relative one is the legacy form, relative to the repository. Absolute: the
+ * checkout is placed there and the job starts there. `~` is dstack's home folder, `/root`.
+ */
+function workingDir(ctx, v) {
+    const text = v.trim();
+    if (text.startsWith('/') || text.startsWith('~'))
+        return absolutePath(ctx, ['working_dir'], 'working_dir', text) ?? '.';
+    return relativePath(ctx, ['working_dir'], 'working_dir', text, true) ?? '.';
+}
+function nodeGroups(ctx, list) {
+    if (list.length === 0) {
+        ctx.report(['groups'], '`groups` cannot be empty', 'list at least one group, or drop `groups`');
+        return undefined;
+    }
+    const out = [];
+    list.forEach((g, i) => {
+        if (!isObj(g))
+            return;
+        const at = (k) => ['groups', i, k];
+        const name = typeof g.name === 'string' ? g.name : String(i);
+        if (out.some((x) => x.name === name))
+            ctx.report(at('name'), `node group \`${name}\` is listed more than once`, 'give each group its own `name`');
+        const group = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands: scriptLines(ctx, at('commands'), g.commands), ports: ports(ctx, at('ports'), g.ports) };
+        if (isObj(g.resources))
+            group.resources = taskResources(ctx, at('resources'), g.resources, baseSpec('', 'dstack.yml', { file: '', line: 0, column: 0 }).resources);
+        out.push(group);
+    });
+    return out;
 }
 function report(ctx, path, r, set) {
     if (r.ok)
@@ -88029,18 +89757,20 @@ function retry(ctx, v, spec) {
     else if (v === false)
         spec.retry = { onEvents: [], durationSec: 0 };
     else if (isObj(v)) {
+        if (Array.isArray(v.on_events) && v.on_events.length === 0)
+            ctx.report(['retry', 'on_events'], '`on_events` cannot be empty', 'leave it out to retry on every event, or use `retry: false`');
         const onEvents = Array.isArray(v.on_events) ? [...new Set(v.on_events)] : [...ALL_EVENTS];
         let durationSec = 3600;
-        if (v.duration !== undefined)
+        if (v.duration !== undefined && v.duration !== null)
             report(ctx, ['retry', 'duration'], tryParseDuration(v.duration), (s) => (durationSec = s));
         spec.retry = { onEvents, durationSec };
     }
 }
-/** the full dstack resources grammar; a single size or count means exactly that */
-function taskResources(ctx, path, r, spec) {
+/** the full dstack resources grammar (strings, numbers and `{min, max}` objects); a single size or count means exactly that */
+function taskResources(ctx, path, r, base) {
     const at = (k) => [...path, k];
     const has = (k) => r[k] !== undefined && r[k] !== null && !ctx.hasProblemAt(at(k));
-    const res = spec.resources;
+    const res = { ...base };
     if (has('gpu'))
         report(ctx, at('gpu'), parseGpuSpec(r.gpu), (g) => { if (g)
             res.gpu = g; });
@@ -88049,11 +89779,218 @@ function taskResources(ctx, path, r, spec) {
     if (has('memory'))
         report(ctx, at('memory'), parseSizeRange(r.memory, 'memory'), (m) => (res.memoryMiB = m));
     if (has('disk')) {
-        const v = isObj(r.disk) ? r.disk.size : r.disk;
-        report(ctx, isObj(r.disk) ? [...at('disk'), 'size'] : at('disk'), parseSizeRange(v, 'disk size'), (m) => (res.diskMiB = m));
+        const sized = isObj(r.disk) && 'size' in r.disk;
+        report(ctx, sized ? [...at('disk'), 'size'] : at('disk'), parseSizeRange(sized ? r.disk.size : r.disk, 'disk size'), (m) => (res.diskMiB = m));
     }
     if (has('shm_size'))
         report(ctx, at('shm_size'), parseSizeMiB(r.shm_size), (m) => (res.shmSizeMiB = m));
+    return res;
+}
+
+;// CONCATENATED MODULE: ./src/workflows/seed-format.ts
+
+
+
+
+
+
+
+/** providers that cannot run in CI, with the reason `validate` shows */
+const SKIPPED_PROVIDERS = {
+    code: 'provider `code` opens VS Code in the browser; a CI run has no one to use it',
+    lab: 'provider `lab` opens JupyterLab; a CI run has no one to use it',
+    notebook: 'provider `notebook` opens Jupyter; a CI run has no one to use it',
+    ssh: 'provider `ssh` starts an SSH server to attach to; a CI run has no one to attach',
+    streamlit: 'provider `streamlit` serves an app until stopped; a CI run must end',
+    gradio: 'provider `gradio` serves an app until stopped; a CI run must end',
+    fastapi: 'provider `fastapi` serves an app until stopped; a CI run must end',
+    tensorboard: 'provider `tensorboard` serves TensorBoard until stopped; a CI run must end',
+    curl: 'provider `curl` (dstack 0.0.1–0.0.6) is gone; write `provider: bash` with `commands: [curl -fLo output/FILE URL]` to run it in CI',
+    torchrun: 'provider `torchrun` starts distributed training; write `provider: bash` with `commands: [torchrun … script.py]` to run it on one machine'
+};
+/** fields that belong to some providers only: for hints that name the right ones */
+const PROVIDER_FIELDS = {
+    version: { providers: ['code', 'python'], meaning: 'the openvscode-server version (`code`) or the Python version (`python`); for `bash` and `docker` write `python:`' },
+    code: { providers: ['ssh'], meaning: 'print a VS Code link (`ssh`)' },
+    file: { providers: ['python', 'torchrun'], meaning: 'the script to run (`python`, `torchrun`); for `bash` call it in `commands`' },
+    script: { providers: ['python'], meaning: 'the script to run (`python`); for `bash` call it in `commands`' },
+    args: { providers: ['python', 'torchrun'], meaning: 'the script\'s arguments (`python`, `torchrun`); for `bash` write them in `commands`, or use `${{ run.args }}`' },
+    environment: { providers: ['python'], meaning: 'environment variables (`python`); for `bash` and `docker` write `env:`' },
+    nodes: { providers: ['torchrun'], meaning: 'the node count (`torchrun`)' }
+};
+const seed_format_IGNORED = {
+    home_dir: '`home_dir` is ignored',
+    ssh: '`ssh` is ignored: CI runs are not interactive',
+    build: '`build` is ignored: images are not prebuilt'
+};
+function parseSeedFile(ctx, root) {
+    checkSchema(ctx, 'workflows', root);
+    const out = emptyOutcome();
+    if (!isObj(root) || !Array.isArray(root.workflows))
+        return out;
+    root.workflows.forEach((item, i) => seedWorkflow(ctx, item, ['workflows', i], out));
+    return out;
+}
+function shellWord(s) {
+    return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+function seedWorkflow(ctx, w, path, out) {
+    if (!isObj(w))
+        return;
+    const at = (k) => [...path, k];
+    const name = typeof w.name === 'string' ? w.name : undefined;
+    const pos = ctx.position(path);
+    const provider = typeof w.provider === 'string' ? w.provider : undefined;
+    const skip = provider === 'torchrun' && typeof w.nodes === 'number' && w.nodes > 1 ? MULTI_NODE_REASON : provider ? SKIPPED_PROVIDERS[provider] : undefined;
+    if (skip) {
+        // not runnable by nature: its own fields are not checked (other providers' grammar), only listed
+        ctx.dropProblemsAt(path);
+        const skipped = { file: ctx.file, line: pos.line, column: pos.column, kind: `provider: ${provider}`, reason: skip };
+        out.skipped.push(name !== undefined ? { ...skipped, workflow: name } : skipped);
+        return;
+    }
+    if (name !== undefined)
+        out.seen.push({ name, file: ctx.file, root: formatPath(path), line: pos.line, column: pos.column, derived: false });
+    if (name !== undefined && !ctx.hasProblemAt(at('name')))
+        checkName(ctx, at('name'), 'workflow name', name);
+    const spec = baseSpec(name ?? '', 'workflows.yaml', sourceAt(ctx, path));
+    if (provider)
+        spec.provider = provider;
+    if (typeof w.help === 'string')
+        spec.help = w.help;
+    spec.commands = scriptLines(ctx, at('commands'), w.commands);
+    spec.commandLines = entryLines(ctx, at('commands'), spec.commands.length);
+    spec.setup = [...scriptLines(ctx, at('before_run'), w.before_run), ...scriptLines(ctx, at('setup'), w.setup)];
+    if (typeof w.requirements === 'string') {
+        const req = relativePath(ctx, at('requirements'), 'requirements', w.requirements);
+        if (req)
+            spec.setup.unshift(`pip install -r ${shellWord(req)}`);
+    }
+    if (provider === 'python')
+        pythonProvider(ctx, path, w, spec);
+    if (provider === 'bash' && spec.commands.length === 0 && !ctx.hasProblemAt(at('commands')) && !ctx.misspelt(path, 'commands')) {
+        ctx.report(path, 'provider `bash` needs `commands`', 'e.g. `commands: [python train.py]`');
+    }
+    if (typeof w.image === 'string')
+        spec.image = w.image;
+    if (typeof w.entrypoint === 'string')
+        spec.entrypoint = w.entrypoint;
+    if (provider === 'docker' && !spec.image && !ctx.hasProblemAt(at('image')) && !ctx.misspelt(path, 'image')) {
+        ctx.report(path, 'provider `docker` needs `image`', 'e.g. `image: ubuntu:22.04`');
+    }
+    if (provider === 'bash' && (w.image !== undefined || w.entrypoint !== undefined)) {
+        ctx.report(at(w.image !== undefined ? 'image' : 'entrypoint'), '`image` and `entrypoint` belong to provider `docker`', 'use `provider: docker`, or drop them', true);
+    }
+    const py = pythonVersion(ctx, at('python'), w.python ?? (provider === 'python' ? w.version : undefined));
+    if (py) {
+        if (provider === 'docker')
+            ctx.warn(at('python'), '`python` is ignored with provider `docker` (the image decides)');
+        else
+            spec.python = py;
+    }
+    const env = envEntries(ctx, at(w.env === undefined && provider === 'python' ? 'environment' : 'env'), w.env ?? (provider === 'python' ? w.environment : undefined));
+    spec.env = env.env;
+    spec.secretEnv = env.secretEnv;
+    spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts);
+    spec.deps = deps(ctx, at('deps'), w.deps);
+    spec.ports = ports(ctx, at('ports'), w.ports);
+    spec.cache = cachePaths(ctx, at('cache'), w.cache);
+    if (typeof w.working_dir === 'string')
+        spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.';
+    if (w.registry_auth !== undefined && w.registry_auth !== null) {
+        const auth = registryAuth(ctx, at('registry_auth'), w.registry_auth);
+        if (auth && !spec.image)
+            ctx.warn(at('registry_auth'), '`registry_auth` is ignored: there is no `image` to pull', undefined, true);
+        else if (auth)
+            spec.registryAuth = auth;
+    }
+    for (const [k, f] of Object.entries(PROVIDER_FIELDS)) {
+        if (w[k] === undefined || ctx.hasProblemAt(at(k)) || (provider && f.providers.includes(provider)))
+            continue;
+        const owners = f.providers.map((p) => `\`${p}\``).join(' and ');
+        ctx.report(at(k), `\`${k}\` is a field of provider${f.providers.length > 1 ? 's' : ''} ${owners}, not of \`${provider ?? '?'}\``, `it means ${f.meaning}`, true);
+    }
+    for (const [k, m] of Object.entries(seed_format_IGNORED))
+        if (w[k] !== undefined)
+            ctx.warn(at(k), m, undefined, true);
+    if (isObj(w.resources))
+        seedResources(ctx, at('resources'), w.resources, spec);
+    if (name === undefined || ctx.hasProblemAt(path))
+        return;
+    const n = ctx.position(at('name'));
+    out.entries.push({ spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: at('name') } });
+}
+/**
+ * The early `python` provider (2022): `file` (or `script`) run with Python, `args`,
+ * `requirements`, `version` (the Python version), `environment` (a mapping). Becomes commands.
+ */
+function pythonProvider(ctx, path, w, spec) {
+    const key = w.file !== undefined ? 'file' : 'script';
+    const script = w[key];
+    if (typeof script !== 'string') {
+        if (!ctx.hasProblemAt([...path, key]))
+            ctx.report(path, 'provider `python` needs `file` (the script to run)', 'e.g. `file: train.py`');
+        return;
+    }
+    const file = relativePath(ctx, [...path, key], 'file', script);
+    if (!file)
+        return;
+    const args = Array.isArray(w.args) ? w.args.map((a) => shellWord(String(a))).join(' ') : typeof w.args === 'string' ? w.args : '';
+    spec.commands = [`python ${shellWord(file)}${args ? ` ${args}` : ''}`, ...spec.commands];
+}
+/** 0.0.x resources: every figure is a minimum; `interruptible` chooses the market */
+function seedResources(ctx, path, r, spec) {
+    const res = spec.resources;
+    const at = (k) => [...path, k];
+    let gpu;
+    if (typeof r.gpu === 'number') {
+        if (r.gpu > 0)
+            gpu = { names: [], count: { min: r.gpu, max: r.gpu } };
+    }
+    else if (typeof r.gpu === 'string' && !ctx.hasProblemAt(at('gpu'))) {
+        // run-action extension: the dstack gpu grammar of the current format (`A10G:1`, `24GB..:2`)
+        const g = parseGpuSpec(r.gpu);
+        if (g.ok)
+            gpu = g.value;
+        else
+            ctx.report(at('gpu'), g.message, g.hint);
+    }
+    else if (isObj(r.gpu)) {
+        const count = typeof r.gpu.count === 'number' ? r.gpu.count : 1;
+        gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count, max: count } };
+        if (typeof r.gpu.memory === 'string') {
+            const m = parseSizeMiB(r.gpu.memory);
+            if (m.ok)
+                gpu.memoryMiB = { min: m.value };
+            else
+                ctx.report(at('gpu'), m.message, m.hint);
+        }
+    }
+    const legacy = Object.keys(r).filter((k) => k.endsWith('/gpu'));
+    if (legacy.length > 1 || (legacy.length === 1 && r.gpu !== undefined)) {
+        ctx.report(at(legacy[legacy.length - 1]), 'GPUs are requested more than once', 'keep one of `gpu:` or `<NAME>/gpu:`', true);
+    }
+    else if (legacy.length === 1) {
+        const count = Number(r[legacy[0]]);
+        gpu = { names: [legacy[0].slice(0, -'/gpu'.length).toUpperCase()], count: { min: count, max: count } };
+    }
+    if (gpu)
+        res.gpu = gpu;
+    for (const [key, field] of [['memory', 'memoryMiB'], ['shm_size', 'shmSizeMiB']]) {
+        if (typeof r[key] !== 'string')
+            continue;
+        const m = parseSizeMiB(r[key]);
+        if (!m.ok)
+            ctx.report(at(key), m.message, m.hint);
+        else if (field === 'memoryMiB')
+            res.memoryMiB = { min: m.value };
+        else
+            res.shmSizeMiB = m.value;
+    }
+    if (typeof r.cpu === 'number')
+        res.cpu = { min: r.cpu };
+    if (typeof r.interruptible === 'boolean')
+        spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand';
 }
 
 ;// CONCATENATED MODULE: ./src/workflows/parse-file.ts
@@ -88062,25 +89999,68 @@ function taskResources(ctx, path, r, spec) {
 
 
 
+
 function parse_file_parseFileEntries(file, text) {
     const { ctx, value, ok } = parseYaml(file, text);
     if (!ok)
-        return { entries: [], problems: ctx.problems, warnings: ctx.warnings };
-    let entries = [];
+        return { ...emptyOutcome(), problems: ctx.problems, warnings: ctx.warnings };
+    let outcome = emptyOutcome();
     if (value === null || value === undefined) {
         ctx.report([], 'the file is empty', isSeedFile(file) ? 'define `workflows:` (a list of workflows)' : 'define a task: `type: task` and `commands:`');
     }
     else {
         const seed = isObj(value) && ('workflows' in value || 'type' in value) ? 'workflows' in value && !('type' in value) : isSeedFile(file);
-        entries = seed ? parseSeedFile(ctx, value) : parseTaskFile(ctx, value);
+        outcome = seed ? parseSeedFile(ctx, value) : parseTaskFile(ctx, value);
     }
-    return { entries, problems: byPosition(ctx.problems), warnings: byPosition(ctx.warnings) };
+    return { ...outcome, problems: byPosition(ctx.problems), warnings: byPosition(ctx.warnings) };
 }
 function byPosition(list) {
     return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
 }
+const parse_file_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
+/**
+ * Names derived from paths (tasks without `name:`): the short name (`train` for
+ * `x/train.dstack.yml`, the folder for `x/.dstack.yml`) when it is a valid name that no other
+ * workflow of the repository has; otherwise the name from the whole path (`x-train`). The file
+ * path itself is always accepted by `run` too (find.ts), which never changes.
+ */
+function settleDerivedNames(results) {
+    const count = new Map();
+    for (const r of results)
+        for (const s of r.seen)
+            count.set(s.name, (count.get(s.name) ?? 0) + 1);
+    for (const r of results) {
+        for (const s of r.seen) {
+            if (!s.derived || (parse_file_NAME_RE.test(s.name) && !/^\.+$/.test(s.name) && count.get(s.name) === 1))
+                continue;
+            rename(r, s, pathTaskName(s.file));
+        }
+    }
+}
+function rename(r, seen, name) {
+    const old = seen.name;
+    seen.name = name;
+    for (const e of r.entries)
+        if (e.derived && e.spec.workflow === old)
+            e.spec.workflow = name;
+    for (const s of r.skipped) {
+        if (s.workflow !== old || s.file !== seen.file)
+            continue;
+        s.workflow = name;
+        if (s.spec)
+            s.spec.workflow = name;
+    }
+}
+/** each problem and warning gets the name of the workflow it belongs to, when it belongs to one */
+function attribute(r) {
+    for (const p of [...r.problems, ...r.warnings]) {
+        const owner = r.seen.find((s) => s.root === '' || p.path === s.root || p.path.startsWith(s.root + '.') || p.path.startsWith(s.root + '['));
+        if (owner)
+            p.workflow = owner.name;
+    }
+}
 /** one problem per repeated workflow name, naming both places; later duplicates are dropped */
-function parse_file_dropDuplicates(entries) {
+function dropDuplicates(entries) {
     const first = new Map();
     const kept = [];
     const problems = [];
@@ -88098,7 +90078,8 @@ function parse_file_dropDuplicates(entries) {
             column: e.nameAt.column,
             path: formatNamePath(e),
             message: `duplicate workflow name \`${e.spec.workflow}\`: first defined at ${p.file}:${p.line}:${p.column}`,
-            hint: 'workflow names are unique across all workflow files of the repository; rename one of them'
+            hint: e.derived ? 'this task has no `name:`; add one' : 'workflow names are unique across all workflow files of the repository; rename one of them',
+            workflow: e.spec.workflow
         });
     }
     return { kept, problems };
@@ -88108,11 +90089,11 @@ function formatNamePath(e) {
 }
 
 ;// CONCATENATED MODULE: ./src/workflows/find.ts
-/** Pick the workflow to run by name. */
+/** Pick the workflow to run by name, on its own: problems elsewhere never block it. */
 
 
 function findWorkflow(specs, name) {
-    const found = specs.find((s) => s.workflow === name);
+    const found = specs.find((s) => s.workflow === name) ?? specs.find((s) => s.format === 'dstack.yml' && s.source.file === name);
     if (found)
         return found;
     const names = specs.map((s) => s.workflow);
@@ -88122,11 +90103,41 @@ function findWorkflow(specs, name) {
     const near = closest(name, names);
     throw new model/* UserError */.yo(`workflow \`${name}\` not found${near ? `; did you mean \`${near}\`?` : ''}`, `available: ${[...names].sort().join(', ')}`);
 }
+/**
+ * The workflow `name` (or a task file's path) if its own definition is valid and it can run.
+ * Throws its own problems (WorkflowErrors), the reason it is skipped, or "not found" — in that
+ * last case with the problems of files whose workflows could not be read, since it may be there.
+ */
+function selectWorkflow(loaded, name) {
+    const byName = (w, file) => w === name || (file === name && /\.dstack\.ya?ml$/.test(name));
+    const spec = loaded.specs.find((s) => byName(s.workflow, s.source.file));
+    const wf = spec?.workflow ?? loaded.skipped.find((s) => byName(s.workflow, s.file))?.workflow ?? name;
+    const own = loaded.problems.filter((p) => p.workflow === wf || (p.workflow === undefined && p.file === name));
+    if (own.length)
+        throw new model/* WorkflowErrors */.d7(own);
+    const skipped = loaded.skipped.find((s) => byName(s.workflow, s.file));
+    if (!spec && skipped) {
+        throw new model/* UserError */.yo(`workflow \`${wf}\` (${skipped.file}:${skipped.line}, ${skipped.kind}) cannot run: ${skipped.reason}`, 'list what runs with `dstack-run validate`');
+    }
+    if (!spec) {
+        const unowned = loaded.problems.filter((p) => p.workflow === undefined);
+        if (unowned.length)
+            throw new model/* WorkflowErrors */.d7(unowned);
+        findWorkflow(loaded.specs, name);
+    }
+    const chosen = spec;
+    return {
+        spec: chosen,
+        otherProblems: loaded.problems.length,
+        warnings: loaded.warnings.filter((w) => w.workflow === chosen.workflow)
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/workflows/index.ts
 /**
  * Workflow definitions, both formats (DESIGN.md layer `workflows/`): find the files, parse them
  * with positions, validate (JSON Schema, then dstack's grammar), normalise to RunSpec. No network.
+ * Each workflow stands alone: a problem in one file never hides the valid workflows of another.
  */
 
 
@@ -88139,37 +90150,74 @@ function findWorkflow(specs, name) {
 
 
 
+
+
+function combine(results, files) {
+    settleDerivedNames(results);
+    for (const r of results)
+        attribute(r);
+    const d = dropDuplicates(results.flatMap((r) => r.entries));
+    const specs = d.kept.map((e) => e.spec);
+    const derived = new Set(d.kept.filter((e) => e.derived).map((e) => e.spec));
+    return {
+        specs,
+        workflows: specs.map((s) => ({ name: s.workflow, file: s.source.file, line: s.source.line, column: s.source.column, format: s.format, derivedName: derived.has(s) })),
+        problems: [...results.flatMap((r) => r.problems), ...d.problems],
+        warnings: results.flatMap((r) => r.warnings),
+        skipped: results.flatMap((r) => r.skipped),
+        files
+    };
+}
 /** Parse one file's text (pure). Duplicate names within the file are reported. */
 function parseWorkflowFile(file, text) {
-    const r = parseFileEntries(file, text);
-    const d = dropDuplicates(r.entries);
-    return { specs: d.kept.map((e) => e.spec), problems: [...r.problems, ...d.problems], warnings: r.warnings };
+    return combine([parseFileEntries(file, text)], [file]);
 }
 /** Find, read and parse every workflow file of the repository; names are unique across files. */
 async function loadWorkflows(repoDir) {
     const files = await discoverWorkflowFiles(repoDir);
-    const entries = [];
-    const problems = [];
-    const warnings = [];
+    const results = [];
     for (const file of files) {
         let text;
         try {
             text = await (0,promises_.readFile)((0,external_node_path_.join)(repoDir, file), 'utf8');
         }
         catch (e) {
-            problems.push({ file, line: 1, column: 1, path: '', message: `cannot read the file: ${e.message}` });
+            results.push({ ...emptyOutcome(), problems: [{ file, line: 1, column: 1, path: '', message: `cannot read the file: ${e.message}` }], warnings: [] });
             continue;
         }
-        const r = parse_file_parseFileEntries(file, text);
-        entries.push(...r.entries);
-        problems.push(...r.problems);
-        warnings.push(...r.warnings);
+        results.push(parse_file_parseFileEntries(file, text));
     }
-    const d = parse_file_dropDuplicates(entries);
-    problems.push(...d.problems);
-    return { specs: d.kept.map((e) => e.spec), problems, warnings, files };
+    return combine(results, files);
 }
 
+;// CONCATENATED MODULE: ./src/orchestrate/placement.ts
+/**
+ * Where absolute paths may be written (README "Absolute paths"): inside the run's container, or on
+ * a machine the run owns (aws). The local backend without `image` runs on a machine the run does
+ * not own, so an absolute `working_dir`, absolute artifact paths, or deps with absolute artifacts
+ * are refused there before anything starts. Pure.
+ */
+
+function checkPlacement(spec, deps, backend) {
+    if (backend !== 'local' || spec.image)
+        return;
+    const at = `workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line})`;
+    const hint = 'give the workflow an `image` (absolute paths are then inside its container), use paths relative to the repository, or run it with `--backend aws` (a machine the run owns)';
+    const why = 'on the local backend without `image` the run does not own this machine, and nothing is written outside the run\'s own folder';
+    if (spec.workingDir.startsWith('/'))
+        throw new model/* UserError */.yo(`${at}: \`working_dir: ${spec.workingDir}\` is an absolute path; ${why}`, hint);
+    const own = spec.artifacts.filter((a) => a.path.startsWith('/')).map((a) => a.path);
+    if (own.length)
+        throw new model/* UserError */.yo(`${at}: artifact path${own.length > 1 ? 's' : ''} ${own.map((p) => `\`${p}\``).join(', ')} ${own.length > 1 ? 'are' : 'is'} absolute; ${why}`, hint);
+    for (const d of deps) {
+        const abs = d.spec.artifacts.filter((a) => a.path.startsWith('/')).map((a) => a.path);
+        if (abs.length)
+            throw new model/* UserError */.yo(`${at}: dependency ${d.label} restores absolute artifact paths (${abs.map((p) => `\`${p}\``).join(', ')}); ${why}`, hint);
+    }
+}
+
+// EXTERNAL MODULE: ./src/model/names.ts
+var names = __nccwpck_require__(81601);
 ;// CONCATENATED MODULE: ./src/revision/ci-context.ts
 /**
  * Pure parsing of the CI environment (GitHub Actions, GitLab CI, or neither) into the facts a
@@ -88320,6 +90368,8 @@ function ci_context_ciContextFromEnv(environ, readFile = (p) => (0,external_node
     return { platform: 'local', event: 'local', warnings: [] };
 }
 
+// EXTERNAL MODULE: ./src/model/errors.ts
+var errors = __nccwpck_require__(87206);
 ;// CONCATENATED MODULE: ./src/revision/remote-url.ts
 /**
  * Git remote URLs → repository ids (`host[:port]/owner/repo`) and credential-free web URLs.
@@ -88417,6 +90467,8 @@ function localRepoId(user, folder) {
     return (0,names/* assertRepoId */.AO)(`local/${sanitisePart(user, 'user')}/${sanitisePart(folder, 'repo')}`);
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/revision/hash.ts
 
 /** sha256 of `data` as lower-case hex */
@@ -88867,12 +90919,11 @@ class ByteReader {
 
 
 
-
 /** fixed entry time: 2000-01-01T00:00:00Z */
 const SNAPSHOT_MTIME = new Date(Date.UTC(2000, 0, 1));
 const GZIP_LEVEL = 6;
 const GZIP_OS_UNIX = 3;
-const gzipAsync = (0,external_node_util_.promisify)(external_node_zlib_.gzip);
+const GZIP_BATCH = 1024 * 1024;
 const SMALL_FILE = 1024 * 1024;
 /** `git ls-tree -r -z` output → entries; paths that are not valid UTF-8 are reported, not returned */
 function parseLsTree(out, warnings) {
@@ -88967,15 +91018,37 @@ async function archive(git, tree, env, warnings) {
         return e.type === 'blob';
     });
     entries.sort((a, b) => comparePaths(a.path, b.path));
-    // The tar is gathered in memory and compressed in one zlib call: streaming thousands of 512-byte
-    // headers through a gzip stream costs a thread-pool round trip each (3× slower on 2,000 files).
-    // Deflate without flushes gives the same bytes however the input is split.
+    // Streaming thousands of 512-byte headers through a gzip stream one by one costs a thread-pool
+    // round trip each (3× slower on 2,000 files); batches of 1 MiB do not. Deflate without flushes
+    // gives the same bytes however the input is split.
+    // The tar is compressed while it is built: gathered into 1 MiB batches (not thousands of 512-byte
+    // writes) and fed to a gzip stream, whose zlib work runs on the thread pool beside this loop.
     const pack = (0,tar_stream.pack)();
-    const chunks = [];
-    pack.on('data', (c) => chunks.push(c));
+    const gz = (0,external_node_zlib_.createGzip)({ level: GZIP_LEVEL, memLevel: 8, strategy: external_node_zlib_.constants.Z_DEFAULT_STRATEGY });
+    const out = [];
+    gz.on('data', (c) => out.push(c));
+    let batch = [];
+    let batchBytes = 0;
+    const flushBatch = () => {
+        if (batch.length)
+            gz.write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+        batch = [];
+        batchBytes = 0;
+    };
+    pack.on('data', (c) => {
+        batch.push(c);
+        batchBytes += c.length;
+        if (batchBytes >= GZIP_BATCH)
+            flushBatch();
+    });
     const packed = new Promise((res, rej) => {
-        pack.on('end', () => res());
+        pack.on('end', () => {
+            flushBatch();
+            gz.end();
+        });
+        gz.on('end', () => res());
         pack.on('error', rej);
+        gz.on('error', rej);
     });
     const cat = git.spawn(['cat-file', '--batch'], { env });
     const catStderr = [];
@@ -89017,7 +91090,7 @@ async function archive(git, tree, env, warnings) {
     }
     pack.finalize();
     await packed;
-    const tarGz = await gzipAsync(Buffer.concat(chunks), { level: GZIP_LEVEL, memLevel: 8, strategy: external_node_zlib_.constants.Z_DEFAULT_STRATEGY });
+    const tarGz = Buffer.concat(out);
     // the gzip header has no name and mtime 0; pin the OS byte so every platform gives the same bytes
     if (tarGz.length > 9)
         tarGz[9] = GZIP_OS_UNIX;
@@ -89030,6 +91103,20 @@ async function archive(git, tree, env, warnings) {
 async function buildSnapshot(repoDir, sha, patch) {
     const { root } = await work_tree_openWorkTree(repoDir);
     const git = gitAt(root);
+    if (patch.length === 0) {
+        // nothing to apply: archive the commit's own tree, without a temporary index or object store
+        // (three git processes fewer; the same bytes)
+        let tree;
+        try {
+            tree = await git.text(['rev-parse', '--verify', '--quiet', `${sha}^{tree}`]);
+        }
+        catch {
+            throw new errors/* UserError */.yo(`commit ${sha} is not in the repository ${git.cwd}`, 'fetch it first (git fetch), or check out the commit to run');
+        }
+        const warnings = [];
+        const { tarGz, files, bytes } = await archive(git, tree, {}, warnings);
+        return { tarGz, sha256: sha256Hex(tarGz), files, bytes, warnings };
+    }
     const objectsPath = await git.text(['rev-parse', '--git-path', 'objects']);
     const objects = (0,external_node_path_.isAbsolute)(objectsPath) ? objectsPath : (0,external_node_path_.resolve)(root, objectsPath);
     const tmp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'run-action-snapshot-'));
@@ -89074,6 +91161,163 @@ async function captureRevision(repoDir, environ, opts = {}) {
 
 
 
+
+;// CONCATENATED MODULE: ./src/orchestrate/dep-manifests.ts
+/**
+ * What the runner needs to check a dep's artifacts: the manifest's sha256 as read now, and its files
+ * with their sha256. A tag also pins the manifest it was made with: when the stored manifest no
+ * longer matches, the run stops here, before any machine starts.
+ */
+
+
+async function readDepManifest(store, dep, label, repoId, run) {
+    const key = src_store/* keys */.HP.manifest(repoId, run.run);
+    const bytes = await store.store.get(key);
+    const sha = (0,src_store/* sha256 */.sc)(bytes ?? Buffer.alloc(0));
+    if (dep.kind === 'tag') {
+        const tag = await store.getTag(repoId, dep.name);
+        if (tag && tag.manifest_sha256 !== sha) {
+            throw new model/* UserError */.yo(`the artifacts of tag \`${dep.name}\` (run ${run.run} in ${repoId}) changed after it was tagged: ${key} has sha256 ${sha}, the tag recorded ${tag.manifest_sha256}`, `check who wrote to the store; tag the run again (\`dstack-run tags add ${dep.name} ${run.run} --force\`) only if the new artifacts are trusted`);
+        }
+    }
+    if (bytes === undefined)
+        return { label, repoId, run };
+    const files = (0,src_store/* parseManifest */.Ng)(bytes.toString('utf8'), key).map((e) => ({ path: e.path, sha256: e.sha256 }));
+    return { label, repoId, run, manifest: { key, sha256: sha, files } };
+}
+/** the runner plan's view of a resolved dep */
+function runnerDep(d) {
+    return {
+        label: d.label,
+        artifactsPrefix: src_store/* keys */.HP.artifacts(d.repoId, d.run.run),
+        ...(d.manifest ? { manifestKey: d.manifest.key, manifestSha256: d.manifest.sha256 } : {}),
+        files: d.manifest?.files ?? []
+    };
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/secret-values.ts
+const secret_values_EXPR_RE = /\$\{\{\s*(?:secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const BARE_RE = /^\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
+function secretTexts(spec, resolved, environ) {
+    const texts = new Set();
+    const add = (v) => {
+        if (!v)
+            return;
+        texts.add(v);
+        for (const line of v.split(/\r?\n/))
+            if (line.trim() !== '')
+                texts.add(line);
+    };
+    for (const [name, template] of Object.entries(spec.secretEnv)) {
+        add(resolved[name]);
+        for (const m of template.matchAll(secret_values_EXPR_RE))
+            add(environ[m[1]]);
+        const bare = BARE_RE.exec(template);
+        if (bare)
+            add(environ[bare[1]]);
+    }
+    // longest first, so `Bearer xyz` is replaced whole before `xyz`
+    return [...texts].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+}
+/** the variable that hands the texts to the runner (newline-separated); never reaches the job */
+const REDACT_ENV = 'DSTACK_REDACT';
+function redactEnv(texts) {
+    const lines = texts.filter((t) => !t.includes('\n') && !t.includes('\r'));
+    return lines.length ? { [REDACT_ENV]: lines.join('\n') } : {};
+}
+
+// EXTERNAL MODULE: ./src/runner/job-env.ts
+var job_env = __nccwpck_require__(33827);
+// EXTERNAL MODULE: ./src/runner/interpolate.ts
+var interpolate = __nccwpck_require__(81013);
+;// CONCATENATED MODULE: ./src/orchestrate/check-commands.ts
+/**
+ * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` in the
+ * workflow's commands can be rendered with these args (runner/interpolate.ts refuses an arithmetic
+ * context, and a quoted heredoc the args would end). The error names the workflow file and entry.
+ */
+
+
+/** a stand-in with the shape of a generated name; the real one is only known once the run is created */
+const NAME_PLACEHOLDER = 'run-name-1';
+function checkCommandInterpolation(spec, args) {
+    const lists = [['setup', spec.setup], ['commands', spec.commands]];
+    for (const [field, list] of lists) {
+        list.forEach((command, i) => {
+            try {
+                (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: NAME_PLACEHOLDER });
+            }
+            catch (e) {
+                if (!(e instanceof model/* UserError */.yo))
+                    throw e;
+                throw new model/* UserError */.yo(`workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line}) \`${field}[${i + 1}]\`: ${e.message}`, e.hint);
+            }
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/preflight-warnings.ts
+/**
+ * Warnings worth reading before a run starts, each with its fix: a file a command names that git
+ * does not track (so it is not in the code snapshot), and a GPU request on a local machine that has
+ * no GPU (so the job runs on CPU, or fails, minutes later). Pure checks; the probes are at the end.
+ */
+
+
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** the untracked files (repo-relative) that a command or setup line names, by path from the repo root or the working folder */
+function untrackedNamedByCommands(spec, untracked) {
+    const text = [...spec.setup, ...spec.commands].join('\n');
+    const wd = spec.workingDir === '.' || spec.workingDir === '' ? '' : spec.workingDir.replace(/\/+$/, '') + '/';
+    return untracked.filter((file) => {
+        const forms = [file];
+        if (wd && file.startsWith(wd))
+            forms.push(file.slice(wd.length));
+        return forms.some((f) => new RegExp(`(^|[\\s'"=(:])(\\./)?${escapeRe(f)}($|[\\s'";)<>|&,:])`, 'm').test(text));
+    });
+}
+function untrackedWarning(workflow, files) {
+    if (!files.length)
+        return undefined;
+    const list = files.map((f) => `\`${f}\``).join(', ');
+    return (`workflow \`${workflow}\` names ${list}, which git does not track: ${files.length === 1 ? 'it is' : 'they are'} not sent with the run's code. ` +
+        `Commit ${files.length === 1 ? 'it' : 'them'} (git add ${files.map((f) => external_node_path_.posix.normalize(f)).join(' ')}), or send untracked files with --include-untracked (action / component input include-untracked: true)`);
+}
+/** the `resources.gpu` request in dstack's words, e.g. `A10G:1`, `24GB..:2`, `1` */
+function describeGpuRequest(gpu) {
+    const parts = [];
+    if (gpu.vendor)
+        parts.push(gpu.vendor);
+    if (gpu.names.length)
+        parts.push(gpu.names.join(','));
+    const c = gpu.count;
+    parts.push(c.min === c.max ? String(c.min ?? 1) : `${c.min ?? ''}..${c.max ?? ''}`);
+    return parts.join(':');
+}
+/** a GPU request that this host cannot serve; undefined when the run is not local, asks for no GPU, or a GPU is there */
+function gpuWarning(spec, backend, hostHasGpu) {
+    const gpu = spec.resources.gpu;
+    if (backend !== 'local' || !gpu || hostHasGpu)
+        return undefined;
+    if (gpu.count.max === 0)
+        return undefined;
+    return (`workflow \`${spec.workflow}\` asks for ${(0,model/* plural */.LS)(gpu.count.min ?? 1, 'GPU')} (resources.gpu: ${describeGpuRequest(gpu)}), but this host has none ` +
+        `(no /dev/nvidia*, /dev/kfd or nvidia-smi): the job runs without one. Run it on a GPU instance with --backend aws ` +
+        `(action / component input backend: aws), or drop resources.gpu from the workflow`);
+}
+/** an NVIDIA or AMD GPU device, or nvidia-smi on PATH */
+function hostHasGpu(environ = process.env) {
+    try {
+        if ((0,external_node_fs_.readdirSync)('/dev').some((d) => /^nvidia\d+$/.test(d) || d === 'kfd'))
+            return true;
+    }
+    catch {
+        /* no /dev: keep looking */
+    }
+    return (environ.PATH ?? '').split(external_node_path_.delimiter).some((dir) => dir && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'nvidia-smi')));
+}
+
 ;// CONCATENATED MODULE: ./src/orchestrate/prepare.ts
 /**
  * Everything that happens before a machine is asked for: the workflow, its secrets, the revision and
@@ -89082,27 +91326,48 @@ async function captureRevision(repoDir, environ, opts = {}) {
 
 
 
+
+
+
+
+
+
 async function prepareRun(opts, store, emit) {
     emit({ type: 'step', step: 'validate', message: `Reading workflows in ${opts.repoDir}` });
     const loaded = await loadWorkflows(opts.repoDir);
-    if (loaded.problems.length)
-        throw new model/* WorkflowErrors */.d7(loaded.problems);
-    const base = findWorkflow(loaded.specs, opts.workflow);
+    // each workflow stands alone: only the chosen one's own problems stop the run
+    const chosen = selectWorkflow(loaded, opts.workflow);
+    const base = chosen.spec;
+    for (const w of chosen.warnings)
+        emit({ type: 'warning', message: (0,model/* formatProblem */.Vw)(w), problem: w });
+    if (chosen.otherProblems) {
+        const files = new Set(loaded.problems.map((p) => p.file)).size;
+        emit({ type: 'warning', message: `other workflows have ${chosen.otherProblems} problem${chosen.otherProblems > 1 ? 's' : ''} (in ${files} file${files > 1 ? 's' : ''}); \`${opts.workflow}\` is not affected; list them with \`dstack-run validate\`` });
+    }
     // an explicit NAME=VALUE override replaces the workflow's value, secret template included
     const overrides = opts.env ?? {};
     const secretEnv = Object.fromEntries(Object.entries(base.secretEnv).filter(([name]) => !(name in overrides)));
     const spec = { ...base, args: opts.args, env: { ...base.env, ...overrides }, secretEnv };
-    const secrets = resolveSecretEnv(spec, opts.environ);
+    // registry_auth travels like secret env, under names the runner keeps from the job
+    const registry = spec.registryAuth ? { [REGISTRY_USERNAME_ENV]: spec.registryAuth.username, [REGISTRY_PASSWORD_ENV]: spec.registryAuth.password } : {};
+    checkPlacement(spec, [], opts.backend?.name);
+    checkCommandInterpolation(spec, opts.args);
+    const secrets = resolveSecretEnv({ secretEnv: { ...spec.secretEnv, ...registry } }, opts.environ);
     if (secrets.missing.length) {
         throw new model/* UserError */.yo(`workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line}) needs ${secrets.missing.map((m) => `\`${m}\``).join(', ')} from the environment, which ${secrets.missing.length > 1 ? 'are' : 'is'} not set`, 'set it in the step\'s `env:` (GitHub: `env: { NAME: ${{ secrets.NAME }} }`), as a masked CI/CD variable (GitLab), or export it in your shell');
     }
-    for (const v of Object.values(secrets.values))
-        if (v.length >= 4)
-            opts.maskSecret?.(v);
+    const redactTexts = secretTexts(spec, secrets.values, opts.environ).filter((t) => !/[\r\n]/.test(t));
+    for (const t of redactTexts)
+        opts.maskSecret?.(t);
     emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' });
     const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked });
     for (const w of captured.warnings)
         emit({ type: 'warning', message: w });
+    const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => []);
+    for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
+        if (w)
+            emit({ type: 'warning', message: w });
+    }
     const uploaded = await store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz);
     emit({
         type: 'info',
@@ -89110,19 +91375,25 @@ async function prepareRun(opts, store, emit) {
     });
     let deps = [];
     if (spec.deps.length) {
-        emit({ type: 'step', step: 'deps', message: `Resolving ${spec.deps.length} dependencies` });
+        emit({ type: 'step', step: 'deps', message: `Resolving ${(0,model/* plural */.LS)(spec.deps.length, 'dependency')}` });
         const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps);
-        deps = resolved.map((r, i) => ({ label: depLabel(spec.deps[i]), repoId: r.repoId, run: r.run }));
+        deps = await Promise.all(resolved.map((r, i) => readDepManifest(store, spec.deps[i], depLabel(spec.deps[i]), r.repoId, r.run)));
         for (const d of deps)
             emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` });
     }
-    return { spec, revision: captured.revision, secretValues: secrets.values, deps };
+    checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name);
+    return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: (0,job_env/* ciJobEnv */.Xo)(opts.environ), deps };
 }
 function depLabel(d) {
     return `${d.kind}:${d.repo ? d.repo + '/' : ''}${d.name}`;
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/runner-plan.ts
+/** Pure: a prepared run + attempt → the runner script's plan (src/runner/plan.ts). */
+
+
+
+
 
 function runnerPlan(p) {
     const onCloud = p.backend === 'aws';
@@ -89133,15 +91404,19 @@ function runnerPlan(p) {
         revisionSha: p.revisionSha,
         attempt: p.attempt,
         store: p.store,
-        runPrefix: keys.runDir(p.repoId, p.runName),
-        codeKey: keys.code(p.snapshotSha256),
-        deps: p.deps.map((d) => ({ label: d.label, artifactsPrefix: keys.artifacts(d.repoId, d.run) })),
+        runPrefix: src_store/* keys */.HP.runDir(p.repoId, p.runName),
+        codeKey: src_store/* keys */.HP.code(p.snapshotSha256),
+        codeSha256: p.snapshotSha256,
+        deps: p.deps.map(runnerDep),
         commands: p.spec.commands,
         setup: p.spec.setup,
         env: p.spec.env,
+        ciEnv: p.ciEnv ?? {},
         secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
         workingDir: p.spec.workingDir,
         artifacts: p.spec.artifacts,
+        rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
+        registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
         args: p.args,
         image: p.spec.image,
         entrypoint: p.spec.entrypoint,
@@ -89151,9 +91426,18 @@ function runnerPlan(p) {
             selfDestruct: onCloud,
             spotWatch: onCloud,
             logIntervalSec: 2,
-            workRoot: p.workRoot ?? (onCloud ? '/opt/dstack/work' : '/tmp/dstack-work')
+            workRoot: p.workRoot ?? defaultWorkRoot(p.repoId, onCloud),
+            ownsMachine: onCloud
         }
     };
+}
+/**
+ * Where attempts work: a per-user, per-repository folder the runner creates with mode 0700 (never a
+ * fixed shared path such as /tmp/dstack-work, where another user could read the job's log or plant a link).
+ */
+function defaultWorkRoot(repoId, onCloud, tmp = (0,external_node_os_.tmpdir)(), uid = process.getuid?.() ?? 0) {
+    const repo = (0,external_node_crypto_.createHash)('sha256').update(repoId).digest('hex').slice(0, 12);
+    return onCloud ? `/opt/dstack/work/${repo}` : (0,external_node_path_.join)(tmp, `dstack-work-${uid}`, repo);
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/outcome.ts
@@ -89162,13 +91446,14 @@ function runnerPlan(p) {
  * when it finished; the backend's word fills in when the machine vanished before the runner could write.
  */
 function attemptOutcome(written, exec, cancelledByUser) {
+    const reclaimed = exec.state === 'ended' && exec.reclaimed ? { reclaimed: true } : {};
     if (written?.status) {
         const status = written.status;
         const event = status === 'interrupted' ? 'interruption' : status === 'failed' ? 'error' : undefined;
-        return { status, exitCode: written.exitCode, reason: written.reason ?? defaultReason(status, written.exitCode), event };
+        return { status, exitCode: written.exitCode, reason: written.reason ?? defaultReason(status, written.exitCode), event, ...reclaimed };
     }
     if (exec.state === 'ended' && exec.interrupted) {
-        return { status: 'interrupted', reason: exec.reason ?? 'the spot instance was reclaimed before the runner could report', event: 'interruption' };
+        return { status: 'interrupted', reason: exec.reason ?? 'the spot instance was reclaimed before the runner could report', event: 'interruption', ...reclaimed };
     }
     if (cancelledByUser)
         return { status: 'cancelled', reason: 'cancelled before the runner reported a result' };
@@ -89206,15 +91491,21 @@ function exitCodeFor(status, runnerExit) {
         return runnerExit;
     return 1;
 }
-/** per-second billing with a 60 s minimum; AWS does not bill a spot instance it interrupts in its first hour */
-function attemptCost(pricePerHour, startedAt, endedAt, status) {
+/**
+ * Per-second billing with a 60 s minimum. AWS does not bill a spot instance that EC2 itself
+ * interrupts in its first hour (`reclaimed`); an attempt that stopped on the interruption notice
+ * and was then terminated by us is billed like any other.
+ */
+function attemptCost(pricePerHour, startedAt, endedAt, status, reclaimed = false) {
     const secs = Math.max(60, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000);
-    if (status === 'interrupted' && secs < 3600)
+    if (status === 'interrupted' && reclaimed && secs < 3600)
         return 0;
     return Math.round(((pricePerHour * secs) / 3600) * 10000) / 10000;
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/log-follower.ts
+/** chunks asked for per listing (S3's maximum page) */
+const PAGE = 1000;
 class LogFollower {
     store;
     repoId;
@@ -89222,6 +91513,9 @@ class LogFollower {
     attempt;
     sink;
     next = 0;
+    status;
+    /** one stream per attempt: a UTF-8 character split across two chunks is decoded whole */
+    decoder = new TextDecoder('utf-8');
     constructor(store, repoId, run, attempt, sink) {
         this.store = store;
         this.repoId = repoId;
@@ -89231,13 +91525,17 @@ class LogFollower {
     }
     /** print every chunk that has arrived since the last call, in sequence; stops at the first gap */
     async poll() {
-        const seqs = new Set(await this.store.listLogChunks(this.repoId, this.run, this.attempt));
+        const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE);
+        if (u.statusTag !== undefined)
+            this.status = u.statusTag;
         let printed = 0;
-        while (seqs.has(this.next)) {
-            const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, this.next);
+        for (const seq of u.chunks) {
+            if (seq !== this.next)
+                break; // a gap: the chunk may still come; drain() reports it if it never does
+            const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq);
             if (chunk === undefined)
                 break;
-            this.sink(chunk.toString('utf8'));
+            this.sink(this.decoder.decode(chunk, { stream: true }));
             this.next++;
             printed++;
         }
@@ -89246,22 +91544,301 @@ class LogFollower {
     /** after the attempt ended: everything that is there, even past a gap (a lost chunk is reported) */
     async drain() {
         await this.poll();
-        const seqs = (await this.store.listLogChunks(this.repoId, this.run, this.attempt)).filter((s) => s >= this.next).sort((a, b) => a - b);
-        for (const s of seqs) {
-            if (s !== this.next)
-                this.sink(`[log chunks ${this.next}..${s - 1} are missing from the store]\n`);
-            const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s);
-            if (chunk)
-                this.sink(chunk.toString('utf8'));
-            this.next = s + 1;
+        for (;;) {
+            const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE);
+            for (const s of u.chunks) {
+                if (s !== this.next)
+                    this.sink(`${this.decoder.decode()}[log chunks ${this.next}..${s - 1} are missing from the store]\n`);
+                const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s);
+                if (chunk)
+                    this.sink(this.decoder.decode(chunk, { stream: true }));
+                this.next = s + 1;
+            }
+            if (!u.truncated || u.chunks.length === 0)
+                break;
         }
+        const rest = this.decoder.decode();
+        if (rest)
+            this.sink(rest);
     }
     get chunksSeen() {
         return this.next;
     }
+    /** status.json's version as of the last poll that reached it (undefined before it is written) */
+    get statusTag() {
+        return this.status;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/watch-attempt.ts
+/**
+ * Defaults per store. S3 when quiet: one LIST per 10 s (6/min) + the AWS backend's 2 reads per
+ * 30 s (4/min) = 10 requests/min ≤ the budget of 12 (README "Performance").
+ */
+const DEFAULT_PACE = {
+    folder: { fastMs: 250, slowMs: 2000 },
+    s3: { fastMs: 500, slowMs: 10_000 }
+};
+const WAKE_SETTLE_MS = 20;
+const realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** pure: the wait before the next poll, given the last wait and whether the last poll printed */
+function nextWaitMs(lastMs, printed, pace) {
+    if (printed > 0 || lastMs === undefined)
+        return pace.fastMs;
+    return Math.min(pace.slowMs, Math.max(pace.fastMs, lastMs * 2));
+}
+/** Watch until the attempt ended (runner's status.json `done`, or the backend says so); cancel on abort. */
+async function watchAttempt(d) {
+    let wake;
+    const poke = () => wake?.();
+    const unwatch = d.store.watchAttempt(d.repoId, d.run, d.attempt, poke);
+    d.handle.whenEnded?.().then(poke, poke);
+    d.signal.addEventListener('abort', poke);
+    let wait;
+    let cancelledAt;
+    let statusSeen;
+    try {
+        for (;;) {
+            let printed = 0;
+            let state;
+            try {
+                printed = await d.follower.poll();
+                if (d.signal.aborted && cancelledAt === undefined) {
+                    cancelledAt = d.now();
+                    d.warn('cancelling: asking the job to stop and save its artifacts');
+                    await d.handle.cancel('cancelled by the CI job').catch((e) => d.warn(`cancel failed: ${e.message}`));
+                }
+                state = await d.handle.poll();
+                d.outage?.ok();
+            }
+            catch (e) {
+                // a short loss of credentials or network (watch-outage.ts): keep watching through the store
+                if (!d.outage)
+                    throw e;
+                const given = d.outage.failed(e, await d.store.readStatus(d.repoId, d.run, d.attempt).catch(() => undefined));
+                if (given)
+                    return given;
+                state = { state: 'running' };
+            }
+            if (state.state === 'ended')
+                return state;
+            const tag = d.follower.statusTag;
+            if (tag !== undefined && tag !== statusSeen) {
+                statusSeen = tag;
+                const written = await d.store.readStatus(d.repoId, d.run, d.attempt).catch(() => undefined);
+                if (written?.phase === 'done' && written.status) {
+                    return { state: 'ended', exitCode: written.exitCode, ...(written.reason ? { reason: written.reason } : {}) };
+                }
+            }
+            if (cancelledAt !== undefined && d.now() - cancelledAt > d.cancelGraceMs) {
+                return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' };
+            }
+            wait = nextWaitMs(wait, printed, d.pace);
+            let woken = false;
+            let timer;
+            const wakeUp = new Promise((resolve) => (wake = resolve)).then(() => void (woken = true));
+            const slept = d.sleep ? d.sleep(wait) : new Promise((resolve) => (timer = setTimeout(resolve, wait)));
+            await Promise.race([slept, wakeUp]);
+            clearTimeout(timer);
+            wake = undefined;
+            // one write is several file events (temp file, rename): let them settle into one poll
+            if (woken)
+                await (d.sleep ?? realSleep)(WAKE_SETTLE_MS);
+        }
+    }
+    finally {
+        unwatch?.();
+        d.signal.removeEventListener('abort', poke);
+    }
+}
+
+// EXTERNAL MODULE: ./src/store/run-store.ts + 5 modules
+var run_store = __nccwpck_require__(85349);
+;// CONCATENATED MODULE: ./src/orchestrate/preflight.ts
+/**
+ * Checks of a run request that need no machine, made before the run is submitted, so a bad tag
+ * or environment never leaves a run behind in `submitted` (or runs a job whose result cannot be
+ * kept). The tag is checked once more when it is applied, at the end (the store write is
+ * create-only, so a tag taken meanwhile still fails then).
+ */
+
+
+
+const preflight_ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Names the runner sets or depends on: `DSTACK_*` (run identity, runner settings such as
+ * DSTACK_WORK_ROOT or DSTACK_AWS_CLI), PATH and HOME (set by the runner), and the variables that
+ * change how bash itself starts or runs commands.
+ */
+const RESERVED_ENV = /^(DSTACK_.*|PATH|HOME|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|PS4|PROMPT_COMMAND|LD_PRELOAD|LD_AUDIT|BASH_FUNC_.*)$/;
+function checkEnvNames(spec) {
+    const where = `workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line})`;
+    for (const name of [...Object.keys(spec.env), ...Object.keys(spec.secretEnv)]) {
+        if (!preflight_ENV_NAME_RE.test(name)) {
+            throw new model/* UserError */.yo(`${where}: invalid env name ${JSON.stringify(name)}`, 'use letters, digits and _, not starting with a digit');
+        }
+        if (RESERVED_ENV.test(name)) {
+            throw new model/* UserError */.yo(`${where}: env name ${name} is reserved by the runner`, 'rename the variable (DSTACK_*, PATH, HOME and bash\'s own start-up variables are set by the runner)');
+        }
+    }
+}
+/** the tag is a valid name and free in the store (or `force` moves it) */
+async function checkTag(store, repoId, tag, force) {
+    if (tag === undefined)
+        return;
+    (0,names/* assertName */.I1)('tag', tag);
+    if (force)
+        return;
+    const existing = await store.getTag(repoId, tag);
+    if (existing)
+        throw new model/* UserError */.yo(`tag \`${tag}\` already exists in ${repoId} (run ${existing.run})`, run_store/* MOVE_TAG_HINT */.Pp);
+}
+
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var report_markdown = __nccwpck_require__(54285);
+;// CONCATENATED MODULE: ./src/orchestrate/watch-outage.ts
+
+const DEFAULT_WATCH_OUTAGE_MS = 10 * 60_000;
+class WatchOutage {
+    limitMs;
+    now;
+    warn;
+    since;
+    failures = 0;
+    constructor(limitMs, now, warn) {
+        this.limitMs = limitMs;
+        this.now = now;
+        this.warn = warn;
+    }
+    get ongoing() {
+        return this.since !== undefined;
+    }
+    /** a poll worked: say that contact is back, if it was lost */
+    ok() {
+        if (this.since === undefined)
+            return;
+        this.warn(`contact with the run is back after ${(0,report_markdown/* formatDuration */.a3)(Math.round((this.now() - this.since) / 1000))} (${this.failures} failed poll(s)): watching again`);
+        this.since = undefined;
+        this.failures = 0;
+    }
+    /**
+     * A poll failed. `written` is the runner's status.json if the store could still be read: a finished
+     * runner ends the attempt right away. Returns the attempt's end, or undefined to keep watching.
+     */
+    failed(err, written) {
+        const t = this.now();
+        const msg = err instanceof Error ? err.message : String(err);
+        this.failures++;
+        if (this.since === undefined) {
+            this.since = t;
+            this.warn(`lost contact with the run (${msg}); watching it through the store and trying again for up to ${(0,report_markdown/* formatDuration */.a3)(Math.round(this.limitMs / 1000))}. The instance keeps its own limits meanwhile (max_duration, self-destruct)`);
+        }
+        if (written?.phase === 'done' && written.status) {
+            return { state: 'ended', ...(written.exitCode !== undefined ? { exitCode: written.exitCode } : {}), interrupted: written.status === 'interrupted' };
+        }
+        if (t - this.since >= this.limitMs) {
+            return { state: 'ended', lost: true, reason: `the watch lost contact with the run for ${(0,report_markdown/* formatDuration */.a3)(Math.round((t - this.since) / 1000))}: ${msg}` };
+        }
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/provenance.ts
+
+const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+/** what `buildDefinition` means: a dstack workflow run by run-action (docs/DESIGN.md "Provenance") */
+const BUILD_TYPE = 'https://github.com/dstack/run-action/provenance/workflow-run/v1';
+/** Pure: the record's provenance after an attempt (the last attempt's script, machine and image) */
+function runProvenance(rec, deps, attempt = {}) {
+    const last = rec.attempts[rec.attempts.length - 1];
+    const m = last?.machine;
+    return {
+        runnerScriptSha256: attempt.runnerScriptSha256 ?? last?.runnerScriptSha256 ?? null,
+        snapshotSha256: rec.revision.snapshotSha256 ?? null,
+        deps: deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, manifestSha256: d.manifest?.sha256 ?? null })),
+        amiId: m?.amiId ?? null,
+        // the last attempt's own word when it reported one (an attempt without an image has none)
+        imageDigest: 'imageDigest' in attempt ? (attempt.imageDigest ?? null) : (rec.provenance?.imageDigest ?? null),
+        instanceType: m?.instanceType ?? null,
+        statementKey: rec.provenance?.statementKey ?? null
+    };
+}
+/** Pure: the statement for a finished run; undefined when it stored no artifact (a statement needs a subject) */
+function provenanceStatement(rec, manifest, manifestSha256) {
+    if (manifest.length === 0)
+        return undefined;
+    const p = rec.provenance;
+    const rev = rec.revision;
+    const deps = [
+        {
+            uri: `git+https://${rev.repoId}${rev.ref ? `@${rev.ref}` : ''}`,
+            digest: { gitCommit: rev.sha }
+        }
+    ];
+    if (p?.snapshotSha256)
+        deps.push({ name: `code/${p.snapshotSha256}.tar.gz`, digest: { sha256: p.snapshotSha256 } });
+    if (p?.runnerScriptSha256)
+        deps.push({ name: 'runner.sh', digest: { sha256: p.runnerScriptSha256 } });
+    for (const d of p?.deps ?? []) {
+        if (d.manifestSha256)
+            deps.push({ name: `${d.label} (${d.repoId} run ${d.run}) artifacts.json`, digest: { sha256: d.manifestSha256 } });
+    }
+    return {
+        _type: STATEMENT_TYPE,
+        subject: manifest.map((e) => ({ name: e.path, digest: { sha256: e.sha256 } })),
+        predicateType: SLSA_PROVENANCE_V1,
+        predicate: {
+            buildDefinition: {
+                buildType: BUILD_TYPE,
+                externalParameters: {
+                    workflow: rec.workflow,
+                    args: rec.args,
+                    repository: rev.repoId,
+                    revision: rev.sha,
+                    ...(rev.ref ? { ref: rev.ref } : {}),
+                    ...(rev.diffSha256 ? { localChangesSha256: rev.diffSha256 } : {})
+                },
+                internalParameters: {
+                    backend: rec.backend,
+                    instanceType: p?.instanceType ?? null,
+                    amiId: p?.amiId ?? null,
+                    imageDigest: p?.imageDigest ?? null
+                },
+                resolvedDependencies: deps
+            },
+            runDetails: {
+                builder: { id: `https://github.com/dstack/run-action/builders/${rec.backend}` },
+                metadata: { invocationId: rec.ciUrl ?? `${rec.repoId}/runs/${rec.run}`, startedOn: rec.submittedAt, ...(rec.endedAt ? { finishedOn: rec.endedAt } : {}) },
+                byproducts: [{ name: 'artifacts.json', digest: { sha256: manifestSha256 } }]
+            }
+        }
+    };
+}
+/**
+ * Writes the statement for the run's artifacts into the store and returns the record with its
+ * key; the record is unchanged when the run stored no artifacts.
+ */
+async function writeProvenance(store, rec) {
+    const bytes = await store.store.get(src_store/* keys */.HP.manifest(rec.repoId, rec.run));
+    if (bytes === undefined || !rec.provenance)
+        return rec;
+    const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? [];
+    const statement = provenanceStatement(rec, manifest, (0,src_store/* sha256 */.sc)(bytes));
+    if (!statement)
+        return rec;
+    const key = src_store/* keys */.HP.provenance(rec.repoId, rec.run);
+    await store.store.put(key, JSON.stringify(statement, null, 2) + '\n', { contentType: 'application/vnd.in-toto+json' });
+    return { ...rec, provenance: { ...rec.provenance, statementKey: key } };
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/run-workflow.ts
+
+
+
+
+
+
 
 
 
@@ -89273,6 +91850,8 @@ async function runWorkflow(o) {
     const now = o.now ?? Date.now;
     const sleep = o.sleep ?? defaultSleep;
     const prepared = await prepareRun(o, o.store, o.emit);
+    checkEnvNames(prepared.spec);
+    await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag));
     o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` });
     let record = await o.store.createRun({
         run: '',
@@ -89294,7 +91873,11 @@ async function runWorkflow(o) {
     for (let n = 1;; n++) {
         if (o.signal.aborted)
             return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' });
-        const result = await runAttempt(o, prepared, record, n, sleep);
+        const result = await runAttempt(o, prepared, record, n, sleep).catch(async (e) => {
+            // never leave the run `submitted` or `provisioning` behind an error: record it, then report it
+            await finish({ ...record, ...((await o.store.getRun(record.repoId, record.run).catch(() => undefined)) ?? {}) }, { status: 'failed', reason: e.message }).catch(() => undefined);
+            throw e;
+        });
         record = result.record;
         if (o.detach && result.detached)
             return record;
@@ -89313,6 +91896,8 @@ async function runWorkflow(o) {
         const costs = rec.attempts.map((a) => a.costUsd).filter((c) => typeof c === 'number');
         if (costs.length)
             rec.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000;
+        rec = { ...rec, provenance: rec.provenance ?? runProvenance(rec, prepared.deps) };
+        rec = await writeProvenance(o.store, rec).catch((e) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec));
         await o.store.saveRun(rec);
         if (out.status === 'succeeded' && o.tag) {
             try {
@@ -89341,13 +91926,14 @@ async function runAttempt(o, prepared, record, n, sleep) {
         spec: prepared.spec,
         args: o.args,
         store: o.storeLocation,
-        deps: prepared.deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run })),
+        deps: prepared.deps,
+        ciEnv: prepared.ciEnv,
         backend: o.backend.name,
         workRoot: o.workRoot
     });
     const script = (0,render/* renderRunnerScript */.m4)(plan);
     const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script);
-    const attempt = { n, startedAt: new Date(now()).toISOString() };
+    const attempt = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: (0,src_store/* sha256 */.sc)(script) };
     record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] };
     await o.store.saveRun(record);
     o.emit({ type: 'status', status: 'provisioning', record });
@@ -89366,7 +91952,7 @@ async function runAttempt(o, prepared, record, n, sleep) {
                 store: o.storeLocation,
                 runnerScriptKey: scriptKey,
                 runnerScript: script,
-                secretEnv: prepared.secretValues,
+                secretEnv: { ...prepared.secretValues, ...redactEnv(prepared.redactTexts) },
                 previousAttempts: record.attempts.slice(0, -1),
                 signal: launchAbort.signal,
                 log: (line) => o.emit({ type: 'info', message: line }),
@@ -89399,10 +91985,14 @@ async function runAttempt(o, prepared, record, n, sleep) {
         }
         o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` });
         const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }));
-        const exec = await watch(o, handle, follower, sleep);
+        const exec = await watch(o, handle, follower, record, n);
         await follower.drain();
-        const written = await o.store.readStatus(record.repoId, record.run, n);
+        const written = await o.store.readStatus(record.repoId, record.run, n).catch((e) => {
+            o.emit({ type: 'warning', message: e.message }); // a damaged status.json counts as none: the backend's word decides
+            return undefined;
+        });
         const outcome = attemptOutcome(written, exec, o.signal.aborted);
+        record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: written?.imageDigest }) };
         return { record: await closeAttempt(record, n, outcome, handle.machine), outcome };
     }
     finally {
@@ -89414,38 +92004,29 @@ async function runAttempt(o, prepared, record, n, sleep) {
         const endedAt = new Date(now()).toISOString();
         const done = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason };
         if (machine?.pricePerHour !== undefined)
-            done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status);
+            done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status, out.reclaimed);
         const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) };
         await o.store.saveRun(updated);
         return updated;
     }
 }
-/** Watch until the backend says the runner ended; cancel on abort, and give the job time to save. */
-async function watch(o, handle, follower, sleep) {
-    const interval = o.pollIntervalMs ?? 1000;
-    let cancelledAt;
-    const now = o.now ?? Date.now;
-    for (;;) {
-        await follower.poll();
-        if (o.signal.aborted && cancelledAt === undefined) {
-            cancelledAt = now();
-            o.emit({ type: 'warning', message: 'cancelling: asking the job to stop and save its artifacts' });
-            await handle.cancel('cancelled by the CI job').catch((e) => o.emit({ type: 'warning', message: `cancel failed: ${e.message}` }));
-        }
-        const state = await handle.poll();
-        if (state.state === 'ended')
-            return state;
-        if (cancelledAt !== undefined && now() - cancelledAt > (o.cancelGraceMs ?? 60_000)) {
-            return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' };
-        }
-        await sleep(interval);
-    }
+/** Watch until the attempt ended (watch-attempt.ts); cancel on abort, and give the job time to save. */
+function watch(o, handle, follower, record, n) {
+    const base = DEFAULT_PACE[o.storeLocation.kind];
+    const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs;
+    const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) };
+    return watchAttempt({
+        store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
+        now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
+        outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
+    });
 }
 function describeMachine(m) {
     return [m.id, m.instanceType, m.market, m.zone].filter(Boolean).join(' ');
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/index.ts
+
 
 
 
@@ -89459,6 +92040,7 @@ function describeMachine(m) {
  * starts it, says whether it is still running, asks it to stop (SIGTERM: it still saves everything)
  * and kills what is left on release.
  */
+
 
 
 
@@ -89520,12 +92102,13 @@ function isOurRunner(pid) {
  * its in-flight uploads are not interrupted), wait up to graceMs, then SIGKILL the runner's group
  * and the job's group.
  */
-async function stopRunner(pid, graceMs, isDone) {
+async function stopRunner(pid, graceMs, isDone, exited) {
     if (!isDone())
         signalPid(pid, 'SIGTERM');
     const until = Date.now() + graceMs;
+    // the exit event when we have one (our own child), else a 100 ms check
     while (!isDone() && Date.now() < until)
-        await sleep(100);
+        await (exited ? Promise.race([exited, sleep(100)]) : sleep(100));
     if (isDone())
         return;
     const jobGroup = jobGroupOf(pid);
@@ -89599,7 +92182,7 @@ class LocalAttempt {
         this.released ??= (async () => {
             const pid = this.child.pid;
             if (pid !== undefined)
-                await stopRunner(pid, this.graceMs, () => this.exit !== undefined);
+                await stopRunner(pid, this.graceMs, () => this.exit !== undefined, this.exited);
             if (this.exit)
                 (0,external_node_fs_.rmSync)(this.dir, { recursive: true, force: true });
         })();
@@ -89607,6 +92190,9 @@ class LocalAttempt {
     }
     /** resolves when the runner script exited (tests, the CLI) */
     wait() {
+        return this.exited;
+    }
+    whenEnded() {
         return this.exited;
     }
 }
@@ -89628,9 +92214,17 @@ class LocalBackend {
         (0,external_node_fs_.writeFileSync)(script, req.runnerScript, { mode: 0o700 });
         const stderrFile = (0,external_node_path_.join)(dir, 'stderr.log');
         const errFd = (0,external_node_fs_.openSync)(stderrFile, 'a', 0o600);
-        const env = { ...process.env, ...this.opts.env, ...req.secretEnv };
+        // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
+        const env = { ...(0,job_env/* runnerEnvironment */.iU)(process.env), ...this.opts.env, ...req.secretEnv };
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
+        // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
+        env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid);
+        // a detached runner outlives this process, so it removes its own folder when it ends
+        if (this.opts.detached)
+            env.DSTACK_RUNNER_TMP = dir;
+        else
+            delete env.DSTACK_RUNNER_TMP;
         let child;
         try {
             child = (0,external_node_child_process_.spawn)(this.opts.bash ?? 'bash', [script], {
@@ -89644,7 +92238,7 @@ class LocalBackend {
             (0,external_node_fs_.closeSync)(errFd);
         }
         const launchedAt = new Date().toISOString();
-        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt };
+        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)() };
         const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000);
         if (this.opts.detached)
             child.unref();
@@ -89680,17 +92274,465 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(644), __nccwpck_require__.e(54)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2054));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(466)]).then(__nccwpck_require__.bind(__nccwpck_require__, 85466));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
 // EXTERNAL MODULE: ./src/report/outputs.ts
 var outputs = __nccwpck_require__(65468);
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var report_markdown = __nccwpck_require__(54285);
 ;// CONCATENATED MODULE: ./src/report/index.ts
 
 
+
+
+// EXTERNAL MODULE: ./src/report/md-escape.ts
+var md_escape = __nccwpck_require__(86109);
+;// CONCATENATED MODULE: ./src/report/metrics.ts
+/**
+ * Pure: the metrics a job writes to `$DSTACK_METRICS`, and their comparison with a baseline run.
+ *
+ * Format (documented in README "Metrics and reports"): JSON Lines, one object per line. Numbers are
+ * metrics; `step` places a line on the x axis of a series (when no line has a `step`, the line
+ * number does; when some do, a line without one holds final values only).
+ * `{"step": 100, "loss": 0.42}` lines make series; the last value of each name is its final value,
+ * so a final `{"accuracy": 0.913}` line adds a final-only metric. A whole file holding one JSON
+ * object (possibly over several lines) is read as final values. Other values (strings, nested
+ * objects) are ignored; names longer than 64 characters, NaN and infinities too.
+ */
+const MAX_NAMES = 200;
+const MAX_POINTS_PER_SERIES = 100_000;
+function emptyMetrics() {
+    return { final: {}, series: {}, badLines: [] };
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function usableName(k) {
+    return k.length > 0 && k.length <= 64 && k !== 'step';
+}
+function parseMetrics(text) {
+    const m = emptyMetrics();
+    const trimmed = text.trim();
+    if (trimmed === '')
+        return m;
+    // a plain JSON object (pretty-printed or not)
+    if (trimmed.startsWith('{')) {
+        try {
+            const whole = JSON.parse(trimmed);
+            if (isObject(whole)) {
+                for (const [k, v] of Object.entries(whole))
+                    if (usableName(k) && typeof v === 'number' && Number.isFinite(v) && Object.keys(m.final).length < MAX_NAMES)
+                        m.final[k] = v;
+                return m;
+            }
+        }
+        catch {
+            /* JSON Lines */
+        }
+    }
+    const seen = {};
+    const objects = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+        if (line.trim() === '')
+            return;
+        let obj;
+        try {
+            obj = JSON.parse(line);
+        }
+        catch {
+            obj = undefined;
+        }
+        if (isObject(obj))
+            objects.push({ obj, line: i });
+        else if (m.badLines.length < 5)
+            m.badLines.push(i + 1);
+    });
+    // with `step` anywhere, a line without one holds final values only; without, the line number is the step
+    const hasStep = objects.some(({ obj }) => typeof obj.step === 'number');
+    for (const { obj, line } of objects) {
+        const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? obj.step : hasStep ? undefined : line;
+        for (const [k, v] of Object.entries(obj)) {
+            if (!usableName(k) || typeof v !== 'number' || !Number.isFinite(v))
+                continue;
+            if (!(k in m.final) && Object.keys(m.final).length >= MAX_NAMES)
+                continue;
+            m.final[k] = v; // an existing key keeps its first-seen place
+            const pts = (seen[k] ??= []);
+            if (step !== undefined && pts.length < MAX_POINTS_PER_SERIES)
+                pts.push({ step, value: v });
+        }
+    }
+    for (const [k, pts] of Object.entries(seen))
+        if (pts.length >= 2)
+            m.series[k] = pts;
+    return m;
+}
+/** the final values as the `metrics` output: a JSON object */
+function metricsOutput(m) {
+    return m && Object.keys(m.final).length ? JSON.stringify(m.final) : '';
+}
+/** names where lower is better unless configured: loss, error, perplexity, latency, WER/CER, … */
+const LOWER_IS_BETTER = /(^|[^a-z])(loss|error|err|perplexity|ppl|latency|wer|cer|mse|mae|rmse|time|duration|seconds|bpb|bpc|nll|fid)([^a-z]|$)/i;
+function glob(pattern) {
+    return new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 'i');
+}
+function direction(name, cfg = {}) {
+    if (cfg.higherIsBetter?.some((p) => glob(p).test(name)))
+        return 'higher';
+    if (cfg.lowerIsBetter?.some((p) => glob(p).test(name)))
+        return 'lower';
+    return LOWER_IS_BETTER.test(name.replace(/_/g, ' ')) ? 'lower' : 'higher';
+}
+/** `loss,wer` or one per line → names */
+function parseNameList(v) {
+    return (v ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+/** relative changes smaller than this are `same` */
+const SAME_TOLERANCE = 1e-9;
+function compareMetrics(current, baseline, cfg = {}) {
+    const rows = [];
+    const cur = current?.final ?? {};
+    const base = baseline?.final ?? {};
+    for (const name of Object.keys(cur)) {
+        const value = cur[name];
+        const b = base[name];
+        const dir = direction(name, cfg);
+        if (b === undefined) {
+            rows.push({ name, value, direction: dir, verdict: baseline ? 'new' : 'same' });
+            continue;
+        }
+        const delta = value - b;
+        const relative = b !== 0 ? delta / Math.abs(b) : undefined;
+        const tiny = Math.abs(delta) <= SAME_TOLERANCE * Math.max(1, Math.abs(b));
+        const verdict = tiny ? 'same' : (delta < 0) === (dir === 'lower') ? 'better' : 'worse';
+        rows.push({ name, value, baseline: b, delta, relative, direction: dir, verdict });
+    }
+    for (const name of Object.keys(base))
+        if (!(name in cur))
+            rows.push({ name, baseline: base[name], direction: direction(name, cfg), verdict: 'gone' });
+    return rows;
+}
+/** 4 significant digits, plain notation for everyday sizes */
+function formatMetric(v) {
+    if (v === undefined)
+        return '—';
+    if (v === 0)
+        return '0';
+    const a = Math.abs(v);
+    if (a >= 1e6 || a < 1e-4)
+        return v.toExponential(3);
+    return String(Number(v.toPrecision(4)));
+}
+function formatDelta(row) {
+    if (row.delta === undefined)
+        return '—';
+    const sign = row.delta > 0 ? '+' : row.delta < 0 ? '−' : '±';
+    const abs = formatMetric(Math.abs(row.delta));
+    const rel = row.relative !== undefined && Number.isFinite(row.relative) ? ` (${row.relative > 0 ? '+' : row.relative < 0 ? '−' : '±'}${Math.abs(row.relative * 100).toFixed(1)}%)` : '';
+    return `${sign}${abs}${rel}`;
+}
+const VERDICT_MARK = {
+    better: '🟢 better',
+    worse: '🔴 worse',
+    same: '⚪ same',
+    new: '🆕 new',
+    gone: '— not reported'
+};
+
+;// CONCATENATED MODULE: ./src/report/chart.ts
+
+const CHART_MAX_POINTS = 50;
+/** a label Mermaid reads as plain text in both versions: letters, digits, space and `_ . - / %` */
+function chartLabel(s, max = 60) {
+    const t = String(s).replace(/[^A-Za-z0-9 _./%-]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, max);
+    // Mermaid 11 reads a label like "1. x" as a markdown list: keep a number from starting one
+    return (t.replace(/^(\d+)\./, '$1') || 'metric').trim();
+}
+function sorted(points) {
+    const byStep = new Map();
+    for (const p of points)
+        byStep.set(p.step, p.value);
+    return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, value]) => ({ step, value }));
+}
+/** value of a sorted series at `step`: linear between points, held flat outside them */
+function valueAt(points, step) {
+    if (step <= points[0].step)
+        return points[0].value;
+    for (let i = 1; i < points.length; i++) {
+        const b = points[i];
+        if (step <= b.step) {
+            const a = points[i - 1];
+            return b.step === a.step ? b.value : a.value + ((b.value - a.value) * (step - a.step)) / (b.step - a.step);
+        }
+    }
+    return points[points.length - 1].value;
+}
+/**
+ * The steps to draw, evenly spaced from this run's first to its last step (a numeric x axis
+ * spreads a line's values evenly): as many as it has points, at most `maxPoints`.
+ */
+function grid(points, maxPoints = CHART_MAX_POINTS) {
+    const n = Math.max(2, Math.min(maxPoints, points.length));
+    const first = points[0].step;
+    const last = points[points.length - 1].step;
+    return Array.from({ length: n }, (_, i) => first + ((last - first) * i) / (n - 1));
+}
+function num(v) {
+    if (!Number.isFinite(v))
+        return '0';
+    const r = Number(v.toPrecision(5));
+    return Math.abs(r) >= 1e15 || (r !== 0 && Math.abs(r) < 1e-6) ? r.toFixed(12).replace(/0+$/, '').replace(/\.$/, '') || '0' : String(r);
+}
+/** the markdown of one chart (a ```mermaid block and a caption), or '' when there is nothing to draw */
+function seriesChart(c) {
+    const cur = sorted(c.current);
+    if (cur.length < 2)
+        return '';
+    const xs = grid(cur, c.maxPoints);
+    const base = c.baseline && c.baseline.length >= 1 ? sorted(c.baseline) : undefined;
+    const lineCur = xs.map((x) => valueAt(cur, x));
+    const lineBase = base ? xs.map((x) => valueAt(base, x)) : undefined;
+    const all = [...lineCur, ...(lineBase ?? [])];
+    let lo = Math.min(...all);
+    let hi = Math.max(...all);
+    if (lo === hi) {
+        lo -= Math.abs(lo) * 0.1 || 1;
+        hi += Math.abs(hi) * 0.1 || 1;
+    }
+    const name = chartLabel(c.name);
+    const lines = [
+        'xychart-beta',
+        `    title "${name}${base ? ' - this run vs baseline' : ''}"`,
+        `    x-axis "step" ${num(xs[0])} --> ${num(xs[xs.length - 1])}`,
+        `    y-axis "${name}" ${num(lo)} --> ${num(hi)}`,
+        `    line [${lineCur.map(num).join(', ')}]`
+    ];
+    if (lineBase)
+        lines.push(`    line [${lineBase.map(num).join(', ')}]`);
+    const caption = base
+        ? `*${(0,md_escape/* escapeText */.X1)(c.name)}: first line this run, second line the baseline${c.baselineLabel ? ` ${(0,md_escape/* codeSpan */.SS)(c.baselineLabel)}` : ''}; ${xs.length} points.*`
+        : `*${(0,md_escape/* escapeText */.X1)(c.name)} per step; ${xs.length} points.*`;
+    return ['```mermaid', ...lines, '```', caption].join('\n');
+}
+
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(23860);
+;// CONCATENATED MODULE: ./src/report/section.ts
+
+
+
+
+
+/** GitHub: 65,536 characters per comment, 1 MiB per step summary; GitLab: 1,000,000 characters per note */
+const LIMITS = {
+    githubComment: 65_536,
+    githubSummaryBytes: 1024 * 1024,
+    gitlabNote: 1_000_000
+};
+const LOG_TAIL_LINES = 40;
+const LOG_TAIL_CHARS = 4_000;
+const LOG_LINE_CHARS = 300;
+/** charts drawn at most (one per series metric) */
+const MAX_CHARTS = 4;
+/** the last lines of a log, without terminal colour codes, each line and the whole length-limited */
+function logTail(text, maxLines = LOG_TAIL_LINES, maxChars = LOG_TAIL_CHARS) {
+    // eslint-disable-next-line no-control-regex
+    const clean = text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\r\n?/g, '\n').replace(/\n+$/, '');
+    const all = clean === '' ? [] : clean.split('\n');
+    const out = [];
+    let size = 0;
+    for (let i = all.length - 1; i >= 0 && out.length < maxLines; i--) {
+        let line = all[i];
+        if (line.length > LOG_LINE_CHARS)
+            line = line.slice(0, LOG_LINE_CHARS) + ' …';
+        if (size + line.length + 1 > maxChars)
+            break;
+        out.unshift(line);
+        size += line.length + 1;
+    }
+    return { text: out.join('\n'), shown: out.length, total: all.length };
+}
+/** `commands[2]` in a runner reason → which entry of the spec failed */
+function failingStep(r) {
+    const m = /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '');
+    if (!m)
+        return undefined;
+    const kind = m[1];
+    const index = Number(m[2]) - 1;
+    const list = r.spec[kind] ?? [];
+    const lines = kind === 'commands' ? r.spec.commandLines : r.spec.setupLines;
+    return { kind, index, command: list[index], line: lines?.[index] ?? r.spec.source?.line };
+}
+function failureBlock(r, x, policy) {
+    if (r.status === 'succeeded' || r.status === 'running' || r.status === 'submitted' || r.status === 'provisioning' || r.status === 'uploading')
+        return [];
+    const out = [];
+    const step = failingStep(r);
+    if (step) {
+        const file = r.spec.source?.file;
+        const where = file && step.line ? `${file}:${step.line}` : undefined;
+        const at = where ? ` at ${(0,md_escape/* link */.nf)(where, x.sourceUrl?.(file, step.line), policy, { showUrl: false })}` : '';
+        const cmd = step.command ? ` ${(0,md_escape/* codeSpan */.SS)((step.command.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 200))}` : '';
+        out.push(`**Failed command:** ${(0,md_escape/* codeSpan */.SS)(`${step.kind}[${step.index + 1}]`)}${cmd}${at}`, '');
+    }
+    if (x.logText !== undefined) {
+        const tail = logTail(x.logText);
+        if (tail.shown) {
+            out.push(`**Last ${tail.shown} of ${tail.total} log lines** (secrets redacted):`, '', (0,md_escape/* fencedBlock */.zW)(tail.text, 'text'), '');
+        }
+    }
+    return out;
+}
+function metricsBlock(x) {
+    const cur = x.metrics;
+    const hasFinal = cur && Object.keys(cur.final).length > 0;
+    if (!hasFinal)
+        return [];
+    const b = x.baseline;
+    const base = b?.metrics;
+    const rows = compareMetrics(cur, base, x.directions);
+    const out = [];
+    if (base) {
+        const worse = rows.filter((r) => r.verdict === 'worse').length;
+        const better = rows.filter((r) => r.verdict === 'better').length;
+        out.push(`**Metrics** against the baseline ${(0,md_escape/* escapeText */.X1)(b.label)}${b.run ? ` (run ${(0,md_escape/* codeSpan */.SS)(b.run)})` : ''}: ${better} better, ${worse} worse`, '');
+        out.push('| Metric | This run | Baseline | Difference | |', '|---|---:|---:|---:|---|');
+        for (const r of rows) {
+            out.push(`| ${(0,md_escape/* cellCode */.GA)(r.name)} ${r.direction === 'lower' ? '↓' : '↑'} | ${formatMetric(r.value)} | ${formatMetric(r.baseline)} | ${(0,md_escape/* escapeCell */.kq)(formatDelta(r))} | ${VERDICT_MARK[r.verdict]} |`);
+        }
+        out.push('', '*↓ lower is better, ↑ higher is better (input `lower-is-better` / `higher-is-better` changes it).*', '');
+    }
+    else {
+        out.push(`**Metrics**${b?.missing ? ` (no baseline: ${(0,md_escape/* escapeText */.X1)(b.missing)})` : ''}`, '');
+        out.push('| Metric | Value |', '|---|---:|');
+        for (const r of rows)
+            out.push(`| ${(0,md_escape/* cellCode */.GA)(r.name)} | ${formatMetric(r.value)} |`);
+        out.push('');
+    }
+    const names = Object.keys(cur.series).slice(0, MAX_CHARTS);
+    for (const name of names) {
+        const chart = seriesChart({ name, current: cur.series[name], baseline: base?.series[name], baselineLabel: base ? (b.run ?? b.label) : undefined });
+        if (chart)
+            out.push(chart, '');
+    }
+    if (Object.keys(cur.series).length > names.length)
+        out.push(`*${Object.keys(cur.series).length - names.length} more series not drawn.*`, '');
+    return out;
+}
+function reportBlock(x, policy, budget) {
+    if (!x.report || x.report.trim() === '')
+        return [];
+    const clean = (0,job_report/* sanitizeJobReport */.hN)(x.report, { policy, resolve: x.resolveReportTarget, missingImageNote: x.missingImageNote });
+    const heading = '#### Report from the job';
+    const room = budget - heading.length - 10;
+    if (room < 400)
+        return [heading, '', `*The job wrote a report (${x.report.length.toLocaleString('en-US')} characters), left out here for length. ${x.reportWholeAt ?? ''}*`, ''];
+    const note = x.reportNote ? ['', x.reportNote] : [];
+    const short = (0,job_report/* shortenMarkdown */.zU)(clean.markdown, room - (x.reportNote?.length ?? 0) - 2, x.reportWholeAt ?? '');
+    return [heading, '', short.markdown, ...note, ''];
+}
+/** the section's markdown, within `ctx.maxChars` */
+function runSection(r, manifest, ctx) {
+    const x = ctx.extras ?? {};
+    const max = ctx.maxChars ?? 60_000;
+    const before = [...failureBlock(r, x, ctx.policy), ...metricsBlock(x)];
+    const note = x.artifactsNote ? [x.artifactsNote, ''] : [];
+    const withoutReport = (0,report_markdown/* runMarkdown */.l7)(r, manifest, { ...ctx, blocks: [...before, ...note], maxChars: max });
+    const budget = max - withoutReport.length - 200;
+    const report = reportBlock(x, ctx.policy, budget);
+    if (!report.length)
+        return withoutReport;
+    return (0,report_markdown/* runMarkdown */.l7)(r, manifest, { ...ctx, blocks: [...before, ...report, ...note], maxChars: max });
+}
+
+;// CONCATENATED MODULE: ./src/ci/log-fences.ts
+/**
+ * Keeps what a job prints from being read as CI commands.
+ *
+ * GitHub: the runner reads every line of a step's output for workflow commands: `::name …::data`
+ * at the start of a line (after leading whitespace) and the legacy `##[name …]data` anywhere in a
+ * line, both case-insensitive. After `::stop-commands::TOKEN` it ignores every command until a
+ * line `::TOKEN::` (or `##[TOKEN]`). So job output is written inside such a block, with a fresh
+ * random token per block; the block is closed only around our own commands (groups, annotations).
+ *
+ * GitLab: no commands, but collapsible sections: `section_start:<time>:<name>[opts]\r\e[0K`
+ * (and `section_end:`) fold the log. The `\r\e[0K` suffix is required, so job output has it
+ * rewritten to `\r\e[K`, which a terminal draws the same way (erase to the end of the line).
+ */
+
+function randomStopToken() {
+    return `dstack-${(0,external_node_crypto_.randomBytes)(24).toString('hex')}`;
+}
+/** job output inside `::stop-commands::` blocks; `resume()` before writing a command of our own */
+class CommandFence {
+    write;
+    newToken;
+    token;
+    constructor(write, newToken = randomStopToken) {
+        this.write = write;
+        this.newToken = newToken;
+    }
+    get fenced() {
+        return this.token !== undefined;
+    }
+    /** job output; a trailing newline is added so a following command starts on its own line */
+    output(text) {
+        if (text === '')
+            return;
+        const lower = text.toLowerCase();
+        // the job cannot know the token, but should it print it anyway, that block ends here and a new one starts
+        if (this.token && lower.includes(this.token.toLowerCase()))
+            this.resume();
+        if (!this.token) {
+            let token = this.newToken();
+            while (lower.includes(token.toLowerCase()))
+                token = this.newToken();
+            this.token = token;
+            this.write(`::stop-commands::${token}\n`);
+        }
+        this.write(text.endsWith('\n') ? text : text + '\n');
+    }
+    /** end the block (if any): the next line may be a command again */
+    resume() {
+        if (!this.token)
+            return;
+        this.write(`::${this.token}::\n`);
+        this.token = undefined;
+    }
+}
+/**
+ * A message of ours that carries foreign text (a reason, a file name) as one plain log line:
+ * line breaks become `⏎`, and `::` / `##[` cannot start a command.
+ */
+function plainLogLine(text) {
+    return text
+        .replace(/\r\n|[\r\n\u2028\u2029\u0085]/g, ' ⏎ ')
+        .replace(/##\[/g, '##\u200b[')
+        .replace(/^(\s*)::/, '$1:\u200b:');
+}
+const SECTION_SUFFIX = '\r\x1b[0K';
+/** rewrites GitLab's section suffix `\r\e[0K` to `\r\e[K` in a stream of text chunks */
+class SectionMarkerFilter {
+    held = '';
+    push(text) {
+        let s = (this.held + text).split(SECTION_SUFFIX).join('\r\x1b[K');
+        this.held = '';
+        // keep back a tail that may be the start of a suffix split across chunks
+        for (let n = Math.min(SECTION_SUFFIX.length - 1, s.length); n > 0; n--) {
+            if (SECTION_SUFFIX.startsWith(s.slice(-n))) {
+                this.held = s.slice(-n);
+                s = s.slice(0, -n);
+                break;
+            }
+        }
+        return s;
+    }
+    flush() {
+        const s = this.held;
+        this.held = '';
+        return s;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/ci/github.ts
 /**
@@ -89700,50 +92742,80 @@ var report_markdown = __nccwpck_require__(54285);
 
 
 
+
+
 const STATE_MACHINES = 'dstack-machines';
-/** log groups per step, live job logs outside groups so they are visible while the job runs */
-function githubEventSink() {
+/**
+ * log groups per step, live job logs outside groups so they are visible while the job runs; job
+ * output is fenced off (log-fences.ts) so nothing it prints is a workflow command. `end()` closes
+ * the fence: call it before writing commands outside this sink (`core.setFailed`).
+ */
+function githubEventSink(write = (s) => void process.stdout.write(s)) {
+    const fence = new CommandFence(write);
+    // a line cut by a chunk boundary waits for its end, so the log shows it as one line
+    let partial = '';
+    const flushPartial = () => {
+        if (partial)
+            fence.output(partial);
+        partial = '';
+    };
     let inGroup = false;
     const endGroup = () => {
         if (inGroup)
-            lib_core/* endGroup */.N4();
+            lib_core.endGroup();
         inGroup = false;
     };
-    return (ev) => {
+    const sink = (ev) => {
+        if (ev.type === 'log') {
+            endGroup();
+            const text = partial + ev.text;
+            const cut = text.lastIndexOf('\n') + 1;
+            partial = text.slice(cut);
+            fence.output(text.slice(0, cut));
+            return;
+        }
+        flushPartial();
+        fence.resume();
         switch (ev.type) {
             case 'step':
                 endGroup();
                 if (ev.step === 'run' || ev.step === 'finish') {
-                    lib_core/* info */.pq(`» ${ev.message}`);
+                    lib_core.info(plainLogLine(`» ${ev.message}`));
                 }
                 else {
-                    lib_core/* startGroup */.Oh(ev.message);
+                    lib_core.startGroup(ev.message);
                     inGroup = true;
                 }
                 break;
-            case 'log':
-                endGroup();
-                process.stdout.write(ev.text.endsWith('\n') || ev.text === '' ? ev.text : ev.text + '\n');
-                break;
             case 'status':
-                lib_core/* info */.pq(`status: ${ev.status}${ev.record.run ? ` (run ${ev.record.run})` : ''}`);
+                lib_core.info(plainLogLine(`status: ${ev.status}${ev.record.run ? ` (run ${ev.record.run})` : ''}`));
                 break;
             case 'machine':
-                lib_core/* info */.pq(`machine: ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`);
+                lib_core.info(plainLogLine(`machine: ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`));
                 break;
             case 'info':
-                lib_core/* info */.pq(ev.message);
+                lib_core.info(plainLogLine(ev.message));
                 break;
             case 'warning':
-                lib_core/* warning */.$e(ev.message);
+                // a workflow-file warning: an annotation on its line (files are relative to the action's working-directory)
+                if (ev.problem)
+                    lib_core.warning(ev.message, { title: `dstack workflow: ${ev.problem.path || ev.problem.file}`, file: external_node_path_.posix.normalize(external_node_path_.posix.join(lib_core.getInput('working-directory') || '.', ev.problem.file)), startLine: ev.problem.line, startColumn: ev.problem.column });
+                else
+                    lib_core.warning(ev.message);
                 break;
         }
     };
+    return Object.assign(sink, {
+        end: () => {
+            flushPartial();
+            fence.resume();
+        }
+    });
 }
 /** each workflow problem as an annotation on its file and line */
 function annotateProblems(problems, repoPrefix = '') {
     for (const p of problems) {
-        lib_core/* error */.z3((0,model/* formatProblem */.Vw)(p), {
+        lib_core.error((0,model/* formatProblem */.Vw)(p), {
             title: `dstack workflow: ${p.path || p.file}`,
             file: external_node_path_.posix.normalize(external_node_path_.posix.join(repoPrefix || '.', p.file)),
             startLine: p.line,
@@ -89751,9 +92823,21 @@ function annotateProblems(problems, repoPrefix = '') {
         });
     }
 }
+/** a failed command as an error annotation on its own line of the workflow file */
+function annotateFailure(r, repoPrefix = '') {
+    const step = failingStep(r);
+    const file = r.spec.source?.file;
+    if (!step || !file)
+        return;
+    lib_core.error(`run ${r.run} failed: ${r.reason ?? ''}`, {
+        title: `dstack workflow ${r.workflow}: ${step.kind}[${step.index + 1}] failed`,
+        file: external_node_path_.posix.normalize(external_node_path_.posix.join(repoPrefix || '.', file)),
+        startLine: step.line
+    });
+}
 /** machines the post step must make sure are gone */
 function saveMachines(machines) {
-    lib_core/* saveState */.LZ(STATE_MACHINES, JSON.stringify(machines));
+    lib_core.saveState(STATE_MACHINES, JSON.stringify(machines));
 }
 function loadMachines() {
     const raw = core.getState(STATE_MACHINES);
@@ -89771,18 +92855,18 @@ function loadMachines() {
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    await lib_core/* summary */.z.addRaw(markdown, true).write();
+    await lib_core.summary.addRaw(markdown, true).write();
 }
 function setOutputs(outputs) {
     for (const [k, v] of Object.entries(outputs))
-        lib_core/* setOutput */.uH(k, v);
+        lib_core.setOutput(k, v);
 }
 /** `true|True|TRUE|false|False|FALSE`, or the default when empty */
 function booleanInput(name, dflt) {
-    const raw = lib_core/* getInput */.V4(name);
+    const raw = lib_core.getInput(name);
     if (!raw)
         return dflt;
-    return lib_core/* getBooleanInput */.Vt(name);
+    return lib_core.getBooleanInput(name);
 }
 
 ;// CONCATENATED MODULE: ./src/entry/env-input.ts
@@ -90026,6 +93110,7 @@ function gitlabMergeRequestThread(o) {
 
 
 
+
 function parseCommentMode(value, field) {
     const v = (value ?? '').trim().toLowerCase();
     if (v === '' || v === 'auto')
@@ -90084,10 +93169,18 @@ class PrCommenter {
         this.startedFor = ev.record.run;
         this.pending = this.write(structuredClone(ev.record), []);
     };
-    /** the final section; resolves to where the comment is (undefined when none was written) */
-    async finish(record, manifest) {
+    /**
+     * The final section; resolves to where the comment is (undefined when none was written).
+     * `render` makes the full section (metrics, report, log tail: ci/run-section.ts) for this platform.
+     */
+    async finish(record, manifest, render) {
         await this.pending;
-        return this.write(record, manifest);
+        return this.write(record, manifest, render);
+    }
+    /** the platform of the thread this run comments on, once chosen (for rendering its section) */
+    platform(record) {
+        const t = this.thread(record);
+        return t ? (t.where.startsWith('merge request') ? 'gitlab' : 'github') : undefined;
     }
     thread(record) {
         if (this.ctx.mode === 'never')
@@ -90103,13 +93196,15 @@ class PrCommenter {
         }
         return this.choice.thread;
     }
-    async write(record, manifest) {
+    async write(record, manifest, render) {
         const thread = this.thread(record);
         if (!thread)
             return undefined;
-        const markdown = (0,report_markdown/* runMarkdown */.l7)(record, manifest, {
-            ...this.ctx.urls(record),
-            logsHint: this.ctx.jobUrl ? `[Job log](${this.ctx.jobUrl})` : undefined,
+        const urls = this.ctx.urls(record);
+        const markdown = render ? await render(SECTION_MAX_CHARS) : (0,report_markdown/* runMarkdown */.l7)(record, manifest, {
+            ...urls,
+            jobUrl: this.ctx.jobUrl,
+            policy: (0,md_escape/* policyFor */.KV)([urls.artifactsUrl, this.ctx.jobUrl]),
             maxChars: SECTION_MAX_CHARS
         });
         try {
@@ -90127,6 +93222,600 @@ function permissionHint(e) {
         return ' (give the job `permissions: pull-requests: write`; pull requests from forks get a read-only token, so their runs report in the job summary only)';
     }
     return '';
+}
+
+;// CONCATENATED MODULE: ./src/ci/redact.ts
+/**
+ * The CI's masking, applied to text this tool shows itself (the log tail in a summary or comment):
+ * GitHub masks registered secrets in its log, but not in a summary or a comment body we write.
+ * Every secret value, and each line of a multi-line one, becomes `***`.
+ */
+class SecretRedactor {
+    values = new Set();
+    /** values shorter than 3 characters are not redacted: they would blank out ordinary text */
+    add(value) {
+        for (const v of [value, ...value.split(/\r?\n/)])
+            if (v.trim().length >= 3)
+                this.values.add(v);
+    }
+    redact(text) {
+        let out = text;
+        // longest first, so a value that contains another is replaced whole
+        for (const v of [...this.values].sort((a, b) => b.length - a.length))
+            out = out.split(v).join('***');
+        return out;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/report-data.ts
+
+
+
+const METRICS_PATH = '_dstack/metrics.jsonl';
+const REPORT_PATH = '_dstack/report.md';
+/** bytes of log read back for the tail (from the end) */
+const LOG_TAIL_BYTES = 64 * 1024;
+const REPORT_MAX_BYTES = 4 * 1024 * 1024;
+async function artifactText(store, repoId, run, manifest, path, max) {
+    const entry = manifest.find((e) => e.path === path);
+    if (!entry || entry.size > max)
+        return undefined;
+    const buf = await store.store.get(src_store/* keys */.HP.artifacts(repoId, run, path));
+    return buf?.toString('utf8');
+}
+async function readRunMetrics(store, repoId, run, manifest) {
+    const m = manifest ?? (await store.readManifest(repoId, run)) ?? [];
+    const text = await artifactText(store, repoId, run, m, METRICS_PATH, 16 * 1024 * 1024);
+    return text === undefined ? undefined : parseMetrics(text);
+}
+/** the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many) */
+async function readLogTail(store, r) {
+    const n = r.attempts.length;
+    if (!n)
+        return undefined;
+    const seqs = await store.listLogChunks(r.repoId, r.run, n);
+    const parts = [];
+    let size = 0;
+    for (let i = seqs.length - 1; i >= 0 && size < LOG_TAIL_BYTES; i--) {
+        const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i]);
+        if (!b)
+            continue;
+        parts.unshift(b);
+        size += b.length;
+    }
+    if (!parts.length)
+        return undefined;
+    let buf = Buffer.concat(parts);
+    if (buf.length > LOG_TAIL_BYTES) {
+        buf = buf.subarray(buf.length - LOG_TAIL_BYTES);
+        const nl = buf.indexOf(0x0a);
+        if (nl >= 0)
+            buf = buf.subarray(nl + 1); // start at a whole line (and never inside a UTF-8 sequence)
+    }
+    return buf.toString('utf8');
+}
+/** the baseline run for `ref`; `missing` says why there is none */
+async function resolveBaseline(store, r, ref, baseBranch) {
+    const want = (ref ?? '').trim();
+    if (!want || want === 'none' || want === 'false')
+        return undefined;
+    let baseRun;
+    let label;
+    if (want === 'auto') {
+        const branch = baseBranch || r.revision.branch;
+        label = `auto: latest succeeded ${r.workflow} run on ${branch ?? 'this branch'}`;
+        if (!branch)
+            return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' };
+        const runs = await store.listRuns(r.repoId);
+        const candidates = runs.filter((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt);
+        if (!candidates.length)
+            return { label, missing: `no succeeded run of ${r.workflow} on ${branch} yet` };
+        // the newest one that stored metrics (a few tries: older runs may predate DSTACK_METRICS)
+        for (const c of candidates.slice(0, 20)) {
+            const metrics = await readRunMetrics(store, r.repoId, c.run);
+            if (metrics)
+                return { label, run: c.run, metrics };
+        }
+        baseRun = candidates[0];
+    }
+    else {
+        const asTag = want.startsWith(':') ? want.slice(1) : want;
+        let tag;
+        try {
+            tag = await store.getTag(r.repoId, asTag);
+        }
+        catch (e) {
+            if (!(e instanceof errors/* UserError */.yo))
+                throw e;
+        }
+        if (tag) {
+            label = `tag ${asTag}`;
+            baseRun = await store.getRun(r.repoId, tag.run);
+        }
+        else {
+            label = `run ${want}`;
+            try {
+                baseRun = want.startsWith(':') ? undefined : await store.getRun(r.repoId, want);
+            }
+            catch (e) {
+                if (!(e instanceof errors/* UserError */.yo))
+                    throw e;
+            }
+        }
+        if (!baseRun)
+            return { label, missing: `no tag or run ${want} in ${r.repoId}` };
+    }
+    if (baseRun.run === r.run)
+        return { label, run: baseRun.run, missing: 'the baseline is this run itself' };
+    const metrics = await readRunMetrics(store, r.repoId, baseRun.run);
+    if (!metrics)
+        return { label, run: baseRun.run, missing: `run ${baseRun.run} stored no metrics` };
+    return { label, run: baseRun.run, metrics };
+}
+async function loadReportData(store, r, manifest, o = {}) {
+    const [metrics, report, log, baseline] = await Promise.all([
+        readRunMetrics(store, r.repoId, r.run, manifest),
+        artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
+        r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r),
+        resolveBaseline(store, r, o.baseline, o.baseBranch)
+    ]);
+    const redact = o.redact ?? ((t) => t);
+    return { metrics, report, logText: log === undefined ? undefined : redact(log), baseline };
+}
+
+;// CONCATENATED MODULE: ./src/ci/run-section.ts
+
+
+
+
+
+/** S3 presigned URLs with SigV4 last at most 7 days (shorter when the credentials are temporary) */
+const PRESIGN_SECONDS = 7 * 24 * 3600;
+const IMAGE_MAX_BYTES = 10 * 1024 * 1024;
+const IMAGE_EXT = /\.(png|jpe?g|gif|svg|webp)$/i;
+/** the data every place shares: loaded once per run end */
+async function loadSectionData(store, r, manifest, o) {
+    return loadReportData(store, r, manifest, o);
+}
+function sourceUrl(r, environ, platform) {
+    const sha = r.revision.headSha ?? r.revision.sha;
+    const enc = (f) => f.split('/').map(encodeURIComponent).join('/');
+    if (platform === 'github' && environ.GITHUB_SERVER_URL && environ.GITHUB_REPOSITORY) {
+        return (file, line) => `${environ.GITHUB_SERVER_URL}/${environ.GITHUB_REPOSITORY}/blob/${sha}/${enc(file)}#L${line}`;
+    }
+    if (platform === 'gitlab' && environ.CI_PROJECT_URL)
+        return (file, line) => `${environ.CI_PROJECT_URL}/-/blob/${sha}/${enc(file)}#L${line}`;
+    return undefined;
+}
+async function renderRunSectionFor(r, manifest, data, src, maxChars) {
+    const env = src.environ;
+    const extraHosts = [];
+    const resolved = new Map();
+    const inManifest = new Set(manifest.map((e) => e.path));
+    let imageNote;
+    let missingImageNote;
+    if (data.report) {
+        for (const { target } of (0,job_report/* relativeTargets */.T1)(data.report)) {
+            const path = (0,job_report/* normaliseTarget */.YR)(target);
+            if (!path || !inManifest.has(path) || resolved.has(path))
+                continue;
+            const entry = manifest.find((e) => e.path === path);
+            const key = src_store/* keys */.HP.artifacts(r.repoId, r.run, path);
+            const isImage = IMAGE_EXT.test(path);
+            try {
+                if (src.platform === 'gitlab' && src.gitlabUpload && isImage && entry.size <= IMAGE_MAX_BYTES) {
+                    const bytes = await src.store.store.get(key);
+                    if (bytes) {
+                        const url = await src.gitlabUpload(path.split('/').pop(), bytes);
+                        extraHosts.push(new URL(url).host);
+                        resolved.set(path, { image: url, link: url });
+                        continue;
+                    }
+                }
+                if (src.platform !== 'gitlab' && src.store.store.presignGet) {
+                    const url = await src.store.store.presignGet(key, PRESIGN_SECONDS);
+                    extraHosts.push(new URL(url).host);
+                    resolved.set(path, { image: isImage ? url : undefined, link: url });
+                    const until = new Date((src.now?.() ?? new Date()).getTime() + PRESIGN_SECONDS * 1000).toISOString().slice(0, 10);
+                    imageNote = `*Images and files in this report are presigned links into the run store, valid until ${until} at the latest (sooner when the store was reached with temporary credentials); afterwards use \`dstack-run artifacts download ${r.run}\`.*`;
+                    continue;
+                }
+            }
+            catch (e) {
+                src.warn?.(`could not link the report's ${path}: ${e.message}`);
+            }
+            if (src.workflowArtifactUrl)
+                resolved.set(path, { link: src.workflowArtifactUrl });
+        }
+        if (!src.workflowArtifactUrl && !src.store.store.presignGet && src.platform !== 'gitlab')
+            missingImageNote = `it is an artifact of run ${r.run}`;
+        if (src.platform === 'gitlab' && !src.gitlabUpload)
+            missingImageNote = 'uploading images needs DSTACK_GITLAB_TOKEN';
+    }
+    const policy = (0,md_escape/* policyFor */.KV)([src.links.artifactsUrl, src.jobUrl, src.workflowArtifactUrl, env.GITHUB_SERVER_URL, env.CI_SERVER_URL, env.CI_PROJECT_URL], extraHosts);
+    const reportLink = (0,md_escape/* link */.nf)(REPORT_PATH, src.links.artifactUrl(REPORT_PATH), policy);
+    const reportWholeAt = `The whole report is the artifact ${reportLink === REPORT_PATH ? (0,md_escape/* codeSpan */.SS)(REPORT_PATH) : reportLink} of run ${(0,md_escape/* codeSpan */.SS)(r.run)}` +
+        `${src.workflowArtifactUrl ? ` (also in the ${(0,md_escape/* link */.nf)('workflow artifact', src.workflowArtifactUrl, policy)})` : ''}: ${(0,md_escape/* codeSpan */.SS)(`dstack-run artifacts download ${r.run}`)}.`;
+    const extras = {
+        metrics: data.metrics,
+        baseline: data.baseline,
+        directions: src.directions,
+        report: data.report,
+        reportWholeAt,
+        resolveReportTarget: (target, kind) => {
+            const hit = resolved.get(target);
+            if (kind === 'image')
+                return hit?.image;
+            return hit?.link ?? (inManifest.has(target) ? src.links.artifactUrl(target) : undefined);
+        },
+        missingImageNote,
+        reportNote: imageNote,
+        logText: data.logText,
+        sourceUrl: sourceUrl(r, env, src.platform),
+        artifactsNote: src.artifactsNote
+    };
+    return runSection(r, manifest, { ...src.links, jobUrl: src.jobUrl, policy, maxChars, extras });
+}
+
+;// CONCATENATED MODULE: ./src/ci/gitlab-uploads.ts
+async function uploadToGitlab(o, fileName, bytes) {
+    const doFetch = o.fetch ?? fetch;
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)]), fileName);
+    const where = `${o.apiUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(o.projectId)}/uploads`;
+    const res = await doFetch(where, { method: 'POST', headers: { 'PRIVATE-TOKEN': o.token }, body: form });
+    if (!res.ok)
+        throw new Error(`GitLab upload of ${fileName}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    const body = (await res.json());
+    if (typeof body.url !== 'string' || !body.url.startsWith('/uploads/'))
+        throw new Error(`GitLab upload of ${fileName}: unexpected answer ${JSON.stringify(body).slice(0, 200)}`);
+    return { url: `${o.projectUrl.replace(/\/+$/, '')}${body.url}` };
+}
+
+;// CONCATENATED MODULE: ./src/ci/run-report.ts
+/**
+ * The end of a run, as every entry (action, CLI, GitLab) reports it: the section data is read once
+ * (metrics, baseline, job report, redacted log tail), then rendered for each place it goes. A
+ * failure to read or render the extras never fails the run: the plain section is shown instead,
+ * with a warning.
+ */
+
+
+
+
+
+
+function directionsFrom(lower, higher) {
+    return { lowerIsBetter: parseNameList(lower), higherIsBetter: parseNameList(higher) };
+}
+async function prepareRunReport(o) {
+    const env = o.environ;
+    let data = {};
+    try {
+        data = await loadSectionData(o.store, o.record, o.manifest, {
+            baseline: o.baseline,
+            baseBranch: env.GITHUB_BASE_REF || env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
+            redact: o.redactor ? (t) => o.redactor.redact(t) : undefined
+        });
+    }
+    catch (e) {
+        o.warn(`could not read the metrics, report or log of run ${o.record.run} for the summary: ${e.message}`);
+    }
+    // each file is uploaded once, however many times the section is rendered
+    const uploaded = new Map();
+    const gitlabUpload = env.DSTACK_GITLAB_TOKEN && env.CI_API_V4_URL && env.CI_PROJECT_ID && env.CI_PROJECT_URL
+        ? (name, bytes) => {
+            const key = `${name}\0${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+            if (!uploaded.has(key)) {
+                const opts = { token: env.DSTACK_GITLAB_TOKEN, apiUrl: env.CI_API_V4_URL, projectId: env.CI_PROJECT_ID, projectUrl: env.CI_PROJECT_URL, fetch: o.fetch };
+                uploaded.set(key, uploadToGitlab(opts, name, bytes).then((u) => u.url));
+            }
+            return uploaded.get(key);
+        }
+        : undefined;
+    return {
+        data,
+        render: async (platform, maxChars) => {
+            try {
+                return await renderRunSectionFor(o.record, o.manifest, data, {
+                    platform,
+                    store: o.store,
+                    environ: env,
+                    links: o.links,
+                    jobUrl: o.jobUrl,
+                    directions: directionsFrom(o.lowerIsBetter, o.higherIsBetter),
+                    artifactsNote: o.artifactsNote,
+                    workflowArtifactUrl: o.workflowArtifactUrl,
+                    gitlabUpload: platform === 'gitlab' ? gitlabUpload : undefined,
+                    now: o.now,
+                    warn: o.warn
+                }, maxChars);
+            }
+            catch (e) {
+                o.warn(`could not render the full section of run ${o.record.run}: ${e.message}`);
+                return (0,report_markdown/* runMarkdown */.l7)(o.record, o.manifest, { ...o.links, jobUrl: o.jobUrl, maxChars, policy: (0,md_escape/* policyFor */.KV)([o.links.artifactsUrl, o.jobUrl]) });
+            }
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ci/artifact-place.ts
+
+/** the CI machine vanishes with the job: 'a GitHub-hosted runner', 'a GitLab CI job', or undefined */
+function ephemeralCi(environ) {
+    if (environ.GITHUB_ACTIONS === 'true' && environ.RUNNER_ENVIRONMENT === 'github-hosted')
+        return 'a GitHub-hosted runner';
+    if (environ.GITLAB_CI === 'true')
+        return 'a GitLab CI job';
+    return undefined;
+}
+/** GitHub input `upload-artifact`: true / false, or empty = auto (a folder store on a GitHub-hosted runner) */
+function wantWorkflowArtifact(input, loc, environ) {
+    const v = input.trim().toLowerCase();
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    return loc.kind === 'folder' && ephemeralCi(environ) === 'a GitHub-hosted runner';
+}
+/** GitLab: links into the job's own artifacts, for files exported to `dir` (relative to the project) */
+function gitlabJobArtifactLinks(environ, dir) {
+    const project = environ.CI_PROJECT_URL;
+    const job = environ.CI_JOB_ID;
+    if (!project || !job || !/^[0-9]+$/.test(job))
+        return undefined;
+    const d = dir.split('/').filter((p) => p && p !== '.').map(encodeURIComponent).join('/');
+    const enc = (p) => p.split('/').map(encodeURIComponent).join('/');
+    return {
+        artifactUrl: (p) => `${project}/-/jobs/${job}/artifacts/file/${d}/${enc(p)}`,
+        artifactsUrl: `${project}/-/jobs/${job}/artifacts/browse/${d}/`
+    };
+}
+/** a sentence for the summary when the artifacts are not linked one by one from a lasting place */
+function artifactsNote(o) {
+    if (o.loc.kind !== 'folder')
+        return undefined;
+    const where = ephemeralCi(o.environ);
+    if (o.workflowArtifactUrl) {
+        const policy = (0,md_escape/* policyFor */.KV)([o.workflowArtifactUrl]);
+        return `📦 The artifacts are in the workflow artifact ${(0,md_escape/* link */.nf)(o.workflowArtifactName ?? 'of this job', o.workflowArtifactUrl, policy)}${where ? ` (the folder store on ${where} is gone when the job ends)` : ''}.`;
+    }
+    if (o.gitlabExported) {
+        const policy = (0,md_escape/* policyFor */.KV)([o.gitlabExported.artifactsUrl]);
+        return `📦 The artifacts are ${(0,md_escape/* link */.nf)("this job's artifacts", o.gitlabExported.artifactsUrl, policy)}, kept as long as the project keeps job artifacts.`;
+    }
+    if (where) {
+        return `⚠️ The artifacts were stored in the folder ${(0,md_escape/* codeSpan */.SS)(o.storeUrl)} on ${where}, which is gone when the job ends: they cannot be downloaded from here. Use an S3 store, or ${where === 'a GitLab CI job' ? 'the component input `export-artifacts`' : 'the input `upload-artifact: true`'}.`;
+    }
+    return `The artifacts are in the folder store ${(0,md_escape/* codeSpan */.SS)(o.storeUrl)} on the machine that ran this job.`;
+}
+
+;// CONCATENATED MODULE: ./src/ci/github-provenance.ts
+/**
+ * The stored provenance statement as the two files GitHub's `actions/attest` takes: the predicate
+ * (`predicate-path`) and the subjects in `sha256sum` format (`subject-checksums`). The subjects are
+ * checked against the run's manifest first, so a statement changed in the store is not signed.
+ */
+
+
+async function writeAttestInputs(store, record, dir) {
+    const key = record.provenance?.statementKey;
+    if (!key)
+        return undefined;
+    const text = await store.store.getText(key);
+    if (text === undefined)
+        throw new Error(`the provenance statement ${key} is missing from the store`);
+    const statement = JSON.parse(text);
+    const manifest = (await store.readManifest(record.repoId, record.run)) ?? [];
+    const want = manifest.map((e) => `${e.sha256}  ${e.path}`).sort();
+    const got = (statement.subject ?? []).map((s) => `${s.digest.sha256}  ${s.name}`).sort();
+    if (JSON.stringify(want) !== JSON.stringify(got))
+        throw new Error(`the provenance statement ${key} does not list the artifacts of artifacts.json: not signing it`);
+    const lines = manifest.filter((e) => !/[\r\n\\]/.test(e.path)).map((e) => `${e.sha256}  ${e.path}`);
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+    const predicatePath = (0,external_node_path_.join)(dir, `dstack-${record.run}.predicate.json`);
+    const subjectsPath = (0,external_node_path_.join)(dir, `dstack-${record.run}.subjects.sha256`);
+    (0,external_node_fs_.writeFileSync)(predicatePath, JSON.stringify(statement.predicate, null, 2) + '\n');
+    (0,external_node_fs_.writeFileSync)(subjectsPath, lines.join('\n') + '\n');
+    return { predicatePath, subjectsPath };
+}
+
+;// CONCATENATED MODULE: ./src/entry/aws-session.ts
+/**
+ * `role-to-assume` (action input, CLI `--role-to-assume`, env DSTACK_ROLE_TO_ASSUME): AWS
+ * credentials renewed for as long as the run lasts, from the CI job's OIDC token.
+ * - GitHub Actions: a fresh token from the Actions runtime for each renewal (`core.getIDToken`,
+ *   audience sts.amazonaws.com), which needs `permissions: id-token: write`.
+ * - GitLab CI: the job's `id_tokens` entry DSTACK_AWS_ID_TOKEN (audience sts.amazonaws.com); GitLab
+ *   makes it valid for the job's timeout, so it is exchanged again at each renewal.
+ * The token and the credentials stay in memory: never on disk, in a log or in the store.
+ */
+
+const STS_AUDIENCE = 'sts.amazonaws.com';
+/** the GitLab `id_tokens` variable the CLI reads */
+const GITLAB_ID_TOKEN_VAR = 'DSTACK_AWS_ID_TOKEN';
+/** where a fresh OIDC token comes from in this CI job, or undefined when there is none */
+function oidcTokenSource(environ) {
+    if (environ.ACTIONS_ID_TOKEN_REQUEST_URL && environ.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+        return {
+            from: 'the GitHub Actions OIDC token',
+            token: async () => {
+                const core = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 77094));
+                return core.getIDToken(STS_AUDIENCE);
+            }
+        };
+    }
+    const gitlab = environ[GITLAB_ID_TOKEN_VAR];
+    if (gitlab)
+        return { from: `the GitLab id_token ${GITLAB_ID_TOKEN_VAR}`, token: async () => gitlab };
+    return undefined;
+}
+/**
+ * The renewing credentials for `roleArn`, with the first session already obtained (so a wrong role
+ * or a missing permission fails the step at once), or undefined when no role is given.
+ */
+async function awsSession(i) {
+    if (!i.roleArn?.trim())
+        return undefined;
+    // loaded only when a role is given: the AWS SDK's STS client costs start-up time
+    const { assertRoleArn, renewingWebIdentityCredentials } = await __nccwpck_require__.e(/* import() */ 447).then(__nccwpck_require__.bind(__nccwpck_require__, 88447));
+    const roleArn = assertRoleArn(i.source, i.roleArn);
+    const source = i.token ? { from: 'the given token source', token: i.token } : oidcTokenSource(i.environ);
+    if (!source) {
+        throw new model/* UserError */.yo(`${i.source} is set, but this job has no OIDC token to assume ${roleArn} with`, `GitHub: add \`permissions: { id-token: write, contents: read }\` to the job; GitLab: add \`id_tokens: { ${GITLAB_ID_TOKEN_VAR}: { aud: ${STS_AUDIENCE} } }\` to the job (the component does)`);
+    }
+    const jobId = i.environ.GITHUB_RUN_ID ? `gh-${i.environ.GITHUB_RUN_ID}-${i.environ.GITHUB_RUN_ATTEMPT ?? '1'}` : i.environ.CI_JOB_ID ? `gl-${i.environ.CI_JOB_ID}` : 'cli';
+    const credentials = renewingWebIdentityCredentials({
+        roleArn,
+        token: source.token,
+        sessionName: `dstack-run-${jobId}`,
+        durationSeconds: i.durationSeconds,
+        region: i.region || 'us-east-1',
+        stsEndpoint: i.stsEndpoint,
+        now: i.now,
+        log: i.log
+    });
+    try {
+        await credentials();
+    }
+    catch (e) {
+        throw new model/* UserError */.yo(`assuming ${roleArn} with ${source.from} failed: ${e.message}`, `the role's trust policy must allow sts:AssumeRoleWithWebIdentity for this repository's OIDC subject, with audience ${STS_AUDIENCE} (README: "Long runs")`);
+    }
+    return credentials;
+}
+
+;// CONCATENATED MODULE: ./src/entry/cancel-wait.ts
+/**
+ * Cancellation keeps what the job made. GitHub gives a cancelled step 7.5 s before SIGTERM and
+ * 2.5 s more before it kills it, while the runner on the machine gives the job `KILL_AFTER` (20 s)
+ * after SIGTERM and then uploads artifacts, the last logs and status.json. So on a cancel the main
+ * step only asks the runner to stop and leaves the machine to the `post:` step (which runs after
+ * a cancellation), and the post step waits — bounded by DSTACK_CANCEL_WAIT_SEC, default
+ * CANCEL_GRACE_SEC (120 s) — until the attempt's status.json says `done`, then terminates it.
+ */
+
+/** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
+const CANCEL_WAIT_SEC = 120;
+const STATE_ATTEMPTS = 'dstack-attempts';
+function attemptRef(store, rec, m) {
+    const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length;
+    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n };
+}
+function saveAttemptRef(ref) {
+    lib_core.saveState(STATE_ATTEMPTS, JSON.stringify([...loadAttemptRefs().filter((r) => r.machineId !== ref.machineId), ref]));
+}
+function loadAttemptRefs() {
+    try {
+        const v = JSON.parse(lib_core.getState(STATE_ATTEMPTS) || '[]');
+        return Array.isArray(v) ? v : [];
+    }
+    catch {
+        return [];
+    }
+}
+/** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
+function cancelWaitSec(environ) {
+    const n = Number(environ.DSTACK_CANCEL_WAIT_SEC);
+    return Number.isFinite(n) && n >= 0 && environ.DSTACK_CANCEL_WAIT_SEC !== '' && environ.DSTACK_CANCEL_WAIT_SEC !== undefined ? n : CANCEL_WAIT_SEC;
+}
+/** Waits until the attempt's status.json is `done` (artifacts, logs and status saved), or the bound. */
+async function awaitRunnerSaved(store, ref, d) {
+    const until = d.now() + d.timeoutSec * 1000;
+    let said = false;
+    for (;;) {
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined);
+        if (st?.phase === 'done')
+            return 'saved';
+        if (d.now() >= until)
+            return 'timeout';
+        if (!said) {
+            d.log(`waiting up to ${d.timeoutSec} s for the runner on ${ref.machineId} to save artifacts, logs and status (phase: ${st?.phase ?? 'unknown'})`);
+            said = true;
+        }
+        await d.sleep(Math.min(d.pollMs ?? 2000, Math.max(0, until - d.now())));
+    }
+}
+/**
+ * The main step's backend on GitHub: once the job is cancelled, `release()` leaves the machine to
+ * the post step (the runner still has to save; the step is about to be killed), instead of
+ * terminating it under the runner's uploads.
+ */
+function deferReleaseOnCancel(backend, signal, log) {
+    const wrap = (h) => ({
+        get machine() {
+            return h.machine;
+        },
+        poll: () => h.poll(),
+        cancel: (reason) => h.cancel(reason),
+        release: async () => {
+            if (signal.aborted) {
+                log(`cancelled: leaving ${h.machine.id} to the post step, which waits for the runner to save artifacts, logs and status before terminating it`);
+                return;
+            }
+            await h.release();
+        }
+    });
+    return {
+        name: backend.name,
+        start: async (req) => wrap(await backend.start(req)),
+        releaseMachine: (m) => backend.releaseMachine(m),
+        close: () => backend.close?.()
+    };
+}
+
+;// CONCATENATED MODULE: ./src/entry/check.ts
+/**
+ * `dstack-run check --backend aws` and the action's `mode: check`: the AWS preflight as one row
+ * per check with its fix, launching nothing. With a workflow, its candidates are checked against
+ * the vCPU quotas too.
+ */
+
+
+async function runAwsCheck(c) {
+    let spec;
+    if (c.workflow) {
+        const loaded = await loadWorkflows(c.repoDir ?? '.');
+        if (loaded.problems.length)
+            throw new model/* WorkflowErrors */.d7(loaded.problems);
+        spec = loaded.specs.find((s) => s.workflow === c.workflow);
+        if (!spec)
+            throw new model/* UserError */.yo(`no workflow named ${JSON.stringify(c.workflow)}`, `known: ${loaded.specs.map((s) => s.workflow).join(', ') || 'none'}`);
+    }
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(466)]).then(__nccwpck_require__.bind(__nccwpck_require__, 85466));
+    const backend = aws.createAwsBackend(c.aws);
+    try {
+        return await backend.check({ spec, store: c.store, log: c.log });
+    }
+    finally {
+        backend.close();
+    }
+}
+function checkFailed(rows) {
+    return rows.some((r) => r.status === 'fail');
+}
+
+// EXTERNAL MODULE: ./src/backends/aws/check-rows.ts
+var check_rows = __nccwpck_require__(61269);
+;// CONCATENATED MODULE: ./src/entry/action-check.ts
+/** The action's `mode: check`: the AWS preflight in the log and the job summary; fails the step when a check fails. */
+
+
+
+
+async function actionCheck(aws, store) {
+    const workflow = lib_core.getInput('workflow') || undefined;
+    const repoDir = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? process.cwd(), lib_core.getInput('working-directory') || '.');
+    const rows = await runAwsCheck({ aws, store: store.kind === 's3' ? store : undefined, repoDir, workflow, log: (l) => lib_core.info(l) });
+    lib_core.info((0,check_rows/* formatRows */.d)(rows));
+    lib_core.setOutput('checks', JSON.stringify(rows));
+    const esc = (t) => t.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+    await lib_core.summary
+        .addHeading('dstack run: AWS check', 3)
+        .addRaw(['| | check | found | fix |', '|---|---|---|---|', ...rows.map((r) => `| ${r.status === 'ok' ? '✅' : r.status === 'warn' ? '⚠️' : '❌'} | ${esc(r.check)} | ${esc(r.detail)} | ${esc(r.fix ?? '')} |`)].join('\n') + '\n')
+        .write()
+        .catch(() => undefined);
+    if (checkFailed(rows))
+        lib_core.setFailed(`${rows.filter((r) => r.status === 'fail').length} AWS check(s) failed; each row says what to change`);
 }
 
 ;// CONCATENATED MODULE: ./src/entry/action-main.ts
@@ -90149,57 +93838,77 @@ function permissionHint(e) {
 
 
 
+
+
+
+
+
+
+
+/** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
+const SUMMARY_MAX_CHARS = 250_000;
+
+
 async function action_main_run(signal = new AbortController().signal) {
     const machines = [];
     try {
-        const mode = lib_core/* getInput */.V4('mode') || 'run';
-        const backendName = parseBackendName(lib_core/* getInput */.V4('backend'));
-        const region = lib_core/* getInput */.V4('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+        const mode = lib_core.getInput('mode') || 'run';
+        const backendName = parseBackendName(lib_core.getInput('backend'));
+        const region = lib_core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+        const credentials = await awsSession({ roleArn: lib_core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region, log: (l) => lib_core.info(l) });
         const awsOptions = {
+            credentials,
             region,
-            instanceProfile: lib_core/* getInput */.V4('instance-profile') || undefined,
+            instanceProfile: lib_core.getInput('instance-profile') || undefined,
             subnetIds: listInput('subnet-ids'),
             securityGroupIds: listInput('security-group-ids'),
-            ami: lib_core/* getInput */.V4('ami') || undefined,
+            ami: lib_core.getInput('ami') || undefined,
             ssmTimeoutSec: numberInput('ssm-timeout', 600)
         };
         if (mode === 'cleanup') {
             const backend = (await createBackend('aws', { aws: awsOptions }));
-            const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false), log: (l) => lib_core/* info */.pq(l) }).finally(() => backend.close());
-            lib_core/* setOutput */.uH('terminated', JSON.stringify(res.terminated));
-            lib_core/* info */.pq(`terminated ${res.terminated.length} expired instance(s); deleted ${res.deletedSecrets.length} stale secret env parameter(s)`);
+            const res = await backend.cleanupExpired({ dryRun: booleanInput('dry-run', false), log: (l) => lib_core.info(l) }).finally(() => backend.close());
+            lib_core.setOutput('terminated', JSON.stringify(res.terminated));
+            lib_core.info(`terminated ${res.terminated.length} expired instance(s); deleted ${res.deletedSecrets.length} stale secret env parameter(s)`);
             return;
         }
+        if (mode === 'check')
+            return await actionCheck(awsOptions, storeFromInputs(region));
         if (mode !== 'run')
-            throw new model/* UserError */.yo(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run` or `cleanup`');
+            throw new model/* UserError */.yo(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `check` or `cleanup`');
         const loc = storeFromInputs(region);
         if (backendName === 'aws' && loc.kind !== 's3')
             throw new model/* UserError */.yo('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)');
-        const store = new RunStore(openStore(loc));
-        const backend = await createBackend(backendName, { aws: awsOptions });
-        const repoDir = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? process.cwd(), lib_core/* getInput */.V4('working-directory') || '.');
+        const store = new src_store/* RunStore */.n_((0,src_store/* openStore */.Ch)(loc, { credentials }));
+        const created = await createBackend(backendName, { aws: awsOptions });
+        const backend = backendName === 'aws' ? deferReleaseOnCancel(created, signal, (l) => lib_core.info(l)) : created;
+        const repoDir = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? process.cwd(), lib_core.getInput('working-directory') || '.');
         const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined;
+        const sink = githubEventSink();
         const commenter = new PrCommenter({
-            mode: parseCommentMode(lib_core/* getInput */.V4('comment'), 'input `comment`'),
-            choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: lib_core/* getInput */.V4('github-token') }),
+            mode: parseCommentMode(lib_core.getInput('comment'), 'input `comment`'),
+            choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: lib_core.getInput('github-token') }),
             jobUrl,
             urls: (r) => store.artifactLinks(r),
-            warn: (m) => lib_core/* warning */.$e(m),
-            debug: (m) => lib_core/* info */.pq(m)
+            warn: (m) => sink({ type: 'warning', message: m }),
+            debug: (m) => sink({ type: 'info', message: m })
         });
-        const sink = githubEventSink();
+        const redactor = new SecretRedactor();
         const record = await runWorkflow({
             repoDir,
-            workflow: lib_core/* getInput */.V4('workflow', { required: true }),
-            args: parseArgsInput(lib_core/* getInput */.V4('args')),
-            env: parseEnvInput(lib_core/* getInput */.V4('env')),
+            workflow: lib_core.getInput('workflow', { required: true }),
+            args: parseArgsInput(lib_core.getInput('args')),
+            env: parseEnvInput(lib_core.getInput('env')),
             environ: process.env,
             includeUntracked: booleanInput('include-untracked', false),
-            maskSecret: (v) => lib_core/* setSecret */.Pq(v),
+            maskSecret: (v) => {
+                lib_core.setSecret(v);
+                redactor.add(v);
+            },
             backend,
             store,
             storeLocation: loc,
-            tag: lib_core/* getInput */.V4('tag') || undefined,
+            tag: lib_core.getInput('tag') || undefined,
             forceTag: booleanInput('force-tag', false),
             signal,
             emit: (ev) => {
@@ -90211,56 +93920,73 @@ async function action_main_run(signal = new AbortController().signal) {
             onMachine: (_rec, m) => {
                 machines.push(m);
                 saveMachines(machines);
+                saveAttemptRef(attemptRef(loc, _rec, m));
             }
-        }).finally(() => backend.close?.());
+        }).finally(() => {
+            sink.end();
+            backend.close?.();
+        });
         const manifest = (await store.readManifest(record.repoId, record.run)) ?? [];
         let workflowArtifactUrl;
-        if (booleanInput('upload-artifact', false) && manifest.length) {
-            workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, lib_core/* getInput */.V4('artifact-name') || `dstack-${record.run}`);
+        const artifactName = lib_core.getInput('artifact-name') || `dstack-${record.run}`;
+        if (wantWorkflowArtifact(lib_core.getInput('upload-artifact'), loc, process.env) && manifest.length) {
+            workflowArtifactUrl = await uploadWorkflowArtifact(store, record.repoId, record.run, artifactName);
         }
         const urls = store.artifactLinks(record);
-        const comment = await commenter.finish(record, manifest);
-        setOutputs((0,outputs/* runOutputs */.M)(record, manifest, { ...urls, workflowArtifactUrl }));
+        const report = await prepareRunReport({
+            store, environ: process.env, record, manifest, redactor, links: urls, jobUrl, workflowArtifactUrl,
+            baseline: lib_core.getInput('baseline') || 'auto',
+            lowerIsBetter: lib_core.getInput('lower-is-better'),
+            higherIsBetter: lib_core.getInput('higher-is-better'),
+            artifactsNote: manifest.length ? artifactsNote({ loc, environ: process.env, storeUrl: (0,model/* describeStore */.Fk)(loc), workflowArtifactUrl, workflowArtifactName: artifactName }) : undefined,
+            warn: (m) => lib_core.warning(m)
+        });
+        const comment = await commenter.finish(record, manifest, (max) => report.render('github', max));
+        setOutputs((0,outputs/* runOutputs */.M)(record, manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) }));
         if (comment?.url)
-            lib_core/* setOutput */.uH('comment-url', comment.url);
-        await writeSummary((0,report_markdown/* runMarkdown */.l7)(record, manifest, { ...urls, maxChars: 500_000 }));
+            lib_core.setOutput('comment-url', comment.url);
+        await publishAttestInputs(store, record);
+        await writeSummary(await report.render('github', SUMMARY_MAX_CHARS));
+        if (record.status === 'failed')
+            annotateFailure(record, lib_core.getInput('working-directory') || '');
         if (record.status !== 'succeeded')
-            lib_core/* setFailed */.C1(`run ${record.run} ${record.status}: ${record.reason ?? ''}`);
+            lib_core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`);
     }
     catch (e) {
         if (e instanceof model/* WorkflowErrors */.d7) {
-            annotateProblems(e.problems, lib_core/* getInput */.V4('working-directory') || '');
-            lib_core/* setFailed */.C1(`${e.problems.length} problem(s) in the workflow files`);
+            annotateProblems(e.problems, lib_core.getInput('working-directory') || '');
+            lib_core.setFailed(`${e.problems.length} problem(s) in the workflow files`);
         }
         else if (e instanceof model/* UserError */.yo) {
-            lib_core/* setFailed */.C1(e.hint ? `${e.message} (${e.hint})` : e.message);
+            lib_core.setFailed(e.hint ? `${e.message} (${e.hint})` : e.message);
         }
         else {
-            lib_core/* setFailed */.C1(e.stack ?? String(e));
+            lib_core.setFailed(e.stack ?? String(e));
         }
     }
     finally {
         // runWorkflow released every machine it started; an empty list tells the post step there is nothing to do
-        if (machines.length)
+        // …except after a cancellation: then the post step waits for the runner to save, and releases them
+        if (machines.length && !signal.aborted)
             saveMachines([]);
     }
 }
 function storeFromInputs(region) {
-    const endpoint = lib_core/* getInput */.V4('endpoint') || undefined;
-    const spec = lib_core/* getInput */.V4('store');
+    const endpoint = lib_core.getInput('endpoint') || undefined;
+    const spec = lib_core.getInput('store');
     if (spec)
-        return parseStoreSpec(spec, { region, endpoint });
-    const bucket = lib_core/* getInput */.V4('bucket');
+        return (0,src_store/* parseStoreSpec */.yh)(spec, { region, endpoint });
+    const bucket = lib_core.getInput('bucket');
     if (bucket)
-        return parseStoreSpec(`s3://${bucket}/${lib_core/* getInput */.V4('prefix') || ''}`, { region, endpoint });
-    return defaultStoreLocation(process.env);
+        return (0,src_store/* parseStoreSpec */.yh)(`s3://${bucket}/${lib_core.getInput('prefix') || ''}`, { region, endpoint });
+    return (0,src_store/* defaultStoreLocation */.mk)(process.env);
 }
 function listInput(name) {
-    const v = lib_core/* getInput */.V4(name).split(/[\s,]+/).filter(Boolean);
+    const v = lib_core.getInput(name).split(/[\s,]+/).filter(Boolean);
     return v.length ? v : undefined;
 }
 function numberInput(name, dflt) {
-    const raw = lib_core/* getInput */.V4(name);
+    const raw = lib_core.getInput(name);
     if (!raw)
         return dflt;
     const n = Number(raw);
@@ -90272,18 +93998,31 @@ async function uploadWorkflowArtifact(store, repoId, run, name) {
     const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)(), 'dstack-artifacts-'));
     try {
         const files = await store.downloadArtifacts(repoId, run, dir);
-        const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(656)]).then(__nccwpck_require__.bind(__nccwpck_require__, 56656));
+        const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(613)]).then(__nccwpck_require__.bind(__nccwpck_require__, 64613));
         const res = await new DefaultArtifactClient().uploadArtifact(name, files.map((f) => (0,external_node_path_.join)(dir, f.path)), dir);
         if (res.id === undefined)
             return undefined;
         return `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}/artifacts/${res.id}`;
     }
     catch (e) {
-        lib_core/* warning */.$e(`uploading the workflow artifact failed: ${e.message}`);
+        lib_core.warning(`uploading the workflow artifact failed: ${e.message}`);
         return undefined;
     }
     finally {
         (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    }
+}
+/** the provenance statement as `actions/attest` inputs (outputs provenance-predicate, provenance-subjects) */
+async function publishAttestInputs(store, record) {
+    try {
+        const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? (0,external_node_os_.tmpdir)());
+        if (!files)
+            return;
+        lib_core.setOutput('provenance-predicate', files.predicatePath);
+        lib_core.setOutput('provenance-subjects', files.subjectsPath);
+    }
+    catch (e) {
+        lib_core.warning(`provenance: ${e.message}`);
     }
 }
 
