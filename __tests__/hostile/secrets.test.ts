@@ -66,7 +66,8 @@ function logOf(name: string): string {
 beforeAll(async () => {
   repo = repoWith({ '.dstack/workflows.yaml': WORKFLOWS })
   store = tempDir('hostile-store-')
-  run = await cli(repo, ['run', 'leak', '--store', store], environ)
+  // the work folder is kept (it is removed after a success otherwise) so its mode and job log can be read
+  run = await cli(repo, ['run', 'leak', '--store', store], { ...environ, DSTACK_KEEP_WORK: '1' })
   log = logOf(runNameOf(run))
 })
 afterAll(cleanup)
@@ -115,17 +116,10 @@ describe('redacted before the log leaves the job', () => {
     const victim = tempDir('victim-')
     const link = join(tempDir('workroot-'), 'root')
     symlinkSync(victim, link)
-    const before = process.env.DSTACK_WORK_ROOT
-    process.env.DSTACK_WORK_ROOT = link
-    try {
-      const r = await cli(repo, ['run', 'leak', '--store', tempDir('hostile-store-')], environ)
-      expect(r.code).toBe(1)
-      expect(r.err).toContain(`cannot create the work folder ${link}/`)
-      expect(readdirSync(victim)).toEqual([])
-    } finally {
-      if (before === undefined) delete process.env.DSTACK_WORK_ROOT
-      else process.env.DSTACK_WORK_ROOT = before
-    }
+    const r = await cli(repo, ['run', 'leak', '--store', tempDir('hostile-store-')], { ...environ, DSTACK_WORK_ROOT: link })
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`cannot create the work folder ${link}/`)
+    expect(readdirSync(victim)).toEqual([])
   })
   test('the CI masks every secret text: each value, each line of a multi-line one, the raw value inside a larger one, short ones', async () => {
     const masked: string[] = []

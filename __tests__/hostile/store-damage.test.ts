@@ -233,9 +233,10 @@ describe('a damaged store', () => {
     })
     expect(err).not.toMatch(/error:/)
     expect(code).toBe(0)
-    const { record, outputs } = JSON.parse(out.slice(out.indexOf('{\n'))) as { record: { run: string; status: string }; outputs: Record<string, string> }
+    // --json: one document on stdout, with the outputs typed (lists are lists)
+    const { record, outputs } = JSON.parse(out) as { record: { run: string; status: string }; outputs: { artifacts: { path: string; size: number }[] } }
     expect(record.status).toBe('succeeded')
-    const listed = JSON.parse(outputs.artifacts!) as { path: string; size: number }[]
+    const listed = outputs.artifacts
     const bad = { path: 'out/bad??utf8.txt', rawPath: Buffer.from('out/bad\xff\xfeutf8.txt', 'latin1').toString('base64') }
     expect(listed.map((a) => a.path).sort()).toEqual([...NAMES.map(([n]) => n), bad.path].sort())
     // the manifest holds the exact names; the one that is not UTF-8 also its exact bytes

@@ -12,6 +12,8 @@ export type BackendName = 'local' | 'aws'
 export interface BackendOptions {
   /** local: let the runner outlive this process (`run -d`) */
   detached?: boolean
+  /** local: the environment the runner's own is built from (default process.env; the CLI passes its own) */
+  environ?: Record<string, string | undefined>
   /** aws: options passed through to the AWS backend */
   aws?: Record<string, unknown>
 }
@@ -23,7 +25,7 @@ export function parseBackendName(v: string | undefined): BackendName {
 }
 
 export async function createBackend(name: BackendName, opts: BackendOptions = {}): Promise<Backend> {
-  if (name === 'local') return new LocalBackend({ detached: opts.detached })
+  if (name === 'local') return new LocalBackend({ detached: opts.detached, environ: opts.environ })
   const aws = await import('./aws/index.js')
   return aws.createAwsBackend(opts.aws ?? {})
 }

@@ -123,6 +123,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)')
       const backend = await createBackend(backendName, {
         detached: Boolean(o.detach),
+        environ: io.environ,
         aws: {
           region: o.awsRegion ?? o.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION,
           instanceProfile: o.instanceProfile,

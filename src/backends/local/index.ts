@@ -15,6 +15,8 @@ import { runnerEnvironment } from '../../runner/job-env.js'
 export interface LocalBackendOptions {
   /** let the runner outlive this process (`run -d`): the child is unref()ed */
   detached?: boolean
+  /** the environment the runner's own is built from (runner/job-env.ts; default process.env) */
+  environ?: Record<string, string | undefined>
   /** extra environment for the runner (e.g. DSTACK_AWS_CLI, DSTACK_S3_ENDPOINT, DSTACK_WORK_ROOT in tests) */
   env?: Record<string, string>
   /** how long release() and releaseMachine() wait after SIGTERM before SIGKILL (default 30 s) */
@@ -194,7 +196,7 @@ export class LocalBackend implements Backend {
     const stderrFile = join(dir, 'stderr.log')
     const errFd = openSync(stderrFile, 'a', 0o600)
     // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-    const env: Record<string, string | undefined> = { ...runnerEnvironment(process.env), ...this.opts.env, ...req.secretEnv }
+    const env: Record<string, string | undefined> = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
     // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
     env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
