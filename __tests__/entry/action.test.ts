@@ -47,7 +47,9 @@ function childEnv(extra: Record<string, string>): Record<string, string | undefi
   return env
 }
 
-const SLOW = 'workflows:\n  - name: slow\n    provider: bash\n    commands:\n      - echo started\n      - sleep 300\n'
+// a sleep no other process on the machine runs (pgrep below looks machine-wide)
+const NAP = `sleep 300.${process.pid}`
+const SLOW = `workflows:\n  - name: slow\n    provider: bash\n    commands:\n      - echo started\n      - ${NAP}\n`
 
 /** dist/index.js running the `slow` workflow of `dir`, as a GitHub runner starts it */
 function startMainStep(dir: string, store: string, extra: Record<string, string>) {
@@ -146,7 +148,7 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
       const comments = gh.comments.get(31)!
       expect(comments).toHaveLength(1)
       expect(comments[0]!.body).toMatch(/`train` — run `[a-z]+-[a-z]+-\d+` succeeded/)
-      expect(comments[0]!.body).toContain('[Job log](https://github.com/acme/ml-demo/actions/runs/555)')
+      expect(comments[0]!.body).toContain('| Job log | [open the CI job](https://github.com/acme/ml-demo/actions/runs/555) |')
       expect(gh.requests.filter((q) => q === 'POST /repos/acme/ml-demo/issues/31/comments')).toHaveLength(1)
       expect(readFileSync(out, 'utf8')).toMatch(/comment-url<<ghadelimiter_[^\n]+\nhttps:\/\/github\.com\/acme\/ml-demo\/pull\/31#issuecomment-\d+\n/)
     } finally {
@@ -184,7 +186,7 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
       const outputs = readFileSync(out, 'utf8')
       expect(outputs).toMatch(/status<<ghadelimiter_[^\n]+\ncancelled\n/)
       expect(main.stdout()).toMatch(/::error::run [a-z]+-[a-z]+-\d+ cancelled/)
-      const left = await run('pgrep', ['-f', `^sleep 300$`])
+      const left = await run('pgrep', ['-f', `^${NAP.replace('.', '\\.')}$`])
       expect(left.stdout).toBe('')
       // the log up to the cancel is in the store: `logs` reads it back
       const runName = /run-name<<ghadelimiter_[^\n]+\n([^\n]+)\n/.exec(outputs)![1]!
@@ -221,7 +223,7 @@ describe(`the built dist/ bundles on ${process.version}`, () => {
       expect(post.code).toBe(0)
       expect(() => process.kill(pid, 0)).toThrow()
       // and the job's own processes with it (`sleep 300` runs in the job's process group)
-      const left = await run('pgrep', ['-f', `^sleep 300$`])
+      const left = await run('pgrep', ['-f', `^${NAP.replace('.', '\\.')}$`])
       expect(left.stdout).toBe('')
     } finally {
       slow.cleanup()

@@ -107,7 +107,7 @@ describe('GitLab examples under gitlab-ci-local (local backend)', () => {
 
   maybe('mr-training: trains in a merge request pipeline; the report job gets the outputs', async () => {
     const r = await gitlabCiLocal('mr-training.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'merge_request_event' })
-    expect(r.text).toMatch(/report +> run [a-z]+-[a-z]+-\d+ succeeded \(all commands exited with 0\), artifacts at \//)
+    expect(r.text).toMatch(/report +> run [a-z]+-[a-z]+-\d+ succeeded \(all commands exited with 0\), artifacts at (\/|https:\/\/\S+\/-\/jobs\/\d+\/artifacts\/browse\/dstack-artifacts\/)/)
     expect(r.code).toBe(0)
   }, 300_000)
 
