@@ -56,13 +56,13 @@ describe('the action in a repository that mixes runnable, skipped and broken wor
     const text = await action('train')
     expect(text).not.toContain('::error')
     expect(text).toContain('trained on ')
-    expect(text).toMatch(/::warning title=dstack workflow%3A files,file=train\.dstack\.yml,line=13,col=1::train\.dstack\.yml:13:1: files: `files` is ignored/)
+    expect(text).toMatch(/::warning title=dstack workflow(%3A|:) files,file=train\.dstack\.yml,line=13,(endLine=13,)?col=1(,endColumn=1)?::train\.dstack\.yml:13:1: files: `files` is ignored/)
     expect(text).toContain('::warning::other workflows have 1 problem (in 1 file); `train` is not affected; list them with `dstack-run validate`')
   })
 
   it('fails the broken task with an error annotation at its position', async () => {
     const text = await action('broken')
-    expect(text).toMatch(/::error title=dstack workflow%3A resources\.gpu,file=broken\.dstack\.yml,line=6,col=8::broken\.dstack\.yml:6:8: resources\.gpu: gpu spec `A100:2:4` has more than one count/)
+    expect(text).toMatch(/::error title=dstack workflow(%3A|:) resources\.gpu,file=broken\.dstack\.yml,line=6,(endLine=6,)?col=8(,endColumn=8)?::broken\.dstack\.yml:6:8: resources\.gpu: gpu spec `A100:2:4` has more than one count/)
     expect(text).toContain('1 problem(s) in the workflow files')
   })
 })

@@ -60,7 +60,7 @@ describe('the action reports a failed run with metrics and a report', () => {
     const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env: childEnv(), cwd: ROOT, timeoutMs: 120_000 })
     const text = r.stdout + r.stderr
     expect(text).toMatch(/::set-output name=metrics::\{"loss":0.5,"accuracy":0.75\}/)
-    expect(text).toMatch(/::error title=dstack workflow evaluate%3A commands\[3\] failed,file=.dstack\/workflows.yaml,line=9::run [a-z]+-[a-z]+-\d+ failed/)
+    expect(text).toMatch(/::error title=dstack workflow evaluate(%3A|:) commands\[3\] failed,file=.dstack\/workflows.yaml,line=9(,endLine=9)?::run [a-z]+-[a-z]+-\d+ failed/)
     const md = readFileSync(summary, 'utf8')
     expect(md).toContain('| Job log | [open the CI job](https://github.com/acme/ml-demo/actions/runs/99) |')
     expect(md).toContain('**Failed command:** `commands[3]` `exit 5` at [.dstack/workflows.yaml:9](https://github.com/acme/ml-demo/blob/')

@@ -39,8 +39,9 @@ async function cli(args: string[], cwd: string, extraEnv: Record<string, string>
 }
 
 /** the --json document after the job's log lines on stdout */
-function jsonOf(out: string): { record: { run: string }; outputs: Record<string, string> } {
-  return JSON.parse(out.slice(out.indexOf('{\n  "record"')))
+/** `run --json`: one document on stdout, outputs typed (lists are lists, metrics an object) */
+function jsonOf(out: string): { record: { run: string }; outputs: Record<string, unknown> & { 'artifacts-url'?: string; artifacts?: { url: string }[]; metrics?: Record<string, number> } } {
+  return JSON.parse(out)
 }
 
 let repo: { dir: string; cleanup: () => void }
@@ -61,7 +62,7 @@ beforeAll(async () => {
   expect(second.code).toBe(0)
   const parsed = jsonOf(second.out)
   feature = parsed.record.run
-  expect(JSON.parse(parsed.outputs.metrics)).toEqual({ loss: expect.closeTo(2 * 0.5 ** 9, 6), accuracy: 0.93 })
+  expect(parsed.outputs.metrics).toEqual({ loss: expect.closeTo(2 * 0.5 ** 9, 6), accuracy: 0.93 })
 })
 afterAll(() => {
   releaseDom()
@@ -99,7 +100,7 @@ describe('metrics through the CLI', () => {
     expect(readFileSync(join(repo.dir, 'dstack-artifacts/_dstack/report.md'), 'utf8')).toContain('Accuracy **0.91**')
     const outputs = jsonOf(r.out).outputs
     expect(outputs['artifacts-url']).toBe('https://gitlab.example.com/acme/ml/-/jobs/321/artifacts/browse/dstack-artifacts/')
-    expect(JSON.parse(outputs.artifacts!)[0].url).toBe('https://gitlab.example.com/acme/ml/-/jobs/321/artifacts/file/dstack-artifacts/_dstack/metrics.jsonl')
+    expect(outputs.artifacts![0]!.url).toBe('https://gitlab.example.com/acme/ml/-/jobs/321/artifacts/file/dstack-artifacts/_dstack/metrics.jsonl')
   })
 
   it('`report RUN` prints the comment section: metrics table, chart, the job report', async () => {
