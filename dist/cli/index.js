@@ -65090,7 +65090,7 @@ class LocalBackend {
         const stderrFile = (0,external_node_path_.join)(dir, 'stderr.log');
         const errFd = (0,external_node_fs_.openSync)(stderrFile, 'a', 0o600);
         // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-        const env = { ...(0,job_env/* runnerEnvironment */.iU)(process.env), ...this.opts.env, ...req.secretEnv };
+        const env = { ...(0,job_env/* runnerEnvironment */.iU)(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv };
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
         // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
@@ -65148,7 +65148,7 @@ function parseBackendName(v) {
 }
 async function createBackend(name, opts = {}) {
     if (name === 'local')
-        return new LocalBackend({ detached: opts.detached });
+        return new LocalBackend({ detached: opts.detached, environ: opts.environ });
     const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(466)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5466));
     return aws.createAwsBackend(opts.aws ?? {});
 }
@@ -66721,6 +66721,8 @@ var report_outputs = __nccwpck_require__(5468);
 const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'cost'];
 /** outputs whose value is a JSON list */
 const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated'];
+/** outputs whose value is a JSON object (`metrics`: the final metric values) */
+const OBJECT_OUTPUTS = ['metrics'];
 function typedOutputs(outputs) {
     const typed = {};
     for (const [name, value] of Object.entries(outputs)) {
@@ -66730,6 +66732,8 @@ function typedOutputs(outputs) {
             typed[name] = Number(value);
         else if (LIST_OUTPUTS.includes(name))
             typed[name] = parseList(name, value);
+        else if (OBJECT_OUTPUTS.includes(name))
+            typed[name] = parseObject(name, value);
         else
             typed[name] = value;
     }
@@ -66739,6 +66743,12 @@ function parseList(name, value) {
     const v = JSON.parse(value);
     if (!Array.isArray(v))
         throw new Error(`output ${name} is not a JSON list: ${value.slice(0, 80)}`);
+    return v;
+}
+function parseObject(name, value) {
+    const v = JSON.parse(value);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+        throw new Error(`output ${name} is not a JSON object: ${value.slice(0, 80)}`);
     return v;
 }
 
@@ -67201,6 +67211,7 @@ async function main(argv, io) {
             throw new model/* UserError */.yo('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)');
         const backend = await createBackend(backendName, {
             detached: Boolean(o.detach),
+            environ: io.environ,
             aws: {
                 region: o.awsRegion ?? o.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION,
                 instanceProfile: o.instanceProfile,

@@ -75753,7 +75753,7 @@ class LocalBackend {
         const stderrFile = (0,external_node_path_.join)(dir, 'stderr.log');
         const errFd = (0,external_node_fs_.openSync)(stderrFile, 'a', 0o600);
         // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-        const env = { ...runnerEnvironment(process.env), ...this.opts.env, ...req.secretEnv };
+        const env = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv };
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
         // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
@@ -75811,7 +75811,7 @@ function parseBackendName(v) {
 }
 async function createBackend(name, opts = {}) {
     if (name === 'local')
-        return new LocalBackend({ detached: opts.detached });
+        return new LocalBackend({ detached: opts.detached, environ: opts.environ });
     const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(719)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5719));
     return aws.createAwsBackend(opts.aws ?? {});
 }
