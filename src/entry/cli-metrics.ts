@@ -7,16 +7,13 @@ import { resolveRunRef, printTable } from './cli-views.js'
 import { readRunMetrics, resolveBaseline } from '../orchestrate/report-data.js'
 import { compareMetrics, formatDelta, formatMetric, VERDICT_MARK } from '../report/metrics.js'
 import { directionsFrom } from '../ci/run-report.js'
-import type { StoreOpts, VerbDeps } from './cli-shared.js'
+import { withBaselineOptions, type StoreOpts, type VerbDeps } from './cli-shared.js'
 
 export function registerMetricsCommand(program: Command, d: VerbDeps): void {
-  d.withStore(program.command('metrics'))
+  withBaselineOptions(d.withStore(program.command('metrics')), 'a tag, a run name, `auto` (the latest succeeded run of the workflow on the base branch / this branch) or `none`')
     .description('print the final metrics of a run (from $DSTACK_METRICS) against a baseline')
     .argument('<run>', 'run name, or :TAG')
-    .option('--baseline <ref>', 'a tag, a run name, `auto` (the latest succeeded run of the workflow on the base branch / this branch) or `none`', 'auto')
     .option('--base-branch <branch>', 'for --baseline auto: the branch to compare with (default: the run\'s own branch)')
-    .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
-    .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
     .option('--json', 'JSON output')
     .action(async (runRef: string, o: StoreOpts & { baseline: string; baseBranch?: string; lowerIsBetter?: string; higherIsBetter?: string; json?: boolean }) => {
       const c = await d.ctx(o)

@@ -9,15 +9,12 @@ import { prepareRunReport } from '../ci/run-report.js'
 import { SECTION_MAX_CHARS } from '../report/comment.js'
 import { artifactsNote } from '../ci/artifact-place.js'
 import { describeStore } from '../model/index.js'
-import type { StoreOpts, VerbDeps } from './cli-shared.js'
+import { withBaselineOptions, type StoreOpts, type VerbDeps } from './cli-shared.js'
 
 export function registerReportCommand(program: Command, d: VerbDeps): void {
-  d.withStore(program.command('report'))
+  withBaselineOptions(d.withStore(program.command('report')), 'a tag, a run name, `auto` or `none`')
     .description('print the markdown section the PR / MR comment holds for a run')
     .argument('<run>', 'run name, or :TAG')
-    .option('--baseline <ref>', 'a tag, a run name, `auto` or `none`', 'auto')
-    .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
-    .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
     .option('--platform <platform>', 'render links and images as for github or gitlab', 'github')
     .option('--max-chars <n>', 'length limit of the section', String(SECTION_MAX_CHARS))
     .action(async (runRef: string, o: StoreOpts & { baseline: string; lowerIsBetter?: string; higherIsBetter?: string; platform: string; maxChars: string }) => {

@@ -17,3 +17,11 @@ export interface VerbDeps {
   io: { environ: Record<string, string | undefined>; out: { write(s: string): boolean }; err: { write(s: string): boolean } }
   json: (v: unknown) => void
 }
+
+/** the options that pick a baseline and the direction of each metric (`metrics`, `report`) */
+export function withBaselineOptions(cmd: Command, baselineHelp: string): Command {
+  return cmd
+    .option('--baseline <ref>', baselineHelp, 'auto')
+    .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
+    .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
+}
