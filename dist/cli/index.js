@@ -66589,19 +66589,26 @@ async function prepareRunReport(o) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/entry/cli-shared.ts
+/** the options that pick a baseline and the direction of each metric (`metrics`, `report`) */
+function withBaselineOptions(cmd, baselineHelp) {
+    return cmd
+        .option('--baseline <ref>', baselineHelp, 'auto')
+        .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
+        .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)');
+}
+
 ;// CONCATENATED MODULE: ./src/entry/cli-metrics.ts
 
 
 
 
+
 function registerMetricsCommand(program, d) {
-    d.withStore(program.command('metrics'))
+    withBaselineOptions(d.withStore(program.command('metrics')), 'a tag, a run name, `auto` (the latest succeeded run of the workflow on the base branch / this branch) or `none`')
         .description('print the final metrics of a run (from $DSTACK_METRICS) against a baseline')
         .argument('<run>', 'run name, or :TAG')
-        .option('--baseline <ref>', 'a tag, a run name, `auto` (the latest succeeded run of the workflow on the base branch / this branch) or `none`', 'auto')
         .option('--base-branch <branch>', 'for --baseline auto: the branch to compare with (default: the run\'s own branch)')
-        .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
-        .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
         .option('--json', 'JSON output')
         .action(async (runRef, o) => {
         const c = await d.ctx(o);
@@ -66682,13 +66689,11 @@ function artifactsNote(o) {
 
 
 
+
 function registerReportCommand(program, d) {
-    d.withStore(program.command('report'))
+    withBaselineOptions(d.withStore(program.command('report')), 'a tag, a run name, `auto` or `none`')
         .description('print the markdown section the PR / MR comment holds for a run')
         .argument('<run>', 'run name, or :TAG')
-        .option('--baseline <ref>', 'a tag, a run name, `auto` or `none`', 'auto')
-        .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated)')
-        .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
         .option('--platform <platform>', 'render links and images as for github or gitlab', 'github')
         .option('--max-chars <n>', 'length limit of the section', String(SECTION_MAX_CHARS))
         .action(async (runRef, o) => {
