@@ -24,7 +24,10 @@ export interface StartRequest {
   secretEnv: Record<string, string>
   /** earlier attempts of this run, so a retry can change market or zone */
   previousAttempts: AttemptRecord[]
-  /** called the moment a machine exists (before it runs anything), so the caller can save it for cleanup */
+  /**
+   * called the moment a machine exists (before it runs anything), so the caller can save it for
+   * cleanup; multi-node: once per node, with `rank` and `privateIp` set
+   */
   onMachine: (machine: MachineInfo) => Promise<void> | void
   /** progress lines for the CI log ("launching g5.xlarge spot in us-east-1a") */
   log: (line: string) => void
@@ -48,13 +51,24 @@ export type ExecState =
     }
 
 export interface AttemptHandle {
+  /** the machine (multi-node: the master's, rank 0) */
   readonly machine: MachineInfo
-  /** a cheap check of the command and machine; called by the orchestrator's watch loop */
+  /** multi-node: every node's machine by rank (`machines[0]` is `machine`) */
+  readonly machines?: MachineInfo[]
+  /**
+   * a cheap check of the command and machine; called by the orchestrator's watch loop. Multi-node:
+   * `ended` once every node's runner ended, or as soon as any node was taken away (`interrupted`).
+   */
   poll(): Promise<ExecState>
+  /** multi-node: each node's state by rank, for the price of one poll (required when `spec.nodes > 1`) */
+  pollNodes?(): Promise<ExecState[]>
   /** resolves when the runner ended, for backends that learn it without asking (local: the process exited) */
   whenEnded?(): Promise<void>
-  /** ask the job to stop (SIGTERM to the runner: it still uploads artifacts, logs and status) */
-  cancel(reason: string): Promise<void>
+  /**
+   * ask the job to stop (SIGTERM to the runner: it still uploads artifacts, logs and status);
+   * multi-node: only the nodes of `ranks` when given, else every node
+   */
+  cancel(reason: string, ranks?: number[]): Promise<void>
   /** release the machine; idempotent; safe after any failure */
   release(): Promise<void>
 }

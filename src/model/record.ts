@@ -19,11 +19,29 @@ export interface MachineInfo {
   amiId?: string
   /** local backend: the host the runner runs on (its pid means something only there) */
   host?: string
+  /** multi-node: the node's rank (0 = master) */
+  rank?: number
+  /** the address the other nodes reach this one at (AWS: the private IPv4; local: 127.0.0.1) */
+  privateIp?: string
+}
+
+/** one node of a multi-node attempt, as the orchestrator saw it end */
+export interface NodeRecord {
+  rank: number
+  /** the node group (`groups[].name`) when the task has groups */
+  group?: string
+  machine?: MachineInfo
+  status?: TerminalStatus
+  exitCode?: number
+  reason?: string
 }
 
 export interface AttemptRecord {
   n: number
+  /** the machine (multi-node: the master's; every node's is in `nodes`) */
   machine?: MachineInfo
+  /** multi-node attempts: every node by rank, with its own result */
+  nodes?: NodeRecord[]
   startedAt: string
   endedAt?: string
   status?: TerminalStatus

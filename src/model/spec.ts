@@ -58,14 +58,25 @@ export interface SourceRef {
   column: number
 }
 
-/** one node group of a heterogeneous multi-node task (parsed and carried; not run yet) */
+/**
+ * one node group of a heterogeneous multi-node task: its nodes take the next ranks, in the order
+ * the groups are listed (`groups[0].nodes[0]` is the master, rank 0)
+ */
 export interface NodeGroupSpec {
   name: string
   nodes: number
+  /** may contain `${{ groups[i].nodes[j].IP_ADDRESS }}` (resolved on the machine), `${{ run.args }}`, `${{ run.name }}` */
   commands: string[]
+  commandLines?: number[]
   ports: number[]
+  /** undefined: the task's own `resources` */
   resources?: Resources
 }
+
+/** dstack's `startup_order`: which nodes start their commands first (default `any`) */
+export type StartupOrder = 'any' | 'master-first' | 'workers-first'
+/** dstack's `stop_criteria`: `all-done` (default) ends the run when every node is done, `master-done` when the master is */
+export type StopCriteria = 'all-done' | 'master-done'
 
 export interface RunSpec {
   workflow: string
@@ -111,9 +122,13 @@ export interface RunSpec {
   instanceTypes: string[]
   regions: string[]
   availabilityZones: string[]
-  /** total node count (the sum over `groups` when they are given); only 1 runs today */
+  /** total node count (the sum over `groups` when they are given) */
   nodes: number
   groups?: NodeGroupSpec[]
+  /** multi-node only; undefined = `any` */
+  startupOrder?: StartupOrder
+  /** multi-node only; undefined = `all-done` */
+  stopCriteria?: StopCriteria
   /**
    * credentials for pulling `image`: templates like `secretEnv` (the password is always a
    * `${{ secrets.X }}` / `${{ env.X }}` reference), resolved at launch, never stored as values

@@ -3,7 +3,8 @@ import type { MachineInfo, RunRecord, RunStatus, WorkflowProblem } from '../mode
 
 export type RunEvent =
   | { type: 'step'; step: 'validate' | 'revision' | 'deps' | 'submit' | 'provision' | 'run' | 'finish'; message: string }
-  | { type: 'log'; attempt: number; text: string }
+  /** multi-node: `node` is the rank, and `text` is whole lines, each prefixed with `[node <rank>] ` */
+  | { type: 'log'; attempt: number; node?: number; text: string }
   | { type: 'status'; status: RunStatus; record: RunRecord }
   | { type: 'machine'; machine: MachineInfo; record: RunRecord }
   | { type: 'info'; message: string }

@@ -10,6 +10,11 @@ function attemptNo(n: number): number {
   return n
 }
 
+function rankNo(rank: number): number {
+  if (!Number.isSafeInteger(rank) || rank < 0) throw new UserError(`invalid node rank ${JSON.stringify(rank)}`)
+  return rank
+}
+
 function seqNo(seq: number): string {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new UserError(`invalid log chunk number ${JSON.stringify(seq)}`)
   return String(seq).padStart(6, '0')
@@ -29,12 +34,18 @@ export const keys = {
   run: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}run.json`,
   /** `<repoId>/runs/<run>/attempts/<n>/` */
   attempt: (repoId: string, run: string, n: number): string => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
+  /**
+   * where one runner writes its status and logs: the attempt's folder, or for a node of a
+   * multi-node attempt `…/attempts/<n>/nodes/<rank>/`
+   */
+  node: (repoId: string, run: string, n: number, rank?: number): string =>
+    rank === undefined ? keys.attempt(repoId, run, n) : `${keys.attempt(repoId, run, n)}nodes/${rankNo(rank)}/`,
   runnerScript: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}runner.sh`,
-  status: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}status.json`,
-  /** `…/attempts/<n>/logs/` */
-  logs: (repoId: string, run: string, n: number): string => `${keys.attempt(repoId, run, n)}logs/`,
+  status: (repoId: string, run: string, n: number, rank?: number): string => `${keys.node(repoId, run, n, rank)}status.json`,
+  /** `…/attempts/<n>/logs/` (a node's: `…/attempts/<n>/nodes/<rank>/logs/`) */
+  logs: (repoId: string, run: string, n: number, rank?: number): string => `${keys.node(repoId, run, n, rank)}logs/`,
   /** `…/attempts/<n>/logs/000042.log` */
-  logChunk: (repoId: string, run: string, n: number, seq: number): string => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
+  logChunk: (repoId: string, run: string, n: number, seq: number, rank?: number): string => `${keys.logs(repoId, run, n, rank)}${seqNo(seq)}.log`,
   /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
   artifacts: (repoId: string, run: string, path?: string): string =>
     `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : normaliseRelativePath('artifact path', path)}`,

@@ -186,18 +186,19 @@ export class RunStore {
     return key
   }
 
-  async readStatus(repoId: string, run: string, n: number): Promise<AttemptStatus | undefined> {
-    return this.readRecord<AttemptStatus>(keys.status(repoId, run, n), 'status')
+  /** the attempt's status.json, or with `rank` that of one node of a multi-node attempt */
+  async readStatus(repoId: string, run: string, n: number, rank?: number): Promise<AttemptStatus | undefined> {
+    return this.readRecord<AttemptStatus>(keys.status(repoId, run, n, rank), 'status')
   }
 
   /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
-  async writeStatus(repoId: string, run: string, n: number, status: AttemptStatus): Promise<void> {
-    await this.store.put(keys.status(repoId, run, n), toJson(status), { contentType: JSON_TYPE })
+  async writeStatus(repoId: string, run: string, n: number, status: AttemptStatus, rank?: number): Promise<void> {
+    await this.store.put(keys.status(repoId, run, n, rank), toJson(status), { contentType: JSON_TYPE })
   }
 
   /** seq numbers of the stored log chunks, ascending */
-  async listLogChunks(repoId: string, run: string, n: number): Promise<number[]> {
-    const prefix = keys.logs(repoId, run, n)
+  async listLogChunks(repoId: string, run: string, n: number, rank?: number): Promise<number[]> {
+    const prefix = keys.logs(repoId, run, n, rank)
     const seqs: number[] = []
     for (const { key } of await this.store.list(prefix)) {
       const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length))
@@ -212,13 +213,13 @@ export class RunStore {
    * status.json's version tag when the listing reached it (chunks sort before `runner.sh`, `ssm/`
    * and `status.json`).
    */
-  async attemptUpdates(repoId: string, run: string, n: number, afterSeq: number, max = 1000): Promise<AttemptUpdates> {
-    const prefix = keys.attempt(repoId, run, n)
-    const logs = keys.logs(repoId, run, n)
-    const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys.logChunk(repoId, run, n, afterSeq), max)
+  async attemptUpdates(repoId: string, run: string, n: number, afterSeq: number, max = 1000, rank?: number): Promise<AttemptUpdates> {
+    const prefix = keys.node(repoId, run, n, rank)
+    const logs = keys.logs(repoId, run, n, rank)
+    const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys.logChunk(repoId, run, n, afterSeq, rank), max)
     const chunks: number[] = []
     let statusTag: string | undefined
-    const statusKey = keys.status(repoId, run, n)
+    const statusKey = keys.status(repoId, run, n, rank)
     for (const o of page.objects) {
       if (o.key === statusKey) statusTag = o.tag
       else if (o.key.startsWith(logs)) {
@@ -230,12 +231,12 @@ export class RunStore {
   }
 
   /** calls `onChange` when the attempt's folder changes, for stores that can tell (see ObjectStore.watch) */
-  watchAttempt(repoId: string, run: string, n: number, onChange: () => void): (() => void) | undefined {
-    return this.store.watch?.(keys.attempt(repoId, run, n), onChange)
+  watchAttempt(repoId: string, run: string, n: number, onChange: () => void, rank?: number): (() => void) | undefined {
+    return this.store.watch?.(keys.node(repoId, run, n, rank), onChange)
   }
 
-  async readLogChunk(repoId: string, run: string, n: number, seq: number): Promise<Buffer | undefined> {
-    return this.store.get(keys.logChunk(repoId, run, n, seq))
+  async readLogChunk(repoId: string, run: string, n: number, seq: number, rank?: number): Promise<Buffer | undefined> {
+    return this.store.get(keys.logChunk(repoId, run, n, seq, rank))
   }
 
   // ---- artifacts -----------------------------------------------------------------------------
