@@ -1,6 +1,6 @@
 /**
  * A repository as real teams have them, through the real CLI entry on the local backend: a service,
- * a dev environment, a fleet, a multi-node task, a 0.x file mixing bash with `code` and `notebook`
+ * a dev environment, a fleet, a multi-node task (it runs, on two local nodes), a 0.x file mixing bash with `code` and `notebook`
  * workflows, a broken task, two unnamed tasks with the same file name, and a good task. The good
  * one runs end to end; `validate` lists the skipped ones with reasons and the broken one with its
  * position; `validate --json` is one JSON document of the documented shape.
@@ -59,7 +59,8 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
     for (const [name, source] of [['prepare', '.dstack/workflows.yaml:3'], ['train', 'train.dstack.yml:1']]) {
       expect(table[0]).toMatch(new RegExp(`\\n${name}\\s+\\S+\\s+${source.replace(/[./]/g, '\\$&')}`))
     }
-    expect(table[0]).not.toMatch(/\n(ide|explore|llm-endpoint|vscode|gpu-pool|train-distrib|broken)\s/)
+    expect(table[0]).not.toMatch(/\n(ide|explore|llm-endpoint|vscode|gpu-pool|broken)\s/)
+    expect(table[0]).toMatch(/\ntrain-distrib\s+dstack\.yml\s+distributed\.dstack\.yml:1/)
     // two unnamed `task.dstack.yml`: names from their paths, unique
     expect(table[0]).toMatch(/\njobs-a-task\s+dstack\.yml\s+jobs\/a\/task\.dstack\.yml:1 \(name from the path\)/)
     expect(table[0]).toMatch(/\njobs-b-task\s+dstack\.yml\s+jobs\/b\/task\.dstack\.yml:1 \(name from the path\)/)
@@ -69,10 +70,9 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
     expect(skipped).toMatch(/serving\/\.dstack\.yml:1\s+llm-endpoint\s+type: service\s+a service keeps serving requests/)
     expect(skipped).toMatch(/ide\/\.dstack\.yml:1\s+vscode\s+type: dev-environment\s+a dev environment is interactive/)
     expect(skipped).toMatch(/infra\/fleet\.dstack\.yml:1\s+gpu-pool\s+type: fleet\s+a fleet describes machines/)
-    expect(skipped).toMatch(/distributed\.dstack\.yml:1\s+train-distrib\s+nodes: 2\s+multi-node tasks are not supported yet/)
     expect(r.err).toContain('broken.dstack.yml:6:8: resources.gpu: gpu spec `A100:2:4` has more than one count (`4`)')
     expect(r.err).toContain('warning: train.dstack.yml:13:1: files: `files` is ignored: the whole repository is already checked out')
-    expect(r.err).toMatch(/4 runnable workflows, 6 skipped, 1 problem in 1 file, 1 warning\n$/)
+    expect(r.err).toMatch(/5 runnable workflows, 5 skipped, 1 problem in 1 file, 1 warning\n$/)
   })
 
   it('validate --json prints exactly one JSON document with workflows, skipped, problems and warnings', async () => {
@@ -88,13 +88,13 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
       { name: 'prepare', file: '.dstack/workflows.yaml', line: 3, column: 5, format: 'workflows.yaml', derivedName: false }
     ]))
     expect(doc.skipped).toContainEqual({ file: 'serving/.dstack.yml', line: 1, column: 1, workflow: 'llm-endpoint', kind: 'type: service', reason: expect.any(String) })
-    expect(doc.skipped).toContainEqual({ file: 'distributed.dstack.yml', line: 1, column: 1, workflow: 'train-distrib', kind: 'nodes: 2', reason: 'multi-node tasks are not supported yet' })
+    expect((doc.skipped as { workflow: string }[]).map((x) => x.workflow)).not.toContain('train-distrib')
     expect(doc.problems).toEqual([{
       file: 'broken.dstack.yml', line: 6, column: 8, path: 'resources.gpu', workflow: 'broken',
       message: 'gpu spec `A100:2:4` has more than one count (`4`)', hint: expect.stringContaining('colon-separated tokens')
     }])
     expect(doc.warnings).toEqual([expect.objectContaining({ file: 'train.dstack.yml', line: 13, column: 1, path: 'files', workflow: 'train' })])
-    expect((doc.specs as { workflow: string }[]).map((s) => s.workflow).sort()).toEqual(['jobs-a-task', 'jobs-b-task', 'prepare', 'train'])
+    expect((doc.specs as { workflow: string }[]).map((s) => s.workflow).sort()).toEqual(['jobs-a-task', 'jobs-b-task', 'prepare', 'train', 'train-distrib'])
   })
 
   it('validate --json of a clean repository: ok, exit 0, still one document', async () => {
@@ -135,15 +135,20 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
     expect(r.err.trim().split('\n').filter((l) => !l.startsWith('»'))).toEqual(['broken.dstack.yml:6:8: resources.gpu: gpu spec `A100:2:4` has more than one count (`4`) (expected colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, or an object {vendor, name, count, memory, total_memory, compute_capability})'])
   })
 
-  it('run of a skipped workflow fails at once with its reason; a multi-node task says so', async () => {
+  it('the multi-node task runs on two local nodes; its missing torchrun fails it by dstack\'s rule, naming the node', async () => {
     const multi = await cli(['run', '-C', repo.dir, '--store', store, 'train-distrib'])
-    expect(multi.code).toBe(1)
-    expect(multi.err).toContain('error: workflow `train-distrib` (distributed.dstack.yml:1, nodes: 2) cannot run: multi-node tasks are not supported yet')
+    expect(multi.code).toBe(127)
+    expect(multi.out).toMatch(/\[node 0\] .*torchrun.*not found/)
+    expect(multi.out).toMatch(/\[node 1\] /)
+    expect(multi.err).toMatch(/failed: node [01] failed: `commands\[1\]` \(torchrun .*\) exited with 127/)
+  })
+
+  it('run of a skipped workflow fails at once with its reason', async () => {
     const ide = await cli(['run', '-C', repo.dir, '--store', store, 'ide'])
     expect(ide.code).toBe(1)
     expect(ide.err).toContain('error: workflow `ide` (.dstack/workflows.yaml:9, provider: code) cannot run: provider `code` opens VS Code')
     // nothing was started or recorded for them
     const ps = JSON.parse((await cli(['ps', '-C', repo.dir, '--store', store, '--json'])).out) as { workflow: string }[]
-    expect(ps.map((x) => x.workflow).filter((w) => w === 'train-distrib' || w === 'ide')).toEqual([])
+    expect(ps.map((x) => x.workflow).filter((w) => w === 'ide')).toEqual([])
   })
 })

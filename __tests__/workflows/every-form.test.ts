@@ -25,7 +25,7 @@ afterAll(() => repo.cleanup())
 
 it('has no problems: every form is accepted', () => {
   expect(loaded.problems).toEqual([])
-  expect(loaded.specs.map((s) => s.workflow).sort()).toEqual(['conda-env', 'current', 'gpu-object', 'gpu-spaced', 'gpu-string', 'home', 'legacy-gpu', 'python-script', 'ranges'])
+  expect(loaded.specs.map((s) => s.workflow).sort()).toEqual(['conda-env', 'current', 'gpu-object', 'gpu-spaced', 'gpu-string', 'hetero', 'home', 'legacy-gpu', 'python-script', 'ranges'])
 })
 
 describe('the 0.x format', () => {
@@ -64,7 +64,7 @@ describe('the 0.x format', () => {
       ['vscode', 'provider: code', expect.stringContaining('VS Code')],
       ['jupyter', 'provider: lab', expect.stringContaining('JupyterLab')],
       ['app', 'provider: streamlit', expect.stringContaining('serves an app')],
-      ['ddp', 'provider: torchrun', 'multi-node tasks are not supported yet']
+      ['ddp', 'provider: torchrun', expect.stringContaining('write a task with `nodes:`')]
     ])
   })
 })
@@ -111,13 +111,12 @@ describe('the current format', () => {
     expect(s.resources.gpu).toEqual({ vendor: 'nvidia', names: [], count: { min: 1 }, computeCapability: [7, 5] })
   })
 
-  it('node groups are parsed and carried; the task is skipped as multi-node', () => {
-    const s = loaded.skipped.find((x) => x.workflow === 'hetero')!
-    expect(s).toMatchObject({ kind: 'groups', reason: 'multi-node tasks are not supported yet' })
-    expect(s.spec!.nodes).toBe(3)
-    expect(s.spec!.groups).toEqual([
-      { name: 'master', nodes: 1, commands: ['python master.py'], ports: [], resources: expect.objectContaining({ gpu: { names: ['H100'], count: { min: 8, max: 8 } } }) },
-      { name: '1', nodes: 2, commands: ['python worker.py'], ports: [29500], resources: expect.objectContaining({ gpu: { names: [], count: { min: 1, max: 2 } } }) }
+  it('node groups are parsed into a runnable multi-node task: ranks in group order, the sum of the nodes', () => {
+    const s = loaded.specs.find((x) => x.workflow === 'hetero')!
+    expect(s.nodes).toBe(3)
+    expect(s.groups).toEqual([
+      { name: 'master', nodes: 1, commands: ['python master.py'], commandLines: [8], ports: [], resources: expect.objectContaining({ gpu: { names: ['H100'], count: { min: 8, max: 8 } } }) },
+      { name: '1', nodes: 2, commands: ['python worker.py'], commandLines: [12], ports: [29500], resources: expect.objectContaining({ gpu: { names: [], count: { min: 1, max: 2 } } }) }
     ])
   })
 })

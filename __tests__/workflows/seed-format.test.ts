@@ -135,8 +135,8 @@ describe('seed format: problems', () => {
     expect(r.skipped).toEqual([{ file: F, line: 2, column: 5, workflow: 'x', kind: `provider: ${provider}`, reason: expect.stringContaining(`provider \`${provider}\``) }])
   })
 
-  it('torchrun with several nodes is skipped as multi-node; unknown providers get a suggestion', () => {
-    expect(parseWorkflowFile(F, 'workflows:\n  - name: x\n    provider: torchrun\n    file: a.py\n    nodes: 2\n').skipped[0]!.reason).toBe('multi-node tasks are not supported yet')
+  it('the 0.x torchrun provider with several nodes is skipped, pointing to a task with `nodes:`; unknown providers get a suggestion', () => {
+    expect(parseWorkflowFile(F, 'workflows:\n  - name: x\n    provider: torchrun\n    file: a.py\n    nodes: 2\n').skipped[0]!.reason).toBe('the 0.x `torchrun` provider is not supported: write a task with `nodes:` and run `torchrun` in its `commands`')
     const p = problemsOf(F, 'workflows:\n  - name: x\n    provider: bsh\n    commands: [a]\n')
     expect(p[0]).toMatchObject({ path: 'workflows[0].provider', hint: 'did you mean `bash`?' })
   })

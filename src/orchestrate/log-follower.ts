@@ -19,17 +19,19 @@ export class LogFollower {
     private readonly repoId: string,
     private readonly run: string,
     private readonly attempt: number,
-    private readonly sink: (text: string) => void
+    private readonly sink: (text: string) => void,
+    /** a node of a multi-node attempt: its own logs and status (`…/attempts/<n>/nodes/<rank>/`) */
+    private readonly rank?: number
   ) {}
 
   /** print every chunk that has arrived since the last call, in sequence; stops at the first gap */
   async poll(): Promise<number> {
-    const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE)
+    const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE, this.rank)
     if (u.statusTag !== undefined) this.status = u.statusTag
     let printed = 0
     for (const seq of u.chunks) {
       if (seq !== this.next) break // a gap: the chunk may still come; drain() reports it if it never does
-      const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq)
+      const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq, this.rank)
       if (chunk === undefined) break
       this.sink(this.decoder.decode(chunk, { stream: true }))
       this.next++
@@ -42,10 +44,10 @@ export class LogFollower {
   async drain(): Promise<void> {
     await this.poll()
     for (;;) {
-      const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE)
+      const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE, this.rank)
       for (const s of u.chunks) {
         if (s !== this.next) this.sink(`${this.decoder.decode()}[log chunks ${this.next}..${s - 1} are missing from the store]\n`)
-        const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s)
+        const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s, this.rank)
         if (chunk) this.sink(this.decoder.decode(chunk, { stream: true }))
         this.next = s + 1
       }

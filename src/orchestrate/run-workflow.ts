@@ -3,7 +3,7 @@
  * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
-import type { Backend, AttemptHandle, ExecState, MachineInfo, RunRecord, StoreLocation, AttemptRecord } from '../model/index.js'
+import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord } from '../model/index.js'
 import { NoCapacityError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
@@ -14,6 +14,8 @@ import { LogFollower } from './log-follower.js'
 import { watchAttempt, DEFAULT_PACE, type WatchPace } from './watch-attempt.js'
 import { checkEnvNames, checkTag } from './preflight.js'
 import { WatchOutage, DEFAULT_WATCH_OUTAGE_MS } from './watch-outage.js'
+import { watchCluster, type ClusterWatchResult } from './watch-cluster.js'
+import { clusterOutcome, nodeResult, type NodeView } from './cluster-rule.js'
 import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
@@ -191,6 +193,14 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
       return { record, outcome: { status: 'succeeded', reason: 'detached' }, detached: true }
     }
 
+    if (prepared.spec.nodes > 1) {
+      o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${prepared.spec.nodes} nodes: ${(handle.machines ?? [handle.machine]).map(describeMachine).join(', ')}` })
+      const watched = await watchNodes(o, handle, record, n, prepared.spec)
+      const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted)
+      const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted)
+      record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: watched.nodes[0]?.written?.imageDigest }) }
+      return { record: await closeAttempt(record, n, outcome, handle.machine, nodes, handle.machines), outcome }
+    }
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
@@ -207,10 +217,13 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     if (handle) await handle.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${handle!.machine.id} failed: ${e.message}` }))
   }
 
-  async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo): Promise<RunRecord> {
+  async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo, nodes?: NodeRecord[], machines?: MachineInfo[]): Promise<RunRecord> {
     const endedAt = new Date(now()).toISOString()
-    const done: AttemptRecord = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason }
-    if (machine?.pricePerHour !== undefined) done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status, out.reclaimed)
+    const done: AttemptRecord = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason, ...(nodes ? { nodes } : {}) }
+    // every node is billed (a cluster: the sum of its machines)
+    const billed = machines?.length ? machines : machine ? [machine] : []
+    const costs = billed.filter((m) => m.pricePerHour !== undefined).map((m) => attemptCost(m.pricePerHour!, done.startedAt, endedAt, out.status, out.reclaimed))
+    if (costs.length) done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
     await o.store.saveRun(updated)
     return updated
@@ -226,6 +239,41 @@ function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollow
     store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
     now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
     outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
+  })
+}
+
+/** Watch every node of a multi-node attempt (watch-cluster.ts), its log lines prefixed with the node's rank. */
+function watchNodes(o: RunWorkflowOptions, handle: AttemptHandle, record: RunRecord, n: number, spec: RunSpec): Promise<ClusterWatchResult> {
+  const base = DEFAULT_PACE[o.storeLocation.kind]
+  const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs
+  const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
+  return watchCluster({
+    store: o.store, repoId: record.repoId, run: record.run, attempt: n, nodes: spec.nodes, stopCriteria: spec.stopCriteria, handle,
+    emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }), pace, signal: o.signal, sleep: o.sleep, now: o.now ?? Date.now,
+    cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
+    outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
+  })
+}
+
+/** a record per node: its group, machine and own result */
+function nodeRecords(nodes: NodeView[], handle: AttemptHandle, spec: RunSpec, cancelledByUser: boolean): NodeRecord[] {
+  const groupOf = (rank: number): string | undefined => {
+    let end = 0
+    for (const g of spec.groups ?? []) if (rank < (end += g.nodes)) return g.name
+    return undefined
+  }
+  return nodes.map((v) => {
+    const r = nodeResult(v, cancelledByUser)
+    const machine = handle.machines?.[v.rank]
+    const group = groupOf(v.rank)
+    return {
+      rank: v.rank,
+      ...(group !== undefined ? { group } : {}),
+      ...(machine ? { machine } : {}),
+      status: r?.status ?? 'failed',
+      ...(r?.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+      reason: r?.reason ?? 'the node did not end within the grace period'
+    }
   })
 }
 

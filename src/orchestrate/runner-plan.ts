@@ -45,6 +45,9 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
     registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
     args: p.args,
+    ...(p.spec.nodes > 1
+      ? { nodes: { count: p.spec.nodes, startupOrder: p.spec.startupOrder ?? 'any', ...(p.spec.groups ? { groups: p.spec.groups.map((g) => ({ name: g.name, nodes: g.nodes, commands: g.commands })) } : {}) } }
+      : {}),
     image: p.spec.image,
     entrypoint: p.spec.entrypoint,
     python: p.spec.python,

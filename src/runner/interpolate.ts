@@ -18,6 +18,7 @@
  * letters, digits, `.`, `_`, `-`, and in a quoted heredoc it is written as is).
  */
 import { UserError } from '../model/errors.js'
+import { nodeAddressRank, parseNodeAddress } from '../model/node-address.js'
 
 export type ShellContext = 'word' | 'double' | 'single' | 'ansi' | 'param' | 'arith' | 'heredoc' | 'quoted-heredoc' | 'comment'
 
@@ -25,13 +26,14 @@ export interface Placeholder {
   /** offset of `${{` in the command */
   index: number
   length: number
-  expr: 'run.args' | 'run.name'
+  /** `run.args`, `run.name`, or a node address `groups[i].nodes[j].IP_ADDRESS` */
+  expr: string
   context: ShellContext
   /** quoted heredocs: the delimiter word and whether leading tabs are stripped (`<<-`) */
   heredoc?: { delimiter: string; stripTabs: boolean }
 }
 
-const PLACEHOLDER = /^\$\{\{\s*(run\.args|run\.name)\s*\}\}/
+const PLACEHOLDER = /^\$\{\{\s*(run\.args|run\.name|groups\[\d{1,4}\]\.nodes\[\d{1,4}\]\.IP_ADDRESS)\s*\}\}/
 
 type Frame =
   | { k: 'word'; close: '' | ')' | '`'; depth: number }
@@ -64,7 +66,7 @@ export function findPlaceholders(command: string): Placeholder[] {
     if (!at('${{')) return false
     const m = PLACEHOLDER.exec(s.slice(i))
     if (!m) return false
-    found.push({ index: i, length: m[0].length, expr: m[1] as Placeholder['expr'], context, ...(heredoc ? { heredoc } : {}) })
+    found.push({ index: i, length: m[0].length, expr: m[1]!, context, ...(heredoc ? { heredoc } : {}) })
     i += m[0].length
     return true
   }
@@ -232,6 +234,42 @@ export function findPlaceholders(command: string): Placeholder[] {
 export interface ArgsValues {
   args: string[]
   runName: string
+  /** multi-node tasks with groups: each group's node count, in order (for node addresses) */
+  groupSizes?: number[]
+}
+
+/** the job script's variable holding the address of the node of rank `rank` (set by nodeAddressPrelude) */
+export function nodeAddressVar(rank: number): string {
+  return `DSTACK_NODE_IP_${rank}`
+}
+
+function nodeAddressReference(p: Placeholder, v: ArgsValues): string {
+  const ref = parseNodeAddress(`\${{ ${p.expr} }}`)
+  const sizes = v.groupSizes
+  if (!ref || !sizes || ref.group >= sizes.length || ref.node >= sizes[ref.group]!) {
+    throw new UserError(`\`\${{ ${p.expr} }}\` names a node this task does not have`, 'count groups and nodes from 0, and use it only in the commands of a task with `groups`')
+  }
+  const text = `\${${nodeAddressVar(nodeAddressRank(sizes, ref))}}`
+  switch (p.context) {
+    case 'word':
+      return `"${text}"`
+    case 'double':
+    case 'param':
+    case 'heredoc':
+      return text
+    case 'single':
+      return `'"${text}"'`
+    case 'ansi':
+      return `'"${text}"$'`
+    case 'comment':
+      return `\${{ ${p.expr} }}`
+    case 'arith':
+    case 'quoted-heredoc':
+      throw new UserError(
+        `\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`,
+        `assign it to a variable first: ip="\${{ ${p.expr} }}"`
+      )
+  }
 }
 
 /** the text `${{ run.args }}` stands for where a single string is meant: the args joined by spaces */
@@ -247,6 +285,7 @@ function heredocRefusal(p: Placeholder, delimiter: string): UserError {
 }
 
 function reference(p: Placeholder, v: ArgsValues): string {
+  if (p.expr.startsWith('groups')) return nodeAddressReference(p, v)
   const isArgs = p.expr === 'run.args'
   const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}'
   switch (p.context) {

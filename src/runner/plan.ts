@@ -42,6 +42,17 @@ export interface RunnerPlan {
   /** log in to the image's registry first, with DSTACK_REGISTRY_USERNAME / _PASSWORD from the environment */
   registryAuth?: boolean
   args: string[]
+  /**
+   * multi-node tasks: the node layout (absent: one node). Every node runs this same script; the
+   * backend gives each its rank and the nodes' addresses in its environment (`DSTACK_NODE_RANK`,
+   * `DSTACK_NODES_IPS`, optionally `DSTACK_GPUS_PER_NODE`).
+   */
+  nodes?: {
+    count: number
+    startupOrder: 'any' | 'master-first' | 'workers-first'
+    /** node groups in rank order, each with its own commands (absent: every node runs `commands`) */
+    groups?: { name: string; nodes: number; commands: string[] }[]
+  }
   image?: string
   entrypoint?: string
   python?: string

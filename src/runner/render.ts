@@ -13,7 +13,7 @@ import { argsText, interpolateCommand as referenceArgs, jobArgsPrelude } from '.
 import { DOCKER_CLIENT_ENV, JOB_PASSTHROUGH_ENV } from './job-env.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
+const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 
@@ -48,8 +48,8 @@ function positiveInt(kind: string, n: number): number {
  * A command with `${{ run.args }}` and `${{ run.name }}` replaced by references to variables the job
  * script sets from shell-quoted values (interpolate.ts): the args' text never becomes shell code.
  */
-export function interpolateCommand(command: string, args: string[], runName: string): string {
-  return referenceArgs(command, { args, runName: assertName('run name', runName) })
+export function interpolateCommand(command: string, args: string[], runName: string, groupSizes?: number[]): string {
+  return referenceArgs(command, { args, runName: assertName('run name', runName), ...(groupSizes ? { groupSizes } : {}) })
 }
 
 /** an env value: `${{ run.args }}` → the args joined by spaces, `${{ run.name }}` → the name (exported single-quoted) */
@@ -64,7 +64,8 @@ function stepLabel(kind: 'setup' | 'commands', i: number, command: string): stri
 }
 
 /** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
-export function renderJobScript(plan: RunnerPlan): string {
+export function renderJobScript(plan: RunnerPlan, commands = plan.commands): string {
+  const groupSizes = plan.nodes?.groups?.map((g) => g.nodes)
   const lines: string[] = [
     `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
     'set -e',
@@ -86,12 +87,25 @@ export function renderJobScript(plan: RunnerPlan): string {
   const add = (kind: 'setup' | 'commands', list: string[]) =>
     list.forEach((c, i) => {
       lines.push(`__dstack_step ${shellQuote(stepLabel(kind, i, c))}`)
-      lines.push(interpolateCommand(c, plan.args, plan.runName))
+      lines.push(interpolateCommand(c, plan.args, plan.runName, groupSizes))
     })
   add('setup', plan.setup)
-  add('commands', plan.commands)
+  add('commands', commands)
   lines.push('__dstack_step done')
   return lines.join('\n') + '\n'
+}
+
+/** the node layout: a count, and groups whose sizes add up to it */
+function nodeLayout(plan: RunnerPlan): { count: number; order: string; sizes: number[]; names: string[]; scripts: string[] } {
+  const n = plan.nodes
+  if (!n) return { count: 1, order: 'any', sizes: [1], names: [''], scripts: [] }
+  positiveInt('node count', n.count)
+  if (n.count > 1000) fail(`node count ${n.count} is more than 1000`)
+  if (!['any', 'master-first', 'workers-first'].includes(n.startupOrder)) fail(`invalid startup order ${JSON.stringify(n.startupOrder)}`)
+  if (!n.groups) return { count: n.count, order: n.startupOrder, sizes: [n.count], names: [''], scripts: [] }
+  const sizes = n.groups.map((g) => positiveInt(`nodes of group ${JSON.stringify(g.name)}`, g.nodes))
+  if (sizes.reduce((a, b) => a + b, 0) !== n.count) fail(`the groups' nodes add up to ${sizes.reduce((a, b) => a + b, 0)}, not ${n.count}`)
+  return { count: n.count, order: n.startupOrder, sizes, names: n.groups.map((g) => g.name), scripts: n.groups.map((g) => renderJobScript(plan, g.commands)) }
 }
 
 function validate(plan: RunnerPlan): void {
@@ -149,13 +163,15 @@ export function renderRunnerScript(plan: RunnerPlan): string {
   const rootPaths = [...new Set((plan.rootPaths ?? []).map((p) => normaliseAbsolutePath('absolute artifact path', p)))]
   const store = plan.store
   const files = depFiles(plan)
+  const layout = nodeLayout(plan)
   const q = shellQuote
   const header = [
     '#!/usr/bin/env bash',
     `# dstack run-action runner: run ${plan.runName}, workflow ${plan.workflow}, attempt ${plan.attempt}, revision ${plan.revisionSha}`,
     '# Environment overrides: DSTACK_AWS_CLI, DSTACK_S3_ENDPOINT, DSTACK_IMDS_ENDPOINT, DSTACK_WORK_ROOT,',
     '# DSTACK_LOG_INTERVAL, DSTACK_SPOT_POLL_INTERVAL, DSTACK_KILL_AFTER, DSTACK_KEEP_WORK=1,',
-    '# DSTACK_CHECKPOINT_INTERVAL, DSTACK_SPOT_WATCH.',
+    '# DSTACK_CHECKPOINT_INTERVAL, DSTACK_SPOT_WATCH; from the backend: DSTACK_NODE_RANK, DSTACK_NODES_IPS,',
+    '# DSTACK_GPUS_PER_NODE (multi-node tasks).',
     '# Secret values come from this script\'s environment; this text holds only their names.',
     'set -uo pipefail',
     'export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
@@ -197,13 +213,18 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
     `PYTHON_VERSION=${q(plan.python ?? '')}`,
     `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
-    `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 ? 1 : 0}`,
+    `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,
     `MAX_DURATION=${plan.maxDurationSec}`,
     `SELF_DESTRUCT=${plan.options.selfDestruct ? 1 : 0}`,
     `SPOT_WATCH=${plan.options.spotWatch ? 1 : 0}`,
     `DEFAULT_LOG_INTERVAL=${plan.options.logIntervalSec}`,
     `DEFAULT_WORK_ROOT=${q(plan.options.workRoot.replace(/\/+$/, '') || '/')}`,
-    `JOB_SCRIPT=${q(renderJobScript(plan))}`,
+    `NODES_NUM=${layout.count}`,
+    `STARTUP_ORDER=${q(layout.order)}`,
+    `GROUP_SIZES=${shellArray(layout.sizes.map(String))}`,
+    `GROUP_NAMES=${shellArray(layout.names)}`,
+    `GROUP_JOB_SCRIPTS=${shellArray(layout.scripts)}`,
+    `JOB_SCRIPT=${q(layout.scripts.length ? '' : renderJobScript(plan))}`,
     ''
   ]
   return header.join('\n') + '\n' + RUNNER_BODY

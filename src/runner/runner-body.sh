@@ -6,6 +6,7 @@
 #   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]
 #   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION
 #   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT
+#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)
 # Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or
 # around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).
 
@@ -27,8 +28,52 @@ if [ "$STORE_KIND" = s3 ]; then SHIP_GAP_MS="${DSTACK_SHIP_GAP_MS:-1000}"; else 
 case "$TICK_MS" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac
 case "$SHIP_GAP_MS" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac
 
+# ---------- nodes: this runner's rank and the addresses of all (multi-node tasks) ----------
+# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and
+# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single
+# node needs none of them. Each value is checked before it is used in a path, a key or the job.
+NODE_ERROR=
+NODE_RANK="${DSTACK_NODE_RANK:-0}"
+NODES_IPS=()
+NODE_GROUP=0
+MPI_HOSTFILE=
+node_setup() {
+  local ip n=0 i
+  case "$NODE_RANK" in ''|*[!0-9]*|0?*) NODE_ERROR="DSTACK_NODE_RANK \`$NODE_RANK\` is not a node rank"; NODE_RANK=0; return 1 ;; esac
+  if [ "$NODE_RANK" -ge "$NODES_NUM" ]; then NODE_ERROR="DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM"; NODE_RANK=0; return 1; fi
+  if [ -z "${DSTACK_NODES_IPS:-}" ]; then
+    [ "$NODES_NUM" = 1 ] || { NODE_ERROR="DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment"; return 1; }
+    NODES_IPS=(127.0.0.1)
+  else
+    while IFS= read -r ip; do
+      [ -n "$ip" ] || continue
+      if ! [[ "$ip" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] && ! [[ "$ip" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR="DSTACK_NODES_IPS holds \`$ip\`, which is not an IP address"; return 1; fi
+      NODES_IPS+=("$ip")
+    done <<<"$DSTACK_NODES_IPS"
+    [ "${#NODES_IPS[@]}" = "$NODES_NUM" ] || { NODE_ERROR="DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes"; return 1; }
+  fi
+  GPUS_PER_NODE="${DSTACK_GPUS_PER_NODE:-}"
+  if [ -z "$GPUS_PER_NODE" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi
+  case "$GPUS_PER_NODE" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac
+  GPUS_NUM=$((GPUS_PER_NODE * NODES_NUM))
+  for i in "${!GROUP_SIZES[@]}"; do
+    n=$((n + GROUP_SIZES[i]))
+    if [ "$NODE_RANK" -lt "$n" ]; then NODE_GROUP=$i; break; fi
+  done
+  [ -z "${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}" ] || JOB_SCRIPT="${GROUP_JOB_SCRIPTS[$NODE_GROUP]}"
+}
+node_setup || true
+unset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE
+# "node 1 of 3 (group workers)", for the log
+node_label() {
+  printf 'node %s of %s' "$NODE_RANK" "$NODES_NUM"
+  [ -z "${GROUP_NAMES[$NODE_GROUP]:-}" ] || printf ' (group %s)' "${GROUP_NAMES[$NODE_GROUP]}"
+}
+
 WORK_BASE="${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}"
 WORK="$WORK_BASE/$RUN_NAME/$ATTEMPT"
+# the nodes of a multi-node run on one host (local backend) each get their own folder
+[ "$NODES_NUM" -gt 1 ] && WORK="$WORK.node$NODE_RANK"
 CODE_DIR="$WORK/code"
 # absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path
 ROOT_DIR="$WORK/root"
@@ -40,6 +85,8 @@ RUNNER_DIR="$WORK/runner"
 LOG_FILE="$RUNNER_DIR/job.log"
 JOB_OUT_DIR="$WORK/out"
 ATTEMPT_PREFIX="$RUN_PREFIX/attempts/$ATTEMPT"
+# a node of a multi-node run writes its status and logs in its own folder of the attempt
+[ "$NODES_NUM" -gt 1 ] && ATTEMPT_PREFIX="$ATTEMPT_PREFIX/nodes/$NODE_RANK"
 ARTIFACTS_PREFIX="$RUN_PREFIX/artifacts"
 PID_NOTE="${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid"
 
@@ -425,7 +472,7 @@ checkpoint_sync_done() {
 
 # every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)
 sync_mounts() {
-  has_checkpoints || return 0
+  has_checkpoints && [ "$NODE_RANK" = 0 ] || return 0
   if [ -n "$CKPT_SYNC_PID" ]; then
     kill -0 "$CKPT_SYNC_PID" 2>/dev/null && return 0
     checkpoint_sync_done
@@ -503,7 +550,7 @@ notice_save() {
   t0=$(now_ms)
   when=$(cat "$RUNNER_DIR/notice-time" 2>/dev/null) || when=
   [ -n "$when" ] && deadline=$(date -d "$when" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))
-  if has_checkpoints; then
+  if has_checkpoints && [ "$NODE_RANK" = 0 ]; then
     checkpoint_sync_done
     fit=$(notice_fit "$(checkpoint_bytes "$RUNNER_DIR/ckpt.mark")" "$(checkpoint_bps)" "$left")
     [ -n "$fit" ] && note "$fit"
@@ -668,13 +715,99 @@ fetch_dep() {
   rm -rf "$stage"
 }
 
+# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------
+NODE_ENV_NAMES=()
+# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES
+export_node_env() {
+  local i ips
+  ips="$(printf '%s\n' "${NODES_IPS[@]}")"
+  export DSTACK_NODES_NUM="$NODES_NUM" DSTACK_NODE_RANK="$NODE_RANK" DSTACK_MASTER_NODE_IP="${NODES_IPS[0]}" \
+    DSTACK_NODES_IPS="${ips%$'\n'}" DSTACK_GPUS_PER_NODE="$GPUS_PER_NODE" DSTACK_GPUS_NUM="$GPUS_NUM" DSTACK_MPI_HOSTFILE="$1"
+  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)
+  for i in "${!NODES_IPS[@]}"; do
+    export "DSTACK_NODE_IP_$i=${NODES_IPS[$i]}"
+    NODE_ENV_NAMES+=("DSTACK_NODE_IP_$i")
+  done
+}
+# an MPI hostfile: a line per node, its address and its slots (GPUs, at least 1)
+write_hostfile() {
+  local ip slots=$GPUS_PER_NODE
+  [ "$slots" -gt 0 ] || slots=1
+  for ip in "${NODES_IPS[@]}"; do printf '%s slots=%d\n' "$ip" "$slots"; done >"$RUNNER_DIR/mpi_hostfile"
+}
+
+# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------
+# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there
+store_read_small() {
+  if [ "$STORE_KIND" = s3 ]; then
+    if s3_curl_ready; then
+      local code
+      s3_http_url "$1"
+      code=$({
+        printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+        [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+      } | curl -sS -o "$2" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - "$HTTP_URL" 2>/dev/null)
+      [ "$code" = 200 ]
+      return
+    fi
+    aws_s3 cp "$(s3_url "$1")" "$2" >/dev/null 2>&1
+    return
+  fi
+  cp "$STORE_ROOT/$1" "$2" 2>/dev/null
+}
+# node_phase RANK: that node's phase and status as "phase status" (empty when it has written none)
+node_phase() {
+  local f="$RUNNER_DIR/peer.json" body phase status
+  store_read_small "$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json" "$f" || return 0
+  body=$(head -c 4096 "$f")
+  phase=$(printf '%s' "$body" | grep -o '"phase":"[a-z-]*"' | head -n 1 | cut -d'"' -f4)
+  status=$(printf '%s' "$body" | grep -o '"status":"[a-z-]*"' | head -n 1 | cut -d'"' -f4)
+  printf '%s %s' "$phase" "$status"
+}
+# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one
+# ended first, or this run is stopped or reaches max_duration
+WAIT_ERROR=
+wait_for_nodes() {
+  local r st pending=("$@") left waited=0
+  log "startup_order $STARTUP_ORDER: waiting for node(s) ${pending[*]} to start their commands"
+  while [ "${#pending[@]}" -gt 0 ]; do
+    left=()
+    for r in "${pending[@]}"; do
+      st=$(node_phase "$r")
+      case "$st" in
+        setup*|running*|uploading\ *) ;;
+        done*) WAIT_ERROR="node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)"; return 1 ;;
+        *) left+=("$r") ;;
+      esac
+    done
+    pending=("${left[@]}")
+    [ "${#pending[@]}" -gt 0 ] || break
+    [ -z "$STOP" ] || return 1
+    if [ "$SECONDS" -ge "$MAX_DURATION" ]; then request_stop timed-out "the run reached its max duration of $(format_duration "$MAX_DURATION") while waiting for the other nodes: the job was stopped"; return 1; fi
+    sleep 1 & wait $! 2>/dev/null
+    waited=$((waited + 1))
+  done
+  log "node(s) $* started their commands after ${waited}s: starting this node's"
+}
+startup_wait() {
+  local r ranks=()
+  [ "$NODES_NUM" -gt 1 ] || return 0
+  case "$STARTUP_ORDER" in
+    master-first) [ "$NODE_RANK" = 0 ] || ranks=(0) ;;
+    workers-first) if [ "$NODE_RANK" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=("$r"); done; fi ;;
+  esac
+  [ "${#ranks[@]}" -gt 0 ] || return 0
+  wait_for_nodes "${ranks[@]}"
+}
+
 # ---------- the job's environment: a list built on purpose (README "The job's environment") ----------
 # JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the
 # secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names
 # bash cannot hold, such as INPUT_GITHUB-TOKEN)
 JOB_ENV_UNSET=()
 job_env_unset() {
-  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
+  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
   [ -n "$IMAGE" ] && keep="$keep${DOCKER_ENV_KEEP[*]} "
   JOB_ENV_UNSET=()
   while IFS= read -r -d '' kv; do
@@ -884,7 +1017,9 @@ finish() {
   finish_checkpoints "$status" "$code" "$reason"
   PHASE=uploading
   write_status
-  if ! upload_artifacts; then
+  if [ "$NODE_RANK" != 0 ]; then
+    [ "${#ARTIFACT_PATHS[@]}" -eq 0 ] || log "artifacts are stored from the master node (rank 0) only: this node's are not"
+  elif ! upload_artifacts; then
     if [ "$status" = succeeded ]; then status=failed; code=1; rc=1; reason="the job succeeded, but uploading its artifacts failed"; fi
   fi
   [ "${#NOTES[@]}" -gt 0 ] && reason="$reason; $(IFS=';'; printf '%s' "${NOTES[*]}" | sed 's/;/; /g')"
@@ -922,8 +1057,9 @@ if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   exit 1
 fi
 : >"$LOG_FILE"
-log "run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)"
+log "run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ "$NODES_NUM" -gt 1 ] && printf ', %s' "$(node_label)")"
 write_status
+[ -z "$NODE_ERROR" ] || fail_early "$NODE_ERROR"
 
 if [ "$SELF_DESTRUCT" = 1 ]; then
   mins=$(( (MAX_DURATION + 59) / 60 + 10 ))
@@ -985,6 +1121,10 @@ if [ -n "$IMAGE" ]; then
   JOB_CMD+=(-v "$JOB_OUT_DIR:/dstack-out" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)
   for n in "${SECRET_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
   JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)
+  export_node_env /dstack-runner/mpi_hostfile
+  for n in "${NODE_ENV_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
+  # the nodes reach each other at the machines' own addresses: the container shares the host's network
+  [ "$NODES_NUM" -gt 1 ] && JOB_CMD+=(--network host)
   if [ -n "$ENTRYPOINT" ]; then
     read -r -a ep <<<"$ENTRYPOINT"
     JOB_CMD+=(--entrypoint "${ep[0]}" "$IMAGE" "${ep[@]:1}")
@@ -1008,6 +1148,14 @@ fi
 
 # ---------- run ----------
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
+write_hostfile
+if ! startup_wait; then
+  case "$STOP" in
+    timed-out) finish timed-out "" "$STOP_REASON" 124 ;;
+    ?*) finish "$STOP" "" "$STOP_REASON" 143 ;;
+  esac
+  fail_early "$WAIT_ERROR"
+fi
 if [ "$HAS_SETUP" = 1 ]; then set_phase setup; else set_phase running; fi
 log "running in ${WORKING_DIR}"
 JOB_STARTED=$SECONDS
@@ -1018,6 +1166,7 @@ if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start 
   trap - TERM INT HUP
   export DSTACK_RUNNER_DIR="$RUNNER_DIR"
   export DSTACK_METRICS="$JOB_OUT_DIR/metrics.jsonl" DSTACK_REPORT="$JOB_OUT_DIR/report.md"
+  if [ -n "$IMAGE" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env "$RUNNER_DIR/mpi_hostfile"; fi
   job_env_unset
   exec setsid env "${JOB_ENV_UNSET[@]}" "${JOB_CMD[@]}" </dev/null >>"$JOB_OUT" 2>&1
 ) &

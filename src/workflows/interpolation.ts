@@ -22,7 +22,8 @@ export function expressionsIn(s: string): Expression[] {
 
 /** expressions in a command that the runner cannot render */
 export function unsupportedCommandExpressions(command: string): Expression[] {
-  return expressionsIn(command).filter((e) => !(RUN_CONTEXT as readonly string[]).includes(e.expr))
+  // node addresses (`groups[i].nodes[j].IP_ADDRESS`) are checked against the task's groups (task-format.ts)
+  return expressionsIn(command).filter((e) => !(RUN_CONTEXT as readonly string[]).includes(e.expr) && !/^groups\b/.test(e.expr))
 }
 
 /** the variable an env-value expression reads (`secrets.HF_TOKEN` → `HF_TOKEN`), or undefined */

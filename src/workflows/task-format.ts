@@ -5,7 +5,7 @@
  * that change nothing on a CI runner are accepted with a warning that says why.
  */
 import { posix } from 'node:path'
-import { DEFAULTS, type NodeGroupSpec, type Resources, type RetryEvent, type RunSpec } from '../model/index.js'
+import { DEFAULTS, NODE_ADDRESS_ANY, parseNodeAddress, type NodeGroupSpec, type Resources, type RetryEvent, type RunSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
 import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from './entry.js'
@@ -25,7 +25,8 @@ export const SKIPPED_TYPES: Record<string, string> = {
   volume: 'a volume is storage that dstack manages; it runs no commands',
   preset: 'a preset holds defaults for `dstack apply`; it runs no commands'
 }
-export const MULTI_NODE_REASON = 'multi-node tasks are not supported yet'
+/** the 0.x `torchrun` provider with several nodes (a task with `nodes:` runs; this provider does not) */
+export const MULTI_NODE_REASON = 'the 0.x `torchrun` provider is not supported: write a task with `nodes:` and run `torchrun` in its `commands`'
 const ALL_EVENTS: RetryEvent[] = ['no-capacity', 'interruption', 'error']
 
 /** keys dstack knows that change nothing on a CI runner (a warning says why) */
@@ -112,10 +113,6 @@ export function parseTaskFile(ctx: FileContext, root: unknown): FileOutcome {
   out.seen.push({ name: taskName, file: ctx.file, root: '', line: pos.line, column: pos.column, derived: !named })
   const spec = task(ctx, root, taskName, named)
   if (!spec || ctx.problems.length) return out
-  if (spec.nodes > 1 || spec.groups) {
-    out.skipped.push({ file: ctx.file, line: pos.line, column: pos.column, workflow: taskName, kind: spec.groups ? 'groups' : `nodes: ${spec.nodes}`, reason: MULTI_NODE_REASON, spec })
-    return out
-  }
   const n = ctx.position(named ? ['name'] : [])
   out.entries.push({ spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: named ? ['name'] : [] }, derived: !named })
   return out
@@ -177,7 +174,13 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
   if (t.docker === true) ctx.report(['docker'], '`docker: true` (Docker-in-Docker) is not supported', 'build images in an earlier CI step and use `image:`', true)
   if (t.privileged === true) ctx.report(['privileged'], '`privileged: true` is not supported', 'CI jobs run unprivileged containers', true)
   for (const [k, why] of Object.entries(IGNORED)) if (has(k)) ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true)
-  if (spec.nodes <= 1 && !groups) for (const [k, why] of Object.entries(MULTI_NODE_KEYS)) if (has(k)) ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true)
+  if (spec.nodes <= 1 && !groups) {
+    for (const [k, why] of Object.entries(MULTI_NODE_KEYS)) if (has(k)) ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true)
+  } else {
+    if (has('startup_order')) spec.startupOrder = t.startup_order as RunSpec['startupOrder']
+    if (has('stop_criteria')) spec.stopCriteria = t.stop_criteria as RunSpec['stopCriteria']
+  }
+  checkNodeAddresses(ctx, spec)
   return spec
 }
 
@@ -203,11 +206,32 @@ function nodeGroups(ctx: FileContext, list: unknown[]): NodeGroupSpec[] | undefi
     const at = (k: string): FieldPath => ['groups', i, k]
     const name = typeof g.name === 'string' ? g.name : String(i)
     if (out.some((x) => x.name === name)) ctx.report(at('name'), `node group \`${name}\` is listed more than once`, 'give each group its own `name`')
-    const group: NodeGroupSpec = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands: scriptLines(ctx, at('commands'), g.commands), ports: ports(ctx, at('ports'), g.ports) }
+    const commands = scriptLines(ctx, at('commands'), g.commands)
+    const group: NodeGroupSpec = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands, commandLines: entryLines(ctx, at('commands'), commands.length), ports: ports(ctx, at('ports'), g.ports) }
+    if (commands.length === 0 && !ctx.hasProblemAt(at('commands'))) ctx.report(at('commands'), `node group \`${name}\` has no \`commands\``, 'give every group the commands its nodes run')
     if (isObj(g.resources)) group.resources = taskResources(ctx, at('resources'), g.resources, baseSpec('', 'dstack.yml', { file: '', line: 0, column: 0 }).resources)
     out.push(group)
   })
   return out
+}
+
+/**
+ * `${{ groups[i].nodes[j].IP_ADDRESS }}` (dstack's address of another node, resolved on the machine)
+ * stands only in group commands, and must name a node that exists
+ */
+function checkNodeAddresses(ctx: FileContext, spec: RunSpec): void {
+  const check = (path: FieldPath, text: string) => {
+    for (const m of text.matchAll(NODE_ADDRESS_ANY)) {
+      const ref = parseNodeAddress(m[0])
+      if (!spec.groups) ctx.report(path, `\`${m[0]}\` needs \`groups\`: it names a node of a group`, 'use $DSTACK_MASTER_NODE_IP or $DSTACK_NODES_IPS with `nodes:`')
+      else if (!ref) ctx.report(path, `\`${m[0]}\` is not a node address`, 'write it as ${{ groups[0].nodes[0].IP_ADDRESS }}')
+      else if (ref.group >= spec.groups.length || ref.node >= spec.groups[ref.group]!.nodes) {
+        ctx.report(path, `\`${m[0]}\` names a node that does not exist (the task has ${spec.groups.map((g) => `${g.nodes} in \`${g.name}\``).join(', ')})`, 'count groups and nodes from 0')
+      }
+    }
+  }
+  spec.commands.forEach((c, i) => check(['commands', i], c))
+  spec.groups?.forEach((g, gi) => g.commands.forEach((c, i) => check(['groups', gi, 'commands', i], c)))
 }
 
 function report<T>(ctx: FileContext, path: FieldPath, r: Parsed<T>, set: (v: T) => void): void {

@@ -188,15 +188,33 @@ export class LocalBackend implements Backend {
     this.opts = opts
   }
 
-  async start(req: StartRequest): Promise<LocalAttempt> {
+  async start(req: StartRequest): Promise<AttemptHandle> {
     if (req.signal.aborted) throw new Error('cancelled before the runner started')
+    const nodes = req.spec?.nodes > 1 ? req.spec.nodes : 1
+    if (nodes === 1) return this.startNode(req)
+    // every node is a runner process on this host, reached at 127.0.0.1 (README "Multi-node tasks")
+    const ips = Array.from({ length: nodes }, () => LOCAL_NODE_IP).join('\n')
+    const started: LocalAttempt[] = []
+    try {
+      for (let rank = 0; rank < nodes; rank++) {
+        if (req.signal.aborted) throw new Error('cancelled while starting the nodes')
+        started.push(await this.startNode(req, { rank, env: { DSTACK_NODE_RANK: String(rank), DSTACK_NODES_IPS: ips } }))
+      }
+    } catch (e) {
+      await Promise.all(started.map((n) => n.release()))
+      throw e
+    }
+    return new LocalCluster(started)
+  }
+
+  private async startNode(req: StartRequest, node?: { rank: number; env: Record<string, string> }): Promise<LocalAttempt> {
     const dir = mkdtempSync(join(tmpdir(), 'dstack-runner-'))
     const script = join(dir, 'runner.sh')
     writeFileSync(script, req.runnerScript, { mode: 0o700 })
     const stderrFile = join(dir, 'stderr.log')
     const errFd = openSync(stderrFile, 'a', 0o600)
     // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-    const env: Record<string, string | undefined> = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv }
+    const env: Record<string, string | undefined> = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv, ...node?.env }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
     // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
     env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
@@ -215,10 +233,10 @@ export class LocalBackend implements Backend {
       closeSync(errFd)
     }
     const launchedAt = new Date().toISOString()
-    const machine: MachineInfo = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: hostname() }
+    const machine: MachineInfo = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: hostname(), ...(node ? { rank: node.rank, privateIp: LOCAL_NODE_IP } : {}) }
     const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000)
     if (this.opts.detached) child.unref()
-    req.log(`running the runner script on this machine (pid ${child.pid ?? '?'})`)
+    req.log(`running the runner script on this machine (${node ? `node ${node.rank}, ` : ''}pid ${child.pid ?? '?'})`)
     try {
       await req.onMachine(machine)
     } catch (e) {
@@ -236,4 +254,45 @@ export class LocalBackend implements Backend {
   }
 }
 
-export type { LocalAttempt }
+/** the address every local node is reached at */
+const LOCAL_NODE_IP = '127.0.0.1'
+
+/** a multi-node attempt on this host: one runner process per node */
+class LocalCluster implements AttemptHandle {
+  constructor(private readonly nodes: LocalAttempt[]) {}
+
+  get machine(): MachineInfo {
+    return this.nodes[0]!.machine
+  }
+
+  get machines(): MachineInfo[] {
+    return this.nodes.map((n) => n.machine)
+  }
+
+  pollNodes(): Promise<ExecState[]> {
+    return Promise.all(this.nodes.map((n) => n.poll()))
+  }
+
+  /** ended once every node's runner ended; the first node's failure names it */
+  async poll(): Promise<ExecState> {
+    const states = await this.pollNodes()
+    if (states.some((s) => s.state === 'running')) return { state: 'running' }
+    const failed = states.findIndex((s) => s.state === 'ended' && s.exitCode !== 0)
+    const first = states[failed < 0 ? 0 : failed]!
+    return failed < 0 ? first : { ...first, ...(first.state === 'ended' && first.reason ? { reason: `node ${failed}: ${first.reason}` } : {}) }
+  }
+
+  whenEnded(): Promise<void> {
+    return Promise.all(this.nodes.map((n) => n.whenEnded())).then(() => undefined)
+  }
+
+  async cancel(reason: string, ranks?: number[]): Promise<void> {
+    await Promise.all(this.nodes.filter((_, r) => !ranks || ranks.includes(r)).map((n) => n.cancel(reason)))
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.release()))
+  }
+}
+
+export type { LocalAttempt, LocalCluster }

@@ -1,0 +1,155 @@
+/**
+ * Watching a multi-node attempt: every node's log is followed (one listing per node per poll) and
+ * printed line by line with a `[node <rank>] ` prefix; every node's status.json and the backend's
+ * word on each node are combined by dstack's rule (cluster-rule.ts). When the rule ends the run
+ * (a node failed or was reclaimed, or the master is done with `stop_criteria: master-done`) the
+ * other nodes are asked to stop, and get `cancelGraceMs` to save their logs and status. Polling
+ * follows the output like watch-attempt.ts, and a store that can tell wakes the loop at once.
+ */
+import type { AttemptHandle, AttemptStatus, ExecState, StopCriteria } from '../model/index.js'
+import type { RunStore } from '../store/index.js'
+import { LogFollower } from './log-follower.js'
+import { allEnded, clusterTrigger, type ClusterTrigger, type NodeView } from './cluster-rule.js'
+import { nextWaitMs, type WatchPace } from './watch-attempt.js'
+import type { WatchOutage } from './watch-outage.js'
+
+export interface ClusterWatchDeps {
+  store: RunStore
+  repoId: string
+  run: string
+  attempt: number
+  nodes: number
+  stopCriteria?: StopCriteria
+  handle: AttemptHandle
+  /** whole lines of node `rank`, each prefixed `[node <rank>] ` */
+  emit: (rank: number, text: string) => void
+  pace: WatchPace
+  signal: AbortSignal
+  sleep?: (ms: number) => Promise<void>
+  now: () => number
+  cancelGraceMs: number
+  warn: (message: string) => void
+  outage?: WatchOutage
+}
+
+export interface ClusterWatchResult {
+  nodes: NodeView[]
+  trigger?: ClusterTrigger
+  /** the stopped nodes did not end within the grace period */
+  graceExpired?: boolean
+}
+
+/** a partial line longer than this is printed without waiting for its end (progress bars) */
+const MAX_PARTIAL = 4096
+const WAKE_SETTLE_MS = 20
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** buffers a node's text into whole lines with the node's prefix */
+export class NodeLines {
+  private partial = ''
+  constructor(
+    private readonly rank: number,
+    private readonly out: (rank: number, text: string) => void
+  ) {}
+
+  write(text: string): void {
+    const all = this.partial + text
+    const cut = all.lastIndexOf('\n')
+    const whole = cut < 0 ? '' : all.slice(0, cut + 1)
+    this.partial = cut < 0 ? all : all.slice(cut + 1)
+    if (this.partial.length > MAX_PARTIAL) {
+      this.emit(whole + this.partial + '\n')
+      this.partial = ''
+    } else if (whole) this.emit(whole)
+  }
+
+  flush(): void {
+    if (this.partial) this.emit(this.partial + '\n')
+    this.partial = ''
+  }
+
+  /** `lines` ends with a line break: each line gets the prefix */
+  private emit(lines: string): void {
+    const prefix = `[node ${this.rank}] `
+    this.out(this.rank, lines.slice(0, -1).split('\n').map((l) => prefix + l).join('\n') + '\n')
+  }
+}
+
+export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchResult> {
+  const ranks = Array.from({ length: d.nodes }, (_, r) => r)
+  const lines = ranks.map((r) => new NodeLines(r, d.emit))
+  const followers = ranks.map((r) => new LogFollower(d.store, d.repoId, d.run, d.attempt, (t) => lines[r]!.write(t), r))
+  const written: (AttemptStatus | undefined)[] = ranks.map(() => undefined)
+  const seen: (string | undefined)[] = ranks.map(() => undefined)
+  let execs: ExecState[] = ranks.map(() => ({ state: 'running' }))
+  let wake: (() => void) | undefined
+  const poke = () => wake?.()
+  const unwatch = ranks.map((r) => d.store.watchAttempt(d.repoId, d.run, d.attempt, poke, r))
+  d.handle.whenEnded?.().then(poke, poke)
+  d.signal.addEventListener('abort', poke)
+  let trigger: ClusterTrigger | undefined
+  let stoppingAt: number | undefined
+  let wait: number | undefined
+  const views = (): NodeView[] => ranks.map((r) => ({ rank: r, written: written[r], exec: execs[r]! }))
+  try {
+    for (;;) {
+      let printed = 0
+      try {
+        for (const f of followers) printed += await f.poll()
+        if (!d.handle.pollNodes) throw new Error('the backend cannot watch the nodes of a multi-node run')
+        execs = await d.handle.pollNodes()
+        for (const r of ranks) {
+          const tag = followers[r]!.statusTag
+          if (tag === undefined || tag === seen[r]) continue
+          seen[r] = tag
+          written[r] = await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => written[r])
+        }
+        d.outage?.ok()
+      } catch (e) {
+        if (!d.outage) throw e
+        const given = d.outage.failed(e, undefined)
+        if (given) return { nodes: ranks.map((r) => ({ rank: r, written: written[r], exec: given })), trigger }
+      }
+      if (d.signal.aborted && stoppingAt === undefined) {
+        stoppingAt = d.now()
+        d.warn('cancelling: asking every node to stop and save its logs')
+        await d.handle.cancel('cancelled by the CI job').catch((e: Error) => d.warn(`cancel failed: ${e.message}`))
+      }
+      if (stoppingAt === undefined) {
+        trigger = clusterTrigger(views(), d.stopCriteria)
+        if (trigger) {
+          stoppingAt = d.now()
+          const others = ranks.filter((r) => r !== trigger!.rank && execs[r]!.state === 'running')
+          d.warn(`${trigger.outcome.reason}: stopping ${others.length ? `node${others.length > 1 ? 's' : ''} ${others.join(', ')}` : 'nothing (every other node ended)'}`)
+          if (others.length) await d.handle.cancel(trigger.stopReason, others).catch((e: Error) => d.warn(`stopping the nodes failed: ${e.message}`))
+        }
+      }
+      if (allEnded(views())) break
+      if (stoppingAt !== undefined && d.now() - stoppingAt > d.cancelGraceMs) {
+        return { ...(await finish()), graceExpired: true }
+      }
+      wait = nextWaitMs(wait, printed, d.pace)
+      let woken = false
+      let timer: NodeJS.Timeout | undefined
+      const wakeUp = new Promise<void>((resolve) => (wake = resolve)).then(() => void (woken = true))
+      const slept = d.sleep ? d.sleep(wait) : new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))
+      await Promise.race([slept, wakeUp])
+      clearTimeout(timer)
+      wake = undefined
+      if (woken) await (d.sleep ?? realSleep)(WAKE_SETTLE_MS)
+    }
+    return finish()
+  } finally {
+    for (const u of unwatch) u?.()
+    d.signal.removeEventListener('abort', poke)
+  }
+
+  async function finish(): Promise<ClusterWatchResult> {
+    for (const r of ranks) {
+      await followers[r]!.drain().catch((e: Error) => d.warn(`reading the log of node ${r}: ${e.message}`))
+      lines[r]!.flush()
+      written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r]
+    }
+    return { nodes: views(), trigger }
+  }
+}
