@@ -21,11 +21,13 @@ export interface AttemptRef {
   repoId: string
   run: string
   attempt: number
+  /** a node of a multi-node attempt: its own status.json (`…/nodes/<rank>/`) */
+  rank?: number
 }
 
 export function attemptRef(store: StoreLocation, rec: RunRecord, m: MachineInfo): AttemptRef {
   const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length
-  return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n }
+  return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) }
 }
 
 export function saveAttemptRef(ref: AttemptRef): void {
@@ -60,7 +62,7 @@ export async function awaitRunnerSaved(store: RunStore, ref: AttemptRef, d: Wait
   const until = d.now() + d.timeoutSec * 1000
   let said = false
   for (;;) {
-    const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined)
+    const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined)
     if (st?.phase === 'done') return 'saved'
     if (d.now() >= until) return 'timeout'
     if (!said) {
@@ -81,8 +83,13 @@ export function deferReleaseOnCancel(backend: Backend, signal: AbortSignal, log:
     get machine() {
       return h.machine
     },
+    get machines() {
+      return h.machines
+    },
     poll: () => h.poll(),
-    cancel: (reason) => h.cancel(reason),
+    ...(h.pollNodes ? { pollNodes: () => h.pollNodes!() } : {}),
+    ...(h.whenEnded ? { whenEnded: () => h.whenEnded!() } : {}),
+    cancel: (reason, ranks) => h.cancel(reason, ranks),
     release: async () => {
       if (signal.aborted) {
         log(`cancelled: leaving ${h.machine.id} to the post step, which waits for the runner to save artifacts, logs and status before terminating it`)

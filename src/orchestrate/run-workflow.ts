@@ -4,7 +4,7 @@
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
 import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord } from '../model/index.js'
-import { NoCapacityError } from '../model/index.js'
+import { NoCapacityError, UserError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
 import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
@@ -55,6 +55,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const sleep = o.sleep ?? defaultSleep
   const prepared = await prepareRun(o, o.store, o.emit)
   checkEnvNames(prepared.spec)
+  if (o.detach && prepared.spec.nodes > 1) {
+    throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
+  }
   await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag))
   o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
   let record = await o.store.createRun({
