@@ -30,11 +30,13 @@ const LOST_AFTER_MAX_DURATION_SEC = 15 * 60
 export async function refreshedStatus(store: RunStore, r: RunRecord, now = Date.now()): Promise<RunStatus | 'lost'> {
   if (isTerminal(r.status) || !r.attempts.length) return r.status
   const last = r.attempts[r.attempts.length - 1]!
-  const st = await store.readStatus(r.repoId, r.run, last.n)
+  // a multi-node attempt: its master's (rank 0) status.json and runner
+  const rank = (r.spec?.nodes ?? 1) > 1 ? 0 : undefined
+  const st = await store.readStatus(r.repoId, r.run, last.n, rank)
   if (st?.status) return st.status
   if (localRunnerLiveness(last.machine) === 'gone') {
     // the runner may have written its result between the two reads
-    return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost'
+    return (await store.readStatus(r.repoId, r.run, last.n, rank))?.status ?? 'lost'
   }
   const maxSec = r.spec?.maxDurationSec
   if (typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000) return 'lost'

@@ -13,7 +13,14 @@ const terminal: JsonSchema = { enum: [...TERMINAL_STATUSES] }
 const machine: JsonSchema = {
   type: 'object',
   required: ['id', 'backend'],
-  properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' } }
+  properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' }, rank: { type: 'integer', minimum: 0 }, privateIp: str }
+}
+
+/** one node of a multi-node attempt */
+const node: JsonSchema = {
+  type: 'object',
+  required: ['rank'],
+  properties: { rank: { type: 'integer', minimum: 0 }, group: str, machine, status: terminal, exitCode: { type: 'integer' }, reason: str }
 }
 
 export const runRecordSchema: JsonSchema = {
@@ -40,7 +47,7 @@ export const runRecordSchema: JsonSchema = {
       items: {
         type: 'object',
         required: ['n', 'startedAt'],
-        properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine }
+        properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine, nodes: { type: 'array', items: node } }
       }
     },
     tags: { type: 'array', items: str },
@@ -51,7 +58,7 @@ export const runRecordSchema: JsonSchema = {
 export const attemptStatusSchema: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: `${SCHEMA_BASE}store-status.schema.json`,
-  title: 'attempts/<n>/status.json: where an attempt is, written by the runner',
+  title: 'attempts/<n>/status.json (a node of a multi-node attempt: attempts/<n>/nodes/<rank>/status.json): where an attempt is, written by the runner',
   type: 'object',
   required: ['phase'],
   properties: {

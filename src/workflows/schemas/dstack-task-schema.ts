@@ -113,8 +113,8 @@ export const dstackTaskSchema: JsonSchema = {
     instance_types: strings('EC2 instance types to consider.', [['g5.xlarge', 'g6.xlarge']]),
     regions: strings('Regions to consider.', [['us-east-1', 'us-west-2']]),
     availability_zones: strings('Availability zones to consider.', [['us-east-1a']]),
-    nodes: d('Number of nodes. A task with more than one is skipped: multi-node tasks are not supported yet.', { type: 'integer', minimum: 1 }, [1]),
-    groups: d('Node groups of a heterogeneous multi-node task (skipped: multi-node tasks are not supported yet).', {
+    nodes: d('Number of nodes: one machine each (a cluster in one availability zone on AWS, runner processes on the local backend), with DSTACK_NODE_RANK, DSTACK_MASTER_NODE_IP, DSTACK_NODES_IPS and the other node variables.', { type: 'integer', minimum: 1 }, [1]),
+    groups: d('Node groups of a heterogeneous multi-node task: each group its own nodes, resources and commands; ranks follow the list (groups[0].nodes[0] is the master). Cannot be combined with nodes or top-level commands.', {
       type: 'array',
       items: {
         type: 'object',
@@ -122,14 +122,14 @@ export const dstackTaskSchema: JsonSchema = {
           name: d('Group name (default: its position).', { type: 'string' }),
           nodes: d('Nodes in this group.', { type: 'integer', minimum: 1 }),
           resources: resourcesSchema('What each node of this group needs.'),
-          commands: script('Commands of this group', [['python worker.py']]),
+          commands: script('Commands of this group; ${{ groups[i].nodes[j].IP_ADDRESS }} is the address of another node', [['python worker.py']]),
           ports: portList('Ports of this group')
         },
         additionalProperties: false
       }
     }),
-    startup_order: d('Multi-node: which jobs start first (ignored with one node).', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
-    stop_criteria: d('Multi-node: when the run ends (ignored with one node).', { type: 'string', enum: ['all-done', 'master-done'] }),
+    startup_order: d('Multi-node: which nodes start their commands first: any (default), master-first (workers wait for the master), workers-first (the master waits for every worker). Ignored with one node.', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
+    stop_criteria: d('Multi-node: all-done (default: the run ends when every node is done) or master-done (when the master is done, the other nodes are stopped). A failed node always fails the run and stops the others. Ignored with one node.', { type: 'string', enum: ['all-done', 'master-done'] }),
     artifacts: { ...artifacts, description: `run-action extension (not in dstack): ${String(artifacts.description)}` },
     deps: { ...deps, description: `run-action extension (not in dstack): ${String(deps.description)}` },
     cache: { ...cache, description: `run-action extension (not in dstack): ${String(cache.description)}` },
