@@ -27,7 +27,13 @@ export interface ClusterWatchDeps {
   signal: AbortSignal
   sleep?: (ms: number) => Promise<void>
   now: () => number
+  /** how long nodes get to save after a cancellation by the CI job */
   cancelGraceMs: number
+  /**
+   * how long the other nodes get to save after the rule stopped them (a node failed, the master is
+   * done): the runner's own stop budget, not the CI's cancellation window (default 120 s)
+   */
+  stopGraceMs?: number
   warn: (message: string) => void
   outage?: WatchOutage
 }
@@ -42,6 +48,8 @@ export interface ClusterWatchResult {
 /** a partial line longer than this is printed without waiting for its end (progress bars) */
 const MAX_PARTIAL = 4096
 const WAKE_SETTLE_MS = 20
+/** the runner's stop budget: SIGTERM, up to 20 s for the job, then its uploads (cancel-wait.ts CANCEL_WAIT_SEC) */
+const DEFAULT_STOP_GRACE_MS = 120_000
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** buffers a node's text into whole lines with the node's prefix */
@@ -100,9 +108,11 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
         execs = await d.handle.pollNodes()
         for (const r of ranks) {
           const tag = followers[r]!.statusTag
-          if (tag === undefined || tag === seen[r]) continue
+          // a runner that ended wrote its status.json first: read it, even if the listing was older
+          const ended = execs[r]!.state === 'ended' && written[r]?.phase !== 'done'
+          if (!ended && (tag === undefined || tag === seen[r])) continue
           seen[r] = tag
-          written[r] = await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => written[r])
+          written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r]
         }
         d.outage?.ok()
       } catch (e) {
@@ -125,7 +135,8 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
         }
       }
       if (allEnded(views())) break
-      if (stoppingAt !== undefined && d.now() - stoppingAt > d.cancelGraceMs) {
+      const grace = d.signal.aborted ? d.cancelGraceMs : Math.max(d.cancelGraceMs, d.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)
+      if (stoppingAt !== undefined && d.now() - stoppingAt > grace) {
         return { ...(await finish()), graceExpired: true }
       }
       wait = nextWaitMs(wait, printed, d.pace)

@@ -776,7 +776,8 @@ wait_for_nodes() {
     for r in "${pending[@]}"; do
       st=$(node_phase "$r")
       case "$st" in
-        setup*|running*|uploading\ *) ;;
+        # a node that already finished its commands successfully had started them
+        setup*|running*|uploading\ *|'done succeeded') ;;
         done*) WAIT_ERROR="node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)"; return 1 ;;
         *) left+=("$r") ;;
       esac

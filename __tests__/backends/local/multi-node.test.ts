@@ -92,6 +92,7 @@ describe('multi-node tasks on the local backend', () => {
       'three.dstack.yml': task('three', 3, ports[1]!),
       'worker-fails.dstack.yml': `type: task\nname: worker-fails\nnodes: 3\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" = 1 ]; then echo "worker 1 gives up"; exit 3; fi\n    ${NAP}\n`,
       'mpi.dstack.yml': `type: task\nname: mpi\nnodes: 3\nstartup_order: workers-first\nstop_criteria: master-done\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" -eq 0 ]; then\n      echo "master runs over $(wc -l < "$DSTACK_MPI_HOSTFILE") hosts"\n    else\n      ${FOREVER}\n    fi\n`,
+      'runner-gone.dstack.yml': `type: task\nname: runner-gone\nnodes: 2\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" = 1 ]; then kill -9 "$PPID"; exit 0; fi\n    ${NAP}\n`,
       'master-first.dstack.yml': `type: task\nname: master-first\nnodes: 2\nstartup_order: master-first\ncommands:\n  - echo "node $DSTACK_NODE_RANK started"\n`,
       'hetero.dstack.yml': [
         'type: task',
@@ -164,6 +165,15 @@ describe('multi-node tasks on the local backend', () => {
     expect(nodes.map((x) => [x.rank, x.status])).toEqual([[0, 'cancelled'], [1, 'failed'], [2, 'cancelled']])
     expect(nodes[1]!.exitCode).toBe(3)
     for (const x of nodes) expect(alive(Number(x.machine!.id.replace('local:', '')))).toBe(false)
+    expect(await pgrep(`^${NAP.replace('.', '\\.')}$`)).toBe('')
+  })
+
+  it("a node's runner vanishes without a word: the run fails naming the node, and the other node is stopped", async () => {
+    const r = await cli(['run', '-C', repo.dir, '--store', store, 'runner-gone'])
+    expect(r.code).toBe(137) // as for one node: the runner's own exit code (128 + SIGKILL)
+    expect(r.err).toMatch(/run \S+ failed: node 1 failed: the runner script was killed by SIGKILL/)
+    const rec = await lastRun()
+    expect(rec.attempts[0]!.nodes!.map((x) => [x.rank, x.status])).toEqual([[0, 'cancelled'], [1, 'failed']])
     expect(await pgrep(`^${NAP.replace('.', '\\.')}$`)).toBe('')
   })
 
