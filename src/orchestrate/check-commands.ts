@@ -1,6 +1,6 @@
 /**
- * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` in the
- * workflow's commands can be rendered with these args (runner/interpolate.ts refuses an arithmetic
+ * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` (and node
+ * address, in a group's commands) in the workflow's commands can be rendered with these args (runner/interpolate.ts refuses an arithmetic
  * context, and a quoted heredoc the args would end). The error names the workflow file and entry.
  */
 import { UserError, type RunSpec } from '../model/index.js'
@@ -10,11 +10,12 @@ import { interpolateCommand } from '../runner/interpolate.js'
 const NAME_PLACEHOLDER = 'run-name-1'
 
 export function checkCommandInterpolation(spec: RunSpec, args: string[]): void {
-  const lists: ['setup' | 'commands', string[]][] = [['setup', spec.setup], ['commands', spec.commands]]
+  const lists: [string, string[]][] = [['setup', spec.setup], ['commands', spec.commands], ...(spec.groups ?? []).map((g, k): [string, string[]] => [`groups[${k}].commands`, g.commands])]
+  const groupSizes = spec.groups?.map((g) => g.nodes)
   for (const [field, list] of lists) {
     list.forEach((command, i) => {
       try {
-        interpolateCommand(command, { args, runName: NAME_PLACEHOLDER })
+        interpolateCommand(command, { args, runName: NAME_PLACEHOLDER, ...(groupSizes ? { groupSizes } : {}) })
       } catch (e) {
         if (!(e instanceof UserError)) throw e
         throw new UserError(`workflow \`${spec.workflow}\` (${spec.source.file}:${spec.source.line}) \`${field}[${i + 1}]\`: ${e.message}`, e.hint)

@@ -92,6 +92,7 @@ describe('multi-node tasks on the local backend', () => {
       'three.dstack.yml': task('three', 3, ports[1]!),
       'worker-fails.dstack.yml': `type: task\nname: worker-fails\nnodes: 3\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" = 1 ]; then echo "worker 1 gives up"; exit 3; fi\n    ${NAP}\n`,
       'mpi.dstack.yml': `type: task\nname: mpi\nnodes: 3\nstartup_order: workers-first\nstop_criteria: master-done\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" -eq 0 ]; then\n      echo "master runs over $(wc -l < "$DSTACK_MPI_HOSTFILE") hosts"\n    else\n      ${FOREVER}\n    fi\n`,
+      'sleepers.dstack.yml': `type: task\nname: sleepers\nnodes: 2\ncommands:\n  - echo "node $DSTACK_NODE_RANK naps"\n  - ${NAP}\n`,
       'runner-gone.dstack.yml': `type: task\nname: runner-gone\nnodes: 2\ncommands:\n  - |\n    if [ "$DSTACK_NODE_RANK" = 1 ]; then kill -9 "$PPID"; exit 0; fi\n    ${NAP}\n`,
       'master-first.dstack.yml': `type: task\nname: master-first\nnodes: 2\nstartup_order: master-first\ncommands:\n  - echo "node $DSTACK_NODE_RANK started"\n`,
       'hetero.dstack.yml': [
@@ -204,6 +205,31 @@ describe('multi-node tasks on the local backend', () => {
     expect(r.out).toContain('[node 2] worker 2 reports to 127.0.0.1')
     const rec = await lastRun()
     expect(rec.attempts[0]!.nodes!.map((x) => [x.rank, x.group, x.status])).toEqual([[0, 'head', 'succeeded'], [1, 'workers', 'succeeded'], [2, 'workers', 'succeeded']])
+  })
+
+  it('cancelling the run stops every node; each still saves its log and status', async () => {
+    const ac = new AbortController()
+    let out = ''
+    let err = ''
+    const running = main(['run', '-C', repo.dir, '--store', store, 'sleepers'], {
+      environ: process.env,
+      cwd: process.cwd(),
+      out: { write: (t: string) => ((out += t), true) },
+      err: { write: (t: string) => ((err += t), true) },
+      signal: ac.signal
+    })
+    // cancel once both nodes' jobs are running
+    for (let i = 0; i < 1200 && !(out.includes('[node 0] node 0 naps') && out.includes('[node 1] node 1 naps')); i++) await new Promise((r) => setTimeout(r, 50))
+    ac.abort()
+    const code = await running
+    expect(code).toBe(1)
+    expect(err).toContain('cancelling: asking every node to stop and save its logs')
+    const rec = await lastRun()
+    expect(rec.status).toBe('cancelled')
+    expect(rec.attempts[0]!.nodes!.map((x) => x.status)).toEqual(['cancelled', 'cancelled'])
+    const dir = join(store, rec.repoId, 'runs', rec.run, 'attempts', '1', 'nodes')
+    for (const k of [0, 1]) expect(JSON.parse(readFileSync(join(dir, String(k), 'status.json'), 'utf8'))).toMatchObject({ phase: 'done', status: 'cancelled' })
+    expect(await pgrep(`^${NAP.replace('.', '\\.')}$`)).toBe('')
   })
 
   it('a multi-node run cannot be detached: the rule needs its watcher', async () => {
