@@ -9,7 +9,7 @@ import * as core from '@actions/core'
 import { createBackend } from '../backends/index.js'
 import { loadMachines, saveMachines } from '../ci/github.js'
 import { openStore, RunStore } from '../store/index.js'
-import { awaitRunnerSaved, cancelWaitSec, loadAttemptRefs } from './cancel-wait.js'
+import { cancelWaitSec, loadAttemptRefs, saveThenRelease } from './cancel-wait.js'
 import { awsSession } from './aws-session.js'
 
 export interface PostDeps {
@@ -36,18 +36,8 @@ export async function post(deps: PostDeps = {}): Promise<void> {
       const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION), credentials } })
       try {
         const ref = refs.find((r) => r.machineId === m.id)
-        // a backend that can stop a remote runner (aws); the local backend's releaseMachine stops its runner itself
-        const stop = (backend as { stopRunner?: (m: (typeof machines)[number], reason: string) => Promise<void> }).stopRunner
-        if (ref && stop) {
-          const store = new RunStore(openStore(ref.store, { credentials }))
-          const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined)
-          if (st?.phase !== 'done') {
-            await stop.call(backend, m, 'the CI job ended').catch((e: Error) => core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`))
-            const waited = await awaitRunnerSaved(store, ref, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs })
-            core.info(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${cancelWaitSec(process.env)} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
-          }
-        }
-        await backend.releaseMachine(m)
+        const store = ref ? new RunStore(openStore(ref.store, { credentials })) : undefined
+        await saveThenRelease(backend, m, ref, store, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs })
       } finally {
         backend.close?.()
       }

@@ -7,28 +7,12 @@
  * CANCEL_GRACE_SEC (120 s) — until the attempt's status.json says `done`, then terminates it.
  */
 import * as core from '@actions/core'
-import type { AttemptHandle, Backend, MachineInfo, RunRecord, StartRequest, StoreLocation } from '../model/index.js'
-import type { RunStore } from '../store/index.js'
+import type { AttemptHandle, Backend, StartRequest } from '../model/index.js'
+import type { AttemptRef } from './runner-save.js'
 
-/** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
-export const CANCEL_WAIT_SEC = 120
+export * from './runner-save.js'
+
 export const STATE_ATTEMPTS = 'dstack-attempts'
-
-/** where a machine's attempt writes its status.json */
-export interface AttemptRef {
-  machineId: string
-  store: StoreLocation
-  repoId: string
-  run: string
-  attempt: number
-  /** a node of a multi-node attempt: its own status.json (`…/nodes/<rank>/`) */
-  rank?: number
-}
-
-export function attemptRef(store: StoreLocation, rec: RunRecord, m: MachineInfo): AttemptRef {
-  const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length
-  return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) }
-}
 
 export function saveAttemptRef(ref: AttemptRef): void {
   core.saveState(STATE_ATTEMPTS, JSON.stringify([...loadAttemptRefs().filter((r) => r.machineId !== ref.machineId), ref]))
@@ -40,36 +24,6 @@ export function loadAttemptRefs(): AttemptRef[] {
     return Array.isArray(v) ? (v as AttemptRef[]) : []
   } catch {
     return []
-  }
-}
-
-/** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
-export function cancelWaitSec(environ: Record<string, string | undefined>): number {
-  const n = Number(environ.DSTACK_CANCEL_WAIT_SEC)
-  return Number.isFinite(n) && n >= 0 && environ.DSTACK_CANCEL_WAIT_SEC !== '' && environ.DSTACK_CANCEL_WAIT_SEC !== undefined ? n : CANCEL_WAIT_SEC
-}
-
-export interface WaitDeps {
-  timeoutSec: number
-  sleep: (ms: number) => Promise<void>
-  now: () => number
-  log: (line: string) => void
-  pollMs?: number
-}
-
-/** Waits until the attempt's status.json is `done` (artifacts, logs and status saved), or the bound. */
-export async function awaitRunnerSaved(store: RunStore, ref: AttemptRef, d: WaitDeps): Promise<'saved' | 'timeout'> {
-  const until = d.now() + d.timeoutSec * 1000
-  let said = false
-  for (;;) {
-    const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined)
-    if (st?.phase === 'done') return 'saved'
-    if (d.now() >= until) return 'timeout'
-    if (!said) {
-      d.log(`waiting up to ${d.timeoutSec} s for the runner on ${ref.machineId} to save artifacts, logs and status (phase: ${st?.phase ?? 'unknown'})`)
-      said = true
-    }
-    await d.sleep(Math.min(d.pollMs ?? 2000, Math.max(0, until - d.now())))
   }
 }
 

@@ -15,6 +15,7 @@ import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, ty
 import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
+import { attemptRef, cancelWaitSec, saveThenRelease } from './runner-save.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
@@ -165,7 +166,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             reporter.event(ev)
             commenter.onEvent(ev)
           },
-          onMachine: o.stateFile ? (_r, m) => recordMachine(resolvePath(io.cwd, o.stateFile as string), m) : undefined
+          onMachine: o.stateFile ? (r, m) => recordMachine(resolvePath(io.cwd, o.stateFile as string), m, attemptRef(loc, r, m)) : undefined
         })
       } finally {
         reporter.stop()
@@ -305,10 +306,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const machines = readMachines(file)
       if (!machines.length) return void io.err.write('no machine left to release\n')
       const credentials = await awsSession({ roleArn: io.environ.DSTACK_ROLE_TO_ASSUME, source: 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: machines[0]?.region ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
-      for (const m of machines) {
+      for (const { attemptRef: ref, ...m } of machines) {
         const backend = await createBackend(m.backend, { aws: { region: m.region, credentials } })
         try {
-          await backend.releaseMachine(m)
+          // a killed job's runner may still be saving: ask it to stop and wait for its status (bounded)
+          const store = ref ? new RunStore(openStore(ref.store, { credentials })) : undefined
+          await saveThenRelease(backend, m, ref, store, { timeoutSec: cancelWaitSec(io.environ), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: Date.now, log: (l) => void io.err.write(`${l}\n`) })
         } finally {
           backend.close?.()
         }
