@@ -33,6 +33,28 @@ describe('WatchOutage', () => {
     expect(o.failed(new Error('x'), { phase: 'done', status: 'interrupted', exitCode: 143 })).toEqual({ state: 'ended', exitCode: 143, interrupted: true })
   })
 
+  it('an error that waiting does not clear (a missing permission) gives the attempt up after a minute, not ten', () => {
+    const { o, advance } = outage(600_000)
+    const denied = Object.assign(new Error('User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: s3:ListBucket'), { name: 'AccessDenied' })
+    expect(o.failed(denied, undefined)).toBeUndefined()
+    advance(59_000)
+    expect(o.failed(denied, { phase: 'running' })).toBeUndefined()
+    advance(1_000)
+    expect(o.failed(denied, undefined)).toEqual({ state: 'ended', lost: true, reason: expect.stringMatching(/^the watch cannot read the run: User: .* \(this does not clear by waiting: check the permissions/) })
+  })
+
+  it('a transient error in between restarts the permanent-error clock; EC2 and SSM names count too', () => {
+    const { o, advance } = outage(600_000)
+    const ec2 = Object.assign(new Error('You are not authorized'), { name: 'UnauthorizedOperation' })
+    o.failed(ec2, undefined)
+    advance(50_000)
+    o.failed(new Error('socket hang up'), undefined)
+    advance(50_000)
+    expect(o.failed(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }), undefined)).toBeUndefined()
+    advance(60_000)
+    expect(o.failed(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }), undefined)).toMatchObject({ lost: true })
+  })
+
   it('gives the attempt up as lost after the limit, with the last error', () => {
     const { o, advance } = outage(600_000)
     o.failed(new Error('first'), undefined)
