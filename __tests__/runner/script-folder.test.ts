@@ -126,6 +126,25 @@ describe('runner script, folder store', () => {
     expect(JSON.parse(readKey(root, `${P}/artifacts.json`)!).map((e: { path: string }) => e.path)).toEqual(['ckpt/s1.txt', 'ckpt/s2.txt'])
   })
 
+  test('a checkpoint file the job deletes is deleted from the store at the next sync (the store mirrors the folder)', async () => {
+    const { root, loc } = await folderStore()
+    const stored = join(root, `${P}/artifacts/ckpt`)
+    // the job waits on the store itself (a folder here): it ends only once the sync removed old.txt
+    const plan = makePlan(loc, {
+      commands: [
+        'mkdir -p ckpt && echo old > ckpt/old.txt',
+        `for i in $(seq 600); do [ -f '${stored}/old.txt' ] && break; sleep 0.1; done; [ -f '${stored}/old.txt' ]`,
+        'echo new > ckpt/new.txt.tmp && mv ckpt/new.txt.tmp ckpt/new.txt && rm ckpt/old.txt',
+        `for i in $(seq 600); do [ ! -e '${stored}/old.txt' ] && [ -f '${stored}/new.txt' ] && break; sleep 0.1; done; [ ! -e '${stored}/old.txt' ]`
+      ],
+      artifacts: [{ path: 'ckpt', mount: true }]
+    })
+    const end = await runToEnd(plan, { backend: { env: { DSTACK_CHECKPOINT_INTERVAL: '1' } } })
+    expect(end.exitCode).toBe(0)
+    expect(readKey(root, `${P}/artifacts/ckpt/new.txt`)).toBe('new\n')
+    expect(JSON.parse(readKey(root, `${P}/artifacts.json`)!).map((e: { path: string }) => e.path)).toEqual(['ckpt/new.txt'])
+  })
+
   test('max duration: the job is stopped, status timed-out, artifacts and logs saved', async () => {
     const { root, loc } = await folderStore()
     const plan = makePlan(loc, {
