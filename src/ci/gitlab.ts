@@ -29,12 +29,18 @@ export function dotenvProblem(value: string): string | undefined {
   return undefined
 }
 
-/** outputs in the order given; the large JSON list of artifacts goes last so it is the first to drop */
+/**
+ * the large JSON lists go last, in this order, so they are the first to drop: the per-node results
+ * of a multi-node run (the run's own status, reason and exit code name the failing node) before the artifacts
+ */
+const LAST = ['artifacts', 'node-statuses']
+
+/** outputs in the order given, then the large lists (LAST) */
 export function dotenvOutputs(outputs: Record<string, string>, limit = DOTENV_LIMIT_BYTES, maxVariables = DOTENV_MAX_VARIABLES): DotenvResult {
   const skipped: DotenvResult['skipped'] = []
   const lines: string[] = []
   let size = 0
-  const names = Object.keys(outputs).sort((a, b) => Number(a === 'artifacts') - Number(b === 'artifacts'))
+  const names = Object.keys(outputs).sort((a, b) => LAST.indexOf(a) - LAST.indexOf(b))
   for (const name of names) {
     const value = outputs[name]!
     if (value === '') continue

@@ -21,7 +21,7 @@ export const VERB_HELP: Record<string, { examples: string[]; json?: string }> = 
       "dstack-run run train --json 2>/dev/null | jq -r '.outputs.status'"
     ],
     json:
-      '{ record: <run.json>, outputs: { "run-name", workflow, status, "exit-code": number, reason, revision, "repo-id", artifacts: [{path, size, sha256, url}], "artifacts-url", tags: [string], duration: number, attempts: number, "instance-id", "instance-type", market, cost: number|null, "comment-url"? } } (job logs go to stderr; with -d: { record })'
+      '{ record: <run.json>, outputs: { "run-name", workflow, status, "exit-code": number, reason, revision, "repo-id", artifacts: [{path, size, sha256, url}], "artifacts-url", tags: [string], duration: number, attempts: number, nodes: number, "node-statuses": [{rank, status, group?, exitCode?, instanceType?, zone?, instanceId?, reason?}]|null, "instance-id", "instance-type", market, cost: number|null, "comment-url"? } } (job logs go to stderr; with -d: { record })'
   },
   ps: {
     examples: ['dstack-run ps', 'dstack-run ps --all --json | jq -r \'.[] | select(.status == "failed") | .run\''],

@@ -3,6 +3,7 @@
  * lists are JSON. The same map feeds GitHub outputs, the GitLab dotenv and the CLI's --json.
  */
 import type { ManifestEntry, RunRecord } from '../model/index.js'
+import { nodeCount, nodeStatusesOutput } from './node-results.js'
 
 export interface ArtifactOutput extends ManifestEntry {
   url: string
@@ -43,6 +44,8 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
     tags: JSON.stringify(r.tags),
     duration: String(runDurationSec(r) ?? ''),
     attempts: String(r.attempts.length),
+    nodes: String(nodeCount(r)),
+    'node-statuses': nodeStatusesOutput(r),
     'instance-id': m && m.backend === 'aws' ? m.id : '',
     'instance-type': m?.instanceType ?? '',
     market: m?.market ?? '',

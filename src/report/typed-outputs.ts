@@ -5,9 +5,9 @@
 export type TypedOutputs = Record<string, string | number | unknown[] | Record<string, unknown> | null>
 
 /** outputs whose value is a number */
-export const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'cost'] as const
+export const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'nodes', 'cost'] as const
 /** outputs whose value is a JSON list */
-export const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated'] as const
+export const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated', 'node-statuses'] as const
 /** outputs whose value is a JSON object (`metrics`: the final metric values) */
 export const OBJECT_OUTPUTS = ['metrics'] as const
 
