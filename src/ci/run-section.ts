@@ -117,6 +117,7 @@ export async function renderRunSectionFor(r: RunRecord, manifest: ManifestEntry[
     missingImageNote,
     reportNote: imageNote,
     logText: data.logText,
+    logNode: data.logRank,
     sourceUrl: sourceUrl(r, env, src.platform),
     artifactsNote: src.artifactsNote
   }

@@ -9,6 +9,7 @@ import type { RunStore } from '../store/index.js'
 import { keys } from '../store/index.js'
 import { parseMetrics, type RunMetrics } from '../report/metrics.js'
 import type { BaselineInfo } from '../report/section.js'
+import { failingNode, isMultiNode } from '../report/node-results.js'
 
 export const METRICS_PATH = '_dstack/metrics.jsonl'
 export const REPORT_PATH = '_dstack/report.md'
@@ -20,6 +21,8 @@ export interface ReportData {
   metrics?: RunMetrics
   report?: string
   logText?: string
+  /** multi-node: the node `logText` is from */
+  logRank?: number
   baseline?: BaselineInfo
 }
 
@@ -45,15 +48,18 @@ export async function readRunMetrics(store: RunStore, repoId: string, run: strin
   return text === undefined ? undefined : parseMetrics(text)
 }
 
-/** the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many) */
-export async function readLogTail(store: RunStore, r: RunRecord): Promise<string | undefined> {
+/**
+ * the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many);
+ * `rank`: of that node of a multi-node attempt
+ */
+export async function readLogTail(store: RunStore, r: RunRecord, rank?: number): Promise<string | undefined> {
   const n = r.attempts.length
   if (!n) return undefined
-  const seqs = await store.listLogChunks(r.repoId, r.run, n)
+  const seqs = await store.listLogChunks(r.repoId, r.run, n, rank)
   const parts: Buffer[] = []
   let size = 0
   for (let i = seqs.length - 1; i >= 0 && size < LOG_TAIL_BYTES; i--) {
-    const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i]!)
+    const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i]!, rank)
     if (!b) continue
     parts.unshift(b)
     size += b.length
@@ -115,12 +121,14 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
 }
 
 export async function loadReportData(store: RunStore, r: RunRecord, manifest: ManifestEntry[], o: ReportDataOptions = {}): Promise<ReportData> {
+  // a multi-node run's logs are per node: the tail of the node that failed, else the master's
+  const logRank = isMultiNode(r) ? (failingNode(r)?.rank ?? 0) : undefined
   const [metrics, report, log, baseline] = await Promise.all([
     readRunMetrics(store, r.repoId, r.run, manifest),
     artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
-    r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r),
+    r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r, logRank),
     resolveBaseline(store, r, o.baseline, o.baseBranch)
   ])
   const redact = o.redact ?? ((t: string) => t)
-  return { metrics, report, logText: log === undefined ? undefined : redact(log), baseline }
+  return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline }
 }

@@ -3,6 +3,7 @@ import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { runDurationSec } from './outputs.js'
 import { cellCode, codeSpan, escapeCell as escapeCellText, escapeText, link, policyFor, type LinkPolicy } from './md-escape.js'
 import { shortenMarkdown } from './job-report.js'
+import { nodesStatusRow, nodeTable } from './node-table.js'
 
 const ICON: Record<string, string> = {
   succeeded: '✅',
@@ -65,6 +66,7 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
   lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`)
   lines.push(`| Revision | ${cellCode(rev.sha.slice(0, 12))}${rev.branch ? ` on ${cellCode(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`)
   lines.push(`| Backend | ${r.backend} |`)
+  lines.push(...nodesStatusRow(r))
   lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`)
   if (r.costUsd !== undefined) lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`)
   if (r.tags.length) lines.push(`| Tags | ${r.tags.map((t) => cellCode(t)).join(', ')} |`)
@@ -80,6 +82,7 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
     }
     lines.push('')
   }
+  lines.push(...nodeTable(r))
   if (ctx.blocks?.length) lines.push(...ctx.blocks)
   if (manifest.length) {
     const all = link('all', ctx.artifactsUrl, policy)

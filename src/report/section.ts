@@ -12,6 +12,8 @@ import { cellCode, codeSpan, escapeCell, escapeText, fencedBlock, link, type Lin
 import { compareMetrics, formatDelta, formatMetric, VERDICT_MARK, type DirectionConfig, type RunMetrics } from './metrics.js'
 import { seriesChart } from './chart.js'
 import { sanitizeJobReport, shortenMarkdown } from './job-report.js'
+import { failingNode, lastAttemptNodes } from './node-results.js'
+import { nodeLabelMarkdown } from './node-table.js'
 
 /** GitHub: 65,536 characters per comment, 1 MiB per step summary; GitLab: 1,000,000 characters per note */
 export const LIMITS = {
@@ -50,6 +52,8 @@ export interface SectionExtras {
   reportNote?: string
   /** the log of the last attempt, already redacted */
   logText?: string
+  /** multi-node: the rank of the node `logText` is from (the failing node, else the master) */
+  logNode?: number
   /** link to the workflow file at the failing command's line */
   sourceUrl?: (file: string, line: number) => string | undefined
   /** a sentence on where the artifacts are, when they are not linked (escaped markdown) */
@@ -78,14 +82,19 @@ export function logTail(text: string, maxLines = LOG_TAIL_LINES, maxChars = LOG_
   return { text: out.join('\n'), shown: out.length, total: all.length }
 }
 
-/** `commands[2]` in a runner reason → which entry of the spec failed */
+/**
+ * `commands[2]` in a runner reason → which entry of the spec failed. A multi-node run: the failing
+ * node's reason, and its group's `commands` when the task has groups.
+ */
 export function failingStep(r: RunRecord): { kind: 'setup' | 'commands'; index: number; command?: string; line?: number } | undefined {
-  const m = /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '')
+  const node = failingNode(r)
+  const m = /`(setup|commands)\[(\d+)\]`/.exec(node?.reason ?? r.reason ?? '') ?? (node ? /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '') : null)
   if (!m) return undefined
   const kind = m[1] as 'setup' | 'commands'
   const index = Number(m[2]) - 1
-  const list = r.spec[kind] ?? []
-  const lines = kind === 'commands' ? r.spec.commandLines : r.spec.setupLines
+  const group = node?.group !== undefined ? r.spec.groups?.find((g) => g.name === node.group) : undefined
+  const list = (kind === 'commands' && group ? group.commands : r.spec[kind]) ?? []
+  const lines = kind === 'commands' ? (group ? group.commandLines : r.spec.commandLines) : r.spec.setupLines
   return { kind, index, command: list[index], line: lines?.[index] ?? r.spec.source?.line }
 }
 
@@ -103,7 +112,9 @@ function failureBlock(r: RunRecord, x: SectionExtras, policy: LinkPolicy): strin
   if (x.logText !== undefined) {
     const tail = logTail(x.logText)
     if (tail.shown) {
-      out.push(`**Last ${tail.shown} of ${tail.total} log lines** (secrets redacted):`, '', fencedBlock(tail.text, 'text'), '')
+      const node = x.logNode === undefined ? undefined : (lastAttemptNodes(r).find((n) => n.rank === x.logNode) ?? { rank: x.logNode })
+      const of = node ? ` of ${nodeLabelMarkdown(node)}` : ''
+      out.push(`**Last ${tail.shown} of ${tail.total} log lines${of}** (secrets redacted):`, '', fencedBlock(tail.text, 'text'), '')
     }
   }
   return out
