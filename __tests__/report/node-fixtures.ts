@@ -44,7 +44,7 @@ export function failedGroupsRun(): RunRecord {
   return multiNodeRun(
     nodes,
     {
-      status: 'failed', exitCode: 3, reason: `node 2 (group ${HOSTILE_GROUP}) failed: ${HOSTILE_REASON}`,
+      status: 'failed', exitCode: 3, reason: `node 2 failed: ${HOSTILE_REASON}`,
       attempts: [{ n: 1, startedAt: '2026-03-01T10:00:05Z', endedAt: '2026-03-01T10:04:00Z', status: 'failed', exitCode: 3, reason: 'node 2 failed', machine: nodes[0]!.machine, nodes }]
     },
     {

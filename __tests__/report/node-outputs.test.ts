@@ -137,6 +137,15 @@ describe('failingNode and nodeLabel', () => {
   it('blames the failed node over the ones stopped because of it', () => {
     expect(failingNode(failedGroupsRun())?.rank).toBe(2)
   })
+  it("the node the run's reason names wins (the orchestrator's deciding node), a failed one otherwise", () => {
+    const nodes = [
+      { rank: 0, status: 'interrupted' as const, reason: 'spot interruption' },
+      { rank: 1, status: 'cancelled' as const },
+      { rank: 2, status: 'failed' as const, exitCode: 1 }
+    ]
+    expect(failingNode(multiNodeRun(nodes, { status: 'interrupted', reason: 'node 0 interrupted: spot interruption' }))?.rank).toBe(0)
+    expect(failingNode(multiNodeRun(nodes, { status: 'interrupted', reason: 'the cluster was interrupted' }))?.rank).toBe(2)
+  })
   it('none for a succeeded or single-node run', () => {
     expect(failingNode(singleNode)).toBeUndefined()
     expect(failingNode(multiNodeRun([{ rank: 0, status: 'succeeded' }, { rank: 1, status: 'succeeded' }]))).toBeUndefined()

@@ -64,14 +64,19 @@ export function nodeStatusesOutput(r: RunRecord): string {
 const SEVERITY: Partial<Record<TerminalStatus, number>> = { failed: 0, 'timed-out': 1, interrupted: 2, cancelled: 3 }
 
 /**
- * The node to blame for a multi-node run that did not succeed: the lowest-ranked failed node (dstack
+ * The node to blame for a multi-node run that did not succeed: the one the run's reason names
+ * (`node 2 failed: …`, as the orchestrator writes it), else the lowest-ranked failed node (dstack
  * fails the run when any node fails), else the one that timed out, was interrupted or cancelled.
  * Undefined for a succeeded run, a single-node run, or when no node reported a failure.
  */
 export function failingNode(r: RunRecord): NodeRecord | undefined {
   if (r.status === 'succeeded') return undefined
+  const nodes = lastAttemptNodes(r)
+  const named = /^node (\d+)\b/.exec(r.reason ?? '')
+  const byReason = named ? nodes.find((n) => n.rank === Number(named[1]) && n.status !== undefined && n.status !== 'succeeded') : undefined
+  if (byReason) return byReason
   let best: NodeRecord | undefined
-  for (const n of lastAttemptNodes(r)) {
+  for (const n of nodes) {
     const s = n.status === undefined ? undefined : SEVERITY[n.status]
     if (s === undefined) continue
     if (!best || s < SEVERITY[best.status!]!) best = n
