@@ -27,7 +27,7 @@ export const VERB_HELP: Record<string, { examples: string[]; json?: string }> = 
     examples: ['dstack-run ps', 'dstack-run ps --all --json | jq -r \'.[] | select(.status == "failed") | .run\''],
     json: '[ { run, workflow, status, submittedAt, backend, tags: [string], attempts: [...], … } ] (run.json of each run, newest first)'
   },
-  logs: { examples: ['dstack-run logs fresh-squid-1', 'dstack-run logs :baseline', 'dstack-run logs fresh-squid-1 -f', 'dstack-run logs fresh-squid-1 --attempt 1'] },
+  logs: { examples: ['dstack-run logs fresh-squid-1', 'dstack-run logs :baseline', 'dstack-run logs fresh-squid-1 -f', 'dstack-run logs fresh-squid-1 --attempt 1', 'dstack-run logs wide-walrus-1 --node 1'] },
   stop: { examples: ['dstack-run stop fresh-squid-1'] },
   'artifacts list': {
     examples: ['dstack-run artifacts list fresh-squid-1', 'dstack-run artifacts list :baseline --json | jq -r \'.[].path\''],

@@ -4,6 +4,7 @@ import { LogFollower } from '../orchestrate/index.js'
 import { DamagedRecordError } from '../store/records.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
 import { UserError, isTerminal, type RunRecord, type RunStatus } from '../model/index.js'
+import { nodeCount } from '../report/node-results.js'
 
 /** `RUN` or `:TAG` → the run record */
 export async function resolveRunRef(store: RunStore, repoId: string, ref: string): Promise<RunRecord> {
@@ -53,6 +54,11 @@ export interface PsRow extends Omit<Partial<RunRecord>, 'status' | 'backend'> {
   tags: string[]
   /** what is wrong with this row's files, one line naming the file */
   problem?: string
+}
+
+/** `ps`'s NODES column: the run's node count (empty for a damaged run.json) */
+export function psNodes(r: PsRow): string {
+  return r.spec ? String(nodeCount({ spec: r.spec })) : ''
 }
 
 /** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */

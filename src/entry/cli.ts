@@ -19,7 +19,8 @@ import { attemptRef, cancelWaitSec, saveThenRelease } from './runner-save.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, followLogs, printTable, psRows, displayPath, attemptNumber } from './cli-views.js'
+import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, displayPath, attemptNumber } from './cli-views.js'
+import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
@@ -202,21 +203,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const rows = await psRows(c.store, await c.repoId(), Boolean(o.all))
       for (const r of rows) if (r.problem) io.err.write(`warning: ${r.problem}\n`)
       if (o.json) return void json(rows)
-      printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, r.tags.join(',')]))
+      printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'NODES', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, psNodes(r), r.tags.join(',')]))
     })
 
   withStore(program.command('logs'))
-    .description('print the logs of a run (its last attempt unless --attempt)')
+    .description('print the logs of a run (its last attempt unless --attempt; every node\'s, each line prefixed `[node <rank>] `, for a multi-node run)')
     .argument('<run>', 'run name, or :TAG')
     .option('-f, --follow', 'keep printing until the run ends')
     .option('--attempt <n>', 'attempt number')
-    .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string }) => {
+    .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master), without the `[node <rank>] ` prefix')
+    .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string; node?: string }) => {
       const c = await ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const n = attemptNumber(rec, o.attempt)
       // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
       const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
-      await followLogs(c.store, rec, n, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
+      await printRunLogs(c.store, rec, n, o.node, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
       fence?.resume()
     })
 

@@ -6,7 +6,7 @@
 import type { NodeRecord, RunRecord, TerminalStatus } from '../model/index.js'
 
 /** how many nodes the run asked for (1 for records written before multi-node tasks existed) */
-export function nodeCount(r: RunRecord): number {
+export function nodeCount(r: { spec?: Pick<RunRecord['spec'], 'nodes'> }): number {
   const n = r.spec?.nodes
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 1
 }
