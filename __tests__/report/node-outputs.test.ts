@@ -7,6 +7,7 @@
 import { describe, it, expect } from '@jest/globals'
 import { runOutputs, typedOutputs } from '../../src/report/index.js'
 import { failingNode, nodeLabel, nodeStatusOutputs } from '../../src/report/node-results.js'
+import { failingStep } from '../../src/report/section.js'
 import { dotenvOutputs } from '../../src/ci/gitlab.js'
 import { awsMachine, baseSpec, failedGroupsRun, HOSTILE_GROUP, multiNodeRun, REPO } from './node-fixtures.js'
 import type { RunRecord } from '../../src/model/index.js'
@@ -155,5 +156,15 @@ describe('failingNode and nodeLabel', () => {
     expect(nodeLabel({ rank: 3 })).toBe('node 3')
     expect(nodeLabel({ rank: 1, group: 'workers' })).toBe('node 1 (group workers)')
     expect(nodeLabel({ rank: 0, group: 'head' })).toBe('node 0 (group head, master)')
+  })
+})
+
+describe('failingStep of a multi-node run', () => {
+  it("finds the command in the failing node's group, at its line", () => {
+    expect(failingStep(failedGroupsRun())).toEqual({ kind: 'commands', index: 0, command: 'ray start --address=$DSTACK_MASTER_NODE_IP:6379', line: 14 })
+  })
+  it("without groups, the task's commands; the run's reason when the node's has no command", () => {
+    const r = multiNodeRun([{ rank: 0, status: 'cancelled' }, { rank: 1, status: 'failed', exitCode: 2, reason: 'exited with 2' }], { status: 'failed', reason: 'node 1 failed: `commands[1]` (torchrun …) exited with 2' })
+    expect(failingStep(r)).toEqual({ kind: 'commands', index: 0, command: 'torchrun --nnodes=$DSTACK_NODES_NUM train.py', line: 9 })
   })
 })

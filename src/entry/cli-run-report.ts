@@ -15,6 +15,7 @@ import { artifactsNote, gitlabJobArtifactLinks } from '../ci/artifact-place.js'
 import type { ArtifactLinks } from '../ci/run-section.js'
 import { runOutputs } from '../report/index.js'
 import { metricsOutput } from '../report/metrics.js'
+import { nodeSummaryLines } from './cli-node-summary.js'
 
 export interface CliRunEnd {
   io: { environ: Record<string, string | undefined>; cwd: string; err: { write(s: string): boolean } }
@@ -63,5 +64,6 @@ export async function finishCliRun(a: CliRunEnd): Promise<{ outputs: Record<stri
   const platform = a.commenter.platform(a.record)
   const comment = await a.commenter.finish(a.record, a.manifest, platform ? (max) => report.render(platform, max) : undefined)
   const outputs = runOutputs(a.record, a.manifest, { ...links, metrics: metricsOutput(report.data.metrics) })
+  for (const line of nodeSummaryLines(a.record)) a.io.err.write(`${line}\n`)
   return { outputs, comment }
 }
