@@ -144,6 +144,22 @@ describe('ps and report of a multi-node run', () => {
     expect(r.out).toMatch(/^solo-seal-1\s+train-distrib\s+.*succeeded\s+local\s+1\s*$/m)
   })
 
+  it('ps of an unfinished multi-node run reads what its nodes wrote: the master done is not the run done, a failed worker is', async () => {
+    const going = (run: string, nodes?: NodeRecord[]) =>
+      multiNodeRun([], { run, repoId, backend: 'local', status: 'running', reason: undefined, endedAt: undefined, attempts: [{ n: 1, startedAt: new Date().toISOString(), machine: localNode(0).machine, ...(nodes ? { nodes } : {}) }] }, { nodes: 2 })
+    // the master's runner is gone (it finished), the worker's machine is not known yet: still running, never `lost`
+    await store.saveRun(going('half-done-1'))
+    await store.writeStatus(repoId, 'half-done-1', 1, { phase: 'done', status: 'succeeded', exitCode: 0 }, 0)
+    // a worker wrote `failed`: the run failed by dstack's rule, whatever the master says
+    await store.saveRun(going('worker-broke-1'))
+    await store.writeStatus(repoId, 'worker-broke-1', 1, { phase: 'done', status: 'failed', exitCode: 1 }, 1)
+    // every node's runner is gone and none wrote a result: lost
+    await store.saveRun(going('all-gone-1', [localNode(0, { status: undefined }), localNode(1, { status: undefined })]))
+    const rows = JSON.parse((await cli(['ps', ...R(), '--json'])).out) as { run: string; status: string }[]
+    const status = (run: string) => rows.find((r) => r.run === run)?.status
+    expect([status('half-done-1'), status('worker-broke-1'), status('all-gone-1')]).toEqual(['running', 'failed', 'lost'])
+  })
+
   it('report shows a row per node', async () => {
     const r = await cli(['report', ...R(), 'wide-walrus-1', '--baseline', 'none'])
     expect(r.code).toBe(0)

@@ -8,7 +8,8 @@
 import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
-import { UserError, isTerminal, plural, type MachineInfo, type RunRecord } from '../model/index.js'
+import { UserError, isTerminal, plural, type RunRecord } from '../model/index.js'
+import { attemptRanks, nodeMachine } from './cli-node-status.js'
 import { isMultiNode, nodeCount } from '../report/node-results.js'
 import { followLogs } from './cli-views.js'
 
@@ -64,18 +65,6 @@ export function nodeRank(rec: RunRecord, given: string | undefined): number | un
     )
   }
   return rank
-}
-
-/** the ranks of attempt `n`: the nodes it recorded, else 0 … nodes − 1 from the spec */
-export function attemptRanks(rec: RunRecord, n: number): number[] {
-  const recorded = rec.attempts.find((a) => a.n === n)?.nodes?.map((x) => x.rank)
-  if (recorded?.length) return [...new Set(recorded)].sort((a, b) => a - b)
-  return Array.from({ length: nodeCount(rec) }, (_, r) => r)
-}
-
-function nodeMachine(rec: RunRecord, n: number, rank: number): MachineInfo | undefined {
-  const a = rec.attempts.find((x) => x.n === n)
-  return a?.nodes?.find((x) => x.rank === rank)?.machine ?? (rank === 0 ? a?.machine : undefined)
 }
 
 /**

@@ -3,8 +3,9 @@ import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
 import { DamagedRecordError } from '../store/records.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
-import { UserError, isTerminal, type RunRecord, type RunStatus } from '../model/index.js'
-import { nodeCount } from '../report/node-results.js'
+import { UserError, isTerminal, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
+import { isMultiNode, nodeCount } from '../report/node-results.js'
+import { clusterStatusFromNodes } from './cli-node-status.js'
 
 /** `RUN` or `:TAG` → the run record */
 export async function resolveRunRef(store: RunStore, repoId: string, ref: string): Promise<RunRecord> {
@@ -26,22 +27,30 @@ const LOST_AFTER_MAX_DURATION_SEC = 15 * 60
  * A detached run's record is not updated by a watcher: its last attempt's status.json is the truth.
  * A run that is neither finished there nor still going is `lost` (its watcher and runner died):
  * on this host, a local run whose runner pid is gone; on any backend, an attempt older than its
- * max_duration plus a margin, which its own limits would have ended.
+ * max_duration plus a margin, which its own limits would have ended. A multi-node run: what its
+ * nodes wrote, by dstack's rule (cli-node-status.ts); its attempt has no status.json of its own.
  */
 export async function refreshedStatus(store: RunStore, r: RunRecord, now = Date.now()): Promise<RunStatus | 'lost'> {
   if (isTerminal(r.status) || !r.attempts.length) return r.status
   const last = r.attempts[r.attempts.length - 1]!
-  // a multi-node attempt: its master's (rank 0) status.json and runner
-  const rank = (r.spec?.nodes ?? 1) > 1 ? 0 : undefined
-  const st = await store.readStatus(r.repoId, r.run, last.n, rank)
+  if (isMultiNode(r)) {
+    const cluster = await clusterStatusFromNodes(store, r, last)
+    if (cluster) return cluster
+    return overdue(r, last, now) ? 'lost' : r.status
+  }
+  const st = await store.readStatus(r.repoId, r.run, last.n)
   if (st?.status) return st.status
   if (localRunnerLiveness(last.machine) === 'gone') {
     // the runner may have written its result between the two reads
-    return (await store.readStatus(r.repoId, r.run, last.n, rank))?.status ?? 'lost'
+    return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost'
   }
+  return overdue(r, last, now) ? 'lost' : r.status
+}
+
+/** an attempt older than its max_duration plus a margin, which its own limits would have ended */
+function overdue(r: RunRecord, last: AttemptRecord, now: number): boolean {
   const maxSec = r.spec?.maxDurationSec
-  if (typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000) return 'lost'
-  return r.status
+  return typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000
 }
 
 export interface PsRow extends Omit<Partial<RunRecord>, 'status' | 'backend'> {
