@@ -147,6 +147,30 @@ describe('multi-node: edge cases', () => {
     expect(r.problems).toEqual([])
   })
 
+  it('a big cluster whose every node has a long reason still fits the comment, tables intact', async () => {
+    const reason = '`commands[1]` (python train.py) exited with 1 | ' + 'NCCL error [x](https://evil.example) <b>'.repeat(8)
+    const nodes = Array.from({ length: 128 }, (_, rank) => ({ rank, machine: awsMachine(rank), status: 'failed' as const, exitCode: 1, reason }))
+    const md = await render(multiNodeRun(nodes, { run: 'huge-herd-2', status: 'failed', reason: `node 0 failed: ${reason}` }), { 0: 'boom\n' })
+    expect(md.comment.length).toBeLessThanOrEqual(SECTION_MAX_CHARS + 300)
+    const r = await checkMarkdown(md.comment, ALLOWED)
+    expect(r.problems).toEqual([])
+    // the comment keeps room for the failure part after a shortened node table
+    expect(md.comment).toMatch(/^\| … \d+ more \| \| \| \| \| \|$/m)
+    expect(md.comment).toContain('**Failed command:** `commands[1]` `torchrun --nnodes=$DSTACK_NODES_NUM train.py`')
+    expect(md.comment).toContain('log lines of node 0 (master)**')
+    expect(md.summary).toContain('| … 64 more |')
+    expect((await checkMarkdown(md.summary, ALLOWED)).problems).toEqual([])
+  })
+
+  it('a shortened node table still shows the node that decided the failure', async () => {
+    const nodes = Array.from({ length: 40 }, (_, rank) => ({ rank, machine: awsMachine(rank), status: (rank === 33 ? 'failed' : 'cancelled') as 'failed' | 'cancelled', exitCode: rank === 33 ? 9 : 143, reason: 'x'.repeat(150) }))
+    const md = await render(multiNodeRun(nodes, { run: 'huge-herd-3', status: 'failed', reason: 'node 33 failed: boom' }), { 33: 'node 33 says why\n' })
+    expect(md.comment).toMatch(/^\| 33 \| g5\.12xlarge i-0node33 \| us-east-1a \| \*\*failed\*\* \| 9 \| /m)
+    expect(md.comment).toMatch(/^\| … \d+ more \| \| \| \| \| \|$/m)
+    expect(md.comment).toContain('node 33 says why')
+    expect((await checkMarkdown(md.comment, ALLOWED)).problems).toEqual([])
+  })
+
   it('a cluster that never started: the Nodes row, no table', async () => {
     const r = { ...multiNodeRun([], { run: 'no-cap-1', status: 'failed', reason: 'no capacity for 4 × g5.12xlarge in any zone', attempts: [] }), spec: { ...failedGroupsRun().spec, nodes: 4, groups: undefined } }
     const md = await render(r, {})

@@ -82,7 +82,7 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
     }
     lines.push('')
   }
-  lines.push(...nodeTable(r))
+  lines.push(...nodeTable(r, (ctx.maxChars ?? 60_000) / 3))
   if (ctx.blocks?.length) lines.push(...ctx.blocks)
   if (manifest.length) {
     const all = link('all', ctx.artifactsUrl, policy)

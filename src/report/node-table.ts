@@ -25,33 +25,54 @@ export function nodesStatusRow(r: RunRecord): string[] {
   return [`| Nodes | ${nodeCount(r)}${detail} |`]
 }
 
-/** the table of the last attempt's nodes, with a heading line; nothing for a single-node run or before any node started */
-export function nodeTable(r: RunRecord): string[] {
+/**
+ * The table of the last attempt's nodes, with a heading line; nothing for a single-node run or
+ * before any node started. At most MAX_NODE_ROWS rows and about `maxChars` characters (a PR / MR
+ * comment leaves room for the failure part after it): the rest is one `… N more` row, and the node
+ * that decided a failure is always among the rows shown.
+ */
+export function nodeTable(r: RunRecord, maxChars = Infinity): string[] {
   const nodes = lastAttemptNodes(r)
   if (!nodes.length) return []
   const withGroups = nodes.some((n) => n.group !== undefined) || Boolean(r.spec?.groups?.length)
   const blamed = failingNode(r)
   const attempt = r.attempts[r.attempts.length - 1]!
-  const out = [
+  const head = [
     `**Nodes** of attempt ${attempt.n}: ${nodes.length}${nodes.length < nodeCount(r) ? ` of ${nodeCount(r)}` : ''}`,
     '',
     `| Node |${withGroups ? ' Group |' : ''} Machine | Zone | Status | Exit code | Reason |`,
     `|---:|${withGroups ? '---|' : ''}---|---|---|---:|---|`
   ]
-  for (const n of nodes.slice(0, MAX_NODE_ROWS)) {
+  const row = (n: NodeRecord): string => {
     const m = n.machine
     const machine = [m?.instanceType, m?.id].filter(Boolean).join(' ')
     const status = n.status ?? '…'
-    out.push(
+    return (
       `| ${n.rank}${n.rank === 0 ? ' (master)' : ''} |` +
-        (withGroups ? ` ${n.group !== undefined ? cellCode(n.group) : '—'} |` : '') +
-        ` ${machine ? escapeCell(machine) : '—'} | ${m?.zone ? escapeCell(m.zone) : '—'} | ${blamed === n ? `**${status}**` : status} |` +
-        ` ${n.exitCode ?? '—'} | ${n.reason ? escapeCell(clip(n.reason, REASON_CHARS)) : ''} |`
+      (withGroups ? ` ${n.group !== undefined ? cellCode(n.group) : '—'} |` : '') +
+      ` ${machine ? escapeCell(machine) : '—'} | ${m?.zone ? escapeCell(m.zone) : '—'} | ${blamed === n ? `**${status}**` : status} |` +
+      ` ${n.exitCode ?? '—'} | ${n.reason ? escapeCell(clip(n.reason, REASON_CHARS)) : ''} |`
     )
   }
-  if (nodes.length > MAX_NODE_ROWS) out.push(`| … ${nodes.length - MAX_NODE_ROWS} more |${withGroups ? ' |' : ''} | | | | |`)
-  out.push('')
-  return out
+  const more = (k: number) => `| … ${k} more |${withGroups ? ' |' : ''} | | | | |`
+  const rows: string[] = []
+  const shown: NodeRecord[] = []
+  let size = head.join('\n').length + 40
+  for (const n of nodes) {
+    const text = row(n)
+    if (shown.length >= MAX_NODE_ROWS || (shown.length > 0 && size + text.length + 1 > maxChars)) break
+    rows.push(text)
+    shown.push(n)
+    size += text.length + 1
+  }
+  if (shown.length < nodes.length) {
+    if (blamed && !shown.includes(blamed)) {
+      rows[rows.length - 1] = row(blamed)
+      shown[shown.length - 1] = blamed
+    }
+    rows.push(more(nodes.length - shown.length))
+  }
+  return [...head, ...rows, '']
 }
 
 /** `node 2 (group `workers`)`, `node 0 (master)`: markdown for a paragraph, the group as code */
