@@ -7,6 +7,7 @@
  */
 import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
+import { NodeLines } from '../orchestrate/watch-cluster.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
 import { UserError, isTerminal, plural, type RunRecord } from '../model/index.js'
 import { attemptRanks, nodeMachine } from './cli-node-status.js'
@@ -17,41 +18,9 @@ interface Out {
   write(s: string): boolean
 }
 
-/** a partial line longer than this is printed without waiting for its end (progress bars) */
-const MAX_PARTIAL = 4096
 const POLL_MS = 1000
 /** polls between two reads of run.json, when no node's status changed */
 const RECORD_EVERY_POLLS = 10
-
-/** one node's text → whole lines, each with the prefix (the last partial line at flush) */
-export class PrefixedLines {
-  private partial = ''
-  constructor(
-    private readonly prefix: string,
-    private readonly out: (text: string) => void
-  ) {}
-
-  write(text: string): void {
-    const all = this.partial + text
-    const cut = all.lastIndexOf('\n')
-    const whole = cut < 0 ? '' : all.slice(0, cut + 1)
-    this.partial = cut < 0 ? all : all.slice(cut + 1)
-    if (this.partial.length > MAX_PARTIAL) {
-      this.emit(whole + this.partial + '\n')
-      this.partial = ''
-    } else if (whole) this.emit(whole)
-  }
-
-  flush(): void {
-    if (this.partial) this.emit(this.partial + '\n')
-    this.partial = ''
-  }
-
-  /** `lines` ends with a line break */
-  private emit(lines: string): void {
-    this.out(lines.slice(0, -1).split('\n').map((l) => this.prefix + l).join('\n') + '\n')
-  }
-}
 
 /** `--node R`: a rank of the run, from 0 (the master) to its node count − 1; undefined when not given */
 export function nodeRank(rec: RunRecord, given: string | undefined): number | undefined {
@@ -80,7 +49,8 @@ export async function followNodeLogs(
   io: { out: Out; signal: AbortSignal }
 ): Promise<void> {
   const raw = { write: (t: string): void => void io.out.write(t), flush: (): void => undefined }
-  const sinks = ranks.map((rank) => (opts.prefix ? new PrefixedLines(`[node ${rank}] `, raw.write) : raw))
+  // the same line buffering and prefix as the CI log of the run (watch-cluster.ts)
+  const sinks = ranks.map((rank) => (opts.prefix ? new NodeLines(rank, (_rank, t) => raw.write(t)) : raw))
   const followers = ranks.map((rank, i) => new LogFollower(store, rec.repoId, rec.run, n, (t) => sinks[i]!.write(t), rank))
   const ended = new Set<number>()
   const seenTag = new Map<number, string>()
