@@ -82,13 +82,15 @@ export function logTail(text: string, maxLines = LOG_TAIL_LINES, maxChars = LOG_
   return { text: out.join('\n'), shown: out.length, total: all.length }
 }
 
+const STEP_RE = /`(setup|commands)\[(\d+)\]`/
+
 /**
  * `commands[2]` in a runner reason → which entry of the spec failed. A multi-node run: the failing
  * node's reason, and its group's `commands` when the task has groups.
  */
 export function failingStep(r: RunRecord): { kind: 'setup' | 'commands'; index: number; command?: string; line?: number } | undefined {
   const node = failingNode(r)
-  const m = /`(setup|commands)\[(\d+)\]`/.exec(node?.reason ?? r.reason ?? '') ?? (node ? /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '') : null)
+  const m = STEP_RE.exec(node?.reason ?? '') ?? STEP_RE.exec(r.reason ?? '')
   if (!m) return undefined
   const kind = m[1] as 'setup' | 'commands'
   const index = Number(m[2]) - 1
