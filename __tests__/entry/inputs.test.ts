@@ -1,6 +1,24 @@
 import { describe, it, expect } from '@jest/globals'
 import { parseArgsInput, splitWords } from '../../src/entry/args-input.js'
 import { parseEnvAssignments, parseEnvInput } from '../../src/entry/env-input.js'
+import { storeFromInputs } from '../../src/entry/action-main.js'
+
+describe('store inputs', () => {
+  const withInputs = <T>(inputs: Record<string, string>, f: () => T): T => {
+    const saved = { ...process.env }
+    for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
+    try {
+      return f()
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+    }
+  }
+  it('the bucket is in `region` unless `store-region` names its own (machines in one region, the store in another)', () => {
+    expect(withInputs({ bucket: 'ml-runs' }, () => storeFromInputs('us-west-2'))).toMatchObject({ kind: 's3', bucket: 'ml-runs', region: 'us-west-2' })
+    expect(withInputs({ bucket: 'ml-runs', 'store-region': 'eu-west-1' }, () => storeFromInputs('us-west-2'))).toMatchObject({ kind: 's3', bucket: 'ml-runs', region: 'eu-west-1' })
+    expect(withInputs({ store: 's3://ml-runs/team', 'store-region': 'eu-west-1' }, () => storeFromInputs(undefined))).toMatchObject({ bucket: 'ml-runs', prefix: 'team', region: 'eu-west-1' })
+  })
+})
 
 describe('args input', () => {
   it('takes one argument per line when there are several lines, literally', () => {

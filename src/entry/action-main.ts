@@ -147,7 +147,9 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
   }
 }
 
-function storeFromInputs(region?: string): StoreLocation {
+/** the run store from the inputs: `store-region` when the bucket lives elsewhere than the machines (`region`) */
+export function storeFromInputs(region?: string): StoreLocation {
+  region = core.getInput('store-region') || region
   const endpoint = core.getInput('endpoint') || undefined
   const spec = core.getInput('store')
   if (spec) return parseStoreSpec(spec, { region, endpoint })
