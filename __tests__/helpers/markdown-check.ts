@@ -122,19 +122,24 @@ export async function checkMarkdown(md: string, allowedHosts: string[]): Promise
   return { problems, tables, links, images, mermaid, html }
 }
 
-let mermaidParse: ((text: string) => Promise<unknown>) | undefined
+let mermaidParse: ((text: string) => Promise<unknown>)[] | undefined
 
-/** Mermaid's own parser (needs a DOM: jsdom) */
+/**
+ * Mermaid's own parsers (they need a DOM: jsdom): the current one (GitHub renders with Mermaid 11)
+ * and 10.7.0, the version GitLab bundles (the `mermaid-10` alias in devDependencies). A chart must
+ * parse with both; the error names the version that refused it.
+ */
 export async function parseMermaid(text: string): Promise<void> {
   if (!mermaidParse) {
     const dom = new (await jsdom())('')
     const g = globalThis as unknown as { window?: unknown; document?: unknown }
     g.window ??= dom.window
     g.document ??= dom.window.document
-    const { default: mermaid } = await import('mermaid')
-    mermaidParse = (t) => mermaid.parse(t)
+    const { default: current } = await import('mermaid')
+    const { default: gitlab } = (await import('mermaid-10' as string)) as { default: { parse(t: string): Promise<unknown> } }
+    mermaidParse = [(t) => current.parse(t), (t) => gitlab.parse(t).catch((e: Error) => { throw new Error(`Mermaid 10.7 (GitLab's) refused the chart: ${e.message}`) })]
   }
-  await mermaidParse(text)
+  for (const parse of mermaidParse) await parse(text)
 }
 
 /**
