@@ -326,7 +326,7 @@ describe('first contact with a real account', () => {
     expect(h1.machine.instanceType).toBe('g5.xlarge')
     expect(r1.lines.filter((l) => /^RequestLimitExceeded while listing the instance types of us-east-1; retrying/.test(l))).toHaveLength(3)
     await h1.release()
-    expect(await h.keys(`${PREFIX}/cache/aws/us-east-1/`)).toEqual(['instance-types-x86_64', 'offerings', 'on-demand-prices', 'spot-prices'].map((n) => `${PREFIX}/cache/aws/us-east-1/${n}.json`))
+    expect(await h.keys(`${PREFIX}/cache/aws/us-east-1/`)).toEqual(['instance-types-v2-x86_64', 'offerings', 'on-demand-prices', 'spot-prices'].map((n) => `${PREFIX}/cache/aws/us-east-1/${n}.json`))
 
     const reads = () => [DescribeInstanceTypesCommand, DescribeInstanceTypeOfferingsCommand, DescribeSpotPriceHistoryCommand].map((c) => h.cloud.ec2.commandCalls(c).length).concat(h.cloud.pricing.commandCalls(GetProductsCommand).length)
     const before = reads()

@@ -28,8 +28,50 @@ export interface BootstrapInput {
   s3Endpoint?: string
   /** region of the SSM parameter */
   region: string
-  /** the SecureString parameter with the secret env, when there are secrets */
+  /** the SecureString parameter with the secret env, when there are secrets (a cluster: one per node, `<name>-<rank>`) */
   secretParameter?: string
+  /** a multi-node attempt: every node by rank (one command goes to all of them) */
+  cluster?: ClusterNodes
+}
+
+export interface ClusterNodes {
+  /** instance ids by rank */
+  instanceIds: string[]
+  /** private IPv4 addresses by rank */
+  privateIps: string[]
+  /** GPUs of each node's instance type, by rank */
+  gpusPerNode: number[]
+}
+
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+/** the secret env parameter of one node of a cluster */
+export function nodeSecretParameterName(name: string, rank: number): string {
+  return `${name}-${rank}`
+}
+
+/**
+ * Pure: the bootstrap lines that make one SSM command serve every node: SSM Run Command sets
+ * `AWS_SSM_INSTANCE_ID` on each instance; a `case` maps it to the node's rank and GPU count (an
+ * instance not in the list refuses to start), and the address list is the same for all.
+ */
+export function clusterBootstrapLines(c: ClusterNodes, secretParameter: string | undefined): string[] {
+  const n = c.instanceIds.length
+  if (n < 2 || c.privateIps.length !== n || c.gpusPerNode.length !== n) throw new Error(`renderBootstrap: a cluster needs ids, addresses and GPU counts for each of its ${n} nodes`)
+  for (const id of c.instanceIds) if (!INSTANCE_ID.test(id)) throw new Error(`renderBootstrap: invalid instance id ${JSON.stringify(id)}`)
+  for (const ip of c.privateIps) if (!IPV4.test(ip)) throw new Error(`renderBootstrap: invalid private IPv4 address ${JSON.stringify(ip)}`)
+  for (const g of c.gpusPerNode) if (!Number.isSafeInteger(g) || g < 0) throw new Error(`renderBootstrap: invalid GPU count ${JSON.stringify(g)}`)
+  if (new Set(c.instanceIds).size !== n) throw new Error('renderBootstrap: an instance id appears twice')
+  const branch = (id: string, rank: number): string =>
+    `  ${id}) export DSTACK_NODE_RANK=${rank} DSTACK_GPUS_PER_NODE=${c.gpusPerNode[rank]}${secretParameter ? `; P=${shellQuote(nodeSecretParameterName(secretParameter, rank))}` : ''} ;;`
+  return [
+    'case "${AWS_SSM_INSTANCE_ID:-}" in',
+    ...c.instanceIds.map(branch),
+    '  *) echo "dstack: instance ${AWS_SSM_INSTANCE_ID:-?} is not a node of this cluster; refusing to start" >&2; exit 1 ;;',
+    'esac',
+    `export DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`
+  ]
 }
 
 export function renderBootstrap(b: BootstrapInput): string[] {
@@ -41,6 +83,7 @@ export function renderBootstrap(b: BootstrapInput): string[] {
     'export HOME=/root',
     `D="\${DSTACK_INSTANCE_DIR:-${INSTANCE_DIR}}"`,
     'mkdir -p "$D"',
+    ...(b.cluster ? clusterBootstrapLines(b.cluster, b.secretParameter) : []),
     // one runner per instance (one attempt each): a repeated SendCommand must not start a second one
     'mkdir "$D/started" 2>/dev/null || { echo "[dstack] a runner was already started on this instance: not starting a second one" >&2; exit 3; }',
     `aws s3 cp --only-show-errors --region ${shellQuote(b.s3Region)}${endpoint} ${shellQuote(`s3://${b.bucket}/${b.scriptKey}`)} "$D/runner.sh"`,
@@ -50,7 +93,7 @@ export function renderBootstrap(b: BootstrapInput): string[] {
   ]
   if (b.secretParameter) {
     lines.push(
-      `DSTACK_SECRET_ENV="$(aws ssm get-parameter --region ${shellQuote(b.region)} --name ${shellQuote(b.secretParameter)} --with-decryption --query Parameter.Value --output text)"`,
+      `DSTACK_SECRET_ENV="$(aws ssm get-parameter --region ${shellQuote(b.region)} --name ${b.cluster ? '"$P"' : shellQuote(b.secretParameter)} --with-decryption --query Parameter.Value --output text)"`,
       'eval "$(printf %s "$DSTACK_SECRET_ENV" | base64 -d)"',
       'unset DSTACK_SECRET_ENV'
     )

@@ -26,6 +26,8 @@ export interface Candidate {
   vcpus: number
   gpuCount: number
   gpuName?: string
+  /** EFA interfaces the type can have (multi-node launches attach them: cluster-launch-input.ts) */
+  efaInterfaces?: number
 }
 
 export interface RankInput {
@@ -56,7 +58,7 @@ export function rankCandidates(inputs: RankInput[]): Candidate[] {
     for (const s of inp.slots) {
       const t = info.get(s.instanceType)
       if (!t) continue
-      const base = { region: inp.region, instanceType: s.instanceType, zone: s.zone, ...(s.subnetId ? { subnetId: s.subnetId } : {}), vcpus: t.vcpus, gpuCount: t.gpuCount, ...(t.gpuName ? { gpuName: t.gpuName } : {}) }
+      const base = { region: inp.region, instanceType: s.instanceType, zone: s.zone, ...(s.subnetId ? { subnetId: s.subnetId } : {}), vcpus: t.vcpus, gpuCount: t.gpuCount, ...(t.gpuName ? { gpuName: t.gpuName } : {}), ...(t.efaInterfaces ? { efaInterfaces: t.efaInterfaces } : {}) }
       if (inp.spotPolicy !== 'on-demand' && t.spot) {
         const p = inp.spotPrices.get(`${s.instanceType}|${s.zone}`)
         if (p === undefined || inp.maxPrice === undefined || p <= inp.maxPrice) spot.push({ ...base, market: 'spot', pricePerHour: p, priceSource: p === undefined ? 'unknown' : PRICE_SOURCE.spot })

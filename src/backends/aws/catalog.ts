@@ -68,7 +68,8 @@ async function cachedMap<V>(d: CatalogDeps, region: string, name: string, keys: 
 
 /** every instance type of one architecture in the region (DescribeInstanceTypes, all pages) */
 export async function regionTypes(ec2: EC2Client, region: string, arch: Arch, d: CatalogDeps): Promise<TypeInfo[]> {
-  const name = `instance-types-${archName(arch)}`
+  // v2: TypeInfo gained efaInterfaces (an older cached list would say no type has EFA)
+  const name = `instance-types-v2-${archName(arch)}`
   const f = await readCache<TypeInfo[]>(d, region, name)
   if (f) return f.value
   const types = await retrying(`listing the instance types of ${region}`, async () => {

@@ -19,6 +19,8 @@ export interface TypeInfo {
   gpuMemoryMiB?: number
   spot: boolean
   onDemand: boolean
+  /** EFA interfaces the type can have (`NetworkInfo.EfaInfo.MaximumEfaInterfaces`); undefined: no EFA */
+  efaInterfaces?: number
 }
 
 export function toTypeInfo(t: InstanceTypeInfo): TypeInfo | undefined {
@@ -26,6 +28,7 @@ export function toTypeInfo(t: InstanceTypeInfo): TypeInfo | undefined {
   const gpus = t.GpuInfo?.Gpus ?? []
   const archs = t.ProcessorInfo?.SupportedArchitectures ?? []
   const usage = t.SupportedUsageClasses ?? []
+  const efa = t.NetworkInfo?.EfaSupported ? Math.max(1, t.NetworkInfo.EfaInfo?.MaximumEfaInterfaces ?? 1) : undefined
   return {
     instanceType: t.InstanceType,
     vcpus: t.VCpuInfo?.DefaultVCpus ?? 0,
@@ -36,7 +39,8 @@ export function toTypeInfo(t: InstanceTypeInfo): TypeInfo | undefined {
     gpuCount: gpus.reduce((n, g) => n + (g.Count ?? 0), 0),
     gpuMemoryMiB: gpus[0]?.MemoryInfo?.SizeInMiB,
     spot: usage.includes('spot'),
-    onDemand: usage.includes('on-demand')
+    onDemand: usage.includes('on-demand'),
+    ...(efa ? { efaInterfaces: efa } : {})
   }
 }
 

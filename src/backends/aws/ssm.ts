@@ -109,8 +109,13 @@ export async function sendCommandOnce(send: SSMClient, read: SSMClient, input: S
 }
 
 export async function cancelCommand(ssm: SSMClient, commandId: string, instanceId: string): Promise<void> {
+  await cancelCommandOn(ssm, commandId, [instanceId])
+}
+
+/** CancelCommand on some of the instances of a command (a cluster's nodes) */
+export async function cancelCommandOn(ssm: SSMClient, commandId: string, instanceIds: string[]): Promise<void> {
   try {
-    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }))
+    await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds }))
   } catch (e) {
     // already finished
     if (!['InvalidCommandId', 'InvalidInstanceId', 'DuplicateInstanceId'].includes(errorCode(e))) throw e

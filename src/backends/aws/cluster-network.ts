@@ -1,0 +1,113 @@
+/**
+ * What a multi-node attempt creates besides its instances, and deletes again: a cluster placement
+ * group per zone tried, and (unless the user names one) a security group that lets the nodes reach
+ * each other on every port — ingress and egress from and to itself, as EFA requires — while the
+ * default egress rule keeps the way out to SSM and S3. Both carry the attempt's tags; both can be
+ * deleted only once every instance in them is terminated, so deletion waits for that first.
+ */
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreatePlacementGroupCommand,
+  CreateSecurityGroupCommand,
+  DeletePlacementGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  waitUntilInstanceTerminated,
+  type EC2Client
+} from '@aws-sdk/client-ec2'
+import { errorCode } from './errors.js'
+
+type Tags = { Key: string; Value: string }[]
+
+/** Creates the attempt's cluster placement group; one left by an earlier try of the same attempt is reused. */
+export async function createPlacementGroup(ec2: EC2Client, name: string, tags: Tags): Promise<void> {
+  try {
+    await ec2.send(new CreatePlacementGroupCommand({ GroupName: name, Strategy: 'cluster', TagSpecifications: [{ ResourceType: 'placement-group', Tags: tags }] }))
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidPlacementGroup.Duplicate') throw e
+  }
+}
+
+/** the VPC of a subnet (a security group belongs to one VPC); undefined: the region's default VPC */
+export async function vpcOfSubnet(ec2: EC2Client, subnetId: string | undefined): Promise<string | undefined> {
+  if (!subnetId) return undefined
+  const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))
+  return out.Subnets?.[0]?.VpcId
+}
+
+/**
+ * Creates the attempt's security group in the VPC (default VPC when undefined) and allows all
+ * traffic from and to itself. A group of the same name (an earlier try of this attempt) is reused.
+ */
+export async function createClusterSecurityGroup(ec2: EC2Client, g: { name: string; vpcId?: string; description: string; tags: Tags }): Promise<string> {
+  let id: string | undefined
+  try {
+    const out = await ec2.send(new CreateSecurityGroupCommand({ GroupName: g.name, Description: g.description.replace(/[^\x20-\x7e]/g, '?').slice(0, 255), ...(g.vpcId ? { VpcId: g.vpcId } : {}), TagSpecifications: [{ ResourceType: 'security-group', Tags: g.tags }] }))
+    id = out.GroupId
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidGroup.Duplicate') throw e
+    const found = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [g.name] }, ...(g.vpcId ? [{ Name: 'vpc-id', Values: [g.vpcId] }] : [])] }))
+    id = found.SecurityGroups?.[0]?.GroupId
+  }
+  if (!id) throw new Error(`CreateSecurityGroup returned no group id for ${g.name}`)
+  const self = [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: id, Description: 'dstack: the nodes of one run' }] }]
+  try {
+    await allowOnce(() => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: self })))
+    await allowOnce(() => ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: self })))
+  } catch (e) {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })).catch(() => undefined)
+    throw e
+  }
+  return id
+}
+
+async function allowOnce(f: () => Promise<unknown>): Promise<void> {
+  try {
+    await f()
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidPermission.Duplicate') throw e
+  }
+}
+
+export interface DeleteDeps {
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  /** how long to keep trying while EC2 still counts the group as used (terminated instances release it late) */
+  timeoutMs: number
+}
+
+/** waits (the SDK's waiter) until the instances are terminated, so their groups can be deleted */
+export async function waitTerminated(ec2: EC2Client, instanceIds: string[], maxWaitSec: number): Promise<void> {
+  if (instanceIds.length === 0) return
+  try {
+    await waitUntilInstanceTerminated({ client: ec2, maxWaitTime: maxWaitSec, minDelay: 5, maxDelay: 15 }, { InstanceIds: instanceIds })
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidInstanceID.NotFound') throw e
+  }
+}
+
+/** delete, retrying while EC2 says the group is still in use; gone already is fine */
+async function deleteWhileInUse(what: string, del: () => Promise<unknown>, inUse: string[], gone: string[], d: DeleteDeps): Promise<void> {
+  const until = d.now() + d.timeoutMs
+  for (let i = 0; ; i++) {
+    try {
+      await del()
+      return
+    } catch (e) {
+      const code = errorCode(e)
+      if (gone.includes(code)) return
+      if (!inUse.includes(code) || d.now() >= until) throw Object.assign(new Error(`could not delete ${what}: ${code}: ${(e as Error).message}`), { name: code })
+      await d.sleep(Math.min(5000 * (i + 1), 20_000))
+    }
+  }
+}
+
+export function deletePlacementGroup(ec2: EC2Client, name: string, d: DeleteDeps): Promise<void> {
+  return deleteWhileInUse(`placement group ${name}`, () => ec2.send(new DeletePlacementGroupCommand({ GroupName: name })), ['InvalidPlacementGroup.InUse'], ['InvalidPlacementGroup.Unknown'], d)
+}
+
+export function deleteSecurityGroup(ec2: EC2Client, id: string, d: DeleteDeps): Promise<void> {
+  return deleteWhileInUse(`security group ${id}`, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })), ['DependencyViolation'], ['InvalidGroup.NotFound'], d)
+}
