@@ -13,6 +13,8 @@ import { planAmis, type AmiPlan } from './ami.js'
 import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
 import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
+import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
+import { startCluster } from './cluster-start.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
@@ -77,6 +79,9 @@ export class AwsBackend implements Backend {
       cache = undefined
     }
     const catalog = { store: cache, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+    if (spec.nodes > 1) {
+      return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what) })
+    }
     let candidates: Candidate[]
     let plan: AmiPlan
     let launchRegions = regions
@@ -315,6 +320,7 @@ export class AwsBackend implements Backend {
       // best effort: terminate anyway
     }
     await terminate(ec2, [machine.id])
+    if (isClusterNode(tags)) await releaseRecordedCluster(region, ec2, this.options.clientFactory.ssm(region), tags, { now: this.options.now, sleep: this.options.sleep, log: () => undefined })
     const run = tags[TAG.run]
     const repo = tags[TAG.repo]
     const attempt = Number(tags[TAG.attempt])

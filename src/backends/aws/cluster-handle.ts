@@ -6,7 +6,7 @@
  * group the attempt created, and the nodes' secret env parameters.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2'
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
+import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
 import { paginateListCommandInvocations, type SSMClient } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, MachineInfo } from '../../model/index.js'
 import { renderStopScript } from './bootstrap.js'
@@ -63,6 +63,7 @@ export async function describeInstances(ec2: EC2Client, ids: string[]): Promise<
           state: i.State?.Name ?? 'unknown',
           reasonCode: i.StateReason?.Code,
           reasonMessage: i.StateReason?.Message,
+          ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
           tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
         })
       }
@@ -226,14 +227,24 @@ export async function releaseCluster(all: ClusterResources[], d: { now: () => nu
     d.log(`release: ${(e as Error).message}`)
   }
   for (const r of all) {
-    if (r.instanceIds.length) {
-      await terminate(r.ec2, r.instanceIds).then(() => d.log(`terminated ${r.instanceIds.join(', ')}`), note)
-      await waitTerminated(r.ec2, r.instanceIds, RELEASE_WAIT_SEC).catch(note)
-    }
     const del = { sleep: d.sleep, now: d.now, timeoutMs: RELEASE_WAIT_SEC * 1000 }
+    if (r.instanceIds.length) {
+      await terminateAll(r.ec2, r.instanceIds).then(() => d.log(`terminated ${r.instanceIds.join(', ')}`), note)
+      await waitTerminated(r.instanceIds, (ids) => describeInstances(r.ec2, ids), del).catch(note)
+    }
     for (const pg of r.placementGroups) await deletePlacementGroup(r.ec2, pg, del).then(() => d.log(`deleted placement group ${pg}`), note)
     for (const sg of r.securityGroups) await deleteSecurityGroup(r.ec2, sg, del).then(() => d.log(`deleted security group ${sg}`), note)
     for (const p of r.secretParameters) await deleteSecretParameter(r.ssm, p).catch(note)
   }
   if (first !== undefined) rethrowExpired(first, d.credentialsSince, d.now(), 'releasing the cluster')
+}
+
+/** TerminateInstances for all; when EC2 no longer knows one of them (the whole call fails then), one by one */
+async function terminateAll(ec2: EC2Client, ids: string[]): Promise<void> {
+  try {
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }))
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidInstanceID.NotFound') throw e
+    for (const id of ids) await terminate(ec2, [id])
+  }
 }

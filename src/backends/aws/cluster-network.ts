@@ -14,10 +14,9 @@ import {
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
-  waitUntilInstanceTerminated,
   type EC2Client
 } from '@aws-sdk/client-ec2'
-import { errorCode } from './errors.js'
+import { errorCode, isRetryable } from './errors.js'
 
 type Tags = { Key: string; Value: string }[]
 
@@ -78,13 +77,23 @@ export interface DeleteDeps {
   timeoutMs: number
 }
 
-/** waits (the SDK's waiter) until the instances are terminated, so their groups can be deleted */
-export async function waitTerminated(ec2: EC2Client, instanceIds: string[], maxWaitSec: number): Promise<void> {
-  if (instanceIds.length === 0) return
-  try {
-    await waitUntilInstanceTerminated({ client: ec2, maxWaitTime: maxWaitSec, minDelay: 5, maxDelay: 15 }, { InstanceIds: instanceIds })
-  } catch (e) {
-    if (errorCode(e) !== 'InvalidInstanceID.NotFound') throw e
+/**
+ * Waits until the instances are terminated (or unknown to EC2), so their groups can be deleted.
+ * Not the SDK's `waitUntilInstanceTerminated`: it retries on every error, expired credentials
+ * included, on the real clock; this loop rethrows what is not throttling and uses the backend's clock.
+ */
+export async function waitTerminated(ids: string[], describe: (ids: string[]) => Promise<Map<string, { state: string }>>, d: DeleteDeps): Promise<void> {
+  if (ids.length === 0) return
+  const until = d.now() + d.timeoutMs
+  for (let i = 0; ; i++) {
+    try {
+      const states = await describe(ids)
+      if ([...states.values()].every((s) => s.state === 'terminated' || s.state === 'missing')) return
+    } catch (e) {
+      if (!isRetryable(e)) throw e
+    }
+    if (d.now() >= until) throw new Error(`the instances ${ids.join(', ')} were not terminated within ${Math.round(d.timeoutMs / 1000)} s`)
+    await d.sleep(Math.min(5000 * (i + 1), 15_000))
   }
 }
 

@@ -8,6 +8,8 @@ export interface InstanceState {
   reasonCode?: string
   reasonMessage?: string
   tags: Record<string, string>
+  /** the private IPv4 address (multi-node: what the other nodes reach it at) */
+  privateIp?: string
 }
 
 export async function describeInstance(ec2: EC2Client, instanceId: string): Promise<InstanceState> {
@@ -19,6 +21,7 @@ export async function describeInstance(ec2: EC2Client, instanceId: string): Prom
       state: i.State?.Name ?? 'unknown',
       reasonCode: i.StateReason?.Code,
       reasonMessage: i.StateReason?.Message,
+      ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
       tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
     }
   } catch (e) {

@@ -27,12 +27,34 @@ export type LaunchResult = { ok: true; instanceId: string; ownerId?: string } | 
 
 /** One candidate: RunInstances, retrying throttling/5xx with backoff (same ClientToken, so no double launch). */
 export async function launchOne(ec2: EC2Client, input: RunInstancesCommandInput, d: LaunchDeps): Promise<LaunchResult> {
+  const r = await launchInstances(ec2, input, d)
+  return r.ok ? { ok: true, instanceId: r.instances[0]!.id, ...(r.ownerId ? { ownerId: r.ownerId } : {}) } : r
+}
+
+export interface LaunchedInstance {
+  id: string
+  /** the private IPv4 address RunInstances assigned (known at launch) */
+  privateIp?: string
+  /** AmiLaunchIndex: the order of the instances of one call */
+  launchIndex: number
+}
+
+export type LaunchManyResult = { ok: true; instances: LaunchedInstance[]; ownerId?: string } | { ok: false; error: LaunchErrorClass }
+
+/**
+ * RunInstances for `MinCount` instances or none (a cluster's node group), in launch order;
+ * retries throttling/5xx like launchOne.
+ */
+export async function launchInstances(ec2: EC2Client, input: RunInstancesCommandInput, d: LaunchDeps): Promise<LaunchManyResult> {
   for (let attempt = 0; ; attempt++) {
     try {
       const out = await ec2.send(new RunInstancesCommand(input))
-      const id = out.Instances?.[0]?.InstanceId
-      if (!id) return { ok: false, error: { kind: 'other', code: 'NoInstance', message: 'RunInstances returned no instance' } }
-      return { ok: true, instanceId: id, ...(out.OwnerId ? { ownerId: out.OwnerId } : {}) }
+      const instances = (out.Instances ?? [])
+        .filter((i) => i.InstanceId)
+        .map((i, k) => ({ id: i.InstanceId!, ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}), launchIndex: i.AmiLaunchIndex ?? k }))
+        .sort((a, b) => a.launchIndex - b.launchIndex)
+      if (instances.length === 0) return { ok: false, error: { kind: 'other', code: 'NoInstance', message: 'RunInstances returned no instance' } }
+      return { ok: true, instances, ...(out.OwnerId ? { ownerId: out.OwnerId } : {}) }
     } catch (e) {
       const c = classifyLaunchError(e)
       if (c.kind !== 'retry' || attempt >= d.retries) return { ok: false, error: c }
@@ -52,11 +74,13 @@ export interface TriedCandidate {
   kind?: LaunchErrorKind
   /** set when the candidate was not tried because an earlier error covers it */
   skipped?: string
+  /** what to call it in messages (a cluster: every node group), instead of the candidate */
+  label?: string
 }
 
 /** Pure: the NoCapacityError message: every candidate with its error, then what to change. */
 export function noCapacityMessage(tried: TriedCandidate[], o: { spotPolicy: string; maxPrice?: number }): string {
-  const lines = tried.map((t) => `  - ${describeCandidate(t.candidate)}: ${t.skipped ? `skipped (${t.skipped})` : `${t.code}: ${t.message}`}`)
+  const lines = tried.map((t) => `  - ${t.label ?? describeCandidate(t.candidate)}: ${t.skipped ? `skipped (${t.skipped})` : `${t.code}: ${t.message}`}`)
   const hints = new Set<string>()
   for (const t of tried) {
     if (t.skipped) continue
@@ -83,7 +107,7 @@ export function noCapacityMessage(tried: TriedCandidate[], o: { spotPolicy: stri
 }
 
 export function noCapacityError(tried: TriedCandidate[], o: { spotPolicy: string; maxPrice?: number }): NoCapacityError {
-  return new NoCapacityError(noCapacityMessage(tried, o), tried.map((t) => `${describeCandidate(t.candidate)}: ${t.skipped ? `skipped (${t.skipped})` : t.code}`))
+  return new NoCapacityError(noCapacityMessage(tried, o), tried.map((t) => `${t.label ?? describeCandidate(t.candidate)}: ${t.skipped ? `skipped (${t.skipped})` : t.code}`))
 }
 
 /** Every candidate was stopped by a vCPU quota: retrying cannot help until the quota is raised. */

@@ -9,6 +9,7 @@ import { DEFAULT_AMI_PARAMETERS } from './ami-fit.js'
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types'
 import { defaultClientFactory, type AwsClientFactory } from './clients.js'
 import { sessionFactsFromEnv, type SessionFacts } from './session-end.js'
+import { EFA_MODES, type EfaMode } from './cluster-launch-input.js'
 
 /** the x86_64 default (arm64 has its own: ami-fit.ts) */
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
@@ -34,6 +35,13 @@ export interface AwsBackendOptions {
   subnetIds?: string[]
   securityGroupIds?: string[]
   keyName?: string
+  /**
+   * multi-node: a security group that already lets the nodes reach each other (all traffic from
+   * itself); default ($DSTACK_AWS_CLUSTER_SECURITY_GROUP, else none): the attempt creates its own and deletes it on release
+   */
+  clusterSecurityGroupId?: string
+  /** multi-node: EFA interfaces on EFA-capable types: `auto` (one; default), `all` (every one; needs private subnets), `off` ($DSTACK_AWS_EFA) */
+  efa?: EfaMode | string
   /** seconds to wait for the instance to be Online in SSM (default 600) */
   ssmTimeoutSec?: number
   /** extra tags on the instance and its volume */
@@ -70,6 +78,8 @@ export interface ResolvedAwsOptions {
   subnetIds: string[]
   securityGroupIds: string[]
   keyName?: string
+  clusterSecurityGroupId?: string
+  efa: EfaMode
   ssmTimeoutSec: number
   tags: Record<string, string>
   secretKmsKeyId?: string
@@ -111,6 +121,10 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
   for (const s of subnetIds) if (!/^subnet-[0-9a-f]+$/.test(s)) throw new UserError(`subnet id is not valid: ${JSON.stringify(s)}`)
   const securityGroupIds = list(o.securityGroupIds)
   for (const s of securityGroupIds) if (!/^sg-[0-9a-f]+$/.test(s)) throw new UserError(`security group id is not valid: ${JSON.stringify(s)}`)
+  const clusterSecurityGroupId = (o.clusterSecurityGroupId ?? env.DSTACK_AWS_CLUSTER_SECURITY_GROUP ?? '').trim() || undefined
+  if (clusterSecurityGroupId && !/^sg-[0-9a-f]+$/.test(clusterSecurityGroupId)) throw new UserError(`cluster security group id is not valid: ${JSON.stringify(clusterSecurityGroupId)}`, 'give the id (sg-…) of a security group that allows all traffic from itself, or none to have one created for each multi-node attempt')
+  const efa = (o.efa ?? env.DSTACK_AWS_EFA ?? '').trim().toLowerCase() || 'auto'
+  if (!(EFA_MODES as readonly string[]).includes(efa)) throw new UserError(`efa must be one of ${EFA_MODES.join(', ')}, got ${JSON.stringify(efa)}`, '`auto` attaches one EFA interface to EFA-capable types of a multi-node run, `all` every one they have (private subnets only), `off` none')
   if (subnetIds.length > 0 && regions.length > 1) throw new UserError('subnet ids belong to one region, but several regions were given', 'give one region with subnet ids, or no subnet ids')
   const envRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION
   return {
@@ -120,6 +134,8 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     subnetIds,
     securityGroupIds,
     keyName: o.keyName || undefined,
+    ...(clusterSecurityGroupId ? { clusterSecurityGroupId } : {}),
+    efa: efa as EfaMode,
     ssmTimeoutSec,
     tags: o.tags ?? {},
     secretKmsKeyId: o.secretKmsKeyId?.trim() || env.DSTACK_SECRET_KMS_KEY_ID?.trim() || undefined,

@@ -11,6 +11,7 @@ import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/clien
 import { randomUUID } from 'node:crypto'
 import type { ObjectStore } from '../../store/index.js'
 import type { Candidate } from './candidates.js'
+import type { ClusterCandidate } from './cluster-plan.js'
 import type { CheckRow } from './check-rows.js'
 import { errorCode, errorMessage, quotaConsoleUrl, quotaFor } from './errors.js'
 
@@ -216,4 +217,51 @@ export async function checkBucket(store: ObjectStore, where: string): Promise<Ch
       fix: 'the CI role and the instance role need s3:GetObject, s3:PutObject, s3:DeleteObject on the prefix and s3:ListBucket on the bucket (examples/iam/); a bucket encrypted with a customer KMS key also needs kms:GenerateDataKey and kms:Decrypt; check the bucket name and region'
     }
   }
+}
+
+/** Pure: the vCPUs a cluster needs per quota (`<region>|<code>`): every node counts */
+export function clusterQuotaNeeds(c: ClusterCandidate): Map<string, { need: number; quota: { code: string; name: string } }> {
+  const out = new Map<string, { need: number; quota: { code: string; name: string } }>()
+  for (const m of c.members) {
+    const q = quotaCode(m.candidate)
+    if (!q) continue
+    const key = `${c.region}|${q.code}`
+    out.set(key, { need: (out.get(key)?.need ?? 0) + m.candidate.vcpus * m.group.nodes, quota: q })
+  }
+  return out
+}
+
+/**
+ * The vCPU quotas of multi-node candidates: a cluster of N nodes needs N × the vCPUs of its type
+ * (summed over its node groups when they share a quota). Clusters above a quota are dropped; a
+ * quota that cannot be read keeps them (the launch then says what failed).
+ */
+export async function checkClusterQuotas(quotas: (region: string) => ServiceQuotasClient, clusters: ClusterCandidate[]): Promise<{ rows: CheckRow[]; kept: ClusterCandidate[] }> {
+  const limits = new Map<string, number | undefined>()
+  const rows: CheckRow[] = []
+  const needs = clusters.map((c) => clusterQuotaNeeds(c))
+  for (const [i, c] of clusters.entries()) {
+    for (const [key, { quota }] of needs[i]!) {
+      if (limits.has(key)) continue
+      const smallest = Math.min(...needs.map((n) => n.get(key)?.need ?? Infinity))
+      const check = `${c.market} vCPU quota in ${c.region}`
+      try {
+        const out = await quotas(c.region).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: quota.code }))
+        const value = out.Quota?.Value
+        limits.set(key, value)
+        if (value === undefined) rows.push({ check, status: 'warn', detail: `${quota.name} (${quota.code}): no value` })
+        else if (value < smallest) rows.push({ check, status: 'fail', detail: `${quota.name} (${quota.code}) is ${value} vCPUs; the smallest matching cluster needs ${smallest} (${c.nodes} nodes)`, fix: `request at least ${smallest}: ${quotaConsoleUrl(quota.code, c.region)}` })
+        else rows.push({ check, status: 'ok', detail: `${quota.name} (${quota.code}) is ${value} vCPUs` })
+      } catch (e) {
+        limits.set(key, undefined)
+        if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException') throw e
+        rows.push(denied(check, e, 'servicequotas:GetServiceQuota'))
+      }
+    }
+  }
+  const kept = clusters.filter((_, i) => [...needs[i]!].every(([key, { need }]) => {
+    const limit = limits.get(key)
+    return limit === undefined || need <= limit
+  }))
+  return { rows, kept }
 }

@@ -1,0 +1,276 @@
+/**
+ * Starting a multi-node attempt on EC2 (`spec.nodes > 1`): ranked cluster candidates (one zone,
+ * one market, one type per node group) → for each: the attempt's cluster placement group in that
+ * zone and its security group → RunInstances per node group with MinCount = MaxCount = its nodes
+ * (a group that cannot be launched terminates the groups already launched, and the next cluster
+ * is tried) → every node Online in SSM → one SendCommand to all nodes. Nothing launched here
+ * outlives a failed start: every instance is terminated, and the groups the attempt created are
+ * deleted, before the error is thrown.
+ */
+import { createHash } from 'node:crypto'
+import type { AttemptHandle, MachineInfo, StartRequest } from '../../model/index.js'
+import { UserError } from '../../model/index.js'
+import { planAmis, type AmiPlan } from './ami.js'
+import { renderBootstrap, secretEnvPayload, secretParameterName, nodeSecretParameterName } from './bootstrap.js'
+import { findCandidates, describeCandidate } from './candidates.js'
+import type { CatalogDeps } from './catalog.js'
+import { AwsClusterHandle, describeInstances, releaseCluster, type ClusterResources } from './cluster-handle.js'
+import { clusterRunInstancesInput, placementGroupName, securityGroupName, efaInterfaceCount } from './cluster-launch-input.js'
+import { createClusterSecurityGroup, createPlacementGroup, vpcOfSubnet } from './cluster-network.js'
+import { clusterCandidates, describeCluster, nodeGroups, slotKey, type ClusterCandidate } from './cluster-plan.js'
+import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
+import { ExpiredCredentialsError } from './expired-credentials.js'
+import { instanceTags } from './launch-input.js'
+import { launchFailure, launchInstances, QuotaError, type TriedCandidate } from './launch.js'
+import type { ResolvedAwsOptions } from './options.js'
+import { checkClusterQuotas, formatRows } from './preflight.js'
+import { putSecretParameter, instanceArn } from './secret-parameter.js'
+import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
+import { terminate } from './instance-state.js'
+
+const DELIVERY_TIMEOUT_SEC = 120
+
+export interface ClusterStartContext {
+  regions: string[]
+  preferOnDemand: boolean
+  catalog: CatalogDeps
+  credentialsSince: number
+  /** the backend's preflight of the environment (once per backend and set of regions) */
+  preflightEnvironment: (regions: string[]) => Promise<string[]>
+  /** `prefix` + key, as the bootstrap fetches it */
+  fullKey: (key: string) => string
+  cancelled: (what: string) => Error
+}
+
+interface LaunchedNode {
+  id: string
+  privateIp?: string
+  group: number
+}
+
+export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: ClusterStartContext): Promise<AttemptHandle> {
+  const { spec, log } = req
+  if (req.store.kind !== 's3') throw new UserError('the aws backend needs an S3 store')
+  const store = req.store
+  const groups = nodeGroups(spec)
+  if (o.efa === 'all' && o.subnetIds.length === 0) {
+    throw new UserError('efa: all attaches every EFA interface, and AWS gives an instance with several interfaces no public address: it needs private subnets', 'set `subnet-ids` to private subnets with a NAT gateway or VPC endpoints for ssm, ssmmessages, ec2messages and s3, or use efa: auto (one EFA interface)')
+  }
+  const expired = (e: unknown, what: string): never => {
+    if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - x.credentialsSince, what)
+    throw e
+  }
+
+  let plan: AmiPlan
+  let clusters: ClusterCandidate[]
+  try {
+    plan = await planAmis(o.clientFactory, x.regions, o.ami, spec.resources)
+    for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
+    const regions = o.preflight ? await x.preflightEnvironment(x.regions) : x.regions
+    const perGroup = []
+    for (const g of groups) {
+      perGroup.push(await findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions, subnetIds: o.subnetIds, preferOnDemand: x.preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog: x.catalog, log }))
+    }
+    clusters = clusterCandidates(groups, perGroup, { preferOnDemand: x.preferOnDemand })
+    if (clusters.length === 0) throw new UserError(`no zone offers an instance type for every node group (${groups.map((g) => g.name ?? `${g.nodes} nodes`).join(', ')}) in the same market`, 'allow more instance_types, zones or regions, or make the groups\' resources less different')
+    if (o.preflight) {
+      const q = await checkClusterQuotas((r) => o.clientFactory.quotas(r), clusters)
+      for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
+      if (q.kept.length === 0) throw new QuotaError(`no cluster of ${spec.nodes} nodes fits the vCPU quotas of this account (every node counts):\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
+      if (q.kept.length < clusters.length) log(`preflight: ${clusters.length - q.kept.length} cluster candidate(s) need more vCPUs than their quota allows and were dropped`)
+      clusters = q.kept
+    }
+  } catch (e) {
+    return expired(e, 'checking the account and listing instance types and prices')
+  }
+  log(`${clusters.length} cluster candidate(s) of ${spec.nodes} nodes, in order: ${clusters.slice(0, 4).map(describeCluster).join('; ')}${clusters.length > 4 ? '; …' : ''}`)
+
+  const secretBase = Object.keys(req.secretEnv).length ? secretParameterName(req.repoId, req.runName, req.attempt) : undefined
+  const secretValue = secretBase ? secretEnvPayload(req.secretEnv) : undefined
+  const resources = new Map<string, ClusterResources>()
+  const res = (region: string): ClusterResources => {
+    let r = resources.get(region)
+    if (!r) resources.set(region, (r = { region, ec2: o.clientFactory.ec2(region), ssm: o.clientFactory.ssm(region), instanceIds: [], placementGroups: [], securityGroups: [], secretParameters: [] }))
+    return r
+  }
+  const securityGroups = new Map<string, string>()
+  const tried: TriedCandidate[] = []
+  const noCapacity = new Set<string>()
+  const spotQuotaHit = new Set<string>()
+  const odQuotaHit = new Set<string>()
+  const resourceTags = instanceTags({ runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami: plan.amis.values().next().value!, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, securityGroupIds: [], tags: o.tags, now: o.now() })
+
+  try {
+    for (const c of clusters) {
+      if (req.signal.aborted) throw x.cancelled('while starting the cluster')
+      const label = describeCluster(c)
+      const skip = skipReason(c, { noCapacity, spotQuotaHit, odQuotaHit })
+      if (skip) {
+        tried.push({ candidate: c.members[0]!.candidate, code: '', message: '', skipped: skip, label })
+        continue
+      }
+      const r = res(c.region)
+      const ec2 = r.ec2
+      const ami = plan.amis.get(c.region)!
+
+      // the network of this try: the zone's placement group, the VPC's security group
+      const pg = placementGroupName(req.runName, req.attempt, c.zone)
+      if (!r.placementGroups.includes(pg)) {
+        await createPlacementGroup(ec2, pg, resourceTags)
+        r.placementGroups.push(pg)
+        log(`created cluster placement group ${pg}`)
+      }
+      let createdSg: string | undefined
+      if (!o.clusterSecurityGroupId) {
+        const vpc = await vpcOfSubnet(ec2, c.subnetId)
+        const key = `${c.region}|${vpc ?? 'default'}`
+        createdSg = securityGroups.get(key)
+        if (!createdSg) {
+          createdSg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags })
+          securityGroups.set(key, createdSg)
+          r.securityGroups.push(createdSg)
+          log(`created security group ${createdSg} (all traffic between the nodes)`)
+        }
+      }
+      const net = { placementGroup: pg, securityGroupIds: [...o.securityGroupIds, (o.clusterSecurityGroupId ?? createdSg)!], ...(createdSg ? { createdSecurityGroup: createdSg } : {}), efa: o.efa }
+
+      // every node group, all or nothing
+      const nodes: LaunchedNode[] = []
+      let ownerId: string | undefined
+      let failed: { member: number; code: string; message: string; kind: TriedCandidate['kind'] } | undefined
+      for (const [gi, m] of c.members.entries()) {
+        const ctx = { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: m.group.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, tags: o.tags, now: o.now() }
+        const input = clusterRunInstancesInput(ctx, { candidate: m.candidate, count: m.group.nodes, groupIndex: gi, ...(m.group.name ? { groupName: m.group.name } : {}), nodes: c.nodes }, net)
+        const efa = efaInterfaceCount(o.efa, m.candidate)
+        log(`launching ${m.group.nodes} × ${describeCandidate(m.candidate)}${m.group.name ? ` (group ${m.group.name})` : ''} in ${pg}${efa ? ` with ${efa} EFA interface${efa > 1 ? 's' : ''} each` : ''}`)
+        const lr = await launchInstances(o.clientFactory.launchEc2(c.region), input, { sleep: o.sleep, random: o.random, signal: req.signal, log, retries: o.throttleRetries })
+        if (lr.ok) {
+          r.instanceIds.push(...lr.instances.map((i) => i.id))
+          nodes.push(...lr.instances.map((i) => ({ id: i.id, ...(i.privateIp ? { privateIp: i.privateIp } : {}), group: gi })))
+          ownerId ??= lr.ownerId
+          if (lr.instances.length !== m.group.nodes) failed = { member: gi, code: 'PartialLaunch', message: `RunInstances gave ${lr.instances.length} of ${m.group.nodes} instances`, kind: 'capacity' }
+        } else failed = { member: gi, code: lr.error.code, message: lr.error.message, kind: lr.error.kind }
+        if (req.signal.aborted) throw x.cancelled('while starting the cluster')
+        if (failed) {
+          const err = lr.ok ? undefined : lr.error
+          if (err?.kind === 'expired-credentials') throw new ExpiredCredentialsError(o.now() - x.credentialsSince, 'launching the cluster')
+          if (err?.kind === 'configuration') throw new UserError(`RunInstances failed for ${label}: ${err.code}: ${err.message}`, configurationFix(err.code, c.region))
+          break
+        }
+      }
+      if (failed) {
+        if (nodes.length) {
+          log(`terminating the ${nodes.length} node(s) already launched for this cluster: it is all or nothing`)
+          await terminate(ec2, nodes.map((n) => n.id))
+          forget(r, nodes.map((n) => n.id))
+        }
+        const m = c.members[failed.member]!
+        const group = quotaFor(m.candidate.instanceType).group
+        if (failed.kind === 'spot-quota') spotQuotaHit.add(group)
+        else if (failed.kind === 'on-demand-quota') odQuotaHit.add(group)
+        else if (failed.kind === 'capacity' || failed.kind === 'unsupported') noCapacity.add(slotKey(m.candidate))
+        log(`${label}: ${failed.code}: ${failed.message}`)
+        tried.push({ candidate: { ...m.candidate, vcpus: m.candidate.vcpus * m.group.nodes }, code: failed.code, message: failed.message, ...(failed.kind ? { kind: failed.kind } : {}), label })
+        continue
+      }
+
+      // the machines, by rank (groups in order, instances in launch order)
+      const machines: MachineInfo[] = nodes.map((n, rank) => {
+        const cand = c.members[n.group]!.candidate
+        return { id: n.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: c.region, zone: c.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, rank, ...(n.privateIp ? { privateIp: n.privateIp } : {}) }
+      })
+      log(`launched ${machines.length} nodes (${machines.map((m) => m.id).join(', ')}): waiting for them to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
+      if (machines.some((m) => !m.privateIp)) {
+        const seen = await describeInstances(ec2, machines.map((m) => m.id))
+        for (const m of machines) if (!m.privateIp && seen.get(m.id)?.privateIp) m.privateIp = seen.get(m.id)!.privateIp
+      }
+      for (const m of machines) await req.onMachine(m)
+      if (machines.some((m) => !m.privateIp)) throw new UserError(`EC2 gave no private IPv4 address for ${machines.filter((m) => !m.privateIp).map((m) => m.id).join(', ')}: the nodes cannot find each other`, 'launch into subnets with IPv4 addresses (`subnet-ids`)')
+
+      const ssm = r.ssm
+      let gone: string | undefined
+      for (const m of machines) {
+        let online
+        try {
+          online = await waitForOnline(ssm, ec2, m.id, { sleep: o.sleep, now: o.now, signal: req.signal, timeoutSec: o.ssmTimeoutSec })
+        } catch (e) {
+          return expired(e, `waiting for ${m.id} to come Online`)
+        }
+        if (online.kind === 'aborted') throw x.cancelled(`while waiting for ${m.id} to come Online in SSM`)
+        if (online.kind === 'timeout') throw new UserError(neverOnlineMessage(m.id, o.ssmTimeoutSec, online, o.instanceProfile).replace('; it was terminated.', '; the whole cluster was terminated.'))
+        if (online.kind === 'gone') {
+          gone = `node ${m.rank} (${m.id}) went ${online.state.state}${online.state.reasonCode ? ` (${online.state.reasonCode})` : ''} before it came Online`
+          tried.push({ candidate: c.members[0]!.candidate, code: online.state.reasonCode ?? 'InstanceGone', message: gone, kind: 'capacity', label })
+          break
+        }
+      }
+      if (gone) {
+        log(`${gone}: terminating the cluster and trying the next candidate`)
+        await terminate(ec2, machines.map((m) => m.id))
+        forget(r, machines.map((m) => m.id))
+        continue
+      }
+
+      if (secretBase) {
+        if (!ownerId) throw new UserError('RunInstances did not say which account owns the nodes: the secret env cannot be limited to them, so it is not sent')
+        for (const m of machines) {
+          const name = nodeSecretParameterName(secretBase, m.rank!)
+          r.secretParameters.push(name)
+          await putSecretParameter(ssm, { name, value: secretValue!, runName: req.runName, attempt: req.attempt, instanceArn: instanceArn(c.region, ownerId, m.id), kmsKeyId: o.secretKmsKeyId })
+        }
+      }
+      const execTimeout = spec.maxDurationSec + o.marginSec
+      if (execTimeout > MAX_EXECUTION_TIMEOUT) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runners at 48 h`)
+      const scriptKey = x.fullKey(req.runnerScriptKey)
+      const attemptFolder = scriptKey.replace(/[^/]+$/, '')
+      const ids = machines.map((m) => m.id)
+      const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ids,
+        TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
+        Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
+        Parameters: {
+          commands: renderBootstrap({
+            bucket: store.bucket,
+            scriptKey,
+            scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'),
+            s3Region: store.region ?? c.region,
+            s3Endpoint: store.endpoint,
+            region: c.region,
+            secretParameter: secretBase,
+            cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp!), gpusPerNode: machines.map((m) => c.members[nodes[m.rank!]!.group]!.candidate.gpuCount) }
+          }),
+          executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
+        },
+        ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
+      }, { retries: 3, sleep: o.sleep, log })
+      log(`SSM command ${commandId} started the runner on all ${ids.length} nodes`)
+      return new AwsClusterHandle({ ec2, ssm, machines, commandId, sentAt: o.now(), now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, resources: [...resources.values()], log })
+    }
+    throw launchFailure(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice })
+  } catch (e) {
+    // nothing of a failed start may outlive it: instances, placement groups, security group, secrets
+    await releaseCluster([...resources.values()], { now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, log }).catch((r: Error) => log(`cleaning up after the failed start: ${r.message}`))
+    if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - x.credentialsSince, 'starting the cluster')
+    throw e
+  }
+}
+
+/** why a cluster candidate is not worth trying: a slot of it had no capacity, or its quota is used up */
+function skipReason(c: ClusterCandidate, s: { noCapacity: Set<string>; spotQuotaHit: Set<string>; odQuotaHit: Set<string> }): string | undefined {
+  for (const m of c.members) {
+    if (s.noCapacity.has(slotKey(m.candidate))) return `${m.candidate.instanceType} ${m.candidate.market} in ${m.candidate.zone} had no capacity for an earlier cluster`
+    const group = quotaFor(m.candidate.instanceType).group
+    if (c.market === 'spot' && s.spotQuotaHit.has(group)) return `the ${group} spot quota is exhausted`
+    if (c.market === 'on-demand' && s.odQuotaHit.has(group)) return `the ${group} on-demand quota is exhausted`
+  }
+  return undefined
+}
+
+/**
+ * instances of a failed try, already terminated: release() does not name them again (EC2 forgets
+ * terminated instances after a while, and one unknown id fails a whole TerminateInstances call)
+ */
+function forget(r: ClusterResources, ids: string[]): void {
+  r.instanceIds = r.instanceIds.filter((id) => !ids.includes(id))
+}
