@@ -15,6 +15,7 @@ import { clusterState } from '../../../src/backends/aws/cluster-handle.js'
 import { clusterQuotaNeeds } from '../../../src/backends/aws/preflight.js'
 import { attemptFilters } from '../../../src/backends/aws/cluster-release.js'
 import { toTypeInfo } from '../../../src/backends/aws/instance-types.js'
+import { staleSecrets } from '../../../src/backends/aws/cleanup.js'
 import type { LaunchContext } from '../../../src/backends/aws/launch-input.js'
 import { UserError, type Resources } from '../../../src/model/index.js'
 import { CATALOGUE } from './fake-cloud.js'
@@ -196,5 +197,11 @@ describe('quotas, options, cleanup filters', () => {
   it('what an attempt created is found by its three tags', () => {
     expect(attemptFilters({ 'dstack:run': 'r', 'dstack:repo': 'g/x', 'dstack:attempt': '2' })).toEqual([{ Name: 'tag:dstack:run', Values: ['r'] }, { Name: 'tag:dstack:repo', Values: ['g/x'] }, { Name: 'tag:dstack:attempt', Values: ['2'] }])
     expect(attemptFilters({ 'dstack:run': 'r' })).toBeUndefined()
+  })
+
+  it('cleanup deletes stale secret parameters of cluster nodes too, and nothing else', () => {
+    const old = new Date(Date.parse('2026-11-20T00:00:00Z'))
+    const names = ['/dstack/0123456789ab/run-1/2/env-0', '/dstack/0123456789ab/run-1/2/env-11', '/dstack/0123456789ab/run-1/2/env-x', '/dstack/0123456789ab/run-1/2/envy']
+    expect(staleSecrets(names.map((name) => ({ name, lastModified: old })), Date.parse('2026-11-26T00:00:00Z'))).toEqual(names.slice(0, 2))
   })
 })

@@ -75,7 +75,7 @@ describe('CI role policy', () => {
   it('allows what RunInstances implies: tagging at launch and passing the instance role', () => {
     const tag = allowed('ec2:CreateTags')
     expect(tag).toHaveLength(1)
-    expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'RunInstances' } })
+    expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'CreatePlacementGroup'] } })
     expect(allowed('iam:PassRole')[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })
   })
 
@@ -85,6 +85,23 @@ describe('CI role policy', () => {
     const onInstances = send.find((s) => list(s.Resource).includes('arn:aws:ec2:*:*:instance/*'))!
     expect(onInstances.Condition).toEqual({ StringLike: { 'ssm:resourceTag/dstack:run': '*' } })
     expect(allowed('ec2:TerminateInstances')[0]!.Condition).toEqual({ Null: { 'aws:ResourceTag/dstack:run': 'false' } })
+  })
+
+  it('multi-node: creates placement and security groups only with the dstack:run tag, and changes or deletes only groups that carry it', () => {
+    for (const op of ['ec2:CreatePlacementGroup', 'ec2:DeletePlacementGroup', 'ec2:CreateSecurityGroup', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:DeleteSecurityGroup', 'ec2:DescribePlacementGroups', 'ssm:ListCommandInvocations']) expect(ops).toContain(op)
+    const create = allowed('ec2:CreatePlacementGroup')
+    expect(create).toHaveLength(1)
+    expect(create[0]!.Condition).toEqual({ Null: { 'aws:RequestTag/dstack:run': 'false' } })
+    // the security group itself must carry the tag; the VPC it is created in is not ours to tag
+    const sg = allowed('ec2:CreateSecurityGroup')
+    expect(sg.find((s) => list(s.Resource).includes('arn:aws:ec2:*:*:security-group/*'))!.Condition).toEqual({ Null: { 'aws:RequestTag/dstack:run': 'false' } })
+    expect(sg.filter((s) => !s.Condition).flatMap((s) => list(s.Resource))).toEqual(['arn:aws:ec2:*:*:vpc/*'])
+    for (const a of ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:DeleteSecurityGroup', 'ec2:DeletePlacementGroup']) {
+      const st = allowed(a)
+      expect(st).toHaveLength(1)
+      expect(st[0]!.Condition).toEqual({ Null: { 'aws:ResourceTag/dstack:run': 'false' } })
+    }
+    expect(allowed('ec2:RunInstances').flatMap((s) => list(s.Resource))).toContain('arn:aws:ec2:*:*:placement-group/*')
   })
 
   it('limits secret parameters to /dstack/*, for both roles', () => {

@@ -39,8 +39,8 @@ export async function cleanupExpiredIn(ec2: EC2Client, now: number, dryRun: bool
   return gone.map((g) => g.instanceId)
 }
 
-/** `/dstack/<repo hash>/<run>/<attempt>/env` (bootstrap.ts): only these are ever deleted */
-const SECRET_NAME = /^\/dstack\/[0-9a-f]{12}\/[a-z0-9-]+\/\d+\/env$/
+/** `/dstack/<repo hash>/<run>/<attempt>/env`, or a cluster node's `…/env-<rank>` (bootstrap.ts): only these are ever deleted */
+const SECRET_NAME = /^\/dstack\/[0-9a-f]{12}\/[a-z0-9-]+\/\d+\/env(-\d+)?$/
 /** an attempt runs at most MAX_EXECUTION_TIMEOUT; one more hour of margin */
 export const SECRET_MAX_AGE_MS = (MAX_EXECUTION_TIMEOUT + 3600) * 1000
 
