@@ -19,6 +19,14 @@ import {
   DescribeSubnetsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  CreatePlacementGroupCommand,
+  DeletePlacementGroupCommand,
+  DescribePlacementGroupsCommand,
+  CreateSecurityGroupCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  AuthorizeSecurityGroupEgressCommand,
+  DeleteSecurityGroupCommand,
+  type IpPermission,
   type InstanceTypeInfo,
   type RunInstancesCommandInput
 } from '@aws-sdk/client-ec2'
@@ -31,6 +39,7 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
+  ListCommandInvocationsCommand,
   ListCommandsCommand,
   PutParameterCommand,
   SendCommandCommand,
@@ -61,6 +70,21 @@ export interface FakeInstance {
   infoCalls: number
   /** reclaimed by AWS before it comes Online */
   reclaimBeforeOnline?: boolean
+  /** a loopback address (127.0.0.x): the simulated nodes of a cluster can really reach each other */
+  privateIp: string
+  placementGroup?: string
+  securityGroupIds: string[]
+}
+
+/** a placement group or security group made by CreatePlacementGroup / CreateSecurityGroup */
+export interface FakeGroup {
+  id: string
+  name: string
+  vpcId?: string
+  tags: Record<string, string>
+  ingress: IpPermission[]
+  egress: IpPermission[]
+  deleted: boolean
 }
 
 export interface FakeCommand {
@@ -127,6 +151,13 @@ export class FakeCloud {
   /** stderr of the next bootstrap commands, as GetCommandInvocation reports it, comes from the simulated instance */
   readonly instances = new Map<string, FakeInstance>()
   readonly commands = new Map<string, FakeCommand>()
+  /** every (command, instance) pair: a command sent to a cluster has one per node */
+  readonly invocations: FakeCommand[] = []
+  readonly placementGroups = new Map<string, FakeGroup>()
+  /** security groups created through the API (the user's own are in `securityGroups`) */
+  readonly createdSecurityGroups = new Map<string, FakeGroup>()
+  /** `${type}|${zone}` → how many more instances EC2 can give there (default: as many as asked) */
+  readonly capacity = new Map<string, number>()
   readonly parameters = new Map<string, string>()
   /** LastModifiedDate per parameter (tests move it back to age a secret) */
   readonly parameterDates = new Map<string, Date>()
@@ -153,6 +184,20 @@ export class FakeCloud {
 
   get zones(): string[] {
     return this.o.zones ?? ['us-east-1a', 'us-east-1b']
+  }
+
+  /** what an attempt could leave behind: instances not terminated, placement and security groups not deleted */
+  leftovers(): string[] {
+    return [
+      ...this.running().map((i) => `${i.id} ${i.state}`),
+      ...[...this.placementGroups.values()].filter((g) => !g.deleted).map((g) => `placement group ${g.name}`),
+      ...[...this.createdSecurityGroups.values()].filter((g) => !g.deleted).map((g) => `security group ${g.id}`)
+    ]
+  }
+
+  /** the invocation of a command on one instance */
+  invocation(commandId: string, instanceId?: string): FakeCommand | undefined {
+    return this.invocations.find((c) => c.id === commandId && (!instanceId || c.instanceId === instanceId))
   }
 
   /** instances that are not terminated (would still cost money) */
@@ -190,7 +235,11 @@ export class FakeCloud {
       return { InstanceTypes: list }
     })
     this.ec2.on(DescribeVpcsCommand).callsFake(() => ({ Vpcs: this.defaultVpc ? [{ VpcId: 'vpc-0default', IsDefault: true }] : [] }))
-    this.ec2.on(DescribeSecurityGroupsCommand).callsFake(async (input: { GroupIds?: string[] }, getClient: () => EC2Client) => {
+    this.ec2.on(DescribeSecurityGroupsCommand).callsFake(async (input: { GroupIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient: () => EC2Client) => {
+      if (input.Filters?.length) {
+        const name = input.Filters.find((f) => f.Name === 'group-name')?.Values
+        return { SecurityGroups: [...this.createdSecurityGroups.values()].filter((g) => !g.deleted && (!name || name.includes(g.name)) && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupId: g.id, GroupName: g.name })) }
+      }
       const region = await getClient().config.region()
       const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g) && !this.securityGroups.has(`${region}/${g}`))
       if (missing) throw awsError('InvalidGroup.NotFound', `The security group '${missing}' does not exist`)
@@ -238,24 +287,87 @@ export class FakeCloud {
         this.launches.push({ input, result: err.name })
         throw err
       }
-      const id = `i-${(++this.seq).toString(16).padStart(17, '0')}`
-      const tags = Object.fromEntries((input.TagSpecifications?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value!]))
-      const inst: FakeInstance = {
-        id,
-        type: String(input.InstanceType),
-        zone: input.Placement?.AvailabilityZone ?? 'us-east-1a',
-        subnetId: input.SubnetId,
-        market: input.InstanceMarketOptions?.MarketType === 'spot' ? 'spot' : 'on-demand',
-        state: 'pending',
-        tags,
-        input,
-        onlineAfter: this.nextOnlineAfter,
-        infoCalls: 0,
-        reclaimBeforeOnline: this.reclaimBeforeOnline(input)
+      const count = input.MinCount ?? 1
+      const zone = input.Placement?.AvailabilityZone ?? 'us-east-1a'
+      const pg = input.Placement?.GroupName
+      if (pg && (!this.placementGroups.has(pg) || this.placementGroups.get(pg)!.deleted)) {
+        this.launches.push({ input, result: 'InvalidPlacementGroup.Unknown' })
+        throw awsError('InvalidPlacementGroup.Unknown', `The Placement Group '${pg}' is unknown.`)
       }
-      this.instances.set(id, inst)
-      this.launches.push({ input, result: id })
-      return { OwnerId: '123456789012', Instances: [{ InstanceId: id, State: { Name: 'pending' } }] }
+      const slot = `${String(input.InstanceType)}|${zone}`
+      const left = this.capacity.get(slot)
+      if (left !== undefined && left < count) {
+        this.launches.push({ input, result: 'InsufficientInstanceCapacity' })
+        throw awsError('InsufficientInstanceCapacity', `We currently do not have sufficient ${String(input.InstanceType)} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity.`, 500)
+      }
+      if (left !== undefined) this.capacity.set(slot, left - count)
+      const tags = Object.fromEntries((input.TagSpecifications?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value!]))
+      const nic = input.NetworkInterfaces?.[0]
+      const ids: string[] = []
+      for (let k = 0; k < count; k++) {
+        const id = `i-${(++this.seq).toString(16).padStart(17, '0')}`
+        ids.push(id)
+        this.instances.set(id, {
+          id,
+          type: String(input.InstanceType),
+          zone,
+          subnetId: input.SubnetId ?? nic?.SubnetId,
+          market: input.InstanceMarketOptions?.MarketType === 'spot' ? 'spot' : 'on-demand',
+          state: 'pending',
+          tags,
+          input,
+          onlineAfter: this.nextOnlineAfter,
+          infoCalls: 0,
+          reclaimBeforeOnline: this.reclaimBeforeOnline(input),
+          privateIp: `127.0.0.${(this.instances.size % 250) + 2}`,
+          ...(pg ? { placementGroup: pg } : {}),
+          securityGroupIds: input.SecurityGroupIds ?? nic?.Groups ?? []
+        })
+      }
+      this.launches.push({ input, result: ids.join(',') })
+      return { OwnerId: '123456789012', Instances: ids.map((id, k) => ({ InstanceId: id, AmiLaunchIndex: k, PrivateIpAddress: this.instances.get(id)!.privateIp, State: { Name: 'pending' } })) }
+    })
+    this.ec2.on(CreatePlacementGroupCommand).callsFake((input: { GroupName?: string; Strategy?: string; TagSpecifications?: { Tags?: { Key?: string; Value?: string }[] }[] }) => {
+      const name = input.GroupName ?? ''
+      if (this.placementGroups.get(name)?.deleted === false) throw awsError('InvalidPlacementGroup.Duplicate', `The Placement Group '${name}' already exists.`)
+      this.placementGroups.set(name, { id: `pg-${(++this.seq).toString(16).padStart(17, '0')}`, name, tags: tagMap(input.TagSpecifications), ingress: [], egress: [], deleted: false })
+      return { PlacementGroup: { GroupName: name, Strategy: input.Strategy, State: 'available' } }
+    })
+    this.ec2.on(DeletePlacementGroupCommand).callsFake((input: { GroupName?: string }) => {
+      const g = this.placementGroups.get(input.GroupName ?? '')
+      if (!g || g.deleted) throw awsError('InvalidPlacementGroup.Unknown', `The Placement Group '${input.GroupName}' is unknown.`)
+      if ([...this.instances.values()].some((i) => i.placementGroup === g.name && i.state !== 'terminated')) throw awsError('InvalidPlacementGroup.InUse', `The placement group '${g.name}' is in use and may not be deleted.`)
+      g.deleted = true
+      return {}
+    })
+    this.ec2.on(DescribePlacementGroupsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => ({
+      PlacementGroups: [...this.placementGroups.values()].filter((g) => !g.deleted && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupName: g.name, GroupId: g.id, Strategy: 'cluster', State: 'available' }))
+    }))
+    this.ec2.on(CreateSecurityGroupCommand).callsFake((input: { GroupName?: string; VpcId?: string; TagSpecifications?: { Tags?: { Key?: string; Value?: string }[] }[] }) => {
+      const dup = [...this.createdSecurityGroups.values()].find((g) => !g.deleted && g.name === input.GroupName && g.vpcId === input.VpcId)
+      if (dup) throw awsError('InvalidGroup.Duplicate', `The security group '${input.GroupName}' already exists for VPC '${input.VpcId ?? 'vpc-0default'}'`)
+      const id = `sg-${(++this.seq).toString(16).padStart(17, '0')}`
+      this.createdSecurityGroups.set(id, { id, name: input.GroupName ?? '', ...(input.VpcId ? { vpcId: input.VpcId } : {}), tags: tagMap(input.TagSpecifications), ingress: [], egress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }], deleted: false })
+      return { GroupId: id }
+    })
+    this.ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake((input: { GroupId?: string; IpPermissions?: IpPermission[] }) => {
+      const g = this.createdSecurityGroups.get(input.GroupId ?? '')
+      if (!g || g.deleted) throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`)
+      g.ingress.push(...(input.IpPermissions ?? []))
+      return { Return: true }
+    })
+    this.ec2.on(AuthorizeSecurityGroupEgressCommand).callsFake((input: { GroupId?: string; IpPermissions?: IpPermission[] }) => {
+      const g = this.createdSecurityGroups.get(input.GroupId ?? '')
+      if (!g || g.deleted) throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`)
+      g.egress.push(...(input.IpPermissions ?? []))
+      return { Return: true }
+    })
+    this.ec2.on(DeleteSecurityGroupCommand).callsFake((input: { GroupId?: string }) => {
+      const g = this.createdSecurityGroups.get(input.GroupId ?? '')
+      if (!g || g.deleted) throw awsError('InvalidGroup.NotFound', `The security group '${input.GroupId}' does not exist`)
+      if ([...this.instances.values()].some((i) => i.securityGroupIds.includes(g.id) && i.state !== 'terminated')) throw awsError('DependencyViolation', `resource ${g.id} has a dependent object`)
+      g.deleted = true
+      return {}
     })
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: { Name: string; Values: string[] }[] }) => {
       const e = this.pollErrors.shift()
@@ -268,10 +380,11 @@ export class FakeCloud {
       for (const f of input.Filters ?? []) {
         if (f.Name === 'tag-key') list = list.filter((i) => f.Values.some((k) => k in i.tags))
         if (f.Name === 'instance-state-name') list = list.filter((i) => f.Values.includes(i.state))
+        if (f.Name.startsWith('tag:')) list = list.filter((i) => f.Values.includes(i.tags[f.Name.slice(4)] ?? '\u0000'))
       }
       return {
         Reservations: list.map((i) => ({
-          Instances: [{ InstanceId: i.id, InstanceType: i.type as never, State: { Name: i.state }, ...(i.reasonCode ? { StateReason: { Code: i.reasonCode, Message: i.reasonCode } } : {}), Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) }]
+          Instances: [{ InstanceId: i.id, InstanceType: i.type as never, PrivateIpAddress: i.privateIp, State: { Name: i.state }, ...(i.reasonCode ? { StateReason: { Code: i.reasonCode, Message: i.reasonCode } } : {}), Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) }]
         }))
       }
     })
@@ -349,23 +462,42 @@ export class FakeCloud {
       return { InstanceInformationList: [] }
     })
     this.ssm.on(SendCommandCommand).callsFake((input: SendCommandCommandInput) => {
-      const id = input.InstanceIds?.[0] ?? ''
-      const i = this.instances.get(id)
-      if (!i || i.state !== 'running') throw awsError('InvalidInstanceId', 'Instances not in a valid state for account')
-      const cmd: FakeCommand = { id: `cmd-${++this.seq}`, instanceId: id, input, status: 'Pending', responseCode: -1, invisibleFor: this.invisibleFor, stdout: '', stderr: '' }
-      this.commands.set(cmd.id, cmd)
-      this.sink?.start(cmd, i, this.parameters)
+      const ids = input.InstanceIds ?? []
+      for (const id of ids) {
+        const i = this.instances.get(id)
+        if (!i || i.state !== 'running') throw awsError('InvalidInstanceId', 'Instances not in a valid state for account')
+      }
+      const commandId = `cmd-${++this.seq}`
+      for (const id of ids) {
+        const cmd: FakeCommand = { id: commandId, instanceId: id, input, status: 'Pending', responseCode: -1, invisibleFor: this.invisibleFor, stdout: '', stderr: '' }
+        if (!this.commands.has(commandId)) this.commands.set(commandId, cmd)
+        this.invocations.push(cmd)
+        this.sink?.start(cmd, this.instances.get(id)!, this.parameters)
+      }
       const lost = this.sendScript.shift()
       if (lost) throw lost
-      return { Command: { CommandId: cmd.id, Status: 'Pending' } }
+      return { Command: { CommandId: commandId, Status: 'Pending' } }
     })
-    this.ssm.on(ListCommandsCommand).callsFake((input: { InstanceId?: string }) => ({
-      Commands: [...this.commands.values()].filter((c) => !input.InstanceId || c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.id, Comment: c.input.Comment, InstanceIds: [c.instanceId], Status: c.status }))
-    }))
-    this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string }) => {
+    this.ssm.on(ListCommandInvocationsCommand).callsFake((input: { CommandId?: string; Details?: boolean }) => {
       const e = this.pollErrors.shift()
       if (e) throw e
-      const c = this.commands.get(input.CommandId ?? '')
+      return {
+        CommandInvocations: this.invocations.filter((c) => c.id === input.CommandId).map((c) => ({
+          CommandId: c.id,
+          InstanceId: c.instanceId,
+          Status: c.status,
+          StatusDetails: c.status,
+          ...(input.Details ? { CommandPlugins: [{ Name: 'aws:runShellScript', Status: c.status, ResponseCode: c.responseCode, Output: c.stdout.slice(0, 2500) }] } : {})
+        }))
+      }
+    })
+    this.ssm.on(ListCommandsCommand).callsFake((input: { InstanceId?: string }) => ({
+      Commands: this.invocations.filter((c) => !input.InstanceId || c.instanceId === input.InstanceId).map((c) => ({ CommandId: c.id, Comment: c.input.Comment, InstanceIds: c.input.InstanceIds, Status: c.status }))
+    }))
+    this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string; InstanceId?: string }) => {
+      const e = this.pollErrors.shift()
+      if (e) throw e
+      const c = this.invocation(input.CommandId ?? '', input.InstanceId)
       if (!c) throw awsError('InvocationDoesNotExist')
       if (c.invisibleFor > 0) {
         c.invisibleFor--
@@ -385,10 +517,10 @@ export class FakeCloud {
         ...(out ? { StandardOutputUrl: `${out}/stdout`, StandardErrorUrl: `${out}/stderr` } : {})
       }
     })
-    this.ssm.on(CancelCommandCommand).callsFake((input: { CommandId?: string }) => {
-      const c = this.commands.get(input.CommandId ?? '')
-      if (!c) throw awsError('InvalidCommandId')
-      if (c.status === 'Pending' || c.status === 'InProgress') this.sink?.cancel(c)
+    this.ssm.on(CancelCommandCommand).callsFake((input: { CommandId?: string; InstanceIds?: string[] }) => {
+      const all = this.invocations.filter((c) => c.id === input.CommandId)
+      if (all.length === 0) throw awsError('InvalidCommandId')
+      for (const c of all) if ((!input.InstanceIds?.length || input.InstanceIds.includes(c.instanceId)) && (c.status === 'Pending' || c.status === 'InProgress')) this.sink?.cancel(c)
       return {}
     })
     this.pricing.on(GetProductsCommand).callsFake((input: { Filters?: { Field: string; Value: string }[] }) => {
@@ -412,4 +544,13 @@ export const ON_DEMAND: Record<string, number> = {
 
 function defaultSpot(t: string): number {
   return Math.round((ON_DEMAND[t] ?? 5) * 0.4 * 1000) / 1000
+}
+
+function tagMap(specs: { Tags?: { Key?: string; Value?: string }[] }[] | undefined): Record<string, string> {
+  return Object.fromEntries((specs?.[0]?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+}
+
+/** EC2's `tag:<key>` filters (other filters are not about tags) */
+function matchesTags(tags: Record<string, string>, filters: { Name: string; Values: string[] }[] | undefined): boolean {
+  return (filters ?? []).filter((f) => f.Name.startsWith('tag:')).every((f) => f.Values.includes(tags[f.Name.slice(4)] ?? '\u0000'))
 }

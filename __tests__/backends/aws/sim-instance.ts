@@ -37,7 +37,8 @@ interface Running {
 
 export class SimInstances implements CommandSink {
   private readonly bin: string
-  private readonly running = new Map<string, Running>()
+  /** by invocation: a command sent to a cluster runs once on each node */
+  private readonly running = new Map<FakeCommand, Running>()
   private readonly notices = new Map<string, number>()
   private imds?: Server
   private imdsUrl = ''
@@ -139,17 +140,17 @@ export class SimInstances implements CommandSink {
           else cmd.status = 'Failed'
           cmd.responseCode = code ?? (signal ? 128 + 15 : -1)
         }
-        this.running.delete(cmd.id)
+        this.running.delete(cmd)
         this.onExit?.(cmd, instance)
         resolve()
       })
     })
-    this.running.set(cmd.id, { child, cmd, instance, done })
+    this.running.set(cmd, { child, cmd, instance, done })
   }
 
   /** SSM CancelCommand: the agent kills the process */
   cancel(cmd: FakeCommand): void {
-    const r = this.running.get(cmd.id)
+    const r = this.running.get(cmd)
     cmd.status = 'Cancelled'
     if (r) this.killTree(r)
   }
