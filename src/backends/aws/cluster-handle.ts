@@ -7,7 +7,7 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
-import { paginateListCommandInvocations, type SSMClient } from '@aws-sdk/client-ssm'
+import { ListCommandInvocationsCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, MachineInfo } from '../../model/index.js'
 import { renderStopScript } from './bootstrap.js'
 import { deletePlacementGroup, deleteSecurityGroup, waitTerminated } from './cluster-network.js'
@@ -75,10 +75,13 @@ export async function describeInstances(ec2: EC2Client, ids: string[]): Promise<
   return out
 }
 
-/** every invocation of a command, by instance (ListCommandInvocations with details, all pages) */
+/** every invocation of a command, by instance (ListCommandInvocations with details, all pages; a loop, not the SDK paginator, so that one poll is one call for up to 50 nodes) */
 export async function listInvocations(ssm: SSMClient, commandId: string): Promise<Map<string, Invocation>> {
   const out = new Map<string, Invocation>()
-  for await (const page of paginateListCommandInvocations({ client: ssm, pageSize: 50 }, { CommandId: commandId, Details: true })) {
+  let token: string | undefined
+  do {
+    const page = await ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, MaxResults: 50, ...(token ? { NextToken: token } : {}) }))
+    token = page.NextToken
     for (const inv of page.CommandInvocations ?? []) {
       if (!inv.InstanceId) continue
       const plugin = inv.CommandPlugins?.[0]
@@ -89,7 +92,7 @@ export async function listInvocations(ssm: SSMClient, commandId: string): Promis
         ...(inv.StandardErrorUrl ? { stderrUrl: inv.StandardErrorUrl } : {})
       })
     }
-  }
+  } while (token)
   return out
 }
 

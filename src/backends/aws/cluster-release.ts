@@ -4,7 +4,7 @@
  * (found by the same tags), then the nodes' secret env parameters. Whatever the main step managed
  * to record, nothing of the attempt is left.
  */
-import { DescribePlacementGroupsCommand, DescribeSecurityGroupsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2'
+import { DescribeInstancesCommand, DescribePlacementGroupsCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { nodeSecretParameterName, secretParameterName } from './bootstrap.js'
 import { releaseCluster } from './cluster-handle.js'
@@ -33,9 +33,12 @@ export async function releaseRecordedCluster(region: string, ec2: EC2Client, ssm
   if (!filters) return
   const instanceIds: string[] = []
   const live = { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }
-  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: [...filters, live] })) {
+  let token: string | undefined
+  do {
+    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [...filters, live], MaxResults: 1000, ...(token ? { NextToken: token } : {}) }))
+    token = page.NextToken
     for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) instanceIds.push(i.InstanceId)
-  }
+  } while (token)
   const pgs = await ec2.send(new DescribePlacementGroupsCommand({ Filters: filters }))
   const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters }))
   const nodes = Number(tags[CLUSTER_TAG.nodes])

@@ -1,0 +1,279 @@
+/**
+ * Multi-node attempts on AWS (issue 13): EC2 and SSM are doubles; a cluster is N simulated
+ * instances, each with its own work root and a loopback private address (127.0.0.x), and the one
+ * SendCommand runs the real bootstrap on every node, which maps the instance to its rank and starts
+ * the real runner script with bash and the real aws CLI against s3rver. The nodes really meet over
+ * TCP at the master's address. Each scenario ends by checking that nothing is left: no instance,
+ * no placement group, no security group, no secret parameter. `npm run e2e` runs this file.
+ */
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
+import { createServer } from 'node:net'
+import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand } from '@aws-sdk/client-ec2'
+import { SendCommandCommand } from '@aws-sdk/client-ssm'
+import type { AttemptHandle, ExecState, RunSpec } from '../../../src/model/index.js'
+import { NoCapacityError } from '../../../src/model/index.js'
+import { QuotaError } from '../../../src/backends/aws/index.js'
+import { startHarness, spec, until, type Harness } from './harness.js'
+
+let h: Harness
+
+beforeEach(async () => {
+  h = await startHarness()
+})
+
+afterEach(async () => {
+  await h.close()
+})
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as { port: number }).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+/** rank 0 listens at the master's address until every other rank said hello; the others connect, retrying until it listens */
+const MEET = [
+  'import socket, sys, time',
+  'master, port, n, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]',
+  'if rank == "0":',
+  '    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((master, port)); s.listen(); s.settimeout(300)',
+  '    got = []',
+  '    for _ in range(n - 1):',
+  '        c, _ = s.accept(); got.append(c.recv(64).decode().strip()); c.sendall(b"welcome"); c.close()',
+  '    print("rendezvous at", master, "with", " ".join(sorted(got)))',
+  'else:',
+  '    for _ in range(1500):',
+  '        try:',
+  '            c = socket.create_connection((master, port), timeout=5); break',
+  '        except OSError:',
+  '            time.sleep(0.2)',
+  '    else:',
+  '        sys.exit("the master never listened")',
+  '    c.sendall(("rank-" + rank).encode()); print("master says", c.recv(64).decode())'
+].join('\n')
+
+/**
+ * the job of every node: say who it is, then meet at the master over TCP using only what the
+ * backend gave it (DSTACK_NODE_RANK, DSTACK_NODES_IPS, DSTACK_GPUS_PER_NODE)
+ */
+function rendezvous(port: number, extra: string[] = []): string[] {
+  return [
+    'M="$(printf "%s\\n" "$DSTACK_NODES_IPS" | head -n 1)"; N="$(printf "%s\\n" "$DSTACK_NODES_IPS" | wc -l)"',
+    'echo "node $DSTACK_NODE_RANK of $N, master $M, gpus $DSTACK_GPUS_PER_NODE"',
+    `python3 -c '${MEET}' "$M" ${port} "$N" "$DSTACK_NODE_RANK"`,
+    ...extra
+  ]
+}
+
+const node = (s: ExecState): string => (s.state === 'running' ? 'running' : s.interrupted ? 'interrupted' : `exit ${s.exitCode ?? '?'}`)
+
+async function expectNothingLeft(): Promise<void> {
+  await h.sim.idle()
+  expect(h.cloud.leftovers()).toEqual([])
+  expect([...h.cloud.parameters.keys()]).toEqual([])
+}
+
+function cluster(nodes: number, over: Partial<RunSpec> = {}): RunSpec {
+  return spec({ nodes, artifacts: [], ...over })
+}
+
+async function watchNodes(handle: AttemptHandle): Promise<ExecState[]> {
+  await h.watch(handle)
+  return handle.pollNodes!()
+}
+
+describe('aws backend: multi-node scenarios', () => {
+  it('cluster happy: 3 nodes in one launch, one zone and one placement group, reach each other at the master over TCP; released, nothing left', async () => {
+    const port = await freePort()
+    const s = cluster(3, { commands: [...rendezvous(port), 'echo "token has ${#HF_TOKEN} chars"'], secretEnv: { HF_TOKEN: '${{ secrets.HF_TOKEN }}' } })
+    const req = await h.request(1, s, { secretEnv: { HF_TOKEN: "s3cr3t 'q' $v" } })
+    const handle = await h.backend().start(req)
+
+    // one all-or-nothing launch: MinCount = MaxCount = 3, in the attempt's placement group and zone
+    const launches = h.cloud.ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input)
+    expect(launches).toHaveLength(1)
+    expect(launches[0]).toMatchObject({ MinCount: 3, MaxCount: 3, InstanceType: 'g5.xlarge', Placement: { AvailabilityZone: 'us-east-1a', GroupName: 'dstack-brave-otter-1-1-us-east-1a' } })
+    expect(h.cloud.ec2.commandCalls(CreatePlacementGroupCommand)[0]!.args[0].input).toMatchObject({ GroupName: 'dstack-brave-otter-1-1-us-east-1a', Strategy: 'cluster' })
+    // the attempt's own security group: all traffic from and to itself, and every node in it
+    const sg = [...h.cloud.createdSecurityGroups.values()][0]!
+    expect(sg.ingress).toEqual([{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: sg.id, Description: 'dstack: the nodes of one run' }] }])
+    expect(sg.egress).toContainEqual({ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: sg.id, Description: 'dstack: the nodes of one run' }] })
+    expect(sg.tags).toMatchObject({ 'dstack:run': 'brave-otter-1', 'dstack:attempt': '1' })
+    expect(launches[0]!.SecurityGroupIds).toEqual([sg.id])
+
+    // every node, by rank, with its address, recorded as soon as it exists
+    expect(handle.machines!.map((m) => [m.rank, m.privateIp, m.zone, m.instanceType])).toEqual([0, 1, 2].map((r) => [r, h.cloud.instances.get(handle.machines![r]!.id)!.privateIp, 'us-east-1a', 'g5.xlarge']))
+    expect(req.machines.map((m) => m.rank)).toEqual([0, 1, 2])
+    expect(handle.machine).toBe(handle.machines![0])
+
+    // ONE command to all nodes
+    const sends = h.cloud.ssm.commandCalls(SendCommandCommand)
+    expect(sends).toHaveLength(1)
+    expect(sends[0]!.args[0].input.InstanceIds).toEqual(handle.machines!.map((m) => m.id))
+    expect(JSON.stringify(sends[0]!.args[0].input)).not.toContain('s3cr3t')
+
+    const nodes = await watchNodes(handle)
+    expect(nodes.map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
+    expect(await handle.poll()).toEqual({ state: 'ended', exitCode: 0 })
+    const ips = handle.machines!.map((m) => m.privateIp!)
+    for (const m of handle.machines!) {
+      const log = h.jobLog(m.id, 1)
+      expect(log).toContain(`node ${m.rank} of 3, master ${ips[0]}, gpus 1`)
+      expect(log).toContain(`token has ${"s3cr3t 'q' $v".length} chars`)
+      if (m.rank === 0) expect(log).toContain(`rendezvous at ${ips[0]} with rank-1 rank-2`)
+      else expect(log).toContain('master says welcome')
+    }
+    // each node read its own secret parameter
+    expect(h.cloud.parameters.size).toBe(3)
+    await handle.release()
+    expect(h.cloud.deletedParameters.sort()).toEqual([0, 1, 2].map((r) => expect.stringMatching(new RegExp(`^/dstack/[0-9a-f]{12}/brave-otter-1/1/env-${r}$`))))
+    await expectNothingLeft()
+    await handle.release() // idempotent
+  })
+
+  it('cluster capacity: a zone that can give only part of the cluster leaves nothing running, and the next zone gets the whole cluster', async () => {
+    h.cloud.capacity.set('g5.xlarge|us-east-1a', 2)
+    const port = await freePort()
+    const req = await h.request(1, cluster(3, { commands: rendezvous(port) }))
+    const handle = await h.backend().start(req)
+    expect(h.cloud.launches.map((l) => `${l.input.MinCount}×${l.input.InstanceType} ${l.input.Placement?.AvailabilityZone} ${l.input.Placement?.GroupName} ${l.result.startsWith('i-') ? 'ok' : l.result}`)).toEqual([
+      '3×g5.xlarge us-east-1a dstack-brave-otter-1-1-us-east-1a InsufficientInstanceCapacity',
+      '3×g5.xlarge us-east-1b dstack-brave-otter-1-1-us-east-1b ok'
+    ])
+    expect(req.lines.join('\n')).toMatch(/3 × g5\.xlarge spot in us-east-1a at \$[\d.]+\/h: InsufficientInstanceCapacity/)
+    expect(handle.machines!.every((m) => m.zone === 'us-east-1b')).toBe(true)
+    expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
+    expect(h.jobLog(handle.machine.id, 1)).toContain('with rank-1 rank-2')
+    await handle.release()
+    // both zones' placement groups are deleted
+    expect([...h.cloud.placementGroups.values()].map((g) => `${g.name} ${g.deleted ? 'deleted' : 'kept'}`)).toEqual(['dstack-brave-otter-1-1-us-east-1a deleted', 'dstack-brave-otter-1-1-us-east-1b deleted'])
+    await expectNothingLeft()
+  })
+
+  it('cluster capacity with groups: the head group launched, the workers could not; the head is terminated at once and the next zone is tried', async () => {
+    h.cloud.capacity.set('g5.2xlarge|us-east-1a', 1)
+    const port = await freePort()
+    const s = cluster(3, {
+      commands: [],
+      instanceTypes: ['g5.xlarge', 'g5.2xlarge'],
+      groups: [
+        { name: 'head', nodes: 1, commands: rendezvous(port), ports: [], resources: { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 2, max: 4 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } },
+        { name: 'workers', nodes: 2, commands: rendezvous(port), ports: [], resources: { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 8 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }
+      ]
+    })
+    s.commands = rendezvous(port)
+    const req = await h.request(1, s)
+    const handle = await h.backend().start(req)
+    const tried = h.cloud.launches.map((l) => `${l.input.MinCount}×${l.input.InstanceType} ${l.input.Placement?.AvailabilityZone} ${l.result.startsWith('i-') ? 'ok' : l.result}`)
+    expect(tried).toEqual(['1×g5.xlarge us-east-1a ok', '2×g5.2xlarge us-east-1a InsufficientInstanceCapacity', '1×g5.xlarge us-east-1b ok', '2×g5.2xlarge us-east-1b ok'])
+    const headA = h.cloud.launches[0]!.result
+    expect(h.cloud.instances.get(headA)!.state).toBe('terminated')
+    expect(req.lines.join('\n')).toContain('terminating the 1 node(s) already launched for this cluster: it is all or nothing')
+    expect(handle.machines!.map((m) => `${m.rank} ${m.instanceType} ${m.zone}`)).toEqual(['0 g5.xlarge us-east-1b', '1 g5.2xlarge us-east-1b', '2 g5.2xlarge us-east-1b'])
+    // each group's instances carry their group's name
+    expect(h.cloud.instances.get(handle.machines![2]!.id)!.tags['dstack:node-group']).toBe('workers')
+    expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
+    await handle.release()
+    await expectNothingLeft()
+  })
+
+  it('cluster capacity everywhere: a NoCapacityError names every cluster tried, and nothing is left', async () => {
+    for (const t of ['g5.xlarge', 'g5.2xlarge']) for (const z of ['us-east-1a', 'us-east-1b']) h.cloud.capacity.set(`${t}|${z}`, 1)
+    const req = await h.request(1, cluster(2, { instanceTypes: ['g5.xlarge', 'g5.2xlarge'], spotPolicy: 'spot' }))
+    const err = (await h.backend().start(req).catch((e: unknown) => e)) as NoCapacityError
+    expect(err).toBeInstanceOf(NoCapacityError)
+    expect(err.message).toMatch(/could not launch any of 4 candidate\(s\)/)
+    expect(err.message).toMatch(/2 × g5\.2xlarge spot in us-east-1b at .*: InsufficientInstanceCapacity/)
+    expect(h.cloud.launches).toHaveLength(4)
+    await expectNothingLeft()
+  })
+
+  it('cluster quota: preflight counts every node (3 × 4 vCPUs do not fit a quota of 8)', async () => {
+    h.cloud.quotaValues.set('L-3819A6DF', 8)
+    h.cloud.quotaValues.set('L-DB2E81BA', 8)
+    const req = await h.request(1, cluster(3, { instanceTypes: ['g5.xlarge'] }))
+    const err = (await h.backend().start(req).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(QuotaError)
+    expect(err.message).toMatch(/is 8 vCPUs; the smallest matching cluster needs 12 \(3 nodes\)/)
+    expect(h.cloud.launches).toHaveLength(0)
+    await expectNothingLeft()
+  })
+
+  it('cluster interrupt: one node reclaimed ends the attempt as interrupted; everything is released, and the retry starts a whole new cluster', async () => {
+    const port = await freePort()
+    const s = cluster(2, { commands: ['echo "node $DSTACK_NODE_RANK up"', 'if [ "$DSTACK_ATTEMPT" = 1 ]; then sleep 120; fi', ...rendezvous(port)] })
+    const backend = h.backend()
+    const req1 = await h.request(1, s)
+    const h1 = await backend.start(req1)
+    for (const m of h1.machines!) await until(() => h.jobLog(m.id, 1).includes(`node ${m.rank} up`))
+    h.cloud.reclaim(h1.machines![1]!.id)
+    const e1 = await h.watch(h1)
+    expect(e1).toMatchObject({ state: 'ended', interrupted: true, reclaimed: true, reason: expect.stringContaining('node 1: spot instance reclaimed') })
+    expect((await h1.pollNodes!()).map(node)).toEqual(['running', 'interrupted'])
+    // the orchestrator's part: stop every node, then release the cluster
+    await h1.cancel('node 1 was reclaimed')
+    await h1.release()
+    expect(h.cloud.leftovers()).toEqual([])
+
+    const req2 = await h.request(2, s, { previousAttempts: [{ n: 1, startedAt: new Date().toISOString(), status: 'interrupted', machine: h1.machine }] })
+    const h2 = await backend.start(req2)
+    expect(req2.lines.join('\n')).toMatch(/attempt 1 was interrupted .*on-demand first/)
+    expect(h2.machines!.map((m) => m.market)).toEqual(['on-demand', 'on-demand'])
+    expect(h2.machines!.some((m) => h1.machines!.some((o) => o.id === m.id))).toBe(false)
+    expect(h.cloud.launches.at(-1)!.input.Placement?.GroupName).toBe('dstack-brave-otter-1-2-us-east-1a')
+    expect((await watchNodes(h2)).map(node)).toEqual(['exit 0', 'exit 0'])
+    expect(h.jobLog(h2.machine.id, 2)).toContain('with rank-1')
+    await h2.release()
+    await expectNothingLeft()
+  })
+
+  it('cluster cancel: SIGTERM to one node, then to all, through one small command each; every runner stops and saves', async () => {
+    const s = cluster(2, { commands: ['echo "node $DSTACK_NODE_RANK up"', 'sleep 120'] })
+    const req = await h.request(1, s)
+    const handle = await h.backend().start(req)
+    const [m0, m1] = handle.machines!
+    for (const m of handle.machines!) await until(() => h.jobLog(m.id, 1).includes(`node ${m.rank} up`))
+    await handle.cancel('the master is done', [1])
+    const stop1 = h.cloud.ssm.commandCalls(SendCommandCommand).at(-1)!.args[0].input
+    expect(stop1.InstanceIds).toEqual([m1!.id])
+    expect(stop1.Parameters!.commands!.join('\n')).toContain('kill -TERM')
+    await until(async () => (await handle.pollNodes!())[1]!.state === 'ended')
+    expect((await handle.pollNodes!()).map(node)).toEqual(['running', 'exit 143'])
+    expect(await handle.poll()).toEqual({ state: 'running' })
+    await handle.cancel('cancelled by the CI job')
+    // node 1 already ended: only node 0 is told
+    expect(h.cloud.ssm.commandCalls(SendCommandCommand).at(-1)!.args[0].input.InstanceIds).toEqual([m0!.id])
+    const nodes = await watchNodes(handle)
+    expect(nodes.map(node)).toEqual(['exit 143', 'exit 143'])
+    await handle.release()
+    await expectNothingLeft()
+  })
+
+  it('cluster cancel in the post step: releasing one recorded node releases the whole attempt (its instances, groups and secrets)', async () => {
+    const s = cluster(2, { commands: ['sleep 120'], secretEnv: { T: '${{ secrets.T }}' } })
+    const req = await h.request(1, s, { secretEnv: { T: 'x' } })
+    const backend = h.backend()
+    const handle = await backend.start(req)
+    expect(h.cloud.leftovers().length).toBe(4) // 2 instances, a placement group, a security group
+    // the main step died: the post step has only what onMachine recorded (here: the master)
+    await h.backend().releaseMachine(req.machines[0]!)
+    await expectNothingLeft()
+    expect(handle.machines).toHaveLength(2)
+  })
+
+  it('cluster efa: EFA-capable types get an EFA interface carrying the subnet and the cluster security group', async () => {
+    const req = await h.request(1, cluster(2, { commands: ['true'], instanceTypes: ['g5.12xlarge'], resources: { gpu: { names: ['A10G'], count: { min: 4 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }))
+    const handle = await h.backend().start(req)
+    const input = h.cloud.launches[0]!.input
+    const sg = [...h.cloud.createdSecurityGroups.values()][0]!
+    expect(input.NetworkInterfaces).toEqual([{ DeviceIndex: 0, NetworkCardIndex: 0, InterfaceType: 'efa', Groups: [sg.id], DeleteOnTermination: true }])
+    expect(input.SecurityGroupIds).toBeUndefined()
+    expect(req.lines.join('\n')).toContain('with 1 EFA interface each')
+    expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0'])
+    await handle.release()
+    await expectNothingLeft()
+    expect(h.cloud.ec2.commandCalls(CreateSecurityGroupCommand)).toHaveLength(1)
+  })
+})
