@@ -2,7 +2,7 @@
  * Scenario harness: s3rver + the EC2/SSM double + simulated instances, a rendered runner script
  * stored like the orchestrator stores it, and a small watch loop standing in for the orchestrator.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -71,8 +71,9 @@ export interface Harness {
   backend(o?: AwsBackendOptions): AwsBackend
   request(n: number, s: RunSpec, over?: Partial<StartRequest>): Promise<StartRequest & { lines: string[]; machines: MachineInfo[] }>
   watch(handle: { poll(): Promise<ExecState> }, timeoutMs?: number): Promise<ExecState>
-  logs(n: number): Promise<string>
-  status(n: number): Promise<Record<string, unknown> | undefined>
+  /** the attempt's stored log lines (a node's: `rank`) */
+  logs(n: number, rank?: number): Promise<string>
+  status(n: number, rank?: number): Promise<Record<string, unknown> | undefined>
   keys(prefix: string): Promise<string[]>
   jobLog(instanceId: string, n: number): string
   close(): Promise<void>
@@ -111,7 +112,7 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
     const out = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))
     return (out.Contents ?? []).map((c) => c.Key!).sort()
   }
-  const attemptPrefix = (n: number) => `${PREFIX}/${REPO}/runs/${RUN}/attempts/${n}/`
+  const attemptPrefix = (n: number, rank?: number) => `${PREFIX}/${REPO}/runs/${RUN}/attempts/${n}/${rank === undefined ? '' : `nodes/${rank}/`}`
 
   return {
     s3,
@@ -140,6 +141,7 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
         workingDir: s.workingDir,
         artifacts: s.artifacts,
         args: [],
+        ...(s.nodes > 1 ? { nodes: { count: s.nodes, startupOrder: s.startupOrder ?? 'any', ...(s.groups ? { groups: s.groups.map((g) => ({ name: g.name, nodes: g.nodes, commands: g.commands })) } : {}) } } : {}),
         maxDurationSec: s.maxDurationSec,
         options: { selfDestruct: true, spotWatch: true, logIntervalSec: 1, workRoot: '/opt/dstack/work' }
       }
@@ -179,23 +181,24 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
         await new Promise((r) => setTimeout(r, 150))
       }
     },
-    async logs(n) {
-      const chunks = (await keys(`${attemptPrefix(n)}logs/`)).filter((k) => k.endsWith('.log'))
+    async logs(n, rank) {
+      const chunks = (await keys(`${attemptPrefix(n, rank)}logs/`)).filter((k) => k.endsWith('.log'))
       let all = ''
       for (const k of chunks) all += (await text(k)) ?? ''
       return all
     },
-    async status(n) {
-      const t = await text(`${attemptPrefix(n)}status.json`)
+    async status(n, rank) {
+      const t = await text(`${attemptPrefix(n, rank)}status.json`)
       return t ? (JSON.parse(t) as Record<string, unknown>) : undefined
     },
     keys,
     jobLog(instanceId, n) {
-      // <work root>/<run>/<attempt>/runner/job.log, whatever the run is called
+      // <work root>/<run>/<attempt>[.node<rank>]/runner/job.log, whatever the run is called
       const work = join(sim.instanceDir(instanceId), 'work')
       const runs = existsSync(work) ? readdirSync(work) : []
       return runs
-        .map((r) => join(work, r, String(n), 'runner', 'job.log'))
+        .filter((r) => statSync(join(work, r)).isDirectory())
+        .flatMap((r) => readdirSync(join(work, r)).filter((a) => a === String(n) || /^\d+\.node\d+$/.test(a) && a.startsWith(`${n}.node`)).map((a) => join(work, r, a, 'runner', 'job.log')))
         .filter((f) => existsSync(f))
         .map((f) => readFileSync(f, 'utf8'))
         .join('')

@@ -13,7 +13,8 @@ import { SendCommandCommand } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, RunSpec } from '../../../src/model/index.js'
 import { NoCapacityError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
-import { startHarness, spec, until, type Harness } from './harness.js'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
 
 let h: Harness
 
@@ -55,14 +56,13 @@ const MEET = [
 ].join('\n')
 
 /**
- * the job of every node: say who it is, then meet at the master over TCP using only what the
- * backend gave it (DSTACK_NODE_RANK, DSTACK_NODES_IPS, DSTACK_GPUS_PER_NODE)
+ * the job of every node: say who it is, then meet at the master over TCP using only dstack's
+ * variables, as the runner sets them from what the backend gave it
  */
 function rendezvous(port: number, extra: string[] = []): string[] {
   return [
-    'M="$(printf "%s\\n" "$DSTACK_NODES_IPS" | head -n 1)"; N="$(printf "%s\\n" "$DSTACK_NODES_IPS" | wc -l)"',
-    'echo "node $DSTACK_NODE_RANK of $N, master $M, gpus $DSTACK_GPUS_PER_NODE"',
-    `python3 -c '${MEET}' "$M" ${port} "$N" "$DSTACK_NODE_RANK"`,
+    'echo "node $DSTACK_NODE_RANK of $DSTACK_NODES_NUM, master $DSTACK_MASTER_NODE_IP, gpus $DSTACK_GPUS_PER_NODE of $DSTACK_GPUS_NUM"',
+    `python3 -c '${MEET}' "$DSTACK_MASTER_NODE_IP" ${port} "$DSTACK_NODES_NUM" "$DSTACK_NODE_RANK"`,
     ...extra
   ]
 }
@@ -87,7 +87,7 @@ async function watchNodes(handle: AttemptHandle): Promise<ExecState[]> {
 describe('aws backend: multi-node scenarios', () => {
   it('cluster happy: 3 nodes in one launch, one zone and one placement group, reach each other at the master over TCP; released, nothing left', async () => {
     const port = await freePort()
-    const s = cluster(3, { commands: [...rendezvous(port), 'echo "token has ${#HF_TOKEN} chars"'], secretEnv: { HF_TOKEN: '${{ secrets.HF_TOKEN }}' } })
+    const s = cluster(3, { commands: [...rendezvous(port), 'echo "token has ${#HF_TOKEN} chars"', 'mkdir -p out && echo "from node $DSTACK_NODE_RANK" > out/r.txt'], artifacts: [{ path: 'out', mount: false }], secretEnv: { HF_TOKEN: '${{ secrets.HF_TOKEN }}' } })
     const req = await h.request(1, s, { secretEnv: { HF_TOKEN: "s3cr3t 'q' $v" } })
     const handle = await h.backend().start(req)
 
@@ -119,12 +119,18 @@ describe('aws backend: multi-node scenarios', () => {
     expect(await handle.poll()).toEqual({ state: 'ended', exitCode: 0 })
     const ips = handle.machines!.map((m) => m.privateIp!)
     for (const m of handle.machines!) {
-      const log = h.jobLog(m.id, 1)
-      expect(log).toContain(`node ${m.rank} of 3, master ${ips[0]}, gpus 1`)
+      const log = await h.logs(1, m.rank)
+      expect(log).toContain(`node ${m.rank} of 3, master ${ips[0]}, gpus 1 of 3`)
       expect(log).toContain(`token has ${"s3cr3t 'q' $v".length} chars`)
       if (m.rank === 0) expect(log).toContain(`rendezvous at ${ips[0]} with rank-1 rank-2`)
       else expect(log).toContain('master says welcome')
     }
+    // the store: each node's status and logs in its own folder; the artifacts are the master's
+    for (const rank of [0, 1, 2]) {
+      expect(await h.status(1, rank)).toMatchObject({ phase: 'done', status: 'succeeded', exitCode: 0 })
+      expect(await h.logs(1, rank)).toContain(`node ${rank} of 3`)
+    }
+    expect(await h.s3.client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: `${PREFIX}/${REPO}/runs/${RUN}/artifacts/out/r.txt` })).then((o) => o.Body!.transformToString())).toBe('from node 0\n')
     // each node read its own secret parameter
     expect(h.cloud.parameters.size).toBe(3)
     await handle.release()
@@ -145,7 +151,7 @@ describe('aws backend: multi-node scenarios', () => {
     expect(req.lines.join('\n')).toMatch(/3 × g5\.xlarge spot in us-east-1a at \$[\d.]+\/h: InsufficientInstanceCapacity/)
     expect(handle.machines!.every((m) => m.zone === 'us-east-1b')).toBe(true)
     expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
-    expect(h.jobLog(handle.machine.id, 1)).toContain('with rank-1 rank-2')
+    expect(await h.logs(1, 0)).toContain('with rank-1 rank-2')
     await handle.release()
     // both zones' placement groups are deleted
     expect([...h.cloud.placementGroups.values()].map((g) => `${g.name} ${g.deleted ? 'deleted' : 'kept'}`)).toEqual(['dstack-brave-otter-1-1-us-east-1a deleted', 'dstack-brave-otter-1-1-us-east-1b deleted'])
@@ -207,7 +213,7 @@ describe('aws backend: multi-node scenarios', () => {
     const backend = h.backend()
     const req1 = await h.request(1, s)
     const h1 = await backend.start(req1)
-    for (const m of h1.machines!) await until(() => h.jobLog(m.id, 1).includes(`node ${m.rank} up`))
+    for (const m of h1.machines!) await until(async () => (await h.logs(1, m.rank)).includes(`node ${m.rank} up`))
     h.cloud.reclaim(h1.machines![1]!.id)
     const e1 = await h.watch(h1)
     expect(e1).toMatchObject({ state: 'ended', interrupted: true, reclaimed: true, reason: expect.stringContaining('node 1: spot instance reclaimed') })
@@ -224,7 +230,7 @@ describe('aws backend: multi-node scenarios', () => {
     expect(h2.machines!.some((m) => h1.machines!.some((o) => o.id === m.id))).toBe(false)
     expect(h.cloud.launches.at(-1)!.input.Placement?.GroupName).toBe('dstack-brave-otter-1-2-us-east-1a')
     expect((await watchNodes(h2)).map(node)).toEqual(['exit 0', 'exit 0'])
-    expect(h.jobLog(h2.machine.id, 2)).toContain('with rank-1')
+    expect(await h.logs(2, 0)).toContain('with rank-1')
     await h2.release()
     await expectNothingLeft()
   })
@@ -234,7 +240,7 @@ describe('aws backend: multi-node scenarios', () => {
     const req = await h.request(1, s)
     const handle = await h.backend().start(req)
     const [m0, m1] = handle.machines!
-    for (const m of handle.machines!) await until(() => h.jobLog(m.id, 1).includes(`node ${m.rank} up`))
+    for (const m of handle.machines!) await until(async () => (await h.logs(1, m.rank)).includes(`node ${m.rank} up`))
     await handle.cancel('the master is done', [1])
     const stop1 = h.cloud.ssm.commandCalls(SendCommandCommand).at(-1)!.args[0].input
     expect(stop1.InstanceIds).toEqual([m1!.id])
@@ -263,7 +269,8 @@ describe('aws backend: multi-node scenarios', () => {
     expect(handle.machines).toHaveLength(2)
   })
 
-  it('cluster efa: EFA-capable types get an EFA interface carrying the subnet and the cluster security group', async () => {
+  it('cluster efa: EFA-capable types get an EFA interface carrying the cluster security group', async () => {
+    h.cloud.quotaValues.set('L-3819A6DF', 96) // 2 × 48 vCPUs
     const req = await h.request(1, cluster(2, { commands: ['true'], instanceTypes: ['g5.12xlarge'], resources: { gpu: { names: ['A10G'], count: { min: 4 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }))
     const handle = await h.backend().start(req)
     const input = h.cloud.launches[0]!.input
