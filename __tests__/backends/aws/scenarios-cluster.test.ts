@@ -10,7 +10,10 @@ import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { createServer } from 'node:net'
 import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand } from '@aws-sdk/client-ec2'
 import { SendCommandCommand } from '@aws-sdk/client-ssm'
-import type { AttemptHandle, ExecState, RunSpec } from '../../../src/model/index.js'
+import type { AttemptHandle, ExecState, RunRecord, RunSpec } from '../../../src/model/index.js'
+import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
+import { RunStore, S3Store } from '../../../src/store/index.js'
+import { makeRepo } from '../../helpers/git-repo.js'
 import { NoCapacityError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -283,4 +286,104 @@ describe('aws backend: multi-node scenarios', () => {
     await expectNothingLeft()
     expect(h.cloud.ec2.commandCalls(CreateSecurityGroupCommand)).toHaveLength(1)
   })
+})
+
+/** the rendezvous of MEET as a file of the repository, for workflows run through the orchestrator */
+const MEET_PY = MEET + '\n'
+
+function task(port: number, body: string[]): string {
+  return [
+    'type: task',
+    'name: train',
+    'nodes: 2',
+    'commands:',
+    ...body.map((c) => `  - ${JSON.stringify(c)}`),
+    `  - python3 meet.py "$DSTACK_MASTER_NODE_IP" ${port} "$DSTACK_NODES_NUM" "$DSTACK_NODE_RANK"`,
+    'resources:',
+    '  gpu: A10G',
+    'spot_policy: auto',
+    'regions: [us-east-1]',
+    ''
+  ].join('\n')
+}
+
+describe('aws backend: multi-node scenarios through the orchestrator', () => {
+  let repo: { dir: string; cleanup: () => void } | undefined
+
+  afterEach(() => repo?.cleanup())
+
+  async function run(taskText: string, o: { signal?: AbortSignal } = {}): Promise<{ rec: RunRecord; events: RunEvent[] }> {
+    repo = makeRepo({ '.dstack/train.dstack.yml': taskText, 'meet.py': MEET_PY })
+    const objects = new S3Store({ bucket: h.s3.bucket, prefix: 'dstack', region: 'us-east-1', client: h.s3.client })
+    const events: RunEvent[] = []
+    const rec = await runWorkflow({
+      repoDir: repo.dir,
+      workflow: 'train',
+      args: [],
+      environ: {},
+      backend: h.backend(),
+      store: new RunStore(objects),
+      storeLocation: objects.location,
+      signal: o.signal ?? new AbortController().signal,
+      emit: (e) => void events.push(e),
+      pollIntervalMs: 200,
+      pace: { slowMs: 1000 },
+      cancelGraceMs: 60_000
+    })
+    return { rec, events }
+  }
+
+  const logText = (events: RunEvent[], attempt: number): string =>
+    events.filter((e): e is Extract<RunEvent, { type: 'log' }> => e.type === 'log' && e.attempt === attempt).map((e) => e.text).join('')
+
+  it('cluster happy through the orchestrator: 2 nodes meet at the master; a record and a prefixed log per node; nothing left', async () => {
+    const port = await freePort()
+    const { rec, events } = await run(task(port, ['echo "node $DSTACK_NODE_RANK of $DSTACK_NODES_NUM"']))
+    expect(rec.status).toBe('succeeded')
+    const a = rec.attempts[0]!
+    expect(a.nodes!.map((n) => [n.rank, n.status, n.machine?.rank, n.machine?.zone])).toEqual([[0, 'succeeded', 0, 'us-east-1a'], [1, 'succeeded', 1, 'us-east-1a']])
+    expect(a.nodes![1]!.machine!.privateIp).toMatch(/^127\.0\.0\.\d+$/)
+    const log = logText(events, 1)
+    expect(log).toContain(`[node 0] rendezvous at ${a.nodes![0]!.machine!.privateIp} with rank-1`)
+    expect(log).toContain('[node 1] master says welcome')
+    expect(h.cloud.launches).toHaveLength(1)
+    await expectNothingLeft()
+  }, 120_000)
+
+  it('cluster interrupt through the orchestrator: one node reclaimed, the other stopped, the cluster released, and the retry runs on a whole new cluster', async () => {
+    const port = await freePort()
+    const text = task(port, ['echo "node $DSTACK_NODE_RANK up"', 'if [ "$DSTACK_ATTEMPT" = 1 ]; then sleep 120; fi'])
+    let done = false
+    const reclaimer = (async () => {
+      await until(() => done || (h.cloud.instances.size >= 2 && [...h.cloud.instances.values()].slice(0, 2).every((i, rank) => h.jobLog(i.id, 1).includes(`node ${rank} up`))), 60_000)
+      if (!done) h.cloud.reclaim([...h.cloud.instances.values()][1]!.id)
+    })()
+    const { rec, events } = await run(text).finally(() => (done = true))
+    await reclaimer
+    expect(rec.attempts.map((a) => a.status)).toEqual(['interrupted', 'succeeded'])
+    expect(rec.status).toBe('succeeded')
+    const [a1, a2] = rec.attempts
+    expect(a1!.nodes!.map((n) => n.status)).toEqual(['cancelled', 'interrupted'])
+    // a whole new cluster: other instances, on-demand first after the interruption
+    const ids1 = a1!.nodes!.map((n) => n.machine!.id)
+    expect(a2!.nodes!.every((n) => !ids1.includes(n.machine!.id) && n.machine!.market === 'on-demand')).toBe(true)
+    expect(logText(events, 2)).toContain('[node 1] master says welcome')
+    expect(h.cloud.instances.size).toBe(4)
+    await expectNothingLeft()
+  }, 180_000)
+
+  it('cluster cancel through the orchestrator: the CI job is cancelled; every node stops and saves, and nothing is left', async () => {
+    const port = await freePort()
+    const ac = new AbortController()
+    const text = task(port, ['echo "node $DSTACK_NODE_RANK up"', 'sleep 120'])
+    const canceller = (async () => {
+      await until(() => ac.signal.aborted || (h.cloud.instances.size >= 2 && [...h.cloud.instances.values()].every((i, rank) => h.jobLog(i.id, 1).includes(`node ${rank} up`))), 60_000)
+      ac.abort()
+    })()
+    const { rec } = await run(text, { signal: ac.signal })
+    await canceller
+    expect(rec.status).toBe('cancelled')
+    expect(rec.attempts[0]!.nodes!.map((n) => n.status)).toEqual(['cancelled', 'cancelled'])
+    await expectNothingLeft()
+  }, 120_000)
 })
