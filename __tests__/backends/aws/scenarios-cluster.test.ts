@@ -207,6 +207,9 @@ describe('aws backend: multi-node scenarios', () => {
     expect(err).toBeInstanceOf(QuotaError)
     expect(err.message).toMatch(/is 8 vCPUs; the smallest matching cluster needs 12 \(3 nodes\)/)
     expect(h.cloud.launches).toHaveLength(0)
+    // `check` says the same, without launching anything
+    const rows = await h.backend().check({ spec: cluster(3, { instanceTypes: ['g5.xlarge'] }) })
+    expect(rows.find((r) => r.check === 'candidates')).toMatchObject({ status: 'fail', detail: 'none of 4 clusters of 3 nodes fits the vCPU quotas (every node counts)' })
     await expectNothingLeft()
   })
 

@@ -14,7 +14,7 @@ import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterNam
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
 import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
-import { startCluster } from './cluster-start.js'
+import { clusterCheckRows, startCluster } from './cluster-start.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
@@ -277,7 +277,9 @@ export class AwsBackend implements Backend {
         if (roleArn) rows.push(await checkInstanceRole(o.clientFactory.iam(), roleArn, opts.store.bucket, opts.store.prefix))
       }
     }
-    if (opts.spec && plan) {
+    if (opts.spec && plan && opts.spec.nodes > 1) {
+      rows.push(...(await clusterCheckRows(o, opts.spec, { regions, plan, catalog: { store: undefined, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }, log }).catch((e: unknown) => [fail('candidates', e)])))
+    } else if (opts.spec && plan) {
       const catalog = { store: undefined, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
       try {
         const all = await findCandidates(o.clientFactory, opts.spec, { regions, subnetIds: o.subnetIds, preferOnDemand: false, archFor: (r) => plan!.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })

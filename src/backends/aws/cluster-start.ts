@@ -8,7 +8,7 @@
  * deleted, before the error is thrown.
  */
 import { createHash } from 'node:crypto'
-import type { AttemptHandle, MachineInfo, StartRequest } from '../../model/index.js'
+import type { AttemptHandle, MachineInfo, RunSpec, StartRequest } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import { planAmis, type AmiPlan } from './ami.js'
 import { renderBootstrap, secretEnvPayload, secretParameterName, nodeSecretParameterName } from './bootstrap.js'
@@ -23,7 +23,7 @@ import { ExpiredCredentialsError } from './expired-credentials.js'
 import { instanceTags } from './launch-input.js'
 import { launchFailure, launchInstances, QuotaError, type TriedCandidate } from './launch.js'
 import type { ResolvedAwsOptions } from './options.js'
-import { checkClusterQuotas, formatRows } from './preflight.js'
+import { checkClusterQuotas, formatRows, type CheckRow } from './preflight.js'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 import { terminate } from './instance-state.js'
@@ -52,7 +52,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
   const { spec, log } = req
   if (req.store.kind !== 's3') throw new UserError('the aws backend needs an S3 store')
   const store = req.store
-  const groups = nodeGroups(spec)
+  nodeGroups(spec) // the groups add up to the nodes (throws a clear error before anything starts)
   if (o.efa === 'all' && o.subnetIds.length === 0) {
     throw new UserError('efa: all attaches every EFA interface, and AWS gives an instance with several interfaces no public address: it needs private subnets', 'set `subnet-ids` to private subnets with a NAT gateway or VPC endpoints for ssm, ssmmessages, ec2messages and s3, or use efa: auto (one EFA interface)')
   }
@@ -67,12 +67,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
     plan = await planAmis(o.clientFactory, x.regions, o.ami, spec.resources)
     for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
     const regions = o.preflight ? await x.preflightEnvironment(x.regions) : x.regions
-    const perGroup = []
-    for (const g of groups) {
-      perGroup.push(await findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions, subnetIds: o.subnetIds, preferOnDemand: x.preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog: x.catalog, log }))
-    }
-    clusters = clusterCandidates(groups, perGroup, { preferOnDemand: x.preferOnDemand })
-    if (clusters.length === 0) throw new UserError(`no zone offers an instance type for every node group (${groups.map((g) => g.name ?? `${g.nodes} nodes`).join(', ')}) in the same market`, 'allow more instance_types, zones or regions, or make the groups\' resources less different')
+    clusters = await findClusters(o, spec, { regions, plan, catalog: x.catalog, preferOnDemand: x.preferOnDemand, log })
     if (o.preflight) {
       const q = await checkClusterQuotas((r) => o.clientFactory.quotas(r), clusters)
       for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
@@ -254,6 +249,30 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
     if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - x.credentialsSince, 'starting the cluster')
     throw e
   }
+}
+
+/** every cluster candidate of a multi-node spec, ranked (UserError when no zone fits every group) */
+export async function findClusters(o: ResolvedAwsOptions, spec: RunSpec, f: { regions: string[]; plan: AmiPlan; catalog: CatalogDeps; preferOnDemand: boolean; log: (l: string) => void }): Promise<ClusterCandidate[]> {
+  const groups = nodeGroups(spec)
+  const perGroup = []
+  for (const g of groups) {
+    perGroup.push(await findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions: f.regions, subnetIds: o.subnetIds, preferOnDemand: f.preferOnDemand, archFor: (r) => f.plan.arch.get(r) ?? 'x86', typeCheck: f.plan.typeCheck, catalog: f.catalog, log: f.log }))
+  }
+  const clusters = clusterCandidates(groups, perGroup, { preferOnDemand: f.preferOnDemand })
+  if (clusters.length === 0) throw new UserError(`no zone offers an instance type for every node group (${groups.map((g) => g.name ?? `${g.nodes} nodes`).join(', ')}) in the same market`, 'allow more instance_types, zones or regions, or make the groups\' resources less different')
+  return clusters
+}
+
+/** `check` of a multi-node workflow: its cluster candidates against the vCPU quotas (every node counts) */
+export async function clusterCheckRows(o: ResolvedAwsOptions, spec: RunSpec, f: { regions: string[]; plan: AmiPlan; catalog: CatalogDeps; log: (l: string) => void }): Promise<CheckRow[]> {
+  const all = await findClusters(o, spec, { ...f, preferOnDemand: false })
+  const q = await checkClusterQuotas((r) => o.clientFactory.quotas(r), all)
+  return [
+    ...q.rows,
+    q.kept.length
+      ? { check: 'candidates', status: 'ok', detail: `${q.kept.length} of ${all.length} clusters of ${spec.nodes} nodes fit the quotas; first: ${describeCluster(q.kept[0]!)}` }
+      : { check: 'candidates', status: 'fail', detail: `none of ${all.length} clusters of ${spec.nodes} nodes fits the vCPU quotas (every node counts)`, fix: 'raise the quotas marked FAIL above' }
+  ]
 }
 
 /** why a cluster candidate is not worth trying: a slot of it had no capacity, or its quota is used up */
