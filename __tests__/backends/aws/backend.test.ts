@@ -192,9 +192,9 @@ describe('AwsBackend (scripted instance)', () => {
     clock.advance(2 * 3600_000)
     const h2 = await b.start(request({ runName: 'calm-fox-2', runnerScriptKey: 'github.com/acme/models/runs/calm-fox-2/attempts/1/runner.sh' }))
     const at = Date.parse(cloud.instances.get(h1.machine.id)!.tags['dstack:expires-at']!) + 1
-    expect(await b.cleanupExpired({ now: at, dryRun: true })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [] })
+    expect(await b.cleanupExpired({ now: at, dryRun: true })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [], deletedGroups: [] })
     expect(cloud.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0)
-    expect(await b.cleanupExpired({ now: at })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [] })
+    expect(await b.cleanupExpired({ now: at })).toEqual({ terminated: [h1.machine.id], deletedSecrets: [], deletedGroups: [] })
     expect(cloud.running().map((i) => i.id)).toEqual([h2.machine.id])
     await h2.release()
   })

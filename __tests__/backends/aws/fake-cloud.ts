@@ -238,7 +238,7 @@ export class FakeCloud {
     this.ec2.on(DescribeSecurityGroupsCommand).callsFake(async (input: { GroupIds?: string[]; Filters?: { Name: string; Values: string[] }[] }, getClient: () => EC2Client) => {
       if (input.Filters?.length) {
         const name = input.Filters.find((f) => f.Name === 'group-name')?.Values
-        return { SecurityGroups: [...this.createdSecurityGroups.values()].filter((g) => !g.deleted && (!name || name.includes(g.name)) && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupId: g.id, GroupName: g.name })) }
+        return { SecurityGroups: [...this.createdSecurityGroups.values()].filter((g) => !g.deleted && (!name || name.includes(g.name)) && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupId: g.id, GroupName: g.name, Tags: Object.entries(g.tags).map(([Key, Value]) => ({ Key, Value })) })) }
       }
       const region = await getClient().config.region()
       const missing = (input.GroupIds ?? []).find((g) => !this.securityGroups.has(g) && !this.securityGroups.has(`${region}/${g}`))
@@ -341,7 +341,7 @@ export class FakeCloud {
       return {}
     })
     this.ec2.on(DescribePlacementGroupsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => ({
-      PlacementGroups: [...this.placementGroups.values()].filter((g) => !g.deleted && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupName: g.name, GroupId: g.id, Strategy: 'cluster', State: 'available' }))
+      PlacementGroups: [...this.placementGroups.values()].filter((g) => !g.deleted && matchesTags(g.tags, input.Filters)).map((g) => ({ GroupName: g.name, GroupId: g.id, Strategy: 'cluster', State: 'available', Tags: Object.entries(g.tags).map(([Key, Value]) => ({ Key, Value })) }))
     }))
     this.ec2.on(CreateSecurityGroupCommand).callsFake((input: { GroupName?: string; VpcId?: string; TagSpecifications?: { Tags?: { Key?: string; Value?: string }[] }[] }) => {
       const dup = [...this.createdSecurityGroups.values()].find((g) => !g.deleted && g.name === input.GroupName && g.vpcId === input.VpcId)
@@ -550,7 +550,7 @@ function tagMap(specs: { Tags?: { Key?: string; Value?: string }[] }[] | undefin
   return Object.fromEntries((specs?.[0]?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
 }
 
-/** EC2's `tag:<key>` filters (other filters are not about tags) */
+/** EC2's `tag:<key>` and `tag-key` filters (other filters are not about tags) */
 function matchesTags(tags: Record<string, string>, filters: { Name: string; Values: string[] }[] | undefined): boolean {
-  return (filters ?? []).filter((f) => f.Name.startsWith('tag:')).every((f) => f.Values.includes(tags[f.Name.slice(4)] ?? '\u0000'))
+  return (filters ?? []).every((f) => (f.Name.startsWith('tag:') ? f.Values.includes(tags[f.Name.slice(4)] ?? '\u0000') : f.Name === 'tag-key' ? f.Values.some((k) => k in tags) : true))
 }

@@ -275,6 +275,21 @@ describe('aws backend: multi-node scenarios', () => {
     expect(handle.machines).toHaveLength(2)
   })
 
+  it('cluster cleanup: a CI job killed before it released its cluster; cleanup mode terminates the nodes and deletes the groups once expired', async () => {
+    const req = await h.request(1, cluster(2, { commands: ['sleep 120'] }))
+    await h.backend().start(req)
+    const early = await h.backend().cleanupExpired({ now: h.clock.now() })
+    expect(early).toEqual({ terminated: [], deletedSecrets: [], deletedGroups: [] })
+    const later = h.clock.now() + (3600 + 900) * 1000 + 1
+    const dry = await h.backend().cleanupExpired({ now: later, dryRun: true })
+    expect(dry.deletedGroups).toHaveLength(2)
+    expect(h.cloud.leftovers()).toHaveLength(4)
+    const res = await h.backend().cleanupExpired({ now: later })
+    expect(res.terminated.sort()).toEqual(req.machines.map((m) => m.id).sort())
+    expect(res.deletedGroups.sort()).toEqual([`placement group dstack-brave-otter-1-1-us-east-1a`, `security group ${[...h.cloud.createdSecurityGroups.keys()][0]}`])
+    await expectNothingLeft()
+  })
+
   it('cluster efa: EFA-capable types get an EFA interface carrying the cluster security group', async () => {
     h.cloud.quotaValues.set('L-3819A6DF', 96) // 2 × 48 vCPUs
     const req = await h.request(1, cluster(2, { commands: ['true'], instanceTypes: ['g5.12xlarge'], resources: { gpu: { names: ['A10G'], count: { min: 4 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }))

@@ -12,7 +12,7 @@ import type { ObjectStore } from '../../store/index.js'
 import { planAmis, type AmiPlan } from './ami.js'
 import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
-import { cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
+import { cleanupExpiredGroupsIn, cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
 import { clusterCheckRows, startCluster } from './cluster-start.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
@@ -329,19 +329,24 @@ export class AwsBackend implements Backend {
     if (run && repo && Number.isInteger(attempt)) await deleteSecretParameter(this.options.clientFactory.ssm(region), secretParameterName(repo, run, attempt)).catch(() => undefined)
   }
 
-  /** Terminate instances tagged `dstack:run` whose `dstack:expires-at` is past, in every configured region. */
-  async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[]; deletedSecrets: string[] }> {
+  /**
+   * Terminate instances tagged `dstack:run` whose `dstack:expires-at` is past, in every configured
+   * region; delete stale secret parameters and the expired placement and security groups of clusters.
+   */
+  async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[]; deletedSecrets: string[]; deletedGroups: string[] }> {
     const regions = this.options.regions
     if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the region input or AWS_REGION')
     const terminated: string[] = []
     const deletedSecrets: string[] = []
+    const deletedGroups: string[] = []
     const now = opts.now ?? this.options.now()
     const log = opts.log ?? (() => undefined)
     for (const region of regions) {
       terminated.push(...(await cleanupExpiredIn(this.options.clientFactory.ec2(region), now, Boolean(opts.dryRun), log)))
       deletedSecrets.push(...(await cleanupStaleSecretsIn(this.options.clientFactory.ssm(region), now, Boolean(opts.dryRun), log)))
+      deletedGroups.push(...(await cleanupExpiredGroupsIn(this.options.clientFactory.ec2(region), now, Boolean(opts.dryRun), log)))
     }
-    return { terminated, deletedSecrets }
+    return { terminated, deletedSecrets, deletedGroups }
   }
 
   /** destroy the SDK clients (lets the process exit promptly) */

@@ -3,7 +3,8 @@
  * passed, and delete secret env parameters that no attempt can still read (an attempt whose CI job
  * was killed before it could delete its own).
  */
-import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2'
+import { DeletePlacementGroupCommand, DeleteSecurityGroupCommand, DescribePlacementGroupsCommand, DescribeSecurityGroupsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2'
+import { errorCode } from './errors.js'
 import { DeleteParametersCommand, paginateGetParametersByPath, type SSMClient } from '@aws-sdk/client-ssm'
 import { TAG } from './launch-input.js'
 import { terminate } from './instance-state.js'
@@ -58,4 +59,41 @@ export async function cleanupStaleSecretsIn(ssm: SSMClient, now: number, dryRun:
   for (const name of stale) log(`${dryRun ? 'would delete' : 'deleting'} the secret env parameter ${name} (older than ${MAX_EXECUTION_TIMEOUT / 3600 + 1} h)`)
   if (!dryRun) for (let i = 0; i < stale.length; i += 10) await ssm.send(new DeleteParametersCommand({ Names: stale.slice(i, i + 10) }))
   return stale
+}
+
+const tagsOf = (tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+
+/**
+ * The placement groups and security groups of multi-node attempts whose `dstack:expires-at` has
+ * passed (a CI job killed before it released its cluster): deleted once no instance uses them. One
+ * still in use (its instances are shutting down) is left to the next cleanup.
+ */
+export async function cleanupExpiredGroupsIn(ec2: EC2Client, now: number, dryRun: boolean, log: (l: string) => void): Promise<string[]> {
+  const filters = [{ Name: 'tag-key', Values: [TAG.run] }]
+  const groups: { instanceId: string; tags: Record<string, string>; del: () => Promise<unknown> }[] = []
+  const pgs = await ec2.send(new DescribePlacementGroupsCommand({ Filters: filters }))
+  for (const g of pgs.PlacementGroups ?? []) if (g.GroupName) groups.push({ instanceId: `placement group ${g.GroupName}`, tags: tagsOf(g.Tags), del: () => ec2.send(new DeletePlacementGroupCommand({ GroupName: g.GroupName })) })
+  let token: string | undefined
+  do {
+    const sgs = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters, MaxResults: 1000, ...(token ? { NextToken: token } : {}) }))
+    token = sgs.NextToken
+    for (const g of sgs.SecurityGroups ?? []) if (g.GroupId) groups.push({ instanceId: `security group ${g.GroupId}`, tags: tagsOf(g.Tags), del: () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })) })
+  } while (token)
+  const gone = expired(groups, now)
+  const deleted: string[] = []
+  for (const g of gone) {
+    log(`${dryRun ? 'would delete' : 'deleting'} the ${g.instanceId} (run ${g.run ?? '?'}, expired ${g.expiresAt})`)
+    if (dryRun) {
+      deleted.push(g.instanceId)
+      continue
+    }
+    try {
+      await groups.find((x) => x.instanceId === g.instanceId)!.del()
+      deleted.push(g.instanceId)
+    } catch (e) {
+      if (!['InvalidPlacementGroup.InUse', 'DependencyViolation'].includes(errorCode(e))) throw e
+      log(`the ${g.instanceId} is still in use (its instances are shutting down): the next cleanup deletes it`)
+    }
+  }
+  return deleted
 }
