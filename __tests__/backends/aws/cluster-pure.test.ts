@@ -10,7 +10,7 @@ import type { Candidate } from '../../../src/backends/aws/index.js'
 import { renderBootstrap, resolveOptions } from '../../../src/backends/aws/index.js'
 import { clusterBootstrapLines } from '../../../src/backends/aws/bootstrap.js'
 import { clusterCandidates, describeCluster, nodeGroups } from '../../../src/backends/aws/cluster-plan.js'
-import { clusterRunInstancesInput, efaInterfaceCount, CLUSTER_TAG } from '../../../src/backends/aws/cluster-launch-input.js'
+import { clusterRunInstancesInput, efaInterfaceCount, placementGroupName, securityGroupName, CLUSTER_TAG } from '../../../src/backends/aws/cluster-launch-input.js'
 import { clusterState } from '../../../src/backends/aws/cluster-handle.js'
 import { clusterQuotaNeeds } from '../../../src/backends/aws/preflight.js'
 import { attemptFilters } from '../../../src/backends/aws/cluster-release.js'
@@ -124,6 +124,14 @@ describe('the RunInstances input of a node group', () => {
     expect(clusterRunInstancesInput(ctx, { candidate: cand(), count: 2, groupIndex: 1, nodes: 3 }, net).ClientToken).not.toBe(a.ClientToken)
     expect(clusterRunInstancesInput({ ...ctx, attempt: 3 }, { candidate: cand(), count: 2, groupIndex: 0, nodes: 3 }, net).ClientToken).not.toBe(a.ClientToken)
     expect(a.ClientToken!.length).toBeLessThanOrEqual(64)
+  })
+
+  it('placement and security group names: one per attempt and zone (or VPC), distinct across repositories with runs of the same name', () => {
+    expect(placementGroupName('github.com/a/x', 'brave-otter-1', 2, 'us-east-1a')).toMatch(/^dstack-brave-otter-1-2-us-east-1a-[0-9a-f]{8}$/)
+    expect(placementGroupName('github.com/a/x', 'brave-otter-1', 2, 'us-east-1a')).not.toBe(placementGroupName('github.com/b/y', 'brave-otter-1', 2, 'us-east-1a'))
+    expect(placementGroupName('github.com/a/x', 'brave-otter-1', 2, 'us-east-1a')).not.toBe(placementGroupName('github.com/a/x', 'brave-otter-1', 3, 'us-east-1a'))
+    expect(securityGroupName('github.com/a/x', 'brave-otter-1', 2, 'us-east-1', 'vpc-1')).not.toBe(securityGroupName('github.com/b/y', 'brave-otter-1', 2, 'us-east-1', 'vpc-1'))
+    expect(securityGroupName('github.com/a/x', 'brave-otter-1', 2, 'us-east-1', undefined)).toMatch(/^dstack-brave-otter-1-2-[0-9a-f]{8}$/)
   })
 
   it('the catalogue says which types have EFA and how many interfaces', () => {

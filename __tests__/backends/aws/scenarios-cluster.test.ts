@@ -16,6 +16,7 @@ import { RunStore, S3Store } from '../../../src/store/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import { NoCapacityError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
+import { placementGroupName } from '../../../src/backends/aws/cluster-launch-input.js'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
 
@@ -70,6 +71,9 @@ function rendezvous(port: number, extra: string[] = []): string[] {
   ]
 }
 
+/** the attempt's placement group in a zone */
+const pg = (attempt: number, zone: string): string => placementGroupName(REPO, RUN, attempt, zone)
+
 const node = (s: ExecState): string => (s.state === 'running' ? 'running' : s.interrupted ? 'interrupted' : `exit ${s.exitCode ?? '?'}`)
 
 async function expectNothingLeft(): Promise<void> {
@@ -97,8 +101,8 @@ describe('aws backend: multi-node scenarios', () => {
     // one all-or-nothing launch: MinCount = MaxCount = 3, in the attempt's placement group and zone
     const launches = h.cloud.ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input)
     expect(launches).toHaveLength(1)
-    expect(launches[0]).toMatchObject({ MinCount: 3, MaxCount: 3, InstanceType: 'g5.xlarge', Placement: { AvailabilityZone: 'us-east-1a', GroupName: 'dstack-brave-otter-1-1-us-east-1a' } })
-    expect(h.cloud.ec2.commandCalls(CreatePlacementGroupCommand)[0]!.args[0].input).toMatchObject({ GroupName: 'dstack-brave-otter-1-1-us-east-1a', Strategy: 'cluster' })
+    expect(launches[0]).toMatchObject({ MinCount: 3, MaxCount: 3, InstanceType: 'g5.xlarge', Placement: { AvailabilityZone: 'us-east-1a', GroupName: `${pg(1, 'us-east-1a')}` } })
+    expect(h.cloud.ec2.commandCalls(CreatePlacementGroupCommand)[0]!.args[0].input).toMatchObject({ GroupName: `${pg(1, 'us-east-1a')}`, Strategy: 'cluster' })
     // the attempt's own security group: all traffic from and to itself, and every node in it
     const sg = [...h.cloud.createdSecurityGroups.values()][0]!
     expect(sg.ingress).toEqual([{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: sg.id, Description: 'dstack: the nodes of one run' }] }])
@@ -148,8 +152,8 @@ describe('aws backend: multi-node scenarios', () => {
     const req = await h.request(1, cluster(3, { commands: rendezvous(port) }))
     const handle = await h.backend().start(req)
     expect(h.cloud.launches.map((l) => `${l.input.MinCount}×${l.input.InstanceType} ${l.input.Placement?.AvailabilityZone} ${l.input.Placement?.GroupName} ${l.result.startsWith('i-') ? 'ok' : l.result}`)).toEqual([
-      '3×g5.xlarge us-east-1a dstack-brave-otter-1-1-us-east-1a InsufficientInstanceCapacity',
-      '3×g5.xlarge us-east-1b dstack-brave-otter-1-1-us-east-1b ok'
+      `3×g5.xlarge us-east-1a ${pg(1, 'us-east-1a')} InsufficientInstanceCapacity`,
+      `3×g5.xlarge us-east-1b ${pg(1, 'us-east-1b')} ok`
     ])
     expect(req.lines.join('\n')).toMatch(/3 × g5\.xlarge spot in us-east-1a at \$[\d.]+\/h: InsufficientInstanceCapacity/)
     expect(handle.machines!.every((m) => m.zone === 'us-east-1b')).toBe(true)
@@ -157,7 +161,7 @@ describe('aws backend: multi-node scenarios', () => {
     expect(await h.logs(1, 0)).toContain('with rank-1 rank-2')
     await handle.release()
     // both zones' placement groups are deleted
-    expect([...h.cloud.placementGroups.values()].map((g) => `${g.name} ${g.deleted ? 'deleted' : 'kept'}`)).toEqual(['dstack-brave-otter-1-1-us-east-1a deleted', 'dstack-brave-otter-1-1-us-east-1b deleted'])
+    expect([...h.cloud.placementGroups.values()].map((g) => `${g.name} ${g.deleted ? 'deleted' : 'kept'}`)).toEqual([`${pg(1, 'us-east-1a')} deleted`, `${pg(1, 'us-east-1b')} deleted`])
     await expectNothingLeft()
   })
 
@@ -234,7 +238,7 @@ describe('aws backend: multi-node scenarios', () => {
     expect(req2.lines.join('\n')).toMatch(/attempt 1 was interrupted .*on-demand first/)
     expect(h2.machines!.map((m) => m.market)).toEqual(['on-demand', 'on-demand'])
     expect(h2.machines!.some((m) => h1.machines!.some((o) => o.id === m.id))).toBe(false)
-    expect(h.cloud.launches.at(-1)!.input.Placement?.GroupName).toBe('dstack-brave-otter-1-2-us-east-1a')
+    expect(h.cloud.launches.at(-1)!.input.Placement?.GroupName).toBe(`${pg(2, 'us-east-1a')}`)
     expect((await watchNodes(h2)).map(node)).toEqual(['exit 0', 'exit 0'])
     expect(await h.logs(2, 0)).toContain('with rank-1')
     await h2.release()
@@ -286,7 +290,7 @@ describe('aws backend: multi-node scenarios', () => {
     expect(h.cloud.leftovers()).toHaveLength(4)
     const res = await h.backend().cleanupExpired({ now: later })
     expect(res.terminated.sort()).toEqual(req.machines.map((m) => m.id).sort())
-    expect(res.deletedGroups.sort()).toEqual([`placement group dstack-brave-otter-1-1-us-east-1a`, `security group ${[...h.cloud.createdSecurityGroups.keys()][0]}`])
+    expect(res.deletedGroups.sort()).toEqual([`placement group ${pg(1, 'us-east-1a')}`, `security group ${[...h.cloud.createdSecurityGroups.keys()][0]}`])
     await expectNothingLeft()
   })
 

@@ -83,9 +83,13 @@ export function clusterRunInstancesInput(ctx: LaunchContext, g: GroupLaunch, net
   }
 }
 
-/** `dstack-<run>-<attempt>-<zone>`: the attempt's cluster placement group in one zone (≤ 255 chars) */
-export function placementGroupName(runName: string, attempt: number, zone: string): string {
-  return `dstack-${runName}-${attempt}-${zone}`.slice(0, 255)
+/**
+ * `dstack-<run>-<attempt>-<zone>-<hash of repo>`: the attempt's cluster placement group in one zone
+ * (names are unique per account and region, and two repositories may have runs of the same name)
+ */
+export function placementGroupName(repoId: string, runName: string, attempt: number, zone: string): string {
+  const h = createHash('sha256').update(repoId).digest('hex').slice(0, 8)
+  return `dstack-${runName}-${attempt}-${zone}-${h}`.slice(0, 255)
 }
 
 /** `dstack-<run>-<attempt>-<hash of repo, region, vpc>`: the attempt's own security group */

@@ -12,7 +12,8 @@ import type { AttemptHandle, MachineInfo, RunSpec, StartRequest } from '../../mo
 import { UserError } from '../../model/index.js'
 import { planAmis, type AmiPlan } from './ami.js'
 import { renderBootstrap, secretEnvPayload, secretParameterName, nodeSecretParameterName } from './bootstrap.js'
-import { findCandidates, describeCandidate } from './candidates.js'
+import { findCandidates, describeCandidate, type Candidate } from './candidates.js'
+import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { CatalogDeps } from './catalog.js'
 import { AwsClusterHandle, describeInstances, releaseCluster, type ClusterResources } from './cluster-handle.js'
 import { clusterRunInstancesInput, placementGroupName, securityGroupName, efaInterfaceCount } from './cluster-launch-input.js'
@@ -21,7 +22,7 @@ import { clusterCandidates, describeCluster, nodeGroups, slotKey, type ClusterCa
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { ExpiredCredentialsError } from './expired-credentials.js'
 import { instanceTags } from './launch-input.js'
-import { launchFailure, launchInstances, QuotaError, type TriedCandidate } from './launch.js'
+import { launchFailure, launchInstances, QuotaError, type LaunchedInstance, type TriedCandidate } from './launch.js'
 import type { ResolvedAwsOptions } from './options.js'
 import { checkClusterQuotas, formatRows, type CheckRow } from './preflight.js'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
@@ -42,11 +43,6 @@ export interface ClusterStartContext {
   cancelled: (what: string) => Error
 }
 
-interface LaunchedNode {
-  id: string
-  privateIp?: string
-  group: number
-}
 
 export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: ClusterStartContext): Promise<AttemptHandle> {
   const { spec, log } = req
@@ -109,7 +105,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       const ami = plan.amis.get(c.region)!
 
       // the network of this try: the zone's placement group, the VPC's security group
-      const pg = placementGroupName(req.runName, req.attempt, c.zone)
+      const pg = placementGroupName(req.repoId, req.runName, req.attempt, c.zone)
       if (!r.placementGroups.includes(pg)) {
         await createPlacementGroup(ec2, pg, resourceTags)
         r.placementGroups.push(pg)
@@ -129,8 +125,8 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       }
       const net = { placementGroup: pg, securityGroupIds: [...o.securityGroupIds, (o.clusterSecurityGroupId ?? createdSg)!], ...(createdSg ? { createdSecurityGroup: createdSg } : {}), efa: o.efa }
 
-      // every node group, all or nothing
-      const nodes: LaunchedNode[] = []
+      // every node group, all or nothing; each node is reported (onMachine) as soon as it exists
+      const machines: MachineInfo[] = []
       let ownerId: string | undefined
       let failed: { member: number; code: string; message: string; kind: TriedCandidate['kind'] } | undefined
       for (const [gi, m] of c.members.entries()) {
@@ -141,7 +137,9 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
         const lr = await launchInstances(o.clientFactory.launchEc2(c.region), input, { sleep: o.sleep, random: o.random, signal: req.signal, log, retries: o.throttleRetries })
         if (lr.ok) {
           r.instanceIds.push(...lr.instances.map((i) => i.id))
-          nodes.push(...lr.instances.map((i) => ({ id: i.id, ...(i.privateIp ? { privateIp: i.privateIp } : {}), group: gi })))
+          const launched = await nodeMachines(lr.instances, m.candidate, m.group.firstRank, { ec2, ami: ami.imageId, now: o.now() })
+          machines.push(...launched)
+          for (const node of launched) await req.onMachine(node)
           ownerId ??= lr.ownerId
           if (lr.instances.length !== m.group.nodes) failed = { member: gi, code: 'PartialLaunch', message: `RunInstances gave ${lr.instances.length} of ${m.group.nodes} instances`, kind: 'capacity' }
         } else failed = { member: gi, code: lr.error.code, message: lr.error.message, kind: lr.error.kind }
@@ -154,10 +152,10 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
         }
       }
       if (failed) {
-        if (nodes.length) {
-          log(`terminating the ${nodes.length} node(s) already launched for this cluster: it is all or nothing`)
-          await terminate(ec2, nodes.map((n) => n.id))
-          forget(r, nodes.map((n) => n.id))
+        if (machines.length) {
+          log(`terminating the ${machines.length} node(s) already launched for this cluster: it is all or nothing`)
+          await terminate(ec2, machines.map((n) => n.id))
+          forget(r, machines.map((n) => n.id))
         }
         const m = c.members[failed.member]!
         const group = quotaFor(m.candidate.instanceType).group
@@ -169,17 +167,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
         continue
       }
 
-      // the machines, by rank (groups in order, instances in launch order)
-      const machines: MachineInfo[] = nodes.map((n, rank) => {
-        const cand = c.members[n.group]!.candidate
-        return { id: n.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: c.region, zone: c.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, rank, ...(n.privateIp ? { privateIp: n.privateIp } : {}) }
-      })
       log(`launched ${machines.length} nodes (${machines.map((m) => m.id).join(', ')}): waiting for them to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
-      if (machines.some((m) => !m.privateIp)) {
-        const seen = await describeInstances(ec2, machines.map((m) => m.id))
-        for (const m of machines) if (!m.privateIp && seen.get(m.id)?.privateIp) m.privateIp = seen.get(m.id)!.privateIp
-      }
-      for (const m of machines) await req.onMachine(m)
       if (machines.some((m) => !m.privateIp)) throw new UserError(`EC2 gave no private IPv4 address for ${machines.filter((m) => !m.privateIp).map((m) => m.id).join(', ')}: the nodes cannot find each other`, 'launch into subnets with IPv4 addresses (`subnet-ids`)')
 
       const ssm = r.ssm
@@ -233,7 +221,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
             s3Endpoint: store.endpoint,
             region: c.region,
             secretParameter: secretBase,
-            cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp!), gpusPerNode: machines.map((m) => c.members[nodes[m.rank!]!.group]!.candidate.gpuCount) }
+            cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp!), gpusPerNode: machines.map((m) => c.members.find((x) => x.candidate.instanceType === m.instanceType)!.candidate.gpuCount) }
           }),
           executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
         },
@@ -249,6 +237,18 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
     if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - x.credentialsSince, 'starting the cluster')
     throw e
   }
+}
+
+/**
+ * the MachineInfo of a node group's instances, ranks from `firstRank` in launch order; an address
+ * RunInstances did not give is read with DescribeInstances
+ */
+async function nodeMachines(instances: LaunchedInstance[], cand: Candidate, firstRank: number, d: { ec2: EC2Client; ami: string; now: number }): Promise<MachineInfo[]> {
+  const seen = instances.some((i) => !i.privateIp) ? await describeInstances(d.ec2, instances.map((i) => i.id)) : undefined
+  return instances.map((i, k) => {
+    const privateIp = i.privateIp ?? seen?.get(i.id)?.privateIp
+    return { id: i.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: cand.region, zone: cand.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(d.now).toISOString(), amiId: d.ami, rank: firstRank + k, ...(privateIp ? { privateIp } : {}) }
+  })
 }
 
 /** every cluster candidate of a multi-node spec, ranked (UserError when no zone fits every group) */
