@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { createServer } from 'node:net'
-import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand } from '@aws-sdk/client-ec2'
+import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand } from '@aws-sdk/client-ec2'
 import { SendCommandCommand } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, RunRecord, RunSpec } from '../../../src/model/index.js'
 import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
@@ -292,6 +292,23 @@ describe('aws backend: multi-node scenarios', () => {
     expect(res.terminated.sort()).toEqual(req.machines.map((m) => m.id).sort())
     expect(res.deletedGroups.sort()).toEqual([`placement group ${pg(1, 'us-east-1a')}`, `security group ${[...h.cloud.createdSecurityGroups.keys()][0]}`])
     await expectNothingLeft()
+  })
+
+  it('cluster with a named security group: none is created, every node is in it, and release leaves it alone', async () => {
+    h.cloud.securityGroups.add('sg-0c1a55e5')
+    const req = await h.request(1, cluster(2, { commands: ['echo "node $DSTACK_NODE_RANK"'] }))
+    const handle = await h.backend({ clusterSecurityGroupId: 'sg-0c1a55e5' }).start(req)
+    expect(h.cloud.ec2.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0)
+    expect(h.cloud.launches[0]!.input.SecurityGroupIds).toEqual(['sg-0c1a55e5'])
+    expect(h.cloud.instances.get(handle.machine.id)!.tags['dstack:security-group']).toBeUndefined()
+    expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0'])
+    await handle.release()
+    expect(h.cloud.ec2.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(0)
+    await expectNothingLeft()
+    // preflight checks that it exists in the region
+    h.cloud.securityGroups.delete('sg-0c1a55e5')
+    const err = (await h.backend({ clusterSecurityGroupId: 'sg-0c1a55e5' }).start(await h.request(2, cluster(2))).catch((e: unknown) => e)) as Error
+    expect(err.message).toMatch(/security groups in us-east-1: InvalidGroup.NotFound/)
   })
 
   it('cluster efa: EFA-capable types get an EFA interface carrying the cluster security group', async () => {

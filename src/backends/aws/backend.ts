@@ -243,7 +243,7 @@ export class AwsBackend implements Backend {
     rows.push(...profile.rows)
     const usable: string[] = []
     for (const region of regions) {
-      const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: o.securityGroupIds, keyName: o.keyName })
+      const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: [...o.securityGroupIds, ...(o.clusterSecurityGroupId ? [o.clusterSecurityGroupId] : [])], keyName: o.keyName })
       rows.push(...net)
       if (!net.some((r) => r.status === 'fail')) usable.push(region)
     }
