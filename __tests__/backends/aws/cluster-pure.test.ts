@@ -14,6 +14,8 @@ import { clusterRunInstancesInput, efaInterfaceCount, placementGroupName, securi
 import { clusterState } from '../../../src/backends/aws/cluster-handle.js'
 import { clusterQuotaNeeds } from '../../../src/backends/aws/preflight.js'
 import { attemptFilters } from '../../../src/backends/aws/cluster-release.js'
+import { clusterNetworkError } from '../../../src/backends/aws/cluster-network.js'
+import { awsError } from './fake-cloud.js'
 import { toTypeInfo } from '../../../src/backends/aws/instance-types.js'
 import { staleSecrets } from '../../../src/backends/aws/cleanup.js'
 import type { LaunchContext } from '../../../src/backends/aws/launch-input.js'
@@ -205,6 +207,15 @@ describe('quotas, options, cleanup filters', () => {
   it('what an attempt created is found by its three tags', () => {
     expect(attemptFilters({ 'dstack:run': 'r', 'dstack:repo': 'g/x', 'dstack:attempt': '2' })).toEqual([{ Name: 'tag:dstack:run', Values: ['r'] }, { Name: 'tag:dstack:repo', Values: ['g/x'] }, { Name: 'tag:dstack:attempt', Values: ['2'] }])
     expect(attemptFilters({ 'dstack:run': 'r' })).toBeUndefined()
+  })
+
+  it('a failure to create the cluster\'s groups says what to change', () => {
+    const denied = clusterNetworkError(awsError('UnauthorizedOperation', 'You are not authorized'), 'creating the placement group x', 'us-east-1') as UserError
+    expect(denied).toBeInstanceOf(UserError)
+    expect(denied.hint).toMatch(/MultiNode\* statements of examples\/iam\/ci-role-policy.json/)
+    expect((clusterNetworkError(awsError('PlacementGroupLimitExceeded'), 'x', 'us-east-1') as UserError).hint).toMatch(/limit of placement groups or security groups in us-east-1/)
+    const other = awsError('InternalError')
+    expect(clusterNetworkError(other, 'x', 'us-east-1')).toBe(other)
   })
 
   it('cleanup deletes stale secret parameters of cluster nodes too, and nothing else', () => {

@@ -16,7 +16,8 @@ import {
   DescribeSubnetsCommand,
   type EC2Client
 } from '@aws-sdk/client-ec2'
-import { errorCode, isRetryable } from './errors.js'
+import { UserError } from '../../model/index.js'
+import { errorCode, errorMessage, isRetryable } from './errors.js'
 
 type Tags = { Key: string; Value: string }[]
 
@@ -119,4 +120,19 @@ export function deletePlacementGroup(ec2: EC2Client, name: string, d: DeleteDeps
 
 export function deleteSecurityGroup(ec2: EC2Client, id: string, d: DeleteDeps): Promise<void> {
   return deleteWhileInUse(`security group ${id}`, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })), ['DependencyViolation'], ['InvalidGroup.NotFound'], d)
+}
+
+/** Pure: a failure to create the cluster's groups, in the words of what to change (other errors as they are) */
+export function clusterNetworkError(e: unknown, what: string, region: string): unknown {
+  const code = errorCode(e)
+  if (/^(UnauthorizedOperation|AccessDenied|AccessDeniedException)$/.test(code)) {
+    return new UserError(`${what} failed: ${code}: ${errorMessage(e)}`, 'the CI role lacks a multi-node permission: compare it with the MultiNode* statements of examples/iam/ci-role-policy.json (ec2:CreatePlacementGroup, ec2:CreateSecurityGroup, ec2:AuthorizeSecurityGroupIngress/Egress with the dstack:run tag)')
+  }
+  if (/LimitExceeded$/.test(code)) {
+    return new UserError(`${what} failed: ${code}: ${errorMessage(e)}`, `the account's limit of placement groups or security groups in ${region} is reached: delete unused ones (cleanup mode deletes expired dstack ones), or name a security group with DSTACK_AWS_CLUSTER_SECURITY_GROUP`)
+  }
+  if (code === 'InvalidVpcID.NotFound' || code === 'VPCIdNotSpecified') {
+    return new UserError(`${what} failed: ${code}: ${errorMessage(e)}`, `${region} has no default VPC: set \`subnet-ids\`, or create a default VPC (aws ec2 create-default-vpc --region ${region})`)
+  }
+  return e
 }

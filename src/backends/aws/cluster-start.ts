@@ -17,7 +17,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { CatalogDeps } from './catalog.js'
 import { AwsClusterHandle, describeInstances, releaseCluster, type ClusterResources } from './cluster-handle.js'
 import { clusterRunInstancesInput, placementGroupName, securityGroupName, efaInterfaceCount } from './cluster-launch-input.js'
-import { createClusterSecurityGroup, createPlacementGroup, vpcOfSubnet } from './cluster-network.js'
+import { clusterNetworkError, createClusterSecurityGroup, createPlacementGroup, vpcOfSubnet } from './cluster-network.js'
 import { clusterCandidates, describeCluster, nodeGroups, slotKey, type ClusterCandidate } from './cluster-plan.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { ExpiredCredentialsError } from './expired-credentials.js'
@@ -107,8 +107,10 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       // the network of this try: the zone's placement group, the VPC's security group
       const pg = placementGroupName(req.repoId, req.runName, req.attempt, c.zone)
       if (!r.placementGroups.includes(pg)) {
-        await createPlacementGroup(ec2, pg, resourceTags)
-        r.placementGroups.push(pg)
+        r.placementGroups.push(pg) // before the call: a lost response must not leave it behind
+        await createPlacementGroup(ec2, pg, resourceTags).catch((e: unknown) => {
+          throw clusterNetworkError(e, `creating the placement group ${pg}`, c.region)
+        })
         log(`created cluster placement group ${pg}`)
       }
       let createdSg: string | undefined
@@ -117,7 +119,9 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
         const key = `${c.region}|${vpc ?? 'default'}`
         createdSg = securityGroups.get(key)
         if (!createdSg) {
-          createdSg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags })
+          createdSg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags }).catch((e: unknown) => {
+            throw clusterNetworkError(e, 'creating the security group of the nodes', c.region)
+          })
           securityGroups.set(key, createdSg)
           r.securityGroups.push(createdSg)
           log(`created security group ${createdSg} (all traffic between the nodes)`)
