@@ -14,7 +14,7 @@ import type { AttemptHandle, ExecState, RunRecord, RunSpec } from '../../../src/
 import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
 import { RunStore, S3Store } from '../../../src/store/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
-import { NoCapacityError } from '../../../src/model/index.js'
+import { NoCapacityError, UserError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
 import { placementGroupName } from '../../../src/backends/aws/cluster-launch-input.js'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -189,6 +189,35 @@ describe('aws backend: multi-node scenarios', () => {
     expect(h.cloud.instances.get(handle.machines![2]!.id)!.tags['dstack:node-group']).toBe('workers')
     expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
     await handle.release()
+    await expectNothingLeft()
+  })
+
+  it('cluster capacity: a node reclaimed before it came Online takes the whole cluster down, and the next candidate gets a new one', async () => {
+    let first = true
+    h.cloud.reclaimBeforeOnline = () => {
+      const r = first
+      first = false
+      return r
+    }
+    const req = await h.request(1, cluster(2, { commands: ['echo "node $DSTACK_NODE_RANK"'] }))
+    const handle = await h.backend().start(req)
+    expect(req.lines.join('\n')).toMatch(/node 0 \(i-\w+\) went terminated \(Server\.SpotInstanceTermination\) before it came Online: terminating the cluster and trying the next candidate/)
+    // both nodes of the first cluster were recorded, then terminated; the second cluster is whole
+    expect(req.machines.map((m) => m.rank)).toEqual([0, 1, 0, 1])
+    expect(req.machines.slice(0, 2).map((m) => h.cloud.instances.get(m.id)!.state)).toEqual(['terminated', 'terminated'])
+    expect(handle.machines!.map((m) => m.zone)).toEqual(['us-east-1b', 'us-east-1b'])
+    expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0'])
+    await handle.release()
+    await expectNothingLeft()
+  })
+
+  it('cluster never Online: one node that never registers with SSM fails the start naming the causes; the whole cluster is terminated', async () => {
+    h.cloud.nextOnlineAfter = Infinity
+    const req = await h.request(1, cluster(2))
+    const err = (await h.backend({ ssmTimeoutSec: 300 }).start(req).catch((e: unknown) => e)) as Error
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/did not come Online in SSM within 300 s .*the whole cluster was terminated/)
+    expect(h.cloud.ssm.commandCalls(SendCommandCommand)).toHaveLength(0)
     await expectNothingLeft()
   })
 
