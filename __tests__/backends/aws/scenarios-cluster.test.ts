@@ -296,14 +296,15 @@ describe('aws backend: multi-node scenarios', () => {
     await expectNothingLeft()
   })
 
-  it('cluster cancel in the post step: releasing one recorded node releases the whole attempt (its instances, groups and secrets)', async () => {
+  it('cluster cancel in the post step: each recorded node is released in turn; the last one also deletes the attempt\'s groups and secrets', async () => {
     const s = cluster(2, { commands: ['sleep 120'], secretEnv: { T: '${{ secrets.T }}' } })
     const req = await h.request(1, s, { secretEnv: { T: 'x' } })
-    const backend = h.backend()
-    const handle = await backend.start(req)
-    expect(h.cloud.leftovers().length).toBe(4) // 2 instances, a placement group, a security group
-    // the main step died: the post step has only what onMachine recorded (here: the master)
+    const handle = await h.backend().start(req)
+    expect(h.cloud.leftovers()).toHaveLength(4) // 2 instances, a placement group, a security group
+    // the main step died: the post step has what onMachine recorded, and releases node after node
     await h.backend().releaseMachine(req.machines[0]!)
+    expect(h.cloud.leftovers()).toEqual([`${req.machines[1]!.id} running`, `placement group ${pg(1, 'us-east-1a')}`, `security group ${[...h.cloud.createdSecurityGroups.keys()][0]}`])
+    await h.backend().releaseMachine(req.machines[1]!)
     await expectNothingLeft()
     expect(handle.machines).toHaveLength(2)
   })

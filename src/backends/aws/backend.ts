@@ -322,7 +322,7 @@ export class AwsBackend implements Backend {
       // best effort: terminate anyway
     }
     await terminate(ec2, [machine.id])
-    if (isClusterNode(tags)) await releaseRecordedCluster(region, ec2, this.options.clientFactory.ssm(region), tags, { now: this.options.now, sleep: this.options.sleep, log: () => undefined })
+    if (isClusterNode(tags)) await releaseRecordedCluster(region, ec2, this.options.clientFactory.ssm(region), tags, machine.id, { now: this.options.now, sleep: this.options.sleep, log: () => undefined })
     const run = tags[TAG.run]
     const repo = tags[TAG.repo]
     const attempt = Number(tags[TAG.attempt])
