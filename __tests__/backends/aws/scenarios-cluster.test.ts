@@ -8,8 +8,8 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { createServer } from 'node:net'
-import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand } from '@aws-sdk/client-ec2'
-import { SendCommandCommand } from '@aws-sdk/client-ssm'
+import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2'
+import { GetCommandInvocationCommand, ListCommandInvocationsCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, RunRecord, RunSpec } from '../../../src/model/index.js'
 import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
 import { RunStore, S3Store } from '../../../src/store/index.js'
@@ -120,6 +120,11 @@ describe('aws backend: multi-node scenarios', () => {
     expect(sends).toHaveLength(1)
     expect(sends[0]!.args[0].input.InstanceIds).toEqual(handle.machines!.map((m) => m.id))
     expect(JSON.stringify(sends[0]!.args[0].input)).not.toContain('s3cr3t')
+
+    // one poll of every node costs one ListCommandInvocations and one DescribeInstances
+    const before = { list: h.cloud.ssm.commandCalls(ListCommandInvocationsCommand).length, get: h.cloud.ssm.commandCalls(GetCommandInvocationCommand).length, describe: h.cloud.ec2.commandCalls(DescribeInstancesCommand).length }
+    expect((await handle.pollNodes!()).length).toBe(3)
+    expect({ list: h.cloud.ssm.commandCalls(ListCommandInvocationsCommand).length - before.list, get: h.cloud.ssm.commandCalls(GetCommandInvocationCommand).length - before.get, describe: h.cloud.ec2.commandCalls(DescribeInstancesCommand).length - before.describe }).toEqual({ list: 1, get: 0, describe: 1 })
 
     const nodes = await watchNodes(handle)
     expect(nodes.map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
