@@ -446,6 +446,20 @@ describe('aws backend: multi-node scenarios through the orchestrator', () => {
     await expectNothingLeft()
   }, 180_000)
 
+  it('cluster cancel by dstack\'s rule through the orchestrator: a failing worker fails the run and the master is stopped through its own stop command', async () => {
+    const port = await freePort()
+    const text = task(port, ['echo "node $DSTACK_NODE_RANK up"', 'if [ "$DSTACK_NODE_RANK" = 1 ]; then echo "worker gives up"; exit 3; fi', 'sleep 120'])
+    const { rec, events } = await run(text)
+    expect(rec.status).toBe('failed')
+    expect(rec.attempts).toHaveLength(1)
+    expect(rec.attempts[0]!.nodes!.map((n) => [n.rank, n.status, n.exitCode])).toEqual([[0, 'cancelled', 143], [1, 'failed', 3]])
+    // the stop command went to the master only
+    const stops = h.cloud.ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input).filter((i) => i.Parameters!.commands!.join('\n').includes('kill -TERM'))
+    expect(stops.map((i) => i.InstanceIds)).toEqual([[rec.attempts[0]!.nodes![0]!.machine!.id]])
+    expect(logText(events, 1)).toContain('[node 1] worker gives up')
+    await expectNothingLeft()
+  }, 120_000)
+
   it('cluster cancel through the orchestrator: the CI job is cancelled; every node stops and saves, and nothing is left', async () => {
     const port = await freePort()
     const ac = new AbortController()
