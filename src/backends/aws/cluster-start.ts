@@ -85,6 +85,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
     return r
   }
   const securityGroups = new Map<string, string>()
+  const vpcs = new Map<string, string | undefined>()
   const tried: TriedCandidate[] = []
   const noCapacity = new Set<string>()
   const spotQuotaHit = new Set<string>()
@@ -115,7 +116,9 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       }
       let createdSg: string | undefined
       if (!o.clusterSecurityGroupId) {
-        const vpc = await vpcOfSubnet(ec2, c.subnetId)
+        const subnetKey = `${c.region}|${c.subnetId ?? ''}`
+        if (!vpcs.has(subnetKey)) vpcs.set(subnetKey, await vpcOfSubnet(ec2, c.subnetId))
+        const vpc = vpcs.get(subnetKey)
         const key = `${c.region}|${vpc ?? 'default'}`
         createdSg = securityGroups.get(key)
         if (!createdSg) {
