@@ -275,7 +275,7 @@ export class FakeCloud {
       }
     })
     this.ec2.on(DescribeSubnetsCommand).callsFake((input: { SubnetIds?: string[] }) => ({
-      Subnets: (input.SubnetIds ?? []).map((s, i) => ({ SubnetId: s, AvailabilityZone: this.zones[i % this.zones.length] }))
+      Subnets: (input.SubnetIds ?? []).map((s, i) => ({ SubnetId: s, AvailabilityZone: this.zones[i % this.zones.length], VpcId: 'vpc-0subnets' }))
     }))
     this.ec2.on(DescribeImagesCommand).callsFake((input: { ImageIds?: string[] }) => ({
       Images: (input.ImageIds ?? []).map((id) => ({ ImageId: id, RootDeviceName: '/dev/sda1', Architecture: (this.images.get(id) ?? 'x86_64') as never, BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 75 } }] }))

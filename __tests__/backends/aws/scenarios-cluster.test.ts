@@ -346,16 +346,20 @@ describe('aws backend: multi-node scenarios', () => {
     expect(err.message).toMatch(/security groups in us-east-1: InvalidGroup.NotFound/)
   })
 
-  it('cluster efa: EFA-capable types get an EFA interface carrying the cluster security group', async () => {
+  it('cluster efa: EFA-capable types get an EFA interface carrying the subnet and the cluster security group, made in the subnet\'s VPC', async () => {
     h.cloud.quotaValues.set('L-3819A6DF', 96) // 2 × 48 vCPUs
-    const req = await h.request(1, cluster(2, { commands: ['true'], instanceTypes: ['g5.12xlarge'], resources: { gpu: { names: ['A10G'], count: { min: 4 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }))
-    const handle = await h.backend().start(req)
+    const req = await h.request(1, cluster(2, { commands: ['echo "gpus $DSTACK_GPUS_PER_NODE of $DSTACK_GPUS_NUM"'], instanceTypes: ['g5.12xlarge'], resources: { gpu: { names: ['A10G'], count: { min: 4 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } }))
+    const handle = await h.backend({ subnetIds: ['subnet-0aaa1'] }).start(req)
     const input = h.cloud.launches[0]!.input
     const sg = [...h.cloud.createdSecurityGroups.values()][0]!
-    expect(input.NetworkInterfaces).toEqual([{ DeviceIndex: 0, NetworkCardIndex: 0, InterfaceType: 'efa', Groups: [sg.id], DeleteOnTermination: true }])
+    expect(sg.vpcId).toBe('vpc-0subnets')
+    expect(input.NetworkInterfaces).toEqual([{ DeviceIndex: 0, NetworkCardIndex: 0, InterfaceType: 'efa', SubnetId: 'subnet-0aaa1', Groups: [sg.id], DeleteOnTermination: true }])
+    expect(input.SubnetId).toBeUndefined()
     expect(input.SecurityGroupIds).toBeUndefined()
     expect(req.lines.join('\n')).toContain('with 1 EFA interface each')
     expect((await watchNodes(handle)).map(node)).toEqual(['exit 0', 'exit 0'])
+    // the GPU count of the type, from the catalogue
+    expect(await h.logs(1, 1)).toContain('gpus 4 of 8')
     await handle.release()
     await expectNothingLeft()
     expect(h.cloud.ec2.commandCalls(CreateSecurityGroupCommand)).toHaveLength(1)
