@@ -179,10 +179,12 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
 
       const ssm = r.ssm
       let gone: string | undefined
+      // the nodes boot together: one deadline for all of them, not one per node
+      const onlineBy = o.now() + o.ssmTimeoutSec * 1000
       for (const m of machines) {
         let online
         try {
-          online = await waitForOnline(ssm, ec2, m.id, { sleep: o.sleep, now: o.now, signal: req.signal, timeoutSec: o.ssmTimeoutSec })
+          online = await waitForOnline(ssm, ec2, m.id, { sleep: o.sleep, now: o.now, signal: req.signal, timeoutSec: Math.max(1, (onlineBy - o.now()) / 1000) })
         } catch (e) {
           return expired(e, `waiting for ${m.id} to come Online`)
         }
