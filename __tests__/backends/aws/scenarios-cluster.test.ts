@@ -226,6 +226,15 @@ describe('aws backend: multi-node scenarios', () => {
     await expectNothingLeft()
   })
 
+  it('cluster efa all without subnets: refused before anything is created (several interfaces get no public address)', async () => {
+    const err = (await h.backend({ efa: 'all' }).start(await h.request(1, cluster(2))).catch((e: unknown) => e)) as UserError
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.message).toMatch(/efa: all .* needs private subnets/)
+    expect(err.hint).toMatch(/subnet-ids/)
+    expect(h.cloud.launches).toHaveLength(0)
+    await expectNothingLeft()
+  })
+
   it('cluster capacity everywhere: a NoCapacityError names every cluster tried, and nothing is left', async () => {
     for (const t of ['g5.xlarge', 'g5.2xlarge']) for (const z of ['us-east-1a', 'us-east-1b']) h.cloud.capacity.set(`${t}|${z}`, 1)
     const req = await h.request(1, cluster(2, { instanceTypes: ['g5.xlarge', 'g5.2xlarge'], spotPolicy: 'spot' }))
