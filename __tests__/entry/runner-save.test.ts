@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore, RunStore } from '../../src/store/index.js'
-import { saveThenRelease, type AttemptRef } from '../../src/entry/runner-save.js'
+import { saveThenRelease, saveThenReleaseAll, type AttemptRef } from '../../src/entry/runner-save.js'
 import type { Backend, MachineInfo, StoreLocation } from '../../src/model/index.js'
 
 const root = mkdtempSync(join(tmpdir(), 'save-release-'))
@@ -92,5 +92,39 @@ describe('saveThenRelease', () => {
     const f = fakeBackend(ref('x-1'))
     await saveThenRelease(f.backend, m, undefined, undefined, f.deps)
     expect(f.calls).toEqual(['release i-0abc'])
+  })
+
+  it('the nodes of a cluster are all asked to stop before any wait, so they save side by side within one bound', async () => {
+    const r0 = ref('cluster-cat-1', 0)
+    const r1 = ref('cluster-cat-1', 1)
+    await store.writeStatus(r0.repoId, r0.run, 1, { phase: 'running' }, 0)
+    await store.writeStatus(r1.repoId, r1.run, 1, { phase: 'running' }, 1)
+    const calls: string[] = []
+    const stopped = new Set<string>()
+    const backend = {
+      name: 'aws',
+      stopRunner: async (machine: MachineInfo) => {
+        calls.push(`stop ${machine.id}`)
+        stopped.add(machine.id)
+      },
+      releaseMachine: async (machine: MachineInfo) => void calls.push(`release ${machine.id}`)
+    } as unknown as Backend
+    let now = 0
+    const deps = {
+      timeoutSec: 120,
+      now: () => now,
+      // each runner saves 4 s after it was asked to stop: both within the first wait
+      sleep: async (ms: number) => {
+        now += ms
+        if (now >= 4000) for (const [id, r] of [['i-0', r0], ['i-1', r1]] as const) if (stopped.has(id)) await store.writeStatus(r.repoId, r.run, 1, { phase: 'done', status: 'cancelled' }, r.rank)
+      },
+      log: () => undefined,
+      pollMs: 2000
+    }
+    const results = await saveThenReleaseAll([{ m: { ...m, id: 'i-0', rank: 0 }, ref: r0, backend, store }, { m: { ...m, id: 'i-1', rank: 1 }, ref: r1, backend, store }], deps)
+    expect(calls).toEqual(['stop i-0', 'stop i-1', 'release i-0', 'release i-1'])
+    expect(results.map((x) => x.error)).toEqual([undefined, undefined])
+    // one bound for all: the second node did not wait a bound of its own
+    expect(now).toBeLessThanOrEqual(6000)
   })
 })

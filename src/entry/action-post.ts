@@ -9,7 +9,7 @@ import * as core from '@actions/core'
 import { createBackend } from '../backends/index.js'
 import { loadMachines, saveMachines } from '../ci/github.js'
 import { openStore, RunStore } from '../store/index.js'
-import { cancelWaitSec, loadAttemptRefs, saveThenRelease } from './cancel-wait.js'
+import { cancelWaitSec, loadAttemptRefs, saveThenReleaseAll, type LeftMachine } from './cancel-wait.js'
 import { awsSession } from './aws-session.js'
 
 export interface PostDeps {
@@ -31,20 +31,25 @@ export async function post(deps: PostDeps = {}): Promise<void> {
     core.warning(`could not assume role-to-assume for the post step: ${e.message}; trying the default credentials`)
     return undefined
   })
+  const items: LeftMachine[] = []
   for (const m of machines) {
     try {
       const backend = await createBackend(m.backend, { aws: { region: m.region ?? (core.getInput('region') || process.env.AWS_REGION), credentials } })
-      try {
-        const ref = refs.find((r) => r.machineId === m.id)
-        const store = ref ? new RunStore(openStore(ref.store, { credentials })) : undefined
-        await saveThenRelease(backend, m, ref, store, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs })
-      } finally {
-        backend.close?.()
-      }
-      core.info(`released ${m.id}`)
+      const ref = refs.find((r) => r.machineId === m.id)
+      items.push({ m, ref, backend, store: ref ? new RunStore(openStore(ref.store, { credentials })) : undefined })
     } catch (e) {
       failed.push(m)
       core.warning(`could not release ${m.id}: ${(e as Error).message}; it terminates itself at max_duration, and \`mode: cleanup\` terminates it once expired`)
+    }
+  }
+  const results = await saveThenReleaseAll(items, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => core.info(l), pollMs: deps.pollMs }).finally(() => {
+    for (const it of items) it.backend.close?.()
+  })
+  for (const { m, error } of results) {
+    if (!error) core.info(`released ${m.id}`)
+    else {
+      failed.push(m)
+      core.warning(`could not release ${m.id}: ${error.message}; it terminates itself at max_duration, and \`mode: cleanup\` terminates it once expired`)
     }
   }
   saveMachines(failed)

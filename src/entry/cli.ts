@@ -15,7 +15,7 @@ import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, ty
 import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
-import { attemptRef, cancelWaitSec, saveThenRelease } from './runner-save.js'
+import { attemptRef, cancelWaitSec, saveThenReleaseAll, type LeftMachine } from './runner-save.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
@@ -308,18 +308,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const machines = readMachines(file)
       if (!machines.length) return void io.err.write('no machine left to release\n')
       const credentials = await awsSession({ roleArn: io.environ.DSTACK_ROLE_TO_ASSUME, source: 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: machines[0]?.region ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
-      for (const { attemptRef: ref, ...m } of machines) {
-        const backend = await createBackend(m.backend, { aws: { region: m.region, credentials } })
-        try {
-          // a killed job's runner may still be saving: ask it to stop and wait for its status (bounded)
-          const store = ref ? new RunStore(openStore(ref.store, { credentials })) : undefined
-          await saveThenRelease(backend, m, ref, store, { timeoutSec: cancelWaitSec(io.environ), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: Date.now, log: (l) => void io.err.write(`${l}\n`) })
-        } finally {
-          backend.close?.()
-        }
-        io.err.write(`released ${m.id}\n`)
-      }
+      // a killed job's runners may still be saving: ask them to stop and wait for their status (bounded)
+      const items: LeftMachine[] = await Promise.all(machines.map(async ({ attemptRef: ref, ...m }) => ({
+        m,
+        ref,
+        backend: await createBackend(m.backend, { aws: { region: m.region, credentials } }),
+        store: ref ? new RunStore(openStore(ref.store, { credentials })) : undefined
+      })))
+      const results = await saveThenReleaseAll(items, { timeoutSec: cancelWaitSec(io.environ), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: Date.now, log: (l) => void io.err.write(`${l}\n`) }).finally(() => {
+        for (const it of items) it.backend.close?.()
+      })
+      const failed = results.filter((r) => r.error)
+      for (const { m, error } of results) io.err.write(error ? `could not release ${m.id}: ${error.message}\n` : `released ${m.id}\n`)
+      // the state file keeps only what is still left, for another try
       clearMachines(file)
+      for (const { m } of failed) recordMachine(file, m, items.find((it) => it.m === m)?.ref)
+      if (failed.length) throw new UserError(`${plural(failed.length, 'machine')} could not be released`, 'they terminate themselves at max_duration; `dstack-run cleanup` terminates them once expired')
     })
 
   program

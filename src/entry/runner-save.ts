@@ -61,20 +61,49 @@ interface RunnerStopper {
   stopRunner(m: MachineInfo, reason: string): Promise<void>
 }
 
+/** a machine a CI job left behind, with what is needed to wait for its runner */
+export interface LeftMachine {
+  m: MachineInfo
+  ref?: AttemptRef
+  backend: Backend
+  store?: RunStore
+}
+
 /**
- * Release a machine a job left behind (the action's `post:`, GitLab's `after_script` through
- * `release`), keeping what its runner makes: when the attempt's status.json is not `done` yet, ask
- * the runner to stop and wait, bounded, until it has saved artifacts, logs and status; then release.
+ * Release the machines a job left behind (the action's `post:`, GitLab's `after_script` through
+ * `release`), keeping what their runners make: every runner whose attempt's status.json is not
+ * `done` is asked to stop at once (the nodes of a cluster save side by side), then each machine is
+ * released in turn once its runner has saved, all within one bound (`timeoutSec`). Returns each
+ * machine's error, if releasing it failed.
  */
-export async function saveThenRelease(backend: Backend, m: MachineInfo, ref: AttemptRef | undefined, store: RunStore | undefined, d: WaitDeps): Promise<void> {
-  const stopper = (backend as Partial<RunnerStopper>).stopRunner ? (backend as unknown as RunnerStopper) : undefined
-  if (ref && store && stopper) {
+export async function saveThenReleaseAll(items: LeftMachine[], d: WaitDeps): Promise<{ m: MachineInfo; error?: Error }[]> {
+  const asked = await Promise.all(items.map(async ({ m, ref, backend, store }) => {
+    const stopper = (backend as Partial<RunnerStopper>).stopRunner ? (backend as unknown as RunnerStopper) : undefined
+    if (!ref || !store || !stopper) return false
     const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined)
-    if (st?.phase !== 'done') {
-      await stopper.stopRunner(m, 'the CI job ended').catch((e: Error) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`))
-      const waited = await awaitRunnerSaved(store, ref, d)
-      d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
+    if (st?.phase === 'done') return false
+    await stopper.stopRunner(m, 'the CI job ended').catch((e: Error) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`))
+    return true
+  }))
+  const deadline = d.now() + d.timeoutSec * 1000
+  const out: { m: MachineInfo; error?: Error }[] = []
+  for (const [i, { m, ref, backend, store }] of items.entries()) {
+    try {
+      if (asked[i] && ref && store) {
+        const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) })
+        d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
+      }
+      await backend.releaseMachine(m)
+      out.push({ m })
+    } catch (e) {
+      out.push({ m, error: e as Error })
     }
   }
-  await backend.releaseMachine(m)
+  return out
+}
+
+/** one machine (saveThenReleaseAll); throws when releasing it failed */
+export async function saveThenRelease(backend: Backend, m: MachineInfo, ref: AttemptRef | undefined, store: RunStore | undefined, d: WaitDeps): Promise<void> {
+  const [r] = await saveThenReleaseAll([{ m, ref, backend, store }], d)
+  if (r?.error) throw r.error
 }

@@ -202,7 +202,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
       const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted)
       const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted)
       record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: watched.nodes[0]?.written?.imageDigest }) }
-      return { record: await closeAttempt(record, n, outcome, handle.machine, nodes, handle.machines), outcome }
+      // a node is free only when EC2 itself took it back (the others of an interrupted cluster are billed)
+      const reclaimed = watched.nodes.map((v) => v.exec.state === 'ended' && Boolean(v.exec.reclaimed))
+      return { record: await closeAttempt(record, n, outcome, handle.machine, nodes, handle.machines, reclaimed), outcome }
     }
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
@@ -220,12 +222,15 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     if (handle) await handle.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${handle!.machine.id} failed: ${e.message}` }))
   }
 
-  async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo, nodes?: NodeRecord[], machines?: MachineInfo[]): Promise<RunRecord> {
+  async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo, nodes?: NodeRecord[], machines?: MachineInfo[], nodeReclaimed?: boolean[]): Promise<RunRecord> {
     const endedAt = new Date(now()).toISOString()
     const done: AttemptRecord = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason, ...(nodes ? { nodes } : {}) }
     // every node is billed (a cluster: the sum of its machines)
     const billed = machines?.length ? machines : machine ? [machine] : []
-    const costs = billed.filter((m) => m.pricePerHour !== undefined).map((m) => attemptCost(m.pricePerHour!, done.startedAt, endedAt, out.status, out.reclaimed))
+    const costs = billed
+      .map((m, rank) => ({ m, reclaimed: nodeReclaimed ? Boolean(nodeReclaimed[m.rank ?? rank]) : out.reclaimed }))
+      .filter(({ m }) => m.pricePerHour !== undefined)
+      .map(({ m, reclaimed }) => attemptCost(m.pricePerHour!, done.startedAt, endedAt, out.status, reclaimed))
     if (costs.length) done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
     await o.store.saveRun(updated)

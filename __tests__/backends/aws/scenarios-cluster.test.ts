@@ -18,6 +18,7 @@ import { NoCapacityError, UserError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
 import { placementGroupName } from '../../../src/backends/aws/cluster-launch-input.js'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { attemptCost } from '../../../src/orchestrate/outcome.js'
 import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
 
 let h: Harness
@@ -451,6 +452,10 @@ describe('aws backend: multi-node scenarios through the orchestrator', () => {
     expect(rec.status).toBe('succeeded')
     const [a1, a2] = rec.attempts
     expect(a1!.nodes!.map((n) => n.status)).toEqual(['cancelled', 'interrupted'])
+    // the reclaimed node is free (EC2 took it back in its first hour); the master we stopped is billed
+    const master = a1!.nodes![0]!.machine!
+    expect(a1!.costUsd).toBe(attemptCost(master.pricePerHour!, a1!.startedAt, a1!.endedAt!, 'interrupted', false))
+    expect(a1!.costUsd).toBeGreaterThan(0)
     // a whole new cluster: other instances, on-demand first after the interruption
     const ids1 = a1!.nodes!.map((n) => n.machine!.id)
     expect(a2!.nodes!.every((n) => !ids1.includes(n.machine!.id) && n.machine!.market === 'on-demand')).toBe(true)
