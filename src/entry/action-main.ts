@@ -44,6 +44,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       subnetIds: listInput('subnet-ids'),
       securityGroupIds: listInput('security-group-ids'),
       ami: core.getInput('ami') || undefined,
+      ...(core.getInput('efa') ? { efa: core.getInput('efa') } : {}),
+      ...(core.getInput('cluster-security-group') ? { clusterSecurityGroupId: core.getInput('cluster-security-group') } : {}),
       ssmTimeoutSec: numberInput('ssm-timeout', 600)
     }
     if (mode === 'cleanup') {

@@ -20,12 +20,13 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
     .option('--subnet-ids <ids>', 'comma-separated subnets to check')
     .option('--security-group-ids <ids>', 'comma-separated security groups to check')
     .option('--ami <ami>', 'AMI id or SSM parameter name')
+    .option('--cluster-security-group <id>', 'multi-node: the security group the nodes would share, to check')
     .option('--json', 'JSON output')
     .action(async (workflow: string | undefined, o: Record<string, string | boolean | undefined>) => {
       const list = (v: unknown) => String(v ?? '').split(/[\s,]+/).filter(Boolean)
       const region = (o.region as string | undefined) ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
       const rows = await runAwsCheck({
-        aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, env: io.environ },
+        aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}), env: io.environ },
         store: o.store ? parseStoreSpec(o.store as string, { region, endpoint: o.endpoint as string | undefined }) : undefined,
         repoDir: resolvePath(io.cwd, (o.repo as string) ?? '.'),
         workflow,

@@ -112,6 +112,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
     .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
+    .option('--efa <mode>', 'aws backend, multi-node: EFA interfaces on EFA-capable types: auto (one per node), all (every card; needs --subnet-ids), off (default $DSTACK_AWS_EFA, else auto)')
+    .option('--cluster-security-group <id>', 'aws backend, multi-node: a security group that lets the nodes talk (default $DSTACK_AWS_CLUSTER_SECURITY_GROUP, else one made for the attempt)')
     .option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` (latest succeeded run of the workflow on the MR target / this branch) or `none`', 'auto')
     .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
     .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
@@ -132,6 +134,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           subnetIds: splitList(o.subnetIds as string | undefined),
           securityGroupIds: splitList(o.securityGroupIds as string | undefined),
           ami: o.ami,
+          ...(o.efa ? { efa: o.efa as string } : {}),
+          ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}),
           ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout'),
           credentials
         }
