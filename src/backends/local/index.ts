@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { AttemptHandle, Backend, ExecState, StartRequest } from '../../model/backend.js'
 import type { MachineInfo } from '../../model/record.js'
 import { runnerEnvironment } from '../../runner/job-env.js'
+import { isZombie } from './liveness.js'
 
 export interface LocalBackendOptions {
   /** let the runner outlive this process (`run -d`): the child is unref()ed */
@@ -27,13 +28,14 @@ export interface LocalBackendOptions {
 
 const STDERR_TAIL = 4096
 
+/** the process exists and has not exited (an exited, unreaped one is a zombie: gone) */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
+  return !isZombie(pid)
 }
 
 function killGroup(pgid: number, sig: NodeJS.Signals): void {

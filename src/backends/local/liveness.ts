@@ -9,6 +9,19 @@ import type { MachineInfo } from '../../model/record.js'
 
 export type RunnerLiveness = 'alive' | 'gone' | 'unknown'
 
+/**
+ * A process that exited but was not reaped yet (state `Z` in /proc/<pid>/stat) still answers
+ * `kill(pid, 0)`: an orphaned runner whose parent died waits there until init reaps it.
+ */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z'
+  } catch {
+    return false
+  }
+}
+
 export function localRunnerLiveness(machine: MachineInfo | undefined, thisHost = hostname()): RunnerLiveness {
   if (!machine || machine.backend !== 'local') return 'unknown'
   if (machine.host !== undefined && machine.host !== thisHost) return 'unknown'
@@ -20,6 +33,7 @@ export function localRunnerLiveness(machine: MachineInfo | undefined, thisHost =
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return 'gone'
   }
+  if (isZombie(pid)) return 'gone'
   if (!existsSync('/proc/self')) return 'alive' // no /proc (macOS): trust the pid
   try {
     // the runner is `bash …/dstack-runner-XXXX/runner.sh`; anything else under that pid is a reuse
