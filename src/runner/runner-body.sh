@@ -328,10 +328,14 @@ log_ship_due() {
 TICK_FD=
 TICK_S="$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))"
 tick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }
-# wake the loop the moment the job exits: GNU tail checks the pid every 50 ms without starting anything
+# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the
+# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF
+# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a
+# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).
 tick_on_exit() {
-  [ -n "$TICK_FD" ] && [ -n "$JOB_PID" ] || return 0
-  { tail -s 0.05 --pid="$JOB_PID" -f /dev/null >/dev/null 2>&1; printf 'end\n' >&"$TICK_FD"; } </dev/null >/dev/null 2>&1 &
+  [ -n "$TICK_FD" ] || return 0
+  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\n' >&"$TICK_FD"); } 2>/dev/null
+  exec {TICK_FD}>&-
 }
 tick_wait() {
   if [ -n "$TICK_FD" ]; then
@@ -907,7 +911,11 @@ watcher_gone() {
   local w="${DSTACK_WATCHER_PID:-}" ppid
   case "$w" in ''|*[!0-9]*) return 1 ;; esac
   if [ -r "/proc/$$/stat" ]; then
-    ppid=$(sed 's/^.*) [A-Za-z] \([0-9]*\).*$/\1/' "/proc/$$/stat" 2>/dev/null)
+    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`
+    read -r ppid <"/proc/$$/stat" 2>/dev/null || ppid=
+    ppid="${ppid##*) }"
+    ppid="${ppid#* }"
+    ppid="${ppid%% *}"
   else
     ppid=$(ps -o ppid= -p "$$" 2>/dev/null | tr -d ' ')
   fi
@@ -1018,7 +1026,8 @@ finish() {
   trap '' TERM INT HUP
   finish_checkpoints "$status" "$code" "$reason"
   PHASE=uploading
-  write_status
+  # nothing to upload: the next status.json says done, in a few milliseconds
+  [ "${#ARTIFACT_PATHS[@]}" -eq 0 ] && ! has_job_outputs || write_status
   if [ "$NODE_RANK" != 0 ]; then
     [ "${#ARTIFACT_PATHS[@]}" -eq 0 ] || log "artifacts are stored from the master node (rank 0) only: this node's are not"
   elif ! upload_artifacts; then
@@ -1162,6 +1171,7 @@ if [ "$HAS_SETUP" = 1 ]; then set_phase setup; else set_phase running; fi
 log "running in ${WORKING_DIR}"
 JOB_STARTED=$SECONDS
 JOB_OUT="$LOG_FILE"
+tick_open
 if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start the secret redaction filter"; fi
 (
   cd "$JOB_DIR" || exit 1
@@ -1170,6 +1180,7 @@ if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start 
   export DSTACK_METRICS="$JOB_OUT_DIR/metrics.jsonl" DSTACK_REPORT="$JOB_OUT_DIR/report.md"
   if [ -n "$IMAGE" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env "$RUNNER_DIR/mpi_hostfile"; fi
   job_env_unset
+  tick_on_exit
   exec setsid env "${JOB_ENV_UNSET[@]}" "${JOB_CMD[@]}" </dev/null >>"$JOB_OUT" 2>&1
 ) &
 JOB_PID=$!
@@ -1178,11 +1189,10 @@ printf '%s\n' "$JOB_PID" >"$PID_NOTE" 2>/dev/null || true
 
 last_ship=$SECONDS
 last_spot=-1000000
-tick_open
-tick_on_exit
 ship_ticks
 while job_alive; do
   tick_wait
+  job_alive || break # the job just ended: finish ships the rest at once
   if [ "$PHASE" = setup ] && [ -f "$RUNNER_DIR/step" ] && grep -q '^commands' "$RUNNER_DIR/step" 2>/dev/null; then set_phase running; fi
   if log_ship_due; then
     print_new

@@ -59,6 +59,12 @@ function signalPid(pid: number, sig: NodeJS.Signals): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+/** the first of the two; the timer is cleared, so a pending one never holds the process's exit */
+async function exitedOrAfter(exited: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, ms)))])
+  clearTimeout(timer)
+}
 
 /** the job's process group, noted by the runner (it runs the job in its own session) */
 function jobGroupOf(runnerPid: number): number | undefined {
@@ -89,7 +95,7 @@ async function stopRunner(pid: number, graceMs: number, isDone: () => boolean, e
   if (!isDone()) signalPid(pid, 'SIGTERM')
   const until = Date.now() + graceMs
   // the exit event when we have one (our own child), else a 100 ms check
-  while (!isDone() && Date.now() < until) await (exited ? Promise.race([exited, sleep(100)]) : sleep(100))
+  while (!isDone() && Date.now() < until) await (exited ? exitedOrAfter(exited, 100) : sleep(100))
   if (isDone()) return
   const jobGroup = jobGroupOf(pid)
   killGroup(pid, 'SIGKILL')
