@@ -854,11 +854,19 @@ start_redactor() {
   REDACT_PID=$!
   JOB_OUT="$fifo"
 }
+# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)
+redactor_running() {
+  local st
+  [ -r "/proc/$REDACT_PID/stat" ] || { kill -0 "$REDACT_PID" 2>/dev/null; return; }
+  read -r st <"/proc/$REDACT_PID/stat" 2>/dev/null || return 1
+  st="${st##*) }"
+  [ "${st%% *}" != Z ]
+}
 # wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)
 stop_redactor() {
   [ -n "$REDACT_PID" ] || return 0
   local t=0
-  while kill -0 "$REDACT_PID" 2>/dev/null && [ "$t" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done
+  while redactor_running && [ "$t" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done
   kill "$REDACT_PID" 2>/dev/null || true
   wait "$REDACT_PID" 2>/dev/null || true
   REDACT_PID=
