@@ -18,13 +18,28 @@ const CLI = join(ROOT, 'src/entry/cli-index.ts')
 
 /** lines spaced 0.2–0.5 s (the spacing varies, so they land at every phase of the ship and poll grids) */
 const TICKS = 16
-const workflow = `workflows:
-  - name: loop
-    provider: bash
-    commands:
-      - for i in $(seq 1 ${TICKS}); do echo "TICK $(date +%s%3N)"; sleep 0.$((2 + i % 4)); done
-      - echo "LAST $(date +%s%3N)"
-`
+/** the job: TICK lines, then (optionally) `files` random files of `bytes` each in out/, then LAST */
+function workflow(files = 0, bytes = 0): string {
+  const make = files ? [`      - mkdir -p out && for i in $(seq 1 ${files}); do head -c ${bytes} /dev/urandom > out/f$i.bin; done`] : []
+  return [
+    'workflows:',
+    '  - name: loop',
+    '    provider: bash',
+    '    commands:',
+    `      - for i in $(seq 1 ${TICKS}); do echo "TICK $(date +%s%3N)"; sleep 0.$((2 + i % 4)); done`,
+    ...make,
+    '      - echo "LAST $(date +%s%3N)"',
+    ...(files ? ['    artifacts:', '      - path: out'] : []),
+    ''
+  ].join('\n')
+}
+
+export interface RunLoopOptions {
+  /** the job leaves `files` random files of `bytes` each as its artifact `out` */
+  artifacts?: { files: number; bytes: number }
+  /** called after the run, before its repository is removed (run name, repository folder) */
+  after?: (run: string, repoDir: string) => Promise<void>
+}
 
 export interface RunLoopFigures {
   /** job's last command → the CLI exited (ms) */
@@ -42,8 +57,8 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
 }
 
-export async function measureRunLoop(storeArgs: string[], env: Record<string, string> = {}): Promise<RunLoopFigures> {
-  const repo = makeRepo({ '.dstack/workflows.yaml': workflow })
+export async function measureRunLoop(storeArgs: string[], env: Record<string, string> = {}, opts: RunLoopOptions = {}): Promise<RunLoopFigures> {
+  const repo = makeRepo({ '.dstack/workflows.yaml': workflow(opts.artifacts?.files, opts.artifacts?.bytes) })
   const home = mkdtempSync(join(tmpdir(), 'bench-loop-home-'))
   try {
     const t0 = Date.now()
@@ -77,6 +92,11 @@ export async function measureRunLoop(storeArgs: string[], env: Record<string, st
     const exitedAt = Date.now()
     if (code !== 0 || last === undefined || lags.length < TICKS) {
       throw new Error(`the run exited ${code} with ${lags.length}/${TICKS} ticks${last === undefined ? ' and no LAST line' : ''}: ${stderr.slice(-2000)}`)
+    }
+    const run = /^run (\S+) succeeded$/m.exec(stderr)?.[1]
+    if (opts.after) {
+      if (!run) throw new Error(`no run name in the CLI's output: ${stderr.slice(-500)}`)
+      await opts.after(run, repo.dir)
     }
     return { exitMs: exitedAt - last, p50: percentile(lags, 50), p95: percentile(lags, 95), samples: lags.length, wallMs: exitedAt - t0 }
   } finally {

@@ -597,11 +597,34 @@ job_outputs_manifest() {
   local n f size sum
   for n in "${JOB_OUT_FILES[@]}"; do
     f=$(job_out_file "$n") || continue
-    store_put "$f" "$ARTIFACTS_PREFIX/_dstack/$n" >/dev/null || { failed=1; note "uploading _dstack/$n failed" >/dev/null; continue; }
+    store_put_small "$f" "$ARTIFACTS_PREFIX/_dstack/$n" >/dev/null || { failed=1; note "uploading _dstack/$n failed" >/dev/null; continue; }
     size=$(stat -c %s "$f") && sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
     [ "$first" = 1 ] || printf ','
     first=0
     printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "_dstack/$n")" "$size" "$sum"
+  done
+}
+# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from
+# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a
+# big folder cost as much as its upload); file by file only if those disagree with the file list
+manifest_entries() {
+  local src="$1" key="$2" f i rel size sum files=() sizes=() sums=()
+  while IFS= read -r -d '' f; do files+=("$f"); done < <(artifact_files "$src")
+  [ "${#files[@]}" -gt 0 ] || return 0
+  mapfile -d '' -t sizes < <(printf '%s\0' "${files[@]}" | xargs -0 stat --printf '%s\0' -- 2>/dev/null)
+  mapfile -d '' -t sums < <(printf '%s\0' "${files[@]}" | xargs -0 sha256sum -z -- 2>/dev/null)
+  for i in "${!files[@]}"; do
+    f="${files[$i]}"
+    if [ -d "$src" ]; then rel="$key/${f#"$src"/}"; else rel="$key"; fi
+    if [ "${#sizes[@]}" = "${#files[@]}" ] && [ "${#sums[@]}" = "${#files[@]}" ]; then
+      size="${sizes[$i]}" sum="${sums[$i]%% *}"
+    else
+      size=$(stat -c %s "$f") || continue
+      sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
+    fi
+    [ "$first" = 1 ] || printf ','
+    first=0
+    printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
   done
 }
 # upload every artifact, then artifacts.json; returns 1 when an upload failed
@@ -631,19 +654,12 @@ upload_artifacts() {
       src="$(artifact_src "$path")"
       [ -e "$src" ] || continue
       [ -z "$(artifact_refusal "$src" "$(artifact_base "$path")")" ] || continue
-      while IFS= read -r -d '' f; do
-        if [ -d "$src" ]; then rel="$(artifact_key "$path")/${f#"$src"/}"; else rel="$(artifact_key "$path")"; fi
-        size=$(stat -c %s "$f") || continue
-        sum=$(sha256sum <"$f" | cut -d' ' -f1) || continue
-        [ "$first" = 1 ] || printf ','
-        first=0
-        printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
-      done < <(artifact_files "$src")
+      manifest_entries "$src" "$(artifact_key "$path")"
     done
     job_outputs_manifest
     printf '\n]\n'
   } >"$manifest"
-  store_put "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
+  store_put_small "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
   return "$failed"
 }
 
