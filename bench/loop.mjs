@@ -7,23 +7,27 @@
 //   req/poll  requests of a log poll with 10, 1,000, 40,000 chunks   ≤ 2 each, flat (40,000 / 10 ≤ 1)
 //   cpu       runner CPU of a 30 s chatty attempt on S3, shipping via curl vs via the aws CLI  ≤ 0.5×
 //   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
-//   artifacts download (SDK, sha256 checked) vs `aws s3 sync` of the same prefix   time ≤ 1.11× (≥ 0.9× throughput)
+//   artifacts upload: what a tree of artifacts adds to a run's end vs `aws s3 sync` of the same tree;
+//             download: `artifacts download` (SDK, sha256 checked) vs `aws s3 sync`   time ≤ 1.11× (≥ 0.9× throughput)
+//   concurrent 100 `run`s at once against one S3 store: distinct names (count), peak RSS, requests
 // Latencies are the median of BENCH_LOOP_RUNS (3) runs; S3 is s3rver on loopback with the real aws CLI.
+// The parts live in bench/parts/ (TypeScript, typechecked with the tests; each runs alone too).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { measureRunLoop } from './lib/run-loop.mjs'
-import { requestsPerPoll, simulatedDay } from './lib/request-budget.mjs'
-import { runnerCpuFolder, runnerCpuS3 } from './lib/runner-cpu.mjs'
-import { startLoopbackS3 } from './lib/loopback-s3.mjs'
-import { artifactDownload } from './lib/artifacts.mjs'
+import { measureRunLoop } from './parts/run-loop.js'
+import { requestsPerPoll, simulatedDay } from './parts/request-budget.js'
+import { runnerCpuFolder, runnerCpuS3 } from './parts/runner-cpu.js'
+import { artifactTransfer } from './parts/artifacts.js'
+import { concurrentRuns } from './parts/concurrent-runs.js'
+import { startS3Server } from '../__tests__/helpers/s3server.js'
 
 const RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 3)
 const AWS = process.env.BENCH_AWS_CLI ?? '/usr/bin/aws'
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rows = []
 
-const s3 = await startLoopbackS3()
+const s3 = await startS3Server('bench-loop')
 const folder = mkdtempSync(join(tmpdir(), 'bench-loop-store-'))
 try {
   // latencies: folder and S3 runs interleaved, so machine noise spreads over both
@@ -50,23 +54,31 @@ try {
   const polls = {}
   for (const n of [10, 1000, 40_000]) {
     polls[n] = await requestsPerPoll(n)
-    rows.push(['req/poll', `a log poll with ${n.toLocaleString('en')} chunks stored and one new (the full listing it replaced: ${polls[n].fullListing})`, polls[n].oneNew, 2, ''])
+    rows.push(['req/poll', `a log poll with ${n.toLocaleString('en')} chunks stored and one new (listing the whole log instead: ${polls[n].fullListing} LIST pages)`, polls[n].oneNew, 2, ''])
   }
   rows.push(['req/poll', 'flat: requests per poll at 40,000 chunks / at 10', polls[40_000].oneNew / polls[10].oneNew, 1, '×'])
 
-  // artifacts: download with the SDK vs `aws s3 sync` (throughput ≥ 0.9× means time ≤ 1.11×); the
-  // upload is the runner's own `aws s3 sync`, the baseline itself
-  const art = await artifactDownload(s3, AWS)
-  rows.push(['artifacts', `download ${art.files} files, ${(art.bytes / 1048576).toFixed(0)} MiB: ${art.oursMs} ms vs aws s3 sync ${art.syncMs} ms (time ratio)`, art.oursMs / art.syncMs, 1.11, '×'])
+  // artifacts: the runner's upload path and our download against `aws s3 sync` of the same tree
+  // (throughput ≥ 0.9× means time ≤ 1.11×)
+  const art = await artifactTransfer(s3, AWS, RUNS)
+  const size = `${art.files} files, ${(art.bytes / 1048576).toFixed(0)} MiB`
+  rows.push(['artifacts', `upload ${size}: +${art.uploadOursMs.toFixed(0)} ms on the run's end vs aws s3 sync ${art.uploadSyncMs.toFixed(0)} ms (time ratio)`, art.uploadOursMs / art.uploadSyncMs, 1.11, '×'])
+  rows.push(['artifacts', `download ${size}: ${art.downloadOursMs.toFixed(0)} ms vs aws s3 sync ${art.downloadSyncMs.toFixed(0)} ms (time ratio)`, art.downloadOursMs / art.downloadSyncMs, 1.11, '×'])
+
+  // 100 runs at once against the same store (BENCH_CONCURRENT sets how many)
+  const many = await concurrentRuns(s3, AWS, Number(process.env.BENCH_CONCURRENT ?? 100))
+  rows.push(['concurrent', `${many.runs} runs at once on one S3 store: distinct run names (${many.seconds.toFixed(0)} s in all, all succeeded: ${many.succeeded})`, many.runs - many.distinct, 0, ' dup'])
+  rows.push(['concurrent', `peak RSS of one \`run\` (median; max ${(many.maxRssKiB / 1024).toFixed(0)} MiB)`, many.medianRssKiB / 1024, 150, ' MiB'])
+  rows.push(['concurrent', `S3 requests in all, counted at the server (${many.requestsPerRun.toFixed(0)} per run: ${many.byMethod})`, many.requestsPerRun, 60, '/run'])
 
   // the runner's CPU: the whole attempt's process tree (start, loop, finish) for the same 30 s chatty job
   try {
     const cpuFolder = await runnerCpuFolder(30, 20)
     const cpuCurl = await runnerCpuS3(s3, AWS, 30, 20)
     const cpuAws = await runnerCpuS3(s3, AWS, 30, 20, { DSTACK_S3_CURL: '0' })
-    rows.push(['cpu', `runner CPU, 30 s chatty job on S3: curl ${cpuCurl.cpu.toFixed(1)} s (${cpuCurl.chunks} chunks) vs aws CLI ${cpuAws.cpu.toFixed(1)} s (${cpuAws.chunks} chunks)`, cpuCurl.cpu / cpuAws.cpu, 0.5, '×'])
+    rows.push(['cpu', `runner CPU, 30 s chatty job on S3: curl ${cpuCurl.cpu.toFixed(1)} s vs aws CLI ${cpuAws.cpu.toFixed(1)} s (the job's own CPU taken off)`, cpuCurl.cpu / cpuAws.cpu, 0.5, '×'])
     rows.push(['cpu/h', `runner CPU s per hour of chatty output, S3 via curl (start + finish: ${cpuCurl.fixedCpu.toFixed(1)} s once)`, cpuCurl.cpuPerHour, 360, ' s'])
-    rows.push(['cpu/h', `runner CPU s per hour of chatty output, folder store (${cpuFolder.chunks} chunks in ${cpuFolder.wall.toFixed(0)} s)`, cpuFolder.cpuPerHour, 360, ' s'])
+    rows.push(['cpu/h', `runner CPU s per hour of chatty output, folder store (start + finish: ${cpuFolder.fixedCpu.toFixed(1)} s once)`, cpuFolder.cpuPerHour, 360, ' s'])
   } catch (e) {
     rows.push(['cpu', `the runner CPU measurement failed: ${String(e.message).split('\n').slice(0, 3).join(' ')}`, Infinity, 0.5, '×'])
   }
