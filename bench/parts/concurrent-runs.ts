@@ -2,18 +2,16 @@
  * Many `dstack-run run`s at once against one S3 store (s3rver on loopback), as many CI jobs of one
  * repository would start them: the same workflow, the local backend, a trivial job. Reported: the
  * run names (all must differ: each run claims its name with a conditional write), each process's
- * peak RSS, and every request the store received, counted by a small proxy in front of s3rver
- * (the CLIs, their runners' curl and aws CLI calls all go through it).
+ * peak RSS, and every request the store received, counted by s3rver itself (a first middleware):
+ * the CLIs', and their runners' curl and aws CLI calls.
  * The CLI is dist/cli.js, the bundle users run (rebuilt from the sources by `npm run build`).
  * Alone: `node --import tsx bench/parts/concurrent-runs.ts [N]`.
  */
 import { spawn } from 'node:child_process'
-import { createServer, request, Agent, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { S3TestServer } from '../../__tests__/helpers/s3server.js'
+import S3rver from 's3rver'
 import { makeRepo } from '../../__tests__/helpers/git-repo.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
@@ -21,32 +19,35 @@ const CLI = join(ROOT, 'dist/cli.js')
 const RSS_HOOK = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nMAXRSS '+process.resourceUsage().maxRSS+'\\n'))"
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-/** an HTTP proxy to `target` that counts requests by method */
-export async function countingProxy(target: string): Promise<{ endpoint: string; counts: Record<string, number>; close: () => Promise<void> }> {
-  const up = new URL(target)
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+/** s3rver on loopback (as in the tests' helper) with a first middleware that counts requests by method */
+export async function startCountingS3(bucket: string): Promise<{ endpoint: string; env: Record<string, string>; counts: Record<string, number>; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 's3rver-many-'))
+  const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] })
   const counts: Record<string, number> = {}
-  const server: Server = createServer((req, res) => {
-    counts[req.method ?? '?'] = (counts[req.method ?? '?'] ?? 0) + 1
-    // headers unchanged (Host included): the SigV4 signature the client made still matches
-    const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
-    out.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()))
-    req.pipe(out)
+  // s3rver is a Koa app: its middleware list is composed when it starts listening
+  ;(server as unknown as { middleware: ((ctx: { method: string }, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
+    counts[ctx.method] = (counts[ctx.method] ?? 0) + 1
+    await next()
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const { port } = await server.run()
+  const env = {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    AWS_PAGER: ''
+  }
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    env,
     counts,
-    close: () =>
-      new Promise((resolve) => {
-        agent.destroy()
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+    close: async () => {
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 }
 
@@ -63,11 +64,11 @@ export interface ConcurrentFigures {
   seconds: number
 }
 
-export async function concurrentRuns(s3: S3TestServer, awsCli: string, n: number): Promise<ConcurrentFigures> {
-  const proxy = await countingProxy(s3.endpoint)
+export async function concurrentRuns(awsCli: string, n: number): Promise<ConcurrentFigures> {
+  const s3 = await startCountingS3('bench-many')
   const repo = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: hello\n    provider: bash\n    commands:\n      - echo hello from $DSTACK_RUN_NAME\n' })
   const work = mkdtempSync(join(tmpdir(), 'bench-many-'))
-  const storeArgs = ['--store', `s3://${s3.bucket}/many`, '--region', 'us-east-1', '--endpoint', proxy.endpoint]
+  const storeArgs = ['--store', 's3://bench-many/many', '--region', 'us-east-1', '--endpoint', s3.endpoint]
   const env = { ...process.env, ...s3.env, DSTACK_AWS_CLI: awsCli, DSTACK_WORK_ROOT: join(work, 'work'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
   const t0 = performance.now()
   try {
@@ -92,7 +93,7 @@ export async function concurrentRuns(s3: S3TestServer, awsCli: string, n: number
     const rss = results.map((r) => r.rssKiB).filter((r): r is number => r !== undefined)
     const failed = results.filter((r) => r.code !== 0)
     if (failed.length && process.env.BENCH_VERBOSE) process.stderr.write(failed[0].err.slice(-2000))
-    const requests = Object.values(proxy.counts).reduce((a, b) => a + b, 0)
+    const requests = Object.values(s3.counts).reduce((a, b) => a + b, 0)
     return {
       runs: n,
       distinct: new Set(names).size,
@@ -101,22 +102,17 @@ export async function concurrentRuns(s3: S3TestServer, awsCli: string, n: number
       maxRssKiB: Math.max(...rss),
       requests,
       requestsPerRun: requests / n,
-      byMethod: Object.entries(proxy.counts).sort((a, b) => b[1] - a[1]).map(([m, c]) => `${m} ${c}`).join(', '),
+      byMethod: Object.entries(s3.counts).sort((a, b) => b[1] - a[1]).map(([m, c]) => `${m} ${c}`).join(', '),
       seconds
     }
   } finally {
-    await proxy.close()
+    await s3.close()
     repo.cleanup()
     rmSync(work, { recursive: true, force: true })
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { startS3Server, awsCliPath } = await import('../../__tests__/helpers/s3server.js')
-  const s3 = await startS3Server('bench-many')
-  try {
-    console.log(JSON.stringify(await concurrentRuns(s3, awsCliPath(), Number(process.argv[2] ?? 100))))
-  } finally {
-    await s3.close()
-  }
+  const { awsCliPath } = await import('../../__tests__/helpers/s3server.js')
+  console.log(JSON.stringify(await concurrentRuns(process.env.BENCH_AWS_CLI ?? awsCliPath(), Number(process.argv[2] ?? 100))))
 }
