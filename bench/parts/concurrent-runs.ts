@@ -19,14 +19,36 @@ const CLI = join(ROOT, 'dist/cli.js')
 const RSS_HOOK = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nMAXRSS '+process.resourceUsage().maxRSS+'\\n'))"
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-/** s3rver on loopback (as in the tests' helper) with a first middleware that counts requests by method */
+type Middleware = (
+  ctx: { method: string; path: string; querystring: string; status: number; type: string; body: unknown; get: (h: string) => string },
+  next: () => Promise<void>
+) => Promise<void>
+
+/**
+ * s3rver on loopback (as in the tests' helper) with a first middleware that counts requests by
+ * method and answers conditional PUTs (`If-None-Match: *`) as S3 does
+ */
 export async function startCountingS3(bucket: string): Promise<{ endpoint: string; env: Record<string, string>; counts: Record<string, number>; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 's3rver-many-'))
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] })
   const counts: Record<string, number> = {}
+  // every key written since the start (the store is new): what a conditional PUT is checked against
+  const written = new Set<string>()
   // s3rver is a Koa app: its middleware list is composed when it starts listening
-  ;(server as unknown as { middleware: ((ctx: { method: string }, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
+  ;(server as unknown as { middleware: Middleware[] }).middleware.unshift(async (ctx, next) => {
     counts[ctx.method] = (counts[ctx.method] ?? 0) + 1
+    if (ctx.method === 'PUT' && !ctx.querystring) {
+      // real S3 answers `If-None-Match: *` with 412 when the key exists, atomically; s3rver ignores
+      // the header, so two runs could claim one name here and never on S3. Checked and recorded in
+      // one turn of the event loop, it is atomic here too.
+      if (ctx.get('if-none-match') === '*' && written.has(ctx.path)) {
+        ctx.status = 412
+        ctx.type = 'application/xml'
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>'
+        return
+      }
+      written.add(ctx.path)
+    }
     await next()
   })
   const { port } = await server.run()
