@@ -613,6 +613,9 @@ manifest_entries() {
   [ "${#files[@]}" -gt 0 ] || return 0
   mapfile -d '' -t sizes < <(printf '%s\0' "${files[@]}" | xargs -0 stat --printf '%s\0' -- 2>/dev/null)
   mapfile -d '' -t sums < <(printf '%s\0' "${files[@]}" | xargs -0 sha256sum -z -- 2>/dev/null)
+  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below
+  local all_utf8=
+  if ! command -v iconv >/dev/null 2>&1 || printf '%s\n' "$key" "${files[@]}" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi
   for i in "${!files[@]}"; do
     f="${files[$i]}"
     if [ -d "$src" ]; then rel="$key/${f#"$src"/}"; else rel="$key"; fi
@@ -624,7 +627,9 @@ manifest_entries() {
     fi
     [ "$first" = 1 ] || printf ','
     first=0
-    printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
+    if [ -n "$all_utf8" ]; then printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
+    else printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
+    fi
   done
 }
 # upload every artifact, then artifacts.json; returns 1 when an upload failed
