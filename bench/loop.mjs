@@ -9,7 +9,8 @@
 //   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
 //   artifacts upload: what a tree of artifacts adds to a run's end vs `aws s3 sync` of the same tree;
 //             download: `artifacts download` (SDK, sha256 checked) vs `aws s3 sync`   time ≤ 1.11× (≥ 0.9× throughput)
-//   concurrent 100 `run`s at once against one S3 store: distinct names (count), peak RSS, requests
+//   concurrent 100 `run`s at once against one S3 store (BENCH_CONCURRENT): failures and duplicate
+//             names (counts, 0), peak RSS per process ≤ 150 MiB, S3 requests per run-minute ≤ 200
 // Latencies are the median of BENCH_LOOP_RUNS (3) runs; S3 is s3rver on loopback with the real aws CLI.
 // The parts live in bench/parts/ (TypeScript, typechecked with the tests; each runs alone too).
 import { mkdtempSync, rmSync } from 'node:fs'
