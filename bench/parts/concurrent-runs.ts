@@ -28,20 +28,23 @@ type Middleware = (
  * s3rver on loopback (as in the tests' helper) with a first middleware that counts requests by
  * method and answers conditional PUTs (`If-None-Match: *`) as S3 does
  */
-export async function startCountingS3(bucket: string): Promise<{ endpoint: string; env: Record<string, string>; counts: Record<string, number>; close: () => Promise<void> }> {
+export async function startCountingS3(bucket: string): Promise<{ endpoint: string; env: Record<string, string>; counts: Record<string, number>; refused: () => number; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 's3rver-many-'))
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] })
   const counts: Record<string, number> = {}
   // every key written since the start (the store is new): what a conditional PUT is checked against
   const written = new Set<string>()
+  let refused = 0
   // s3rver is a Koa app: its middleware list is composed when it starts listening
   ;(server as unknown as { middleware: Middleware[] }).middleware.unshift(async (ctx, next) => {
     counts[ctx.method] = (counts[ctx.method] ?? 0) + 1
-    if (ctx.method === 'PUT' && !ctx.querystring) {
+    // a whole-object PUT (the SDK adds `?x-id=PutObject`; multipart parts carry uploadId/partNumber)
+    if (ctx.method === 'PUT' && !/(^|&)(uploadId|partNumber|uploads)\b/.test(ctx.querystring)) {
       // real S3 answers `If-None-Match: *` with 412 when the key exists, atomically; s3rver ignores
       // the header, so two runs could claim one name here and never on S3. Checked and recorded in
       // one turn of the event loop, it is atomic here too.
       if (ctx.get('if-none-match') === '*' && written.has(ctx.path)) {
+        refused++
         ctx.status = 412
         ctx.type = 'application/xml'
         ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>'
@@ -66,6 +69,7 @@ export async function startCountingS3(bucket: string): Promise<{ endpoint: strin
     endpoint: `http://127.0.0.1:${port}`,
     env,
     counts,
+    refused: () => refused,
     close: async () => {
       await server.close()
       rmSync(dir, { recursive: true, force: true })
@@ -115,6 +119,7 @@ export async function concurrentRuns(awsCli: string, n: number): Promise<Concurr
     const rss = results.map((r) => r.rssKiB).filter((r): r is number => r !== undefined)
     const failed = results.filter((r) => r.code !== 0)
     if (failed.length && process.env.BENCH_VERBOSE) process.stderr.write(failed[0].err.slice(-2000))
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`conditional PUTs refused: ${s3.refused()}\n`)
     const requests = Object.values(s3.counts).reduce((a, b) => a + b, 0)
     return {
       runs: n,
