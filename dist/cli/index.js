@@ -42708,6 +42708,7 @@ class WorkflowErrors extends UserError {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   zY: () => (/* reexport */ DEFAULTS),
+  l9: () => (/* reexport */ node_address/* NODE_ADDRESS_ANY */.l9),
   Iv: () => (/* reexport */ NoCapacityError),
   yo: () => (/* reexport */ errors/* UserError */.yo),
   d7: () => (/* reexport */ errors/* WorkflowErrors */.d7),
@@ -42717,10 +42718,11 @@ __nccwpck_require__.d(__webpack_exports__, {
   Vw: () => (/* reexport */ errors/* formatProblem */.Vw),
   Hd: () => (/* reexport */ model_status/* isTerminal */.Hd),
   KZ: () => (/* reexport */ names/* normaliseRelativePath */.KZ),
+  Ex: () => (/* reexport */ node_address/* parseNodeAddress */.Ex),
   LS: () => (/* reexport */ plural)
 });
 
-// UNUSED EXPORTS: ACTIVE_STATUSES, ROOT_ARTIFACT_PREFIX, TERMINAL_STATUSES, artifactStorePath, normaliseAbsolutePath
+// UNUSED EXPORTS: ACTIVE_STATUSES, ROOT_ARTIFACT_PREFIX, TERMINAL_STATUSES, artifactStorePath, nodeAddressRank, normaliseAbsolutePath
 
 ;// CONCATENATED MODULE: ./src/model/spec.ts
 /**
@@ -42768,7 +42770,10 @@ function plural(n, singular, pluralForm) {
     return `${n} ${n === 1 ? singular : many}`;
 }
 
+// EXTERNAL MODULE: ./src/model/node-address.ts
+var node_address = __nccwpck_require__(4536);
 ;// CONCATENATED MODULE: ./src/model/index.ts
+
 
 
 
@@ -42849,6 +42854,34 @@ function normaliseAbsolutePath(kind, value) {
 const ROOT_ARTIFACT_PREFIX = '_root';
 function artifactStorePath(path) {
     return path.startsWith('/') ? `${ROOT_ARTIFACT_PREFIX}${path}` : path;
+}
+
+
+/***/ }),
+
+/***/ 4536:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ex: () => (/* binding */ parseNodeAddress),
+/* harmony export */   bB: () => (/* binding */ nodeAddressRank),
+/* harmony export */   l9: () => (/* binding */ NODE_ADDRESS_ANY)
+/* harmony export */ });
+/**
+ * dstack's `${{ groups[i].nodes[j].IP_ADDRESS }}`: the address of node `j` of group `i` of a
+ * multi-node task with `groups`. The address is known only once the cluster exists, so it is
+ * resolved on the machine (runner/interpolate.ts), never written into the stored spec.
+ */
+/** any `${{ groups… }}` expression, well-formed or not (for error messages) */
+const NODE_ADDRESS_ANY = /\$\{\{\s*groups\b[^}]*\}\}/g;
+const NODE_ADDRESS = /^\$\{\{\s*groups\[(\d{1,4})\]\.nodes\[(\d{1,4})\]\.IP_ADDRESS\s*\}\}$/;
+function parseNodeAddress(expr) {
+    const m = NODE_ADDRESS.exec(expr);
+    return m ? { group: Number(m[1]), node: Number(m[2]) } : undefined;
+}
+/** the rank of node `node` of group `group`: groups take ranks in the order they are listed */
+function nodeAddressRank(groupSizes, ref) {
+    return groupSizes.slice(0, ref.group).reduce((a, b) => a + b, 0) + ref.node;
 }
 
 
@@ -43130,9 +43163,11 @@ function shortenMarkdown(md, max, whereWhole, what = 'report') {
 /* harmony export */   l7: () => (/* binding */ runMarkdown)
 /* harmony export */ });
 /* unused harmony exports escapeCell, formatBytes */
-/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5468);
-/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6109);
-/* harmony import */ var _job_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3860);
+/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5468);
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6109);
+/* harmony import */ var _job_report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3860);
+/* harmony import */ var _node_table_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1653);
+
 
 
 
@@ -43149,7 +43184,7 @@ const ICON = {
 };
 /** text for a table cell (md-escape.ts) */
 function escapeCell(s) {
-    return (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeCell */ .kq)(s);
+    return (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .escapeCell */ .kq)(s);
 }
 function formatDuration(sec) {
     if (sec === undefined)
@@ -43174,22 +43209,23 @@ function formatBytes(n) {
 function runMarkdown(r, manifest, ctx) {
     const lines = [];
     const rev = r.revision;
-    const policy = ctx.policy ?? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .policyFor */ .KV)([ctx.artifactsUrl]);
-    lines.push(`### ${ICON[r.status] ?? ''} ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(r.workflow)} — run ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(r.run)} ${r.status}`);
+    const policy = ctx.policy ?? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .policyFor */ .KV)([ctx.artifactsUrl]);
+    lines.push(`### ${ICON[r.status] ?? ''} ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .codeSpan */ .SS)(r.workflow)} — run ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .codeSpan */ .SS)(r.run)} ${r.status}`);
     lines.push('');
     if (r.reason && r.status !== 'succeeded')
-        lines.push(`> ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeText */ .X1)(r.reason)}`, '');
+        lines.push(`> ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .escapeText */ .X1)(r.reason)}`, '');
     lines.push('| | |', '|---|---|');
     lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
-    lines.push(`| Revision | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(rev.sha.slice(0, 12))}${rev.branch ? ` on ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
+    lines.push(`| Revision | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(rev.sha.slice(0, 12))}${rev.branch ? ` on ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
     lines.push(`| Backend | ${r.backend} |`);
-    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_2__/* .runDurationSec */ .T)(r))} |`);
+    lines.push(...(0,_node_table_js__WEBPACK_IMPORTED_MODULE_3__/* .nodesStatusRow */ .wx)(r));
+    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_0__/* .runDurationSec */ .T)(r))} |`);
     if (r.costUsd !== undefined)
         lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
     if (r.tags.length)
-        lines.push(`| Tags | ${r.tags.map((t) => (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(t)).join(', ')} |`);
+        lines.push(`| Tags | ${r.tags.map((t) => (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(t)).join(', ')} |`);
     if (ctx.jobUrl)
-        lines.push(`| Job log | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`);
+        lines.push(`| Job log | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`);
     lines.push('');
     if (r.attempts.length) {
         lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|');
@@ -43199,15 +43235,16 @@ function runMarkdown(r, manifest, ctx) {
         }
         lines.push('');
     }
+    lines.push(...(0,_node_table_js__WEBPACK_IMPORTED_MODULE_3__/* .nodeTable */ .fO)(r, (ctx.maxChars ?? 60_000) / 3));
     if (ctx.blocks?.length)
         lines.push(...ctx.blocks);
     if (manifest.length) {
-        const all = (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)('all', ctx.artifactsUrl, policy);
+        const all = (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)('all', ctx.artifactsUrl, policy);
         lines.push(`**Artifacts**${all === 'all' ? '' : ` (${all})`}: ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
         lines.push('| File | Size | sha256 |', '|---|---|---|');
         const shown = manifest.slice(0, 50);
         for (const e of shown)
-            lines.push(`| ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .link */ .nf)(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(e.sha256.slice(0, 12))} |`);
+            lines.push(`| ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(e.sha256.slice(0, 12))} |`);
         if (manifest.length > shown.length)
             lines.push(`| … ${manifest.length - shown.length} more | | |`);
         lines.push('');
@@ -43215,7 +43252,7 @@ function runMarkdown(r, manifest, ctx) {
     let text = lines.join('\n');
     const max = ctx.maxChars ?? 60_000;
     if (text.length > max)
-        text = (0,_job_report_js__WEBPACK_IMPORTED_MODULE_1__/* .shortenMarkdown */ .zU)(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n';
+        text = (0,_job_report_js__WEBPACK_IMPORTED_MODULE_2__/* .shortenMarkdown */ .zU)(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n';
     return text;
 }
 
@@ -43396,6 +43433,184 @@ function fencedBlock(text, info = '') {
 
 /***/ }),
 
+/***/ 455:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S9: () => (/* binding */ isMultiNode),
+/* harmony export */   dA: () => (/* binding */ nodeLabel),
+/* harmony export */   dP: () => (/* binding */ failingNode),
+/* harmony export */   fy: () => (/* binding */ lastAttemptNodes),
+/* harmony export */   kV: () => (/* binding */ nodeCount),
+/* harmony export */   o0: () => (/* binding */ nodeStatusesOutput)
+/* harmony export */ });
+/* unused harmony export nodeStatusOutputs */
+/** how many nodes the run asked for (1 for records written before multi-node tasks existed) */
+function nodeCount(r) {
+    const n = r.spec?.nodes;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 1;
+}
+/** the last attempt's nodes, by rank (empty for a single-node run, or before any node started) */
+function lastAttemptNodes(r) {
+    const last = r.attempts[r.attempts.length - 1];
+    return [...(last?.nodes ?? [])].sort((a, b) => a.rank - b.rank);
+}
+function isMultiNode(r) {
+    return nodeCount(r) > 1 || lastAttemptNodes(r).length > 0;
+}
+/** a node's reason in the output: one line, at most this long */
+const OUTPUT_REASON_CHARS = 200;
+function nodeStatusOutputs(r) {
+    return lastAttemptNodes(r).map((n) => {
+        const o = { rank: n.rank, status: n.status ?? null };
+        if (n.group !== undefined)
+            o.group = n.group;
+        if (n.exitCode !== undefined)
+            o.exitCode = n.exitCode;
+        if (n.machine?.instanceType)
+            o.instanceType = n.machine.instanceType;
+        if (n.machine?.zone)
+            o.zone = n.machine.zone;
+        if (n.machine?.backend === 'aws' && n.machine.id)
+            o.instanceId = n.machine.id;
+        if (n.reason && n.status !== 'succeeded')
+            o.reason = oneLine(n.reason, OUTPUT_REASON_CHARS);
+        return o;
+    });
+}
+/**
+ * The `node-statuses` output: a compact JSON list for a multi-node run (`[]` when no node of the
+ * last attempt started), empty for a single-node run. JSON.stringify keeps it on one line, so the
+ * GitLab dotenv can carry it.
+ */
+function nodeStatusesOutput(r) {
+    return isMultiNode(r) ? JSON.stringify(nodeStatusOutputs(r)) : '';
+}
+const SEVERITY = { failed: 0, 'timed-out': 1, interrupted: 2, cancelled: 3 };
+/**
+ * The node to blame for a multi-node run that did not succeed: the one the run's reason names
+ * (`node 2 failed: …`, as the orchestrator writes it), else the lowest-ranked failed node (dstack
+ * fails the run when any node fails), else the one that timed out, was interrupted or cancelled.
+ * Undefined for a succeeded run, a single-node run, or when no node reported a failure.
+ */
+function failingNode(r) {
+    if (r.status === 'succeeded')
+        return undefined;
+    const nodes = lastAttemptNodes(r);
+    const named = /^node (\d+)\b/.exec(r.reason ?? '');
+    const byReason = named ? nodes.find((n) => n.rank === Number(named[1]) && n.status !== undefined && n.status !== 'succeeded') : undefined;
+    if (byReason)
+        return byReason;
+    let best;
+    for (const n of nodes) {
+        const s = n.status === undefined ? undefined : SEVERITY[n.status];
+        if (s === undefined)
+            continue;
+        if (!best || s < SEVERITY[best.status])
+            best = n;
+    }
+    return best;
+}
+/** `node 2 (group workers)`, `node 0 (master)`: plain text, for a log line or to escape */
+function nodeLabel(n) {
+    const role = n.group !== undefined ? `group ${n.group}` : n.rank === 0 ? 'master' : '';
+    return `node ${n.rank}${role ? ` (${role}${n.group !== undefined && n.rank === 0 ? ', master' : ''})` : ''}`;
+}
+function oneLine(s, max) {
+    // eslint-disable-next-line no-control-regex
+    const t = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+    return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+
+/***/ }),
+
+/***/ 1653:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   It: () => (/* binding */ nodeLabelMarkdown),
+/* harmony export */   fO: () => (/* binding */ nodeTable),
+/* harmony export */   wx: () => (/* binding */ nodesStatusRow)
+/* harmony export */ });
+/* unused harmony export MAX_NODE_ROWS */
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6109);
+/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(455);
+
+
+/** rows shown at most (a bigger cluster gets a last row saying how many more) */
+const MAX_NODE_ROWS = 64;
+/** a node's reason in its cell: one line, at most this long */
+const REASON_CHARS = 200;
+function clip(s, max) {
+    return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+/** `| Nodes | 3 (groups `head` 1, `workers` 2) |` for a multi-node run; nothing otherwise */
+function nodesStatusRow(r) {
+    if (!(0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .isMultiNode */ .S9)(r))
+        return [];
+    const groups = r.spec?.groups ?? [];
+    const detail = groups.length ? ` (${groups.length === 1 ? 'group' : 'groups'} ${groups.map((g) => `${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(g.name)} ${g.nodes}`).join(', ')})` : '';
+    return [`| Nodes | ${(0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeCount */ .kV)(r)}${detail} |`];
+}
+/**
+ * The table of the last attempt's nodes, with a heading line; nothing for a single-node run or
+ * before any node started. At most MAX_NODE_ROWS rows and about `maxChars` characters (a PR / MR
+ * comment leaves room for the failure part after it): the rest is one `… N more` row, and the node
+ * that decided a failure is always among the rows shown.
+ */
+function nodeTable(r, maxChars = Infinity) {
+    const nodes = (0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .lastAttemptNodes */ .fy)(r);
+    if (!nodes.length)
+        return [];
+    const withGroups = nodes.some((n) => n.group !== undefined) || Boolean(r.spec?.groups?.length);
+    const blamed = (0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .failingNode */ .dP)(r);
+    const attempt = r.attempts[r.attempts.length - 1];
+    const head = [
+        `**Nodes** of attempt ${attempt.n}: ${nodes.length}${nodes.length < (0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeCount */ .kV)(r) ? ` of ${(0,_node_results_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeCount */ .kV)(r)}` : ''}`,
+        '',
+        `| Node |${withGroups ? ' Group |' : ''} Machine | Zone | Status | Exit code | Reason |`,
+        `|---:|${withGroups ? '---|' : ''}---|---|---|---:|---|`
+    ];
+    const row = (n) => {
+        const m = n.machine;
+        const machine = [m?.instanceType, m?.id].filter(Boolean).join(' ');
+        const status = n.status ?? '…';
+        return (`| ${n.rank}${n.rank === 0 ? ' (master)' : ''} |` +
+            (withGroups ? ` ${n.group !== undefined ? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .cellCode */ .GA)(n.group) : '—'} |` : '') +
+            ` ${machine ? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeCell */ .kq)(machine) : '—'} | ${m?.zone ? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeCell */ .kq)(m.zone) : '—'} | ${blamed === n ? `**${status}**` : status} |` +
+            ` ${n.exitCode ?? '—'} | ${n.reason ? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .escapeCell */ .kq)(clip(n.reason, REASON_CHARS)) : ''} |`);
+    };
+    const more = (k) => `| … ${k} more |${withGroups ? ' |' : ''} | | | | |`;
+    const rows = [];
+    const shown = [];
+    let size = head.join('\n').length + 40;
+    for (const n of nodes) {
+        const text = row(n);
+        if (shown.length >= MAX_NODE_ROWS || (shown.length > 0 && size + text.length + 1 > maxChars))
+            break;
+        rows.push(text);
+        shown.push(n);
+        size += text.length + 1;
+    }
+    if (shown.length < nodes.length) {
+        if (blamed && !shown.includes(blamed)) {
+            rows[rows.length - 1] = row(blamed);
+            shown[shown.length - 1] = blamed;
+        }
+        rows.push(more(nodes.length - shown.length));
+    }
+    return [...head, ...rows, ''];
+}
+/** `node 2 (group `workers`)`, `node 0 (master)`: markdown for a paragraph, the group as code */
+function nodeLabelMarkdown(n) {
+    const roles = [...(n.group !== undefined ? [`group ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .codeSpan */ .SS)(n.group)}`] : []), ...(n.rank === 0 ? ['master'] : [])];
+    return `node ${n.rank}${roles.length ? ` (${roles.join(', ')})` : ''}`;
+}
+
+
+/***/ }),
+
 /***/ 5468:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -43403,6 +43618,8 @@ function fencedBlock(text, info = '') {
 /* harmony export */   M: () => (/* binding */ runOutputs),
 /* harmony export */   T: () => (/* binding */ runDurationSec)
 /* harmony export */ });
+/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(455);
+
 function runDurationSec(r) {
     if (!r.endedAt)
         return undefined;
@@ -43425,6 +43642,8 @@ function runOutputs(r, manifest, ctx) {
         tags: JSON.stringify(r.tags),
         duration: String(runDurationSec(r) ?? ''),
         attempts: String(r.attempts.length),
+        nodes: String((0,_node_results_js__WEBPACK_IMPORTED_MODULE_0__/* .nodeCount */ .kV)(r)),
+        'node-statuses': (0,_node_results_js__WEBPACK_IMPORTED_MODULE_0__/* .nodeStatusesOutput */ .o0)(r),
         'instance-id': m && m.backend === 'aws' ? m.id : '',
         'instance-type': m?.instanceType ?? '',
         market: m?.market ?? '',
@@ -43450,8 +43669,9 @@ function runOutputs(r, manifest, ctx) {
 /* harmony export */   jJ: () => (/* binding */ interpolateCommand),
 /* harmony export */   xN: () => (/* binding */ argsText)
 /* harmony export */ });
-/* unused harmony export findPlaceholders */
+/* unused harmony exports findPlaceholders, nodeAddressVar */
 /* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7206);
+/* harmony import */ var _model_node_address_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4536);
 /**
  * Pure: `${{ run.args }}` and `${{ run.name }}` in a command become references to variables the job
  * script sets from shell-quoted values, never the values' text. Which reference depends on where the
@@ -43472,7 +43692,8 @@ function runOutputs(r, manifest, ctx) {
  * letters, digits, `.`, `_`, `-`, and in a quoted heredoc it is written as is).
  */
 
-const PLACEHOLDER = /^\$\{\{\s*(run\.args|run\.name)\s*\}\}/;
+
+const PLACEHOLDER = /^\$\{\{\s*(run\.args|run\.name|groups\[\d{1,4}\]\.nodes\[\d{1,4}\]\.IP_ADDRESS)\s*\}\}/;
 const WORD_END = /[\s;&|<>()]/;
 /** every `${{ run.args }}` / `${{ run.name }}` in `command`, with its shell context */
 function findPlaceholders(command) {
@@ -43684,6 +43905,35 @@ function findPlaceholders(command) {
     }
     return found;
 }
+/** the job script's variable holding the address of the node of rank `rank` (set by nodeAddressPrelude) */
+function nodeAddressVar(rank) {
+    return `DSTACK_NODE_IP_${rank}`;
+}
+function nodeAddressReference(p, v) {
+    const ref = (0,_model_node_address_js__WEBPACK_IMPORTED_MODULE_1__/* .parseNodeAddress */ .Ex)(`\${{ ${p.expr} }}`);
+    const sizes = v.groupSizes;
+    if (!ref || !sizes || ref.group >= sizes.length || ref.node >= sizes[ref.group]) {
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`\`\${{ ${p.expr} }}\` names a node this task does not have`, 'count groups and nodes from 0, and use it only in the commands of a task with `groups`');
+    }
+    const text = `\${${nodeAddressVar((0,_model_node_address_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeAddressRank */ .bB)(sizes, ref))}}`;
+    switch (p.context) {
+        case 'word':
+            return `"${text}"`;
+        case 'double':
+        case 'param':
+        case 'heredoc':
+            return text;
+        case 'single':
+            return `'"${text}"'`;
+        case 'ansi':
+            return `'"${text}"$'`;
+        case 'comment':
+            return `\${{ ${p.expr} }}`;
+        case 'arith':
+        case 'quoted-heredoc':
+            throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`, `assign it to a variable first: ip="\${{ ${p.expr} }}"`);
+    }
+}
 /** the text `${{ run.args }}` stands for where a single string is meant: the args joined by spaces */
 function argsText(args) {
     return args.join(' ');
@@ -43692,6 +43942,8 @@ function heredocRefusal(p, delimiter) {
     return new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`the run's ${p.expr === 'run.args' ? 'arguments' : 'name'} would put a line \`${delimiter}\` into the quoted heredoc where \`\${{ ${p.expr} }}\` stands: it would end the heredoc and run what follows as shell`, 'pass other arguments, or use an unquoted heredoc (<<EOF), where the arguments are referenced as ${DSTACK_ARGS_TEXT}');
 }
 function reference(p, v) {
+    if (p.expr.startsWith('groups'))
+        return nodeAddressReference(p, v);
     const isArgs = p.expr === 'run.args';
     const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}';
     switch (p.context) {
@@ -43868,7 +44120,7 @@ function shellArray(values) {
 
 ;// CONCATENATED MODULE: ./src/runner/body.generated.ts
 // GENERATED from runner-body.sh by gen-body.mjs; do not edit.
-const RUNNER_BODY = "# ---- runner body (src/runner/runner-body.sh; embedded by render.ts through body.generated.ts) ----\n# Expects the header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\n\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\nNOTES=()\n\n# ---------- helpers ----------\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\n# ---------- store ----------\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK= CURL_SK= CURL_ST=\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out= c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\nfolder_tmp() { printf '%s/.~tmp.%s.%s' \"$(dirname \"$1\")\" \"$$\" \"$RANDOM\"; }\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)\nstore_sync_down() {\n  mkdir -p \"$2\" || return 1\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  [ -d \"$STORE_ROOT/$1\" ] || return 0\n  cp -R \"$STORE_ROOT/$1/.\" \"$2/\"\n}\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits: GNU tail checks the pid every 50 ms without starting anything\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] && [ -n \"$JOB_PID\" ] || return 0\n  { tail -s 0.05 --pid=\"$JOB_PID\" -f /dev/null >/dev/null 2>&1; printf 'end\\n' >&\"$TICK_FD\"; } </dev/null >/dev/null 2>&1 &\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# ---------- artifacts ----------\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"; return; fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# ---------- checkpoints: `mount: true` artifacts, carried across attempts ----------\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n files=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || continue\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    mkdir -p \"$(dirname \"$dest\")\"\n    if [ -e \"$dest\" ] && [ -d \"$staged\" ]; then cp -Rp \"$staged/.\" \"$dest/\" && rm -rf \"$staged\"\n    else rm -rf \"$dest\" && mv \"$staged\" \"$dest\"\n    fi || { note \"could not put the checkpoint \\`$path\\` in place: the job starts without it\"; continue; }\n    restored+=(\"$path\")\n    files=$((files + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($files files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" first=1 f rel size sum\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  {\n    printf '['\n    for i in \"${!ARTIFACT_PATHS[@]}\"; do\n      path=\"${ARTIFACT_PATHS[$i]}\"\n      src=\"$(artifact_src \"$path\")\"\n      [ -e \"$src\" ] || continue\n      [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n      while IFS= read -r -d '' f; do\n        if [ -d \"$src\" ]; then rel=\"$(artifact_key \"$path\")/${f#\"$src\"/}\"; else rel=\"$(artifact_key \"$path\")\"; fi\n        size=$(stat -c %s \"$f\") || continue\n        sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n        [ \"$first\" = 1 ] || printf ','\n        first=0\n        printf '\\n  {%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(manifest_path_fields \"$rel\")\" \"$size\" \"$sum\"\n      done < <(artifact_files \"$src\")\n    done\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  store_put \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n\n# ---------- integrity: nothing runs or lands in the working folder unchecked ----------\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  local opts=()\n  awk -W version 2>&1 | grep -q mawk && opts=(-W interactive)\n  LC_ALL=C exec awk \"${opts[@]}\" '\n    BEGIN { n = split(ENVIRON[\"DSTACK_REDACT\"], v, \"\\n\") }\n    {\n      s = $0\n      for (i = 1; i <= n; i++) {\n        if (v[i] == \"\") continue\n        out = \"\"\n        while ((p = index(s, v[i])) > 0) { out = out substr(s, 1, p - 1) \"***\"; s = substr(s, p + length(v[i])) }\n        s = out s\n      }\n      print s\n      fflush()\n    }'\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while kill -0 \"$REDACT_PID\" 2>/dev/null && [ \"$t\" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# ---------- job control ----------\njob_alive() { [ -n \"$JOB_PID\" ] && kill -0 \"$JOB_PID\" 2>/dev/null; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    ppid=$(sed 's/^.*) [A-Za-z] \\([0-9]*\\).*$/\\1/' \"/proc/$$/stat\" 2>/dev/null)\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- absolute paths, deps, private registries ----------\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  write_status\n  if ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE=done\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\n# ---------- start ----------\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE=done\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)\"\nwrite_status\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$RUNNER_DIR/job.sh\"\n\n# build the job command\nif [ -n \"$IMAGE\" ]; then\n  if ! command -v docker >/dev/null 2>&1; then\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n  fi\n  if ! docker_err=$(docker info 2>&1 >/dev/null); then\n    docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n  fi\n  registry_login || fail_early \"$LOGIN_ERROR\"\n  code_mount=/workflow\n  is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n  if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n  JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n  for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n  command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n  JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n  for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n  JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n  if [ -n \"$ENTRYPOINT\" ]; then\n    read -r -a ep <<<\"$ENTRYPOINT\"\n    JOB_CMD+=(--entrypoint \"${ep[0]}\" \"$IMAGE\" \"${ep[@]:1}\")\n    [ \"$HAS_COMMANDS\" = 1 ] && JOB_CMD+=(\"$JOB_SCRIPT\")\n  elif [ \"$HAS_COMMANDS\" = 1 ]; then\n    JOB_CMD+=(--entrypoint /bin/sh \"$IMAGE\" -c 'if command -v bash >/dev/null 2>&1; then exec bash \"$0\"; else exec sh \"$0\"; fi' /dstack-runner/job.sh)\n  else\n    JOB_CMD+=(\"$IMAGE\")\n  fi\nelse\n  if [ -n \"$PYTHON_VERSION\" ]; then\n    have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n    case \"$have\" in\n      \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n      '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n      *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n    esac\n  fi\n  JOB_CMD=(bash \"$RUNNER_DIR/job.sh\")\nfi\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_STARTED=$SECONDS\nJOB_OUT=\"$LOG_FILE\"\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$RUNNER_DIR\"\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  job_env_unset\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\ntick_open\ntick_on_exit\nship_ticks\nwhile job_alive; do\n  tick_wait\n  if [ \"$PHASE\" = setup ] && [ -f \"$RUNNER_DIR/step\" ] && grep -q '^commands' \"$RUNNER_DIR/step\" 2>/dev/null; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(cat \"$RUNNER_DIR/step\" 2>/dev/null || true)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
+const RUNNER_BODY = "# ---- runner body (src/runner/runner-body.sh; embedded by render.ts through body.generated.ts) ----\n# Expects the header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\n\n# ---------- nodes: this runner's rank and the addresses of all (multi-node tasks) ----------\n# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and\n# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single\n# node needs none of them. Each value is checked before it is used in a path, a key or the job.\nNODE_ERROR=\nNODE_RANK=\"${DSTACK_NODE_RANK:-0}\"\nNODES_IPS=()\nNODE_GROUP=0\nMPI_HOSTFILE=\nnode_setup() {\n  local ip n=0 i\n  case \"$NODE_RANK\" in ''|*[!0-9]*|0?*) NODE_ERROR=\"DSTACK_NODE_RANK \\`$NODE_RANK\\` is not a node rank\"; NODE_RANK=0; return 1 ;; esac\n  if [ \"$NODE_RANK\" -ge \"$NODES_NUM\" ]; then NODE_ERROR=\"DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM\"; NODE_RANK=0; return 1; fi\n  if [ -z \"${DSTACK_NODES_IPS:-}\" ]; then\n    [ \"$NODES_NUM\" = 1 ] || { NODE_ERROR=\"DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment\"; return 1; }\n    NODES_IPS=(127.0.0.1)\n  else\n    while IFS= read -r ip; do\n      [ -n \"$ip\" ] || continue\n      if ! [[ \"$ip\" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] && ! [[ \"$ip\" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR=\"DSTACK_NODES_IPS holds \\`$ip\\`, which is not an IP address\"; return 1; fi\n      NODES_IPS+=(\"$ip\")\n    done <<<\"$DSTACK_NODES_IPS\"\n    [ \"${#NODES_IPS[@]}\" = \"$NODES_NUM\" ] || { NODE_ERROR=\"DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes\"; return 1; }\n  fi\n  GPUS_PER_NODE=\"${DSTACK_GPUS_PER_NODE:-}\"\n  if [ -z \"$GPUS_PER_NODE\" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi\n  case \"$GPUS_PER_NODE\" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac\n  GPUS_NUM=$((GPUS_PER_NODE * NODES_NUM))\n  for i in \"${!GROUP_SIZES[@]}\"; do\n    n=$((n + GROUP_SIZES[i]))\n    if [ \"$NODE_RANK\" -lt \"$n\" ]; then NODE_GROUP=$i; break; fi\n  done\n  [ -z \"${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}\" ] || JOB_SCRIPT=\"${GROUP_JOB_SCRIPTS[$NODE_GROUP]}\"\n}\nnode_setup || true\nunset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE\n# \"node 1 of 3 (group workers)\", for the log\nnode_label() {\n  printf 'node %s of %s' \"$NODE_RANK\" \"$NODES_NUM\"\n  [ -z \"${GROUP_NAMES[$NODE_GROUP]:-}\" ] || printf ' (group %s)' \"${GROUP_NAMES[$NODE_GROUP]}\"\n}\n\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\n# the nodes of a multi-node run on one host (local backend) each get their own folder\n[ \"$NODES_NUM\" -gt 1 ] && WORK=\"$WORK.node$NODE_RANK\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\n# a node of a multi-node run writes its status and logs in its own folder of the attempt\n[ \"$NODES_NUM\" -gt 1 ] && ATTEMPT_PREFIX=\"$ATTEMPT_PREFIX/nodes/$NODE_RANK\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\nNOTES=()\n\n# ---------- helpers ----------\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\n# ---------- store ----------\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK= CURL_SK= CURL_ST=\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out= c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\nfolder_tmp() { printf '%s/.~tmp.%s.%s' \"$(dirname \"$1\")\" \"$$\" \"$RANDOM\"; }\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)\nstore_sync_down() {\n  mkdir -p \"$2\" || return 1\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  [ -d \"$STORE_ROOT/$1\" ] || return 0\n  cp -R \"$STORE_ROOT/$1/.\" \"$2/\"\n}\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the\n# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF\n# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a\n# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] || return 0\n  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\\n' >&\"$TICK_FD\"); } 2>/dev/null\n  exec {TICK_FD}>&-\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# ---------- artifacts ----------\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"; return; fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# ---------- checkpoints: `mount: true` artifacts, carried across attempts ----------\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" prune >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints && [ \"$NODE_RANK\" = 0 ] || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n files=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || continue\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    mkdir -p \"$(dirname \"$dest\")\"\n    if [ -e \"$dest\" ] && [ -d \"$staged\" ]; then cp -Rp \"$staged/.\" \"$dest/\" && rm -rf \"$staged\"\n    else rm -rf \"$dest\" && mv \"$staged\" \"$dest\"\n    fi || { note \"could not put the checkpoint \\`$path\\` in place: the job starts without it\"; continue; }\n    restored+=(\"$path\")\n    files=$((files + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($files files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints && [ \"$NODE_RANK\" = 0 ]; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put_small \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from\n# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a\n# big folder cost as much as its upload); file by file only if those disagree with the file list\nmanifest_entries() {\n  local src=\"$1\" key=\"$2\" f i rel size sum files=() sizes=() sums=()\n  while IFS= read -r -d '' f; do files+=(\"$f\"); done < <(artifact_files \"$src\")\n  [ \"${#files[@]}\" -gt 0 ] || return 0\n  mapfile -d '' -t sizes < <(printf '%s\\0' \"${files[@]}\" | xargs -0 stat --printf '%s\\0' -- 2>/dev/null)\n  mapfile -d '' -t sums < <(printf '%s\\0' \"${files[@]}\" | xargs -0 sha256sum -z -- 2>/dev/null)\n  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below\n  local all_utf8=\n  if ! command -v iconv >/dev/null 2>&1 || printf '%s\\n' \"$key\" \"${files[@]}\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi\n  for i in \"${!files[@]}\"; do\n    f=\"${files[$i]}\"\n    if [ -d \"$src\" ]; then rel=\"$key/${f#\"$src\"/}\"; else rel=\"$key\"; fi\n    if [ \"${#sizes[@]}\" = \"${#files[@]}\" ] && [ \"${#sums[@]}\" = \"${#files[@]}\" ]; then\n      size=\"${sizes[$i]}\" sum=\"${sums[$i]%% *}\"\n    else\n      size=$(stat -c %s \"$f\") || continue\n      sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    fi\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    if [ -n \"$all_utf8\" ]; then printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"$rel\")\" \"$size\" \"$sum\"\n    else printf '\\n  {%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(manifest_path_fields \"$rel\")\" \"$size\" \"$sum\"\n    fi\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" first=1 f rel size sum\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  {\n    printf '['\n    for i in \"${!ARTIFACT_PATHS[@]}\"; do\n      path=\"${ARTIFACT_PATHS[$i]}\"\n      src=\"$(artifact_src \"$path\")\"\n      [ -e \"$src\" ] || continue\n      [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n      manifest_entries \"$src\" \"$(artifact_key \"$path\")\"\n    done\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  store_put_small \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n\n# ---------- integrity: nothing runs or lands in the working folder unchecked ----------\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n\n# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------\nNODE_ENV_NAMES=()\n# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES\nexport_node_env() {\n  local i ips\n  ips=\"$(printf '%s\\n' \"${NODES_IPS[@]}\")\"\n  export DSTACK_NODES_NUM=\"$NODES_NUM\" DSTACK_NODE_RANK=\"$NODE_RANK\" DSTACK_MASTER_NODE_IP=\"${NODES_IPS[0]}\" \\\n    DSTACK_NODES_IPS=\"${ips%$'\\n'}\" DSTACK_GPUS_PER_NODE=\"$GPUS_PER_NODE\" DSTACK_GPUS_NUM=\"$GPUS_NUM\" DSTACK_MPI_HOSTFILE=\"$1\"\n  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)\n  for i in \"${!NODES_IPS[@]}\"; do\n    export \"DSTACK_NODE_IP_$i=${NODES_IPS[$i]}\"\n    NODE_ENV_NAMES+=(\"DSTACK_NODE_IP_$i\")\n  done\n}\n# an MPI hostfile: a line per node, its address and its slots (GPUs, at least 1)\nwrite_hostfile() {\n  local ip slots=$GPUS_PER_NODE\n  [ \"$slots\" -gt 0 ] || slots=1\n  for ip in \"${NODES_IPS[@]}\"; do printf '%s slots=%d\\n' \"$ip\" \"$slots\"; done >\"$RUNNER_DIR/mpi_hostfile\"\n}\n\n# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------\n# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there\nstore_read_small() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    if s3_curl_ready; then\n      local code\n      s3_http_url \"$1\"\n      code=$({\n        printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n        [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      } | curl -sS -o \"$2\" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n      [ \"$code\" = 200 ]\n      return\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1\n    return\n  fi\n  cp \"$STORE_ROOT/$1\" \"$2\" 2>/dev/null\n}\n# node_phase RANK: that node's phase and status as \"phase status\" (empty when it has written none)\nnode_phase() {\n  local f=\"$RUNNER_DIR/peer.json\" body phase status\n  store_read_small \"$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json\" \"$f\" || return 0\n  body=$(head -c 4096 \"$f\")\n  phase=$(printf '%s' \"$body\" | grep -o '\"phase\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  status=$(printf '%s' \"$body\" | grep -o '\"status\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  printf '%s %s' \"$phase\" \"$status\"\n}\n# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one\n# ended first, or this run is stopped or reaches max_duration\nWAIT_ERROR=\nwait_for_nodes() {\n  local r st pending=(\"$@\") left waited=0\n  log \"startup_order $STARTUP_ORDER: waiting for node(s) ${pending[*]} to start their commands\"\n  while [ \"${#pending[@]}\" -gt 0 ]; do\n    left=()\n    for r in \"${pending[@]}\"; do\n      st=$(node_phase \"$r\")\n      case \"$st\" in\n        # a node that already finished its commands successfully had started them\n        setup*|running*|uploading\\ *|'done succeeded') ;;\n        done*) WAIT_ERROR=\"node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)\"; return 1 ;;\n        *) left+=(\"$r\") ;;\n      esac\n    done\n    pending=(\"${left[@]}\")\n    [ \"${#pending[@]}\" -gt 0 ] || break\n    [ -z \"$STOP\" ] || return 1\n    if [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\") while waiting for the other nodes: the job was stopped\"; return 1; fi\n    sleep 1 & wait $! 2>/dev/null\n    waited=$((waited + 1))\n  done\n  log \"node(s) $* started their commands after ${waited}s: starting this node's\"\n}\nstartup_wait() {\n  local r ranks=()\n  [ \"$NODES_NUM\" -gt 1 ] || return 0\n  case \"$STARTUP_ORDER\" in\n    master-first) [ \"$NODE_RANK\" = 0 ] || ranks=(0) ;;\n    workers-first) if [ \"$NODE_RANK\" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=(\"$r\"); done; fi ;;\n  esac\n  [ \"${#ranks[@]}\" -gt 0 ] || return 0\n  wait_for_nodes \"${ranks[@]}\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  local opts=()\n  awk -W version 2>&1 | grep -q mawk && opts=(-W interactive)\n  LC_ALL=C exec awk \"${opts[@]}\" '\n    BEGIN { n = split(ENVIRON[\"DSTACK_REDACT\"], v, \"\\n\") }\n    {\n      s = $0\n      for (i = 1; i <= n; i++) {\n        if (v[i] == \"\") continue\n        out = \"\"\n        while ((p = index(s, v[i])) > 0) { out = out substr(s, 1, p - 1) \"***\"; s = substr(s, p + length(v[i])) }\n        s = out s\n      }\n      print s\n      fflush()\n    }'\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)\nredactor_running() {\n  local st\n  [ -r \"/proc/$REDACT_PID/stat\" ] || { kill -0 \"$REDACT_PID\" 2>/dev/null; return; }\n  read -r st <\"/proc/$REDACT_PID/stat\" 2>/dev/null || return 1\n  st=\"${st##*) }\"\n  [ \"${st%% *}\" != Z ]\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while redactor_running && [ \"$t\" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# ---------- job control ----------\njob_alive() { [ -n \"$JOB_PID\" ] && kill -0 \"$JOB_PID\" 2>/dev/null; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`\n    read -r ppid <\"/proc/$$/stat\" 2>/dev/null || ppid=\n    ppid=\"${ppid##*) }\"\n    ppid=\"${ppid#* }\"\n    ppid=\"${ppid%% *}\"\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- absolute paths, deps, private registries ----------\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  # nothing to upload: the next status.json says done, in a few milliseconds\n  [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] && ! has_job_outputs || write_status\n  if [ \"$NODE_RANK\" != 0 ]; then\n    [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] || log \"artifacts are stored from the master node (rank 0) only: this node's are not\"\n  elif ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE=done\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\n# ---------- start ----------\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE=done\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ \"$NODES_NUM\" -gt 1 ] && printf ', %s' \"$(node_label)\")\"\nwrite_status\n[ -z \"$NODE_ERROR\" ] || fail_early \"$NODE_ERROR\"\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$RUNNER_DIR/job.sh\"\n\n# build the job command\nif [ -n \"$IMAGE\" ]; then\n  if ! command -v docker >/dev/null 2>&1; then\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n  fi\n  if ! docker_err=$(docker info 2>&1 >/dev/null); then\n    docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n    fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n  fi\n  registry_login || fail_early \"$LOGIN_ERROR\"\n  code_mount=/workflow\n  is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n  if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n  JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n  for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n  command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n  JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n  for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n  JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n  export_node_env /dstack-runner/mpi_hostfile\n  for n in \"${NODE_ENV_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n  # the nodes reach each other at the machines' own addresses: the container shares the host's network\n  [ \"$NODES_NUM\" -gt 1 ] && JOB_CMD+=(--network host)\n  if [ -n \"$ENTRYPOINT\" ]; then\n    read -r -a ep <<<\"$ENTRYPOINT\"\n    JOB_CMD+=(--entrypoint \"${ep[0]}\" \"$IMAGE\" \"${ep[@]:1}\")\n    [ \"$HAS_COMMANDS\" = 1 ] && JOB_CMD+=(\"$JOB_SCRIPT\")\n  elif [ \"$HAS_COMMANDS\" = 1 ]; then\n    JOB_CMD+=(--entrypoint /bin/sh \"$IMAGE\" -c 'if command -v bash >/dev/null 2>&1; then exec bash \"$0\"; else exec sh \"$0\"; fi' /dstack-runner/job.sh)\n  else\n    JOB_CMD+=(\"$IMAGE\")\n  fi\nelse\n  if [ -n \"$PYTHON_VERSION\" ]; then\n    have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n    case \"$have\" in\n      \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n      '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n      *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n    esac\n  fi\n  JOB_CMD=(bash \"$RUNNER_DIR/job.sh\")\nfi\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nwrite_hostfile\nif ! startup_wait; then\n  case \"$STOP\" in\n    timed-out) finish timed-out \"\" \"$STOP_REASON\" 124 ;;\n    ?*) finish \"$STOP\" \"\" \"$STOP_REASON\" 143 ;;\n  esac\n  fail_early \"$WAIT_ERROR\"\nfi\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_STARTED=$SECONDS\nJOB_OUT=\"$LOG_FILE\"\ntick_open\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$RUNNER_DIR\"\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  if [ -n \"$IMAGE\" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env \"$RUNNER_DIR/mpi_hostfile\"; fi\n  job_env_unset\n  tick_on_exit\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nship_ticks\nwhile job_alive; do\n  tick_wait\n  job_alive || break # the job just ended: finish ships the rest at once\n  if [ \"$PHASE\" = setup ] && [ -f \"$RUNNER_DIR/step\" ] && grep -q '^commands' \"$RUNNER_DIR/step\" 2>/dev/null; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(cat \"$RUNNER_DIR/step\" 2>/dev/null || true)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
 
 // EXTERNAL MODULE: ./src/runner/interpolate.ts
 var interpolate = __nccwpck_require__(1013);
@@ -43888,7 +44140,7 @@ var job_env = __nccwpck_require__(3827);
 
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV = /^(DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/;
+const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/;
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g;
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g;
 /** exit codes of the runner script (0 = succeeded; failed = the job's own exit code, or 1) */
@@ -43922,8 +44174,8 @@ function positiveInt(kind, n) {
  * A command with `${{ run.args }}` and `${{ run.name }}` replaced by references to variables the job
  * script sets from shell-quoted values (interpolate.ts): the args' text never becomes shell code.
  */
-function interpolateCommand(command, args, runName) {
-    return (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: (0,names/* assertName */.I1)('run name', runName) });
+function interpolateCommand(command, args, runName, groupSizes) {
+    return (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: (0,names/* assertName */.I1)('run name', runName), ...(groupSizes ? { groupSizes } : {}) });
 }
 /** an env value: `${{ run.args }}` → the args joined by spaces, `${{ run.name }}` → the name (exported single-quoted) */
 function interpolateEnvValue(value, args, runName) {
@@ -43935,7 +44187,8 @@ function stepLabel(kind, i, command) {
     return `\`${kind}[${i + 1}]\`${short ? ` (${short})` : ''}`;
 }
 /** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
-function renderJobScript(plan) {
+function renderJobScript(plan, commands = plan.commands) {
+    const groupSizes = plan.nodes?.groups?.map((g) => g.nodes);
     const lines = [
         `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
         'set -e',
@@ -43957,12 +44210,29 @@ function renderJobScript(plan) {
     lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`);
     const add = (kind, list) => list.forEach((c, i) => {
         lines.push(`__dstack_step ${shellQuote(stepLabel(kind, i, c))}`);
-        lines.push(interpolateCommand(c, plan.args, plan.runName));
+        lines.push(interpolateCommand(c, plan.args, plan.runName, groupSizes));
     });
     add('setup', plan.setup);
-    add('commands', plan.commands);
+    add('commands', commands);
     lines.push('__dstack_step done');
     return lines.join('\n') + '\n';
+}
+/** the node layout: a count, and groups whose sizes add up to it */
+function nodeLayout(plan) {
+    const n = plan.nodes;
+    if (!n)
+        return { count: 1, order: 'any', sizes: [1], names: [''], scripts: [] };
+    positiveInt('node count', n.count);
+    if (n.count > 1000)
+        fail(`node count ${n.count} is more than 1000`);
+    if (!['any', 'master-first', 'workers-first'].includes(n.startupOrder))
+        fail(`invalid startup order ${JSON.stringify(n.startupOrder)}`);
+    if (!n.groups)
+        return { count: n.count, order: n.startupOrder, sizes: [n.count], names: [''], scripts: [] };
+    const sizes = n.groups.map((g) => positiveInt(`nodes of group ${JSON.stringify(g.name)}`, g.nodes));
+    if (sizes.reduce((a, b) => a + b, 0) !== n.count)
+        fail(`the groups' nodes add up to ${sizes.reduce((a, b) => a + b, 0)}, not ${n.count}`);
+    return { count: n.count, order: n.startupOrder, sizes, names: n.groups.map((g) => g.name), scripts: n.groups.map((g) => renderJobScript(plan, g.commands)) };
 }
 function validate(plan) {
     (0,names/* assertName */.I1)('run name', plan.runName);
@@ -44027,13 +44297,15 @@ function renderRunnerScript(plan) {
     const rootPaths = [...new Set((plan.rootPaths ?? []).map((p) => (0,names/* normaliseAbsolutePath */.ve)('absolute artifact path', p)))];
     const store = plan.store;
     const files = depFiles(plan);
+    const layout = nodeLayout(plan);
     const q = shellQuote;
     const header = [
         '#!/usr/bin/env bash',
         `# dstack run-action runner: run ${plan.runName}, workflow ${plan.workflow}, attempt ${plan.attempt}, revision ${plan.revisionSha}`,
         '# Environment overrides: DSTACK_AWS_CLI, DSTACK_S3_ENDPOINT, DSTACK_IMDS_ENDPOINT, DSTACK_WORK_ROOT,',
         '# DSTACK_LOG_INTERVAL, DSTACK_SPOT_POLL_INTERVAL, DSTACK_KILL_AFTER, DSTACK_KEEP_WORK=1,',
-        '# DSTACK_CHECKPOINT_INTERVAL, DSTACK_SPOT_WATCH.',
+        '# DSTACK_CHECKPOINT_INTERVAL, DSTACK_SPOT_WATCH; from the backend: DSTACK_NODE_RANK, DSTACK_NODES_IPS,',
+        '# DSTACK_GPUS_PER_NODE (multi-node tasks).',
         '# Secret values come from this script\'s environment; this text holds only their names.',
         'set -uo pipefail',
         'export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
@@ -44075,13 +44347,18 @@ function renderRunnerScript(plan) {
         `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
         `PYTHON_VERSION=${q(plan.python ?? '')}`,
         `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
-        `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 ? 1 : 0}`,
+        `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,
         `MAX_DURATION=${plan.maxDurationSec}`,
         `SELF_DESTRUCT=${plan.options.selfDestruct ? 1 : 0}`,
         `SPOT_WATCH=${plan.options.spotWatch ? 1 : 0}`,
         `DEFAULT_LOG_INTERVAL=${plan.options.logIntervalSec}`,
         `DEFAULT_WORK_ROOT=${q(plan.options.workRoot.replace(/\/+$/, '') || '/')}`,
-        `JOB_SCRIPT=${q(renderJobScript(plan))}`,
+        `NODES_NUM=${layout.count}`,
+        `STARTUP_ORDER=${q(layout.order)}`,
+        `GROUP_SIZES=${shellArray(layout.sizes.map(String))}`,
+        `GROUP_NAMES=${shellArray(layout.names)}`,
+        `GROUP_JOB_SCRIPTS=${shellArray(layout.scripts)}`,
+        `JOB_SCRIPT=${q(layout.scripts.length ? '' : renderJobScript(plan))}`,
         ''
     ];
     return header.join('\n') + '\n' + RUNNER_BODY;
@@ -44823,6 +45100,11 @@ function attemptNo(n) {
         throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid attempt number ${JSON.stringify(n)}`);
     return n;
 }
+function rankNo(rank) {
+    if (!Number.isSafeInteger(rank) || rank < 0)
+        throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid node rank ${JSON.stringify(rank)}`);
+    return rank;
+}
 function seqNo(seq) {
     if (!Number.isSafeInteger(seq) || seq < 0)
         throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`invalid log chunk number ${JSON.stringify(seq)}`);
@@ -44842,12 +45124,17 @@ const keys = {
     run: (repoId, run) => `${keys.runDir(repoId, run)}run.json`,
     /** `<repoId>/runs/<run>/attempts/<n>/` */
     attempt: (repoId, run, n) => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
+    /**
+     * where one runner writes its status and logs: the attempt's folder, or for a node of a
+     * multi-node attempt `…/attempts/<n>/nodes/<rank>/`
+     */
+    node: (repoId, run, n, rank) => rank === undefined ? keys.attempt(repoId, run, n) : `${keys.attempt(repoId, run, n)}nodes/${rankNo(rank)}/`,
     runnerScript: (repoId, run, n) => `${keys.attempt(repoId, run, n)}runner.sh`,
-    status: (repoId, run, n) => `${keys.attempt(repoId, run, n)}status.json`,
-    /** `…/attempts/<n>/logs/` */
-    logs: (repoId, run, n) => `${keys.attempt(repoId, run, n)}logs/`,
+    status: (repoId, run, n, rank) => `${keys.node(repoId, run, n, rank)}status.json`,
+    /** `…/attempts/<n>/logs/` (a node's: `…/attempts/<n>/nodes/<rank>/logs/`) */
+    logs: (repoId, run, n, rank) => `${keys.node(repoId, run, n, rank)}logs/`,
     /** `…/attempts/<n>/logs/000042.log` */
-    logChunk: (repoId, run, n, seq) => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
+    logChunk: (repoId, run, n, seq, rank) => `${keys.logs(repoId, run, n, rank)}${seqNo(seq)}.log`,
     /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
     artifacts: (repoId, run, path) => `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : (0,_model_names_js__WEBPACK_IMPORTED_MODULE_0__/* .normaliseRelativePath */ .KZ)('artifact path', path)}`,
     /** `<repoId>/runs/<run>/artifacts.json` */
@@ -44954,7 +45241,13 @@ const terminal = { enum: [...model_status/* TERMINAL_STATUSES */.CM] };
 const machine = {
     type: 'object',
     required: ['id', 'backend'],
-    properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' } }
+    properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' }, rank: { type: 'integer', minimum: 0 }, privateIp: str }
+};
+/** one node of a multi-node attempt */
+const node = {
+    type: 'object',
+    required: ['rank'],
+    properties: { rank: { type: 'integer', minimum: 0 }, group: str, machine, status: terminal, exitCode: { type: 'integer' }, reason: str }
 };
 const runRecordSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -44980,7 +45273,7 @@ const runRecordSchema = {
             items: {
                 type: 'object',
                 required: ['n', 'startedAt'],
-                properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine }
+                properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine, nodes: { type: 'array', items: node } }
             }
         },
         tags: { type: 'array', items: str },
@@ -44990,7 +45283,7 @@ const runRecordSchema = {
 const attemptStatusSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: `${common/* SCHEMA_BASE */.EE}store-status.schema.json`,
-    title: 'attempts/<n>/status.json: where an attempt is, written by the runner',
+    title: 'attempts/<n>/status.json (a node of a multi-node attempt: attempts/<n>/nodes/<rank>/status.json): where an attempt is, written by the runner',
     type: 'object',
     required: ['phase'],
     properties: {
@@ -45402,16 +45695,17 @@ class RunStore {
         await this.store.put(key, text, { contentType: 'text/x-shellscript' });
         return key;
     }
-    async readStatus(repoId, run, n) {
-        return this.readRecord(keys/* keys */.H.status(repoId, run, n), 'status');
+    /** the attempt's status.json, or with `rank` that of one node of a multi-node attempt */
+    async readStatus(repoId, run, n, rank) {
+        return this.readRecord(keys/* keys */.H.status(repoId, run, n, rank), 'status');
     }
     /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
-    async writeStatus(repoId, run, n, status) {
-        await this.store.put(keys/* keys */.H.status(repoId, run, n), (0,object_store/* toJson */.a)(status), { contentType: JSON_TYPE });
+    async writeStatus(repoId, run, n, status, rank) {
+        await this.store.put(keys/* keys */.H.status(repoId, run, n, rank), (0,object_store/* toJson */.a)(status), { contentType: JSON_TYPE });
     }
     /** seq numbers of the stored log chunks, ascending */
-    async listLogChunks(repoId, run, n) {
-        const prefix = keys/* keys */.H.logs(repoId, run, n);
+    async listLogChunks(repoId, run, n, rank) {
+        const prefix = keys/* keys */.H.logs(repoId, run, n, rank);
         const seqs = [];
         for (const { key } of await this.store.list(prefix)) {
             const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length));
@@ -45426,13 +45720,13 @@ class RunStore {
      * status.json's version tag when the listing reached it (chunks sort before `runner.sh`, `ssm/`
      * and `status.json`).
      */
-    async attemptUpdates(repoId, run, n, afterSeq, max = 1000) {
-        const prefix = keys/* keys */.H.attempt(repoId, run, n);
-        const logs = keys/* keys */.H.logs(repoId, run, n);
-        const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys/* keys */.H.logChunk(repoId, run, n, afterSeq), max);
+    async attemptUpdates(repoId, run, n, afterSeq, max = 1000, rank) {
+        const prefix = keys/* keys */.H.node(repoId, run, n, rank);
+        const logs = keys/* keys */.H.logs(repoId, run, n, rank);
+        const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys/* keys */.H.logChunk(repoId, run, n, afterSeq, rank), max);
         const chunks = [];
         let statusTag;
-        const statusKey = keys/* keys */.H.status(repoId, run, n);
+        const statusKey = keys/* keys */.H.status(repoId, run, n, rank);
         for (const o of page.objects) {
             if (o.key === statusKey)
                 statusTag = o.tag;
@@ -45445,11 +45739,11 @@ class RunStore {
         return { chunks, statusTag, truncated: page.truncated };
     }
     /** calls `onChange` when the attempt's folder changes, for stores that can tell (see ObjectStore.watch) */
-    watchAttempt(repoId, run, n, onChange) {
-        return this.store.watch?.(keys/* keys */.H.attempt(repoId, run, n), onChange);
+    watchAttempt(repoId, run, n, onChange, rank) {
+        return this.store.watch?.(keys/* keys */.H.node(repoId, run, n, rank), onChange);
     }
-    async readLogChunk(repoId, run, n, seq) {
-        return this.store.get(keys/* keys */.H.logChunk(repoId, run, n, seq));
+    async readLogChunk(repoId, run, n, seq, rank) {
+        return this.store.get(keys/* keys */.H.logChunk(repoId, run, n, seq, rank));
     }
     // ---- artifacts -----------------------------------------------------------------------------
     async readManifest(repoId, run) {
@@ -62144,7 +62438,8 @@ function expressionsIn(s) {
 }
 /** expressions in a command that the runner cannot render */
 function unsupportedCommandExpressions(command) {
-    return expressionsIn(command).filter((e) => !RUN_CONTEXT.includes(e.expr));
+    // node addresses (`groups[i].nodes[j].IP_ADDRESS`) are checked against the task's groups (task-format.ts)
+    return expressionsIn(command).filter((e) => !RUN_CONTEXT.includes(e.expr) && !/^groups\b/.test(e.expr));
 }
 /** the variable an env-value expression reads (`secrets.HF_TOKEN` → `HF_TOKEN`), or undefined */
 function envReference(expr) {
@@ -62756,8 +63051,8 @@ const dstackTaskSchema = {
         instance_types: strings('EC2 instance types to consider.', [['g5.xlarge', 'g6.xlarge']]),
         regions: strings('Regions to consider.', [['us-east-1', 'us-west-2']]),
         availability_zones: strings('Availability zones to consider.', [['us-east-1a']]),
-        nodes: (0,common.d)('Number of nodes. A task with more than one is skipped: multi-node tasks are not supported yet.', { type: 'integer', minimum: 1 }, [1]),
-        groups: (0,common.d)('Node groups of a heterogeneous multi-node task (skipped: multi-node tasks are not supported yet).', {
+        nodes: (0,common.d)('Number of nodes: one machine each (a cluster in one availability zone on AWS, runner processes on the local backend), with DSTACK_NODE_RANK, DSTACK_MASTER_NODE_IP, DSTACK_NODES_IPS and the other node variables.', { type: 'integer', minimum: 1 }, [1]),
+        groups: (0,common.d)('Node groups of a heterogeneous multi-node task: each group its own nodes, resources and commands; ranks follow the list (groups[0].nodes[0] is the master). Cannot be combined with nodes or top-level commands.', {
             type: 'array',
             items: {
                 type: 'object',
@@ -62765,14 +63060,14 @@ const dstackTaskSchema = {
                     name: (0,common.d)('Group name (default: its position).', { type: 'string' }),
                     nodes: (0,common.d)('Nodes in this group.', { type: 'integer', minimum: 1 }),
                     resources: resourcesSchema('What each node of this group needs.'),
-                    commands: (0,common/* script */.K$)('Commands of this group', [['python worker.py']]),
+                    commands: (0,common/* script */.K$)('Commands of this group; ${{ groups[i].nodes[j].IP_ADDRESS }} is the address of another node', [['python worker.py']]),
                     ports: portList('Ports of this group')
                 },
                 additionalProperties: false
             }
         }),
-        startup_order: (0,common.d)('Multi-node: which jobs start first (ignored with one node).', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
-        stop_criteria: (0,common.d)('Multi-node: when the run ends (ignored with one node).', { type: 'string', enum: ['all-done', 'master-done'] }),
+        startup_order: (0,common.d)('Multi-node: which nodes start their commands first: any (default), master-first (workers wait for the master), workers-first (the master waits for every worker). Ignored with one node.', { type: 'string', enum: ['any', 'master-first', 'workers-first'] }),
+        stop_criteria: (0,common.d)('Multi-node: all-done (default: the run ends when every node is done) or master-done (when the master is done, the other nodes are stopped). A failed node always fails the run and stops the others. Ignored with one node.', { type: 'string', enum: ['all-done', 'master-done'] }),
         artifacts: { ...common/* artifacts */.qi, description: `run-action extension (not in dstack): ${String(common/* artifacts */.qi.description)}` },
         deps: { ...common/* deps */.Zp, description: `run-action extension (not in dstack): ${String(common/* deps */.Zp.description)}` },
         cache: { ...common/* cache */.PP, description: `run-action extension (not in dstack): ${String(common/* cache */.PP.description)}` },
@@ -63352,7 +63647,8 @@ const SKIPPED_TYPES = {
     volume: 'a volume is storage that dstack manages; it runs no commands',
     preset: 'a preset holds defaults for `dstack apply`; it runs no commands'
 };
-const MULTI_NODE_REASON = 'multi-node tasks are not supported yet';
+/** the 0.x `torchrun` provider with several nodes (a task with `nodes:` runs; this provider does not) */
+const MULTI_NODE_REASON = 'the 0.x `torchrun` provider is not supported: write a task with `nodes:` and run `torchrun` in its `commands`';
 const ALL_EVENTS = ['no-capacity', 'interruption', 'error'];
 /** keys dstack knows that change nothing on a CI runner (a warning says why) */
 const IGNORED = {
@@ -63438,10 +63734,6 @@ function parseTaskFile(ctx, root) {
     const spec = task(ctx, root, taskName, named);
     if (!spec || ctx.problems.length)
         return out;
-    if (spec.nodes > 1 || spec.groups) {
-        out.skipped.push({ file: ctx.file, line: pos.line, column: pos.column, workflow: taskName, kind: spec.groups ? 'groups' : `nodes: ${spec.nodes}`, reason: MULTI_NODE_REASON, spec });
-        return out;
-    }
     const n = ctx.position(named ? ['name'] : []);
     out.entries.push({ spec, nameAt: { file: ctx.file, line: n.line, column: n.column, path: named ? ['name'] : [] }, derived: !named });
     return out;
@@ -63529,10 +63821,18 @@ function task(ctx, t, name, named) {
     for (const [k, why] of Object.entries(IGNORED))
         if (has(k))
             ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true);
-    if (spec.nodes <= 1 && !groups)
+    if (spec.nodes <= 1 && !groups) {
         for (const [k, why] of Object.entries(MULTI_NODE_KEYS))
             if (has(k))
                 ctx.warn([k], `\`${k}\` is ignored: ${why}`, undefined, true);
+    }
+    else {
+        if (has('startup_order'))
+            spec.startupOrder = t.startup_order;
+        if (has('stop_criteria'))
+            spec.stopCriteria = t.stop_criteria;
+    }
+    checkNodeAddresses(ctx, spec);
     return spec;
 }
 /**
@@ -63559,12 +63859,35 @@ function nodeGroups(ctx, list) {
         const name = typeof g.name === 'string' ? g.name : String(i);
         if (out.some((x) => x.name === name))
             ctx.report(at('name'), `node group \`${name}\` is listed more than once`, 'give each group its own `name`');
-        const group = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands: scriptLines(ctx, at('commands'), g.commands), ports: ports(ctx, at('ports'), g.ports) };
+        const commands = scriptLines(ctx, at('commands'), g.commands);
+        const group = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands, commandLines: entryLines(ctx, at('commands'), commands.length), ports: ports(ctx, at('ports'), g.ports) };
+        if (commands.length === 0 && !ctx.hasProblemAt(at('commands')))
+            ctx.report(at('commands'), `node group \`${name}\` has no \`commands\``, 'give every group the commands its nodes run');
         if (isObj(g.resources))
             group.resources = taskResources(ctx, at('resources'), g.resources, baseSpec('', 'dstack.yml', { file: '', line: 0, column: 0 }).resources);
         out.push(group);
     });
     return out;
+}
+/**
+ * `${{ groups[i].nodes[j].IP_ADDRESS }}` (dstack's address of another node, resolved on the machine)
+ * stands only in group commands, and must name a node that exists
+ */
+function checkNodeAddresses(ctx, spec) {
+    const check = (path, text) => {
+        for (const m of text.matchAll(model/* NODE_ADDRESS_ANY */.l9)) {
+            const ref = (0,model/* parseNodeAddress */.Ex)(m[0]);
+            if (!spec.groups)
+                ctx.report(path, `\`${m[0]}\` needs \`groups\`: it names a node of a group`, 'use $DSTACK_MASTER_NODE_IP or $DSTACK_NODES_IPS with `nodes:`');
+            else if (!ref)
+                ctx.report(path, `\`${m[0]}\` is not a node address`, 'write it as ${{ groups[0].nodes[0].IP_ADDRESS }}');
+            else if (ref.group >= spec.groups.length || ref.node >= spec.groups[ref.group].nodes) {
+                ctx.report(path, `\`${m[0]}\` names a node that does not exist (the task has ${spec.groups.map((g) => `${g.nodes} in \`${g.name}\``).join(', ')})`, 'count groups and nodes from 0');
+            }
+        }
+    };
+    spec.commands.forEach((c, i) => check(['commands', i], c));
+    spec.groups?.forEach((g, gi) => g.commands.forEach((c, i) => check(['groups', gi, 'commands', i], c)));
 }
 function report(ctx, path, r, set) {
     if (r.ok)
@@ -64107,8 +64430,8 @@ var job_env = __nccwpck_require__(3827);
 var interpolate = __nccwpck_require__(1013);
 ;// CONCATENATED MODULE: ./src/orchestrate/check-commands.ts
 /**
- * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` in the
- * workflow's commands can be rendered with these args (runner/interpolate.ts refuses an arithmetic
+ * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` (and node
+ * address, in a group's commands) in the workflow's commands can be rendered with these args (runner/interpolate.ts refuses an arithmetic
  * context, and a quoted heredoc the args would end). The error names the workflow file and entry.
  */
 
@@ -64116,11 +64439,12 @@ var interpolate = __nccwpck_require__(1013);
 /** a stand-in with the shape of a generated name; the real one is only known once the run is created */
 const NAME_PLACEHOLDER = 'run-name-1';
 function checkCommandInterpolation(spec, args) {
-    const lists = [['setup', spec.setup], ['commands', spec.commands]];
+    const lists = [['setup', spec.setup], ['commands', spec.commands], ...(spec.groups ?? []).map((g, k) => [`groups[${k}].commands`, g.commands])];
+    const groupSizes = spec.groups?.map((g) => g.nodes);
     for (const [field, list] of lists) {
         list.forEach((command, i) => {
             try {
-                (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: NAME_PLACEHOLDER });
+                (0,interpolate/* interpolateCommand */.jJ)(command, { args, runName: NAME_PLACEHOLDER, ...(groupSizes ? { groupSizes } : {}) });
             }
             catch (e) {
                 if (!(e instanceof model/* UserError */.yo))
@@ -64293,6 +64617,9 @@ function runnerPlan(p) {
         rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
         registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
         args: p.args,
+        ...(p.spec.nodes > 1
+            ? { nodes: { count: p.spec.nodes, startupOrder: p.spec.startupOrder ?? 'any', ...(p.spec.groups ? { groups: p.spec.groups.map((g) => ({ name: g.name, nodes: g.nodes, commands: g.commands })) } : {}) } }
+            : {}),
         image: p.spec.image,
         entrypoint: p.spec.entrypoint,
         python: p.spec.python,
@@ -64387,27 +64714,31 @@ class LogFollower {
     run;
     attempt;
     sink;
+    rank;
     next = 0;
     status;
     /** one stream per attempt: a UTF-8 character split across two chunks is decoded whole */
     decoder = new TextDecoder('utf-8');
-    constructor(store, repoId, run, attempt, sink) {
+    constructor(store, repoId, run, attempt, sink, 
+    /** a node of a multi-node attempt: its own logs and status (`…/attempts/<n>/nodes/<rank>/`) */
+    rank) {
         this.store = store;
         this.repoId = repoId;
         this.run = run;
         this.attempt = attempt;
         this.sink = sink;
+        this.rank = rank;
     }
     /** print every chunk that has arrived since the last call, in sequence; stops at the first gap */
     async poll() {
-        const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE);
+        const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE, this.rank);
         if (u.statusTag !== undefined)
             this.status = u.statusTag;
         let printed = 0;
         for (const seq of u.chunks) {
             if (seq !== this.next)
                 break; // a gap: the chunk may still come; drain() reports it if it never does
-            const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq);
+            const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, seq, this.rank);
             if (chunk === undefined)
                 break;
             this.sink(this.decoder.decode(chunk, { stream: true }));
@@ -64420,11 +64751,11 @@ class LogFollower {
     async drain() {
         await this.poll();
         for (;;) {
-            const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE);
+            const u = await this.store.attemptUpdates(this.repoId, this.run, this.attempt, this.next - 1, PAGE, this.rank);
             for (const s of u.chunks) {
                 if (s !== this.next)
                     this.sink(`${this.decoder.decode()}[log chunks ${this.next}..${s - 1} are missing from the store]\n`);
-                const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s);
+                const chunk = await this.store.readLogChunk(this.repoId, this.run, this.attempt, s, this.rank);
                 if (chunk)
                     this.sink(this.decoder.decode(chunk, { stream: true }));
                 this.next = s + 1;
@@ -64574,11 +64905,24 @@ var report_markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/orchestrate/watch-outage.ts
 
 const DEFAULT_WATCH_OUTAGE_MS = 10 * 60_000;
+/**
+ * Errors that waiting does not clear (a missing permission, a wrong key, a deleted bucket): ridden
+ * out only this long (IAM changes take seconds to propagate), not the full outage window.
+ */
+const PERMANENT_ERROR_MS = 60_000;
+const PERMANENT = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|InvalidAccessKeyId|SignatureDoesNotMatch|InvalidClientTokenId|NoSuchBucket|AuthFailure|OptInRequired)$/;
+/** an error that will not clear by waiting, by its AWS error name or code */
+function isPermanentError(err) {
+    const e = err;
+    return [e?.name, e?.Code, e?.code].some((n) => typeof n === 'string' && PERMANENT.test(n));
+}
 class WatchOutage {
     limitMs;
     now;
     warn;
     since;
+    /** since when the failures have been errors that waiting does not clear */
+    permanentSince;
     failures = 0;
     constructor(limitMs, now, warn) {
         this.limitMs = limitMs;
@@ -64594,6 +64938,7 @@ class WatchOutage {
             return;
         this.warn(`contact with the run is back after ${(0,report_markdown/* formatDuration */.a3)(Math.round((this.now() - this.since) / 1000))} (${this.failures} failed poll(s)): watching again`);
         this.since = undefined;
+        this.permanentSince = undefined;
         this.failures = 0;
     }
     /**
@@ -64614,7 +64959,203 @@ class WatchOutage {
         if (t - this.since >= this.limitMs) {
             return { state: 'ended', lost: true, reason: `the watch lost contact with the run for ${(0,report_markdown/* formatDuration */.a3)(Math.round((t - this.since) / 1000))}: ${msg}` };
         }
+        if (isPermanentError(err)) {
+            this.permanentSince ??= t;
+            if (t - this.permanentSince >= Math.min(this.limitMs, PERMANENT_ERROR_MS)) {
+                return { state: 'ended', lost: true, reason: `the watch cannot read the run: ${msg} (this does not clear by waiting: check the permissions of the credentials that watch it; the instance keeps its own limits)` };
+            }
+        }
+        else
+            this.permanentSince = undefined;
         return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/cluster-rule.ts
+
+/** the node's own result once it ended (its runner wrote `done`, or the backend saw it end), else undefined */
+function nodeResult(v, cancelledByUser = false) {
+    const wroteDone = v.written?.phase === 'done' && v.written.status !== undefined;
+    if (!wroteDone && v.exec.state !== 'ended')
+        return undefined;
+    return attemptOutcome(v.written, v.exec, cancelledByUser);
+}
+/**
+ * While the nodes run: undefined to keep waiting, or the trigger that ends the run now. A failed
+ * node wins over a finished master; among failures the lowest rank.
+ */
+function clusterTrigger(nodes, stopCriteria = 'all-done') {
+    const ended = nodes.map((v) => ({ v, r: nodeResult(v) }));
+    const bad = ended.find((e) => e.r !== undefined && e.r.status !== 'succeeded');
+    if (bad) {
+        const { status, reason } = bad.r;
+        return { rank: bad.v.rank, outcome: { ...bad.r, reason: `node ${bad.v.rank} ${status}: ${reason}` }, stopReason: `node ${bad.v.rank} ${status}: this node was stopped` };
+    }
+    const master = ended.find((e) => e.v.rank === 0);
+    if (stopCriteria === 'master-done' && master?.r?.status === 'succeeded' && ended.some((e) => e.r === undefined)) {
+        return {
+            rank: 0,
+            outcome: { ...master.r, reason: `the master node is done (stop_criteria: master-done): ${master.r.reason}` },
+            stopReason: 'the master node is done (stop_criteria: master-done): this node was stopped'
+        };
+    }
+    return undefined;
+}
+/** every node ended (each wrote `done` or its runner is gone) */
+function allEnded(nodes) {
+    return nodes.every((v) => nodeResult(v) !== undefined);
+}
+/**
+ * The attempt's result once the nodes ended: the trigger's when there was one (a cancellation by
+ * the user first), else succeeded when every node succeeded, else the first node that did not.
+ */
+function clusterOutcome(nodes, trigger, cancelledByUser) {
+    if (cancelledByUser) {
+        const reclaimed = nodes.find((v) => v.exec.state === 'ended' && v.exec.interrupted);
+        if (reclaimed)
+            return { ...nodeResult(reclaimed), reason: `node ${reclaimed.rank}: ${nodeResult(reclaimed).reason}` };
+        return { status: 'cancelled', reason: 'the run was cancelled: every node was stopped' };
+    }
+    if (trigger)
+        return trigger.outcome;
+    const results = nodes.map((v) => ({ rank: v.rank, r: nodeResult(v) ?? { status: 'failed', reason: 'the node did not end', event: 'error' } }));
+    const bad = results.find((x) => x.r.status !== 'succeeded');
+    if (bad)
+        return { ...bad.r, reason: `node ${bad.rank} ${bad.r.status}: ${bad.r.reason}` };
+    return { status: 'succeeded', reason: `all ${nodes.length} nodes exited with 0`, exitCode: 0 };
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/watch-cluster.ts
+
+
+
+/** a partial line longer than this is printed without waiting for its end (progress bars) */
+const MAX_PARTIAL = 4096;
+const watch_cluster_WAKE_SETTLE_MS = 20;
+/** the runner's stop budget: SIGTERM, up to 20 s for the job, then its uploads (cancel-wait.ts CANCEL_WAIT_SEC) */
+const DEFAULT_STOP_GRACE_MS = 120_000;
+const watch_cluster_realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** buffers a node's text into whole lines with the node's prefix */
+class NodeLines {
+    rank;
+    out;
+    partial = '';
+    constructor(rank, out) {
+        this.rank = rank;
+        this.out = out;
+    }
+    write(text) {
+        const all = this.partial + text;
+        const cut = all.lastIndexOf('\n');
+        const whole = cut < 0 ? '' : all.slice(0, cut + 1);
+        this.partial = cut < 0 ? all : all.slice(cut + 1);
+        if (this.partial.length > MAX_PARTIAL) {
+            this.emit(whole + this.partial + '\n');
+            this.partial = '';
+        }
+        else if (whole)
+            this.emit(whole);
+    }
+    flush() {
+        if (this.partial)
+            this.emit(this.partial + '\n');
+        this.partial = '';
+    }
+    /** `lines` ends with a line break: each line gets the prefix */
+    emit(lines) {
+        const prefix = `[node ${this.rank}] `;
+        this.out(this.rank, lines.slice(0, -1).split('\n').map((l) => prefix + l).join('\n') + '\n');
+    }
+}
+async function watchCluster(d) {
+    const ranks = Array.from({ length: d.nodes }, (_, r) => r);
+    const lines = ranks.map((r) => new NodeLines(r, d.emit));
+    const followers = ranks.map((r) => new LogFollower(d.store, d.repoId, d.run, d.attempt, (t) => lines[r].write(t), r));
+    const written = ranks.map(() => undefined);
+    const seen = ranks.map(() => undefined);
+    let execs = ranks.map(() => ({ state: 'running' }));
+    let wake;
+    const poke = () => wake?.();
+    const unwatch = ranks.map((r) => d.store.watchAttempt(d.repoId, d.run, d.attempt, poke, r));
+    d.handle.whenEnded?.().then(poke, poke);
+    d.signal.addEventListener('abort', poke);
+    let trigger;
+    let stoppingAt;
+    let wait;
+    const views = () => ranks.map((r) => ({ rank: r, written: written[r], exec: execs[r] }));
+    try {
+        for (;;) {
+            let printed = 0;
+            try {
+                for (const f of followers)
+                    printed += await f.poll();
+                if (!d.handle.pollNodes)
+                    throw new Error('the backend cannot watch the nodes of a multi-node run');
+                execs = await d.handle.pollNodes();
+                for (const r of ranks) {
+                    const tag = followers[r].statusTag;
+                    // a runner that ended wrote its status.json first: read it, even if the listing was older
+                    const ended = execs[r].state === 'ended' && written[r]?.phase !== 'done';
+                    if (!ended && (tag === undefined || tag === seen[r]))
+                        continue;
+                    seen[r] = tag;
+                    written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r];
+                }
+                d.outage?.ok();
+            }
+            catch (e) {
+                if (!d.outage)
+                    throw e;
+                const given = d.outage.failed(e, undefined);
+                if (given)
+                    return { nodes: ranks.map((r) => ({ rank: r, written: written[r], exec: given })), trigger };
+            }
+            if (d.signal.aborted && stoppingAt === undefined) {
+                stoppingAt = d.now();
+                d.warn('cancelling: asking every node to stop and save its logs');
+                await d.handle.cancel('cancelled by the CI job').catch((e) => d.warn(`cancel failed: ${e.message}`));
+            }
+            if (stoppingAt === undefined) {
+                trigger = clusterTrigger(views(), d.stopCriteria);
+                if (trigger) {
+                    stoppingAt = d.now();
+                    const others = ranks.filter((r) => r !== trigger.rank && execs[r].state === 'running');
+                    d.warn(`${trigger.outcome.reason}: stopping ${others.length ? `node${others.length > 1 ? 's' : ''} ${others.join(', ')}` : 'nothing (every other node ended)'}`);
+                    if (others.length)
+                        await d.handle.cancel(trigger.stopReason, others).catch((e) => d.warn(`stopping the nodes failed: ${e.message}`));
+                }
+            }
+            if (allEnded(views()))
+                break;
+            const grace = d.signal.aborted ? d.cancelGraceMs : Math.max(d.cancelGraceMs, d.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+            if (stoppingAt !== undefined && d.now() - stoppingAt > grace) {
+                return { ...(await finish()), graceExpired: true };
+            }
+            wait = nextWaitMs(wait, printed, d.pace);
+            let woken = false;
+            let timer;
+            const wakeUp = new Promise((resolve) => (wake = resolve)).then(() => void (woken = true));
+            const slept = d.sleep ? d.sleep(wait) : new Promise((resolve) => (timer = setTimeout(resolve, wait)));
+            await Promise.race([slept, wakeUp]);
+            clearTimeout(timer);
+            wake = undefined;
+            if (woken)
+                await (d.sleep ?? watch_cluster_realSleep)(watch_cluster_WAKE_SETTLE_MS);
+        }
+        return finish();
+    }
+    finally {
+        for (const u of unwatch)
+            u?.();
+        d.signal.removeEventListener('abort', poke);
+    }
+    async function finish() {
+        for (const r of ranks) {
+            await followers[r].drain().catch((e) => d.warn(`reading the log of node ${r}: ${e.message}`));
+            lines[r].flush();
+            written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r];
+        }
+        return { nodes: views(), trigger };
     }
 }
 
@@ -64720,12 +65261,17 @@ async function writeProvenance(store, rec) {
 
 
 
+
+
 const defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function runWorkflow(o) {
     const now = o.now ?? Date.now;
     const sleep = o.sleep ?? defaultSleep;
     const prepared = await prepareRun(o, o.store, o.emit);
     checkEnvNames(prepared.spec);
+    if (o.detach && prepared.spec.nodes > 1) {
+        throw new model/* UserError */.yo(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d');
+    }
     await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag));
     o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` });
     let record = await o.store.createRun({
@@ -64858,6 +65404,16 @@ async function runAttempt(o, prepared, record, n, sleep) {
             void h;
             return { record, outcome: { status: 'succeeded', reason: 'detached' }, detached: true };
         }
+        if (prepared.spec.nodes > 1) {
+            o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${prepared.spec.nodes} nodes: ${(handle.machines ?? [handle.machine]).map(describeMachine).join(', ')}` });
+            const watched = await watchNodes(o, handle, record, n, prepared.spec);
+            const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted);
+            const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted);
+            record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: watched.nodes[0]?.written?.imageDigest }) };
+            // a node is free only when EC2 itself took it back (the others of an interrupted cluster are billed)
+            const reclaimed = watched.nodes.map((v) => v.exec.state === 'ended' && Boolean(v.exec.reclaimed));
+            return { record: await closeAttempt(record, n, outcome, handle.machine, nodes, handle.machines, reclaimed), outcome };
+        }
         o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` });
         const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }));
         const exec = await watch(o, handle, follower, record, n);
@@ -64875,11 +65431,17 @@ async function runAttempt(o, prepared, record, n, sleep) {
         if (handle)
             await handle.release().catch((e) => o.emit({ type: 'warning', message: `releasing ${handle.machine.id} failed: ${e.message}` }));
     }
-    async function closeAttempt(rec, num, out, machine) {
+    async function closeAttempt(rec, num, out, machine, nodes, machines, nodeReclaimed) {
         const endedAt = new Date(now()).toISOString();
-        const done = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason };
-        if (machine?.pricePerHour !== undefined)
-            done.costUsd = attemptCost(machine.pricePerHour, done.startedAt, endedAt, out.status, out.reclaimed);
+        const done = { ...attempt, endedAt, status: out.status, exitCode: out.exitCode, reason: out.reason, ...(nodes ? { nodes } : {}) };
+        // every node is billed (a cluster: the sum of its machines)
+        const billed = machines?.length ? machines : machine ? [machine] : [];
+        const costs = billed
+            .map((m, rank) => ({ m, reclaimed: nodeReclaimed ? Boolean(nodeReclaimed[m.rank ?? rank]) : out.reclaimed }))
+            .filter(({ m }) => m.pricePerHour !== undefined)
+            .map(({ m, reclaimed }) => attemptCost(m.pricePerHour, done.startedAt, endedAt, out.status, reclaimed));
+        if (costs.length)
+            done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000;
         const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) };
         await o.store.saveRun(updated);
         return updated;
@@ -64896,6 +65458,41 @@ function watch(o, handle, follower, record, n) {
         outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
     });
 }
+/** Watch every node of a multi-node attempt (watch-cluster.ts), its log lines prefixed with the node's rank. */
+function watchNodes(o, handle, record, n, spec) {
+    const base = DEFAULT_PACE[o.storeLocation.kind];
+    const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs;
+    const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) };
+    return watchCluster({
+        store: o.store, repoId: record.repoId, run: record.run, attempt: n, nodes: spec.nodes, stopCriteria: spec.stopCriteria, handle,
+        emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }), pace, signal: o.signal, sleep: o.sleep, now: o.now ?? Date.now,
+        cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
+        outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
+    });
+}
+/** a record per node: its group, machine and own result */
+function nodeRecords(nodes, handle, spec, cancelledByUser) {
+    const groupOf = (rank) => {
+        let end = 0;
+        for (const g of spec.groups ?? [])
+            if (rank < (end += g.nodes))
+                return g.name;
+        return undefined;
+    };
+    return nodes.map((v) => {
+        const r = nodeResult(v, cancelledByUser);
+        const machine = handle.machines?.[v.rank];
+        const group = groupOf(v.rank);
+        return {
+            rank: v.rank,
+            ...(group !== undefined ? { group } : {}),
+            ...(machine ? { machine } : {}),
+            status: r?.status ?? 'failed',
+            ...(r?.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+            reason: r?.reason ?? 'the node did not end within the grace period'
+        };
+    });
+}
 function describeMachine(m) {
     return [m.id, m.instanceType, m.market, m.zone].filter(Boolean).join(' ');
 }
@@ -64907,6 +65504,56 @@ function describeMachine(m) {
 
 
 
+
+;// CONCATENATED MODULE: ./src/backends/local/liveness.ts
+/**
+ * Is a local run's runner still there? Its machine id is `local:<pid>` on `machine.host`: on that
+ * host, a pid that is gone, or that now belongs to another program, means the runner is gone.
+ * On another host (a shared folder store) nothing can be told from the pid.
+ */
+
+
+/**
+ * A process that exited but was not reaped yet (state `Z` in /proc/<pid>/stat) still answers
+ * `kill(pid, 0)`: an orphaned runner whose parent died waits there until init reaps it.
+ */
+function isZombie(pid) {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    }
+    catch {
+        return false;
+    }
+}
+function localRunnerLiveness(machine, thisHost = (0,external_node_os_.hostname)()) {
+    if (!machine || machine.backend !== 'local')
+        return 'unknown';
+    if (machine.host !== undefined && machine.host !== thisHost)
+        return 'unknown';
+    const m = /^local:(\d+)$/.exec(machine.id);
+    const pid = m ? Number(m[1]) : NaN;
+    if (!Number.isSafeInteger(pid) || pid <= 1)
+        return 'unknown';
+    try {
+        process.kill(pid, 0);
+    }
+    catch (e) {
+        if (e.code !== 'EPERM')
+            return 'gone';
+    }
+    if (isZombie(pid))
+        return 'gone';
+    if (!(0,external_node_fs_.existsSync)('/proc/self'))
+        return 'alive'; // no /proc (macOS): trust the pid
+    try {
+        // the runner is `bash …/dstack-runner-XXXX/runner.sh`; anything else under that pid is a reuse
+        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').includes('dstack-runner-') ? 'alive' : 'gone';
+    }
+    catch {
+        return 'gone';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/backends/local/index.ts
 /**
@@ -64920,15 +65567,17 @@ function describeMachine(m) {
 
 
 
+
 const STDERR_TAIL = 4096;
+/** the process exists and has not exited (an exited, unreaped one is a zombie: gone) */
 function alive(pid) {
     try {
         process.kill(pid, 0);
-        return true;
     }
     catch (e) {
         return e.code === 'EPERM';
     }
+    return !isZombie(pid);
 }
 function killGroup(pgid, sig) {
     try {
@@ -64952,6 +65601,12 @@ function signalPid(pid, sig) {
     }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** the first of the two; the timer is cleared, so a pending one never holds the process's exit */
+async function exitedOrAfter(exited, ms) {
+    let timer;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+}
 /** the job's process group, noted by the runner (it runs the job in its own session) */
 function jobGroupOf(runnerPid) {
     try {
@@ -64983,7 +65638,7 @@ async function stopRunner(pid, graceMs, isDone, exited) {
     const until = Date.now() + graceMs;
     // the exit event when we have one (our own child), else a 100 ms check
     while (!isDone() && Date.now() < until)
-        await (exited ? Promise.race([exited, sleep(100)]) : sleep(100));
+        await (exited ? exitedOrAfter(exited, 100) : sleep(100));
     if (isDone())
         return;
     const jobGroup = jobGroupOf(pid);
@@ -65084,13 +65739,33 @@ class LocalBackend {
     async start(req) {
         if (req.signal.aborted)
             throw new Error('cancelled before the runner started');
+        const nodes = req.spec?.nodes > 1 ? req.spec.nodes : 1;
+        if (nodes === 1)
+            return this.startNode(req);
+        // every node is a runner process on this host, reached at 127.0.0.1 (README "Multi-node tasks")
+        const ips = Array.from({ length: nodes }, () => LOCAL_NODE_IP).join('\n');
+        const started = [];
+        try {
+            for (let rank = 0; rank < nodes; rank++) {
+                if (req.signal.aborted)
+                    throw new Error('cancelled while starting the nodes');
+                started.push(await this.startNode(req, { rank, env: { DSTACK_NODE_RANK: String(rank), DSTACK_NODES_IPS: ips } }));
+            }
+        }
+        catch (e) {
+            await Promise.all(started.map((n) => n.release()));
+            throw e;
+        }
+        return new LocalCluster(started);
+    }
+    async startNode(req, node) {
         const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'dstack-runner-'));
         const script = (0,external_node_path_.join)(dir, 'runner.sh');
         (0,external_node_fs_.writeFileSync)(script, req.runnerScript, { mode: 0o700 });
         const stderrFile = (0,external_node_path_.join)(dir, 'stderr.log');
         const errFd = (0,external_node_fs_.openSync)(stderrFile, 'a', 0o600);
         // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-        const env = { ...(0,job_env/* runnerEnvironment */.iU)(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv };
+        const env = { ...(0,job_env/* runnerEnvironment */.iU)(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv, ...node?.env };
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
         // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
@@ -65113,11 +65788,11 @@ class LocalBackend {
             (0,external_node_fs_.closeSync)(errFd);
         }
         const launchedAt = new Date().toISOString();
-        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)() };
+        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)(), ...(node ? { rank: node.rank, privateIp: LOCAL_NODE_IP } : {}) };
         const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000);
         if (this.opts.detached)
             child.unref();
-        req.log(`running the runner script on this machine (pid ${child.pid ?? '?'})`);
+        req.log(`running the runner script on this machine (${node ? `node ${node.rank}, ` : ''}pid ${child.pid ?? '?'})`);
         try {
             await req.onMachine(machine);
         }
@@ -65136,6 +65811,42 @@ class LocalBackend {
         await stopRunner(pid, this.opts.graceMs ?? 30_000, () => !alive(pid));
     }
 }
+/** the address every local node is reached at */
+const LOCAL_NODE_IP = '127.0.0.1';
+/** a multi-node attempt on this host: one runner process per node */
+class LocalCluster {
+    nodes;
+    constructor(nodes) {
+        this.nodes = nodes;
+    }
+    get machine() {
+        return this.nodes[0].machine;
+    }
+    get machines() {
+        return this.nodes.map((n) => n.machine);
+    }
+    pollNodes() {
+        return Promise.all(this.nodes.map((n) => n.poll()));
+    }
+    /** ended once every node's runner ended; the first node's failure names it */
+    async poll() {
+        const states = await this.pollNodes();
+        if (states.some((s) => s.state === 'running'))
+            return { state: 'running' };
+        const failed = states.findIndex((s) => s.state === 'ended' && s.exitCode !== 0);
+        const first = states[failed < 0 ? 0 : failed];
+        return failed < 0 ? first : { ...first, ...(first.state === 'ended' && first.reason ? { reason: `node ${failed}: ${first.reason}` } : {}) };
+    }
+    whenEnded() {
+        return Promise.all(this.nodes.map((n) => n.whenEnded())).then(() => undefined);
+    }
+    async cancel(reason, ranks) {
+        await Promise.all(this.nodes.filter((_, r) => !ranks || ranks.includes(r)).map((n) => n.cancel(reason)));
+    }
+    async release() {
+        await Promise.all(this.nodes.map((n) => n.release()));
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/backends/index.ts
 
@@ -65149,7 +65860,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(466)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5466));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(753)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6753));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
@@ -65706,8 +66417,8 @@ function readMachines(file) {
         return [];
     }
 }
-function recordMachine(file, m) {
-    write(file, [...readMachines(file).filter((x) => x.id !== m.id), m]);
+function recordMachine(file, m, attemptRef) {
+    write(file, [...readMachines(file).filter((x) => x.id !== m.id), attemptRef ? { ...m, attemptRef } : m]);
 }
 function clearMachines(file) {
     write(file, []);
@@ -65715,6 +66426,77 @@ function clearMachines(file) {
 function write(file, machines) {
     (0,external_node_fs_.writeFileSync)(file + '.tmp', JSON.stringify(machines, null, 2) + '\n');
     (0,external_node_fs_.renameSync)(file + '.tmp', file);
+}
+
+;// CONCATENATED MODULE: ./src/entry/runner-save.ts
+/** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
+const CANCEL_WAIT_SEC = 120;
+function attemptRef(store, rec, m) {
+    const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length;
+    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) };
+}
+/** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
+function cancelWaitSec(environ) {
+    const n = Number(environ.DSTACK_CANCEL_WAIT_SEC);
+    return Number.isFinite(n) && n >= 0 && environ.DSTACK_CANCEL_WAIT_SEC !== '' && environ.DSTACK_CANCEL_WAIT_SEC !== undefined ? n : CANCEL_WAIT_SEC;
+}
+/** Waits until the attempt's status.json is `done` (artifacts, logs and status saved), or the bound. */
+async function awaitRunnerSaved(store, ref, d) {
+    const until = d.now() + d.timeoutSec * 1000;
+    let said = false;
+    for (;;) {
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
+        if (st?.phase === 'done')
+            return 'saved';
+        if (d.now() >= until)
+            return 'timeout';
+        if (!said) {
+            d.log(`waiting up to ${d.timeoutSec} s for the runner on ${ref.machineId} to save artifacts, logs and status (phase: ${st?.phase ?? 'unknown'})`);
+            said = true;
+        }
+        await d.sleep(Math.min(d.pollMs ?? 2000, Math.max(0, until - d.now())));
+    }
+}
+/**
+ * Release the machines a job left behind (the action's `post:`, GitLab's `after_script` through
+ * `release`), keeping what their runners make: every runner whose attempt's status.json is not
+ * `done` is asked to stop at once (the nodes of a cluster save side by side), then each machine is
+ * released in turn once its runner has saved, all within one bound (`timeoutSec`). Returns each
+ * machine's error, if releasing it failed.
+ */
+async function saveThenReleaseAll(items, d) {
+    const asked = await Promise.all(items.map(async ({ m, ref, backend, store }) => {
+        const stopper = backend.stopRunner ? backend : undefined;
+        if (!ref || !store || !stopper)
+            return false;
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
+        if (st?.phase === 'done')
+            return false;
+        await stopper.stopRunner(m, 'the CI job ended').catch((e) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`));
+        return true;
+    }));
+    const deadline = d.now() + d.timeoutSec * 1000;
+    const out = [];
+    for (const [i, { m, ref, backend, store }] of items.entries()) {
+        try {
+            if (asked[i] && ref && store) {
+                const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) });
+                d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`);
+            }
+            await backend.releaseMachine(m);
+            out.push({ m });
+        }
+        catch (e) {
+            out.push({ m, error: e });
+        }
+    }
+    return out;
+}
+/** one machine (saveThenReleaseAll); throws when releasing it failed */
+async function saveThenRelease(backend, m, ref, store, d) {
+    const [r] = await saveThenReleaseAll([{ m, ref, backend, store }], d);
+    if (r?.error)
+        throw r.error;
 }
 
 ;// CONCATENATED MODULE: ./src/ci/gitlab.ts
@@ -65742,12 +66524,17 @@ function dotenvProblem(value) {
         return 'leading or trailing whitespace (GitLab strips it)';
     return undefined;
 }
-/** outputs in the order given; the large JSON list of artifacts goes last so it is the first to drop */
+/**
+ * the large JSON lists go last, in this order, so they are the first to drop: the per-node results
+ * of a multi-node run (the run's own status, reason and exit code name the failing node) before the artifacts
+ */
+const LAST = ['artifacts', 'node-statuses'];
+/** outputs in the order given, then the large lists (LAST) */
 function dotenvOutputs(outputs, limit = DOTENV_LIMIT_BYTES, maxVariables = DOTENV_MAX_VARIABLES) {
     const skipped = [];
     const lines = [];
     let size = 0;
-    const names = Object.keys(outputs).sort((a, b) => Number(a === 'artifacts') - Number(b === 'artifacts'));
+    const names = Object.keys(outputs).sort((a, b) => LAST.indexOf(a) - LAST.indexOf(b));
     for (const name of names) {
         const value = outputs[name];
         if (value === '')
@@ -65798,42 +66585,51 @@ class SecretRedactor {
 
 // EXTERNAL MODULE: ./src/store/records.ts + 1 modules
 var records = __nccwpck_require__(225);
-;// CONCATENATED MODULE: ./src/backends/local/liveness.ts
+// EXTERNAL MODULE: ./src/report/node-results.ts
+var node_results = __nccwpck_require__(455);
+;// CONCATENATED MODULE: ./src/entry/cli-node-status.ts
+
+
+/** the ranks of attempt `n`: the nodes it recorded, else 0 … nodes − 1 from the spec */
+function attemptRanks(rec, n) {
+    const recorded = rec.attempts.find((a) => a.n === n)?.nodes?.map((x) => x.rank);
+    if (recorded?.length)
+        return [...new Set(recorded)].sort((a, b) => a - b);
+    return Array.from({ length: (0,node_results/* nodeCount */.kV)(rec) }, (_, r) => r);
+}
+/** a node's machine: from its node record, else the attempt's machine when it is that node's (the master's while the run goes on) */
+function nodeMachine(rec, n, rank) {
+    const a = rec.attempts.find((x) => x.n === n);
+    const own = a?.nodes?.find((x) => x.rank === rank)?.machine;
+    if (own)
+        return own;
+    const m = a?.machine;
+    return m && (m.rank ?? 0) === rank ? m : undefined;
+}
 /**
- * Is a local run's runner still there? Its machine id is `local:<pid>` on `machine.host`: on that
- * host, a pid that is gone, or that now belongs to another program, means the runner is gone.
- * On another host (a shared folder store) nothing can be told from the pid.
+ * dstack's rule on what the nodes wrote: a node that failed, was interrupted or timed out decides
+ * the run; when every node wrote its result, the master's (succeeded, or cancelled); `lost` when a
+ * node without a result has a runner known to be gone; otherwise undefined (still going, or unknown).
  */
-
-
-function localRunnerLiveness(machine, thisHost = (0,external_node_os_.hostname)()) {
-    if (!machine || machine.backend !== 'local')
-        return 'unknown';
-    if (machine.host !== undefined && machine.host !== thisHost)
-        return 'unknown';
-    const m = /^local:(\d+)$/.exec(machine.id);
-    const pid = m ? Number(m[1]) : NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 1)
-        return 'unknown';
-    try {
-        process.kill(pid, 0);
-    }
-    catch (e) {
-        if (e.code !== 'EPERM')
-            return 'gone';
-    }
-    if (!(0,external_node_fs_.existsSync)('/proc/self'))
-        return 'alive'; // no /proc (macOS): trust the pid
-    try {
-        // the runner is `bash …/dstack-runner-XXXX/runner.sh`; anything else under that pid is a reuse
-        return (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').includes('dstack-runner-') ? 'alive' : 'gone';
-    }
-    catch {
-        return 'gone';
-    }
+async function clusterStatusFromNodes(store, r, last) {
+    const ranks = attemptRanks(r, last.n);
+    const read = () => Promise.all(ranks.map(async (rank) => (await store.readStatus(r.repoId, r.run, last.n, rank))?.status));
+    let statuses = await read();
+    const decided = () => statuses.find((s) => s !== undefined && s !== 'succeeded' && s !== 'cancelled') ?? (statuses.every((s) => s !== undefined) ? statuses[0] : undefined);
+    const now = decided();
+    if (now)
+        return now;
+    const open = ranks.filter((_, i) => statuses[i] === undefined);
+    if (!open.every((rank) => localRunnerLiveness(nodeMachine(r, last.n, rank)) === 'gone'))
+        return undefined;
+    // the runners may have written their results between the two reads
+    statuses = await read();
+    return decided() ?? 'lost';
 }
 
 ;// CONCATENATED MODULE: ./src/entry/cli-views.ts
+
+
 
 
 
@@ -65858,12 +66654,19 @@ const LOST_AFTER_MAX_DURATION_SEC = 15 * 60;
  * A detached run's record is not updated by a watcher: its last attempt's status.json is the truth.
  * A run that is neither finished there nor still going is `lost` (its watcher and runner died):
  * on this host, a local run whose runner pid is gone; on any backend, an attempt older than its
- * max_duration plus a margin, which its own limits would have ended.
+ * max_duration plus a margin, which its own limits would have ended. A multi-node run: what its
+ * nodes wrote, by dstack's rule (cli-node-status.ts); its attempt has no status.json of its own.
  */
 async function refreshedStatus(store, r, now = Date.now()) {
     if ((0,model/* isTerminal */.Hd)(r.status) || !r.attempts.length)
         return r.status;
     const last = r.attempts[r.attempts.length - 1];
+    if ((0,node_results/* isMultiNode */.S9)(r)) {
+        const cluster = await clusterStatusFromNodes(store, r, last);
+        if (cluster)
+            return cluster;
+        return overdue(r, last, now) ? 'lost' : r.status;
+    }
     const st = await store.readStatus(r.repoId, r.run, last.n);
     if (st?.status)
         return st.status;
@@ -65871,10 +66674,16 @@ async function refreshedStatus(store, r, now = Date.now()) {
         // the runner may have written its result between the two reads
         return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost';
     }
+    return overdue(r, last, now) ? 'lost' : r.status;
+}
+/** an attempt older than its max_duration plus a margin, which its own limits would have ended */
+function overdue(r, last, now) {
     const maxSec = r.spec?.maxDurationSec;
-    if (typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000)
-        return 'lost';
-    return r.status;
+    return typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000;
+}
+/** `ps`'s NODES column: the run's node count (empty for a damaged run.json) */
+function psNodes(r) {
+    return r.spec ? String((0,node_results/* nodeCount */.kV)({ spec: r.spec })) : '';
 }
 /** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
 async function psRows(store, repoId, all) {
@@ -65937,6 +66746,81 @@ function attemptNumber(rec, given) {
         throw new model/* UserError */.yo(`--attempt ${given}: run ${rec.run} has ${count === 0 ? 'no attempts yet' : count === 1 ? '1 attempt' : `${count} attempts`}`, count > 1 ? `pass a number from 1 to ${count}, or leave --attempt out for the last one` : 'leave --attempt out');
     }
     return n;
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-node-logs.ts
+
+
+
+
+
+
+
+const POLL_MS = 1000;
+/** polls between two reads of run.json, when no node's status changed */
+const RECORD_EVERY_POLLS = 10;
+/** `--node R`: a rank of the run, from 0 (the master) to its node count − 1; undefined when not given */
+function nodeRank(rec, given) {
+    if (given === undefined)
+        return undefined;
+    const count = (0,node_results/* nodeCount */.kV)(rec);
+    const rank = Number(given);
+    if (given.trim() === '' || !Number.isInteger(rank) || rank < 0 || rank >= count) {
+        throw new model/* UserError */.yo(`--node ${given}: run ${rec.run} has ${(0,model/* plural */.LS)(count, 'node')}${count > 1 ? ` (ranks 0 to ${count - 1})` : ''}`, count > 1 ? `pass a rank from 0 to ${count - 1}, or leave --node out for every node` : 'leave --node out');
+    }
+    return rank;
+}
+/**
+ * Prints the logs of the given nodes of attempt `n`; with `follow`, until each node has written its
+ * result (or its local runner is gone, or the run's record says it ended).
+ */
+async function followNodeLogs(store, rec, n, ranks, opts, io) {
+    const raw = { write: (t) => void io.out.write(t), flush: () => undefined };
+    // the same line buffering and prefix as the CI log of the run (watch-cluster.ts)
+    const sinks = ranks.map((rank) => (opts.prefix ? new NodeLines(rank, (_rank, t) => raw.write(t)) : raw));
+    const followers = ranks.map((rank, i) => new LogFollower(store, rec.repoId, rec.run, n, (t) => sinks[i].write(t), rank));
+    const ended = new Set();
+    const seenTag = new Map();
+    let polls = 0;
+    while (opts.follow && !io.signal.aborted && ended.size < ranks.length) {
+        let statusChanged = false;
+        for (const [i, rank] of ranks.entries()) {
+            if (ended.has(rank))
+                continue;
+            await followers[i].poll();
+            const tag = followers[i].statusTag;
+            if (tag !== undefined && tag !== seenTag.get(rank)) {
+                seenTag.set(rank, tag);
+                statusChanged = true;
+                if ((await store.readStatus(rec.repoId, rec.run, n, rank))?.status)
+                    ended.add(rank);
+            }
+            // a runner that is gone writes nothing more
+            if (localRunnerLiveness(nodeMachine(rec, n, rank)) === 'gone')
+                ended.add(rank);
+        }
+        if (ended.size < ranks.length && (statusChanged || ++polls % RECORD_EVERY_POLLS === 0)) {
+            // nodes stopped by the orchestrator may never write a result: the run's own end is final
+            const now = await store.getRun(rec.repoId, rec.run);
+            const attempt = now?.attempts.find((a) => a.n === n);
+            if (now && (attempt?.status !== undefined || ((0,model/* isTerminal */.Hd)(now.status) && now.attempts.length >= n)))
+                break;
+        }
+        if (ended.size < ranks.length)
+            await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    for (const [i] of ranks.entries()) {
+        await followers[i].drain();
+        sinks[i].flush();
+    }
+}
+/** `logs RUN [--node R]`: a single-node run's log, or the nodes' logs of a multi-node run */
+async function printRunLogs(store, rec, n, node, follow, io) {
+    const rank = nodeRank(rec, node);
+    if (!(0,node_results/* isMultiNode */.S9)(rec))
+        return followLogs(store, rec, n, follow, io);
+    const ranks = rank === undefined ? attemptRanks(rec, n) : [rank];
+    await followNodeLogs(store, rec, n, ranks, { prefix: rank === undefined, follow }, io);
 }
 
 ;// CONCATENATED MODULE: ./src/report/metrics.ts
@@ -66095,6 +66979,7 @@ const VERDICT_MARK = {
 
 
 
+
 const METRICS_PATH = '_dstack/metrics.jsonl';
 const REPORT_PATH = '_dstack/report.md';
 /** bytes of log read back for the tail (from the end) */
@@ -66112,16 +66997,19 @@ async function readRunMetrics(store, repoId, run, manifest) {
     const text = await artifactText(store, repoId, run, m, METRICS_PATH, 16 * 1024 * 1024);
     return text === undefined ? undefined : parseMetrics(text);
 }
-/** the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many) */
-async function readLogTail(store, r) {
+/**
+ * the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many);
+ * `rank`: of that node of a multi-node attempt
+ */
+async function readLogTail(store, r, rank) {
     const n = r.attempts.length;
     if (!n)
         return undefined;
-    const seqs = await store.listLogChunks(r.repoId, r.run, n);
+    const seqs = await store.listLogChunks(r.repoId, r.run, n, rank);
     const parts = [];
     let size = 0;
     for (let i = seqs.length - 1; i >= 0 && size < LOG_TAIL_BYTES; i--) {
-        const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i]);
+        const b = await store.readLogChunk(r.repoId, r.run, n, seqs[i], rank);
         if (!b)
             continue;
         parts.unshift(b);
@@ -66197,14 +67085,16 @@ async function resolveBaseline(store, r, ref, baseBranch) {
     return { label, run: baseRun.run, metrics };
 }
 async function loadReportData(store, r, manifest, o = {}) {
+    // a multi-node run's logs are per node: the tail of the node that failed, else the master's
+    const logRank = (0,node_results/* isMultiNode */.S9)(r) ? ((0,node_results/* failingNode */.dP)(r)?.rank ?? 0) : undefined;
     const [metrics, report, log, baseline] = await Promise.all([
         readRunMetrics(store, r.repoId, r.run, manifest),
         artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
-        r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r),
+        r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r, logRank),
         resolveBaseline(store, r, o.baseline, o.baseBranch)
     ]);
     const redact = o.redact ?? ((t) => t);
-    return { metrics, report, logText: log === undefined ? undefined : redact(log), baseline };
+    return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline };
 }
 
 ;// CONCATENATED MODULE: ./src/report/chart.ts
@@ -66285,7 +67175,11 @@ function seriesChart(c) {
 
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/report/node-table.ts
+var node_table = __nccwpck_require__(1653);
 ;// CONCATENATED MODULE: ./src/report/section.ts
+
+
 
 
 
@@ -66320,15 +67214,21 @@ function logTail(text, maxLines = LOG_TAIL_LINES, maxChars = LOG_TAIL_CHARS) {
     }
     return { text: out.join('\n'), shown: out.length, total: all.length };
 }
-/** `commands[2]` in a runner reason → which entry of the spec failed */
+const STEP_RE = /`(setup|commands)\[(\d+)\]`/;
+/**
+ * `commands[2]` in a runner reason → which entry of the spec failed. A multi-node run: the failing
+ * node's reason, and its group's `commands` when the task has groups.
+ */
 function failingStep(r) {
-    const m = /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '');
+    const node = (0,node_results/* failingNode */.dP)(r);
+    const m = STEP_RE.exec(node?.reason ?? '') ?? STEP_RE.exec(r.reason ?? '');
     if (!m)
         return undefined;
     const kind = m[1];
     const index = Number(m[2]) - 1;
-    const list = r.spec[kind] ?? [];
-    const lines = kind === 'commands' ? r.spec.commandLines : r.spec.setupLines;
+    const group = node?.group !== undefined ? r.spec.groups?.find((g) => g.name === node.group) : undefined;
+    const list = (kind === 'commands' && group ? group.commands : r.spec[kind]) ?? [];
+    const lines = kind === 'commands' ? (group ? group.commandLines : r.spec.commandLines) : r.spec.setupLines;
     return { kind, index, command: list[index], line: lines?.[index] ?? r.spec.source?.line };
 }
 function failureBlock(r, x, policy) {
@@ -66346,7 +67246,9 @@ function failureBlock(r, x, policy) {
     if (x.logText !== undefined) {
         const tail = logTail(x.logText);
         if (tail.shown) {
-            out.push(`**Last ${tail.shown} of ${tail.total} log lines** (secrets redacted):`, '', (0,md_escape/* fencedBlock */.zW)(tail.text, 'text'), '');
+            const node = x.logNode === undefined ? undefined : ((0,node_results/* lastAttemptNodes */.fy)(r).find((n) => n.rank === x.logNode) ?? { rank: x.logNode });
+            const of = node ? ` of ${(0,node_table/* nodeLabelMarkdown */.It)(node)}` : '';
+            out.push(`**Last ${tail.shown} of ${tail.total} log lines${of}** (secrets redacted):`, '', (0,md_escape/* fencedBlock */.zW)(tail.text, 'text'), '');
         }
     }
     return out;
@@ -66501,6 +67403,7 @@ async function renderRunSectionFor(r, manifest, data, src, maxChars) {
         missingImageNote,
         reportNote: imageNote,
         logText: data.logText,
+        logNode: data.logRank,
         sourceUrl: sourceUrl(r, env, src.platform),
         artifactsNote: src.artifactsNote
     };
@@ -66723,9 +67626,9 @@ function registerReportCommand(program, d) {
 var report_outputs = __nccwpck_require__(5468);
 ;// CONCATENATED MODULE: ./src/report/typed-outputs.ts
 /** outputs whose value is a number */
-const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'cost'];
+const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'nodes', 'cost'];
 /** outputs whose value is a JSON list */
-const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated'];
+const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated', 'node-statuses'];
 /** outputs whose value is a JSON object (`metrics`: the final metric values) */
 const OBJECT_OUTPUTS = ['metrics'];
 function typedOutputs(outputs) {
@@ -66762,12 +67665,45 @@ function parseObject(name, value) {
 
 
 
+
+;// CONCATENATED MODULE: ./src/entry/cli-node-summary.ts
+
+const REASON_CHARS = 160;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/** one line, control characters escaped as in JSON (`\n`, `\u001b`) */
+function printable(s) {
+    return s.replace(CONTROL, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function clip(s, max) {
+    return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+/** the lines (without line breaks), empty for a single-node run or before any node started */
+function nodeSummaryLines(r) {
+    const nodes = (0,node_results/* lastAttemptNodes */.fy)(r);
+    if (!nodes.length)
+        return [];
+    const rows = nodes.map((n) => [
+        printable((0,node_results/* nodeLabel */.dA)(n)),
+        printable([n.machine?.instanceType, n.machine?.id].filter(Boolean).join(' ') || '-'),
+        printable(n.machine?.zone ?? '-'),
+        n.status ?? 'unknown',
+        n.exitCode === undefined ? '' : `exit ${n.exitCode}`,
+        n.reason && n.status !== 'succeeded' ? printable(clip(n.reason, REASON_CHARS)) : ''
+    ]);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    const attempt = r.attempts[r.attempts.length - 1];
+    return [`nodes of attempt ${attempt.n}:`, ...rows.map((row) => '  ' + row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd())];
+}
+
 ;// CONCATENATED MODULE: ./src/entry/cli-run-report.ts
 /**
  * The end of `dstack-run run`: artifacts exported for the GitLab job when the store is a folder,
  * the full section in the MR note (metrics, baseline, the job's report, the log tail), and the
  * outputs (with `metrics`) for --json and --dotenv.
  */
+
 
 
 
@@ -66811,6 +67747,8 @@ async function finishCliRun(a) {
     const platform = a.commenter.platform(a.record);
     const comment = await a.commenter.finish(a.record, a.manifest, platform ? (max) => report.render(platform, max) : undefined);
     const outputs = (0,report_outputs/* runOutputs */.M)(a.record, a.manifest, { ...links, metrics: metricsOutput(report.data.metrics) });
+    for (const line of nodeSummaryLines(a.record))
+        a.io.err.write(`${line}\n`);
     return { outputs, comment };
 }
 
@@ -66908,7 +67846,7 @@ async function runAwsCheck(c) {
         if (!spec)
             throw new model/* UserError */.yo(`no workflow named ${JSON.stringify(c.workflow)}`, `known: ${loaded.specs.map((s) => s.workflow).join(', ') || 'none'}`);
     }
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(466)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5466));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(753)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6753));
     const backend = aws.createAwsBackend(c.aws);
     try {
         return await backend.check({ spec, store: c.store, log: c.log });
@@ -66942,12 +67880,13 @@ function registerCheckCommand(program, io, setExitCode) {
         .option('--subnet-ids <ids>', 'comma-separated subnets to check')
         .option('--security-group-ids <ids>', 'comma-separated security groups to check')
         .option('--ami <ami>', 'AMI id or SSM parameter name')
+        .option('--cluster-security-group <id>', 'multi-node: the security group the nodes would share, to check')
         .option('--json', 'JSON output')
         .action(async (workflow, o) => {
         const list = (v) => String(v ?? '').split(/[\s,]+/).filter(Boolean);
         const region = o.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION;
         const rows = await runAwsCheck({
-            aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, env: io.environ },
+            aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup } : {}), env: io.environ },
             store: o.store ? (0,src_store/* parseStoreSpec */.yh)(o.store, { region, endpoint: o.endpoint }) : undefined,
             repoDir: (0,external_node_path_.resolve)(io.cwd, o.repo ?? '.'),
             workflow,
@@ -66981,13 +67920,13 @@ const VERB_HELP = {
             'dstack-run run train -d && dstack-run logs <run> -f',
             "dstack-run run train --json 2>/dev/null | jq -r '.outputs.status'"
         ],
-        json: '{ record: <run.json>, outputs: { "run-name", workflow, status, "exit-code": number, reason, revision, "repo-id", artifacts: [{path, size, sha256, url}], "artifacts-url", tags: [string], duration: number, attempts: number, "instance-id", "instance-type", market, cost: number|null, "comment-url"? } } (job logs go to stderr; with -d: { record })'
+        json: '{ record: <run.json>, outputs: { "run-name", workflow, status, "exit-code": number, reason, revision, "repo-id", artifacts: [{path, size, sha256, url}], "artifacts-url", tags: [string], duration: number, attempts: number, nodes: number, "node-statuses": [{rank, status, group?, exitCode?, instanceType?, zone?, instanceId?, reason?}]|null, "instance-id", "instance-type", market, cost: number|null, "comment-url"? } } (job logs go to stderr; with -d: { record })'
     },
     ps: {
         examples: ['dstack-run ps', 'dstack-run ps --all --json | jq -r \'.[] | select(.status == "failed") | .run\''],
         json: '[ { run, workflow, status, submittedAt, backend, tags: [string], attempts: [...], … } ] (run.json of each run, newest first)'
     },
-    logs: { examples: ['dstack-run logs fresh-squid-1', 'dstack-run logs :baseline', 'dstack-run logs fresh-squid-1 -f', 'dstack-run logs fresh-squid-1 --attempt 1'] },
+    logs: { examples: ['dstack-run logs fresh-squid-1', 'dstack-run logs :baseline', 'dstack-run logs fresh-squid-1 -f', 'dstack-run logs fresh-squid-1 --attempt 1', 'dstack-run logs wide-walrus-1 --node 1'] },
     stop: { examples: ['dstack-run stop fresh-squid-1'] },
     'artifacts list': {
         examples: ['dstack-run artifacts list fresh-squid-1', 'dstack-run artifacts list :baseline --json | jq -r \'.[].path\''],
@@ -67142,6 +68081,8 @@ async function awsSession(i) {
 
 
 
+
+
 async function main(argv, io) {
     let exitCode = 0;
     const program = new Command('dstack-run')
@@ -67202,6 +68143,8 @@ async function main(argv, io) {
         .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
         .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
         .option('--ami <ami>', 'aws backend: AMI id or SSM parameter name of the AMI')
+        .option('--efa <mode>', 'aws backend, multi-node: EFA interfaces on EFA-capable types: auto (one per node), all (every card; needs --subnet-ids), off (default $DSTACK_AWS_EFA, else auto)')
+        .option('--cluster-security-group <id>', 'aws backend, multi-node: a security group that lets the nodes talk (default $DSTACK_AWS_CLUSTER_SECURITY_GROUP, else one made for the attempt)')
         .option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` (latest succeeded run of the workflow on the MR target / this branch) or `none`', 'auto')
         .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
         .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
@@ -67223,6 +68166,8 @@ async function main(argv, io) {
                 subnetIds: splitList(o.subnetIds),
                 securityGroupIds: splitList(o.securityGroupIds),
                 ami: o.ami,
+                ...(o.efa ? { efa: o.efa } : {}),
+                ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup } : {}),
                 ssmTimeoutSec: positiveSeconds(o.ssmTimeout, '--ssm-timeout'),
                 credentials
             }
@@ -67258,7 +68203,7 @@ async function main(argv, io) {
                     reporter.event(ev);
                     commenter.onEvent(ev);
                 },
-                onMachine: o.stateFile ? (_r, m) => recordMachine((0,external_node_path_.resolve)(io.cwd, o.stateFile), m) : undefined
+                onMachine: o.stateFile ? (r, m) => recordMachine((0,external_node_path_.resolve)(io.cwd, o.stateFile), m, attemptRef(loc, r, m)) : undefined
             });
         }
         finally {
@@ -67302,20 +68247,21 @@ async function main(argv, io) {
                 io.err.write(`warning: ${r.problem}\n`);
         if (o.json)
             return void json(rows);
-        printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, r.tags.join(',')]));
+        printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'NODES', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, psNodes(r), r.tags.join(',')]));
     });
     withStore(program.command('logs'))
-        .description('print the logs of a run (its last attempt unless --attempt)')
+        .description('print the logs of a run (its last attempt unless --attempt; every node\'s, each line prefixed `[node <rank>] `, for a multi-node run)')
         .argument('<run>', 'run name, or :TAG')
         .option('-f, --follow', 'keep printing until the run ends')
         .option('--attempt <n>', 'attempt number')
+        .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master), without the `[node <rank>] ` prefix')
         .action(async (runRef, o) => {
         const c = await ctx(o);
         const rec = await resolveRunRef(c.store, await c.repoId(), runRef);
         const n = attemptNumber(rec, o.attempt);
         // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
         const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined;
-        await followLogs(c.store, rec, n, Boolean(o.follow), fence ? { ...io, out: { write: (s) => (fence.output(s), true) } } : io);
+        await printRunLogs(c.store, rec, n, o.node, Boolean(o.follow), fence ? { ...io, out: { write: (s) => (fence.output(s), true) } } : io);
         fence?.resume();
     });
     withStore(program.command('stop'))
@@ -67405,17 +68351,26 @@ async function main(argv, io) {
         if (!machines.length)
             return void io.err.write('no machine left to release\n');
         const credentials = await awsSession({ roleArn: io.environ.DSTACK_ROLE_TO_ASSUME, source: 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: machines[0]?.region ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) });
-        for (const m of machines) {
-            const backend = await createBackend(m.backend, { aws: { region: m.region, credentials } });
-            try {
-                await backend.releaseMachine(m);
-            }
-            finally {
-                backend.close?.();
-            }
-            io.err.write(`released ${m.id}\n`);
-        }
+        // a killed job's runners may still be saving: ask them to stop and wait for their status (bounded)
+        const items = await Promise.all(machines.map(async ({ attemptRef: ref, ...m }) => ({
+            m,
+            ref,
+            backend: await createBackend(m.backend, { aws: { region: m.region, credentials } }),
+            store: ref ? new src_store/* RunStore */.n_((0,src_store/* openStore */.Ch)(ref.store, { credentials })) : undefined
+        })));
+        const results = await saveThenReleaseAll(items, { timeoutSec: cancelWaitSec(io.environ), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: Date.now, log: (l) => void io.err.write(`${l}\n`) }).finally(() => {
+            for (const it of items)
+                it.backend.close?.();
+        });
+        const failed = results.filter((r) => r.error);
+        for (const { m, error } of results)
+            io.err.write(error ? `could not release ${m.id}: ${error.message}\n` : `released ${m.id}\n`);
+        // the state file keeps only what is still left, for another try
         clearMachines(file);
+        for (const { m } of failed)
+            recordMachine(file, m, items.find((it) => it.m === m)?.ref);
+        if (failed.length)
+            throw new model/* UserError */.yo(`${(0,model/* plural */.LS)(failed.length, 'machine')} could not be released`, 'they terminate themselves at max_duration; `dstack-run cleanup` terminates them once expired');
     });
     program
         .command('cleanup')

@@ -68014,7 +68014,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   yo: () => (/* reexport */ errors/* UserError */.yo)
 });
 
-// UNUSED EXPORTS: ACTIVE_STATUSES, DEFAULTS, ROOT_ARTIFACT_PREFIX, TERMINAL_STATUSES, WorkflowErrors, artifactStorePath, assertName, assertRepoId, describeStore, formatProblem, isTerminal, normaliseAbsolutePath, normaliseRelativePath, plural
+// UNUSED EXPORTS: ACTIVE_STATUSES, DEFAULTS, NODE_ADDRESS_ANY, ROOT_ARTIFACT_PREFIX, TERMINAL_STATUSES, WorkflowErrors, artifactStorePath, assertName, assertRepoId, describeStore, formatProblem, isTerminal, nodeAddressRank, normaliseAbsolutePath, normaliseRelativePath, parseNodeAddress, plural
 
 ;// CONCATENATED MODULE: ./src/model/spec.ts
 /**
@@ -68048,6 +68048,7 @@ class NoCapacityError extends Error {
 }
 
 ;// CONCATENATED MODULE: ./src/model/index.ts
+
 
 
 
@@ -68376,15 +68377,67 @@ function shortenMarkdown(md, max, whereWhole, what = 'report') {
 
 /***/ }),
 
-/***/ 4285:
+/***/ 3951:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a3: () => (/* binding */ formatDuration)
-/* harmony export */ });
-/* unused harmony exports escapeCell, formatBytes, runMarkdown */
-/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6109);
-/* harmony import */ var _job_report_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3860);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a3: () => (/* binding */ formatDuration)
+});
+
+// UNUSED EXPORTS: escapeCell, formatBytes, runMarkdown
+
+// EXTERNAL MODULE: ./src/report/node-results.ts
+var node_results = __nccwpck_require__(455);
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+
+function outputs_runDurationSec(r) {
+    if (!r.endedAt)
+        return undefined;
+    return Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.submittedAt)) / 1000));
+}
+function runOutputs(r, manifest, ctx) {
+    const last = r.attempts[r.attempts.length - 1];
+    const m = last?.machine;
+    const artifacts = manifest.map((e) => ({ ...e, url: ctx.artifactUrl(e.path) }));
+    const out = {
+        'run-name': r.run,
+        workflow: r.workflow,
+        status: r.status,
+        'exit-code': String(r.exitCode ?? (r.status === 'succeeded' ? 0 : 1)),
+        reason: r.reason ?? '',
+        revision: r.revision.sha,
+        'repo-id': r.repoId,
+        artifacts: JSON.stringify(artifacts),
+        'artifacts-url': ctx.artifactsUrl,
+        tags: JSON.stringify(r.tags),
+        duration: String(outputs_runDurationSec(r) ?? ''),
+        attempts: String(r.attempts.length),
+        nodes: String(nodeCount(r)),
+        'node-statuses': nodeStatusesOutput(r),
+        'instance-id': m && m.backend === 'aws' ? m.id : '',
+        'instance-type': m?.instanceType ?? '',
+        market: m?.market ?? '',
+        cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
+    };
+    if (ctx.workflowArtifactUrl)
+        out['workflow-artifact-url'] = ctx.workflowArtifactUrl;
+    if (ctx.metrics !== undefined)
+        out.metrics = ctx.metrics;
+    if (r.provenance?.statementKey && ctx.storeUrl)
+        out.provenance = ctx.storeUrl(r.provenance.statementKey);
+    return out;
+}
+
+// EXTERNAL MODULE: ./src/report/md-escape.ts
+var md_escape = __nccwpck_require__(6109);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/report/node-table.ts
+var node_table = __nccwpck_require__(1653);
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+
 
 
 
@@ -68435,6 +68488,7 @@ function runMarkdown(r, manifest, ctx) {
     lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
     lines.push(`| Revision | ${cellCode(rev.sha.slice(0, 12))}${rev.branch ? ` on ${cellCode(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
     lines.push(`| Backend | ${r.backend} |`);
+    lines.push(...nodesStatusRow(r));
     lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`);
     if (r.costUsd !== undefined)
         lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
@@ -68451,6 +68505,7 @@ function runMarkdown(r, manifest, ctx) {
         }
         lines.push('');
     }
+    lines.push(...nodeTable(r, (ctx.maxChars ?? 60_000) / 3));
     if (ctx.blocks?.length)
         lines.push(...ctx.blocks);
     if (manifest.length) {
@@ -68633,6 +68688,171 @@ function fencedBlock(text, info = '') {
     const fence = '`'.repeat(Math.max(3, longestRun(body, '`') + 1));
     const lang = info.replace(/[^A-Za-z0-9_-]/g, '');
     return `${fence}${lang}\n${body}\n${fence}`;
+}
+
+
+/***/ }),
+
+/***/ 455:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports nodeCount, lastAttemptNodes, isMultiNode, nodeStatusOutputs, nodeStatusesOutput, failingNode, nodeLabel */
+/** how many nodes the run asked for (1 for records written before multi-node tasks existed) */
+function nodeCount(r) {
+    const n = r.spec?.nodes;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 1;
+}
+/** the last attempt's nodes, by rank (empty for a single-node run, or before any node started) */
+function lastAttemptNodes(r) {
+    const last = r.attempts[r.attempts.length - 1];
+    return [...(last?.nodes ?? [])].sort((a, b) => a.rank - b.rank);
+}
+function isMultiNode(r) {
+    return nodeCount(r) > 1 || lastAttemptNodes(r).length > 0;
+}
+/** a node's reason in the output: one line, at most this long */
+const OUTPUT_REASON_CHARS = 200;
+function nodeStatusOutputs(r) {
+    return lastAttemptNodes(r).map((n) => {
+        const o = { rank: n.rank, status: n.status ?? null };
+        if (n.group !== undefined)
+            o.group = n.group;
+        if (n.exitCode !== undefined)
+            o.exitCode = n.exitCode;
+        if (n.machine?.instanceType)
+            o.instanceType = n.machine.instanceType;
+        if (n.machine?.zone)
+            o.zone = n.machine.zone;
+        if (n.machine?.backend === 'aws' && n.machine.id)
+            o.instanceId = n.machine.id;
+        if (n.reason && n.status !== 'succeeded')
+            o.reason = oneLine(n.reason, OUTPUT_REASON_CHARS);
+        return o;
+    });
+}
+/**
+ * The `node-statuses` output: a compact JSON list for a multi-node run (`[]` when no node of the
+ * last attempt started), empty for a single-node run. JSON.stringify keeps it on one line, so the
+ * GitLab dotenv can carry it.
+ */
+function nodeStatusesOutput(r) {
+    return isMultiNode(r) ? JSON.stringify(nodeStatusOutputs(r)) : '';
+}
+const SEVERITY = { failed: 0, 'timed-out': 1, interrupted: 2, cancelled: 3 };
+/**
+ * The node to blame for a multi-node run that did not succeed: the one the run's reason names
+ * (`node 2 failed: …`, as the orchestrator writes it), else the lowest-ranked failed node (dstack
+ * fails the run when any node fails), else the one that timed out, was interrupted or cancelled.
+ * Undefined for a succeeded run, a single-node run, or when no node reported a failure.
+ */
+function failingNode(r) {
+    if (r.status === 'succeeded')
+        return undefined;
+    const nodes = lastAttemptNodes(r);
+    const named = /^node (\d+)\b/.exec(r.reason ?? '');
+    const byReason = named ? nodes.find((n) => n.rank === Number(named[1]) && n.status !== undefined && n.status !== 'succeeded') : undefined;
+    if (byReason)
+        return byReason;
+    let best;
+    for (const n of nodes) {
+        const s = n.status === undefined ? undefined : SEVERITY[n.status];
+        if (s === undefined)
+            continue;
+        if (!best || s < SEVERITY[best.status])
+            best = n;
+    }
+    return best;
+}
+/** `node 2 (group workers)`, `node 0 (master)`: plain text, for a log line or to escape */
+function nodeLabel(n) {
+    const role = n.group !== undefined ? `group ${n.group}` : n.rank === 0 ? 'master' : '';
+    return `node ${n.rank}${role ? ` (${role}${n.group !== undefined && n.rank === 0 ? ', master' : ''})` : ''}`;
+}
+function oneLine(s, max) {
+    // eslint-disable-next-line no-control-regex
+    const t = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+    return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+
+/***/ }),
+
+/***/ 1653:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports MAX_NODE_ROWS, nodesStatusRow, nodeTable, nodeLabelMarkdown */
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6109);
+/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(455);
+
+
+/** rows shown at most (a bigger cluster gets a last row saying how many more) */
+const MAX_NODE_ROWS = 64;
+/** a node's reason in its cell: one line, at most this long */
+const REASON_CHARS = 200;
+function clip(s, max) {
+    return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+/** `| Nodes | 3 (groups `head` 1, `workers` 2) |` for a multi-node run; nothing otherwise */
+function nodesStatusRow(r) {
+    if (!isMultiNode(r))
+        return [];
+    const groups = r.spec?.groups ?? [];
+    const detail = groups.length ? ` (${groups.length === 1 ? 'group' : 'groups'} ${groups.map((g) => `${cellCode(g.name)} ${g.nodes}`).join(', ')})` : '';
+    return [`| Nodes | ${nodeCount(r)}${detail} |`];
+}
+/**
+ * The table of the last attempt's nodes, with a heading line; nothing for a single-node run or
+ * before any node started. At most MAX_NODE_ROWS rows and about `maxChars` characters (a PR / MR
+ * comment leaves room for the failure part after it): the rest is one `… N more` row, and the node
+ * that decided a failure is always among the rows shown.
+ */
+function nodeTable(r, maxChars = Infinity) {
+    const nodes = lastAttemptNodes(r);
+    if (!nodes.length)
+        return [];
+    const withGroups = nodes.some((n) => n.group !== undefined) || Boolean(r.spec?.groups?.length);
+    const blamed = failingNode(r);
+    const attempt = r.attempts[r.attempts.length - 1];
+    const head = [
+        `**Nodes** of attempt ${attempt.n}: ${nodes.length}${nodes.length < nodeCount(r) ? ` of ${nodeCount(r)}` : ''}`,
+        '',
+        `| Node |${withGroups ? ' Group |' : ''} Machine | Zone | Status | Exit code | Reason |`,
+        `|---:|${withGroups ? '---|' : ''}---|---|---|---:|---|`
+    ];
+    const row = (n) => {
+        const m = n.machine;
+        const machine = [m?.instanceType, m?.id].filter(Boolean).join(' ');
+        const status = n.status ?? '…';
+        return (`| ${n.rank}${n.rank === 0 ? ' (master)' : ''} |` +
+            (withGroups ? ` ${n.group !== undefined ? cellCode(n.group) : '—'} |` : '') +
+            ` ${machine ? escapeCell(machine) : '—'} | ${m?.zone ? escapeCell(m.zone) : '—'} | ${blamed === n ? `**${status}**` : status} |` +
+            ` ${n.exitCode ?? '—'} | ${n.reason ? escapeCell(clip(n.reason, REASON_CHARS)) : ''} |`);
+    };
+    const more = (k) => `| … ${k} more |${withGroups ? ' |' : ''} | | | | |`;
+    const rows = [];
+    const shown = [];
+    let size = head.join('\n').length + 40;
+    for (const n of nodes) {
+        const text = row(n);
+        if (shown.length >= MAX_NODE_ROWS || (shown.length > 0 && size + text.length + 1 > maxChars))
+            break;
+        rows.push(text);
+        shown.push(n);
+        size += text.length + 1;
+    }
+    if (shown.length < nodes.length) {
+        if (blamed && !shown.includes(blamed)) {
+            rows[rows.length - 1] = row(blamed);
+            shown[shown.length - 1] = blamed;
+        }
+        rows.push(more(nodes.length - shown.length));
+    }
+    return [...head, ...rows, ''];
+}
+/** `node 2 (group `workers`)`, `node 0 (master)`: markdown for a paragraph, the group as code */
+function nodeLabelMarkdown(n) {
+    const roles = [...(n.group !== undefined ? [`group ${codeSpan(n.group)}`] : []), ...(n.rank === 0 ? ['master'] : [])];
+    return `node ${n.rank}${roles.length ? ` (${roles.join(', ')})` : ''}`;
 }
 
 
@@ -69387,6 +69607,11 @@ function attemptNo(n) {
         throw new errors/* UserError */.yo(`invalid attempt number ${JSON.stringify(n)}`);
     return n;
 }
+function rankNo(rank) {
+    if (!Number.isSafeInteger(rank) || rank < 0)
+        throw new errors/* UserError */.yo(`invalid node rank ${JSON.stringify(rank)}`);
+    return rank;
+}
 function seqNo(seq) {
     if (!Number.isSafeInteger(seq) || seq < 0)
         throw new errors/* UserError */.yo(`invalid log chunk number ${JSON.stringify(seq)}`);
@@ -69406,12 +69631,17 @@ const keys = {
     run: (repoId, run) => `${keys.runDir(repoId, run)}run.json`,
     /** `<repoId>/runs/<run>/attempts/<n>/` */
     attempt: (repoId, run, n) => `${keys.runDir(repoId, run)}attempts/${attemptNo(n)}/`,
+    /**
+     * where one runner writes its status and logs: the attempt's folder, or for a node of a
+     * multi-node attempt `…/attempts/<n>/nodes/<rank>/`
+     */
+    node: (repoId, run, n, rank) => rank === undefined ? keys.attempt(repoId, run, n) : `${keys.attempt(repoId, run, n)}nodes/${rankNo(rank)}/`,
     runnerScript: (repoId, run, n) => `${keys.attempt(repoId, run, n)}runner.sh`,
-    status: (repoId, run, n) => `${keys.attempt(repoId, run, n)}status.json`,
-    /** `…/attempts/<n>/logs/` */
-    logs: (repoId, run, n) => `${keys.attempt(repoId, run, n)}logs/`,
+    status: (repoId, run, n, rank) => `${keys.node(repoId, run, n, rank)}status.json`,
+    /** `…/attempts/<n>/logs/` (a node's: `…/attempts/<n>/nodes/<rank>/logs/`) */
+    logs: (repoId, run, n, rank) => `${keys.node(repoId, run, n, rank)}logs/`,
     /** `…/attempts/<n>/logs/000042.log` */
-    logChunk: (repoId, run, n, seq) => `${keys.logs(repoId, run, n)}${seqNo(seq)}.log`,
+    logChunk: (repoId, run, n, seq, rank) => `${keys.logs(repoId, run, n, rank)}${seqNo(seq)}.log`,
     /** `<repoId>/runs/<run>/artifacts/` or `…/artifacts/<path>` (path normalised, no `..`) */
     artifacts: (repoId, run, path) => `${keys.runDir(repoId, run)}artifacts/${path === undefined ? '' : (0,names/* normaliseRelativePath */.KZ)('artifact path', path)}`,
     /** `<repoId>/runs/<run>/artifacts.json` */
@@ -69621,7 +69851,13 @@ const terminal = { enum: [...TERMINAL_STATUSES] };
 const machine = {
     type: 'object',
     required: ['id', 'backend'],
-    properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' } }
+    properties: { id: nonEmpty, backend: { enum: ['local', 'aws'] }, pid: { type: 'integer' }, rank: { type: 'integer', minimum: 0 }, privateIp: str }
+};
+/** one node of a multi-node attempt */
+const node = {
+    type: 'object',
+    required: ['rank'],
+    properties: { rank: { type: 'integer', minimum: 0 }, group: str, machine, status: terminal, exitCode: { type: 'integer' }, reason: str }
 };
 const runRecordSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -69647,7 +69883,7 @@ const runRecordSchema = {
             items: {
                 type: 'object',
                 required: ['n', 'startedAt'],
-                properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine }
+                properties: { n: { type: 'integer', minimum: 1 }, startedAt: str, endedAt: str, status: terminal, machine, nodes: { type: 'array', items: node } }
             }
         },
         tags: { type: 'array', items: str },
@@ -69657,7 +69893,7 @@ const runRecordSchema = {
 const attemptStatusSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: `${SCHEMA_BASE}store-status.schema.json`,
-    title: 'attempts/<n>/status.json: where an attempt is, written by the runner',
+    title: 'attempts/<n>/status.json (a node of a multi-node attempt: attempts/<n>/nodes/<rank>/status.json): where an attempt is, written by the runner',
     type: 'object',
     required: ['phase'],
     properties: {
@@ -69907,16 +70143,17 @@ class RunStore {
         await this.store.put(key, text, { contentType: 'text/x-shellscript' });
         return key;
     }
-    async readStatus(repoId, run, n) {
-        return this.readRecord(keys.status(repoId, run, n), 'status');
+    /** the attempt's status.json, or with `rank` that of one node of a multi-node attempt */
+    async readStatus(repoId, run, n, rank) {
+        return this.readRecord(keys.status(repoId, run, n, rank), 'status');
     }
     /** for the orchestrator when the runner could not write status.json (machine lost, never started) */
-    async writeStatus(repoId, run, n, status) {
-        await this.store.put(keys.status(repoId, run, n), toJson(status), { contentType: JSON_TYPE });
+    async writeStatus(repoId, run, n, status, rank) {
+        await this.store.put(keys.status(repoId, run, n, rank), toJson(status), { contentType: JSON_TYPE });
     }
     /** seq numbers of the stored log chunks, ascending */
-    async listLogChunks(repoId, run, n) {
-        const prefix = keys.logs(repoId, run, n);
+    async listLogChunks(repoId, run, n, rank) {
+        const prefix = keys.logs(repoId, run, n, rank);
         const seqs = [];
         for (const { key } of await this.store.list(prefix)) {
             const m = /^([0-9]+)\.log$/.exec(key.slice(prefix.length));
@@ -69931,13 +70168,13 @@ class RunStore {
      * status.json's version tag when the listing reached it (chunks sort before `runner.sh`, `ssm/`
      * and `status.json`).
      */
-    async attemptUpdates(repoId, run, n, afterSeq, max = 1000) {
-        const prefix = keys.attempt(repoId, run, n);
-        const logs = keys.logs(repoId, run, n);
-        const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys.logChunk(repoId, run, n, afterSeq), max);
+    async attemptUpdates(repoId, run, n, afterSeq, max = 1000, rank) {
+        const prefix = keys.node(repoId, run, n, rank);
+        const logs = keys.logs(repoId, run, n, rank);
+        const page = await this.store.listAfter(prefix, afterSeq < 0 ? logs : keys.logChunk(repoId, run, n, afterSeq, rank), max);
         const chunks = [];
         let statusTag;
-        const statusKey = keys.status(repoId, run, n);
+        const statusKey = keys.status(repoId, run, n, rank);
         for (const o of page.objects) {
             if (o.key === statusKey)
                 statusTag = o.tag;
@@ -69950,11 +70187,11 @@ class RunStore {
         return { chunks, statusTag, truncated: page.truncated };
     }
     /** calls `onChange` when the attempt's folder changes, for stores that can tell (see ObjectStore.watch) */
-    watchAttempt(repoId, run, n, onChange) {
-        return this.store.watch?.(keys.attempt(repoId, run, n), onChange);
+    watchAttempt(repoId, run, n, onChange, rank) {
+        return this.store.watch?.(keys.node(repoId, run, n, rank), onChange);
     }
-    async readLogChunk(repoId, run, n, seq) {
-        return this.store.get(keys.logChunk(repoId, run, n, seq));
+    async readLogChunk(repoId, run, n, seq, rank) {
+        return this.store.get(keys.logChunk(repoId, run, n, seq, rank));
     }
     // ---- artifacts -----------------------------------------------------------------------------
     async readManifest(repoId, run) {
@@ -75571,6 +75808,56 @@ function runnerEnvironment(environ) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/backends/local/liveness.ts
+/**
+ * Is a local run's runner still there? Its machine id is `local:<pid>` on `machine.host`: on that
+ * host, a pid that is gone, or that now belongs to another program, means the runner is gone.
+ * On another host (a shared folder store) nothing can be told from the pid.
+ */
+
+
+/**
+ * A process that exited but was not reaped yet (state `Z` in /proc/<pid>/stat) still answers
+ * `kill(pid, 0)`: an orphaned runner whose parent died waits there until init reaps it.
+ */
+function isZombie(pid) {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    }
+    catch {
+        return false;
+    }
+}
+function localRunnerLiveness(machine, thisHost = hostname()) {
+    if (!machine || machine.backend !== 'local')
+        return 'unknown';
+    if (machine.host !== undefined && machine.host !== thisHost)
+        return 'unknown';
+    const m = /^local:(\d+)$/.exec(machine.id);
+    const pid = m ? Number(m[1]) : NaN;
+    if (!Number.isSafeInteger(pid) || pid <= 1)
+        return 'unknown';
+    try {
+        process.kill(pid, 0);
+    }
+    catch (e) {
+        if (e.code !== 'EPERM')
+            return 'gone';
+    }
+    if (isZombie(pid))
+        return 'gone';
+    if (!existsSync('/proc/self'))
+        return 'alive'; // no /proc (macOS): trust the pid
+    try {
+        // the runner is `bash …/dstack-runner-XXXX/runner.sh`; anything else under that pid is a reuse
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dstack-runner-') ? 'alive' : 'gone';
+    }
+    catch {
+        return 'gone';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backends/local/index.ts
 /**
  * The local backend: runs the attempt's runner script with bash on this host, in its own process
@@ -75583,15 +75870,17 @@ function runnerEnvironment(environ) {
 
 
 
+
 const STDERR_TAIL = 4096;
+/** the process exists and has not exited (an exited, unreaped one is a zombie: gone) */
 function alive(pid) {
     try {
         process.kill(pid, 0);
-        return true;
     }
     catch (e) {
         return e.code === 'EPERM';
     }
+    return !isZombie(pid);
 }
 function killGroup(pgid, sig) {
     try {
@@ -75615,6 +75904,12 @@ function signalPid(pid, sig) {
     }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** the first of the two; the timer is cleared, so a pending one never holds the process's exit */
+async function exitedOrAfter(exited, ms) {
+    let timer;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+}
 /** the job's process group, noted by the runner (it runs the job in its own session) */
 function jobGroupOf(runnerPid) {
     try {
@@ -75646,7 +75941,7 @@ async function stopRunner(pid, graceMs, isDone, exited) {
     const until = Date.now() + graceMs;
     // the exit event when we have one (our own child), else a 100 ms check
     while (!isDone() && Date.now() < until)
-        await (exited ? Promise.race([exited, sleep(100)]) : sleep(100));
+        await (exited ? exitedOrAfter(exited, 100) : sleep(100));
     if (isDone())
         return;
     const jobGroup = jobGroupOf(pid);
@@ -75747,13 +76042,33 @@ class LocalBackend {
     async start(req) {
         if (req.signal.aborted)
             throw new Error('cancelled before the runner started');
+        const nodes = req.spec?.nodes > 1 ? req.spec.nodes : 1;
+        if (nodes === 1)
+            return this.startNode(req);
+        // every node is a runner process on this host, reached at 127.0.0.1 (README "Multi-node tasks")
+        const ips = Array.from({ length: nodes }, () => LOCAL_NODE_IP).join('\n');
+        const started = [];
+        try {
+            for (let rank = 0; rank < nodes; rank++) {
+                if (req.signal.aborted)
+                    throw new Error('cancelled while starting the nodes');
+                started.push(await this.startNode(req, { rank, env: { DSTACK_NODE_RANK: String(rank), DSTACK_NODES_IPS: ips } }));
+            }
+        }
+        catch (e) {
+            await Promise.all(started.map((n) => n.release()));
+            throw e;
+        }
+        return new LocalCluster(started);
+    }
+    async startNode(req, node) {
         const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'dstack-runner-'));
         const script = (0,external_node_path_.join)(dir, 'runner.sh');
         (0,external_node_fs_.writeFileSync)(script, req.runnerScript, { mode: 0o700 });
         const stderrFile = (0,external_node_path_.join)(dir, 'stderr.log');
         const errFd = (0,external_node_fs_.openSync)(stderrFile, 'a', 0o600);
         // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
-        const env = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv };
+        const env = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv, ...node?.env };
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
         // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
@@ -75776,11 +76091,11 @@ class LocalBackend {
             (0,external_node_fs_.closeSync)(errFd);
         }
         const launchedAt = new Date().toISOString();
-        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)() };
+        const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)(), ...(node ? { rank: node.rank, privateIp: LOCAL_NODE_IP } : {}) };
         const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000);
         if (this.opts.detached)
             child.unref();
-        req.log(`running the runner script on this machine (pid ${child.pid ?? '?'})`);
+        req.log(`running the runner script on this machine (${node ? `node ${node.rank}, ` : ''}pid ${child.pid ?? '?'})`);
         try {
             await req.onMachine(machine);
         }
@@ -75799,6 +76114,42 @@ class LocalBackend {
         await stopRunner(pid, this.opts.graceMs ?? 30_000, () => !alive(pid));
     }
 }
+/** the address every local node is reached at */
+const LOCAL_NODE_IP = '127.0.0.1';
+/** a multi-node attempt on this host: one runner process per node */
+class LocalCluster {
+    nodes;
+    constructor(nodes) {
+        this.nodes = nodes;
+    }
+    get machine() {
+        return this.nodes[0].machine;
+    }
+    get machines() {
+        return this.nodes.map((n) => n.machine);
+    }
+    pollNodes() {
+        return Promise.all(this.nodes.map((n) => n.poll()));
+    }
+    /** ended once every node's runner ended; the first node's failure names it */
+    async poll() {
+        const states = await this.pollNodes();
+        if (states.some((s) => s.state === 'running'))
+            return { state: 'running' };
+        const failed = states.findIndex((s) => s.state === 'ended' && s.exitCode !== 0);
+        const first = states[failed < 0 ? 0 : failed];
+        return failed < 0 ? first : { ...first, ...(first.state === 'ended' && first.reason ? { reason: `node ${failed}: ${first.reason}` } : {}) };
+    }
+    whenEnded() {
+        return Promise.all(this.nodes.map((n) => n.whenEnded())).then(() => undefined);
+    }
+    async cancel(reason, ranks) {
+        await Promise.all(this.nodes.filter((_, r) => !ranks || ranks.includes(r)).map((n) => n.cancel(reason)));
+    }
+    async release() {
+        await Promise.all(this.nodes.map((n) => n.release()));
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/backends/index.ts
 
@@ -75812,12 +76163,12 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(719)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5719));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(204), __nccwpck_require__.e(675)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1675));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var markdown = __nccwpck_require__(4285);
+// EXTERNAL MODULE: ./src/report/markdown.ts + 1 modules
+var markdown = __nccwpck_require__(3951);
 // EXTERNAL MODULE: ./src/report/md-escape.ts
 var md_escape = __nccwpck_require__(6109);
 ;// CONCATENATED MODULE: ./src/report/metrics.ts
@@ -76050,7 +76401,13 @@ function chart_seriesChart(c) {
 
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/report/node-results.ts
+var node_results = __nccwpck_require__(455);
+// EXTERNAL MODULE: ./src/report/node-table.ts
+var node_table = __nccwpck_require__(1653);
 ;// CONCATENATED MODULE: ./src/report/section.ts
+
+
 
 
 
@@ -76085,15 +76442,21 @@ function logTail(text, maxLines = LOG_TAIL_LINES, maxChars = LOG_TAIL_CHARS) {
     }
     return { text: out.join('\n'), shown: out.length, total: all.length };
 }
-/** `commands[2]` in a runner reason → which entry of the spec failed */
+const STEP_RE = /`(setup|commands)\[(\d+)\]`/;
+/**
+ * `commands[2]` in a runner reason → which entry of the spec failed. A multi-node run: the failing
+ * node's reason, and its group's `commands` when the task has groups.
+ */
 function section_failingStep(r) {
-    const m = /`(setup|commands)\[(\d+)\]`/.exec(r.reason ?? '');
+    const node = failingNode(r);
+    const m = STEP_RE.exec(node?.reason ?? '') ?? STEP_RE.exec(r.reason ?? '');
     if (!m)
         return undefined;
     const kind = m[1];
     const index = Number(m[2]) - 1;
-    const list = r.spec[kind] ?? [];
-    const lines = kind === 'commands' ? r.spec.commandLines : r.spec.setupLines;
+    const group = node?.group !== undefined ? r.spec.groups?.find((g) => g.name === node.group) : undefined;
+    const list = (kind === 'commands' && group ? group.commands : r.spec[kind]) ?? [];
+    const lines = kind === 'commands' ? (group ? group.commandLines : r.spec.commandLines) : r.spec.setupLines;
     return { kind, index, command: list[index], line: lines?.[index] ?? r.spec.source?.line };
 }
 function failureBlock(r, x, policy) {
@@ -76111,7 +76474,9 @@ function failureBlock(r, x, policy) {
     if (x.logText !== undefined) {
         const tail = logTail(x.logText);
         if (tail.shown) {
-            out.push(`**Last ${tail.shown} of ${tail.total} log lines** (secrets redacted):`, '', fencedBlock(tail.text, 'text'), '');
+            const node = x.logNode === undefined ? undefined : (lastAttemptNodes(r).find((n) => n.rank === x.logNode) ?? { rank: x.logNode });
+            const of = node ? ` of ${nodeLabelMarkdown(node)}` : '';
+            out.push(`**Last ${tail.shown} of ${tail.total} log lines${of}** (secrets redacted):`, '', fencedBlock(tail.text, 'text'), '');
         }
     }
     return out;
@@ -76405,35 +76770,13 @@ function booleanInput(name, dflt) {
 }
 
 // EXTERNAL MODULE: ./src/store/index.ts + 15 modules
-var src_store = __nccwpck_require__(6702);
-;// CONCATENATED MODULE: ./src/entry/cancel-wait.ts
-/**
- * Cancellation keeps what the job made. GitHub gives a cancelled step 7.5 s before SIGTERM and
- * 2.5 s more before it kills it, while the runner on the machine gives the job `KILL_AFTER` (20 s)
- * after SIGTERM and then uploads artifacts, the last logs and status.json. So on a cancel the main
- * step only asks the runner to stop and leaves the machine to the `post:` step (which runs after
- * a cancellation), and the post step waits — bounded by DSTACK_CANCEL_WAIT_SEC, default
- * CANCEL_GRACE_SEC (120 s) — until the attempt's status.json says `done`, then terminates it.
- */
-
+var store = __nccwpck_require__(6702);
+;// CONCATENATED MODULE: ./src/entry/runner-save.ts
 /** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
 const CANCEL_WAIT_SEC = 120;
-const STATE_ATTEMPTS = 'dstack-attempts';
 function attemptRef(store, rec, m) {
     const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length;
-    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n };
-}
-function saveAttemptRef(ref) {
-    core.saveState(STATE_ATTEMPTS, JSON.stringify([...loadAttemptRefs().filter((r) => r.machineId !== ref.machineId), ref]));
-}
-function loadAttemptRefs() {
-    try {
-        const v = JSON.parse(lib_core.getState(STATE_ATTEMPTS) || '[]');
-        return Array.isArray(v) ? v : [];
-    }
-    catch {
-        return [];
-    }
+    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) };
 }
 /** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
 function cancelWaitSec(environ) {
@@ -76445,7 +76788,7 @@ async function awaitRunnerSaved(store, ref, d) {
     const until = d.now() + d.timeoutSec * 1000;
     let said = false;
     for (;;) {
-        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined);
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
         if (st?.phase === 'done')
             return 'saved';
         if (d.now() >= until)
@@ -76458,6 +76801,72 @@ async function awaitRunnerSaved(store, ref, d) {
     }
 }
 /**
+ * Release the machines a job left behind (the action's `post:`, GitLab's `after_script` through
+ * `release`), keeping what their runners make: every runner whose attempt's status.json is not
+ * `done` is asked to stop at once (the nodes of a cluster save side by side), then each machine is
+ * released in turn once its runner has saved, all within one bound (`timeoutSec`). Returns each
+ * machine's error, if releasing it failed.
+ */
+async function saveThenReleaseAll(items, d) {
+    const asked = await Promise.all(items.map(async ({ m, ref, backend, store }) => {
+        const stopper = backend.stopRunner ? backend : undefined;
+        if (!ref || !store || !stopper)
+            return false;
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
+        if (st?.phase === 'done')
+            return false;
+        await stopper.stopRunner(m, 'the CI job ended').catch((e) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`));
+        return true;
+    }));
+    const deadline = d.now() + d.timeoutSec * 1000;
+    const out = [];
+    for (const [i, { m, ref, backend, store }] of items.entries()) {
+        try {
+            if (asked[i] && ref && store) {
+                const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) });
+                d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`);
+            }
+            await backend.releaseMachine(m);
+            out.push({ m });
+        }
+        catch (e) {
+            out.push({ m, error: e });
+        }
+    }
+    return out;
+}
+/** one machine (saveThenReleaseAll); throws when releasing it failed */
+async function saveThenRelease(backend, m, ref, store, d) {
+    const [r] = await saveThenReleaseAll([{ m, ref, backend, store }], d);
+    if (r?.error)
+        throw r.error;
+}
+
+;// CONCATENATED MODULE: ./src/entry/cancel-wait.ts
+/**
+ * Cancellation keeps what the job made. GitHub gives a cancelled step 7.5 s before SIGTERM and
+ * 2.5 s more before it kills it, while the runner on the machine gives the job `KILL_AFTER` (20 s)
+ * after SIGTERM and then uploads artifacts, the last logs and status.json. So on a cancel the main
+ * step only asks the runner to stop and leaves the machine to the `post:` step (which runs after
+ * a cancellation), and the post step waits — bounded by DSTACK_CANCEL_WAIT_SEC, default
+ * CANCEL_GRACE_SEC (120 s) — until the attempt's status.json says `done`, then terminates it.
+ */
+
+
+const STATE_ATTEMPTS = 'dstack-attempts';
+function saveAttemptRef(ref) {
+    core.saveState(STATE_ATTEMPTS, JSON.stringify([...loadAttemptRefs().filter((r) => r.machineId !== ref.machineId), ref]));
+}
+function loadAttemptRefs() {
+    try {
+        const v = JSON.parse(lib_core.getState(STATE_ATTEMPTS) || '[]');
+        return Array.isArray(v) ? v : [];
+    }
+    catch {
+        return [];
+    }
+}
+/**
  * The main step's backend on GitHub: once the job is cancelled, `release()` leaves the machine to
  * the post step (the runner still has to save; the step is about to be killed), instead of
  * terminating it under the runner's uploads.
@@ -76467,8 +76876,13 @@ function deferReleaseOnCancel(backend, signal, log) {
         get machine() {
             return h.machine;
         },
+        get machines() {
+            return h.machines;
+        },
         poll: () => h.poll(),
-        cancel: (reason) => h.cancel(reason),
+        ...(h.pollNodes ? { pollNodes: () => h.pollNodes() } : {}),
+        ...(h.whenEnded ? { whenEnded: () => h.whenEnded() } : {}),
+        cancel: (reason, ranks) => h.cancel(reason, ranks),
         release: async () => {
             if (signal.aborted) {
                 log(`cancelled: leaving ${h.machine.id} to the post step, which waits for the runner to save artifacts, logs and status before terminating it`);
@@ -76576,32 +76990,28 @@ async function post(deps = {}) {
         lib_core.warning(`could not assume role-to-assume for the post step: ${e.message}; trying the default credentials`);
         return undefined;
     });
+    const items = [];
     for (const m of machines) {
         try {
             const backend = await createBackend(m.backend, { aws: { region: m.region ?? (lib_core.getInput('region') || process.env.AWS_REGION), credentials } });
-            try {
-                const ref = refs.find((r) => r.machineId === m.id);
-                // a backend that can stop a remote runner (aws); the local backend's releaseMachine stops its runner itself
-                const stop = backend.stopRunner;
-                if (ref && stop) {
-                    const store = new src_store/* RunStore */.n_((0,src_store/* openStore */.Ch)(ref.store, { credentials }));
-                    const st = await store.readStatus(ref.repoId, ref.run, ref.attempt).catch(() => undefined);
-                    if (st?.phase !== 'done') {
-                        await stop.call(backend, m, 'the CI job ended').catch((e) => lib_core.info(`could not ask the runner on ${m.id} to stop: ${e.message}`));
-                        const waited = await awaitRunnerSaved(store, ref, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => lib_core.info(l), pollMs: deps.pollMs });
-                        lib_core.info(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${cancelWaitSec(process.env)} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`);
-                    }
-                }
-                await backend.releaseMachine(m);
-            }
-            finally {
-                backend.close?.();
-            }
-            lib_core.info(`released ${m.id}`);
+            const ref = refs.find((r) => r.machineId === m.id);
+            items.push({ m, ref, backend, store: ref ? new store/* RunStore */.n_((0,store/* openStore */.Ch)(ref.store, { credentials })) : undefined });
         }
         catch (e) {
             failed.push(m);
             lib_core.warning(`could not release ${m.id}: ${e.message}; it terminates itself at max_duration, and \`mode: cleanup\` terminates it once expired`);
+        }
+    }
+    const results = await saveThenReleaseAll(items, { timeoutSec: cancelWaitSec(process.env), sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))), now: deps.now ?? Date.now, log: (l) => lib_core.info(l), pollMs: deps.pollMs }).finally(() => {
+        for (const it of items)
+            it.backend.close?.();
+    });
+    for (const { m, error } of results) {
+        if (!error)
+            lib_core.info(`released ${m.id}`);
+        else {
+            failed.push(m);
+            lib_core.warning(`could not release ${m.id}: ${error.message}; it terminates itself at max_duration, and \`mode: cleanup\` terminates it once expired`);
         }
     }
     saveMachines(failed);
