@@ -38,7 +38,17 @@ export interface S3StoreOptions {
   client?: S3Client
   /** listing page size (tests; S3's maximum is 1000) */
   pageSize?: number
+  /** how long a request may sit without a byte moving before it is given up and retried (default 60 s) */
+  idleTimeoutMs?: number
 }
+
+/**
+ * A request whose connection goes silent (a dead proxy, a half-open socket) would otherwise hold
+ * `run` forever: the SDK's Node handler has no timeout of its own. Idle, not total, time: a large
+ * upload that keeps moving is never cut.
+ */
+export const S3_IDLE_TIMEOUT_MS = 60_000
+export const S3_CONNECT_TIMEOUT_MS = 10_000
 
 export const PART_SIZE = 16 * 1024 * 1024
 export const QUEUE_SIZE = 4
@@ -57,8 +67,10 @@ export function normalisePrefix(prefix: string): string {
   return prefix.split('/').filter((p) => p !== '').join('/')
 }
 
-export function s3ClientConfig(opts: { region?: string; endpoint?: string }): S3ClientConfig {
+export function s3ClientConfig(opts: { region?: string; endpoint?: string; idleTimeoutMs?: number }): S3ClientConfig {
   return {
+    // socketTimeout: idle time on the socket, an error the retry strategy retries (requestTimeout is a total time that only warns)
+    requestHandler: { connectionTimeout: Math.min(S3_CONNECT_TIMEOUT_MS, opts.idleTimeoutMs ?? S3_CONNECT_TIMEOUT_MS), socketTimeout: opts.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS },
     region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
     followRegionRedirects: true,
