@@ -44382,7 +44382,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   sc: () => (/* reexport */ run_store/* sha256 */.sc)
 });
 
-// UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, s3ClientConfig, sha256File, toJson
+// UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, s3ClientConfig, sha256File, toJson
 
 // EXTERNAL MODULE: ./src/store/object-store.ts
 var object_store = __nccwpck_require__(3266);
@@ -44771,6 +44771,13 @@ var s3_request_presigner_dist_cjs = __nccwpck_require__(8505);
 
 
 
+/**
+ * A request whose connection goes silent (a dead proxy, a half-open socket) would otherwise hold
+ * `run` forever: the SDK's Node handler has no timeout of its own. Idle, not total, time: a large
+ * upload that keeps moving is never cut.
+ */
+const S3_IDLE_TIMEOUT_MS = 60_000;
+const S3_CONNECT_TIMEOUT_MS = 10_000;
 const PART_SIZE = 16 * 1024 * 1024;
 const QUEUE_SIZE = 4;
 function errName(err) {
@@ -44787,6 +44794,8 @@ function normalisePrefix(prefix) {
 }
 function s3ClientConfig(opts) {
     return {
+        // socketTimeout: idle time on the socket, an error the retry strategy retries (requestTimeout is a total time that only warns)
+        requestHandler: { connectionTimeout: Math.min(S3_CONNECT_TIMEOUT_MS, opts.idleTimeoutMs ?? S3_CONNECT_TIMEOUT_MS), socketTimeout: opts.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS },
         region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
         followRegionRedirects: true,
