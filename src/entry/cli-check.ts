@@ -4,7 +4,7 @@ import { resolve as resolvePath } from 'node:path'
 import { parseStoreSpec } from '../store/index.js'
 import { formatRows } from '../backends/aws/check-rows.js'
 import { checkFailed, runAwsCheck } from './check.js'
-import type { CliIo } from './cli.js'
+import type { CliIo } from './cli-shared.js'
 
 export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program

@@ -3,6 +3,16 @@ import type { Command } from 'commander'
 import type { RunStore } from '../store/index.js'
 import type { StoreLocation } from '../model/index.js'
 
+/** what the CLI reads and writes: its environment, folder, output streams and cancellation */
+export interface CliIo {
+  environ: Record<string, string | undefined>
+  cwd: string
+  out: { write(s: string): boolean; isTTY?: boolean }
+  err: { write(s: string): boolean; isTTY?: boolean }
+  /** aborted on SIGINT/SIGTERM */
+  signal: AbortSignal
+}
+
 export interface StoreOpts {
   repo?: string
   store?: string

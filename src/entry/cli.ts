@@ -32,22 +32,9 @@ import { typedOutputs } from '../report/index.js'
 import { plural } from '../model/index.js'
 import { awsSession } from './aws-session.js'
 import type { RenewingCredentials } from '../backends/aws/renewing-credentials.js'
+import type { CliIo, StoreOpts } from './cli-shared.js'
 
-export interface CliIo {
-  environ: Record<string, string | undefined>
-  cwd: string
-  out: { write(s: string): boolean; isTTY?: boolean }
-  err: { write(s: string): boolean; isTTY?: boolean }
-  /** aborted on SIGINT/SIGTERM */
-  signal: AbortSignal
-}
-
-interface StoreOpts {
-  repo?: string
-  store?: string
-  region?: string
-  endpoint?: string
-}
+export type { CliIo } from './cli-shared.js'
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0
