@@ -34,6 +34,27 @@ export const DEFAULT_PACE: Record<StoreLocation['kind'], WatchPace> = {
 const WAKE_SETTLE_MS = 20
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** a wait between polls that the store, the backend or a cancellation can cut short (`poke`) */
+export class Waker {
+  private wake: (() => void) | undefined
+  readonly poke = (): void => this.wake?.()
+
+  constructor(private readonly sleep?: (ms: number) => Promise<void>) {}
+
+  /** `ms`, or until poked; by default a timer that is cleared on wake-up, so it never holds the process */
+  async wait(ms: number): Promise<void> {
+    let woken = false
+    let timer: NodeJS.Timeout | undefined
+    const wakeUp = new Promise<void>((resolve) => (this.wake = resolve)).then(() => void (woken = true))
+    const slept = this.sleep ? this.sleep(ms) : new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+    await Promise.race([slept, wakeUp])
+    clearTimeout(timer)
+    this.wake = undefined
+    // one write is several file events (temp file, rename): let them settle into one poll
+    if (woken) await (this.sleep ?? realSleep)(WAKE_SETTLE_MS)
+  }
+}
+
 /** pure: the wait before the next poll, given the last wait and whether the last poll printed */
 export function nextWaitMs(lastMs: number | undefined, printed: number, pace: WatchPace): number {
   if (printed > 0 || lastMs === undefined) return pace.fastMs
@@ -60,8 +81,8 @@ export interface WatchDeps {
 
 /** Watch until the attempt ended (runner's status.json `done`, or the backend says so); cancel on abort. */
 export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
-  let wake: (() => void) | undefined
-  const poke = () => wake?.()
+  const waker = new Waker(d.sleep)
+  const poke = waker.poke
   const unwatch = d.store.watchAttempt(d.repoId, d.run, d.attempt, poke)
   d.handle.whenEnded?.().then(poke, poke)
   d.signal.addEventListener('abort', poke)
@@ -101,15 +122,7 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
         return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
       }
       wait = nextWaitMs(wait, printed, d.pace)
-      let woken = false
-      let timer: NodeJS.Timeout | undefined
-      const wakeUp = new Promise<void>((resolve) => (wake = resolve)).then(() => void (woken = true))
-      const slept = d.sleep ? d.sleep(wait) : new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))
-      await Promise.race([slept, wakeUp])
-      clearTimeout(timer)
-      wake = undefined
-      // one write is several file events (temp file, rename): let them settle into one poll
-      if (woken) await (d.sleep ?? realSleep)(WAKE_SETTLE_MS)
+      await waker.wait(wait)
     }
   } finally {
     unwatch?.()

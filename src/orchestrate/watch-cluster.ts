@@ -10,7 +10,7 @@ import type { AttemptHandle, AttemptStatus, ExecState, StopCriteria } from '../m
 import type { RunStore } from '../store/index.js'
 import { LogFollower } from './log-follower.js'
 import { allEnded, clusterTrigger, type ClusterTrigger, type NodeView } from './cluster-rule.js'
-import { nextWaitMs, type WatchPace } from './watch-attempt.js'
+import { nextWaitMs, Waker, type WatchPace } from './watch-attempt.js'
 import type { WatchOutage } from './watch-outage.js'
 
 export interface ClusterWatchDeps {
@@ -47,10 +47,8 @@ export interface ClusterWatchResult {
 
 /** a partial line longer than this is printed without waiting for its end (progress bars) */
 const MAX_PARTIAL = 4096
-const WAKE_SETTLE_MS = 20
 /** the runner's stop budget: SIGTERM, up to 20 s for the job, then its uploads (cancel-wait.ts CANCEL_WAIT_SEC) */
 const DEFAULT_STOP_GRACE_MS = 120_000
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** buffers a node's text into whole lines with the node's prefix */
 export class NodeLines {
@@ -90,8 +88,8 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
   const written: (AttemptStatus | undefined)[] = ranks.map(() => undefined)
   const seen: (string | undefined)[] = ranks.map(() => undefined)
   let execs: ExecState[] = ranks.map(() => ({ state: 'running' }))
-  let wake: (() => void) | undefined
-  const poke = () => wake?.()
+  const waker = new Waker(d.sleep)
+  const poke = waker.poke
   const unwatch = ranks.map((r) => d.store.watchAttempt(d.repoId, d.run, d.attempt, poke, r))
   d.handle.whenEnded?.().then(poke, poke)
   d.signal.addEventListener('abort', poke)
@@ -140,14 +138,7 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
         return { ...(await finish()), graceExpired: true }
       }
       wait = nextWaitMs(wait, printed, d.pace)
-      let woken = false
-      let timer: NodeJS.Timeout | undefined
-      const wakeUp = new Promise<void>((resolve) => (wake = resolve)).then(() => void (woken = true))
-      const slept = d.sleep ? d.sleep(wait) : new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))
-      await Promise.race([slept, wakeUp])
-      clearTimeout(timer)
-      wake = undefined
-      if (woken) await (d.sleep ?? realSleep)(WAKE_SETTLE_MS)
+      await waker.wait(wait)
     }
     return finish()
   } finally {

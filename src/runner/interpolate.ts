@@ -251,16 +251,6 @@ function nodeAddressReference(p: Placeholder, v: ArgsValues): string {
   }
   const text = `\${${nodeAddressVar(nodeAddressRank(sizes, ref))}}`
   switch (p.context) {
-    case 'word':
-      return `"${text}"`
-    case 'double':
-    case 'param':
-    case 'heredoc':
-      return text
-    case 'single':
-      return `'"${text}"'`
-    case 'ansi':
-      return `'"${text}"$'`
     case 'comment':
       return `\${{ ${p.expr} }}`
     case 'arith':
@@ -269,6 +259,28 @@ function nodeAddressReference(p: Placeholder, v: ArgsValues): string {
         `\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`,
         `assign it to a variable first: ip="\${{ ${p.expr} }}"`
       )
+    default:
+      return referenceIn(p.context, text)
+  }
+}
+
+/**
+ * a variable's text (`${NAME}`) where a reference can stand: one word unquoted (`word`, default the
+ * text double-quoted), as is inside double quotes, `${…}` and unquoted heredocs, and closing and
+ * reopening single and `$'…'` quotes around it
+ */
+function referenceIn(context: 'word' | 'double' | 'param' | 'heredoc' | 'single' | 'ansi', text: string, word = `"${text}"`): string {
+  switch (context) {
+    case 'word':
+      return word
+    case 'double':
+    case 'param':
+    case 'heredoc':
+      return text
+    case 'single':
+      return `'"${text}"'`
+    case 'ansi':
+      return `'"${text}"$'`
   }
 }
 
@@ -290,15 +302,12 @@ function reference(p: Placeholder, v: ArgsValues): string {
   const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}'
   switch (p.context) {
     case 'word':
-      return isArgs ? '"${DSTACK_ARGS[@]}"' : '"${DSTACK_RUN_NAME}"'
     case 'double':
     case 'param':
     case 'heredoc':
-      return text
     case 'single':
-      return `'"${text}"'`
     case 'ansi':
-      return `'"${text}"$'`
+      return referenceIn(p.context, text, isArgs ? '"${DSTACK_ARGS[@]}"' : undefined)
     case 'comment':
       return isArgs ? '${{ run.args }}' : '${{ run.name }}'
     case 'arith':
