@@ -240,27 +240,26 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 
 /** Watch until the attempt ended (watch-attempt.ts); cancel on abort, and give the job time to save. */
 function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollower, record: RunRecord, n: number): Promise<ExecState> {
-  const base = DEFAULT_PACE[o.storeLocation.kind]
-  const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs
-  const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
-  return watchAttempt({
-    store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
-    now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
-    outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
-  })
+  return watchAttempt({ ...watchDeps(o, record, n), handle, follower })
 }
 
 /** Watch every node of a multi-node attempt (watch-cluster.ts), its log lines prefixed with the node's rank. */
 function watchNodes(o: RunWorkflowOptions, handle: AttemptHandle, record: RunRecord, n: number, spec: RunSpec): Promise<ClusterWatchResult> {
+  return watchCluster({ ...watchDeps(o, record, n), handle, nodes: spec.nodes, stopCriteria: spec.stopCriteria, emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }) })
+}
+
+/** what both watch loops take from the run's options: the store, the pace, the clock, cancellation and the outage rule */
+function watchDeps(o: RunWorkflowOptions, record: RunRecord, n: number) {
   const base = DEFAULT_PACE[o.storeLocation.kind]
   const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs
-  const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) }
-  return watchCluster({
-    store: o.store, repoId: record.repoId, run: record.run, attempt: n, nodes: spec.nodes, stopCriteria: spec.stopCriteria, handle,
-    emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }), pace, signal: o.signal, sleep: o.sleep, now: o.now ?? Date.now,
-    cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
-    outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
-  })
+  const now = o.now ?? Date.now
+  const warn = (message: string) => o.emit({ type: 'warning', message })
+  return {
+    store: o.store, repoId: record.repoId, run: record.run, attempt: n, signal: o.signal, sleep: o.sleep, now, warn,
+    pace: { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) },
+    cancelGraceMs: o.cancelGraceMs ?? 60_000,
+    outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, now, warn)
+  }
 }
 
 /** a record per node: its group, machine and own result */
