@@ -9,8 +9,8 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { main } from '../../src/entry/cli.js'
 import { makeRepo } from '../helpers/git-repo.js'
+import { runCli } from '../helpers/cli-main.js'
 
 const TASK = `type: task
 name: distrib
@@ -23,18 +23,7 @@ commands:
 
 const environ: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME }
 
-async function cli(args: string[]) {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    environ: { ...environ, DSTACK_WORK_ROOT: work },
-    cwd: repo.dir,
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
-    signal: new AbortController().signal
-  })
-  return { code, out, err }
-}
+const cli = (args: string[]) => runCli(args, { environ: { ...environ, DSTACK_WORK_ROOT: work }, cwd: repo.dir })
 
 let repo: { dir: string; cleanup: () => void }
 let store: string

@@ -8,9 +8,9 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync, readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { main } from '../../src/entry/cli.js'
 import { makeRepo } from '../helpers/git-repo.js'
 import { hostHasGpu } from '../../src/orchestrate/preflight-warnings.js'
+import { runCli } from '../helpers/cli-main.js'
 
 const WORKFLOWS = `workflows:
   - name: train
@@ -43,18 +43,7 @@ const WORKFLOWS = `workflows:
       - echo done
 `
 
-async function cli(args: string[]) {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    environ: process.env,
-    cwd: process.cwd(),
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
-    signal: new AbortController().signal
-  })
-  return { code, out, err }
-}
+const cli = (args: string[]) => runCli(args)
 
 let repo: { dir: string; cleanup: () => void }
 let store: string

@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { main } from '../../src/entry/cli.js'
 import { makeRepo } from '../helpers/git-repo.js'
+import { runCli } from '../helpers/cli-main.js'
 
 const FIXTURE = fileURLToPath(new URL('../workflows/fixtures/mixed-repo', import.meta.url))
 
@@ -26,18 +26,7 @@ function fixtureFiles(): Record<string, string> {
   return out
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    environ: process.env,
-    cwd: process.cwd(),
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
-    signal: new AbortController().signal
-  })
-  return { code, out, err }
-}
+const cli = (args: string[]) => runCli(args)
 
 describe('a repository that mixes runnable, skipped and broken workflows', () => {
   let repo: { dir: string; cleanup: () => void }

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { main } from '../../../src/entry/cli.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import type { RunRecord } from '../../../src/model/index.js'
+import { runCli } from '../../helpers/cli-main.js'
 
 /** a TCP rendezvous in the job's own commands: the master listens, every worker connects and says its rank */
 const RENDEZVOUS = `
@@ -48,18 +49,7 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(args, {
-    environ: process.env,
-    cwd: process.cwd(),
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
-    signal: new AbortController().signal
-  })
-  return { code, out, err }
-}
+const cli = (args: string[]) => runCli(args)
 
 function pgrep(pattern: string): Promise<string> {
   return new Promise((resolve) => execFile('pgrep', ['-f', pattern], (_e, stdout) => resolve(String(stdout).trim())))
