@@ -20,6 +20,7 @@ import { placementGroupName } from '../../../src/backends/aws/cluster-launch-inp
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { attemptCost } from '../../../src/orchestrate/outcome.js'
 import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
+import { awsError } from './fake-cloud.js'
 
 let h: Harness
 
@@ -126,6 +127,13 @@ describe('aws backend: multi-node scenarios', () => {
     const before = { list: h.cloud.ssm.commandCalls(ListCommandInvocationsCommand).length, get: h.cloud.ssm.commandCalls(GetCommandInvocationCommand).length, describe: h.cloud.ec2.commandCalls(DescribeInstancesCommand).length }
     expect((await handle.pollNodes!()).length).toBe(3)
     expect({ list: h.cloud.ssm.commandCalls(ListCommandInvocationsCommand).length - before.list, get: h.cloud.ssm.commandCalls(GetCommandInvocationCommand).length - before.get, describe: h.cloud.ec2.commandCalls(DescribeInstancesCommand).length - before.describe }).toEqual({ list: 1, get: 0, describe: 1 })
+
+    // throttled polls (SSM, then EC2) change nothing: the nodes stay as last seen, nothing throws
+    const seen = await handle.pollNodes!()
+    h.cloud.pollErrors = [awsError('ThrottlingException', 'Rate exceeded'), awsError('RequestLimitExceeded', 'Request limit exceeded.', 503)]
+    expect(await handle.pollNodes!()).toEqual(seen)
+    expect(await handle.pollNodes!()).toEqual(seen)
+    expect(h.cloud.pollErrors).toEqual([])
 
     const nodes = await watchNodes(handle)
     expect(nodes.map(node)).toEqual(['exit 0', 'exit 0', 'exit 0'])
