@@ -43917,8 +43917,24 @@ function nodeAddressReference(p, v) {
     }
     const text = `\${${nodeAddressVar((0,_model_node_address_js__WEBPACK_IMPORTED_MODULE_1__/* .nodeAddressRank */ .bB)(sizes, ref))}}`;
     switch (p.context) {
+        case 'comment':
+            return `\${{ ${p.expr} }}`;
+        case 'arith':
+        case 'quoted-heredoc':
+            throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`, `assign it to a variable first: ip="\${{ ${p.expr} }}"`);
+        default:
+            return referenceIn(p.context, text);
+    }
+}
+/**
+ * a variable's text (`${NAME}`) where a reference can stand: one word unquoted (`word`, default the
+ * text double-quoted), as is inside double quotes, `${…}` and unquoted heredocs, and closing and
+ * reopening single and `$'…'` quotes around it
+ */
+function referenceIn(context, text, word = `"${text}"`) {
+    switch (context) {
         case 'word':
-            return `"${text}"`;
+            return word;
         case 'double':
         case 'param':
         case 'heredoc':
@@ -43927,11 +43943,6 @@ function nodeAddressReference(p, v) {
             return `'"${text}"'`;
         case 'ansi':
             return `'"${text}"$'`;
-        case 'comment':
-            return `\${{ ${p.expr} }}`;
-        case 'arith':
-        case 'quoted-heredoc':
-            throw new _model_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`, `assign it to a variable first: ip="\${{ ${p.expr} }}"`);
     }
 }
 /** the text `${{ run.args }}` stands for where a single string is meant: the args joined by spaces */
@@ -43948,15 +43959,12 @@ function reference(p, v) {
     const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}';
     switch (p.context) {
         case 'word':
-            return isArgs ? '"${DSTACK_ARGS[@]}"' : '"${DSTACK_RUN_NAME}"';
         case 'double':
         case 'param':
         case 'heredoc':
-            return text;
         case 'single':
-            return `'"${text}"'`;
         case 'ansi':
-            return `'"${text}"$'`;
+            return referenceIn(p.context, text, isArgs ? '"${DSTACK_ARGS[@]}"' : undefined);
         case 'comment':
             return isArgs ? '${{ run.args }}' : '${{ run.name }}';
         case 'arith':
@@ -64796,6 +64804,28 @@ const DEFAULT_PACE = {
 };
 const WAKE_SETTLE_MS = 20;
 const realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** a wait between polls that the store, the backend or a cancellation can cut short (`poke`) */
+class Waker {
+    sleep;
+    wake;
+    poke = () => this.wake?.();
+    constructor(sleep) {
+        this.sleep = sleep;
+    }
+    /** `ms`, or until poked; by default a timer that is cleared on wake-up, so it never holds the process */
+    async wait(ms) {
+        let woken = false;
+        let timer;
+        const wakeUp = new Promise((resolve) => (this.wake = resolve)).then(() => void (woken = true));
+        const slept = this.sleep ? this.sleep(ms) : new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+        await Promise.race([slept, wakeUp]);
+        clearTimeout(timer);
+        this.wake = undefined;
+        // one write is several file events (temp file, rename): let them settle into one poll
+        if (woken)
+            await (this.sleep ?? realSleep)(WAKE_SETTLE_MS);
+    }
+}
 /** pure: the wait before the next poll, given the last wait and whether the last poll printed */
 function nextWaitMs(lastMs, printed, pace) {
     if (printed > 0 || lastMs === undefined)
@@ -64804,8 +64834,8 @@ function nextWaitMs(lastMs, printed, pace) {
 }
 /** Watch until the attempt ended (runner's status.json `done`, or the backend says so); cancel on abort. */
 async function watchAttempt(d) {
-    let wake;
-    const poke = () => wake?.();
+    const waker = new Waker(d.sleep);
+    const poke = waker.poke;
     const unwatch = d.store.watchAttempt(d.repoId, d.run, d.attempt, poke);
     d.handle.whenEnded?.().then(poke, poke);
     d.signal.addEventListener('abort', poke);
@@ -64849,16 +64879,7 @@ async function watchAttempt(d) {
                 return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' };
             }
             wait = nextWaitMs(wait, printed, d.pace);
-            let woken = false;
-            let timer;
-            const wakeUp = new Promise((resolve) => (wake = resolve)).then(() => void (woken = true));
-            const slept = d.sleep ? d.sleep(wait) : new Promise((resolve) => (timer = setTimeout(resolve, wait)));
-            await Promise.race([slept, wakeUp]);
-            clearTimeout(timer);
-            wake = undefined;
-            // one write is several file events (temp file, rename): let them settle into one poll
-            if (woken)
-                await (d.sleep ?? realSleep)(WAKE_SETTLE_MS);
+            await waker.wait(wait);
         }
     }
     finally {
@@ -65040,10 +65061,8 @@ function clusterOutcome(nodes, trigger, cancelledByUser) {
 
 /** a partial line longer than this is printed without waiting for its end (progress bars) */
 const MAX_PARTIAL = 4096;
-const watch_cluster_WAKE_SETTLE_MS = 20;
 /** the runner's stop budget: SIGTERM, up to 20 s for the job, then its uploads (cancel-wait.ts CANCEL_WAIT_SEC) */
 const DEFAULT_STOP_GRACE_MS = 120_000;
-const watch_cluster_realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** buffers a node's text into whole lines with the node's prefix */
 class NodeLines {
     rank;
@@ -65083,8 +65102,8 @@ async function watchCluster(d) {
     const written = ranks.map(() => undefined);
     const seen = ranks.map(() => undefined);
     let execs = ranks.map(() => ({ state: 'running' }));
-    let wake;
-    const poke = () => wake?.();
+    const waker = new Waker(d.sleep);
+    const poke = waker.poke;
     const unwatch = ranks.map((r) => d.store.watchAttempt(d.repoId, d.run, d.attempt, poke, r));
     d.handle.whenEnded?.().then(poke, poke);
     d.signal.addEventListener('abort', poke);
@@ -65141,15 +65160,7 @@ async function watchCluster(d) {
                 return { ...(await finish()), graceExpired: true };
             }
             wait = nextWaitMs(wait, printed, d.pace);
-            let woken = false;
-            let timer;
-            const wakeUp = new Promise((resolve) => (wake = resolve)).then(() => void (woken = true));
-            const slept = d.sleep ? d.sleep(wait) : new Promise((resolve) => (timer = setTimeout(resolve, wait)));
-            await Promise.race([slept, wakeUp]);
-            clearTimeout(timer);
-            wake = undefined;
-            if (woken)
-                await (d.sleep ?? watch_cluster_realSleep)(watch_cluster_WAKE_SETTLE_MS);
+            await waker.wait(wait);
         }
         return finish();
     }
@@ -65458,26 +65469,24 @@ async function runAttempt(o, prepared, record, n, sleep) {
 }
 /** Watch until the attempt ended (watch-attempt.ts); cancel on abort, and give the job time to save. */
 function watch(o, handle, follower, record, n) {
-    const base = DEFAULT_PACE[o.storeLocation.kind];
-    const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs;
-    const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) };
-    return watchAttempt({
-        store: o.store, repoId: record.repoId, run: record.run, attempt: n, handle, follower, pace, signal: o.signal, sleep: o.sleep,
-        now: o.now ?? Date.now, cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
-        outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
-    });
+    return watchAttempt({ ...watchDeps(o, record, n), handle, follower });
 }
 /** Watch every node of a multi-node attempt (watch-cluster.ts), its log lines prefixed with the node's rank. */
 function watchNodes(o, handle, record, n, spec) {
+    return watchCluster({ ...watchDeps(o, record, n), handle, nodes: spec.nodes, stopCriteria: spec.stopCriteria, emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }) });
+}
+/** what both watch loops take from the run's options: the store, the pace, the clock, cancellation and the outage rule */
+function watchDeps(o, record, n) {
     const base = DEFAULT_PACE[o.storeLocation.kind];
     const fastMs = o.pollIntervalMs ?? o.pace?.fastMs ?? base.fastMs;
-    const pace = { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) };
-    return watchCluster({
-        store: o.store, repoId: record.repoId, run: record.run, attempt: n, nodes: spec.nodes, stopCriteria: spec.stopCriteria, handle,
-        emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }), pace, signal: o.signal, sleep: o.sleep, now: o.now ?? Date.now,
-        cancelGraceMs: o.cancelGraceMs ?? 60_000, warn: (message) => o.emit({ type: 'warning', message }),
-        outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, o.now ?? Date.now, (message) => o.emit({ type: 'warning', message }))
-    });
+    const now = o.now ?? Date.now;
+    const warn = (message) => o.emit({ type: 'warning', message });
+    return {
+        store: o.store, repoId: record.repoId, run: record.run, attempt: n, signal: o.signal, sleep: o.sleep, now, warn,
+        pace: { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) },
+        cancelGraceMs: o.cancelGraceMs ?? 60_000,
+        outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, now, warn)
+    };
 }
 /** a record per node: its group, machine and own result */
 function nodeRecords(nodes, handle, spec, cancelledByUser) {

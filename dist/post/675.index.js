@@ -597,8 +597,24 @@ function nodeAddressReference(p, v) {
     }
     const text = `\${${nodeAddressVar(nodeAddressRank(sizes, ref))}}`;
     switch (p.context) {
+        case 'comment':
+            return `\${{ ${p.expr} }}`;
+        case 'arith':
+        case 'quoted-heredoc':
+            throw new UserError(`\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`, `assign it to a variable first: ip="\${{ ${p.expr} }}"`);
+        default:
+            return referenceIn(p.context, text);
+    }
+}
+/**
+ * a variable's text (`${NAME}`) where a reference can stand: one word unquoted (`word`, default the
+ * text double-quoted), as is inside double quotes, `${…}` and unquoted heredocs, and closing and
+ * reopening single and `$'…'` quotes around it
+ */
+function referenceIn(context, text, word = `"${text}"`) {
+    switch (context) {
         case 'word':
-            return `"${text}"`;
+            return word;
         case 'double':
         case 'param':
         case 'heredoc':
@@ -607,11 +623,6 @@ function nodeAddressReference(p, v) {
             return `'"${text}"'`;
         case 'ansi':
             return `'"${text}"$'`;
-        case 'comment':
-            return `\${{ ${p.expr} }}`;
-        case 'arith':
-        case 'quoted-heredoc':
-            throw new UserError(`\`\${{ ${p.expr} }}\` stands ${p.context === 'arith' ? 'inside a shell arithmetic expression' : 'in a quoted heredoc'}, where the address (known only once the nodes exist) cannot be put`, `assign it to a variable first: ip="\${{ ${p.expr} }}"`);
     }
 }
 /** the text `${{ run.args }}` stands for where a single string is meant: the args joined by spaces */
@@ -628,15 +639,12 @@ function reference(p, v) {
     const text = isArgs ? '${DSTACK_ARGS_TEXT}' : '${DSTACK_RUN_NAME}';
     switch (p.context) {
         case 'word':
-            return isArgs ? '"${DSTACK_ARGS[@]}"' : '"${DSTACK_RUN_NAME}"';
         case 'double':
         case 'param':
         case 'heredoc':
-            return text;
         case 'single':
-            return `'"${text}"'`;
         case 'ansi':
-            return `'"${text}"$'`;
+            return referenceIn(p.context, text, isArgs ? '"${DSTACK_ARGS[@]}"' : undefined);
         case 'comment':
             return isArgs ? '${{ run.args }}' : '${{ run.name }}';
         case 'arith':
