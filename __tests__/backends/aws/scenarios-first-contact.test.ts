@@ -6,6 +6,8 @@
  * the backend's sleeps run on a virtual clock, and the rest waits for events (status.json, a line
  * in the job log, a process exit). `npm run e2e` runs this file.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, it, expect, beforeEach, afterEach, jest } from '@jest/globals'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { DescribeInstanceTypesCommand, DescribeInstanceTypeOfferingsCommand, DescribeSpotPriceHistoryCommand, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2'
@@ -355,7 +357,10 @@ describe('first contact with a real account', () => {
     const first = [...h.cloud.commands.values()][0]!
     expect(req.lines.join('\n')).toContain(`SSM already has command ${first.id}: using it instead of sending a second one`)
 
-    // what a blind retry would have done: the same command again, to the same instance
+    // what a blind retry would have done: the same command again, to the same instance, once the
+    // first one has claimed it (two commands at the same instant race for the claim: one of them wins)
+    const claimed = join(h.sim.instanceDir(handle.machine.id), 'opt-dstack', 'started')
+    await until(() => existsSync(claimed), 120_000)
     await new SSMClient({ region: 'us-east-1' }).send(new SendCommandCommand(first.input))
     await until(() => h.sim.outputs.some((o) => o.commandId !== first.id), 120_000)
     const second = h.sim.outputs.find((o) => o.commandId !== first.id)!
