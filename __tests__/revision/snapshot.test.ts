@@ -59,6 +59,8 @@ describe('buildSnapshot', () => {
     const a = await buildSnapshot(clone, sha, Buffer.alloc(0))
     const b = await buildSnapshot(clone, sha, Buffer.alloc(0))
     expect(b.tarGz.equals(a.tarGz)).toBe(true)
+    // from a sub-folder: still the whole tree
+    expect((await buildSnapshot(join(clone, 'src', 'pkg'), sha, Buffer.alloc(0))).sha256).toBe(a.sha256)
     expect(a.sha256).toBe(sha256(a.tarGz))
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/)
 
@@ -97,7 +99,7 @@ describe('buildSnapshot', () => {
     expect(headers.some((h) => h.name === '.git' || h.name.startsWith('.git/'))).toBe(false)
     for (const h of headers) {
       expect(h.mtime.getTime()).toBe(SNAPSHOT_MTIME.getTime())
-      expect([h.uid, h.gid, h.uname, h.gname]).toEqual([0, 0, '', ''])
+      expect([h.uid, h.gid, h.uname, h.gname]).toEqual([0, 0, 'root', 'root'])
     }
     const byName = new Map(headers.map((h) => [h.name, h]))
     expect(byName.get('run.sh')).toMatchObject({ type: 'file', mode: 0o755 })
@@ -127,13 +129,66 @@ describe('buildSnapshot', () => {
     expect(readFileSync(join(untar(dirs, snap.tarGz), 'big.bin')).equals(big)).toBe(true)
   })
 
-  it('skips submodules with a warning', async () => {
+  it('keeps a submodule as an empty folder, with a warning', async () => {
     const { dir } = makeRepo(dirs, FILES)
     git(dir, 'update-index', '--add', '--cacheinfo', `160000,${'e'.repeat(40)},vendor/lib`)
     git(dir, 'commit', '-q', '-m', 'add a submodule')
     const snap = await buildSnapshot(dir, git(dir, 'rev-parse', 'HEAD'), Buffer.alloc(0))
-    expect(snap.warnings).toEqual(['skipped submodule vendor/lib: submodules are not part of the code snapshot'])
-    expect((await tarHeaders(snap.tarGz)).some((h) => h.name.startsWith('vendor/lib'))).toBe(false)
+    expect(snap.warnings).toEqual(['submodule vendor/lib is an empty folder in the code snapshot: submodules are not part of it'])
+    expect((await tarHeaders(snap.tarGz)).filter((h) => h.name.startsWith('vendor/lib')).map((h) => [h.name, h.type])).toEqual([['vendor/lib/', 'directory']])
+    expect(snap.files).toBe(Object.keys(FILES).length)
+  })
+
+  it('holds the committed bytes whatever attributes and config say: eol, export-ignore, export-subst, filters, tar.umask', async () => {
+    const committed = {
+      '.gitattributes': '*.txt text eol=crlf\nhidden.txt export-ignore\nversion.txt export-subst ident\n*.bin filter=shout\n',
+      'notes.txt': 'line 1\nline 2\n',
+      'hidden.txt': 'still here\n',
+      'version.txt': 'commit $Format:%H$ $Id$\n',
+      'weights.bin': 'lower case\n'
+    }
+    const { dir, sha } = makeRepo(dirs, committed)
+    // the repository's own config and the user's global one would change what git archive writes
+    git(dir, 'config', 'filter.shout.smudge', 'tr a-z A-Z')
+    git(dir, 'config', 'filter.shout.required', 'true')
+    git(dir, 'config', 'tar.umask', '0077')
+    const globalConfig = join(dirs.make(), 'gitconfig')
+    writeFileSync(globalConfig, '[core]\n\tautocrlf = true\n[filter "shout"]\n\tsmudge = tr a-z A-Z\n\trequired = true\n[tar]\n\tumask = 0077\n')
+    const saved = process.env.GIT_CONFIG_GLOBAL
+    process.env.GIT_CONFIG_GLOBAL = globalConfig
+    let snap
+    try {
+      snap = await buildSnapshot(dir, sha, Buffer.alloc(0))
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL
+      else process.env.GIT_CONFIG_GLOBAL = saved
+    }
+    const out = untar(dirs, snap.tarGz)
+    for (const [path, content] of Object.entries(committed)) expect(readFileSync(join(out, path), 'utf8')).toBe(content)
+    const headers = await tarHeaders(snap.tarGz)
+    expect(headers.filter((h) => h.type === 'file').map((h) => h.mode)).toEqual(Object.keys(committed).map(() => 0o644))
+  })
+
+  it('keeps a file whose name is not valid UTF-8 (a Linux name is bytes)', async () => {
+    const { dir } = makeRepo(dirs, FILES)
+    const blob = git(dir, 'hash-object', '-w', join(dir, 'train.py'))
+    const latin1Name = Buffer.from('caf\xe9.txt', 'latin1')
+    execFileSync('git', ['update-index', '--index-info'], { cwd: dir, input: Buffer.concat([Buffer.from(`100644 ${blob}\t`), latin1Name, Buffer.from('\n')]) })
+    git(dir, 'commit', '-q', '-m', 'a latin-1 name')
+    const snap = await buildSnapshot(dir, git(dir, 'rev-parse', 'HEAD'), Buffer.alloc(0))
+    expect(snap.warnings).toEqual([])
+    expect(snap.files).toBe(Object.keys(FILES).length + 1)
+    const names = readdirSync(untar(dirs, snap.tarGz), { encoding: 'buffer' })
+    expect(names.some((n) => n.equals(latin1Name))).toBe(true)
+  })
+
+  it('a commit the checkout does not have, or a folder that is not a checkout, is a UserError naming it', async () => {
+    const { dir } = makeRepo(dirs, FILES)
+    const missing = 'ab'.repeat(20)
+    await expect(buildSnapshot(join(dir, 'src'), missing, Buffer.alloc(0))).rejects.toThrow(new UserError(`commit ${missing} is not in the repository ${join(dir, 'src')}`))
+    const plain = dirs.make('plain-')
+    await expect(buildSnapshot(plain, missing, Buffer.alloc(0))).rejects.toThrow(`${plain} is not inside a git repository`)
+    await expect(buildSnapshot(dir, '--output=/tmp/x', Buffer.alloc(0))).rejects.toThrow('is not a commit id')
   })
 
   it('a patch that does not apply is a UserError', async () => {
