@@ -71,8 +71,8 @@ interface Base {
   branch?: string
 }
 
-async function ciBase(tree: WorkTree, ctx: CiContext, environ: Record<string, string | undefined>, warnings: string[]): Promise<Base> {
-  const remoteUrl = await defaultRemoteUrl(tree.git)
+async function ciBase(tree: WorkTree, ctx: CiContext, environ: Record<string, string | undefined>, warnings: string[], remoteUrlP: Promise<string | undefined>): Promise<Base> {
+  const remoteUrl = await remoteUrlP
   const remoteId = remoteUrl ? tryRepoIdFromRemoteUrl(remoteUrl) : undefined
   let repoId = ctx.repoId
   if (!repoId) {
@@ -99,8 +99,7 @@ interface Upstream {
 async function readUpstream(git: Git): Promise<Upstream> {
   const branch = await git.tryText(['symbolic-ref', '--quiet', '--short', 'HEAD'])
   if (!branch) return {}
-  const remote = await git.tryText(['config', '--get', `branch.${branch}.remote`])
-  const merge = await git.tryText(['config', '--get', `branch.${branch}.merge`])
+  const [remote, merge] = await Promise.all([git.tryText(['config', '--get', `branch.${branch}.remote`]), git.tryText(['config', '--get', `branch.${branch}.merge`])])
   if (!remote || remote === '.' || !merge) return { branch, remote, merge }
   const sha = await git.tryText(['rev-parse', '--verify', '--quiet', '@{upstream}^{commit}'])
   const remoteUrl = sha ? await git.tryText(['remote', 'get-url', remote]) : undefined
@@ -108,13 +107,13 @@ async function readUpstream(git: Git): Promise<Upstream> {
 }
 
 /** repo id from the remote (upstream's, else origin / the only remote), else `local/<user>/<folder>` */
-async function laptopIdentity(tree: WorkTree, upstream: Upstream, environ: Record<string, string | undefined>) {
-  const remoteUrl = upstream.remoteUrl ?? (await defaultRemoteUrl(tree.git))
+async function laptopIdentity(tree: WorkTree, upstream: Upstream, environ: Record<string, string | undefined>, defaultUrl: () => Promise<string | undefined>) {
+  const remoteUrl = upstream.remoteUrl ?? (await defaultUrl())
   const repoId = (remoteUrl && tryRepoIdFromRemoteUrl(remoteUrl)) || localRepoId(userName(environ), basename(tree.root))
   return { repoId, repoUrl: remoteUrl ? webUrlFromRemoteUrl(remoteUrl) : undefined }
 }
 
-async function laptopBase(tree: WorkTree, environ: Record<string, string | undefined>, warnings: string[]): Promise<Base> {
+async function laptopBase(tree: WorkTree, environ: Record<string, string | undefined>, warnings: string[], remoteUrlP: Promise<string | undefined>): Promise<Base> {
   const { head } = tree
   const up = await readUpstream(tree.git)
   const { branch, remote, merge } = up
@@ -127,7 +126,7 @@ async function laptopBase(tree: WorkTree, environ: Record<string, string | undef
   } else {
     warnings.push(`HEAD is detached; recording the local commit ${head}, which may not exist on any remote (the code snapshot still carries it)`)
   }
-  const identity = await laptopIdentity(tree, up, environ)
+  const identity = await laptopIdentity(tree, up, environ, () => remoteUrlP)
   if (up.sha && merge) {
     return { sha: up.sha, ...identity, ref: merge, branch: merge.replace(/^refs\/heads\//, '') }
   }
@@ -143,7 +142,7 @@ export async function detectRepoId(repoDir: string, environ: Record<string, stri
   if (ctx.repoId) return ctx.repoId
   const tree = await openWorkTree(repoDir)
   const upstream = ctx.platform === 'local' ? await readUpstream(tree.git) : {}
-  return (await laptopIdentity(tree, upstream, environ)).repoId
+  return (await laptopIdentity(tree, upstream, environ, () => defaultRemoteUrl(tree.git))).repoId
 }
 
 function dropUndefined<T extends object>(o: T): T {
@@ -163,7 +162,12 @@ export async function readRevision(
   const ctx = ciContextFromEnv(environ, opts.readFile)
   const tree = await openWorkTree(repoDir)
   const warnings = [...ctx.warnings]
-  const base = ctx.platform === 'local' ? await laptopBase(tree, environ, warnings) : await ciBase(tree, ctx, environ, warnings)
+  // git questions that do not depend on each other run side by side
+  const remoteUrl = defaultRemoteUrl(tree.git)
+  remoteUrl.catch(() => undefined)
+  const changesAtHead = ctx.platform === 'local' ? undefined : localChangesPatch(tree.git, tree.head, { includeUntracked: opts.includeUntracked })
+  changesAtHead?.catch(() => undefined)
+  const base = ctx.platform === 'local' ? await laptopBase(tree, environ, warnings, remoteUrl) : await ciBase(tree, ctx, environ, warnings, remoteUrl)
   let ciSha: string | undefined
   if (ctx.sha && ctx.sha !== tree.head) {
     ciSha = ctx.sha
@@ -172,7 +176,7 @@ export async function readRevision(
         `(a step committed, or the checkout used another ref); recording ${tree.head}`
     )
   }
-  const { patch, untracked } = await localChangesPatch(tree.git, base.sha, { includeUntracked: opts.includeUntracked })
+  const { patch, untracked } = await (base.sha === tree.head && changesAtHead ? changesAtHead : localChangesPatch(tree.git, base.sha, { includeUntracked: opts.includeUntracked }))
   if (patch.length > LARGE_PATCH_BYTES) {
     warnings.push(
       `the local changes patch is ${(patch.length / 1024 / 1024).toFixed(1)} MiB and travels with every run` +

@@ -13,7 +13,8 @@ export interface WorkTree {
   head: string
 }
 
-function explain(dir: string, e: unknown): Error {
+/** git's complaint about `dir` as a UserError naming the folder and the fix */
+export function explainGitError(dir: string, e: unknown): Error {
   if (!(e instanceof GitError)) return e as Error
   if (e.spawnError?.code === 'ENOENT') {
     return new UserError('git is not installed (or not on PATH)', 'install git: it is needed to capture the code revision')
@@ -44,16 +45,18 @@ export async function openWorkTree(repoDir: string): Promise<WorkTree> {
   if (!st?.isDirectory()) {
     throw new UserError(`folder ${dir} does not exist`, 'pass the folder of a git checkout')
   }
-  let root: string
+  // one git call: the root, and HEAD when there is a commit (exit 1 without one)
+  let answer: { code: number; lines: string[] }
   try {
-    root = await gitAt(dir).text(['rev-parse', '--show-toplevel'])
+    const r = await gitAt(dir).run(['rev-parse', '--show-toplevel', '--verify', '--quiet', 'HEAD^{commit}'], { okExitCodes: [0, 1] })
+    answer = { code: r.code, lines: r.stdout.toString('utf8').trim().split('\n') }
   } catch (e) {
-    throw explain(dir, e)
+    throw explainGitError(dir, e)
   }
-  const git = gitAt(root)
-  const head = await git.tryText(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])
-  if (!head) {
+  const [root, head] = answer.lines as [string, string | undefined]
+  if (answer.code !== 0 || !head) {
     throw new UserError(`the git repository ${root} has no commits yet`, 'commit the files first: git add -A && git commit -m "first commit"')
   }
+  const git = gitAt(root)
   return { git, root, head }
 }
