@@ -9,6 +9,8 @@
 //   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
 //   artifacts upload: what a tree of artifacts adds to a run's end vs `aws s3 sync` of the same tree;
 //             download: `artifacts download` (SDK, sha256 checked) vs `aws s3 sync`   time ≤ 1.11× (≥ 0.9× throughput)
+//   snapshot  the code snapshot of a 2,000-file repo (in process) vs `git archive | gzip`  ≤ 1.5×;
+//             the whole `dist/cli.js revision` command (start-up included) vs the same    ≤ 8×
 //   concurrent 100 `run`s at once against one S3 store (BENCH_CONCURRENT): failures and duplicate
 //             names (counts, 0), peak RSS per process ≤ 150 MiB, S3 requests per run-minute ≤ 200
 // Latencies are the median of BENCH_LOOP_RUNS (3) runs; S3 is s3rver on loopback with the real aws CLI.
@@ -21,6 +23,7 @@ import { requestsPerPoll, simulatedDay } from './parts/request-budget.js'
 import { runnerCpuFolder, runnerCpuS3 } from './parts/runner-cpu.js'
 import { artifactTransfer } from './parts/artifacts.js'
 import { concurrentRuns } from './parts/concurrent-runs.js'
+import { snapshotSpeed } from './parts/snapshot.js'
 import { startS3Server } from '../__tests__/helpers/s3server.js'
 
 const RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 3)
@@ -46,6 +49,10 @@ try {
   rows.push(['log p95', 'line printed → on the CLI log, folder store', m(f, 'p95'), 1000, 'ms'])
   rows.push(['log p50', 'line printed → on the CLI log, S3 (loopback)', m(s, 'p50'), 1000, 'ms'])
   rows.push(['log p95', 'line printed → on the CLI log, S3 (loopback)', m(s, 'p95'), 2000, 'ms'])
+
+  const snap = await snapshotSpeed(Number(process.env.BENCH_RUNS ?? 7))
+  rows.push(['snapshot', `code snapshot of ${snap.files.toLocaleString('en')} files vs git archive | gzip (${snap.snapshotMs.toFixed(0)} ms vs ${snap.gitArchiveMs.toFixed(0)} ms; with the revision's git questions ${snap.revisionMs.toFixed(0)} ms)`, snap.snapshotMs / snap.gitArchiveMs, 1.5, '×'])
+  rows.push(['snapshot', `the whole dist/cli.js revision --json, Node start-up included (${snap.commandMs.toFixed(0)} ms) vs the same`, snap.commandMs / snap.gitArchiveMs, 8, '×'])
 
   const quiet = await simulatedDay(600_000)
   const chatty = await simulatedDay(1000)

@@ -9,13 +9,8 @@
 //             AWS backend loaded (proves EC2/SSM load only when used)          target ≤ 0.9×
 //   memory    peak RSS of `validate`            vs peak RSS of `node -e 0`      target ≤ 2×
 //             (1.76×; Octokit loaded up front made it 2.2×, so it loads on first use)
-//   snapshot  `dist/cli.js revision` of a 2,000-file repo vs `git archive | gzip` target ≤ 8×
-//             (the whole command, start-up and the revision's git calls included)
-//   snap-work the same minus `dist/cli.js --help` (start-up) vs `git archive | gzip`  target ≤ 1.5×
-//             (the snapshot's own work: temporary index, cat-file, tar, one gzip call)
-import { spawnSync, execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// The run loop's rows and the code snapshot's come from bench/loop.mjs (bench/parts/*.ts).
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -46,21 +41,6 @@ function roundRobin(cases) {
   return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { ms: median(v.ms), rssKiB: v.rss.length ? median(v.rss) : undefined }]))
 }
 
-// a synthetic repository for the snapshot benchmark
-function makeRepo(files) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-repo-'))
-  for (let i = 0; i < files; i++) {
-    const sub = join(dir, `pkg${i % 40}`)
-    mkdirSync(sub, { recursive: true })
-    writeFileSync(join(sub, `f${i}.py`), `# file ${i}\n` + 'x = 1\n'.repeat(50 + (i % 200)))
-  }
-  const git = (...a) => execFileSync('git', ['-c', 'init.defaultBranch=main', ...a], { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } })
-  git('init', '-q')
-  git('add', '-A')
-  git('commit', '-qm', 'bench')
-  return dir
-}
-
 const rows = []
 const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 const start = roundRobin({
@@ -79,19 +59,6 @@ rows.push(['validate', 'dist/cli.js validate vs node -e 0', start.validate.ms / 
 rows.push(['lazy-aws', 'validate vs validate + AWS backend loaded', start.validate.ms / start.validateWithAws.ms, 0.9])
 rows.push(['memory', 'peak RSS of validate vs node -e 0', start.validate.rssKiB / start.baseline.rssKiB, 2])
 
-const repo = makeRepo(2000)
-try {
-  const snap = roundRobin({
-    gitArchive: () => timeCmd('bash', ['-c', 'git archive --format=tar HEAD | gzip -6 > /dev/null'], { cwd: repo }),
-    snapshot: () => timeCmd(process.execPath, [CLI, 'revision', '-C', repo, '--json'], { env }),
-    help: () => timeCmd(process.execPath, [CLI, '--help'], { env })
-  })
-  rows.push(['snapshot', 'code snapshot (2,000 files) vs git archive | gzip', snap.snapshot.ms / snap.gitArchive.ms, 8])
-  rows.push(['snap-work', 'the same minus CLI start-up vs git archive | gzip (issue 12: ≤ 1.5×)', (snap.snapshot.ms - snap.help.ms) / snap.gitArchive.ms, 1.5])
-  rows.push(['  (abs)', `snapshot ${snap.snapshot.ms.toFixed(0)} ms, git archive ${snap.gitArchive.ms.toFixed(0)} ms`, NaN, NaN])
-} finally {
-  rmSync(repo, { recursive: true, force: true })
-}
 rows.push(['  (abs)', `node -e 0 ${start.baseline.ms.toFixed(0)} ms / ${start.baseline.rssKiB} KiB; validate ${start.validate.ms.toFixed(0)} ms / ${start.validate.rssKiB} KiB; --help ${start.help.ms.toFixed(0)} ms`, NaN, NaN])
 
 // the run loop (bench/loop.mjs imports the TypeScript sources, so it runs under tsx); BENCH_LOOP=0 skips it
