@@ -104,6 +104,22 @@ describe('watch pace', () => {
     expect(waits).toEqual([1000, 1000, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 1000, 2000])
     expect(DEFAULT_PACE.s3.slowMs).toBeGreaterThanOrEqual(10_000)
   })
+
+  it('stays fast for holdMs after the last chunk, so a job that prints every second is never read at a backed-off pace', () => {
+    const p = { fastMs: 500, slowMs: 10_000, holdMs: 1500 }
+    const waits: number[] = []
+    let w: number | undefined
+    let quiet = 0
+    // chunks every second: between two of them the loop never waits longer than fastMs
+    for (const printed of [1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]) {
+      quiet = printed ? 0 : quiet + (w ?? 0)
+      waits.push((w = nextWaitMs(w, printed, p, quiet)))
+    }
+    expect(waits).toEqual([500, 500, 500, 500, 500, 500, 500, 1000, 2000, 4000, 8000])
+    // the runner's gap between chunks is shorter than the hold, on both stores
+    expect(DEFAULT_PACE.s3.holdMs).toBeGreaterThan(1000)
+    expect(DEFAULT_PACE.folder.holdMs).toBeGreaterThan(500)
+  })
 })
 
 function fakeHandle(over: Partial<AttemptHandle> = {}): AttemptHandle & { polls: number } {

@@ -256,7 +256,7 @@ function watchDeps(o: RunWorkflowOptions, record: RunRecord, n: number) {
   const warn = (message: string) => o.emit({ type: 'warning', message })
   return {
     store: o.store, repoId: record.repoId, run: record.run, attempt: n, signal: o.signal, sleep: o.sleep, now, warn,
-    pace: { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs) },
+    pace: { fastMs, slowMs: Math.max(fastMs, o.pace?.slowMs ?? base.slowMs), holdMs: o.pace?.holdMs ?? base.holdMs },
     cancelGraceMs: o.cancelGraceMs ?? 60_000,
     outage: new WatchOutage(o.watchOutageMs ?? DEFAULT_WATCH_OUTAGE_MS, now, warn)
   }

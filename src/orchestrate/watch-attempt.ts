@@ -20,6 +20,12 @@ export interface WatchPace {
   fastMs: number
   /** the longest wait, when the job has been quiet for a while */
   slowMs: number
+  /**
+   * how long the loop stays at fastMs after the last chunk before it backs off: longer than the
+   * runner's gap between chunks (1 s on S3, 0.5 s on a folder) plus a tick, so a job that prints
+   * steadily is never read at a backed-off pace between two chunks
+   */
+  holdMs?: number
 }
 
 /**
@@ -27,8 +33,8 @@ export interface WatchPace {
  * 30 s (4/min) = 10 requests/min ≤ the budget of 12 (README "Performance").
  */
 export const DEFAULT_PACE: Record<StoreLocation['kind'], WatchPace> = {
-  folder: { fastMs: 250, slowMs: 2000 },
-  s3: { fastMs: 500, slowMs: 10_000 }
+  folder: { fastMs: 250, slowMs: 2000, holdMs: 1000 },
+  s3: { fastMs: 500, slowMs: 10_000, holdMs: 1500 }
 }
 
 const WAKE_SETTLE_MS = 20
@@ -55,9 +61,12 @@ export class Waker {
   }
 }
 
-/** pure: the wait before the next poll, given the last wait and whether the last poll printed */
-export function nextWaitMs(lastMs: number | undefined, printed: number, pace: WatchPace): number {
-  if (printed > 0 || lastMs === undefined) return pace.fastMs
+/**
+ * pure: the wait before the next poll, given the last wait, whether the last poll printed and how
+ * long no chunk has arrived (`quietMs`)
+ */
+export function nextWaitMs(lastMs: number | undefined, printed: number, pace: WatchPace, quietMs = Infinity): number {
+  if (printed > 0 || lastMs === undefined || quietMs < (pace.holdMs ?? 0)) return pace.fastMs
   return Math.min(pace.slowMs, Math.max(pace.fastMs, lastMs * 2))
 }
 
@@ -87,6 +96,7 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
   d.handle.whenEnded?.().then(poke, poke)
   d.signal.addEventListener('abort', poke)
   let wait: number | undefined
+  let outputAt = d.now()
   let cancelledAt: number | undefined
   let statusSeen: string | undefined
   try {
@@ -121,7 +131,8 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
       if (cancelledAt !== undefined && d.now() - cancelledAt > d.cancelGraceMs) {
         return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
       }
-      wait = nextWaitMs(wait, printed, d.pace)
+      if (printed > 0) outputAt = d.now()
+      wait = nextWaitMs(wait, printed, d.pace, d.now() - outputAt)
       await waker.wait(wait)
     }
   } finally {

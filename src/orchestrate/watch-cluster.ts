@@ -96,6 +96,7 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
   let trigger: ClusterTrigger | undefined
   let stoppingAt: number | undefined
   let wait: number | undefined
+  let outputAt = d.now()
   const views = (): NodeView[] => ranks.map((r) => ({ rank: r, written: written[r], exec: execs[r]! }))
   try {
     for (;;) {
@@ -137,7 +138,8 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
       if (stoppingAt !== undefined && d.now() - stoppingAt > grace) {
         return { ...(await finish()), graceExpired: true }
       }
-      wait = nextWaitMs(wait, printed, d.pace)
+      if (printed > 0) outputAt = d.now()
+      wait = nextWaitMs(wait, printed, d.pace, d.now() - outputAt)
       await waker.wait(wait)
     }
     return finish()
