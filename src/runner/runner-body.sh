@@ -627,16 +627,31 @@ manifest_entries() {
     fi
     [ "$first" = 1 ] || printf ','
     first=0
-    if [ -n "$all_utf8" ]; then printf '\n  {"path":%s,"size":%d,"sha256":"%s"}' "$(json_str "$rel")" "$size" "$sum"
-    else printf '\n  {%s,"size":%d,"sha256":"%s"}' "$(manifest_path_fields "$rel")" "$size" "$sum"
-    fi
+    # straight to the output, not through $(…): a fork per file was a third of a folder's manifest
+    printf '\n  {'
+    if [ -n "$all_utf8" ]; then printf '"path":'; json_str "$rel"; else manifest_path_fields "$rel"; fi
+    printf ',"size":%d,"sha256":"%s"}' "$size" "$sum"
   done
 }
-# upload every artifact, then artifacts.json; returns 1 when an upload failed
+# the manifest entries of every artifact (continuing the list)
+artifact_manifest_entries() {
+  local i path src
+  for i in "${!ARTIFACT_PATHS[@]}"; do
+    path="${ARTIFACT_PATHS[$i]}"
+    src="$(artifact_src "$path")"
+    [ -e "$src" ] || continue
+    [ -z "$(artifact_refusal "$src" "$(artifact_base "$path")")" ] || continue
+    manifest_entries "$src" "$(artifact_key "$path")"
+  done
+}
+# upload every artifact, then artifacts.json; returns 1 when an upload failed. The manifest's
+# hashing runs beside the uploads (the job has ended: the files no longer change), not after them.
 upload_artifacts() {
   local i path src rc failed=0 missing=() why links=()
-  local manifest="$RUNNER_DIR/artifacts.json" first=1 f rel size sum
+  local manifest="$RUNNER_DIR/artifacts.json" entries="$RUNNER_DIR/artifacts.entries" first=1 f rel size sum hashing
   [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || has_job_outputs || return 0
+  artifact_manifest_entries >"$entries" &
+  hashing=$!
   for i in "${!ARTIFACT_PATHS[@]}"; do
     path="${ARTIFACT_PATHS[$i]}"
     src="$(artifact_src "$path")"
@@ -652,18 +667,16 @@ upload_artifacts() {
     [ "${#links[@]}" -gt 0 ] && note "artifact \`$path\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}"
   done
   [ "${#missing[@]}" -gt 0 ] && note "artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)"
+  # (a trapped signal cuts `wait` short: wait again until the hashing really ended)
+  while kill -0 "$hashing" 2>/dev/null; do wait "$hashing"; done
+  [ -s "$entries" ] && first=0
   {
     printf '['
-    for i in "${!ARTIFACT_PATHS[@]}"; do
-      path="${ARTIFACT_PATHS[$i]}"
-      src="$(artifact_src "$path")"
-      [ -e "$src" ] || continue
-      [ -z "$(artifact_refusal "$src" "$(artifact_base "$path")")" ] || continue
-      manifest_entries "$src" "$(artifact_key "$path")"
-    done
+    cat "$entries"
     job_outputs_manifest
     printf '\n]\n'
   } >"$manifest"
+  rm -f "$entries"
   store_put_small "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
   return "$failed"
 }
