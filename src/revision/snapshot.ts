@@ -75,10 +75,20 @@ export function treeStats(out: Buffer): { files: number; bytes: number; submodul
 }
 
 /**
+ * One entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: the list is split at `:`, so a path holding `:`
+ * (or starting with `"`) goes C-quoted, which git unquotes (a folder named `a:b` is a real place)
+ */
+export function alternatesEntry(path: string): string {
+  if (!/[:"\\\x00-\x1f\x7f]/.test(path)) return path
+  const escaped = path.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`))
+  return `"${escaped}"`
+}
+
+/**
  * A git folder of our own in `dir`: the repository's objects readable through the alternates
  * variable, new objects and the index kept here, no config but ours, attributes neutral.
  */
-async function scratchGit(root: string, dir: string, objects: string): Promise<{ git: Git; env: Record<string, string> }> {
+async function scratchGit(cwd: string, dir: string, objects: string): Promise<{ git: Git; env: Record<string, string> }> {
   await mkdir(join(dir, 'objects'), { recursive: true })
   await mkdir(join(dir, 'refs'))
   await mkdir(join(dir, 'info'))
@@ -86,12 +96,12 @@ async function scratchGit(root: string, dir: string, objects: string): Promise<{
   await writeFile(join(dir, 'info', 'attributes'), NEUTRAL_ATTRIBUTES)
   const env = {
     GIT_DIR: dir,
-    GIT_ALTERNATE_OBJECT_DIRECTORIES: objects,
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: alternatesEntry(objects),
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     ...SNAPSHOT_COMMIT_ENV
   }
-  return { git: gitAt(root), env }
+  return { git: gitAt(cwd), env }
 }
 
 /** the tree with the patch applied, in the scratch index */
@@ -134,22 +144,25 @@ async function archiveGz(git: Git, env: Record<string, string>, commit: string):
  */
 export async function buildSnapshot(repoDir: string, sha: string, patch: Buffer): Promise<Snapshot> {
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(sha)) throw new Error(`buildSnapshot: ${JSON.stringify(sha)} is not a commit id`)
-  // one question to the repository: its root, where its objects are, the commit's tree
+  // one question to the repository: where its objects are, and the commit's tree (last: a folder
+  // name may hold a newline, a tree id never does)
   const dir = resolve(repoDir)
-  let answer: string[]
+  let answer: string
   try {
-    answer = (await gitAt(dir).text(['rev-parse', '--show-toplevel', '--git-path', 'objects', `${sha}^{tree}`])).split('\n')
+    answer = (await gitAt(dir).run(['rev-parse', '--git-path', 'objects', `${sha}^{tree}`])).stdout.toString('utf8')
   } catch (e) {
     if (e instanceof GitError && /unknown revision|bad revision/.test(e.stderr)) {
       throw new UserError(`commit ${sha} is not in the repository ${dir}`, 'fetch it first (git fetch), or check out the commit to run')
     }
     throw explainGitError(dir, e)
   }
-  const [root, objectsPath, commitTree] = answer as [string, string, string]
+  const cut = answer.lastIndexOf('\n', answer.length - 2)
+  const objectsPath = answer.slice(0, cut)
+  const commitTree = answer.slice(cut + 1).trim()
   const objects = isAbsolute(objectsPath) ? objectsPath : resolve(dir, objectsPath)
   const tmp = await mkdtemp(join(tmpdir(), 'run-action-snapshot-'))
   try {
-    const { git, env } = await scratchGit(root, tmp, objects)
+    const { git, env } = await scratchGit(dir, tmp, objects)
     const tree = patch.length > 0 ? await patchedTree(git, env, sha, commitTree, patch) : commitTree
     const commit = await git.text(['commit-tree', '-m', 'code snapshot', tree], { env })
     // the listing (counts, submodules) runs beside the archive, on the other core

@@ -45,16 +45,21 @@ export async function openWorkTree(repoDir: string): Promise<WorkTree> {
   if (!st?.isDirectory()) {
     throw new UserError(`folder ${dir} does not exist`, 'pass the folder of a git checkout')
   }
-  // one git call: the root, and HEAD when there is a commit (exit 1 without one)
-  let answer: { code: number; lines: string[] }
+  // one git call: the root, then HEAD's id on its own last line when there is a commit (exit 1
+  // without one); a folder name may hold a newline, an id never does
+  let out: string
+  let code: number
   try {
     const r = await gitAt(dir).run(['rev-parse', '--show-toplevel', '--verify', '--quiet', 'HEAD^{commit}'], { okExitCodes: [0, 1] })
-    answer = { code: r.code, lines: r.stdout.toString('utf8').trim().split('\n') }
+    out = r.stdout.toString('utf8').replace(/\n$/, '')
+    code = r.code
   } catch (e) {
     throw explainGitError(dir, e)
   }
-  const [root, head] = answer.lines as [string, string | undefined]
-  if (answer.code !== 0 || !head) {
+  const cut = code === 0 ? out.lastIndexOf('\n') : -1
+  const root = cut >= 0 ? out.slice(0, cut) : out
+  const head = cut >= 0 ? out.slice(cut + 1) : ''
+  if (!head) {
     throw new UserError(`the git repository ${root} has no commits yet`, 'commit the files first: git add -A && git commit -m "first commit"')
   }
   const git = gitAt(root)
