@@ -191,6 +191,19 @@ describe('buildSnapshot', () => {
     await expect(buildSnapshot(dir, '--output=/tmp/x', Buffer.alloc(0))).rejects.toThrow('is not a commit id')
   })
 
+  it('a sparse partial clone: the files it never checked out are fetched, then archived', async () => {
+    const { bare, sha } = makeClonePair(dirs, FILES)
+    git(bare, 'config', 'uploadpack.allowFilter', 'true')
+    const partial = join(dirs.make('partial-'), 'checkout')
+    git(dirs.make(), 'clone', '-q', '--filter=blob:none', '--sparse', `file://${bare}`, partial)
+    expect(readdirSync(partial)).not.toContain('data')
+    const promised = () => git(partial, 'rev-list', '--objects', '--missing=print', 'HEAD^{tree}').split('\n').filter((l) => l.startsWith('?'))
+    expect(promised().length).toBeGreaterThan(0)
+    const snap = await buildSnapshot(partial, sha, Buffer.alloc(0))
+    expect(readFileSync(join(untar(dirs, snap.tarGz), 'data/weights.bin')).equals(BLOB)).toBe(true)
+    expect(promised()).toEqual([])
+  })
+
   it('a patch that does not apply is a UserError', async () => {
     const { dir, sha } = makeRepo(dirs, FILES)
     const bogus = Buffer.from('diff --git a/train.py b/train.py\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-not the content\n+x\n')

@@ -139,6 +139,18 @@ async function archiveGz(git: Git, env: Record<string, string>, commit: string):
 }
 
 /**
+ * A partial clone (`--filter=blob:none`, often with a sparse checkout) lacks the contents of the
+ * files it never checked out, and the scratch folder cannot fetch them: the repository itself
+ * does (reading a promised object fetches it). Returns how many were missing.
+ */
+async function fetchMissingBlobs(repo: Git, tree: string): Promise<number> {
+  const listed = (await repo.run(['rev-list', '--objects', '--missing=print', tree])).stdout.toString('utf8')
+  const missing = listed.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1))
+  if (missing.length > 0) await repo.run(['cat-file', '--batch-check'], { input: missing.join('\n') + '\n' })
+  return missing.length
+}
+
+/**
  * A deterministic tar.gz of commit `sha` in the checkout containing `repoDir`, with `patch`
  * (from readRevision) applied. Extract with `tar -xzf snapshot.tar.gz -C <empty folder>`.
  */
@@ -166,7 +178,21 @@ export async function buildSnapshot(repoDir: string, sha: string, patch: Buffer)
     const tree = patch.length > 0 ? await patchedTree(git, env, sha, commitTree, patch) : commitTree
     const commit = await git.text(['commit-tree', '-m', 'code snapshot', tree], { env })
     // the listing (counts, submodules) runs beside the archive, on the other core
-    const [tarGz, listing] = await Promise.all([archiveGz(git, env, commit), git.run(['ls-tree', '-r', '-l', '-z', '--full-tree', tree], { env })])
+    const pack = () => Promise.all([archiveGz(git, env, commit), git.run(['ls-tree', '-r', '-l', '-z', '--full-tree', tree], { env })])
+    let packed: Awaited<ReturnType<typeof pack>>
+    try {
+      packed = await pack()
+    } catch (e) {
+      const missing = e instanceof GitError ? await fetchMissingBlobs(gitAt(dir), commitTree) : 0
+      if (missing === 0) throw e
+      packed = await pack().catch((again: Error) => {
+        throw new UserError(
+          `the checkout lacks ${missing} file(s) of commit ${sha} (a partial clone) and git could not fetch them: ${again.message}`,
+          'fetch the whole commit (git fetch --refetch), or check out without a blob filter'
+        )
+      })
+    }
+    const [tarGz, listing] = packed
     const { files, bytes, submodules } = treeStats(listing.stdout)
     const warnings = submodules.map((p) => `submodule ${p} is an empty folder in the code snapshot: submodules are not part of it`)
     return { tarGz, sha256: sha256Hex(tarGz), files, bytes, warnings }
