@@ -9,6 +9,7 @@
 //             AWS backend loaded (proves EC2/SSM load only when used)          target ≤ 0.9×
 //   memory    peak RSS of `validate`            vs peak RSS of `node -e 0`      target ≤ 2×
 //             (1.76×; Octokit loaded up front made it 2.2×, so it loads on first use)
+//             (the S3 SDK loaded up front made it 2.13×, so it loads on an S3 store's first request: 1.73×)
 // The run loop's rows and the code snapshot's come from bench/loop.mjs (bench/parts/*.ts).
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'

@@ -175,12 +175,14 @@ describe('S3Store specifics', () => {
     Object.assign(process.env, fx.s3().env)
     try {
       const st = new S3Store({ bucket: fx.s3().bucket, prefix: 'own', endpoint: fx.s3().endpoint, region: 'us-east-1' })
-      expect(st.client.config.forcePathStyle).toBe(true)
-      expect(await st.client.config.retryStrategy()).toMatchObject({ mode: 'standard' })
-      expect(await st.client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED')
+      const client = await st.client()
+      expect(client.config.forcePathStyle).toBe(true)
+      expect(await client.config.retryStrategy()).toMatchObject({ mode: 'standard' })
+      expect(await client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED')
       await st.put('x', 'y')
       expect(await st.getText('x')).toBe('y')
-      st.client.destroy()
+      expect(await st.client()).toBe(client)
+      client.destroy()
     } finally {
       process.env = saved
     }

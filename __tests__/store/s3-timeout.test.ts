@@ -32,6 +32,6 @@ describe('S3 store: a silent connection', () => {
     await expect(store.get('github.com/acme/ml-demo/runs/x/run.json')).rejects.toThrow(/timeout|timed out|socket/i)
     // every attempt of the standard retry mode got its own connection and its own timeout
     expect(connections).toBeGreaterThanOrEqual(2)
-    store.client.destroy()
+    ;(await store.client()).destroy()
   })
 })

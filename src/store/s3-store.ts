@@ -5,23 +5,15 @@
  * bodies otherwise), lib-storage `Upload` with 16 MiB parts × 4 for files.
  * `ifAbsent` checks for the key first (servers that ignore conditional PUT) and sends
  * `If-None-Match: *` (real S3 answers 412 when someone else wrote the key in between).
+ * The SDK itself loads (./s3-sdk.js) when the store first sends a request, so opening a store,
+ * `validate` and folder-store commands never pay for it.
  */
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
-import {
-  S3Client,
-  GetObjectCommand,
-  PutObjectCommand,
-  HeadObjectCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  type S3ClientConfig
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import type { StoreLocation } from '../model/store-location.js'
 import { assertKey, type ListPage, type ObjectStore, type PutOptions } from './object-store.js'
 
@@ -81,13 +73,21 @@ export function s3ClientConfig(opts: { region?: string; endpoint?: string; idleT
   }
 }
 
+type S3Sdk = typeof import('./s3-sdk.js')
+let sdkLoad: Promise<S3Sdk> | undefined
+/** the SDK, loaded once per process on first use */
+function loadSdk(): Promise<S3Sdk> {
+  return (sdkLoad ??= import('./s3-sdk.js'))
+}
+
 export class S3Store implements ObjectStore {
   readonly location: StoreLocation
-  readonly client: S3Client
   readonly bucket: string
   /** normalised: no leading, trailing or double slashes */
   readonly prefix: string
   private readonly pageSize: number
+  private readonly opts: S3StoreOptions
+  private ready?: Promise<{ sdk: S3Sdk; client: S3Client }>
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket
@@ -100,8 +100,22 @@ export class S3Store implements ObjectStore {
       ...(opts.region ? { region: opts.region } : {}),
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
     }
-    this.client = opts.client ?? new S3Client({ ...s3ClientConfig(opts), ...(opts.credentials ? { credentials: opts.credentials } : {}) })
+    this.opts = opts
     this.pageSize = opts.pageSize ?? 1000
+  }
+
+  /** the SDK and this store's client (`opts.client` as given, else built on first use), memoised */
+  private use(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    return (this.ready ??= loadSdk().then((sdk) => {
+      const o = this.opts
+      const client = o.client ?? new sdk.S3Client({ ...s3ClientConfig(o), ...(o.credentials ? { credentials: o.credentials } : {}) })
+      return { sdk, client }
+    }))
+  }
+
+  /** the S3 client (loads the SDK and builds the client if no request has been sent yet) */
+  async client(): Promise<S3Client> {
+    return (await this.use()).client
   }
 
   /** the full object key: `<prefix>/<key>` without double slashes */
@@ -115,8 +129,10 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }))
       return Buffer.from(await res.Body!.transformToByteArray())
     } catch (err) {
       if (isMissing(err)) return undefined
@@ -131,9 +147,10 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<boolean> {
     const Key = this.fullKey(key)
     if (opts.ifAbsent && (await this.exists(key))) return false
+    const { sdk, client } = await this.use()
     try {
-      await this.client.send(
-        new PutObjectCommand({
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key,
           Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
@@ -151,11 +168,13 @@ export class S3Store implements ObjectStore {
   }
 
   async putFile(key: string, path: string, opts: { contentType?: string } = {}): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
+    const upload = new sdk.Upload({
+      client,
       params: {
         Bucket: this.bucket,
-        Key: this.fullKey(key),
+        Key,
         Body: createReadStream(path),
         ...(opts.contentType ? { ContentType: opts.contentType } : {})
       },
@@ -167,9 +186,11 @@ export class S3Store implements ObjectStore {
   }
 
   async getToFile(key: string, path: string): Promise<boolean> {
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
     let body: Readable
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }))
       body = res.Body as Readable
     } catch (err) {
       if (isMissing(err)) return false
@@ -188,8 +209,10 @@ export class S3Store implements ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key }))
       return true
     } catch (err) {
       if (isMissing(err)) return false
@@ -198,12 +221,14 @@ export class S3Store implements ObjectStore {
   }
 
   private async *pages(prefix: string, delimiter?: string) {
+    const Prefix = this.fullKey(prefix, true)
+    const { sdk, client } = await this.use()
     let token: string | undefined
     do {
-      const res = await this.client.send(
-        new ListObjectsV2Command({
+      const res = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: this.fullKey(prefix, true),
+          Prefix,
           MaxKeys: this.pageSize,
           ...(delimiter ? { Delimiter: delimiter } : {}),
           ...(token ? { ContinuationToken: token } : {})
@@ -235,11 +260,14 @@ export class S3Store implements ObjectStore {
   }
 
   async listAfter(prefix: string, startAfter: string, maxKeys: number): Promise<ListPage> {
-    const res = await this.client.send(
-      new ListObjectsV2Command({
+    const Prefix = this.fullKey(prefix, true)
+    const StartAfter = this.fullKey(startAfter, true)
+    const { sdk, client } = await this.use()
+    const res = await client.send(
+      new sdk.ListObjectsV2Command({
         Bucket: this.bucket,
-        Prefix: this.fullKey(prefix, true),
-        StartAfter: this.fullKey(startAfter, true),
+        Prefix,
+        StartAfter,
         MaxKeys: Math.max(1, Math.min(1000, maxKeys))
       })
     )
@@ -250,7 +278,9 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key }))
   }
 
   url(key: string): string {
@@ -265,6 +295,8 @@ export class S3Store implements ObjectStore {
   }
 
   async presignGet(key: string, seconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }), { expiresIn: seconds })
+    const Key = this.fullKey(key)
+    const { sdk, client } = await this.use()
+    return sdk.getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: this.bucket, Key }), { expiresIn: seconds })
   }
 }
