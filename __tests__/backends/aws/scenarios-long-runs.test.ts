@@ -23,7 +23,7 @@ import { runMarkdown } from '../../../src/report/index.js'
 import type { StoreLocation } from '../../../src/model/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import { awsError } from './fake-cloud.js'
-import { startHarness, spec, until, type Harness } from './harness.js'
+import { startHarness, spec, until, WakingS3Store, type Harness } from './harness.js'
 import { fakeSts, listen, close } from './fake-sts.js'
 
 const REPO_ID = 'github.com/acme/ml-demo'
@@ -48,7 +48,7 @@ function repoWith(task: string): string {
 }
 
 function s3Store(client: S3Client = h.s3.client): { objects: S3Store; store: RunStore } {
-  const objects = new S3Store({ bucket: h.s3.bucket, prefix: 'dstack', region: 'us-east-1', client })
+  const objects = new WakingS3Store(h.s3, { client })
   return { objects, store: new RunStore(objects) }
 }
 

@@ -22,7 +22,22 @@ if [ "\${1:-}" = ssm ]; then
   if [ ! -f "$f" ]; then echo "An error occurred (ParameterNotFound) when calling the GetParameter operation" >&2; exit 254; fi
   cat "$f"; echo; exit 0
 fi
+printf '%s\\n' "$*" >>"\${FAKE_AWS_CALLS:-/dev/null}"
 exec "$REAL_AWS" --endpoint-url "$FAKE_S3_ENDPOINT" "$@"
+`
+/**
+ * The aws CLI the runner calls (DSTACK_AWS_CLI): the real one, except `configure export-credentials`,
+ * which prints what the real one prints here (the environment's keys, the first source of its chain;
+ * checked against it in sim-instance.test.ts) without a python start-up of about a CPU second.
+ */
+export const RUNNER_AWS = `#!/bin/bash
+if [ "\${1:-} \${2:-} \${3:-} \${4:-}" = "configure export-credentials --format env-no-export" ] && [ -n "\${AWS_ACCESS_KEY_ID:-}" ] && [ -n "\${AWS_SECRET_ACCESS_KEY:-}" ]; then
+  printf 'AWS_ACCESS_KEY_ID=%s\\nAWS_SECRET_ACCESS_KEY=%s\\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
+  [ -z "\${AWS_SESSION_TOKEN:-}" ] || printf 'AWS_SESSION_TOKEN=%s\\n' "$AWS_SESSION_TOKEN"
+  exit 0
+fi
+printf '%s\\n' "$*" >>"\${FAKE_AWS_CALLS:-/dev/null}"
+exec "$REAL_AWS" "$@"
 `
 const SHUTDOWN = `#!/bin/bash
 echo "shutdown $*" >> "$FAKE_SHUTDOWN_LOG"
@@ -57,7 +72,9 @@ export class SimInstances implements CommandSink {
     mkdirSync(this.bin, { recursive: true })
     writeFileSync(join(this.bin, 'aws'), WRAPPER)
     writeFileSync(join(this.bin, 'shutdown'), SHUTDOWN)
+    writeFileSync(join(this.bin, 'runner-aws'), RUNNER_AWS)
     chmodSync(join(this.bin, 'aws'), 0o755)
+    chmodSync(join(this.bin, 'runner-aws'), 0o755)
     chmodSync(join(this.bin, 'shutdown'), 0o755)
   }
 
@@ -113,9 +130,10 @@ export class SimInstances implements CommandSink {
       FAKE_S3_ENDPOINT: this.s3.endpoint,
       FAKE_SSM_PARAMS: params,
       FAKE_SHUTDOWN_LOG: join(dir, 'shutdown.log'),
+      FAKE_AWS_CALLS: this.awsCallsFile,
       DSTACK_INSTANCE_DIR: join(dir, 'opt-dstack'),
       DSTACK_S3_ENDPOINT: this.s3.endpoint,
-      DSTACK_AWS_CLI: this.awsCli,
+      DSTACK_AWS_CLI: join(this.bin, 'runner-aws'),
       DSTACK_WORK_ROOT: join(dir, 'work'),
       DSTACK_IMDS_ENDPOINT: `${this.imdsUrl}/${instance.id}`,
       DSTACK_LOG_INTERVAL: '1',
@@ -177,6 +195,20 @@ export class SimInstances implements CommandSink {
           /* gone */
         }
       }
+    }
+  }
+
+  /** where both aws wrappers note each real aws CLI process they start (its arguments, one line each) */
+  private get awsCallsFile(): string {
+    return join(this.root, 'aws-calls.log')
+  }
+
+  /** the real aws CLI processes the simulated instances started so far (bootstrap and runner), by their arguments */
+  awsCalls(): string[] {
+    try {
+      return readFileSync(this.awsCallsFile, 'utf8').split('\n').filter(Boolean)
+    } catch {
+      return []
     }
   }
 
