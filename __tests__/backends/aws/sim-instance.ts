@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { CommandSink, FakeCommand, FakeInstance } from './fake-cloud.js'
 
-const WRAPPER = `#!/bin/bash
+export const WRAPPER = `#!/bin/bash
 # test double of the instance's aws CLI: s3 goes to s3rver; ssm get-parameter reads the double's store
 if [ "\${1:-}" = ssm ]; then
   name=""
@@ -21,6 +21,33 @@ if [ "\${1:-}" = ssm ]; then
   f="$FAKE_SSM_PARAMS/$(printf %s "$name" | tr / _)"
   if [ ! -f "$f" ]; then echo "An error occurred (ParameterNotFound) when calling the GetParameter operation" >&2; exit 254; fi
   cat "$f"; echo; exit 0
+fi
+# with FAKE_S3_CP set, s3 cp of one object to a file (the bootstrap fetching runner.sh) is a signed curl
+# GET to s3rver that answers as the real CLI does (sim-instance.test.ts); anything else is the real CLI
+if [ -n "\${FAKE_S3_CP:-}" ] && [ "\${1:-} \${2:-}" = "s3 cp" ]; then
+  region="\${AWS_DEFAULT_REGION:-us-east-1}" src="" dest="" known=1 path=""
+  a=("\${@:3}")
+  for ((i = 0; i < \${#a[@]}; i++)); do
+    case "\${a[i]}" in
+      --only-show-errors|--no-progress) ;;
+      --region) i=$((i + 1)); region="\${a[i]:-}" ;;
+      -*) known= ;;
+      s3://?*/?*) if [ -z "$src" ]; then src="\${a[i]}"; else known=; fi ;;
+      *) if [ -n "$src" ] && [ -z "$dest" ]; then dest="\${a[i]}"; else known=; fi ;;
+    esac
+  done
+  if [ -n "$known" ] && [ -n "$dest" ] && [ "$dest" != - ] && [[ "$dest" != */ ]]; then
+    bucket="\${src#s3://}" && key="\${bucket#*/}" && bucket="\${bucket%%/*}"
+    for ((i = 0; i < \${#key}; i++)); do
+      c="\${key:i:1}"
+      case "$c" in [A-Za-z0-9._~/-]) path+="$c" ;; *) printf -v c '%%%02X' "'$c"; path+="$c" ;; esac
+    done
+    code=$(printf 'user = "%s:%s"\\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" | curl -sS -K - -o "$dest.~part" -w '%{http_code}' \\
+      --aws-sigv4 "aws:amz:$region:s3" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$FAKE_S3_ENDPOINT/$bucket/$path" 2>/dev/null)
+    if [ "$code" = 200 ] && mv -f "$dest.~part" "$dest"; then exit 0; fi
+    rm -f "$dest.~part"
+    if [ "$code" = 404 ]; then printf 'fatal error: An error occurred (404) when calling the HeadObject operation: Key "%s" does not exist\\n' "$key" >&2; exit 1; fi
+  fi
 fi
 printf '%s\\n' "$*" >>"\${FAKE_AWS_CALLS:-/dev/null}"
 exec "$REAL_AWS" --endpoint-url "$FAKE_S3_ENDPOINT" "$@"
@@ -58,6 +85,11 @@ export class SimInstances implements CommandSink {
   private imds?: Server
   private imdsUrl = ''
   readonly outputs: { instanceId: string; commandId: string; stdout: string; stderr: string; code: number | null }[] = []
+  /**
+   * the bootstrap fetches runner.sh with the real aws CLI (a python start-up, ~0.5 CPU s a node) rather
+   * than the wrapper's curl GET that answers as it does: scenarios about the bootstrap set it
+   */
+  realBootstrapCli = false
   /** added to every instance's environment (e.g. DSTACK_CHECKPOINT_INTERVAL, a recording S3 endpoint) */
   envOverrides: Record<string, string> = {}
   /** called when a command process exits (tests use it to reclaim an instance after its notice) */
@@ -131,6 +163,7 @@ export class SimInstances implements CommandSink {
       FAKE_SSM_PARAMS: params,
       FAKE_SHUTDOWN_LOG: join(dir, 'shutdown.log'),
       FAKE_AWS_CALLS: this.awsCallsFile,
+      FAKE_S3_CP: this.realBootstrapCli ? '' : '1',
       DSTACK_INSTANCE_DIR: join(dir, 'opt-dstack'),
       DSTACK_S3_ENDPOINT: this.s3.endpoint,
       DSTACK_AWS_CLI: join(this.bin, 'runner-aws'),
