@@ -1,8 +1,11 @@
 /**
  * The simulated EC2 instance behind the SSM double: it runs the commands SendCommand got (the
  * real bootstrap, then the real runner script it fetches) with bash, as root, with SSM's minimal
- * environment plus the test overrides: a PATH whose `aws` adds `--endpoint-url` for s3rver and
- * answers `ssm get-parameter` from the double's parameter store; a `shutdown` stub (the runner
+ * environment plus the test overrides: a PATH whose `aws` adds `--endpoint-url` for s3rver,
+ * answers `ssm get-parameter` from the double's parameter store and (unless `realBootstrapCli`) the
+ * bootstrap's `s3 cp` of runner.sh with a signed curl GET; the runner's aws (`runner-aws`), the real
+ * CLI but for `configure export-credentials`; both note every real CLI process they start
+ * (`awsCalls()`, counted by `npm run e2e`); a `shutdown` stub (the runner
  * arms a self-destruct); `DSTACK_*` endpoints for the runner; a fake IMDS that can announce a
  * spot interruption.
  */
