@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync, spawn } from 'node:child_process'
+import type { EventEmitter } from 'node:events'
 import S3rver from 's3rver'
 import { S3Client } from '@aws-sdk/client-s3'
 
@@ -21,6 +22,8 @@ export interface S3TestServer {
    * Debian's awscli 2.9 ignores AWS_ENDPOINT_URL_S3, so pass `--endpoint-url` explicitly.
    */
   env: Record<string, string>
+  /** calls `listener` with the key of each object written or deleted (s3rver's S3 events), until the returned function is called */
+  onObjectChange(listener: (key: string) => void): () => void
   close(): Promise<void>
 }
 
@@ -58,6 +61,15 @@ export async function startS3Server(bucket = 'test-bucket'): Promise<S3TestServe
     bucket,
     client,
     env,
+    onObjectChange(listener) {
+      const onEvent = (event: { Records?: { s3?: { object?: { key?: string } } }[] }) => {
+        for (const r of event.Records ?? []) if (r.s3?.object?.key !== undefined) listener(r.s3.object.key)
+      }
+      // S3rver is a Koa application, an EventEmitter (its typings leave that out)
+      const events = server as unknown as EventEmitter
+      events.on('event', onEvent)
+      return () => void events.off('event', onEvent)
+    },
     async close() {
       client.destroy()
       await server.close()

@@ -6,9 +6,9 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
-import { RunStore, S3Store } from '../../../src/store/index.js'
+import { RunStore } from '../../../src/store/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
-import { startHarness, until, type Harness } from './harness.js'
+import { startHarness, until, WakingS3Store, type Harness } from './harness.js'
 
 const TASK = `type: task
 name: train
@@ -40,20 +40,25 @@ afterAll(async () => {
 
 describe('aws backend scenarios through the orchestrator', () => {
   it('interruption mid-run, then a successful on-demand retry; both attempts\' logs kept, no instance left', async () => {
-    const objects = new S3Store({ bucket: h.s3.bucket, prefix: 'dstack', region: 'us-east-1', client: h.s3.client })
+    const objects = new WakingS3Store(h.s3)
     const store = new RunStore(objects)
     const backend = h.backend()
     const events: RunEvent[] = []
 
-    // AWS reclaims the first (spot) instance once its job has printed its first line
+    // AWS announces it will reclaim the first (spot) instance once its job has printed its first line,
+    // and takes it back once its runner has saved everything: when its last status.json arrives, before
+    // S3 stores it (so before the orchestrator can end the attempt and terminate the instance itself)
+    let reclaimed = false
+    await h.onRunnerPut((key, body) => {
+      if (reclaimed || !/\/attempts\/1\/status\.json$/.test(key) || !body.toString().includes('"phase":"done"')) return
+      reclaimed = true
+      h.cloud.reclaim([...h.cloud.instances.values()][0]!.id)
+    })
     let done = false
     const reclaimer = (async () => {
       await until(() => done || [...h.cloud.instances.values()].some((i) => h.jobLog(i.id, 1).includes('line 1')), 60_000)
       if (done) return
       const first = [...h.cloud.instances.values()][0]!
-      h.sim.onExit = (_c, inst) => {
-        if (inst.id === first.id) h.cloud.reclaim(inst.id)
-      }
       h.sim.announceInterruption(first.id)
     })()
 

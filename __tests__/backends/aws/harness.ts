@@ -2,8 +2,11 @@
  * Scenario harness: s3rver + the EC2/SSM double + simulated instances, a rendered runner script
  * stored like the orchestrator stores it, and a small watch loop standing in for the orchestrator.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { expect } from '@jest/globals'
 import { tmpdir } from 'node:os'
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -13,7 +16,7 @@ import type { RunnerPlan } from '../../../src/runner/plan.js'
 import type { AttemptRecord, ExecState, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../../src/model/index.js'
 import { DEFAULTS } from '../../../src/model/index.js'
 import { AwsBackend, type AwsBackendOptions } from '../../../src/backends/aws/index.js'
-import { S3Store } from '../../../src/store/index.js'
+import { S3Store, type S3StoreOptions } from '../../../src/store/index.js'
 import { FakeCloud, type FakeCloudOptions } from './fake-cloud.js'
 import { SimInstances } from './sim-instance.js'
 
@@ -48,6 +51,28 @@ export function spec(over: Partial<RunSpec> = {}): RunSpec {
   }
 }
 
+/**
+ * The run store on s3rver as the orchestrator uses it, plus what S3 lacks and a folder store has: word
+ * of each change (s3rver's events). The watch loop then wakes when the runner writes a chunk or its
+ * status, instead of sleeping out its back-off in real seconds (the back-off itself is tested with a
+ * fake clock in orchestrate/watch.test.ts).
+ */
+export class WakingS3Store extends S3Store {
+  constructor(
+    private readonly server: S3TestServer,
+    opts: { client?: S3StoreOptions['client'] } = {}
+  ) {
+    super({ bucket: server.bucket, prefix: PREFIX, region: 'us-east-1', client: opts.client ?? server.client })
+  }
+
+  watch(prefix: string, onChange: () => void): () => void {
+    const full = this.fullKey(prefix, true)
+    return this.server.onObjectChange((key) => {
+      if (key.startsWith(full)) onChange()
+    })
+  }
+}
+
 /** a virtual clock: the backend's sleeps advance it instantly */
 export function virtualClock(start = Date.parse('2026-11-26T12:00:00Z')) {
   let t = start
@@ -76,6 +101,11 @@ export interface Harness {
   status(n: number, rank?: number): Promise<Record<string, unknown> | undefined>
   keys(prefix: string): Promise<string[]>
   jobLog(instanceId: string, n: number): string
+  /**
+   * the runners' S3 requests go through a proxy on loopback that hands each PUT (its key, its whole
+   * body) to `onPut` before s3rver stores it: a test can act on what a runner writes before anyone can read it
+   */
+  onRunnerPut(onPut: (key: string, body: Buffer) => void): Promise<void>
   close(): Promise<void>
 }
 
@@ -87,6 +117,7 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
   await sim.startImds()
   const cloud = new FakeCloud({ ...o, sink: sim })
   const clock = virtualClock()
+  const proxies: Server[] = []
   const store: StoreLocation = { kind: 's3', bucket: s3.bucket, prefix: PREFIX, region: 'us-east-1' }
 
   // the code snapshot the runner fetches
@@ -203,13 +234,44 @@ export async function startHarness(o: FakeCloudOptions = {}): Promise<Harness> {
         .map((f) => readFileSync(f, 'utf8'))
         .join('')
     },
+    async onRunnerPut(onPut) {
+      const target = new URL(s3.endpoint)
+      const server = createServer((req, res) => {
+        const body: Buffer[] = []
+        req.on('data', (d: Buffer) => body.push(d))
+        req.on('end', () => {
+          const all = Buffer.concat(body)
+          if (req.method === 'PUT') onPut(decodeURIComponent((req.url ?? '').split('?')[0]!).replace(/^\/[^/]+\//, ''), all)
+          const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers)
+            r.pipe(res)
+          })
+          up.on('error', () => res.destroy())
+          up.end(all)
+        })
+      })
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      proxies.push(server)
+      sim.envOverrides = { ...sim.envOverrides, DSTACK_S3_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+    },
     async close() {
       await sim.close()
+      noteAwsCalls(sim.awsCalls())
+      for (const p of proxies) await new Promise<void>((r) => p.close(() => r()))
       cloud.restore()
       await s3.close()
       rmSync(root, { recursive: true, force: true })
     }
   }
+}
+
+/**
+ * `npm run e2e` counts the aws CLI processes each scenario started (a python start-up of ~0.5 CPU s
+ * each, most of a scenario's time): one JSON line per scenario to the file E2E_AWS_CALLS names
+ */
+function noteAwsCalls(calls: string[]): void {
+  const file = process.env.E2E_AWS_CALLS
+  if (file) appendFileSync(file, JSON.stringify({ scenario: expect.getState().currentTestName ?? '?', calls }) + '\n')
 }
 
 /** the running harness's simulated machines (so `until` can tell slow from stuck) */

@@ -8,18 +8,20 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { createServer } from 'node:net'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { RunInstancesCommand, CreatePlacementGroupCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { GetCommandInvocationCommand, ListCommandInvocationsCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, RunRecord, RunSpec } from '../../../src/model/index.js'
 import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
-import { RunStore, S3Store } from '../../../src/store/index.js'
+import { RunStore } from '../../../src/store/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import { NoCapacityError, UserError } from '../../../src/model/index.js'
 import { QuotaError } from '../../../src/backends/aws/index.js'
 import { placementGroupName } from '../../../src/backends/aws/cluster-launch-input.js'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { attemptCost } from '../../../src/orchestrate/outcome.js'
-import { startHarness, spec, until, PREFIX, REPO, RUN, type Harness } from './harness.js'
+import { startHarness, spec, until, WakingS3Store, PREFIX, REPO, RUN, type Harness } from './harness.js'
 import { awsError } from './fake-cloud.js'
 
 let h: Harness
@@ -410,7 +412,7 @@ describe('aws backend: multi-node scenarios through the orchestrator', () => {
 
   async function run(taskText: string, o: { signal?: AbortSignal } = {}): Promise<{ rec: RunRecord; events: RunEvent[] }> {
     repo = makeRepo({ '.dstack/train.dstack.yml': taskText, 'meet.py': MEET_PY })
-    const objects = new S3Store({ bucket: h.s3.bucket, prefix: 'dstack', region: 'us-east-1', client: h.s3.client })
+    const objects = new WakingS3Store(h.s3)
     const events: RunEvent[] = []
     const rec = await runWorkflow({
       repoDir: repo.dir,
@@ -474,8 +476,14 @@ describe('aws backend: multi-node scenarios through the orchestrator', () => {
 
   it('cluster cancel by dstack\'s rule through the orchestrator: a failing worker fails the run and the master is stopped through its own stop command', async () => {
     const port = await freePort()
-    const text = task(port, ['echo "node $DSTACK_NODE_RANK up"', 'if [ "$DSTACK_NODE_RANK" = 1 ]; then echo "worker gives up"; exit 3; fi', 'sleep 120'])
-    const { rec, events } = await run(text)
+    // the worker gives up once the master's job runs, however slow the machine: a master stopped
+    // while still starting has no job, so no exit code (143) to report
+    const go = join(h.root, 'worker-go')
+    const text = task(port, ['echo "node $DSTACK_NODE_RANK up"', `if [ "$DSTACK_NODE_RANK" = 1 ]; then while [ ! -e '${go}' ]; do sleep 0.1; done; echo "worker gives up"; exit 3; fi`, 'sleep 120'])
+    let ran = false
+    const starter = until(() => ran || [...h.cloud.instances.values()].some((i) => h.jobLog(i.id, 1).includes('node 0 up')), 60_000).then(() => writeFileSync(go, ''))
+    const { rec, events } = await run(text).finally(() => (ran = true))
+    await starter
     expect(rec.status).toBe('failed')
     expect(rec.attempts).toHaveLength(1)
     expect(rec.attempts[0]!.nodes!.map((n) => [n.rank, n.status, n.exitCode])).toEqual([[0, 'cancelled', 143], [1, 'failed', 3]])

@@ -225,6 +225,7 @@ describe('first contact with a real account', () => {
   })
 
   it('bootstrap stderr: a bootstrap that cannot fetch the runner fails with its stderr tail and where the full output is', async () => {
+    h.sim.realBootstrapCli = true // the real CLI's own error reaches the reason
     const req = await h.request(1, spec())
     // what a role without s3:GetObject, or a wrong key, looks like from the instance
     await h.s3.client.send(new DeleteObjectCommand({ Bucket: h.s3.bucket, Key: `${PREFIX}/${REPO}/runs/${RUN}/attempts/1/runner.sh` }))

@@ -42,6 +42,8 @@ async function expectCompleteAttempt(n: number): Promise<void> {
 describe('aws backend scenarios', () => {
   it('happy path: cheapest spot candidate, bootstrap fetches the runner, secrets via SecureString, logs and artifacts stored', async () => {
     const s = spec({ commands: ['for i in 1 2 3; do echo "line $i"; done', 'echo "token has ${#HF_TOKEN} chars"', 'mkdir -p out && echo result > out/r.txt'], secretEnv: { HF_TOKEN: '${{ secrets.HF_TOKEN }}' } })
+    // the bootstrap's own aws CLI fetches runner.sh here (elsewhere the wrapper's curl stands in for it)
+    h.sim.realBootstrapCli = true
     const req = await h.request(1, s, { secretEnv: { HF_TOKEN: "s3cr3t 'quoted' $value" } })
     const backend = h.backend()
     const handle = await backend.start(req)

@@ -1,8 +1,11 @@
 /**
  * The simulated EC2 instance behind the SSM double: it runs the commands SendCommand got (the
  * real bootstrap, then the real runner script it fetches) with bash, as root, with SSM's minimal
- * environment plus the test overrides: a PATH whose `aws` adds `--endpoint-url` for s3rver and
- * answers `ssm get-parameter` from the double's parameter store; a `shutdown` stub (the runner
+ * environment plus the test overrides: a PATH whose `aws` adds `--endpoint-url` for s3rver,
+ * answers `ssm get-parameter` from the double's parameter store and (unless `realBootstrapCli`) the
+ * bootstrap's `s3 cp` of runner.sh with a signed curl GET; the runner's aws (`runner-aws`), the real
+ * CLI but for `configure export-credentials`; both note every real CLI process they start
+ * (`awsCalls()`, counted by `npm run e2e`); a `shutdown` stub (the runner
  * arms a self-destruct); `DSTACK_*` endpoints for the runner; a fake IMDS that can announce a
  * spot interruption.
  */
@@ -13,7 +16,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { CommandSink, FakeCommand, FakeInstance } from './fake-cloud.js'
 
-const WRAPPER = `#!/bin/bash
+export const WRAPPER = `#!/bin/bash
 # test double of the instance's aws CLI: s3 goes to s3rver; ssm get-parameter reads the double's store
 if [ "\${1:-}" = ssm ]; then
   name=""
@@ -22,7 +25,49 @@ if [ "\${1:-}" = ssm ]; then
   if [ ! -f "$f" ]; then echo "An error occurred (ParameterNotFound) when calling the GetParameter operation" >&2; exit 254; fi
   cat "$f"; echo; exit 0
 fi
+# with FAKE_S3_CP set, s3 cp of one object to a file (the bootstrap fetching runner.sh) is a signed curl
+# GET to s3rver that answers as the real CLI does (sim-instance.test.ts); anything else is the real CLI
+if [ -n "\${FAKE_S3_CP:-}" ] && [ "\${1:-} \${2:-}" = "s3 cp" ]; then
+  region="\${AWS_DEFAULT_REGION:-us-east-1}" src="" dest="" known=1 path=""
+  a=("\${@:3}")
+  for ((i = 0; i < \${#a[@]}; i++)); do
+    case "\${a[i]}" in
+      --only-show-errors|--no-progress) ;;
+      --region) i=$((i + 1)); region="\${a[i]:-}" ;;
+      -*) known= ;;
+      s3://?*/?*) if [ -z "$src" ]; then src="\${a[i]}"; else known=; fi ;;
+      *) if [ -n "$src" ] && [ -z "$dest" ]; then dest="\${a[i]}"; else known=; fi ;;
+    esac
+  done
+  if [ -n "$known" ] && [ -n "$dest" ] && [ "$dest" != - ] && [[ "$dest" != */ ]]; then
+    bucket="\${src#s3://}" && key="\${bucket#*/}" && bucket="\${bucket%%/*}"
+    for ((i = 0; i < \${#key}; i++)); do
+      c="\${key:i:1}"
+      case "$c" in [A-Za-z0-9._~/-]) path+="$c" ;; *) printf -v c '%%%02X' "'$c"; path+="$c" ;; esac
+    done
+    code=$(printf 'user = "%s:%s"\\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" | curl -sS -K - -o "$dest.~part" -w '%{http_code}' \\
+      --aws-sigv4 "aws:amz:$region:s3" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$FAKE_S3_ENDPOINT/$bucket/$path" 2>/dev/null)
+    if [ "$code" = 200 ] && mv -f "$dest.~part" "$dest"; then exit 0; fi
+    rm -f "$dest.~part"
+    if [ "$code" = 404 ]; then printf 'fatal error: An error occurred (404) when calling the HeadObject operation: Key "%s" does not exist\\n' "$key" >&2; exit 1; fi
+  fi
+fi
+printf '%s\\n' "$*" >>"\${FAKE_AWS_CALLS:-/dev/null}"
 exec "$REAL_AWS" --endpoint-url "$FAKE_S3_ENDPOINT" "$@"
+`
+/**
+ * The aws CLI the runner calls (DSTACK_AWS_CLI): the real one, except `configure export-credentials`,
+ * which prints what the real one prints here (the environment's keys, the first source of its chain;
+ * checked against it in sim-instance.test.ts) without a python start-up of about a CPU second.
+ */
+export const RUNNER_AWS = `#!/bin/bash
+if [ "\${1:-} \${2:-} \${3:-} \${4:-}" = "configure export-credentials --format env-no-export" ] && [ -n "\${AWS_ACCESS_KEY_ID:-}" ] && [ -n "\${AWS_SECRET_ACCESS_KEY:-}" ]; then
+  printf 'AWS_ACCESS_KEY_ID=%s\\nAWS_SECRET_ACCESS_KEY=%s\\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
+  [ -z "\${AWS_SESSION_TOKEN:-}" ] || printf 'AWS_SESSION_TOKEN=%s\\n' "$AWS_SESSION_TOKEN"
+  exit 0
+fi
+printf '%s\\n' "$*" >>"\${FAKE_AWS_CALLS:-/dev/null}"
+exec "$REAL_AWS" "$@"
 `
 const SHUTDOWN = `#!/bin/bash
 echo "shutdown $*" >> "$FAKE_SHUTDOWN_LOG"
@@ -43,6 +88,11 @@ export class SimInstances implements CommandSink {
   private imds?: Server
   private imdsUrl = ''
   readonly outputs: { instanceId: string; commandId: string; stdout: string; stderr: string; code: number | null }[] = []
+  /**
+   * the bootstrap fetches runner.sh with the real aws CLI (a python start-up, ~0.5 CPU s a node) rather
+   * than the wrapper's curl GET that answers as it does: scenarios about the bootstrap set it
+   */
+  realBootstrapCli = false
   /** added to every instance's environment (e.g. DSTACK_CHECKPOINT_INTERVAL, a recording S3 endpoint) */
   envOverrides: Record<string, string> = {}
   /** called when a command process exits (tests use it to reclaim an instance after its notice) */
@@ -57,7 +107,9 @@ export class SimInstances implements CommandSink {
     mkdirSync(this.bin, { recursive: true })
     writeFileSync(join(this.bin, 'aws'), WRAPPER)
     writeFileSync(join(this.bin, 'shutdown'), SHUTDOWN)
+    writeFileSync(join(this.bin, 'runner-aws'), RUNNER_AWS)
     chmodSync(join(this.bin, 'aws'), 0o755)
+    chmodSync(join(this.bin, 'runner-aws'), 0o755)
     chmodSync(join(this.bin, 'shutdown'), 0o755)
   }
 
@@ -113,9 +165,11 @@ export class SimInstances implements CommandSink {
       FAKE_S3_ENDPOINT: this.s3.endpoint,
       FAKE_SSM_PARAMS: params,
       FAKE_SHUTDOWN_LOG: join(dir, 'shutdown.log'),
+      FAKE_AWS_CALLS: this.awsCallsFile,
+      FAKE_S3_CP: this.realBootstrapCli ? '' : '1',
       DSTACK_INSTANCE_DIR: join(dir, 'opt-dstack'),
       DSTACK_S3_ENDPOINT: this.s3.endpoint,
-      DSTACK_AWS_CLI: this.awsCli,
+      DSTACK_AWS_CLI: join(this.bin, 'runner-aws'),
       DSTACK_WORK_ROOT: join(dir, 'work'),
       DSTACK_IMDS_ENDPOINT: `${this.imdsUrl}/${instance.id}`,
       DSTACK_LOG_INTERVAL: '1',
@@ -177,6 +231,20 @@ export class SimInstances implements CommandSink {
           /* gone */
         }
       }
+    }
+  }
+
+  /** where both aws wrappers note each real aws CLI process they start (its arguments, one line each) */
+  private get awsCallsFile(): string {
+    return join(this.root, 'aws-calls.log')
+  }
+
+  /** the real aws CLI processes the simulated instances started so far (bootstrap and runner), by their arguments */
+  awsCalls(): string[] {
+    try {
+      return readFileSync(this.awsCallsFile, 'utf8').split('\n').filter(Boolean)
+    } catch {
+      return []
     }
   }
 
