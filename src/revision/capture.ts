@@ -5,7 +5,7 @@ import { buildSnapshot } from './snapshot.js'
 
 export interface CapturedRevision {
   revision: Revision
-  snapshot: { tarGz: Buffer; sha256: string; files: number; bytes: number }
+  snapshot: { tarGz: Buffer; sha256: string; files: number }
   patch: Buffer
   warnings: string[]
   /** absolute work tree root */
@@ -21,7 +21,7 @@ export async function captureRevision(
   const snap = await buildSnapshot(read.root, read.revision.sha, read.patch)
   return {
     revision: { ...read.revision, snapshotSha256: snap.sha256 },
-    snapshot: { tarGz: snap.tarGz, sha256: snap.sha256, files: snap.files, bytes: snap.bytes },
+    snapshot: { tarGz: snap.tarGz, sha256: snap.sha256, files: snap.files },
     patch: read.patch,
     warnings: [...read.warnings, ...snap.warnings],
     root: read.root

@@ -28,9 +28,7 @@ export interface Snapshot {
   sha256: string
   /** files and symlinks archived */
   files: number
-  /** total size of their content (uncompressed) */
-  bytes: number
-  /** e.g. skipped submodules; never fatal */
+  /** e.g. submodules left out; never fatal */
   warnings: string[]
 }
 
@@ -52,10 +50,12 @@ const SNAPSHOT_COMMIT_ENV = {
   GIT_COMMITTER_DATE: '946684800 +0000'
 }
 
-/** `git ls-tree -r -l -z` output → files, bytes and submodules (paths are raw bytes: any name is kept) */
-export function treeStats(out: Buffer): { files: number; bytes: number; submodules: string[] } {
+/**
+ * `git ls-tree -r -z` output → files (and symlinks) and submodules. Without `-l`: sizes would make
+ * git read every blob, beside the archive that reads them anyway (paths are raw bytes: any name is kept)
+ */
+export function treeStats(out: Buffer): { files: number; submodules: string[] } {
   let files = 0
-  let bytes = 0
   const submodules: string[] = []
   let start = 0
   while (start < out.length) {
@@ -65,13 +65,11 @@ export function treeStats(out: Buffer): { files: number; bytes: number; submodul
     start = end + 1
     const tab = record.indexOf(9)
     if (tab < 0) continue
-    const [, type, , size] = record.subarray(0, tab).toString('latin1').split(/ +/)
-    if (type === 'blob') {
-      files++
-      bytes += Number(size)
-    } else if (type === 'commit') submodules.push(record.subarray(tab + 1).toString('utf8'))
+    const type = record.subarray(0, tab).toString('latin1').split(' ')[1]
+    if (type === 'blob') files++
+    else if (type === 'commit') submodules.push(record.subarray(tab + 1).toString('utf8'))
   }
-  return { files, bytes, submodules }
+  return { files, submodules }
 }
 
 /**
@@ -178,7 +176,7 @@ export async function buildSnapshot(repoDir: string, sha: string, patch: Buffer)
     const tree = patch.length > 0 ? await patchedTree(git, env, sha, commitTree, patch) : commitTree
     const commit = await git.text(['commit-tree', '-m', 'code snapshot', tree], { env })
     // the listing (counts, submodules) runs beside the archive, on the other core
-    const pack = () => Promise.all([archiveGz(git, env, commit), git.run(['ls-tree', '-r', '-l', '-z', '--full-tree', tree], { env })])
+    const pack = () => Promise.all([archiveGz(git, env, commit), git.run(['ls-tree', '-r', '-z', '--full-tree', tree], { env })])
     let packed: Awaited<ReturnType<typeof pack>>
     try {
       packed = await pack()
@@ -193,9 +191,9 @@ export async function buildSnapshot(repoDir: string, sha: string, patch: Buffer)
       })
     }
     const [tarGz, listing] = packed
-    const { files, bytes, submodules } = treeStats(listing.stdout)
+    const { files, submodules } = treeStats(listing.stdout)
     const warnings = submodules.map((p) => `submodule ${p} is an empty folder in the code snapshot: submodules are not part of it`)
-    return { tarGz, sha256: sha256Hex(tarGz), files, bytes, warnings }
+    return { tarGz, sha256: sha256Hex(tarGz), files, warnings }
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }
