@@ -2706,8 +2706,8 @@ function forget(r, ids) {
     r.instanceIds = r.instanceIds.filter((id) => !ids.includes(id));
 }
 
-// EXTERNAL MODULE: ./src/store/index.ts + 5 modules
-var store = __webpack_require__(3651);
+// EXTERNAL MODULE: ./src/store/index.ts + 4 modules
+var store = __webpack_require__(949);
 ;// CONCATENATED MODULE: ./src/backends/aws/clients.ts
 /**
  * The one place AWS SDK clients are built (style-anchors §2, lesson 6). Credentials come from the
