@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { appendFileSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { extract as tarExtract, type Header } from 'tar-stream'
@@ -201,6 +201,29 @@ describe('buildSnapshot', () => {
     const snap = await buildSnapshot(partial, sha, Buffer.alloc(0))
     expect(readFileSync(join(untar(dirs, snap.tarGz), 'data/weights.bin')).equals(BLOB)).toBe(true)
     expect(promised()).toEqual([])
+  })
+
+  it('without a gzip program, zlib compresses the same tar (still deterministic)', async () => {
+    const { dir, sha } = makeRepo(dirs, FILES)
+    const withGzip = await buildSnapshot(dir, sha, Buffer.alloc(0))
+    // a PATH with git and nothing else: git cannot start `gzip -cn`
+    const bin = dirs.make('path-')
+    symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'))
+    const saved = process.env.PATH
+    process.env.PATH = bin
+    let a, b
+    try {
+      a = await buildSnapshot(dir, sha, Buffer.alloc(0))
+      b = await buildSnapshot(dir, sha, Buffer.alloc(0))
+    } finally {
+      process.env.PATH = saved
+    }
+    expect(a.tarGz.equals(b.tarGz)).toBe(true)
+    expect(gunzipSync(a.tarGz).equals(gunzipSync(withGzip.tarGz))).toBe(true)
+    // GNU gzip and zlib deflate differently: this was the zlib path
+    expect(a.tarGz.equals(withGzip.tarGz)).toBe(false)
+    expect([...a.tarGz.subarray(0, 4)]).toEqual([0x1f, 0x8b, 8, 0])
+    expect(a.tarGz[9]).toBe(3)
   })
 
   it('a patch that does not apply is a UserError', async () => {
