@@ -25107,8 +25107,8 @@ var external_node_zlib_ = __nccwpck_require__(8522);
  * The code snapshot: a tar.gz of a commit's tree with the local changes patch applied, byte-for-byte
  * deterministic for the same tree and addressed by its sha256.
  *
- * `git archive` writes the tar (it is the fastest tar of a tree there is) and zlib compresses it
- * as it streams. Everything runs in a scratch git folder that reads the repository's objects as an
+ * `git archive` writes the tar (it is the fastest tar of a tree there is) and pipes it into
+ * `gzip -cn`, as `git archive | gzip` does (zlib in Node when there is no working gzip). Everything runs in a scratch git folder that reads the repository's objects as an
  * alternate and writes only its own, so neither the user's index, work tree, objects nor config
  * change or apply. Its `info/attributes` switches off what would make the archive differ from the
  * committed bytes (`export-ignore`, `export-subst`, eol conversion, filters such as git-lfs'
@@ -25206,26 +25206,41 @@ async function patchedTree(git, env, sha, tree, patch) {
     }
     return git.text(['write-tree'], { env });
 }
-/** `git archive` of the synthetic commit, gzipped as it streams */
-async function archiveGz(git, env, commit) {
-    const child = git.spawn(['-c', 'tar.umask=022', 'archive', '--format=tar', commit], { env });
-    const stderr = [];
-    child.stderr.on('data', (c) => stderr.push(c));
+const ARCHIVE = ['-c', 'tar.umask=022', 'archive'];
+/** a git process's stdout (through `through` when given), or a GitError with its stderr */
+async function gitOutput(child, label, through) {
+    const err = [];
+    child.stderr.on('data', (c) => err.push(c));
     child.stdin.end();
-    const exited = new Promise((res, rej) => {
-        child.on('error', rej);
-        child.on('close', res);
+    const exited = new Promise((resolveExit, reject) => {
+        child.on('error', reject);
+        child.on('close', resolveExit);
     });
     const out = [];
-    const gz = (0,external_node_zlib_.createGzip)({ level: GZIP_LEVEL, memLevel: 8, strategy: external_node_zlib_.constants.Z_DEFAULT_STRATEGY });
-    await (0,external_node_stream_promises_.pipeline)(child.stdout, gz, async (compressed) => {
-        for await (const c of compressed)
+    const sink = async (chunks) => {
+        for await (const c of chunks)
             out.push(c);
-    });
+    };
+    await (through ? (0,external_node_stream_promises_.pipeline)(child.stdout, through, sink) : (0,external_node_stream_promises_.pipeline)(child.stdout, sink));
     const code = await exited;
     if (code !== 0)
-        throw new GitError(['archive', commit], code, Buffer.concat(stderr).toString('utf8'));
-    const tarGz = Buffer.concat(out);
+        throw new GitError(label, code, Buffer.concat(err).toString('utf8'));
+    return Buffer.concat(out);
+}
+/**
+ * `git archive` of the synthetic commit, gzipped. git pipes the tar into `gzip -cn` itself, as
+ * `git archive | gzip` does (the tar never passes through Node: ~15 % less time); without a
+ * working gzip, zlib compresses the tar as it streams.
+ */
+async function archiveGz(git, env, commit) {
+    let tarGz;
+    try {
+        tarGz = await gitOutput(git.spawn(['-c', `tar.tar.gz.command=gzip -cn -${GZIP_LEVEL}`, ...ARCHIVE, '--format=tar.gz', commit], { env }), ['archive', commit]);
+    }
+    catch {
+        const gz = (0,external_node_zlib_.createGzip)({ level: GZIP_LEVEL, memLevel: 8, strategy: external_node_zlib_.constants.Z_DEFAULT_STRATEGY });
+        tarGz = await gitOutput(git.spawn([...ARCHIVE, '--format=tar', commit], { env }), ['archive', commit], gz);
+    }
     // the gzip header has no name and mtime 0; pin the OS byte so every platform gives the same bytes
     if (tarGz.length > 9)
         tarGz[9] = GZIP_OS_UNIX;
