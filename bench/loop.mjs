@@ -79,7 +79,9 @@ try {
   // 100 runs at once against the same store (BENCH_CONCURRENT sets how many)
   const many = await concurrentRuns(AWS, Number(process.env.BENCH_CONCURRENT ?? 100))
   rows.push(['concurrent', `${many.runs} runs at once on one S3 store, ${many.seconds.toFixed(0)} s in all: runs that failed`, many.runs - many.succeeded, 0, ''])
-  rows.push(['concurrent', `the same: run names given twice (${many.distinct} distinct)`, many.runs - many.distinct, 0, ''])
+  // names given twice among the names the runs printed; a run that printed none is its own row
+  rows.push(['concurrent', `the same: run names given twice (${many.distinct} distinct)`, many.runs - many.unnamed - many.distinct, 0, ''])
+  rows.push(['concurrent', 'the same: runs whose output named no run (BENCH_VERBOSE=1 prints one)', many.unnamed, 0, ''])
   rows.push(['concurrent', `peak RSS of one \`run\` (median; max ${(many.maxRssKiB / 1024).toFixed(0)} MiB)`, many.medianRssKiB / 1024, 150, ' MiB'])
   rows.push(['concurrent', `S3 requests per run-minute, counted at the server (${many.requests} in all, ${many.requestsPerRun.toFixed(0)} per run: ${many.byMethod}); the budget while a job prints`, many.requestsPerRun / (many.seconds / 60), 200, '/min'])
 

@@ -80,6 +80,8 @@ export async function startCountingS3(bucket: string): Promise<{ endpoint: strin
 export interface ConcurrentFigures {
   runs: number
   distinct: number
+  /** runs whose output named no run (`run <name> succeeded|failed` missing) */
+  unnamed: number
   succeeded: number
   medianRssKiB: number
   maxRssKiB: number
@@ -119,11 +121,14 @@ export async function concurrentRuns(awsCli: string, n: number): Promise<Concurr
     const rss = results.map((r) => r.rssKiB).filter((r): r is number => r !== undefined)
     const failed = results.filter((r) => r.code !== 0)
     if (failed.length && process.env.BENCH_VERBOSE) process.stderr.write(failed[0].err.slice(-2000))
+    const unnamed = results.find((r) => !r.run)
+    if (unnamed && process.env.BENCH_VERBOSE) process.stderr.write(`a run that printed no name:\n${unnamed.err.slice(-2000)}\n`)
     if (process.env.BENCH_VERBOSE) process.stderr.write(`conditional PUTs refused: ${s3.refused()}\n`)
     const requests = Object.values(s3.counts).reduce((a, b) => a + b, 0)
     return {
       runs: n,
       distinct: new Set(names).size,
+      unnamed: n - names.length,
       succeeded: n - failed.length,
       medianRssKiB: median(rss),
       maxRssKiB: Math.max(...rss),
