@@ -10,6 +10,8 @@ import type { RunnerPlan } from '../../src/runner/plan.js'
 import { renderRunnerScript } from '../../src/runner/render.js'
 import { LocalBackend, type LocalBackendOptions } from '../../src/backends/local/index.js'
 import type { ExecState, MachineInfo, StoreLocation } from '../../src/model/index.js'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { startS3Server, type S3TestServer } from '../helpers/s3server.js'
 
 export type Ended = Extract<ExecState, { state: 'ended' }>
 import { spawn } from 'node:child_process'
@@ -102,6 +104,16 @@ export async function codeTarball(files: Record<string, string>): Promise<Buffer
   const r = await sh('tar', ['-czf', out, '-C', src, '.'])
   if (r.code !== 0) throw new Error(`tar failed: ${r.stderr}`)
   return readFileSync(out)
+}
+
+/** an S3 server on loopback with the code snapshot of `files` in place under `prefix` */
+export async function s3StoreWithCode(bucket: string, prefix: string, files: Record<string, string>): Promise<{ s3: S3TestServer; loc: StoreLocation }> {
+  const s3 = await startS3Server(bucket)
+  const loc: StoreLocation = { kind: 's3', bucket: s3.bucket, prefix: `${prefix}/`, region: 'us-east-1' }
+  const body = await codeTarball(files)
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${CODE_KEY}`, Body: body }))
+  useCodeSha(loc, sha256(body))
+  return { s3, loc }
 }
 
 /** a folder store with the code snapshot in place */

@@ -8,8 +8,8 @@ import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ListObjectsV2Command, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { startS3Server, awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { CODE_KEY, codeTarball, makePlan, removeTempDirs, runPrefix, sha256, startRun, tempDir, useCodeSha } from './fixture.js'
+import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
+import { makePlan, removeTempDirs, runPrefix, startRun, tempDir, s3StoreWithCode } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 
 const PREFIX = 'get/store'
@@ -47,11 +47,7 @@ function curlRefusingGets(): { dir: string; gets: () => number } {
 const env = (aws: string, extra: Record<string, string> = {}) => ({ ...s3.env, DSTACK_AWS_CLI: aws, DSTACK_S3_ENDPOINT: s3.endpoint, ...extra })
 
 beforeAll(async () => {
-  s3 = await startS3Server('get-bucket')
-  loc = { kind: 's3', bucket: s3.bucket, prefix: `${PREFIX}/`, region: 'us-east-1' }
-  const body = await codeTarball({ 'a.txt': 'from the snapshot\n' })
-  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${CODE_KEY}`, Body: body }))
-  useCodeSha(loc, sha256(body))
+  ;({ s3, loc } = await s3StoreWithCode('get-bucket', PREFIX, { 'a.txt': 'from the snapshot\n' }))
 })
 afterAll(async () => {
   await s3?.close()

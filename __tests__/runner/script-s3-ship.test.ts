@@ -6,9 +6,9 @@
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
-import { startS3Server, awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { CODE_KEY, codeTarball, makePlan, removeTempDirs, sha256, startRun, tempDir, useCodeSha } from './fixture.js'
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
+import { makePlan, removeTempDirs, startRun, tempDir, s3StoreWithCode } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 
 const PREFIX = 'ship/store'
@@ -52,11 +52,7 @@ function refusingCurl(): { dir: string; argv: () => string; stdin: () => string 
 }
 
 beforeAll(async () => {
-  s3 = await startS3Server('ship-bucket')
-  loc = { kind: 's3', bucket: s3.bucket, prefix: `${PREFIX}/`, region: 'us-east-1' }
-  const body = await codeTarball({ 'a.txt': 'a\n' })
-  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${CODE_KEY}`, Body: body }))
-  useCodeSha(loc, sha256(body))
+  ;({ s3, loc } = await s3StoreWithCode('ship-bucket', PREFIX, { 'a.txt': 'a\n' }))
 })
 afterAll(async () => {
   await s3?.close()

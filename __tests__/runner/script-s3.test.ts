@@ -3,9 +3,9 @@
  * 127.0.0.1, with the real Debian aws CLI (DSTACK_AWS_CLI=/usr/bin/aws, DSTACK_S3_ENDPOINT).
  */
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
-import { startS3Server, awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { CODE_KEY, codeTarball, makePlan, useCodeSha, removeTempDirs, sha256, startRun, waitFor } from './fixture.js'
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
+import { makePlan, removeTempDirs, sha256, startRun, waitFor, s3StoreWithCode } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 import type { RunnerPlan } from '../../src/runner/plan.js'
 
@@ -49,11 +49,7 @@ function start(plan: RunnerPlan, secretEnv: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  s3 = await startS3Server('runs-bucket')
-  loc = { kind: 's3', bucket: s3.bucket, prefix: `${PREFIX}/`, region: 'us-east-1' }
-  const body = await codeTarball({ 'train.py': 'print("hi")\n', 'conf/a.yaml': 'lr: 0.1\n' })
-  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${CODE_KEY}`, Body: body }))
-  useCodeSha(loc, sha256(body))
+  ;({ s3, loc } = await s3StoreWithCode('runs-bucket', PREFIX, { 'train.py': 'print("hi")\n', 'conf/a.yaml': 'lr: 0.1\n' }))
 })
 
 afterAll(async () => {
