@@ -6,7 +6,7 @@
  * group the attempt created, and the nodes' secret env parameters.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2'
-import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2'
 import { ListCommandInvocationsCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import type { AttemptHandle, ExecState, MachineInfo } from '../../model/index.js'
 import { renderStopScript } from './bootstrap.js'
@@ -14,7 +14,7 @@ import { deletePlacementGroup, deleteSecurityGroup, waitTerminated } from './clu
 import { rethrowExpired } from './expired-credentials.js'
 import { errorCode, isRetryable } from './errors.js'
 import { deleteSecretParameter } from './handle.js'
-import { isSpotInterruption, terminate, type InstanceState } from './instance-state.js'
+import { describeInstances, isSpotInterruption, terminate, type InstanceState } from './instance-state.js'
 import { cancelCommandOn, execState, getInvocation, sendCommand, type Invocation } from './ssm.js'
 import { adaptiveIntervalMs } from './timing.js'
 
@@ -51,29 +51,6 @@ const INVOCATION_APPEAR_MS = 120_000
 /** how long release waits for terminated instances to let go of their placement and security groups */
 const RELEASE_WAIT_SEC = 900
 
-/** DescribeInstances of many ids in one call; an id EC2 does not know (yet) is `missing` */
-export async function describeInstances(ec2: EC2Client, ids: string[]): Promise<Map<string, InstanceState>> {
-  const out = new Map<string, InstanceState>()
-  try {
-    const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))
-    for (const res of r.Reservations ?? []) {
-      for (const i of res.Instances ?? []) {
-        if (!i.InstanceId) continue
-        out.set(i.InstanceId, {
-          state: i.State?.Name ?? 'unknown',
-          reasonCode: i.StateReason?.Code,
-          reasonMessage: i.StateReason?.Message,
-          ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
-          tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
-        })
-      }
-    }
-  } catch (e) {
-    if (errorCode(e) !== 'InvalidInstanceID.NotFound') throw e
-  }
-  for (const id of ids) if (!out.has(id)) out.set(id, { state: 'missing', tags: {} })
-  return out
-}
 
 /** every invocation of a command, by instance (ListCommandInvocations with details, all pages; a loop, not the SDK paginator, so that one poll is one call for up to 50 nodes) */
 export async function listInvocations(ssm: SSMClient, commandId: string): Promise<Map<string, Invocation>> {

@@ -15,7 +15,7 @@ import { renderBootstrap, secretEnvPayload, secretParameterName, nodeSecretParam
 import { findCandidates, describeCandidate, type Candidate } from './candidates.js'
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { CatalogDeps } from './catalog.js'
-import { AwsClusterHandle, describeInstances, releaseCluster, type ClusterResources } from './cluster-handle.js'
+import { AwsClusterHandle, releaseCluster, type ClusterResources } from './cluster-handle.js'
 import { clusterRunInstancesInput, placementGroupName, securityGroupName, efaInterfaceCount } from './cluster-launch-input.js'
 import { clusterNetworkError, createClusterSecurityGroup, createPlacementGroup, vpcOfSubnet } from './cluster-network.js'
 import { clusterCandidates, describeCluster, nodeGroups, slotKey, type ClusterCandidate } from './cluster-plan.js'
@@ -27,7 +27,7 @@ import type { ResolvedAwsOptions } from './options.js'
 import { checkClusterQuotas, formatRows, type CheckRow } from './preflight.js'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
-import { terminate } from './instance-state.js'
+import { describeInstances, terminate } from './instance-state.js'
 
 const DELIVERY_TIMEOUT_SEC = 120
 

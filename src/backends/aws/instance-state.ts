@@ -1,4 +1,4 @@
-/** The state of one instance (DescribeInstances), and what it means for an attempt. */
+/** The state of instances (DescribeInstances), and what it means for an attempt. */
 import { DescribeInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2'
 import { errorCode } from './errors.js'
 
@@ -12,23 +12,33 @@ export interface InstanceState {
   privateIp?: string
 }
 
-export async function describeInstance(ec2: EC2Client, instanceId: string): Promise<InstanceState> {
+/** DescribeInstances of many ids in one call; an id EC2 does not know (yet) is `missing` */
+export async function describeInstances(ec2: EC2Client, ids: string[]): Promise<Map<string, InstanceState>> {
+  const out = new Map<string, InstanceState>()
   try {
-    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))
-    const i = out.Reservations?.[0]?.Instances?.[0]
-    if (!i) return { state: 'missing', tags: {} }
-    return {
-      state: i.State?.Name ?? 'unknown',
-      reasonCode: i.StateReason?.Code,
-      reasonMessage: i.StateReason?.Message,
-      ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
-      tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+    const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))
+    for (const res of r.Reservations ?? []) {
+      for (const i of res.Instances ?? []) {
+        if (!i.InstanceId) continue
+        out.set(i.InstanceId, {
+          state: i.State?.Name ?? 'unknown',
+          reasonCode: i.StateReason?.Code,
+          reasonMessage: i.StateReason?.Message,
+          ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
+          tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+        })
+      }
     }
   } catch (e) {
-    // eventual consistency right after RunInstances
-    if (errorCode(e) === 'InvalidInstanceID.NotFound') return { state: 'missing', tags: {} }
-    throw e
+    if (errorCode(e) !== 'InvalidInstanceID.NotFound') throw e
   }
+  for (const id of ids) if (!out.has(id)) out.set(id, { state: 'missing', tags: {} })
+  return out
+}
+
+/** the state of one instance; `missing` while EC2 does not know it (eventual consistency right after RunInstances) */
+export async function describeInstance(ec2: EC2Client, instanceId: string): Promise<InstanceState> {
+  return (await describeInstances(ec2, [instanceId])).get(instanceId)!
 }
 
 export const SPOT_REASONS = new Set(['Server.SpotInstanceTermination', 'Server.SpotInstanceShutdown'])
