@@ -12,6 +12,18 @@ import type { EventEmitter } from 'node:events'
 import S3rver from 's3rver'
 import { S3Client } from '@aws-sdk/client-s3'
 
+/** the environment the aws CLI and the SDK need for s3rver on loopback (add the endpoint) */
+export const S3RVER_ENV: Record<string, string> = {
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+  AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  AWS_PAGER: ''
+}
+
 export interface S3TestServer {
   endpoint: string
   bucket: string
@@ -46,16 +58,7 @@ export async function startS3Server(bucket = 'test-bucket'): Promise<S3TestServe
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
   })
-  const env = {
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-    AWS_PAGER: ''
-  }
+  const env = { ...S3RVER_ENV }
   return {
     endpoint,
     bucket,

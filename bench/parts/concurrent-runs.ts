@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
 import { makeRepo } from '../../__tests__/helpers/git-repo.js'
+import { S3RVER_ENV } from '../../__tests__/helpers/s3server.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 const CLI = join(ROOT, 'dist/cli.js')
@@ -55,16 +56,7 @@ export async function startCountingS3(bucket: string): Promise<{ endpoint: strin
     await next()
   })
   const { port } = await server.run()
-  const env = {
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-    AWS_PAGER: ''
-  }
+  const env = { ...S3RVER_ENV }
   return {
     endpoint: `http://127.0.0.1:${port}`,
     env,
