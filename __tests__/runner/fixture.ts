@@ -2,7 +2,7 @@
  * Test fixture for the runner script: a plan, a code snapshot in the store, and a run through the
  * real LocalBackend (bash executes the rendered script for real).
  */
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -11,7 +11,7 @@ import { renderRunnerScript } from '../../src/runner/render.js'
 import { LocalBackend, type LocalBackendOptions } from '../../src/backends/local/index.js'
 import type { ExecState, MachineInfo, StoreLocation } from '../../src/model/index.js'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { startS3Server, type S3TestServer } from '../helpers/s3server.js'
+import { awsCliPath, startS3Server, type S3TestServer } from '../helpers/s3server.js'
 
 export type Ended = Extract<ExecState, { state: 'ended' }>
 import { spawn } from 'node:child_process'
@@ -114,6 +114,16 @@ export async function s3StoreWithCode(bucket: string, prefix: string, files: Rec
   await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${CODE_KEY}`, Body: body }))
   useCodeSha(loc, sha256(body))
   return { s3, loc }
+}
+
+/** an `aws` that notes each call (its arguments) before running the real one */
+export function recordingAws(): { path: string; calls: () => string[] } {
+  const dir = tempDir('aws-rec-')
+  const log = join(dir, 'calls.log')
+  const path = join(dir, 'aws')
+  writeFileSync(path, `#!/bin/bash\nprintf '%s\\n' "$*" >>'${log}'\nexec '${awsCliPath()}' "$@"\n`)
+  chmodSync(path, 0o755)
+  return { path, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) }
 }
 
 /** a folder store with the code snapshot in place */

@@ -8,8 +8,8 @@ import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ListObjectsV2Command, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { makePlan, removeTempDirs, runPrefix, startRun, tempDir, s3StoreWithCode } from './fixture.js'
+import type { S3TestServer } from '../helpers/s3server.js'
+import { makePlan, removeTempDirs, runPrefix, startRun, tempDir, s3StoreWithCode , recordingAws } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 
 const PREFIX = 'get/store'
@@ -21,16 +21,6 @@ async function logOf(run: string, n = 1): Promise<string> {
   const keys = (r.Contents ?? []).map((o) => o.Key!).sort()
   const texts = await Promise.all(keys.map(async (Key) => (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body!.transformToString()))
   return texts.join('')
-}
-
-/** an `aws` that notes each call (its arguments) before running the real one */
-function recordingAws(): { path: string; calls: () => string[] } {
-  const dir = tempDir('aws-rec-')
-  const log = join(dir, 'calls.log')
-  const path = join(dir, 'aws')
-  writeFileSync(path, `#!/bin/bash\nprintf '%s\\n' "$*" >>'${log}'\nexec '${awsCliPath()}' "$@"\n`)
-  chmodSync(path, 0o755)
-  return { path, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) }
 }
 
 /** a `curl` whose PUTs (-T) are the real curl's, while every GET is refused like a denied signature (HTTP 403) */

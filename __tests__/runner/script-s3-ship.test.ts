@@ -7,8 +7,8 @@ import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
-import { makePlan, removeTempDirs, startRun, tempDir, s3StoreWithCode } from './fixture.js'
+import type { S3TestServer } from '../helpers/s3server.js'
+import { makePlan, removeTempDirs, startRun, tempDir, s3StoreWithCode , recordingAws } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
 
 const PREFIX = 'ship/store'
@@ -26,16 +26,6 @@ async function chunks(run: string): Promise<string> {
   const r = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${PREFIX}/github.com/acme/models/runs/${run}/attempts/1/logs/` }))
   const keys = (r.Contents ?? []).map((o) => o.Key!.slice(PREFIX.length + 1)).sort()
   return (await Promise.all(keys.map(get))).join('')
-}
-
-/** an `aws` that notes each call (its arguments) before running the real one */
-function recordingAws(): { path: string; calls: () => string[] } {
-  const dir = tempDir('aws-rec-')
-  const log = join(dir, 'calls.log')
-  const path = join(dir, 'aws')
-  writeFileSync(path, `#!/bin/bash\nprintf '%s\\n' "$*" >>'${log}'\nexec '${awsCliPath()}' "$@"\n`)
-  chmodSync(path, 0o755)
-  return { path, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) }
 }
 
 /** a `curl` that notes its arguments and stdin, then fails like a rejected signature (HTTP 403) */
