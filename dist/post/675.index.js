@@ -303,29 +303,40 @@ function rethrowExpired(err, since, now, what, instanceId) {
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ec2/dist-cjs/index.js
 var client_ec2_dist_cjs = __webpack_require__(5193);
 ;// CONCATENATED MODULE: ./src/backends/aws/instance-state.ts
-/** The state of one instance (DescribeInstances), and what it means for an attempt. */
+/** The state of instances (DescribeInstances), and what it means for an attempt. */
 
 
-async function describeInstance(ec2, instanceId) {
+/** DescribeInstances of many ids in one call; an id EC2 does not know (yet) is `missing` */
+async function describeInstances(ec2, ids) {
+    const out = new Map();
     try {
-        const out = await ec2.send(new client_ec2_dist_cjs/* DescribeInstancesCommand */.bNs({ InstanceIds: [instanceId] }));
-        const i = out.Reservations?.[0]?.Instances?.[0];
-        if (!i)
-            return { state: 'missing', tags: {} };
-        return {
-            state: i.State?.Name ?? 'unknown',
-            reasonCode: i.StateReason?.Code,
-            reasonMessage: i.StateReason?.Message,
-            ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
-            tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
-        };
+        const r = await ec2.send(new client_ec2_dist_cjs/* DescribeInstancesCommand */.bNs({ InstanceIds: ids }));
+        for (const res of r.Reservations ?? []) {
+            for (const i of res.Instances ?? []) {
+                if (!i.InstanceId)
+                    continue;
+                out.set(i.InstanceId, {
+                    state: i.State?.Name ?? 'unknown',
+                    reasonCode: i.StateReason?.Code,
+                    reasonMessage: i.StateReason?.Message,
+                    ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
+                    tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
+                });
+            }
+        }
     }
     catch (e) {
-        // eventual consistency right after RunInstances
-        if (errorCode(e) === 'InvalidInstanceID.NotFound')
-            return { state: 'missing', tags: {} };
-        throw e;
+        if (errorCode(e) !== 'InvalidInstanceID.NotFound')
+            throw e;
     }
+    for (const id of ids)
+        if (!out.has(id))
+            out.set(id, { state: 'missing', tags: {} });
+    return out;
+}
+/** the state of one instance; `missing` while EC2 does not know it (eventual consistency right after RunInstances) */
+async function describeInstance(ec2, instanceId) {
+    return (await describeInstances(ec2, [instanceId])).get(instanceId);
 }
 const SPOT_REASONS = new Set(['Server.SpotInstanceTermination', 'Server.SpotInstanceShutdown']);
 function isGone(s) {
@@ -2153,34 +2164,6 @@ const cluster_handle_SLOWEST_POLL_MS = 30_000;
 const cluster_handle_INVOCATION_APPEAR_MS = 120_000;
 /** how long release waits for terminated instances to let go of their placement and security groups */
 const RELEASE_WAIT_SEC = 900;
-/** DescribeInstances of many ids in one call; an id EC2 does not know (yet) is `missing` */
-async function describeInstances(ec2, ids) {
-    const out = new Map();
-    try {
-        const r = await ec2.send(new client_ec2_dist_cjs/* DescribeInstancesCommand */.bNs({ InstanceIds: ids }));
-        for (const res of r.Reservations ?? []) {
-            for (const i of res.Instances ?? []) {
-                if (!i.InstanceId)
-                    continue;
-                out.set(i.InstanceId, {
-                    state: i.State?.Name ?? 'unknown',
-                    reasonCode: i.StateReason?.Code,
-                    reasonMessage: i.StateReason?.Message,
-                    ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
-                    tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
-                });
-            }
-        }
-    }
-    catch (e) {
-        if (errorCode(e) !== 'InvalidInstanceID.NotFound')
-            throw e;
-    }
-    for (const id of ids)
-        if (!out.has(id))
-            out.set(id, { state: 'missing', tags: {} });
-    return out;
-}
 /** every invocation of a command, by instance (ListCommandInvocations with details, all pages; a loop, not the SDK paginator, so that one poll is one call for up to 50 nodes) */
 async function listInvocations(ssm, commandId) {
     const out = new Map();
