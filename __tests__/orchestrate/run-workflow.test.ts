@@ -108,6 +108,23 @@ const succeed: Script = async (_req, io) => {
 }
 
 describe('runWorkflow', () => {
+  it('releases the machine as soon as its attempt has ended, not after the attempt\'s closing store writes (billed seconds)', async () => {
+    const t = setup('release-early', [succeed])
+    // the write that closes the attempt (its endedAt) notes whether the machine was already let go
+    const releasedAtClose: boolean[] = []
+    const saveRun = t.store.saveRun.bind(t.store)
+    t.store.saveRun = async (rec) => {
+      if (rec.attempts[0]?.endedAt && releasedAtClose.length === 0) releasedAtClose.push(t.backend.released.has('fake-1'))
+      return saveRun(rec)
+    }
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(releasedAtClose).toEqual([true])
+    // once: the early release is the only one
+    expect([...t.backend.released]).toEqual(['fake-1'])
+    expect(t.logs()).toEqual(['1:line 1\n', '1:line 2\n'])
+  })
+
   it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {
     const interrupted: Script = async (_req, io) => {
       await io.writeLog(0, 'epoch 1\n')
