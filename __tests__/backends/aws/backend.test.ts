@@ -1,10 +1,15 @@
 /** The backend against the EC2/SSM double with a scripted (bash-less) instance: fast checks of each decision. */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
-import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DescribeInstanceTypesCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { GetProductsCommand } from '@aws-sdk/client-pricing'
 import { AwsBackend, createAwsBackend } from '../../../src/backends/aws/index.js'
 import { NoCapacityError, UserError, type MachineInfo, type StartRequest } from '../../../src/model/index.js'
+import { FolderStore } from '../../../src/store/index.js'
 import { FakeCloud, awsError, type CommandSink, type FakeCommand } from './fake-cloud.js'
 import { spec, virtualClock } from './harness.js'
 
@@ -64,6 +69,59 @@ describe('AwsBackend (scripted instance)', () => {
     const b = createAwsBackend({ region: 'us-east-1', subnetIds: [], securityGroupIds: [], ami: undefined, ssmTimeoutSec: 600, instanceProfile: undefined })
     expect(b.name).toBe('aws')
     b.close()
+  })
+
+  it('the account preflight does not hold up the AMI and candidate search: they go side by side', async () => {
+    const typesListed = () => cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length
+    let listedWhenAnswered: number | undefined
+    cloud.sts.on(GetCallerIdentityCommand).callsFake(async () => {
+      // answers once the search has listed the instance types, or after a bounded number of turns of
+      // the event loop (the search goes one step per turn; one after the other, it never started)
+      for (let turn = 0; turn < 500 && typesListed() === 0; turn++) await new Promise((r) => setImmediate(r))
+      listedWhenAnswered = typesListed()
+      return { Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions', UserId: 'AROA:GitHubActions' }
+    })
+    const req = request()
+    const h = await backend({ openStore: () => { throw new Error('no catalogue cache here') } }).start(req)
+    expect(listedWhenAnswered).toBeGreaterThan(0)
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    // the AMI still comes first in the log
+    expect(req.lines[0]).toMatch(/^AMI ami-/)
+    await h.release()
+  })
+
+  it('a warm catalogue cache is read in one round trip: its files all at once, not one after the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalogue-'))
+    try {
+      const folder = new FolderStore(dir)
+      const first = await backend({ openStore: () => folder }).start(request())
+      await first.release()
+      let inFlight = 0
+      const asked: number[] = []
+      const counting = new Proxy(folder, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown
+          if (prop !== 'getText') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+          return async (key: string) => {
+            asked.push(++inFlight)
+            try {
+              await new Promise((r) => setImmediate(r))
+              return await folder.getText(key)
+            } finally {
+              inFlight--
+            }
+          }
+        }
+      })
+      const before = cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length
+      const h = await backend({ openStore: () => counting }).start(request())
+      // warm: no instance type listed again, and the types, zones, spot and on-demand prices were asked for together
+      expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length).toBe(before)
+      expect(Math.max(...asked)).toBe(4)
+      await h.release()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('explicit instance_types, availability_zones and spot_policy on-demand narrow the candidates', async () => {

@@ -86,10 +86,24 @@ export class AwsBackend implements Backend {
     let plan: AmiPlan
     let launchRegions = regions
     try {
-      plan = await planAmis(o.clientFactory, regions, o.ami, spec.resources)
+      // the account's preflight, the AMIs and the candidates do not wait for each other (each is a few
+      // AWS round trips); their errors still come in that order: AMI, preflight, candidates
+      const preflight = o.preflight ? this.preflightEnvironment(regions, log) : Promise.resolve(regions)
+      const planned = planAmis(o.clientFactory, regions, o.ami, spec.resources)
+      const find = (p: AmiPlan, rs: string[]) => findCandidates(o.clientFactory, spec, { regions: rs, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => p.arch.get(r) ?? 'x86', typeCheck: p.typeCheck, catalog, log })
+      const found = planned.then((p) => find(p, regions))
+      preflight.catch(() => undefined) // awaited below, after the AMIs
+      found.catch(() => undefined) // awaited below, after the preflight
+      plan = await planned
       for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
-      if (o.preflight) launchRegions = await this.preflightEnvironment(launchRegions, log)
-      candidates = await findCandidates(o.clientFactory, spec, { regions: launchRegions, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })
+      launchRegions = await preflight
+      if (launchRegions.length === regions.length) candidates = await found
+      else {
+        // a region left out by the preflight: its candidates go, and when that leaves none (or its own
+        // search failed) the search of the regions left gives the answer, as it would have alone
+        const kept = await found.then((all) => all.filter((c) => launchRegions.includes(c.region)), () => [])
+        candidates = kept.length ? kept : await find(plan, launchRegions)
+      }
       if (o.preflight) {
         const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates)
         for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
