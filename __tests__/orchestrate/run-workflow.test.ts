@@ -125,6 +125,28 @@ describe('runWorkflow', () => {
     expect(t.logs()).toEqual(['1:line 1\n', '1:line 2\n'])
   })
 
+  it('writes the attempt\'s runner script and its provisioning record side by side before the launch', async () => {
+    const t = setup('side-by-side', [succeed])
+    let inFlight = 0
+    let most = 0
+    const counted = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+      most = Math.max(most, ++inFlight)
+      try {
+        await new Promise((r) => setImmediate(r))
+        return await f(...a)
+      } finally {
+        inFlight--
+      }
+    }
+    t.store.putRunnerScript = counted(t.store.putRunnerScript.bind(t.store))
+    const saveRun = t.store.saveRun.bind(t.store)
+    t.store.saveRun = (rec) => (rec.status === 'provisioning' ? counted(saveRun)(rec) : saveRun(rec))
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(most).toBe(2)
+    expect(await t.store.getRun(rec.repoId, rec.run)).toMatchObject({ status: 'succeeded' })
+  })
+
   it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {
     const interrupted: Script = async (_req, io) => {
       await io.writeLog(0, 'epoch 1\n')

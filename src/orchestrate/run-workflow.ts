@@ -143,10 +143,10 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     workRoot: o.workRoot
   })
   const script = renderRunnerScript(plan)
-  const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script)
   const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
   record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
-  await o.store.saveRun(record)
+  // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
+  const [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
   o.emit({ type: 'status', status: 'provisioning', record })
   o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
 
