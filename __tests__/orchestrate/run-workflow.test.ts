@@ -125,6 +125,18 @@ describe('runWorkflow', () => {
     expect(t.logs()).toEqual(['1:line 1\n', '1:line 2\n'])
   })
 
+  it('tells the backend the spec before the code snapshot is stored, so its launch reads go beside that work', async () => {
+    const t = setup('prepare-early', [succeed])
+    const order: string[] = []
+    const backend = t.backend as FakeBackend & { prepare?: (s: unknown) => void }
+    backend.prepare = (s) => void order.push(`prepare ${(s as { workflow: string }).workflow}`)
+    const put = t.store.putCodeSnapshot.bind(t.store)
+    t.store.putCodeSnapshot = (sha, tarGz) => (order.push('snapshot'), put(sha, tarGz))
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(order).toEqual(['prepare train', 'snapshot'])
+  })
+
   it('writes the attempt\'s runner script and its provisioning record side by side before the launch', async () => {
     const t = setup('side-by-side', [succeed])
     let inFlight = 0

@@ -53,7 +53,8 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
-  const prepared = await prepareRun(o, o.store, o.emit)
+  // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
+  const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
   checkEnvNames(prepared.spec)
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')

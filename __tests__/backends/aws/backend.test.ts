@@ -90,6 +90,40 @@ describe('AwsBackend (scripted instance)', () => {
     await h.release()
   })
 
+  it('prepare() starts the launch\'s reads early; the first start() of that spec takes them (and their log lines) instead of asking again', async () => {
+    const b = backend()
+    const s = spec()
+    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    b.prepare(s, store)
+    // the reads are under way before start() is called
+    await new Promise((r) => setImmediate(r))
+    expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    const req = request({ spec: s, store })
+    const h = await b.start(req)
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(1)
+    expect(req.lines.find((l) => /^AMI ami-/.test(l))).toBeDefined()
+    expect(req.lines.find((l) => /candidate\(s\), in order/.test(l))).toBeDefined()
+    await h.release()
+    // taken once: the next start searches again
+    const h2 = await b.start(request({ spec: s, store, attempt: 2 }))
+    expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(2)
+    await h2.release()
+  })
+
+  it('prepare() for one spec is not used by the start of another, and its failure surfaces in the start that takes it', async () => {
+    const b = backend()
+    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    b.prepare(spec({ instanceTypes: ['g5.2xlarge'] }), store)
+    const h = await b.start(request({ spec: spec(), store }))
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    await h.release()
+    const failing = spec({ resources: { gpu: { names: ['MI300X'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 1 }, diskMiB: { min: 1 } } })
+    b.prepare(failing, store)
+    await expect(b.start(request({ spec: failing, store }))).rejects.toThrow(/no EC2 instance type matches this workflow in us-east-1/)
+  })
+
   it('a warm catalogue cache is read in one round trip: its files all at once, not one after the other', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catalogue-'))
     try {
