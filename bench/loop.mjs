@@ -125,7 +125,7 @@ try {
   rows.push(['cluster', '2 nodes: action start → RunInstances sent (warm)', b.cluster.startMs, 1500, 'ms'])
   rows.push(['cluster', "2 nodes: SendCommand sent → the last node's first command", b.cluster.sendToFirstMs, 3000, 'ms'])
   rows.push(['cluster', "2 nodes: the last node's last command → TerminateInstances sent for both", b.cluster.lastToTerminateMs, 2000, 'ms'])
-  rows.push(['billed', `billed seconds not spent on the job, over EC2's boot (${secs(b.billedOverheadMs)}: boot ${secs(EC2_FIGURES.bootMs)} + Online seen ${secs(b.onlineLagMs)} later + ${secs(b.warm.onlineToSendMs + b.warm.sendToFirstMs)} to the job + ${secs(b.warm.lastToTerminateMs)} after it)`, b.billedRatio, null, '×'])
+  rows.push(['billed', `billed seconds not spent on the job, over EC2's boot (${secs(b.billedOverheadMs)}: boot ${secs(EC2_FIGURES.bootMs)} + Online seen ${secs(b.onlineLagMs)} later (${secs(b.onlineLagMinuteMs)} at a 1-minute boot) + ${secs(b.warm.onlineToSendMs + b.warm.sendToFirstMs)} to the job + ${secs(b.warm.lastToTerminateMs)} after it)`, b.billedRatio, null, '×'])
 } finally {
   rmSync(folder, { recursive: true, force: true })
   await s3.close()
