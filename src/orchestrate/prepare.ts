@@ -27,6 +27,8 @@ export interface PrepareOptions {
   /** where it will run: absolute paths are refused on a machine the run does not own (placement.ts);
    *  a GPU request on a local host without one gets a warning */
   backend?: { name: string }
+  /** called with the spec once it has passed its checks, before the revision and snapshot are captured */
+  onSpec?: (spec: RunSpec) => void
 }
 
 export interface PreparedRun {
@@ -70,6 +72,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   const redactTexts = secretTexts(spec, secrets.values, opts.environ).filter((t) => !/[\r\n]/.test(t))
   for (const t of redactTexts) opts.maskSecret?.(t)
 
+  opts.onSpec?.(spec)
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })

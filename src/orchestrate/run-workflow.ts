@@ -53,7 +53,8 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
-  const prepared = await prepareRun(o, o.store, o.emit)
+  // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
+  const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
   checkEnvNames(prepared.spec)
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
@@ -143,14 +144,18 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     workRoot: o.workRoot
   })
   const script = renderRunnerScript(plan)
-  const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script)
   const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
   record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
-  await o.store.saveRun(record)
+  // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
+  const [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
   o.emit({ type: 'status', status: 'provisioning', record })
   o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
 
   let handle: AttemptHandle | undefined
+  // the machine is released once, as soon as its attempt has ended (release(), below)
+  let released: Promise<void> | undefined
+  const release = (h: AttemptHandle): Promise<void> =>
+    (released ??= h.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })))
   const launchAbort = new AbortController()
   const onAbort = () => launchAbort.abort()
   o.signal.addEventListener('abort', onAbort)
@@ -199,6 +204,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     if (prepared.spec.nodes > 1) {
       o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${prepared.spec.nodes} nodes: ${(handle.machines ?? [handle.machine]).map(describeMachine).join(', ')}` })
       const watched = await watchNodes(o, handle, record, n, prepared.spec)
+      // every node has ended: what they wrote is in the store, so the billed machines go now, beside
+      // the closing reads and writes below rather than after them
+      void release(handle)
       const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted)
       const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted)
       record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: watched.nodes[0]?.written?.imageDigest }) }
@@ -209,6 +217,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
+    // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
+    // so it is released beside the closing reads and writes rather than after them (billed seconds)
+    void release(handle)
     await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n).catch((e: Error) => {
       o.emit({ type: 'warning', message: e.message }) // a damaged status.json counts as none: the backend's word decides
@@ -219,7 +230,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
   } finally {
     o.signal.removeEventListener('abort', onAbort)
-    if (handle) await handle.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${handle!.machine.id} failed: ${e.message}` }))
+    if (handle) await release(handle)
   }
 
   async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo, nodes?: NodeRecord[], machines?: MachineInfo[], nodeReclaimed?: boolean[]): Promise<RunRecord> {

@@ -22,6 +22,9 @@ import { slots } from '../../../src/backends/aws/placement.js'
 import { onDemandUsdFromPriceList } from '../../../src/backends/aws/prices.js'
 import { expired } from '../../../src/backends/aws/cleanup.js'
 import { backoffMs } from '../../../src/backends/aws/timing.js'
+import { onlinePollMs, waitForOnline } from '../../../src/backends/aws/ssm.js'
+import type { SSMClient } from '@aws-sdk/client-ssm'
+import type { EC2Client } from '@aws-sdk/client-ec2'
 import { runRegions } from '../../../src/backends/aws/options.js'
 import { awsError, GPU_TYPES } from './fake-cloud.js'
 
@@ -249,6 +252,33 @@ describe('cost', () => {
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { reclaimed: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { reclaimed: true }).usd).toBeCloseTo(7.2)
     expect(attemptCost({ market: 'on-demand' }, 0, 1000)).toMatchObject({ usd: 0, note: 'no price known for this machine' })
+  })
+})
+
+describe('waiting for the node in SSM', () => {
+  /** the real waitForOnline on a simulated clock: the node comes Online `onlineAtMs` after the wait began */
+  async function seenAfter(onlineAtMs: number): Promise<{ lagMs: number; looks: number }> {
+    let now = 0
+    let looks = 0
+    const ssm = { send: async () => (looks++, { InstanceInformationList: now >= onlineAtMs ? [{ InstanceId: 'i-0', PingStatus: 'Online' }] : [] }) } as unknown as SSMClient
+    const ec2 = { send: async () => ({ Reservations: [{ Instances: [{ InstanceId: 'i-0', State: { Name: 'running' } }] }] }) } as unknown as EC2Client
+    const r = await waitForOnline(ssm, ec2, 'i-0', { sleep: async (ms) => void (now += ms), now: () => now, signal: new AbortController().signal, timeoutSec: 600 })
+    expect(r).toEqual({ kind: 'online' })
+    return { lagMs: now - onlineAtMs, looks }
+  }
+
+  it.each([25_000, 61_000, 100_000])('a node that boots in %i ms is seen within one 3 s look of coming Online (every second of the wait is billed)', async (boot) => {
+    const { lagMs } = await seenAfter(boot)
+    expect(lagMs).toBeGreaterThanOrEqual(0)
+    expect(lagMs).toBeLessThan(3000)
+  })
+
+  it('a slow node is looked for at a quiet pace after two minutes', async () => {
+    const { looks } = await seenAfter(600_000 - 1)
+    // 40 looks in the first two minutes, then 7.5 s and 10 s apart: far fewer than one every 3 s
+    expect(looks).toBeLessThan(600_000 / 3000 / 2)
+    expect(onlinePollMs(0)).toBe(3000)
+    expect(onlinePollMs(400_000)).toBe(10_000)
   })
 })
 
