@@ -1,6 +1,6 @@
 /**
- * The npm package is the CLI's bundle and nothing else: `npm pack` holds dist/cli.js, dist/cli/ and
- * the schemas, it declares no runtime dependency (the bundle carries what it uses), and a global
+ * The npm package is the CLI's bundle and nothing else: `npm pack` holds dist/cli.js, dist/cli/, the
+ * bundled packages' licences and the schemas, it declares no runtime dependency (the bundle carries what it uses), and a global
  * install of the tarball — by npm itself, offline — is under 30 MB and runs `dstack-run` with no
  * node_modules of its own.
  */
@@ -47,7 +47,8 @@ describe('the npm package', () => {
     expect(paths).toContain('dist/cli.js')
     expect(paths).toContain('dist/cli/index.js')
     expect(paths).toContain('schemas/workflows.schema.json')
-    for (const p of paths) expect(p).toMatch(/^(dist\/cli\.js|dist\/cli\/[^/]+|schemas\/[^/]+\.json|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/)
+    expect(paths).toContain('dist/licenses.txt') // the bundled packages' licences travel with them
+    for (const p of paths) expect(p).toMatch(/^(dist\/cli\.js|dist\/cli\/[^/]+|dist\/licenses\.txt|schemas\/[^/]+\.json|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/)
     expect(info!.unpackedSize).toBeLessThan(LIMIT)
   })
 
