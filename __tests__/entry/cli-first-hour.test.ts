@@ -193,7 +193,7 @@ describe('typos are errors', () => {
   it('an unknown option is one line and a hint, not the help; --json still gets one document', async () => {
     const r = await runCli(['ps', ...R(), '--bogus'])
     expect(r.code).toBe(2)
-    expectOneError(r.err, /^error: unknown option '--bogus'$/, /`dstack-run ps --help` lists the options/)
+    expectOneError(r.err, /^error: unknown option '--bogus'$/, /`dstack-run ps --help` lists its arguments and options/)
     const close = await runCli(['tags', 'list', ...R(), '--jsn'])
     expectOneError(close.err, /^error: unknown option '--jsn' \(Did you mean --json\?\)$/, /`dstack-run tags list --help`/)
     const j = await runCli(['ps', ...R(), '--bogus', '--json'])

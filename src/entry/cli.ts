@@ -376,7 +376,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       // one line (commander's message, its did-you-mean included) and where the options are listed
       const verb = verbOf(program, parsed)
       const message = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
-      const hint = `\`dstack-run ${verb ? verb + ' ' : ''}--help\` lists the ${verb ? 'options' : 'commands'}${verb === 'run' ? '; arguments for the workflow go after the workflow name, or after --' : ''}`
+      const hint = `\`dstack-run ${verb ? verb + ' ' : ''}--help\` lists ${verb ? 'its arguments and options' : 'the commands'}${verb === 'run' ? '; arguments for the workflow go after the workflow name, or after --' : ''}`
       io.err.write(`error: ${message}\nhint: ${hint}\n`)
       if (wantsJson && !jsonPrinted) json({ error: message, hint })
       return 2
