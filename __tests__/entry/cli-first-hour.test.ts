@@ -299,6 +299,18 @@ describe('errors of an S3 store (a real S3 server on loopback)', () => {
     })
   })
 
+  it('credentials the server does not know are named as rejected, with what to check', async () => {
+    const key = process.env.AWS_ACCESS_KEY_ID
+    process.env.AWS_ACCESS_KEY_ID = 'NOT-A-KEY-OF-THIS-SERVER'
+    try {
+      const r = await runCli(['ps', '-C', repo.dir, '--store', `s3://${s3.bucket}/team`, '--endpoint', s3.endpoint, '--store-region', 'us-east-1'])
+      expect(r.code).toBe(1)
+      expectOneError(r.err, /^error: AWS rejected the credentials \(InvalidAccessKeyId: /, new RegExp(`check AWS_PROFILE or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and that they belong to ${s3.endpoint.replaceAll('.', '\\.')}`))
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = key
+    }
+  })
+
   it('an endpoint where nothing answers is named', async () => {
     const r = await runCli(['ps', '-C', repo.dir, '--store', `s3://${s3.bucket}/team`, '--endpoint', 'http://127.0.0.1:9', '--store-region', 'us-east-1'])
     expect(r.code).toBe(1)
