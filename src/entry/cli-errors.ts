@@ -13,6 +13,8 @@ export interface ErrorContext {
   store?: StoreLocation
   /** the AWS work it was doing besides the store (`the aws backend`, `cleanup`), for credential errors */
   awsUse?: string
+  /** who reads the fix: the CLI's user (flags, DSTACK_DEBUG) or the action's (inputs, step debug logs) */
+  surface?: 'cli' | 'action'
 }
 
 interface AwsLikeError {
@@ -30,6 +32,9 @@ const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOp
 const WRONG_REGION = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException'])
 const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN'])
 
+const ACTION_CREDENTIALS_FIX =
+  'configure AWS credentials for the job: the `role-to-assume` input with `permissions: id-token: write`, or aws-actions/configure-aws-credentials before this step; ' +
+  'the local backend with a folder store needs no AWS account'
 const CREDENTIALS_FIX =
   'configure AWS credentials: `aws configure` or `aws sso login` and AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; ' +
   'in CI, --role-to-assume with the job\'s OIDC token; a folder store (--store DIR) with --backend local needs no AWS account'
@@ -67,7 +72,7 @@ export function explainError(err: unknown, c: ErrorContext = {}): UserError {
   const storeName = s3 ? describeStore(s3) : undefined
 
   if (code === 'CredentialsProviderError' || /could not load credentials from any providers/i.test(message)) {
-    return new UserError(`no AWS credentials found, and ${needThem(c)}`, CREDENTIALS_FIX)
+    return new UserError(`no AWS credentials found, and ${needThem(c)}`, c.surface === 'action' ? ACTION_CREDENTIALS_FIX : CREDENTIALS_FIX)
   }
   if (EXPIRED.has(code)) return new UserError(`the AWS credentials have expired (${code}), and ${needThem(c)}`, 'renew them (`aws sso login`, or new keys), then run the command again')
   if (CREDENTIALS_REJECTED.has(code)) return new UserError(`AWS rejected the credentials (${code}: ${message})`, `check AWS_PROFILE or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY${s3?.endpoint ? `, and that they belong to ${s3.endpoint}` : ''}`)
@@ -78,7 +83,7 @@ export function explainError(err: unknown, c: ErrorContext = {}): UserError {
     )
   }
   if (s3 && (WRONG_REGION.has(code) || status === 301)) {
-    return new UserError(`the bucket ${s3.bucket} of the store ${storeName} is in another region than ${s3.region ?? 'the one asked'} (${code || status})`, 'pass the bucket\'s region with --store-region')
+    return new UserError(`the bucket ${s3.bucket} of the store ${storeName} is in another region than ${s3.region ?? 'the one asked'} (${code || status})`, c.surface === 'action' ? 'set the bucket\'s region in the `store-region` input' : 'pass the bucket\'s region with --store-region')
   }
   if (DENIED.has(code) || (status === 403 && s3)) {
     const what = s3 && !c.awsUse ? `the store ${storeName}` : needs(c)
@@ -98,5 +103,8 @@ export function explainError(err: unknown, c: ErrorContext = {}): UserError {
     return new UserError(`AWS refused a request${c.store || c.awsUse ? ` for ${needs(c)}` : ''}: ${code || status}: ${message}`, '`dstack-run check --backend aws` checks the account\'s set-up')
   }
   const name = err instanceof Error && err.name && err.name !== 'Error' ? `${err.name}: ` : ''
-  return new UserError(`unexpected error: ${name}${message || 'no message'}`, 'this is a bug in dstack-run: run the command again with DSTACK_DEBUG=1 for the stack trace, and report it')
+  return new UserError(
+    `unexpected error: ${name}${message || 'no message'}`,
+    c.surface === 'action' ? 'this is a bug: re-run the job with debug logging for the stack trace, and report it' : 'this is a bug in dstack-run: run the command again with DSTACK_DEBUG=1 for the stack trace, and report it'
+  )
 }
