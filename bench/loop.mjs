@@ -49,7 +49,7 @@ try {
   const s = []
   for (let i = 0; i < RUNS; i++) {
     f.push(await measureRunLoop(['--store', folder]))
-    s.push(await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: AWS }))
+    s.push(await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--store-region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: AWS }))
   }
   const m = (xs, k) => median(xs.map((x) => x[k]))
   rows.push(['exit', "job's end → run exits, folder store", m(f, 'exitMs'), 300, 'ms'])

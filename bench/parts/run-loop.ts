@@ -113,7 +113,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     for (let i = 0; i < Number(process.env.BENCH_LOOP_RUNS ?? 3); i++) {
       const f = s3
-        ? await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCliPath() })
+        ? await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--store-region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCliPath() })
         : await measureRunLoop(['--store', folder])
       console.log(JSON.stringify(f))
     }

@@ -29,12 +29,16 @@ import { awsSession } from './aws-session.js'
 const SUMMARY_MAX_CHARS = 250_000
 import { attemptRef, deferReleaseOnCancel, saveAttemptRef } from './cancel-wait.js'
 import { actionCheck } from './action-check.js'
+import { explainError, type ErrorContext } from './cli-errors.js'
 
 export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
   const machines: MachineInfo[] = []
+  // what the step was using when it failed, to name it in the error (cli-errors.ts)
+  const failing: ErrorContext = { surface: 'action' }
   try {
     const mode = core.getInput('mode') || 'run'
     const backendName = parseBackendName(core.getInput('backend'))
+    if (backendName === 'aws' || ['check', 'cleanup'].includes(core.getInput('mode'))) failing.awsUse = core.getInput('mode') === 'cleanup' ? 'cleanup' : 'the aws backend'
     const region = core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
     const credentials = await awsSession({ roleArn: core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region, log: (l) => core.info(l) })
     const awsOptions = {
@@ -62,6 +66,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `check` or `cleanup`')
 
     const loc = storeFromInputs(region)
+    failing.store = loc
     if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
     const store = new RunStore(openStore(loc, { credentials }))
     const created = await createBackend(backendName, { aws: awsOptions })
@@ -137,10 +142,11 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (e instanceof WorkflowErrors) {
       annotateProblems(e.problems, core.getInput('working-directory') || '')
       core.setFailed(`${e.problems.length} problem(s) in the workflow files`)
-    } else if (e instanceof UserError) {
-      core.setFailed(e.hint ? `${e.message} (${e.hint})` : e.message)
     } else {
-      core.setFailed((e as Error).stack ?? String(e))
+      // one line naming the value and the fix; the stack only in the step's debug log
+      const u = explainError(e, failing)
+      core.setFailed(u.hint ? `${u.message} (${u.hint})` : u.message)
+      if (!(e instanceof UserError)) core.debug((e as Error).stack ?? String(e))
     }
   } finally {
     // runWorkflow released every machine it started; an empty list tells the post step there is nothing to do

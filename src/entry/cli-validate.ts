@@ -5,10 +5,10 @@
  * problems. `--json` always prints exactly one JSON document on stdout (README "validate --json").
  */
 import type { Command } from 'commander'
-import { resolve as resolvePath } from 'node:path'
 import { loadWorkflows, type LoadedWorkflows } from '../workflows/index.js'
 import { formatProblem } from '../model/index.js'
 import { printTable } from './cli-views.js'
+import { repoFolder } from './cli-repo-folder.js'
 
 interface Io {
   cwd: string
@@ -64,7 +64,7 @@ export function registerValidate(program: Command, io: Io, setExit: (code: numbe
     .option('-C, --repo <dir>', 'the repository folder', '.')
     .option('--json', 'print one JSON document: workflows, skipped, problems, warnings and the normalised specs')
     .action(async (o: { repo: string; json?: boolean }) => {
-      const repoDir = resolvePath(io.cwd, o.repo)
+      const repoDir = repoFolder(io.cwd, o.repo)
       let loaded: LoadedWorkflows
       try {
         loaded = await loadWorkflows(repoDir)

@@ -386,7 +386,7 @@ export class AwsBackend implements Backend {
    */
   async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[]; deletedSecrets: string[]; deletedGroups: string[] }> {
     const regions = this.options.regions
-    if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the region input or AWS_REGION')
+    if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the `region` input (CLI: --aws-region) or AWS_REGION')
     const terminated: string[] = []
     const deletedSecrets: string[] = []
     const deletedGroups: string[] = []

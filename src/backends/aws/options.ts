@@ -156,7 +156,7 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
 /** The regions a run may use: the workflow's `regions` narrow the configured ones. */
 export function runRegions(configured: string[], workflowRegions: string[]): string[] {
   if (workflowRegions.length === 0) {
-    if (configured.length === 0) throw new UserError('no AWS region', 'set the `region` input, AWS_REGION, or `regions` in the workflow')
+    if (configured.length === 0) throw new UserError('no AWS region', 'set the `region` input (CLI: --aws-region), AWS_REGION, or `regions` in the workflow')
     return configured
   }
   if (configured.length === 0) return workflowRegions

@@ -45,7 +45,7 @@ export async function checkCredentials(sts: STSClient, region: string): Promise<
         check: 'credentials',
         status: 'fail',
         detail: `${errorCode(e)}: ${errorMessage(e)}`,
-        fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (`region` input or AWS_REGION)'
+        fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (the `region` input, `--aws-region` for the CLI, or AWS_REGION)'
       }
     }
   }
