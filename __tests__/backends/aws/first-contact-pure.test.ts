@@ -2,7 +2,7 @@
 import { describe, it, expect } from '@jest/globals'
 import { defaultAmiMismatch, amiArch, DEFAULT_AMI_FAMILIES } from '../../../src/backends/aws/ami-fit.js'
 import { toTypeInfo } from '../../../src/backends/aws/instance-types.js'
-import { configurationFix, quotaConsoleUrl } from '../../../src/backends/aws/errors.js'
+import { configurationFix, quotaConsoleUrl, quotaFor } from '../../../src/backends/aws/errors.js'
 import { launchFailure, QuotaError, type TriedCandidate } from '../../../src/backends/aws/launch.js'
 import { stderrTail, execState } from '../../../src/backends/aws/ssm.js'
 import { principalArn } from '../../../src/backends/aws/preflight.js'
@@ -18,6 +18,22 @@ describe('the default AMIs and the GPU catalogue', () => {
     expect([...kept].sort()).toEqual([...DEFAULT_AMI_FAMILIES.x86, ...DEFAULT_AMI_FAMILIES.arm].sort())
     for (const t of types.filter((x) => x.gpuCount === 0)) expect(defaultAmiMismatch(t)).toBeUndefined()
   })
+  it('catalogue, AMI family list and quota table agree: every GPU family has a quota code per market and an AMI decision, every listed family is in the catalogue', () => {
+    const gpuFamilies = [...new Set(types.filter((t) => t.gpuCount > 0).map((t) => t.instanceType.split('.')[0]!))]
+    for (const f of gpuFamilies) {
+      const q = quotaFor(`${f}.xlarge`)
+      expect([f, q.spot?.code, q.onDemand?.code]).toEqual([f, expect.stringMatching(/^L-[0-9A-F]{8}$/), expect.stringMatching(/^L-[0-9A-F]{8}$/)])
+      // an AMI decision: supported (listed) or left out with a reason
+      const t = types.find((x) => x.instanceType.startsWith(`${f}.`))!
+      const listed = DEFAULT_AMI_FAMILIES[t.arch].includes(f)
+      expect([f, listed || Boolean(defaultAmiMismatch(t))]).toEqual([f, true])
+    }
+    for (const f of [...DEFAULT_AMI_FAMILIES.x86, ...DEFAULT_AMI_FAMILIES.arm]) expect(gpuFamilies).toContain(f)
+    // P spot quotas per generation (AWS General Reference, EC2 service quotas)
+    expect(['p3', 'p3dn', 'p4d', 'p4de'].map((f) => quotaFor(`${f}.24xlarge`).spot?.code)).toEqual(['L-7212CCBC', 'L-7212CCBC', 'L-7212CCBC', 'L-7212CCBC'])
+    expect(['p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300'].map((f) => quotaFor(`${f}.48xlarge`).spot?.code)).toEqual(['L-C4BD4855', 'L-C4BD4855', 'L-C4BD4855', 'L-C4BD4855', 'L-C4BD4855'])
+    expect(quotaFor('p5.48xlarge').onDemand?.code).toBe('L-417A185B')
+  })
   it('says why a type is left out', () => {
     const why = (name: string) => defaultAmiMismatch(types.find((t) => t.instanceType === name)!)
     expect(why('g4ad.xlarge')).toMatch(/^amd GPUs: the default AMI has NVIDIA drivers only/)
@@ -27,7 +43,7 @@ describe('the default AMIs and the GPU catalogue', () => {
   })
   it('the catalogue has every current GPU family with its manufacturer, GPU, memory and architecture', () => {
     const fams = new Set(types.filter((t) => t.gpuCount > 0).map((t) => t.instanceType.split('.')[0]))
-    for (const f of ['g4dn', 'g4ad', 'g5', 'g5g', 'g6', 'g6e', 'gr6', 'p3', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'g3', 'p2']) expect(fams).toContain(f)
+    for (const f of ['g4dn', 'g4ad', 'g5', 'g5g', 'g6', 'g6e', 'g7e', 'gr6', 'p3', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300', 'g3', 'p2']) expect(fams).toContain(f)
     expect(types.filter((t) => /^(inf|trn)/.test(t.instanceType)).every((t) => t.gpuCount === 0)).toBe(true)
     expect(types.find((t) => t.instanceType === 'g5g.xlarge')).toMatchObject({ arch: 'arm', gpuVendor: 'nvidia', gpuName: 'T4g' })
     expect(types.find((t) => t.instanceType === 'g6e.12xlarge')).toMatchObject({ gpuCount: 4, gpuName: 'L40S', gpuMemoryMiB: 45776, vcpus: 48 })
