@@ -30,7 +30,7 @@ export interface ServiceModel {
   name: string
   apiVersion: string
   serviceId: string
-  operations: Record<string, { input?: { shape: string } }>
+  operations: Record<string, { input?: { shape: string }; output?: { shape: string } }>
   shapes: Record<string, Shape>
   /** where it was read from */
   file: string
@@ -113,6 +113,18 @@ export function checkRequest(model: ServiceModel, operation: string, input: unkn
     return out
   }
   checkValue(model, model.shapes[op.input.shape], op.input.shape, input ?? {}, '', (field, problem) => out.push({ call, field: field || '(input)', problem }))
+  return out
+}
+
+/** check an answer (a stand-in's) against its operation's output shape: what the SDK would parse from AWS */
+export function checkResponse(model: ServiceModel, operation: string, output: unknown): Violation[] {
+  const call = `${model.serviceId}.${operation} (answer)`
+  const op = model.operations[operation]
+  if (!op) return [{ call, field: '(operation)', problem: `${model.serviceId} has no operation ${operation}` }]
+  const out: Violation[] = []
+  if (!op.output) return out
+  const { $metadata: _ignored, ...body } = (output ?? {}) as Record<string, unknown>
+  checkValue(model, model.shapes[op.output.shape], op.output.shape, body, '', (field, problem) => out.push({ call, field: field || '(output)', problem }))
   return out
 }
 
