@@ -5,7 +5,12 @@ import { toTypeInfo } from '../../../src/backends/aws/instance-types.js'
 import { configurationFix, quotaConsoleUrl, quotaFor } from '../../../src/backends/aws/errors.js'
 import { launchFailure, QuotaError, type TriedCandidate } from '../../../src/backends/aws/launch.js'
 import { stderrTail, execState } from '../../../src/backends/aws/ssm.js'
-import { principalArn } from '../../../src/backends/aws/preflight.js'
+import { principalArn, instanceRoleProbeKeys, checkQuotas, checkNetwork } from '../../../src/backends/aws/preflight.js'
+import { mockClient } from 'aws-sdk-client-mock'
+import { ServiceQuotasClient, GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas'
+import { EC2Client, DescribeVpcsCommand } from '@aws-sdk/client-ec2'
+import type { Candidate } from '../../../src/backends/aws/candidates.js'
+import { awsError } from './fake-cloud.js'
 import { cancelWaitSec, CANCEL_WAIT_SEC } from '../../../src/entry/cancel-wait.js'
 import { NoCapacityError, UserError } from '../../../src/model/index.js'
 import { CATALOGUE } from './fake-cloud.js'
@@ -94,6 +99,45 @@ describe('preflight helpers', () => {
   it('simulates the role behind an assumed-role session', () => {
     expect(principalArn('arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions')).toBe('arn:aws:iam::123456789012:role/dstack-ci')
     expect(principalArn('arn:aws:iam::123456789012:user/alice')).toBe('arn:aws:iam::123456789012:user/alice')
+    // IAM Identity Center roles live under a path the session ARN does not carry
+    expect(principalArn('arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice')).toBe('arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123abcd')
+  })
+
+  it('simulates the instance role on keys the example policy matches: the runner script read, a status file written under runs/', () => {
+    expect(instanceRoleProbeKeys('bkt', 'dstack/')).toEqual({
+      read: 'arn:aws:s3:::bkt/dstack/dstack-check/repo/runs/check-run/attempts/1/runner.sh',
+      write: 'arn:aws:s3:::bkt/dstack/dstack-check/repo/runs/check-run/attempts/1/status.json'
+    })
+    // the example instance policy writes only into `BUCKET/*/runs/*`
+    expect(/^arn:aws:s3:::bkt\/.*\/runs\/.*$/.test(instanceRoleProbeKeys('bkt', '').write)).toBe(true)
+  })
+
+  it('a check that errs is a row, never a stack trace: a missing quota says so, other errors say "could not check"', async () => {
+    const mock = mockClient(ServiceQuotasClient)
+    const client = new ServiceQuotasClient({ region: 'us-east-1' })
+    const cand = (instanceType: string, market: 'spot' | 'on-demand') => ({ instanceType, market, region: 'us-east-1', zone: 'us-east-1a', vcpus: 192 }) as unknown as Candidate
+    try {
+      mock.on(GetServiceQuotaCommand, { QuotaCode: 'L-C4BD4855' }).rejects(awsError('NoSuchResourceException', 'The request failed because the specified service quota does not exist.'))
+      mock.on(GetServiceQuotaCommand, { QuotaCode: 'L-417A185B' }).rejects(awsError('ServiceException', 'boom', 500))
+      const { rows, kept } = await checkQuotas(() => client, [cand('p5.48xlarge', 'spot'), cand('p5.48xlarge', 'on-demand')])
+      expect(rows).toEqual([
+        { check: 'spot vCPU quota in us-east-1', status: 'warn', detail: expect.stringMatching(/^All P5 Spot Instance Requests \(L-C4BD4855\) is not a quota of us-east-1/), fix: expect.stringContaining('L-C4BD4855') },
+        { check: 'on-demand vCPU quota in us-east-1', status: 'warn', detail: expect.stringMatching(/^could not check: ServiceException: boom \(read it yourself: aws service-quotas get-service-quota .*L-417A185B.*\)$/) }
+      ])
+      expect(kept).toHaveLength(2)
+    } finally {
+      mock.restore()
+      client.destroy()
+    }
+    const ec2Mock = mockClient(EC2Client)
+    const ec2 = new EC2Client({ region: 'us-east-1' })
+    try {
+      ec2Mock.on(DescribeVpcsCommand).rejects(awsError('OptInRequired', 'You are not subscribed to this service.'))
+      expect(await checkNetwork(ec2, 'us-east-1', { subnetIds: [], securityGroupIds: [] })).toEqual([{ check: 'default VPC in us-east-1', status: 'warn', detail: expect.stringMatching(/^could not check: OptInRequired: .*\(is us-east-1 enabled/) }])
+    } finally {
+      ec2Mock.restore()
+      ec2.destroy()
+    }
   })
   it('the post step waits DSTACK_CANCEL_WAIT_SEC, else 120 s', () => {
     expect(cancelWaitSec({})).toBe(CANCEL_WAIT_SEC)
