@@ -99,7 +99,6 @@ describe('aws backend scenarios through the orchestrator', () => {
     const m1 = rec.attempts[0]!.machine!
     expect(m1).toMatchObject({ volumeGiB: expect.any(Number), publicIpv4: true })
     expect(rec.attempts[0]!.costUsd).toBe(attemptCost(m1.pricePerHour!, m1.launchedAt!, rec.attempts[0]!.endedAt!, 'interrupted', true, { volumeGiB: m1.volumeGiB, publicIpv4: true }))
-    expect(rec.attempts[0]!.costUsd).toBeLessThan(0.01)
     await h.sim.idle()
     expect(h.cloud.running()).toEqual([])
     expect(h.cloud.instances.size).toBe(2)

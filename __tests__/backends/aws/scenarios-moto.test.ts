@@ -114,7 +114,7 @@ describe('the AWS backend against moto', () => {
   it('moto single node: preflight, search, launch, secret parameter, SendCommand, polling, release and cleanup', async () => {
     const { credentials } = await ciRole()
     const { backend, standIn } = await backendOn(credentials)
-    const req = request(spec({ resources: { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } }, secretEnv: { HF_TOKEN: 'hf_secret' } }), { secretEnv: { HF_TOKEN: 'hf_secret' } })
+    const req = request(spec({ instanceTypes: ['g5.xlarge', 'g5.2xlarge'], secretEnv: { HF_TOKEN: 'hf_secret' } }), { secretEnv: { HF_TOKEN: 'hf_secret' } })
     const rows = (await backend.preflightRows(['us-east-1'])).rows
     expect(rows.filter((r) => r.status !== 'ok')).toEqual([])
     const handle = await backend.start(req)
@@ -139,12 +139,12 @@ describe('the AWS backend against moto', () => {
     expect(new Set(standIn.calls)).toEqual(new Set(['IAM.SimulatePrincipalPolicy', 'Service Quotas.GetServiceQuota', 'Pricing.GetProducts', 'SSM.DescribeInstanceInformation', 'EC2.DescribePlacementGroups']))
     ec2.destroy()
     ssm.destroy()
-  })
+  }, 300_000)
 
   it('moto cluster: 2 nodes launched together, one command to both, polled per node, released', async () => {
     const { credentials } = await ciRole()
     const { backend, standIn } = await backendOn(credentials)
-    const handle = await backend.start(request(spec({ nodes: 2 })))
+    const handle = await backend.start(request(spec({ nodes: 2, instanceTypes: ['g5.xlarge', 'g5.2xlarge'] })))
     const ids = (handle as unknown as { machines: MachineInfo[] }).machines.map((m) => m.id)
     expect(ids).toHaveLength(2)
     const ssm = new SSMClient(moto.clientConfig())
@@ -155,12 +155,12 @@ describe('the AWS backend against moto', () => {
     await handle.release()
     expect(standIn.calls).toContain('SSM.ListCommandInvocations')
     ssm.destroy()
-  })
+  }, 300_000)
 
   it('fifty one nodes: one bootstrap command per 50 instance ids (SendCommand\'s limit), every node polled', async () => {
     const { credentials } = await ciRole()
     const { backend, standIn } = await backendOn(credentials)
-    const handle = await backend.start(request(spec({ nodes: 51, resources: { gpu: { names: ['A10G'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 8192 }, diskMiB: { min: 100 * 1024 } } })))
+    const handle = await backend.start(request(spec({ nodes: 51, instanceTypes: ['g5.xlarge'] })))
     const ssm = new SSMClient(moto.clientConfig())
     const sends = standIn.requests.filter((r) => r.call === 'SSM.SendCommand').map((r) => r.input.InstanceIds as string[])
     expect(sends.map((ids) => ids.length)).toEqual([50, 1])
@@ -171,7 +171,7 @@ describe('the AWS backend against moto', () => {
     expect(await until(() => handle.poll(), (s) => s.state === 'ended')).toMatchObject({ state: 'ended', exitCode: 0 })
     await handle.release()
     ssm.destroy()
-  }, 180_000)
+  }, 300_000)
 
   it('passrole context: the example CI policy lets preflight pass the instance role only with iam:PassedToService, as real AWS evaluates it', async () => {
     const { credentials, roleArn } = await ciRole()
