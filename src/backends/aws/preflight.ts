@@ -30,7 +30,9 @@ function denied(check: string, e: unknown, permission: string): CheckRow {
  * what is wrong if something is.
  */
 export function couldNotCheck(check: string, e: unknown, fix: string): CheckRow {
-  return { check, status: 'warn', detail: `could not check: ${errorCode(e)}: ${errorMessage(e)} (${fix})` }
+  // an emulator's or proxy's error can be a whole HTML page: its first line, bounded
+  const why = `${errorCode(e)}: ${errorMessage(e)}`.split('\n')[0]!.slice(0, 200)
+  return { check, status: 'warn', detail: `could not check: ${why} (${fix})` }
 }
 
 /** the context real AWS gives iam:PassRole when RunInstances passes an instance profile's role */
