@@ -4,7 +4,8 @@
 // deployed into moto (cloudformation-template.test.ts: `dstack-run check` against what it made).
 // EC2 and SSM are aws-sdk-client-mock doubles; SSM SendCommand hands the real bootstrap to a
 // simulated instance that runs it and the real runner script with bash and the real aws CLI
-// against s3rver on loopback. No real cloud is called. Prints one line per scenario:
+// against s3rver on loopback. scenarios-moto.test.ts runs the backend against moto's server instead
+// (an independent AWS emulator; docs/aws-checks.md). No real cloud is called. Prints one line per scenario:
 //   PASS <file>: <scenario> (n ms)
 // then how many aws CLI processes the simulated instances started (each costs ~0.5 CPU s: the count
 // says more about the suite's cost than its seconds on a shared machine).

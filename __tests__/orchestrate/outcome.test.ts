@@ -57,6 +57,13 @@ describe('attemptCost', () => {
   it('does not bill a spot instance EC2 itself reclaimed within its first hour', () => {
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted', true)).toBe(0)
   })
+  it('adds the root volume and the public IPv4 address for the same seconds, billed even when EC2 reclaimed the instance', () => {
+    // one hour: 3.6 + 100 GiB gp3 (0.08 per GiB-month of 730 h) + 0.005 for the address
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', 'succeeded', false, { volumeGiB: 100, publicIpv4: true })).toBe(Math.round((3.6 + (100 * 0.08) / 730 + 0.005) * 10000) / 10000)
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted', true, { volumeGiB: 100, publicIpv4: true })).toBe(Math.round(((100 * 0.08) / 730 / 2 + 0.0025) * 10000) / 10000)
+    // the 60 s minimum applies to them too
+    expect(attemptCost(0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'succeeded', false, { publicIpv4: true })).toBe(Math.round((0.005 / 60) * 10000) / 10000)
+  })
   it('bills an interrupted attempt that we stopped and terminated ourselves', () => {
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted')).toBe(1.8)
   })

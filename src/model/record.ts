@@ -17,6 +17,10 @@ export interface MachineInfo {
   launchedAt?: string
   /** the image the machine booted (AWS) */
   amiId?: string
+  /** AWS: the root EBS volume's size (billed per second while the instance lives, like the instance) */
+  volumeGiB?: number
+  /** AWS: the instance has a public IPv4 address (billed per hour since 2024) */
+  publicIpv4?: boolean
   /** local backend: the host the runner runs on (its pid means something only there) */
   host?: string
   /** multi-node: the node's rank (0 = master) */

@@ -50,7 +50,7 @@ function request(over: Partial<StartRequest> = {}): StartRequest & { lines: stri
     repoId: 'github.com/acme/models',
     attempt: 1,
     spec: spec(),
-    store: { kind: 's3', bucket: 'b', prefix: 'p' },
+    store: { kind: 's3', bucket: 'bkt', prefix: 'p' },
     runnerScriptKey: 'github.com/acme/models/runs/calm-fox-1/attempts/1/runner.sh',
     runnerScript: '#!/bin/bash\n',
     secretEnv: {},
@@ -319,7 +319,7 @@ describe('AwsBackend (scripted instance)', () => {
   })
 
   it('a store with a custom endpoint: the bootstrap passes it, SSM output goes nowhere', async () => {
-    const h = await backend().start(request({ store: { kind: 's3', bucket: 'b', prefix: '', endpoint: 'http://minio:9000' } }))
+    const h = await backend().start(request({ store: { kind: 's3', bucket: 'bkt', prefix: '', endpoint: 'http://minio:9000' } }))
     const input = cloud.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input
     expect(input.Parameters!.commands!.join('\n')).toContain("--endpoint-url 'http://minio:9000'")
     expect(input.OutputS3BucketName).toBeUndefined()

@@ -21,7 +21,7 @@ import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
 import { describeInstance, terminate } from './instance-state.js'
 import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
-import { runInstancesInput, TAG } from './launch-input.js'
+import { launchBilling, runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
 import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
 import { sessionEndWarning } from './session-end.js'
@@ -132,7 +132,7 @@ export class AwsBackend implements Backend {
           continue
         }
         const id = r.instanceId
-        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId }
+        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, ...launchBilling(input, o.subnetIds) }
         log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
         await req.onMachine(machine)
 

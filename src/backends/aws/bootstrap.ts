@@ -2,7 +2,8 @@
  * Pure: the few-line script SSM runs (AWS-RunShellScript parameters are size-limited and kept in
  * command history for 30 days). It fetches the stored runner script with the instance profile,
  * reads the secret environment from a SecureString parameter straight into the environment
- * (never to disk, never in SendCommand parameters), and execs the runner — once per instance.
+ * (never to disk, never in SendCommand parameters), and runs the runner — once per instance —
+ * with only the end of its stderr passed on to SSM.
  * Every interpolated
  * value is shell-quoted.
  */
@@ -99,7 +100,12 @@ export function renderBootstrap(b: BootstrapInput): string[] {
       'unset DSTACK_SECRET_ENV'
     )
   }
-  lines.push('echo $$ > "$D/runner.pid"', 'exec bash "$D/runner.sh"')
+  // SSM keeps only the first 8,000 characters of a command's stderr: pass on the runner's last
+  // 8,000 (where its error is), kept in memory by tail, never on disk; stdout goes straight through
+  lines.push(
+    'exec 3>&1',
+    '{ echo "$BASHPID" > "$D/runner.pid"; exec bash "$D/runner.sh" 2>&1 1>&3 3>&-; } | tail -c 8000 >&2'
+  )
   return lines
 }
 

@@ -79,6 +79,16 @@ export function neverOnlineMessage(instanceId: string, timeoutSec: number, r: { 
   ].join('\n')
 }
 
+/** SendCommand's `InstanceIds` holds at most 50 ids (the SSM API's limit): larger clusters get one command per batch */
+export const SEND_COMMAND_MAX_INSTANCES = 50
+
+/** Pure: `xs` in consecutive batches of at most `size` */
+export function inBatches<T>(xs: readonly T[], size = SEND_COMMAND_MAX_INSTANCES): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
+}
+
 export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput): Promise<string> {
   const out = await ssm.send(new SendCommandCommand(input))
   const id = out.Command?.CommandId
