@@ -65,7 +65,8 @@ function stepLabel(kind: 'setup' | 'commands', i: number, command: string): stri
 
 /** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
 export function renderJobScript(plan: RunnerPlan, commands = plan.commands): string {
-  const groupSizes = plan.nodes?.groups?.map((g) => g.nodes)
+  // dstack's `node_groups`: a task without `groups` is one group of all its nodes
+  const groupSizes = plan.nodes?.groups?.map((g) => g.nodes) ?? (plan.nodes ? [plan.nodes.count] : undefined)
   const lines: string[] = [
     `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
     'set -e',
