@@ -7,6 +7,7 @@ import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRec
 import { NoCapacityError, UserError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
+import { withRunName } from './run-name-fields.js'
 import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
 import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
@@ -75,6 +76,13 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     tags: [],
     ciUrl: o.ciUrl
   })
+  // a 0.x artifact path may name the run (`${{ run.name }}`), known only now
+  const named = withRunName(prepared.spec, record.run)
+  if (named !== prepared.spec) {
+    prepared.spec = named
+    record = { ...record, spec: named }
+    await o.store.saveRun(record)
+  }
   o.emit({ type: 'status', status: 'submitted', record })
   const runStartedMs = now()
 

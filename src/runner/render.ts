@@ -84,6 +84,11 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
   for (const name of Object.keys(plan.env).sort()) {
     lines.push(`export ${envName('env', name)}=${shellQuote(interpolateEnvValue(plan.env[name]!, plan.args, plan.runName))}`)
   }
+  if (plan.freePorts) {
+    // 0.x `ports: N`: $PORT_i is a port nothing listens on yet (the kernel picks it); 20000+i without python3
+    lines.push(`__dstack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])' 2>/dev/null || echo "$((20000 + $1))"; }`)
+    for (let i = 0; i < plan.freePorts; i++) lines.push(`export PORT_${i}="$(__dstack_free_port ${i})"`)
+  }
   lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`)
   const add = (kind: 'setup' | 'commands', list: string[]) =>
     list.forEach((c, i) => {

@@ -196,8 +196,17 @@ export function absolutePath(ctx: FileContext, path: FieldPath, kind: string, v:
   return '/' + parts.join('/')
 }
 
-/** artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute */
-export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): ArtifactSpec[] {
+/** the run name's reference in a 0.x string field, as the spec keeps it until the run has a name */
+export const RUN_NAME_REF = '${{ run.name }}'
+/** a stand-in with the shape of a generated run name, to check a path that holds RUN_NAME_REF */
+const RUN_NAME_SAMPLE = 'run-name-1'
+
+/**
+ * artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute.
+ * `seed`: `${{ run.name }}` in a path is the run's name (0.x interpolated every string,
+ * `Provider._inject_context`); it stays RUN_NAME_REF until launch (orchestrate/run-name-fields.ts).
+ */
+export function artifacts(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'task'): ArtifactSpec[] {
   if (!Array.isArray(v)) return []
   const out: ArtifactSpec[] = []
   v.forEach((item, i) => {
@@ -205,7 +214,16 @@ export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): Artifa
     const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined
     if (raw === undefined) return
     const at = isObj(item) ? [...p, 'path'] : p
-    const norm = raw.trim().startsWith('/') || raw.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', raw) : relativePath(ctx, at, 'artifact path', raw)
+    const refs = expressionsIn(raw)
+    const bad = refs.find((e) => format !== 'seed' || e.expr !== 'run.name')
+    if (bad) {
+      ctx.report(at, `unsupported expression \`${bad.text}\` in an artifact path`, format === 'seed' ? 'only `${{ run.name }}` is interpolated in a 0.x artifact path' : 'an artifact path of a task is a plain path')
+      return
+    }
+    // checked with a stand-in name, kept with the reference until the run has its name
+    const text = refs.length ? raw.replace(/\$\{\{\s*run\.name\s*\}\}/g, RUN_NAME_SAMPLE) : raw
+    const checked = text.trim().startsWith('/') || text.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', text) : relativePath(ctx, at, 'artifact path', text)
+    const norm = checked === undefined || !refs.length ? checked : checked.split(RUN_NAME_SAMPLE).join(RUN_NAME_REF)
     if (norm === undefined) return
     if (out.some((a) => a.path === norm)) {
       ctx.report(p, `artifact \`${norm}\` is listed more than once`)

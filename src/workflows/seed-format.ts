@@ -104,7 +104,7 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOu
   const env = envEntries(ctx, at(w.env === undefined && provider === 'python' ? 'environment' : 'env'), w.env ?? (provider === 'python' ? w.environment : undefined))
   spec.env = env.env
   spec.secretEnv = env.secretEnv
-  spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts)
+  spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts, 'seed')
   spec.deps = deps(ctx, at('deps'), w.deps)
   spec.ports = ports(ctx, at('ports'), w.ports, 'seed')
   spec.cache = cachePaths(ctx, at('cache'), w.cache)
