@@ -15,7 +15,7 @@ import { EFA_MODES, type EfaMode } from './cluster-launch-input.js'
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
 
 /**
- * Seconds the runner gives the job between SIGTERM and SIGKILL (runner-body.sh `KILL_AFTER`,
+ * Seconds the runner gives the job between SIGTERM and SIGKILL (src/runner/body/settings.sh `KILL_AFTER`,
  * default 20), and the time it then needs to upload artifacts, the last logs and status.json.
  * A cancelled attempt is terminated only after both, or once status.json says it is done.
  */
