@@ -2,8 +2,8 @@
  * The behaviour cases of dstack's meaning, run for real: the CLI, the local backend executing the
  * runner script with bash, a folder store. What each job prints is what dstack's job would see.
  */
-import { afterAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanup, cli, repoWith, runDir, runNameOf, tempDir } from '../hostile/cli-harness.js'
 
@@ -78,5 +78,51 @@ describe('current tasks run with dstack\'s meaning', () => {
     const log = logOf(store, runNameOf(r))
     expect(log).toContain('cmd=$HOME\n')
     expect(log).toContain('env=$5 token=***\n')
+  })
+})
+
+describe('an image task with a stand-in `docker` that records its argv', () => {
+  let rec: string
+  let bin: string
+  beforeAll(() => {
+    rec = tempDir('docker-rec-')
+    bin = tempDir('fakebin-')
+    writeFileSync(join(bin, 'docker'), `#!/usr/bin/env bash
+case "$1" in
+  info|pull|logout|login) exit 0 ;;
+  image) exit 1 ;;
+  run) shift; printf '%s\\n' "$@" > ${rec}/run-args; exit 0 ;;
+esac`)
+    chmodSync(join(bin, 'docker'), 0o755)
+  })
+  const withDocker = () => ({ ...environ, PATH: `${bin}:${process.env.PATH}` })
+  const argv = () => readFileSync(join(rec, 'run-args'), 'utf8').split('\n').slice(0, -1)
+
+  it('entrypoint is shlex.split(entrypoint) + commands, each command one argument; shm_size is --shm-size; env is the container\'s', async () => {
+    const repo = repoWith({
+      'serve.dstack.yml': [
+        'type: task',
+        'name: serve',
+        'image: ghcr.io/acme/server:1',
+        'entrypoint: python -c "import sys; print(sys.argv)"',
+        'env:',
+        "  - GREETING=hello world",
+        'commands:',
+        '  - --flag',
+        "  - two words ${{ run.args }}",
+        'resources:',
+        '  shm_size: 16GB',
+        ''
+      ].join('\n')
+    })
+    const store = tempDir('meaning-store-')
+    const r = await cli(repo, ['run', 'serve', '--store', store, '--', 'a b', 'c'], withDocker())
+    expect(r.code).toBe(0)
+    const args = argv()
+    // dstack: Memory.parse("16GB") = 16 GiB → 16384 MiB
+    expect(args[args.indexOf('--shm-size') + 1]).toBe('16384m')
+    expect(args[args.indexOf('GREETING=hello world') - 1]).toBe('-e')
+    const at = args.indexOf('--entrypoint')
+    expect(args.slice(at)).toEqual(['--entrypoint', 'python', 'ghcr.io/acme/server:1', '-c', 'import sys; print(sys.argv)', '--flag', "two words 'a b' c"])
   })
 })

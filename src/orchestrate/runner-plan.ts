@@ -52,6 +52,7 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
       : {}),
     image: p.spec.image,
     entrypoint: p.spec.entrypoint,
+    ...(p.spec.resources.shmSizeMiB ? { shmSizeMiB: p.spec.resources.shmSizeMiB } : {}),
     python: p.spec.python,
     maxDurationSec: p.spec.maxDurationSec,
     options: {

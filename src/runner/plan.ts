@@ -56,7 +56,10 @@ export interface RunnerPlan {
     groups?: { name: string; nodes: number; commands: string[] }[]
   }
   image?: string
+  /** dstack's `entrypoint`: the container runs `shlex.split(entrypoint) + commands` (no shell, no setup) */
   entrypoint?: string
+  /** `resources.shm_size`: the container's /dev/shm (`docker run --shm-size`) */
+  shmSizeMiB?: number
   python?: string
   maxDurationSec: number
   options: {

@@ -4,6 +4,7 @@
  * and through the local backend. The header holds the plan's values, every one shell-quoted; the
  * body (runner-body.sh) is static. Secret values never appear: only their names.
  */
+import { shlexJoin, shlexSplit } from './shlex.js'
 import { assertName, assertRepoId, normaliseAbsolutePath, normaliseRelativePath, ROOT_ARTIFACT_PREFIX } from '../model/names.js'
 import { UserError } from '../model/errors.js'
 import type { RunnerPlan } from './plan.js'
@@ -61,6 +62,14 @@ function stepLabel(kind: 'setup' | 'commands', i: number, command: string): stri
   const first = command.split('\n').find((l) => l.trim() !== '')?.trim() ?? ''
   const short = first.length > 60 ? `${first.slice(0, 57)}...` : first
   return `\`${kind}[${i + 1}]\`${short ? ` (${short})` : ''}`
+}
+
+/**
+ * One command of an `entrypoint` task: an argument of the entrypoint, never shell text; `${{ run.args }}`
+ * is the args as `shlex.join` writes them and `${{ run.name }}` the name, as dstack substitutes them.
+ */
+export function entrypointArgument(command: string, args: string[], runName: string): string {
+  return command.replace(/\$\{\{\s*run\.args\s*\}\}/g, () => shlexJoin(args)).replace(/\$\{\{\s*run\.name\s*\}\}/g, () => assertName('run name', runName))
 }
 
 /** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
@@ -217,6 +226,11 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
     `IMAGE=${q(plan.image ?? '')}`,
     `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
+    // dstack: `shlex.split(entrypoint) + commands`, each command one argument (run.args as shlex.join text)
+    `ENTRYPOINT_ARGV=${shellArray(plan.entrypoint ? shlexSplit(plan.entrypoint) : [])}`,
+    `ENTRYPOINT_ARGS=${shellArray(plan.entrypoint ? plan.commands.map((c) => entrypointArgument(c, plan.args, plan.runName)) : [])}`,
+    `ENTRYPOINT_ENV=${shellArray(plan.entrypoint ? Object.keys(plan.env).sort().map((n) => `${envName('env', n)}=${interpolateEnvValue(plan.env[n]!, plan.args, plan.runName)}`) : [])}`,
+    `SHM_SIZE_MIB=${q(plan.shmSizeMiB ? String(Math.round(plan.shmSizeMiB)) : '')}`,
     `PYTHON_VERSION=${q(plan.python ?? '')}`,
     `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
     `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,
