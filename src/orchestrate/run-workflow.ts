@@ -85,6 +85,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   }
   o.emit({ type: 'status', status: 'submitted', record })
   const runStartedMs = now()
+  let lastProvisionedEndMs: number | undefined
 
   for (let n = 1; ; n++) {
     if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
@@ -96,7 +97,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     record = result.record
     if (o.detach && result.detached) return record
     const out = result.outcome
-    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now())) {
+    // an attempt that got a machine restarts dstack's retry window when it ends
+    if (out.event !== 'no-capacity') lastProvisionedEndMs = now()
+    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now(), lastProvisionedEndMs)) {
       o.emit({ type: 'warning', message: `attempt ${n} ${out.status}: ${out.reason}; retrying (retry.on_events includes ${out.event})` })
       if (out.event === 'no-capacity') await sleep(Math.min(60_000, 5_000 * n))
       continue
