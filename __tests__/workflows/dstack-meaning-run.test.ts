@@ -81,6 +81,31 @@ describe('current tasks run with dstack\'s meaning', () => {
   })
 })
 
+describe('the job\'s environment as dstack sets it', () => {
+  it('DSTACK_WORKING_DIR is where the job starts, DSTACK_REPO_DIR the repository, DSTACK_RUN_ID a stable UUID', async () => {
+    const repo = repoWith({
+      'src/main.py': 'print(1)\n',
+      'train.dstack.yml': [
+        'type: task',
+        'name: where',
+        'working_dir: src',
+        'commands:',
+        '  - echo "wd=$DSTACK_WORKING_DIR repo=$DSTACK_REPO_DIR id=$DSTACK_RUN_ID"',
+        '  - test "$DSTACK_WORKING_DIR" = "$PWD" && test -f "$DSTACK_REPO_DIR/src/main.py" && test -f "$DSTACK_REPO_DIR/train.dstack.yml"',
+        ''
+      ].join('\n')
+    })
+    const store = tempDir('meaning-store-')
+    const r = await cli(repo, ['run', 'where', '--store', store], environ)
+    expect(r.code).toBe(0)
+    const log = logOf(store, runNameOf(r))
+    const m = /wd=(\S+) repo=(\S+) id=(\S+)\n/.exec(log)
+    expect(m).not.toBeNull()
+    expect(m![1]).toBe(`${m![2]}/src`)
+    expect(m![3]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
+})
+
 describe('an image task with a stand-in `docker` that records its argv', () => {
   let rec: string
   let bin: string

@@ -4,6 +4,7 @@
  * and through the local backend. The header holds the plan's values, every one shell-quoted; the
  * body (runner-body.sh) is static. Secret values never appear: only their names.
  */
+import { createHash } from 'node:crypto'
 import { shlexJoin, shlexSplit } from './shlex.js'
 import { assertName, assertRepoId, normaliseAbsolutePath, normaliseRelativePath, ROOT_ARTIFACT_PREFIX } from '../model/names.js'
 import { UserError } from '../model/errors.js'
@@ -64,6 +65,20 @@ function stepLabel(kind: 'setup' | 'commands', i: number, command: string): stri
   return `\`${kind}[${i + 1}]\`${short ? ` (${short})` : ''}`
 }
 
+/** a UUID-shaped id of the run, derived from the repository and the run's name (dstack's run ids are UUIDs) */
+export function runId(repoId: string, runName: string): string {
+  const h = createHash('sha256').update(`${repoId}/${runName}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** the shell text of the repository's folder, from the folder the job starts in (`$PWD`) */
+function repoDirExpr(workingDir: string): string {
+  const wd = workingDir.replace(/\/+$/, '')
+  if (wd === '.' || wd === '' || wd.startsWith('/')) return '"$PWD"'
+  // a relative working_dir was validated (no `..`, no control characters); strip it from $PWD
+  return `"\${PWD%/${wd.replace(/[\\"$`*?[\]{}]/g, '\\$&')}}"`
+}
+
 /**
  * One command of an `entrypoint` task: an argument of the entrypoint, never shell text; `${{ run.args }}`
  * is the args as `shlex.join` writes them and `${{ run.name }}` the name, as dstack substitutes them.
@@ -84,6 +99,11 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
     `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
     `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
     `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`,
+    // dstack's job environment: the run's id (stable for the run, the same on every node and attempt),
+    // the folder the job starts in, and the repository's folder (the working_dir's root)
+    `export DSTACK_RUN_ID=${shellQuote(runId(plan.repoId, plan.runName))}`,
+    'export DSTACK_WORKING_DIR="$PWD"',
+    `export DSTACK_REPO_DIR=${repoDirExpr(plan.workingDir)}`,
     ...jobArgsPrelude(plan.args, shellQuote)
   ]
   for (const name of Object.keys(plan.ciEnv ?? {}).sort()) {
