@@ -69,7 +69,8 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
     expect(r.code).toBe(1)
     expect(r.err).toBe('')
     const doc = JSON.parse(r.out) as Record<string, unknown>
-    expect(Object.keys(doc)).toEqual(['ok', 'repo', 'files', 'workflows', 'skipped', 'problems', 'warnings', 'specs'])
+    expect(Object.keys(doc)).toEqual(['ok', 'repo', 'files', 'workflows', 'skipped', 'problems', 'warnings', 'specs', 'effective'])
+    expect((doc.effective as Record<string, { setting: string; from: string }[]>).train!.map((e) => e.setting)).toEqual(['spot_policy', 'retry', 'max_duration'])
     expect(doc.ok).toBe(false)
     expect(doc.workflows).toEqual(expect.arrayContaining([
       { name: 'train', file: 'train.dstack.yml', line: 1, column: 1, format: 'dstack.yml', derivedName: false },

@@ -41,3 +41,21 @@ describe.each([
     }
   })
 })
+
+describe('effective settings: the defaults that differ from dstack\'s, and where each value came from', () => {
+  it('says the value, whether the file set it, and dstack\'s own default', async () => {
+    const { effectiveSettings } = await import('../../src/workflows/index.js')
+    const left = parseWorkflowFile('a.dstack.yml', 'type: task\nname: left\ncommands: [echo]\n').specs[0]!
+    expect(effectiveSettings(left)).toEqual([
+      { setting: 'spot_policy', value: 'auto', from: 'run-action default', dstackDefault: 'on-demand' },
+      { setting: 'retry', value: 'no-capacity, interruption for 1h', from: 'run-action default', dstackDefault: 'off' },
+      { setting: 'max_duration', value: '6h', from: 'run-action default', dstackDefault: 'off (no limit)' }
+    ])
+    const set = parseWorkflowFile('a.dstack.yml', 'type: task\nname: set\ncommands: [echo]\nspot_policy: on-demand\nretry: false\nmax_duration: 90m\n').specs[0]!
+    expect(effectiveSettings(set).map((e) => [e.setting, e.value, e.from])).toEqual([
+      ['spot_policy', 'on-demand', 'file'], ['retry', 'off', 'file'], ['max_duration', '90m', 'file']
+    ])
+    const seed = parseWorkflowFile('.dstack/workflows.yaml', 'workflows:\n  - name: w\n    provider: bash\n    commands: [echo]\n    resources:\n      interruptible: yes\n').specs[0]!
+    expect(effectiveSettings(seed)[0]).toMatchObject({ value: 'spot', from: 'file' })
+  })
+})

@@ -185,5 +185,8 @@ function seedResources(ctx: FileContext, path: FieldPath, r: Obj, spec: RunSpec)
     else res.shmSizeMiB = m.value
   }
   if (typeof r.cpu === 'number') res.cpu = { min: r.cpu }
-  if (typeof r.interruptible === 'boolean') spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand'
+  if (typeof r.interruptible === 'boolean') {
+    spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand'
+    spec.fromFile = ['spot_policy']
+  }
 }

@@ -164,6 +164,8 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
     } else if (v !== true) report(ctx, ['max_duration'], tryParseDuration(v), (s) => (spec.maxDurationSec = s)) // `true` is dstack's "the default"
   }
   if (has('retry')) retry(ctx, t.retry, spec)
+  const fromFile = (['spot_policy', 'retry', 'max_duration'] as const).filter((k) => has(k) && !(k === 'max_duration' && (t[k] === 'off' || t[k] === false || t[k] === true)))
+  if (fromFile.length) spec.fromFile = [...fromFile]
   if (has('instance_types')) spec.instanceTypes = stringList(t.instance_types)
   if (has('regions')) spec.regions = stringList(t.regions)
   if (has('availability_zones')) spec.availabilityZones = stringList(t.availability_zones)
