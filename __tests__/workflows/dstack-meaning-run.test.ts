@@ -81,6 +81,34 @@ describe('current tasks run with dstack\'s meaning', () => {
   })
 })
 
+describe('commands joined as dstack joins them (` && `, no `set -e` inside an entry)', () => {
+  it('every line of a multi-line entry runs, the entry\'s status is its last line\'s, and a failing entry stops the job', async () => {
+    const repo = repoWith({
+      'train.dstack.yml': [
+        'type: task',
+        'name: joined',
+        'commands:',
+        '  - |',
+        '    false',
+        '    echo "after a failing line"',
+        '  - echo second',
+        '  - |',
+        '    echo third',
+        '    exit 7',
+        '  - echo never',
+        ''
+      ].join('\n')
+    })
+    const store = tempDir('meaning-store-')
+    const r = await cli(repo, ['run', 'joined', '--store', store], environ)
+    expect(r.code).toBe(7)
+    const run = /run (\S+) failed/.exec(r.err)![1]!
+    const log = logOf(store, run)
+    expect(log).toContain('after a failing line\nsecond\nthird\n')
+    expect(log).not.toContain('never')
+  })
+})
+
 describe('the job\'s environment as dstack sets it', () => {
   it('DSTACK_WORKING_DIR is where the job starts, DSTACK_REPO_DIR the repository, DSTACK_RUN_ID a stable UUID', async () => {
     const repo = repoWith({

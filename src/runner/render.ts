@@ -92,7 +92,7 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
   // dstack's `node_groups`: a task without `groups` is one group of all its nodes
   const groupSizes = plan.nodes?.groups?.map((g) => g.nodes) ?? (plan.nodes ? [plan.nodes.count] : undefined)
   const lines: string[] = [
-    `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
+    `# job of workflow ${plan.workflow}: setup, then commands, as dstack joins them with \` && \`: the first failing entry stops it`,
     'set -e',
     `export DSTACK_RUN_NAME=${shellQuote(plan.runName)}`,
     `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
@@ -122,7 +122,11 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
   const add = (kind: 'setup' | 'commands', list: string[]) =>
     list.forEach((c, i) => {
       lines.push(`__dstack_step ${shellQuote(stepLabel(kind, i, c))}`)
+      // dstack joins the commands with ` && ` (no `set -e` inside an item): the lines of a multi-line
+      // item all run, the item's status is its last line's, and a failing item stops the job
+      lines.push('set +e')
       lines.push(interpolateCommand(c, plan.args, plan.runName, groupSizes))
+      lines.push('__dstack_rc=$?; set -e; [ "$__dstack_rc" = 0 ] || exit "$__dstack_rc"')
     })
   add('setup', plan.setup)
   add('commands', commands)
