@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Node (README quick start, and .ci/run):
-#   1. installs the test prerequisites (apt awscli + rsync, npm ci, Node 24 in .tools/node24)
+#   1. installs the test prerequisites (apt awscli + rsync + shellcheck, npm ci, Node 24 in .tools/node24)
 #   2. type-checks src, tests and benches
-#   3. runs every jest suite on this machine's Node (20)
+#   3. runs every jest suite on this machine's Node (20); one of them runs ShellCheck over every
+#      shell file the project ships or renders (__tests__/lint/shellcheck.test.ts)
 #   4. runs the entry-point suites again on Node 24, the runtime action.yml declares
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -131,7 +131,7 @@ describe('GitLab examples under gitlab-ci-local (local backend)', () => {
 
   maybe('manual-train: pipeline inputs become the workflow\'s arguments', async () => {
     const r = await gitlabCiLocal('manual-train.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'web' })
-    expect(r.text).toContain('training --epochs 200 --learning-rate 0.05')
+    expect(r.text).toContain('training --epochs 200 --lr 0.05')
     expect(r.text).toMatch(/PASS\s+train/)
     expect(r.code).toBe(0)
   }, 300_000)

@@ -99,7 +99,7 @@ describe('renderRunnerScript', () => {
     expect(job).toContain("export A='it'\\''s'\nexport B='v$(x)'\n")
     expect(job).toContain("export DSTACK_RUN_NAME='wise-cat-1'")
     expect(job.indexOf("__dstack_step '`setup[1]` (s1)'")).toBeLessThan(job.indexOf("__dstack_step '`commands[1]` (c1)'"))
-    expect(job).toContain("set -- '--x=1 2'\nDSTACK_ARGS_TEXT='--x=1 2'\n")
+    expect(job).toContain("set -- '--x=1 2'\n# shellcheck disable=SC2034 # for the commands that reference it\nDSTACK_ARGS_TEXT='--x=1 2'\n")
     expect(job).toContain('c2 "${DSTACK_ARGS[@]}"\n')
   })
 

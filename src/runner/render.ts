@@ -130,7 +130,7 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
     })
   add('setup', plan.setup)
   add('commands', commands)
-  lines.push('__dstack_step done')
+  lines.push("__dstack_step 'done'")
   return lines.join('\n') + '\n'
 }
 
@@ -220,6 +220,7 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     '',
     `RUN_NAME=${q(plan.runName)}`,
     `WORKFLOW=${q(plan.workflow)}`,
+    '# shellcheck disable=SC2034 # REPO_ID names the run for whoever reads this script; the body does not need it',
     `REPO_ID=${q(plan.repoId)}`,
     `REVISION=${q(plan.revisionSha)}`,
     `ATTEMPT=${q(String(plan.attempt))}`,

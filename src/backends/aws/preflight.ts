@@ -24,6 +24,16 @@ function denied(check: string, e: unknown, permission: string): CheckRow {
   return { check, status: 'warn', detail: `not verified: ${errorCode(e)}`, fix: `allow ${permission} to the CI role to have this checked (examples/iam/ci-role-policy.json)` }
 }
 
+/**
+ * An IAM policy simulation that did not answer (not a refusal: an endpoint or emulator without
+ * SimulatePrincipalPolicy, an outage). The simulation only adds certainty, so the row says it was
+ * not verified and the other checks go on.
+ */
+function simulationUnanswered(check: string, e: unknown): CheckRow {
+  const why = `${errorCode(e)}: ${errorMessage(e)}`.split('\n')[0]!.slice(0, 200)
+  return { check, status: 'warn', detail: `not verified: iam:SimulatePrincipalPolicy did not answer (${why})`, fix: 'run the check again later; the run itself fails with the missing permission named if there is one' }
+}
+
 /** credentials and region: whose they are (GetCallerIdentity needs no permission) */
 export async function checkCredentials(sts: STSClient, region: string): Promise<{ row: CheckRow; arn?: string; account?: string }> {
   try {
@@ -76,8 +86,8 @@ export async function checkInstanceProfile(iam: IAMClient, profile: string | und
       ? { check: 'pass the instance role', status: 'ok', detail: `iam:PassRole on ${roleArn} is allowed` }
       : { check: 'pass the instance role', status: 'fail', detail: `iam:PassRole on ${roleArn}: ${decision}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` })
   } catch (e) {
-    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
-    rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'))
+    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') rows.push(simulationUnanswered('pass the instance role', e))
+    else rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'))
   }
   return { rows, roleArn }
 }
@@ -195,7 +205,7 @@ export async function checkInstanceRole(iam: IAMClient, roleArn: string, bucket:
       fix: 'attach AmazonSSMManagedInstanceCore and examples/iam/instance-role-policy.json (with your bucket and prefix) to the instance role; without them the bootstrap cannot fetch the runner or the instance never comes Online (a bucket or KMS key policy may still grant it)'
     }
   } catch (e) {
-    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
+    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') return simulationUnanswered(check, e)
     return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role')
   }
 }

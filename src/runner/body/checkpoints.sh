@@ -80,7 +80,7 @@ sync_mounts() {
 
 # attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands
 restore_checkpoints() {
-  local i path dest staged n files=0 restored=() t0
+  local i path dest staged n nfiles=0 restored=() t0
   [ "$ATTEMPT" -gt 1 ] && has_checkpoints || return 0
   t0=$(now_ms)
   for i in "${!ARTIFACT_PATHS[@]}"; do
@@ -101,7 +101,7 @@ restore_checkpoints() {
     else rm -rf "$dest" && mv "$staged" "$dest"
     fi || { note "could not put the checkpoint \`$path\` in place: the job starts without it"; continue; }
     restored+=("$path")
-    files=$((files + n))
+    nfiles=$((nfiles + n))
   done
   : >"$RUNNER_DIR/ckpt.mark" # what was restored is already in the store
   if [ "${#restored[@]}" -eq 0 ]; then
@@ -110,7 +110,7 @@ restore_checkpoints() {
   fi
   DSTACK_RESTORED="$(printf '%s\n' "${restored[@]}")"
   DSTACK_RESUMED_FROM=$((ATTEMPT - 1))
-  log "attempt $ATTEMPT resumes: restored ${restored[*]} ($files files, $(human_bytes "$(checkpoint_bytes)")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))"
+  log "attempt $ATTEMPT resumes: restored ${restored[*]} ($nfiles files, $(human_bytes "$(checkpoint_bytes)")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))"
 }
 
 # notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be

@@ -19,6 +19,7 @@ tick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }
 # zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).
 tick_on_exit() {
   [ -n "$TICK_FD" ] || return 0
+  # shellcheck disable=SC2034 # JOB_END_FD only holds the pipe's write end open in the job
   { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\n' >&"$TICK_FD"); } 2>/dev/null
   exec {TICK_FD}>&-
 }
@@ -102,7 +103,7 @@ finish() {
   print_new
   ship_logs
   ship_logs
-  PHASE=done
+  PHASE='done'
   write_status "$status" "$code" "$reason" "$(now_utc)"
   rm -f "$PID_NOTE"
   remove_work_folder "$status"

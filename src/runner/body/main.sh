@@ -6,7 +6,7 @@ export HOME="${HOME:-/root}"
 claim_attempt
 if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   printf '[dstack] cannot create the work folder %s\n' "$WORK" >&2
-  PHASE=done
+  PHASE='done'
   RUNNER_DIR="$(mktemp -d)" && write_status failed "" "cannot create the work folder $WORK" "$(now_utc)"
   exit 1
 fi
@@ -71,7 +71,6 @@ if ! startup_wait; then
 fi
 if [ "$HAS_SETUP" = 1 ]; then set_phase setup; else set_phase running; fi
 log "running in ${WORKING_DIR}"
-JOB_STARTED=$SECONDS
 JOB_OUT="$LOG_FILE"
 tick_open
 if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start the secret redaction filter"; fi

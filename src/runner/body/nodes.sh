@@ -11,7 +11,6 @@ NODE_ERROR=
 NODE_RANK="${DSTACK_NODE_RANK:-0}"
 NODES_IPS=()
 NODE_GROUP=0
-MPI_HOSTFILE=
 node_setup() {
   local ip n=0 i
   case "$NODE_RANK" in ''|*[!0-9]*|0?*) NODE_ERROR="DSTACK_NODE_RANK \`$NODE_RANK\` is not a node rank"; NODE_RANK=0; return 1 ;; esac
@@ -89,21 +88,21 @@ node_phase() {
 # ended first, or this run is stopped or reaches max_duration
 WAIT_ERROR=
 wait_for_nodes() {
-  local r st pending=("$@") left waited=0
-  log "startup_order $STARTUP_ORDER: waiting for node(s) ${pending[*]} to start their commands"
-  while [ "${#pending[@]}" -gt 0 ]; do
-    left=()
-    for r in "${pending[@]}"; do
+  local r st waiting=("$@") still waited=0
+  log "startup_order $STARTUP_ORDER: waiting for node(s) ${waiting[*]} to start their commands"
+  while [ "${#waiting[@]}" -gt 0 ]; do
+    still=()
+    for r in "${waiting[@]}"; do
       st=$(node_phase "$r")
       case "$st" in
         # a node that already finished its commands successfully had started them
         setup*|running*|uploading\ *|'done succeeded') ;;
         done*) WAIT_ERROR="node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)"; return 1 ;;
-        *) left+=("$r") ;;
+        *) still+=("$r") ;;
       esac
     done
-    pending=("${left[@]}")
-    [ "${#pending[@]}" -gt 0 ] || break
+    waiting=("${still[@]}")
+    [ "${#waiting[@]}" -gt 0 ] || break
     [ -z "$STOP" ] || return 1
     if [ "$SECONDS" -ge "$MAX_DURATION" ]; then request_stop timed-out "the run reached its max duration of $(format_duration "$MAX_DURATION") while waiting for the other nodes: the job was stopped"; return 1; fi
     sleep 1 & wait $! 2>/dev/null

@@ -2,7 +2,7 @@
 # Reads: STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION S3_ENDPOINT AWS_CLI; DSTACK_S3_CURL.
 # Needs: artifact_files
 # Offers: store_put store_put_small store_get store_get_fast store_put_tree store_restore store_read_small
-#   store_sync_down s3_url aws_s3 s3_curl_ready s3_curl_get
+#   s3_url aws_s3 s3_curl_ready s3_curl_get
 s3_url() { if [ -n "$S3_PREFIX" ]; then printf 's3://%s/%s/%s' "$S3_BUCKET" "$S3_PREFIX" "$1"; else printf 's3://%s/%s' "$S3_BUCKET" "$1"; fi; }
 aws_s3() {
   local opts=()
@@ -24,7 +24,7 @@ HTTP_URL=
 s3_curl_creds() {
   local out line k v
   out=$("$AWS_CLI" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1
-  CURL_AK= CURL_SK= CURL_ST=
+  CURL_AK='' CURL_SK='' CURL_ST=''
   while [ -n "$out" ]; do
     line="${out%%$'\n'*}"
     if [ "$line" = "$out" ]; then out=; else out="${out#*$'\n'}"; fi
@@ -54,7 +54,7 @@ s3_curl_ready() {
 }
 # HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded
 s3_http_url() {
-  local key="$1" out= c i LC_ALL=C
+  local key="$1" out='' c i LC_ALL=C
   [ -n "$S3_PREFIX" ] && key="$S3_PREFIX/$key"
   for ((i = 0; i < ${#key}; i++)); do
     c="${key:i:1}"
@@ -89,8 +89,6 @@ store_put_small() {
   fi
   store_put "$1" "$2"
 }
-
-folder_tmp() { printf '%s/.~tmp.%s.%s' "$(dirname "$1")" "$$" "$RANDOM"; }
 
 # store_put FILE KEY (atomic for folders: temp file + rename)
 store_put() {
@@ -129,13 +127,6 @@ s3_curl_get() {
 store_get_fast() {
   if s3_curl_ready && s3_curl_get "$1" "$2"; then return 0; fi
   store_get "$1" "$2"
-}
-# store_sync_down PREFIX DIR (a missing folder prefix is not an error: nothing to copy)
-store_sync_down() {
-  mkdir -p "$2" || return 1
-  if [ "$STORE_KIND" = s3 ]; then aws_s3 sync "$(s3_url "$1")" "$2"; return; fi
-  [ -d "$STORE_ROOT/$1" ] || return 0
-  cp -R "$STORE_ROOT/$1/." "$2/"
 }
 
 # upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,
