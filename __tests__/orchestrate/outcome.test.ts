@@ -32,9 +32,18 @@ describe('shouldRetry', () => {
     expect(shouldRetry({ event: 'no-capacity' }, retry, t0, t0 + 3_599_000)).toBe(true)
   })
   it('does not retry past the duration, unlisted events, or plain failures', () => {
-    expect(shouldRetry({ event: 'interruption' }, retry, t0, t0 + 3_600_000)).toBe(false)
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, t0 + 3_600_001)).toBe(false)
     expect(shouldRetry({ event: 'error' }, retry, t0, t0 + 1000)).toBe(false)
     expect(shouldRetry({}, retry, t0, t0 + 1000)).toBe(false)
+  })
+  it('counts the window from the end of the last provisioned attempt, as dstack does (runs/active.py::_should_retry_job)', () => {
+    // a 5 h run interrupted at its end is retried: the hour starts when that attempt ended
+    const end = t0 + 5 * 3_600_000
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, end + 60_000, end)).toBe(true)
+    expect(shouldRetry({ event: 'no-capacity' }, retry, t0, end + 3_000_000, end)).toBe(true)
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, end + 3_600_001, end)).toBe(false)
+    // dstack retries while the elapsed time is not greater than `duration`
+    expect(shouldRetry({ event: 'no-capacity' }, retry, t0, t0 + 3_600_000)).toBe(true)
   })
 })
 

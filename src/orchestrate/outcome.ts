@@ -51,9 +51,16 @@ function defaultReason(status: TerminalStatus, exitCode?: number): string {
 }
 
 /** dstack's retry: an event listed in `on_events`, while the run is younger than `duration`. */
-export function shouldRetry(outcome: { event?: RetryEvent }, retry: RunSpec['retry'], runStartedMs: number, nowMs: number): boolean {
+/**
+ * dstack's retry window (`runs/active.py::_should_retry_job`): before any attempt got a machine,
+ * `no-capacity` is retried while the run is younger than `duration`; once an attempt was
+ * provisioned, any listed event is retried while less than `duration` has passed since that
+ * provisioned attempt ended (`lastProvisionedEndMs`), so a long run interrupted late is retried.
+ */
+export function shouldRetry(outcome: { event?: RetryEvent }, retry: RunSpec['retry'], runStartedMs: number, nowMs: number, lastProvisionedEndMs?: number): boolean {
   if (!outcome.event || !retry.onEvents.includes(outcome.event)) return false
-  return nowMs - runStartedMs < retry.durationSec * 1000
+  const since = lastProvisionedEndMs ?? runStartedMs
+  return nowMs - since <= retry.durationSec * 1000
 }
 
 /** exit code of the CI step / CLI: 0 only for succeeded */

@@ -7,6 +7,7 @@ import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRec
 import { NoCapacityError, UserError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
+import { withRunName } from './run-name-fields.js'
 import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
 import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
@@ -76,8 +77,16 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     tags: [],
     ciUrl: o.ciUrl
   })
+  // a 0.x artifact path may name the run (`${{ run.name }}`), known only now
+  const named = withRunName(prepared.spec, record.run)
+  if (named !== prepared.spec) {
+    prepared.spec = named
+    record = { ...record, spec: named }
+    await o.store.saveRun(record)
+  }
   o.emit({ type: 'status', status: 'submitted', record })
   const runStartedMs = now()
+  let lastProvisionedEndMs: number | undefined
 
   for (let n = 1; ; n++) {
     if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
@@ -89,7 +98,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     record = result.record
     if (o.detach && result.detached) return record
     const out = result.outcome
-    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now())) {
+    // an attempt that got a machine restarts dstack's retry window when it ends
+    if (out.event !== 'no-capacity') lastProvisionedEndMs = now()
+    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now(), lastProvisionedEndMs)) {
       o.emit({ type: 'warning', message: `attempt ${n} ${out.status}: ${out.reason}; retrying (retry.on_events includes ${out.event})` })
       if (out.event === 'no-capacity') await sleep(Math.min(60_000, 5_000 * n))
       continue

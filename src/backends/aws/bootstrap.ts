@@ -72,7 +72,9 @@ export function clusterBootstrapLines(c: ClusterNodes, secretParameter: string |
     '  *) echo "dstack: instance ${AWS_SSM_INSTANCE_ID:-?} is not a node of this cluster; refusing to start" >&2; exit 1 ;;',
     'esac',
     `DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`,
-    'export DSTACK_NODES_IPS'
+    'export DSTACK_NODES_IPS',
+    // every node's GPU count in rank order: DSTACK_GPUS_NUM and the MPI hostfile of groups of different machines
+    `export DSTACK_GPUS_BY_RANK=${c.gpusPerNode.join(',')}`
   ]
 }
 

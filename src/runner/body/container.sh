@@ -1,5 +1,5 @@
 # ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----
-# Reads: IMAGE ENTRYPOINT REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
+# Reads: IMAGE ENTRYPOINT ENTRYPOINT_ARGV[] ENTRYPOINT_ARGS[] ENTRYPOINT_ENV[] SHM_SIZE_MIB REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
 #   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM
 #   NODE_ENV_NAMES[] JOB_ENV_KEEP[] DOCKER_ENV_KEEP[] DSTACK_RESTORED DSTACK_RESUMED_FROM;
 #   DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD (then unset).
@@ -91,10 +91,13 @@ job_command() {
     for n in "${NODE_ENV_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
     # the nodes reach each other at the machines' own addresses: the container shares the host's network
     [ "$NODES_NUM" -gt 1 ] && JOB_CMD+=(--network host)
+    # resources.shm_size: the container's /dev/shm, as dstack sizes it
+    [ -n "$SHM_SIZE_MIB" ] && JOB_CMD+=(--shm-size "${SHM_SIZE_MIB}m")
     if [ -n "$ENTRYPOINT" ]; then
-      read -r -a ep <<<"$ENTRYPOINT"
-      JOB_CMD+=(--entrypoint "${ep[0]}" "$IMAGE" "${ep[@]:1}")
-      [ "$HAS_COMMANDS" = 1 ] && JOB_CMD+=("$JOB_SCRIPT")
+      # dstack: `shlex.split(entrypoint) + commands`, no shell: each command is one argument;
+      # the task's env reaches the container as its environment
+      for n in "${ENTRYPOINT_ENV[@]}"; do JOB_CMD+=(-e "$n"); done
+      JOB_CMD+=(--entrypoint "${ENTRYPOINT_ARGV[0]}" "$IMAGE" "${ENTRYPOINT_ARGV[@]:1}" "${ENTRYPOINT_ARGS[@]}")
     elif [ "$HAS_COMMANDS" = 1 ]; then
       JOB_CMD+=(--entrypoint /bin/sh "$IMAGE" -c 'if command -v bash >/dev/null 2>&1; then exec bash "$0"; else exec sh "$0"; fi' /dstack-runner/job.sh)
     else

@@ -1,8 +1,8 @@
 # ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----
 # Reads: NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] MAX_DURATION RUN_PREFIX
-#   ATTEMPT RUNNER_DIR STOP; DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE (then unset).
+#   ATTEMPT RUNNER_DIR STOP; DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK (then unset).
 # Needs: log format_duration store_read_small request_stop
-# Offers: NODE_RANK NODES_IPS[] NODE_GROUP NODE_ERROR GPUS_PER_NODE GPUS_NUM NODE_ENV_NAMES[] WAIT_ERROR;
+# Offers: NODE_RANK NODES_IPS[] NODE_GROUP NODE_ERROR GPUS_PER_NODE GPUS_BY_RANK[] GPUS_NUM NODE_ENV_NAMES[] WAIT_ERROR;
 #   JOB_SCRIPT (its group's); node_label export_node_env write_hostfile node_phase startup_wait
 # The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and
 # DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single
@@ -29,7 +29,14 @@ node_setup() {
   GPUS_PER_NODE="${DSTACK_GPUS_PER_NODE:-}"
   if [ -z "$GPUS_PER_NODE" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi
   case "$GPUS_PER_NODE" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac
-  GPUS_NUM=$((GPUS_PER_NODE * NODES_NUM))
+  # every node's GPU count (the backend's DSTACK_GPUS_BY_RANK, `8,4,0`) when it gives one that fits;
+  # otherwise every node is taken to have this node's count, as dstack's homogeneous math does
+  GPUS_BY_RANK=()
+  if [[ "${DSTACK_GPUS_BY_RANK:-}" =~ ^[0-9]{1,4}(,[0-9]{1,4})*$ ]]; then IFS=, read -r -a GPUS_BY_RANK <<<"$DSTACK_GPUS_BY_RANK"; fi
+  [ "${#GPUS_BY_RANK[@]}" = "$NODES_NUM" ] || { GPUS_BY_RANK=(); for ((i = 0; i < NODES_NUM; i++)); do GPUS_BY_RANK+=("$GPUS_PER_NODE"); done; }
+  # dstack's runner: DSTACK_GPUS_NUM is the sum over the nodes
+  GPUS_NUM=0
+  for i in "${GPUS_BY_RANK[@]}"; do GPUS_NUM=$((GPUS_NUM + 10#$i)); done
   for i in "${!GROUP_SIZES[@]}"; do
     n=$((n + GROUP_SIZES[i]))
     if [ "$NODE_RANK" -lt "$n" ]; then NODE_GROUP=$i; break; fi
@@ -37,7 +44,7 @@ node_setup() {
   [ -z "${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}" ] || JOB_SCRIPT="${GROUP_JOB_SCRIPTS[$NODE_GROUP]}"
 }
 node_setup || true
-unset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE
+unset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK
 # "node 1 of 3 (group workers)", for the log
 node_label() {
   printf 'node %s of %s' "$NODE_RANK" "$NODES_NUM"
@@ -58,11 +65,13 @@ export_node_env() {
     NODE_ENV_NAMES+=("DSTACK_NODE_IP_$i")
   done
 }
-# an MPI hostfile: a line per node, its address and its slots (GPUs, at least 1)
+# an MPI hostfile as dstack's runner writes it: a line per node, its address and its slots (its GPUs);
+# a CPU node is its address alone (Open MPI then counts its cores)
 write_hostfile() {
-  local ip slots=$GPUS_PER_NODE
-  [ "$slots" -gt 0 ] || slots=1
-  for ip in "${NODES_IPS[@]}"; do printf '%s slots=%d\n' "$ip" "$slots"; done >"$RUNNER_DIR/mpi_hostfile"
+  local i
+  for i in "${!NODES_IPS[@]}"; do
+    if [ "${GPUS_BY_RANK[$i]:-0}" -gt 0 ]; then printf '%s slots=%d\n' "${NODES_IPS[$i]}" "${GPUS_BY_RANK[$i]}"; else printf '%s\n' "${NODES_IPS[$i]}"; fi
+  done >"$RUNNER_DIR/mpi_hostfile"
 }
 
 # ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------
