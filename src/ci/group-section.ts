@@ -11,6 +11,9 @@ import { groupSection, type BaselineGroup } from '../report/group.js'
 import type { DirectionConfig } from '../report/metrics.js'
 import { policyFor } from '../report/md-escape.js'
 import type { SectionSource } from './comment-thread.js'
+import { directionsFrom } from './run-report.js'
+import { UserError } from '../model/errors.js'
+import { commitsBehind, gitAt } from '../revision/index.js'
 
 export interface GroupSectionOptions extends BaselineGroupOptions {
   store: RunStore
@@ -37,4 +40,42 @@ export function groupSectionSource(record: RunRecord, o: GroupSectionOptions): S
     },
     unchanged: async () => rendered === groupFingerprint(await loadGroup(o.store, record))
   }
+}
+
+export interface GroupCommentInputs {
+  store: RunStore
+  environ: Record<string, string | undefined>
+  baseline?: string
+  lowerIsBetter?: string
+  higherIsBetter?: string
+  /** the job's checkout, to count how far the baseline's commit is behind the base branch */
+  repoDir?: string
+  /** inputs `baseline-max-commits`, `baseline-max-days` */
+  maxCommits?: number
+  maxDays?: number
+}
+
+/** for PrCommenter: the section source of a grouped run, with the base branch from the CI */
+export function groupSectionFor(i: GroupCommentInputs): (record: RunRecord) => SectionSource {
+  const baseBranch = i.environ.GITHUB_BASE_REF || i.environ.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined
+  return (record) =>
+    groupSectionSource(record, {
+      store: i.store,
+      environ: i.environ,
+      baseline: i.baseline,
+      baseBranch,
+      directions: directionsFrom(i.lowerIsBetter, i.higherIsBetter),
+      commitsBehind: i.repoDir ? commitsBehind(gitAt(i.repoDir), { sha: record.revision.baseSha, branch: baseBranch ?? record.revision.branch }) : undefined,
+      maxCommits: i.maxCommits,
+      maxDays: i.maxDays
+    })
+}
+
+/** `baseline-max-commits` / `baseline-max-days`: a whole number ≥ 0, or empty for the default */
+export function staleLimit(value: string | undefined, field: string): number | undefined {
+  const v = (value ?? '').trim()
+  if (!v) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${field} is ${JSON.stringify(value)}`, 'give a whole number (0 or more)')
+  return n
 }
