@@ -85,11 +85,10 @@ describe('seed group through the CLI', () => {
     expect(j.cost).toMatchObject({ runs: 3, gpuHours: 0 })
   })
 
-  it('`metrics RUN --group` prints the group table; one run against the group says not enough runs', async () => {
+  it('`metrics RUN --group` prints the group table; `--baseline none` compares with nothing', async () => {
     const r = await cli(['metrics', featureRuns[0]!, '--group', '--store', store, '--baseline', 'auto', '--base-branch', 'main'])
     expect(r.err).toContain('train group seeds: 3 of 3 runs done, 3 succeeded')
     expect(r.out).toMatch(/accuracy\s+0\.96 ± 0\.01\s+3\s+0\.95 – 0\.97\s+0\.905 ± 0\.007071\s+2\s+0\.055\s+p = 0\.0\d+\s+🟢 better/)
-    // a single run as the baseline: no verdict below two runs a side
     const one = await cli(['metrics', '--group', featureRuns[0]!, '--store', store, '--baseline', 'none', '--json'])
     expect(JSON.parse(one.out).baseline).toBeNull()
   })
