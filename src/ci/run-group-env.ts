@@ -23,7 +23,9 @@ function gitlabJobBase(jobName: string): string {
 }
 
 export function runGroupFrom(environ: Record<string, string | undefined>, i: GroupInputs, field = 'input `group`'): RunGroup | undefined {
-  const gitlabTotal = environ.GITLAB_CI === 'true' ? Number(environ.CI_NODE_TOTAL) : NaN
+  // a GitLab job (gitlab-ci-local runs them with GITLAB_CI=false, but with GitLab's job variables)
+  const gitlab = environ.GITLAB_CI === 'true' || Boolean(environ.CI_JOB_NAME && environ.CI_PIPELINE_ID)
+  const gitlabTotal = gitlab ? Number(environ.CI_NODE_TOTAL) : NaN
   const gitlabParallel = Number.isInteger(gitlabTotal) && gitlabTotal > 1
   let name = (i.name ?? '').trim()
   if (!name && gitlabParallel && environ.CI_JOB_NAME) name = gitlabJobBase(environ.CI_JOB_NAME)
@@ -35,6 +37,6 @@ export function runGroupFrom(environ: Record<string, string | undefined>, i: Gro
     throw new UserError(`${field.replace('group', 'group-size')} is ${JSON.stringify(i.size)}`, 'give the number of runs in the group, e.g. `${{ strategy.job-total }}`')
   }
   const member = (i.member ?? '').trim().slice(0, 64) || (gitlabParallel ? (/: \[([^\]]*)\]$/.exec(environ.CI_JOB_NAME ?? '')?.[1] ?? environ.CI_NODE_INDEX) : undefined)
-  const pipeline = environ.GITHUB_ACTIONS === 'true' ? environ.GITHUB_RUN_ID : environ.GITLAB_CI === 'true' ? environ.CI_PIPELINE_ID : undefined
+  const pipeline = environ.GITHUB_ACTIONS === 'true' ? environ.GITHUB_RUN_ID : gitlab ? environ.CI_PIPELINE_ID : undefined
   return { name, ...(pipeline ? { pipeline } : {}), ...(size !== undefined ? { size } : {}), ...(member ? { member } : {}) }
 }
