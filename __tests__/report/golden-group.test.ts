@@ -84,6 +84,17 @@ describe('seed group golden comment: 5 seeds against a 5-seed baseline group', (
     expect(comment).toContain('| Wall time (first start → last end) | 46m 0s | 52m 0s |')
   })
 
+  it('hostile members, links and branch names stay text inside their cells', async () => {
+    const bad = groupRecord({ run: 'evil-eel-1', seed: 1, branch: 'feature/better-lr', start: 50, minutes: 3, pipeline: '99' })
+    const evil = { ...bad, ciUrl: 'javascript:alert(1)', group: { ...bad.group!, member: '1 | <img src=x onerror=alert(1)> [x](https://evil.example)' } }
+    await store.saveRun(evil)
+    const md = await groupSectionSource(evil, { store, environ: ENV, baseline: 'auto', baseBranch: 'main) <b>x</b> [y](https://evil.example', now }).render()
+    const r = await checkMarkdown(md, ['github.com'])
+    expect(r.problems).toEqual([])
+    expect(r.links).toEqual([])
+    expect(md).toContain('1 of 5 runs done')
+  })
+
   it('the numbers behind it are the closed-form t(8) values', async () => {
     const me = groupRecord({ run: PR_RUNS[0]!, seed: 1, branch: 'feature/better-lr', start: 0, minutes: 30 })
     const nums = groupNumbers(await loadGroup(store, me), await resolveBaselineGroup(store, me, 'auto', { baseBranch: 'main', now }))
