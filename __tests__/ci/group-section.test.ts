@@ -13,6 +13,7 @@ import { loadGroup, resolveBaselineGroup } from '../../src/orchestrate/group-dat
 import { groupSectionSource } from '../../src/ci/group-section.js'
 import { upsertSection, type CommentThread, type ThreadComment } from '../../src/ci/comment-thread.js'
 import { parseSections } from '../../src/report/comment.js'
+import { PrCommenter } from '../../src/ci/pr-comment.js'
 import { groupRecord, metricsFile, putBaselineGroup, putGroupRun, putPrGroup, MAIN_RUNS, PR_FINALS, PR_RUNS, MAIN_FINALS } from '../report/group-fixtures.js'
 
 const ENV = { GITHUB_SERVER_URL: 'https://github.com' }
@@ -160,5 +161,33 @@ describe('concurrent section updates of a seed group', () => {
     expect(t.comments).toHaveLength(1)
     expect(section(t)).toContain('seed group `seeds`: 5 of 5 runs done')
     expect(section(t)).toMatch(/\| `accuracy` ↑ \| 0\.93 ± 0\.01581 \| 5 \|.*⚪ within noise \|/)
+  })
+})
+
+describe('seed group in the PR comment of a run', () => {
+  it('a grouped run writes its group\'s section at start and end; an ungrouped run its own', async () => {
+    await putBaselineGroup(store)
+    await putPrGroup(store, 2)
+    const t = new SharedThread()
+    const warnings: string[] = []
+    const commenter = new PrCommenter({
+      mode: 'always',
+      choose: () => ({ thread: t }),
+      urls: () => ({ artifactUrl: (p) => `https://github.com/a/${p}`, artifactsUrl: 'https://github.com/a' }),
+      warn: (m) => void warnings.push(m),
+      groupSection: (r) => source(r)
+    })
+    const running = prRun(2, { status: 'running' })
+    await putGroupRun(store, running)
+    commenter.onEvent({ type: 'status', status: 'running', record: running })
+    while (!t.history.length) await new Promise((r) => setImmediate(r)) // the start's write, before the run ends
+    await putGroupRun(store, prRun(2), metricsFile(PR_FINALS[2]!, 3, 'pr'))
+    await commenter.finish(prRun(2), [])
+    expect(t.history[0]).toContain('seed group `seeds`: 2 of 5 runs done')
+    expect(section(t)).toContain('seed group `seeds`: 3 of 5 runs done')
+    const { group: _g, ...plain } = prRun(0, { run: 'lone-wolf-1' })
+    await new PrCommenter({ mode: 'always', choose: () => ({ thread: t }), urls: () => ({ artifactUrl: (p) => p, artifactsUrl: 'https://github.com/a' }), warn: (m) => void warnings.push(m), groupSection: (r) => source(r) }).finish(plain, [])
+    expect(section(t)).toContain('run `lone-wolf-1` succeeded')
+    expect(warnings).toEqual([])
   })
 })
