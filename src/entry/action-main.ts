@@ -19,6 +19,8 @@ import { parseArgsInput } from './args-input.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { SecretRedactor } from '../ci/redact.js'
 import { prepareRunReport } from '../ci/run-report.js'
+import { groupSectionFor, staleLimit } from '../ci/group-section.js'
+import { runGroupFrom } from '../ci/run-group-env.js'
 import { artifactsNote, wantWorkflowArtifact } from '../ci/artifact-place.js'
 import { annotateFailure } from '../ci/github.js'
 import { metricsOutput } from '../report/metrics.js'
@@ -74,14 +76,24 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
     const sink = githubEventSink()
+    const groupSection = groupSectionFor({
+      store, environ: process.env, repoDir,
+      baseline: core.getInput('baseline') || 'auto',
+      lowerIsBetter: core.getInput('lower-is-better'),
+      higherIsBetter: core.getInput('higher-is-better'),
+      maxCommits: staleLimit(core.getInput('baseline-max-commits'), 'input `baseline-max-commits`'),
+      maxDays: staleLimit(core.getInput('baseline-max-days'), 'input `baseline-max-days`')
+    })
     const commenter = new PrCommenter({
       mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),
       choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: core.getInput('github-token') }),
       jobUrl,
       urls: (r) => store.artifactLinks(r),
       warn: (m) => sink({ type: 'warning', message: m }),
-      debug: (m) => sink({ type: 'info', message: m })
+      debug: (m) => sink({ type: 'info', message: m }),
+      groupSection
     })
+    const group = runGroupFrom(process.env, { name: core.getInput('group'), size: core.getInput('group-size'), member: core.getInput('group-member') })
     const redactor = new SecretRedactor()
     const record = await runWorkflow({
       repoDir,
@@ -106,6 +118,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       },
       cancelGraceMs: 6000,
       ciUrl: jobUrl,
+      group,
       onMachine: (_rec, m) => {
         machines.push(m)
         saveMachines(machines)
@@ -136,6 +149,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (comment?.url) core.setOutput('comment-url', comment.url)
     await publishAttestInputs(store, record)
     await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
+    if (record.group) await writeSummary(await groupSection(record).render().catch((e: Error) => (core.warning(`could not read the group of run ${record.run}: ${e.message}`), '')))
     if (record.status === 'failed') annotateFailure(record, core.getInput('working-directory') || '')
     if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
   } catch (e) {

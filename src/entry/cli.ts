@@ -9,6 +9,8 @@ import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../st
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
+import { groupSectionFor, staleLimit } from '../ci/group-section.js'
+import { runGroupFrom } from '../ci/run-group-env.js'
 import { TerminalReporter } from '../ci/terminal.js'
 import { CommandFence } from '../ci/log-fences.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
@@ -127,6 +129,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` (latest succeeded run of the workflow on the MR target / this branch) or `none`', 'auto')
     .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
     .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
+    .option('--group <name>', 'a group of runs of this workflow at this commit, e.g. `seeds` for a CI matrix over seeds (a GitLab parallel job is one without it): the MR / PR comment shows the group against the baseline group')
+    .option('--group-size <n>', 'how many runs the group has (GitLab parallel: CI_NODE_TOTAL)')
+    .option('--group-member <value>', 'this run\'s place in the group, e.g. its seed (GitLab parallel:matrix: the job\'s matrix values)')
+    .option('--baseline-max-commits <n>', 'call a baseline group stale when its commit is more than this many commits behind the base branch (default 50)')
+    .option('--baseline-max-days <n>', 'call a baseline group stale when its runs are older than this many days (default 14)')
     .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
     .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
     .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token and renew the session for as long as the run lasts (default $DSTACK_ROLE_TO_ASSUME)')
@@ -158,8 +165,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         choose: (pr) => commentThreadFromEnv(io.environ, pr),
         jobUrl: io.environ.CI_JOB_URL,
         urls: (r) => store.artifactLinks(r),
-        warn: (m) => void io.err.write(`warning: ${m}\n`)
+        warn: (m) => void io.err.write(`warning: ${m}\n`),
+        groupSection: groupSectionFor({
+          store, environ: io.environ, repoDir,
+          baseline: (o.baseline as string | undefined) ?? 'auto',
+          lowerIsBetter: o.lowerIsBetter as string | undefined,
+          higherIsBetter: o.higherIsBetter as string | undefined,
+          maxCommits: staleLimit(o.baselineMaxCommits as string | undefined, '--baseline-max-commits'),
+          maxDays: staleLimit(o.baselineMaxDays as string | undefined, '--baseline-max-days')
+        })
       })
+      const group = runGroupFrom(io.environ, { name: o.group as string | undefined, size: o.groupSize as string | undefined, member: o.groupMember as string | undefined }, '--group')
       const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
       reporter.start()
@@ -179,6 +195,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           tag: o.tag as string | undefined,
           forceTag: Boolean(o.forceTag),
           detach: Boolean(o.detach),
+          group,
           signal: io.signal,
           emit: (ev) => {
             reporter.event(ev)

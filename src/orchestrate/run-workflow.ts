@@ -3,7 +3,7 @@
  * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
-import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord } from '../model/index.js'
+import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord, RunGroup } from '../model/index.js'
 import { NoCapacityError, UserError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
@@ -36,6 +36,8 @@ export interface RunWorkflowOptions extends PrepareOptions {
   /** called with the record whenever a machine exists, so the CI can save it for its post step */
   onMachine?: (record: RunRecord, machine: MachineInfo) => Promise<void> | void
   ciUrl?: string
+  /** the group of runs this one belongs to (a CI matrix over seeds; docs/seed-groups.md) */
+  group?: RunGroup
   workRoot?: string
   /** wait between polls while the log flows (default: DEFAULT_PACE of the store) */
   pollIntervalMs?: number
@@ -75,7 +77,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     attempts: [],
     requestedTag: o.tag,
     tags: [],
-    ciUrl: o.ciUrl
+    ciUrl: o.ciUrl,
+    ...(o.group ? { group: o.group } : {})
   })
   // a 0.x artifact path may name the run (`${{ run.name }}`), known only now
   const named = withRunName(prepared.spec, record.run)
