@@ -24209,7 +24209,7 @@ module.exports = exported || function isWeakMap(x) {
 
 /***/ }),
 
-/***/ 92880:
+/***/ 70499:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -27127,7 +27127,7 @@ module.exports = Hash;
 
 /***/ }),
 
-/***/ 68884:
+/***/ 46503:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 var listCacheClear = __webpack_require__(99791),
@@ -27712,7 +27712,7 @@ module.exports = baseIndexOf;
 
 /***/ }),
 
-/***/ 93605:
+/***/ 15986:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 var baseGetTag = __webpack_require__(29117),
@@ -28781,7 +28781,7 @@ module.exports = listCacheSet;
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 var Hash = __webpack_require__(66320),
-    ListCache = __webpack_require__(68884),
+    ListCache = __webpack_require__(46503),
     Map = __webpack_require__(98272);
 
 /**
@@ -29541,7 +29541,7 @@ module.exports = identity;
 /***/ 60541:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var baseIsArguments = __webpack_require__(93605),
+var baseIsArguments = __webpack_require__(15986),
     isObjectLike = __webpack_require__(51645);
 
 /** Used for built-in method references. */
@@ -46381,7 +46381,7 @@ var whichTypedArray = __webpack_require__(54768);
 var isArray = __webpack_require__(82513);
 var isDate = __webpack_require__(86253);
 var isRegex = __webpack_require__(86622);
-var isWeakRef = __webpack_require__(92880);
+var isWeakRef = __webpack_require__(70499);
 var isFinalizationRegistry = __webpack_require__(93816);
 var name = __webpack_require__(82069);
 var isGeneratorFunction = __webpack_require__(55659);
@@ -54288,7 +54288,7 @@ var __importStar = (this && this.__importStar) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.PathScurry = exports.Path = exports.PathScurryDarwin = exports.PathScurryPosix = exports.PathScurryWin32 = exports.PathScurryBase = exports.PathPosix = exports.PathWin32 = exports.PathBase = exports.ChildrenCache = exports.ResolveCache = void 0;
-const lru_cache_1 = __webpack_require__(10897);
+const lru_cache_1 = __webpack_require__(33278);
 const node_path_1 = __webpack_require__(76760);
 const node_url_1 = __webpack_require__(73136);
 const fs_1 = __webpack_require__(79896);
@@ -56279,7 +56279,7 @@ exports.PathScurry = process.platform === 'win32' ? PathScurryWin32
 
 /***/ }),
 
-/***/ 10897:
+/***/ 33278:
 /***/ ((__unused_webpack_module, exports) => {
 
 

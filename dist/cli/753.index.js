@@ -51,17 +51,18 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(7598);
+var external_node_crypto_ = __webpack_require__(77598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
-var dist_cjs = __webpack_require__(4736);
+var dist_cjs = __webpack_require__(34736);
 // EXTERNAL MODULE: ./src/model/index.ts + 4 modules
-var model = __webpack_require__(3876);
+var model = __webpack_require__(53876);
 ;// CONCATENATED MODULE: ./src/backends/aws/bootstrap.ts
 /**
  * Pure: the few-line script SSM runs (AWS-RunShellScript parameters are size-limited and kept in
  * command history for 30 days). It fetches the stored runner script with the instance profile,
  * reads the secret environment from a SecureString parameter straight into the environment
- * (never to disk, never in SendCommand parameters), and execs the runner — once per instance.
+ * (never to disk, never in SendCommand parameters), and runs the runner — once per instance —
+ * with only the end of its stderr passed on to SSM.
  * Every interpolated
  * value is shell-quoted.
  */
@@ -104,7 +105,10 @@ function clusterBootstrapLines(c, secretParameter) {
         ...c.instanceIds.map(branch),
         '  *) echo "dstack: instance ${AWS_SSM_INSTANCE_ID:-?} is not a node of this cluster; refusing to start" >&2; exit 1 ;;',
         'esac',
-        `export DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`
+        `DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`,
+        'export DSTACK_NODES_IPS',
+        // every node's GPU count in rank order: DSTACK_GPUS_NUM and the MPI hostfile of groups of different machines
+        `export DSTACK_GPUS_BY_RANK=${c.gpusPerNode.join(',')}`
     ];
 }
 function renderBootstrap(b) {
@@ -128,7 +132,9 @@ function renderBootstrap(b) {
     if (b.secretParameter) {
         lines.push(`DSTACK_SECRET_ENV="$(aws ssm get-parameter --region ${shellQuote(b.region)} --name ${b.cluster ? '"$P"' : shellQuote(b.secretParameter)} --with-decryption --query Parameter.Value --output text)"`, 'eval "$(printf %s "$DSTACK_SECRET_ENV" | base64 -d)"', 'unset DSTACK_SECRET_ENV');
     }
-    lines.push('echo $$ > "$D/runner.pid"', 'exec bash "$D/runner.sh"');
+    // SSM keeps only the first 8,000 characters of a command's stderr: pass on the runner's last
+    // 8,000 (where its error is), kept in memory by tail, never on disk; stdout goes straight through
+    lines.push('exec 3>&1', '{ echo "$BASHPID" > "$D/runner.pid"; exec bash "$D/runner.sh" 2>&1 1>&3 3>&-; } | tail -c 8000 >&2');
     return lines;
 }
 /** The small command `cancel()` sends: SIGTERM to the runner (it still saves artifacts, logs, status). */
@@ -199,20 +205,31 @@ function isRetryable(err) {
 }
 const QUOTAS = [
     { prefixes: ['g', 'vt'], info: { group: 'G and VT', onDemand: { code: 'L-DB2E81BA', name: 'Running On-Demand G and VT instances' }, spot: { code: 'L-3819A6DF', name: 'All G and VT Spot Instance Requests' } } },
-    { prefixes: ['p'], info: { group: 'P', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-7212CCBC', name: 'All P Spot Instance Requests' } } },
+    { prefixes: ['p'], info: { group: 'P', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-7212CCBC', name: 'All P4, P3 and P2 Spot Instance Requests' } } },
     { prefixes: ['inf'], info: { group: 'Inf', onDemand: { code: 'L-1945791B', name: 'Running On-Demand Inf instances' }, spot: { code: 'L-B5D1601B', name: 'All Inf Spot Instance Requests' } } },
     { prefixes: ['f'], info: { group: 'F', onDemand: { code: 'L-74FC7D96', name: 'Running On-Demand F instances' }, spot: { code: 'L-88CF9481', name: 'All F Spot Instance Requests' } } },
     { prefixes: ['x'], info: { group: 'X', onDemand: { code: 'L-7295265B', name: 'Running On-Demand X instances' }, spot: { code: 'L-E3A00192', name: 'All X Spot Instance Requests' } } },
     { prefixes: ['trn', 'dl'], info: { group: 'Trn/DL' } },
     { prefixes: ['a', 'c', 'd', 'h', 'i', 'm', 'r', 't', 'z'], info: { group: 'Standard', onDemand: { code: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' }, spot: { code: 'L-34B43A08', name: 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests' } } }
 ];
+/**
+ * P spot quotas per generation (AWS General Reference, "Amazon EC2 service quotas"): P2–P4 share
+ * L-7212CCBC, P5 has its own, L-C4BD4855. On-demand P is one quota (L-417A185B) for every generation.
+ * P6 (p6-b200, p6-b300, p6e-gb200) is not named in that listing; it is counted with the newest
+ * listed P spot quota, P5's (a quota that is not there is reported as such, not as a refusal).
+ */
+const P5_AND_LATER = { group: 'P5 and later', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-C4BD4855', name: 'All P5 Spot Instance Requests' } };
 /** `g5.xlarge` → `g5`; `p4de.24xlarge` → `p4de` */
 function instanceFamily(instanceType) {
     return instanceType.split('.')[0] ?? instanceType;
 }
 /** The vCPU quota group of an instance type (`g5.xlarge` → G and VT). */
 function quotaFor(instanceType) {
-    const letters = (instanceFamily(instanceType).match(/^[a-z]+/) ?? [''])[0];
+    const family = instanceFamily(instanceType);
+    const generation = /^p(\d+)/.exec(family);
+    if (generation && Number(generation[1]) >= 5)
+        return P5_AND_LATER;
+    const letters = (family.match(/^[a-z]+/) ?? [''])[0];
     // longest matching prefix wins: `inf2` is Inf, not I (Standard)
     let best;
     for (const q of QUOTAS)
@@ -278,7 +295,7 @@ function configurationFix(code, region) {
 }
 
 // EXTERNAL MODULE: ./src/report/markdown.ts
-var markdown = __webpack_require__(4285);
+var markdown = __webpack_require__(54285);
 ;// CONCATENATED MODULE: ./src/backends/aws/expired-credentials.ts
 /** Expired credentials (aws-actions/configure-aws-credentials sessions are not refreshable). */
 
@@ -301,7 +318,7 @@ function rethrowExpired(err, since, now, what, instanceId) {
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ec2/dist-cjs/index.js
-var client_ec2_dist_cjs = __webpack_require__(5193);
+var client_ec2_dist_cjs = __webpack_require__(35193);
 ;// CONCATENATED MODULE: ./src/backends/aws/instance-state.ts
 /** The state of instances (DescribeInstances), and what it means for an attempt. */
 
@@ -358,8 +375,8 @@ async function terminate(ec2, instanceIds) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runner/render.ts + 2 modules
-var render = __webpack_require__(7399);
+// EXTERNAL MODULE: ./src/runner/render.ts + 3 modules
+var render = __webpack_require__(88304);
 ;// CONCATENATED MODULE: ./src/backends/aws/timing.ts
 /** Backoff and waiting helpers; `sleep` is injected so tests run instantly. */
 /** full jitter: random in [base, base·2^attempt], capped */
@@ -426,8 +443,19 @@ async function waitForOnline(ssm, ec2, instanceId, d) {
         const elapsed = d.now() - start;
         if (elapsed >= d.timeoutSec * 1000)
             return { kind: 'timeout', lastState, pingStatus: ping };
-        await sleepOrAbort(d.sleep, Math.min(adaptiveIntervalMs(elapsed, 3000, 10_000), d.timeoutSec * 1000 - elapsed), d.signal);
+        await sleepOrAbort(d.sleep, Math.min(onlinePollMs(elapsed), d.timeoutSec * 1000 - elapsed), d.signal);
     }
+}
+/**
+ * The wait between two looks for the node in SSM: 3 s for the first two minutes, which is when an
+ * instance boots (Linux ~25 s after RunInstances, a GPU Deep Learning AMI often a minute or more),
+ * so the node is seen 1.5 s after it came Online on average and every second of that is billed;
+ * 7.5 s until 5 minutes, 10 s after (a slow or lost node, at a quiet request rate).
+ */
+function onlinePollMs(elapsedMs) {
+    if (elapsedMs < 120_000)
+        return 3000;
+    return adaptiveIntervalMs(elapsedMs, 3000, 10_000);
 }
 function neverOnlineMessage(instanceId, timeoutSec, r, instanceProfile) {
     return [
@@ -438,6 +466,15 @@ function neverOnlineMessage(instanceId, timeoutSec, r, instanceProfile) {
         '  - the AMI has no SSM agent (the Deep Learning AMIs have one)',
         '  - the node takes longer to register: raise ssm-timeout'
     ].join('\n');
+}
+/** SendCommand's `InstanceIds` holds at most 50 ids (the SSM API's limit): larger clusters get one command per batch */
+const SEND_COMMAND_MAX_INSTANCES = 50;
+/** Pure: `xs` in consecutive batches of at most `size` */
+function inBatches(xs, size = SEND_COMMAND_MAX_INSTANCES) {
+    const out = [];
+    for (let i = 0; i < xs.length; i += size)
+        out.push(xs.slice(i, i + size));
+    return out;
 }
 async function sendCommand(ssm, input) {
     const out = await ssm.send(new dist_cjs/* SendCommandCommand */.VWR(input));
@@ -723,7 +760,7 @@ const DEFAULT_AMI_PARAMETERS = {
 };
 /** `supported_ec2_instances` of the default AMIs' release notes (x86_64 and ARM64 editions) */
 const DEFAULT_AMI_FAMILIES = {
-    x86: ['g4dn', 'g5', 'g6', 'gr6', 'g6e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200'],
+    x86: ['g4dn', 'g5', 'g6', 'gr6', 'g6e', 'g7e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300'],
     arm: ['g5g']
 };
 /** the GPU vendors the default AMIs have drivers for */
@@ -933,7 +970,7 @@ function slots(offered, subnets) {
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-pricing/dist-cjs/index.js
-var client_pricing_dist_cjs = __webpack_require__(4453);
+var client_pricing_dist_cjs = __webpack_require__(24453);
 ;// CONCATENATED MODULE: ./src/backends/aws/prices.ts
 /**
  * Prices. Spot: the latest DescribeSpotPriceHistory entry per type and zone. On-demand: the AWS
@@ -1093,11 +1130,37 @@ const CATALOG_TTL_MS = 24 * 3600 * 1000;
 function cacheKey(region, name) {
     return `cache/aws/${region}/${name}.json`;
 }
+/** the names of a region's cache files (regionTypes, regionOfferings, regionSpotPrices, regionOnDemandPrices) */
+function catalogNames(arch, o) {
+    return [typesName(arch), 'offerings', ...(o.spot ? ['spot-prices'] : []), ...(o.onDemand ? ['on-demand-prices'] : [])];
+}
+/**
+ * Starts reading these cache files of a region at once: one store round trip instead of one per
+ * file in a row (each read needs the one before it only for what it asks AWS on a miss). Returns
+ * deps whose reads take these answers.
+ */
+function prefetchCatalog(d, files) {
+    if (!d.store)
+        return d;
+    const store = d.store;
+    const prefetched = new Map(d.prefetched ?? []);
+    for (const { region, names } of files) {
+        for (const name of names) {
+            const key = cacheKey(region, name);
+            if (!prefetched.has(key))
+                prefetched.set(key, store.getText(key).catch(() => undefined));
+        }
+    }
+    return { ...d, prefetched };
+}
 async function readCache(d, region, name) {
     if (!d.store)
         return undefined;
     try {
-        const text = await d.store.getText(cacheKey(region, name));
+        const key = cacheKey(region, name);
+        const early = d.prefetched?.get(key);
+        d.prefetched?.delete(key);
+        const text = await (early ?? d.store.getText(key));
         if (!text)
             return undefined;
         const f = JSON.parse(text);
@@ -1133,10 +1196,13 @@ async function cachedMap(d, region, name, keys, fetch) {
     }
     return new Map(keys.filter((k) => have[k] !== null && have[k] !== undefined).map((k) => [k, have[k]]));
 }
+/** v2: TypeInfo gained efaInterfaces (an older cached list would say no type has EFA) */
+function typesName(arch) {
+    return `instance-types-v2-${archName(arch)}`;
+}
 /** every instance type of one architecture in the region (DescribeInstanceTypes, all pages) */
 async function regionTypes(ec2, region, arch, d) {
-    // v2: TypeInfo gained efaInterfaces (an older cached list would say no type has EFA)
-    const name = `instance-types-v2-${archName(arch)}`;
+    const name = typesName(arch);
     const f = await readCache(d, region, name);
     if (f)
         return f.value;
@@ -1228,10 +1294,13 @@ function describeCandidate(c) {
 async function findCandidates(clients, spec, o) {
     const inputs = [];
     const notes = [];
+    const markets = { spot: spec.spotPolicy !== 'on-demand', onDemand: spec.spotPolicy !== 'spot' };
+    // every cached part of every region's catalogue is read at once, not one after the other
+    const catalog = prefetchCatalog(o.catalog, o.regions.map((region) => ({ region, names: catalogNames(o.archFor(region), markets) })));
     for (const region of o.regions) {
         const ec2 = clients.ec2(region);
         const arch = o.archFor(region);
-        const all = await regionTypes(ec2, region, arch, o.catalog);
+        const all = await regionTypes(ec2, region, arch, catalog);
         const { fit, rejected, unknown } = matchTypes(all, spec.resources, arch, spec.instanceTypes, o.typeCheck);
         if (unknown.length)
             notes.push(`${region}: instance_types names ${unknown.join(', ')}, which EC2 does not sell here for ${archName(arch)}`);
@@ -1244,14 +1313,14 @@ async function findCandidates(clients, spec, o) {
         if (excluded.length)
             o.log(`${region}: left out ${excluded.length} type(s) the AMI cannot drive (${[...new Set(excluded.map((r) => r.instanceType.split('.')[0]))].join(', ')})`);
         const typeNames = fit.map((t) => t.instanceType);
-        const subnets = await retrying(`reading the subnets in ${region}`, () => subnetZones(ec2, o.subnetIds), o.catalog);
+        const subnets = await retrying(`reading the subnets in ${region}`, () => subnetZones(ec2, o.subnetIds), catalog);
         const zoneFilter = subnets.size ? [...new Set(subnets.values())] : [];
         const allowedZones = spec.availabilityZones.length ? (zoneFilter.length ? zoneFilter.filter((z) => spec.availabilityZones.includes(z)) : spec.availabilityZones) : zoneFilter;
         if ((spec.availabilityZones.length || subnets.size) && allowedZones.length === 0) {
             notes.push(`${region}: the subnets' zones (${[...subnets.values()].join(', ')}) are not in availability_zones (${spec.availabilityZones.join(', ')})`);
             continue;
         }
-        const allOffered = await regionOfferings(ec2, region, typeNames, o.catalog);
+        const allOffered = await regionOfferings(ec2, region, typeNames, catalog);
         const offered = new Map([...allOffered].map(([t, zones]) => [t, allowedZones.length ? zones.filter((z) => allowedZones.includes(z)) : zones]).filter(([, zones]) => zones.length > 0));
         const regionSlots = slots(offered, subnets.size ? subnets : undefined);
         if (regionSlots.length === 0) {
@@ -1259,7 +1328,6 @@ async function findCandidates(clients, spec, o) {
             continue;
         }
         const offeredTypes = [...offered.keys()];
-        const spotPrices = spec.spotPolicy === 'on-demand' ? new Map() : await regionSpotPrices(ec2, region, offeredTypes, o.catalog);
         let pricing;
         try {
             pricing = spec.spotPolicy === 'spot' ? undefined : clients.pricing();
@@ -1267,7 +1335,11 @@ async function findCandidates(clients, spec, o) {
         catch {
             pricing = undefined;
         }
-        const odPrices = spec.spotPolicy === 'spot' ? new Map() : await regionOnDemandPrices(pricing, region, offeredTypes, o.catalog);
+        // spot and on-demand prices do not depend on each other: read side by side
+        const [spotPrices, odPrices] = await Promise.all([
+            spec.spotPolicy === 'on-demand' ? new Map() : regionSpotPrices(ec2, region, offeredTypes, catalog),
+            spec.spotPolicy === 'spot' ? new Map() : regionOnDemandPrices(pricing, region, offeredTypes, catalog)
+        ]);
         inputs.push({ region, types: fit, slots: regionSlots, spotPrices, onDemandPrices: odPrices, spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice, preferOnDemand: o.preferOnDemand });
     }
     const ranked = rankCandidates(inputs);
@@ -1328,6 +1400,14 @@ function runInstancesInput(ctx, c) {
             { ResourceType: 'volume', Tags: tags }
         ]
     };
+}
+/**
+ * Pure: what a launch adds to the instance's bill: its root volume, and a public IPv4 address when
+ * it lands in a default VPC's subnet (no `subnet-ids`: default subnets give every instance one).
+ */
+function launchBilling(input, subnetIds) {
+    const size = input.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize;
+    return { ...(size !== undefined ? { volumeGiB: size } : {}), ...(subnetIds.length === 0 ? { publicIpv4: true } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/backends/aws/cleanup.ts
@@ -1657,7 +1737,10 @@ class AwsClusterHandle {
         let invs;
         let insts;
         try {
-            invs = await listInvocations(this.d.ssm, this.d.commandId);
+            invs = new Map();
+            for (const commandId of new Set(this.d.commandIds))
+                for (const [id, inv] of await listInvocations(this.d.ssm, commandId))
+                    invs.set(id, inv);
             insts = await describeInstances(this.d.ec2, this.ids);
         }
         catch (e) {
@@ -1675,11 +1758,11 @@ class AwsClusterHandle {
             let inv = invs.get(id);
             // the stderr tail of a failed node (ListCommandInvocations has no stderr): one read, once
             if (inv?.status === 'Failed')
-                inv = (await getInvocation(this.d.ssm, this.d.commandId, id).catch(() => undefined)) ?? inv;
+                inv = (await getInvocation(this.d.ssm, this.d.commandIds[rank], id).catch(() => undefined)) ?? inv;
             const inst = insts.get(id);
             let state = execState(inv, inst, inst ? isSpotInterruption(inst) : false);
             if (state.state === 'running' && !inv && this.d.now() - this.d.sentAt > cluster_handle_INVOCATION_APPEAR_MS)
-                state = { state: 'ended', lost: true, reason: `the SSM command ${this.d.commandId} never appeared on ${id}` };
+                state = { state: 'ended', lost: true, reason: `the SSM command ${this.d.commandIds[rank]} never appeared on ${id}` };
             next.push(state);
         }
         this.nodes = next;
@@ -1694,7 +1777,17 @@ class AwsClusterHandle {
         for (const r of overdue)
             this.hardCancelled.add(r);
         this.d.log(`the runner of node(s) ${overdue.join(', ')} did not stop within ${this.d.cancelGraceSec} s: cancelling the SSM command there`);
-        await cancelCommandOn(this.d.ssm, this.d.commandId, overdue.map((r) => this.ids[r])).catch((e) => this.d.log(`CancelCommand failed: ${e.message}`));
+        await this.cancelCommands(overdue).catch((e) => this.d.log(`CancelCommand failed: ${e.message}`));
+    }
+    /** CancelCommand on the nodes `ranks`, per bootstrap command (each holds at most 50 nodes) */
+    async cancelCommands(ranks) {
+        const byCommand = new Map();
+        for (const r of ranks) {
+            const c = this.d.commandIds[r];
+            byCommand.set(c, [...(byCommand.get(c) ?? []), this.ids[r]]);
+        }
+        for (const [commandId, ids] of byCommand)
+            await cancelCommandOn(this.d.ssm, commandId, ids);
     }
     /** SIGTERM to the runners of `ranks` (all nodes when not given) through one small command */
     async cancel(reason, ranks) {
@@ -1703,22 +1796,23 @@ class AwsClusterHandle {
             return;
         for (const r of want)
             this.cancelAt.set(r, this.d.now());
-        const ids = want.map((r) => this.ids[r]);
         this.d.log(`stopping the runner on ${want.length === this.ids.length ? `all ${want.length} nodes` : `node(s) ${want.join(', ')}`}: ${reason}`);
-        try {
-            await sendCommand(this.d.ssm, {
-                DocumentName: 'AWS-RunShellScript',
-                InstanceIds: ids,
-                TimeoutSeconds: 30,
-                Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
-                Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
-            });
-        }
-        catch (e) {
-            this.d.log(`could not send the stop command (${errorCode(e)}); cancelling the SSM command`);
-            for (const r of want)
-                this.hardCancelled.add(r);
-            await cancelCommandOn(this.d.ssm, this.d.commandId, ids).catch(() => undefined);
+        for (const batch of inBatches(want)) {
+            try {
+                await sendCommand(this.d.ssm, {
+                    DocumentName: 'AWS-RunShellScript',
+                    InstanceIds: batch.map((r) => this.ids[r]),
+                    TimeoutSeconds: 30,
+                    Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
+                    Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
+                });
+            }
+            catch (e) {
+                this.d.log(`could not send the stop command (${errorCode(e)}); cancelling the SSM command`);
+                for (const r of batch)
+                    this.hardCancelled.add(r);
+                await this.cancelCommands(batch).catch(() => undefined);
+            }
         }
     }
     async release() {
@@ -2092,13 +2186,13 @@ function launchFailure(tried, o) {
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var client_sts_dist_cjs = __webpack_require__(1695);
+var client_sts_dist_cjs = __webpack_require__(71695);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-iam/dist-cjs/index.js
-var client_iam_dist_cjs = __webpack_require__(6764);
+var client_iam_dist_cjs = __webpack_require__(16764);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-service-quotas/dist-cjs/index.js
-var client_service_quotas_dist_cjs = __webpack_require__(2924);
+var client_service_quotas_dist_cjs = __webpack_require__(72924);
 // EXTERNAL MODULE: ./src/backends/aws/check-rows.ts
-var check_rows = __webpack_require__(1269);
+var check_rows = __webpack_require__(61269);
 ;// CONCATENATED MODULE: ./src/backends/aws/preflight.ts
 /**
  * Preflight: what a first run on a new account trips over, checked in seconds before anything is
@@ -2117,6 +2211,18 @@ const DENIED = /AccessDenied|UnauthorizedOperation|NotAuthorized/;
 function denied(check, e, permission) {
     return { check, status: 'warn', detail: `not verified: ${errorCode(e)}`, fix: `allow ${permission} to the CI role to have this checked (examples/iam/ci-role-policy.json)` };
 }
+/**
+ * A check that failed for a reason other than what it checks (a simulator error, a throttled or
+ * unknown call…): a warning row, never a stack trace; the run goes on and the launch itself says
+ * what is wrong if something is.
+ */
+function couldNotCheck(check, e, fix) {
+    // an emulator's or proxy's error can be a whole HTML page: its first line, bounded
+    const why = `${errorCode(e)}: ${errorMessage(e)}`.split('\n')[0].slice(0, 200);
+    return { check, status: 'warn', detail: `could not check: ${why} (${fix})` };
+}
+/** the context real AWS gives iam:PassRole when RunInstances passes an instance profile's role */
+const PASSED_TO_EC2 = [{ ContextKeyName: 'iam:PassedToService', ContextKeyValues: ['ec2.amazonaws.com'], ContextKeyType: 'string' }];
 /** credentials and region: whose they are (GetCallerIdentity needs no permission) */
 async function checkCredentials(sts, region) {
     try {
@@ -2129,15 +2235,40 @@ async function checkCredentials(sts, region) {
                 check: 'credentials',
                 status: 'fail',
                 detail: `${errorCode(e)}: ${errorMessage(e)}`,
-                fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (`region` input or AWS_REGION)'
+                fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (the `region` input, `--aws-region` for the CLI, or AWS_REGION)'
             }
         };
     }
 }
-/** `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name` (what IAM simulates) */
+/**
+ * Pure: `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name`, a guess at what
+ * IAM simulates: an assumed-role ARN does not carry the role's path. IAM Identity Center (SSO) roles
+ * (`AWSReservedSSO_…`) live under `/aws-reserved/sso.amazonaws.com/`; other paths need iam:GetRole
+ * (roleArnOf).
+ */
 function principalArn(callerArn) {
     const m = /^arn:([^:]+):sts::(\d+):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
-    return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn;
+    if (!m)
+        return callerArn;
+    const path = m[3].startsWith('AWSReservedSSO_') ? 'aws-reserved/sso.amazonaws.com/' : '';
+    return `arn:${m[1]}:iam::${m[2]}:role/${path}${m[3]}`;
+}
+/** the role name of an assumed-role ARN, or undefined for another principal */
+function assumedRoleName(callerArn) {
+    return /^arn:[^:]+:sts::\d+:assumed-role\/([^/]+)\/.+$/.exec(callerArn)?.[1];
+}
+/** the CI principal's real ARN (with the role's path, from iam:GetRole); the guess of principalArn when GetRole is not allowed */
+async function roleArnOf(iam, callerArn) {
+    const name = assumedRoleName(callerArn);
+    if (!name)
+        return callerArn;
+    try {
+        const out = await iam.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: name }));
+        return out.Role?.Arn ?? principalArn(callerArn);
+    }
+    catch {
+        return principalArn(callerArn);
+    }
 }
 /**
  * The instance profile exists, has a role, and the CI principal may pass that role; returns the
@@ -2161,22 +2292,26 @@ async function checkInstanceProfile(iam, profile, callerArn) {
             return { rows: [{ check, status: 'fail', detail: `${name} does not exist`, fix: `create it: aws iam create-instance-profile --instance-profile-name ${name}, then add the instance role (examples/iam/README.md)` }] };
         if (DENIED.test(errorCode(e)))
             return { rows: [denied(check, e, 'iam:GetInstanceProfile')] };
-        throw e;
+        return { rows: [couldNotCheck(check, e, `check that the instance profile ${name} exists: aws iam get-instance-profile --instance-profile-name ${name}`)] };
     }
     const rows = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }];
     if (!callerArn)
         return { rows, roleArn };
+    const passCheck = 'pass the instance role';
     try {
-        const sim = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: principalArn(callerArn), ActionNames: ['iam:PassRole'], ResourceArns: [roleArn] }));
+        const principal = await roleArnOf(iam, callerArn);
+        // RunInstances passes the role to EC2: real AWS evaluates PassRole with iam:PassedToService
+        const sim = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: principal, ActionNames: ['iam:PassRole'], ResourceArns: [roleArn], ContextEntries: PASSED_TO_EC2 }));
         const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown';
         rows.push(decision === 'allowed'
-            ? { check: 'pass the instance role', status: 'ok', detail: `iam:PassRole on ${roleArn} is allowed` }
-            : { check: 'pass the instance role', status: 'fail', detail: `iam:PassRole on ${roleArn}: ${decision}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` });
+            ? { check: passCheck, status: 'ok', detail: `iam:PassRole on ${roleArn} to ec2.amazonaws.com is allowed for ${principal}` }
+            : { check: passCheck, status: 'fail', detail: `iam:PassRole on ${roleArn} to ec2.amazonaws.com: ${decision} for ${principal}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` });
     }
     catch (e) {
-        if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput')
-            throw e;
-        rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'));
+        if (DENIED.test(errorCode(e)))
+            rows.push(denied(passCheck, e, 'iam:SimulatePrincipalPolicy (and iam:GetRole on the CI role)'));
+        else
+            rows.push(couldNotCheck(passCheck, e, 'the IAM policy simulator could not evaluate the CI role; the launch will say whether PassRole is allowed'));
     }
     return { rows, roleArn };
 }
@@ -2205,9 +2340,10 @@ async function checkNetwork(ec2, region, n) {
                 : { check: `default VPC in ${region}`, status: 'fail', detail: 'this region has no default VPC, and no subnets were given', fix: `set \`subnet-ids\` to subnets of ${region} with outbound HTTPS, or create a default VPC: aws ec2 create-default-vpc --region ${region}` });
         }
         catch (e) {
-            if (!DENIED.test(errorCode(e)))
-                throw e;
-            rows.push(denied(`default VPC in ${region}`, e, 'ec2:DescribeVpcs'));
+            if (DENIED.test(errorCode(e)))
+                rows.push(denied(`default VPC in ${region}`, e, 'ec2:DescribeVpcs'));
+            else
+                rows.push(couldNotCheck(`default VPC in ${region}`, e, `is ${region} enabled for this account? aws ec2 describe-vpcs --region ${region}`));
         }
     }
     if (n.securityGroupIds.length) {
@@ -2241,6 +2377,15 @@ function quotaCode(c) {
     const q = quotaFor(c.instanceType);
     return c.market === 'spot' ? q.spot : q.onDemand;
 }
+/** a quota that could not be read: not allowed, not there (a region without it), or another error */
+function quotaErrorRow(check, q, region, e) {
+    if (DENIED.test(errorCode(e)))
+        return denied(check, e, 'servicequotas:GetServiceQuota');
+    if (errorCode(e) === 'NoSuchResourceException') {
+        return { check, status: 'warn', detail: `${q.name} (${q.code}) is not a quota of ${region} (Service Quotas has no such quota there): not checked`, fix: `see the EC2 quotas of ${region}: ${quotaConsoleUrl(q.code, region)}` };
+    }
+    return couldNotCheck(check, e, `read it yourself: aws service-quotas get-service-quota --service-code ec2 --quota-code ${q.code} --region ${region}`);
+}
 /**
  * The vCPU quotas the candidates fall under (one per group and market and region), read from
  * Service Quotas; candidates with more vCPUs than their quota are dropped. A quota that cannot be
@@ -2271,9 +2416,7 @@ async function checkQuotas(quotas, candidates) {
         }
         catch (e) {
             limits.set(key, undefined);
-            if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException')
-                throw e;
-            rows.push(denied(check, e, 'servicequotas:GetServiceQuota'));
+            rows.push(quotaErrorRow(check, q, c.region, e));
         }
     }
     const kept = candidates.filter((c) => {
@@ -2290,25 +2433,36 @@ async function checkQuotas(quotas, candidates) {
  */
 async function checkInstanceRole(iam, roleArn, bucket, prefix) {
     const check = 'instance role';
-    const objects = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}*`;
+    const { read, write } = instanceRoleProbeKeys(bucket, prefix);
     try {
-        const s3 = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject', 's3:PutObject'], ResourceArns: [objects] }));
+        const s3 = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject'], ResourceArns: [read] }));
+        const put = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: roleArn, ActionNames: ['s3:PutObject', 's3:DeleteObject'], ResourceArns: [write] }));
         const ssm = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: roleArn, ActionNames: ['ssm:UpdateInstanceInformation'] }));
-        const denied = [...(s3.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`);
+        const denied = [...(s3.EvaluationResults ?? []), ...(put.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`);
+        const where = `s3://${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}`;
         if (denied.length === 0)
-            return { check, status: 'ok', detail: `${roleArn} may read and write ${objects.replace(/^arn:aws:s3:::/, 's3://')} and register with SSM` };
+            return { check, status: 'ok', detail: `${roleArn} may read ${where}, write and delete under its runs/ folders, and register with SSM` };
         return {
             check,
             status: 'warn',
-            detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies`,
+            detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies (checked on ${read.replace(/^arn:aws:s3:::/, 's3://')} and ${write.replace(/^arn:aws:s3:::/, 's3://')})`,
             fix: 'attach AmazonSSMManagedInstanceCore and examples/iam/instance-role-policy.json (with your bucket and prefix) to the instance role; without them the bootstrap cannot fetch the runner or the instance never comes Online (a bucket or KMS key policy may still grant it)'
         };
     }
     catch (e) {
-        if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput')
-            throw e;
-        return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role');
+        if (DENIED.test(errorCode(e)))
+            return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role');
+        return couldNotCheck(check, e, 'the IAM policy simulator could not evaluate the instance role; see examples/iam/instance-role-policy.json for what it needs');
     }
+}
+/**
+ * Pure: keys like the ones the instance really reads and writes (the runner script and a status
+ * file of an attempt: `<prefix>/<repo>/runs/<run>/attempts/<n>/…`), as S3 object ARNs. A simulation
+ * on `<prefix>/*` would not match a policy that grants only the runs/ folders, as the example does.
+ */
+function instanceRoleProbeKeys(bucket, prefix) {
+    const base = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}dstack-check/repo/runs/check-run/attempts/1/`;
+    return { read: `${base}runner.sh`, write: `${base}status.json` };
 }
 /** the store is reachable and writable under its prefix: put, read back and delete a small object */
 async function checkBucket(store, where) {
@@ -2370,9 +2524,7 @@ async function checkClusterQuotas(quotas, clusters) {
             }
             catch (e) {
                 limits.set(key, undefined);
-                if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException')
-                    throw e;
-                rows.push(denied(check, e, 'servicequotas:GetServiceQuota'));
+                rows.push(quotaErrorRow(check, quota, c.region, e));
             }
         }
     }
@@ -2516,7 +2668,7 @@ async function startCluster(o, req, x) {
                 const lr = await launchInstances(o.clientFactory.launchEc2(c.region), input, { sleep: o.sleep, random: o.random, signal: req.signal, log, retries: o.throttleRetries });
                 if (lr.ok) {
                     r.instanceIds.push(...lr.instances.map((i) => i.id));
-                    const launched = await nodeMachines(lr.instances, m.candidate, m.group.firstRank, { ec2, ami: ami.imageId, now: o.now() });
+                    const launched = await nodeMachines(lr.instances, m.candidate, m.group.firstRank, { ec2, ami: ami.imageId, now: o.now(), billing: launchBilling(input, o.subnetIds) });
                     machines.push(...launched);
                     for (const node of launched)
                         await req.onMachine(node);
@@ -2601,28 +2753,32 @@ async function startCluster(o, req, x) {
             const scriptKey = x.fullKey(req.runnerScriptKey);
             const attemptFolder = scriptKey.replace(/[^/]+$/, '');
             const ids = machines.map((m) => m.id);
-            const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
-                DocumentName: 'AWS-RunShellScript',
-                InstanceIds: ids,
-                TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
-                Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
-                Parameters: {
-                    commands: renderBootstrap({
-                        bucket: store.bucket,
-                        scriptKey,
-                        scriptSha256: (0,external_node_crypto_.createHash)('sha256').update(req.runnerScript).digest('hex'),
-                        s3Region: store.region ?? c.region,
-                        s3Endpoint: store.endpoint,
-                        region: c.region,
-                        secretParameter: secretBase,
-                        cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp), gpusPerNode: machines.map((m) => c.members.find((x) => x.candidate.instanceType === m.instanceType).candidate.gpuCount) }
-                    }),
-                    executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
-                },
-                ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
-            }, { retries: 3, sleep: o.sleep, log });
-            log(`SSM command ${commandId} started the runner on all ${ids.length} nodes`);
-            return new AwsClusterHandle({ ec2, ssm, machines, commandId, sentAt: o.now(), now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, resources: [...resources.values()], log });
+            const bootstrap = renderBootstrap({
+                bucket: store.bucket,
+                scriptKey,
+                scriptSha256: (0,external_node_crypto_.createHash)('sha256').update(req.runnerScript).digest('hex'),
+                s3Region: store.region ?? c.region,
+                s3Endpoint: store.endpoint,
+                region: c.region,
+                secretParameter: secretBase,
+                cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp), gpusPerNode: machines.map((m) => c.members.find((x) => x.candidate.instanceType === m.instanceType).candidate.gpuCount) }
+            });
+            // SendCommand takes at most 50 instance ids: one command (the same bootstrap) per batch of nodes
+            const commandIds = [];
+            const batches = inBatches(ids);
+            for (const [b, batch] of batches.entries()) {
+                const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
+                    DocumentName: 'AWS-RunShellScript',
+                    InstanceIds: batch,
+                    TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
+                    Comment: `dstack ${req.runName} attempt ${req.attempt}${batches.length > 1 ? ` nodes ${b * SEND_COMMAND_MAX_INSTANCES}-${b * SEND_COMMAND_MAX_INSTANCES + batch.length - 1}` : ''}`.slice(0, 100),
+                    Parameters: { commands: bootstrap, executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))] },
+                    ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
+                }, { retries: 3, sleep: o.sleep, log });
+                commandIds.push(...batch.map(() => commandId));
+                log(batches.length > 1 ? `SSM command ${commandId} started the runner on nodes ${b * SEND_COMMAND_MAX_INSTANCES}-${b * SEND_COMMAND_MAX_INSTANCES + batch.length - 1}` : `SSM command ${commandId} started the runner on all ${ids.length} nodes`);
+            }
+            return new AwsClusterHandle({ ec2, ssm, machines, commandIds, sentAt: o.now(), now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, resources: [...resources.values()], log });
         }
         throw launchFailure(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice });
     }
@@ -2642,7 +2798,7 @@ async function nodeMachines(instances, cand, firstRank, d) {
     const seen = instances.some((i) => !i.privateIp) ? await describeInstances(d.ec2, instances.map((i) => i.id)) : undefined;
     return instances.map((i, k) => {
         const privateIp = i.privateIp ?? seen?.get(i.id)?.privateIp;
-        return { id: i.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: cand.region, zone: cand.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(d.now).toISOString(), amiId: d.ami, rank: firstRank + k, ...(privateIp ? { privateIp } : {}) };
+        return { id: i.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: cand.region, zone: cand.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(d.now).toISOString(), amiId: d.ami, ...d.billing, rank: firstRank + k, ...(privateIp ? { privateIp } : {}) };
     });
 }
 /** every cluster candidate of a multi-node spec, ranked (UserError when no zone fits every group) */
@@ -2690,7 +2846,7 @@ function forget(r, ids) {
 }
 
 // EXTERNAL MODULE: ./src/store/index.ts + 4 modules
-var store = __webpack_require__(949);
+var store = __webpack_require__(90949);
 ;// CONCATENATED MODULE: ./src/backends/aws/clients.ts
 /**
  * The one place AWS SDK clients are built (style-anchors §2, lesson 6). Credentials come from the
@@ -2791,7 +2947,7 @@ function sessionEndWarning(f, nowMs, maxDurationSec, marginSec = 900) {
 /** the x86_64 default (arm64 has its own: ami-fit.ts) */
 const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86;
 /**
- * Seconds the runner gives the job between SIGTERM and SIGKILL (runner-body.sh `KILL_AFTER`,
+ * Seconds the runner gives the job between SIGTERM and SIGKILL (src/runner/body/settings.sh `KILL_AFTER`,
  * default 20), and the time it then needs to upload artifacts, the last logs and status.json.
  * A cancelled attempt is terminated only after both, or once status.json says it is done.
  */
@@ -2867,7 +3023,7 @@ function resolveOptions(o) {
 function runRegions(configured, workflowRegions) {
     if (workflowRegions.length === 0) {
         if (configured.length === 0)
-            throw new model/* UserError */.yo('no AWS region', 'set the `region` input, AWS_REGION, or `regions` in the workflow');
+            throw new model/* UserError */.yo('no AWS region', 'set the `region` input (CLI: --aws-region), AWS_REGION, or `regions` in the workflow');
         return configured;
     }
     if (configured.length === 0)
@@ -2948,37 +3104,22 @@ class AwsBackend {
             log('warning: no instance profile given: the instance cannot register with SSM or read the store unless Default Host Management is set up');
         const credentialsSince = this.createdAt;
         const expired = (e, what, id) => rethrowExpired(e, credentialsSince, o.now(), what, id);
-        let cache;
-        try {
-            cache = o.openStore(store);
-        }
-        catch {
-            cache = undefined;
-        }
-        const catalog = { store: cache, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries };
+        const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries };
         if (spec.nodes > 1) {
             return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what) });
         }
         let candidates;
         let plan;
-        let launchRegions = regions;
+        // the search prepare() started for this spec while the run was being set up, else one now
+        const early = this.prepared;
+        this.prepared = undefined;
         try {
-            plan = await planAmis(o.clientFactory, regions, o.ami, spec.resources);
-            for (const [region, ami] of plan.amis)
-                log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`);
-            if (o.preflight)
-                launchRegions = await this.preflightEnvironment(launchRegions, log);
-            candidates = await findCandidates(o.clientFactory, spec, { regions: launchRegions, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log });
-            if (o.preflight) {
-                const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates);
-                for (const r of q.rows.filter((x) => x.status !== 'ok'))
-                    log(`preflight: ${(0,check_rows/* formatRows */.d)([r])}`);
-                if (q.kept.length === 0)
-                    throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${(0,check_rows/* formatRows */.d)(q.rows.filter((r) => r.status === 'fail'))}`);
-                if (q.kept.length < candidates.length)
-                    log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`);
-                candidates = q.kept;
+            if (early && early.spec === spec && !preferOnDemand) {
+                early.log.attach(log);
+                ({ plan, candidates } = await early.result);
             }
+            else
+                ({ plan, candidates } = await this.searchCandidates(spec, regions, preferOnDemand, catalog));
         }
         catch (e) {
             return expired(e, 'checking the account and listing instance types and prices');
@@ -3027,7 +3168,7 @@ class AwsBackend {
                     continue;
                 }
                 const id = r.instanceId;
-                const machine = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId };
+                const machine = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, ...launchBilling(input, o.subnetIds) };
                 log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`);
                 await req.onMachine(machine);
                 const ec2 = o.clientFactory.ec2(c.region);
@@ -3093,6 +3234,70 @@ class AwsBackend {
                 throw new ExpiredCredentialsError(o.now() - credentialsSince, 'starting the attempt', live?.id);
             throw e;
         }
+    }
+    /** the search prepare() started, taken by the next start() of the same spec */
+    prepared;
+    /**
+     * Starts what a launch of `spec` reads before RunInstances (the AMI, the account preflight, the
+     * catalogue and prices, the quotas) while the caller is still busy with its own work (the code
+     * snapshot, the run record): the first start() of this spec takes the answer, and its log lines,
+     * instead of asking again. Reads only; a failure surfaces in that start().
+     */
+    prepare(spec, store) {
+        if (spec.nodes > 1 || store.kind !== 's3')
+            return;
+        const o = this.options;
+        const log = deferredLog();
+        const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log: log.log, retries: o.throttleRetries };
+        const result = this.searchCandidates(spec, runRegions(o.regions, spec.regions), false, catalog);
+        result.catch(() => undefined); // taken by start()
+        this.prepared = { spec, result, log };
+    }
+    /** the run store, for the instance catalogue cache (none when it cannot be opened) */
+    catalogueStore(store) {
+        try {
+            return this.options.openStore(store);
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** the AMIs and the ranked candidates that fit the account's preflight and quotas */
+    async searchCandidates(spec, regions, preferOnDemand, catalog) {
+        const o = this.options;
+        const log = catalog.log;
+        // the account's preflight, the AMIs and the candidates do not wait for each other (each is a few
+        // AWS round trips); their errors still come in that order: AMI, preflight, candidates
+        const preflight = o.preflight ? this.preflightEnvironment(regions, log) : Promise.resolve(regions);
+        const planned = planAmis(o.clientFactory, regions, o.ami, spec.resources);
+        const find = (p, rs) => findCandidates(o.clientFactory, spec, { regions: rs, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => p.arch.get(r) ?? 'x86', typeCheck: p.typeCheck, catalog, log });
+        const found = planned.then((p) => find(p, regions));
+        preflight.catch(() => undefined); // awaited below, after the AMIs
+        found.catch(() => undefined); // awaited below, after the preflight
+        const plan = await planned;
+        for (const [region, ami] of plan.amis)
+            log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`);
+        const launchRegions = await preflight;
+        let candidates;
+        if (launchRegions.length === regions.length)
+            candidates = await found;
+        else {
+            // a region left out by the preflight: its candidates go, and when that leaves none (or its own
+            // search failed) the search of the regions left gives the answer, as it would have alone
+            const kept = await found.then((all) => all.filter((c) => launchRegions.includes(c.region)), () => []);
+            candidates = kept.length ? kept : await find(plan, launchRegions);
+        }
+        if (o.preflight) {
+            const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates);
+            for (const r of q.rows.filter((x) => x.status !== 'ok'))
+                log(`preflight: ${(0,check_rows/* formatRows */.d)([r])}`);
+            if (q.kept.length === 0)
+                throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${(0,check_rows/* formatRows */.d)(q.rows.filter((r) => r.status === 'fail'))}`);
+            if (q.kept.length < candidates.length)
+                log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`);
+            candidates = q.kept;
+        }
+        return { plan, candidates };
     }
     preflightDone = new Map();
     /**
@@ -3239,7 +3444,7 @@ class AwsBackend {
     async cleanupExpired(opts = {}) {
         const regions = this.options.regions;
         if (regions.length === 0)
-            throw new model/* UserError */.yo('no AWS region for cleanup', 'set the region input or AWS_REGION');
+            throw new model/* UserError */.yo('no AWS region for cleanup', 'set the `region` input (CLI: --aws-region) or AWS_REGION');
         const terminated = [];
         const deletedSecrets = [];
         const deletedGroups = [];
@@ -3256,6 +3461,19 @@ class AwsBackend {
     close() {
         this.options.clientFactory.destroy();
     }
+}
+/** a log that keeps its lines until it is attached to where they go */
+function deferredLog() {
+    const kept = [];
+    let sink;
+    return {
+        log: (line) => (sink ? sink(line) : void kept.push(line)),
+        attach: (to) => {
+            sink = to;
+            for (const line of kept.splice(0))
+                to(line);
+        }
+    };
 }
 function sayWarning(log, message) {
     if (message)
