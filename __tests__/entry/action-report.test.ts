@@ -18,7 +18,7 @@ const WORKFLOWS = `workflows:
   - name: evaluate
     provider: bash
     env:
-      - API_TOKEN
+      - API_TOKEN=\${{ secrets.API_TOKEN }}
     commands:
       - bash write.sh
       - echo "using token $API_TOKEN"

@@ -126,6 +126,8 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
       // item all run, the item's status is its last line's, and a failing item stops the job
       lines.push('set +e')
       lines.push(interpolateCommand(c, plan.args, plan.runName, groupSizes))
+      // (the item's own status, whatever its last line is: an echo's too)
+      lines.push('# shellcheck disable=SC2320')
       lines.push('__dstack_rc=$?; set -e; [ "$__dstack_rc" = 0 ] || exit "$__dstack_rc"')
     })
   add('setup', plan.setup)

@@ -93,7 +93,7 @@ describe('AwsBackend (scripted instance)', () => {
   it('prepare() starts the launch\'s reads early; the first start() of that spec takes them (and their log lines) instead of asking again', async () => {
     const b = backend()
     const s = spec()
-    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    const store = { kind: 's3' as const, bucket: 'bkt', prefix: 'p' }
     b.prepare(s, store)
     // the reads are under way before start() is called
     await new Promise((r) => setImmediate(r))
@@ -114,7 +114,7 @@ describe('AwsBackend (scripted instance)', () => {
 
   it('prepare() for one spec is not used by the start of another, and its failure surfaces in the start that takes it', async () => {
     const b = backend()
-    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    const store = { kind: 's3' as const, bucket: 'bkt', prefix: 'p' }
     b.prepare(spec({ instanceTypes: ['g5.2xlarge'] }), store)
     const h = await b.start(request({ spec: spec(), store }))
     expect(h.machine.instanceType).toBe('g5.xlarge')

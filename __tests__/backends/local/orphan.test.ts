@@ -18,7 +18,7 @@ const WORKFLOWS = `workflows:
   - name: slow
     provider: bash
     commands:
-      - echo $$ > "$PIDFILE"
+      - echo $$$$ > "$PIDFILE" # $$ is $ in dstack
       - echo started
       - sleep 290 # not 300, which action.test.ts looks for machine-wide
 `

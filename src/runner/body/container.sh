@@ -68,7 +68,7 @@ image_digest() {
 # JOB_CMD := the job's command: `docker run` of IMAGE (the engine checked, the registry logged in to),
 # or bash on job.sh here (with a warning when python is not the version asked for)
 job_command() {
-  local docker_err code_mount container_dir p n ep have
+  local docker_err code_mount container_dir p n have
   if [ -n "$IMAGE" ]; then
     if ! command -v docker >/dev/null 2>&1; then
       fail_early "workflow \`$WORKFLOW\` needs the docker image \`$IMAGE\`, but no Docker engine is available on this machine (there is no \`docker\` command; install Docker and start its engine, or run it with the aws backend)"
