@@ -22,6 +22,8 @@ export interface RunReportOptions {
   manifest: ManifestEntry[]
   /** input / flag `baseline`: a tag, a run name, `auto`, or empty for none */
   baseline?: string
+  /** `baseline: auto` and tags may pick untrusted runs (input `untrusted-deps`) */
+  untrustedRuns?: boolean
   /** inputs / flags `lower-is-better`, `higher-is-better`: names or globs, comma- or line-separated */
   lowerIsBetter?: string
   higherIsBetter?: string
@@ -50,6 +52,7 @@ export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> 
   try {
     data = await loadSectionData(o.store, o.record, o.manifest, {
       baseline: o.baseline,
+      untrustedRuns: o.untrustedRuns,
       baseBranch: env.GITHUB_BASE_REF || env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
       redact: o.redactor ? (t) => o.redactor!.redact(t) : undefined
     })

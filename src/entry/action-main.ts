@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
+import { parseBranchList } from '../revision/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { runOutputs } from '../report/index.js'
@@ -85,6 +86,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       env: parseEnvInput(core.getInput('env')),
       environ: process.env,
       includeUntracked: booleanInput('include-untracked', false),
+      protectedBranches: parseBranchList(core.getInput('protected-branches')),
+      untrustedDeps: booleanInput('untrusted-deps', false),
       maskSecret: (v) => {
         core.setSecret(v)
         redactor.add(v)
@@ -121,6 +124,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const report = await prepareRunReport({
       store, environ: process.env, record, manifest, redactor, links: urls, jobUrl, workflowArtifactUrl,
       baseline: core.getInput('baseline') || 'auto',
+      untrustedRuns: booleanInput('untrusted-deps', false),
       lowerIsBetter: core.getInput('lower-is-better'),
       higherIsBetter: core.getInput('higher-is-better'),
       artifactsNote: manifest.length ? artifactsNote({ loc, environ: process.env, storeUrl: describeStore(loc), workflowArtifactUrl, workflowArtifactName: artifactName }) : undefined,

@@ -11,6 +11,7 @@ import type { PrCommenter } from '../ci/pr-comment.js'
 import type { UpsertResult } from '../ci/comment-thread.js'
 import type { SecretRedactor } from '../ci/redact.js'
 import { prepareRunReport } from '../ci/run-report.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { artifactsNote, gitlabJobArtifactLinks } from '../ci/artifact-place.js'
 import type { ArtifactLinks } from '../ci/run-section.js'
 import { runOutputs } from '../report/index.js'
@@ -53,6 +54,7 @@ export async function finishCliRun(a: CliRunEnd): Promise<{ outputs: Record<stri
     record: a.record,
     manifest: a.manifest,
     baseline: str(a.o.baseline) ?? 'auto',
+    untrustedRuns: untrustedDepsAllowed({ environ: env, untrustedDeps: a.o.untrustedDeps ? true : undefined }),
     lowerIsBetter: str(a.o.lowerIsBetter),
     higherIsBetter: str(a.o.higherIsBetter),
     redactor: a.redactor,

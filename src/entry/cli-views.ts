@@ -3,7 +3,7 @@ import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
 import { DamagedRecordError } from '../store/records.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
-import { UserError, isTerminal, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
+import { UserError, isTerminal, trustOf, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
 import { isMultiNode, nodeCount } from '../report/node-results.js'
 import { clusterStatusFromNodes } from './cli-node-status.js'
 
@@ -11,7 +11,8 @@ import { clusterStatusFromNodes } from './cli-node-status.js'
 export async function resolveRunRef(store: RunStore, repoId: string, ref: string): Promise<RunRecord> {
   let run = ref
   if (ref.startsWith(':')) {
-    const tag = await store.getTag(repoId, ref.slice(1))
+    // for reading, a tag of either namespace (the trusted one first)
+    const tag = await store.findTag(repoId, ref.slice(1), { untrusted: true })
     if (!tag) throw new UserError(`no tag \`${ref.slice(1)}\` in ${repoId}`, 'list them with `dstack-run tags list`')
     run = tag.run
   }
@@ -68,6 +69,13 @@ export interface PsRow extends Omit<Partial<RunRecord>, 'status' | 'backend'> {
 /** `ps`'s NODES column: the run's node count (empty for a damaged run.json) */
 export function psNodes(r: PsRow): string {
   return r.spec ? String(nodeCount({ spec: r.spec })) : ''
+}
+
+/** `ps`: `trusted: push on main`, `untrusted: pull_request #7 from x`; empty for a damaged row */
+export function psTrust(r: PsRow): string {
+  if (r.status === 'damaged') return ''
+  const t = trustOf(r)
+  return `${t.trusted ? 'trusted' : 'untrusted'}: ${t.trigger}`
 }
 
 /** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */

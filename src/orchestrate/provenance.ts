@@ -5,7 +5,7 @@
  * (`<run>/provenance.intoto.json`). The statement is unsigned: a CI can sign it (e.g. GitHub's
  * `actions/attest`, examples/github/provenance.yml).
  */
-import type { ManifestEntry, RunProvenance, RunRecord } from '../model/index.js'
+import { trustOf, type ManifestEntry, type RunProvenance, type RunRecord } from '../model/index.js'
 import { keys, sha256, type RunStore } from '../store/index.js'
 import type { ResolvedDep } from './dep-manifests.js'
 
@@ -25,7 +25,7 @@ export function runProvenance(
   return {
     runnerScriptSha256: attempt.runnerScriptSha256 ?? last?.runnerScriptSha256 ?? null,
     snapshotSha256: rec.revision.snapshotSha256 ?? null,
-    deps: deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, manifestSha256: d.manifest?.sha256 ?? null })),
+    deps: deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, manifestSha256: d.manifest?.sha256 ?? null, trusted: d.trusted, via: d.via })),
     amiId: m?.amiId ?? null,
     // the last attempt's own word when it reported one (an attempt without an image has none)
     imageDigest: 'imageDigest' in attempt ? (attempt.imageDigest ?? null) : (rec.provenance?.imageDigest ?? null),
@@ -67,7 +67,8 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
   if (p?.snapshotSha256) deps.push({ name: `code/${p.snapshotSha256}.tar.gz`, digest: { sha256: p.snapshotSha256 } })
   if (p?.runnerScriptSha256) deps.push({ name: 'runner.sh', digest: { sha256: p.runnerScriptSha256 } })
   for (const d of p?.deps ?? []) {
-    if (d.manifestSha256) deps.push({ name: `${d.label} (${d.repoId} run ${d.run}) artifacts.json`, digest: { sha256: d.manifestSha256 } })
+    const trust = d.trusted === undefined ? '' : `, ${d.trusted ? 'trusted' : 'untrusted'}${d.via ? ` via ${d.via}` : ''}`
+    if (d.manifestSha256) deps.push({ name: `${d.label} (${d.repoId} run ${d.run}${trust}) artifacts.json`, digest: { sha256: d.manifestSha256 } })
   }
   return {
     _type: STATEMENT_TYPE,
@@ -82,6 +83,8 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
           repository: rev.repoId,
           revision: rev.sha,
           ...(rev.ref ? { ref: rev.ref } : {}),
+          trigger: trustOf(rec).trigger,
+          trusted: trustOf(rec).trusted,
           ...(rev.diffSha256 ? { localChangesSha256: rev.diffSha256 } : {})
         },
         internalParameters: {

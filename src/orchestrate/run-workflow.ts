@@ -58,7 +58,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
   }
-  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag))
+  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag), prepared.trust.trusted)
   o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
   let record = await o.store.createRun({
     run: '',
@@ -73,7 +73,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     attempts: [],
     requestedTag: o.tag,
     tags: [],
-    ciUrl: o.ciUrl
+    ciUrl: o.ciUrl,
+    trust: prepared.trust
   })
   o.emit({ type: 'status', status: 'submitted', record })
   const runStartedMs = now()
@@ -106,9 +107,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     await o.store.saveRun(rec)
     if (out.status === 'succeeded' && o.tag) {
       try {
-        await o.store.addTag(rec.repoId, o.tag, rec.run, { force: o.forceTag })
+        const t = await o.store.addTag(rec.repoId, o.tag, rec.run, { force: o.forceTag })
         rec = (await o.store.getRun(rec.repoId, rec.run)) ?? { ...rec, tags: [...rec.tags, o.tag] }
-        o.emit({ type: 'info', message: `tagged ${rec.run} as \`${o.tag}\`` })
+        o.emit({ type: 'info', message: `tagged ${rec.run} as \`${o.tag}\`${t.trusted === false ? ' among the untrusted runs\' tags (trusted runs never use them)' : ''}` })
       } catch (e) {
         // the run itself succeeded and its artifacts are stored; the tag failure fails the step
         rec = { ...rec, status: 'failed', exitCode: 1, reason: `the run succeeded but tagging failed: ${(e as Error).message}` }
