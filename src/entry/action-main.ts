@@ -130,13 +130,15 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       artifactsNote: manifest.length ? artifactsNote({ loc, environ: process.env, storeUrl: describeStore(loc), workflowArtifactUrl, workflowArtifactName: artifactName }) : undefined,
       warn: (m) => core.warning(m)
     })
-    const comment = await commenter.finish(record, manifest, (max) => report.render('github', max))
-    setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) }))
+    // from here on, what leaves the machine is the redacted record and manifest (report/redact.ts)
+    const shown = report.record
+    const comment = await commenter.finish(shown, report.manifest, (max) => report.render('github', max))
+    setOutputs(report.redact(runOutputs(shown, report.manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) })))
     if (comment?.url) core.setOutput('comment-url', comment.url)
-    await publishAttestInputs(store, record)
+    await publishAttestInputs(store, record, redactor)
     await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
-    if (record.status === 'failed') annotateFailure(record, core.getInput('working-directory') || '')
-    if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
+    if (record.status === 'failed') annotateFailure(shown, core.getInput('working-directory') || '')
+    if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${shown.reason ?? ''}`)
   } catch (e) {
     if (e instanceof WorkflowErrors) {
       annotateProblems(e.problems, core.getInput('working-directory') || '')
@@ -194,9 +196,9 @@ async function uploadWorkflowArtifact(store: RunStore, repoId: string, run: stri
 }
 
 /** the provenance statement as `actions/attest` inputs (outputs provenance-predicate, provenance-subjects) */
-async function publishAttestInputs(store: RunStore, record: Parameters<typeof writeAttestInputs>[1]): Promise<void> {
+async function publishAttestInputs(store: RunStore, record: Parameters<typeof writeAttestInputs>[1], redactor: SecretRedactor): Promise<void> {
   try {
-    const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? tmpdir())
+    const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? tmpdir(), redactor)
     if (!files) return
     core.setOutput('provenance-predicate', files.predicatePath)
     core.setOutput('provenance-subjects', files.subjectsPath)

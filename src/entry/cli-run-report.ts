@@ -64,8 +64,9 @@ export async function finishCliRun(a: CliRunEnd): Promise<{ outputs: Record<stri
     warn
   })
   const platform = a.commenter.platform(a.record)
-  const comment = await a.commenter.finish(a.record, a.manifest, platform ? (max) => report.render(platform, max) : undefined)
-  const outputs = runOutputs(a.record, a.manifest, { ...links, metrics: metricsOutput(report.data.metrics) })
+  // what leaves the machine (comment, outputs, dotenv, --json) is the redacted record and manifest
+  const comment = await a.commenter.finish(report.record, report.manifest, platform ? (max) => report.render(platform, max) : undefined)
+  const outputs = report.redact(runOutputs(report.record, report.manifest, { ...links, metrics: metricsOutput(report.data.metrics) }))
   for (const line of nodeSummaryLines(a.record)) a.io.err.write(`${line}\n`)
   return { outputs, comment }
 }

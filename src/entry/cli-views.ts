@@ -6,6 +6,7 @@ import { localRunnerLiveness } from '../backends/local/liveness.js'
 import { UserError, isTerminal, trustOf, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
 import { isMultiNode, nodeCount } from '../report/node-results.js'
 import { clusterStatusFromNodes } from './cli-node-status.js'
+import { terminalSafe } from '../report/plain-text.js'
 
 /** `RUN` or `:TAG` → the run record */
 export async function resolveRunRef(store: RunStore, repoId: string, ref: string): Promise<RunRecord> {
@@ -130,7 +131,8 @@ export function displayPath(p: string): string {
 }
 
 export function printTable(out: { write(s: string): boolean }, header: string[], rows: string[][]): void {
-  const all = [header, ...rows]
+  // cells hold store- and job-controlled names: nothing in them may steer the terminal
+  const all = [header, ...rows.map((r) => r.map((c) => terminalSafe(c ?? '').replace(/[\t\n]/g, ' ')))]
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
   for (const r of all) out.write(r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ').trimEnd() + '\n')
 }

@@ -19,6 +19,7 @@ import { attemptRef, cancelWaitSec, saveThenReleaseAll, type LeftMachine } from 
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
+import { terminalSafe } from '../report/plain-text.js'
 import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
 import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
@@ -176,14 +177,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
       const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor })
       if (comment?.url) outputs['comment-url'] = comment.url
-      if (o.json) json({ record, outputs: typedOutputs(outputs) })
+      if (o.json) json({ record: redactor.value(record), outputs: typedOutputs(outputs) })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
       if (o.dotenv) {
         const d = dotenvOutputs(outputs)
         writeFileSync(resolvePath(io.cwd, o.dotenv as string), d.text)
         for (const s of d.skipped) io.err.write(`note: output ${s.name} left out of ${o.dotenv as string}: ${s.why}\n`)
       }
-      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
+      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${terminalSafe(redactor.redact(record.reason))}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
       io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
       exitCode = record.exitCode ?? (record.status === 'succeeded' ? 0 : 1)

@@ -8,6 +8,7 @@
 import { trustOf, type ManifestEntry, type RunProvenance, type RunRecord } from '../model/index.js'
 import { keys, sha256, type RunStore } from '../store/index.js'
 import type { ResolvedDep } from './dep-manifests.js'
+import type { SecretRedactor } from '../report/redact.js'
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1'
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1'
@@ -105,15 +106,36 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
 }
 
 /**
+ * The statement as it may leave the machine (a CI signs and publishes it): artifact names, the
+ * run's parameters and the dependencies' names redacted; digests are kept as they are.
+ */
+export function redactStatement(st: InTotoStatement, r: SecretRedactor): InTotoStatement {
+  const b = st.predicate.buildDefinition
+  return {
+    ...st,
+    subject: st.subject.map((x) => ({ ...x, name: r.redact(x.name) })),
+    predicate: {
+      ...st.predicate,
+      buildDefinition: {
+        ...b,
+        externalParameters: r.value(b.externalParameters),
+        resolvedDependencies: b.resolvedDependencies.map((d) => ({ ...d, ...(d.name !== undefined ? { name: r.redact(d.name) } : {}), ...(d.uri !== undefined ? { uri: r.redact(d.uri) } : {}) }))
+      }
+    }
+  }
+}
+
+/**
  * Writes the statement for the run's artifacts into the store and returns the record with its
  * key; the record is unchanged when the run stored no artifacts.
  */
-export async function writeProvenance(store: RunStore, rec: RunRecord): Promise<RunRecord> {
+export async function writeProvenance(store: RunStore, rec: RunRecord, redactor?: SecretRedactor): Promise<RunRecord> {
   const bytes = await store.store.get(keys.manifest(rec.repoId, rec.run))
   if (bytes === undefined || !rec.provenance) return rec
   const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? []
-  const statement = provenanceStatement(rec, manifest, sha256(bytes))
-  if (!statement) return rec
+  const plain = provenanceStatement(rec, manifest, sha256(bytes))
+  if (!plain) return rec
+  const statement = redactor ? redactStatement(plain, redactor) : plain
   const key = keys.provenance(rec.repoId, rec.run)
   await store.store.put(key, JSON.stringify(statement, null, 2) + '\n', { contentType: 'application/vnd.in-toto+json' })
   return { ...rec, provenance: { ...rec.provenance, statementKey: key } }

@@ -20,6 +20,7 @@ import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
 import { sha256 } from '../store/index.js'
+import { redactorFor } from '../report/redact.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
   backend: Backend
@@ -103,7 +104,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     const costs = rec.attempts.map((a) => a.costUsd).filter((c): c is number => typeof c === 'number')
     if (costs.length) rec.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     rec = { ...rec, provenance: rec.provenance ?? runProvenance(rec, prepared.deps) }
-    rec = await writeProvenance(o.store, rec).catch((e: Error) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec))
+    rec = await writeProvenance(o.store, rec, redactorFor(prepared.redactTexts)).catch((e: Error) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec))
     await o.store.saveRun(rec)
     if (out.status === 'succeeded' && o.tag) {
       try {
