@@ -12,6 +12,7 @@ import { Lexer } from 'marked'
 import { cli, cleanup, repoWith, runDir, runNameOf, tempDir } from './cli-harness.js'
 import { sanitizeJobReport } from '../../src/report/job-report.js'
 import { runMarkdown } from '../../src/report/markdown.js'
+import { runOutputs } from '../../src/report/outputs.js'
 import type { ManifestEntry, RunRecord } from '../../src/model/index.js'
 
 const SECRET = 'hunter2-very-secret-token'
@@ -143,5 +144,17 @@ describe('terminal and names', () => {
     expect(md).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]/)
     expect(md).toContain('wgnp.exe')
     expect(md).toContain('model.ptx')
+  })
+})
+
+describe('outputs stay within their limits', () => {
+  test('caps: 10,000 artifacts do not make an `artifacts` output over 1 MB; the output says how many are left out', () => {
+    const manifest = Array.from({ length: 10_000 }, (_, i) => ({ path: `checkpoints/epoch-${i}/model-shard-${i}.safetensors`, size: i, sha256: 'c'.repeat(64) }))
+    const rec = { run: 'r-1', repoId: 'github.com/a/b', workflow: 'w', revision: { sha: 'a'.repeat(40) }, status: 'succeeded', submittedAt: '2026-01-01T00:00:00Z', attempts: [], tags: [] } as unknown as RunRecord
+    const out = runOutputs(rec, manifest, { artifactUrl: (p) => `https://bucket.s3.amazonaws.com/github.com/a/b/runs/r-1/artifacts/${p}`, artifactsUrl: '' })
+    expect(Buffer.byteLength(out.artifacts!)).toBeLessThan(1_000_000)
+    const shown = JSON.parse(out.artifacts!) as unknown[]
+    expect(shown.length + Number(out['artifacts-truncated'])).toBe(10_000)
+    expect(shown.length).toBeGreaterThan(1000)
   })
 })
