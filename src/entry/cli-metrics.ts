@@ -5,6 +5,7 @@
 import type { Command } from 'commander'
 import { resolveRunRef, printTable } from './cli-views.js'
 import { readRunMetrics, resolveBaseline } from '../orchestrate/report-data.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { compareMetrics, formatDelta, formatMetric, VERDICT_MARK } from '../report/metrics.js'
 import { directionsFrom } from '../ci/run-report.js'
 import { withBaselineOptions, type StoreOpts, type VerbDeps } from './cli-shared.js'
@@ -19,7 +20,8 @@ export function registerMetricsCommand(program: Command, d: VerbDeps): void {
       const c = await d.ctx(o)
       const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
       const metrics = await readRunMetrics(c.store, rec.repoId, rec.run)
-      const baseline = await resolveBaseline(c.store, rec, o.baseline, o.baseBranch)
+      // outside CI, a laptop's own (untrusted) runs may be the baseline, as for deps (docs/trust-model.md)
+      const baseline = await resolveBaseline(c.store, rec, o.baseline, o.baseBranch, { untrustedRuns: untrustedDepsAllowed({ environ: d.io.environ }) })
       const rows = compareMetrics(metrics, baseline?.metrics, directionsFrom(o.lowerIsBetter, o.higherIsBetter))
       if (o.json) {
         return void d.json({ run: rec.run, final: metrics?.final ?? {}, series: Object.keys(metrics?.series ?? {}), baseline: baseline ? { label: baseline.label, run: baseline.run, missing: baseline.missing, final: baseline.metrics?.final } : null, rows })

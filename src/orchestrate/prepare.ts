@@ -96,7 +96,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
 
   const ci = ciContextFromEnv(opts.environ)
   const trust = runTrust(ci, { protectedBranches: opts.protectedBranches })
-  emit({ type: 'info', message: `this run is ${trustLabel(trust)}: ${trust.why}` })
+  // in CI, say it at once (outside CI every run is untrusted, and `ps` shows it)
+  if (ci.platform !== 'local') emit({ type: 'info', message: `this run is ${trustLabel(trust)}: ${trust.why}` })
 
   let deps: PreparedRun['deps'] = []
   if (spec.deps.length) {
