@@ -5,6 +5,8 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }] },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  // every AWS request in every test is checked against AWS's service models
+  setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/aws-model-setup.ts'],
   testTimeout: 60000,
   maxWorkers: 2
 }

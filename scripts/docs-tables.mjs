@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// README's input and output tables, generated from their sources so they cannot drift:
-//   <!-- table:action-inputs -->      action.yml inputs
-//   <!-- table:action-outputs -->     action.yml outputs
-//   <!-- table:component-inputs -->   templates/run.yml spec:inputs
-//   <!-- table:component-outputs -->  the DSTACK_* dotenv variables of the component
+// The docs' input and output tables, generated from their sources so they cannot drift:
+//   docs/action.md  <!-- table:action-inputs -->      action.yml inputs
+//   docs/action.md  <!-- table:action-outputs -->     action.yml outputs
+//   docs/gitlab.md  <!-- table:component-inputs -->   templates/run.yml spec:inputs
+//   docs/gitlab.md  <!-- table:component-outputs -->  the DSTACK_* dotenv variables of the component
 // Each table sits between `<!-- table:NAME -->` and `<!-- /table:NAME -->`.
-// Usage: node scripts/docs-tables.mjs          rewrite README.md
-//        node scripts/docs-tables.mjs --check  exit 1 (and say so) when README.md is out of date
+// Usage: node scripts/docs-tables.mjs          rewrite those pages
+//        node scripts/docs-tables.mjs --check  exit 1 (and say which page) when one is out of date
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse, parseAllDocuments } from 'yaml'
 
 const root = new URL('..', import.meta.url).pathname
+/** the page each table lives on */
+export const PAGES = {
+  'docs/action.md': ['action-inputs', 'action-outputs'],
+  'docs/gitlab.md': ['component-inputs', 'component-outputs']
+}
 /** outputs the component does not write: a GitHub workflow artifact, the cleanup mode's list */
 const GITHUB_ONLY_OUTPUTS = ['workflow-artifact-url', 'terminated']
 
@@ -47,28 +52,33 @@ export function tables(actionText, componentText) {
   }
 }
 
-export function render(readme, generated) {
-  let out = readme
+export function render(page, generated, pageName = 'the page') {
+  let out = page
   for (const [name, text] of Object.entries(generated)) {
     const re = new RegExp(`(<!-- table:${name} -->)[\\s\\S]*?(<!-- /table:${name} -->)`)
-    if (!re.test(out)) throw new Error(`README.md has no <!-- table:${name} --> … <!-- /table:${name} --> markers`)
+    if (!re.test(out)) throw new Error(`${pageName} has no <!-- table:${name} --> … <!-- /table:${name} --> markers`)
     out = out.replace(re, (_, a, b) => `${a}\n${text}\n${b}`)
   }
   return out
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const readmePath = join(root, 'README.md')
-  const readme = readFileSync(readmePath, 'utf8')
-  const next = render(readme, tables(readFileSync(join(root, 'action.yml'), 'utf8'), readFileSync(join(root, 'templates/run.yml'), 'utf8')))
-  if (process.argv.includes('--check')) {
-    if (next !== readme) {
-      console.error('README.md: the input/output tables differ from action.yml and templates/run.yml; run: node scripts/docs-tables.mjs')
-      process.exit(1)
+  const all = tables(readFileSync(join(root, 'action.yml'), 'utf8'), readFileSync(join(root, 'templates/run.yml'), 'utf8'))
+  const check = process.argv.includes('--check')
+  let stale = 0
+  for (const [page, names] of Object.entries(PAGES)) {
+    const path = join(root, page)
+    const text = readFileSync(path, 'utf8')
+    const next = render(text, Object.fromEntries(names.map((n) => [n, all[n]])), page)
+    if (next === text) continue
+    if (check) {
+      console.error(`${page}: the input/output tables differ from action.yml and templates/run.yml; run: node scripts/docs-tables.mjs`)
+      stale++
+    } else {
+      writeFileSync(path, next)
+      console.log(`${page}: tables written`)
     }
-    console.log('README.md tables are up to date')
-  } else {
-    writeFileSync(readmePath, next)
-    console.log('README.md tables written')
   }
+  if (stale) process.exit(1)
+  console.log(check ? 'the docs tables are up to date' : 'the docs tables are written')
 }

@@ -5,6 +5,7 @@
 //   - CHANGELOG.md has a `## [X.Y.Z]` section (move the Unreleased entries there)
 //   - every schemas/*.json `$id` points at this repository's `vX` tag, the one the release moves,
 //     and at its own path, so editors that follow the `$id` find it
+//   - package.json declares no runtime dependency and packs the CLI's bundle (npm install -g stays small)
 //   - dist/ equals a fresh build of the sources (run with --built after `npm run build`)
 // Usage: node scripts/release-check.mjs X.Y.Z [--built]
 import { execFileSync } from 'node:child_process'
@@ -22,6 +23,11 @@ const major = version.split('.')[0]
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 if (pkg.version !== version) problems.push(`package.json: version is ${pkg.version}, expected ${version} (npm version ${version} --no-git-tag-version)`)
+
+// the npm tarball is the CLI's bundle: what it uses is inside dist/cli/, so nothing is installed beside it
+const runtimeDeps = Object.keys(pkg.dependencies ?? {})
+if (runtimeDeps.length) problems.push(`package.json: dependencies ${runtimeDeps.join(', ')} would be installed with the CLI, which bundles them (move them to devDependencies)`)
+if (!(pkg.files ?? []).includes('dist/cli/')) problems.push('package.json: files must list dist/cli.js and dist/cli/ (the CLI and its bundle)')
 
 const changelog = readFileSync(join(root, 'CHANGELOG.md'), 'utf8')
 if (!changelog.includes(`## [${version}]`)) problems.push(`CHANGELOG.md: no "## [${version}]" section (move the Unreleased entries under it)`)

@@ -7,7 +7,8 @@
  * fails the job, and a failed install says what failed and how to set `tool`.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs'
+import { parseAllDocuments } from 'yaml'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeRepo, git } from '../helpers/git-repo.js'
@@ -78,6 +79,22 @@ async function gitlabCiLocal(inputs: Record<string, string>, opts: { withDist?: 
   return { ...r, text: r.stdout + r.stderr, sha }
 }
 
+describe('templates/run.yml', () => {
+  it('is valid YAML with unique keys, and has the inputs the action has for metrics and the check mode', () => {
+    // the yaml library refuses duplicate keys (GitLab silently keeps the last one)
+    const [spec, job] = parseAllDocuments(readFileSync(join(ROOT, 'templates/run.yml'), 'utf8')).map((d) => {
+      if (d.errors.length) throw d.errors[0]
+      return d.toJS() as Record<string, unknown>
+    })
+    const inputs = (spec as { spec: { inputs: Record<string, { options?: string[] }> } }).spec.inputs
+    expect(Object.keys(inputs)).toEqual(expect.arrayContaining(['lower-is-better', 'higher-is-better']))
+    expect(inputs.mode!.options).toEqual(['run', 'check', 'cleanup'])
+    const j = Object.values(job!)[0] as { variables: Record<string, string>; script: string[] }
+    expect(j.variables.DSTACK_IN_LOWER_IS_BETTER).toBe('$[[ inputs.lower-is-better ]]')
+    expect(j.script.join('\n')).toMatch(/"\$\{DSTACK_CLI\[@\]\}" check "\$\{opts\[@\]\}"/)
+  })
+})
+
 const maybe = haveDist ? it : it.skip
 describe('the GitLab component under gitlab-ci-local', () => {
   maybe('installs its own version, runs the workflow and hands every output to a later job', async () => {
@@ -85,10 +102,14 @@ describe('the GitLab component under gitlab-ci-local', () => {
       workflow: 'train',
       'tool-repository': 'file://@REPO@',
       args: "--epochs 3 'two words'",
-      env: 'LR=0.1\nNOTE=a b'
+      env: 'LR=0.1\nNOTE=a b',
+      // options of the CLI: were one unknown, it would reach the workflow's arguments
+      'lower-is-better': 'val_*',
+      'higher-is-better': 'acc*',
+      'store-region': 'us-east-1'
     })
     expect(r.text).toMatch(new RegExp(`dstack-run \\d+\\.\\d+\\.\\d+ \\(component run@${r.sha}, commit ${r.sha.slice(0, 12)}\\)`))
-    expect(r.text).toContain('args: --epochs 3 two words')
+    expect(r.text).toMatch(/args: --epochs 3 two words\r?\n/)
     expect(r.text).toContain('env: 0.1 a b')
     // DSTACK_REASON has spaces: GitLab's dotenv keeps them (no quoting), so it reaches the consumer
     expect(r.text).toMatch(/consumer got run=[a-z]+-[a-z]+-\d+ status=succeeded exit=0 reason=all commands exited with 0 attempts=1/)

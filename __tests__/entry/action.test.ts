@@ -97,6 +97,23 @@ describe('the action under @github/local-action', () => {
     expect(text).toMatch(/::set-output name=status::failed/)
     expect(text).toMatch(/::set-output name=exit-code::3$/m)
   }, 180_000)
+
+  it('without AWS credentials, an S3 store fails the step in one line naming the store and the fix, without a stack', async () => {
+    const dotenv = join(tmp, 'la-nocreds.env')
+    writeFileSync(dotenv, Object.entries(inputs('train', 's3://no-creds-bucket/team')).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    // no credentials anywhere the SDK looks
+    const env = childEnv({ AWS_CONFIG_FILE: join(tmp, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(tmp, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' })
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'NODE_NO_WARNINGS']) delete env[k]
+    const r = await run(join(ROOT, 'node_modules/.bin/local-action'), ['run', ROOT, 'src/entry/action-main.ts', dotenv], { env, cwd: ROOT, timeoutMs: 120_000 })
+    const text = r.stdout + r.stderr
+    const errors = text.split('\n').filter((l) => l.includes('::error::'))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toContain('::error::no AWS credentials found, and the S3 store s3://no-creds-bucket/team needs them (configure AWS credentials for the job: the `role-to-assume` input')
+    // the stack only in the step's debug log (::debug::, shown with step debug logging)
+    const shown = text.split('\n').filter((l) => !l.startsWith('::debug::')).join('\n')
+    expect(text).toMatch(/^::debug::CredentialsProviderError/m)
+    expect(shown).not.toMatch(/CredentialsProviderError|%0A\s+at |^\s+at .*credential-provider/m)
+  }, 180_000)
 })
 
 describe(`the built dist/ bundles on ${process.version}`, () => {

@@ -86,7 +86,7 @@ describe('the CLI loads the S3 SDK only when an S3 store sends a request', () =>
 
   it('control: an S3 store loads it on its first request, and the request is sent', async () => {
     const before = requests
-    const r = await cliPackages(['ps', '-C', ROOT, '--store', 's3://lazy-bucket/runs', '--endpoint', endpoint, '--region', 'us-east-1'])
+    const r = await cliPackages(['ps', '-C', ROOT, '--store', 's3://lazy-bucket/runs', '--endpoint', endpoint, '--store-region', 'us-east-1'])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('AccessDenied')
     expect(requests).toBeGreaterThan(before)

@@ -69,7 +69,8 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
     expect(r.code).toBe(1)
     expect(r.err).toBe('')
     const doc = JSON.parse(r.out) as Record<string, unknown>
-    expect(Object.keys(doc)).toEqual(['ok', 'repo', 'files', 'workflows', 'skipped', 'problems', 'warnings', 'specs'])
+    expect(Object.keys(doc)).toEqual(['ok', 'repo', 'files', 'workflows', 'skipped', 'problems', 'warnings', 'specs', 'effective'])
+    expect((doc.effective as Record<string, { setting: string; from: string }[]>).train!.map((e) => e.setting)).toEqual(['spot_policy', 'retry', 'max_duration'])
     expect(doc.ok).toBe(false)
     expect(doc.workflows).toEqual(expect.arrayContaining([
       { name: 'train', file: 'train.dstack.yml', line: 1, column: 1, format: 'dstack.yml', derivedName: false },
@@ -121,7 +122,7 @@ describe('a repository that mixes runnable, skipped and broken workflows', () =>
   it('run of the broken task fails with its own problem and position, nothing else', async () => {
     const r = await cli(['run', '-C', repo.dir, '--store', store, 'broken'])
     expect(r.code).toBe(1)
-    expect(r.err.trim().split('\n').filter((l) => !l.startsWith('»'))).toEqual(['broken.dstack.yml:6:8: resources.gpu: gpu spec `A100:2:4` has more than one count (`4`) (expected colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, or an object {vendor, name, count, memory, total_memory, compute_capability})'])
+    expect(r.err.trim().split('\n').filter((l) => !l.startsWith('»'))).toEqual(['broken.dstack.yml:6:8: resources.gpu: gpu spec `A100:2:4` has more than one count (`4`) (expected colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tenstorrent/tt), name (A100, or A10G,A100 for alternatives), memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, or an object {vendor, name, count, memory, total_memory, compute_capability})'])
   })
 
   it('the multi-node task runs on two local nodes; its missing torchrun fails it by dstack\'s rule, naming the node', async () => {

@@ -70,7 +70,7 @@ describe.each(['folder', 's3'] as const)('dstack-run on the local backend with a
     } else {
       s3 = await startS3Server()
       Object.assign(process.env, s3.env, { DSTACK_AWS_CLI: awsCliPath() })
-      storeArgs = ['--store', `s3://${s3.bucket}/team`, '--endpoint', s3.endpoint, '--region', 'us-east-1']
+      storeArgs = ['--store', `s3://${s3.bucket}/team`, '--endpoint', s3.endpoint, '--store-region', 'us-east-1']
     }
   })
   afterAll(async () => {

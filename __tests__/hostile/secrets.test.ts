@@ -18,10 +18,10 @@ const WORKFLOWS = `workflows:
   - name: leak
     provider: bash
     env:
-      - TOK
+      - TOK=\${{ secrets.TOK }}
       - AUTH=Bearer \${{ secrets.TOK }}
-      - MULTI
-      - SHORT
+      - MULTI=\${{ secrets.MULTI }}
+      - SHORT=\${{ secrets.SHORT }}
     commands:
       - echo "tok=$TOK"
       - echo "auth=$AUTH"
@@ -32,7 +32,7 @@ const WORKFLOWS = `workflows:
   - name: leak-names
     provider: bash
     env:
-      - TOK
+      - TOK=\${{ secrets.TOK }}
     commands:
       - mkdir -p out && ln -s /nowhere "out/$TOK" && ln -s "$TOK" link
       - printf 'step %s\\n' "$TOK" > "$DSTACK_RUNNER_DIR/step"; exit 3

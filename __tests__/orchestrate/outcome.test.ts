@@ -32,9 +32,18 @@ describe('shouldRetry', () => {
     expect(shouldRetry({ event: 'no-capacity' }, retry, t0, t0 + 3_599_000)).toBe(true)
   })
   it('does not retry past the duration, unlisted events, or plain failures', () => {
-    expect(shouldRetry({ event: 'interruption' }, retry, t0, t0 + 3_600_000)).toBe(false)
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, t0 + 3_600_001)).toBe(false)
     expect(shouldRetry({ event: 'error' }, retry, t0, t0 + 1000)).toBe(false)
     expect(shouldRetry({}, retry, t0, t0 + 1000)).toBe(false)
+  })
+  it('counts the window from the end of the last provisioned attempt, as dstack does (runs/active.py::_should_retry_job)', () => {
+    // a 5 h run interrupted at its end is retried: the hour starts when that attempt ended
+    const end = t0 + 5 * 3_600_000
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, end + 60_000, end)).toBe(true)
+    expect(shouldRetry({ event: 'no-capacity' }, retry, t0, end + 3_000_000, end)).toBe(true)
+    expect(shouldRetry({ event: 'interruption' }, retry, t0, end + 3_600_001, end)).toBe(false)
+    // dstack retries while the elapsed time is not greater than `duration`
+    expect(shouldRetry({ event: 'no-capacity' }, retry, t0, t0 + 3_600_000)).toBe(true)
   })
 })
 
@@ -56,6 +65,13 @@ describe('attemptCost', () => {
   })
   it('does not bill a spot instance EC2 itself reclaimed within its first hour', () => {
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted', true)).toBe(0)
+  })
+  it('adds the root volume and the public IPv4 address for the same seconds, billed even when EC2 reclaimed the instance', () => {
+    // one hour: 3.6 + 100 GiB gp3 (0.08 per GiB-month of 730 h) + 0.005 for the address
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', 'succeeded', false, { volumeGiB: 100, publicIpv4: true })).toBe(Math.round((3.6 + (100 * 0.08) / 730 + 0.005) * 10000) / 10000)
+    expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted', true, { volumeGiB: 100, publicIpv4: true })).toBe(Math.round(((100 * 0.08) / 730 / 2 + 0.0025) * 10000) / 10000)
+    // the 60 s minimum applies to them too
+    expect(attemptCost(0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'succeeded', false, { publicIpv4: true })).toBe(Math.round((0.005 / 60) * 10000) / 10000)
   })
   it('bills an interrupted attempt that we stopped and terminated ourselves', () => {
     expect(attemptCost(3.6, '2026-01-01T00:00:00Z', '2026-01-01T00:30:00Z', 'interrupted')).toBe(1.8)

@@ -108,6 +108,57 @@ const succeed: Script = async (_req, io) => {
 }
 
 describe('runWorkflow', () => {
+  it('releases the machine as soon as its attempt has ended, not after the attempt\'s closing store writes (billed seconds)', async () => {
+    const t = setup('release-early', [succeed])
+    // the write that closes the attempt (its endedAt) notes whether the machine was already let go
+    const releasedAtClose: boolean[] = []
+    const saveRun = t.store.saveRun.bind(t.store)
+    t.store.saveRun = async (rec) => {
+      if (rec.attempts[0]?.endedAt && releasedAtClose.length === 0) releasedAtClose.push(t.backend.released.has('fake-1'))
+      return saveRun(rec)
+    }
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(releasedAtClose).toEqual([true])
+    // once: the early release is the only one
+    expect([...t.backend.released]).toEqual(['fake-1'])
+    expect(t.logs()).toEqual(['1:line 1\n', '1:line 2\n'])
+  })
+
+  it('tells the backend the spec before the code snapshot is stored, so its launch reads go beside that work', async () => {
+    const t = setup('prepare-early', [succeed])
+    const order: string[] = []
+    const backend = t.backend as FakeBackend & { prepare?: (s: unknown) => void }
+    backend.prepare = (s) => void order.push(`prepare ${(s as { workflow: string }).workflow}`)
+    const put = t.store.putCodeSnapshot.bind(t.store)
+    t.store.putCodeSnapshot = (sha, tarGz) => (order.push('snapshot'), put(sha, tarGz))
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(order).toEqual(['prepare train', 'snapshot'])
+  })
+
+  it('writes the attempt\'s runner script and its provisioning record side by side before the launch', async () => {
+    const t = setup('side-by-side', [succeed])
+    let inFlight = 0
+    let most = 0
+    const counted = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+      most = Math.max(most, ++inFlight)
+      try {
+        await new Promise((r) => setImmediate(r))
+        return await f(...a)
+      } finally {
+        inFlight--
+      }
+    }
+    t.store.putRunnerScript = counted(t.store.putRunnerScript.bind(t.store))
+    const saveRun = t.store.saveRun.bind(t.store)
+    t.store.saveRun = (rec) => (rec.status === 'provisioning' ? counted(saveRun)(rec) : saveRun(rec))
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(most).toBe(2)
+    expect(await t.store.getRun(rec.repoId, rec.run)).toMatchObject({ status: 'succeeded' })
+  })
+
   it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {
     const interrupted: Script = async (_req, io) => {
       await io.writeLog(0, 'epoch 1\n')

@@ -170,6 +170,56 @@ describe('watchAttempt', () => {
     expect(waits).toEqual([1000, 1000, 2000, 4000, 4000, 4000])
   })
 
+  it('keeps its fast pace while status.json says uploading, so `done` is seen within fastMs of being written (the machine is billed until then)', async () => {
+    const { objects } = counted({ watch: false })
+    const store = new RunStore(objects)
+    const follower = new LogFollower(store, R, RUN, 1, () => undefined)
+    let t = 0
+    const waits: number[] = []
+    const script: Record<number, () => Promise<void>> = {
+      1: () => writeChunks(objects, 0, 1),
+      // the job ends; its artifacts go up for a long while, printing nothing
+      2: () => store.writeStatus(R, RUN, 1, { phase: 'uploading' }),
+      12: () => store.writeStatus(R, RUN, 1, { phase: 'done', status: 'succeeded', exitCode: 0 })
+    }
+    const exec = await watchAttempt({
+      ...base, store, handle: fakeHandle(), follower, pace: { fastMs: 1000, slowMs: 8000, holdMs: 1500 }, now: () => t,
+      sleep: async (ms) => {
+        waits.push(ms)
+        t += ms
+        await script[waits.length]?.()
+      }
+    })
+    expect(exec).toEqual({ state: 'ended', exitCode: 0 })
+    // never backed off while uploading: `done` seen at the first poll after it was written
+    expect(waits).toEqual(Array(12).fill(1000))
+  })
+
+  it('a change of status.json holds the fast pace like a chunk: a quiet job that starts and ends at once is seen done at the next fast poll', async () => {
+    const { objects } = counted({ watch: false })
+    const store = new RunStore(objects)
+    const follower = new LogFollower(store, R, RUN, 1, () => undefined)
+    let t = 0
+    const waits: number[] = []
+    const script: Record<number, () => Promise<void>> = {
+      // a long quiet start (the bootstrap, the code): the loop backs off
+      5: () => store.writeStatus(R, RUN, 1, { phase: 'running' }),
+      // the job's first and last command, then done, within holdMs of the status change
+      6: () => store.writeStatus(R, RUN, 1, { phase: 'done', status: 'succeeded', exitCode: 0 })
+    }
+    const exec = await watchAttempt({
+      ...base, store, handle: fakeHandle(), follower, pace: { fastMs: 500, slowMs: 8000, holdMs: 1500 }, now: () => t,
+      sleep: async (ms) => {
+        waits.push(ms)
+        t += ms
+        await script[waits.length]?.()
+      }
+    })
+    expect(exec).toEqual({ state: 'ended', exitCode: 0 })
+    // fast for holdMs at first, backing off while quiet, then fast again once the status moved: done seen 0.5 s after it was written
+    expect(waits).toEqual([500, 500, 500, 1000, 2000, 500])
+  })
+
   it('wakes at once when the backend says its runner ended, without waiting out the sleep', async () => {
     const { objects } = counted()
     const store = new RunStore(objects)

@@ -22,7 +22,7 @@ const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs
 
 describe('GitHub examples', () => {
   it('cover the pipelines the README promises', () => {
-    expect(githubExamples).toEqual(expect.arrayContaining(['pr-training.yml', 'nightly-retrain.yml', 'dispatch-train.yml', 'cleanup.yml', 'evaluate-other-repo.yml']))
+    expect(githubExamples).toEqual(expect.arrayContaining(['pr-training.yml', 'nightly-retrain.yml', 'dispatch-train.yml', 'cleanup.yml', 'evaluate-other-repo.yml', 'seed-matrix.yml']))
   })
 
   it.each(githubExamples)('%s passes actionlint', async (file) => {
@@ -102,7 +102,7 @@ async function gitlabCiLocal(example: string, variables: Record<string, string>,
 const maybe = existsSync(join(ROOT, 'dist/cli.js')) ? it : it.skip
 describe('GitLab examples under gitlab-ci-local (local backend)', () => {
   it('cover the same pipelines', () => {
-    expect(gitlabExamples.sort()).toEqual(['cleanup.gitlab-ci.yml', 'evaluate-other-project.gitlab-ci.yml', 'manual-train.gitlab-ci.yml', 'mr-training.gitlab-ci.yml', 'nightly-retrain.gitlab-ci.yml'])
+    expect(gitlabExamples.sort()).toEqual(['cleanup.gitlab-ci.yml', 'evaluate-other-project.gitlab-ci.yml', 'manual-train.gitlab-ci.yml', 'mr-training.gitlab-ci.yml', 'nightly-retrain.gitlab-ci.yml', 'seed-matrix.gitlab-ci.yml'])
   })
 
   maybe('mr-training: trains in a merge request pipeline; the report job gets the outputs', async () => {
@@ -131,10 +131,21 @@ describe('GitLab examples under gitlab-ci-local (local backend)', () => {
 
   maybe('manual-train: pipeline inputs become the workflow\'s arguments', async () => {
     const r = await gitlabCiLocal('manual-train.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'web' })
-    expect(r.text).toContain('training --epochs 200 --learning-rate 0.05')
+    expect(r.text).toContain('training --epochs 200 --lr 0.05')
     expect(r.text).toMatch(/PASS\s+train/)
     expect(r.code).toBe(0)
   }, 300_000)
+
+  maybe('seed-matrix: a parallel:matrix over three seeds makes one seed group of three runs in the store', async () => {
+    const r = await gitlabCiLocal('seed-matrix.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'merge_request_event' }, 'ml-seeds')
+    expect(r.code).toBe(0)
+    for (const seed of ['1', '2', '3']) expect(r.text).toContain(`training --seed ${seed}`)
+    const runsDir = join(store, 'github.com/acme/ml-seeds/runs')
+    const groups = readdirSync(runsDir)
+      .map((run) => JSON.parse(readFileSync(join(runsDir, run, 'run.json'), 'utf8')) as { status: string; group?: { name: string; size?: number; member?: string; pipeline?: string } })
+      .map((rec) => [rec.status, rec.group?.name, rec.group?.size, rec.group?.member])
+    expect(groups.sort()).toEqual([['succeeded', 'train', 3, '1'], ['succeeded', 'train', 3, '2'], ['succeeded', 'train', 3, '3']])
+  }, 600_000)
 
   it('cleanup: a scheduled pipeline has one cleanup job per region (it needs AWS, so it is listed, not run)', async () => {
     const r = await gitlabCiLocal('cleanup.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'schedule' }, 'ml-demo', ['--list-json'])

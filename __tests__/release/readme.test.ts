@@ -1,11 +1,12 @@
 /**
- * README.md as a user reads it: the input/output tables match action.yml and the component's spec,
- * and every ```console block runs (in order, on the local backend, in a repository holding the
- * nearest ```yaml block above it that starts with `# .dstack/workflows.yaml`) and prints output of
- * the same shape: run names, hashes, paths and numbers may differ, a `…` line stands for any lines.
+ * The README and the docs pages as a user reads them: the input/output tables of docs/action.md and
+ * docs/gitlab.md match action.yml and the component's spec, and every ```console block of a page
+ * runs (in order, on the local backend, in a repository holding the nearest ```yaml block above it
+ * that starts with `# .dstack/workflows.yaml`) and prints output of the same shape: run names,
+ * hashes, paths and numbers may differ, a `…` line stands for any lines.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/entry/cli.js'
@@ -13,7 +14,8 @@ import { makeRepo, git } from '../helpers/git-repo.js'
 import { run } from '../helpers/s3server.js'
 
 const ROOT = process.cwd()
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const consolePages = PAGES.filter((p) => /^```console$/m.test(readFileSync(join(ROOT, p), 'utf8')))
 
 interface Block {
   lang: string
@@ -73,17 +75,21 @@ afterAll(() => {
   else process.env.DSTACK_WORK_ROOT = savedWork
 })
 
-describe('README.md', () => {
+describe('the README and the docs pages', () => {
   it('input and output tables are generated from action.yml and templates/run.yml', async () => {
     const r = await run(process.execPath, [join(ROOT, 'scripts/docs-tables.mjs'), '--check'], { cwd: ROOT })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
   })
 
-  it('every console block prints what the README shows (its shape)', async () => {
-    const all = blocks(README)
+  it('the CLI page holds the console examples', () => {
+    expect(consolePages).toContain('docs/cli.md')
+  })
+
+  it.each(consolePages)('every console block of %s prints what the page shows (its shape)', async (page) => {
+    const all = blocks(readFileSync(join(ROOT, page), 'utf8'))
     const consoles = all.filter((b) => b.lang === 'console')
-    expect(consoles.length).toBeGreaterThanOrEqual(3)
+    expect(consoles.length).toBeGreaterThanOrEqual(1)
     const names = new Map<string, string>() // run name in the README → the name this test got
     let fixture = ''
     let repoDir = ''
@@ -122,12 +128,12 @@ describe('README.md', () => {
           signal: new AbortController().signal
         })
         const actual = text.replace(/\n$/, '').split('\n')
-        // the README's run names stand for the ones this run got, in order of appearance
+        // the page's run names stand for the ones this run got, in order of appearance
         const readmeRuns = [...new Set(step.expected.join('\n').match(/\b[a-z]+-[a-z]+-\d+\b/g) ?? [])]
         const gotRuns = [...new Set(text.match(/\b[a-z]+-[a-z]+-\d+\b/g) ?? [])]
         readmeRuns.forEach((n, i) => gotRuns[i] && !names.has(n) && names.set(n, gotRuns[i]!))
         // on a mismatch, the diff of the shapes shows where
-        if (!sameShape(step.expected, actual)) expect({ at: `README.md:${b.line}: $ ${step.cmd}`, lines: actual.map(shape) }).toEqual({ at: `README.md:${b.line}: $ ${step.cmd}`, lines: step.expected.map(shape) })
+        if (!sameShape(step.expected, actual)) expect({ at: `${page}:${b.line}: $ ${step.cmd}`, lines: actual.map(shape) }).toEqual({ at: `${page}:${b.line}: $ ${step.cmd}`, lines: step.expected.map(shape) })
       }
     }
   }, 120_000)

@@ -15,10 +15,11 @@ const ROOT = process.cwd()
 const GCL = join(ROOT, 'node_modules/gitlab-ci-local/dist/index.js')
 
 /** a copy of the files release-check reads, with package.json at `version` */
-function checkout(version: string, changelog?: string) {
+function checkout(version: string, changelog?: string, pkg: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'release-'))
   for (const f of ['schemas', 'scripts', 'CHANGELOG.md']) cpSync(join(ROOT, f), join(dir, f), { recursive: true })
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'run-action', version }))
+  const real = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...real, name: 'run-action', version, ...pkg }))
   if (changelog) writeFileSync(join(dir, 'CHANGELOG.md'), changelog)
   return dir
 }
@@ -30,6 +31,15 @@ describe('scripts/release-check.mjs', () => {
     rmSync(dir, { recursive: true, force: true })
     expect(r.stdout).toBe('release 1.0.0: ready (tag v1.0.0, move v1)\n')
     expect(r.code).toBe(0)
+  })
+
+  it('refuses a package that would install runtime dependencies beside the bundled CLI', async () => {
+    const dir = checkout('1.0.0', '# Changelog\n\n## [1.0.0]\n\n- first\n', { dependencies: { yaml: '^2.0.0' }, files: ['dist/'] })
+    const r = await run(process.execPath, [join(dir, 'scripts/release-check.mjs'), '1.0.0'], { cwd: dir })
+    rmSync(dir, { recursive: true, force: true })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('release 1.0.0: package.json: dependencies yaml would be installed with the CLI, which bundles them (move them to devDependencies)')
+    expect(r.stderr).toContain('release 1.0.0: package.json: files must list dist/cli.js and dist/cli/')
   })
 
   it('names everything a version lacks', async () => {

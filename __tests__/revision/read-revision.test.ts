@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, writeFileSync, appendFileSync, realpathSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { detectRepoId, readRevision } from '../../src/revision/index.js'
 import { UserError } from '../../src/model/errors.js'
 import { LAPTOP_ENV, TempDirs, commitAll, git, makeClonePair, makeRepo, writeFiles } from './git-fixture.js'
@@ -120,7 +120,7 @@ describe('readRevision on a laptop', () => {
   it('no remote at all: a local repo id from the user and folder', async () => {
     const { dir, sha } = makeRepo(dirs, FILES, 'My Project')
     const r = await readRevision(dir, { USER: 'Alice Smith' })
-    expect(r.revision).toMatchObject({ repoId: 'local/Alice-Smith/My-Project', sha, branch: 'main' })
+    expect(r.revision).toMatchObject({ repoId: `local/Alice-Smith/My-Project-${fingerprintByGit(dir)}`, sha, branch: 'main' })
     expect(r.revision.repoUrl).toBeUndefined()
     expect(r.warnings).toHaveLength(1)
   })
@@ -322,11 +322,59 @@ describe('readRevision in CI against real checkouts', () => {
   })
 })
 
+/**
+ * The fingerprint of a checkout without a remote, computed here from git's own answers (its root
+ * commits, the real path of its git folder), not by the code under test.
+ */
+function fingerprintByGit(dir: string): string {
+  const roots = git(dir, 'rev-list', '--max-parents=0', 'HEAD').split('\n').filter(Boolean).sort().join(',')
+  const gitDir = realpathSync(resolve(dir, git(dir, 'rev-parse', '--git-common-dir')))
+  return createHash('sha256').update(`${roots}\n${gitDir}`).digest('hex').slice(0, 10)
+}
+
+describe('the identity of a repository without a remote', () => {
+  it('two projects in folders of the same name are two repositories; one project keeps its id', async () => {
+    const a = makeRepo(dirs, { 'a.py': 'A = 1\n' }, 'ml')
+    const b = makeRepo(dirs, { 'b.py': 'B = 1\n' }, 'ml')
+    const idA = await detectRepoId(a.dir, LAPTOP_ENV)
+    const idB = await detectRepoId(b.dir, LAPTOP_ENV)
+    expect(idA).toMatch(/^local\/alice\/ml-[0-9a-f]{10}$/)
+    expect(idB).toMatch(/^local\/alice\/ml-[0-9a-f]{10}$/)
+    expect(idA).not.toBe(idB)
+    // the same id from a sub-folder, after a new commit, and from readRevision (what `run` records)
+    mkdirSync(join(a.dir, 'sub'))
+    expect(await detectRepoId(join(a.dir, 'sub'), LAPTOP_ENV)).toBe(idA)
+    writeFiles(a.dir, { 'a.py': 'A = 2\n' })
+    commitAll(a.dir, 'second')
+    expect(await detectRepoId(a.dir, LAPTOP_ENV)).toBe(idA)
+    expect((await readRevision(a.dir, LAPTOP_ENV)).revision.repoId).toBe(idA)
+  })
+
+  it('a copy of the same history in another folder of the same name is another project; a worktree is the same one', async () => {
+    const a = makeRepo(dirs, { 'a.py': 'A = 1\n' }, 'proj')
+    const copy = join(dirs.make(), 'proj')
+    git(dirname(copy), 'clone', '-q', '--no-local', a.dir, copy)
+    git(copy, 'remote', 'remove', 'origin')
+    const idA = await detectRepoId(a.dir, LAPTOP_ENV)
+    expect(await detectRepoId(copy, LAPTOP_ENV)).not.toBe(idA)
+    const wt = join(dirs.make(), 'proj')
+    git(a.dir, 'worktree', 'add', '-q', '-b', 'side', wt)
+    expect(await detectRepoId(wt, LAPTOP_ENV)).toBe(`local/alice/proj-${fingerprintByGit(a.dir)}`)
+    expect(await detectRepoId(wt, LAPTOP_ENV)).toBe(idA)
+  })
+
+  it('a repository with a remote keeps the remote\'s id', async () => {
+    const { clone } = makeClonePair(dirs, FILES)
+    git(clone, 'remote', 'set-url', 'origin', 'git@github.com:octo/ml.git')
+    expect(await detectRepoId(clone, LAPTOP_ENV)).toBe('github.com/octo/ml')
+  })
+})
+
 describe('detectRepoId', () => {
   it('from CI, from the upstream remote, or local/<user>/<folder>', async () => {
     const { clone } = makeClonePair(dirs, FILES)
     expect(await detectRepoId(clone, { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'octo/ci-name' })).toBe('github.com/octo/ci-name')
-    expect(await detectRepoId(clone, LAPTOP_ENV)).toBe('local/alice/clone')
+    expect(await detectRepoId(clone, LAPTOP_ENV)).toBe(`local/alice/clone-${fingerprintByGit(clone)}`)
     git(clone, 'remote', 'set-url', 'origin', 'https://bob:tok@gitlab.example.com/g/sub/r.git')
     expect(await detectRepoId(clone, LAPTOP_ENV)).toBe('gitlab.example.com/g/sub/r')
     await expect(detectRepoId(dirs.make('plain-'), LAPTOP_ENV)).rejects.toThrow(UserError)

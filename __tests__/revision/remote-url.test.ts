@@ -73,4 +73,11 @@ describe('localRepoId', () => {
     expect(localRepoId(user, folder)).toBe(id)
     expect(assertRepoId(id)).toBe(id)
   })
+
+  it('ends with the fingerprint, within the length of a repo id part', () => {
+    expect(localRepoId('alice', 'ml', '0123456789')).toBe('local/alice/ml-0123456789')
+    const long = localRepoId('alice', 'x'.repeat(300), 'abcdef0123')
+    expect(long).toMatch(/^local\/alice\/x+-abcdef0123$/)
+    expect(assertRepoId(long)).toBe(long)
+  })
 })

@@ -1,17 +1,15 @@
 /**
  * The runner's notice-fit check (issue 14): checkpoints changed since the last sync, against the
  * upload speed measured by the earlier syncs and the time the spot notice left. The function is
- * taken from runner-body.sh as is and run by bash with given numbers (no timing involved).
+ * taken from the runner's body as it is embedded and run by bash with given numbers (no timing involved).
  */
 import { describe, it, expect } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-
-const BODY = readFileSync(new URL('../../src/runner/runner-body.sh', import.meta.url), 'utf8')
+import { RUNNER_BODY as BODY } from '../../src/runner/body.generated.js'
 
 function fn(name: string): string {
   const m = new RegExp(`^${name}\\(\\) \\{[\\s\\S]*?^\\}`, 'm').exec(BODY)
-  if (!m) throw new Error(`${name} not found in runner-body.sh`)
+  if (!m) throw new Error(`${name} not found in the runner's body`)
   return m[0]
 }
 

@@ -42,6 +42,17 @@ describe('runner script: nodes', () => {
     expect(log).toContain('10.0.0.5 slots=8\n10.0.0.6 slots=8\n10.0.0.7 slots=8\n')
   })
 
+  test('groups of different machines: DSTACK_GPUS_NUM is the sum over the nodes, the hostfile gives each its own slots and a CPU node its address alone (dstack\'s runner)', async () => {
+    const { root, loc } = await folderStore()
+    const plan = makePlan(loc, { nodes: { count: 3, startupOrder: 'any' }, commands: ['echo "per=$DSTACK_GPUS_PER_NODE num=$DSTACK_GPUS_NUM"', 'cat "$DSTACK_MPI_HOSTFILE"'] })
+    const env = { DSTACK_NODE_RANK: '1', DSTACK_NODES_IPS: '10.0.0.1\n10.0.0.2\n10.0.0.3', DSTACK_GPUS_PER_NODE: '4', DSTACK_GPUS_BY_RANK: '8,4,0' }
+    const end = await runToEnd(plan, { backend: { env } })
+    expect(end.exitCode).toBe(0)
+    const log = nodeLog(root, 1)
+    expect(log).toContain('per=4 num=12\n')
+    expect(log).toContain('10.0.0.1 slots=8\n10.0.0.2 slots=4\n10.0.0.3\n')
+  })
+
   test.each([
     ['a rank that is not a number', { DSTACK_NODE_RANK: '1; touch PWNED', DSTACK_NODES_IPS: '10.0.0.1\n10.0.0.2' }, 0, 'DSTACK_NODE_RANK `1; touch PWNED` is not a node rank'],
     ['a rank past the node count', { DSTACK_NODE_RANK: '2', DSTACK_NODES_IPS: '10.0.0.1\n10.0.0.2' }, 0, 'DSTACK_NODE_RANK 2 is not below the node count 2'],

@@ -36,10 +36,12 @@ describe('the 0.x format', () => {
 
   it('gpu objects, legacy NAME/gpu, minimums, interruptible, registry_auth for docker', () => {
     const s = spec('gpu-object')
-    expect(s.resources).toMatchObject({ gpu: { names: ['A100'], count: { min: 2, max: 2 }, memoryMiB: { min: 40 * GB } }, memoryMiB: { min: 64 * GB }, shmSizeMiB: 16 * GB, cpu: { min: 8 } })
+    // dstack 0.9 `Provider._resources` / `_str_to_mib`: GB is decimal (int(n·10⁹ / 2²⁰) MiB), every figure a minimum
+    expect(s.resources).toMatchObject({ gpu: { names: ['A100'], count: { min: 2 }, memoryMiB: { min: 38146 } }, memoryMiB: { min: 61035 }, shmSizeMiB: 15258, cpu: { min: 8 } })
+    expect(s.resources.gpu!.count).toEqual({ min: 2 })
     expect(s.spotPolicy).toBe('spot')
     expect(s.registryAuth).toEqual({ username: '$oauthtoken', password: '${{ secrets.NGC_API_KEY }}' })
-    expect(spec('legacy-gpu').resources.gpu).toEqual({ names: ['V100'], count: { min: 2, max: 2 } })
+    expect(spec('legacy-gpu').resources.gpu).toEqual({ names: ['V100'], count: { min: 2 } })
   })
 
   it('absolute artifact paths, as dstack 0.9 documented them for conda environments and caches (`~` is /root)', () => {

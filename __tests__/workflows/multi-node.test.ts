@@ -18,22 +18,35 @@ describe('multi-node tasks', () => {
   })
 
   it('node addresses are accepted in group commands that name an existing node', () => {
-    const s = parseOk(F, 'type: task\nname: g\ngroups:\n  - name: a\n    nodes: 1\n    commands:\n      - echo ${{ groups[1].nodes[1].IP_ADDRESS }}\n  - name: b\n    nodes: 2\n    commands:\n      - echo ${{ groups[0].nodes[0].IP_ADDRESS }}\n').g!
+    const s = parseOk(F, 'type: task\nname: grp\ngroups:\n  - name: a\n    nodes: 1\n    commands:\n      - echo ${{ groups[1].nodes[1].IP_ADDRESS }}\n  - name: b\n    nodes: 2\n    commands:\n      - echo ${{ groups[0].nodes[0].IP_ADDRESS }}\n').grp!
     expect(s.nodes).toBe(3)
     expect(s.groups!.map((g) => g.name)).toEqual(['a', 'b'])
   })
 
   it('a node address past the groups, or without groups, or malformed, is a problem with its position', () => {
-    const past = problemsOf(F, 'type: task\nname: g\ngroups:\n  - name: a\n    nodes: 1\n    commands:\n      - echo ${{ groups[0].nodes[1].IP_ADDRESS }}\n')
+    const past = problemsOf(F, 'type: task\nname: grp\ngroups:\n  - name: a\n    nodes: 1\n    commands:\n      - echo ${{ groups[0].nodes[1].IP_ADDRESS }}\n')
     expect(past).toEqual([expect.objectContaining({ path: 'groups[0].commands[0]', line: 7, message: expect.stringContaining('names a node that does not exist (the task has 1 in `a`)') })])
-    const none = problemsOf(F, 'type: task\nname: n\nnodes: 2\ncommands:\n  - echo ${{ groups[0].nodes[0].IP_ADDRESS }}\n')
-    expect(none[0]).toMatchObject({ path: 'commands[0]', message: expect.stringContaining('needs `groups`'), hint: expect.stringContaining('DSTACK_MASTER_NODE_IP') })
-    const bad = problemsOf(F, 'type: task\nname: g\ngroups:\n  - name: a\n    commands:\n      - echo ${{ groups[0].nodes[0].ip }}\n')
+    // dstack's `node_groups`: a task without `groups` is one group `0` of all its nodes
+    const past0 = problemsOf(F, 'type: task\nname: nn\nnodes: 2\ncommands:\n  - echo ${{ groups[0].nodes[2].IP_ADDRESS }}\n')
+    expect(past0[0]).toMatchObject({ path: 'commands[0]', message: expect.stringContaining('names a node that does not exist (the task has 2 in `0`)') })
+    const bad = problemsOf(F, 'type: task\nname: grp\ngroups:\n  - name: a\n    commands:\n      - echo ${{ groups[0].nodes[0].ip }}\n')
     expect(bad[0]).toMatchObject({ message: expect.stringContaining('is not a node address') })
   })
 
-  it('a group needs commands; groups and nodes cannot be combined', () => {
-    expect(problemsOf(F, 'type: task\nname: g\ngroups:\n  - name: a\n    nodes: 2\n')[0]).toMatchObject({ path: 'groups[0].commands', message: 'node group `a` has no `commands`' })
-    expect(problemsOf(F, 'type: task\nname: g\nnodes: 2\ngroups:\n  - name: a\n    commands: [x]\n').map((p) => p.message)).toContain('`nodes` and `groups` cannot be combined')
+  it('accepts node addresses in the commands of a task with `nodes` (one group of all its nodes), as dstack does', () => {
+    const s = parseOk(F, 'type: task\nname: nodes-ref\nnodes: 2\ncommands:\n  - echo ${{ groups[0].nodes[1].IP_ADDRESS }}\n')['nodes-ref']!
+    expect(s.commands).toEqual(['echo ${{ groups[0].nodes[1].IP_ADDRESS }}'])
+  })
+
+  it('a group needs commands unless the task has an image (configurations.py: validate_node_groups_have_commands_or_image)', () => {
+    expect(problemsOf(F, 'type: task\nname: grp\ngroups:\n  - name: a\n    nodes: 2\n')[0]).toMatchObject({ path: 'groups[0].commands', message: "Node group 'a': either `commands` must be set in the group, or `image` at the task level." })
+    const s = parseOk(F, 'type: task\nname: grp\nimage: ghcr.io/acme/worker:1\ngroups:\n  - name: a\n    nodes: 2\n  - name: b\n    commands: [python serve.py]\n').grp!
+    expect(s.groups!.map((g) => [g.name, g.commands])).toEqual([['a', []], ['b', ['python serve.py']]])
+    expect(problemsOf(F, 'type: task\nname: grp\nnodes: 2\ngroups:\n  - name: a\n    commands: [x]\n').map((p) => p.message)).toContain('`nodes` and `groups` are mutually exclusive')
+  })
+
+  it('group names follow dstack\'s pattern ^[a-z0-9][a-z0-9-]{0,39}$ and are unique', () => {
+    expect(problemsOf(F, 'type: task\nname: grp\ngroups:\n  - name: Workers\n    commands: [x]\n')[0]).toMatchObject({ path: 'groups[0].name', message: expect.stringContaining("^[a-z0-9][a-z0-9-]{0,39}$") })
+    expect(problemsOf(F, 'type: task\nname: grp\ngroups:\n  - name: a\n    commands: [x]\n  - name: a\n    commands: [y]\n')[0]).toMatchObject({ path: 'groups[1].name', message: expect.stringContaining('Duplicate node group names') })
   })
 })

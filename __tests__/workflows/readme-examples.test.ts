@@ -1,17 +1,19 @@
 /**
- * The README's workflow examples are workflow files that validate: every ```yaml block that is a
- * workflow file (its first line names one, `# .dstack/workflows.yaml` / `# train.dstack.yml`, or it
- * is a `workflows:` list or a `type:` configuration) is parsed as that file.
+ * The workflow examples of the README and the docs pages are workflow files that validate: every
+ * ```yaml block that is a workflow file (its first line names one, `# .dstack/workflows.yaml` /
+ * `# train.dstack.yml`, or it is a `workflows:` list or a `type:` configuration) is parsed as that file.
  */
 import { describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { marked, type Tokens } from 'marked'
 import { parse } from 'yaml'
 import { parseWorkflowFile } from '../../src/workflows/index.js'
 import { isSeedFile, isTaskFile } from '../../src/workflows/discover.js'
 
-const README = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
+const ROOT = process.cwd()
+const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const text = (page: string) => readFileSync(join(ROOT, page), 'utf8')
 
 /** the yaml code blocks of the README that are workflow files, with the file name each one is */
 function workflowExamples(markdown: string): { file: string; text: string; line: number }[] {
@@ -31,15 +33,16 @@ function workflowExamples(markdown: string): { file: string; text: string; line:
   return out
 }
 
-describe('README workflow examples', () => {
-  const examples = workflowExamples(README)
+describe('workflow examples of the README and the docs pages', () => {
+  const all = PAGES.flatMap((page) => workflowExamples(text(page)).map((e) => ({ ...e, page })))
 
-  it('are found (the first is the .dstack/workflows.yaml example with `gpu: A10G:1`)', () => {
-    expect(examples.length).toBeGreaterThanOrEqual(2)
-    expect(examples[0]).toMatchObject({ file: '.dstack/workflows.yaml', text: expect.stringContaining('gpu: A10G:1') })
+  it('are found (docs/workflows.md starts with the .dstack/workflows.yaml example with `gpu: A10G:1`)', () => {
+    expect(all.length).toBeGreaterThanOrEqual(6)
+    expect(all.filter((e) => e.page === 'README.md').length).toBeGreaterThanOrEqual(1)
+    expect(workflowExamples(text('docs/workflows.md'))[0]).toMatchObject({ file: '.dstack/workflows.yaml', text: expect.stringContaining('gpu: A10G:1') })
   })
 
-  it.each(workflowExamples(README).map((e) => [`README.md:${e.line} (${e.file})`, e] as const))('%s validates', (_name, e) => {
+  it.each(all.map((e) => [`${e.page}:${e.line} (${e.file})`, e] as const))('%s validates', (_name, e) => {
     const r = parseWorkflowFile(e.file, e.text)
     expect(r.problems).toEqual([])
     expect(r.specs.length + r.skipped.length).toBeGreaterThan(0)

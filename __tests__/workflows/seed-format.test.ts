@@ -29,9 +29,9 @@ describe('seed format: the valid fixture', () => {
     expect(d.setup).toEqual(['apt-get update'])
   })
 
-  it('env: literals in env, bare names and secret templates in secretEnv', () => {
-    expect(specs.train!.env).toEqual({ PYTHONUNBUFFERED: '1' })
-    expect(specs.train!.secretEnv).toEqual({ HF_TOKEN: '${{ env.HF_TOKEN }}', WANDB_KEY: '${{ secrets.WANDB_KEY }}' })
+  it('env: literals in env, a bare name exported empty (0.x `Provider._env`), secret templates in secretEnv', () => {
+    expect(specs.train!.env).toEqual({ PYTHONUNBUFFERED: '1', HF_TOKEN: '' })
+    expect(specs.train!.secretEnv).toEqual({ WANDB_KEY: '${{ secrets.WANDB_KEY }}' })
   })
 
   it('artifacts: objects and strings, normalised paths, mount', () => {
@@ -53,9 +53,9 @@ describe('seed format: the valid fixture', () => {
     ])
   })
 
-  it('ports: a count N becomes N "any free port" entries (0); a list gives container ports', () => {
+  it('ports: a count N becomes N "any free port" entries (0); a list gives the app ports (0.x `"80:8081"` is app:local)', () => {
     expect(specs.train!.ports).toEqual([0, 0])
-    expect(specs['build-image']!.ports).toEqual([8080, 8081])
+    expect(specs['build-image']!.ports).toEqual([8080, 80])
   })
 
   it('working_dir, cache, image, entrypoint', () => {
@@ -67,17 +67,18 @@ describe('seed format: the valid fixture', () => {
 
   it('resources: gpu object, memory/cpu as minimums, shm_size, interruptible → spot, local ignored', () => {
     expect(specs.train!.resources).toEqual({
-      gpu: { names: ['A100'], count: { min: 2, max: 2 }, memoryMiB: { min: 40 * GB } },
+      // 0.x `_str_to_mib`: GB is decimal, int(n·10⁹ / 2²⁰) MiB; the GPU count is a minimum too
+      gpu: { names: ['A100'], count: { min: 2 }, memoryMiB: { min: 38146 } },
       cpu: { min: 8 },
-      memoryMiB: { min: 64 * GB },
+      memoryMiB: { min: 61035 },
       diskMiB: DEFAULTS.diskMiB,
-      shmSizeMiB: 16 * GB
+      shmSizeMiB: 15258
     })
     expect(specs.train!.spotPolicy).toBe('spot')
   })
 
   it('legacy `<NAME>/gpu: N`; interruptible: false → on-demand', () => {
-    expect(specs['build-image']!.resources.gpu).toEqual({ names: ['V100'], count: { min: 2, max: 2 } })
+    expect(specs['build-image']!.resources.gpu).toEqual({ names: ['V100'], count: { min: 2 } })
     expect(specs['build-image']!.spotPolicy).toBe('on-demand')
   })
 
@@ -93,7 +94,7 @@ describe('seed format: the valid fixture', () => {
 
   it('`.dstack/workflows/*.yml`: gpu: 1, python string, requirements → pip install in setup', () => {
     const p = parseOk('.dstack/workflows/extra.yml', readFixture('seed-valid', '.dstack/workflows/extra.yml')).prepare!
-    expect(p.resources.gpu).toEqual({ names: [], count: { min: 1, max: 1 } })
+    expect(p.resources.gpu).toEqual({ names: [], count: { min: 1 } })
     expect(p.python).toBe('3.9')
     expect(p.setup).toEqual(['pip install -r requirements.txt'])
   })
@@ -181,7 +182,7 @@ describe('seed format: problems', () => {
     ].join('\n')))
     findProblem(problems, 'workflows[0].python', /unsupported python version `2.7`/)
     findProblem(problems, 'workflows[0].env[0]', /invalid environment variable name `1X`/)
-    findProblem(problems, 'workflows[0].env[2]', /`A` is set more than once/)
+    findProblem(problems, 'workflows[0].env[2]', /Duplicate environment variable: A/)
     findProblem(problems, 'workflows[0].env[3]', /unsupported expression `\$\{\{ github.sha \}\}`/)
     findProblem(problems, 'workflows[0].ports[0]', /invalid port `http`/)
     findProblem(problems, 'workflows[0].ports[1]', /invalid port `70000`/)

@@ -68,8 +68,8 @@ describe('selectWorkflow', () => {
 })
 
 describe('checkPlacement', () => {
-  const abs = parseOk('a.dstack.yml', 'type: task\nname: a\ncommands: [echo]\nartifacts: [/opt/env]\n').a!
-  const rel = parseOk('r.dstack.yml', 'type: task\nname: r\ncommands: [echo]\nartifacts: [out]\n').r!
+  const abs = parseOk('a.dstack.yml', 'type: task\nname: abs\ncommands: [echo]\nartifacts: [/opt/env]\n').abs!
+  const rel = parseOk('r.dstack.yml', 'type: task\nname: rel\ncommands: [echo]\nartifacts: [out]\n').rel!
   const img = { ...abs, image: 'python:3.12' }
 
   it('refuses absolute paths, its own or a dependency\'s, only on the local backend without an image', () => {

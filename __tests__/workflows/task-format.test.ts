@@ -1,5 +1,6 @@
 /** Current-format `*.dstack.yml` tasks: every field, valid and invalid. */
 import { describe, it, expect } from '@jest/globals'
+import { parseYaml } from '../../src/workflows/source.js'
 import { parseWorkflowFile, defaultTaskName } from '../../src/workflows/index.js'
 import { findProblem, parseOk, problemsOf, readFixture } from './helpers.js'
 
@@ -29,7 +30,7 @@ describe('task format: the valid fixtures', () => {
     expect(train.secretEnv).toEqual({
       HF_TOKEN: '${{ env.HF_TOKEN }}',
       WANDB_API_KEY: '${{ secrets.WANDB_API_KEY }}',
-      MIXED: 'prefix-${{ env.SUFFIX }}'
+      MIXED: 'prefix-${{ secrets.SUFFIX }}'
     })
   })
 
@@ -45,7 +46,7 @@ describe('task format: the valid fixtures', () => {
   it('resources with the full grammar', () => {
     expect(train.resources).toEqual({
       gpu: { names: [], count: { min: 2, max: 2 }, memoryMiB: { min: 24 * GB, max: 40 * GB } },
-      cpu: { min: 8, arch: 'arm' },
+      cpu: { min: 8, arch: 'x86' },
       memoryMiB: { min: 200 * GB },
       diskMiB: { min: 500 * GB, max: 500 * GB },
       shmSizeMiB: 24 * GB
@@ -93,7 +94,7 @@ describe('task format: single fields', () => {
     })
     expect(task('python: 3.1').python).toBe('3.10')
     expect(task('working_dir: .').workingDir).toBe('.')
-    expect(task('instance_types: g5.xlarge').instanceTypes).toEqual(['g5.xlarge'])
+    expect(task('instance_types: [g5.xlarge]').instanceTypes).toEqual(['g5.xlarge'])
   })
 })
 
@@ -107,7 +108,7 @@ describe('task format: problems', () => {
     expect(pos('comands', /unknown key `comands`/)).toEqual([3, 1])
     expect(findProblem(problems, 'comands', /unknown/).hint).toBe('did you mean `commands`?')
     expect(pos('resources.gpu', /gpu spec `A100:2:3` has more than one count \(`3`\)/)).toEqual([6, 8])
-    expect(pos('resources.cpu', /invalid token `foo` in cpu spec `x86:16:foo`/)).toEqual([7, 8])
+    expect(pos('resources.cpu', /Invalid CPU architecture: `x86:16:foo`/)).toEqual([7, 8])
     expect(pos('resources.memory', /invalid memory `64XB`/)).toEqual([8, 11])
     expect(pos('resources.disk', /lower bound is greater/)).toEqual([9, 9])
     expect(pos('max_duration', /invalid duration `2 hours`/)).toEqual([10, 15])
@@ -116,7 +117,7 @@ describe('task format: problems', () => {
     expect(findProblem(problems, 'spot_policy', /spott/).hint).toBe('did you mean `spot`?')
     expect(pos('volumes', /`volumes` are not supported/)).toEqual([16, 1])
     expect(pos('env[0]', /invalid environment variable name `1BAD`/)).toEqual([20, 5])
-    expect(pos('env[1]', /unsupported expression `\$\{\{ github.token \}\}`/)).toEqual([21, 5])
+    expect(pos('env[1]', /Failed to interpolate due to missing vars: \['github.token'\]/)).toEqual([21, 5])
     expect(problems).toHaveLength(11)
     const order = problems.map((p) => p.line * 1000 + p.column)
     expect(order).toEqual([...order].sort((a, b) => a - b))
@@ -137,8 +138,8 @@ describe('task format: problems', () => {
   })
 
   it('a task needs commands or image; python and image exclude each other', () => {
-    findProblem(problemsOf('a.dstack.yml', 'type: task\n'), '', /needs `commands`/)
-    findProblem(problemsOf('a.dstack.yml', 'type: task\nimage: x\npython: "3.11"\n'), 'python', /cannot be combined with `image`/)
+    findProblem(problemsOf('a.dstack.yml', 'type: task\n'), '', /Either `commands` or `image` must be set/)
+    findProblem(problemsOf('a.dstack.yml', 'type: task\nimage: x\npython: "3.11"\n'), 'python', /`image` and `python` are mutually exclusive fields/)
   })
 
   it('did-you-mean at any level', () => {
@@ -156,7 +157,7 @@ describe('task format: problems', () => {
     findProblem(problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\nports: ["80:http"]\n'), 'ports[0]', /invalid port/)
     const p = problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\ngroups: []\nregistry_auth: {username: a}\ndocker: true\nprivileged: true\nmax_price: 0\n')
     for (const k of ['groups', 'registry_auth', 'docker', 'privileged', 'max_price']) expect(p.some((x) => x.path === k)).toBe(true)
-    findProblem(p, 'groups', /cannot be empty/)
+    findProblem(p, 'groups', /cannot be an empty list/)
     findProblem(p, 'registry_auth', /missing required key `password`/)
   })
 
@@ -190,7 +191,37 @@ describe('YAML features', () => {
   - <<: *base
     name: b
 `)
-    expect(specs.b).toMatchObject({ workflow: 'b', commands: ['echo a'], resources: { gpu: { count: { min: 1, max: 1 } } } })
+    expect(specs.b).toMatchObject({ workflow: 'b', commands: ['echo a'], resources: { gpu: { count: { min: 1 } } } })
     expect(specs.b!.source.line).toBe(7)
+  })
+})
+
+describe('YAML read as dstack reads it (PyYAML safe_load: YAML 1.1 scalars), positions kept', () => {
+  // each value: what PyYAML's resolver (yaml/resolver.py) makes of the plain scalar
+  it.each([
+    ['yes', true], ['No', false], ['ON', true], ['off', false], ['True', true],
+    ['y', 'y'], ['n', 'n'],
+    ['0755', 493], ['0b101', 5], ['0x1F', 31], ['1_000', 1000], ['09', '09'],
+    ['1:30', 90], ['1:30:00', 5400], ['1:30.5', 90.5],
+    ['3.10', 3.1], ['1e3', '1e3'], ['1.0e+3', 1000], ['.5', 0.5], ['.inf', Infinity],
+    ['~', null], ['null', null]
+  ])('`%s` → %p', (scalar, expected) => {
+    const { value } = parseYaml('x.yml', `v: ${scalar}\n`)
+    expect((value as { v: unknown }).v).toEqual(expected)
+  })
+
+  it('`privileged: yes` is a boolean, refused as `privileged: true` is; `docker: on` too', () => {
+    const p = problemsOf('a.dstack.yml', 'type: task\ncommands: [a]\nprivileged: yes\ndocker: on\n')
+    expect(findProblem(p, 'privileged', /`privileged: true` is not supported/)).toMatchObject({ line: 3, column: 1 })
+    expect(findProblem(p, 'docker', /`docker: true`/)).toMatchObject({ line: 4, column: 1 })
+  })
+
+  it('a command or env value that YAML 1.1 reads as a boolean is refused, as pydantic refuses it; numbers become text', () => {
+    const p = problemsOf('a.dstack.yml', 'type: task\ncommands:\n  - echo hi\n  - yes\nenv:\n  DEBUG: on\n')
+    expect(findProblem(p, 'commands[1]', /expected a string or a number, got true or false/).hint).toMatch(/YAML 1\.1.*quote it/)
+    findProblem(p, 'env.DEBUG', /YAML boolean `true`/)
+    const s = parseOk('a.dstack.yml', 'type: task\nname: nums\ncommands:\n  - 42\n  - 0755\nenv:\n  PORT: 8080\n').nums!
+    expect(s.commands).toEqual(['42', '493'])
+    expect(s.env).toEqual({ PORT: '8080' })
   })
 })

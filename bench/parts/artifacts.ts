@@ -44,7 +44,7 @@ export interface ArtifactFigures {
 
 export async function artifactTransfer(s3: S3TestServer, awsCli: string, runs = 3, files = 40, fileBytes = 256 * 1024): Promise<ArtifactFigures> {
   const env = { ...process.env, ...s3.env, DSTACK_AWS_CLI: awsCli }
-  const storeArgs = ['--store', `s3://${s3.bucket}/art`, '--region', 'us-east-1', '--endpoint', s3.endpoint]
+  const storeArgs = ['--store', `s3://${s3.bucket}/art`, '--store-region', 'us-east-1', '--endpoint', s3.endpoint]
   const aws = (...a: string[]) => timed(awsCli, ['--endpoint-url', s3.endpoint, 's3', ...a, '--only-show-errors', '--no-progress'], env)
   const tmp = mkdtempSync(join(tmpdir(), 'bench-art-'))
   const up = { ours: [] as number[], sync: [] as number[] }

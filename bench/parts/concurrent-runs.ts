@@ -88,7 +88,7 @@ export async function concurrentRuns(awsCli: string, n: number): Promise<Concurr
   const s3 = await startCountingS3('bench-many')
   const repo = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: hello\n    provider: bash\n    commands:\n      - echo hello from $DSTACK_RUN_NAME\n' })
   const work = mkdtempSync(join(tmpdir(), 'bench-many-'))
-  const storeArgs = ['--store', 's3://bench-many/many', '--region', 'us-east-1', '--endpoint', s3.endpoint]
+  const storeArgs = ['--store', 's3://bench-many/many', '--store-region', 'us-east-1', '--endpoint', s3.endpoint]
   const env = { ...process.env, ...s3.env, DSTACK_AWS_CLI: awsCli, DSTACK_WORK_ROOT: join(work, 'work'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
   const t0 = performance.now()
   try {

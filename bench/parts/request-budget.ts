@@ -129,11 +129,13 @@ export class CountingStore implements ObjectStore {
   }
 }
 
-/** SSM and EC2 clients that answer "running" and count their requests */
+const INSTANCE_ID = 'i-0123456789abcdef0'
+
+/** SSM and EC2 clients that answer "running" (as EC2 does: each instance named by its id) and count their requests */
 function fakeAws(): { ec2: EC2Client; ssm: SSMClient; counts: { ssm: number; ec2: number } } {
   const counts = { ssm: 0, ec2: 0 }
   const ssm = { send: async () => (counts.ssm++, { Status: 'InProgress' }) } as unknown as SSMClient
-  const ec2 = { send: async () => (counts.ec2++, { Reservations: [{ Instances: [{ State: { Name: 'running' } }] }] }) } as unknown as EC2Client
+  const ec2 = { send: async () => (counts.ec2++, { Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'running' } }] }] }) } as unknown as EC2Client
   return { ec2, ssm, counts }
 }
 
@@ -176,7 +178,7 @@ export async function simulatedDay(everyMs: number, durationMs = DAY_MS): Promis
   const handle = new AwsAttemptHandle({
     ec2: aws.ec2,
     ssm: aws.ssm,
-    machine: { id: 'i-0123456789abcdef0', backend: 'aws', launchedAt: '2026-01-01T00:00:00Z' },
+    machine: { id: INSTANCE_ID, backend: 'aws', launchedAt: '2026-01-01T00:00:00Z' },
     commandId: 'cmd-1',
     sentAt: 0,
     now: () => now,

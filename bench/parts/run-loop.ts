@@ -16,8 +16,8 @@ import { makeRepo } from '../../__tests__/helpers/git-repo.js'
 const ROOT = new URL('../..', import.meta.url).pathname
 const CLI = join(ROOT, 'src/entry/cli-index.ts')
 
-/** lines spaced 0.2–0.5 s (the spacing varies, so they land at every phase of the ship and poll grids) */
-const TICKS = 16
+/** lines spaced 0.2–0.5 s (the spacing varies, so they land at every phase of the ship and poll grids); 4 in the quick bench */
+const TICKS = process.env.BENCH_QUICK === '1' ? 4 : 16
 /** the job: TICK lines, then (optionally) `files` random files of `bytes` each in out/, then LAST */
 function workflow(files = 0, bytes = 0): string {
   const make = files ? [`      - mkdir -p out && for i in $(seq 1 ${files}); do head -c ${bytes} /dev/urandom > out/f$i.bin; done`] : []
@@ -113,7 +113,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     for (let i = 0; i < Number(process.env.BENCH_LOOP_RUNS ?? 3); i++) {
       const f = s3
-        ? await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCliPath() })
+        ? await measureRunLoop(['--store', `s3://${s3.bucket}/loop`, '--store-region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCliPath() })
         : await measureRunLoop(['--store', folder])
       console.log(JSON.stringify(f))
     }

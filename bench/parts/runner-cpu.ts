@@ -111,7 +111,7 @@ export function runnerCpuFolder(seconds: number, rate: number): Promise<CpuFigur
 }
 
 export function runnerCpuS3(s3: S3TestServer, awsCli: string, seconds: number, rate: number, env: Record<string, string> = {}): Promise<CpuFigures> {
-  return measure(['--store', `s3://${s3.bucket}/cpu`, '--region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCli, ...env }, seconds, rate)
+  return measure(['--store', `s3://${s3.bucket}/cpu`, '--store-region', 'us-east-1', '--endpoint', s3.endpoint], { ...s3.env, DSTACK_AWS_CLI: awsCli, ...env }, seconds, rate)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -9,7 +9,7 @@ import type { RunEvent } from '../orchestrate/events.js'
 import { runMarkdown } from '../report/markdown.js'
 import { SECTION_MAX_CHARS } from '../report/comment.js'
 import { policyFor } from '../report/md-escape.js'
-import { upsertSection, type CommentThread, type UpsertResult } from './comment-thread.js'
+import { upsertSection, type CommentThread, type SectionSource, type UpsertResult } from './comment-thread.js'
 import { githubPullRequestThread } from './github-thread.js'
 import { gitlabMergeRequestThread } from './gitlab-thread.js'
 
@@ -62,6 +62,11 @@ export interface CommenterContext {
   jobUrl?: string
   urls(record: RunRecord): { artifactUrl: (path: string) => string; artifactsUrl: string }
   warn(message: string): void
+  /**
+   * a run of a group (RunRecord.group): its workflow's section is the group's, rendered from the
+   * store on each write (ci/group-section.ts) instead of this run's own
+   */
+  groupSection?(record: RunRecord): SectionSource | undefined
   /** why no comment was written, when that is expected (mode `auto`) */
   debug?(message: string): void
 }
@@ -110,6 +115,15 @@ export class PrCommenter {
   private async write(record: RunRecord, manifest: ManifestEntry[], render?: (maxChars: number) => Promise<string>): Promise<UpsertResult | undefined> {
     const thread = this.thread(record)
     if (!thread) return undefined
+    const group = record.group ? this.ctx.groupSection?.(record) : undefined
+    if (group) {
+      try {
+        return await upsertSection(thread, record.workflow, group)
+      } catch (e) {
+        this.ctx.warn(`could not write the comment on ${thread.where}: ${(e as Error).message}${permissionHint(e)}`)
+        return undefined
+      }
+    }
     const urls = this.ctx.urls(record)
     const markdown = render ? await render(SECTION_MAX_CHARS) : runMarkdown(record, manifest, {
       ...urls,

@@ -1,3 +1,4 @@
+import './quiet-sdk-warning.js'
 import { run } from './action-main.js'
 
 // GitHub cancels a step with SIGINT, then SIGTERM 7.5 s later: both stop the run gracefully

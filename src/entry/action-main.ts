@@ -20,6 +20,8 @@ import { parseArgsInput } from './args-input.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { SecretRedactor } from '../ci/redact.js'
 import { prepareRunReport } from '../ci/run-report.js'
+import { groupSectionFor, staleLimit } from '../ci/group-section.js'
+import { runGroupFrom } from '../ci/run-group-env.js'
 import { artifactsNote, wantWorkflowArtifact } from '../ci/artifact-place.js'
 import { annotateFailure } from '../ci/github.js'
 import { metricsOutput } from '../report/metrics.js'
@@ -30,12 +32,16 @@ import { awsSession } from './aws-session.js'
 const SUMMARY_MAX_CHARS = 250_000
 import { attemptRef, deferReleaseOnCancel, saveAttemptRef } from './cancel-wait.js'
 import { actionCheck } from './action-check.js'
+import { explainError, type ErrorContext } from './cli-errors.js'
 
 export async function run(signal: AbortSignal = new AbortController().signal): Promise<void> {
   const machines: MachineInfo[] = []
+  // what the step was using when it failed, to name it in the error (cli-errors.ts)
+  const failing: ErrorContext = { surface: 'action' }
   try {
     const mode = core.getInput('mode') || 'run'
     const backendName = parseBackendName(core.getInput('backend'))
+    if (backendName === 'aws' || ['check', 'cleanup'].includes(core.getInput('mode'))) failing.awsUse = core.getInput('mode') === 'cleanup' ? 'cleanup' : 'the aws backend'
     const region = core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
     const credentials = await awsSession({ roleArn: core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region, log: (l) => core.info(l) })
     const awsOptions = {
@@ -63,6 +69,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `check` or `cleanup`')
 
     const loc = storeFromInputs(region)
+    failing.store = loc
     if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
     const store = new RunStore(openStore(loc, { credentials }))
     const created = await createBackend(backendName, { aws: awsOptions })
@@ -70,14 +77,24 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
     const sink = githubEventSink()
+    const groupSection = groupSectionFor({
+      store, environ: process.env, repoDir,
+      baseline: core.getInput('baseline') || 'auto',
+      lowerIsBetter: core.getInput('lower-is-better'),
+      higherIsBetter: core.getInput('higher-is-better'),
+      maxCommits: staleLimit(core.getInput('baseline-max-commits'), 'input `baseline-max-commits`'),
+      maxDays: staleLimit(core.getInput('baseline-max-days'), 'input `baseline-max-days`')
+    })
     const commenter = new PrCommenter({
       mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),
       choose: (pr) => commentThreadFromEnv(process.env, pr, { githubToken: core.getInput('github-token') }),
       jobUrl,
       urls: (r) => store.artifactLinks(r),
       warn: (m) => sink({ type: 'warning', message: m }),
-      debug: (m) => sink({ type: 'info', message: m })
+      debug: (m) => sink({ type: 'info', message: m }),
+      groupSection
     })
+    const group = runGroupFrom(process.env, { name: core.getInput('group'), size: core.getInput('group-size'), member: core.getInput('group-member') })
     const redactor = new SecretRedactor()
     const record = await runWorkflow({
       repoDir,
@@ -104,6 +121,7 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       },
       cancelGraceMs: 6000,
       ciUrl: jobUrl,
+      group,
       onMachine: (_rec, m) => {
         machines.push(m)
         saveMachines(machines)
@@ -137,16 +155,18 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     if (comment?.url) core.setOutput('comment-url', comment.url)
     await publishAttestInputs(store, record, redactor)
     await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
+    if (record.group) await writeSummary(await groupSection(record).render().catch((e: Error) => (core.warning(`could not read the group of run ${record.run}: ${e.message}`), '')))
     if (record.status === 'failed') annotateFailure(shown, core.getInput('working-directory') || '')
     if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${shown.reason ?? ''}`)
   } catch (e) {
     if (e instanceof WorkflowErrors) {
       annotateProblems(e.problems, core.getInput('working-directory') || '')
       core.setFailed(`${e.problems.length} problem(s) in the workflow files`)
-    } else if (e instanceof UserError) {
-      core.setFailed(e.hint ? `${e.message} (${e.hint})` : e.message)
     } else {
-      core.setFailed((e as Error).stack ?? String(e))
+      // one line naming the value and the fix; the stack only in the step's debug log
+      const u = explainError(e, failing)
+      core.setFailed(u.hint ? `${u.message} (${u.hint})` : u.message)
+      if (!(e instanceof UserError)) core.debug((e as Error).stack ?? String(e))
     }
   } finally {
     // runWorkflow released every machine it started; an empty list tells the post step there is nothing to do

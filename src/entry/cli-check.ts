@@ -1,12 +1,13 @@
 /** `dstack-run check --backend aws [workflow]`: the AWS preflight, one row per check with its fix. */
 import { Command, Option } from 'commander'
-import { resolve as resolvePath } from 'node:path'
 import { parseStoreSpec } from '../store/index.js'
 import { formatRows } from '../backends/aws/check-rows.js'
 import { checkFailed, runAwsCheck } from './check.js'
-import type { CliIo } from './cli-shared.js'
+import { awsRegionOption, type CliIo } from './cli-shared.js'
+import type { ErrorContext } from './cli-errors.js'
+import { repoFolder } from './cli-repo-folder.js'
 
-export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void, failing: ErrorContext = {}): void {
   program
     .command('check')
     .description('aws: check credentials, quotas, instance profile, store, subnets and security groups before a first run; launches nothing')
@@ -14,7 +15,9 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
     .addOption(new Option('-b, --backend <backend>', 'the backend to check').choices(['aws']).default('aws'))
     .option('-C, --repo <dir>', 'the repository folder', '.')
     .option('--store <store>', 's3://bucket/prefix: check that it is writable')
-    .option('--region <region>', 'AWS region (default AWS_REGION)')
+    .option('--aws-region <region>', 'AWS region of the machines (default AWS_REGION)')
+    .option('--store-region <region>', 'AWS region of the store\'s bucket (default: --aws-region)')
+    .addOption(new Option('--region <region>').hideHelp())
     .option('--endpoint <url>', 'S3-compatible endpoint URL for the store')
     .option('--instance-profile <name>', 'instance profile to check')
     .option('--subnet-ids <ids>', 'comma-separated subnets to check')
@@ -24,11 +27,14 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
     .option('--json', 'JSON output')
     .action(async (workflow: string | undefined, o: Record<string, string | boolean | undefined>) => {
       const list = (v: unknown) => String(v ?? '').split(/[\s,]+/).filter(Boolean)
-      const region = (o.region as string | undefined) ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
+      const region = awsRegionOption(o, 'check') ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
+      const repoDir = repoFolder(io.cwd, o.repo as string | undefined)
+      const store = o.store ? parseStoreSpec(o.store as string, { region: (o.storeRegion as string | undefined) ?? region, endpoint: o.endpoint as string | undefined }) : undefined
+      Object.assign(failing, { store, awsUse: 'check' })
       const rows = await runAwsCheck({
         aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}), env: io.environ },
-        store: o.store ? parseStoreSpec(o.store as string, { region, endpoint: o.endpoint as string | undefined }) : undefined,
-        repoDir: resolvePath(io.cwd, (o.repo as string) ?? '.'),
+        store,
+        repoDir,
         workflow,
         log: (l) => void io.err.write(l + '\n')
       })

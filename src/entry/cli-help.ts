@@ -15,9 +15,10 @@ export const VERB_HELP: Record<string, { examples: string[]; json?: string }> = 
     examples: [
       'dstack-run run train',
       'dstack-run run train --epochs 3 --tag baseline',
-      'dstack-run run train -e LR=0.1 --store s3://my-ml-runs/team --region us-east-1',
+      'dstack-run run train -e LR=0.1 --store s3://my-ml-runs/team --store-region us-east-1',
       'dstack-run run train --backend aws --store s3://my-ml-runs/team --instance-profile dstack-runner',
-      'dstack-run run train -d && dstack-run logs <run> -f',
+      'run=$(dstack-run run train -d) && dstack-run attach "$run"',
+      'dstack-run run train -- --tag not-for-dstack-run',
       "dstack-run run train --json 2>/dev/null | jq -r '.outputs.status'"
     ],
     json:
@@ -28,6 +29,7 @@ export const VERB_HELP: Record<string, { examples: string[]; json?: string }> = 
     json: '[ { run, workflow, status, submittedAt, backend, tags: [string], attempts: [...], … } ] (run.json of each run, newest first)'
   },
   logs: { examples: ['dstack-run logs fresh-squid-1', 'dstack-run logs :baseline', 'dstack-run logs fresh-squid-1 -f', 'dstack-run logs fresh-squid-1 --attempt 1', 'dstack-run logs wide-walrus-1 --node 1'] },
+  attach: { examples: ['dstack-run attach fresh-squid-1 && echo succeeded'] },
   stop: { examples: ['dstack-run stop fresh-squid-1'] },
   'artifacts list': {
     examples: ['dstack-run artifacts list fresh-squid-1', 'dstack-run artifacts list :baseline --json | jq -r \'.[].path\''],
@@ -38,7 +40,8 @@ export const VERB_HELP: Record<string, { examples: string[]; json?: string }> = 
   'tags add': { examples: ['dstack-run tags add baseline fresh-squid-1', 'dstack-run tags add baseline brave-otter-2 --force'] },
   'tags delete': { examples: ['dstack-run tags delete baseline'] },
   release: { examples: ['dstack-run release --state-file .dstack-machines.json'] },
-  cleanup: { examples: ['dstack-run cleanup --region us-east-1 --dry-run', 'dstack-run cleanup --region us-east-1'] }
+  cleanup: { examples: ['dstack-run cleanup --aws-region us-east-1 --dry-run', 'dstack-run cleanup --aws-region us-east-1', 'dstack-run cleanup --work'] },
+  check: { examples: ['dstack-run check --backend aws --aws-region us-east-1 --store s3://my-ml-runs/team --instance-profile dstack-runner train'] }
 }
 
 function verbPath(c: Command): string {

@@ -5,10 +5,10 @@
  * problems. `--json` always prints exactly one JSON document on stdout (README "validate --json").
  */
 import type { Command } from 'commander'
-import { resolve as resolvePath } from 'node:path'
-import { loadWorkflows, type LoadedWorkflows } from '../workflows/index.js'
+import { effectiveSettings, loadWorkflows, type LoadedWorkflows } from '../workflows/index.js'
 import { formatProblem } from '../model/index.js'
 import { printTable } from './cli-views.js'
+import { repoFolder } from './cli-repo-folder.js'
 
 interface Io {
   cwd: string
@@ -26,7 +26,9 @@ export function validateReport(loaded: LoadedWorkflows, repoDir: string): Record
     skipped: loaded.skipped.map(({ spec: _spec, ...s }) => s),
     problems: loaded.problems,
     warnings: loaded.warnings,
-    specs: loaded.specs
+    specs: loaded.specs,
+    // the settings whose defaults differ from dstack's: value, where it came from, dstack's default
+    effective: Object.fromEntries(loaded.specs.map((s) => [s.workflow, effectiveSettings(s)]))
   }
 }
 
@@ -42,6 +44,11 @@ function printText(loaded: LoadedWorkflows, repoDir: string, io: Io): void {
       `${w.file}:${w.line}${w.derivedName ? ' (name from the path)' : ''}`,
       help.get(w.name) ?? ''
     ]))
+  }
+  const rows = loaded.specs.flatMap((s) => effectiveSettings(s).filter((e) => e.from !== 'file').map((e) => [s.workflow, e.setting, e.value, e.from, e.dstackDefault]))
+  if (rows.length) {
+    io.out.write('\nsettings left to run-action\'s defaults, which differ from dstack\'s (docs/dstack-differences.md):\n')
+    printTable(io.out, ['WORKFLOW', 'SETTING', 'VALUE', 'FROM', 'DSTACK'], rows)
   }
   if (loaded.skipped.length) {
     io.out.write('\nskipped (cannot run in CI):\n')
@@ -64,7 +71,7 @@ export function registerValidate(program: Command, io: Io, setExit: (code: numbe
     .option('-C, --repo <dir>', 'the repository folder', '.')
     .option('--json', 'print one JSON document: workflows, skipped, problems, warnings and the normalised specs')
     .action(async (o: { repo: string; json?: boolean }) => {
-      const repoDir = resolvePath(io.cwd, o.repo)
+      const repoDir = repoFolder(io.cwd, o.repo)
       let loaded: LoadedWorkflows
       try {
         loaded = await loadWorkflows(repoDir)

@@ -9,6 +9,8 @@ import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../st
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
+import { groupSectionFor, staleLimit } from '../ci/group-section.js'
+import { runGroupFrom } from '../ci/run-group-env.js'
 import { TerminalReporter } from '../ci/terminal.js'
 import { CommandFence } from '../ci/log-fences.js'
 import { UserError, WorkflowErrors, formatProblem, isTerminal, describeStore, type RunRecord, type StoreLocation } from '../model/index.js'
@@ -17,7 +19,7 @@ import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { attemptRef, cancelWaitSec, saveThenReleaseAll, type LeftMachine } from './runner-save.js'
 import { dotenvOutputs } from '../ci/gitlab.js'
-import { writeFileSync } from 'node:fs'
+import { writeFileSync, existsSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
 import { terminalSafe } from '../report/plain-text.js'
 import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
@@ -33,33 +35,55 @@ import { typedOutputs } from '../report/index.js'
 import { plural } from '../model/index.js'
 import { awsSession } from './aws-session.js'
 import type { RenewingCredentials } from '../backends/aws/renewing-credentials.js'
-import type { CliIo, StoreOpts } from './cli-shared.js'
+import { storeRegion, awsRegionOption, type CliIo, type StoreOpts } from './cli-shared.js'
+import { explainError, type ErrorContext } from './cli-errors.js'
+import { repoFolder } from './cli-repo-folder.js'
+import { splitAtDoubleDash, workflowArgs } from './cli-run-args.js'
+import { followExitCode, runExitCode } from './cli-exit.js'
+import { registerCleanupCommand } from './cli-cleanup.js'
 
 export type { CliIo } from './cli-shared.js'
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  // `run WORKFLOW … -- ARGS`: what follows -- is the workflow's, and commander never sees it
+  const { parsed, explicit: runExplicitArgs } = argv[0] === 'run' ? splitAtDoubleDash(argv) : { parsed: argv, explicit: [] }
   let exitCode = 0
+  // what the command was using when it failed, to name it in the error (cli-errors.ts)
+  const failing: ErrorContext = {}
   const program = new Command('dstack-run')
     .description('Run ML workflows defined as code (.dstack/workflows.yaml, *.dstack.yml) locally or on spot GPU EC2')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s) })
-    .showHelpAfterError()
+    // commander's own errors are printed by the catch below: one line and a hint, not the whole help
+    .configureOutput({ writeOut: (s) => void io.out.write(s), writeErr: (s) => void io.err.write(s), outputError: () => undefined })
     .version(packageVersion(), '-V, --version', 'print the version of dstack-run')
 
+  const warn = (m: string) => void io.err.write(`warning: ${m}\n`)
   const withStore = (c: Command) =>
     c
       .option('-C, --repo <dir>', 'the repository folder', '.')
       .option('--store <store>', 'run store: a folder or s3://bucket/prefix (default $DSTACK_STORE or ~/.dstack/store)')
-      .option('--region <region>', 'AWS region of the S3 store')
+      .option('--store-region <region>', 'AWS region of the S3 store\'s bucket (default AWS_REGION)')
+      .addOption(new Option('--region <region>', 'deprecated: --store-region').hideHelp())
       .option('--endpoint <url>', 'S3-compatible endpoint URL for the store')
 
-  const ctx = async (o: StoreOpts, credentials?: RenewingCredentials) => {
-    const repoDir = resolvePath(io.cwd, o.repo ?? '.')
-    const loc: StoreLocation = o.store ? parseStoreSpec(o.store, { region: o.region, endpoint: o.endpoint }) : defaultStoreLocation(io.environ)
+  /** the store and the repository of a verb; only `run` may create a store that does not exist yet */
+  const ctx = async (o: StoreOpts, credentials?: RenewingCredentials, opts: { creates?: boolean } = {}) => {
+    const repoDir = repoFolder(io.cwd, o.repo)
+    const spec = o.store ?? io.environ.DSTACK_STORE?.trim()
+    const region = storeRegion(o, warn)
+    const loc: StoreLocation = o.store ? parseStoreSpec(o.store, { region, endpoint: o.endpoint, cwd: io.cwd, home: io.environ.HOME || undefined }) : defaultStoreLocation(io.environ, { region, endpoint: o.endpoint })
+    failing.store = loc
+    if (loc.kind === 'folder' && spec && !opts.creates && !existsSync(loc.root)) {
+      throw new UserError(`the store folder ${loc.root} does not exist`, `check --store${o.store ? '' : ' (DSTACK_STORE)'}: a \`dstack-run run\` creates it, and every other command reads the runs there`)
+    }
     const store = new RunStore(openStore(loc, { credentials }))
     return { repoDir, loc, store, repoId: () => detectRepoId(repoDir, io.environ) }
   }
-  const json = (v: unknown) => io.out.write(JSON.stringify(v, null, 2) + '\n')
+  let jsonPrinted = false
+  const json = (v: unknown) => {
+    jsonPrinted = true
+    io.out.write(JSON.stringify(v, null, 2) + '\n')
+  }
 
   registerValidate(program, io, (code) => (exitCode = code))
 
@@ -70,7 +94,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--include-untracked', 'also include untracked files that git does not ignore')
     .option('--json', 'JSON output')
     .action(async (o: { repo: string; includeUntracked?: boolean; json?: boolean }) => {
-      const c = await captureRevision(resolvePath(io.cwd, o.repo), io.environ, { includeUntracked: Boolean(o.includeUntracked) })
+      const c = await captureRevision(repoFolder(io.cwd, o.repo), io.environ, { includeUntracked: Boolean(o.includeUntracked) })
       const view = { revision: c.revision, snapshot: { sha256: c.snapshot.sha256, bytes: c.snapshot.tarGz.length }, patchBytes: c.patch.length, warnings: c.warnings }
       if (o.json) return void json(view)
       const r = c.revision
@@ -83,7 +107,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   withStore(program.command('run'))
     .description('run a workflow and stream its logs; exit code 0 only when the run succeeded')
     .argument('<workflow>', 'workflow name')
-    .argument('[args...]', 'arguments for ${{ run.args }}')
+    .argument('[args...]', 'arguments for ${{ run.args }}: anything after the workflow name that is not an option below, and everything after --')
+    .allowUnknownOption()
     .addOption(new Option('-b, --backend <backend>', 'where to run').choices(['local', 'aws']).default('local'))
     .option('-t, --tag <tag>', 'tag the run when it succeeds')
     .option('--force-tag', 'move the tag if it already exists')
@@ -107,19 +132,27 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` (latest succeeded run of the workflow on the MR target / this branch) or `none`', 'auto')
     .option('--lower-is-better <names>', 'metric names or globs where lower is better (comma-separated), added to loss, error, latency, …')
     .option('--higher-is-better <names>', 'metric names or globs where higher is better (comma-separated)')
+    .option('--group <name>', 'a group of runs of this workflow at this commit, e.g. `seeds` for a CI matrix over seeds (a GitLab parallel job is one without it): the MR / PR comment shows the group against the baseline group')
+    .option('--group-size <n>', 'how many runs the group has (GitLab parallel: CI_NODE_TOTAL)')
+    .option('--group-member <value>', 'this run\'s place in the group, e.g. its seed (GitLab parallel:matrix: the job\'s matrix values)')
+    .option('--baseline-max-commits <n>', 'call a baseline group stale when its commit is more than this many commits behind the base branch (default 50)')
+    .option('--baseline-max-days <n>', 'call a baseline group stale when its runs are older than this many days (default 14)')
     .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
     .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
     .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token and renew the session for as long as the run lasts (default $DSTACK_ROLE_TO_ASSUME)')
-    .action(async (workflow: string, args: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>) => {
-      const credentials = await awsSession({ roleArn: (o.roleToAssume as string | undefined) ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: (o.awsRegion ?? o.region ?? io.environ.AWS_REGION) as string | undefined, log: (l) => void io.err.write(`${l}\n`) })
-      const { repoDir, loc, store } = await ctx(o, credentials)
+    .action(async (workflow: string, leftover: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>, cmd: Command) => {
+      const args = workflowArgs(workflow, leftover, runExplicitArgs, cmd.options.filter((x) => !x.hidden && x.long).map((x) => x.long!))
+      const awsRegion = awsRegionOption(o, 'run')
       const backendName = parseBackendName(o.backend as string)
+      if (backendName === 'aws') failing.awsUse = 'the aws backend'
+      const credentials = await awsSession({ roleArn: (o.roleToAssume as string | undefined) ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: awsRegion ?? o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
+      const { repoDir, loc, store } = await ctx(o, credentials, { creates: true })
       if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)')
       const backend = await createBackend(backendName, {
         detached: Boolean(o.detach),
         environ: io.environ,
         aws: {
-          region: o.awsRegion ?? o.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION,
+          region: awsRegion ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION,
           instanceProfile: o.instanceProfile,
           subnetIds: splitList(o.subnetIds as string | undefined),
           securityGroupIds: splitList(o.securityGroupIds as string | undefined),
@@ -135,8 +168,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         choose: (pr) => commentThreadFromEnv(io.environ, pr),
         jobUrl: io.environ.CI_JOB_URL,
         urls: (r) => store.artifactLinks(r),
-        warn: (m) => void io.err.write(`warning: ${m}\n`)
+        warn: (m) => void io.err.write(`warning: ${m}\n`),
+        groupSection: groupSectionFor({
+          store, environ: io.environ, repoDir,
+          baseline: (o.baseline as string | undefined) ?? 'auto',
+          lowerIsBetter: o.lowerIsBetter as string | undefined,
+          higherIsBetter: o.higherIsBetter as string | undefined,
+          maxCommits: staleLimit(o.baselineMaxCommits as string | undefined, '--baseline-max-commits'),
+          maxDays: staleLimit(o.baselineMaxDays as string | undefined, '--baseline-max-days')
+        })
       })
+      const group = runGroupFrom(io.environ, { name: o.group as string | undefined, size: o.groupSize as string | undefined, member: o.groupMember as string | undefined }, '--group')
       const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
       reporter.start()
@@ -158,6 +200,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           tag: o.tag as string | undefined,
           forceTag: Boolean(o.forceTag),
           detach: Boolean(o.detach),
+          group,
           signal: io.signal,
           emit: (ev) => {
             reporter.event(ev)
@@ -170,8 +213,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         backend.close?.()
       }
       if (o.detach && !isTerminal(record.status)) {
-        io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run logs ${record.run} -f\n`)
+        io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run attach ${record.run}\n`)
+        // stdout: what a script captures (`name=$(dstack-run run train -d)`)
         if (o.json) json({ record })
+        else io.out.write(`${record.run}\n`)
         return
       }
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
@@ -187,7 +232,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${terminalSafe(redactor.redact(record.reason))}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
       io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
-      exitCode = record.exitCode ?? (record.status === 'succeeded' ? 0 : 1)
+      exitCode = runExitCode(record)
     })
 
   withStore(program.command('ps'))
@@ -196,27 +241,41 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'JSON output')
     .action(async (o: StoreOpts & { all?: boolean; json?: boolean }) => {
       const c = await ctx(o)
-      const rows = await psRows(c.store, await c.repoId(), Boolean(o.all))
+      const repoId = await c.repoId()
+      const rows = await psRows(c.store, repoId, Boolean(o.all))
       for (const r of rows) if (r.problem) io.err.write(`warning: ${r.problem}\n`)
+      if (!rows.length) io.err.write(`no runs of ${repoId} in ${describeStore(c.loc)} yet: start one with \`dstack-run run WORKFLOW\`${o.store ? ` --store ${o.store}` : ''}\n`)
       if (o.json) return void json(rows)
       printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'NODES', 'TRUST', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, psNodes(r), psTrust(r), r.tags.join(',')]))
     })
 
+  type LogsOpts = StoreOpts & { follow?: boolean; attempt?: string; node?: string }
+  /** `logs` and `attach`: print the log; when following, exit with the run's status as `run` does */
+  const logs = async (runRef: string, o: LogsOpts) => {
+    const c = await ctx(o)
+    const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
+    const n = attemptNumber(rec, o.attempt)
+    // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
+    const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
+    await printRunLogs(c.store, rec, n, o.node, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
+    fence?.resume()
+    if (!o.follow || io.signal.aborted) return
+    const end = await followExitCode(c.store, rec, n)
+    io.err.write(`run ${rec.run} ${end.status}${end.reason && end.status !== 'succeeded' ? `: ${end.reason}` : ''}\n`)
+    exitCode = end.code
+  }
   withStore(program.command('logs'))
-    .description('print the logs of a run (its last attempt unless --attempt; every node\'s, each line prefixed `[node <rank>] `, for a multi-node run)')
+    .description('print the logs of a run (its last attempt unless --attempt; every node\'s, each line prefixed `[node <rank>] `, for a multi-node run); with -f, exit with the run\'s status')
     .argument('<run>', 'run name, or :TAG')
-    .option('-f, --follow', 'keep printing until the run ends')
+    .option('-f, --follow', 'keep printing until the run ends, then exit as `run` does: 0 only when it succeeded')
     .option('--attempt <n>', 'attempt number')
     .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master), without the `[node <rank>] ` prefix')
-    .action(async (runRef: string, o: StoreOpts & { follow?: boolean; attempt?: string; node?: string }) => {
-      const c = await ctx(o)
-      const rec = await resolveRunRef(c.store, await c.repoId(), runRef)
-      const n = attemptNumber(rec, o.attempt)
-      // in a GitHub step the job's lines are fenced off from workflow commands, as in `run`
-      const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined
-      await printRunLogs(c.store, rec, n, o.node, Boolean(o.follow), fence ? { ...io, out: { write: (s: string) => (fence.output(s), true) } } : io)
-      fence?.resume()
-    })
+    .action(logs)
+  withStore(program.command('attach'))
+    .description('follow a run started with `run -d` until it ends (`logs -f`), and exit with its status: 0 only when it succeeded')
+    .argument('<run>', 'run name, or :TAG')
+    .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master)')
+    .action((runRef: string, o: LogsOpts) => logs(runRef, { ...o, follow: true }))
 
   withStore(program.command('stop'))
     .description('stop a run: the job gets SIGTERM and still saves its artifacts and logs')
@@ -227,7 +286,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const machine = rec.attempts[rec.attempts.length - 1]?.machine
       const now = await refreshedStatus(c.store, rec)
       if (now === 'lost' || isTerminal(now) || !machine) {
-        io.err.write(`run ${rec.run} is not running (${rec.status})\n`)
+        io.err.write(`run ${rec.run} is not running: it ${now === 'lost' ? 'was lost (its runner is gone)' : isTerminal(now) ? now : `has no machine yet (${now})`}\n`)
         return
       }
       const backend = await createBackend(machine.backend, { aws: { region: machine.region } })
@@ -322,42 +381,58 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (failed.length) throw new UserError(`${plural(failed.length, 'machine')} could not be released`, 'they terminate themselves at max_duration; `dstack-run cleanup` terminates them once expired')
     })
 
-  program
-    .command('cleanup')
-    .description('aws: terminate instances tagged by this tool whose dstack:expires-at has passed (for a scheduled job)')
-    .option('--region <region>', 'AWS region')
-    .option('--dry-run', 'only list them')
-    .action(async (o: { region?: string; dryRun?: boolean }) => {
-      const backend = (await createBackend('aws', { aws: { region: o.region ?? io.environ.AWS_REGION } })) as unknown as {
-        cleanupExpired(opts: { dryRun?: boolean; log?: (l: string) => void }): Promise<{ terminated: string[]; deletedSecrets: string[] }>
-        close(): void
-      }
-      const res = await backend.cleanupExpired({ dryRun: Boolean(o.dryRun), log: (l) => void io.err.write(l + '\n') }).finally(() => backend.close())
-      io.err.write(`${o.dryRun ? 'would terminate' : 'terminated'} ${plural(res.terminated.length, 'expired instance')}${res.terminated.length ? ': ' + res.terminated.join(', ') : ''}\n`)
-      io.err.write(`${o.dryRun ? 'would delete' : 'deleted'} ${plural(res.deletedSecrets.length, 'stale secret env parameter')}\n`)
-    })
+  registerCleanupCommand(program, { io, warn, failing, ctx })
 
-  registerCheckCommand(program, io, (c) => (exitCode = c))
+  registerCheckCommand(program, io, (c) => (exitCode = c), failing)
 
   addExamples(program)
+  // --json asked for this CLI (not among the workflow's arguments after --)
+  const wantsJson = parsed.includes('--json')
   try {
-    await program.parseAsync(argv, { from: 'user' })
-    return exitCode
+    await program.parseAsync(parsed, { from: 'user' })
+    return interrupted(io.signal) ?? exitCode
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
+    const code = interrupted(io.signal)
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === 'commander.help' || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return e.exitCode === 0 ? 0 : 2
+      // one line (commander's message, its did-you-mean included) and where the options are listed
+      const verb = verbOf(program, parsed)
+      const message = e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
+      const hint = `\`dstack-run ${verb ? verb + ' ' : ''}--help\` lists ${verb ? 'its arguments and options' : 'the commands'}${verb === 'run' ? '; arguments for the workflow go after the workflow name, or after --' : ''}`
+      io.err.write(`error: ${message}\nhint: ${hint}\n`)
+      if (wantsJson && !jsonPrinted) json({ error: message, hint })
+      return 2
+    }
     if (e instanceof WorkflowErrors) {
       for (const p of e.problems) io.err.write(formatProblem(p) + '\n')
-      if (argv.includes('--json')) json({ error: `${plural(e.problems.length, 'problem')} in the workflow files`, problems: e.problems.map(formatProblem) })
-      return 1
+      if (wantsJson && !jsonPrinted) json({ error: `${plural(e.problems.length, 'problem')} in the workflow files`, problems: e.problems.map(formatProblem) })
+      return code ?? 1
     }
-    if (e instanceof UserError) {
-      io.err.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
-      if (argv.includes('--json')) json({ error: e.message, hint: e.hint ?? null })
-      return 1
-    }
-    io.err.write(`error: ${(e as Error).stack ?? String(e)}\n`)
-    return 1
+    const u = explainError(e, failing)
+    io.err.write(`error: ${u.message}\n${u.hint ? `hint: ${u.hint}\n` : ''}`)
+    if (io.environ.DSTACK_DEBUG === '1' && !(e instanceof UserError)) io.err.write(`${(e as Error).stack ?? String(e)}\n`)
+    if (wantsJson && !jsonPrinted) json({ error: u.message, hint: u.hint ?? null })
+    return code ?? 1
   }
+}
+
+/** the exit code of a command stopped by Ctrl+C (130) or SIGTERM (143), as shells report it */
+function interrupted(signal: AbortSignal): number | undefined {
+  if (!signal.aborted) return undefined
+  return signal.reason === 'SIGTERM' ? 143 : 130
+}
+
+/** `run`, `artifacts list`: the verb the arguments name, for hints */
+function verbOf(program: Command, argv: string[]): string | undefined {
+  const names: string[] = []
+  let c: Command = program
+  for (const a of argv) {
+    const sub = c.commands.find((x) => x.name() === a || x.aliases().includes(a))
+    if (!sub) break
+    names.push(sub.name())
+    c = sub
+  }
+  return names.join(' ') || undefined
 }
 
 function splitList(v: string | undefined): string[] | undefined {

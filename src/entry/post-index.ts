@@ -1,3 +1,4 @@
+import './quiet-sdk-warning.js'
 import { post } from './action-post.js'
 
 /* istanbul ignore next */

@@ -76,6 +76,12 @@ export interface AttemptHandle {
 export interface Backend {
   readonly name: 'local' | 'aws'
   start(req: StartRequest): Promise<AttemptHandle>
+  /**
+   * told the spec as soon as it is known, while the run is still being set up (code snapshot, run
+   * record): a backend may start the reads its first start() of that spec will need (AWS: the AMI,
+   * preflight, catalogue and quotas) so the launch does not wait for them afterwards
+   */
+  prepare?(spec: RunSpec, store: StoreLocation): void
   /** release a machine recorded by an earlier process (the `post:` step, after_script) */
   releaseMachine(machine: MachineInfo): Promise<void>
   /** free sockets and timers held by the backend's clients (called once the entry is done with it) */

@@ -17,6 +17,10 @@ export interface MachineInfo {
   launchedAt?: string
   /** the image the machine booted (AWS) */
   amiId?: string
+  /** AWS: the root EBS volume's size (billed per second while the instance lives, like the instance) */
+  volumeGiB?: number
+  /** AWS: the instance has a public IPv4 address (billed per hour since 2024) */
+  publicIpv4?: boolean
   /** local backend: the host the runner runs on (its pid means something only there) */
   host?: string
   /** multi-node: the node's rank (0 = master) */
@@ -106,6 +110,23 @@ export interface RunRecord {
   provenance?: RunProvenance
   /** absent in records written before trust was recorded: such runs count as untrusted */
   trust?: RunTrust
+  /** runs of one workflow at one commit started together (a CI matrix over seeds): docs/seed-groups.md */
+  group?: RunGroup
+}
+
+/**
+ * The group a run belongs to. Runs with the same workflow, commit (`revision.sha`), `name` and
+ * `pipeline` form one group; `size` is how many runs the matrix starts ("3 of 5 done").
+ */
+export interface RunGroup {
+  /** a name: letters, digits, `.`, `_`, `-` (input `group`, or the GitLab job name of a `parallel` job) */
+  name: string
+  /** the CI pipeline that started it (GITHUB_RUN_ID, CI_PIPELINE_ID), so a re-run pipeline is a new group */
+  pipeline?: string
+  /** how many runs the group has when complete (input `group-size`, CI_NODE_TOTAL) */
+  size?: number
+  /** this run's place in it (a matrix value such as the seed, or CI_NODE_INDEX) */
+  member?: string
 }
 
 export interface ManifestEntry {

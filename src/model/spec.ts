@@ -119,6 +119,8 @@ export interface RunSpec {
   /** hard cap, seconds; always present (default 6 h) */
   maxDurationSec: number
   retry: { onEvents: RetryEvent[]; durationSec: number }
+  /** which of the settings whose defaults differ from dstack's the file itself sets (docs/dstack-differences.md) */
+  fromFile?: ('spot_policy' | 'retry' | 'max_duration')[]
   instanceTypes: string[]
   regions: string[]
   availabilityZones: string[]

@@ -11,7 +11,8 @@ const NAME_PLACEHOLDER = 'run-name-1'
 
 export function checkCommandInterpolation(spec: RunSpec, args: string[]): void {
   const lists: [string, string[]][] = [['setup', spec.setup], ['commands', spec.commands], ...(spec.groups ?? []).map((g, k): [string, string[]] => [`groups[${k}].commands`, g.commands])]
-  const groupSizes = spec.groups?.map((g) => g.nodes)
+  // dstack's `node_groups`: a task without `groups` is one group of all its nodes
+  const groupSizes = spec.groups?.map((g) => g.nodes) ?? (spec.nodes > 1 ? [spec.nodes] : undefined)
   for (const [field, list] of lists) {
     list.forEach((command, i) => {
       try {

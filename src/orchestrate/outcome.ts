@@ -51,9 +51,16 @@ function defaultReason(status: TerminalStatus, exitCode?: number): string {
 }
 
 /** dstack's retry: an event listed in `on_events`, while the run is younger than `duration`. */
-export function shouldRetry(outcome: { event?: RetryEvent }, retry: RunSpec['retry'], runStartedMs: number, nowMs: number): boolean {
+/**
+ * dstack's retry window (`runs/active.py::_should_retry_job`): before any attempt got a machine,
+ * `no-capacity` is retried while the run is younger than `duration`; once an attempt was
+ * provisioned, any listed event is retried while less than `duration` has passed since that
+ * provisioned attempt ended (`lastProvisionedEndMs`), so a long run interrupted late is retried.
+ */
+export function shouldRetry(outcome: { event?: RetryEvent }, retry: RunSpec['retry'], runStartedMs: number, nowMs: number, lastProvisionedEndMs?: number): boolean {
   if (!outcome.event || !retry.onEvents.includes(outcome.event)) return false
-  return nowMs - runStartedMs < retry.durationSec * 1000
+  const since = lastProvisionedEndMs ?? runStartedMs
+  return nowMs - since <= retry.durationSec * 1000
 }
 
 /** exit code of the CI step / CLI: 0 only for succeeded */
@@ -63,13 +70,22 @@ export function exitCodeFor(status: TerminalStatus, runnerExit?: number): number
   return 1
 }
 
+/** gp3 storage, USD per GiB-month (us-east-1; EBS bills per second, a month is 730 h) */
+export const EBS_GP3_USD_PER_GIB_MONTH = 0.08
+/** a public IPv4 address, USD per hour (every region, since February 2024) */
+export const PUBLIC_IPV4_USD_PER_HOUR = 0.005
+
 /**
- * Per-second billing with a 60 s minimum. AWS does not bill a spot instance that EC2 itself
- * interrupts in its first hour (`reclaimed`); an attempt that stopped on the interruption notice
- * and was then terminated by us is billed like any other.
+ * Per-second billing with a 60 s minimum, from the instance's launch (pass the machine's `launchedAt`
+ * as `startedAt`), plus its root EBS volume and public IPv4 address for the same seconds. AWS does not
+ * bill the instance hours of a spot instance that EC2 itself interrupts in its first hour
+ * (`reclaimed`), but the volume and the address are billed; an attempt that stopped on the interruption
+ * notice and was then terminated by us is billed like any other.
  */
-export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string, reclaimed = false): number {
-  const secs = Math.max(60, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)
-  if (status === 'interrupted' && reclaimed && secs < 3600) return 0
-  return Math.round(((pricePerHour * secs) / 3600) * 10000) / 10000
+export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string, reclaimed = false, extras: { volumeGiB?: number; publicIpv4?: boolean } = {}): number {
+  const secs = Math.max(60, Math.ceil(Math.max(0, Date.parse(endedAt) - Date.parse(startedAt)) / 1000))
+  const instance = status === 'interrupted' && reclaimed && secs < 3600 ? 0 : (pricePerHour * secs) / 3600
+  const volume = ((extras.volumeGiB ?? 0) * EBS_GP3_USD_PER_GIB_MONTH * secs) / (730 * 3600)
+  const address = extras.publicIpv4 ? (PUBLIC_IPV4_USD_PER_HOUR * secs) / 3600 : 0
+  return Math.round((instance + volume + address) * 10000) / 10000
 }

@@ -31,6 +31,8 @@ export interface PrepareOptions {
   protectedBranches?: string[]
   /** deps may resolve to untrusted runs and tags (default: only outside CI, docs/trust-model.md) */
   untrustedDeps?: boolean
+  /** called with the spec once it has passed its checks, before the revision and snapshot are captured */
+  onSpec?: (spec: RunSpec) => void
 }
 
 export interface PreparedRun {
@@ -81,6 +83,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   const redactTexts = secretTexts(spec, secrets.values, opts.environ).filter((t) => !/[\r\n]/.test(t))
   for (const t of redactTexts) opts.maskSecret?.(t)
 
+  opts.onSpec?.(spec)
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })

@@ -3,10 +3,11 @@
  * Backend-agnostic: the backend gets a machine and starts the runner script; everything the user
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
-import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord } from '../model/index.js'
+import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord, RunGroup } from '../model/index.js'
 import { NoCapacityError, UserError } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
+import { withRunName } from './run-name-fields.js'
 import { prepareRun, type PrepareOptions, type PreparedRun } from './prepare.js'
 import { runnerPlan } from './runner-plan.js'
 import { attemptOutcome, shouldRetry, exitCodeFor, attemptCost, type AttemptOutcome } from './outcome.js'
@@ -36,6 +37,8 @@ export interface RunWorkflowOptions extends PrepareOptions {
   /** called with the record whenever a machine exists, so the CI can save it for its post step */
   onMachine?: (record: RunRecord, machine: MachineInfo) => Promise<void> | void
   ciUrl?: string
+  /** the group of runs this one belongs to (a CI matrix over seeds; docs/seed-groups.md) */
+  group?: RunGroup
   workRoot?: string
   /** wait between polls while the log flows (default: DEFAULT_PACE of the store) */
   pollIntervalMs?: number
@@ -54,7 +57,8 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
-  const prepared = await prepareRun(o, o.store, o.emit)
+  // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
+  const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
   checkEnvNames(prepared.spec)
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
@@ -75,10 +79,19 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     requestedTag: o.tag,
     tags: [],
     ciUrl: o.ciUrl,
-    trust: prepared.trust
+    trust: prepared.trust,
+    ...(o.group ? { group: o.group } : {})
   })
+  // a 0.x artifact path may name the run (`${{ run.name }}`), known only now
+  const named = withRunName(prepared.spec, record.run)
+  if (named !== prepared.spec) {
+    prepared.spec = named
+    record = { ...record, spec: named }
+    await o.store.saveRun(record)
+  }
   o.emit({ type: 'status', status: 'submitted', record })
   const runStartedMs = now()
+  let lastProvisionedEndMs: number | undefined
 
   for (let n = 1; ; n++) {
     if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
@@ -90,7 +103,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     record = result.record
     if (o.detach && result.detached) return record
     const out = result.outcome
-    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now())) {
+    // an attempt that got a machine restarts dstack's retry window when it ends
+    if (out.event !== 'no-capacity') lastProvisionedEndMs = now()
+    if (out.status !== 'succeeded' && !o.signal.aborted && shouldRetry(out, prepared.spec.retry, runStartedMs, now(), lastProvisionedEndMs)) {
       o.emit({ type: 'warning', message: `attempt ${n} ${out.status}: ${out.reason}; retrying (retry.on_events includes ${out.event})` })
       if (out.event === 'no-capacity') await sleep(Math.min(60_000, 5_000 * n))
       continue
@@ -145,14 +160,18 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     workRoot: o.workRoot
   })
   const script = renderRunnerScript(plan)
-  const scriptKey = await o.store.putRunnerScript(record.repoId, record.run, n, script)
   const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
   record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
-  await o.store.saveRun(record)
+  // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
+  const [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
   o.emit({ type: 'status', status: 'provisioning', record })
   o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
 
   let handle: AttemptHandle | undefined
+  // the machine is released once, as soon as its attempt has ended (release(), below)
+  let released: Promise<void> | undefined
+  const release = (h: AttemptHandle): Promise<void> =>
+    (released ??= h.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })))
   const launchAbort = new AbortController()
   const onAbort = () => launchAbort.abort()
   o.signal.addEventListener('abort', onAbort)
@@ -201,6 +220,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     if (prepared.spec.nodes > 1) {
       o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${prepared.spec.nodes} nodes: ${(handle.machines ?? [handle.machine]).map(describeMachine).join(', ')}` })
       const watched = await watchNodes(o, handle, record, n, prepared.spec)
+      // every node has ended: what they wrote is in the store, so the billed machines go now, beside
+      // the closing reads and writes below rather than after them
+      void release(handle)
       const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted)
       const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted)
       record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: watched.nodes[0]?.written?.imageDigest }) }
@@ -211,6 +233,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
+    // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
+    // so it is released beside the closing reads and writes rather than after them (billed seconds)
+    void release(handle)
     await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n).catch((e: Error) => {
       o.emit({ type: 'warning', message: e.message }) // a damaged status.json counts as none: the backend's word decides
@@ -221,7 +246,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
   } finally {
     o.signal.removeEventListener('abort', onAbort)
-    if (handle) await handle.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${handle!.machine.id} failed: ${e.message}` }))
+    if (handle) await release(handle)
   }
 
   async function closeAttempt(rec: RunRecord, num: number, out: AttemptOutcome, machine?: MachineInfo, nodes?: NodeRecord[], machines?: MachineInfo[], nodeReclaimed?: boolean[]): Promise<RunRecord> {
@@ -232,7 +257,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     const costs = billed
       .map((m, rank) => ({ m, reclaimed: nodeReclaimed ? Boolean(nodeReclaimed[m.rank ?? rank]) : out.reclaimed }))
       .filter(({ m }) => m.pricePerHour !== undefined)
-      .map(({ m, reclaimed }) => attemptCost(m.pricePerHour!, done.startedAt, endedAt, out.status, reclaimed))
+      .map(({ m, reclaimed }) => attemptCost(m.pricePerHour!, m.launchedAt ?? done.startedAt, endedAt, out.status, reclaimed, { volumeGiB: m.volumeGiB, publicIpv4: m.publicIpv4 }))
     if (costs.length) done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
     await o.store.saveRun(updated)

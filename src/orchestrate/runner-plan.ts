@@ -38,6 +38,8 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     commands: p.spec.commands,
     setup: p.spec.setup,
     env: p.spec.env,
+    // 0.x `ports: N` (N entries of 0, "any free port"): exported as $PORT_0 … as 0.x's runner did
+    ...(p.spec.format === 'workflows.yaml' && p.spec.ports.some((x) => x === 0) ? { freePorts: p.spec.ports.filter((x) => x === 0).length } : {}),
     ciEnv: p.ciEnv ?? {},
     secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
     workingDir: p.spec.workingDir,
@@ -50,6 +52,7 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
       : {}),
     image: p.spec.image,
     entrypoint: p.spec.entrypoint,
+    ...(p.spec.resources.shmSizeMiB ? { shmSizeMiB: p.spec.resources.shmSizeMiB } : {}),
     python: p.spec.python,
     maxDurationSec: p.spec.maxDurationSec,
     options: {

@@ -6,6 +6,10 @@
  * fallback there. The runner writes status.json last: once it says `done`, everything is stored and
  * the attempt is over, without waiting for the backend (SSM, EC2) to notice.
  *
+ * While status.json says `uploading` (the job has ended; its artifacts are going up) the loop stays
+ * at fastMs too, and a change of status.json holds it there for holdMs like a chunk does: the
+ * machine is billed until the loop sees `done` and releases it.
+ *
  * Requests per poll: one store listing (+ one read per new chunk, + one read when status.json
  * changed) and the backend's own poll, which rate-limits itself (AWS: see backends/aws/handle.ts).
  */
@@ -99,6 +103,8 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
   let outputAt = d.now()
   let cancelledAt: number | undefined
   let statusSeen: string | undefined
+  /** status.json says `uploading`: the runner is saving what the job left, and `done` comes next */
+  let finishing = false
   try {
     for (;;) {
       let printed = 0
@@ -123,16 +129,22 @@ export async function watchAttempt(d: WatchDeps): Promise<ExecState> {
       const tag = d.follower.statusTag
       if (tag !== undefined && tag !== statusSeen) {
         statusSeen = tag
+        // the runner moved on (its code, the job's start, its end): what follows comes soon, so the
+        // loop holds its fast pace for holdMs as after a chunk, and sees a short job's `done` at once
+        outputAt = d.now()
         const written = await d.store.readStatus(d.repoId, d.run, d.attempt).catch(() => undefined)
         if (written?.phase === 'done' && written.status) {
           return { state: 'ended', exitCode: written.exitCode, ...(written.reason ? { reason: written.reason } : {}) }
         }
+        finishing = written?.phase === 'uploading'
       }
       if (cancelledAt !== undefined && d.now() - cancelledAt > d.cancelGraceMs) {
         return { state: 'ended', lost: true, reason: 'the job did not stop within the cancellation grace period' }
       }
-      if (printed > 0) outputAt = d.now()
-      wait = nextWaitMs(wait, printed, d.pace, d.now() - outputAt)
+      // the artifact upload prints nothing, but the instance is billed until we see `done`: while it
+      // lasts, the loop keeps its fast pace instead of backing off (one listing per fastMs)
+      if (printed > 0 || finishing) outputAt = d.now()
+      wait = nextWaitMs(wait, printed > 0 || finishing ? 1 : 0, d.pace, d.now() - outputAt)
       await waker.wait(wait)
     }
   } finally {

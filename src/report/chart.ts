@@ -9,6 +9,7 @@
  * (linear interpolation; a baseline that ended earlier holds its last value).
  */
 import type { MetricPoint } from './metrics.js'
+import { mean, min, max } from 'simple-statistics'
 import { codeSpan, escapeText } from './md-escape.js'
 
 export const CHART_MAX_POINTS = 50
@@ -94,5 +95,72 @@ export function seriesChart(c: ChartInput): string {
   const caption = base
     ? `*${escapeText(c.name)}: first line this run, second line the baseline${c.baselineLabel ? ` ${codeSpan(c.baselineLabel)}` : ''}; ${xs.length} points.*`
     : `*${escapeText(c.name)} per step; ${xs.length} points.*`
+  return ['```mermaid', ...lines, '```', caption].join('\n')
+}
+
+export interface BandChartInput {
+  name: string
+  /** one series per run of this group */
+  current: MetricPoint[][]
+  /** one series per run of the baseline group */
+  baseline?: MetricPoint[][]
+  baselineLabel?: string
+  maxPoints?: number
+}
+
+export interface Band {
+  steps: number[]
+  mean: number[]
+  min: number[]
+  max: number[]
+  /** runs that had this series */
+  n: number
+}
+
+/**
+ * The runs' series on one grid across `steps` (each run linear between its points and held flat
+ * outside them): mean, min and max per step. Undefined when no run has 2 points.
+ */
+export function band(runs: MetricPoint[][], maxPoints = CHART_MAX_POINTS): Band | undefined {
+  const usable = runs.map(sorted).filter((p) => p.length >= 2)
+  if (!usable.length) return undefined
+  const first = Math.min(...usable.map((p) => p[0]!.step))
+  const last = Math.max(...usable.map((p) => p[p.length - 1]!.step))
+  const n = Math.max(2, Math.min(maxPoints, Math.max(...usable.map((p) => p.length))))
+  const steps = Array.from({ length: n }, (_, i) => first + ((last - first) * i) / (n - 1))
+  const at = steps.map((x) => usable.map((p) => valueAt(p, x)))
+  return { steps, mean: at.map((vs) => mean(vs)), min: at.map((vs) => min(vs)), max: at.map((vs) => max(vs)), n: usable.length }
+}
+
+/**
+ * A group's series as one chart: this group's mean with its min and max as the band's edges, and
+ * the baseline group's mean beside it (on this group's steps). xychart has no legend and no
+ * filled areas, so the band is two thin lines and the caption names every line in order.
+ */
+export function bandChart(c: BandChartInput): string {
+  const cur = band(c.current, c.maxPoints)
+  if (!cur) return ''
+  const baseRuns = (c.baseline ?? []).map(sorted).filter((p) => p.length >= 1)
+  const baseMean = baseRuns.length ? cur.steps.map((x) => mean(baseRuns.map((p) => valueAt(p, x)))) : undefined
+  const all = [...cur.min, ...cur.max, ...(baseMean ?? [])]
+  let lo = Math.min(...all)
+  let hi = Math.max(...all)
+  if (lo === hi) {
+    lo -= Math.abs(lo) * 0.1 || 1
+    hi += Math.abs(hi) * 0.1 || 1
+  }
+  const name = chartLabel(c.name)
+  const lines = [
+    'xychart-beta',
+    `    title "${name} - group mean and min-max${baseMean ? ' vs baseline' : ''}"`,
+    `    x-axis "step" ${num(cur.steps[0]!)} --> ${num(cur.steps[cur.steps.length - 1]!)}`,
+    `    y-axis "${name}" ${num(lo)} --> ${num(hi)}`,
+    `    line [${cur.mean.map(num).join(', ')}]`,
+    `    line [${cur.min.map(num).join(', ')}]`,
+    `    line [${cur.max.map(num).join(', ')}]`
+  ]
+  if (baseMean) lines.push(`    line [${baseMean.map(num).join(', ')}]`)
+  const base = baseMean ? `, 4th the baseline group's mean over ${baseRuns.length} runs${c.baselineLabel ? ` (${escapeText(c.baselineLabel)})` : ''}` : ''
+  const caption = `*${escapeText(c.name)}: 1st line the mean of ${cur.n} runs, 2nd and 3rd their min and max${base}; ${cur.steps.length} points.*`
   return ['```mermaid', ...lines, '```', caption].join('\n')
 }

@@ -11,7 +11,8 @@
  * Shallow clones and detached HEADs work: no history is walked.
  */
 import { userInfo } from 'node:os'
-import { basename } from 'node:path'
+import { basename, resolve } from 'node:path'
+import { realpath } from 'node:fs/promises'
 import type { Revision } from '../model/revision.js'
 import { ciContextFromEnv, type CiContext } from './ci-context.js'
 import type { Git } from './git.js'
@@ -56,6 +57,25 @@ function userName(environ: Record<string, string | undefined>): string {
   }
 }
 
+/**
+ * What makes a checkout without a remote one project and not another: its root commit(s) (two
+ * unrelated repositories never share one) and the real path of its git folder (two copies of one
+ * history in different folders are different projects; the worktrees of one repository share it).
+ * 10 hex characters of their sha256. Moving the repository to another folder gives a new identity:
+ * a remote (`git remote add origin …`) gives one that does not depend on the folder.
+ */
+export async function localFingerprint(tree: WorkTree): Promise<string> {
+  const [roots, common] = await Promise.all([tree.git.tryText(['rev-list', '--max-parents=0', 'HEAD']), tree.git.tryText(['rev-parse', '--git-common-dir'])])
+  const gitDir = resolve(tree.root, common || '.git')
+  const real = await realpath(gitDir).catch(() => gitDir)
+  const rootCommits = (roots ?? tree.head).split('\n').filter(Boolean).sort().join(',')
+  return sha256Hex(Buffer.from(`${rootCommits}\n${real}`)).slice(0, 10)
+}
+
+async function localId(tree: WorkTree, environ: Record<string, string | undefined>): Promise<string> {
+  return localRepoId(userName(environ), basename(tree.root), await localFingerprint(tree))
+}
+
 /** URL of `origin`, else of the only remote; undefined without remotes */
 async function defaultRemoteUrl(git: Git): Promise<string | undefined> {
   const remotes = (await git.tryText(['remote']))?.split('\n').filter(Boolean) ?? []
@@ -76,7 +96,7 @@ async function ciBase(tree: WorkTree, ctx: CiContext, environ: Record<string, st
   const remoteId = remoteUrl ? tryRepoIdFromRemoteUrl(remoteUrl) : undefined
   let repoId = ctx.repoId
   if (!repoId) {
-    repoId = remoteId ?? localRepoId(userName(environ), basename(tree.root))
+    repoId = remoteId ?? (await localId(tree, environ))
     warnings.push(`the ${ctx.platform} environment does not name the repository; using ${repoId}`)
   } else if (remoteId && remoteId.toLowerCase() !== repoId.toLowerCase()) {
     warnings.push(`${tree.root} is a checkout of ${remoteId}, not of ${repoId} that this CI job belongs to; runs are recorded under ${repoId}`)
@@ -106,10 +126,10 @@ async function readUpstream(git: Git): Promise<Upstream> {
   return { branch, remote, merge, sha, remoteUrl }
 }
 
-/** repo id from the remote (upstream's, else origin / the only remote), else `local/<user>/<folder>` */
+/** repo id from the remote (upstream's, else origin / the only remote), else `local/<user>/<folder>-<fingerprint>` */
 async function laptopIdentity(tree: WorkTree, upstream: Upstream, environ: Record<string, string | undefined>, defaultUrl: () => Promise<string | undefined>) {
   const remoteUrl = upstream.remoteUrl ?? (await defaultUrl())
-  const repoId = (remoteUrl && tryRepoIdFromRemoteUrl(remoteUrl)) || localRepoId(userName(environ), basename(tree.root))
+  const repoId = (remoteUrl && tryRepoIdFromRemoteUrl(remoteUrl)) || (await localId(tree, environ))
   return { repoId, repoUrl: remoteUrl ? webUrlFromRemoteUrl(remoteUrl) : undefined }
 }
 
@@ -135,7 +155,7 @@ async function laptopBase(tree: WorkTree, environ: Record<string, string | undef
 
 /**
  * Only the repository id, cheaply (no diff, no snapshot): from the CI environment, else from the
- * checkout's remote, else `local/<user>/<folder>`. For commands that list or read runs.
+ * checkout's remote, else `local/<user>/<folder>-<fingerprint>`. For commands that list or read runs.
  */
 export async function detectRepoId(repoDir: string, environ: Record<string, string | undefined>): Promise<string> {
   const ctx = ciContextFromEnv(environ)

@@ -106,7 +106,12 @@ function sanitisePart(s: string, fallback: string): string {
   return cleaned || fallback
 }
 
-/** `local/<user>/<folder>` for a checkout without a usable remote, sanitised for assertRepoId */
-export function localRepoId(user: string, folder: string): string {
-  return assertRepoId(`local/${sanitisePart(user, 'user')}/${sanitisePart(folder, 'repo')}`)
+/**
+ * `local/<user>/<folder>-<fingerprint>` for a checkout without a usable remote, sanitised for
+ * assertRepoId. The fingerprint (read-revision.ts `localFingerprint`) tells apart two projects in
+ * folders of the same name; without one (older callers), `local/<user>/<folder>`.
+ */
+export function localRepoId(user: string, folder: string, fingerprint?: string): string {
+  const suffix = fingerprint ? `-${fingerprint.toLowerCase().replace(/[^0-9a-f]/g, '').slice(0, 12)}` : ''
+  return assertRepoId(`local/${sanitisePart(user, 'user')}/${sanitisePart(folder, 'repo').slice(0, 100 - suffix.length)}${suffix}`)
 }

@@ -358,6 +358,7 @@ export function interpolateCommand(command: string, v: ArgsValues): string {
 export function jobArgsPrelude(args: string[], quote: (s: string) => string): string[] {
   return [
     `set -- ${args.map(quote).join(' ')}`.trimEnd(),
+    '# shellcheck disable=SC2034 # for the commands that reference it',
     `DSTACK_ARGS_TEXT=${quote(argsText(args))}`,
     `if [ -n "\${BASH_VERSION:-}" ]; then eval 'DSTACK_ARGS=("$@")'; fi`
   ]

@@ -23,6 +23,8 @@ export interface RunnerPlan {
   /** may contain `${{ run.args }}` and `${{ run.name }}` (references to shell-quoted values, interpolate.ts) */
   commands: string[]
   setup: string[]
+  /** 0.x `ports: N`: the job gets `$PORT_0` … `$PORT_<N-1>`, each a free port of the machine (absent: none) */
+  freePorts?: number
   /** literal values, exported single-quoted; `${{ run.args }}` / `${{ run.name }}` become the joined args / the name */
   env: Record<string, string>
   /** the CI's own variables the job may see (job-env.ts), exported single-quoted before `env` */
@@ -54,7 +56,10 @@ export interface RunnerPlan {
     groups?: { name: string; nodes: number; commands: string[] }[]
   }
   image?: string
+  /** dstack's `entrypoint`: the container runs `shlex.split(entrypoint) + commands` (no shell, no setup) */
   entrypoint?: string
+  /** `resources.shm_size`: the container's /dev/shm (`docker run --shm-size`) */
+  shmSizeMiB?: number
   python?: string
   maxDurationSec: number
   options: {

@@ -4,6 +4,8 @@
  * and through the local backend. The header holds the plan's values, every one shell-quoted; the
  * body (runner-body.sh) is static. Secret values never appear: only their names.
  */
+import { createHash } from 'node:crypto'
+import { shlexJoin, shlexSplit } from './shlex.js'
 import { assertName, assertRepoId, normaliseAbsolutePath, normaliseRelativePath, ROOT_ARTIFACT_PREFIX } from '../model/names.js'
 import { UserError } from '../model/errors.js'
 import type { RunnerPlan } from './plan.js'
@@ -13,7 +15,7 @@ import { argsText, interpolateCommand as referenceArgs, jobArgsPrelude } from '.
 import { DOCKER_CLIENT_ENV, JOB_PASSTHROUGH_ENV } from './job-env.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
+const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_RUN_ID|DSTACK_WORKING_DIR|DSTACK_REPO_DIR|DSTACK_GPUS_BY_RANK|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 
@@ -63,17 +65,45 @@ function stepLabel(kind: 'setup' | 'commands', i: number, command: string): stri
   return `\`${kind}[${i + 1}]\`${short ? ` (${short})` : ''}`
 }
 
+/** a UUID-shaped id of the run, derived from the repository and the run's name (dstack's run ids are UUIDs) */
+export function runId(repoId: string, runName: string): string {
+  const h = createHash('sha256').update(`${repoId}/${runName}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** the shell text of the repository's folder, from the folder the job starts in (`$PWD`) */
+function repoDirExpr(workingDir: string): string {
+  const wd = workingDir.replace(/\/+$/, '')
+  if (wd === '.' || wd === '' || wd.startsWith('/')) return '"$PWD"'
+  // a relative working_dir was validated (no `..`, no control characters); strip it from $PWD
+  return `"\${PWD%/${wd.replace(/[\\"$`*?[\]{}]/g, '\\$&')}}"`
+}
+
+/**
+ * One command of an `entrypoint` task: an argument of the entrypoint, never shell text; `${{ run.args }}`
+ * is the args as `shlex.join` writes them and `${{ run.name }}` the name, as dstack substitutes them.
+ */
+export function entrypointArgument(command: string, args: string[], runName: string): string {
+  return command.replace(/\$\{\{\s*run\.args\s*\}\}/g, () => shlexJoin(args)).replace(/\$\{\{\s*run\.name\s*\}\}/g, () => assertName('run name', runName))
+}
+
 /** the job: setup then commands, `set -e`, env exported single-quoted, one step marker per entry */
 export function renderJobScript(plan: RunnerPlan, commands = plan.commands): string {
-  const groupSizes = plan.nodes?.groups?.map((g) => g.nodes)
+  // dstack's `node_groups`: a task without `groups` is one group of all its nodes
+  const groupSizes = plan.nodes?.groups?.map((g) => g.nodes) ?? (plan.nodes ? [plan.nodes.count] : undefined)
   const lines: string[] = [
-    `# job of workflow ${plan.workflow}: setup, then commands; the first failing command stops it`,
+    `# job of workflow ${plan.workflow}: setup, then commands, as dstack joins them with \` && \`: the first failing entry stops it`,
     'set -e',
     `export DSTACK_RUN_NAME=${shellQuote(plan.runName)}`,
     `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
     `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
     `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
     `export DSTACK_ATTEMPT=${shellQuote(String(plan.attempt))}`,
+    // dstack's job environment: the run's id (stable for the run, the same on every node and attempt),
+    // the folder the job starts in, and the repository's folder (the working_dir's root)
+    `export DSTACK_RUN_ID=${shellQuote(runId(plan.repoId, plan.runName))}`,
+    'export DSTACK_WORKING_DIR="$PWD"',
+    `export DSTACK_REPO_DIR=${repoDirExpr(plan.workingDir)}`,
     ...jobArgsPrelude(plan.args, shellQuote)
   ]
   for (const name of Object.keys(plan.ciEnv ?? {}).sort()) {
@@ -83,15 +113,24 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
   for (const name of Object.keys(plan.env).sort()) {
     lines.push(`export ${envName('env', name)}=${shellQuote(interpolateEnvValue(plan.env[name]!, plan.args, plan.runName))}`)
   }
+  if (plan.freePorts) {
+    // 0.x `ports: N`: $PORT_i is a port nothing listens on yet (the kernel picks it); 20000+i without python3
+    lines.push(`__dstack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])' 2>/dev/null || echo "$((20000 + $1))"; }`)
+    for (let i = 0; i < plan.freePorts; i++) lines.push(`export PORT_${i}="$(__dstack_free_port ${i})"`)
+  }
   lines.push(`__dstack_step() { printf '%s\\n' "$1" >"\${DSTACK_RUNNER_DIR:-.}/step" 2>/dev/null || true; }`)
   const add = (kind: 'setup' | 'commands', list: string[]) =>
     list.forEach((c, i) => {
       lines.push(`__dstack_step ${shellQuote(stepLabel(kind, i, c))}`)
+      // dstack joins the commands with ` && ` (no `set -e` inside an item): the lines of a multi-line
+      // item all run, the item's status is its last line's, and a failing item stops the job
+      lines.push('set +e')
       lines.push(interpolateCommand(c, plan.args, plan.runName, groupSizes))
+      lines.push('__dstack_rc=$?; set -e; [ "$__dstack_rc" = 0 ] || exit "$__dstack_rc"')
     })
   add('setup', plan.setup)
   add('commands', commands)
-  lines.push('__dstack_step done')
+  lines.push("__dstack_step 'done'")
   return lines.join('\n') + '\n'
 }
 
@@ -181,6 +220,7 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     '',
     `RUN_NAME=${q(plan.runName)}`,
     `WORKFLOW=${q(plan.workflow)}`,
+    '# shellcheck disable=SC2034 # REPO_ID names the run for whoever reads this script; the body does not need it',
     `REPO_ID=${q(plan.repoId)}`,
     `REVISION=${q(plan.revisionSha)}`,
     `ATTEMPT=${q(String(plan.attempt))}`,
@@ -211,6 +251,11 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
     `IMAGE=${q(plan.image ?? '')}`,
     `ENTRYPOINT=${q(plan.entrypoint ?? '')}`,
+    // dstack: `shlex.split(entrypoint) + commands`, each command one argument (run.args as shlex.join text)
+    `ENTRYPOINT_ARGV=${shellArray(plan.entrypoint ? shlexSplit(plan.entrypoint) : [])}`,
+    `ENTRYPOINT_ARGS=${shellArray(plan.entrypoint ? plan.commands.map((c) => entrypointArgument(c, plan.args, plan.runName)) : [])}`,
+    `ENTRYPOINT_ENV=${shellArray(plan.entrypoint ? Object.keys(plan.env).sort().map((n) => `${envName('env', n)}=${interpolateEnvValue(plan.env[n]!, plan.args, plan.runName)}`) : [])}`,
+    `SHM_SIZE_MIB=${q(plan.shmSizeMiB ? String(Math.round(plan.shmSizeMiB)) : '')}`,
     `PYTHON_VERSION=${q(plan.python ?? '')}`,
     `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
     `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,

@@ -59,6 +59,7 @@ export function parseStoreSpec(spec: string, opts: StoreSpecOptions = {}): Store
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {})
     }
   }
+  assertNotMistypedUrl(s)
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new UserError(`invalid store folder ${JSON.stringify(spec)}: control characters`)
   const home = opts.home ?? homedir()
@@ -67,13 +68,27 @@ export function parseStoreSpec(spec: string, opts: StoreSpecOptions = {}): Store
   return { kind: 'folder', root: resolve(opts.cwd ?? process.cwd(), expanded) }
 }
 
+/**
+ * A store spec that is meant as a URL but is not one (`s3:/bucket`, `s3:bucket`, `s3//bucket`,
+ * `S3:\\bucket`) would otherwise be a folder named `s3:` in the current folder, and the run would
+ * "succeed" into it. A folder whose name really starts that way can be given as `./s3:…`.
+ */
+function assertNotMistypedUrl(s: string): void {
+  const m = /^([a-z][a-z0-9+.-]+):(.*)$/i.exec(s) ?? /^(s3)(\/\/.*)$/i.exec(s)
+  if (!m) return
+  const scheme = m[1]!.toLowerCase()
+  const rest = m[2]!.replace(/^[/\\]+/, '')
+  const fix = scheme === 's3' || scheme === 's3a' || scheme === 's3n' ? `write s3://${rest || 'bucket/prefix'} (two slashes)` : 'write s3://bucket/prefix for S3 (the only URL scheme a store can have)'
+  throw new UserError(`store ${JSON.stringify(s)} is neither s3://bucket/prefix nor a folder path: it looks like a mistyped URL`, `${fix}, or ./${s} for a folder of that name`)
+}
+
 /** `DSTACK_STORE` when set, else the folder `~/.dstack/store` (as dstack's local backend keeps `~/.dstack`). */
-export function defaultStoreLocation(environ: Record<string, string | undefined> = process.env): StoreLocation {
+export function defaultStoreLocation(environ: Record<string, string | undefined> = process.env, given: { region?: string; endpoint?: string } = {}): StoreLocation {
   const home = environ.HOME || homedir()
   const spec = environ.DSTACK_STORE?.trim()
   if (spec) {
-    const region = environ.AWS_REGION || environ.AWS_DEFAULT_REGION
-    const endpoint = environ.AWS_ENDPOINT_URL_S3 || environ.AWS_ENDPOINT_URL
+    const region = given.region || environ.AWS_REGION || environ.AWS_DEFAULT_REGION
+    const endpoint = given.endpoint || environ.AWS_ENDPOINT_URL_S3 || environ.AWS_ENDPOINT_URL
     return parseStoreSpec(spec, { home, ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) })
   }
   return { kind: 'folder', root: join(home, '.dstack', 'store') }

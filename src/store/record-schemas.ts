@@ -51,7 +51,12 @@ export const runRecordSchema: JsonSchema = {
       }
     },
     tags: { type: 'array', items: str },
-    requestedTag: str
+    requestedTag: str,
+    group: {
+      type: 'object',
+      required: ['name'],
+      properties: { name: nonEmpty, pipeline: str, size: { type: 'integer', minimum: 1 }, member: str }
+    }
   }
 }
 

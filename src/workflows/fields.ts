@@ -5,7 +5,10 @@
  */
 import { assertName, assertRepoId, normaliseRelativePath, UserError, type ArtifactSpec, type DepSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
-import { ENV_NAME_RE, RUN_CONTEXT, envReference, envTemplate, expressionsIn, unsupportedCommandExpressions } from './interpolation.js'
+import { ENV_NAME_RE, RUN_CONTEXT, envReference, envTemplate, expressionsIn, namespaceRoot, scanReferences, unsupportedCommandExpressions } from './interpolation.js'
+
+/** which format's rules apply: `task` (current `*.dstack.yml`) or `seed` (0.x `.dstack/workflows.yaml`) */
+export type Format = 'task' | 'seed'
 
 export type Obj = Record<string, unknown>
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -27,27 +30,54 @@ export function checkName(ctx: FileContext, path: FieldPath, kind: 'workflow nam
   }
 }
 
-/** commands / setup: a list of strings, or one (multi-line) string kept as one script block */
-export function scriptLines(ctx: FileContext, path: FieldPath, v: unknown): string[] {
+/**
+ * commands / setup, read as dstack reads them. Both formats: `$$` is an escaped `$` (dstack's
+ * interpolator). `task`: a list (the schema refuses a string); a number is text (pydantic's
+ * `coerce_numbers_to_str`), a boolean is refused; only `${{ run.args }}` is interpolated (the CLI's
+ * `_interpolate_commands`), `${{ groups[i].nodes[j].IP_ADDRESS }}` is resolved on the machine, any
+ * other reference (`${{ run.name }}` too) is refused as dstack refuses it. `seed`: a list, or one
+ * multi-line string kept as one script block; `${{ run.args }}` and `${{ run.name }}` (0.x's
+ * `_inject_context`).
+ */
+export function scriptLines(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'seed'): string[] {
   if (v === undefined || v === null) return []
   const list = Array.isArray(v) ? v : [v]
   const out: string[] = []
   list.forEach((item, i) => {
     const itemPath = Array.isArray(v) ? [...path, i] : path
+    if (format === 'task' && typeof item === 'boolean') {
+      if (!ctx.hasProblemAt(itemPath)) ctx.report(itemPath, `expected a command (a string), got the YAML boolean \`${String(item)}\``, 'dstack reads YAML 1.1, where `yes`, `no`, `on`, `off` are booleans: quote the command')
+      return
+    }
     if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
       if (!ctx.hasProblemAt(itemPath)) ctx.report(itemPath, 'expected a command (a string)')
       return
     }
-    const command = String(item)
-    for (const e of unsupportedCommandExpressions(command)) {
+    const raw = String(item)
+    const allowed: readonly string[] = format === 'task' ? ['run.args'] : RUN_CONTEXT
+    const scanned = scanReferences(raw, (name) => (allowed.includes(name) ? `\${{ ${name} }}` : undefined), (name) => ['secrets', 'groups'].includes(namespaceRoot(name)) || (format === 'seed' && !RUN_CONTEXT.includes(name as (typeof RUN_CONTEXT)[number])))
+    if (scanned.error) {
+      ctx.report(itemPath, `${scanned.error} (dstack refuses this command)`, 'write `${{ run.args }}`; a literal `$` before `{{` is written `$$`')
+      return
+    }
+    if (scanned.missing.length) {
+      ctx.report(
+        itemPath,
+        `Failed to interpolate due to missing vars: [${scanned.missing.map((m) => `'${m}'`).join(', ')}] (dstack interpolates only \`\${{ run.args }}\` in task commands)`,
+        scanned.missing.includes('run.name') ? 'use `$DSTACK_RUN_NAME`, which the job\'s environment holds' : 'use `${{ run.args }}`, or an environment variable from `env:`'
+      )
+      return
+    }
+    for (const e of unsupportedCommandExpressions(scanned.text)) {
+      if (format === 'task' && /^groups\b/.test(e.expr)) continue
       const ref = envReference(e.expr)
       ctx.report(
         itemPath,
-        `unsupported expression \`${e.text}\` in a command; only \`\${{ run.args }}\` and \`\${{ run.name }}\` are allowed here`,
+        `unsupported expression \`${e.text}\` in a command; only ${format === 'task' ? '`${{ run.args }}` is' : '`${{ run.args }}` and `${{ run.name }}` are'} allowed here`,
         ref ? `put it in \`env:\` (e.g. \`${ref}: \${{ ${e.expr} }}\`) and use \`$${ref}\` in the command` : undefined
       )
     }
-    out.push(command)
+    out.push(scanned.text)
   })
   return out
 }
@@ -57,8 +87,17 @@ export interface EnvResult {
   secretEnv: Record<string, string>
 }
 
-/** `env` as a list of `NAME=VALUE` / bare `NAME`, or (current format) a mapping */
-export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvResult {
+/**
+ * `env` as a list of `NAME=VALUE` / bare `NAME`, or (current format) a mapping.
+ * `task` (dstack's `Env` model and `interpolate_job_spec_secrets`): a bare name (or a null mapping
+ * value) comes from the environment of the one who applies the file (the CI's here); a value may
+ * use `${{ secrets.X }}` only — `${{ env.X }}`, `${{ run.args }}` and `${{ run.name }}` are missing
+ * vars there, and node addresses belong to commands; a number is text, a boolean is refused.
+ * `seed` (0.x `Provider._env`): a bare name is exported empty; values may use `${{ run.args }}`,
+ * `${{ run.name }}` and (run-action extension) `${{ secrets.X }}` / `${{ env.X }}`.
+ * Both: `$$` in a value is `$`.
+ */
+export function envEntries(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'seed'): EnvResult {
   const out: EnvResult = { env: {}, secretEnv: {} }
   if (v === undefined || v === null) return out
   const seen = new Set<string>()
@@ -68,15 +107,34 @@ export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvRe
       return
     }
     if (seen.has(name)) {
-      ctx.report(itemPath, `environment variable \`${name}\` is set more than once`, undefined, keyPos)
+      ctx.report(itemPath, `Duplicate environment variable: ${name}`, undefined, keyPos)
       return
     }
     seen.add(name)
     if (value === undefined) {
-      out.secretEnv[name] = envTemplate(name)
+      if (format === 'seed') out.env[name] = ''
+      else out.secretEnv[name] = envTemplate(name)
       return
     }
     const exprs = expressionsIn(value)
+    if (format === 'task') {
+      if (exprs.some((e) => namespaceRoot(e.expr) === 'groups')) {
+        ctx.report(itemPath, 'groups IP references are only supported in commands, not in `env`', 'use $DSTACK_NODES_IPS or $DSTACK_MASTER_NODE_IP in the commands')
+        return
+      }
+      const scanned = scanReferences(value, (n) => (n.startsWith('secrets.') ? `\${{ ${n} }}` : undefined))
+      if (scanned.error || scanned.missing.length) {
+        const why = scanned.error ?? `Failed to interpolate due to missing vars: [${scanned.missing.map((m) => `'${m}'`).join(', ')}]`
+        const hint = scanned.missing.some((m) => m.startsWith('env.'))
+          ? `dstack reads only \`\${{ secrets.NAME }}\` in env values; write the bare name (\`- ${name}\`) to take it from the environment, or \`\${{ secrets.NAME }}\``
+          : 'dstack reads only `${{ secrets.NAME }}` in env values; `${{ run.args }}` belongs to commands, and the run name is `$DSTACK_RUN_NAME`'
+        ctx.report(itemPath, `${why} in the value of \`${name}\``, hint)
+        return
+      }
+      if (exprs.length) out.secretEnv[name] = value
+      else out.env[name] = scanned.text
+      return
+    }
     // `${{ run.args }}` / `${{ run.name }}` become the joined args / the name at launch (literal text)
     const runExprs = exprs.filter((e) => (RUN_CONTEXT as readonly string[]).includes(e.expr))
     const bad = exprs.filter((e) => envReference(e.expr) === undefined && !runExprs.includes(e))
@@ -90,7 +148,7 @@ export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvRe
     }
     if (runExprs.length) out.env[name] = value
     else if (exprs.length) out.secretEnv[name] = value
-    else out.env[name] = value
+    else out.env[name] = scanReferences(value, () => undefined).text
   }
   if (Array.isArray(v)) {
     v.forEach((item, i) => {
@@ -102,7 +160,9 @@ export function envEntries(ctx: FileContext, path: FieldPath, v: unknown): EnvRe
   } else if (isObj(v)) {
     for (const [name, value] of Object.entries(v)) {
       if (value === null || value === undefined) add([...path, name], name, undefined, true)
-      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') add([...path, name], name, String(value))
+      else if (format === 'task' && typeof value === 'boolean') {
+        ctx.report([...path, name], `the value of \`${name}\` is the YAML boolean \`${String(value)}\`, which dstack refuses (an env value is text)`, 'dstack reads YAML 1.1, where `yes`, `no`, `on`, `off`, `true` are booleans: quote it (`"true"`)')
+      } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') add([...path, name], name, String(value))
     }
   }
   return out
@@ -136,8 +196,17 @@ export function absolutePath(ctx: FileContext, path: FieldPath, kind: string, v:
   return '/' + parts.join('/')
 }
 
-/** artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute */
-export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): ArtifactSpec[] {
+/** the run name's reference in a 0.x string field, as the spec keeps it until the run has a name */
+export const RUN_NAME_REF = '${{ run.name }}'
+/** a stand-in with the shape of a generated run name, to check a path that holds RUN_NAME_REF */
+const RUN_NAME_SAMPLE = 'run-name-1'
+
+/**
+ * artifacts: `{path, mount}` or plain strings; relative to the working directory, or absolute.
+ * `seed`: `${{ run.name }}` in a path is the run's name (0.x interpolated every string,
+ * `Provider._inject_context`); it stays RUN_NAME_REF until launch (orchestrate/run-name-fields.ts).
+ */
+export function artifacts(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'task'): ArtifactSpec[] {
   if (!Array.isArray(v)) return []
   const out: ArtifactSpec[] = []
   v.forEach((item, i) => {
@@ -145,7 +214,16 @@ export function artifacts(ctx: FileContext, path: FieldPath, v: unknown): Artifa
     const raw = typeof item === 'string' ? item : isObj(item) && typeof item.path === 'string' ? item.path : undefined
     if (raw === undefined) return
     const at = isObj(item) ? [...p, 'path'] : p
-    const norm = raw.trim().startsWith('/') || raw.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', raw) : relativePath(ctx, at, 'artifact path', raw)
+    const refs = expressionsIn(raw)
+    const bad = refs.find((e) => format !== 'seed' || e.expr !== 'run.name')
+    if (bad) {
+      ctx.report(at, `unsupported expression \`${bad.text}\` in an artifact path`, format === 'seed' ? 'only `${{ run.name }}` is interpolated in a 0.x artifact path' : 'an artifact path of a task is a plain path')
+      return
+    }
+    // checked with a stand-in name, kept with the reference until the run has its name
+    const text = refs.length ? raw.replace(/\$\{\{\s*run\.name\s*\}\}/g, RUN_NAME_SAMPLE) : raw
+    const checked = text.trim().startsWith('/') || text.trim().startsWith('~') ? absolutePath(ctx, at, 'artifact path', text) : relativePath(ctx, at, 'artifact path', text)
+    const norm = checked === undefined || !refs.length ? checked : checked.split(RUN_NAME_SAMPLE).join(RUN_NAME_REF)
     if (norm === undefined) return
     if (out.some((a) => a.path === norm)) {
       ctx.report(p, `artifact \`${norm}\` is listed more than once`)
@@ -205,11 +283,12 @@ export function deps(ctx: FileContext, path: FieldPath, v: unknown): DepSpec[] {
 }
 
 /**
- * ports. Seed era 0.0.x: an int count N meant "allocate N ports" (`$PORT_0`…): it becomes N
- * entries of 0, meaning "any free port". Lists: numbers, `"80:8080"`, `"*:8080"` → the container
- * port (the part after the last colon).
+ * ports. Seed era 0.0.x – 0.9: an int count N meant "allocate N ports" (`$PORT_0`…): it becomes N
+ * entries of 0, meaning "any free port". Lists: numbers; `task` (dstack's `PortMapping.parse`):
+ * `"80:8080"`, `"*:8080"` are local:container → the container port; `seed` (0.10's apps):
+ * `"3000:8080"` is app:local → the app's port, 3000.
  */
-export function ports(ctx: FileContext, path: FieldPath, v: unknown): number[] {
+export function ports(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'task'): number[] {
   if (v === undefined || v === null) return []
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0 || v > 16) ctx.report(path, `invalid port count ${v}`, 'a count of ports to allocate is 0–16; or list port numbers')
@@ -228,10 +307,10 @@ export function ports(ctx: FileContext, path: FieldPath, v: unknown): number[] {
       return
     }
     const text = String(item).trim()
-    const m = /^(?:(?:\*|\d+):)?(\d+)$/.exec(text)
+    const m = format === 'seed' ? /^(\d+)(?::\d+)?$/.exec(text) : /^(?:(?:\*|\d+):)?(\d+)$/.exec(text)
     const port = m ? Number(m[1]) : NaN
     if (!m || port < 1 || port > 65535) {
-      if (!ctx.hasProblemAt(p)) ctx.report(p, `invalid port \`${text}\``, 'expected a port number 1–65535, `"80:8080"`, `"*:8080"` (local:container) or `{container_port: 8080}`')
+      if (!ctx.hasProblemAt(p)) ctx.report(p, `invalid port \`${text}\``, format === 'seed' ? 'expected a port number 1–65535 or `"3000:8080"` (app:local)' : 'expected a port number 1–65535, `"80:8080"`, `"*:8080"` (local:container) or `{container_port: 8080}`')
       return
     }
     if (!out.includes(port)) out.push(port)
@@ -288,21 +367,26 @@ export function registryAuth(ctx: FileContext, path: FieldPath, v: unknown): { u
   return out.username && out.password ? out : undefined
 }
 
-/** python: `3.10`, `"3.9"`; the number `3.1` is read as 3.10, as dstack did (YAML drops the zero) */
-export function pythonVersion(ctx: FileContext, path: FieldPath, v: unknown): string | undefined {
+/** the Python versions each format's dstack accepts: current `PythonVersion` (3.9 – 3.14); 0.x `_safe_python_version` (3.7 – 3.11) */
+const PYTHON_VERSIONS: Record<Format, string[]> = {
+  task: ['3.9', '3.10', '3.11', '3.12', '3.13', '3.14'],
+  seed: ['3.7', '3.8', '3.9', '3.10', '3.11']
+}
+
+/** python: `3.10`, `"3.9"`; the number `3.1` is read as 3.10, as dstack does (YAML drops the zero) */
+export function pythonVersion(ctx: FileContext, path: FieldPath, v: unknown, format: Format = 'seed'): string | undefined {
   if (v === undefined || v === null) return undefined
   let s = String(v).trim()
-  if (s === '3.1') s = '3.10'
-  const m = /^3\.(\d{1,2})$/.exec(s)
-  if (!m || Number(m[1]) < 7 || Number(m[1]) > 14) {
-    ctx.report(path, `unsupported python version \`${String(v)}\``, 'use 3.7 … 3.14, quoted (`python: "3.12"`) so YAML keeps the trailing zero of 3.10')
+  if (s === '3.1' && typeof v === 'number') s = '3.10'
+  const versions = PYTHON_VERSIONS[format]
+  if (!versions.includes(s)) {
+    ctx.report(path, `unsupported python version \`${String(v)}\`: dstack${format === 'seed' ? ' 0.x' : ''} supports ${versions.join(', ')}`, `use one of them, quoted (\`python: "${versions[versions.length - 1]}"\`) so YAML keeps the trailing zero of 3.10`)
     return undefined
   }
   return s
 }
 
-/** a string or a list of strings → list (instance_types, regions, availability_zones) */
+/** a list of strings (instance_types, regions, availability_zones; dstack's `List[str]`: numbers are text) */
 export function stringList(v: unknown): string[] {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean)
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map((s) => s.trim()) : []
+  return Array.isArray(v) ? v.filter((x) => typeof x === 'string' || typeof x === 'number').map((s) => String(s).trim()) : []
 }

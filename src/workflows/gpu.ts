@@ -7,11 +7,12 @@
 import type { GpuSpec, Range, Resources } from '../model/index.js'
 import { fail, ok, parseCountRange, parseSizeRange, type Parsed } from './units.js'
 
-export const GPU_VENDORS = ['nvidia', 'amd', 'google', 'intel', 'tt'] as const
-const VENDOR_ALIASES: Record<string, string> = { tpu: 'google' }
+/** gpuhunt's AcceleratorVendor values; `tpu` and `tt` are dstack's aliases (`GPUSpec._vendor_from_string`) */
+export const GPU_VENDORS = ['nvidia', 'amd', 'google', 'intel', 'tenstorrent'] as const
+const VENDOR_ALIASES: Record<string, string> = { tpu: 'google', tt: 'tenstorrent' }
 
 export const GPU_FORMS =
-  'colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tt), name (A100, or A10G,A100 for alternatives), ' +
+  'colon-separated tokens in any order: vendor (nvidia, amd, google/tpu, intel, tenstorrent/tt), name (A100, or A10G,A100 for alternatives), ' +
   'memory per GPU (24GB, 40GB..80GB), count (2, 1..2, 2..); e.g. `A100:2`, `24GB..40GB:2`, `H100:1..2`, `nvidia`, ' +
   'or an object {vendor, name, count, memory, total_memory, compute_capability}'
 
@@ -102,7 +103,7 @@ function parseGpuObject(o: Record<string, unknown>): Parsed<GpuSpec | undefined>
   const spec: GpuParts = { names: [] }
   if (o.vendor !== undefined && o.vendor !== null) {
     const v = typeof o.vendor === 'string' ? vendorOf(o.vendor) : undefined
-    if (!v) return fail(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tt')
+    if (!v) return fail(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tenstorrent (or tt)')
     spec.vendor = v
   }
   if (o.name !== undefined && o.name !== null) {
@@ -172,8 +173,9 @@ export function parseGpuSpec(value: unknown): Parsed<GpuSpec | undefined> {
   return fail(`invalid gpu spec ${JSON.stringify(value)}`, `expected ${GPU_FORMS}`)
 }
 
-const ARCH_ALIASES: Record<string, 'x86' | 'arm'> = { x86: 'x86', x86_64: 'x86', amd64: 'x86', arm: 'arm', arm64: 'arm', aarch64: 'arm' }
-export const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`, `{min: 2, max: 8}`), optionally with an architecture (`x86:16`, `arm:8..`, `{arch: arm, count: 8..}`)'
+/** gpuhunt's CPUArchitecture.cast: `x86` or `arm` in any case, nothing else (`aarch64`, `x86_64` are refused) */
+const ARCH_ALIASES: Record<string, 'x86' | 'arm'> = { x86: 'x86', arm: 'arm' }
+export const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`, `{min: 2, max: 8}`), optionally with an architecture `x86` or `arm` (`x86:16`, `arm:8..`, `{arch: arm, count: 8..}`; dstack reads no other name, so not `aarch64`)'
 
 /** `16..`, `x86:16`, `arm:8..`, `4`, or `{arch, count}` */
 export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
@@ -183,13 +185,18 @@ export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
   if (typeof value === 'string') {
     for (const raw of value.replace(/\s+/g, '').split(':')) {
       const token = raw.trim()
-      const a = ARCH_ALIASES[token.toLowerCase()]
-      if (a && !arch) arch = a
-      else if (!count && /^(\d|\.\.)/.test(token)) {
+      if (!token) return fail(`CPU spec contains empty token: \`${value}\``, `expected ${CPU_FORMS}`)
+      if (token.includes('..') || /^\d+$/.test(token)) {
+        if (count) return fail(`CPU spec count conflict: \`${value}\``, `expected ${CPU_FORMS}`)
         const c = parseCountRange(token, 'cpu count')
         if (!c.ok) return fail(`invalid cpu count \`${token}\` in \`${value}\``, `expected ${CPU_FORMS}`)
         count = c.value
-      } else return fail(`invalid token \`${token}\` in cpu spec \`${value}\``, `expected ${CPU_FORMS}`)
+      } else {
+        const a = ARCH_ALIASES[token.toLowerCase()]
+        if (!a) return fail(`Invalid CPU architecture: \`${value}\``, `expected ${CPU_FORMS}`)
+        if (arch) return fail(`CPU spec arch conflict: \`${value}\``, `expected ${CPU_FORMS}`)
+        arch = a
+      }
     }
   } else if (value && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>
@@ -215,4 +222,34 @@ export function parseCpuSpec(value: unknown): Parsed<Resources['cpu']> {
   const out: Resources['cpu'] = { ...(count ?? { min: 2 }) }
   if (arch) out.arch = arch
   return ok(out)
+}
+
+/**
+ * gpuhunt's known accelerators of the vendors dstack's default image does not serve
+ * (`server/services/runs/spec.py::_detect_gpu_vendors_requiring_image`, names from
+ * `gpuhunt._internal.constraints`); matched without case, as `detect_gpu_vendors_by_gpu_name` does.
+ * Unknown names are not held against the task (dstack's "loose validation").
+ */
+const IMAGE_VENDOR_NAMES: Record<string, string[]> = {
+  amd: ['mi100', 'mi210', 'mi250', 'mi250x', 'mi300a', 'mi300x', 'mi308x', 'mi325x', 'mi350x', 'mi355x'],
+  intel: ['gaudi', 'gaudi2', 'gaudi3'],
+  tenstorrent: ['n150', 'n300', 'p100a', 'p150', 'p300', 'tt-galaxy-bh', 'tt-galaxy-wh']
+}
+
+/**
+ * The vendors of `gpu` that need an `image` (dstack's default image is built for NVIDIA and serves
+ * TPUs; AMD, Intel Gaudi and Tenstorrent need their own), sorted; empty when none.
+ */
+export function vendorsNeedingImage(gpu: GpuSpec | undefined): string[] {
+  if (!gpu || gpu.count.max === 0) return []
+  const vendors = new Set<string>()
+  if (gpu.vendor) vendors.add(gpu.vendor)
+  else {
+    for (const name of gpu.names) {
+      for (const [vendor, names] of Object.entries(IMAGE_VENDOR_NAMES)) if (names.includes(name.toLowerCase())) vendors.add(vendor)
+    }
+  }
+  vendors.delete('nvidia')
+  vendors.delete('google')
+  return [...vendors].sort()
 }

@@ -79,7 +79,9 @@ function describe(e: ErrorObject, base: FieldPath): { path: FieldPath; message: 
         types.includes('string') && got === 'object' && e.data !== null && Object.keys(e.data as object).length === 1
           ? 'a `: ` (colon and space) in an unquoted value makes YAML read it as a mapping: quote the whole value, or use a `|` block'
           : undefined
-      return { path, message: `expected ${words(types.map((t) => TYPE_WORDS[t] ?? t))}, got ${TYPE_WORDS[got] ?? got}`, hint: colonHint ?? hint }
+      // dstack reads YAML 1.1, so an unquoted `yes`, `no`, `on`, `off` is a boolean there and here
+      const boolHint = types.includes('string') && got === 'boolean' ? `dstack reads YAML 1.1, where an unquoted \`yes\`, \`no\`, \`on\`, \`off\`, \`true\` or \`false\` is a boolean (here \`${String(e.data)}\`): quote it` : undefined
+      return { path, message: `expected ${words(types.map((t) => TYPE_WORDS[t] ?? t))}, got ${TYPE_WORDS[got] ?? got}`, hint: colonHint ?? boolHint ?? hint }
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String)

@@ -10,7 +10,7 @@ import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from '
 import {
   artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, type Obj
 } from './fields.js'
-import { parseSizeMiB } from './units.js'
+import { parseSeedSizeMiB } from './units.js'
 import { parseGpuSpec } from './gpu.js'
 import { MULTI_NODE_REASON } from './task-format.js'
 
@@ -77,6 +77,8 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOu
   if (typeof w.help === 'string') spec.help = w.help
   spec.commands = scriptLines(ctx, at('commands'), w.commands)
   spec.commandLines = entryLines(ctx, at('commands'), spec.commands.length)
+  // `before_run` (0.0.x) was renamed `setup`; no release read both, so a workflow gives one of them
+  if (w.before_run !== undefined && w.setup !== undefined) ctx.report(at('before_run'), '`setup` and `before_run` are the same field (0.0.x called it `before_run`); give one of them', 'merge the commands into `setup`', true)
   spec.setup = [...scriptLines(ctx, at('before_run'), w.before_run), ...scriptLines(ctx, at('setup'), w.setup)]
   if (typeof w.requirements === 'string') {
     const req = relativePath(ctx, at('requirements'), 'requirements', w.requirements)
@@ -94,7 +96,7 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOu
   if (provider === 'bash' && (w.image !== undefined || w.entrypoint !== undefined)) {
     ctx.report(at(w.image !== undefined ? 'image' : 'entrypoint'), '`image` and `entrypoint` belong to provider `docker`', 'use `provider: docker`, or drop them', true)
   }
-  const py = pythonVersion(ctx, at('python'), w.python ?? (provider === 'python' ? w.version : undefined))
+  const py = pythonVersion(ctx, at('python'), w.python ?? (provider === 'python' ? w.version : undefined), 'seed')
   if (py) {
     if (provider === 'docker') ctx.warn(at('python'), '`python` is ignored with provider `docker` (the image decides)')
     else spec.python = py
@@ -102,9 +104,9 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOu
   const env = envEntries(ctx, at(w.env === undefined && provider === 'python' ? 'environment' : 'env'), w.env ?? (provider === 'python' ? w.environment : undefined))
   spec.env = env.env
   spec.secretEnv = env.secretEnv
-  spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts)
+  spec.artifacts = artifacts(ctx, at('artifacts'), w.artifacts, 'seed')
   spec.deps = deps(ctx, at('deps'), w.deps)
-  spec.ports = ports(ctx, at('ports'), w.ports)
+  spec.ports = ports(ctx, at('ports'), w.ports, 'seed')
   spec.cache = cachePaths(ctx, at('cache'), w.cache)
   if (typeof w.working_dir === 'string') spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.'
   if (w.registry_auth !== undefined && w.registry_auth !== null) {
@@ -142,13 +144,17 @@ function pythonProvider(ctx: FileContext, path: FieldPath, w: Obj, spec: RunSpec
   spec.commands = [`python ${shellWord(file)}${args ? ` ${args}` : ''}`, ...spec.commands]
 }
 
-/** 0.0.x resources: every figure is a minimum; `interruptible` chooses the market */
+/**
+ * 0.x resources (`Provider._resources`): every figure is a minimum, the GPU count too (0.x asked for
+ * an instance with at least that many); sizes are read as 0.x read them (`64GB` decimal, see
+ * parseSeedSizeMiB); `interruptible` chooses the market.
+ */
 function seedResources(ctx: FileContext, path: FieldPath, r: Obj, spec: RunSpec): void {
   const res: Resources = spec.resources
   const at = (k: string): FieldPath => [...path, k]
   let gpu: GpuSpec | undefined
   if (typeof r.gpu === 'number') {
-    if (r.gpu > 0) gpu = { names: [], count: { min: r.gpu, max: r.gpu } }
+    if (r.gpu > 0) gpu = { names: [], count: { min: r.gpu } }
   } else if (typeof r.gpu === 'string' && !ctx.hasProblemAt(at('gpu'))) {
     // run-action extension: the dstack gpu grammar of the current format (`A10G:1`, `24GB..:2`)
     const g = parseGpuSpec(r.gpu)
@@ -156,9 +162,9 @@ function seedResources(ctx: FileContext, path: FieldPath, r: Obj, spec: RunSpec)
     else ctx.report(at('gpu'), g.message, g.hint)
   } else if (isObj(r.gpu)) {
     const count = typeof r.gpu.count === 'number' ? r.gpu.count : 1
-    gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count, max: count } }
+    gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count } }
     if (typeof r.gpu.memory === 'string') {
-      const m = parseSizeMiB(r.gpu.memory)
+      const m = parseSeedSizeMiB(r.gpu.memory)
       if (m.ok) gpu.memoryMiB = { min: m.value }
       else ctx.report(at('gpu'), m.message, m.hint)
     }
@@ -168,16 +174,19 @@ function seedResources(ctx: FileContext, path: FieldPath, r: Obj, spec: RunSpec)
     ctx.report(at(legacy[legacy.length - 1]!), 'GPUs are requested more than once', 'keep one of `gpu:` or `<NAME>/gpu:`', true)
   } else if (legacy.length === 1) {
     const count = Number(r[legacy[0]!])
-    gpu = { names: [legacy[0]!.slice(0, -'/gpu'.length).toUpperCase()], count: { min: count, max: count } }
+    gpu = { names: [legacy[0]!.slice(0, -'/gpu'.length).toUpperCase()], count: { min: count } }
   }
   if (gpu) res.gpu = gpu
   for (const [key, field] of [['memory', 'memoryMiB'], ['shm_size', 'shmSizeMiB']] as const) {
     if (typeof r[key] !== 'string') continue
-    const m = parseSizeMiB(r[key])
+    const m = parseSeedSizeMiB(r[key])
     if (!m.ok) ctx.report(at(key), m.message, m.hint)
     else if (field === 'memoryMiB') res.memoryMiB = { min: m.value }
     else res.shmSizeMiB = m.value
   }
   if (typeof r.cpu === 'number') res.cpu = { min: r.cpu }
-  if (typeof r.interruptible === 'boolean') spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand'
+  if (typeof r.interruptible === 'boolean') {
+    spec.spotPolicy = r.interruptible ? 'spot' : 'on-demand'
+    spec.fromFile = ['spot_policy']
+  }
 }

@@ -3,7 +3,7 @@
  * Every check reports through `FileContext.report`, so each problem carries file, line, column and
  * a field path like `workflows[1].resources.gpu`.
  */
-import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml'
+import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, type Document, type Node, type Tags, type ScalarTag } from 'yaml'
 import type { WorkflowProblem } from '../model/index.js'
 
 export type FieldPath = readonly (string | number)[]
@@ -120,10 +120,41 @@ export interface ParsedYaml {
   ok: boolean
 }
 
-/** Parse YAML keeping positions; syntax errors become problems with their own line and column. */
+/**
+ * The plain scalars PyYAML resolves (dstack reads every file with PyYAML's `safe_load`, a YAML 1.1
+ * reader): `yes`/`no`/`on`/`off` are booleans (`y`/`n` stay strings), `0755` is octal, `1:30` is
+ * sexagesimal (90), a float needs a dot and a signed exponent (`1e3` stays a string), `09` is a
+ * string. Each regular expression is PyYAML's own (`yaml/resolver.py`, `Resolver.add_implicit_resolver`).
+ */
+const PYYAML_TESTS: Record<string, RegExp> = {
+  'bool:true': /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/,
+  'bool:false': /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/,
+  'int:': /^[-+]?(?:0|[1-9][0-9_]*)$/,
+  'int:TIME': /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/,
+  'float:': /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/,
+  'float:EXP': /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*[eE][-+][0-9]+|\.[0-9_]+[eE][-+][0-9]+)$/
+}
+
+function pyYamlTags(tags: Tags): Tags {
+  return tags.map((t) => {
+    const tag = t as ScalarTag
+    if (!tag.test) return t
+    const kind = tag.tag.replace('tag:yaml.org,2002:', '')
+    // `.inf` / `.nan` (yaml's floatNaN) match PyYAML already and keep their own test
+    if (tag.test.test('.inf')) return t
+    const key = kind === 'bool' ? `bool:${tag.test.test('true') ? 'true' : 'false'}` : `${kind}:${tag.format ?? ''}`
+    const test = PYYAML_TESTS[key]
+    return test ? { ...tag, test } : t
+  })
+}
+
+/**
+ * Parse YAML as dstack does (YAML 1.1 scalars, see PYYAML_TESTS; `<<` merge keys) keeping
+ * positions; syntax errors become problems with their own line and column.
+ */
 export function parseYaml(file: string, text: string): ParsedYaml {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, merge: true })
+  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: true, merge: true, version: '1.1', customTags: pyYamlTags })
   const ctx = new FileContext(file, doc, lineCounter)
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0])

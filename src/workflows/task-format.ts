@@ -12,9 +12,10 @@ import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from '
 import {
   absolutePath, artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, stringList, type Obj
 } from './fields.js'
-import { parseCpuSpec, parseGpuSpec } from './gpu.js'
+import { parseCpuSpec, parseGpuSpec, vendorsNeedingImage } from './gpu.js'
 import { parseSizeMiB, parseSizeRange, tryParseDuration, type Parsed } from './units.js'
 import { didYouMean } from './suggest.js'
+import { scanReferences } from './interpolation.js'
 
 /** configuration types that are not tasks: skipped, with the reason `validate` shows */
 export const SKIPPED_TYPES: Record<string, string> = {
@@ -120,34 +121,42 @@ export function parseTaskFile(ctx: FileContext, root: unknown): FileOutcome {
 
 function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec | undefined {
   const has = (k: string) => t[k] !== undefined && t[k] !== null && !ctx.hasProblemAt([k])
-  if (named && !ctx.hasProblemAt(['name'])) checkName(ctx, ['name'], 'workflow name', name)
+  if (named && !ctx.hasProblemAt(['name']) && checkName(ctx, ['name'], 'workflow name', name) && !DSTACK_RUN_NAME.test(name)) {
+    ctx.report(['name'], `Resource name should match regex '^[a-z][a-z0-9-]{1,40}$' (dstack's rule for run names; \`${name}\` does not)`, 'use lower-case letters, digits and `-`, starting with a letter, 2–41 characters')
+  }
   const spec: RunSpec = baseSpec(name, 'dstack.yml', sourceAt(ctx, []))
-  spec.commands = scriptLines(ctx, ['commands'], t.commands)
+  spec.commands = scriptLines(ctx, ['commands'], t.commands, 'task')
   spec.commandLines = entryLines(ctx, ['commands'], spec.commands.length)
   if (has('setup')) {
-    spec.setup = scriptLines(ctx, ['setup'], t.setup)
+    spec.setup = scriptLines(ctx, ['setup'], t.setup, 'task')
     ctx.warn(['setup'], '`setup` has no effect for tasks in current dstack (deprecated since 0.18.31); run-action still runs it before `commands`, as dstack did when the file was written', 'move it into `commands`', true)
   }
   if (typeof t.image === 'string') spec.image = t.image
   if (typeof t.entrypoint === 'string') spec.entrypoint = t.entrypoint
-  const groups = has('groups') && Array.isArray(t.groups) ? nodeGroups(ctx, t.groups) : undefined
+  const groups = has('groups') && Array.isArray(t.groups) ? nodeGroups(ctx, t.groups, typeof t.image === 'string') : undefined
   if (spec.commands.length === 0 && !spec.image && !groups && !ctx.hasProblemAt(['commands']) && !ctx.misspelt([], 'commands')) {
-    ctx.report([], 'a task needs `commands` (or an `image` whose entrypoint does the work)', 'e.g. `commands: [python train.py]`')
+    ctx.report([], 'Either `commands` or `image` must be set (dstack\'s rule for a task)', 'e.g. `commands: [python train.py]`')
   }
-  const py = pythonVersion(ctx, ['python'], t.python)
-  if (py && spec.image) ctx.report(['python'], '`python` cannot be combined with `image`', 'drop `python`, or drop `image` to use the default image', true)
+  const py = pythonVersion(ctx, ['python'], t.python, 'task')
+  if (py && spec.image) ctx.report(['python'], '`image` and `python` are mutually exclusive fields', 'drop `python`, or drop `image` to use the default image', true)
   else if (py) spec.python = py
-  const env = envEntries(ctx, ['env'], t.env)
+  const env = envEntries(ctx, ['env'], t.env, 'task')
   spec.env = env.env
   spec.secretEnv = env.secretEnv
   if (typeof t.working_dir === 'string') spec.workingDir = workingDir(ctx, t.working_dir)
-  spec.ports = ports(ctx, ['ports'], t.ports)
+  spec.ports = ports(ctx, ['ports'], t.ports, 'task')
   spec.artifacts = artifacts(ctx, ['artifacts'], t.artifacts)
   spec.deps = deps(ctx, ['deps'], t.deps)
   spec.cache = cachePaths(ctx, ['cache'], t.cache)
   if (isObj(t.resources)) spec.resources = taskResources(ctx, ['resources'], t.resources, spec.resources)
   if (has('spot_policy')) spec.spotPolicy = t.spot_policy as RunSpec['spotPolicy']
-  if (has('max_price') && typeof t.max_price === 'number') spec.maxPrice = t.max_price
+  if (has('max_price')) {
+    // pydantic reads a float from a number or from a string that holds one (`"1.5"`); `gt=0`
+    const price = typeof t.max_price === 'number' ? t.max_price : typeof t.max_price === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(t.max_price) ? Number(t.max_price) : NaN
+    if (!Number.isFinite(price)) ctx.report(['max_price'], `invalid max_price ${JSON.stringify(t.max_price)}: expected a number of USD per hour`, 'e.g. `max_price: 1.5`')
+    else if (price <= 0) ctx.report(['max_price'], `max_price must be greater than 0 (got ${price})`, 'leave it out for no price limit')
+    else spec.maxPrice = price
+  }
   if (has('max_duration')) {
     const v = t.max_duration
     if (v === 'off' || v === false) {
@@ -155,18 +164,20 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
     } else if (v !== true) report(ctx, ['max_duration'], tryParseDuration(v), (s) => (spec.maxDurationSec = s)) // `true` is dstack's "the default"
   }
   if (has('retry')) retry(ctx, t.retry, spec)
+  const fromFile = (['spot_policy', 'retry', 'max_duration'] as const).filter((k) => has(k) && !(k === 'max_duration' && (t[k] === 'off' || t[k] === false || t[k] === true)))
+  if (fromFile.length) spec.fromFile = [...fromFile]
   if (has('instance_types')) spec.instanceTypes = stringList(t.instance_types)
   if (has('regions')) spec.regions = stringList(t.regions)
   if (has('availability_zones')) spec.availabilityZones = stringList(t.availability_zones)
   if (has('nodes') && typeof t.nodes === 'number') spec.nodes = t.nodes
   if (groups) {
-    if (has('nodes')) ctx.report(['groups'], '`nodes` and `groups` cannot be combined', 'give each group its own `nodes`', true)
-    for (const k of ['commands', 'ports', 'entrypoint']) if (has(k)) ctx.report([k], `top-level \`${k}\` cannot be combined with \`groups\``, `put \`${k}\` in each group`, true)
+    if (has('nodes')) ctx.report(['groups'], '`nodes` and `groups` are mutually exclusive', 'give each group its own `nodes`', true)
+    for (const k of ['commands', 'ports', 'entrypoint']) if (has(k)) ctx.report([k], `Top-level \`${k}\` is not allowed when \`groups\` is set`, k === 'entrypoint' ? 'specify `commands` in each node group instead' : `specify \`${k}\` in each node group instead`, true)
     spec.groups = groups
     spec.nodes = groups.reduce((n, g) => n + g.nodes, 0)
   }
   if (has('registry_auth')) {
-    const auth = registryAuth(ctx, ['registry_auth'], t.registry_auth)
+    const auth = registryAuth(ctx, ['registry_auth'], taskRegistryAuth(ctx, t.registry_auth, spec))
     if (auth && !spec.image) ctx.warn(['registry_auth'], '`registry_auth` is ignored: there is no `image` to pull', undefined, true)
     else if (auth) spec.registryAuth = auth
   }
@@ -180,8 +191,122 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
     if (has('startup_order')) spec.startupOrder = t.startup_order as RunSpec['startupOrder']
     if (has('stop_criteria')) spec.stopCriteria = t.stop_criteria as RunSpec['stopCriteria']
   }
+  if (has('shell')) checkShell(ctx, t.shell)
+  if (has('schedule') && isObj(t.schedule)) checkSchedule(ctx, t.schedule.cron)
+  if (has('utilization_policy') && isObj(t.utilization_policy) && t.utilization_policy.time_window !== undefined) {
+    const w = tryParseDuration(t.utilization_policy.time_window)
+    if (!w.ok) ctx.report(['utilization_policy', 'time_window'], w.message, w.hint)
+    else if (w.value < 300) ctx.report(['utilization_policy', 'time_window'], 'Minimum time_window is 5m (dstack\'s rule)')
+  }
+  for (const k of ['stop_duration', 'idle_duration']) {
+    const v = t[k]
+    if (has(k) && v !== 'off' && typeof v !== 'boolean') {
+      const d = tryParseDuration(v)
+      if (!d.ok) ctx.report([k], d.message, d.hint)
+    }
+  }
+  checkImageNeeds(ctx, spec, groups)
   checkNodeAddresses(ctx, spec)
   return spec
+}
+
+/**
+ * dstack's CLI reads `${{ env.X }}` in `registry_auth` from the configuration's own `env` (after
+ * `-e` and the environment filled its bare names; `interpolate_env`), and leaves `${{ secrets.X }}`
+ * to the server. So `${{ env.X }}` becomes what the task's `env` says X is: a literal (kept for the
+ * username; for the password it is a password written in the file), or the template of a bare name
+ * or a secret. An X that the task's `env` does not list is refused as dstack refuses it.
+ */
+function taskRegistryAuth(ctx: FileContext, v: unknown, spec: RunSpec): unknown {
+  if (!isObj(v)) return v
+  const out: Obj = { ...v }
+  for (const k of ['username', 'password'] as const) {
+    const value = v[k]
+    if (typeof value !== 'string') continue
+    const scanned = scanReferences(value, (name) => {
+      if (!name.startsWith('env.')) return `\${{ ${name} }}`
+      const x = name.slice(4)
+      if (x in spec.secretEnv) return spec.secretEnv[x]
+      if (x in spec.env) return k === 'password' ? undefined : spec.env[x]
+      return undefined
+    })
+    if (scanned.error) {
+      ctx.report(['registry_auth', k], scanned.error)
+      out[k] = undefined
+    } else if (scanned.missing.length) {
+      const literal = scanned.missing.find((m) => m.slice(4) in spec.env)
+      if (literal) ctx.report(['registry_auth', k], `\`\${{ ${literal} }}\` is a value written in the file's \`env\`, so the registry password would be written in the file`, `list \`${literal.slice(4)}\` in \`env\` as a bare name (its value then comes from the CI environment), or use \`\${{ secrets.NAME }}\``)
+      else ctx.report(['registry_auth', k], `Failed to interpolate due to missing vars: [${scanned.missing.map((m) => `'${m}'`).join(', ')}] (dstack reads \`\${{ env.X }}\` in \`registry_auth\` from the task's own \`env\`)`, `add \`${scanned.missing[0]!.slice(4)}\` to \`env\` (a bare name takes it from the CI environment), or use \`\${{ secrets.NAME }}\``)
+      out[k] = undefined
+    } else out[k] = scanned.text
+  }
+  return out
+}
+
+/** dstack's run-name rule (`core/services::is_valid_dstack_resource_name`) */
+const DSTACK_RUN_NAME = /^[a-z][a-z0-9-]{1,40}$/
+/** dstack's node-group name rule (`is_valid_replica_group_name`) */
+const DSTACK_GROUP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
+
+/** `shell`: `sh`, `bash` or an absolute path (`BaseRunConfiguration.validate_shell`) */
+function checkShell(ctx: FileContext, v: unknown): void {
+  if (typeof v === 'string' && (v === 'sh' || v === 'bash' || v.startsWith('/'))) return
+  ctx.report(['shell'], 'The value must be `sh`, `bash`, or an absolute path (dstack\'s rule for `shell`)', 'e.g. `shell: bash` or `shell: /usr/bin/zsh`')
+}
+
+/** `schedule.cron`: one or more 5-field crontab lines, as apscheduler's `CronTrigger.from_crontab` reads them */
+function checkSchedule(ctx: FileContext, cron: unknown): void {
+  const list = typeof cron === 'string' ? [cron] : Array.isArray(cron) ? cron : []
+  if (list.length === 0) ctx.report(['schedule', 'cron'], 'At least one cron expression must be specified')
+  list.forEach((c, i) => {
+    const why = typeof c === 'string' ? cronProblem(c) : 'not a string'
+    if (why) ctx.report(typeof cron === 'string' ? ['schedule', 'cron'] : ['schedule', 'cron', i], `invalid cron expression ${JSON.stringify(c)}: ${why} (dstack refuses it)`, 'five fields, UTC: minute hour day-of-month month day-of-week, e.g. `15 23 * * *`')
+  })
+}
+
+const CRON_FIELDS: [string, number, number, string[]][] = [
+  ['minute', 0, 59, []],
+  ['hour', 0, 23, []],
+  ['day', 1, 31, []],
+  ['month', 1, 12, ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']],
+  ['day_of_week', 0, 6, ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']]
+]
+
+/** why apscheduler would refuse a crontab line (undefined: it reads it) */
+export function cronProblem(line: string): string | undefined {
+  const fields = line.trim().split(/\s+/)
+  if (fields.length !== 5) return `Wrong number of fields; got ${fields.length}, expected 5`
+  for (let f = 0; f < 5; f++) {
+    const [name, lo, hi, names] = CRON_FIELDS[f]!
+    for (const part of fields[f]!.split(',')) {
+      const m = /^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:\/(\d+))?$/i.exec(part)
+      if (!m) return `Unrecognized expression "${part}" for field "${name}"`
+      if (m[2] !== undefined && Number(m[2]) === 0) return `the step of "${part}" for field "${name}" must be positive`
+      if (m[1] === '*') continue
+      for (const bound of m[1]!.split('-')) {
+        const n = /^\d+$/.test(bound) ? Number(bound) : names.indexOf(bound.toLowerCase()) + (f === 3 ? 1 : 0)
+        if ((!/^\d+$/.test(bound) && names.indexOf(bound.toLowerCase()) < 0) || n < lo || n > hi) return `Error validating expression "${part}": the value ${bound} of field "${name}" is out of range ${lo}–${hi}`
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * dstack's default image serves NVIDIA GPUs and TPUs on x86 only (`runs/spec.py`
+ * `_validate_gpu_vendor_and_image`, `_validate_cpu_arch_and_image`): other accelerators and arm CPUs
+ * need an `image`. With `groups`, each group's resources are checked and named.
+ */
+function checkImageNeeds(ctx: FileContext, spec: RunSpec, groups: NodeGroupSpec[] | undefined): void {
+  if (spec.image) return
+  const sets: [FieldPath, Resources, string][] = groups
+    ? groups.map((g, i): [FieldPath, Resources, string] => [['groups', i, 'resources'], g.resources ?? baseSpec('', 'dstack.yml', { file: '', line: 0, column: 0 }).resources, `groups[${i}]: `])
+    : [[['resources'], spec.resources, '']]
+  for (const [path, res, prefix] of sets) {
+    const vendors = vendorsNeedingImage(res.gpu)
+    if (vendors.length) ctx.report([...path, 'gpu'], `${prefix}\`image\` must be set when the requested accelerator is not supported by the default image: [${vendors.map((v) => `'${v}'`).join(', ')}]`, 'set `image` to the vendor\'s image (e.g. rocm/pytorch for AMD)')
+    if (res.cpu.arch === 'arm') ctx.report([...path, 'cpu'], `${prefix}\`image\` must be set when ARM CPU requested`, 'set an arm64 `image`; dstack\'s default image is x86 only')
+  }
 }
 
 /**
@@ -195,9 +320,9 @@ function workingDir(ctx: FileContext, v: string): string {
   return relativePath(ctx, ['working_dir'], 'working_dir', text, true) ?? '.'
 }
 
-function nodeGroups(ctx: FileContext, list: unknown[]): NodeGroupSpec[] | undefined {
+function nodeGroups(ctx: FileContext, list: unknown[], image: boolean): NodeGroupSpec[] | undefined {
   if (list.length === 0) {
-    ctx.report(['groups'], '`groups` cannot be empty', 'list at least one group, or drop `groups`')
+    ctx.report(['groups'], '`groups` cannot be an empty list', 'list at least one group, or drop `groups`')
     return undefined
   }
   const out: NodeGroupSpec[] = []
@@ -205,10 +330,11 @@ function nodeGroups(ctx: FileContext, list: unknown[]): NodeGroupSpec[] | undefi
     if (!isObj(g)) return
     const at = (k: string): FieldPath => ['groups', i, k]
     const name = typeof g.name === 'string' ? g.name : String(i)
-    if (out.some((x) => x.name === name)) ctx.report(at('name'), `node group \`${name}\` is listed more than once`, 'give each group its own `name`')
-    const commands = scriptLines(ctx, at('commands'), g.commands)
-    const group: NodeGroupSpec = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands, commandLines: entryLines(ctx, at('commands'), commands.length), ports: ports(ctx, at('ports'), g.ports) }
-    if (commands.length === 0 && !ctx.hasProblemAt(at('commands'))) ctx.report(at('commands'), `node group \`${name}\` has no \`commands\``, 'give every group the commands its nodes run')
+    if (typeof g.name === 'string' && !DSTACK_GROUP_NAME.test(g.name)) ctx.report(at('name'), 'Node group name should match regex \'^[a-z0-9][a-z0-9-]{0,39}$\' (dstack\'s rule)', 'use lower-case letters, digits and `-`')
+    if (out.some((x) => x.name === name)) ctx.report(at('name'), `Duplicate node group names found: ['${name}']. Each node group must have a unique name.`, 'give each group its own `name`')
+    const commands = scriptLines(ctx, at('commands'), g.commands, 'task')
+    const group: NodeGroupSpec = { name, nodes: typeof g.nodes === 'number' ? g.nodes : 1, commands, commandLines: entryLines(ctx, at('commands'), commands.length), ports: ports(ctx, at('ports'), g.ports, 'task') }
+    if (commands.length === 0 && !image && !ctx.hasProblemAt(at('commands'))) ctx.report(at('commands'), `Node group '${name}': either \`commands\` must be set in the group, or \`image\` at the task level.`, 'give the group its commands, or the task an `image` whose entrypoint does the work')
     if (isObj(g.resources)) group.resources = taskResources(ctx, at('resources'), g.resources, baseSpec('', 'dstack.yml', { file: '', line: 0, column: 0 }).resources)
     out.push(group)
   })
@@ -223,10 +349,11 @@ function checkNodeAddresses(ctx: FileContext, spec: RunSpec): void {
   const check = (path: FieldPath, text: string) => {
     for (const m of text.matchAll(NODE_ADDRESS_ANY)) {
       const ref = parseNodeAddress(m[0])
-      if (!spec.groups) ctx.report(path, `\`${m[0]}\` needs \`groups\`: it names a node of a group`, 'use $DSTACK_MASTER_NODE_IP or $DSTACK_NODES_IPS with `nodes:`')
-      else if (!ref) ctx.report(path, `\`${m[0]}\` is not a node address`, 'write it as ${{ groups[0].nodes[0].IP_ADDRESS }}')
-      else if (ref.group >= spec.groups.length || ref.node >= spec.groups[ref.group]!.nodes) {
-        ctx.report(path, `\`${m[0]}\` names a node that does not exist (the task has ${spec.groups.map((g) => `${g.nodes} in \`${g.name}\``).join(', ')})`, 'count groups and nodes from 0')
+      // dstack's `node_groups`: a task without `groups` is one group `0` of all its nodes
+      const layout = spec.groups ?? [{ name: '0', nodes: spec.nodes }]
+      if (!ref) ctx.report(path, `\`${m[0]}\` is not a node address`, 'write it as ${{ groups[0].nodes[0].IP_ADDRESS }}')
+      else if (ref.group >= layout.length || ref.node >= layout[ref.group]!.nodes) {
+        ctx.report(path, `\`${m[0]}\` names a node that does not exist (the task has ${layout.map((g) => `${g.nodes} in \`${g.name}\``).join(', ')})`, 'count groups and nodes from 0')
       }
     }
   }

@@ -12,14 +12,17 @@ export const fail = <T = never>(message: string, hint?: string): Parsed<T> =>
   hint === undefined ? { ok: false, message } : { ok: false, message, hint }
 
 const MIB_PER: Record<string, number> = { M: 1, G: 1024, T: 1024 * 1024 }
-/** MB/GB/TB as dstack writes them; MiB/GiB/TiB and M/G/T as the 0.0.x code also read them */
-const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)?$/i
-export const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB)'
+/**
+ * dstack's `Memory.parse` (`core/models/resources.py`): spaces dropped, then `TB`, `GB` or `MB`
+ * (any case) or no unit (GB); binary (1GB = 1024 MiB). `16GiB`, `16G` or `16Gi` are refused there.
+ */
+const SIZE_RE = /^(\d+(?:\.\d+)?|\.\d+)(MB|GB|TB)?$/i
+export const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB; dstack reads no other unit, so not `GiB` or `G`)'
 export const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` or `{min: 40GB, max: 80GB}` (MB, GB or TB; a bare number means GB)'
 export const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4` or `{min: 1, max: 2}`'
 
 /**
- * A size in MiB. dstack's units are binary: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
+ * A size in MiB, as dstack's `Memory.parse` reads it: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
  * `requireUnit`: bare numbers are rejected (used to tell memory from count in a gpu spec).
  */
 export function parseSizeMiB(v: unknown, requireUnit = false): Parsed<number> {
@@ -27,9 +30,23 @@ export function parseSizeMiB(v: unknown, requireUnit = false): Parsed<number> {
     return Number.isFinite(v) && v >= 0 ? ok(Math.round(v * 1024)) : fail(`invalid size ${v}`, `expected ${SIZE_FORMS}`)
   }
   if (typeof v !== 'string') return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`)
-  const m = SIZE_RE.exec(v.replace(/\s+/g, ''))
-  if (!m || (requireUnit && !m[2])) return fail(`invalid size \`${v}\``, `expected ${SIZE_FORMS}`)
+  const m = SIZE_RE.exec(v.replace(/ /g, ''))
+  if (!m || (requireUnit && !m[2])) return fail(`invalid size \`${v}\`: dstack reads MB, GB or TB`, `expected ${SIZE_FORMS}`)
   return ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0]!.toUpperCase()]!))
+}
+
+/**
+ * A 0.x size in MiB, as dstack 0.x's `_str_to_mib` read it (`cli/dstack/providers/__init__.py`,
+ * 0.7 – 0.10): `MB`, `GB`, `M`, `G` are decimal (64GB = 64·10⁹ bytes = 61035 MiB, rounded down);
+ * `MiB`, `GiB`, `Mi`, `Gi` binary; whole numbers only, and a unit is required.
+ */
+export function parseSeedSizeMiB(v: unknown): Parsed<number> {
+  const bad = fail<number>(`invalid size ${JSON.stringify(v)}`, 'expected a whole number with a unit: `64GB` (decimal, as dstack 0.x read it), `60GiB`, `512MB`, `512MiB`')
+  if (typeof v !== 'string') return bad
+  const m = /^(\d+)(mib|gib|mi|gi|mb|gb|m|g)$/.exec(v.replace(/ /g, '').toLowerCase())
+  if (!m) return bad
+  const bytes: Record<string, number> = { mib: 2 ** 20, mi: 2 ** 20, gib: 2 ** 30, gi: 2 ** 30, mb: 1e6, m: 1e6, gb: 1e9, g: 1e9 }
+  return ok(Math.floor((Number(m[1]) * bytes[m[2]!]!) / 2 ** 20))
 }
 
 function parseBoundedRange(
@@ -130,7 +147,8 @@ export function tryParseDuration(v: unknown): Parsed<number> {
     return Number.isInteger(v) && v > 0 ? ok(v) : fail(`invalid duration ${v}: must be a whole number of seconds above 0`, `expected ${DURATION_FORMS}`)
   }
   if (typeof v !== 'string') return fail(`invalid duration ${JSON.stringify(v)}`, `expected ${DURATION_FORMS}`)
-  const m = /^(\d+)\s*([smhdw]?)$/i.exec(v.trim())
+  // dstack's Duration.parse: a whole number of seconds, or `<n><unit>` with a lower-case unit
+  const m = /^(\d+) *([smhdw]?)$/.exec(v.trim())
   if (!m) return fail(`invalid duration \`${v}\``, `expected ${DURATION_FORMS}`)
   const sec = Number(m[1]) * DURATION_UNITS[(m[2] || 's').toLowerCase()]!
   return sec > 0 ? ok(sec) : fail(`invalid duration \`${v}\`: must be above 0`, `expected ${DURATION_FORMS}`)

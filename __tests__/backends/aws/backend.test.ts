@@ -1,10 +1,15 @@
 /** The backend against the EC2/SSM double with a scripted (bash-less) instance: fast checks of each decision. */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
-import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DescribeInstanceTypesCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { GetProductsCommand } from '@aws-sdk/client-pricing'
 import { AwsBackend, createAwsBackend } from '../../../src/backends/aws/index.js'
 import { NoCapacityError, UserError, type MachineInfo, type StartRequest } from '../../../src/model/index.js'
+import { FolderStore } from '../../../src/store/index.js'
 import { FakeCloud, awsError, type CommandSink, type FakeCommand } from './fake-cloud.js'
 import { spec, virtualClock } from './harness.js'
 
@@ -45,7 +50,7 @@ function request(over: Partial<StartRequest> = {}): StartRequest & { lines: stri
     repoId: 'github.com/acme/models',
     attempt: 1,
     spec: spec(),
-    store: { kind: 's3', bucket: 'b', prefix: 'p' },
+    store: { kind: 's3', bucket: 'bkt', prefix: 'p' },
     runnerScriptKey: 'github.com/acme/models/runs/calm-fox-1/attempts/1/runner.sh',
     runnerScript: '#!/bin/bash\n',
     secretEnv: {},
@@ -64,6 +69,93 @@ describe('AwsBackend (scripted instance)', () => {
     const b = createAwsBackend({ region: 'us-east-1', subnetIds: [], securityGroupIds: [], ami: undefined, ssmTimeoutSec: 600, instanceProfile: undefined })
     expect(b.name).toBe('aws')
     b.close()
+  })
+
+  it('the account preflight does not hold up the AMI and candidate search: they go side by side', async () => {
+    const typesListed = () => cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length
+    let listedWhenAnswered: number | undefined
+    cloud.sts.on(GetCallerIdentityCommand).callsFake(async () => {
+      // answers once the search has listed the instance types, or after a bounded number of turns of
+      // the event loop (the search goes one step per turn; one after the other, it never started)
+      for (let turn = 0; turn < 500 && typesListed() === 0; turn++) await new Promise((r) => setImmediate(r))
+      listedWhenAnswered = typesListed()
+      return { Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/dstack-ci/GitHubActions', UserId: 'AROA:GitHubActions' }
+    })
+    const req = request()
+    const h = await backend({ openStore: () => { throw new Error('no catalogue cache here') } }).start(req)
+    expect(listedWhenAnswered).toBeGreaterThan(0)
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    // the AMI still comes first in the log
+    expect(req.lines[0]).toMatch(/^AMI ami-/)
+    await h.release()
+  })
+
+  it('prepare() starts the launch\'s reads early; the first start() of that spec takes them (and their log lines) instead of asking again', async () => {
+    const b = backend()
+    const s = spec()
+    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    b.prepare(s, store)
+    // the reads are under way before start() is called
+    await new Promise((r) => setImmediate(r))
+    expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    const req = request({ spec: s, store })
+    const h = await b.start(req)
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(1)
+    expect(req.lines.find((l) => /^AMI ami-/.test(l))).toBeDefined()
+    expect(req.lines.find((l) => /candidate\(s\), in order/.test(l))).toBeDefined()
+    await h.release()
+    // taken once: the next start searches again
+    const h2 = await b.start(request({ spec: s, store, attempt: 2 }))
+    expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(2)
+    await h2.release()
+  })
+
+  it('prepare() for one spec is not used by the start of another, and its failure surfaces in the start that takes it', async () => {
+    const b = backend()
+    const store = { kind: 's3' as const, bucket: 'b', prefix: 'p' }
+    b.prepare(spec({ instanceTypes: ['g5.2xlarge'] }), store)
+    const h = await b.start(request({ spec: spec(), store }))
+    expect(h.machine.instanceType).toBe('g5.xlarge')
+    await h.release()
+    const failing = spec({ resources: { gpu: { names: ['MI300X'], count: { min: 1 } }, cpu: { min: 2 }, memoryMiB: { min: 1 }, diskMiB: { min: 1 } } })
+    b.prepare(failing, store)
+    await expect(b.start(request({ spec: failing, store }))).rejects.toThrow(/no EC2 instance type matches this workflow in us-east-1/)
+  })
+
+  it('a warm catalogue cache is read in one round trip: its files all at once, not one after the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalogue-'))
+    try {
+      const folder = new FolderStore(dir)
+      const first = await backend({ openStore: () => folder }).start(request())
+      await first.release()
+      let inFlight = 0
+      const asked: number[] = []
+      const counting = new Proxy(folder, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver) as unknown
+          if (prop !== 'getText') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+          return async (key: string) => {
+            asked.push(++inFlight)
+            try {
+              await new Promise((r) => setImmediate(r))
+              return await folder.getText(key)
+            } finally {
+              inFlight--
+            }
+          }
+        }
+      })
+      const before = cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length
+      const h = await backend({ openStore: () => counting }).start(request())
+      // warm: no instance type listed again, and the types, zones, spot and on-demand prices were asked for together
+      expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand).length).toBe(before)
+      expect(Math.max(...asked)).toBe(4)
+      await h.release()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('explicit instance_types, availability_zones and spot_policy on-demand narrow the candidates', async () => {
@@ -227,7 +319,7 @@ describe('AwsBackend (scripted instance)', () => {
   })
 
   it('a store with a custom endpoint: the bootstrap passes it, SSM output goes nowhere', async () => {
-    const h = await backend().start(request({ store: { kind: 's3', bucket: 'b', prefix: '', endpoint: 'http://minio:9000' } }))
+    const h = await backend().start(request({ store: { kind: 's3', bucket: 'bkt', prefix: '', endpoint: 'http://minio:9000' } }))
     const input = cloud.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input
     expect(input.Parameters!.commands!.join('\n')).toContain("--endpoint-url 'http://minio:9000'")
     expect(input.OutputS3BucketName).toBeUndefined()

@@ -150,10 +150,10 @@ describe('the bootstrap of a cluster', () => {
 
   it('maps the instance SSM runs it on to its rank, GPU count and secret parameter; every node gets the address list', async () => {
     const lines = clusterBootstrapLines(nodes, '/dstack/abc/run/1/env')
-    const script = [...lines, 'printf "%s|%s|%s|" "$DSTACK_NODE_RANK" "$DSTACK_GPUS_PER_NODE" "$P"', 'printf "%s" "$DSTACK_NODES_IPS" | tr "\\n" ,'].join('\n')
+    const script = [...lines, 'printf "%s|%s|%s|%s|" "$DSTACK_NODE_RANK" "$DSTACK_GPUS_PER_NODE" "$P" "$DSTACK_GPUS_BY_RANK"', 'printf "%s" "$DSTACK_NODES_IPS" | tr "\\n" ,'].join('\n')
     for (const [rank, id] of nodes.instanceIds.entries()) {
       const r = await bash(script, { AWS_SSM_INSTANCE_ID: id })
-      expect(r).toMatchObject({ code: 0, stdout: `${rank}|${nodes.gpusPerNode[rank]}|/dstack/abc/run/1/env-${rank}|10.0.1.5,10.0.1.6,10.0.1.7` })
+      expect(r).toMatchObject({ code: 0, stdout: `${rank}|${nodes.gpusPerNode[rank]}|/dstack/abc/run/1/env-${rank}|4,4,8|10.0.1.5,10.0.1.6,10.0.1.7` })
     }
     const stranger = await bash(script, { AWS_SSM_INSTANCE_ID: 'i-0bbbbbbbbbbbbbbb9' })
     expect(stranger.code).toBe(1)

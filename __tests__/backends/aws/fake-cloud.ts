@@ -467,7 +467,8 @@ export class FakeCloud {
         const i = this.instances.get(id)
         if (!i || i.state !== 'running') throw awsError('InvalidInstanceId', 'Instances not in a valid state for account')
       }
-      const commandId = `cmd-${++this.seq}`
+      // SSM's command ids are UUIDs (the service model's CommandId is 36 characters)
+      const commandId = `00000000-0000-4000-8000-${String(++this.seq).padStart(12, '0')}`
       for (const id of ids) {
         const cmd: FakeCommand = { id: commandId, instanceId: id, input, status: 'Pending', responseCode: -1, invisibleFor: this.invisibleFor, stdout: '', stderr: '' }
         if (!this.commands.has(commandId)) this.commands.set(commandId, cmd)

@@ -5,7 +5,7 @@
  * attempts' logs are kept; no instance is left. `npm run e2e` runs this file too.
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
+import { attemptCost, runWorkflow, type RunEvent } from '../../../src/orchestrate/index.js'
 import { RunStore } from '../../../src/store/index.js'
 import { makeRepo } from '../../helpers/git-repo.js'
 import { startHarness, until, WakingS3Store, type Harness } from './harness.js'
@@ -94,8 +94,11 @@ describe('aws backend scenarios through the orchestrator', () => {
     for (const l of ['line 1', 'line 2', 'line 3']) expect(a2).toContain(l)
     expect(await store.listLogChunks(rec.repoId, rec.run, 1)).not.toEqual([])
     expect(await objects.getText(`${rec.repoId}/runs/${rec.run}/artifacts/out/r.txt`)).toBe('result 2\n')
-    // AWS does not bill a spot instance it interrupted in its first hour
-    expect(rec.attempts[0]!.costUsd).toBe(0)
+    // AWS does not bill a spot instance it interrupted in its first hour; its volume and public IPv4
+    // address are billed for the seconds it lived (from its launch)
+    const m1 = rec.attempts[0]!.machine!
+    expect(m1).toMatchObject({ volumeGiB: expect.any(Number), publicIpv4: true })
+    expect(rec.attempts[0]!.costUsd).toBe(attemptCost(m1.pricePerHour!, m1.launchedAt!, rec.attempts[0]!.endedAt!, 'interrupted', true, { volumeGiB: m1.volumeGiB, publicIpv4: true }))
     await h.sim.idle()
     expect(h.cloud.running()).toEqual([])
     expect(h.cloud.instances.size).toBe(2)

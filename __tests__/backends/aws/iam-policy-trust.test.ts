@@ -42,11 +42,13 @@ describe.each([
     expect(onEverything.sort()).toEqual([...AGENT].sort())
   })
 
-  it('writes only into run folders, never what the CI writes', () => {
+  it('writes and deletes only in run folders (checkpoints and artifacts are mirrored with sync --delete), never what the CI writes', () => {
     expect(statementsFor(policy, 's3:PutObject').flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::BUCKET/${prefix}*/runs/*`])
-    expect(actions(policy)).not.toContain('s3:DeleteObject')
-    const denied = statementsFor(policy, 's3:PutObject', 'Deny').flatMap((s) => list(s.Resource))
-    for (const key of ['code/*', '*/tags/*', '*/runs/*/run.json', '*/runs/*/attempts/*/runner.sh']) expect(denied).toContain(`arn:aws:s3:::BUCKET/${prefix}${key}`)
+    expect(statementsFor(policy, 's3:DeleteObject').flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::BUCKET/${prefix}*/runs/*`])
+    for (const action of ['s3:PutObject', 's3:DeleteObject']) {
+      const denied = statementsFor(policy, action, 'Deny').flatMap((s) => list(s.Resource))
+      for (const key of ['code/*', '*/tags/*', '*/runs/*/run.json', '*/runs/*/attempts/*/runner.sh']) expect(denied).toContain(`arn:aws:s3:::BUCKET/${prefix}${key}`)
+    }
   })
 })
 

@@ -1,5 +1,8 @@
 import { describe, it, expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   classifyLaunchError,
   quotaFor,
@@ -22,6 +25,9 @@ import { slots } from '../../../src/backends/aws/placement.js'
 import { onDemandUsdFromPriceList } from '../../../src/backends/aws/prices.js'
 import { expired } from '../../../src/backends/aws/cleanup.js'
 import { backoffMs } from '../../../src/backends/aws/timing.js'
+import { onlinePollMs, waitForOnline } from '../../../src/backends/aws/ssm.js'
+import type { SSMClient } from '@aws-sdk/client-ssm'
+import type { EC2Client } from '@aws-sdk/client-ec2'
 import { runRegions } from '../../../src/backends/aws/options.js'
 import { awsError, GPU_TYPES } from './fake-cloud.js'
 
@@ -76,6 +82,7 @@ describe('quotas', () => {
     expect(quotaFor('g5.xlarge')).toMatchObject({ group: 'G and VT', spot: { code: 'L-3819A6DF' }, onDemand: { code: 'L-DB2E81BA' } })
     expect(quotaFor('vt1.3xlarge').group).toBe('G and VT')
     expect(quotaFor('p4d.24xlarge')).toMatchObject({ group: 'P', spot: { code: 'L-7212CCBC' }, onDemand: { code: 'L-417A185B' } })
+    expect(quotaFor('p5.48xlarge')).toMatchObject({ spot: { code: 'L-C4BD4855' }, onDemand: { code: 'L-417A185B' } })
     expect(quotaFor('inf2.xlarge').group).toBe('Inf')
     expect(quotaFor('m5.large').group).toBe('Standard')
   })
@@ -196,13 +203,32 @@ describe('bootstrap', () => {
     expect(lines[0]).toBe('#!/bin/bash')
     expect(lines).toContain('export HOME=/root')
     expect(lines.join('\n')).toContain(`'s3://b/p/it'\\''s/runner.sh'`)
-    expect(lines[lines.length - 1]).toBe('exec bash "$D/runner.sh"')
+    expect(lines[lines.length - 1]).toMatch(/exec bash "\$D\/runner.sh" .*\| tail -c 8000 >&2$/)
     expect(lines.length).toBeLessThan(15)
     expect((await bash(`bash -n <<'X'\n${lines.join('\n')}\nX`)).code).toBe(0)
     // POSIX too, in case an agent runs it with sh despite the shebang
     expect((await bash(`sh -n <<'X'\n${lines.join('\n')}\nX`)).code).toBe(0)
     expect((await bash(`bash -n <<'X'\n${renderStopScript().join('\n')}\nX`)).code).toBe(0)
     expect(renderBootstrap({ bucket: 'b', scriptKey: 'k', scriptSha256: 'c'.repeat(64), s3Region: 'r', region: 'r' }).join('\n')).not.toContain('ssm get-parameter')
+  })
+
+  it('passes on the END of the runner stderr (SSM keeps the first 8,000 characters), its stdout, its exit code and its pid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrap-'))
+    try {
+      // the runner: 20,000 characters of stderr, its error last; one line of stdout; exit 7
+      writeFileSync(join(dir, 'runner.sh'), 'echo "pid $$"; for i in $(seq 1 2000); do printf "noise%04d\\n" "$i" >&2; done; echo "the real error" >&2; exit 7\n')
+      const lines = renderBootstrap({ bucket: 'bkt', scriptKey: 'k', scriptSha256: 'c'.repeat(64), s3Region: 'r', region: 'r' })
+      // the lines after the integrity check: what runs the runner
+      const run = lines.slice(lines.findIndex((l) => l.startsWith('exec 3>&1')))
+      // HOME: a bash whose stdin is a socket (node's pipes) reads ~/.bashrc; keep the machine's out of it
+      const r = await bash(['set -euo pipefail', `D=${dir}`, ...run].join('\n'), { HOME: dir })
+      expect(r.code).toBe(7)
+      expect(r.stderr.length).toBe(8000)
+      expect(r.stderr.endsWith('noise2000\nthe real error\n')).toBe(true)
+      expect(r.stdout).toBe(`pid ${readFileSync(join(dir, 'runner.pid'), 'utf8').trim()}\n`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('secret payload round-trips through eval without touching disk', async () => {
@@ -249,6 +275,33 @@ describe('cost', () => {
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { reclaimed: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
     expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { reclaimed: true }).usd).toBeCloseTo(7.2)
     expect(attemptCost({ market: 'on-demand' }, 0, 1000)).toMatchObject({ usd: 0, note: 'no price known for this machine' })
+  })
+})
+
+describe('waiting for the node in SSM', () => {
+  /** the real waitForOnline on a simulated clock: the node comes Online `onlineAtMs` after the wait began */
+  async function seenAfter(onlineAtMs: number): Promise<{ lagMs: number; looks: number }> {
+    let now = 0
+    let looks = 0
+    const ssm = { send: async () => (looks++, { InstanceInformationList: now >= onlineAtMs ? [{ InstanceId: 'i-0', PingStatus: 'Online' }] : [] }) } as unknown as SSMClient
+    const ec2 = { send: async () => ({ Reservations: [{ Instances: [{ InstanceId: 'i-0', State: { Name: 'running' } }] }] }) } as unknown as EC2Client
+    const r = await waitForOnline(ssm, ec2, 'i-0', { sleep: async (ms) => void (now += ms), now: () => now, signal: new AbortController().signal, timeoutSec: 600 })
+    expect(r).toEqual({ kind: 'online' })
+    return { lagMs: now - onlineAtMs, looks }
+  }
+
+  it.each([25_000, 61_000, 100_000])('a node that boots in %i ms is seen within one 3 s look of coming Online (every second of the wait is billed)', async (boot) => {
+    const { lagMs } = await seenAfter(boot)
+    expect(lagMs).toBeGreaterThanOrEqual(0)
+    expect(lagMs).toBeLessThan(3000)
+  })
+
+  it('a slow node is looked for at a quiet pace after two minutes', async () => {
+    const { looks } = await seenAfter(600_000 - 1)
+    // 40 looks in the first two minutes, then 7.5 s and 10 s apart: far fewer than one every 3 s
+    expect(looks).toBeLessThan(600_000 / 3000 / 2)
+    expect(onlinePollMs(0)).toBe(3000)
+    expect(onlinePollMs(400_000)).toBe(10_000)
   })
 })
 

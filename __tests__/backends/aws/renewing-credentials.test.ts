@@ -170,7 +170,7 @@ describe('where the role and the token come from', () => {
 
   it('a role the token cannot assume fails the step at once, naming the trust policy', async () => {
     sts.failNext.push('AccessDenied')
-    const err = (await awsSession({ roleArn: ROLE, source: 'input `role-to-assume`', environ: { DSTACK_AWS_ID_TOKEN: 'jwt' }, stsEndpoint: sts.url, now, log: () => undefined }).catch((e: unknown) => e)) as UserError
+    const err = (await awsSession({ roleArn: ROLE, source: 'input `role-to-assume`', environ: { DSTACK_AWS_ID_TOKEN: 'header.payload.signature' }, stsEndpoint: sts.url, now, log: () => undefined }).catch((e: unknown) => e)) as UserError
     expect(err).toBeInstanceOf(UserError)
     expect(err.message).toMatch(/^assuming arn:aws:iam::123456789012:role\/dstack-ci with the GitLab id_token DSTACK_AWS_ID_TOKEN failed: .*AccessDenied/)
     expect(err.hint).toContain('sts:AssumeRoleWithWebIdentity')

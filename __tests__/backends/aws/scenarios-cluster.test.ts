@@ -462,9 +462,13 @@ describe('aws backend: multi-node scenarios through the orchestrator', () => {
     expect(rec.status).toBe('succeeded')
     const [a1, a2] = rec.attempts
     expect(a1!.nodes!.map((n) => n.status)).toEqual(['cancelled', 'interrupted'])
-    // the reclaimed node is free (EC2 took it back in its first hour); the master we stopped is billed
+    // the reclaimed node's hours are free (EC2 took it back in its first hour), not its volume and
+    // address; the master we stopped is billed; both from their launch
     const master = a1!.nodes![0]!.machine!
-    expect(a1!.costUsd).toBe(attemptCost(master.pricePerHour!, a1!.startedAt, a1!.endedAt!, 'interrupted', false))
+    const other = a1!.nodes![1]!.machine!
+    const extras = (m: typeof master) => ({ volumeGiB: m.volumeGiB, publicIpv4: m.publicIpv4 })
+    const sum = attemptCost(master.pricePerHour!, master.launchedAt!, a1!.endedAt!, 'interrupted', false, extras(master)) + attemptCost(other.pricePerHour!, other.launchedAt!, a1!.endedAt!, 'interrupted', true, extras(other))
+    expect(a1!.costUsd).toBe(Math.round(sum * 10000) / 10000)
     expect(a1!.costUsd).toBeGreaterThan(0)
     // a whole new cluster: other instances, on-demand first after the interruption
     const ids1 = a1!.nodes!.map((n) => n.machine!.id)

@@ -199,13 +199,13 @@ describe('first contact with a real account', () => {
       h.cloud.quotaValues.clear()
       const good = await check(['--instance-profile', 'dstack-runner', '--security-group-ids', 'sg-0abc'])
       expect(good.out).not.toMatch(/^FAIL/m)
-      expect(good.out).toMatch(/^ok {4}pass the instance role: iam:PassRole on arn:aws:iam::123456789012:role\/dstack-runner-role is allowed$/m)
-      expect(good.out).toMatch(/^ok {4}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role may read and write s3:\/\/runs-bucket\/dstack\/\* and register with SSM$/m)
+      expect(good.out).toMatch(/^ok {4}pass the instance role: iam:PassRole on arn:aws:iam::123456789012:role\/dstack-runner-role to ec2.amazonaws.com is allowed for arn:aws:iam::123456789012:role\/dstack-ci$/m)
+      expect(good.out).toMatch(/^ok {4}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role may read s3:\/\/runs-bucket\/dstack\/, write and delete under its runs\/ folders, and register with SSM$/m)
 
       // the first-run mistake of the bootstrap (no s3:GetObject for the instance) is named before anything launches
       h.cloud.deniedActions.add('arn:aws:iam::123456789012:role/dstack-runner-role|s3:GetObject')
       const noRead = await check(['--instance-profile', 'dstack-runner', '--security-group-ids', 'sg-0abc'])
-      expect(noRead.out).toMatch(/^warn {2}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role is not allowed s3:GetObject \(implicitDeny\) by its own policies\n {6}fix: attach AmazonSSMManagedInstanceCore and examples\/iam\/instance-role-policy.json/m)
+      expect(noRead.out).toMatch(/^warn {2}instance role: arn:aws:iam::123456789012:role\/dstack-runner-role is not allowed s3:GetObject \(implicitDeny\) by its own policies \(checked on s3:\/\/runs-bucket\/dstack\/[^ ]*\/runs\/[^ ]*\/runner.sh and [^)]*\)\n {6}fix: attach AmazonSSMManagedInstanceCore and examples\/iam\/instance-role-policy.json/m)
       h.cloud.deniedActions.clear()
       expect(good.err).toContain('ready: no check failed')
       expect(good.code).toBe(0)
@@ -236,7 +236,10 @@ describe('first contact with a real account', () => {
     const reason = exec.state === 'ended' ? exec.reason ?? '' : ''
     expect(reason).toMatch(/^the runner exited with 1; its stderr ends with:\n/)
     expect(reason).toMatch(/404|does not exist|Not Found/)
-    expect(reason).toContain(`(full output: https://s3.amazonaws.com/runs-bucket/${PREFIX}/${REPO}/runs/${RUN}/attempts/1/ssm/cmd-`)
+    const ssmOut = `(full output: https://s3.amazonaws.com/runs-bucket/${PREFIX}/${REPO}/runs/${RUN}/attempts/1/ssm/`
+    expect(reason).toContain(ssmOut)
+    // SSM's command ids are UUIDs
+    expect(reason.slice(reason.indexOf(ssmOut) + ssmOut.length)).toMatch(/^[0-9a-f-]{36}\//)
     expect(reason).toMatch(/awsrunShellScript\/0\.awsrunShellScript\/stderr\)$/)
     // the runner never started, so the outcome comes from the backend, and carries the same words
     expect(await h.status(1)).toBeUndefined()

@@ -39,7 +39,7 @@ function request(over: Partial<StartRequest> = {}): StartRequest {
     repoId: 'github.com/acme/models',
     attempt: 1,
     spec: spec(),
-    store: { kind: 's3', bucket: 'b', prefix: 'p' },
+    store: { kind: 's3', bucket: 'bkt', prefix: 'p' },
     runnerScriptKey: 'github.com/acme/models/runs/calm-fox-1/attempts/1/runner.sh',
     runnerScript: '#!/bin/bash\n',
     secretEnv: { TOKEN: 'swordfish' },

@@ -17,7 +17,7 @@ export const DEFAULT_AMI_PARAMETERS: Record<Arch, string> = {
 
 /** `supported_ec2_instances` of the default AMIs' release notes (x86_64 and ARM64 editions) */
 export const DEFAULT_AMI_FAMILIES: Record<Arch, readonly string[]> = {
-  x86: ['g4dn', 'g5', 'g6', 'gr6', 'g6e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200'],
+  x86: ['g4dn', 'g5', 'g6', 'gr6', 'g6e', 'g7e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'p6-b300'],
   arm: ['g5g']
 }
 

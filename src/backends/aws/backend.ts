@@ -9,6 +9,7 @@ import { putSecretParameter, instanceArn } from './secret-parameter.js'
 import type { AttemptHandle, Backend, MachineInfo, RunSpec, StartRequest, StoreLocation } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import type { ObjectStore } from '../../store/index.js'
+import type { CatalogDeps } from './catalog.js'
 import { planAmis, type AmiPlan } from './ami.js'
 import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName } from './bootstrap.js'
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
@@ -20,7 +21,7 @@ import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
 import { describeInstance, terminate } from './instance-state.js'
 import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
-import { runInstancesInput, TAG } from './launch-input.js'
+import { launchBilling, runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
 import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
 import { sessionEndWarning } from './session-end.js'
@@ -72,31 +73,20 @@ export class AwsBackend implements Backend {
     const credentialsSince = this.createdAt
     const expired = (e: unknown, what: string, id?: string): never => rethrowExpired(e, credentialsSince, o.now(), what, id)
 
-    let cache: ObjectStore | undefined
-    try {
-      cache = o.openStore(store)
-    } catch {
-      cache = undefined
-    }
-    const catalog = { store: cache, now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+    const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
     if (spec.nodes > 1) {
       return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what) })
     }
     let candidates: Candidate[]
     let plan: AmiPlan
-    let launchRegions = regions
+    // the search prepare() started for this spec while the run was being set up, else one now
+    const early = this.prepared
+    this.prepared = undefined
     try {
-      plan = await planAmis(o.clientFactory, regions, o.ami, spec.resources)
-      for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
-      if (o.preflight) launchRegions = await this.preflightEnvironment(launchRegions, log)
-      candidates = await findCandidates(o.clientFactory, spec, { regions: launchRegions, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => plan.arch.get(r) ?? 'x86', typeCheck: plan.typeCheck, catalog, log })
-      if (o.preflight) {
-        const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates)
-        for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
-        if (q.kept.length === 0) throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
-        if (q.kept.length < candidates.length) log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`)
-        candidates = q.kept
-      }
+      if (early && early.spec === spec && !preferOnDemand) {
+        early.log.attach(log)
+        ;({ plan, candidates } = await early.result)
+      } else ({ plan, candidates } = await this.searchCandidates(spec, regions, preferOnDemand, catalog))
     } catch (e) {
       return expired(e, 'checking the account and listing instance types and prices')
     }
@@ -142,7 +132,7 @@ export class AwsBackend implements Backend {
           continue
         }
         const id = r.instanceId
-        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId }
+        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, ...launchBilling(input, o.subnetIds) }
         log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
         await req.onMachine(machine)
 
@@ -202,6 +192,67 @@ export class AwsBackend implements Backend {
       if (isExpiredCredentials(e)) throw new ExpiredCredentialsError(o.now() - credentialsSince, 'starting the attempt', live?.id)
       throw e
     }
+  }
+
+  /** the search prepare() started, taken by the next start() of the same spec */
+  private prepared: { spec: RunSpec; result: Promise<{ plan: AmiPlan; candidates: Candidate[] }>; log: DeferredLog } | undefined
+
+  /**
+   * Starts what a launch of `spec` reads before RunInstances (the AMI, the account preflight, the
+   * catalogue and prices, the quotas) while the caller is still busy with its own work (the code
+   * snapshot, the run record): the first start() of this spec takes the answer, and its log lines,
+   * instead of asking again. Reads only; a failure surfaces in that start().
+   */
+  prepare(spec: RunSpec, store: StoreLocation): void {
+    if (spec.nodes > 1 || store.kind !== 's3') return
+    const o = this.options
+    const log = deferredLog()
+    const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log: log.log, retries: o.throttleRetries }
+    const result = this.searchCandidates(spec, runRegions(o.regions, spec.regions), false, catalog)
+    result.catch(() => undefined) // taken by start()
+    this.prepared = { spec, result, log }
+  }
+
+  /** the run store, for the instance catalogue cache (none when it cannot be opened) */
+  private catalogueStore(store: StoreLocation): ObjectStore | undefined {
+    try {
+      return this.options.openStore(store)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** the AMIs and the ranked candidates that fit the account's preflight and quotas */
+  private async searchCandidates(spec: RunSpec, regions: string[], preferOnDemand: boolean, catalog: CatalogDeps): Promise<{ plan: AmiPlan; candidates: Candidate[] }> {
+    const o = this.options
+    const log = catalog.log
+    // the account's preflight, the AMIs and the candidates do not wait for each other (each is a few
+    // AWS round trips); their errors still come in that order: AMI, preflight, candidates
+    const preflight = o.preflight ? this.preflightEnvironment(regions, log) : Promise.resolve(regions)
+    const planned = planAmis(o.clientFactory, regions, o.ami, spec.resources)
+    const find = (p: AmiPlan, rs: string[]) => findCandidates(o.clientFactory, spec, { regions: rs, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => p.arch.get(r) ?? 'x86', typeCheck: p.typeCheck, catalog, log })
+    const found = planned.then((p) => find(p, regions))
+    preflight.catch(() => undefined) // awaited below, after the AMIs
+    found.catch(() => undefined) // awaited below, after the preflight
+    const plan = await planned
+    for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
+    const launchRegions = await preflight
+    let candidates: Candidate[]
+    if (launchRegions.length === regions.length) candidates = await found
+    else {
+      // a region left out by the preflight: its candidates go, and when that leaves none (or its own
+      // search failed) the search of the regions left gives the answer, as it would have alone
+      const kept = await found.then((all) => all.filter((c) => launchRegions.includes(c.region)), () => [])
+      candidates = kept.length ? kept : await find(plan, launchRegions)
+    }
+    if (o.preflight) {
+      const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates)
+      for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
+      if (q.kept.length === 0) throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
+      if (q.kept.length < candidates.length) log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`)
+      candidates = q.kept
+    }
+    return { plan, candidates }
   }
 
   private preflightDone = new Map<string, Promise<string[]>>()
@@ -335,7 +386,7 @@ export class AwsBackend implements Backend {
    */
   async cleanupExpired(opts: { now?: number; dryRun?: boolean; log?: (line: string) => void } = {}): Promise<{ terminated: string[]; deletedSecrets: string[]; deletedGroups: string[] }> {
     const regions = this.options.regions
-    if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the region input or AWS_REGION')
+    if (regions.length === 0) throw new UserError('no AWS region for cleanup', 'set the `region` input (CLI: --aws-region) or AWS_REGION')
     const terminated: string[] = []
     const deletedSecrets: string[] = []
     const deletedGroups: string[] = []
@@ -352,6 +403,25 @@ export class AwsBackend implements Backend {
   /** destroy the SDK clients (lets the process exit promptly) */
   close(): void {
     this.options.clientFactory.destroy()
+  }
+}
+
+interface DeferredLog {
+  log: (line: string) => void
+  /** from now on lines go to `to`; the ones logged before go there first */
+  attach: (to: (line: string) => void) => void
+}
+
+/** a log that keeps its lines until it is attached to where they go */
+function deferredLog(): DeferredLog {
+  const kept: string[] = []
+  let sink: ((line: string) => void) | undefined
+  return {
+    log: (line) => (sink ? sink(line) : void kept.push(line)),
+    attach: (to) => {
+      sink = to
+      for (const line of kept.splice(0)) to(line)
+    }
   }
 }
 

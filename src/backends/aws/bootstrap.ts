@@ -2,7 +2,8 @@
  * Pure: the few-line script SSM runs (AWS-RunShellScript parameters are size-limited and kept in
  * command history for 30 days). It fetches the stored runner script with the instance profile,
  * reads the secret environment from a SecureString parameter straight into the environment
- * (never to disk, never in SendCommand parameters), and execs the runner — once per instance.
+ * (never to disk, never in SendCommand parameters), and runs the runner — once per instance —
+ * with only the end of its stderr passed on to SSM.
  * Every interpolated
  * value is shell-quoted.
  */
@@ -70,7 +71,10 @@ export function clusterBootstrapLines(c: ClusterNodes, secretParameter: string |
     ...c.instanceIds.map(branch),
     '  *) echo "dstack: instance ${AWS_SSM_INSTANCE_ID:-?} is not a node of this cluster; refusing to start" >&2; exit 1 ;;',
     'esac',
-    `export DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`
+    `DSTACK_NODES_IPS="$(printf '%s\\n' ${c.privateIps.map(shellQuote).join(' ')})"`,
+    'export DSTACK_NODES_IPS',
+    // every node's GPU count in rank order: DSTACK_GPUS_NUM and the MPI hostfile of groups of different machines
+    `export DSTACK_GPUS_BY_RANK=${c.gpusPerNode.join(',')}`
   ]
 }
 
@@ -98,7 +102,12 @@ export function renderBootstrap(b: BootstrapInput): string[] {
       'unset DSTACK_SECRET_ENV'
     )
   }
-  lines.push('echo $$ > "$D/runner.pid"', 'exec bash "$D/runner.sh"')
+  // SSM keeps only the first 8,000 characters of a command's stderr: pass on the runner's last
+  // 8,000 (where its error is), kept in memory by tail, never on disk; stdout goes straight through
+  lines.push(
+    'exec 3>&1',
+    '{ echo "$BASHPID" > "$D/runner.pid"; exec bash "$D/runner.sh" 2>&1 1>&3 3>&-; } | tail -c 8000 >&2'
+  )
   return lines
 }
 

@@ -6,7 +6,7 @@ import type { RunSpec, SpotPolicy } from '../../model/index.js'
 import { UserError } from '../../model/index.js'
 import type { AwsClientFactory } from './clients.js'
 import { archName, type Arch } from './ami-fit.js'
-import { regionOfferings, regionOnDemandPrices, regionSpotPrices, regionTypes, type CatalogDeps } from './catalog.js'
+import { catalogNames, prefetchCatalog, regionOfferings, regionOnDemandPrices, regionSpotPrices, regionTypes, type CatalogDeps } from './catalog.js'
 import { matchTypes, mismatch, type TypeInfo } from './instance-types.js'
 import { slots, subnetZones, type Slot } from './placement.js'
 import { PRICE_SOURCE, type Price } from './prices.js'
@@ -95,10 +95,13 @@ export interface FindOptions {
 export async function findCandidates(clients: AwsClientFactory, spec: RunSpec, o: FindOptions): Promise<Candidate[]> {
   const inputs: RankInput[] = []
   const notes: string[] = []
+  const markets = { spot: spec.spotPolicy !== 'on-demand', onDemand: spec.spotPolicy !== 'spot' }
+  // every cached part of every region's catalogue is read at once, not one after the other
+  const catalog = prefetchCatalog(o.catalog, o.regions.map((region) => ({ region, names: catalogNames(o.archFor(region), markets) })))
   for (const region of o.regions) {
     const ec2 = clients.ec2(region)
     const arch = o.archFor(region)
-    const all = await regionTypes(ec2, region, arch, o.catalog)
+    const all = await regionTypes(ec2, region, arch, catalog)
     const { fit, rejected, unknown } = matchTypes(all, spec.resources, arch, spec.instanceTypes, o.typeCheck)
     if (unknown.length) notes.push(`${region}: instance_types names ${unknown.join(', ')}, which EC2 does not sell here for ${archName(arch)}`)
     if (fit.length === 0) {
@@ -109,14 +112,14 @@ export async function findCandidates(clients: AwsClientFactory, spec: RunSpec, o
     const excluded = rejected.filter((r) => o.typeCheck && !mismatch(all.find((t) => t.instanceType === r.instanceType)!, spec.resources, arch))
     if (excluded.length) o.log(`${region}: left out ${excluded.length} type(s) the AMI cannot drive (${[...new Set(excluded.map((r) => r.instanceType.split('.')[0]))].join(', ')})`)
     const typeNames = fit.map((t) => t.instanceType)
-    const subnets = await retrying(`reading the subnets in ${region}`, () => subnetZones(ec2, o.subnetIds), o.catalog)
+    const subnets = await retrying(`reading the subnets in ${region}`, () => subnetZones(ec2, o.subnetIds), catalog)
     const zoneFilter = subnets.size ? [...new Set(subnets.values())] : []
     const allowedZones = spec.availabilityZones.length ? (zoneFilter.length ? zoneFilter.filter((z) => spec.availabilityZones.includes(z)) : spec.availabilityZones) : zoneFilter
     if ((spec.availabilityZones.length || subnets.size) && allowedZones.length === 0) {
       notes.push(`${region}: the subnets' zones (${[...subnets.values()].join(', ')}) are not in availability_zones (${spec.availabilityZones.join(', ')})`)
       continue
     }
-    const allOffered = await regionOfferings(ec2, region, typeNames, o.catalog)
+    const allOffered = await regionOfferings(ec2, region, typeNames, catalog)
     const offered = new Map([...allOffered].map(([t, zones]) => [t, allowedZones.length ? zones.filter((z) => allowedZones.includes(z)) : zones] as const).filter(([, zones]) => zones.length > 0))
     const regionSlots = slots(offered, subnets.size ? subnets : undefined)
     if (regionSlots.length === 0) {
@@ -124,14 +127,17 @@ export async function findCandidates(clients: AwsClientFactory, spec: RunSpec, o
       continue
     }
     const offeredTypes = [...offered.keys()]
-    const spotPrices = spec.spotPolicy === 'on-demand' ? new Map<string, number>() : await regionSpotPrices(ec2, region, offeredTypes, o.catalog)
     let pricing
     try {
       pricing = spec.spotPolicy === 'spot' ? undefined : clients.pricing()
     } catch {
       pricing = undefined
     }
-    const odPrices = spec.spotPolicy === 'spot' ? new Map<string, Price>() : await regionOnDemandPrices(pricing, region, offeredTypes, o.catalog)
+    // spot and on-demand prices do not depend on each other: read side by side
+    const [spotPrices, odPrices] = await Promise.all([
+      spec.spotPolicy === 'on-demand' ? new Map<string, number>() : regionSpotPrices(ec2, region, offeredTypes, catalog),
+      spec.spotPolicy === 'spot' ? new Map<string, Price>() : regionOnDemandPrices(pricing, region, offeredTypes, catalog)
+    ])
     inputs.push({ region, types: fit, slots: regionSlots, spotPrices, onDemandPrices: odPrices, spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice, preferOnDemand: o.preferOnDemand })
   }
   const ranked = rankCandidates(inputs)

@@ -19,6 +19,8 @@ export interface CatalogDeps extends RetryDeps {
   /** the run store, or undefined for no cache */
   store?: ObjectStore
   now: () => number
+  /** cache files already being read (prefetchCatalog), by key: each answer is taken once */
+  prefetched?: Map<string, Promise<string | undefined>>
 }
 
 interface CacheFile<T> {
@@ -30,10 +32,36 @@ export function cacheKey(region: string, name: string): string {
   return `cache/aws/${region}/${name}.json`
 }
 
+/** the names of a region's cache files (regionTypes, regionOfferings, regionSpotPrices, regionOnDemandPrices) */
+export function catalogNames(arch: Arch, o: { spot: boolean; onDemand: boolean }): string[] {
+  return [typesName(arch), 'offerings', ...(o.spot ? ['spot-prices'] : []), ...(o.onDemand ? ['on-demand-prices'] : [])]
+}
+
+/**
+ * Starts reading these cache files of a region at once: one store round trip instead of one per
+ * file in a row (each read needs the one before it only for what it asks AWS on a miss). Returns
+ * deps whose reads take these answers.
+ */
+export function prefetchCatalog(d: CatalogDeps, files: { region: string; names: string[] }[]): CatalogDeps {
+  if (!d.store) return d
+  const store = d.store
+  const prefetched = new Map(d.prefetched ?? [])
+  for (const { region, names } of files) {
+    for (const name of names) {
+      const key = cacheKey(region, name)
+      if (!prefetched.has(key)) prefetched.set(key, store.getText(key).catch(() => undefined))
+    }
+  }
+  return { ...d, prefetched }
+}
+
 async function readCache<T>(d: CatalogDeps, region: string, name: string): Promise<CacheFile<T> | undefined> {
   if (!d.store) return undefined
   try {
-    const text = await d.store.getText(cacheKey(region, name))
+    const key = cacheKey(region, name)
+    const early = d.prefetched?.get(key)
+    d.prefetched?.delete(key)
+    const text = await (early ?? d.store.getText(key))
     if (!text) return undefined
     const f = JSON.parse(text) as CacheFile<T>
     if (typeof f.fetchedAt !== 'number' || d.now() - f.fetchedAt >= CATALOG_TTL_MS || d.now() < f.fetchedAt) return undefined
@@ -66,10 +94,14 @@ async function cachedMap<V>(d: CatalogDeps, region: string, name: string, keys: 
   return new Map(keys.filter((k) => have[k] !== null && have[k] !== undefined).map((k) => [k, have[k]!]))
 }
 
+/** v2: TypeInfo gained efaInterfaces (an older cached list would say no type has EFA) */
+function typesName(arch: Arch): string {
+  return `instance-types-v2-${archName(arch)}`
+}
+
 /** every instance type of one architecture in the region (DescribeInstanceTypes, all pages) */
 export async function regionTypes(ec2: EC2Client, region: string, arch: Arch, d: CatalogDeps): Promise<TypeInfo[]> {
-  // v2: TypeInfo gained efaInterfaces (an older cached list would say no type has EFA)
-  const name = `instance-types-v2-${archName(arch)}`
+  const name = typesName(arch)
   const f = await readCache<TypeInfo[]>(d, region, name)
   if (f) return f.value
   const types = await retrying(`listing the instance types of ${region}`, async () => {

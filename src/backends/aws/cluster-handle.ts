@@ -15,7 +15,7 @@ import { rethrowExpired } from './expired-credentials.js'
 import { errorCode, isRetryable } from './errors.js'
 import { deleteSecretParameter } from './handle.js'
 import { describeInstances, isSpotInterruption, terminate, type InstanceState } from './instance-state.js'
-import { cancelCommandOn, execState, getInvocation, sendCommand, type Invocation } from './ssm.js'
+import { cancelCommandOn, execState, getInvocation, inBatches, sendCommand, type Invocation } from './ssm.js'
 import { adaptiveIntervalMs } from './timing.js'
 
 /** what the attempt created in one region, to delete on release */
@@ -34,7 +34,8 @@ export interface ClusterHandleDeps {
   ec2: EC2Client
   ssm: SSMClient
   machines: MachineInfo[]
-  commandId: string
+  /** the bootstrap command of each node, by rank (one command per batch of at most 50 nodes) */
+  commandIds: string[]
   sentAt: number
   now: () => number
   sleep: (ms: number) => Promise<void>
@@ -132,7 +133,8 @@ export class AwsClusterHandle implements AttemptHandle {
     let invs: Map<string, Invocation>
     let insts: Map<string, InstanceState>
     try {
-      invs = await listInvocations(this.d.ssm, this.d.commandId)
+      invs = new Map()
+      for (const commandId of new Set(this.d.commandIds)) for (const [id, inv] of await listInvocations(this.d.ssm, commandId)) invs.set(id, inv)
       insts = await describeInstances(this.d.ec2, this.ids)
     } catch (e) {
       if (isRetryable(e)) return this.nodes
@@ -147,10 +149,10 @@ export class AwsClusterHandle implements AttemptHandle {
       }
       let inv = invs.get(id)
       // the stderr tail of a failed node (ListCommandInvocations has no stderr): one read, once
-      if (inv?.status === 'Failed') inv = (await getInvocation(this.d.ssm, this.d.commandId, id).catch(() => undefined)) ?? inv
+      if (inv?.status === 'Failed') inv = (await getInvocation(this.d.ssm, this.d.commandIds[rank]!, id).catch(() => undefined)) ?? inv
       const inst = insts.get(id)
       let state = execState(inv, inst, inst ? isSpotInterruption(inst) : false)
-      if (state.state === 'running' && !inv && this.d.now() - this.d.sentAt > INVOCATION_APPEAR_MS) state = { state: 'ended', lost: true, reason: `the SSM command ${this.d.commandId} never appeared on ${id}` }
+      if (state.state === 'running' && !inv && this.d.now() - this.d.sentAt > INVOCATION_APPEAR_MS) state = { state: 'ended', lost: true, reason: `the SSM command ${this.d.commandIds[rank]} never appeared on ${id}` }
       next.push(state)
     }
     this.nodes = next
@@ -164,7 +166,17 @@ export class AwsClusterHandle implements AttemptHandle {
     if (overdue.length === 0) return
     for (const r of overdue) this.hardCancelled.add(r)
     this.d.log(`the runner of node(s) ${overdue.join(', ')} did not stop within ${this.d.cancelGraceSec} s: cancelling the SSM command there`)
-    await cancelCommandOn(this.d.ssm, this.d.commandId, overdue.map((r) => this.ids[r]!)).catch((e: Error) => this.d.log(`CancelCommand failed: ${e.message}`))
+    await this.cancelCommands(overdue).catch((e: Error) => this.d.log(`CancelCommand failed: ${e.message}`))
+  }
+
+  /** CancelCommand on the nodes `ranks`, per bootstrap command (each holds at most 50 nodes) */
+  private async cancelCommands(ranks: number[]): Promise<void> {
+    const byCommand = new Map<string, string[]>()
+    for (const r of ranks) {
+      const c = this.d.commandIds[r]!
+      byCommand.set(c, [...(byCommand.get(c) ?? []), this.ids[r]!])
+    }
+    for (const [commandId, ids] of byCommand) await cancelCommandOn(this.d.ssm, commandId, ids)
   }
 
   /** SIGTERM to the runners of `ranks` (all nodes when not given) through one small command */
@@ -172,20 +184,21 @@ export class AwsClusterHandle implements AttemptHandle {
     const want = (ranks ?? this.ids.map((_, r) => r)).filter((r) => r >= 0 && r < this.ids.length && this.nodes[r]?.state !== 'ended' && !this.cancelAt.has(r))
     if (want.length === 0) return
     for (const r of want) this.cancelAt.set(r, this.d.now())
-    const ids = want.map((r) => this.ids[r]!)
     this.d.log(`stopping the runner on ${want.length === this.ids.length ? `all ${want.length} nodes` : `node(s) ${want.join(', ')}`}: ${reason}`)
-    try {
-      await sendCommand(this.d.ssm, {
-        DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ids,
-        TimeoutSeconds: 30,
-        Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
-        Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
-      })
-    } catch (e) {
-      this.d.log(`could not send the stop command (${errorCode(e)}); cancelling the SSM command`)
-      for (const r of want) this.hardCancelled.add(r)
-      await cancelCommandOn(this.d.ssm, this.d.commandId, ids).catch(() => undefined)
+    for (const batch of inBatches(want)) {
+      try {
+        await sendCommand(this.d.ssm, {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: batch.map((r) => this.ids[r]!),
+          TimeoutSeconds: 30,
+          Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
+          Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
+        })
+      } catch (e) {
+        this.d.log(`could not send the stop command (${errorCode(e)}); cancelling the SSM command`)
+        for (const r of batch) this.hardCancelled.add(r)
+        await this.cancelCommands(batch).catch(() => undefined)
+      }
     }
   }
 

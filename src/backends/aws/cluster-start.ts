@@ -21,12 +21,12 @@ import { clusterNetworkError, createClusterSecurityGroup, createPlacementGroup, 
 import { clusterCandidates, describeCluster, nodeGroups, slotKey, type ClusterCandidate } from './cluster-plan.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { ExpiredCredentialsError } from './expired-credentials.js'
-import { instanceTags } from './launch-input.js'
+import { instanceTags, launchBilling } from './launch-input.js'
 import { launchFailure, launchInstances, QuotaError, type LaunchedInstance, type TriedCandidate } from './launch.js'
 import type { ResolvedAwsOptions } from './options.js'
 import { checkClusterQuotas, formatRows, type CheckRow } from './preflight.js'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
-import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
+import { inBatches, MAX_EXECUTION_TIMEOUT, neverOnlineMessage, SEND_COMMAND_MAX_INSTANCES, sendCommandOnce, waitForOnline } from './ssm.js'
 import { describeInstances, terminate } from './instance-state.js'
 
 const DELIVERY_TIMEOUT_SEC = 120
@@ -144,7 +144,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
         const lr = await launchInstances(o.clientFactory.launchEc2(c.region), input, { sleep: o.sleep, random: o.random, signal: req.signal, log, retries: o.throttleRetries })
         if (lr.ok) {
           r.instanceIds.push(...lr.instances.map((i) => i.id))
-          const launched = await nodeMachines(lr.instances, m.candidate, m.group.firstRank, { ec2, ami: ami.imageId, now: o.now() })
+          const launched = await nodeMachines(lr.instances, m.candidate, m.group.firstRank, { ec2, ami: ami.imageId, now: o.now(), billing: launchBilling(input, o.subnetIds) })
           machines.push(...launched)
           for (const node of launched) await req.onMachine(node)
           ownerId ??= lr.ownerId
@@ -216,28 +216,32 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       const scriptKey = x.fullKey(req.runnerScriptKey)
       const attemptFolder = scriptKey.replace(/[^/]+$/, '')
       const ids = machines.map((m) => m.id)
-      const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
-        DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ids,
-        TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
-        Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
-        Parameters: {
-          commands: renderBootstrap({
-            bucket: store.bucket,
-            scriptKey,
-            scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'),
-            s3Region: store.region ?? c.region,
-            s3Endpoint: store.endpoint,
-            region: c.region,
-            secretParameter: secretBase,
-            cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp!), gpusPerNode: machines.map((m) => c.members.find((x) => x.candidate.instanceType === m.instanceType)!.candidate.gpuCount) }
-          }),
-          executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
-        },
-        ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
-      }, { retries: 3, sleep: o.sleep, log })
-      log(`SSM command ${commandId} started the runner on all ${ids.length} nodes`)
-      return new AwsClusterHandle({ ec2, ssm, machines, commandId, sentAt: o.now(), now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, resources: [...resources.values()], log })
+      const bootstrap = renderBootstrap({
+        bucket: store.bucket,
+        scriptKey,
+        scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'),
+        s3Region: store.region ?? c.region,
+        s3Endpoint: store.endpoint,
+        region: c.region,
+        secretParameter: secretBase,
+        cluster: { instanceIds: ids, privateIps: machines.map((m) => m.privateIp!), gpusPerNode: machines.map((m) => c.members.find((x) => x.candidate.instanceType === m.instanceType)!.candidate.gpuCount) }
+      })
+      // SendCommand takes at most 50 instance ids: one command (the same bootstrap) per batch of nodes
+      const commandIds: string[] = []
+      const batches = inBatches(ids)
+      for (const [b, batch] of batches.entries()) {
+        const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: batch,
+          TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
+          Comment: `dstack ${req.runName} attempt ${req.attempt}${batches.length > 1 ? ` nodes ${b * SEND_COMMAND_MAX_INSTANCES}-${b * SEND_COMMAND_MAX_INSTANCES + batch.length - 1}` : ''}`.slice(0, 100),
+          Parameters: { commands: bootstrap, executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))] },
+          ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
+        }, { retries: 3, sleep: o.sleep, log })
+        commandIds.push(...batch.map(() => commandId))
+        log(batches.length > 1 ? `SSM command ${commandId} started the runner on nodes ${b * SEND_COMMAND_MAX_INSTANCES}-${b * SEND_COMMAND_MAX_INSTANCES + batch.length - 1}` : `SSM command ${commandId} started the runner on all ${ids.length} nodes`)
+      }
+      return new AwsClusterHandle({ ec2, ssm, machines, commandIds, sentAt: o.now(), now: o.now, sleep: o.sleep, credentialsSince: x.credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, resources: [...resources.values()], log })
     }
     throw launchFailure(tried, { spotPolicy: spec.spotPolicy, maxPrice: spec.maxPrice })
   } catch (e) {
@@ -252,11 +256,11 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
  * the MachineInfo of a node group's instances, ranks from `firstRank` in launch order; an address
  * RunInstances did not give is read with DescribeInstances
  */
-async function nodeMachines(instances: LaunchedInstance[], cand: Candidate, firstRank: number, d: { ec2: EC2Client; ami: string; now: number }): Promise<MachineInfo[]> {
+async function nodeMachines(instances: LaunchedInstance[], cand: Candidate, firstRank: number, d: { ec2: EC2Client; ami: string; now: number; billing: { volumeGiB?: number; publicIpv4?: boolean } }): Promise<MachineInfo[]> {
   const seen = instances.some((i) => !i.privateIp) ? await describeInstances(d.ec2, instances.map((i) => i.id)) : undefined
   return instances.map((i, k) => {
     const privateIp = i.privateIp ?? seen?.get(i.id)?.privateIp
-    return { id: i.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: cand.region, zone: cand.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(d.now).toISOString(), amiId: d.ami, rank: firstRank + k, ...(privateIp ? { privateIp } : {}) }
+    return { id: i.id, backend: 'aws', instanceType: cand.instanceType, market: cand.market, region: cand.region, zone: cand.zone, ...(cand.pricePerHour !== undefined ? { pricePerHour: cand.pricePerHour } : {}), priceSource: cand.priceSource, launchedAt: new Date(d.now).toISOString(), amiId: d.ami, ...d.billing, rank: firstRank + k, ...(privateIp ? { privateIp } : {}) }
   })
 }
 

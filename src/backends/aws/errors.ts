@@ -56,13 +56,21 @@ export interface QuotaInfo {
 
 const QUOTAS: { prefixes: string[]; info: QuotaInfo }[] = [
   { prefixes: ['g', 'vt'], info: { group: 'G and VT', onDemand: { code: 'L-DB2E81BA', name: 'Running On-Demand G and VT instances' }, spot: { code: 'L-3819A6DF', name: 'All G and VT Spot Instance Requests' } } },
-  { prefixes: ['p'], info: { group: 'P', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-7212CCBC', name: 'All P Spot Instance Requests' } } },
+  { prefixes: ['p'], info: { group: 'P', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-7212CCBC', name: 'All P4, P3 and P2 Spot Instance Requests' } } },
   { prefixes: ['inf'], info: { group: 'Inf', onDemand: { code: 'L-1945791B', name: 'Running On-Demand Inf instances' }, spot: { code: 'L-B5D1601B', name: 'All Inf Spot Instance Requests' } } },
   { prefixes: ['f'], info: { group: 'F', onDemand: { code: 'L-74FC7D96', name: 'Running On-Demand F instances' }, spot: { code: 'L-88CF9481', name: 'All F Spot Instance Requests' } } },
   { prefixes: ['x'], info: { group: 'X', onDemand: { code: 'L-7295265B', name: 'Running On-Demand X instances' }, spot: { code: 'L-E3A00192', name: 'All X Spot Instance Requests' } } },
   { prefixes: ['trn', 'dl'], info: { group: 'Trn/DL' } },
   { prefixes: ['a', 'c', 'd', 'h', 'i', 'm', 'r', 't', 'z'], info: { group: 'Standard', onDemand: { code: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' }, spot: { code: 'L-34B43A08', name: 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests' } } }
 ]
+
+/**
+ * P spot quotas per generation (AWS General Reference, "Amazon EC2 service quotas"): P2–P4 share
+ * L-7212CCBC, P5 has its own, L-C4BD4855. On-demand P is one quota (L-417A185B) for every generation.
+ * P6 (p6-b200, p6-b300, p6e-gb200) is not named in that listing; it is counted with the newest
+ * listed P spot quota, P5's (a quota that is not there is reported as such, not as a refusal).
+ */
+const P5_AND_LATER: QuotaInfo = { group: 'P5 and later', onDemand: { code: 'L-417A185B', name: 'Running On-Demand P instances' }, spot: { code: 'L-C4BD4855', name: 'All P5 Spot Instance Requests' } }
 
 /** `g5.xlarge` → `g5`; `p4de.24xlarge` → `p4de` */
 export function instanceFamily(instanceType: string): string {
@@ -71,7 +79,10 @@ export function instanceFamily(instanceType: string): string {
 
 /** The vCPU quota group of an instance type (`g5.xlarge` → G and VT). */
 export function quotaFor(instanceType: string): QuotaInfo {
-  const letters = (instanceFamily(instanceType).match(/^[a-z]+/) ?? [''])[0]
+  const family = instanceFamily(instanceType)
+  const generation = /^p(\d+)/.exec(family)
+  if (generation && Number(generation[1]) >= 5) return P5_AND_LATER
+  const letters = (family.match(/^[a-z]+/) ?? [''])[0]
   // longest matching prefix wins: `inf2` is Inf, not I (Standard)
   let best: { len: number; info: QuotaInfo } | undefined
   for (const q of QUOTAS) for (const p of q.prefixes) if (letters.startsWith(p) && (!best || p.length > best.len)) best = { len: p.length, info: q.info }

@@ -73,3 +73,12 @@ export function runInstancesInput(ctx: LaunchContext, c: Candidate): RunInstance
     ]
   }
 }
+
+/**
+ * Pure: what a launch adds to the instance's bill: its root volume, and a public IPv4 address when
+ * it lands in a default VPC's subnet (no `subnet-ids`: default subnets give every instance one).
+ */
+export function launchBilling(input: RunInstancesCommandInput, subnetIds: string[]): { volumeGiB?: number; publicIpv4?: boolean } {
+  const size = input.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize
+  return { ...(size !== undefined ? { volumeGiB: size } : {}), ...(subnetIds.length === 0 ? { publicIpv4: true } : {}) }
+}

@@ -15,7 +15,7 @@ import { EFA_MODES, type EfaMode } from './cluster-launch-input.js'
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
 
 /**
- * Seconds the runner gives the job between SIGTERM and SIGKILL (runner-body.sh `KILL_AFTER`,
+ * Seconds the runner gives the job between SIGTERM and SIGKILL (src/runner/body/settings.sh `KILL_AFTER`,
  * default 20), and the time it then needs to upload artifacts, the last logs and status.json.
  * A cancelled attempt is terminated only after both, or once status.json says it is done.
  */
@@ -156,7 +156,7 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
 /** The regions a run may use: the workflow's `regions` narrow the configured ones. */
 export function runRegions(configured: string[], workflowRegions: string[]): string[] {
   if (workflowRegions.length === 0) {
-    if (configured.length === 0) throw new UserError('no AWS region', 'set the `region` input, AWS_REGION, or `regions` in the workflow')
+    if (configured.length === 0) throw new UserError('no AWS region', 'set the `region` input (CLI: --aws-region), AWS_REGION, or `regions` in the workflow')
     return configured
   }
   if (configured.length === 0) return workflowRegions

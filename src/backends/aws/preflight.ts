@@ -6,7 +6,7 @@
  */
 import { DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type EC2Client } from '@aws-sdk/client-ec2'
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
-import { GetInstanceProfileCommand, SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam'
+import { GetInstanceProfileCommand, GetRoleCommand, SimulatePrincipalPolicyCommand, type ContextEntry, type IAMClient } from '@aws-sdk/client-iam'
 import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { randomUUID } from 'node:crypto'
 import type { ObjectStore } from '../../store/index.js'
@@ -24,6 +24,20 @@ function denied(check: string, e: unknown, permission: string): CheckRow {
   return { check, status: 'warn', detail: `not verified: ${errorCode(e)}`, fix: `allow ${permission} to the CI role to have this checked (examples/iam/ci-role-policy.json)` }
 }
 
+/**
+ * A check that failed for a reason other than what it checks (a simulator error, a throttled or
+ * unknown call…): a warning row, never a stack trace; the run goes on and the launch itself says
+ * what is wrong if something is.
+ */
+export function couldNotCheck(check: string, e: unknown, fix: string): CheckRow {
+  // an emulator's or proxy's error can be a whole HTML page: its first line, bounded
+  const why = `${errorCode(e)}: ${errorMessage(e)}`.split('\n')[0]!.slice(0, 200)
+  return { check, status: 'warn', detail: `could not check: ${why} (${fix})` }
+}
+
+/** the context real AWS gives iam:PassRole when RunInstances passes an instance profile's role */
+export const PASSED_TO_EC2: ContextEntry[] = [{ ContextKeyName: 'iam:PassedToService', ContextKeyValues: ['ec2.amazonaws.com'], ContextKeyType: 'string' }]
+
 /** credentials and region: whose they are (GetCallerIdentity needs no permission) */
 export async function checkCredentials(sts: STSClient, region: string): Promise<{ row: CheckRow; arn?: string; account?: string }> {
   try {
@@ -35,16 +49,40 @@ export async function checkCredentials(sts: STSClient, region: string): Promise<
         check: 'credentials',
         status: 'fail',
         detail: `${errorCode(e)}: ${errorMessage(e)}`,
-        fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (`region` input or AWS_REGION)'
+        fix: 'configure AWS credentials for the job (aws-actions/configure-aws-credentials with role-to-assume and permissions: id-token: write), and a region (the `region` input, `--aws-region` for the CLI, or AWS_REGION)'
       }
     }
   }
 }
 
-/** `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name` (what IAM simulates) */
+/**
+ * Pure: `arn:aws:sts::123:assumed-role/Name/session` → `arn:aws:iam::123:role/Name`, a guess at what
+ * IAM simulates: an assumed-role ARN does not carry the role's path. IAM Identity Center (SSO) roles
+ * (`AWSReservedSSO_…`) live under `/aws-reserved/sso.amazonaws.com/`; other paths need iam:GetRole
+ * (roleArnOf).
+ */
 export function principalArn(callerArn: string): string {
   const m = /^arn:([^:]+):sts::(\d+):assumed-role\/([^/]+)\/.+$/.exec(callerArn)
-  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn
+  if (!m) return callerArn
+  const path = m[3]!.startsWith('AWSReservedSSO_') ? 'aws-reserved/sso.amazonaws.com/' : ''
+  return `arn:${m[1]}:iam::${m[2]}:role/${path}${m[3]}`
+}
+
+/** the role name of an assumed-role ARN, or undefined for another principal */
+export function assumedRoleName(callerArn: string): string | undefined {
+  return /^arn:[^:]+:sts::\d+:assumed-role\/([^/]+)\/.+$/.exec(callerArn)?.[1]
+}
+
+/** the CI principal's real ARN (with the role's path, from iam:GetRole); the guess of principalArn when GetRole is not allowed */
+export async function roleArnOf(iam: IAMClient, callerArn: string): Promise<string> {
+  const name = assumedRoleName(callerArn)
+  if (!name) return callerArn
+  try {
+    const out = await iam.send(new GetRoleCommand({ RoleName: name }))
+    return out.Role?.Arn ?? principalArn(callerArn)
+  } catch {
+    return principalArn(callerArn)
+  }
 }
 
 /**
@@ -65,19 +103,22 @@ export async function checkInstanceProfile(iam: IAMClient, profile: string | und
   } catch (e) {
     if (errorCode(e) === 'NoSuchEntity' || errorCode(e) === 'NoSuchEntityException') return { rows: [{ check, status: 'fail', detail: `${name} does not exist`, fix: `create it: aws iam create-instance-profile --instance-profile-name ${name}, then add the instance role (examples/iam/README.md)` }] }
     if (DENIED.test(errorCode(e))) return { rows: [denied(check, e, 'iam:GetInstanceProfile')] }
-    throw e
+    return { rows: [couldNotCheck(check, e, `check that the instance profile ${name} exists: aws iam get-instance-profile --instance-profile-name ${name}`)] }
   }
   const rows: CheckRow[] = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }]
   if (!callerArn) return { rows, roleArn }
+  const passCheck = 'pass the instance role'
   try {
-    const sim = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principalArn(callerArn), ActionNames: ['iam:PassRole'], ResourceArns: [roleArn] }))
+    const principal = await roleArnOf(iam, callerArn)
+    // RunInstances passes the role to EC2: real AWS evaluates PassRole with iam:PassedToService
+    const sim = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principal, ActionNames: ['iam:PassRole'], ResourceArns: [roleArn], ContextEntries: PASSED_TO_EC2 }))
     const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown'
     rows.push(decision === 'allowed'
-      ? { check: 'pass the instance role', status: 'ok', detail: `iam:PassRole on ${roleArn} is allowed` }
-      : { check: 'pass the instance role', status: 'fail', detail: `iam:PassRole on ${roleArn}: ${decision}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` })
+      ? { check: passCheck, status: 'ok', detail: `iam:PassRole on ${roleArn} to ec2.amazonaws.com is allowed for ${principal}` }
+      : { check: passCheck, status: 'fail', detail: `iam:PassRole on ${roleArn} to ec2.amazonaws.com: ${decision} for ${principal}`, fix: `allow iam:PassRole on ${roleArn} (condition iam:PassedToService = ec2.amazonaws.com) to the CI role` })
   } catch (e) {
-    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
-    rows.push(denied('pass the instance role', e, 'iam:SimulatePrincipalPolicy'))
+    if (DENIED.test(errorCode(e))) rows.push(denied(passCheck, e, 'iam:SimulatePrincipalPolicy (and iam:GetRole on the CI role)'))
+    else rows.push(couldNotCheck(passCheck, e, 'the IAM policy simulator could not evaluate the CI role; the launch will say whether PassRole is allowed'))
   }
   return { rows, roleArn }
 }
@@ -108,8 +149,8 @@ export async function checkNetwork(ec2: EC2Client, region: string, n: NetworkInp
         ? { check: `default VPC in ${region}`, status: 'ok', detail: vpc }
         : { check: `default VPC in ${region}`, status: 'fail', detail: 'this region has no default VPC, and no subnets were given', fix: `set \`subnet-ids\` to subnets of ${region} with outbound HTTPS, or create a default VPC: aws ec2 create-default-vpc --region ${region}` })
     } catch (e) {
-      if (!DENIED.test(errorCode(e))) throw e
-      rows.push(denied(`default VPC in ${region}`, e, 'ec2:DescribeVpcs'))
+      if (DENIED.test(errorCode(e))) rows.push(denied(`default VPC in ${region}`, e, 'ec2:DescribeVpcs'))
+      else rows.push(couldNotCheck(`default VPC in ${region}`, e, `is ${region} enabled for this account? aws ec2 describe-vpcs --region ${region}`))
     }
   }
   if (n.securityGroupIds.length) {
@@ -139,6 +180,15 @@ function quotaCode(c: Candidate): { code: string; name: string } | undefined {
   return c.market === 'spot' ? q.spot : q.onDemand
 }
 
+/** a quota that could not be read: not allowed, not there (a region without it), or another error */
+function quotaErrorRow(check: string, q: { code: string; name: string }, region: string, e: unknown): CheckRow {
+  if (DENIED.test(errorCode(e))) return denied(check, e, 'servicequotas:GetServiceQuota')
+  if (errorCode(e) === 'NoSuchResourceException') {
+    return { check, status: 'warn', detail: `${q.name} (${q.code}) is not a quota of ${region} (Service Quotas has no such quota there): not checked`, fix: `see the EC2 quotas of ${region}: ${quotaConsoleUrl(q.code, region)}` }
+  }
+  return couldNotCheck(check, e, `read it yourself: aws service-quotas get-service-quota --service-code ec2 --quota-code ${q.code} --region ${region}`)
+}
+
 /**
  * The vCPU quotas the candidates fall under (one per group and market and region), read from
  * Service Quotas; candidates with more vCPUs than their quota are dropped. A quota that cannot be
@@ -163,8 +213,7 @@ export async function checkQuotas(quotas: (region: string) => ServiceQuotasClien
       else rows.push({ check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` })
     } catch (e) {
       limits.set(key, undefined)
-      if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException') throw e
-      rows.push(denied(check, e, 'servicequotas:GetServiceQuota'))
+      rows.push(quotaErrorRow(check, q, c.region, e))
     }
   }
   const kept = candidates.filter((c) => {
@@ -182,22 +231,34 @@ export async function checkQuotas(quotas: (region: string) => ServiceQuotasClien
  */
 export async function checkInstanceRole(iam: IAMClient, roleArn: string, bucket: string, prefix: string): Promise<CheckRow> {
   const check = 'instance role'
-  const objects = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}*`
+  const { read, write } = instanceRoleProbeKeys(bucket, prefix)
   try {
-    const s3 = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject', 's3:PutObject'], ResourceArns: [objects] }))
+    const s3 = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['s3:GetObject'], ResourceArns: [read] }))
+    const put = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['s3:PutObject', 's3:DeleteObject'], ResourceArns: [write] }))
     const ssm = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: ['ssm:UpdateInstanceInformation'] }))
-    const denied = [...(s3.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`)
-    if (denied.length === 0) return { check, status: 'ok', detail: `${roleArn} may read and write ${objects.replace(/^arn:aws:s3:::/, 's3://')} and register with SSM` }
+    const denied = [...(s3.EvaluationResults ?? []), ...(put.EvaluationResults ?? []), ...(ssm.EvaluationResults ?? [])].filter((r) => r.EvalDecision !== 'allowed').map((r) => `${r.EvalActionName} (${r.EvalDecision})`)
+    const where = `s3://${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}`
+    if (denied.length === 0) return { check, status: 'ok', detail: `${roleArn} may read ${where}, write and delete under its runs/ folders, and register with SSM` }
     return {
       check,
       status: 'warn',
-      detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies`,
+      detail: `${roleArn} is not allowed ${denied.join(', ')} by its own policies (checked on ${read.replace(/^arn:aws:s3:::/, 's3://')} and ${write.replace(/^arn:aws:s3:::/, 's3://')})`,
       fix: 'attach AmazonSSMManagedInstanceCore and examples/iam/instance-role-policy.json (with your bucket and prefix) to the instance role; without them the bootstrap cannot fetch the runner or the instance never comes Online (a bucket or KMS key policy may still grant it)'
     }
   } catch (e) {
-    if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'InvalidInput') throw e
-    return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role')
+    if (DENIED.test(errorCode(e))) return denied(check, e, 'iam:SimulatePrincipalPolicy on the instance role')
+    return couldNotCheck(check, e, 'the IAM policy simulator could not evaluate the instance role; see examples/iam/instance-role-policy.json for what it needs')
   }
+}
+
+/**
+ * Pure: keys like the ones the instance really reads and writes (the runner script and a status
+ * file of an attempt: `<prefix>/<repo>/runs/<run>/attempts/<n>/…`), as S3 object ARNs. A simulation
+ * on `<prefix>/*` would not match a policy that grants only the runs/ folders, as the example does.
+ */
+export function instanceRoleProbeKeys(bucket: string, prefix: string): { read: string; write: string } {
+  const base = `arn:aws:s3:::${bucket}/${prefix ? `${prefix.replace(/\/+$/, '')}/` : ''}dstack-check/repo/runs/check-run/attempts/1/`
+  return { read: `${base}runner.sh`, write: `${base}status.json` }
 }
 
 /** the store is reachable and writable under its prefix: put, read back and delete a small object */
@@ -254,8 +315,7 @@ export async function checkClusterQuotas(quotas: (region: string) => ServiceQuot
         else rows.push({ check, status: 'ok', detail: `${quota.name} (${quota.code}) is ${value} vCPUs` })
       } catch (e) {
         limits.set(key, undefined)
-        if (!DENIED.test(errorCode(e)) && errorCode(e) !== 'NoSuchResourceException') throw e
-        rows.push(denied(check, e, 'servicequotas:GetServiceQuota'))
+        rows.push(quotaErrorRow(check, quota, c.region, e))
       }
     }
   }

@@ -53,8 +53,19 @@ export async function waitForOnline(ssm: SSMClient, ec2: EC2Client, instanceId: 
     }
     const elapsed = d.now() - start
     if (elapsed >= d.timeoutSec * 1000) return { kind: 'timeout', lastState, pingStatus: ping }
-    await sleepOrAbort(d.sleep, Math.min(adaptiveIntervalMs(elapsed, 3000, 10_000), d.timeoutSec * 1000 - elapsed), d.signal)
+    await sleepOrAbort(d.sleep, Math.min(onlinePollMs(elapsed), d.timeoutSec * 1000 - elapsed), d.signal)
   }
+}
+
+/**
+ * The wait between two looks for the node in SSM: 3 s for the first two minutes, which is when an
+ * instance boots (Linux ~25 s after RunInstances, a GPU Deep Learning AMI often a minute or more),
+ * so the node is seen 1.5 s after it came Online on average and every second of that is billed;
+ * 7.5 s until 5 minutes, 10 s after (a slow or lost node, at a quiet request rate).
+ */
+export function onlinePollMs(elapsedMs: number): number {
+  if (elapsedMs < 120_000) return 3000
+  return adaptiveIntervalMs(elapsedMs, 3000, 10_000)
 }
 
 export function neverOnlineMessage(instanceId: string, timeoutSec: number, r: { lastState?: InstanceState; pingStatus?: string }, instanceProfile?: string): string {
@@ -66,6 +77,16 @@ export function neverOnlineMessage(instanceId: string, timeoutSec: number, r: { 
     '  - the AMI has no SSM agent (the Deep Learning AMIs have one)',
     '  - the node takes longer to register: raise ssm-timeout'
   ].join('\n')
+}
+
+/** SendCommand's `InstanceIds` holds at most 50 ids (the SSM API's limit): larger clusters get one command per batch */
+export const SEND_COMMAND_MAX_INSTANCES = 50
+
+/** Pure: `xs` in consecutive batches of at most `size` */
+export function inBatches<T>(xs: readonly T[], size = SEND_COMMAND_MAX_INSTANCES): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
 }
 
 export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput): Promise<string> {

@@ -224,7 +224,7 @@ export class LocalBackend implements Backend {
     // a list built on purpose (runner/job-env.ts): never INPUT_*, CI tokens or the CI's command files
     const env: Record<string, string | undefined> = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv, ...node?.env }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
-    // the runner stops the job when this process is gone (runner-body.sh watcher_gone); a detached run has no watcher
+    // the runner stops the job when this process is gone (watcher_gone in src/runner/body/control.sh); a detached run has no watcher
     env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
     // a detached runner outlives this process, so it removes its own folder when it ends
     if (this.opts.detached) env.DSTACK_RUNNER_TMP = dir

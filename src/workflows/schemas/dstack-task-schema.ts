@@ -3,7 +3,7 @@
  * Published as schemas/dstack-task.schema.json (kept equal by a test). Keys that dstack knows but
  * run-action ignores or refuses are listed loosely so the TypeScript checks can explain them.
  */
-import { SCHEMA_BASE, artifacts, cache, d, deps, python, registryAuth, script, type JsonSchema } from './common.js'
+import { SCHEMA_BASE, artifacts, cache, d, deps, python, registryAuth, type JsonSchema } from './common.js'
 
 const RANGE = '`N`, `N..`, `..M`, `N..M` or `{min: N, max: M}`'
 const rangeObject = (bound: JsonSchema): JsonSchema => ({
@@ -35,7 +35,15 @@ const portList = (what: string): JsonSchema =>
       additionalProperties: false
     }
   }, [[6006, '8080:8080', { container_port: 8000 }]])
-const strings = (what: string, examples: unknown[]): JsonSchema => d(what, { type: ['array', 'string'], items: { type: 'string' } }, examples)
+/** dstack's `List[str]`: a list only (a string is refused, as pydantic refuses it); numbers become text (`coerce_numbers_to_str`) */
+const strings = (what: string, examples: unknown[]): JsonSchema => d(what, { type: 'array', items: { type: ['string', 'number'] } }, examples)
+/** dstack's task `commands` (`CommandsList = List[str]`): a list; numbers are text, booleans are refused */
+const commandList = (what: string, examples: unknown[]): JsonSchema =>
+  d(`${what}: a list of shell commands, joined with \`&&\` as dstack joins them. \${{ run.args }} reaches the job as data (a reference to quoted values), never as shell.`, {
+    type: 'array',
+    items: { type: ['string', 'number'] }
+  }, examples)
+const durationOrOff = (what: string): JsonSchema => d(`${what}: \`90m\`, \`2h\`, seconds, or \`off\`.`, { type: ['string', 'integer', 'boolean'] })
 const duration = (what: string, examples: unknown[]): JsonSchema => d(`${what}: \`90m\`, \`2h\`, \`1d\`, or seconds.`, { type: ['string', 'integer'] }, examples)
 const ignored = (what: string): JsonSchema => d(`${what} (dstack; ignored or refused by run-action, which says why).`)
 
@@ -46,7 +54,7 @@ const resourcesSchema = (description: string): JsonSchema => d(description, {
       type: ['integer', 'string', 'object'],
       minimum: 0,
       properties: {
-        vendor: d('nvidia, amd, google (tpu), intel or tt.', { type: 'string' }, ['nvidia']),
+        vendor: d('nvidia, amd, google (alias tpu), intel or tenstorrent (alias tt); any but nvidia and google needs `image`.', { type: 'string' }, ['nvidia']),
         name: d('GPU model or alternatives.', { type: ['string', 'array'], items: { type: 'string' } }, ['A100', ['A10G', 'L4']]),
         count: countRange('Number of GPUs (default `1..`)', [2, '1..2', { min: 1, max: 4 }]),
         memory: sizeRange('Memory per GPU', ['24GB', '40GB..80GB']),
@@ -55,11 +63,11 @@ const resourcesSchema = (description: string): JsonSchema => d(description, {
       },
       additionalProperties: false
     }, [1, 'A100:2', '24GB..40GB:2', 'H100:1..2', 'nvidia', 'A10G,A100', 'RTX 4090:2', { name: ['A10G', 'A100'], count: { min: 1, max: 2 }, compute_capability: 8.0 }]),
-    cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`), `{arch, count}` or `{min, max}`. Default 2..', {
+    cpu: d('vCPUs: a count or range, optionally with an architecture (`x86:16`, `arm:8..`; arm needs `image`), `{arch, count}` or `{min, max}`. Default 2..', {
       type: ['integer', 'string', 'object'],
       minimum: 1,
       properties: {
-        arch: d('x86 or arm.', { type: 'string', enum: ['x86', 'arm'] }),
+        arch: d('x86 or arm (any case, as gpuhunt casts it).', { type: 'string' }),
         count: countRange('vCPU count', ['16..']),
         ...rangeObject({ type: ['integer', 'string', 'null'] })
       },
@@ -85,9 +93,9 @@ export const dstackTaskSchema: JsonSchema = {
   type: 'object',
   properties: {
     type: d('Configuration type. Only `task` runs in CI.', { type: 'string', enum: ['task'] }, ['task']),
-    name: d('Workflow name (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
-    commands: script('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
-    setup: script('Deprecated in dstack, where it has no effect for tasks; run-action runs it before `commands` (with a warning), as dstack did when such files were written', [['pip install -r requirements.txt']]),
+    name: d('Workflow name, as dstack names runs: `^[a-z][a-z0-9-]{1,40}$` (default: the file name without .dstack.yml, or the folder name for a bare .dstack.yml).', { type: 'string' }, ['train']),
+    commands: commandList('Commands', [['uv pip install -r requirements.txt', 'python train.py ${{ run.args }}']]),
+    setup: commandList('Deprecated in dstack, where it has no effect for tasks; run-action runs it before `commands` (with a warning), as dstack did when such files were written', [['pip install -r requirements.txt']]),
     image: d('Docker image; without it the default image with `python` is used.', { type: 'string' }, ['pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime']),
     entrypoint: d('Docker entrypoint.', { type: 'string' }),
     python,
@@ -100,7 +108,7 @@ export const dstackTaskSchema: JsonSchema = {
     ports: portList('Ports the job listens on'),
     resources,
     spot_policy: d('spot, on-demand, or auto (spot first, on-demand when spot has no capacity). Default auto.', { type: 'string', enum: ['spot', 'on-demand', 'auto'] }, ['auto']),
-    max_price: d('Maximum price, USD per hour.', { type: 'number', exclusiveMinimum: 0 }, [2.5]),
+    max_price: d('Maximum price, USD per hour (above 0; a number, or a string holding one, as pydantic reads a float).', { type: ['number', 'string'] }, [2.5]),
     max_duration: d('Time limit of a run: `90m`, `2h`, `1d`, seconds; `true` = the default (6h); `off` or `false` keep the 6h hard cap of a CI run (with a warning).', { type: ['string', 'integer', 'boolean'] }, ['2h', 'off', true]),
     retry: d('Retry on events: true (no-capacity, interruption, error for 1h), false, or {on_events, duration}.', {
       type: ['boolean', 'object'],
@@ -119,10 +127,10 @@ export const dstackTaskSchema: JsonSchema = {
       items: {
         type: 'object',
         properties: {
-          name: d('Group name (default: its position).', { type: 'string' }),
+          name: d('Group name, `^[a-z0-9][a-z0-9-]{0,39}$` (default: its position).', { type: 'string' }),
           nodes: d('Nodes in this group.', { type: 'integer', minimum: 1 }),
           resources: resourcesSchema('What each node of this group needs.'),
-          commands: script('Commands of this group; ${{ groups[i].nodes[j].IP_ADDRESS }} is the address of another node', [['python worker.py']]),
+          commands: commandList('Commands of this group (optional when the task has an `image`); ${{ groups[i].nodes[j].IP_ADDRESS }} is the address of another node', [['python worker.py']]),
           ports: portList('Ports of this group')
         },
         additionalProperties: false
@@ -137,26 +145,41 @@ export const dstackTaskSchema: JsonSchema = {
     files: ignored('Local files to upload; the repository is already checked out'),
     repos: ignored('Repositories to clone; the CI repository is already checked out'),
     volumes: ignored('Volumes to attach'),
-    nvcc: ignored('Default image with the CUDA compiler'),
-    shell: ignored('Shell used for commands'),
-    user: ignored('User to run as'),
-    privileged: ignored('Privileged container'),
-    docker: ignored('Docker-in-Docker'),
-    home_dir: ignored('Home folder (deprecated)'),
-    priority: ignored('Run priority'),
-    single_branch: ignored('Clone a single branch'),
-    dstack: ignored('Expose the dstack server'),
-    backends: ignored('Backends to consider'),
-    reservation: ignored('Capacity reservation'),
-    stop_duration: ignored('Grace period on stop'),
-    idle_duration: ignored('Fleet idle time'),
-    creation_policy: ignored('Fleet reuse policy'),
-    fleets: ignored('Fleets to use'),
-    instances: ignored('Instances to use'),
-    utilization_policy: ignored('Stop on low GPU utilisation'),
-    schedule: ignored('Cron schedule'),
-    tags: ignored('Resource tags'),
-    backend_options: ignored('Backend options')
+    nvcc: { ...ignored('Default image with the CUDA compiler'), type: ['boolean', 'null'] },
+    shell: d('Shell that runs the commands: `sh`, `bash` or an absolute path (dstack\'s default: /bin/bash without `image`, /bin/sh with one).', { type: 'string' }, ['bash']),
+    user: { ...ignored('User to run as, `name_or_id[:group]`'), type: ['string', 'integer', 'null'] },
+    privileged: { ...ignored('Privileged container'), type: ['boolean', 'null'] },
+    docker: { ...ignored('Docker-in-Docker'), type: ['boolean', 'null'] },
+    home_dir: { ...ignored('Home folder (deprecated)'), type: ['string', 'number', 'null'] },
+    priority: { ...ignored('Run priority, 0–100'), type: ['integer', 'null'], minimum: 0, maximum: 100 },
+    single_branch: { ...ignored('Clone a single branch'), type: ['boolean', 'null'] },
+    dstack: { ...ignored('Expose the dstack server'), type: ['boolean', 'null'] },
+    backends: { ...ignored('Backends to consider'), type: ['array', 'null'], items: { type: 'string' } },
+    reservation: { ...ignored('Capacity reservation'), type: ['string', 'number', 'null'] },
+    stop_duration: { ...durationOrOff('Grace period on stop (dstack; ignored by run-action)'), type: ['string', 'integer', 'boolean', 'null'] },
+    idle_duration: { ...durationOrOff('Fleet idle time (dstack; ignored by run-action)'), type: ['string', 'integer', 'boolean', 'null'] },
+    creation_policy: { ...ignored('Fleet reuse policy'), enum: ['reuse', 'reuse-or-create', null] },
+    fleets: { ...ignored('Fleets to use'), type: ['array', 'null'] },
+    instances: { ...ignored('Instances to use'), type: ['array', 'null'], minItems: 1 },
+    utilization_policy: {
+      ...ignored('Stop on low GPU utilisation'),
+      type: ['object', 'null'],
+      properties: {
+        min_gpu_utilization: d('Percent, 0–100.', { type: 'integer', minimum: 0, maximum: 100 }),
+        time_window: d('At least 5m.', { type: ['string', 'integer'] })
+      },
+      required: ['min_gpu_utilization', 'time_window'],
+      additionalProperties: false
+    },
+    schedule: {
+      ...ignored('Cron schedule'),
+      type: ['object', 'null'],
+      properties: { cron: d('A cron expression (5 fields, UTC) or a list of them.', { type: ['string', 'array'], items: { type: 'string' } }) },
+      required: ['cron'],
+      additionalProperties: false
+    },
+    tags: { ...ignored('Resource tags'), type: ['object', 'null'], additionalProperties: { type: ['string', 'number'] } },
+    backend_options: { ...ignored('Backend options'), type: ['array', 'null'] }
   },
   required: ['type'],
   additionalProperties: false,

@@ -5,22 +5,23 @@
  */
 import { SCHEMA_BASE, artifacts, cache, d, deps, python, registryAuth, script, type JsonSchema } from './common.js'
 
-const SIZE = '^\\d+(\\.\\d+)?\\s*(MB|GB|TB|MiB|GiB|TiB|M|G|T)$'
+/** 0.x's `_str_to_mib`: whole numbers; MB/GB/M/G decimal, MiB/GiB/Mi/Gi binary */
+const SIZE = '^\\d+\\s*([MmGg][Bb]?|[MmGg][Ii][Bb]?)$'
 
 const resources = d('What the job needs from the machine.', {
   type: 'object',
   properties: {
-    gpu: d('GPUs: a count, or {name, count, memory}; run-action extension: a dstack gpu string (`A10G:1`, `24GB..:2`, `A100:1..2`).', {
+    gpu: d('GPUs: a minimum count, or {name, count, memory}; run-action extension: a dstack gpu string (`A10G:1`, `24GB..:2`, `A100:1..2`).', {
       type: ['integer', 'object', 'string'],
       minimum: 0,
       properties: {
         name: d('GPU model, e.g. K80, V100, A100, A10G.', { type: 'string' }, ['A100']),
-        count: d('Number of GPUs (default 1).', { type: 'integer', minimum: 1 }),
-        memory: d('Minimum memory per GPU, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB'])
+        count: d('Minimum number of GPUs (default 1).', { type: 'integer', minimum: 1 }),
+        memory: d('Minimum memory per GPU, e.g. 16GB (decimal, as 0.x read it) or 15GiB.', { type: 'string', pattern: SIZE }, ['16GB'])
       },
       additionalProperties: false
     }, [1, { name: 'A100', count: 2 }, 'A10G:1']),
-    memory: d('Minimum RAM, e.g. 64GB.', { type: 'string', pattern: SIZE }, ['64GB']),
+    memory: d('Minimum RAM, e.g. 64GB (decimal: 64·10⁹ bytes, as 0.x read it) or 60GiB.', { type: 'string', pattern: SIZE }, ['64GB']),
     shm_size: d('Size of /dev/shm, e.g. 16GB.', { type: 'string', pattern: SIZE }, ['16GB']),
     cpu: d('Minimum number of vCPUs.', { type: 'integer', minimum: 1 }, [8]),
     interruptible: d('true: run on a spot instance (spot_policy spot); false: on-demand.', { type: 'boolean' }),

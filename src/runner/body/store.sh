@@ -1,0 +1,185 @@
+# ---- body/store.sh: the run's store, an S3 bucket (the aws CLI; curl with SigV4 for small objects) or a folder ----
+# Reads: STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION S3_ENDPOINT AWS_CLI; DSTACK_S3_CURL.
+# Needs: artifact_files
+# Offers: store_put store_put_small store_get store_get_fast store_put_tree store_restore store_read_small
+#   s3_url aws_s3 s3_curl_ready s3_curl_get
+s3_url() { if [ -n "$S3_PREFIX" ]; then printf 's3://%s/%s/%s' "$S3_BUCKET" "$S3_PREFIX" "$1"; else printf 's3://%s/%s' "$S3_BUCKET" "$1"; fi; }
+aws_s3() {
+  local opts=()
+  [ -n "$S3_ENDPOINT" ] && opts+=(--endpoint-url "$S3_ENDPOINT")
+  [ -n "$S3_REGION" ] && opts+=(--region "$S3_REGION")
+  "$AWS_CLI" "${opts[@]}" s3 "$@" --only-show-errors --no-progress </dev/null
+}
+# ---------- small puts without an aws process (status.json, log chunks) ----------
+# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from
+# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are
+# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command
+# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.
+CURL_PUT=
+CURL_CREDS_AT=-1000000
+CURL_AK=
+CURL_SK=
+CURL_ST=
+HTTP_URL=
+s3_curl_creds() {
+  local out line k v
+  out=$("$AWS_CLI" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1
+  CURL_AK='' CURL_SK='' CURL_ST=''
+  while [ -n "$out" ]; do
+    line="${out%%$'\n'*}"
+    if [ "$line" = "$out" ]; then out=; else out="${out#*$'\n'}"; fi
+    line="${line#export }"
+    k="${line%%=*}"
+    v="${line#*=}"
+    case "$k" in
+      AWS_ACCESS_KEY_ID) CURL_AK="$v" ;;
+      AWS_SECRET_ACCESS_KEY) CURL_SK="$v" ;;
+      AWS_SESSION_TOKEN) CURL_ST="$v" ;;
+    esac
+  done
+  case "$CURL_AK$CURL_SK$CURL_ST" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac
+  [ -n "$CURL_AK" ] && [ -n "$CURL_SK" ] || return 1
+  CURL_CREDS_AT=$SECONDS
+}
+s3_curl_ready() {
+  [ "$STORE_KIND" = s3 ] && [ "$CURL_PUT" != off ] || return 1
+  if [ -z "$CURL_PUT" ]; then
+    CURL_PUT=off
+    [ "${DSTACK_S3_CURL:-1}" = 1 ] && [ -n "$S3_REGION" ] || return 1
+    command -v curl >/dev/null 2>&1 || return 1
+    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1
+    CURL_PUT=on
+  fi
+  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi
+}
+# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded
+s3_http_url() {
+  local key="$1" out='' c i LC_ALL=C
+  [ -n "$S3_PREFIX" ] && key="$S3_PREFIX/$key"
+  for ((i = 0; i < ${#key}; i++)); do
+    c="${key:i:1}"
+    case "$c" in [A-Za-z0-9._~/-]) out+="$c" ;; *) printf -v c '%%%02X' "'$c"; out+="$c" ;; esac
+  done
+  local domain=amazonaws.com
+  case "$S3_REGION" in cn-*) domain=amazonaws.com.cn ;; esac
+  if [ -n "$S3_ENDPOINT" ]; then HTTP_URL="${S3_ENDPOINT%/}/$S3_BUCKET/$out"
+  elif [[ "$S3_BUCKET" == *.* ]]; then HTTP_URL="https://s3.$S3_REGION.$domain/$S3_BUCKET/$out"
+  else HTTP_URL="https://$S3_BUCKET.s3.$S3_REGION.$domain/$out"
+  fi
+}
+# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200
+s3_curl_put() {
+  local code
+  s3_http_url "$2"
+  code=$({
+    printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+    [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T "$1" "$HTTP_URL" 2>/dev/null)
+  [ "$code" = 200 ]
+}
+# store_put_small FILE KEY: like store_put, through curl when it works (S3)
+store_put_small() {
+  if s3_curl_ready; then
+    s3_curl_put "$1" "$2" && return 0
+    # once more with fresh credentials, then the aws CLI for good
+    s3_curl_creds && s3_curl_put "$1" "$2" && return 0
+    CURL_PUT=off
+    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\n' >&2
+  fi
+  store_put "$1" "$2"
+}
+
+# store_put FILE KEY (atomic for folders: temp file + rename)
+store_put() {
+  if [ "$STORE_KIND" = s3 ]; then aws_s3 cp "$1" "$(s3_url "$2")"; return; fi
+  local dest="$STORE_ROOT/$2" tmp
+  # no subshells: a chunk every half second makes each process count
+  [ -d "${dest%/*}" ] || mkdir -p "${dest%/*}" || return 1
+  tmp="${dest%/*}/.~tmp.$$.$RANDOM"
+  cp "$1" "$tmp" && mv -f "$tmp" "$dest" || { rm -f "$tmp"; return 1; }
+}
+# store_get KEY FILE
+store_get() {
+  if [ "$STORE_KIND" = s3 ]; then aws_s3 cp "$(s3_url "$1")" "$2"; return; fi
+  cp "$STORE_ROOT/$1" "$2"
+}
+# ---------- small and mid-size gets without an aws process (the code snapshot, a checkpoint file) ----------
+# s3_curl_get KEY FILE: one signed GET (the same SigV4 curl and credentials as store_put_small) into
+# FILE, written only when complete; returns 0 on HTTP 200, 2 when S3 says the key does not exist (404),
+# 1 on any other answer (the caller falls back to the aws CLI). Aborts a transfer slower than 1 KiB/s
+# for a minute rather than after a fixed time, so a big snapshot on a slow link still arrives.
+s3_curl_get() {
+  local code part="$2.~curl.$$"
+  s3_http_url "$1"
+  code=$({
+    printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+    [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+  } | curl -sS -o "$part" -w '%{http_code}' --connect-timeout 10 --speed-limit 1024 --speed-time 60 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - "$HTTP_URL" 2>/dev/null)
+  if [ "$code" = 200 ] && mv -f "$part" "$2"; then return 0; fi
+  rm -f "$part"
+  [ "$code" = 404 ] && return 2
+  return 1
+}
+# store_get_fast KEY FILE: like store_get; on S3 through curl when it works (about 10 ms instead of an
+# aws process, ~1 CPU second), the aws CLI when curl cannot or gets any answer but the object
+store_get_fast() {
+  if s3_curl_ready && s3_curl_get "$1" "$2"; then return 0; fi
+  store_get "$1" "$2"
+}
+
+# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,
+# also delete what the store holds there and the folder no longer has (a mounted artifact synced
+# earlier), so the store matches the manifest
+store_put_tree() {
+  local src="$1" prefix="$2" prune="${3:-}" f rel
+  if [ "$STORE_KIND" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} "$src" "$(s3_url "$prefix")"; return; fi
+  while IFS= read -r -d '' f; do
+    rel="${f#"$src"/}"
+    if [ -e "$STORE_ROOT/$prefix/$rel" ] && [ ! "$f" -nt "$STORE_ROOT/$prefix/$rel" ]; then continue; fi
+    store_put "$f" "$prefix/$rel" || return 1
+  done < <(artifact_files "$src")
+  [ -n "$prune" ] && [ -d "$STORE_ROOT/$prefix" ] || return 0
+  while IFS= read -r -d '' f; do
+    rel="${f#"$STORE_ROOT/$prefix"/}"
+    if [ -L "$f" ] || [ ! -f "$src/$rel" ] || [ -L "$src/$rel" ]; then rm -f "$f"; fi
+  done < <(find "$STORE_ROOT/$prefix" \( -type f -o -type l \) -print0)
+}
+
+# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)
+store_restore() {
+  if [ "$STORE_KIND" = s3 ]; then
+    # through curl: the one object, or (404) none, so the files are under KEY/; else the aws CLI tries
+    if s3_curl_ready; then
+      s3_curl_get "$1" "$2"
+      case $? in 0) return 0 ;; 2) aws_s3 sync "$(s3_url "$1")/" "$2"; return ;; esac
+    fi
+    aws_s3 cp "$(s3_url "$1")" "$2" >/dev/null 2>&1 && return 0
+    aws_s3 sync "$(s3_url "$1")/" "$2"
+    return
+  fi
+  if [ -f "$STORE_ROOT/$1" ]; then cp -p "$STORE_ROOT/$1" "$2"
+  elif [ -d "$STORE_ROOT/$1" ]; then mkdir -p "$2" && cp -Rp "$STORE_ROOT/$1/." "$2/"
+  fi
+}
+
+# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there
+store_read_small() {
+  if [ "$STORE_KIND" = s3 ]; then
+    if s3_curl_ready; then
+      local code
+      s3_http_url "$1"
+      code=$({
+        printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+        [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+      } | curl -sS -o "$2" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - "$HTTP_URL" 2>/dev/null)
+      [ "$code" = 200 ]
+      return
+    fi
+    aws_s3 cp "$(s3_url "$1")" "$2" >/dev/null 2>&1
+    return
+  fi
+  cp "$STORE_ROOT/$1" "$2" 2>/dev/null
+}
