@@ -6,7 +6,8 @@
  * names in the summary drop bidi and zero-width characters.
  */
 import { describe, test, expect, beforeAll, afterAll } from '@jest/globals'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Lexer } from 'marked'
 import { cli, cleanup, repoWith, runDir, runNameOf, tempDir } from './cli-harness.js'
@@ -156,5 +157,22 @@ describe('outputs stay within their limits', () => {
     const shown = JSON.parse(out.artifacts!) as unknown[]
     expect(shown.length + Number(out['artifacts-truncated'])).toBe(10_000)
     expect(shown.length).toBeGreaterThan(1000)
+  })
+})
+
+describe('the snapshot never holds the store', () => {
+  test('snapshot: a folder store inside the repository is never swept into the next run\'s code with --include-untracked', async () => {
+    const r2 = repoWith({ '.dstack/workflows.yaml': WORKFLOWS, 'train.py': 'print(1)\n' })
+    const inside = join(r2, 'runs-store')
+    const env: Record<string, string | undefined> = { ...process.env, LEAK_TOKEN: SECRET }
+    for (const k of Object.keys(env)) if (/^(GITHUB_|GITLAB_CI|CI_)/.test(k)) delete env[k]
+    expect((await cli(r2, ['run', 'leak', '--store', inside, '--comment', 'false'], env)).code).toBe(0)
+    writeFileSync(join(r2, 'notes.txt'), 'untracked, sent\n')
+    expect((await cli(r2, ['run', 'leak', '--store', inside, '--include-untracked', '--comment', 'false'], env)).code).toBe(0)
+    const codeDir = join(inside, 'code')
+    const tars = readdirSync(codeDir).map((f) => execFileSync('tar', ['-tzf', join(codeDir, f)], { encoding: 'utf8' }))
+    const withNotes = tars.filter((t) => /(^|\/)notes\.txt$/m.test(t))
+    expect(withNotes.length).toBe(1)
+    expect(withNotes[0]).not.toMatch(/runs-store/)
   })
 })

@@ -85,7 +85,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
 
   opts.onSpec?.(spec)
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
-  const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
+  const storeRoot = (store.store as { root?: unknown }).root
+  const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked, excludeDirs: typeof storeRoot === 'string' ? [storeRoot] : [] })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })
   const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => [])
   for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
