@@ -22,7 +22,7 @@ const WORKFLOWS = `workflows:
   - name: leak
     provider: bash
     env:
-      - LEAK_TOKEN
+      - LEAK_TOKEN=\${{ secrets.LEAK_TOKEN }}
     commands:
       - mkdir -p out && echo x > "out/file-$LEAK_TOKEN.txt"
       - printf '# report\\n\\nthe token is %s\\n' "$LEAK_TOKEN" > "$DSTACK_REPORT"

@@ -25,7 +25,7 @@ function workflows(mb: number): string {
   - name: with-secret
     provider: bash
     env:
-      - BENCH_TOKEN
+      - BENCH_TOKEN=\${{ secrets.BENCH_TOKEN }}
     commands:
       - ${job}
   - name: without
