@@ -81,7 +81,7 @@ describe('metrics through the CLI', () => {
     const r = await cli(['metrics', feature, '--store', store, '--baseline', 'latest-main', '--json'], repo.dir)
     expect(r.code).toBe(0)
     const j = JSON.parse(r.out)
-    expect(j.baseline).toMatchObject({ run: base, label: 'tag latest-main' })
+    expect(j.baseline).toMatchObject({ run: base, label: 'untrusted tag latest-main' }) // a laptop's runs are untrusted: the label says so
     expect(j.rows.map((x: { name: string; verdict: string; direction: string }) => [x.name, x.direction, x.verdict])).toEqual([['loss', 'lower', 'better'], ['accuracy', 'higher', 'better']])
   })
 
@@ -106,7 +106,7 @@ describe('metrics through the CLI', () => {
   it('`report RUN` prints the comment section: metrics table, chart, the job report', async () => {
     const r = await cli(['report', feature, '--store', store, '--baseline', ':latest-main'], repo.dir)
     expect(r.code).toBe(0)
-    expect(r.out).toContain('**Metrics** against the baseline tag latest-main')
+    expect(r.out).toContain('**Metrics** against the baseline untrusted tag latest-main')
     expect(r.out).toContain('#### Report from the job\n\n## Model card\n\nAccuracy **0.93**.')
     const check = await checkMarkdown(r.out, [])
     expect(check.problems).toEqual([])

@@ -140,9 +140,9 @@ describe('dstack-run logs of a multi-node run', () => {
 describe('ps and report of a multi-node run', () => {
   it('ps has a NODES column: 3 for the cluster, 1 for the single-node run', async () => {
     const r = await cli(['ps', ...R()])
-    expect(r.out).toMatch(/^RUN\s+WORKFLOW\s+SUBMITTED\s+STATUS\s+BACKEND\s+NODES\s+TAGS$/m)
-    expect(r.out).toMatch(/^wide-walrus-1\s+train-distrib\s+.*succeeded\s+local\s+3\s*$/m)
-    expect(r.out).toMatch(/^solo-seal-1\s+train-distrib\s+.*succeeded\s+local\s+1\s*$/m)
+    expect(r.out).toMatch(/^RUN\s+WORKFLOW\s+SUBMITTED\s+STATUS\s+BACKEND\s+NODES\s+TRUST\s+TAGS$/m)
+    expect(r.out).toMatch(/^wide-walrus-1\s+train-distrib\s+.*succeeded\s+local\s+3\s+untrusted: \S+\s*$/m)
+    expect(r.out).toMatch(/^solo-seal-1\s+train-distrib\s+.*succeeded\s+local\s+1\s+untrusted: \S+\s*$/m)
   })
 
   it('ps of an unfinished multi-node run reads what its nodes wrote: the master done is not the run done, a failed worker is', async () => {

@@ -136,7 +136,8 @@ describe.each(['folder', 's3'] as const)('dstack-run on the local backend with a
     const consumer = JSON.parse(consume.out).record.run as string
     const dup = await cli(['tags', 'add', ...R(), 'best', consumer])
     expect(dup.code).toBe(1)
-    expect(dup.err).toMatch(new RegExp(`tag \`best\` already exists \\(run ${runName}\\); to move it, use \`tags add --force\``))
+    // runs outside CI are untrusted: their tags live in the untrusted namespace (docs/trust-model.md)
+    expect(dup.err).toMatch(new RegExp(`tag \`best\` already exists among the untrusted runs' tags \\(run ${runName}\\); to move it, use \`tags add --force\``))
     expect(JSON.parse((await cli(['tags', 'list', ...R(), '--json'])).out)[0].run).toBe(runName)
     const byTag = await cli(['artifacts', 'list', ...R(), ':best', '--json'])
     expect(JSON.parse(byTag.out)[0].path).toBe('model/weights.json')

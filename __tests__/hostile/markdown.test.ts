@@ -135,6 +135,19 @@ describe('hostile markdown', () => {
     for (const n of names) await parseMermaid(seriesChart({ name: n, current: metrics.series[n]!, baseline: metrics.series[n] }).split('\n').slice(1, -2).join('\n'))
   })
 
+  it('Mermaid: a metric name starting with %% and steps or values of 1e21 still make a chart both Mermaid versions parse', async () => {
+    for (const [name, points] of [
+      ['%%{init: {"theme":"dark"}}%% loss', [{ step: 0, value: 1 }, { step: 1, value: 2 }]],
+      ['%% comment', [{ step: 0, value: 1 }, { step: 1, value: 2 }]],
+      ['big steps', [{ step: 1e21, value: 1 }, { step: 3e21, value: 2e22 }]],
+      ['huge values', [{ step: 0, value: -1e300 }, { step: 1, value: 1e300 }]]
+    ] as const) {
+      const chart = seriesChart({ name, current: [...points] }).split('\n').slice(1, -2).join('\n')
+      expect(chart).not.toMatch(/%%|e\+/)
+      await parseMermaid(chart)
+    }
+  })
+
   it('end to end on the local backend: a hostile job, then `dstack-run report` prints a clean section', async () => {
     const store = mkdtempSync(join(tmpdir(), 'hostile-md-'))
     const repo = makeRepo({

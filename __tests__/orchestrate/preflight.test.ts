@@ -88,7 +88,8 @@ describe('checked before any work starts', () => {
     expect(runs(store)).toEqual(first)
     const forced = await cli(['run', 'train', '--tag', 'best', '--force-tag'], store)
     expect(forced.code).toBe(0)
-    const tag = JSON.parse(readFileSync(join(store, REPO_ID, 'tags', 'best.json'), 'utf8')) as { run: string }
+    // a run outside CI is untrusted: its tag is in the untrusted namespace (docs/trust-model.md)
+    const tag = JSON.parse(readFileSync(join(store, REPO_ID, 'untrusted-tags', 'best.json'), 'utf8')) as { run: string }
     expect(first).not.toContain(tag.run)
   })
 

@@ -44,6 +44,8 @@ function record(run: string, over: Partial<RunRecord> = {}, branch = 'feature/be
     submittedAt: '2026-03-01T10:00:00Z', endedAt: '2026-03-01T10:12:34Z',
     attempts: [{ n: 1, startedAt: '2026-03-01T10:00:05Z', endedAt: '2026-03-01T10:12:30Z', status: 'succeeded', exitCode: 0, machine: { id: 'i-0abc', backend: 'aws', instanceType: 'g5.xlarge', market: 'spot', zone: 'us-east-1a', pricePerHour: 0.4, priceSource: 'spot price history' } }],
     tags: [], costUsd: 0.0838,
+    // main's runs are the trusted baselines; the run shown (a pull request's) records no trust, so its section has no Trust row
+    ...(branch === 'main' ? { trust: { trusted: true, trigger: 'push on main', why: 'the default branch' } } : {}),
     ...over
   }
 }
@@ -273,11 +275,11 @@ describe('what the golden cases prove', () => {
   })
   it('regression: worse marks against the auto baseline on the base branch', () => {
     const md = read('regression.comment.md')
-    expect(md).toContain('auto: latest succeeded train run on main')
+    expect(md).toContain('auto: latest trusted succeeded train run on main')
     expect(md).toMatch(/🔴 worse/)
   })
   it('no baseline says why', () => {
-    expect(read('no-baseline.comment.md')).toContain('(no baseline: no succeeded run of train on release-2 yet)')
+    expect(read('no-baseline.comment.md')).toContain('(no baseline: no trusted succeeded run of train on release-2 yet)')
   })
   it('failure: command, its line, the redacted and neutralised tail', () => {
     const md = read('failed-log-tail.comment.md')

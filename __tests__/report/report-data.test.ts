@@ -14,7 +14,9 @@ const REPO = 'github.com/acme/ml'
 const spec = { workflow: 'train', format: 'workflows.yaml', source: { file: 'w.yaml', line: 1, column: 1 }, commands: ['x'], setup: [], env: {}, secretEnv: {}, workingDir: '.', args: [], artifacts: [], deps: [], ports: [], cache: [], resources: { cpu: DEFAULTS.cpu, memoryMiB: DEFAULTS.memoryMiB, diskMiB: DEFAULTS.diskMiB }, spotPolicy: 'auto', maxDurationSec: 60, retry: DEFAULTS.retry, instanceTypes: [], regions: [], availabilityZones: [], nodes: 1 } satisfies RunSpec
 const rec = (run: string, branch: string, submittedAt: string, status: RunRecord['status'] = 'succeeded', pr?: number): RunRecord => ({
   run, repoId: REPO, workflow: 'train', spec, backend: 'local', args: [], revision: { repoId: REPO, sha: 'a'.repeat(40), branch, pr, event: 'push', snapshotSha256: 'b'.repeat(64) },
-  status, submittedAt, attempts: [{ n: 1, startedAt: submittedAt }], tags: []
+  status, submittedAt, attempts: [{ n: 1, startedAt: submittedAt }], tags: [],
+  // pushes count as trusted here (the default branch is whichever the test compares with); pull requests never
+  trust: pr ? { trusted: false, trigger: `pull_request #${pr}`, why: 'pull / merge request code is untrusted' } : { trusted: true, trigger: `push on ${branch}`, why: 'the default branch' }
 })
 
 let dir: string
@@ -45,12 +47,12 @@ describe('resolveBaseline', () => {
   })
   it('auto elsewhere: an earlier run on the same branch, never the run itself', async () => {
     expect(await resolveBaseline(store, rec('new-main-2', 'main', '2026-01-02T00:00:00Z'), 'auto')).toMatchObject({ run: 'old-main-1' })
-    expect(await resolveBaseline(store, pr, 'auto')).toEqual({ label: 'auto: latest succeeded train run on feature', missing: 'no succeeded run of train on feature yet' })
+    expect(await resolveBaseline(store, pr, 'auto')).toEqual({ label: 'auto: latest trusted succeeded train run on feature', missing: 'no trusted succeeded run of train on feature yet' })
   })
   it('a tag, a run name, `:tag`; none; unknown names and runs without metrics say so', async () => {
     expect(await resolveBaseline(store, pr, 'best')).toMatchObject({ label: 'tag best', run: 'old-main-1' })
     expect(await resolveBaseline(store, pr, ':best')).toMatchObject({ run: 'old-main-1' })
-    expect(await resolveBaseline(store, pr, 'new-main-2')).toMatchObject({ label: 'run new-main-2', run: 'new-main-2' })
+    expect(await resolveBaseline(store, pr, 'new-main-2')).toMatchObject({ label: 'run new-main-2, trusted (push on main)', run: 'new-main-2' })
     expect(await resolveBaseline(store, pr, 'none')).toBeUndefined()
     expect(await resolveBaseline(store, pr, '')).toBeUndefined()
     expect((await resolveBaseline(store, pr, 'nope'))?.missing).toBe(`no tag or run nope in ${REPO}`)

@@ -27,6 +27,7 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
     workflow: 'train',
     spec: { workflow: over.workflow ?? 'train' } as RunSpec,
     revision: { repoId: over.repoId ?? R, sha: 'c0ffee', branch: 'main', ref: 'refs/heads/main', event: 'push', snapshotSha256: 'f'.repeat(64) },
+    trust: { trusted: true, trigger: 'push on main', why: 'the default branch' },
     backend: 'local',
     args: [],
     status: 'submitted',
@@ -200,7 +201,7 @@ describe.each(impls)('RunStore on %s', (_name, make) => {
       expect(t).toEqual({
         tag: 'v1', run: r.run, workflow: 'train', repoId: R,
         revision: { sha: 'c0ffee', branch: 'main', ref: 'refs/heads/main' },
-        created_at: fixed.toISOString(), manifest_sha256: sha(manifestBytes)
+        created_at: fixed.toISOString(), manifest_sha256: sha(manifestBytes), trusted: true
       })
       expect(await rs.getTag(R, 'v1')).toEqual(t)
       expect(await rs.store.exists(`${R}/tags/v1.json`)).toBe(true)

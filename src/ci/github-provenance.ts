@@ -7,19 +7,21 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunRecord } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
+import { SecretRedactor } from '../report/redact.js'
 
 export interface AttestInputs {
   predicatePath: string
   subjectsPath: string
 }
 
-export async function writeAttestInputs(store: RunStore, record: RunRecord, dir: string): Promise<AttestInputs | undefined> {
+export async function writeAttestInputs(store: RunStore, record: RunRecord, dir: string, redactor: SecretRedactor = new SecretRedactor()): Promise<AttestInputs | undefined> {
   const key = record.provenance?.statementKey
   if (!key) return undefined
   const text = await store.store.getText(key)
   if (text === undefined) throw new Error(`the provenance statement ${key} is missing from the store`)
   const statement = JSON.parse(text) as { subject?: { name: string; digest: { sha256: string } }[]; predicate?: unknown }
-  const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
+  // the statement's names were redacted when it was written (orchestrate/provenance.ts)
+  const manifest = redactor.value((await store.readManifest(record.repoId, record.run)) ?? [])
   const want = manifest.map((e) => `${e.sha256}  ${e.path}`).sort()
   const got = (statement.subject ?? []).map((s) => `${s.digest.sha256}  ${s.name}`).sort()
   if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`the provenance statement ${key} does not list the artifacts of artifacts.json: not signing it`)

@@ -13,7 +13,7 @@ import { policyFor } from '../report/md-escape.js'
 import { parseNameList, type DirectionConfig } from '../report/metrics.js'
 import { loadSectionData, renderRunSectionFor, type ArtifactLinks, type Platform } from './run-section.js'
 import { uploadToGitlab } from './gitlab-uploads.js'
-import type { SecretRedactor } from './redact.js'
+import { SecretRedactor } from './redact.js'
 
 export interface RunReportOptions {
   store: RunStore
@@ -22,6 +22,8 @@ export interface RunReportOptions {
   manifest: ManifestEntry[]
   /** input / flag `baseline`: a tag, a run name, `auto`, or empty for none */
   baseline?: string
+  /** `baseline: auto` and tags may pick untrusted runs (input `untrusted-deps`) */
+  untrustedRuns?: boolean
   /** inputs / flags `lower-is-better`, `higher-is-better`: names or globs, comma- or line-separated */
   lowerIsBetter?: string
   higherIsBetter?: string
@@ -36,7 +38,12 @@ export interface RunReportOptions {
 }
 
 export interface RunReport {
+  /** what the section, the outputs and the dotenv show, every string redacted (report/redact.ts) */
   data: ReportData
+  record: RunRecord
+  manifest: ManifestEntry[]
+  /** redacts whatever else leaves the machine (outputs) */
+  redact: <T>(value: T) => T
   render(platform: Platform, maxChars: number): Promise<string>
 }
 
@@ -46,13 +53,20 @@ export function directionsFrom(lower?: string, higher?: string): DirectionConfig
 
 export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> {
   const env = o.environ
+  const redactor = o.redactor ?? new SecretRedactor()
+  // job-controlled text (report, metric names, artifact names, reasons) is redacted before it is
+  // escaped for its place, so an escape cannot split a secret's text and hide it from the redaction
+  const record = redactor.value(o.record)
+  const manifest = redactor.value(o.manifest)
   let data: ReportData = {}
   try {
     data = await loadSectionData(o.store, o.record, o.manifest, {
       baseline: o.baseline,
+      untrustedRuns: o.untrustedRuns,
       baseBranch: env.GITHUB_BASE_REF || env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
-      redact: o.redactor ? (t) => o.redactor!.redact(t) : undefined
+      redact: (t) => redactor.redact(t)
     })
+    data = redactor.value(data)
   } catch (e) {
     o.warn(`could not read the metrics, report or log of run ${o.record.run} for the summary: ${(e as Error).message}`)
   }
@@ -71,9 +85,16 @@ export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> 
       : undefined
   return {
     data,
-    render: async (platform, maxChars) => {
+    record,
+    manifest,
+    redact: (v) => redactor.value(v),
+    // the rendered text once more: links and notes built from the store and the CI pass here too
+    render: async (platform, maxChars) => redactor.redact(await render(platform, maxChars))
+  }
+
+  async function render(platform: Platform, maxChars: number): Promise<string> {
       try {
-        return await renderRunSectionFor(o.record, o.manifest, data, {
+        return await renderRunSectionFor(record, manifest, data, {
           platform,
           store: o.store,
           environ: env,
@@ -88,8 +109,7 @@ export async function prepareRunReport(o: RunReportOptions): Promise<RunReport> 
         }, maxChars)
       } catch (e) {
         o.warn(`could not render the full section of run ${o.record.run}: ${(e as Error).message}`)
-        return runMarkdown(o.record, o.manifest, { ...o.links, jobUrl: o.jobUrl, maxChars, policy: policyFor([o.links.artifactsUrl, o.jobUrl]) })
+        return runMarkdown(record, manifest, { ...o.links, jobUrl: o.jobUrl, maxChars, policy: policyFor([o.links.artifactsUrl, o.jobUrl]) })
       }
-    }
   }
 }

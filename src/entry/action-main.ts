@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
+import { parseBranchList } from '../revision/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { runOutputs } from '../report/index.js'
@@ -102,6 +103,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       env: parseEnvInput(core.getInput('env')),
       environ: process.env,
       includeUntracked: booleanInput('include-untracked', false),
+      protectedBranches: parseBranchList(core.getInput('protected-branches')),
+      untrustedDeps: booleanInput('untrusted-deps', false),
       maskSecret: (v) => {
         core.setSecret(v)
         redactor.add(v)
@@ -139,19 +142,22 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const report = await prepareRunReport({
       store, environ: process.env, record, manifest, redactor, links: urls, jobUrl, workflowArtifactUrl,
       baseline: core.getInput('baseline') || 'auto',
+      untrustedRuns: booleanInput('untrusted-deps', false),
       lowerIsBetter: core.getInput('lower-is-better'),
       higherIsBetter: core.getInput('higher-is-better'),
       artifactsNote: manifest.length ? artifactsNote({ loc, environ: process.env, storeUrl: describeStore(loc), workflowArtifactUrl, workflowArtifactName: artifactName }) : undefined,
       warn: (m) => core.warning(m)
     })
-    const comment = await commenter.finish(record, manifest, (max) => report.render('github', max))
-    setOutputs(runOutputs(record, manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) }))
+    // from here on, what leaves the machine is the redacted record and manifest (report/redact.ts)
+    const shown = report.record
+    const comment = await commenter.finish(shown, report.manifest, (max) => report.render('github', max))
+    setOutputs(report.redact(runOutputs(shown, report.manifest, { ...urls, workflowArtifactUrl, metrics: metricsOutput(report.data.metrics) })))
     if (comment?.url) core.setOutput('comment-url', comment.url)
-    await publishAttestInputs(store, record)
+    await publishAttestInputs(store, record, redactor)
     await writeSummary(await report.render('github', SUMMARY_MAX_CHARS))
     if (record.group) await writeSummary(await groupSection(record).render().catch((e: Error) => (core.warning(`could not read the group of run ${record.run}: ${e.message}`), '')))
-    if (record.status === 'failed') annotateFailure(record, core.getInput('working-directory') || '')
-    if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${record.reason ?? ''}`)
+    if (record.status === 'failed') annotateFailure(shown, core.getInput('working-directory') || '')
+    if (record.status !== 'succeeded') core.setFailed(`run ${record.run} ${record.status}: ${shown.reason ?? ''}`)
   } catch (e) {
     if (e instanceof WorkflowErrors) {
       annotateProblems(e.problems, core.getInput('working-directory') || '')
@@ -210,9 +216,9 @@ async function uploadWorkflowArtifact(store: RunStore, repoId: string, run: stri
 }
 
 /** the provenance statement as `actions/attest` inputs (outputs provenance-predicate, provenance-subjects) */
-async function publishAttestInputs(store: RunStore, record: Parameters<typeof writeAttestInputs>[1]): Promise<void> {
+async function publishAttestInputs(store: RunStore, record: Parameters<typeof writeAttestInputs>[1], redactor: SecretRedactor): Promise<void> {
   try {
-    const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? tmpdir())
+    const files = await writeAttestInputs(store, record, process.env.RUNNER_TEMP ?? tmpdir(), redactor)
     if (!files) return
     core.setOutput('provenance-predicate', files.predicatePath)
     core.setOutput('provenance-subjects', files.subjectsPath)

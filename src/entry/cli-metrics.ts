@@ -8,6 +8,7 @@
 import type { Command } from 'commander'
 import { resolveRunRef, printTable } from './cli-views.js'
 import { readRunMetrics, resolveBaseline } from '../orchestrate/report-data.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { loadGroup, resolveBaselineGroup } from '../orchestrate/group-data.js'
 import { compareMetrics, formatDelta, formatMetric, VERDICT_MARK } from '../report/metrics.js'
 import { groupNumbers, type BaselineGroup, type GroupNumbers, type GroupView } from '../report/group.js'
@@ -49,7 +50,8 @@ export function registerMetricsCommand(program: Command, d: VerbDeps): void {
         return printGroup(d, view, baseline, nums)
       }
       const metrics = await readRunMetrics(c.store, rec.repoId, rec.run)
-      const baseline = await resolveBaseline(c.store, rec, o.baseline, o.baseBranch)
+      // outside CI, a laptop's own (untrusted) runs may be the baseline, as for deps (docs/trust-model.md)
+      const baseline = await resolveBaseline(c.store, rec, o.baseline, o.baseBranch, { untrustedRuns: untrustedDepsAllowed({ environ: d.io.environ }) })
       const rows = compareMetrics(metrics, baseline?.metrics, directions)
       if (o.json) {
         return void d.json({ run: rec.run, final: metrics?.final ?? {}, series: Object.keys(metrics?.series ?? {}), baseline: baseline ? { label: baseline.label, run: baseline.run, missing: baseline.missing, final: baseline.metrics?.final } : null, rows })

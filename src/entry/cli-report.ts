@@ -6,6 +6,7 @@
 import type { Command } from 'commander'
 import { resolveRunRef } from './cli-views.js'
 import { prepareRunReport } from '../ci/run-report.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { SECTION_MAX_CHARS } from '../report/comment.js'
 import { artifactsNote } from '../ci/artifact-place.js'
 import { describeStore } from '../model/index.js'
@@ -28,6 +29,7 @@ export function registerReportCommand(program: Command, d: VerbDeps): void {
         record,
         manifest,
         baseline: o.baseline,
+        untrustedRuns: untrustedDepsAllowed({ environ: d.io.environ }),
         lowerIsBetter: o.lowerIsBetter,
         higherIsBetter: o.higherIsBetter,
         links,

@@ -11,6 +11,7 @@ import type { PrCommenter } from '../ci/pr-comment.js'
 import type { UpsertResult } from '../ci/comment-thread.js'
 import type { SecretRedactor } from '../ci/redact.js'
 import { prepareRunReport } from '../ci/run-report.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { artifactsNote, gitlabJobArtifactLinks } from '../ci/artifact-place.js'
 import type { ArtifactLinks } from '../ci/run-section.js'
 import { runOutputs } from '../report/index.js'
@@ -53,6 +54,7 @@ export async function finishCliRun(a: CliRunEnd): Promise<{ outputs: Record<stri
     record: a.record,
     manifest: a.manifest,
     baseline: str(a.o.baseline) ?? 'auto',
+    untrustedRuns: untrustedDepsAllowed({ environ: env, untrustedDeps: a.o.untrustedDeps ? true : undefined }),
     lowerIsBetter: str(a.o.lowerIsBetter),
     higherIsBetter: str(a.o.higherIsBetter),
     redactor: a.redactor,
@@ -62,8 +64,9 @@ export async function finishCliRun(a: CliRunEnd): Promise<{ outputs: Record<stri
     warn
   })
   const platform = a.commenter.platform(a.record)
-  const comment = await a.commenter.finish(a.record, a.manifest, platform ? (max) => report.render(platform, max) : undefined)
-  const outputs = runOutputs(a.record, a.manifest, { ...links, metrics: metricsOutput(report.data.metrics) })
+  // what leaves the machine (comment, outputs, dotenv, --json) is the redacted record and manifest
+  const comment = await a.commenter.finish(report.record, report.manifest, platform ? (max) => report.render(platform, max) : undefined)
+  const outputs = report.redact(runOutputs(report.record, report.manifest, { ...links, metrics: metricsOutput(report.data.metrics) }))
   for (const line of nodeSummaryLines(a.record)) a.io.err.write(`${line}\n`)
   return { outputs, comment }
 }

@@ -3,15 +3,17 @@ import type { RunStore } from '../store/index.js'
 import { LogFollower } from '../orchestrate/index.js'
 import { DamagedRecordError } from '../store/records.js'
 import { localRunnerLiveness } from '../backends/local/liveness.js'
-import { UserError, isTerminal, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
+import { UserError, isTerminal, trustOf, type AttemptRecord, type RunRecord, type RunStatus } from '../model/index.js'
 import { isMultiNode, nodeCount } from '../report/node-results.js'
 import { clusterStatusFromNodes } from './cli-node-status.js'
+import { terminalSafe } from '../report/plain-text.js'
 
 /** `RUN` or `:TAG` → the run record */
 export async function resolveRunRef(store: RunStore, repoId: string, ref: string): Promise<RunRecord> {
   let run = ref
   if (ref.startsWith(':')) {
-    const tag = await store.getTag(repoId, ref.slice(1))
+    // for reading, a tag of either namespace (the trusted one first)
+    const tag = await store.findTag(repoId, ref.slice(1), { untrusted: true })
     if (!tag) throw new UserError(`no tag \`${ref.slice(1)}\` in ${repoId}`, 'list them with `dstack-run tags list`')
     run = tag.run
   }
@@ -70,6 +72,13 @@ export function psNodes(r: PsRow): string {
   return r.spec ? String(nodeCount({ spec: r.spec })) : ''
 }
 
+/** `ps`: `trusted: push on main`, `untrusted: pull_request #7 from x`; empty for a damaged row */
+export function psTrust(r: PsRow): string {
+  if (r.status === 'damaged') return ''
+  const t = trustOf(r)
+  return `${t.trusted ? 'trusted' : 'untrusted'}: ${t.trigger}`
+}
+
 /** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
 export async function psRows(store: RunStore, repoId: string, all: boolean): Promise<PsRow[]> {
   const { runs, damaged } = await store.scanRuns(repoId)
@@ -122,7 +131,8 @@ export function displayPath(p: string): string {
 }
 
 export function printTable(out: { write(s: string): boolean }, header: string[], rows: string[][]): void {
-  const all = [header, ...rows]
+  // cells hold store- and job-controlled names: nothing in them may steer the terminal
+  const all = [header, ...rows.map((r) => r.map((c) => terminalSafe(c ?? '').replace(/[\t\n]/g, ' ')))]
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
   for (const r of all) out.write(r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ').trimEnd() + '\n')
 }

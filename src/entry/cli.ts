@@ -4,7 +4,7 @@
  */
 import { Command, Option, CommanderError } from 'commander'
 import { resolve as resolvePath } from 'node:path'
-import { detectRepoId, captureRevision } from '../revision/index.js'
+import { detectRepoId, captureRevision, parseBranchList } from '../revision/index.js'
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
@@ -21,7 +21,8 @@ import { attemptRef, cancelWaitSec, saveThenReleaseAll, type LeftMachine } from 
 import { dotenvOutputs } from '../ci/gitlab.js'
 import { writeFileSync, existsSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, displayPath, attemptNumber } from './cli-views.js'
+import { terminalSafe } from '../report/plain-text.js'
+import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
 import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
@@ -114,6 +115,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('-e, --env <NAME=VALUE...>', 'set or override an environment variable of the job')
     .option('--args <text>', 'more arguments as one text: one per line, or one line split on whitespace (for CI inputs)')
     .option('--include-untracked', 'also send untracked files that git does not ignore')
+    .option('--protected-branches <names>', 'branches (comma-separated) whose pushes, schedules and manual runs are trusted like the default branch\'s (docs/trust-model.md)')
+    .option('--untrusted-deps', 'let deps, `--baseline auto` and tags use untrusted runs (default: only outside CI)')
     .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
     .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
@@ -188,6 +191,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           env: parseEnvAssignments((o.env as string[] | undefined) ?? [], '--env'),
           environ: io.environ,
           includeUntracked: Boolean(o.includeUntracked),
+          protectedBranches: parseBranchList(o.protectedBranches as string | undefined),
+          untrustedDeps: o.untrustedDeps ? true : undefined,
           maskSecret: (v) => redactor.add(v),
           backend,
           store,
@@ -217,14 +222,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
       const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor })
       if (comment?.url) outputs['comment-url'] = comment.url
-      if (o.json) json({ record, outputs: typedOutputs(outputs) })
+      if (o.json) json({ record: redactor.value(record), outputs: typedOutputs(outputs) })
       if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
       if (o.dotenv) {
         const d = dotenvOutputs(outputs)
         writeFileSync(resolvePath(io.cwd, o.dotenv as string), d.text)
         for (const s of d.skipped) io.err.write(`note: output ${s.name} left out of ${o.dotenv as string}: ${s.why}\n`)
       }
-      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${record.reason}` : ''}\n`)
+      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${terminalSafe(redactor.redact(record.reason))}` : ''}\n`)
       io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
       io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
       exitCode = runExitCode(record)
@@ -241,7 +246,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const r of rows) if (r.problem) io.err.write(`warning: ${r.problem}\n`)
       if (!rows.length) io.err.write(`no runs of ${repoId} in ${describeStore(c.loc)} yet: start one with \`dstack-run run WORKFLOW\`${o.store ? ` --store ${o.store}` : ''}\n`)
       if (o.json) return void json(rows)
-      printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'NODES', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, psNodes(r), r.tags.join(',')]))
+      printTable(io.out, ['RUN', 'WORKFLOW', 'SUBMITTED', 'STATUS', 'BACKEND', 'NODES', 'TRUST', 'TAGS'], rows.map((r) => [r.run, r.workflow, r.submittedAt.replace('T', ' ').slice(0, 19), r.status, r.backend, psNodes(r), psTrust(r), r.tags.join(',')]))
     })
 
   type LogsOpts = StoreOpts & { follow?: boolean; attempt?: string; node?: string }
@@ -328,7 +333,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const { tags: list, damaged } = await c.store.scanTags(await c.repoId())
       for (const d of damaged) io.err.write(`warning: ${d.error.message}\n`)
       if (o.json) return void json(list)
-      printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19)]))
+      printTable(io.out, ['TAG', 'RUN', 'WORKFLOW', 'CREATED', 'NAMESPACE'], list.map((t) => [t.tag, t.run, t.workflow, t.created_at.replace('T', ' ').slice(0, 19), t.trusted === false ? 'untrusted' : 'trusted']))
     })
   withStore(tags.command('add'))
     .description('tag a succeeded run (a tag that exists is moved only with --force)')
@@ -338,7 +343,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .action(async (tag: string, run: string, o: StoreOpts & { force?: boolean }) => {
       const c = await ctx(o)
       const t = await c.store.addTag(await c.repoId(), tag, run, { force: Boolean(o.force) })
-      io.err.write(`tagged ${t.run} as ${t.tag}\n`)
+      io.err.write(`tagged ${t.run} as ${t.tag}${t.trusted === false ? ' among the untrusted runs\' tags (the run is untrusted: trusted runs never use this tag)' : ''}\n`)
     })
   withStore(tags.command('delete'))
     .description('delete a tag (the run and its artifacts stay)')

@@ -64,13 +64,27 @@ export interface AttemptRecord {
 export interface RunProvenance {
   runnerScriptSha256: string | null
   snapshotSha256: string | null
-  deps: { label: string; repoId: string; run: string; manifestSha256: string | null }[]
+  /** `trusted`: the dep run's own trust; `via`: how it was found (`tag data`, `latest trusted run of train`) */
+  deps: { label: string; repoId: string; run: string; manifestSha256: string | null; trusted?: boolean; via?: string }[]
   amiId: string | null
   /** `repo@sha256:…` of the image the job ran in, as docker reported it */
   imageDigest: string | null
   instanceType: string | null
   /** store key of the in-toto statement for the artifacts (SLSA provenance v1), when there are artifacts */
   statementKey: string | null
+}
+
+/**
+ * Whether a run's code is trusted (docs/trust-model.md): trusted = a push, a schedule or a manual
+ * dispatch on the default branch or a protected branch; everything else (pull / merge requests,
+ * forks, a laptop) is untrusted. Set by the orchestrator from the CI's own variables at submit.
+ */
+export interface RunTrust {
+  trusted: boolean
+  /** how it was triggered, one line: `push to main`, `pull_request #7 from feature`, `local (not in CI)` */
+  trigger: string
+  /** why it is (not) trusted, one line */
+  why: string
 }
 
 export interface RunRecord {
@@ -94,6 +108,8 @@ export interface RunRecord {
   /** the CI job that started it (URL), when known */
   ciUrl?: string
   provenance?: RunProvenance
+  /** absent in records written before trust was recorded: such runs count as untrusted */
+  trust?: RunTrust
   /** runs of one workflow at one commit started together (a CI matrix over seeds): docs/seed-groups.md */
   group?: RunGroup
 }
@@ -131,4 +147,6 @@ export interface TagRecord {
   created_at: string
   /** sha256 of the run's artifacts.json at the time of tagging */
   manifest_sha256: string
+  /** the namespace the tag lives in: trusted (`tags/`) or untrusted (`untrusted-tags/`); set on reading */
+  trusted?: boolean
 }

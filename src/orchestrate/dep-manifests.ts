@@ -4,23 +4,28 @@
  * longer matches, the run stops here, before any machine starts.
  */
 import { UserError, type DepSpec, type RunRecord } from '../model/index.js'
-import { keys, parseManifest, sha256, type RunStore } from '../store/index.js'
+import { keys, parseManifest, sha256, type ResolvedDepRun, type RunStore } from '../store/index.js'
 import type { RunnerDep } from '../runner/plan.js'
 
 export interface ResolvedDep {
   label: string
   repoId: string
   run: RunRecord
+  /** the dep run's own trust, and how it was found (`tag data`, `latest trusted succeeded run of train`) */
+  trusted: boolean
+  via: string
   /** the artifacts the runner copies in (none when the run stored no manifest) */
   manifest?: { key: string; sha256: string; files: { path: string; sha256: string }[] }
 }
 
-export async function readDepManifest(store: RunStore, dep: DepSpec, label: string, repoId: string, run: RunRecord): Promise<ResolvedDep> {
+export async function readDepManifest(store: RunStore, dep: DepSpec, label: string, found: ResolvedDepRun): Promise<ResolvedDep> {
+  const { repoId, run, trusted, via } = found
   const key = keys.manifest(repoId, run.run)
   const bytes = await store.store.get(key)
   const sha = sha256(bytes ?? Buffer.alloc(0))
   if (dep.kind === 'tag') {
-    const tag = await store.getTag(repoId, dep.name)
+    // the very tag record the dep was resolved by (its namespace included), not a second look-up
+    const tag = found.tag
     if (tag && tag.manifest_sha256 !== sha) {
       throw new UserError(
         `the artifacts of tag \`${dep.name}\` (run ${run.run} in ${repoId}) changed after it was tagged: ${key} has sha256 ${sha}, the tag recorded ${tag.manifest_sha256}`,
@@ -28,9 +33,9 @@ export async function readDepManifest(store: RunStore, dep: DepSpec, label: stri
       )
     }
   }
-  if (bytes === undefined) return { label, repoId, run }
+  if (bytes === undefined) return { label, repoId, run, trusted, via }
   const files = parseManifest(bytes.toString('utf8'), key).map((e) => ({ path: e.path, sha256: e.sha256 }))
-  return { label, repoId, run, manifest: { key, sha256: sha, files } }
+  return { label, repoId, run, trusted, via, manifest: { key, sha256: sha, files } }
 }
 
 /** the runner plan's view of a resolved dep */

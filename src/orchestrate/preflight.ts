@@ -31,10 +31,11 @@ export function checkEnvNames(spec: Pick<RunSpec, 'workflow' | 'source' | 'env' 
 }
 
 /** the tag is a valid name and free in the store (or `force` moves it) */
-export async function checkTag(store: RunStore, repoId: string, tag: string | undefined, force: boolean): Promise<void> {
+export async function checkTag(store: RunStore, repoId: string, tag: string | undefined, force: boolean, trusted = true): Promise<void> {
   if (tag === undefined) return
   assertName('tag', tag)
   if (force) return
-  const existing = await store.getTag(repoId, tag)
-  if (existing) throw new UserError(`tag \`${tag}\` already exists in ${repoId} (run ${existing.run})`, MOVE_TAG_HINT)
+  // an untrusted run's tag goes to the untrusted namespace (RunStore.addTag)
+  const existing = await store.getTag(repoId, tag, trusted)
+  if (existing) throw new UserError(`tag \`${tag}\` already exists in ${repoId}${trusted ? '' : ' among the untrusted runs\' tags'} (run ${existing.run})`, MOVE_TAG_HINT)
 }

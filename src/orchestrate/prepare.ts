@@ -4,9 +4,9 @@
  */
 import { loadWorkflows, selectWorkflow, resolveSecretEnv, REGISTRY_USERNAME_ENV, REGISTRY_PASSWORD_ENV } from '../workflows/index.js'
 import { checkPlacement } from './placement.js'
-import { captureRevision, gitAt, untrackedFiles } from '../revision/index.js'
+import { captureRevision, ciContextFromEnv, gitAt, runTrust, untrackedFiles } from '../revision/index.js'
 import type { RunStore } from '../store/index.js'
-import { UserError, formatProblem, plural, type Revision, type RunSpec } from '../model/index.js'
+import { UserError, formatProblem, plural, trustLabel, type Revision, type RunSpec, type RunTrust } from '../model/index.js'
 import type { EventSink } from './events.js'
 import { readDepManifest, type ResolvedDep } from './dep-manifests.js'
 import { secretTexts } from './secret-values.js'
@@ -27,6 +27,10 @@ export interface PrepareOptions {
   /** where it will run: absolute paths are refused on a machine the run does not own (placement.ts);
    *  a GPU request on a local host without one gets a warning */
   backend?: { name: string }
+  /** branches whose pushes, schedules and manual runs are trusted besides the default branch */
+  protectedBranches?: string[]
+  /** deps may resolve to untrusted runs and tags (default: only outside CI, docs/trust-model.md) */
+  untrustedDeps?: boolean
   /** called with the spec once it has passed its checks, before the revision and snapshot are captured */
   onSpec?: (spec: RunSpec) => void
 }
@@ -40,6 +44,13 @@ export interface PreparedRun {
   /** the CI variables the job sees (runner/job-env.ts) */
   ciEnv: Record<string, string>
   deps: ResolvedDep[]
+  /** whether this run's code is trusted, from the CI's own variables */
+  trust: RunTrust
+}
+
+/** outside CI the user runs their own code and may use their own untrusted runs; in CI only trusted ones */
+export function untrustedDepsAllowed(o: Pick<PrepareOptions, 'environ' | 'untrustedDeps'>): boolean {
+  return o.untrustedDeps ?? ciContextFromEnv(o.environ, () => '{}').platform === 'local'
 }
 
 export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: EventSink): Promise<PreparedRun> {
@@ -74,7 +85,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
 
   opts.onSpec?.(spec)
   emit({ type: 'step', step: 'revision', message: 'Capturing the revision and code snapshot' })
-  const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked })
+  const storeRoot = (store.store as { root?: unknown }).root
+  const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked, excludeDirs: typeof storeRoot === 'string' ? [storeRoot] : [] })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })
   const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => [])
   for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
@@ -86,15 +98,23 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
     message: `revision ${captured.revision.sha.slice(0, 12)}${captured.revision.diffSha256 ? ' + local changes' : ''}; code snapshot ${captured.snapshot.sha256.slice(0, 12)} (${captured.snapshot.tarGz.length} bytes, ${uploaded ? 'uploaded' : 'already stored'})`
   })
 
+  const ci = ciContextFromEnv(opts.environ)
+  const trust = runTrust(ci, { protectedBranches: opts.protectedBranches })
+  // in CI, say it at once (outside CI every run is untrusted, and `ps` shows it)
+  if (ci.platform !== 'local') emit({ type: 'info', message: `this run is ${trustLabel(trust)}: ${trust.why}` })
+
   let deps: PreparedRun['deps'] = []
   if (spec.deps.length) {
     emit({ type: 'step', step: 'deps', message: `Resolving ${plural(spec.deps.length, 'dependency')}` })
-    const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps)
-    deps = await Promise.all(resolved.map((r, i) => readDepManifest(store, spec.deps[i]!, depLabel(spec.deps[i]!), r.repoId, r.run)))
-    for (const d of deps) emit({ type: 'info', message: `dep ${d.label} → run ${d.run.run} (${d.repoId})` })
+    const untrusted = untrustedDepsAllowed(opts)
+    const resolved = await store.resolveDeps(captured.revision.repoId, spec.deps, { untrusted })
+    deps = await Promise.all(resolved.map((r, i) => readDepManifest(store, spec.deps[i]!, depLabel(spec.deps[i]!), r)))
+    for (const d of deps) {
+      emit({ type: d.trusted || ci.platform === 'local' ? 'info' : 'warning', message: `dep ${d.label} → run ${d.run.run} (${d.repoId}; ${d.via}; ${d.trusted ? 'trusted' : 'UNTRUSTED'})` })
+    }
   }
   checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name)
-  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps }
+  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps, trust }
 }
 
 function depLabel(d: RunSpec['deps'][number]): string {

@@ -5,9 +5,10 @@
  * (`<run>/provenance.intoto.json`). The statement is unsigned: a CI can sign it (e.g. GitHub's
  * `actions/attest`, examples/github/provenance.yml).
  */
-import type { ManifestEntry, RunProvenance, RunRecord } from '../model/index.js'
+import { trustOf, type ManifestEntry, type RunProvenance, type RunRecord } from '../model/index.js'
 import { keys, sha256, type RunStore } from '../store/index.js'
 import type { ResolvedDep } from './dep-manifests.js'
+import type { SecretRedactor } from '../report/redact.js'
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1'
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1'
@@ -25,7 +26,7 @@ export function runProvenance(
   return {
     runnerScriptSha256: attempt.runnerScriptSha256 ?? last?.runnerScriptSha256 ?? null,
     snapshotSha256: rec.revision.snapshotSha256 ?? null,
-    deps: deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, manifestSha256: d.manifest?.sha256 ?? null })),
+    deps: deps.map((d) => ({ label: d.label, repoId: d.repoId, run: d.run.run, manifestSha256: d.manifest?.sha256 ?? null, trusted: d.trusted, via: d.via })),
     amiId: m?.amiId ?? null,
     // the last attempt's own word when it reported one (an attempt without an image has none)
     imageDigest: 'imageDigest' in attempt ? (attempt.imageDigest ?? null) : (rec.provenance?.imageDigest ?? null),
@@ -67,7 +68,8 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
   if (p?.snapshotSha256) deps.push({ name: `code/${p.snapshotSha256}.tar.gz`, digest: { sha256: p.snapshotSha256 } })
   if (p?.runnerScriptSha256) deps.push({ name: 'runner.sh', digest: { sha256: p.runnerScriptSha256 } })
   for (const d of p?.deps ?? []) {
-    if (d.manifestSha256) deps.push({ name: `${d.label} (${d.repoId} run ${d.run}) artifacts.json`, digest: { sha256: d.manifestSha256 } })
+    const trust = d.trusted === undefined ? '' : `, ${d.trusted ? 'trusted' : 'untrusted'}${d.via ? ` via ${d.via}` : ''}`
+    if (d.manifestSha256) deps.push({ name: `${d.label} (${d.repoId} run ${d.run}${trust}) artifacts.json`, digest: { sha256: d.manifestSha256 } })
   }
   return {
     _type: STATEMENT_TYPE,
@@ -82,6 +84,8 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
           repository: rev.repoId,
           revision: rev.sha,
           ...(rev.ref ? { ref: rev.ref } : {}),
+          trigger: trustOf(rec).trigger,
+          trusted: trustOf(rec).trusted,
           ...(rev.diffSha256 ? { localChangesSha256: rev.diffSha256 } : {})
         },
         internalParameters: {
@@ -102,15 +106,36 @@ export function provenanceStatement(rec: RunRecord, manifest: ManifestEntry[], m
 }
 
 /**
+ * The statement as it may leave the machine (a CI signs and publishes it): artifact names, the
+ * run's parameters and the dependencies' names redacted; digests are kept as they are.
+ */
+export function redactStatement(st: InTotoStatement, r: SecretRedactor): InTotoStatement {
+  const b = st.predicate.buildDefinition
+  return {
+    ...st,
+    subject: st.subject.map((x) => ({ ...x, name: r.redact(x.name) })),
+    predicate: {
+      ...st.predicate,
+      buildDefinition: {
+        ...b,
+        externalParameters: r.value(b.externalParameters),
+        resolvedDependencies: b.resolvedDependencies.map((d) => ({ ...d, ...(d.name !== undefined ? { name: r.redact(d.name) } : {}), ...(d.uri !== undefined ? { uri: r.redact(d.uri) } : {}) }))
+      }
+    }
+  }
+}
+
+/**
  * Writes the statement for the run's artifacts into the store and returns the record with its
  * key; the record is unchanged when the run stored no artifacts.
  */
-export async function writeProvenance(store: RunStore, rec: RunRecord): Promise<RunRecord> {
+export async function writeProvenance(store: RunStore, rec: RunRecord, redactor?: SecretRedactor): Promise<RunRecord> {
   const bytes = await store.store.get(keys.manifest(rec.repoId, rec.run))
   if (bytes === undefined || !rec.provenance) return rec
   const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? []
-  const statement = provenanceStatement(rec, manifest, sha256(bytes))
-  if (!statement) return rec
+  const plain = provenanceStatement(rec, manifest, sha256(bytes))
+  if (!plain) return rec
+  const statement = redactor ? redactStatement(plain, redactor) : plain
   const key = keys.provenance(rec.repoId, rec.run)
   await store.store.put(key, JSON.stringify(statement, null, 2) + '\n', { contentType: 'application/vnd.in-toto+json' })
   return { ...rec, provenance: { ...rec.provenance, statementKey: key } }

@@ -5,6 +5,7 @@
  */
 import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { UserError } from '../model/errors.js'
+import { trustLabel, trustOf } from '../model/trust.js'
 import type { RunStore } from '../store/index.js'
 import { keys } from '../store/index.js'
 import { parseMetrics, type RunMetrics } from '../report/metrics.js'
@@ -31,6 +32,8 @@ export interface ReportDataOptions {
   baseline?: string
   /** the pull / merge request's target branch (GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME) */
   baseBranch?: string
+  /** `auto` and tags may pick untrusted runs (default: trusted runs only; docs/trust-model.md) */
+  untrustedRuns?: boolean
   /** the CI's masking of secret values, applied to the log before it is shown */
   redact?: (text: string) => string
 }
@@ -75,18 +78,20 @@ export async function readLogTail(store: RunStore, r: RunRecord, rank?: number):
 }
 
 /** the baseline run for `ref`; `missing` says why there is none */
-export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string | undefined, baseBranch?: string): Promise<BaselineInfo | undefined> {
+export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string | undefined, baseBranch?: string, opts: { untrustedRuns?: boolean } = {}): Promise<BaselineInfo | undefined> {
+  const usable = (x: RunRecord) => opts.untrustedRuns || trustOf(x).trusted
   const want = (ref ?? '').trim()
   if (!want || want === 'none' || want === 'false') return undefined
   let baseRun: RunRecord | undefined
   let label: string
   if (want === 'auto') {
     const branch = baseBranch || r.revision.branch
-    label = `auto: latest succeeded ${r.workflow} run on ${branch ?? 'this branch'}`
+    const which = opts.untrustedRuns ? 'succeeded' : 'trusted succeeded'
+    label = `auto: latest ${which} ${r.workflow} run on ${branch ?? 'this branch'}`
     if (!branch) return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' }
     const runs = await store.listRuns(r.repoId)
-    const candidates = runs.filter((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt)
-    if (!candidates.length) return { label, missing: `no succeeded run of ${r.workflow} on ${branch} yet` }
+    const candidates = runs.filter((x) => x.run !== r.run && x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && x.submittedAt <= r.submittedAt && usable(x))
+    if (!candidates.length) return { label, missing: `no ${which} run of ${r.workflow} on ${branch} yet` }
     // the newest one that stored metrics (a few tries: older runs may predate DSTACK_METRICS)
     for (const c of candidates.slice(0, 20)) {
       const metrics = await readRunMetrics(store, r.repoId, c.run)
@@ -97,13 +102,15 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
     const asTag = want.startsWith(':') ? want.slice(1) : want
     let tag
     try {
-      tag = await store.getTag(r.repoId, asTag)
+      tag = await store.findTag(r.repoId, asTag, { untrusted: opts.untrustedRuns })
     } catch (e) {
       if (!(e instanceof UserError)) throw e
     }
     if (tag) {
-      label = `tag ${asTag}`
+      label = `${tag.trusted === false ? 'untrusted ' : ''}tag ${asTag}`
       baseRun = await store.getRun(r.repoId, tag.run)
+      // a trusted tag that points at an untrusted run was not written by this tool
+      if (baseRun && !usable(baseRun)) return { label, run: baseRun.run, missing: `run ${baseRun.run} is ${trustLabel(trustOf(baseRun))}` }
     } else {
       label = `run ${want}`
       try {
@@ -111,6 +118,8 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
       } catch (e) {
         if (!(e instanceof UserError)) throw e
       }
+      // a run named explicitly is used whatever its trust, and says which it is
+      if (baseRun) label = `run ${want}, ${trustLabel(trustOf(baseRun))}`
     }
     if (!baseRun) return { label, missing: `no tag or run ${want} in ${r.repoId}` }
   }
@@ -127,7 +136,7 @@ export async function loadReportData(store: RunStore, r: RunRecord, manifest: Ma
     readRunMetrics(store, r.repoId, r.run, manifest),
     artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
     r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r, logRank),
-    resolveBaseline(store, r, o.baseline, o.baseBranch)
+    resolveBaseline(store, r, o.baseline, o.baseBranch, { untrustedRuns: o.untrustedRuns })
   ])
   const redact = o.redact ?? ((t: string) => t)
   return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline }

@@ -21,6 +21,7 @@ import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
 import { sha256 } from '../store/index.js'
+import { redactorFor } from '../report/redact.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
   backend: Backend
@@ -62,7 +63,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
   }
-  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag))
+  await checkTag(o.store, prepared.revision.repoId, o.tag, Boolean(o.forceTag), prepared.trust.trusted)
   o.emit({ type: 'step', step: 'submit', message: `Submitting \`${prepared.spec.workflow}\`` })
   let record = await o.store.createRun({
     run: '',
@@ -78,6 +79,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     requestedTag: o.tag,
     tags: [],
     ciUrl: o.ciUrl,
+    trust: prepared.trust,
     ...(o.group ? { group: o.group } : {})
   })
   // a 0.x artifact path may name the run (`${{ run.name }}`), known only now
@@ -117,13 +119,13 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     const costs = rec.attempts.map((a) => a.costUsd).filter((c): c is number => typeof c === 'number')
     if (costs.length) rec.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     rec = { ...rec, provenance: rec.provenance ?? runProvenance(rec, prepared.deps) }
-    rec = await writeProvenance(o.store, rec).catch((e: Error) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec))
+    rec = await writeProvenance(o.store, rec, redactorFor(prepared.redactTexts)).catch((e: Error) => (o.emit({ type: 'warning', message: `writing the provenance statement failed: ${e.message}` }), rec))
     await o.store.saveRun(rec)
     if (out.status === 'succeeded' && o.tag) {
       try {
-        await o.store.addTag(rec.repoId, o.tag, rec.run, { force: o.forceTag })
+        const t = await o.store.addTag(rec.repoId, o.tag, rec.run, { force: o.forceTag })
         rec = (await o.store.getRun(rec.repoId, rec.run)) ?? { ...rec, tags: [...rec.tags, o.tag] }
-        o.emit({ type: 'info', message: `tagged ${rec.run} as \`${o.tag}\`` })
+        o.emit({ type: 'info', message: `tagged ${rec.run} as \`${o.tag}\`${t.trusted === false ? ' among the untrusted runs\' tags (trusted runs never use them)' : ''}` })
       } catch (e) {
         // the run itself succeeded and its artifacts are stored; the tag failure fails the step
         rec = { ...rec, status: 'failed', exitCode: 1, reason: `the run succeeded but tagging failed: ${(e as Error).message}` }

@@ -16,7 +16,8 @@ export const CHART_MAX_POINTS = 50
 
 /** a label Mermaid reads as plain text in both versions: letters, digits, space and `_ . - / %` */
 export function chartLabel(s: string, max = 60): string {
-  const t = String(s).replace(/[^A-Za-z0-9 _./%-]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, max)
+  // `%%` starts a Mermaid comment or directive wherever it stands: never two `%` in a row
+  const t = String(s).replace(/[^A-Za-z0-9 _./%-]+/g, ' ').replace(/%{2,}/g, '%').replace(/\s+/g, ' ').trim().slice(0, max)
   // Mermaid 11 reads a label like "1. x" as a markdown list: keep a number from starting one
   return (t.replace(/^(\d+)\./, '$1') || 'metric').trim()
 }
@@ -51,10 +52,12 @@ export function grid(points: MetricPoint[], maxPoints = CHART_MAX_POINTS): numbe
   return Array.from({ length: n }, (_, i) => first + ((last - first) * i) / (n - 1))
 }
 
-function num(v: number): string {
+/** a number Mermaid reads: plain digits, never an exponent (toFixed gives `1e+21` from 1e21 on) */
+export function num(v: number): string {
   if (!Number.isFinite(v)) return '0'
   const r = Number(v.toPrecision(5))
-  return Math.abs(r) >= 1e15 || (r !== 0 && Math.abs(r) < 1e-6) ? r.toFixed(12).replace(/0+$/, '').replace(/\.$/, '') || '0' : String(r)
+  if (Math.abs(r) >= 1e15) return BigInt(Math.round(r)).toString()
+  return r !== 0 && Math.abs(r) < 1e-6 ? r.toFixed(12).replace(/0+$/, '').replace(/\.$/, '') || '0' : String(r)
 }
 
 export interface ChartInput {

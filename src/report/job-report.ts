@@ -9,7 +9,11 @@
  *   addresses and `@mentions` are shown as code;
  * - an unclosed code fence is closed, and the comment markers of this tool cannot be forged.
  */
-import { codeSpan, safeUrl, type LinkPolicy } from './md-escape.js'
+import { codeSpan, fencedBlock, safeUrl, type LinkPolicy } from './md-escape.js'
+import { reportProblems } from './report-check.js'
+
+/** characters of a report that are sanitised and shown at most (half of what a summary holds; the whole report stays in the artifact) */
+export const REPORT_SHOWN_MAX = 512 * 1024
 
 export interface JobReportOptions {
   policy: LinkPolicy
@@ -25,12 +29,15 @@ export interface SanitizedReport {
   removedLinks: number
   /** raw HTML tags shown as text */
   neutralisedHtml: number
+  /** characters past REPORT_SHOWN_MAX that were not shown */
+  cutChars?: number
+  /** what the CommonMark check found after sanitising: the report is then shown as plain text */
+  problems?: string[]
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g
 const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/
-const BARE = /(?:\b[a-z][a-z0-9+.-]{1,31}:\/\/|\bwww\.|\bmailto:)[^\s<>()]*|[\w.+-]*@[\w-][\w./-]*/gi
 
 /** relative targets of images and links in a report (for resolving them before sanitising) */
 export function relativeTargets(markdown: string): { target: string; kind: 'image' | 'link' }[] {
@@ -63,8 +70,31 @@ export function normaliseTarget(target: string): string | undefined {
 }
 
 export function sanitizeJobReport(input: string, o: JobReportOptions): SanitizedReport {
+  let text = String(input)
+  let cutChars: number | undefined
+  if (text.length > REPORT_SHOWN_MAX) {
+    const nl = text.lastIndexOf('\n', REPORT_SHOWN_MAX)
+    const at = nl > 0 ? nl : REPORT_SHOWN_MAX
+    cutChars = text.length - at
+    text = text.slice(0, at)
+  }
+  const r = sanitizeLines(text, o)
+  const problems = reportProblems(r.markdown, { allowed: (url, kind) => allowedTarget(url, kind, o) })
+  const cut = cutChars ? { cutChars } : {}
+  if (!problems.length) return { ...r, ...cut }
+  // the sanitiser missed something the parser sees: plain text, never markdown
+  const plain = text.replace(/\r\n?/g, '\n').replace(CONTROL, '')
+  return { ...r, markdown: `${fencedBlock(plain, 'text')}\n\n_The report is shown as plain text: it held ${problems.join(', ')}._`, ...cut, problems }
+}
+
+/** a link or image target the sanitiser kept: an allowed http(s) URL (relative ones were resolved to one) */
+function allowedTarget(url: string, _kind: 'link' | 'image', o: JobReportOptions): boolean {
+  return safeUrl(url, o.policy) !== undefined
+}
+
+function sanitizeLines(input: string, o: JobReportOptions): SanitizedReport {
   const stats = { removedLinks: 0, neutralisedHtml: 0 }
-  const lines = String(input).replace(/\r\n?/g, '\n').replace(CONTROL, '').split('\n')
+  const lines = input.replace(/\r\n?/g, '\n').replace(CONTROL, '').split('\n')
   const out: string[] = []
   let fence: { ch: string; len: number } | undefined
   for (const line of lines) {
@@ -161,11 +191,12 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
   })
   const pieces: string[] = []
   let last = 0
+  const images = imageCloses(s)
   // `](target "title")`: keep only approved targets, rewritten to the approved URL
   const DEST = /\]\(([^)\n]*)\)?/g
   for (const m of s.matchAll(DEST)) {
     const at = m.index!
-    const isImage = imageStart(s, at)
+    const isImage = images.has(at)
     pieces.push(bare(s.slice(last, at), o))
     const parsed = /^\s*([^\s()<>]+)(?:\s+"[^"\n]*")?\s*$/.exec(m[1] ?? '')
     const approved = m[0].endsWith(')') && parsed ? approve(parsed[1]!, isImage ? 'image' : 'link', o) : undefined
@@ -183,17 +214,20 @@ function sanitizeText(text: string, o: JobReportOptions, stats: { removedLinks: 
   return pieces.join('').replace(/\u0000(\d+)\u0000/g, (_, i: string) => held[Number(i)]!)
 }
 
-/** is the `]` at `at` the end of an image's alt text (`![`…)? */
-function imageStart(s: string, at: number): boolean {
-  let depth = 0
-  for (let k = at - 1; k >= 0; k--) {
-    if (s[k] === ']' && s[k - 1] !== '\\') depth++
-    else if (s[k] === '[' && s[k - 1] !== '\\') {
-      if (depth === 0) return s[k - 1] === '!'
-      depth--
+/** the positions of every `]` that ends an image's alt text (`![`…`]`), in one pass */
+function imageCloses(s: string): Set<number> {
+  const open: number[] = []
+  const out = new Set<number>()
+  for (let k = 0; k < s.length; k++) {
+    const c = s[k]
+    if ((c !== '[' && c !== ']') || (k > 0 && s[k - 1] === '\\')) continue
+    if (c === '[') open.push(k)
+    else {
+      const o = open.pop()
+      if (o !== undefined && o > 0 && s[o - 1] === '!') out.add(k)
     }
   }
-  return false
+  return out
 }
 
 function approve(target: string, kind: 'image' | 'link', o: JobReportOptions): string | undefined {
@@ -206,9 +240,30 @@ function approve(target: string, kind: 'image' | 'link', o: JobReportOptions): s
   return url === undefined ? undefined : safeUrl(url, o.policy)
 }
 
-/** bare URLs, e-mails and @mentions outside links: allowed URLs stay, the rest become code */
+/**
+ * bare URLs, e-mails and @mentions outside links: allowed URLs stay, the rest become code. Word by
+ * word (a regex searching for `x@y` inside one long word backtracks: quadratic), and a word that
+ * holds a scheme, `www.`, `mailto:` or `@` is shown as code from the start of that part.
+ */
 function bare(s: string, o: JobReportOptions): string {
-  return s.replace(BARE, (m) => (/^https?:\/\//i.test(m) && safeUrl(m.replace(/[.,;:!?*_~]+$/, ''), o.policy) && !/[&\\]/.test(m) ? m : codeSpan(m)))
+  return s.replace(WORD, (w) => {
+    const m = LINKISH.exec(w)
+    if (!m) return w
+    const start = linkStart(w, m.index, m[0])
+    const head = w.slice(0, start)
+    const rest = w.slice(start)
+    const keep = /^https?:\/\//i.test(rest) && safeUrl(rest.replace(/[.,;:!?*_~]+$/, ''), o.policy) && !/[&\\]/.test(rest)
+    return head + (keep ? rest : codeSpan(rest))
+  })
+}
+const WORD = /[^\s<>()]+/g
+const LINKISH = /:\/\/|www\.|mailto:|xmpp:|@/i
+/** where the link-like part of a word begins: the scheme's or the e-mail's first character */
+function linkStart(w: string, at: number, marker: string): number {
+  let k = at
+  if (marker === '://') while (k > 0 && /[a-z0-9+.-]/i.test(w[k - 1]!)) k--
+  else if (marker === '@') while (k > 0 && /[\w.+-]/.test(w[k - 1]!)) k--
+  return k
 }
 
 /**

@@ -66,6 +66,11 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
   lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`)
   lines.push(`| Revision | ${cellCode(rev.sha.slice(0, 12))}${rev.branch ? ` on ${cellCode(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`)
   lines.push(`| Backend | ${r.backend} |`)
+  if (r.trust) lines.push(`| Trust | ${r.trust.trusted ? 'trusted' : '**untrusted**'}: ${escapeCell(r.trust.trigger)} |`)
+  for (const d of r.provenance?.deps ?? []) {
+    const trust = d.trusted === undefined ? '' : ` — ${d.trusted ? 'trusted' : '**untrusted**'}${d.via ? `, by ${escapeCell(d.via)}` : ''}`
+    lines.push(`| Dep ${cellCode(d.label)} | run ${cellCode(d.run)}${d.repoId !== r.repoId ? ` in ${cellCode(d.repoId)}` : ''}${trust} |`)
+  }
   lines.push(...nodesStatusRow(r))
   lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`)
   if (r.costUsd !== undefined) lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`)

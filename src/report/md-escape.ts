@@ -6,6 +6,8 @@
  * a link on its own (GFM autolinks). None of that may come from a value.
  */
 
+import { visibleName } from './plain-text.js'
+
 /** the hosts a link may point at: the store's S3 / presigned hosts, the GitHub server, the GitLab instance */
 export interface LinkPolicy {
   /** lower-case host names (with `:port` when not the default); `*.example.com` matches sub-domains */
@@ -24,9 +26,9 @@ function unforgeable(s: string): string {
   return s.replace(/<!--/g, '<!\u200b--')
 }
 
-/** one line, no control characters */
+/** one line, no control characters, no bidi or zero-width characters (plain-text.ts) */
 function oneLine(s: string): string {
-  return unforgeable(String(s).replace(/\r\n?|\n/g, ' ').replace(CONTROL, ''))
+  return unforgeable(visibleName(String(s).replace(/\r\n?|\n/g, ' ').replace(CONTROL, '')))
 }
 
 /** the longest run of `ch` in `s` */

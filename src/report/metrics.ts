@@ -26,6 +26,8 @@ export interface RunMetrics {
 
 const MAX_NAMES = 200
 const MAX_POINTS_PER_SERIES = 100_000
+/** points kept over all series (charts draw 50 per series; the rest only costs memory) */
+const MAX_POINTS_TOTAL = 1_000_000
 
 export function emptyMetrics(): RunMetrics {
   return { final: {}, series: {}, badLines: [] }
@@ -56,30 +58,40 @@ export function parseMetrics(text: string): RunMetrics {
     }
   }
   const seen: Record<string, MetricPoint[]> = {}
-  const objects: { obj: Record<string, unknown>; line: number }[] = []
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return
-    let obj: unknown
+  // line by line, twice, keeping no parsed line: a 16 MB file of small lines held as objects took
+  // hundreds of MB. The first pass only asks whether any line has a numeric `step`.
+  const lines = text.split(/\r?\n/)
+  const parse = (line: string): Record<string, unknown> | undefined => {
+    if (line.trim() === '') return undefined
     try {
-      obj = JSON.parse(line)
+      const obj = JSON.parse(line) as unknown
+      return isObject(obj) ? obj : undefined
     } catch {
-      obj = undefined
+      return undefined
     }
-    if (isObject(obj)) objects.push({ obj, line: i })
-    else if (m.badLines.length < 5) m.badLines.push(i + 1)
-  })
+  }
   // with `step` anywhere, a line without one holds final values only; without, the line number is the step
-  const hasStep = objects.some(({ obj }) => typeof obj.step === 'number')
-  for (const { obj, line } of objects) {
-    const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? obj.step : hasStep ? undefined : line
+  const hasStep = lines.some((line) => line.includes('"step"') && typeof parse(line)?.step === 'number')
+  let points = 0
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return
+    const obj = parse(line)
+    if (!obj) {
+      if (m.badLines.length < 5) m.badLines.push(i + 1)
+      return
+    }
+    const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? obj.step : hasStep ? undefined : i
     for (const [k, v] of Object.entries(obj)) {
       if (!usableName(k) || typeof v !== 'number' || !Number.isFinite(v)) continue
       if (!(k in m.final) && Object.keys(m.final).length >= MAX_NAMES) continue
       m.final[k] = v // an existing key keeps its first-seen place
       const pts = (seen[k] ??= [])
-      if (step !== undefined && pts.length < MAX_POINTS_PER_SERIES) pts.push({ step, value: v })
+      if (step !== undefined && pts.length < MAX_POINTS_PER_SERIES && points < MAX_POINTS_TOTAL) {
+        pts.push({ step, value: v })
+        points++
+      }
     }
-  }
+  })
   for (const [k, pts] of Object.entries(seen)) if (pts.length >= 2) m.series[k] = pts
   return m
 }

@@ -22,6 +22,27 @@ export interface OutputContext {
   storeUrl?: (key: string) => string
 }
 
+/**
+ * bytes the `artifacts` output may hold: GitHub documents 1 MB per output (and 50 MB per job); the
+ * list stops before it, and `artifacts-truncated` says how many entries are left out (the whole
+ * list is the run's artifacts.json, at `artifacts-url`)
+ */
+export const ARTIFACTS_OUTPUT_MAX_BYTES = 900 * 1024
+
+/** the JSON list of as many whole entries as fit in `max` bytes, and how many were left out */
+export function cappedJsonList(items: unknown[], max = ARTIFACTS_OUTPUT_MAX_BYTES): { json: string; left: number } {
+  const parts: string[] = []
+  let size = 2
+  for (const it of items) {
+    const j = JSON.stringify(it)
+    const add = Buffer.byteLength(j) + (parts.length ? 1 : 0)
+    if (size + add > max) break
+    parts.push(j)
+    size += add
+  }
+  return { json: `[${parts.join(',')}]`, left: items.length - parts.length }
+}
+
 export function runDurationSec(r: RunRecord): number | undefined {
   if (!r.endedAt) return undefined
   return Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.submittedAt)) / 1000))
@@ -31,6 +52,7 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
   const last = r.attempts[r.attempts.length - 1]
   const m = last?.machine
   const artifacts: ArtifactOutput[] = manifest.map((e) => ({ ...e, url: ctx.artifactUrl(e.path) }))
+  const list = cappedJsonList(artifacts)
   const out: Record<string, string> = {
     'run-name': r.run,
     workflow: r.workflow,
@@ -39,7 +61,7 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
     reason: r.reason ?? '',
     revision: r.revision.sha,
     'repo-id': r.repoId,
-    artifacts: JSON.stringify(artifacts),
+    artifacts: list.json,
     'artifacts-url': ctx.artifactsUrl,
     tags: JSON.stringify(r.tags),
     duration: String(runDurationSec(r) ?? ''),
@@ -51,6 +73,7 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
     market: m?.market ?? '',
     cost: r.costUsd !== undefined ? r.costUsd.toFixed(4) : ''
   }
+  if (list.left) out['artifacts-truncated'] = String(list.left)
   if (ctx.workflowArtifactUrl) out['workflow-artifact-url'] = ctx.workflowArtifactUrl
   if (ctx.metrics !== undefined) out.metrics = ctx.metrics
   if (r.provenance?.statementKey && ctx.storeUrl) out.provenance = ctx.storeUrl(r.provenance.statementKey)

@@ -26,6 +26,8 @@ export interface CiContext {
   baseSha?: string
   /** pull request number / merge request IID */
   pr?: number
+  /** the repository's default branch (GitHub: the event payload's `repository.default_branch`; GitLab: `CI_DEFAULT_BRANCH`) */
+  defaultBranch?: string
   /** what could not be read (e.g. an unreadable event payload); never fatal */
   warnings: string[]
 }
@@ -88,11 +90,11 @@ function readGithubPayload(
   path: string | undefined,
   readFile: (p: string) => string,
   warnings: string[]
-): { pull_request?: PullRequestPayload } | undefined {
+): { pull_request?: PullRequestPayload; repository?: { default_branch?: unknown } } | undefined {
   if (!path) return undefined
   try {
     const parsed: unknown = JSON.parse(readFile(path))
-    return parsed && typeof parsed === 'object' ? (parsed as { pull_request?: PullRequestPayload }) : undefined
+    return parsed && typeof parsed === 'object' ? (parsed as { pull_request?: PullRequestPayload; repository?: { default_branch?: unknown } }) : undefined
   } catch (e) {
     warnings.push(`could not read the GitHub event payload ${path}: ${(e as Error).message}`)
     return undefined
@@ -115,7 +117,10 @@ function githubContext(environ: Environ, readFile: (p: string) => string): CiCon
     branch: value(environ, 'GITHUB_HEAD_REF') ?? branchOfRef(ref),
     warnings
   }
-  const pull = readGithubPayload(value(environ, 'GITHUB_EVENT_PATH'), readFile, warnings)?.pull_request
+  const payload = readGithubPayload(value(environ, 'GITHUB_EVENT_PATH'), readFile, warnings)
+  const defaultBranch = payload?.repository && typeof payload.repository === 'object' ? payload.repository.default_branch : undefined
+  if (typeof defaultBranch === 'string' && defaultBranch.trim()) ctx.defaultBranch = defaultBranch.trim()
+  const pull = payload?.pull_request
   if (pull && typeof pull === 'object') {
     ctx.pr = positiveInt('pull_request.number', pull.number, warnings)
     ctx.headSha = commitSha('pull_request.head.sha', pull.head?.sha, warnings)
@@ -156,6 +161,7 @@ function gitlabContext(environ: Environ): CiContext {
     ref,
     branch,
     pr: iid,
+    defaultBranch: value(environ, 'CI_DEFAULT_BRANCH'),
     warnings
   }
   if (iid !== undefined) {

@@ -4,7 +4,7 @@
  */
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { isAbsolute, join, resolve } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import type { Git } from './git.js'
 
 /**
@@ -50,8 +50,10 @@ export async function untrackedFiles(git: Git): Promise<string[]> {
  * new-file patches in the same diff (what `git diff --no-index /dev/null <file>` gives for each,
  * in one git call). The user's index is never written. `git` must run at the work tree root.
  */
-export async function localChangesPatch(git: Git, base: string, opts: { includeUntracked?: boolean } = {}): Promise<LocalChanges> {
-  const untracked = opts.includeUntracked ? await untrackedFiles(git) : []
+export async function localChangesPatch(git: Git, base: string, opts: { includeUntracked?: boolean; excludeDirs?: string[] } = {}): Promise<LocalChanges> {
+  // a run store inside the repository holds other runs' logs and artifacts: never part of the code
+  const outside = (p: string) => !(opts.excludeDirs ?? []).some((d) => { const rel = relative(d, resolve(git.cwd, p)); return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) })
+  const untracked = opts.includeUntracked ? (await untrackedFiles(git)).filter(outside) : []
   if (untracked.length === 0) {
     return { patch: (await git.run([...DIFF_ARGS, base, '--'])).stdout, untracked }
   }

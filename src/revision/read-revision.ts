@@ -24,6 +24,8 @@ import { openWorkTree, type WorkTree } from './work-tree.js'
 export interface ReadRevisionOptions {
   /** include untracked, non-ignored files in the patch (default false) */
   includeUntracked?: boolean
+  /** absolute folders whose untracked files are never included (a folder run store inside the repository) */
+  excludeDirs?: string[]
   /** GitHub event payload reader (tests); defaults to reading the file */
   readFile?: (p: string) => string
 }
@@ -185,7 +187,7 @@ export async function readRevision(
   // git questions that do not depend on each other run side by side
   const remoteUrl = defaultRemoteUrl(tree.git)
   remoteUrl.catch(() => undefined)
-  const changesAtHead = ctx.platform === 'local' ? undefined : localChangesPatch(tree.git, tree.head, { includeUntracked: opts.includeUntracked })
+  const changesAtHead = ctx.platform === 'local' ? undefined : localChangesPatch(tree.git, tree.head, { includeUntracked: opts.includeUntracked, excludeDirs: opts.excludeDirs })
   changesAtHead?.catch(() => undefined)
   const base = ctx.platform === 'local' ? await laptopBase(tree, environ, warnings, remoteUrl) : await ciBase(tree, ctx, environ, warnings, remoteUrl)
   let ciSha: string | undefined
@@ -196,7 +198,7 @@ export async function readRevision(
         `(a step committed, or the checkout used another ref); recording ${tree.head}`
     )
   }
-  const { patch, untracked } = await (base.sha === tree.head && changesAtHead ? changesAtHead : localChangesPatch(tree.git, base.sha, { includeUntracked: opts.includeUntracked }))
+  const { patch, untracked } = await (base.sha === tree.head && changesAtHead ? changesAtHead : localChangesPatch(tree.git, base.sha, { includeUntracked: opts.includeUntracked, excludeDirs: opts.excludeDirs }))
   if (patch.length > LARGE_PATCH_BYTES) {
     warnings.push(
       `the local changes patch is ${(patch.length / 1024 / 1024).toFixed(1)} MiB and travels with every run` +

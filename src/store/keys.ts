@@ -55,8 +55,10 @@ export const keys = {
   provenance: (repoId: string, run: string): string => `${keys.runDir(repoId, run)}provenance.intoto.json`,
   /** `<repoId>/tags/` */
   tags: (repoId: string): string => `${assertRepoId(repoId)}/tags/`,
-  /** `<repoId>/tags/<tag>.json` */
-  tag: (repoId: string, tag: string): string => `${keys.tags(repoId)}${assertName('tag', tag)}.json`,
+  /** `<repoId>/tags/<tag>.json`; with `trusted: false`, the untrusted runs' own namespace `<repoId>/untrusted-tags/<tag>.json` */
+  tag: (repoId: string, tag: string, trusted = true): string => `${trusted ? keys.tags(repoId) : keys.untrustedTags(repoId)}${assertName('tag', tag)}.json`,
+  /** `<repoId>/untrusted-tags/`: tags of untrusted runs (docs/trust-model.md), never read by a trusted look-up */
+  untrustedTags: (repoId: string): string => `${assertRepoId(repoId)}/untrusted-tags/`,
   /** `code/<sha256>.tar.gz` (shared by every repo) */
   code: (sha256: string): string => `code/${assertSha256(sha256)}.tar.gz`
 }

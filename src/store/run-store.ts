@@ -8,6 +8,7 @@ import { join, resolve, sep } from 'node:path'
 import { UserError } from '../model/errors.js'
 import { assertName, assertRepoId, normaliseRelativePath } from '../model/names.js'
 import type { ManifestEntry, RunRecord, TagRecord } from '../model/record.js'
+import { trustOf, trustLabel } from '../model/trust.js'
 import type { DepSpec } from '../model/spec.js'
 import type { AttemptStatus } from '../model/status.js'
 import { toJson, type ObjectStore } from './object-store.js'
@@ -18,6 +19,8 @@ import { nextRunNumber, randomBase } from './run-names.js'
 import { DamagedRecordError, parseRecord } from './records.js'
 
 const JSON_TYPE = 'application/json'
+/** the settings that let a run use untrusted runs as deps, for every entry point */
+export const UNTRUSTED_DEPS_HINT = 'to use untrusted runs anyway, set the action input `untrusted-deps: true` or pass `--untrusted-deps`'
 /** the flags that exist to move a tag, for every entry point */
 export const MOVE_TAG_HINT = 'to move it, use `tags add --force`, `run --force-tag`, or the action input `force-tag: true`'
 const CONCURRENCY = 8
@@ -97,6 +100,17 @@ function describeDep(dep: DepSpec): string {
 
 function bySubmittedDesc(a: RunRecord, b: RunRecord): number {
   return a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : a.run < b.run ? 1 : a.run > b.run ? -1 : 0
+}
+
+/** a dep's run, with how it was found and whether it is trusted */
+export interface ResolvedDepRun {
+  repoId: string
+  run: RunRecord
+  /** the tag it was found by (kind `tag`), with its namespace */
+  tag?: TagRecord
+  trusted: boolean
+  /** `tag data`, `untrusted tag data`, `latest trusted succeeded run of train` */
+  via: string
 }
 
 export interface AttemptUpdates {
@@ -352,58 +366,77 @@ export class RunStore {
 
   // ---- tags ----------------------------------------------------------------------------------
 
-  async getTag(repoId: string, tag: string): Promise<TagRecord | undefined> {
-    return this.readRecord<TagRecord>(keys.tag(repoId, tag), 'tag')
+  /**
+   * A tag in one namespace: trusted runs' (`tags/`, the default) or untrusted runs' (`untrusted-tags/`).
+   * The record's `trusted` says which namespace it was read from, never what the file claims.
+   */
+  async getTag(repoId: string, tag: string, trusted = true): Promise<TagRecord | undefined> {
+    const t = await this.readRecord<TagRecord>(keys.tag(repoId, tag, trusted), 'tag')
+    return t && { ...t, trusted }
   }
 
-  /** every tag of the repo, sorted by name */
+  /** the trusted tag, else (when `untrusted` is allowed) the untrusted one */
+  async findTag(repoId: string, tag: string, opts: { untrusted?: boolean } = {}): Promise<TagRecord | undefined> {
+    return (await this.getTag(repoId, tag)) ?? (opts.untrusted ? await this.getTag(repoId, tag, false) : undefined)
+  }
+
+  /** every tag of the repo, sorted by name (a trusted tag before an untrusted one of the same name) */
   async listTags(repoId: string): Promise<TagRecord[]> {
     return (await this.scanTags(repoId)).tags
   }
 
-  /** every tag of the repo, sorted by name, and the tag files that are damaged */
+  /** every tag of the repo in both namespaces, sorted by name, and the tag files that are damaged */
   async scanTags(repoId: string): Promise<{ tags: TagRecord[]; damaged: { tag: string; error: DamagedRecordError }[] }> {
-    const prefix = keys.tags(repoId)
-    const names = (await this.store.list(prefix))
-      .map((o) => o.key.slice(prefix.length))
-      .filter((k) => !k.includes('/') && k.endsWith('.json'))
-      .map((k) => k.slice(0, -'.json'.length))
     const damaged: { tag: string; error: DamagedRecordError }[] = []
-    const tags = await mapLimit(names, CONCURRENCY, async (t) => {
-      try {
-        return await this.getTag(repoId, t)
-      } catch (err) {
-        if (err instanceof DamagedRecordError) damaged.push({ tag: t, error: err })
-        else if (!(err instanceof UserError)) throw err // a file whose name is no valid tag
-        return undefined
-      }
-    })
+    const tags: TagRecord[] = []
+    for (const trusted of [true, false]) {
+      const prefix = trusted ? keys.tags(repoId) : keys.untrustedTags(repoId)
+      const names = (await this.store.list(prefix))
+        .map((o) => o.key.slice(prefix.length))
+        .filter((k) => !k.includes('/') && k.endsWith('.json'))
+        .map((k) => k.slice(0, -'.json'.length))
+      const found = await mapLimit(names, CONCURRENCY, async (t) => {
+        try {
+          return await this.getTag(repoId, t, trusted)
+        } catch (err) {
+          if (err instanceof DamagedRecordError) damaged.push({ tag: t, error: err })
+          else if (!(err instanceof UserError)) throw err // a file whose name is no valid tag
+          return undefined
+        }
+      })
+      tags.push(...found.filter((t): t is TagRecord => t !== undefined))
+    }
     return {
-      tags: tags.filter((t): t is TagRecord => t !== undefined).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)),
+      tags: tags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : a.trusted === b.trusted ? 0 : a.trusted ? -1 : 1)),
       damaged: damaged.sort((a, b) => (a.tag < b.tag ? -1 : 1))
     }
   }
 
   private async tagNames(repoId: string): Promise<string> {
-    const names = (await this.listTags(repoId)).map((t) => t.tag)
+    const names = (await this.listTags(repoId)).map((t) => (t.trusted === false ? `${t.tag} (untrusted)` : t.tag))
     return names.length ? names.join(', ') : '(none)'
   }
 
   /**
    * Tags a succeeded run. An existing tag is never silently replaced: without `force` it is a
    * UserError (tagging the run it already points at again is a no-op); with `force` it moves.
+   * The run's trust chooses the namespace: an untrusted run's tag is written under
+   * `untrusted-tags/`, where no trusted look-up reads, so it can neither create nor move a tag
+   * that trusted runs use.
    */
   async addTag(repoId: string, tag: string, run: string, opts: { force?: boolean } = {}): Promise<TagRecord> {
-    const tagKey = keys.tag(repoId, tag)
     const record = await this.getRun(repoId, run)
     if (!record) throw new UserError(`no run \`${run}\` in ${repoId}`)
     if (record.status !== 'succeeded') {
       throw new UserError(`cannot tag run \`${run}\`: its status is \`${record.status}\`; only succeeded runs can be tagged`)
     }
-    const existing = await this.getTag(repoId, tag)
+    const trusted = trustOf(record).trusted
+    const tagKey = keys.tag(repoId, tag, trusted)
+    const existing = await this.getTag(repoId, tag, trusted)
+    const where = trusted ? '' : ' among the untrusted runs\' tags'
     if (existing && existing.run === run && !opts.force) return existing
     if (existing && !opts.force) {
-      throw new UserError(`tag \`${tag}\` already exists (run ${existing.run}); ${MOVE_TAG_HINT}`)
+      throw new UserError(`tag \`${tag}\` already exists${where} (run ${existing.run}); ${MOVE_TAG_HINT}`)
     }
     const manifestBytes = (await this.store.get(keys.manifest(repoId, run))) ?? Buffer.alloc(0)
     const rev = record.revision
@@ -422,18 +455,19 @@ export class RunStore {
     }
     const written = await this.store.put(tagKey, toJson(tagRecord), { ifAbsent: !opts.force, contentType: JSON_TYPE })
     if (!written) {
-      const other = await this.getTag(repoId, tag)
-      throw new UserError(`tag \`${tag}\` already exists (run ${other?.run ?? '?'}); ${MOVE_TAG_HINT}`)
+      const other = await this.getTag(repoId, tag, trusted)
+      throw new UserError(`tag \`${tag}\` already exists${where} (run ${other?.run ?? '?'}); ${MOVE_TAG_HINT}`)
     }
     if (existing && existing.run !== run) await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
     await this.updateRunTags(repoId, run, (t) => (t.includes(tag) ? t : [...t, tag]))
-    return tagRecord
+    return { ...tagRecord, trusted }
   }
 
+  /** deletes the trusted tag of that name, else the untrusted one */
   async deleteTag(repoId: string, tag: string): Promise<void> {
-    const existing = await this.getTag(repoId, tag)
+    const existing = await this.findTag(repoId, tag, { untrusted: true })
     if (!existing) throw new UserError(`no tag \`${tag}\` in ${repoId}; tags: ${await this.tagNames(repoId)}`)
-    await this.store.delete(keys.tag(repoId, tag))
+    await this.store.delete(keys.tag(repoId, tag, existing.trusted !== false))
     await this.updateRunTags(repoId, existing.run, (t) => t.filter((x) => x !== tag))
   }
 
@@ -458,15 +492,29 @@ export class RunStore {
     return assertRepoId(parts.length === 2 ? `${host}/${dep.repo}` : dep.repo)
   }
 
-  /** tag → its run; workflow → its latest succeeded run (by submittedAt); in `dep.repo` when set */
-  async resolveDep(repoId: string, dep: DepSpec): Promise<{ repoId: string; run: RunRecord }> {
+  /**
+   * tag → its run; workflow → its latest succeeded run (by submittedAt); in `dep.repo` when set.
+   * Only trusted runs, and tags of the trusted namespace, unless `untrusted` is allowed
+   * (docs/trust-model.md): a pull request may depend on main's runs, never main on a pull request's.
+   */
+  async resolveDep(repoId: string, dep: DepSpec, opts: { untrusted?: boolean } = {}): Promise<ResolvedDepRun> {
     const target = this.depRepo(repoId, dep)
     if (dep.kind === 'tag') {
-      const tag = await this.getTag(target, assertName('tag', dep.name))
-      if (!tag) throw new UserError(`no tag \`${dep.name}\` in ${target}; tags: ${await this.tagNames(target)}`)
+      const name = assertName('tag', dep.name)
+      const tag = await this.findTag(target, name, opts)
+      if (!tag) {
+        const untrustedOne = opts.untrusted ? undefined : await this.getTag(target, name, false)
+        if (untrustedOne) throw new UserError(`tag \`${name}\` in ${target} was made by an untrusted run (${untrustedOne.run}); trusted tags: ${await this.trustedTagNames(target)}`, UNTRUSTED_DEPS_HINT)
+        throw new UserError(`no tag \`${name}\` in ${target}; tags: ${await this.tagNames(target)}`)
+      }
       const run = await this.getRun(target, tag.run)
-      if (!run) throw new UserError(`tag \`${dep.name}\` in ${target} points at run \`${tag.run}\`, which no longer exists`)
-      return { repoId: target, run }
+      if (!run) throw new UserError(`tag \`${name}\` in ${target} points at run \`${tag.run}\`, which no longer exists`)
+      const trust = trustOf(run)
+      // a tag file in the trusted namespace that points at an untrusted run was not written by this tool
+      if (!trust.trusted && !opts.untrusted) {
+        throw new UserError(`tag \`${name}\` in ${target} points at run \`${run.run}\`, which is ${trustLabel(trust)}: ${trust.why}`, UNTRUSTED_DEPS_HINT)
+      }
+      return { repoId: target, run, tag, trusted: trust.trusted, via: `${tag.trusted === false ? 'untrusted ' : ''}tag ${name}` }
     }
     const name = assertName('workflow name', dep.name)
     const { runs, damaged } = await this.scanRuns(target)
@@ -478,8 +526,19 @@ export class RunStore {
         'repair or delete the damaged run.json files, or depend on a tag instead'
       )
     }
-    const found = runs.find((r) => r.workflow === name && r.status === 'succeeded')
-    if (found) return { repoId: target, run: found }
+    const succeeded = runs.filter((r) => r.workflow === name && r.status === 'succeeded')
+    const found = opts.untrusted ? succeeded[0] : succeeded.find((r) => trustOf(r).trusted)
+    if (found) {
+      const trusted = trustOf(found).trusted
+      return { repoId: target, run: found, trusted, via: `latest ${opts.untrusted ? '' : 'trusted '}succeeded run of ${name}` }
+    }
+    if (succeeded.length > 0) {
+      throw new UserError(
+        `no trusted succeeded run of workflow \`${name}\` in ${target}; untrusted ones: ` +
+          succeeded.slice(0, 3).map((r) => `${r.run} (${trustLabel(trustOf(r))})`).join(', ') + (succeeded.length > 3 ? `, and ${succeeded.length - 3} more` : ''),
+        `run \`${name}\` on the default branch (or a protected one) first; ${UNTRUSTED_DEPS_HINT}`
+      )
+    }
     const ofWorkflow = runs.filter((r) => r.workflow === name)
     let what: string
     if (ofWorkflow.length > 0) {
@@ -492,9 +551,14 @@ export class RunStore {
     throw new UserError(`no succeeded run of workflow \`${name}\` in ${target}; ${what}`)
   }
 
+  private async trustedTagNames(repoId: string): Promise<string> {
+    const names = (await this.listTags(repoId)).filter((t) => t.trusted !== false).map((t) => t.tag)
+    return names.length ? names.join(', ') : '(none)'
+  }
+
   /** resolves every dep; a UserError lists every dep that failed, not just the first */
-  async resolveDeps(repoId: string, deps: DepSpec[]): Promise<{ dep: DepSpec; repoId: string; run: RunRecord }[]> {
-    const results = await Promise.allSettled(deps.map((d) => this.resolveDep(repoId, d)))
+  async resolveDeps(repoId: string, deps: DepSpec[], opts: { untrusted?: boolean } = {}): Promise<({ dep: DepSpec } & ResolvedDepRun)[]> {
+    const results = await Promise.allSettled(deps.map((d) => this.resolveDep(repoId, d, opts)))
     const problems: string[] = []
     for (const [i, r] of results.entries()) {
       if (r.status === 'fulfilled') continue
@@ -503,6 +567,6 @@ export class RunStore {
     }
     if (problems.length === 1) throw new UserError(`cannot resolve dep ${problems[0]}`)
     if (problems.length > 1) throw new UserError(`cannot resolve ${problems.length} deps:\n- ${problems.join('\n- ')}`)
-    return results.map((r, i) => ({ dep: deps[i]!, ...(r as PromiseFulfilledResult<{ repoId: string; run: RunRecord }>).value }))
+    return results.map((r, i) => ({ dep: deps[i]!, ...(r as PromiseFulfilledResult<ResolvedDepRun>).value }))
   }
 }
