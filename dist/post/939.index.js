@@ -925,6 +925,8 @@ function renderJobScript(plan, commands = plan.commands) {
         // item all run, the item's status is its last line's, and a failing item stops the job
         lines.push('set +e');
         lines.push(render_interpolateCommand(c, plan.args, plan.runName, groupSizes));
+        // (the item's own status, whatever its last line is: an echo's too)
+        lines.push('# shellcheck disable=SC2320');
         lines.push('__dstack_rc=$?; set -e; [ "$__dstack_rc" = 0 ] || exit "$__dstack_rc"');
     });
     add('setup', plan.setup);
@@ -3557,8 +3559,8 @@ function forget(r, ids) {
     r.instanceIds = r.instanceIds.filter((id) => !ids.includes(id));
 }
 
-// EXTERNAL MODULE: ./src/store/index.ts + 15 modules
-var store = __webpack_require__(6702);
+// EXTERNAL MODULE: ./src/store/index.ts + 16 modules
+var store = __webpack_require__(809);
 ;// CONCATENATED MODULE: ./src/backends/aws/clients.ts
 /**
  * The one place AWS SDK clients are built (style-anchors §2, lesson 6). Credentials come from the
