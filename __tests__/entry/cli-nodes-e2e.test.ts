@@ -83,7 +83,7 @@ describe('a two-node local run whose worker fails', () => {
   })
 
   it('ps shows 2 nodes; report shows the node table, the failed command and the worker\'s log tail', async () => {
-    expect((await cli(['ps', '--store', store])).out).toMatch(new RegExp(`^${json.record.run}\\s+distrib\\s+.*failed\\s+local\\s+2\\s*$`, 'm'))
+    expect((await cli(['ps', '--store', store])).out).toMatch(new RegExp(`^${json.record.run}\\s+distrib\\s+.*failed\\s+local\\s+2\\s+untrusted: local \\(not in CI\\)\\s*$`, 'm'))
     const report = await cli(['report', json.record.run, '--store', store, '--baseline', 'none'])
     expect(report.out).toContain('| Nodes | 2 |')
     expect(report.out).toMatch(/^\| 1 \| local:\d+ \| — \| \*\*failed\*\* \| 7 \| /m)

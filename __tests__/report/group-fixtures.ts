@@ -66,7 +66,9 @@ export function groupRecord(o: GroupRunOptions): RunRecord {
     ciUrl: main ? 'https://github.com/acme/ml/actions/runs/40' : 'https://github.com/acme/ml/actions/runs/77',
     ...(o.group === null ? {} : { group: { name: o.group ?? 'seeds', pipeline: o.pipeline ?? (main ? '40' : '77'), size: 5, member: String(o.seed) } })
   }
-  if (o.trust !== undefined) Object.assign(rec, { trust: { trusted: o.trust, trigger: 't', why: 'w' } })
+  // as the orchestrator records it: a push on main is trusted, a pull request's run is not (`trust` overrides)
+  const trusted = o.trust ?? main
+  Object.assign(rec, { trust: { trusted, trigger: main ? 'push on main' : 'pull_request #12', why: trusted ? 'the default branch' : 'pull / merge request code is untrusted' } })
   return rec
 }
 

@@ -53,6 +53,8 @@ export interface GroupCommentInputs {
   /** inputs `baseline-max-commits`, `baseline-max-days` */
   maxCommits?: number
   maxDays?: number
+  /** untrusted runs may be the baseline group (input `untrusted-deps`; allowed outside CI) */
+  untrustedRuns?: boolean
 }
 
 /** for PrCommenter: the section source of a grouped run, with the base branch from the CI */
@@ -67,7 +69,8 @@ export function groupSectionFor(i: GroupCommentInputs): (record: RunRecord) => S
       directions: directionsFrom(i.lowerIsBetter, i.higherIsBetter),
       commitsBehind: i.repoDir ? commitsBehind(gitAt(i.repoDir), { sha: record.revision.baseSha, branch: baseBranch ?? record.revision.branch }) : undefined,
       maxCommits: i.maxCommits,
-      maxDays: i.maxDays
+      maxDays: i.maxDays,
+      untrustedRuns: i.untrustedRuns
     })
 }
 

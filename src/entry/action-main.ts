@@ -83,7 +83,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       lowerIsBetter: core.getInput('lower-is-better'),
       higherIsBetter: core.getInput('higher-is-better'),
       maxCommits: staleLimit(core.getInput('baseline-max-commits'), 'input `baseline-max-commits`'),
-      maxDays: staleLimit(core.getInput('baseline-max-days'), 'input `baseline-max-days`')
+      maxDays: staleLimit(core.getInput('baseline-max-days'), 'input `baseline-max-days`'),
+      untrustedRuns: booleanInput('untrusted-deps', false)
     })
     const commenter = new PrCommenter({
       mode: parseCommentMode(core.getInput('comment'), 'input `comment`'),

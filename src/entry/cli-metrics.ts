@@ -44,7 +44,7 @@ export function registerMetricsCommand(program: Command, d: VerbDeps): void {
       const directions = directionsFrom(o.lowerIsBetter, o.higherIsBetter)
       if (o.group !== undefined && o.group !== false) {
         const view = await loadGroup(c.store, rec)
-        const baseline = await resolveBaselineGroup(c.store, rec, o.baseline, { baseBranch: o.baseBranch, maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days') })
+        const baseline = await resolveBaselineGroup(c.store, rec, o.baseline, { baseBranch: o.baseBranch, maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days'), untrustedRuns: untrustedDepsAllowed({ environ: d.io.environ }) })
         const nums = groupNumbers(view, baseline, directions)
         if (o.json) return void d.json(groupJson(view, baseline, nums))
         return printGroup(d, view, baseline, nums)

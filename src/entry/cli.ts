@@ -10,6 +10,7 @@ import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
 import { groupSectionFor, staleLimit } from '../ci/group-section.js'
+import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { runGroupFrom } from '../ci/run-group-env.js'
 import { TerminalReporter } from '../ci/terminal.js'
 import { CommandFence } from '../ci/log-fences.js'
@@ -175,7 +176,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           lowerIsBetter: o.lowerIsBetter as string | undefined,
           higherIsBetter: o.higherIsBetter as string | undefined,
           maxCommits: staleLimit(o.baselineMaxCommits as string | undefined, '--baseline-max-commits'),
-          maxDays: staleLimit(o.baselineMaxDays as string | undefined, '--baseline-max-days')
+          maxDays: staleLimit(o.baselineMaxDays as string | undefined, '--baseline-max-days'),
+          untrustedRuns: untrustedDepsAllowed({ environ: io.environ, untrustedDeps: o.untrustedDeps ? true : undefined })
         })
       })
       const group = runGroupFrom(io.environ, { name: o.group as string | undefined, size: o.groupSize as string | undefined, member: o.groupMember as string | undefined }, '--group')

@@ -22,9 +22,9 @@ export function sameGroup(a: RunRecord, b: RunRecord): boolean {
   return a.group.name === b.group.name && (a.group.pipeline ?? '') === (b.group.pipeline ?? '')
 }
 
-/** `trust.trusted === false` (recorded by the orchestrator) keeps a run out of `auto` baselines */
+/** a run whose code is not trusted (docs/trust-model.md; records without `trust` count as untrusted) */
 function untrusted(r: RunRecord): boolean {
-  return (r as RunRecord & { trust?: { trusted?: boolean } }).trust?.trusted === false
+  return r.trust?.trusted !== true
 }
 
 async function withMetrics(store: RunStore, runs: RunRecord[]): Promise<GroupRun[]> {
@@ -66,6 +66,8 @@ export interface BaselineGroupOptions {
   maxCommits?: number
   maxDays?: number
   now?: () => Date
+  /** untrusted runs and tags may be the baseline too (the deps rule: opt-in in CI, allowed on a laptop) */
+  untrustedRuns?: boolean
 }
 
 function staleness(base: GroupView, commits: number | undefined, o: BaselineGroupOptions, branch: string | undefined): string | undefined {
@@ -89,15 +91,16 @@ export async function resolveBaselineGroup(store: RunStore, r: RunRecord, ref: s
   let label: string
   if (want === 'auto') {
     const branch = o.baseBranch || r.revision.branch
-    label = `auto: latest trusted ${r.workflow} group on ${branch ?? 'this branch'}`
+    const trusted = o.untrustedRuns ? '' : 'trusted '
+    label = `auto: latest ${trusted}${r.workflow} group on ${branch ?? 'this branch'}`
     if (!branch) return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' }
-    pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && !untrusted(x))
-    if (!pick) return { label, missing: `no succeeded, trusted run of ${r.workflow} on ${branch} yet` }
+    pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && (o.untrustedRuns || !untrusted(x)))
+    if (!pick) return { label, missing: `no succeeded, ${trusted}run of ${r.workflow} on ${branch} yet` }
   } else {
     const asTag = want.startsWith(':') ? want.slice(1) : want
     let tagRun: string | undefined
     try {
-      tagRun = (await store.getTag(r.repoId, asTag))?.run
+      tagRun = (await store.findTag(r.repoId, asTag, { untrusted: o.untrustedRuns }))?.run
     } catch (e) {
       if (!(e instanceof UserError)) throw e
     }
