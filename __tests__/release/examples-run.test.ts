@@ -94,18 +94,26 @@ const cliArgs = (s: Step) => ['run', s.workflow, ...(s.args.trim() ? ['--args', 
 function githubSteps(file: string, text = own(`examples/github/${file}`)): Step[] {
   const wf = parse(text) as {
     on: { workflow_dispatch?: { inputs?: Record<string, { default?: unknown }> } } | string[]
-    jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>
+    jobs: Record<string, { strategy?: { matrix?: Record<string, unknown[]> }; steps: { uses?: string; with?: Record<string, unknown> }[] }>
   }
   const inputs = (!Array.isArray(wf.on) && wf.on.workflow_dispatch?.inputs) || {}
-  const expr = (v: unknown) =>
-    String(v ?? '').replace(/\$\{\{\s*inputs\.([\w-]+)(?:\s*\|\|\s*false)?\s*\}\}/g, (_, name: string) => {
-      expect(Object.keys(inputs)).toContain(name)
-      return String(inputs[name]!.default ?? '')
-    })
-  return Object.values(wf.jobs)
-    .flatMap((j) => j.steps)
-    .filter((s) => s.uses?.startsWith('dstack/run-action@') && (s.with?.mode ?? 'run') === 'run')
-    .map((s) => ({ workflow: expr(s.with!.workflow), args: expr(s.with!.args), tag: expr(s.with!.tag), forceTag: expr(s.with!['force-tag']) === 'true' }))
+  // `${{ inputs.X }}` at its default; `${{ matrix.X }}` as the matrix's first job has it
+  const expr = (v: unknown, matrix: Record<string, unknown[]>) =>
+    String(v ?? '')
+      .replace(/\$\{\{\s*inputs\.([\w-]+)(?:\s*\|\|\s*false)?\s*\}\}/g, (_, name: string) => {
+        expect(Object.keys(inputs)).toContain(name)
+        return String(inputs[name]!.default ?? '')
+      })
+      .replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (_, name: string) => {
+        expect(Object.keys(matrix)).toContain(name)
+        return String(matrix[name]![0])
+      })
+  return Object.values(wf.jobs).flatMap((j) => {
+    const m = j.strategy?.matrix ?? {}
+    return j.steps
+      .filter((s) => s.uses?.startsWith('dstack/run-action@') && (s.with?.mode ?? 'run') === 'run')
+      .map((s) => ({ workflow: expr(s.with!.workflow, m), args: expr(s.with!.args, m), tag: expr(s.with!.tag, m), forceTag: expr(s.with!['force-tag'], m) === 'true' }))
+  })
 }
 
 function gitlabSteps(file: string, text = own(`examples/gitlab/${file}`)): Step[] {
@@ -116,10 +124,17 @@ function gitlabSteps(file: string, text = own(`examples/gitlab/${file}`)): Step[
       expect(Object.keys(spec)).toContain(name)
       return String(spec[name]!.default ?? '')
     })
-  const pipeline = docs[docs.length - 1] as { include: { component: string; inputs: Record<string, unknown> }[] }
+  const pipeline = docs[docs.length - 1] as { include: { component: string; inputs: Record<string, unknown> }[] } & Record<string, { parallel?: { matrix?: Record<string, unknown>[] } }>
+  // a `parallel:matrix` variable in an input (GitLab expands it in the job's variables) as its first job has it
+  const matrixVars: Record<string, string> = {}
+  for (const job of Object.values(pipeline)) {
+    const first = (job as { parallel?: { matrix?: Record<string, unknown>[] } })?.parallel?.matrix?.[0] ?? {}
+    for (const [k, v] of Object.entries(first)) matrixVars[k] = String(Array.isArray(v) ? v[0] : v)
+  }
+  const withMatrix = (v: string) => v.replace(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g, (all, name: string) => matrixVars[name] ?? all)
   return pipeline.include
     .filter((i) => i.component.includes('/run-action/run@') && (i.inputs.mode ?? 'run') === 'run')
-    .map((i) => ({ workflow: expr(i.inputs.workflow), args: expr(i.inputs.args), tag: expr(i.inputs.tag), forceTag: expr(i.inputs['force-tag']) === 'true' }))
+    .map((i) => ({ workflow: expr(i.inputs.workflow), args: withMatrix(expr(i.inputs.args)), tag: expr(i.inputs.tag), forceTag: expr(i.inputs['force-tag']) === 'true' }))
 }
 
 /** the `.dstack/workflows.yaml` an example shows in its header comment */
