@@ -122697,9 +122697,9 @@ function sameGroup(a, b) {
         return !a.group && !b.group;
     return a.group.name === b.group.name && (a.group.pipeline ?? '') === (b.group.pipeline ?? '');
 }
-/** `trust.trusted === false` (recorded by the orchestrator) keeps a run out of `auto` baselines */
+/** a run whose code is not trusted (docs/trust-model.md; records without `trust` count as untrusted) */
 function untrusted(r) {
-    return r.trust?.trusted === false;
+    return r.trust?.trusted !== true;
 }
 async function withMetrics(store, runs) {
     const oldestFirst = [...runs].sort((a, b) => (a.submittedAt < b.submittedAt ? -1 : a.submittedAt > b.submittedAt ? 1 : a.run < b.run ? -1 : 1));
@@ -122752,18 +122752,19 @@ async function resolveBaselineGroup(store, r, ref, o = {}) {
     let label;
     if (want === 'auto') {
         const branch = o.baseBranch || r.revision.branch;
-        label = `auto: latest trusted ${r.workflow} group on ${branch ?? 'this branch'}`;
+        const trusted = o.untrustedRuns ? '' : 'trusted ';
+        label = `auto: latest ${trusted}${r.workflow} group on ${branch ?? 'this branch'}`;
         if (!branch)
             return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' };
-        pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && !untrusted(x));
+        pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && (o.untrustedRuns || !untrusted(x)));
         if (!pick)
-            return { label, missing: `no succeeded, trusted run of ${r.workflow} on ${branch} yet` };
+            return { label, missing: `no succeeded, ${trusted}run of ${r.workflow} on ${branch} yet` };
     }
     else {
         const asTag = want.startsWith(':') ? want.slice(1) : want;
         let tagRun;
         try {
-            tagRun = (await store.getTag(r.repoId, asTag))?.run;
+            tagRun = (await store.findTag(r.repoId, asTag, { untrusted: o.untrustedRuns }))?.run;
         }
         catch (e) {
             if (!(e instanceof errors/* UserError */.yo))
@@ -123065,7 +123066,8 @@ function groupSectionFor(i) {
         directions: directionsFrom(i.lowerIsBetter, i.higherIsBetter),
         commitsBehind: i.repoDir ? commitsBehind(gitAt(i.repoDir), { sha: record.revision.baseSha, branch: baseBranch ?? record.revision.branch }) : undefined,
         maxCommits: i.maxCommits,
-        maxDays: i.maxDays
+        maxDays: i.maxDays,
+        untrustedRuns: i.untrustedRuns
     });
 }
 /** `baseline-max-commits` / `baseline-max-days`: a whole number ≥ 0, or empty for the default */
@@ -123598,7 +123600,8 @@ async function action_main_run(signal = new AbortController().signal) {
             lowerIsBetter: lib_core.getInput('lower-is-better'),
             higherIsBetter: lib_core.getInput('higher-is-better'),
             maxCommits: staleLimit(lib_core.getInput('baseline-max-commits'), 'input `baseline-max-commits`'),
-            maxDays: staleLimit(lib_core.getInput('baseline-max-days'), 'input `baseline-max-days`')
+            maxDays: staleLimit(lib_core.getInput('baseline-max-days'), 'input `baseline-max-days`'),
+            untrustedRuns: booleanInput('untrusted-deps', false)
         });
         const commenter = new PrCommenter({
             mode: parseCommentMode(lib_core.getInput('comment'), 'input `comment`'),

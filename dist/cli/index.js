@@ -89786,9 +89786,9 @@ function sameGroup(a, b) {
         return !a.group && !b.group;
     return a.group.name === b.group.name && (a.group.pipeline ?? '') === (b.group.pipeline ?? '');
 }
-/** `trust.trusted === false` (recorded by the orchestrator) keeps a run out of `auto` baselines */
+/** a run whose code is not trusted (docs/trust-model.md; records without `trust` count as untrusted) */
 function untrusted(r) {
-    return r.trust?.trusted === false;
+    return r.trust?.trusted !== true;
 }
 async function withMetrics(store, runs) {
     const oldestFirst = [...runs].sort((a, b) => (a.submittedAt < b.submittedAt ? -1 : a.submittedAt > b.submittedAt ? 1 : a.run < b.run ? -1 : 1));
@@ -89841,18 +89841,19 @@ async function resolveBaselineGroup(store, r, ref, o = {}) {
     let label;
     if (want === 'auto') {
         const branch = o.baseBranch || r.revision.branch;
-        label = `auto: latest trusted ${r.workflow} group on ${branch ?? 'this branch'}`;
+        const trusted = o.untrustedRuns ? '' : 'trusted ';
+        label = `auto: latest ${trusted}${r.workflow} group on ${branch ?? 'this branch'}`;
         if (!branch)
             return { label, missing: 'the branch of this run is not known, so auto has nothing to compare with' };
-        pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && !untrusted(x));
+        pick = all.find((x) => x.workflow === r.workflow && x.status === 'succeeded' && x.revision.branch === branch && !sameGroup(x, r) && x.submittedAt <= r.submittedAt && (o.untrustedRuns || !untrusted(x)));
         if (!pick)
-            return { label, missing: `no succeeded, trusted run of ${r.workflow} on ${branch} yet` };
+            return { label, missing: `no succeeded, ${trusted}run of ${r.workflow} on ${branch} yet` };
     }
     else {
         const asTag = want.startsWith(':') ? want.slice(1) : want;
         let tagRun;
         try {
-            tagRun = (await store.getTag(r.repoId, asTag))?.run;
+            tagRun = (await store.findTag(r.repoId, asTag, { untrusted: o.untrustedRuns }))?.run;
         }
         catch (e) {
             if (!(e instanceof errors/* UserError */.yo))
@@ -95652,7 +95653,8 @@ function groupSectionFor(i) {
         directions: directionsFrom(i.lowerIsBetter, i.higherIsBetter),
         commitsBehind: i.repoDir ? commitsBehind(gitAt(i.repoDir), { sha: record.revision.baseSha, branch: baseBranch ?? record.revision.branch }) : undefined,
         maxCommits: i.maxCommits,
-        maxDays: i.maxDays
+        maxDays: i.maxDays,
+        untrustedRuns: i.untrustedRuns
     });
 }
 /** `baseline-max-commits` / `baseline-max-days`: a whole number ≥ 0, or empty for the default */
@@ -96415,7 +96417,7 @@ function registerMetricsCommand(program, d) {
         const directions = directionsFrom(o.lowerIsBetter, o.higherIsBetter);
         if (o.group !== undefined && o.group !== false) {
             const view = await loadGroup(c.store, rec);
-            const baseline = await resolveBaselineGroup(c.store, rec, o.baseline, { baseBranch: o.baseBranch, maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days') });
+            const baseline = await resolveBaselineGroup(c.store, rec, o.baseline, { baseBranch: o.baseBranch, maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days'), untrustedRuns: untrustedDepsAllowed({ environ: d.io.environ }) });
             const nums = groupNumbers(view, baseline, directions);
             if (o.json)
                 return void d.json(groupJson(view, baseline, nums));
@@ -97349,6 +97351,7 @@ function registerCleanupCommand(program, d) {
 
 
 
+
 async function main(argv, io) {
     // `run WORKFLOW … -- ARGS`: what follows -- is the workflow's, and commander never sees it
     const { parsed, explicit: runExplicitArgs } = argv[0] === 'run' ? splitAtDoubleDash(argv) : { parsed: argv, explicit: [] };
@@ -97479,7 +97482,8 @@ async function main(argv, io) {
                 lowerIsBetter: o.lowerIsBetter,
                 higherIsBetter: o.higherIsBetter,
                 maxCommits: staleLimit(o.baselineMaxCommits, '--baseline-max-commits'),
-                maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days')
+                maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days'),
+                untrustedRuns: untrustedDepsAllowed({ environ: io.environ, untrustedDeps: o.untrustedDeps ? true : undefined })
             })
         });
         const group = runGroupFrom(io.environ, { name: o.group, size: o.groupSize, member: o.groupMember }, '--group');
