@@ -1,3 +1,4 @@
+import { attemptCost } from '../../../src/orchestrate/outcome.js'
 import { describe, it, expect } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -14,7 +15,6 @@ import {
   secretEnvPayload,
   secretParameterName,
   execState,
-  attemptCost,
   noCapacityMessage,
   resolveOptions,
   fullKey,
@@ -268,13 +268,14 @@ describe('exec state', () => {
 })
 
 describe('cost', () => {
-  it('bills per second with a 60 s minimum; spot interrupted in its first hour is free', () => {
-    const m = { pricePerHour: 3.6, market: 'spot' as const }
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z')).toMatchObject({ usd: 0.06, billedSeconds: 60 })
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z').usd).toBeCloseTo(0.6)
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T00:10:00Z', { reclaimed: true })).toMatchObject({ usd: 0, note: expect.stringContaining('not billed') })
-    expect(attemptCost(m, '2026-01-01T00:00:00Z', '2026-01-01T02:00:00Z', { reclaimed: true }).usd).toBeCloseTo(7.2)
-    expect(attemptCost({ market: 'on-demand' }, 0, 1000)).toMatchObject({ usd: 0, note: 'no price known for this machine' })
+  it('bills per second with a 60 s minimum; spot reclaimed by EC2 in its first hour is free; volume and address too', () => {
+    const t0 = '2026-01-01T00:00:00Z'
+    expect(attemptCost(3.6, t0, '2026-01-01T00:00:10Z', 'succeeded')).toBe(0.06)
+    expect(attemptCost(3.6, t0, '2026-01-01T00:10:00Z', 'succeeded')).toBeCloseTo(0.6)
+    expect(attemptCost(3.6, t0, '2026-01-01T00:10:00Z', 'interrupted', true)).toBe(0)
+    expect(attemptCost(3.6, t0, '2026-01-01T02:00:00Z', 'interrupted', true)).toBeCloseTo(7.2)
+    // the root volume and the public address are billed for the same seconds, reclaimed or not
+    expect(attemptCost(3.6, t0, '2026-01-01T00:10:00Z', 'interrupted', true, { volumeGiB: 730, publicIpv4: true })).toBeCloseTo((730 * 0.08 * 600) / (730 * 3600) + (0.005 * 600) / 3600, 4)
   })
 })
 

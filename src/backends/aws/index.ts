@@ -12,7 +12,6 @@ export { runInstancesInput, clientToken, instanceTags, TAG } from './launch-inpu
 export { noCapacityMessage, launchFailure, QuotaError } from './launch.js'
 export { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterName, shellQuote } from './bootstrap.js'
 export { execState } from './ssm.js'
-export { attemptCost, type AttemptCost } from './cost.js'
 export { ExpiredCredentialsError } from './expired-credentials.js'
 export { ON_DEMAND_FALLBACK, PRICE_SOURCE } from './prices.js'
 
