@@ -116279,7 +116279,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(753)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6753));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(550)]).then(__nccwpck_require__.bind(__nccwpck_require__, 95550));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
@@ -123402,7 +123402,7 @@ async function runAwsCheck(c) {
         if (!spec)
             throw new model/* UserError */.yo(`no workflow named ${JSON.stringify(c.workflow)}`, `known: ${loaded.specs.map((s) => s.workflow).join(', ') || 'none'}`);
     }
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(753)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6753));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(550)]).then(__nccwpck_require__.bind(__nccwpck_require__, 95550));
     const backend = aws.createAwsBackend(c.aws);
     try {
         return await backend.check({ spec, store: c.store, log: c.log });

@@ -42734,7 +42734,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(939)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8939));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(741)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3741));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
