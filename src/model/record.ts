@@ -19,6 +19,10 @@ export interface MachineInfo {
   amiId?: string
   /** AWS: the root EBS volume's size (billed per second while the instance lives, like the instance) */
   volumeGiB?: number
+  /** AWS: the root volume's EBS type (gp3 when absent), provisioned IOPS and throughput in MiB/s */
+  volumeType?: string
+  volumeIops?: number
+  volumeThroughput?: number
   /** AWS: the instance has a public IPv4 address (billed per hour since 2024) */
   publicIpv4?: boolean
   /** local backend: the host the runner runs on (its pid means something only there) */

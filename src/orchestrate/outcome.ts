@@ -2,6 +2,7 @@
  * Pure decisions of the run lifecycle: what an attempt's result was, and whether to try again.
  */
 import type { AttemptStatus, ExecState, RetryEvent, RunSpec, TerminalStatus } from '../model/index.js'
+import { EBS_PRICES, volumeUsdPerMonth, type VolumeBilling } from '../model/volume.js'
 
 export interface AttemptOutcome {
   status: TerminalStatus
@@ -70,22 +71,22 @@ export function exitCodeFor(status: TerminalStatus, runnerExit?: number): number
   return 1
 }
 
-/** gp3 storage, USD per GiB-month (us-east-1; EBS bills per second, a month is 730 h) */
-export const EBS_GP3_USD_PER_GIB_MONTH = 0.08
+/** gp3 storage, USD per GiB-month (us-east-1; EBS bills per second, a month is 730 h; other types and IOPS: model/volume.ts) */
+export const EBS_GP3_USD_PER_GIB_MONTH = EBS_PRICES.gp3.gib
 /** a public IPv4 address, USD per hour (every region, since February 2024) */
 export const PUBLIC_IPV4_USD_PER_HOUR = 0.005
 
 /**
  * Per-second billing with a 60 s minimum, from the instance's launch (pass the machine's `launchedAt`
- * as `startedAt`), plus its root EBS volume and public IPv4 address for the same seconds. AWS does not
+ * as `startedAt`), plus its root EBS volume (its type, IOPS and throughput: model/volume.ts) and public IPv4 address for the same seconds. AWS does not
  * bill the instance hours of a spot instance that EC2 itself interrupts in its first hour
  * (`reclaimed`), but the volume and the address are billed; an attempt that stopped on the interruption
  * notice and was then terminated by us is billed like any other.
  */
-export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string, reclaimed = false, extras: { volumeGiB?: number; publicIpv4?: boolean } = {}): number {
+export function attemptCost(pricePerHour: number, startedAt: string, endedAt: string, status: string, reclaimed = false, extras: VolumeBilling & { publicIpv4?: boolean } = {}): number {
   const secs = Math.max(60, Math.ceil(Math.max(0, Date.parse(endedAt) - Date.parse(startedAt)) / 1000))
   const instance = status === 'interrupted' && reclaimed && secs < 3600 ? 0 : (pricePerHour * secs) / 3600
-  const volume = ((extras.volumeGiB ?? 0) * EBS_GP3_USD_PER_GIB_MONTH * secs) / (730 * 3600)
+  const volume = (volumeUsdPerMonth(extras) * secs) / (730 * 3600)
   const address = extras.publicIpv4 ? (PUBLIC_IPV4_USD_PER_HOUR * secs) / 3600 : 0
   return Math.round((instance + volume + address) * 10000) / 10000
 }

@@ -257,7 +257,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     const costs = billed
       .map((m, rank) => ({ m, reclaimed: nodeReclaimed ? Boolean(nodeReclaimed[m.rank ?? rank]) : out.reclaimed }))
       .filter(({ m }) => m.pricePerHour !== undefined)
-      .map(({ m, reclaimed }) => attemptCost(m.pricePerHour!, m.launchedAt ?? done.startedAt, endedAt, out.status, reclaimed, { volumeGiB: m.volumeGiB, publicIpv4: m.publicIpv4 }))
+      .map(({ m, reclaimed }) => attemptCost(m.pricePerHour!, m.launchedAt ?? done.startedAt, endedAt, out.status, reclaimed, m))
     if (costs.length) done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000
     const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) }
     await o.store.saveRun(updated)

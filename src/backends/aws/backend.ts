@@ -114,7 +114,7 @@ export class AwsBackend implements Backend {
         }
         const ami = plan.amis.get(c.region)!
         const input = runInstancesInput(
-          { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: spec.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, tags: o.tags, now: o.now() },
+          { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: spec.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, disk: o.disk, publicIp: o.publicIp, tags: o.tags, now: o.now() },
           c
         )
         log(`launching ${describeCandidate(c)}`)

@@ -37,9 +37,9 @@ export function efaInterfaceCount(mode: EfaMode, c: Pick<Candidate, 'efaInterfac
 }
 
 /** Pure: the NetworkInterfaces of a node with `count` EFA interfaces (one per network card) */
-export function efaNetworkInterfaces(count: number, subnetId: string | undefined, groups: string[]): InstanceNetworkInterfaceSpecification[] {
+export function efaNetworkInterfaces(count: number, subnetId: string | undefined, groups: string[], publicIp?: boolean): InstanceNetworkInterfaceSpecification[] {
   const common = { ...(subnetId ? { SubnetId: subnetId } : {}), Groups: groups, DeleteOnTermination: true }
-  const out: InstanceNetworkInterfaceSpecification[] = [{ DeviceIndex: 0, NetworkCardIndex: 0, InterfaceType: 'efa', ...common }]
+  const out: InstanceNetworkInterfaceSpecification[] = [{ DeviceIndex: 0, NetworkCardIndex: 0, InterfaceType: 'efa', ...(publicIp === false ? { AssociatePublicIpAddress: false } : {}), ...common }]
   // the other network cards: EFA-only interfaces (device index 0 of their card), kept for GPU-to-GPU traffic
   for (let card = 1; card < count; card++) out.push({ DeviceIndex: 0, NetworkCardIndex: card, InterfaceType: 'efa-only', ...common })
   return out
@@ -70,7 +70,8 @@ export function clusterRunInstancesInput(ctx: LaunchContext, g: GroupLaunch, net
     ...(g.groupName ? { [CLUSTER_TAG.group]: g.groupName } : {})
   }
   const base = runInstancesInput({ ...ctx, tags, securityGroupIds: net.securityGroupIds }, g.candidate)
-  const { SubnetId, SecurityGroupIds, Placement: _placement, ...rest } = base
+  const { SubnetId: _subnet, SecurityGroupIds, Placement: _placement, NetworkInterfaces: plain, ...rest } = base
+  const SubnetId = g.candidate.subnetId
   const efa = efaInterfaceCount(net.efa, g.candidate)
   return {
     ...rest,
@@ -79,7 +80,7 @@ export function clusterRunInstancesInput(ctx: LaunchContext, g: GroupLaunch, net
     ClientToken: clusterClientToken(ctx, g.candidate, g.groupIndex, g.count, net.placementGroup),
     Placement: { AvailabilityZone: g.candidate.zone, GroupName: net.placementGroup },
     // with NetworkInterfaces, the subnet and security groups belong to the interfaces
-    ...(efa > 0 ? { NetworkInterfaces: efaNetworkInterfaces(efa, SubnetId, net.securityGroupIds) } : { ...(SubnetId ? { SubnetId } : {}), ...(SecurityGroupIds ? { SecurityGroupIds } : {}) })
+    ...(efa > 0 ? { NetworkInterfaces: efaNetworkInterfaces(efa, SubnetId, net.securityGroupIds, ctx.publicIp) } : plain ? { NetworkInterfaces: plain } : { ...(SubnetId ? { SubnetId } : {}), ...(SecurityGroupIds ? { SecurityGroupIds } : {}) })
   }
 }
 

@@ -137,7 +137,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       let ownerId: string | undefined
       let failed: { member: number; code: string; message: string; kind: TriedCandidate['kind'] } | undefined
       for (const [gi, m] of c.members.entries()) {
-        const ctx = { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: m.group.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, tags: o.tags, now: o.now() }
+        const ctx = { runName: req.runName, repoId: req.repoId, attempt: req.attempt, ami, diskMiB: m.group.resources.diskMiB.min, maxPrice: spec.maxPrice, maxDurationSec: spec.maxDurationSec, marginSec: o.marginSec, instanceProfile: o.instanceProfile, securityGroupIds: o.securityGroupIds, keyName: o.keyName, disk: o.disk, publicIp: o.publicIp, tags: o.tags, now: o.now() }
         const input = clusterRunInstancesInput(ctx, { candidate: m.candidate, count: m.group.nodes, groupIndex: gi, ...(m.group.name ? { groupName: m.group.name } : {}), nodes: c.nodes }, net)
         const efa = efaInterfaceCount(o.efa, m.candidate)
         log(`launching ${m.group.nodes} × ${describeCandidate(m.candidate)}${m.group.name ? ` (group ${m.group.name})` : ''} in ${pg}${efa ? ` with ${efa} EFA interface${efa > 1 ? 's' : ''} each` : ''}`)

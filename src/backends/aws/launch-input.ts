@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { RunInstancesCommandInput, _InstanceType } from '@aws-sdk/client-ec2'
 import type { Candidate } from './candidates.js'
 import type { AmiInfo } from './ami.js'
+import { checkDiskSize, ebsFields, type DiskOptions } from './disk-options.js'
 
 export const TAG = { run: 'dstack:run', repo: 'dstack:repo', attempt: 'dstack:attempt', expiresAt: 'dstack:expires-at' } as const
 
@@ -12,6 +13,10 @@ export interface LaunchContext {
   attempt: number
   ami: AmiInfo
   diskMiB?: number
+  /** the root volume's type, IOPS and throughput (default gp3 at its included 3,000 IOPS, 125 MiB/s) */
+  disk?: DiskOptions
+  /** false: no public IPv4 address (a private subnet that reaches SSM and S3 through endpoints or NAT) */
+  publicIp?: boolean
   maxPrice?: number
   maxDurationSec: number
   marginSec: number
@@ -50,6 +55,8 @@ export function rootVolumeGiB(diskMiB: number | undefined, snapshotGiB: number |
 
 export function runInstancesInput(ctx: LaunchContext, c: Candidate): RunInstancesCommandInput {
   const tags = instanceTags(ctx)
+  const sizeGiB = rootVolumeGiB(ctx.diskMiB, ctx.ami.rootSnapshotGiB)
+  if (ctx.disk) checkDiskSize(ctx.disk, sizeGiB)
   const profile = ctx.instanceProfile ? (ctx.instanceProfile.startsWith('arn:') ? { Arn: ctx.instanceProfile } : { Name: ctx.instanceProfile }) : undefined
   return {
     ImageId: ctx.ami.imageId,
@@ -59,10 +66,18 @@ export function runInstancesInput(ctx: LaunchContext, c: Candidate): RunInstance
     ClientToken: clientToken(ctx, c),
     InstanceInitiatedShutdownBehavior: 'terminate',
     MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' },
-    BlockDeviceMappings: [{ DeviceName: ctx.ami.rootDeviceName, Ebs: { VolumeSize: rootVolumeGiB(ctx.diskMiB, ctx.ami.rootSnapshotGiB), VolumeType: 'gp3', DeleteOnTermination: true } }],
+    BlockDeviceMappings: [{ DeviceName: ctx.ami.rootDeviceName, Ebs: { VolumeSize: sizeGiB, ...ebsFields(ctx.disk ?? { type: 'gp3' }), DeleteOnTermination: true } }],
     ...(profile ? { IamInstanceProfile: profile } : {}),
-    ...(c.subnetId ? { SubnetId: c.subnetId } : { Placement: { AvailabilityZone: c.zone } }),
-    ...(ctx.securityGroupIds.length ? { SecurityGroupIds: ctx.securityGroupIds } : {}),
+    ...(ctx.publicIp === false
+      ? {
+          // without a public address: the subnet and security groups belong to the primary interface
+          ...(c.subnetId ? {} : { Placement: { AvailabilityZone: c.zone } }),
+          NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: false, DeleteOnTermination: true, ...(c.subnetId ? { SubnetId: c.subnetId } : {}), ...(ctx.securityGroupIds.length ? { Groups: ctx.securityGroupIds } : {}) }]
+        }
+      : {
+          ...(c.subnetId ? { SubnetId: c.subnetId } : { Placement: { AvailabilityZone: c.zone } }),
+          ...(ctx.securityGroupIds.length ? { SecurityGroupIds: ctx.securityGroupIds } : {})
+        }),
     ...(ctx.keyName ? { KeyName: ctx.keyName } : {}),
     ...(c.market === 'spot'
       ? { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', ...(ctx.maxPrice !== undefined ? { MaxPrice: String(ctx.maxPrice) } : {}) } } }
@@ -75,10 +90,18 @@ export function runInstancesInput(ctx: LaunchContext, c: Candidate): RunInstance
 }
 
 /**
- * Pure: what a launch adds to the instance's bill: its root volume, and a public IPv4 address when
- * it lands in a default VPC's subnet (no `subnet-ids`: default subnets give every instance one).
+ * Pure: what a launch adds to the instance's bill: its root volume (size, type, IOPS, throughput),
+ * and a public IPv4 address when it lands in a default VPC's subnet (no `subnet-ids`: default
+ * subnets give every instance one) and was not launched without one (`public-ip: false`).
  */
-export function launchBilling(input: RunInstancesCommandInput, subnetIds: string[]): { volumeGiB?: number; publicIpv4?: boolean } {
-  const size = input.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize
-  return { ...(size !== undefined ? { volumeGiB: size } : {}), ...(subnetIds.length === 0 ? { publicIpv4: true } : {}) }
+export function launchBilling(input: RunInstancesCommandInput, subnetIds: string[]): { volumeGiB?: number; volumeType?: string; volumeIops?: number; volumeThroughput?: number; publicIpv4?: boolean } {
+  const ebs = input.BlockDeviceMappings?.[0]?.Ebs
+  const noAddress = input.NetworkInterfaces?.[0]?.AssociatePublicIpAddress === false
+  return {
+    ...(ebs?.VolumeSize !== undefined ? { volumeGiB: ebs.VolumeSize } : {}),
+    ...(ebs?.VolumeType ? { volumeType: ebs.VolumeType } : {}),
+    ...(ebs?.Iops !== undefined ? { volumeIops: ebs.Iops } : {}),
+    ...(ebs?.Throughput !== undefined ? { volumeThroughput: ebs.Throughput } : {}),
+    ...(subnetIds.length === 0 && !noAddress ? { publicIpv4: true } : {})
+  }
 }

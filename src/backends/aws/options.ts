@@ -10,6 +10,7 @@ import type { AwsCredentialIdentityProvider } from '@aws-sdk/types'
 import { defaultClientFactory, type AwsClientFactory } from './clients.js'
 import { sessionFactsFromEnv, type SessionFacts } from './session-end.js'
 import { EFA_MODES, type EfaMode } from './cluster-launch-input.js'
+import { resolveDiskOptions, type DiskOptions } from './disk-options.js'
 
 /** the x86_64 default (arm64 has its own: ami-fit.ts) */
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
@@ -44,6 +45,14 @@ export interface AwsBackendOptions {
   efa?: EfaMode | string
   /** seconds to wait for the instance to be Online in SSM (default 600) */
   ssmTimeoutSec?: number
+  /** the root EBS volume: `gp3` (default), `gp2`, `io1`, `io2` (disk-options.ts) */
+  diskType?: string
+  /** provisioned IOPS of the root volume (gp3 3,000–16,000; io1 / io2 required) */
+  diskIops?: number | string
+  /** throughput of a gp3 root volume, MiB/s (125–1,000) */
+  diskThroughput?: number | string
+  /** false: launch without a public IPv4 address (needs `subnetIds` that reach SSM and S3: VPC endpoints or NAT) */
+  publicIp?: boolean | string
   /** extra tags on the instance and its volume */
   tags?: Record<string, string>
   /** customer-managed KMS key for the secret env parameter (default: $DSTACK_SECRET_KMS_KEY_ID, else `aws/ssm`) */
@@ -81,6 +90,8 @@ export interface ResolvedAwsOptions {
   clusterSecurityGroupId?: string
   efa: EfaMode
   ssmTimeoutSec: number
+  disk: DiskOptions
+  publicIp: boolean
   tags: Record<string, string>
   secretKmsKeyId?: string
   cancelGraceSec: number
@@ -126,6 +137,9 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
   const efa = (o.efa ?? env.DSTACK_AWS_EFA ?? '').trim().toLowerCase() || 'auto'
   if (!(EFA_MODES as readonly string[]).includes(efa)) throw new UserError(`efa must be one of ${EFA_MODES.join(', ')}, got ${JSON.stringify(efa)}`, '`auto` attaches one EFA interface to EFA-capable types of a multi-node run, `all` every one they have (private subnets only), `off` none')
   if (subnetIds.length > 0 && regions.length > 1) throw new UserError('subnet ids belong to one region, but several regions were given', 'give one region with subnet ids, or no subnet ids')
+  const disk = resolveDiskOptions(o)
+  const publicIp = parsePublicIp(o.publicIp)
+  if (!publicIp && subnetIds.length === 0) throw new UserError('public-ip is false but no subnet ids were given', 'give `subnet-ids` (CLI: --subnet-ids) of private subnets that reach SSM and S3 through VPC endpoints or a NAT gateway (docs/aws.md#private-subnets); a default VPC\'s subnets reach them only through a public address')
   const envRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION
   return {
     regions: regions.length ? regions : envRegion ? [envRegion] : [],
@@ -137,6 +151,8 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     ...(clusterSecurityGroupId ? { clusterSecurityGroupId } : {}),
     efa: efa as EfaMode,
     ssmTimeoutSec,
+    disk,
+    publicIp,
     tags: o.tags ?? {},
     secretKmsKeyId: o.secretKmsKeyId?.trim() || env.DSTACK_SECRET_KMS_KEY_ID?.trim() || undefined,
     cancelGraceSec: o.cancelGraceSec ?? CANCEL_GRACE_SEC,
@@ -151,6 +167,16 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     now: o.now ?? Date.now,
     random: o.random ?? Math.random
   }
+}
+
+/** `public-ip`: true (default) or false; the spellings a CI input or a flag gives */
+export function parsePublicIp(v: unknown): boolean {
+  if (v === undefined || v === null || v === '') return true
+  if (typeof v === 'boolean') return v
+  const s = String(v).trim().toLowerCase()
+  if (['true', 'yes', 'on', '1'].includes(s)) return true
+  if (['false', 'no', 'off', '0'].includes(s)) return false
+  throw new UserError(`public-ip must be true or false, got ${JSON.stringify(v)}`)
 }
 
 /** The regions a run may use: the workflow's `regions` narrow the configured ones. */
