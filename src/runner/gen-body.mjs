@@ -17,6 +17,7 @@ export const RUNNER_MODULES = [
   'settings.sh',
   'nodes.sh',
   'work.sh',
+  'disks.sh',
   'container.sh',
   'store.sh',
   'logs.sh',

@@ -1,6 +1,6 @@
 # ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----
 # Reads: IMAGE ENTRYPOINT ENTRYPOINT_ARGV[] ENTRYPOINT_ARGS[] ENTRYPOINT_ENV[] SHM_SIZE_MIB REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
-#   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM
+#   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM SCRATCH_DIR
 #   NODE_ENV_NAMES[] JOB_ENV_KEEP[] DOCKER_ENV_KEEP[] DSTACK_RESTORED DSTACK_RESUMED_FROM;
 #   DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD (then unset).
 # Needs: log is_abs export_node_env fail_early
@@ -46,7 +46,7 @@ registry_login() {
 # bash cannot hold, such as INPUT_GITHUB-TOKEN)
 JOB_ENV_UNSET=()
 job_env_unset() {
-  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
+  local kv n keep=" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM DSTACK_SCRATCH ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} "
   [ -n "$IMAGE" ] && keep="$keep${DOCKER_ENV_KEEP[*]} "
   JOB_ENV_UNSET=()
   while IFS= read -r -d '' kv; do
@@ -87,6 +87,8 @@ job_command() {
     JOB_CMD+=(-v "$JOB_OUT_DIR:/dstack-out" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)
     for n in "${SECRET_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
     JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)
+    # the instance-store scratch folder (disks.sh), at the same path inside
+    [ -n "${SCRATCH_DIR:-}" ] && JOB_CMD+=(-v "$SCRATCH_DIR:$SCRATCH_DIR" -e DSTACK_SCRATCH)
     export_node_env /dstack-runner/mpi_hostfile
     for n in "${NODE_ENV_NAMES[@]}"; do JOB_CMD+=(-e "$n"); done
     # the nodes reach each other at the machines' own addresses: the container shares the host's network

@@ -1,5 +1,5 @@
 # ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----
-# Reads: LOG_FILE RUNNER_DIR ATTEMPT_PREFIX STORE_KIND LOG_INTERVAL TICK_MS SHIP_GAP_MS IMAGE_DIGEST
+# Reads: LOG_FILE RUNNER_DIR ATTEMPT_PREFIX STORE_KIND LOG_INTERVAL TICK_MS SHIP_GAP_MS IMAGE_DIGEST SCRATCH_DESC
 #   JOB_OUT; DSTACK_REDACT.
 # Needs: json_str redact_text log store_put_small s3_curl_ready
 # Offers: PHASE STARTED_AT LOG_SEQ LOG_SHIPPED; write_status set_phase print_new ship_logs
@@ -22,6 +22,7 @@ write_status() {
     printf ',"startedAt":%s' "$(json_str "$STARTED_AT")"
     [ -n "$ended" ] && printf ',"endedAt":%s' "$(json_str "$ended")"
     [ -n "${IMAGE_DIGEST:-}" ] && printf ',"imageDigest":%s' "$(json_str "$IMAGE_DIGEST")"
+    [ -n "${SCRATCH_DESC:-}" ] && printf ',"scratch":%s' "$(json_str "$SCRATCH_DESC")"
     printf ',"logChunks":%d}\n' "$LOG_SEQ"
   } >"$f"
   store_put_small "$f" "$ATTEMPT_PREFIX/status.json" || printf '[dstack] could not write status.json (%s) to the store\n' "$PHASE" >&2

@@ -24,6 +24,9 @@ if [ "$SELF_DESTRUCT" = 1 ]; then
   fi
 fi
 
+# instance-store disks: one scratch folder for the job (DSTACK_SCRATCH)
+prepare_scratch
+
 # secrets: names only; values come from this script's environment
 missing_secrets=()
 for n in "${SECRET_NAMES[@]}"; do
