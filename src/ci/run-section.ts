@@ -119,7 +119,8 @@ export async function renderRunSectionFor(r: RunRecord, manifest: ManifestEntry[
     logText: data.logText,
     logNode: data.logRank,
     sourceUrl: sourceUrl(r, env, src.platform),
-    artifactsNote: src.artifactsNote
+    artifactsNote: src.artifactsNote,
+    ...(data.scratch ? { scratch: data.scratch } : {})
   }
   return runSection(r, manifest, { ...src.links, jobUrl: src.jobUrl, policy, maxChars, extras })
 }

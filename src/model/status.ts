@@ -28,4 +28,6 @@ export interface AttemptStatus {
   logChunks?: number
   /** the image's `repo@sha256:…` when the job ran in one */
   imageDigest?: string
+  /** the scratch folder made of the instance-store disks: `2 × NVMe RAID 0, 7.6 TB at /opt/dstack/scratch` */
+  scratch?: string
 }

@@ -25,6 +25,8 @@ export interface ReportData {
   /** multi-node: the node `logText` is from */
   logRank?: number
   baseline?: BaselineInfo
+  /** the scratch folder the last attempt's runner made of the instance-store disks (its status.json) */
+  scratch?: string
 }
 
 export interface ReportDataOptions {
@@ -129,15 +131,24 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
   return { label, run: baseRun.run, metrics }
 }
 
+/** what the last attempt's runner (the master's) says of its scratch folder; nothing when it cannot be read */
+async function readScratch(store: RunStore, r: RunRecord, rank?: number): Promise<string | undefined> {
+  const n = r.attempts.length
+  if (!n || r.backend === 'local') return undefined
+  const st = await store.readStatus(r.repoId, r.run, n, rank).catch(() => undefined)
+  return typeof st?.scratch === 'string' ? st.scratch.slice(0, 200) : undefined
+}
+
 export async function loadReportData(store: RunStore, r: RunRecord, manifest: ManifestEntry[], o: ReportDataOptions = {}): Promise<ReportData> {
   // a multi-node run's logs are per node: the tail of the node that failed, else the master's
   const logRank = isMultiNode(r) ? (failingNode(r)?.rank ?? 0) : undefined
-  const [metrics, report, log, baseline] = await Promise.all([
+  const [metrics, report, log, baseline, scratch] = await Promise.all([
     readRunMetrics(store, r.repoId, r.run, manifest),
     artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
     r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r, logRank),
-    resolveBaseline(store, r, o.baseline, o.baseBranch, { untrustedRuns: o.untrustedRuns })
+    resolveBaseline(store, r, o.baseline, o.baseBranch, { untrustedRuns: o.untrustedRuns }),
+    readScratch(store, r, isMultiNode(r) ? 0 : undefined)
   ])
   const redact = o.redact ?? ((t: string) => t)
-  return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline }
+  return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline, ...(scratch ? { scratch } : {}) }
 }

@@ -1,4 +1,5 @@
 /** Pure: a run → the markdown of the job summary, the PR / MR comment and `--markdown`. */
+import { diskRow } from './disk-row.js'
 import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { runDurationSec } from './outputs.js'
 import { cellCode, codeSpan, escapeCell as escapeCellText, escapeText, link, policyFor, type LinkPolicy } from './md-escape.js'
@@ -51,6 +52,8 @@ export interface MarkdownContext {
   maxChars?: number
   /** hosts links may point at (default: the artifacts URL's host) */
   policy?: LinkPolicy
+  /** the scratch folder the runner made of the machine's instance-store disks (status.json `scratch`) */
+  scratch?: string
   /** more markdown (failure, metrics, report: section.ts), placed before the artifacts */
   blocks?: string[]
 }
@@ -74,6 +77,7 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
   lines.push(...nodesStatusRow(r))
   lines.push(`| Duration | ${formatDuration(runDurationSec(r))} |`)
   if (r.costUsd !== undefined) lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`)
+  lines.push(...diskRow(r, ctx.scratch))
   if (r.tags.length) lines.push(`| Tags | ${r.tags.map((t) => cellCode(t)).join(', ')} |`)
   if (ctx.jobUrl) lines.push(`| Job log | ${link('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`)
   lines.push('')

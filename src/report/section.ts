@@ -58,6 +58,8 @@ export interface SectionExtras {
   sourceUrl?: (file: string, line: number) => string | undefined
   /** a sentence on where the artifacts are, when they are not linked (escaped markdown) */
   artifactsNote?: string
+  /** the scratch folder of the machine's instance-store disks, as its runner described it */
+  scratch?: string
 }
 
 export interface SectionContext extends MarkdownContext {
@@ -171,6 +173,7 @@ export function runSection(r: RunRecord, manifest: ManifestEntry[], ctx: Section
   const max = ctx.maxChars ?? 60_000
   const before = [...failureBlock(r, x, ctx.policy), ...metricsBlock(x)]
   const note = x.artifactsNote ? [x.artifactsNote, ''] : []
+  if (x.scratch) ctx = { ...ctx, scratch: x.scratch }
   const withoutReport = runMarkdown(r, manifest, { ...ctx, blocks: [...before, ...note], maxChars: max })
   const budget = max - withoutReport.length - 200
   const report = reportBlock(x, ctx.policy, budget)
