@@ -3,7 +3,10 @@
  * 127.0.0.1, with the real Debian aws CLI (DSTACK_AWS_CLI=/usr/bin/aws, DSTACK_S3_ENDPOINT).
  */
 import { describe, expect, test, beforeAll, afterAll } from '@jest/globals'
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { awsCliPath, type S3TestServer } from '../helpers/s3server.js'
 import { makePlan, removeTempDirs, sha256, startRun, waitFor, s3StoreWithCode } from './fixture.js'
 import type { StoreLocation } from '../../src/model/index.js'
@@ -40,12 +43,28 @@ async function status(run = 'wise-cat-1'): Promise<Record<string, unknown> | und
   return t === undefined ? undefined : JSON.parse(t)
 }
 
-function start(plan: RunnerPlan, secretEnv: Record<string, string> = {}) {
+function start(plan: RunnerPlan, secretEnv: Record<string, string> = {}, env: Record<string, string> = {}) {
   return startRun(plan, {
     secretEnv,
     // checkpoints (mount: true) every second here, not every 30 s, so the test sees one mid-run
-    backend: { env: { ...s3.env, DSTACK_AWS_CLI: awsCliPath(), DSTACK_S3_ENDPOINT: s3.endpoint, DSTACK_CHECKPOINT_INTERVAL: '1' } }
+    backend: { env: { ...s3.env, DSTACK_AWS_CLI: awsCliPath(), DSTACK_S3_ENDPOINT: s3.endpoint, DSTACK_CHECKPOINT_INTERVAL: '1', ...env } }
   })
+}
+
+/** an aws CLI that writes each call's arguments to a file, then runs the real one */
+function countingAwsCli(): { cli: string; calls: () => string[]; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'aws-calls-'))
+  const cli = join(dir, 'aws')
+  writeFileSync(cli, `#!/bin/sh\nprintf '%s\\n' "$*" >>'${dir}/calls'\nexec '${awsCliPath()}' "$@"\n`)
+  chmodSync(cli, 0o755)
+  const calls = () => {
+    try {
+      return readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean)
+    } catch {
+      return []
+    }
+  }
+  return { cli, calls, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 beforeAll(async () => {
@@ -132,5 +151,37 @@ describe('runner script, S3 store (s3rver + aws CLI 2)', () => {
     expect(await status('calm-fox-3')).toMatchObject({ phase: 'done', status: 'cancelled' })
     expect(await get('github.com/acme/models/runs/calm-fox-3/artifacts/out/k.txt')).toBe('kept\n')
     expect((await chunks('calm-fox-3')).join('')).toMatch(/WORKING\n[\s\S]*cancelled/)
+  })
+
+  test('artifacts into a fresh prefix go up through curl (no aws sync), with their Content-Type; a file over the limit goes through the CLI', async () => {
+    const aws = countingAwsCli()
+    try {
+      const plan = makePlan(loc, {
+        runName: 'fast-elk-4',
+        commands: ['mkdir -p out/sub && printf png > out/plot.png && echo b > out/sub/b.txt && printf x > "out/sub/c d.bin"'],
+        artifacts: [{ path: 'out', mount: false }]
+      })
+      expect((await (await start(plan, {}, { DSTACK_AWS_CLI: aws.cli })).ended()).exitCode).toBe(0)
+      const p = 'github.com/acme/models/runs/fast-elk-4'
+      expect(await get(`${p}/artifacts/out/sub/b.txt`)).toBe('b\n')
+      expect(await get(`${p}/artifacts/out/sub/c d.bin`)).toBe('x')
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${p}/artifacts/out/plot.png` }))
+      expect(head.ContentType).toBe('image/png')
+      expect(JSON.parse((await get(`${p}/artifacts.json`))!).map((e: { path: string }) => e.path)).toEqual(['out/plot.png', 'out/sub/b.txt', 'out/sub/c d.bin'])
+      expect(aws.calls().filter((c) => c.includes('s3 sync') || c.includes(' cp '))).toEqual([])
+
+      // a file over DSTACK_S3_TREE_MAX_BYTES: the CLI's sync sends the folder
+      const big = makePlan(loc, {
+        runName: 'big-elk-5',
+        commands: ['mkdir -p out && head -c 200 /dev/zero > out/big.bin && echo s > out/small.txt'],
+        artifacts: [{ path: 'out', mount: false }]
+      })
+      expect((await (await start(big, {}, { DSTACK_AWS_CLI: aws.cli, DSTACK_S3_TREE_MAX_BYTES: '100' })).ended()).exitCode).toBe(0)
+      expect(aws.calls().filter((c) => c.includes('s3 sync') && c.includes('big-elk-5/artifacts/out'))).toHaveLength(1)
+      expect((await get('github.com/acme/models/runs/big-elk-5/artifacts/out/big.bin'))?.length).toBe(200)
+      expect(await get('github.com/acme/models/runs/big-elk-5/artifacts/out/small.txt')).toBe('s\n')
+    } finally {
+      aws.remove()
+    }
   })
 })

@@ -2,6 +2,7 @@
 # Reads: STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION S3_ENDPOINT AWS_CLI; DSTACK_S3_CURL.
 # Needs: artifact_files
 # Offers: store_put store_put_small store_get store_get_fast store_put_tree store_restore store_read_small
+#   s3_put_fresh_tree s3_prefix_empty
 #   s3_url aws_s3 s3_curl_ready s3_curl_get
 s3_url() { if [ -n "$S3_PREFIX" ]; then printf 's3://%s/%s/%s' "$S3_BUCKET" "$S3_PREFIX" "$1"; else printf 's3://%s/%s' "$S3_BUCKET" "$1"; fi; }
 aws_s3() {
@@ -129,12 +130,100 @@ store_get_fast() {
   store_get "$1" "$2"
 }
 
+# ---------- a folder into a fresh prefix without an aws process ----------
+# `aws s3 sync` of a run's artifacts costs a Python start (~0.5–1 CPU s), a listing of the
+# destination and then the PUTs. Into a prefix that holds nothing there is nothing to compare or
+# delete: one ListObjectsV2 through curl says so, then one curl process PUTs every file, 16 at a
+# time (--parallel), signed as store_put_small's are, each with the Content-Type the CLI would guess
+# for the common kinds (report images must show in a browser). Falls back (returns 1) when curl
+# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES (the CLI's multipart is
+# faster there), a name is not printable ASCII, or any PUT fails (sync then sends what is missing).
+S3_TREE_MAX_BYTES="${DSTACK_S3_TREE_MAX_BYTES:-16777216}"
+S3_TREE_MAX_FILES=5000
+S3_TREE_PARALLEL=
+case "$S3_TREE_MAX_BYTES" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=16777216 ;; esac
+# CTYPE := the Content-Type of a file name, or nothing (S3's default, as the CLI leaves an unknown
+# kind); a variable, not output: no fork per file
+s3_content_type() {
+  case "${1,,}" in
+    *.png) CTYPE=image/png ;; *.jpg|*.jpeg) CTYPE=image/jpeg ;; *.gif) CTYPE=image/gif ;;
+    *.svg) CTYPE=image/svg+xml ;; *.webp) CTYPE=image/webp ;; *.html|*.htm) CTYPE=text/html ;;
+    *.txt) CTYPE=text/plain ;; *.md) CTYPE=text/markdown ;; *.csv) CTYPE=text/csv ;;
+    *.json) CTYPE=application/json ;; *.pdf) CTYPE=application/pdf ;; *.xml) CTYPE=application/xml ;;
+    *.gz|*.tgz) CTYPE=application/gzip ;; *.tar) CTYPE=application/x-tar ;; *.zip) CTYPE=application/zip ;;
+    *) CTYPE= ;;
+  esac
+}
+# s3_prefix_empty PREFIX: S3 holds no key under PREFIX/ (a signed ListObjectsV2, max-keys=1)
+s3_prefix_empty() {
+  local p="$1/" enc='' c i body domain=amazonaws.com LC_ALL=C
+  [ -n "$S3_PREFIX" ] && p="$S3_PREFIX/$p"
+  for ((i = 0; i < ${#p}; i++)); do
+    c="${p:i:1}"
+    case "$c" in [A-Za-z0-9._~-]) enc+="$c" ;; *) printf -v c '%%%02X' "'$c"; enc+="$c" ;; esac
+  done
+  case "$S3_REGION" in cn-*) domain=amazonaws.com.cn ;; esac
+  local q="list-type=2&max-keys=1&prefix=$enc" url
+  if [ -n "$S3_ENDPOINT" ]; then url="${S3_ENDPOINT%/}/$S3_BUCKET?$q"
+  elif [[ "$S3_BUCKET" == *.* ]]; then url="https://s3.$S3_REGION.$domain/$S3_BUCKET?$q"
+  else url="https://$S3_BUCKET.s3.$S3_REGION.$domain/?$q"
+  fi
+  body=$({
+    printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+    [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+  } | curl -fsS --connect-timeout 10 --max-time 30 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - "$url" 2>/dev/null) || return 1
+  [[ "$body" == *"<KeyCount>0</KeyCount>"* ]]
+}
+# s3_put_fresh_tree SRC PREFIX
+s3_put_fresh_tree() {
+  local src="$1" prefix="$2" f rel ops='' n=0 CTYPE ok LC_ALL=C
+  [ "${DSTACK_S3_TREE_CURL:-1}" = 1 ] && s3_curl_ready || return 1
+  if [ -z "$S3_TREE_PARALLEL" ]; then
+    S3_TREE_PARALLEL=off
+    curl --help all 2>/dev/null | grep -q -e '--parallel-max' && S3_TREE_PARALLEL=on
+  fi
+  [ "$S3_TREE_PARALLEL" = on ] || return 1
+  [ -z "$(find "$src" -type f -size +"${S3_TREE_MAX_BYTES}"c -print -quit 2>/dev/null)" ] || return 1
+  while IFS= read -r -d '' f; do
+    rel="${f#"$src"/}"
+    [[ "$f" == *[![:print:]]* || "$f" == *[\"\\]* ]] && return 1
+    n=$((n + 1))
+    [ "$n" -le "$S3_TREE_MAX_FILES" ] || return 1
+    s3_http_url "$prefix/$rel"
+    s3_content_type "$rel"
+    ops+="upload-file = \"$f\""$'\n'"url = \"$HTTP_URL\""$'\n'"output = \"/dev/null\""$'\n'
+    [ -z "$CTYPE" ] || ops+="header = \"Content-Type: $CTYPE\""$'\n'
+    ops+=$'\x01'
+  done < <(artifact_files "$src")
+  [ "$n" -gt 0 ] && s3_prefix_empty "$prefix" || return 1
+  # one operation per file (`next`): each carries its own Content-Type and the signing options
+  ok=$({
+    local op first=1
+    while IFS= read -r -d $'\x01' op; do
+      [ "$first" = 1 ] || printf 'next\n'
+      first=0
+      printf 'user = "%s:%s"\n' "$CURL_AK" "$CURL_SK"
+      [ -z "$CURL_ST" ] || printf 'header = "x-amz-security-token: %s"\n' "$CURL_ST"
+      printf 'aws-sigv4 = "aws:amz:%s:s3"\nheader = "x-amz-content-sha256: UNSIGNED-PAYLOAD"\n' "$S3_REGION"
+      printf 'connect-timeout = 10\nspeed-limit = 1024\nspeed-time = 60\nwrite-out = "%%{http_code}\\n"\n%s' "$op"
+    done <<<"$ops"
+  } | curl -sS --parallel --parallel-max 16 -K - 2>/dev/null | grep -c '^200$')
+  [ "$ok" = "$n" ]
+}
+
 # upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,
 # also delete what the store holds there and the folder no longer has (a mounted artifact synced
 # earlier), so the store matches the manifest
 store_put_tree() {
   local src="$1" prefix="$2" prune="${3:-}" f rel
-  if [ "$STORE_KIND" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} "$src" "$(s3_url "$prefix")"; return; fi
+  if [ "$STORE_KIND" = s3 ]; then
+    # a prefix that holds nothing yet (the run's artifacts at its end): no listing to compare, no
+    # aws process; the CLI's sync for anything else, or when the quick path cannot
+    s3_put_fresh_tree "$src" "$prefix" && return 0
+    aws_s3 sync --no-follow-symlinks ${prune:+--delete} "$src" "$(s3_url "$prefix")"
+    return
+  fi
   while IFS= read -r -d '' f; do
     rel="${f#"$src"/}"
     if [ -e "$STORE_ROOT/$prefix/$rel" ] && [ ! "$f" -nt "$STORE_ROOT/$prefix/$rel" ]; then continue; fi
