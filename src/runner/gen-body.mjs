@@ -18,6 +18,7 @@ export const RUNNER_MODULES = [
   'nodes.sh',
   'work.sh',
   'container.sh',
+  'jobuser.sh',
   'store.sh',
   'logs.sh',
   'artifacts.sh',
