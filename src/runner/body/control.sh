@@ -1,6 +1,6 @@
 # ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----
 # Reads: IMDS RUNNER_DIR TICK_MS ARTIFACT_PATHS[] NODE_RANK NOTES[] PID_NOTE PHASE JOB_PRIV[]; DSTACK_WATCHER_PID.
-# Needs: log now_utc write_status print_new ship_logs finish_checkpoints has_job_outputs upload_artifacts
+# Needs: log own_file now_utc write_status print_new ship_logs finish_checkpoints has_job_outputs upload_artifacts
 #   job_user_reclaim (JOB_PRIV[])
 #   work_folder_note remove_work_folder
 # Offers: JOB_PID JOB_EXIT STOP STOP_REASON STOP_AT; tick_open tick_on_exit tick_wait job_alive
@@ -79,6 +79,7 @@ spot_notice() {
   local action time
   action=$(printf '%s' "$body" | grep -o '"action"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
   time=$(printf '%s' "$body" | grep -o '"time"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
+  own_file "$RUNNER_DIR/notice-time"
   printf '%s\n' "$time" >"$RUNNER_DIR/notice-time" 2>/dev/null
   printf '%s %s' "${action:-terminate}" "${time:-soon}"
 }
