@@ -2,6 +2,7 @@
  * Hostile-input cases run as a user would: a real git repository with workflow files, the real CLI
  * entry (`main`), the local backend executing the real runner script with bash, a folder store.
  */
+import './job-user-on.js'
 import { mkdtempSync, rmSync, readdirSync, readFileSync, existsSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'

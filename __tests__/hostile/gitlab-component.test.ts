@@ -2,6 +2,7 @@
  * Hostile component inputs: shell syntax in args, env and working-directory reaches the job as
  * literal text (inputs travel as variables, never as shell text), under gitlab-ci-local.
  */
+import './job-user-on.js'
 import { describe, it, expect } from '@jest/globals'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -5,6 +5,7 @@
  * case runs a hostile job end to end on the local backend and checks `dstack-run report`.
  * One `it` per case.
  */
+import './job-user-on.js'
 import { describe, it, expect, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -101,13 +101,12 @@ describe('redacted before the log leaves the job', () => {
       expect(run.err).not.toContain(v)
     }
   })
-  test('the work folder is private (0700), per user and per repository, and its job log holds no secret', () => {
+  test('the work folder is private (0700; 0711 when the job runs as its own user: passed through, never listed), per user and per repository, and its job log holds no secret', () => {
     const root = defaultWorkRoot(REPO_ID, false)
     expect(root).toBe(join(tmpdir(), `dstack-work-${process.getuid!()}`, root.split('/').pop()!))
-    expect(statSync(root).mode & 0o777).toBe(0o700)
-    expect(statSync(join(root, '..')).mode & 0o777).toBe(0o700)
     const attempt = join(root, runNameOf(run), '1')
-    expect(statSync(attempt).mode & 0o777).toBe(0o700)
+    for (const d of [root, join(root, '..'), attempt]) expect(statSync(d).mode & 0o766).toBe(0o700)
+    expect(statSync(join(attempt, 'runner')).mode & 0o777).toBe(0o700)
     const jobLog = readFileSync(join(attempt, 'runner', 'job.log'), 'utf8')
     expect(jobLog).toContain('tok=***')
     expect(jobLog).not.toContain(TOK)

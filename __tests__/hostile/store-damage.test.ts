@@ -3,6 +3,7 @@
  * one clear line naming the file, `ps` lists the rest, nothing prints a stack trace.
  * One `it` per case.
  */
+import './job-user-on.js'
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'

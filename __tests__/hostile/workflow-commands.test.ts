@@ -4,6 +4,7 @@
  * back with a model of the GitHub runner's command parser (helpers/github-command-reader.ts) and
  * with GitLab's section regex. One `it` per case.
  */
+import './job-user-on.js'
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

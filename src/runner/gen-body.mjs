@@ -19,6 +19,7 @@ export const RUNNER_MODULES = [
   'work.sh',
   'disks.sh',
   'container.sh',
+  'jobuser.sh',
   'store.sh',
   'logs.sh',
   'artifacts.sh',

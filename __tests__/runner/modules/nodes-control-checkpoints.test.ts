@@ -26,7 +26,7 @@ describe('nodes.sh', () => {
   })
 
   test('a node takes its group\'s job, dstack\'s node variables and a hostfile; the inputs leave the environment', () => {
-    const script = 'RUNNER_DIR="$T"; printf "%s|%s|%s\\n" "$(node_label)" "$NODE_ERROR" "${DSTACK_NODE_RANK:-unset}"; grep -c "^echo w$" <<<"$JOB_SCRIPT"\nexport_node_env /h; for n in "${NODE_ENV_NAMES[@]}"; do printf "%s=%s\\n" "$n" "$(printenv "$n" | paste -sd,)"; done; write_hostfile; cat "$T/mpi_hostfile"'
+    const script = 'RUNNER_DIR="$T"; JOB_RUNNER_DIR="$T"; printf "%s|%s|%s\\n" "$(node_label)" "$NODE_ERROR" "${DSTACK_NODE_RANK:-unset}"; grep -c "^echo w$" <<<"$JOB_SCRIPT"\nexport_node_env /h; for n in "${NODE_ENV_NAMES[@]}"; do printf "%s=%s\\n" "$n" "$(printenv "$n" | paste -sd,)"; done; write_hostfile; cat "$T/mpi_hostfile"'
     const r = runModules(['settings.sh', 'nodes.sh'], script, { plan: groups, env: { DSTACK_NODE_RANK: '2', DSTACK_NODES_IPS: '10.0.0.1\n10.0.0.2\n10.0.0.3', DSTACK_GPUS_PER_NODE: '4' } })
     expect(r.stdout.split('\n')).toEqual([
       'node 2 of 3 (group workers)||unset',
@@ -68,7 +68,7 @@ describe('nodes.sh', () => {
 })
 
 describe('control.sh', () => {
-  const standIns = recording('finish_checkpoints', 'write_status', 'print_new', 'ship_logs', 'work_folder_note', 'remove_work_folder') + '\nupload_failed=\nhas_job_outputs() { return 1; }\nupload_artifacts() { [ -z "$upload_failed" ]; }'
+  const standIns = recording('finish_checkpoints', 'write_status', 'print_new', 'ship_logs', 'work_folder_note', 'remove_work_folder') + '\nJOB_PRIV=()\njob_user_reclaim() { :; }\nupload_failed=\nhas_job_outputs() { return 1; }\nupload_artifacts() { [ -z "$upload_failed" ]; }'
   const vars = { RUNNER_DIR: '/nonexistent', PID_NOTE: '/nonexistent/pid', NODE_RANK: '0', PHASE: 'running', LOG_FILE: '/dev/null' }
 
   test('a SIGTERM to the runner stops the job\'s whole process group, once, with the first reason', () => {
@@ -109,7 +109,7 @@ describe('control.sh', () => {
 
 describe('checkpoints.sh', () => {
   const plan = (dir: string) => makePlan({ kind: 'folder', root: `${dir}/store` }, { artifacts: [{ path: 'ckpt', mount: true }, { path: 'model', mount: false }], attempt: 2 })
-  const standIns = 'artifact_src() { printf "%s/code/%s" "$T" "$1"; }\nupload_artifact() { printf "%s\\n" "upload $*" >>"$T/calls"; }\nstore_restore() { [ -e "$T/saved/$1" ] || return 0; cp -Rp "$T/saved/$1" "$2"; }\n' + recording('print_new', 'ship_logs', 'write_status')
+  const standIns = 'artifact_src() { printf "%s/code/%s" "$T" "$1"; }\nartifact_base() { printf "%s/code" "$T"; }\nartifact_refusal() { [ ! -L "$1" ] || printf "it is a symbolic link"; }\nupload_artifact() { printf "%s\\n" "upload $*" >>"$T/calls"; }\nstore_restore() { [ -e "$T/saved/$1" ] || return 0; cp -Rp "$T/saved/$1" "$2"; }\n' + recording('print_new', 'ship_logs', 'write_status')
   const vars = { NODE_RANK: '0', ARTIFACTS_PREFIX: 'run/artifacts', PHASE: 'running' }
 
   test('sync_mounts starts a background sync every CHECKPOINT_INTERVAL seconds of the test\'s clock', () => {
@@ -126,8 +126,18 @@ describe('checkpoints.sh', () => {
 
   test('attempt 2 restores what an earlier attempt saved and tells the job where it resumed from', () => {
     const script = 'RUNNER_DIR="$T"; LOG_FILE="$T/log"; mkdir -p "$T/saved/run/artifacts/ckpt" "$T/code/ckpt"\nprintf 7 >"$T/saved/run/artifacts/ckpt/step"; printf old >"$T/code/ckpt/keep"\nrestore_checkpoints; echo "$DSTACK_RESTORED|$DSTACK_RESUMED_FROM"; cat "$T/code/ckpt/step" "$T/code/ckpt/keep"'
-    const r = runModules(['settings.sh', 'checkpoints.sh'], script, { plan, standIns, vars })
+    const r = runModules(['settings.sh', 'checkpoints.sh', 'fetch.sh'], script, { plan, standIns, vars })
     expect(r.stdout).toBe('ckpt|1\n7old')
     expect(readFileSync(`${r.dir}/log`, 'utf8')).toMatch(/^\[dstack\] attempt 2 resumes: restored ckpt \(1 files, 4B\) saved by earlier attempts, in \d+\.\d s\n$/)
+  })
+
+  test('a restore never writes through a link: the checkpoint path or a file in it committed as a link is refused', () => {
+    const linkDir = 'mkdir -p "$T/victim" "$T/saved/run/artifacts/ckpt" "$T/code"; ln -s "$T/victim" "$T/code/ckpt"\nprintf 7 >"$T/saved/run/artifacts/ckpt/step"\nrestore_checkpoints; echo "[$DSTACK_RESTORED]"; ls "$T/victim" | wc -l'
+    const a = runModules(['settings.sh', 'checkpoints.sh', 'fetch.sh'], 'RUNNER_DIR="$T"; LOG_FILE="$T/log"\n' + linkDir, { plan, standIns, vars })
+    expect(a.stdout).toBe('[]\n0\n')
+    expect(readFileSync(`${a.dir}/log`, 'utf8')).toContain('checkpoint `ckpt` was not restored: it is a symbolic link')
+    const linkFile = 'mkdir -p "$T/saved/run/artifacts/ckpt/sub" "$T/code/ckpt"; printf safe >"$T/victim.txt"; ln -s "$T/victim.txt" "$T/code/ckpt/step"; ln -s "$T" "$T/code/ckpt/sub"\nprintf 7 >"$T/saved/run/artifacts/ckpt/step"; printf 8 >"$T/saved/run/artifacts/ckpt/sub/x"\nrestore_checkpoints; cat "$T/victim.txt"; [ -e "$T/x" ] && echo wrote-through || echo kept-out'
+    const b = runModules(['settings.sh', 'checkpoints.sh', 'fetch.sh'], 'RUNNER_DIR="$T"; LOG_FILE="$T/log"\n' + linkFile, { plan, standIns, vars })
+    expect(b.stdout).toBe('safekept-out\n')
   })
 })

@@ -39,7 +39,7 @@ describe('work.sh', () => {
 
 describe('container.sh', () => {
   const plan = (dir: string) => makePlan({ kind: 'folder', root: `${dir}/store` }, { image: 'ghcr.io/acme/train:1', secretEnvNames: ['HF_TOKEN'], rootPaths: ['/results'], artifacts: [{ path: '/results', mount: false }] })
-  const vars = { CODE_DIR: '/w/code', RUNNER_DIR: '/w/runner', ROOT_DIR: '/w/root', JOB_OUT_DIR: '/w/out', LOG_FILE: '/dev/null', NODES_NUM: '2' }
+  const vars = { CODE_DIR: '/w/code', RUNNER_DIR: '/w/runner', JOB_RUNNER_DIR: '/w/job', ROOT_DIR: '/w/root', JOB_OUT_DIR: '/w/out', LOG_FILE: '/dev/null', NODES_NUM: '2' }
   const nodeEnv = 'NODE_ENV_NAMES=()\nexport_node_env() { NODE_ENV_NAMES=(DSTACK_NODE_RANK DSTACK_NODES_NUM); }\n'
 
   test('job_command runs the image with the code, the secrets by name, the node variables and the host\'s network', () => {

@@ -1,7 +1,7 @@
 # ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----
 # Reads: ARTIFACT_PATHS[] IMAGE OWNS_MACHINE WORKING_DIR CODE_DIR ROOT_DIR JOB_OUT_DIR RUNNER_DIR
 #   ARTIFACTS_PREFIX RUN_PREFIX.
-# Needs: is_abs json_str log note store_put store_put_small store_put_tree
+# Needs: is_abs json_str log note own_file store_put store_put_small store_put_tree
 # Offers: artifact_src artifact_key artifact_base artifact_refusal artifact_files upload_artifact
 #   has_job_outputs upload_artifacts
 # where an artifact is on this machine: relative to the working folder; absolute ones at their
@@ -129,6 +129,8 @@ upload_artifacts() {
   local i path src rc failed=0 missing=() why links=()
   local manifest="$RUNNER_DIR/artifacts.json" entries="$RUNNER_DIR/artifacts.entries" first=1 f rel size sum hashing
   [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || has_job_outputs || return 0
+  own_file "$entries"
+  own_file "$manifest"
   artifact_manifest_entries >"$entries" &
   hashing=$!
   for i in "${!ARTIFACT_PATHS[@]}"; do

@@ -1,10 +1,11 @@
 # ---- body/checkpoints.sh: `mount: true` artifacts, carried across attempts ----
 # Reads: ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ATTEMPT NODE_RANK RUNNER_DIR LOG_FILE ARTIFACTS_PREFIX PHASE;
 #   DSTACK_CHECKPOINT_INTERVAL.
-# Needs: log note now_ms secs_ms human_bytes artifact_src upload_artifact store_restore print_new
+# Needs: log note now_ms secs_ms human_bytes artifact_src artifact_base artifact_refusal place_file own_file
+#   upload_artifact store_restore print_new
 #   ship_logs write_status
 # Offers: CHECKPOINT_INTERVAL DSTACK_RESTORED DSTACK_RESUMED_FROM; has_checkpoints sync_mounts
-#   restore_checkpoints notice_fit finish_checkpoints
+#   restore_checkpoints restore_into notice_fit finish_checkpoints
 # Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while
 # the job runs, first thing on a spot notice, and restored before the commands of the next attempt.
 CHECKPOINT_INTERVAL="${DSTACK_CHECKPOINT_INTERVAL:-30}"
@@ -31,6 +32,8 @@ checkpoint_bytes() {
 # upload the checkpoints now; appends "bytes ms failed" to ckpt.stat (the measured throughput)
 save_checkpoints() {
   local i rc failed=0 t0 bytes mark="$RUNNER_DIR/ckpt.mark" next="$RUNNER_DIR/ckpt.next.$BASHPID"
+  own_file "$next"
+  own_file "$RUNNER_DIR/ckpt.stat"
   : >"$next"
   bytes=$(checkpoint_bytes "$mark")
   t0=$(now_ms)
@@ -78,6 +81,23 @@ sync_mounts() {
   CKPT_SYNC_PID=$!
 }
 
+# restore_into PATH STAGED: the staged checkpoint's files into the artifact's place, each through
+# place_file (refuses to pass through or replace a link on the way; renames over the file itself)
+restore_into() {
+  local path="$1" staged="$2" dest base rel f why
+  dest="$(artifact_src "$path")"
+  why="$(artifact_refusal "$dest" "$(artifact_base "$path")")"
+  [ -z "$why" ] || { printf '%s' "$why"; return 1; }
+  case "$path" in
+    /*) rel="${path#/}"; base="${dest%"/$rel"}" ;;
+    *) rel="$path"; base="${dest%"/$rel"}" ;;
+  esac
+  if [ -f "$staged" ]; then place_file "$staged" "$base" "$rel"; return; fi
+  while IFS= read -r -d '' f; do
+    place_file "$f" "$base" "$rel/${f#"$staged"/}" || return 1
+  done < <(find "$staged" -type f -print0)
+}
+
 # attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands
 restore_checkpoints() {
   local i path dest staged n nfiles=0 restored=() t0
@@ -93,13 +113,16 @@ restore_checkpoints() {
       note "could not restore the checkpoint \`$path\` from the store: the job starts without it"
       continue
     fi
-    [ -e "$staged" ] || continue
+    [ -e "$staged" ] || [ -L "$staged" ] || continue
+    # links from the store are never restored
+    if [ -L "$staged" ]; then rm -f "$staged"; continue; fi
+    find "$staged" -type l -delete 2>/dev/null
     n=$(find "$staged" -type f | wc -l)
     [ "$n" -gt 0 ] || { rm -rf "$staged"; continue; }
-    mkdir -p "$(dirname "$dest")"
-    if [ -e "$dest" ] && [ -d "$staged" ]; then cp -Rp "$staged/." "$dest/" && rm -rf "$staged"
-    else rm -rf "$dest" && mv "$staged" "$dest"
-    fi || { note "could not put the checkpoint \`$path\` in place: the job starts without it"; continue; }
+    # never written through a link: not the checkpoint's own path (a link committed in the
+    # repository), nor a folder on the way to one of its files; each file is renamed into place
+    why=$(restore_into "$path" "$staged") || { note "checkpoint \`$path\` was not restored: $why; the job starts without it"; rm -rf "$staged"; continue; }
+    rm -rf "$staged"
     restored+=("$path")
     nfiles=$((nfiles + n))
   done

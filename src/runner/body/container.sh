@@ -1,6 +1,6 @@
 # ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----
 # Reads: IMAGE ENTRYPOINT ENTRYPOINT_ARGV[] ENTRYPOINT_ARGS[] ENTRYPOINT_ENV[] SHM_SIZE_MIB REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
-#   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM SCRATCH_DIR
+#   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] JOB_RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM SCRATCH_DIR
 #   NODE_ENV_NAMES[] JOB_ENV_KEEP[] DOCKER_ENV_KEEP[] DSTACK_RESTORED DSTACK_RESUMED_FROM;
 #   DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD (then unset).
 # Needs: log is_abs export_node_env fail_early
@@ -81,7 +81,7 @@ job_command() {
     code_mount=/workflow
     is_abs "$WORKING_DIR" && code_mount="$WORKING_DIR"
     if [ "$WORKING_DIR" = . ] || is_abs "$WORKING_DIR"; then container_dir="$code_mount"; else container_dir="/workflow/$WORKING_DIR"; fi
-    JOB_CMD=(docker run --rm -i --name "dstack-$RUN_NAME-$ATTEMPT-$$" -v "$CODE_DIR:$code_mount" -v "$RUNNER_DIR:/dstack-runner" -w "$container_dir" -e DSTACK_RUNNER_DIR=/dstack-runner)
+    JOB_CMD=(docker run --rm -i --name "dstack-$RUN_NAME-$ATTEMPT-$$" -v "$CODE_DIR:$code_mount" -v "$JOB_RUNNER_DIR:/dstack-runner" -w "$container_dir" -e DSTACK_RUNNER_DIR=/dstack-runner)
     for p in "${ROOT_PATHS[@]}"; do JOB_CMD+=(-v "$ROOT_DIR$p:$p"); done
     command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)
     JOB_CMD+=(-v "$JOB_OUT_DIR:/dstack-out" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)
@@ -114,6 +114,6 @@ job_command() {
         *) log "warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have" ;;
       esac
     fi
-    JOB_CMD=(bash "$RUNNER_DIR/job.sh")
+    JOB_CMD=(bash "$JOB_RUNNER_DIR/job.sh")
   fi
 }

@@ -1,6 +1,7 @@
 # ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----
-# Reads: IMDS RUNNER_DIR TICK_MS ARTIFACT_PATHS[] NODE_RANK NOTES[] PID_NOTE PHASE; DSTACK_WATCHER_PID.
-# Needs: log now_utc write_status print_new ship_logs finish_checkpoints has_job_outputs upload_artifacts
+# Reads: IMDS RUNNER_DIR TICK_MS ARTIFACT_PATHS[] NODE_RANK NOTES[] PID_NOTE PHASE JOB_PRIV[]; DSTACK_WATCHER_PID.
+# Needs: log own_file now_utc write_status print_new ship_logs finish_checkpoints has_job_outputs upload_artifacts
+#   job_user_reclaim (JOB_PRIV[])
 #   work_folder_note remove_work_folder
 # Offers: JOB_PID JOB_EXIT STOP STOP_REASON STOP_AT; tick_open tick_on_exit tick_wait job_alive
 #   signal_job request_stop watcher_gone spot_notice finish fail_early (and the TERM INT HUP traps)
@@ -32,10 +33,11 @@ tick_wait() {
   wait $! 2>/dev/null
 }
 
-job_alive() { [ -n "$JOB_PID" ] && kill -0 "$JOB_PID" 2>/dev/null; }
+# (a job of another user, started through sudo: kill -0 says EPERM, /proc still knows it)
+job_alive() { [ -n "$JOB_PID" ] && { kill -0 "$JOB_PID" 2>/dev/null || { [ "${#JOB_PRIV[@]}" -gt 0 ] && [ -e "/proc/$JOB_PID" ]; }; }; }
 signal_job() {
   [ -n "$JOB_PID" ] || return 0
-  kill -"$1" -- "-$JOB_PID" 2>/dev/null || kill -"$1" "$JOB_PID" 2>/dev/null || true
+  "${JOB_PRIV[@]}" kill -"$1" -- "-$JOB_PID" 2>/dev/null || "${JOB_PRIV[@]}" kill -"$1" "$JOB_PID" 2>/dev/null || true
 }
 request_stop() {
   # first reason wins: a timeout after a cancel is still a cancel
@@ -77,6 +79,7 @@ spot_notice() {
   local action time
   action=$(printf '%s' "$body" | grep -o '"action"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
   time=$(printf '%s' "$body" | grep -o '"time"[[:space:]]*:[[:space:]]*"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
+  own_file "$RUNNER_DIR/notice-time"
   printf '%s\n' "$time" >"$RUNNER_DIR/notice-time" 2>/dev/null
   printf '%s %s' "${action:-terminate}" "${time:-soon}"
 }
@@ -88,6 +91,7 @@ finish() {
   [ -n "$FINISHED" ] && return
   FINISHED=1
   trap '' TERM INT HUP
+  job_user_reclaim
   finish_checkpoints "$status" "$code" "$reason"
   PHASE=uploading
   # nothing to upload: the next status.json says done, in a few milliseconds

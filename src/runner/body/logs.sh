@@ -1,7 +1,7 @@
 # ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----
 # Reads: LOG_FILE RUNNER_DIR ATTEMPT_PREFIX STORE_KIND LOG_INTERVAL TICK_MS SHIP_GAP_MS IMAGE_DIGEST SCRATCH_DESC
 #   JOB_OUT; DSTACK_REDACT.
-# Needs: json_str redact_text log store_put_small s3_curl_ready
+# Needs: json_str redact_text log own_file store_put_small s3_curl_ready
 # Offers: PHASE STARTED_AT LOG_SEQ LOG_SHIPPED; write_status set_phase print_new ship_logs
 #   ship_ticks log_ship_due start_redactor stop_redactor
 STARTED_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -14,6 +14,7 @@ LOG_PRINTED=0
 write_status() {
   local status="${1:-}" code="${2:-}" reason="${3:-}" ended="${4:-}"
   local f="$RUNNER_DIR/status.json"
+  own_file "$f"
   {
     printf '{"phase":%s' "$(json_str "$PHASE")"
     [ -n "$status" ] && printf ',"status":%s' "$(json_str "$status")"
@@ -43,6 +44,7 @@ ship_logs() {
   local size chunk="$RUNNER_DIR/chunk.log"
   size=$(stat -c %s "$LOG_FILE" 2>/dev/null) || return 0
   [ "$size" -gt "$LOG_SHIPPED" ] || return 0
+  own_file "$chunk"
   tail -c +"$((LOG_SHIPPED + 1))" "$LOG_FILE" | head -c "$((size - LOG_SHIPPED))" >"$chunk" || return 0
   if store_put_small "$chunk" "$ATTEMPT_PREFIX/logs/$(printf '%06d' "$LOG_SEQ").log"; then
     LOG_SHIPPED=$size

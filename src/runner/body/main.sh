@@ -1,9 +1,10 @@
 # ---- body/main.sh: a run's phases, in order: start, code, deps, checkpoints, job command, run, finish ----
 # Reads: what the modules before it offer (it calls each phase in turn).
-# Offers: JOB_DIR JOB_OUT (the job's working folder; where its output goes)
+# Offers: JOB_DIR JOB_OUT (the job's working folder; where its output goes) HOME (exported, /root when unset)
 # ---------- start ----------
 export HOME="${HOME:-/root}"
 claim_attempt
+job_user_init
 if ! make_work_dir "$WORK_BASE" || ! mkdir -p "$JOB_OUT_DIR"; then
   printf '[dstack] cannot create the work folder %s\n' "$WORK" >&2
   PHASE='done'
@@ -14,6 +15,7 @@ fi
 log "run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ "$NODES_NUM" -gt 1 ] && printf ', %s' "$(node_label)")"
 write_status
 [ -z "$NODE_ERROR" ] || fail_early "$NODE_ERROR"
+[ -z "$JOB_USER_NOTE" ] || log "$JOB_USER_NOTE"
 
 if [ "$SELF_DESTRUCT" = 1 ]; then
   mins=$(( (MAX_DURATION + 59) / 60 + 10 ))
@@ -57,7 +59,9 @@ fi
 restore_checkpoints
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 
-printf '%s\n' "$JOB_SCRIPT" >"$RUNNER_DIR/job.sh"
+# the job's own folder ($DSTACK_RUNNER_DIR: job.sh, the step marker, the MPI hostfile), not the runner's
+(umask 077 && mkdir -p "$JOB_RUNNER_DIR") || fail_early "cannot create $JOB_RUNNER_DIR"
+printf '%s\n' "$JOB_SCRIPT" >"$JOB_RUNNER_DIR/job.sh"
 
 # the job's command: docker run of the image, or bash on job.sh
 job_command
@@ -65,6 +69,7 @@ job_command
 # ---------- run ----------
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 write_hostfile
+job_user_prepare || fail_early "${PREPARE_ERROR:-cannot give its folders to the user $JOB_USER of the job}"
 if ! startup_wait; then
   case "$STOP" in
     timed-out) finish timed-out "" "$STOP_REASON" 124 ;;
@@ -80,12 +85,13 @@ if [ -n "${DSTACK_REDACT:-}" ]; then start_redactor || fail_early "cannot start 
 (
   cd "$JOB_DIR" || exit 1
   trap - TERM INT HUP
-  export DSTACK_RUNNER_DIR="$RUNNER_DIR"
+  export DSTACK_RUNNER_DIR="$JOB_RUNNER_DIR"
+  job_user_env
   export DSTACK_METRICS="$JOB_OUT_DIR/metrics.jsonl" DSTACK_REPORT="$JOB_OUT_DIR/report.md"
-  if [ -n "$IMAGE" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env "$RUNNER_DIR/mpi_hostfile"; fi
+  if [ -n "$IMAGE" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env "$JOB_RUNNER_DIR/mpi_hostfile"; fi
   job_env_unset
   tick_on_exit
-  exec setsid env "${JOB_ENV_UNSET[@]}" "${JOB_CMD[@]}" </dev/null >>"$JOB_OUT" 2>&1
+  exec setsid env "${JOB_ENV_UNSET[@]}" "${JOB_AS[@]}" "${JOB_CMD[@]}" </dev/null >>"$JOB_OUT" 2>&1
 ) &
 JOB_PID=$!
 printf '%s\n' "$JOB_PID" >"$PID_NOTE" 2>/dev/null || true
@@ -97,7 +103,7 @@ ship_ticks
 while job_alive; do
   tick_wait
   job_alive || break # the job just ended: finish ships the rest at once
-  if [ "$PHASE" = setup ] && [ -f "$RUNNER_DIR/step" ] && grep -q '^commands' "$RUNNER_DIR/step" 2>/dev/null; then set_phase running; fi
+  if [ "$PHASE" = setup ] && job_read_small "$JOB_RUNNER_DIR/step" | grep -q '^commands' ; then set_phase running; fi
   if log_ship_due; then
     print_new
     ship_logs
@@ -129,6 +135,7 @@ wait "$JOB_PID" 2>/dev/null
 JOB_EXIT=$?
 signal_job KILL # leftovers of the job's process group
 stop_redactor
+job_user_reclaim
 image_digest
 print_new
 
@@ -140,7 +147,7 @@ esac
 if [ "$JOB_EXIT" = 0 ]; then
   finish succeeded 0 "all commands exited with 0" 0
 fi
-step=$(cat "$RUNNER_DIR/step" 2>/dev/null || true)
+step=$(job_read_small "$JOB_RUNNER_DIR/step" | head -n 1)
 how="exited with $JOB_EXIT"
 if [ "$JOB_EXIT" -gt 128 ] && [ "$JOB_EXIT" -lt 160 ]; then
   sig=$(kill -l "$((JOB_EXIT - 128))" 2>/dev/null || echo "$((JOB_EXIT - 128))")

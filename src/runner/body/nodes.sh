@@ -1,7 +1,7 @@
 # ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----
 # Reads: NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] MAX_DURATION RUN_PREFIX
-#   ATTEMPT RUNNER_DIR STOP; DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK (then unset).
-# Needs: log format_duration store_read_small request_stop
+#   ATTEMPT RUNNER_DIR JOB_RUNNER_DIR STOP; DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK (then unset).
+# Needs: log format_duration store_read_small request_stop (JOB_RUNNER_DIR, at call time)
 # Offers: NODE_RANK NODES_IPS[] NODE_GROUP NODE_ERROR GPUS_PER_NODE GPUS_BY_RANK[] GPUS_NUM NODE_ENV_NAMES[] WAIT_ERROR;
 #   JOB_SCRIPT (its group's); node_label export_node_env write_hostfile node_phase startup_wait
 # The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and
@@ -71,7 +71,7 @@ write_hostfile() {
   local i
   for i in "${!NODES_IPS[@]}"; do
     if [ "${GPUS_BY_RANK[$i]:-0}" -gt 0 ]; then printf '%s slots=%d\n' "${NODES_IPS[$i]}" "${GPUS_BY_RANK[$i]}"; else printf '%s\n' "${NODES_IPS[$i]}"; fi
-  done >"$RUNNER_DIR/mpi_hostfile"
+  done >"$JOB_RUNNER_DIR/mpi_hostfile"
 }
 
 # ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------

@@ -2,7 +2,7 @@
 # Reads: DEFAULT_S3_ENDPOINT DEFAULT_LOG_INTERVAL SPOT_WATCH STORE_KIND; LOG_FILE (when logging).
 # Offers: AWS_CLI S3_ENDPOINT IMDS LOG_INTERVAL SPOT_POLL KILL_AFTER SPOT_WATCH TICK_MS SHIP_GAP_MS
 #   NOTES[]; now_utc now_ms secs_ms format_duration human_bytes json_str redact_text log note
-#   is_abs sha256_of
+#   is_abs sha256_of own_file
 # The modules of the body (src/runner/body/*.sh) run in the order of gen-body.mjs. They expect the
 # header (rendered by render.ts) to have set, all shell-quoted:
 #   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION
@@ -85,3 +85,6 @@ human_bytes() { numfmt --to=iec --suffix=B "$1" 2>/dev/null || printf '%d bytes'
 is_abs() { case "$1" in /*) return 0 ;; esac; return 1; }
 # sha256_of FILE
 sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+# own_file FILE: FILE in the runner's folder is about to be written or read: a symbolic link put
+# there in its place (by a job running as this user, DSTACK_JOB_USER=off) is removed, never followed
+own_file() { [ ! -L "$1" ] || rm -f -- "$1"; }

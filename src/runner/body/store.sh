@@ -248,6 +248,8 @@ store_restore() {
     aws_s3 sync "$(s3_url "$1")/" "$2"
     return
   fi
+  # a link in the store is never followed (the store holds regular files only)
+  [ -L "$STORE_ROOT/$1" ] && return 1
   if [ -f "$STORE_ROOT/$1" ]; then cp -p "$STORE_ROOT/$1" "$2"
   elif [ -d "$STORE_ROOT/$1" ]; then mkdir -p "$2" && cp -Rp "$STORE_ROOT/$1/." "$2/"
   fi
