@@ -43,7 +43,7 @@ describe('docker image', () => {
     expect(args[args.indexOf('HF_TOKEN') - 1]).toBe('-e')
     expect(args.join(' ')).not.toContain(secret)
     expect(args).not.toContain('--gpus') // no nvidia-smi here
-    expect(args.slice(args.indexOf('--entrypoint'))).toEqual(['--entrypoint', '/bin/sh', 'python:3.11-slim', '-c', expect.stringContaining('exec bash "$0"'), '/dstack-runner/job.sh', ''])
+    expect(args.slice(args.indexOf('--entrypoint'))).toEqual(['--entrypoint', '/bin/sh', 'python:3.11-slim', '/dstack-runner/job.sh', ''])
   })
 
   test('with nvidia-smi: --gpus all; an entrypoint gets the commands as its arguments (dstack: shlex.split(entrypoint) + commands); a failing container fails the run', async () => {

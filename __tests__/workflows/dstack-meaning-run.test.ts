@@ -132,6 +132,36 @@ describe('the job\'s environment as dstack sets it', () => {
     expect(m![1]).toBe(`${m![2]}/src`)
     expect(m![3]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   })
+
+  it('DSTACK_RUN_NAME is the configured `name` (dstack\'s run name), DSTACK_JOB_ID a UUID of the job; `shell: sh` runs the commands with /bin/sh', async () => {
+    const repo = repoWith({
+      'train.dstack.yml': [
+        'type: task',
+        'name: named-run',
+        'shell: sh',
+        'commands:',
+        '  - echo "name=$DSTACK_RUN_NAME job=$DSTACK_JOB_ID run=$DSTACK_RUN_ID"',
+        '  - echo "bash=[${BASH_VERSION:-}]"',
+        ''
+      ].join('\n'),
+      'plain.dstack.yml': ['type: task', 'commands:', '  - echo "name=$DSTACK_RUN_NAME bash=[${BASH_VERSION:+yes}]"', ''].join('\n')
+    })
+    const store = tempDir('meaning-store-')
+    const r = await cli(repo, ['run', 'named-run', '--store', store], environ)
+    expect(r.code).toBe(0)
+    const log = logOf(store, runNameOf(r))
+    const m = /name=(\S+) job=(\S+) run=(\S+)\n/.exec(log)
+    expect(m).not.toBeNull()
+    expect(m![1]).toBe('named-run')
+    expect(m![2]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{8}0000$/)
+    expect(m![2]).not.toBe(m![3])
+    // dstack's `_shell()`: `sh` is /bin/sh, which is not bash
+    expect(log).toContain('bash=[]\n')
+    // no `name`: dstack's run name is a generated one (here the run's), and the commands run with bash
+    const r2 = await cli(repo, ['run', 'plain', '--store', store], environ)
+    expect(r2.code).toBe(0)
+    expect(logOf(store, runNameOf(r2))).toContain(`name=${runNameOf(r2)} bash=[yes]\n`)
+  })
 })
 
 describe('an image task with a stand-in `docker` that records its argv', () => {
@@ -177,5 +207,21 @@ esac`)
     expect(args[args.indexOf('GREETING=hello world') - 1]).toBe('-e')
     const at = args.indexOf('--entrypoint')
     expect(args.slice(at)).toEqual(['--entrypoint', 'python', 'ghcr.io/acme/server:1', '-c', 'import sys; print(sys.argv)', '--flag', "two words 'a b' c"])
+  })
+
+  it.each([
+    ['no `shell`: a custom image runs the commands with /bin/sh', [], '/bin/sh'],
+    ['`shell: bash` is /bin/bash', ['shell: bash'], '/bin/bash'],
+    ['`shell: /usr/bin/zsh` is that path', ['shell: /usr/bin/zsh'], '/usr/bin/zsh']
+  ])('%s (dstack\'s `_shell()`)', async (_what, lines, shell) => {
+    const repo = repoWith({
+      'job.dstack.yml': ['type: task', 'name: in-image', 'image: alpine:3', ...lines, 'commands:', '  - echo hi', ''].join('\n')
+    })
+    const store = tempDir('meaning-store-')
+    const r = await cli(repo, ['run', 'in-image', '--store', store], withDocker())
+    expect(r.code).toBe(0)
+    const args = argv()
+    const at = args.indexOf('--entrypoint')
+    expect(args.slice(at)).toEqual(['--entrypoint', shell, 'alpine:3', '/dstack-runner/job.sh'])
   })
 })

@@ -99,7 +99,6 @@ describe('the current format', () => {
     const w = loaded.warnings.filter((x) => x.file === 'tasks/current.dstack.yml').map((x) => [x.path, x.message])
     expect(w).toEqual([
       ['setup', expect.stringContaining('no effect for tasks in current dstack')],
-      ['shell', '`shell` is ignored: commands run with bash (sh in an image without bash)'],
       ['single_branch', '`single_branch` is ignored: the CI checkout is used'],
       ['files', '`files` is ignored: the whole repository is already checked out in the working folder'],
       ['startup_order', '`startup_order` is ignored: a single-node task has no workers to order']

@@ -21,14 +21,14 @@ function repo(files: Record<string, string>): LoadedWorkflows {
   }
 }
 
-const GOOD = 'type: task\nname: good\ncommands: [echo]\nshell: bash\n'
+const GOOD = 'type: task\nname: good\ncommands: [echo]\nuser: root\n'
 
 describe('selectWorkflow', () => {
   it('a valid workflow is selected whatever else is broken, with its own warnings and a count of the other problems', () => {
     const r = repo({ 'good.dstack.yml': GOOD, 'bad.dstack.yml': 'type: task\nname: bad\ncomands: [x]\n', 'syntax.dstack.yml': 'type: task\n  x: [\n' })
     const s = selectWorkflow(r, 'good')
     expect(s.spec.workflow).toBe('good')
-    expect(s.warnings.map((w) => w.path)).toEqual(['shell'])
+    expect(s.warnings.map((w) => w.path)).toEqual(['user'])
     expect(s.otherProblems).toBe(r.problems.length)
     expect(s.otherProblems).toBeGreaterThanOrEqual(2)
   })

@@ -93,6 +93,10 @@ export interface RunSpec {
   setupLines?: number[]
   image?: string
   entrypoint?: string
+  /** dstack's `shell` (`sh`, `bash` or an absolute path); undefined: bash without an image, `/bin/sh` in a custom image */
+  shell?: string
+  /** a task's configured `name` (dstack's run name, `$DSTACK_RUN_NAME`); undefined when the file gives none */
+  configuredName?: string
   python?: string
   /** literal values, safe to store */
   env: Record<string, string>

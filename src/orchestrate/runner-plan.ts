@@ -26,6 +26,7 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
   const onCloud = p.backend === 'aws'
   return {
     runName: p.runName,
+    ...(p.spec.format === 'dstack.yml' && p.spec.configuredName ? { dstackRunName: p.spec.configuredName } : {}),
     workflow: p.spec.workflow,
     repoId: p.repoId,
     revisionSha: p.revisionSha,
@@ -53,6 +54,7 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     image: p.spec.image,
     entrypoint: p.spec.entrypoint,
     ...(p.spec.resources.shmSizeMiB ? { shmSizeMiB: p.spec.resources.shmSizeMiB } : {}),
+    ...(p.spec.shell ? { shell: p.spec.shell } : {}),
     python: p.spec.python,
     maxDurationSec: p.spec.maxDurationSec,
     options: {

@@ -3,6 +3,8 @@ import type { StoreLocation } from '../model/store-location.js'
 
 export interface RunnerPlan {
   runName: string
+  /** the task's configured `name`: `$DSTACK_RUN_NAME` in the job, as in dstack (absent: `runName`) */
+  dstackRunName?: string
   workflow: string
   repoId: string
   revisionSha: string
@@ -60,6 +62,11 @@ export interface RunnerPlan {
   entrypoint?: string
   /** `resources.shm_size`: the container's /dev/shm (`docker run --shm-size`) */
   shmSizeMiB?: number
+  /**
+   * dstack's `shell`: `sh`, `bash` or an absolute path runs `job.sh` (absent: bash without an image,
+   * `/bin/sh` in a custom image, as dstack's configurator chooses)
+   */
+  shell?: string
   python?: string
   maxDurationSec: number
   options: {

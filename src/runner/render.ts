@@ -15,7 +15,7 @@ import { argsText, interpolateCommand as referenceArgs, jobArgsPrelude } from '.
 import { DOCKER_CLIENT_ENV, JOB_PASSTHROUGH_ENV } from './job-env.js'
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_RUN_ID|DSTACK_WORKING_DIR|DSTACK_REPO_DIR|DSTACK_GPUS_BY_RANK|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
+const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_RUN_ID|DSTACK_JOB_ID|DSTACK_WORKING_DIR|DSTACK_REPO_DIR|DSTACK_GPUS_BY_RANK|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g
 
@@ -71,6 +71,20 @@ export function runId(repoId: string, runName: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
+/** a UUID-shaped id of one job (node and attempt) but its last 4 hex digits, the node's rank */
+export function jobIdPrefix(plan: Pick<RunnerPlan, 'repoId' | 'runName' | 'attempt'>): string {
+  const h = createHash('sha256').update(`${plan.repoId}/${plan.runName}/${plan.attempt}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 28)}`
+}
+
+/** dstack's `_shell()`: `sh`/`bash` are in /bin, an absolute path is itself; '' leaves the default to the runner */
+export function shellPath(shell: string | undefined): string {
+  if (shell === undefined || shell === '') return ''
+  if (shell === 'sh' || shell === 'bash') return `/bin/${shell}`
+  if (!shell.startsWith('/')) fail(`invalid shell ${JSON.stringify(shell)}: \`sh\`, \`bash\` or an absolute path`)
+  return normaliseAbsolutePath('shell', shell)
+}
+
 /** the shell text of the repository's folder, from the folder the job starts in (`$PWD`) */
 function repoDirExpr(workingDir: string): string {
   const wd = workingDir.replace(/\/+$/, '')
@@ -94,7 +108,7 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
   const lines: string[] = [
     `# job of workflow ${plan.workflow}: setup, then commands, as dstack joins them with \` && \`: the first failing entry stops it`,
     'set -e',
-    `export DSTACK_RUN_NAME=${shellQuote(plan.runName)}`,
+    `export DSTACK_RUN_NAME=${shellQuote(plan.dstackRunName ? assertName('run name', plan.dstackRunName) : plan.runName)}`,
     `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
     `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
     `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
@@ -102,6 +116,9 @@ export function renderJobScript(plan: RunnerPlan, commands = plan.commands): str
     // dstack's job environment: the run's id (stable for the run, the same on every node and attempt),
     // the folder the job starts in, and the repository's folder (the working_dir's root)
     `export DSTACK_RUN_ID=${shellQuote(runId(plan.repoId, plan.runName))}`,
+    // dstack's job (submission) id: one per node and attempt
+    `DSTACK_JOB_ID="${jobIdPrefix(plan)}$(printf '%04x' "\${DSTACK_NODE_RANK:-0}")"`,
+    'export DSTACK_JOB_ID',
     'export DSTACK_WORKING_DIR="$PWD"',
     `export DSTACK_REPO_DIR=${repoDirExpr(plan.workingDir)}`,
     ...jobArgsPrelude(plan.args, shellQuote)
@@ -258,6 +275,7 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `ENTRYPOINT_ARGS=${shellArray(plan.entrypoint ? plan.commands.map((c) => entrypointArgument(c, plan.args, plan.runName)) : [])}`,
     `ENTRYPOINT_ENV=${shellArray(plan.entrypoint ? Object.keys(plan.env).sort().map((n) => `${envName('env', n)}=${interpolateEnvValue(plan.env[n]!, plan.args, plan.runName)}`) : [])}`,
     `SHM_SIZE_MIB=${q(plan.shmSizeMiB ? String(Math.round(plan.shmSizeMiB)) : '')}`,
+    `JOB_SHELL=${q(shellPath(plan.shell))}`,
     `PYTHON_VERSION=${q(plan.python ?? '')}`,
     `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
     `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,

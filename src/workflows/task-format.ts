@@ -35,7 +35,6 @@ const IGNORED: Record<string, string> = {
   files: 'the whole repository is already checked out in the working folder',
   repos: 'the repository of this CI job is already checked out',
   nvcc: 'the image decides whether nvcc is present',
-  shell: 'commands run with bash (sh in an image without bash)',
   user: 'commands run as the image\'s user',
   home_dir: 'deprecated in dstack, where it has no effect either',
   priority: 'runs start right away',
@@ -125,6 +124,7 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
     ctx.report(['name'], `Resource name should match regex '^[a-z][a-z0-9-]{1,40}$' (dstack's rule for run names; \`${name}\` does not)`, 'use lower-case letters, digits and `-`, starting with a letter, 2–41 characters')
   }
   const spec: RunSpec = baseSpec(name, 'dstack.yml', sourceAt(ctx, []))
+  if (named) spec.configuredName = name
   spec.commands = scriptLines(ctx, ['commands'], t.commands, 'task')
   spec.commandLines = entryLines(ctx, ['commands'], spec.commands.length)
   if (has('setup')) {
@@ -191,7 +191,7 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
     if (has('startup_order')) spec.startupOrder = t.startup_order as RunSpec['startupOrder']
     if (has('stop_criteria')) spec.stopCriteria = t.stop_criteria as RunSpec['stopCriteria']
   }
-  if (has('shell')) checkShell(ctx, t.shell)
+  if (has('shell') && checkShell(ctx, t.shell)) spec.shell = t.shell as string
   if (has('schedule') && isObj(t.schedule)) checkSchedule(ctx, t.schedule.cron)
   if (has('utilization_policy') && isObj(t.utilization_policy) && t.utilization_policy.time_window !== undefined) {
     const w = tryParseDuration(t.utilization_policy.time_window)
@@ -249,9 +249,10 @@ const DSTACK_RUN_NAME = /^[a-z][a-z0-9-]{1,40}$/
 const DSTACK_GROUP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
 
 /** `shell`: `sh`, `bash` or an absolute path (`BaseRunConfiguration.validate_shell`) */
-function checkShell(ctx: FileContext, v: unknown): void {
-  if (typeof v === 'string' && (v === 'sh' || v === 'bash' || v.startsWith('/'))) return
+function checkShell(ctx: FileContext, v: unknown): boolean {
+  if (typeof v === 'string' && (v === 'sh' || v === 'bash' || v.startsWith('/'))) return true
   ctx.report(['shell'], 'The value must be `sh`, `bash`, or an absolute path (dstack\'s rule for `shell`)', 'e.g. `shell: bash` or `shell: /usr/bin/zsh`')
+  return false
 }
 
 /** `schedule.cron`: one or more 5-field crontab lines, as apscheduler's `CronTrigger.from_crontab` reads them */

@@ -1,5 +1,5 @@
 # ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----
-# Reads: IMAGE ENTRYPOINT ENTRYPOINT_ARGV[] ENTRYPOINT_ARGS[] ENTRYPOINT_ENV[] SHM_SIZE_MIB REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
+# Reads: IMAGE JOB_SHELL ENTRYPOINT ENTRYPOINT_ARGV[] ENTRYPOINT_ARGS[] ENTRYPOINT_ENV[] SHM_SIZE_MIB REGISTRY_AUTH PYTHON_VERSION HAS_COMMANDS JOB_SCRIPT WORKFLOW RUN_NAME ATTEMPT
 #   WORKING_DIR CODE_DIR ROOT_DIR ROOT_PATHS[] JOB_RUNNER_DIR JOB_OUT_DIR LOG_FILE SECRET_NAMES[] NODES_NUM SCRATCH_DIR
 #   NODE_ENV_NAMES[] JOB_ENV_KEEP[] DOCKER_ENV_KEEP[] DSTACK_RESTORED DSTACK_RESUMED_FROM;
 #   DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD (then unset).
@@ -101,7 +101,8 @@ job_command() {
       for n in "${ENTRYPOINT_ENV[@]}"; do JOB_CMD+=(-e "$n"); done
       JOB_CMD+=(--entrypoint "${ENTRYPOINT_ARGV[0]}" "$IMAGE" "${ENTRYPOINT_ARGV[@]:1}" "${ENTRYPOINT_ARGS[@]}")
     elif [ "$HAS_COMMANDS" = 1 ]; then
-      JOB_CMD+=(--entrypoint /bin/sh "$IMAGE" -c 'if command -v bash >/dev/null 2>&1; then exec bash "$0"; else exec sh "$0"; fi' /dstack-runner/job.sh)
+      # dstack's shell: `shell:` when given, else /bin/sh in a custom image
+      JOB_CMD+=(--entrypoint "${JOB_SHELL:-/bin/sh}" "$IMAGE" /dstack-runner/job.sh)
     else
       JOB_CMD+=("$IMAGE")
     fi
@@ -114,6 +115,7 @@ job_command() {
         *) log "warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have" ;;
       esac
     fi
-    JOB_CMD=(bash "$JOB_RUNNER_DIR/job.sh")
+    # dstack's shell without an image: bash, unless `shell:` says otherwise
+    JOB_CMD=("${JOB_SHELL:-bash}" "$JOB_RUNNER_DIR/job.sh")
   fi
 }
