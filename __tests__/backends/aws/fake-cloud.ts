@@ -27,6 +27,8 @@ import {
   AuthorizeSecurityGroupEgressCommand,
   DeleteSecurityGroupCommand,
   type IpPermission,
+  CreateTagsCommand,
+  GetConsoleOutputCommand,
   type InstanceTypeInfo,
   type RunInstancesCommandInput
 } from '@aws-sdk/client-ec2'
@@ -174,6 +176,10 @@ export class FakeCloud {
   /** errors thrown by the next search calls (DescribeInstanceTypes / DescribeSpotPriceHistory) */
   searchErrors: Error[] = []
   invisibleFor = 1
+  /** instance id → what GetConsoleOutput answers (plain text; base64 on the wire); none: no Output */
+  readonly consoleOutput = new Map<string, string>()
+  /** the text every new instance writes to its console (tests of an instance that never reaches SSM) */
+  nextConsoleOutput?: string
   sink?: CommandSink
   private seq = 0
 
@@ -184,6 +190,12 @@ export class FakeCloud {
 
   get zones(): string[] {
     return this.o.zones ?? ['us-east-1a', 'us-east-1b']
+  }
+
+  /** the zones of one region: the configured ones in it, else `<region>a` and `<region>b` */
+  zonesOf(region: string): string[] {
+    const own = this.zones.filter((z) => z.slice(0, -1) === region)
+    return own.length ? own : [`${region}a`, `${region}b`]
   }
 
   /** what an attempt could leave behind: instances not terminated, placement and security groups not deleted */
@@ -259,18 +271,19 @@ export class FakeCloud {
       EvaluationResults: (input.ActionNames ?? []).map((a) => ({ EvalActionName: a, EvalDecision: this.deniedActions.has(`${input.PolicySourceArn}|${a}`) ? 'implicitDeny' : 'allowed' }))
     }))
     this.quotas.on(GetServiceQuotaCommand).callsFake((input: { QuotaCode?: string }) => ({ Quota: { QuotaCode: input.QuotaCode, QuotaName: input.QuotaCode, Value: this.quotaValues.get(input.QuotaCode ?? '') ?? 64 } }))
-    this.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters?: { Name: string; Values: string[] }[] }) => {
+    this.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake(async (input: { Filters?: { Name: string; Values: string[] }[] }, getClient: () => EC2Client) => {
       const want = input.Filters?.find((f) => f.Name === 'instance-type')?.Values ?? []
       const loc = input.Filters?.find((f) => f.Name === 'location')?.Values
-      const zones = this.zones.filter((z) => !loc || loc.includes(z))
+      const zones = this.zonesOf(await getClient().config.region()).filter((z) => !loc || loc.includes(z))
       return { InstanceTypeOfferings: want.flatMap((t) => zones.map((z) => ({ InstanceType: t, Location: z, LocationType: 'availability-zone' }))) }
     })
-    this.ec2.on(DescribeSpotPriceHistoryCommand).callsFake((input: { InstanceTypes?: string[] }) => {
+    this.ec2.on(DescribeSpotPriceHistoryCommand).callsFake(async (input: { InstanceTypes?: string[] }, getClient: () => EC2Client) => {
       const e = this.searchErrors.shift()
       if (e) throw e
+      const zones = this.zonesOf(await getClient().config.region())
       return {
       SpotPriceHistory: (input.InstanceTypes ?? []).flatMap((t) =>
-        this.zones.map((z, zi) => ({ InstanceType: t, AvailabilityZone: z, SpotPrice: String(this.o.spotPrices?.[`${t}|${z}`] ?? defaultSpot(t) + zi * 0.01), Timestamp: new Date(), ProductDescription: 'Linux/UNIX' }))
+        zones.map((z, zi) => ({ InstanceType: t, AvailabilityZone: z, SpotPrice: String(this.o.spotPrices?.[`${t}|${z}`] ?? defaultSpot(t) + zi * 0.01), Timestamp: new Date(), ProductDescription: 'Linux/UNIX' }))
       )
       }
     })
@@ -324,6 +337,7 @@ export class FakeCloud {
           securityGroupIds: input.SecurityGroupIds ?? nic?.Groups ?? []
         })
       }
+      if (this.nextConsoleOutput !== undefined) for (const id of ids) this.consoleOutput.set(id, this.nextConsoleOutput)
       this.launches.push({ input, result: ids.join(',') })
       return { OwnerId: '123456789012', Instances: ids.map((id, k) => ({ InstanceId: id, AmiLaunchIndex: k, PrivateIpAddress: this.instances.get(id)!.privateIp, State: { Name: 'pending' } })) }
     })
@@ -387,6 +401,20 @@ export class FakeCloud {
           Instances: [{ InstanceId: i.id, InstanceType: i.type as never, PrivateIpAddress: i.privateIp, State: { Name: i.state }, ...(i.reasonCode ? { StateReason: { Code: i.reasonCode, Message: i.reasonCode } } : {}), Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) }]
         }))
       }
+    })
+    this.ec2.on(GetConsoleOutputCommand).callsFake((input: { InstanceId?: string }) => {
+      const i = this.instances.get(input.InstanceId ?? '')
+      if (!i) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${input.InstanceId}' does not exist`)
+      const text = this.consoleOutput.get(i.id)
+      return { InstanceId: i.id, Timestamp: new Date(), ...(text !== undefined ? { Output: Buffer.from(text).toString('base64') } : {}) }
+    })
+    this.ec2.on(CreateTagsCommand).callsFake((input: { Resources?: string[]; Tags?: { Key?: string; Value?: string }[] }) => {
+      for (const id of input.Resources ?? []) {
+        const i = this.instances.get(id)
+        if (!i) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`)
+        for (const t of input.Tags ?? []) i.tags[t.Key!] = t.Value ?? ''
+      }
+      return {}
     })
     this.ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
       const out = []

@@ -16,6 +16,7 @@ import { describeCandidate, findCandidates, type Candidate } from './candidates.
 import { cleanupExpiredGroupsIn, cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
 import { clusterCheckRows, startCluster } from './cluster-start.js'
+import { readConsoleTail } from './console-output.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
@@ -154,9 +155,11 @@ export class AwsBackend implements Backend {
           continue
         }
         if (online.kind === 'timeout') {
+          const bootConsole = await readConsoleTail(ec2, id)
+          log(bootConsole)
           await terminate(ec2, [id])
           live = undefined
-          throw new UserError(neverOnlineMessage(id, o.ssmTimeoutSec, online, o.instanceProfile))
+          throw new UserError(`${neverOnlineMessage(id, o.ssmTimeoutSec, online, o.instanceProfile)}\n${bootConsole}`)
         }
 
         if (secretParameter && secretRegion !== c.region) {

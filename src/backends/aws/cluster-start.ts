@@ -26,6 +26,7 @@ import { launchFailure, launchInstances, QuotaError, type LaunchedInstance, type
 import type { ResolvedAwsOptions } from './options.js'
 import { checkClusterQuotas, formatRows, type CheckRow } from './preflight.js'
 import { putSecretParameter, instanceArn } from './secret-parameter.js'
+import { readConsoleTail } from './console-output.js'
 import { inBatches, MAX_EXECUTION_TIMEOUT, neverOnlineMessage, SEND_COMMAND_MAX_INSTANCES, sendCommandOnce, waitForOnline } from './ssm.js'
 import { describeInstances, terminate } from './instance-state.js'
 
@@ -189,7 +190,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
           return expired(e, `waiting for ${m.id} to come Online`)
         }
         if (online.kind === 'aborted') throw x.cancelled(`while waiting for ${m.id} to come Online in SSM`)
-        if (online.kind === 'timeout') throw new UserError(neverOnlineMessage(m.id, o.ssmTimeoutSec, online, o.instanceProfile).replace('; it was terminated.', '; the whole cluster was terminated.'))
+        if (online.kind === 'timeout') throw new UserError(`${neverOnlineMessage(m.id, o.ssmTimeoutSec, online, o.instanceProfile).replace('; it was terminated.', '; the whole cluster was terminated.')}\n${await readConsoleTail(ec2, m.id)}`)
         if (online.kind === 'gone') {
           gone = `node ${m.rank} (${m.id}) went ${online.state.state}${online.state.reasonCode ? ` (${online.state.reasonCode})` : ''} before it came Online`
           tried.push({ candidate: c.members[0]!.candidate, code: online.state.reasonCode ?? 'InstanceGone', message: gone, kind: 'capacity', label })
