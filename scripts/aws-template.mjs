@@ -79,13 +79,19 @@ export function template() {
       CreateGitHubOidcProvider: { Type: 'String', Default: 'true', AllowedValues: ['true', 'false'], Description: 'false when the account already has the token.actions.githubusercontent.com provider.' },
       CreateGitLabOidcProvider: { Type: 'String', Default: 'true', AllowedValues: ['true', 'false'], Description: 'false when the account already has the gitlab.com provider.' },
       NoncurrentDays: { Type: 'Number', Default: 30, MinValue: 1, Description: 'Days a replaced or deleted object version is kept in the bucket.' },
-      PullRequestRunDays: { Type: 'Number', Default: 30, MinValue: 1, Description: 'Days the runs of pull requests (pr/ in the bucket) are kept.' }
+      PullRequestRunDays: { Type: 'Number', Default: 30, MinValue: 1, Description: 'Days the runs of pull requests (pr/ in the bucket) are kept.' },
+      CreateEndpoints: { Type: 'String', Default: 'false', AllowedValues: ['true', 'false'], Description: 'true: create the VPC endpoints that machines without a public address need (public-ip: false): SSM, SSM messages and EC2 messages (interface, private DNS) and S3 (gateway).' },
+      EndpointVpcId: { Type: 'String', Default: '', Description: 'The VPC of the private subnets (with CreateEndpoints=true).', AllowedPattern: '^$|^vpc-[0-9a-f]+$' },
+      EndpointSubnetIds: { Type: 'CommaDelimitedList', Default: '', Description: 'The private subnets the interface endpoints are placed in, one per zone (with CreateEndpoints=true).' },
+      EndpointRouteTableIds: { Type: 'CommaDelimitedList', Default: '', Description: 'The route tables of the private subnets, for the S3 gateway endpoint (with CreateEndpoints=true).' },
+      EndpointClientCidr: { Type: 'String', Default: '10.0.0.0/8', Description: 'Addresses that may reach the interface endpoints over HTTPS: the private subnets (with CreateEndpoints=true).', AllowedPattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$' }
     },
     Conditions: {
       HasGitHub: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'GitHubRepository' }, ''] }] },
       HasGitLab: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'GitLabProject' }, ''] }] },
       MakeGitHubProvider: { 'Fn::And': [{ Condition: 'HasGitHub' }, { 'Fn::Equals': [{ Ref: 'CreateGitHubOidcProvider' }, 'true'] }] },
-      MakeGitLabProvider: { 'Fn::And': [{ Condition: 'HasGitLab' }, { 'Fn::Equals': [{ Ref: 'CreateGitLabOidcProvider' }, 'true'] }] }
+      MakeGitLabProvider: { 'Fn::And': [{ Condition: 'HasGitLab' }, { 'Fn::Equals': [{ Ref: 'CreateGitLabOidcProvider' }, 'true'] }] },
+      MakeEndpoints: { 'Fn::Equals': [{ Ref: 'CreateEndpoints' }, 'true'] }
     },
     Resources: {
       GitHubOidcProvider: {
@@ -160,6 +166,7 @@ export function template() {
       PullRequestInstancePolicy: policy(NAMES.prInstanceRole, 'instance-role-policy-pull-request.json', 'the machines of pull-request runs', [{ Ref: 'PullRequestInstanceRole' }]),
       CiPolicy: policy(NAMES.ciRole, 'ci-role-policy.json', 'launch, watch and stop runs', { 'Fn::If': ['HasGitHub', [{ Ref: 'CiRole' }, { Ref: 'PullRequestRole' }], [{ Ref: 'CiRole' }]] }),
       PullRequestPolicy: policy(NAMES.prRole, 'ci-role-policy-pull-request.json', 'what pull-request runs may not do', [{ Ref: 'PullRequestRole' }], 'HasGitHub'),
+      ...endpointResources(tags),
       PullRequestRole: {
         Type: 'AWS::IAM::Role',
         Condition: 'HasGitHub',
@@ -179,6 +186,47 @@ export function template() {
       PullRequestInstanceProfile: { Description: 'instance-profile of pull-request runs', Value: { Ref: 'PullRequestInstanceProfile' } },
       Store: { Description: 'the run store (store:, --store); pull requests use its pr/ prefix', Value: { 'Fn::Sub': 's3://${RunStore}' } },
       SecretEnvKeyId: { Description: 'DSTACK_SECRET_KMS_KEY_ID', Value: { Ref: 'SecretEnvKey' } }
+    }
+  }
+}
+
+/**
+ * The VPC endpoints of private subnets (`public-ip: false`, docs/aws.md "Private subnets"), made only
+ * with CreateEndpoints=true: SSM, SSM messages, EC2 messages as interface endpoints with private DNS
+ * behind a security group that allows HTTPS from the subnets, and S3 as a gateway endpoint on their
+ * route tables.
+ */
+function endpointResources(tags) {
+  const iface = (service) => ({
+    Type: 'AWS::EC2::VPCEndpoint',
+    Condition: 'MakeEndpoints',
+    Properties: {
+      VpcId: { Ref: 'EndpointVpcId' },
+      ServiceName: { 'Fn::Sub': `com.amazonaws.\${AWS::Region}.${service}` },
+      VpcEndpointType: 'Interface',
+      PrivateDnsEnabled: true,
+      SubnetIds: { Ref: 'EndpointSubnetIds' },
+      SecurityGroupIds: [{ Ref: 'EndpointSecurityGroup' }]
+    }
+  })
+  return {
+    EndpointSecurityGroup: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Condition: 'MakeEndpoints',
+      Properties: {
+        GroupDescription: 'dstack run-action: HTTPS from the private subnets to the SSM and EC2 messages endpoints',
+        VpcId: { Ref: 'EndpointVpcId' },
+        SecurityGroupIngress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { Ref: 'EndpointClientCidr' } }],
+        Tags: tags
+      }
+    },
+    SsmEndpoint: iface('ssm'),
+    SsmMessagesEndpoint: iface('ssmmessages'),
+    Ec2MessagesEndpoint: iface('ec2messages'),
+    S3Endpoint: {
+      Type: 'AWS::EC2::VPCEndpoint',
+      Condition: 'MakeEndpoints',
+      Properties: { VpcId: { Ref: 'EndpointVpcId' }, ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.s3' }, VpcEndpointType: 'Gateway', RouteTableIds: { Ref: 'EndpointRouteTableIds' } }
     }
   }
 }

@@ -73,7 +73,8 @@ export const attemptStatusSchema: JsonSchema = {
     reason: str,
     startedAt: str,
     endedAt: str,
-    logChunks: { type: 'integer', minimum: 0 }
+    logChunks: { type: 'integer', minimum: 0 },
+    scratch: str
   }
 }
 

@@ -26,6 +26,7 @@ import { launchBilling, runInstancesInput, TAG } from './launch-input.js'
 import { resolveOptions, runRegions, type AwsBackendOptions, type ResolvedAwsOptions } from './options.js'
 import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole, checkNetwork, checkQuotas, formatRows, type CheckRow } from './preflight.js'
 import { sessionEndWarning } from './session-end.js'
+import { checkPrivateReach } from './private-network.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
@@ -298,6 +299,8 @@ export class AwsBackend implements Backend {
     const usable: string[] = []
     for (const region of regions) {
       const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: [...o.securityGroupIds, ...(o.clusterSecurityGroupId ? [o.clusterSecurityGroupId] : [])], keyName: o.keyName })
+      // without a public address: SSM, SSM messages, EC2 messages and S3 through endpoints or NAT
+      if (!o.publicIp) net.push(...(await checkPrivateReach(o.clientFactory.ec2(region), region, o.subnetIds)))
       rows.push(...net)
       if (!net.some((r) => r.status === 'fail')) usable.push(region)
     }
