@@ -5,7 +5,7 @@
  */
 import './job-user-on.js'
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/entry/cli.js'
@@ -85,6 +85,8 @@ function noStack(s: string): void {
 beforeAll(async () => {
   repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS, 'make-names.sh': MAKE_NAMES })
   root = mkdtempSync(join(tmpdir(), 'hostile-store-'))
+  // the job's own user passes through to its work folder (DSTACK_WORK_ROOT below)
+  chmodSync(root, 0o711)
   store = join(root, 'store')
   const r = await cli(['run', 'train', '--tag', 'best'])
   expect(r.code).toBe(0)

@@ -72,7 +72,7 @@ describe('nothing changed in the store runs', () => {
     expect(existsSync(pwn)).toBe(false)
   })
 
-  test("a dep's stored artifact changed after the run is refused before the commands run", async () => {
+  test("a dep's stored artifact changed after the run is refused by store integrity before any machine starts", async () => {
     store = tempDir('hostile-store-')
     const p = await cli(repo, ['run', 'produce', '--store', store, '--tag', 'data'])
     expect(p.code).toBe(0)
@@ -80,8 +80,9 @@ describe('nothing changed in the store runs', () => {
     writeFileSync(file, 'tampered\n')
     const c = await cli(repo, ['run', 'consume', '--store', store])
     expect(c.code).toBe(1)
-    expect(c.err).toContain(`\`dataset/x.txt\` of tag:data has sha256 ${sha256('tampered\n')} in the store, not ${sha256('payload\n')} as its manifest says`)
+    expect(c.err).toContain(`store integrity: the artifact \`dataset/x.txt\` of run ${runNameOf(p)} has sha256 ${sha256('tampered\n')} in the store, but the run that wrote it recorded ${sha256('payload\n')}`)
     expect(c.out).not.toContain('tampered')
+    expect(c.err).not.toContain('Attempt 1')
   })
 
   test("a tagged run's manifest rewritten to match changed artifacts is refused before any machine starts", async () => {
@@ -133,7 +134,8 @@ describe('provenance', () => {
       amiId: null,
       imageDigest: null,
       instanceType: null,
-      statementKey: `github.com/acme/ml-demo/runs/${record.run}/provenance.intoto.json`
+      statementKey: `github.com/acme/ml-demo/runs/${record.run}/provenance.intoto.json`,
+      manifestSha256: sha256(readFileSync(join(dir, 'artifacts.json')))
     })
     expect(sha256(readFileSync(join(fresh, 'code', `${record.revision.snapshotSha256}.tar.gz`)))).toBe(record.revision.snapshotSha256)
     expect(outputs.provenance).toBe(join(dir, 'provenance.intoto.json'))

@@ -6,7 +6,7 @@
  */
 import './job-user-on.js'
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runWorkflow, type RunEvent } from '../../src/orchestrate/index.js'
@@ -65,6 +65,8 @@ let store: string
 beforeAll(() => {
   repo = makeRepo({ '.dstack/workflows.yaml': WORKFLOWS, 'hostile.sh': SCRIPT + '\n' })
   store = mkdtempSync(join(tmpdir(), 'hostile-wc-'))
+  // the job's own user passes through to its work folder (DSTACK_WORK_ROOT under it)
+  chmodSync(store, 0o711)
 })
 afterAll(() => {
   repo.cleanup()

@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FolderStore, RunStore, keys } from '../../src/store/index.js'
+import { FolderStore, RunStore, keys, sha256 } from '../../src/store/index.js'
 import { DEFAULTS, type RunRecord, type RunSpec } from '../../src/model/index.js'
 import { resolveBaseline, readLogTail } from '../../src/orchestrate/report-data.js'
 import { logTail } from '../../src/report/section.js'
@@ -28,7 +28,7 @@ beforeAll(async () => {
     await store.saveRun(r)
     const body = `{"loss": ${loss}}\n`
     await store.store.put(keys.artifacts(REPO, r.run, '_dstack/metrics.jsonl'), body)
-    await store.store.put(keys.manifest(REPO, r.run), JSON.stringify([{ path: '_dstack/metrics.jsonl', size: body.length, sha256: 'c'.repeat(64) }]))
+    await store.store.put(keys.manifest(REPO, r.run), JSON.stringify([{ path: '_dstack/metrics.jsonl', size: body.length, sha256: sha256(body) }]))
   }
   await withMetrics(rec('old-main-1', 'main', '2026-01-01T00:00:00Z'), 0.9)
   await withMetrics(rec('new-main-2', 'main', '2026-01-02T00:00:00Z'), 0.8)

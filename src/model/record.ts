@@ -76,6 +76,8 @@ export interface RunProvenance {
   instanceType: string | null
   /** store key of the in-toto statement for the artifacts (SLSA provenance v1), when there are artifacts */
   statementKey: string | null
+  /** sha256 of the run's artifacts.json as its run ended: consumers check the store against it (store/integrity.ts) */
+  manifestSha256?: string
 }
 
 /**

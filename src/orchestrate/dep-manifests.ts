@@ -4,7 +4,7 @@
  * longer matches, the run stops here, before any machine starts.
  */
 import { UserError, type DepSpec, type RunRecord } from '../model/index.js'
-import { keys, parseManifest, sha256, type ResolvedDepRun, type RunStore } from '../store/index.js'
+import { checkManifestBytes, keys, parseManifest, sha256, verifyStoredFiles, type ResolvedDepRun, type RunStore } from '../store/index.js'
 import type { RunnerDep } from '../runner/plan.js'
 
 export interface ResolvedDep {
@@ -33,8 +33,11 @@ export async function readDepManifest(store: RunStore, dep: DepSpec, label: stri
       )
     }
   }
+  // the manifest and (folder store) every file against what the dep's run recorded (store/integrity.ts)
+  checkManifestBytes(run, bytes)
   if (bytes === undefined) return { label, repoId, run, trusted, via }
   const files = parseManifest(bytes.toString('utf8'), key).map((e) => ({ path: e.path, sha256: e.sha256 }))
+  await verifyStoredFiles(store, run, files)
   return { label, repoId, run, trusted, via, manifest: { key, sha256: sha, files } }
 }
 

@@ -132,11 +132,13 @@ export function redactStatement(st: InTotoStatement, r: SecretRedactor): InTotoS
 export async function writeProvenance(store: RunStore, rec: RunRecord, redactor?: SecretRedactor): Promise<RunRecord> {
   const bytes = await store.store.get(keys.manifest(rec.repoId, rec.run))
   if (bytes === undefined || !rec.provenance) return rec
+  // the writer's record of its manifest: what consumers check the store against (store/integrity.ts)
+  rec = { ...rec, provenance: { ...rec.provenance, manifestSha256: sha256(bytes) } }
   const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? []
   const plain = provenanceStatement(rec, manifest, sha256(bytes))
   if (!plain) return rec
   const statement = redactor ? redactStatement(plain, redactor) : plain
   const key = keys.provenance(rec.repoId, rec.run)
   await store.store.put(key, JSON.stringify(statement, null, 2) + '\n', { contentType: 'application/vnd.in-toto+json' })
-  return { ...rec, provenance: { ...rec.provenance, statementKey: key } }
+  return { ...rec, provenance: { ...rec.provenance!, statementKey: key } }
 }

@@ -7,7 +7,7 @@ import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { UserError } from '../model/errors.js'
 import { trustLabel, trustOf } from '../model/trust.js'
 import type { RunStore } from '../store/index.js'
-import { keys } from '../store/index.js'
+import { IntegrityError, keys, verifiedArtifact } from '../store/index.js'
 import { parseMetrics, type RunMetrics } from '../report/metrics.js'
 import type { BaselineInfo } from '../report/section.js'
 import { failingNode, isMultiNode } from '../report/node-results.js'
@@ -54,6 +54,20 @@ export async function readRunMetrics(store: RunStore, repoId: string, run: strin
 }
 
 /**
+ * A baseline run's metrics, checked against the hashes that run recorded (store/integrity.ts): a
+ * forged file is never compared with; the integrity error says why there is no baseline.
+ */
+async function baselineMetrics(store: RunStore, rec: RunRecord): Promise<{ metrics?: RunMetrics; error?: string }> {
+  try {
+    const bytes = await verifiedArtifact(store, rec, METRICS_PATH, 16 * 1024 * 1024)
+    return bytes === undefined ? {} : { metrics: parseMetrics(bytes.toString('utf8')) }
+  } catch (e) {
+    if (e instanceof IntegrityError) return { error: e.message }
+    throw e
+  }
+}
+
+/**
  * the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many);
  * `rank`: of that node of a multi-node attempt
  */
@@ -96,7 +110,8 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
     if (!candidates.length) return { label, missing: `no ${which} run of ${r.workflow} on ${branch} yet` }
     // the newest one that stored metrics (a few tries: older runs may predate DSTACK_METRICS)
     for (const c of candidates.slice(0, 20)) {
-      const metrics = await readRunMetrics(store, r.repoId, c.run)
+      const { metrics, error } = await baselineMetrics(store, c)
+      if (error) return { label, run: c.run, missing: error }
       if (metrics) return { label, run: c.run, metrics }
     }
     baseRun = candidates[0]!
@@ -126,7 +141,8 @@ export async function resolveBaseline(store: RunStore, r: RunRecord, ref: string
     if (!baseRun) return { label, missing: `no tag or run ${want} in ${r.repoId}` }
   }
   if (baseRun.run === r.run) return { label, run: baseRun.run, missing: 'the baseline is this run itself' }
-  const metrics = await readRunMetrics(store, r.repoId, baseRun.run)
+  const { metrics, error } = await baselineMetrics(store, baseRun)
+  if (error) return { label, run: baseRun.run, missing: error }
   if (!metrics) return { label, run: baseRun.run, missing: `run ${baseRun.run} stored no metrics` }
   return { label, run: baseRun.run, metrics }
 }

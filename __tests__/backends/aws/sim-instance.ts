@@ -175,6 +175,8 @@ export class SimInstances implements CommandSink {
       DSTACK_LOG_INTERVAL: '1',
       DSTACK_SPOT_POLL_INTERVAL: '1',
       DSTACK_KILL_AFTER: '5',
+      // the job as its own user only where a test turns it on (its work root is in a private temp folder)
+      DSTACK_JOB_USER: process.env.DSTACK_JOB_USER ?? 'off',
       ...this.envOverrides
     }
     const child = spawn('bash', [file], { cwd: '/usr/bin', env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -75,8 +75,8 @@ job_user_prepare() {
     [ "$d" = "$WORK_BASE" ] && break
     d="$(dirname "$d")"
   done
-  # the per-user folder above the default work root (dstack-work-<uid>)
-  case "${WORK_BASE%/*}" in */dstack-work-*) chmod o+x "${WORK_BASE%/*}" 2>/dev/null || true ;; esac
+  # the folder above the default work root: dstack-work-<uid> here, /opt/dstack/work on EC2
+  case "${WORK_BASE%/*}" in */dstack-work-*|*/dstack/work) chmod o+x "${WORK_BASE%/*}" 2>/dev/null || true ;; esac
   p=("$CODE_DIR" "$JOB_OUT_DIR" "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP")
   [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" != 1 ] || p+=("${ROOT_PATHS[@]}")
   # -h with -R (-P): links are changed themselves, never followed
