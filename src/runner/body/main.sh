@@ -52,6 +52,7 @@ if [ "${#DEP_PREFIXES[@]}" -gt 0 ]; then
   done
 fi
 restore_checkpoints
+restore_caches
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 
 printf '%s\n' "$JOB_SCRIPT" >"$RUNNER_DIR/job.sh"
@@ -135,6 +136,7 @@ case "$STOP" in
   interrupted) finish interrupted "$JOB_EXIT" "$STOP_REASON" 75 ;;
 esac
 if [ "$JOB_EXIT" = 0 ]; then
+  save_caches
   finish succeeded 0 "all commands exited with 0" 0
 fi
 step=$(cat "$RUNNER_DIR/step" 2>/dev/null || true)
