@@ -11,6 +11,7 @@
 //             download: `artifacts download` (SDK, sha256 checked) vs `aws s3 sync`   time ≤ 1.11× (≥ 0.9× throughput)
 //   snapshot  the code snapshot of a 2,000-file repo (in process) vs `git archive | gzip`  ≤ 1.5×;
 //             the whole `dist/cli.js revision` command (start-up included) vs the same    ≤ 8×
+//   cache     a second run restores a 500 MB `cache` folder vs the first run's save of it  ≤ 1×
 //   redact    a run whose job prints one 50 MB line, with a secret set (the filter) vs without   ≤ 3×
 //   concurrent 100 `run`s at once against one S3 store (BENCH_CONCURRENT): failures and duplicate
 //             names (counts, 0), peak RSS per process ≤ 150 MiB, S3 requests per run-minute ≤ 200
@@ -34,6 +35,7 @@ import { concurrentRuns } from './parts/concurrent-runs.js'
 import { snapshotSpeedAlone } from './parts/snapshot.js'
 import { redactFilterLongLine } from './parts/redact-filter.js'
 import { billedOverhead } from './parts/billed-overhead.js'
+import { cacheSaveRestore } from './parts/cache.js'
 import { LATENCY_SOURCE, EC2_FIGURES } from './parts/aws-latency.js'
 import { startS3Server } from '../__tests__/helpers/s3server.js'
 
@@ -65,6 +67,9 @@ try {
   const snap = snapshotSpeedAlone(QUICK ? 1 : Number(process.env.BENCH_RUNS ?? 7))
   rows.push(['snapshot', `code snapshot of ${snap.files.toLocaleString('en')} files vs git archive | gzip (${snap.snapshotMs.toFixed(0)} ms vs ${snap.gitArchiveMs.toFixed(0)} ms; with the revision's git questions ${snap.revisionMs.toFixed(0)} ms)`, snap.snapshotMs / snap.gitArchiveMs, 1.5, '×'])
   rows.push(['snapshot', `the whole dist/cli.js revision --json, Node start-up included (${snap.commandMs.toFixed(0)} ms) vs the same`, snap.commandMs / snap.gitArchiveMs, 8, '×'])
+
+  const cache = await (QUICK ? cacheSaveRestore(4, 256 * 1024) : cacheSaveRestore())
+  rows.push(['cache', `a second run restores a ${Math.round(cache.bytes / 1048576)} MB cache (${cache.restoreMs.toFixed(0)} ms) vs the first run's save of it (${cache.saveMs.toFixed(0)} ms), folder store`, cache.restoreMs / Math.max(1, cache.saveMs), 1, '×'])
 
   const red = await redactFilterLongLine(50, RUNS)
   rows.push(['redact', `a run printing one ${red.mb} MB line with a secret set (${red.withMs.toFixed(0)} ms) vs without (${red.withoutMs.toFixed(0)} ms)`, red.withMs / red.withoutMs, 3, '×'])

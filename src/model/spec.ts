@@ -115,7 +115,10 @@ export interface RunSpec {
   artifacts: ArtifactSpec[]
   deps: DepSpec[]
   ports: number[]
+  /** paths of `cache` (docs/cache.md) */
   cache: string[]
+  /** a cached path's own `key` / `restore_keys`, when the file gives them (else the commit, and every earlier entry) */
+  cacheOptions?: Record<string, { key?: string; restoreKeys?: string[] }>
   resources: Resources
   spotPolicy: SpotPolicy
   /** USD per hour */

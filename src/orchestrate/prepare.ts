@@ -12,6 +12,8 @@ import { readDepManifest, type ResolvedDep } from './dep-manifests.js'
 import { secretTexts } from './secret-values.js'
 import { ciJobEnv } from '../runner/job-env.js'
 import { checkCommandInterpolation } from './check-commands.js'
+import { planCaches } from './cache-plan.js'
+import type { RunnerCache } from '../runner/plan.js'
 import { untrackedNamedByCommands, untrackedWarning, gpuWarning, hostHasGpu } from './preflight-warnings.js'
 
 export interface PrepareOptions {
@@ -46,6 +48,8 @@ export interface PreparedRun {
   deps: ResolvedDep[]
   /** whether this run's code is trusted, from the CI's own variables */
   trust: RunTrust
+  /** the `cache` entries this run restores and saves (cache-plan.ts) */
+  caches?: RunnerCache[]
 }
 
 /** outside CI the user runs their own code and may use their own untrusted runs; in CI only trusted ones */
@@ -114,7 +118,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
     }
   }
   checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name)
-  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps, trust }
+  const caches = spec.cache.length ? await planCaches({ store: store.store, repoId: captured.revision.repoId, spec, trusted: trust.trusted, revisionSha: captured.revision.sha, emit }) : undefined
+  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps, trust, ...(caches ? { caches } : {}) }
 }
 
 function depLabel(d: RunSpec['deps'][number]): string {

@@ -157,7 +157,9 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     deps: prepared.deps,
     ciEnv: prepared.ciEnv,
     backend: o.backend.name,
-    workRoot: o.workRoot
+    workRoot: o.workRoot,
+    caches: prepared.caches,
+    trusted: prepared.trust.trusted
   })
   const script = renderRunnerScript(plan)
   const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }

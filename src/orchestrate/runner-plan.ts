@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { RunnerPlan } from '../runner/plan.js'
+import type { RunnerCache, RunnerPlan } from '../runner/plan.js'
 import type { RunSpec, StoreLocation } from '../model/index.js'
 import { keys } from '../store/index.js'
 import { runnerDep, type ResolvedDep } from './dep-manifests.js'
@@ -20,6 +20,15 @@ export interface PlanInput {
   ciEnv?: Record<string, string>
   backend: 'local' | 'aws'
   workRoot?: string
+  /** the `cache` entries chosen for this run (cache-plan.ts) */
+  caches?: RunnerCache[]
+  trusted?: boolean
+}
+
+/** where a cached path is in the container: `~/x` is `/root/x` */
+export function containerCachePath(path: string): string | undefined {
+  if (path.startsWith('~/')) return `/root/${path.slice(2)}`
+  return path.startsWith('/') ? path : undefined
 }
 
 export function runnerPlan(p: PlanInput): RunnerPlan {
@@ -45,7 +54,17 @@ export function runnerPlan(p: PlanInput): RunnerPlan {
     secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
     workingDir: p.spec.workingDir,
     artifacts: p.spec.artifacts,
-    rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
+    rootPaths: [
+      ...new Set(
+        [
+          ...p.spec.artifacts.map((a) => a.path),
+          ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path)),
+          // in a container, a cached folder outside the code is a folder of the work area mounted there
+          ...(p.spec.image ? (p.caches ?? []).map((c) => containerCachePath(c.path) ?? '') : [])
+        ].filter((x) => x.startsWith('/'))
+      )
+    ],
+    ...(p.caches?.length ? { caches: p.caches, trusted: p.trusted === true } : {}),
     registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
     args: p.args,
     ...(p.spec.nodes > 1

@@ -24,6 +24,7 @@ export const RUNNER_MODULES = [
   'logs.sh',
   'artifacts.sh',
   'checkpoints.sh',
+  'cache.sh',
   'fetch.sh',
   'control.sh',
   'main.sh'

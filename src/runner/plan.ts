@@ -43,6 +43,10 @@ export interface RunnerPlan {
    * owns, the path itself.
    */
   rootPaths?: string[]
+  /** `cache` paths (absent: none) */
+  caches?: RunnerCache[]
+  /** this run is trusted (written into the cache entries it saves) */
+  trusted?: boolean
   /** log in to the image's registry first, with DSTACK_REGISTRY_USERNAME / _PASSWORD from the environment */
   registryAuth?: boolean
   args: string[]
@@ -83,6 +87,18 @@ export interface RunnerPlan {
      */
     ownsMachine?: boolean
   }
+}
+
+/** one `cache` path (docs/cache.md): restored before the job, saved after it succeeds */
+export interface RunnerCache {
+  /** as the workflow lists it: `~/…`, absolute, or relative to the working directory */
+  path: string
+  /** the key this run saves under */
+  key: string
+  /** the entry to restore: its archive (`….tar.zst` / `….tar.gz`) and that archive's sha256 */
+  restore?: { archiveKey: string; sha256: string; key: string; trusted: boolean }
+  /** `<repoId>/[untrusted-]caches/<workflow>/<path id>/<key>`: where to save (absent: not saved, the key was restored) */
+  saveBase?: string
 }
 
 export interface RunnerDep {

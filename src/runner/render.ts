@@ -213,6 +213,27 @@ function depFiles(plan: RunnerPlan): { dep: string[]; path: string[]; sha: strin
   return out
 }
 
+/** the `cache` arrays (docs/cache.md): one element per cached path */
+function cacheHeader(plan: RunnerPlan): string[] {
+  const caches = plan.caches ?? []
+  for (const c of caches) {
+    if (!c.path.startsWith('~/') && !c.path.startsWith('/')) normaliseRelativePath('cache path', c.path)
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(c.path) || c.path.split('/').includes('..')) fail(`invalid cache path ${JSON.stringify(c.path)}`)
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(c.key)) fail(`invalid cache key ${JSON.stringify(c.key)}`)
+    if (c.restore && (!SHA256_RE.test(c.restore.sha256) || !/\.tar\.(zst|gz)$/.test(c.restore.archiveKey))) fail(`invalid cache entry for ${JSON.stringify(c.path)}`)
+  }
+  return [
+    `CACHE_PATHS=${shellArray(caches.map((c) => c.path))}`,
+    `CACHE_KEYS=${shellArray(caches.map((c) => c.key))}`,
+    `CACHE_RESTORE_ARCHIVES=${shellArray(caches.map((c) => (c.restore ? storeKey('cache archive', c.restore.archiveKey) : '')))}`,
+    `CACHE_RESTORE_SHAS=${shellArray(caches.map((c) => c.restore?.sha256 ?? ''))}`,
+    `CACHE_RESTORE_KEYS=${shellArray(caches.map((c) => c.restore?.key ?? ''))}`,
+    `CACHE_SAVE_BASES=${shellArray(caches.map((c) => (c.saveBase ? storeKey('cache key', c.saveBase) : '')))}`,
+    `CACHE_TRUSTED=${plan.trusted ? 1 : 0}`
+  ]
+}
+
 export function renderRunnerScript(plan: RunnerPlan): string {
   validate(plan)
   const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : pathOf('working_dir', plan.workingDir)
@@ -265,6 +286,7 @@ export function renderRunnerScript(plan: RunnerPlan): string {
     `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
     `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
     `ROOT_PATHS=${shellArray(rootPaths)}`,
+    ...cacheHeader(plan),
     `REGISTRY_AUTH=${plan.registryAuth ? 1 : 0}`,
     `OWNS_MACHINE=${plan.options.ownsMachine ? 1 : 0}`,
     `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,

@@ -3,6 +3,7 @@
  * raw value, reports problems at that path and returns the normalised value (or a safe fallback).
  * Type errors were already reported by the JSON Schema; these check meaning.
  */
+import { posix } from 'node:path'
 import { assertName, assertRepoId, normaliseRelativePath, UserError, type ArtifactSpec, type DepSpec } from '../model/index.js'
 import type { FieldPath, FileContext } from './source.js'
 import { ENV_NAME_RE, RUN_CONTEXT, envReference, envTemplate, expressionsIn, namespaceRoot, scanReferences, unsupportedCommandExpressions } from './interpolation.js'
@@ -333,9 +334,42 @@ export function cachePaths(ctx: FileContext, path: FieldPath, v: unknown): strin
       return
     }
     const norm = text.startsWith('/') || text.startsWith('~') ? text.replace(/\/+$/, '') || '/' : relativePath(ctx, p, 'cache path', text)
+    if (norm !== undefined && (norm === '~' || (norm.startsWith('~') && !norm.startsWith('~/')))) {
+      ctx.report(p, `invalid cache path ${JSON.stringify(raw)}`, '`~/…` is a folder of the home folder; `~` itself or `~user` cannot be cached')
+      return
+    }
     if (norm !== undefined && !out.includes(norm)) out.push(norm)
   })
   return out
+}
+
+const CACHE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+const RESTORE_KEY = /^[A-Za-z0-9._-]{0,128}$/
+
+/** `cache` items' own `key` and `restore_keys` (docs/cache.md), by normalised path */
+export function cacheOptions(ctx: FileContext, path: FieldPath, v: unknown, paths: string[]): Record<string, { key?: string; restoreKeys?: string[] }> | undefined {
+  if (!Array.isArray(v)) return undefined
+  const out: Record<string, { key?: string; restoreKeys?: string[] }> = {}
+  let i = 0
+  for (const item of v) {
+    const at: FieldPath = [...path, i++]
+    if (!isObj(item) || typeof item.path !== 'string') continue
+    const o: { key?: string; restoreKeys?: string[] } = {}
+    if (item.key !== undefined) {
+      if (typeof item.key !== 'string' || !CACHE_KEY.test(item.key)) ctx.report([...at, 'key'], `invalid cache key ${JSON.stringify(item.key)}`, 'letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 128 characters (e.g. `pip-v1`)')
+      else o.key = item.key
+    }
+    if (item.restore_keys !== undefined) {
+      const list = Array.isArray(item.restore_keys) ? item.restore_keys : [item.restore_keys]
+      const good = list.filter((k): k is string => typeof k === 'string' && RESTORE_KEY.test(k))
+      if (good.length !== list.length) ctx.report([...at, 'restore_keys'], 'invalid cache restore_keys', 'a list of key prefixes: letters, digits, `.`, `_` and `-` (e.g. `[pip-]`)')
+      else o.restoreKeys = good
+    }
+    const text = (item.path as string).trim().replace(/\/+$/, '')
+    const norm = paths.find((p) => p === text || p === posix.normalize(text))
+    if (norm !== undefined && (o.key !== undefined || o.restoreKeys !== undefined)) out[norm] = o
+  }
+  return Object.keys(out).length ? out : undefined
 }
 
 export const REGISTRY_USERNAME_ENV = 'DSTACK_REGISTRY_USERNAME'

@@ -8,7 +8,7 @@ import { formatPath, type FieldPath, type FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
 import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from './entry.js'
 import {
-  artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, type Obj
+  artifacts, cacheOptions, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, type Obj
 } from './fields.js'
 import { parseSeedSizeMiB } from './units.js'
 import { parseGpuSpec } from './gpu.js'
@@ -108,6 +108,8 @@ function seedWorkflow(ctx: FileContext, w: unknown, path: FieldPath, out: FileOu
   spec.deps = deps(ctx, at('deps'), w.deps)
   spec.ports = ports(ctx, at('ports'), w.ports, 'seed')
   spec.cache = cachePaths(ctx, at('cache'), w.cache)
+  const cacheOpts = cacheOptions(ctx, at('cache'), w.cache, spec.cache)
+  if (cacheOpts) spec.cacheOptions = cacheOpts
   if (typeof w.working_dir === 'string') spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.'
   if (w.registry_auth !== undefined && w.registry_auth !== null) {
     const auth = registryAuth(ctx, at('registry_auth'), w.registry_auth)

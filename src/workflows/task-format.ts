@@ -10,7 +10,7 @@ import type { FieldPath, FileContext } from './source.js'
 import { checkSchema } from './schema-check.js'
 import { baseSpec, emptyOutcome, entryLines, sourceAt, type FileOutcome } from './entry.js'
 import {
-  absolutePath, artifacts, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, stringList, type Obj
+  absolutePath, artifacts, cacheOptions, cachePaths, checkName, deps, envEntries, isObj, ports, pythonVersion, registryAuth, relativePath, scriptLines, stringList, type Obj
 } from './fields.js'
 import { parseCpuSpec, parseGpuSpec, vendorsNeedingImage } from './gpu.js'
 import { parseSizeMiB, parseSizeRange, tryParseDuration, type Parsed } from './units.js'
@@ -148,6 +148,8 @@ function task(ctx: FileContext, t: Obj, name: string, named: boolean): RunSpec |
   spec.artifacts = artifacts(ctx, ['artifacts'], t.artifacts)
   spec.deps = deps(ctx, ['deps'], t.deps)
   spec.cache = cachePaths(ctx, ['cache'], t.cache)
+  const cacheOpts = cacheOptions(ctx, ['cache'], t.cache, spec.cache)
+  if (cacheOpts) spec.cacheOptions = cacheOpts
   if (isObj(t.resources)) spec.resources = taskResources(ctx, ['resources'], t.resources, spec.resources)
   if (has('spot_policy')) spec.spotPolicy = t.spot_policy as RunSpec['spotPolicy']
   if (has('max_price')) {

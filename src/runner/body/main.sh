@@ -57,6 +57,7 @@ if [ "${#DEP_PREFIXES[@]}" -gt 0 ]; then
   done
 fi
 restore_checkpoints
+restore_caches
 [ -n "$STOP" ] && finish "$STOP" "" "$STOP_REASON" 143
 
 # the job's own folder ($DSTACK_RUNNER_DIR: job.sh, the step marker, the MPI hostfile), not the runner's
@@ -145,6 +146,7 @@ case "$STOP" in
   interrupted) finish interrupted "$JOB_EXIT" "$STOP_REASON" 75 ;;
 esac
 if [ "$JOB_EXIT" = 0 ]; then
+  save_caches
   finish succeeded 0 "all commands exited with 0" 0
 fi
 step=$(job_read_small "$JOB_RUNNER_DIR/step" | head -n 1)

@@ -43,15 +43,19 @@ export const deps = d('Runs whose artifacts are placed into the working tree bef
   }
 }, [[{ tag: 'my-model' }, { workflow: 'prepare-data' }, ':my-tag']])
 
-export const cache = d('Folders kept between runs of the same workflow.', {
+export const cache = d('Folders kept between runs of the same workflow (docs/cache.md): restored before the job, saved after it succeeds, in the run store.', {
   type: 'array',
   items: {
     type: ['string', 'object'],
-    properties: { path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }) },
+    properties: {
+      path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }),
+      key: d('The entry\'s key: restored when an entry has exactly this key, else saved under it. Default: the commit, with every earlier entry as the fall-back.', { type: 'string' }, ['pip-v1']),
+      restore_keys: d('Fall-back keys, in order: the newest entry whose key starts with one is restored when the key has none. Default with `key`: none.', { type: 'array', items: { type: 'string' } }, [['pip-']])
+    },
     required: ['path'],
     additionalProperties: false
   }
-}, [[{ path: '~/.cache/pip' }]])
+}, [[{ path: '~/.cache/pip' }, { path: '~/.cache/huggingface', key: 'hf-v1', restore_keys: ['hf-'] }]])
 
 export const registryAuth = d('Credentials for pulling a private `image`: run-action logs in to the image\'s registry before pulling it, with the credentials held in memory only.', {
   type: 'object',
