@@ -4,6 +4,7 @@
  * and fails the step unless the run succeeded. Instances are released on every exit path; the ids
  * are saved for the `post:` step the moment they exist.
  */
+import { regionList } from './region-list.js'
 import * as core from '@actions/core'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -42,11 +43,14 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     const mode = core.getInput('mode') || 'run'
     const backendName = parseBackendName(core.getInput('backend'))
     if (backendName === 'aws' || ['check', 'cleanup'].includes(core.getInput('mode'))) failing.awsUse = core.getInput('mode') === 'cleanup' ? 'cleanup' : 'the aws backend'
-    const region = core.getInput('region') || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
+    // `region` may list several, in order: the session and the store use the first
+    const regions = regionList(core.getInput('region'))
+    const region = regions[0] || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined
     const credentials = await awsSession({ roleArn: core.getInput('role-to-assume'), source: 'input `role-to-assume`', environ: process.env, region, log: (l) => core.info(l) })
     const awsOptions = {
       credentials,
       region,
+      ...(regions.length > 1 ? { regions } : {}),
       instanceProfile: core.getInput('instance-profile') || undefined,
       subnetIds: listInput('subnet-ids'),
       securityGroupIds: listInput('security-group-ids'),

@@ -2,6 +2,7 @@
  * `dstack-run`: the CLI (dist/cli.js). The same run lifecycle as the action, on a laptop or a
  * self-hosted machine; `--backend local` is the default so it works with no cloud account.
  */
+import { firstRegion } from './region-list.js'
 import { Command, Option, CommanderError } from 'commander'
 import { resolve as resolvePath } from 'node:path'
 import { detectRepoId, captureRevision, parseBranchList } from '../revision/index.js'
@@ -123,7 +124,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
     .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
-    .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
+    .option('--aws-region <regions>', 'aws backend: region(s) to launch in, in order of preference (us-east-1,us-west-2: capacity and quota errors fall through to the next); default: the workflow\'s regions, else AWS_REGION')
     .option('--instance-profile <name>', 'aws backend: instance profile whose role has the SSM agent\'s permissions and access to the store (examples/iam)')
     .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
     .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
@@ -146,7 +147,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const awsRegion = awsRegionOption(o, 'run')
       const backendName = parseBackendName(o.backend as string)
       if (backendName === 'aws') failing.awsUse = 'the aws backend'
-      const credentials = await awsSession({ roleArn: (o.roleToAssume as string | undefined) ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: awsRegion ?? o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
+      const credentials = await awsSession({ roleArn: (o.roleToAssume as string | undefined) ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: firstRegion(awsRegion) ?? o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) })
       const { repoDir, loc, store } = await ctx(o, credentials, { creates: true })
       if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)')
       const backend = await createBackend(backendName, {

@@ -31,6 +31,8 @@ export interface MachineInfo {
   rank?: number
   /** the address the other nodes reach this one at (AWS: the private IPv4; local: 127.0.0.1) */
   privateIp?: string
+  /** AWS, a run with several regions: the regions launches were tried in, in order, the last one where it was placed */
+  regionsTried?: string[]
 }
 
 /** one node of a multi-node attempt, as the orchestrator saw it end */

@@ -86,7 +86,7 @@ export function runMarkdown(r: RunRecord, manifest: ManifestEntry[], ctx: Markdo
     for (const a of r.attempts) {
       const m = a.machine
       lines.push(
-        `| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`
+        `| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id, m?.regionsTried && m.regionsTried.length > 1 ? `(regions tried: ${m.regionsTried.join(' → ')})` : undefined].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`
       )
     }
     lines.push('')

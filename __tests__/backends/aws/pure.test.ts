@@ -153,6 +153,20 @@ describe('candidates', () => {
     expect(d(rankCandidates([{ ...input, maxPrice: 0.46 }]))).toEqual(['spot g5.xlarge us-east-1b 0.3', 'spot g5.2xlarge us-east-1a 0.45'])
   })
 
+  it('ranks several regions in the order given: a region in full (spot, then on-demand) before the next, even when the next is cheaper', () => {
+    const region = (name: string, spot: number, od: number) => ({
+      region: name,
+      types,
+      slots: slots(new Map([['g5.xlarge', [`${name}a`]]]), undefined),
+      spotPrices: new Map([[`g5.xlarge|${name}a`, spot]]),
+      onDemandPrices: new Map([['g5.xlarge', { pricePerHour: od, priceSource: 'api' }]]),
+      spotPolicy: 'auto' as const
+    })
+    const d = (cs: Candidate[]) => cs.map((c) => `${c.market} ${c.zone}`)
+    expect(d(rankCandidates([region('eu-west-1', 0.6, 1.2), region('us-east-1', 0.3, 1.0)]))).toEqual(['spot eu-west-1a', 'on-demand eu-west-1a', 'spot us-east-1a', 'on-demand us-east-1a'])
+    expect(d(rankCandidates([{ ...region('eu-west-1', 0.6, 1.2), preferOnDemand: true }, { ...region('us-east-1', 0.3, 1.0), preferOnDemand: true }]))).toEqual(['on-demand eu-west-1a', 'spot eu-west-1a', 'on-demand us-east-1a', 'spot us-east-1a'])
+  })
+
   it('with subnets, one slot per subnet in a zone that offers the type', () => {
     const s = slots(new Map([['g5.xlarge', ['us-east-1a']]]), new Map([['subnet-1', 'us-east-1a'], ['subnet-2', 'us-east-1b'], ['subnet-3', 'us-east-1a']]))
     expect(s).toEqual([

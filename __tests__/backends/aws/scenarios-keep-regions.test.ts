@@ -5,9 +5,12 @@
  * and runner run by bash with the real aws CLI, EC2/SSM doubles). `npm run e2e` runs this file.
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
-import { GetConsoleOutputCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2'
+import { GetParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { UserError } from '../../../src/model/index.js'
-import { startHarness, spec, type Harness } from './harness.js'
+import { runMarkdown } from '../../../src/report/index.js'
+import { awsError } from './fake-cloud.js'
+import { startHarness, spec, PREFIX, REPO, RUN, type Harness } from './harness.js'
 
 let h: Harness
 
@@ -43,6 +46,43 @@ describe('AWS scenarios: a failed run you can step into, regions in order', () =
     expect(h.cloud.ec2.commandCalls(GetConsoleOutputCommand).map((c) => c.args[0].input)).toEqual([{ InstanceId: id, Latest: true }])
     expect(h.cloud.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1)
     expect(req.lines.join('\n')).toContain(`console output of ${id}`)
+    await expectNothingLeft()
+  })
+
+  it('next region: capacity and quota in the first region fall through to the next, with its own AMI, zones and prices; the store stays where it is', async () => {
+    const zoneOf = (i: RunInstancesCommandInput) => i.Placement?.AvailabilityZone ?? ''
+    h.cloud.launchRule = (i) => {
+      if (!zoneOf(i).startsWith('us-east-1')) return undefined
+      return i.InstanceMarketOptions?.MarketType === 'spot'
+        ? awsError('MaxSpotInstanceCountExceeded', 'Max spot instance count exceeded')
+        : awsError('InsufficientInstanceCapacity', `We currently do not have sufficient ${String(i.InstanceType)} capacity in the Availability Zone you requested (${zoneOf(i)}).`, 500)
+    }
+    const req = await h.request(1, spec({ regions: ['us-east-1', 'us-west-2'], instanceTypes: ['g5.xlarge'] }))
+    // dstack's `regions` list, with no region configured: the workflow's order
+    const handle = await h.backend({ region: undefined }).start(req)
+    const text = req.lines.join('\n')
+    expect(text).toContain('nothing could be launched in us-east-1: trying the next region, us-west-2')
+    // us-east-1: one spot launch (the quota skips its other zone), both on-demand zones; then us-west-2's cheapest spot
+    expect(h.cloud.ec2.commandCalls(RunInstancesCommand).map((c) => `${zoneOf(c.args[0].input)} ${c.args[0].input.InstanceMarketOptions?.MarketType ?? 'on-demand'}`)).toEqual(['us-east-1a spot', 'us-east-1a on-demand', 'us-east-1b on-demand', 'us-west-2a spot'])
+    expect(text).toMatch(/skipped|MaxSpotInstanceCountExceeded/)
+    expect(handle.machine).toMatchObject({ region: 'us-west-2', zone: 'us-west-2a', market: 'spot', regionsTried: ['us-east-1', 'us-west-2'] })
+    // each region's own AMI lookup
+    const amiRegions = await Promise.all(h.cloud.ssm.commandCalls(GetParameterCommand).map((c) => (c.thisValue as { config: { region: () => Promise<string> } }).config.region()))
+    expect(new Set(amiRegions)).toEqual(new Set(['us-east-1', 'us-west-2']))
+    // the bootstrap reads the store in its own region, whichever region the machine is in
+    const bootstrap = (h.cloud.ssm.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters?.commands ?? []).join('\n')
+    expect(bootstrap).toContain("aws s3 cp --only-show-errors --region 'us-east-1'")
+    expect(await h.watch(handle)).toMatchObject({ state: 'ended', exitCode: 0 })
+    await handle.release()
+    expect(await h.status(1)).toMatchObject({ status: 'succeeded' })
+    expect(await h.keys(`${PREFIX}/${REPO}/runs/${RUN}/artifacts`)).toContain(`${PREFIX}/${REPO}/runs/${RUN}/artifacts/out/r.txt`)
+    // the summary says where it was placed and which regions were tried
+    const md = runMarkdown(
+      { run: RUN, repoId: REPO, workflow: 'train', spec: req.spec, backend: 'aws', args: [], revision: { repoId: REPO, sha: 'c'.repeat(40), event: 'push', snapshotSha256: 'd'.repeat(64) }, status: 'succeeded', submittedAt: '2026-11-26T12:00:00Z', attempts: [{ n: 1, startedAt: '2026-11-26T12:00:00Z', status: 'succeeded', machine: handle.machine }], tags: [] },
+      [],
+      { artifactUrl: (p: string) => p, artifactsUrl: 'https://example/' }
+    )
+    expect(md).toContain(`| g5.xlarge us-west-2a ${handle.machine.id} \\(regions tried: us-east-1 → us-west-2\\) | spot |`)
     await expectNothingLeft()
   })
 })

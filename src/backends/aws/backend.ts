@@ -101,17 +101,25 @@ export class AwsBackend implements Backend {
     const odQuotaHit = new Set<string>()
     let live: { id: string; region: string } | undefined
     let secretRegion: string | undefined
+    // the regions launches were tried in, in order (a region's quota and capacity are its own)
+    const regionsTried: string[] = []
 
     try {
       for (const c of candidates) {
         if (req.signal.aborted) throw new CancelledError('while starting a machine')
-        const group = quotaFor(c.instanceType).group
+        const left = regionsTried[regionsTried.length - 1]
+        if (left !== c.region) {
+          if (left) log(`nothing could be launched in ${left}: trying the next region, ${c.region}`)
+          regionsTried.push(c.region)
+        }
+        const group = `${c.region}|${quotaFor(c.instanceType).group}`
+        const groupName = `${quotaFor(c.instanceType).group}${regions.length > 1 ? ` (${c.region})` : ''}`
         if (c.market === 'spot' && spotQuotaHit.has(group)) {
-          tried.push({ candidate: c, code: 'MaxSpotInstanceCountExceeded', message: '', skipped: `the ${group} spot quota is exhausted` })
+          tried.push({ candidate: c, code: 'MaxSpotInstanceCountExceeded', message: '', skipped: `the ${groupName} spot quota is exhausted` })
           continue
         }
         if (c.market === 'on-demand' && odQuotaHit.has(group)) {
-          tried.push({ candidate: c, code: 'VcpuLimitExceeded', message: '', skipped: `the ${group} on-demand quota is exhausted` })
+          tried.push({ candidate: c, code: 'VcpuLimitExceeded', message: '', skipped: `the ${groupName} on-demand quota is exhausted` })
           continue
         }
         const ami = plan.amis.get(c.region)!
@@ -134,7 +142,7 @@ export class AwsBackend implements Backend {
           continue
         }
         const id = r.instanceId
-        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, ...launchBilling(input, o.subnetIds) }
+        const machine: MachineInfo = { id, backend: 'aws', instanceType: c.instanceType, market: c.market, region: c.region, zone: c.zone, ...(c.pricePerHour !== undefined ? { pricePerHour: c.pricePerHour } : {}), priceSource: c.priceSource, launchedAt: new Date(o.now()).toISOString(), amiId: ami.imageId, ...launchBilling(input, o.subnetIds), ...(regions.length > 1 ? { regionsTried: [...regionsTried] } : {}) }
         log(`launched ${id}: waiting for it to come Online in SSM (up to ${o.ssmTimeoutSec} s)`)
         await req.onMachine(machine)
 

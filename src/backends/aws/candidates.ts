@@ -47,31 +47,35 @@ export interface RankInput {
 const byPrice = (a: Candidate, b: Candidate): number =>
   (a.pricePerHour ?? Infinity) - (b.pricePerHour ?? Infinity) || a.instanceType.localeCompare(b.instanceType) || a.zone.localeCompare(b.zone) || (a.subnetId ?? '').localeCompare(b.subnetId ?? '')
 
-/** Pure: every allowed (type, zone, market) under max_price, cheapest first within each market. */
+/**
+ * Pure: every allowed (type, zone, market) under max_price, region by region in the order given
+ * (a region is tried in full, spot then on-demand, each cheapest first, before the next region:
+ * the run lists its regions in the order it prefers them).
+ */
 export function rankCandidates(inputs: RankInput[]): Candidate[] {
+  return inputs.flatMap(rankRegion)
+}
+
+function rankRegion(inp: RankInput): Candidate[] {
   const spot: Candidate[] = []
   const od: Candidate[] = []
-  const first = inputs[0]
-  if (!first) return []
-  for (const inp of inputs) {
-    const info = new Map(inp.types.map((t) => [t.instanceType, t]))
-    for (const s of inp.slots) {
-      const t = info.get(s.instanceType)
-      if (!t) continue
-      const base = { region: inp.region, instanceType: s.instanceType, zone: s.zone, ...(s.subnetId ? { subnetId: s.subnetId } : {}), vcpus: t.vcpus, gpuCount: t.gpuCount, ...(t.gpuName ? { gpuName: t.gpuName } : {}), ...(t.efaInterfaces ? { efaInterfaces: t.efaInterfaces } : {}) }
-      if (inp.spotPolicy !== 'on-demand' && t.spot) {
-        const p = inp.spotPrices.get(`${s.instanceType}|${s.zone}`)
-        if (p === undefined || inp.maxPrice === undefined || p <= inp.maxPrice) spot.push({ ...base, market: 'spot', pricePerHour: p, priceSource: p === undefined ? 'unknown' : PRICE_SOURCE.spot })
-      }
-      if (inp.spotPolicy !== 'spot' && t.onDemand) {
-        const p = inp.onDemandPrices.get(s.instanceType)
-        if (!p || inp.maxPrice === undefined || p.pricePerHour <= inp.maxPrice) od.push({ ...base, market: 'on-demand', pricePerHour: p?.pricePerHour, priceSource: p?.priceSource ?? 'unknown' })
-      }
+  const info = new Map(inp.types.map((t) => [t.instanceType, t]))
+  for (const s of inp.slots) {
+    const t = info.get(s.instanceType)
+    if (!t) continue
+    const base = { region: inp.region, instanceType: s.instanceType, zone: s.zone, ...(s.subnetId ? { subnetId: s.subnetId } : {}), vcpus: t.vcpus, gpuCount: t.gpuCount, ...(t.gpuName ? { gpuName: t.gpuName } : {}), ...(t.efaInterfaces ? { efaInterfaces: t.efaInterfaces } : {}) }
+    if (inp.spotPolicy !== 'on-demand' && t.spot) {
+      const p = inp.spotPrices.get(`${s.instanceType}|${s.zone}`)
+      if (p === undefined || inp.maxPrice === undefined || p <= inp.maxPrice) spot.push({ ...base, market: 'spot', pricePerHour: p, priceSource: p === undefined ? 'unknown' : PRICE_SOURCE.spot })
+    }
+    if (inp.spotPolicy !== 'spot' && t.onDemand) {
+      const p = inp.onDemandPrices.get(s.instanceType)
+      if (!p || inp.maxPrice === undefined || p.pricePerHour <= inp.maxPrice) od.push({ ...base, market: 'on-demand', pricePerHour: p?.pricePerHour, priceSource: p?.priceSource ?? 'unknown' })
     }
   }
   spot.sort(byPrice)
   od.sort(byPrice)
-  return first.preferOnDemand ? [...od, ...spot] : [...spot, ...od]
+  return inp.preferOnDemand ? [...od, ...spot] : [...spot, ...od]
 }
 
 export function describeCandidate(c: Candidate): string {
