@@ -85,6 +85,11 @@ export class PrCommenter {
     this.pending = this.write(structuredClone(ev.record), [])
   }
 
+  /** the "running" section's write, once done (a detached start returns after it) */
+  async settled(): Promise<UpsertResult | undefined> {
+    return this.pending
+  }
+
   /**
    * The final section; resolves to where the comment is (undefined when none was written).
    * `render` makes the full section (metrics, report, log tail: ci/run-section.ts) for this platform.

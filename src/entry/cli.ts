@@ -9,9 +9,6 @@ import { detectRepoId, captureRevision, parseBranchList } from '../revision/inde
 import { openStore, parseStoreSpec, defaultStoreLocation, RunStore } from '../store/index.js'
 import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
-import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
-import { groupSectionFor, staleLimit } from '../ci/group-section.js'
-import { untrustedDepsAllowed } from '../orchestrate/prepare.js'
 import { runGroupFrom } from '../ci/run-group-env.js'
 import { TerminalReporter } from '../ci/terminal.js'
 import { CommandFence } from '../ci/log-fences.js'
@@ -20,20 +17,16 @@ import { parseEnvAssignments } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { recordMachine, readMachines, clearMachines } from './machine-state.js'
 import { attemptRef, cancelWaitSec, saveThenReleaseAll, type LeftMachine } from './runner-save.js'
-import { dotenvOutputs } from '../ci/gitlab.js'
-import { writeFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { SecretRedactor } from '../ci/redact.js'
-import { terminalSafe } from '../report/plain-text.js'
 import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
 import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
 import { registerReportCommand } from './cli-report.js'
-import { finishCliRun } from './cli-run-report.js'
 import { registerValidate } from './cli-validate.js'
 import { registerCheckCommand } from './cli-check.js'
 import { addExamples } from './cli-help.js'
 import { packageVersion } from './package-version.js'
-import { typedOutputs } from '../report/index.js'
 import { plural } from '../model/index.js'
 import { awsSession } from './aws-session.js'
 import type { RenewingCredentials } from '../backends/aws/renewing-credentials.js'
@@ -41,8 +34,11 @@ import { storeRegion, awsRegionOption, type CliIo, type StoreOpts } from './cli-
 import { explainError, type ErrorContext } from './cli-errors.js'
 import { repoFolder } from './cli-repo-folder.js'
 import { splitAtDoubleDash, workflowArgs } from './cli-run-args.js'
-import { followExitCode, runExitCode } from './cli-exit.js'
+import { followExitCode } from './cli-exit.js'
 import { registerCleanupCommand } from './cli-cleanup.js'
+import { publishRunEnd } from './cli-run-end.js'
+import { cliCommenter } from './cli-commenter.js'
+import { registerAttachCommands } from './cli-attach.js'
 
 export type { CliIo } from './cli-shared.js'
 
@@ -119,7 +115,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--include-untracked', 'also send untracked files that git does not ignore')
     .option('--protected-branches <names>', 'branches (comma-separated) whose pushes, schedules and manual runs are trusted like the default branch\'s (docs/trust-model.md)')
     .option('--untrusted-deps', 'let deps, `--baseline auto` and tags use untrusted runs (default: only outside CI)')
-    .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
+    .option('-d, --detach', 'start the run and return once its job started; it goes on without this process (docs/long-runs.md): follow it with `attach`')
     .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
     .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
     .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
@@ -165,22 +161,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           credentials
         }
       })
-      const commenter = new PrCommenter({
-        mode: parseCommentMode(o.comment as string | undefined, '--comment'),
-        choose: (pr) => commentThreadFromEnv(io.environ, pr),
-        jobUrl: io.environ.CI_JOB_URL,
-        urls: (r) => store.artifactLinks(r),
-        warn: (m) => void io.err.write(`warning: ${m}\n`),
-        groupSection: groupSectionFor({
-          store, environ: io.environ, repoDir,
-          baseline: (o.baseline as string | undefined) ?? 'auto',
-          lowerIsBetter: o.lowerIsBetter as string | undefined,
-          higherIsBetter: o.higherIsBetter as string | undefined,
-          maxCommits: staleLimit(o.baselineMaxCommits as string | undefined, '--baseline-max-commits'),
-          maxDays: staleLimit(o.baselineMaxDays as string | undefined, '--baseline-max-days'),
-          untrustedRuns: untrustedDepsAllowed({ environ: io.environ, untrustedDeps: o.untrustedDeps ? true : undefined })
-        })
-      })
+      const commenter = cliCommenter(io, store, repoDir, o)
       const group = runGroupFrom(io.environ, { name: o.group as string | undefined, size: o.groupSize as string | undefined, member: o.groupMember as string | undefined }, '--group')
       const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' })
       const redactor = new SecretRedactor()
@@ -203,6 +184,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           tag: o.tag as string | undefined,
           forceTag: Boolean(o.forceTag),
           detach: Boolean(o.detach),
+          detachedState: { placement: { region: awsRegion, instanceProfile: o.instanceProfile as string | undefined, subnetIds: splitList(o.subnetIds as string | undefined), securityGroupIds: splitList(o.securityGroupIds as string | undefined), ami: o.ami as string | undefined } },
           group,
           signal: io.signal,
           emit: (ev) => {
@@ -216,26 +198,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         backend.close?.()
       }
       if (o.detach && !isTerminal(record.status)) {
+        await commenter.settled()
         io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run attach ${record.run}\n`)
         // stdout: what a script captures (`name=$(dstack-run run train -d)`)
         if (o.json) json({ record })
         else io.out.write(`${record.run}\n`)
         return
       }
-      const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
-      const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor })
-      if (comment?.url) outputs['comment-url'] = comment.url
-      if (o.json) json({ record: redactor.value(record), outputs: typedOutputs(outputs) })
-      if (o.stateFile) clearMachines(resolvePath(io.cwd, o.stateFile as string))
-      if (o.dotenv) {
-        const d = dotenvOutputs(outputs)
-        writeFileSync(resolvePath(io.cwd, o.dotenv as string), d.text)
-        for (const s of d.skipped) io.err.write(`note: output ${s.name} left out of ${o.dotenv as string}: ${s.why}\n`)
-      }
-      io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${terminalSafe(redactor.redact(record.reason))}` : ''}\n`)
-      io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
-      io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
-      exitCode = runExitCode(record)
+      exitCode = await publishRunEnd({ io, o, loc, store, record, commenter, redactor, json })
     })
 
   withStore(program.command('ps'))
@@ -274,11 +244,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--attempt <n>', 'attempt number')
     .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master), without the `[node <rank>] ` prefix')
     .action(logs)
-  withStore(program.command('attach'))
-    .description('follow a run started with `run -d` until it ends (`logs -f`), and exit with its status: 0 only when it succeeded')
-    .argument('<run>', 'run name, or :TAG')
-    .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master)')
-    .action((runRef: string, o: LogsOpts) => logs(runRef, { ...o, follow: true }))
+  registerAttachCommands(program, { io, withStore, ctx, json, setExit: (c) => (exitCode = c) })
 
   withStore(program.command('stop'))
     .description('stop a run: the job gets SIGTERM and still saves its artifacts and logs')

@@ -33,6 +33,13 @@ export interface StartRequest {
   log: (line: string) => void
   /** aborted when the CI job is cancelled: stop launching, release what exists */
   signal: AbortSignal
+  /**
+   * a detached run (`mode: start`, `run -d`, docs/long-runs.md): the runner must outlive the process
+   * that started it. AWS: the bootstrap starts it in its own session and the SSM command returns
+   * once it runs, so neither executionTimeout nor the CI job's end stops it; the machine ends itself
+   * when the runner ends.
+   */
+  detached?: boolean
 }
 
 export type ExecState =
@@ -48,6 +55,8 @@ export type ExecState =
       /** the machine or command is gone for another reason */
       lost?: boolean
       reason?: string
+      /** the watcher stopped watching (an attach that timed out): the attempt goes on, untouched */
+      watchStopped?: boolean
     }
 
 export interface AttemptHandle {
@@ -82,6 +91,11 @@ export interface Backend {
    * preflight, catalogue and quotas) so the launch does not wait for them afterwards
    */
   prepare?(spec: RunSpec, store: StoreLocation): void
+  /**
+   * a handle on an attempt another process started detached (`attach`, `reconcile`): it polls the
+   * machine, cancels and releases it like the handle `start` returned
+   */
+  reattach?(machine: MachineInfo, attempt: { runName: string; repoId: string; attempt: number }): AttemptHandle
   /** release a machine recorded by an earlier process (the `post:` step, after_script) */
   releaseMachine(machine: MachineInfo): Promise<void>
   /** free sockets and timers held by the backend's clients (called once the entry is done with it) */

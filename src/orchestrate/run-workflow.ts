@@ -4,7 +4,7 @@
  * sees (logs, status, artifacts) is read back from the store, the same way for every backend.
  */
 import type { Backend, AttemptHandle, ExecState, MachineInfo, NodeRecord, RunRecord, RunSpec, StoreLocation, AttemptRecord, RunGroup } from '../model/index.js'
-import { NoCapacityError, UserError } from '../model/index.js'
+import { NoCapacityError, UserError, isTerminal } from '../model/index.js'
 import type { RunStore } from '../store/index.js'
 import { renderRunnerScript } from '../runner/render.js'
 import { withRunName } from './run-name-fields.js'
@@ -22,6 +22,7 @@ import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
 import { sha256 } from '../store/index.js'
 import { redactorFor } from '../report/redact.js'
+import { saveDetachedState, type DetachedState } from './detached-state.js'
 
 export interface RunWorkflowOptions extends PrepareOptions {
   backend: Backend
@@ -30,8 +31,18 @@ export interface RunWorkflowOptions extends PrepareOptions {
   /** tag to apply when the run succeeds */
   tag?: string
   forceTag?: boolean
-  /** return right after the first attempt started (CLI `-d`) */
+  /** return right after the first attempt started (CLI `-d`, `mode: start`) */
   detach?: boolean
+  /** start every attempt's runner detached from this process (a detached run's retry, started by `attach`) */
+  detachRunner?: boolean
+  /** kept with a detached run for whoever attaches later (detached-state.ts) */
+  detachedState?: Pick<DetachedState, 'placement' | 'workRoot'>
+  /** continue a detached run from another process (attach-run.ts): watch its last attempt through `handle` */
+  resume?: { record: RunRecord; prepared: PreparedRun; handle: AttemptHandle }
+  /** only the process that claims attempt n (n ≥ 2) starts it; the others return the record (several attachers) */
+  claimAttempt?: (n: number) => Promise<boolean>
+  /** only the process that claims the end writes it; the others wait for it in the store */
+  claimFinish?: () => Promise<boolean>
   signal: AbortSignal
   emit: EventSink
   /** called with the record whenever a machine exists, so the CI can save it for its post step */
@@ -57,6 +68,7 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const now = o.now ?? Date.now
   const sleep = o.sleep ?? defaultSleep
+  if (o.resume) return continueRun(o, o.resume.prepared, o.resume.record)
   // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
   const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
   checkEnvNames(prepared.spec)
@@ -89,19 +101,38 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     record = { ...record, spec: named }
     await o.store.saveRun(record)
   }
+  if (o.detach || o.detachRunner) await saveDetachedState(o.store, record, prepared, { forceTag: o.forceTag, ...o.detachedState })
   o.emit({ type: 'status', status: 'submitted', record })
-  const runStartedMs = now()
-  let lastProvisionedEndMs: number | undefined
+  return continueRun(o, prepared, record)
+}
 
-  for (let n = 1; ; n++) {
-    if (o.signal.aborted) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
-    const result = await runAttempt(o, prepared, record, n, sleep).catch(async (e: Error) => {
+/** the newest end of an attempt that got a machine (dstack's retry window starts there) */
+function lastProvisionedEnd(record: RunRecord): number | undefined {
+  const ends = record.attempts.filter((a) => a.machine && a.endedAt).map((a) => Date.parse(a.endedAt!))
+  return ends.length ? Math.max(...ends) : undefined
+}
+
+/** attempts (the first, or the resumed one) until one ends the run, then finish */
+async function continueRun(o: RunWorkflowOptions, prepared: PreparedRun, record: RunRecord): Promise<RunRecord> {
+  const now = o.now ?? Date.now
+  const sleep = o.sleep ?? defaultSleep
+  const runStartedMs = o.resume ? Date.parse(record.submittedAt) : now()
+  let lastProvisionedEndMs: number | undefined = o.resume ? lastProvisionedEnd(record) : undefined
+  let resumed = o.resume?.handle
+
+  for (let n = o.resume ? Math.max(1, record.attempts.length) : 1; ; n++) {
+    if (o.signal.aborted && !o.resume) return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' })
+    const existing = resumed
+    resumed = undefined
+    // several attachers: only one starts the retry; the others follow it
+    if (!existing && n > 1 && o.claimAttempt && !(await o.claimAttempt(n))) return (await o.store.getRun(record.repoId, record.run)) ?? record
+    const result = await runAttempt(o, prepared, record, n, sleep, existing).catch(async (e: Error) => {
       // never leave the run `submitted` or `provisioning` behind an error: record it, then report it
       await finish({ ...record, ...((await o.store.getRun(record.repoId, record.run).catch(() => undefined)) ?? {}) }, { status: 'failed', reason: e.message }).catch(() => undefined)
       throw e
     })
     record = result.record
-    if (o.detach && result.detached) return record
+    if (result.detached) return record
     const out = result.outcome
     // an attempt that got a machine restarts dstack's retry window when it ends
     if (out.event !== 'no-capacity') lastProvisionedEndMs = now()
@@ -114,6 +145,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   }
 
   async function finish(rec: RunRecord, out: Pick<AttemptOutcome, 'status' | 'reason' | 'exitCode'>): Promise<RunRecord> {
+    if (o.claimFinish && !(await o.claimFinish())) return finishedElsewhere(o, rec)
     o.emit({ type: 'step', step: 'finish', message: `Run ${rec.run} ${out.status}` })
     rec = { ...rec, status: out.status, reason: out.reason, exitCode: exitCodeFor(out.status, out.exitCode), endedAt: new Date(now()).toISOString() }
     const costs = rec.attempts.map((a) => a.costUsd).filter((c): c is number => typeof c === 'number')
@@ -137,37 +169,59 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   }
 }
 
+/** another attacher writes the run's end: wait for it in the store */
+async function finishedElsewhere(o: RunWorkflowOptions, rec: RunRecord): Promise<RunRecord> {
+  const sleep = o.sleep ?? defaultSleep
+  for (let i = 0; i < 600; i++) {
+    const got = await o.store.getRun(rec.repoId, rec.run)
+    if (got && isTerminal(got.status)) {
+      o.emit({ type: 'status', status: got.status, record: got })
+      return got
+    }
+    await sleep(1000)
+  }
+  return rec
+}
+
 interface AttemptResult {
   record: RunRecord
   outcome: AttemptOutcome
   detached?: boolean
 }
 
-async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: RunRecord, n: number, sleep: (ms: number) => Promise<void>): Promise<AttemptResult> {
+async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: RunRecord, n: number, sleep: (ms: number) => Promise<void>, existing?: AttemptHandle): Promise<AttemptResult> {
   const now = o.now ?? Date.now
-  const plan = runnerPlan({
-    runName: record.run,
-    repoId: record.repoId,
-    revisionSha: prepared.revision.sha,
-    snapshotSha256: prepared.revision.snapshotSha256,
-    attempt: n,
-    spec: prepared.spec,
-    args: o.args,
-    store: o.storeLocation,
-    deps: prepared.deps,
-    ciEnv: prepared.ciEnv,
-    backend: o.backend.name,
-    workRoot: o.workRoot,
-    caches: prepared.caches,
-    trusted: prepared.trust.trusted
-  })
-  const script = renderRunnerScript(plan)
-  const attempt: AttemptRecord = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
-  record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
-  // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
-  const [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
-  o.emit({ type: 'status', status: 'provisioning', record })
-  o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
+  let attempt: AttemptRecord
+  let scriptKey = ''
+  let script = ''
+  if (existing) {
+    // a detached attempt that another process started: watch it where it is
+    attempt = { ...(record.attempts.find((a) => a.n === n) ?? { n, startedAt: new Date(now()).toISOString() }) }
+  } else {
+    const plan = runnerPlan({
+      runName: record.run,
+      repoId: record.repoId,
+      revisionSha: prepared.revision.sha,
+      snapshotSha256: prepared.revision.snapshotSha256,
+      attempt: n,
+      spec: prepared.spec,
+      args: o.args,
+      store: o.storeLocation,
+      deps: prepared.deps,
+      ciEnv: prepared.ciEnv,
+      backend: o.backend.name,
+      workRoot: o.workRoot,
+      caches: prepared.caches,
+      trusted: prepared.trust.trusted
+    })
+    script = renderRunnerScript(plan)
+    attempt = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
+    record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
+    // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
+    ;[scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
+    o.emit({ type: 'status', status: 'provisioning', record })
+    o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
+  }
 
   let handle: AttemptHandle | undefined
   // the machine is released once, as soon as its attempt has ended (release(), below)
@@ -179,7 +233,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
   o.signal.addEventListener('abort', onAbort)
   try {
     try {
-      handle = await o.backend.start({
+      handle = existing ?? await o.backend.start({
         runName: record.run,
         repoId: record.repoId,
         attempt: n,
@@ -190,6 +244,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
         secretEnv: { ...prepared.secretValues, ...redactEnv(prepared.redactTexts) },
         previousAttempts: record.attempts.slice(0, -1),
         signal: launchAbort.signal,
+        detached: Boolean(o.detach || o.detachRunner),
         log: (line) => o.emit({ type: 'info', message: line }),
         onMachine: async (machine) => {
           attempt.machine = machine
@@ -210,7 +265,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 
     attempt.machine = handle.machine
     record = { ...record, status: 'running', attempts: record.attempts.map((a) => (a.n === n ? { ...attempt } : a)) }
-    await o.store.saveRun(record)
+    if (!existing) await o.store.saveRun(record)
     o.emit({ type: 'status', status: 'running', record })
     if (o.detach) {
       const h = handle
@@ -235,6 +290,12 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` })
     const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }))
     const exec = await watch(o, handle, follower, record, n)
+    if (exec.state === 'ended' && exec.watchStopped) {
+      // an attach that stops watching leaves the attempt and its machine as they are
+      await follower.poll().catch(() => 0)
+      handle = undefined
+      return { record, outcome: { status: 'succeeded', reason: 'watch stopped' }, detached: true }
+    }
     // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
     // so it is released beside the closing reads and writes rather than after them (billed seconds)
     void release(handle)

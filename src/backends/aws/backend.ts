@@ -20,6 +20,7 @@ import { readConsoleTail } from './console-output.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
+import { DetachedAwsAttempt, waitForDetachedStart } from './detached-handle.js'
 import { describeInstance, terminate } from './instance-state.js'
 import { launchFailure, launchOne, QuotaError, type TriedCandidate } from './launch.js'
 import { launchBilling, runInstancesInput, TAG } from './launch-input.js'
@@ -28,6 +29,9 @@ import { checkBucket, checkCredentials, checkInstanceProfile, checkInstanceRole,
 import { sessionEndWarning } from './session-end.js'
 import { checkPrivateReach } from './private-network.js'
 import { MAX_EXECUTION_TIMEOUT, neverOnlineMessage, sendCommandOnce, waitForOnline } from './ssm.js'
+
+/** how long a detached bootstrap may take to fetch runner.sh and start it */
+const DETACHED_START_TIMEOUT_SEC = 600
 
 /** SendCommand delivery timeout: the node is Online, so delivery takes seconds */
 const DELIVERY_TIMEOUT_SEC = 120
@@ -177,7 +181,7 @@ export class AwsBackend implements Backend {
           secretRegion = c.region
         }
         const execTimeout = spec.maxDurationSec + o.marginSec
-        if (execTimeout > MAX_EXECUTION_TIMEOUT) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`)
+        if (execTimeout > MAX_EXECUTION_TIMEOUT && !req.detached) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`)
         const attemptFolder = fullKey(store.prefix, req.runnerScriptKey).replace(/[^/]+$/, '')
         const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
           DocumentName: 'AWS-RunShellScript',
@@ -185,12 +189,21 @@ export class AwsBackend implements Backend {
           TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
           Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
           Parameters: {
-            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter }),
-            executionTimeout: [String(Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
+            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter, detached: req.detached }),
+            // a detached bootstrap returns once its runner runs: the timeout bounds only that
+            executionTimeout: [String(req.detached ? DETACHED_START_TIMEOUT_SEC : Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
           },
           // a custom endpoint (MinIO…) is not reachable by the SSM service itself
           ...(store.endpoint ? {} : { OutputS3BucketName: store.bucket, OutputS3KeyPrefix: `${attemptFolder}ssm`, ...(store.region ? { OutputS3Region: store.region } : {}) })
         }, { retries: 3, sleep: o.sleep, log })
+        if (req.detached) {
+          await waitForDetachedStart(ssm, commandId, id, { timeoutSec: DETACHED_START_TIMEOUT_SEC })
+          // the runner has read its secrets: the parameter is not needed any more
+          if (secretParameter && secretRegion) await deleteSecretParameter(ssm, secretParameter).catch(() => undefined)
+          log(`SSM command ${commandId} started the runner on ${id}, detached: it goes on without this process`)
+          live = undefined
+          return new DetachedAwsAttempt({ ec2, ssm, machine, now: o.now, pollMinIntervalMs: o.pollMinIntervalMs, log })
+        }
         log(`SSM command ${commandId} started the runner on ${id}`)
         const handle = new AwsAttemptHandle({ ec2, ssm, machine, commandId, sentAt: o.now(), secretParameter, now: o.now, credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, log })
         live = undefined
@@ -372,6 +385,13 @@ export class AwsBackend implements Backend {
       Comment: `dstack: stop the runner (${reason})`.slice(0, 100),
       Parameters: { commands: renderStopScript(), executionTimeout: ['60'] }
     }, { retries: 1, sleep: this.options.sleep, log: () => undefined })
+  }
+
+  /** `attach` / `reconcile`: a handle on a detached attempt another process started */
+  reattach(machine: MachineInfo): AttemptHandle {
+    const region = machine.region ?? this.options.regions[0]
+    if (!region) throw new UserError(`no region recorded for ${machine.id}`, 'set AWS_REGION')
+    return new DetachedAwsAttempt({ ec2: this.options.clientFactory.ec2(region), ssm: this.options.clientFactory.ssm(region), machine, now: this.options.now, pollMinIntervalMs: this.options.pollMinIntervalMs, log: () => undefined })
   }
 
   /** The post step / after_script: terminate a recorded instance and delete its secret parameter. */

@@ -33,6 +33,11 @@ export interface BootstrapInput {
   secretParameter?: string
   /** a multi-node attempt: every node by rank (one command goes to all of them) */
   cluster?: ClusterNodes
+  /**
+   * a detached run (docs/long-runs.md): the runner runs in its own session, the command returns
+   * once it started, and the machine shuts down (and so terminates) when the runner ends
+   */
+  detached?: boolean
 }
 
 export interface ClusterNodes {
@@ -102,6 +107,10 @@ export function renderBootstrap(b: BootstrapInput): string[] {
       'unset DSTACK_SECRET_ENV'
     )
   }
+  if (b.detached) {
+    lines.push(...detachedRunnerLines())
+    return lines
+  }
   // SSM keeps only the first 8,000 characters of a command's stderr: pass on the runner's last
   // 8,000 (where its error is), kept in memory by tail, never on disk; stdout goes straight through
   lines.push(
@@ -109,6 +118,22 @@ export function renderBootstrap(b: BootstrapInput): string[] {
     '{ echo "$BASHPID" > "$D/runner.pid"; exec bash "$D/runner.sh" 2>&1 1>&3 3>&-; } | tail -c 8000 >&2'
   )
   return lines
+}
+
+/**
+ * Pure: the end of a detached bootstrap. The runner starts in a session of its own, with no tie to
+ * the SSM command's pipes, so SSM's executionTimeout and CancelCommand do not reach it; the command
+ * returns once the runner's pid is noted. When the runner ends the machine shuts down (launched
+ * with shutdown behaviour `terminate`); the runner's own self-destruct still bounds it by max_duration.
+ */
+export function detachedRunnerLines(): string[] {
+  return [
+    'rm -f "$D/runner.pid"',
+    `setsid bash -c 'bash "$1/runner.sh" & echo "$!" > "$1/runner.pid"; wait "$!"; shutdown -h now "dstack: the run ended" || true' dstack-runner "$D" </dev/null >>"$D/runner.out" 2>&1 &`,
+    'for _ in $(seq 1 300); do [ -s "$D/runner.pid" ] && break; sleep 0.1; done',
+    '[ -s "$D/runner.pid" ] || { echo "dstack: the detached runner did not start (see $D/runner.out)" >&2; exit 1; }',
+    'echo "[dstack] runner $(cat "$D/runner.pid") started detached: it goes on without this command"'
+  ]
 }
 
 /** The small command `cancel()` sends: SIGTERM to the runner (it still saves artifacts, logs, status). */

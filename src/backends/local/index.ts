@@ -12,6 +12,7 @@ import type { AttemptHandle, Backend, ExecState, StartRequest } from '../../mode
 import type { MachineInfo } from '../../model/record.js'
 import { runnerEnvironment } from '../../runner/job-env.js'
 import { isZombie } from './liveness.js'
+import { ReattachedLocalAttempt } from './reattached.js'
 
 export interface LocalBackendOptions {
   /** let the runner outlive this process (`run -d`): the child is unref()ed */
@@ -225,9 +226,10 @@ export class LocalBackend implements Backend {
     const env: Record<string, string | undefined> = { ...runnerEnvironment(this.opts.environ ?? process.env), ...this.opts.env, ...req.secretEnv, ...node?.env }
     if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT) env.DSTACK_S3_ENDPOINT = req.store.endpoint
     // the runner stops the job when this process is gone (watcher_gone in src/runner/body/control.sh); a detached run has no watcher
-    env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid)
+    const detached = this.opts.detached || req.detached
+    env.DSTACK_WATCHER_PID = detached ? undefined : String(process.pid)
     // a detached runner outlives this process, so it removes its own folder when it ends
-    if (this.opts.detached) env.DSTACK_RUNNER_TMP = dir
+    if (detached) env.DSTACK_RUNNER_TMP = dir
     else delete env.DSTACK_RUNNER_TMP
     let child: ChildProcess
     try {
@@ -243,7 +245,7 @@ export class LocalBackend implements Backend {
     const launchedAt = new Date().toISOString()
     const machine: MachineInfo = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: hostname(), ...(node ? { rank: node.rank, privateIp: LOCAL_NODE_IP } : {}) }
     const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000)
-    if (this.opts.detached) child.unref()
+    if (detached) child.unref()
     req.log(`running the runner script on this machine (${node ? `node ${node.rank}, ` : ''}pid ${child.pid ?? '?'})`)
     try {
       await req.onMachine(machine)
@@ -252,6 +254,10 @@ export class LocalBackend implements Backend {
       throw e
     }
     return handle
+  }
+
+  reattach(machine: MachineInfo): AttemptHandle {
+    return new ReattachedLocalAttempt(machine, (m) => this.releaseMachine(m))
   }
 
   async releaseMachine(machine: MachineInfo): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * What `run` and `attach` print and write once a run has ended: the comment's final section, the
+ * outputs (--json, --dotenv), the one-line result and where the logs and artifacts are; and the
+ * exit code, 0 only when the run succeeded.
+ */
+import { resolve as resolvePath } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import { describeStore, plural, type RunRecord, type StoreLocation } from '../model/index.js'
+import type { RunStore } from '../store/index.js'
+import type { PrCommenter } from '../ci/pr-comment.js'
+import type { SecretRedactor } from '../ci/redact.js'
+import { dotenvOutputs } from '../ci/gitlab.js'
+import { typedOutputs } from '../report/index.js'
+import { terminalSafe } from '../report/plain-text.js'
+import { clearMachines } from './machine-state.js'
+import { finishCliRun } from './cli-run-report.js'
+import { runExitCode } from './cli-exit.js'
+import type { CliIo } from './cli-shared.js'
+
+export async function publishRunEnd(a: { io: CliIo; o: Record<string, unknown>; loc: StoreLocation; store: RunStore; record: RunRecord; commenter: PrCommenter; redactor: SecretRedactor; json: (v: unknown) => void }): Promise<number> {
+  const { io, o, loc, store, record, redactor } = a
+  const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
+  const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter: a.commenter, redactor })
+  if (comment?.url) outputs['comment-url'] = comment.url
+  if (o.json) a.json({ record: redactor.value(record), outputs: typedOutputs(outputs) })
+  if (typeof o.stateFile === 'string') clearMachines(resolvePath(io.cwd, o.stateFile))
+  if (typeof o.dotenv === 'string') {
+    const d = dotenvOutputs(outputs)
+    writeFileSync(resolvePath(io.cwd, o.dotenv), d.text)
+    for (const s of d.skipped) io.err.write(`note: output ${s.name} left out of ${o.dotenv}: ${s.why}\n`)
+  }
+  io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${terminalSafe(redactor.redact(record.reason))}` : ''}\n`)
+  io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${describeStore(loc)}`}\n`)
+  io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
+  return runExitCode(record)
+}
