@@ -87,6 +87,8 @@ async function attach(s: { rec: RunRecord; store: RunStore; objects: WakingS3Sto
   return { ...res, events }
 }
 
+/** the phase attempt 1's status.json says (a read that meets it half written counts as none) */
+const phaseOf = async (s: { rec: RunRecord; store: RunStore }) => (await s.store.readStatus(s.rec.repoId, s.rec.run, 1).catch(() => undefined))?.phase
 const instanceOf = (rec: RunRecord, n = 1) => rec.attempts.find((a) => a.n === n)!.machine!.id
 const bootstrapOf = (id: string) => [...h.cloud.invocations].find((c) => c.instanceId === id && String(c.input.Comment).startsWith('dstack '))!
 const shutdownLog = (id: string) => {
@@ -106,7 +108,7 @@ describe('runs longer than a CI job: start detached, attach from anywhere', () =
     expect(cmd.stdout).toMatch(/runner \d+ started detached/)
     expect(h.sim.detachedRunnerPid(id)).toBeDefined()
     expect(h.cloud.instances.get(id)!.state).toBe('running')
-    await until(async () => (await s.store.readStatus(s.rec.repoId, s.rec.run, 1))?.phase === 'running', 60_000)
+    await until(async () => (await phaseOf(s)) === 'running', 60_000)
     // the record says running, and so does `ps` (its attempt's status.json is not final)
     expect(await refreshedStatus(s.store, (await s.store.getRun(s.rec.repoId, s.rec.run))!)).toBe('running')
     go()
@@ -165,7 +167,7 @@ describe('runs longer than a CI job: start detached, attach from anywhere', () =
   it('no watcher lifetime: with nobody attached the runner ends, stores its logs, artifacts and status, and the machine ends itself; a reconcile later finishes the record', async () => {
     const s = await startDetached(task())
     go()
-    await until(async () => (await s.store.readStatus(s.rec.repoId, s.rec.run, 1))?.phase === 'done', 90_000)
+    await until(async () => (await phaseOf(s)) === 'done', 90_000)
     const id = instanceOf(s.rec)
     const written = (await s.store.readStatus(s.rec.repoId, s.rec.run, 1))!
     expect(written.status).toBe('succeeded')
@@ -209,7 +211,7 @@ regions: [us-east-1]
     // nobody is attached: the notice comes, the runner saves and stops, then AWS takes the machine
     await until(() => h.jobLog(first, 1).includes('train step 2'), 90_000)
     h.sim.announceInterruption(first)
-    await until(async () => (await s.store.readStatus(s.rec.repoId, s.rec.run, 1))?.phase === 'done', 90_000)
+    await until(async () => (await phaseOf(s)) === 'done', 90_000)
     h.cloud.reclaim(first)
 
     const res = await attach(s)
