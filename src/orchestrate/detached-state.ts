@@ -9,6 +9,7 @@
  * end; the others follow what it does.
  */
 import { UserError, type RunRecord } from '../model/index.js'
+import { randomUUID } from 'node:crypto'
 import { keys, type RunStore } from '../store/index.js'
 import type { PreparedRun } from './prepare.js'
 import type { ResolvedDep } from './dep-manifests.js'
@@ -69,7 +70,15 @@ export function preparedFromState(record: RunRecord, state: DetachedState, envir
   return { prepared, missingSecrets: secrets.missing }
 }
 
-/** true for the one process that claims `what` (`attempt-3`, `finish`) of this run */
-export async function claim(store: RunStore, record: RunRecord, what: string, by: string): Promise<boolean> {
-  return store.store.put(claimKey(record.repoId, record.run, what), JSON.stringify({ by, at: new Date().toISOString() }) + '\n', { ifAbsent: true, contentType: 'application/json' })
+/**
+ * true for the one process that claims `what` (`attempt-3`, `finish`) of this run. The claim is a
+ * write-if-absent; since some S3-compatible servers ignore the condition, the claimant also reads
+ * the claim back after `settleMs`: of two writes that crossed, only the one that stayed wins.
+ */
+export async function claim(store: RunStore, record: RunRecord, what: string, by: string, settle: () => Promise<void> = () => new Promise((r) => setTimeout(r, 1000))): Promise<boolean> {
+  const key = claimKey(record.repoId, record.run, what)
+  const token = randomUUID()
+  if (!(await store.store.put(key, JSON.stringify({ by, token, at: new Date().toISOString() }) + '\n', { ifAbsent: true, contentType: 'application/json' }))) return false
+  await settle()
+  return ((await store.store.getText(key)) ?? '').includes(token)
 }

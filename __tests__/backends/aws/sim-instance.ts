@@ -211,9 +211,53 @@ export class SimInstances implements CommandSink {
     if (r) this.killTree(r)
   }
 
-  /** the instance is gone: every process on it dies */
+  /** the instance is gone: every process on it dies, a detached runner's session too */
   terminate(instance: FakeInstance): void {
     for (const r of this.running.values()) if (r.instance.id === instance.id) this.killTree(r)
+    const pid = this.detachedRunnerPid(instance.id)
+    if (pid !== undefined) {
+      const pgid = processGroupOf(pid)
+      for (const target of [pgid !== undefined ? -pgid : undefined, pid]) {
+        if (target === undefined) continue
+        try {
+          process.kill(target, 'SIGKILL')
+        } catch {
+          /* gone */
+        }
+      }
+      this.killJobGroups(instance.id)
+    }
+  }
+
+  /** the pid of the runner a detached bootstrap started on this instance, while it runs */
+  detachedRunnerPid(instanceId: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.instanceDir(instanceId), 'opt-dstack', 'runner.pid'), 'utf8').trim())
+      if (!Number.isSafeInteger(pid) || pid <= 1) return undefined
+      process.kill(pid, 0)
+      return processGroupOf(pid) === undefined ? undefined : pid
+    } catch {
+      return undefined
+    }
+  }
+
+  /** instances whose detached runner still runs (its bootstrap command has long returned) */
+  private get detachedRunners(): number {
+    return safeList(join(this.root, 'instances')).filter((id) => this.detachedRunnerPid(id) !== undefined).length
+  }
+
+  private killJobGroups(instanceId: string): void {
+    const tmp = join(this.instanceDir(instanceId), 'tmp')
+    for (const f of safeList(tmp).filter((n) => n.endsWith('.jobpgid'))) {
+      const pgid = Number(readFileSync(join(tmp, f), 'utf8').trim())
+      if (pgid > 1) {
+        try {
+          process.kill(-pgid, 'SIGKILL')
+        } catch {
+          /* gone */
+        }
+      }
+    }
   }
 
   private killTree(r: Running): void {
@@ -250,9 +294,9 @@ export class SimInstances implements CommandSink {
     }
   }
 
-  /** command processes still running (the harness waits while there are any, however slow the machine) */
+  /** command processes and detached runners still running (the harness waits while there are any, however slow the machine) */
   get busy(): number {
-    return this.running.size
+    return this.running.size + this.detachedRunners
   }
 
   /** wait for every command process to exit */
@@ -262,8 +306,22 @@ export class SimInstances implements CommandSink {
 
   async close(): Promise<void> {
     for (const r of this.running.values()) this.killTree(r)
+    for (const id of safeList(join(this.root, 'instances'))) if (this.detachedRunnerPid(id) !== undefined) this.terminate({ id } as FakeInstance)
     await this.idle()
     if (this.imds) await new Promise<void>((r) => this.imds!.close(() => r()))
+  }
+}
+
+/** the process group of a live, unreaped process (undefined when it is gone or a zombie) */
+function processGroupOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields[0] === 'Z') return undefined
+    const pgid = Number(fields[2])
+    return Number.isSafeInteger(pgid) && pgid > 1 ? pgid : undefined
+  } catch {
+    return undefined
   }
 }
 
