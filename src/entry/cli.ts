@@ -42,6 +42,7 @@ import { repoFolder } from './cli-repo-folder.js'
 import { splitAtDoubleDash, workflowArgs } from './cli-run-args.js'
 import { followExitCode, runExitCode } from './cli-exit.js'
 import { registerCleanupCommand } from './cli-cleanup.js'
+import { addDiskNetworkOptions, diskNetworkFlags } from './disk-network-inputs.js'
 
 export type { CliIo } from './cli-shared.js'
 
@@ -105,7 +106,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const w of c.warnings) io.err.write(`warning: ${w}\n`)
     })
 
-  withStore(program.command('run'))
+  addDiskNetworkOptions(withStore(program.command('run')))
     .description('run a workflow and stream its logs; exit code 0 only when the run succeeded')
     .argument('<workflow>', 'workflow name')
     .argument('[args...]', 'arguments for ${{ run.args }}: anything after the workflow name that is not an option below, and everything after --')
@@ -161,6 +162,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           ...(o.efa ? { efa: o.efa as string } : {}),
           ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}),
           ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout'),
+          ...diskNetworkFlags(o),
           credentials
         }
       })
