@@ -28,6 +28,7 @@ import { annotateFailure } from '../ci/github.js'
 import { metricsOutput } from '../report/metrics.js'
 import { writeAttestInputs } from '../ci/github-provenance.js'
 import { awsSession } from './aws-session.js'
+import { diskNetworkInputs } from './disk-network-inputs.js'
 
 /** a step summary holds 1 MiB: this many characters fit even when every one takes 4 bytes */
 const SUMMARY_MAX_CHARS = 250_000
@@ -57,7 +58,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       ami: core.getInput('ami') || undefined,
       ...(core.getInput('efa') ? { efa: core.getInput('efa') } : {}),
       ...(core.getInput('cluster-security-group') ? { clusterSecurityGroupId: core.getInput('cluster-security-group') } : {}),
-      ssmTimeoutSec: numberInput('ssm-timeout', 600)
+      ssmTimeoutSec: numberInput('ssm-timeout', 600),
+      ...diskNetworkInputs((n) => core.getInput(n))
     }
     if (mode === 'cleanup') {
       const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as {

@@ -6,9 +6,10 @@ import { checkFailed, runAwsCheck } from './check.js'
 import { awsRegionOption, type CliIo } from './cli-shared.js'
 import type { ErrorContext } from './cli-errors.js'
 import { repoFolder } from './cli-repo-folder.js'
+import { addDiskNetworkOptions, diskNetworkFlags } from './disk-network-inputs.js'
 
 export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void, failing: ErrorContext = {}): void {
-  program
+  const cmd = program
     .command('check')
     .description('aws: check credentials, quotas, instance profile, store, subnets and security groups before a first run; launches nothing')
     .argument('[workflow]', 'also check this workflow\'s candidates against the vCPU quotas')
@@ -25,6 +26,7 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
     .option('--ami <ami>', 'AMI id or SSM parameter name')
     .option('--cluster-security-group <id>', 'multi-node: the security group the nodes would share, to check')
     .option('--json', 'JSON output')
+  addDiskNetworkOptions(cmd, 'network')
     .action(async (workflow: string | undefined, o: Record<string, string | boolean | undefined>) => {
       const list = (v: unknown) => String(v ?? '').split(/[\s,]+/).filter(Boolean)
       const region = awsRegionOption(o, 'check') ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
@@ -32,7 +34,7 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
       const store = o.store ? parseStoreSpec(o.store as string, { region: (o.storeRegion as string | undefined) ?? region, endpoint: o.endpoint as string | undefined }) : undefined
       Object.assign(failing, { store, awsUse: 'check' })
       const rows = await runAwsCheck({
-        aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}), env: io.environ },
+        aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}), ...diskNetworkFlags(o), env: io.environ },
         store,
         repoDir,
         workflow,

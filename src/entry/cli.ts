@@ -39,6 +39,7 @@ import { registerCleanupCommand } from './cli-cleanup.js'
 import { publishRunEnd } from './cli-run-end.js'
 import { cliCommenter } from './cli-commenter.js'
 import { registerAttachCommands } from './cli-attach.js'
+import { addDiskNetworkOptions, diskNetworkFlags } from './disk-network-inputs.js'
 
 export type { CliIo } from './cli-shared.js'
 
@@ -102,7 +103,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       for (const w of c.warnings) io.err.write(`warning: ${w}\n`)
     })
 
-  withStore(program.command('run'))
+  addDiskNetworkOptions(withStore(program.command('run')))
     .description('run a workflow and stream its logs; exit code 0 only when the run succeeded')
     .argument('<workflow>', 'workflow name')
     .argument('[args...]', 'arguments for ${{ run.args }}: anything after the workflow name that is not an option below, and everything after --')
@@ -158,6 +159,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           ...(o.efa ? { efa: o.efa as string } : {}),
           ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}),
           ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout'),
+          ...diskNetworkFlags(o),
           credentials
         }
       })

@@ -7,8 +7,8 @@ import { awsError } from './fake-cloud.js'
 const R = 'us-east-1'
 const subnet = { subnetId: 'subnet-0a', vpcId: 'vpc-01' }
 const table = (routes: RouteTable['Routes'] = [], main = false): RouteTable => ({ RouteTableId: 'rtb-0a', VpcId: 'vpc-01', Associations: [main ? { Main: true } : { SubnetId: 'subnet-0a' }], Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local', State: 'active' }, ...routes] })
-const iface = (svc: string, dns = true): VpcEndpoint => ({ VpcEndpointId: `vpce-${svc}`, VpcEndpointType: 'Interface', VpcId: 'vpc-01', ServiceName: `com.amazonaws.${R}.${svc}`, State: 'available', PrivateDnsEnabled: dns })
-const s3gw: VpcEndpoint = { VpcEndpointId: 'vpce-s3', VpcEndpointType: 'Gateway', VpcId: 'vpc-01', ServiceName: `com.amazonaws.${R}.s3`, State: 'available', RouteTableIds: ['rtb-0a'] }
+const iface = (svc: string, dns = true): VpcEndpoint => ({ VpcEndpointId: `vpce-${svc}`, VpcEndpointType: 'Interface', VpcId: 'vpc-01', ServiceName: `com.amazonaws.${R}.${svc}`, State: 'Available', PrivateDnsEnabled: dns })
+const s3gw: VpcEndpoint = { VpcEndpointId: 'vpce-s3', VpcEndpointType: 'Gateway', VpcId: 'vpc-01', ServiceName: `com.amazonaws.${R}.s3`, State: 'Available', RouteTableIds: ['rtb-0a'] }
 const byCheck = (rows: ReturnType<typeof reachRows>) => Object.fromEntries(rows.map((r) => [r.check, r]))
 
 describe('private subnets: SSM, SSM messages, EC2 messages and S3', () => {
@@ -51,7 +51,9 @@ describe('private subnets: SSM, SSM messages, EC2 messages and S3', () => {
 
   describe('the reads', () => {
     const ec2 = mockClient(EC2Client)
-    afterEach(() => ec2.reset())
+    afterEach(() => {
+      ec2.reset()
+    })
 
     it('one call each, valid for EC2, filtered by the subnets\' VPC', async () => {
       ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-0a', VpcId: 'vpc-01' }] })
