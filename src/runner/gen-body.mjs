@@ -23,6 +23,7 @@ export const RUNNER_MODULES = [
   'artifacts.sh',
   'checkpoints.sh',
   'fetch.sh',
+  'keep.sh',
   'control.sh',
   'main.sh'
 ]

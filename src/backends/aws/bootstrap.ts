@@ -33,6 +33,8 @@ export interface BootstrapInput {
   secretParameter?: string
   /** a multi-node attempt: every node by rank (one command goes to all of them) */
   cluster?: ClusterNodes
+  /** keep-on-failure: seconds a failed run's instance stays up (the runner re-arms its shutdown; body/keep.sh) */
+  keepOnFailureSec?: number
 }
 
 export interface ClusterNodes {
@@ -101,6 +103,10 @@ export function renderBootstrap(b: BootstrapInput): string[] {
       'eval "$(printf %s "$DSTACK_SECRET_ENV" | base64 -d)"',
       'unset DSTACK_SECRET_ENV'
     )
+  }
+  if (b.keepOnFailureSec) {
+    if (!Number.isSafeInteger(b.keepOnFailureSec) || b.keepOnFailureSec < 0) throw new Error(`renderBootstrap: invalid keep-on-failure ${JSON.stringify(b.keepOnFailureSec)}`)
+    lines.push(`export DSTACK_KEEP_ON_FAILURE=${b.keepOnFailureSec} DSTACK_KEEP_REGION=${shellQuote(b.region)}`)
   }
   // SSM keeps only the first 8,000 characters of a command's stderr: pass on the runner's last
   // 8,000 (where its error is), kept in memory by tail, never on disk; stdout goes straight through
