@@ -8,6 +8,7 @@
 import type { MachineInfo, AttemptRecord } from './record.js'
 import type { RunSpec } from './spec.js'
 import type { StoreLocation } from './store-location.js'
+import type { TerminalStatus } from './status.js'
 
 export interface StartRequest {
   runName: string
@@ -78,8 +79,11 @@ export interface AttemptHandle {
    * multi-node: only the nodes of `ranks` when given, else every node
    */
   cancel(reason: string, ranks?: number[]): Promise<void>
-  /** release the machine; idempotent; safe after any failure */
-  release(): Promise<void>
+  /**
+   * release the machine; idempotent; safe after any failure. `status`: how the attempt ended, when
+   * known (AWS keep-on-failure keeps a `failed` attempt's machine for a while instead)
+   */
+  release(opts?: { status?: TerminalStatus }): Promise<void>
 }
 
 export interface Backend {

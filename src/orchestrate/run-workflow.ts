@@ -226,8 +226,8 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
   let handle: AttemptHandle | undefined
   // the machine is released once, as soon as its attempt has ended (release(), below)
   let released: Promise<void> | undefined
-  const release = (h: AttemptHandle): Promise<void> =>
-    (released ??= h.release().catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })))
+  const release = (h: AttemptHandle, status?: AttemptOutcome['status']): Promise<void> =>
+    (released ??= h.release(status ? { status } : undefined).catch((e: Error) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })))
   const launchAbort = new AbortController()
   const onAbort = () => launchAbort.abort()
   o.signal.addEventListener('abort', onAbort)
@@ -296,15 +296,16 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
       handle = undefined
       return { record, outcome: { status: 'succeeded', reason: 'watch stopped' }, detached: true }
     }
-    // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
-    // so it is released beside the closing reads and writes rather than after them (billed seconds)
-    void release(handle)
-    await follower.drain()
     const written = await o.store.readStatus(record.repoId, record.run, n).catch((e: Error) => {
       o.emit({ type: 'warning', message: e.message }) // a damaged status.json counts as none: the backend's word decides
       return undefined
     })
     const outcome = attemptOutcome(written, exec, o.signal.aborted)
+    // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
+    // so it is released beside the closing reads and writes rather than after them (billed seconds);
+    // how it ended decides whether a failed run's machine is kept (keep-on-failure)
+    void release(handle, outcome.status)
+    await follower.drain()
     record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: written?.imageDigest }) }
     return { record: await closeAttempt(record, n, outcome, handle.machine), outcome }
   } finally {

@@ -26,6 +26,7 @@ export const RUNNER_MODULES = [
   'checkpoints.sh',
   'cache.sh',
   'fetch.sh',
+  'keep.sh',
   'control.sh',
   'main.sh'
 ]

@@ -74,8 +74,10 @@ describe('CI role policy', () => {
 
   it('allows what RunInstances implies: tagging at launch and passing the instance role', () => {
     const tag = allowed('ec2:CreateTags')
-    expect(tag).toHaveLength(1)
+    expect(tag).toHaveLength(2)
     expect(tag[0]!.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'CreatePlacementGroup'] } })
+    // keep-on-failure: after launch, only the deadline tags, only on instances that carry dstack:run
+    expect(tag[1]!.Condition).toEqual({ Null: { 'aws:ResourceTag/dstack:run': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['dstack:kept-until', 'dstack:expires-at'] } })
     expect(allowed('iam:PassRole')[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })
   })
 

@@ -5,7 +5,9 @@
  * and runner run by bash with the real aws CLI, EC2/SSM doubles). `npm run e2e` runs this file.
  */
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
-import { GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CreateTagsCommand, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2'
 import { GetParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { UserError } from '../../../src/model/index.js'
 import { runMarkdown } from '../../../src/report/index.js'
@@ -83,6 +85,67 @@ describe('AWS scenarios: a failed run you can step into, regions in order', () =
       { artifactUrl: (p: string) => p, artifactsUrl: 'https://example/' }
     )
     expect(md).toContain(`| g5.xlarge us-west-2a ${handle.machine.id} \\(regions tried: us-east-1 → us-west-2\\) | spot |`)
+    await expectNothingLeft()
+  })
+
+  it('keep on failure: a failed run\'s instance stays up to its deadline with the session line; the post step leaves it until then and ends it after', async () => {
+    const req = await h.request(1, spec({ commands: ['echo "line 1"', 'exit 3'], maxDurationSec: 3600 }))
+    const backend = h.backend({ keepOnFailure: '30m' })
+    const handle = await backend.start(req)
+    const id = handle.machine.id
+    expect(await h.watch(handle)).toMatchObject({ state: 'ended', exitCode: 3 })
+    const status = await h.status(1)
+    // the runner re-armed its shutdown to the kept deadline and says how to step in (the reason reaches the log, summary and comment)
+    expect(status).toMatchObject({ status: 'failed' })
+    expect(String(status!.reason)).toMatch(new RegExp(`the machine is kept for debugging until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(30m\\): aws ssm start-session --target ${id} --region us-east-1`))
+    const shutdowns = readFileSync(join(h.sim.instanceDir(id), 'shutdown.log'), 'utf8').trim().split('\n')
+    expect(shutdowns).toEqual([expect.stringMatching(/^shutdown -h \+70 /), expect.stringMatching(/^shutdown -h \+30 dstack: run brave-otter-1 kept for debugging/)])
+
+    await handle.release({ status: 'failed' })
+    const until = new Date(h.clock.now() + 30 * 60_000).toISOString()
+    expect(h.cloud.instances.get(id)).toMatchObject({ state: 'running', tags: expect.objectContaining({ 'dstack:kept-until': until, 'dstack:expires-at': until }) })
+    expect(h.cloud.ec2.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([{ Resources: [id], Tags: [{ Key: 'dstack:kept-until', Value: until }, { Key: 'dstack:expires-at', Value: until }] }])
+    expect(req.lines).toContain(`keep on failure: ${id} is kept for debugging until ${until} (then it shuts itself down; the post step and \`cleanup\` end it on time)`)
+    expect(req.lines).toContain(`step into it: aws ssm start-session --target ${id} --region us-east-1`)
+    expect(h.cloud.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0)
+
+    // the post step before the deadline: the kept instance is left alone
+    const lines: string[] = []
+    await backend.releaseMachine(handle.machine, (l) => lines.push(l))
+    expect(lines).toEqual([`${id} is kept for debugging until ${until}: not terminated now (aws ssm start-session --target ${id} --region us-east-1)`])
+    expect(h.cloud.instances.get(id)!.state).toBe('running')
+    expect((await backend.cleanupExpired()).terminated).toEqual([])
+
+    // past the deadline: the post step (or cleanup) ends it
+    h.clock.advance(30 * 60_000 + 1000)
+    await backend.releaseMachine(handle.machine)
+    expect(h.cloud.instances.get(id)!.state).toBe('terminated')
+    await expectNothingLeft()
+  })
+
+  it('keep on failure: a run that succeeds, or fails without the option, is terminated at once; a kept instance not ended by the post step is ended by cleanup', async () => {
+    const ok = await h.request(1, spec({ maxDurationSec: 3600 }))
+    const backend = h.backend({ keepOnFailure: 1800 })
+    const h1 = await backend.start(ok)
+    expect(await h.watch(h1)).toMatchObject({ state: 'ended', exitCode: 0 })
+    expect(String((await h.status(1))!.reason)).not.toContain('kept')
+    await h1.release({ status: 'succeeded' })
+    expect(h.cloud.instances.get(h1.machine.id)!.state).toBe('terminated')
+
+    const bad = await h.request(2, spec({ commands: ['exit 2'], maxDurationSec: 3600 }))
+    const h2 = await h.backend().start(bad)
+    expect(await h.watch(h2)).toMatchObject({ state: 'ended', exitCode: 2 })
+    expect(String((await h.status(2))!.reason)).not.toContain('kept')
+    await h2.release({ status: 'failed' })
+    expect(h.cloud.instances.get(h2.machine.id)!.state).toBe('terminated')
+
+    const kept = await h.request(3, spec({ commands: ['exit 4'], maxDurationSec: 3600 }))
+    const h3 = await backend.start(kept)
+    await h.watch(h3)
+    await h3.release({ status: 'failed' })
+    expect(h.cloud.instances.get(h3.machine.id)!.state).toBe('running')
+    h.clock.advance(31 * 60_000)
+    expect((await backend.cleanupExpired()).terminated).toEqual([h3.machine.id])
     await expectNothingLeft()
   })
 })

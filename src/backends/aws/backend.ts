@@ -17,6 +17,7 @@ import { cleanupExpiredGroupsIn, cleanupExpiredIn, cleanupStaleSecretsIn } from 
 import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
 import { clusterCheckRows, startCluster } from './cluster-start.js'
 import { readConsoleTail } from './console-output.js'
+import { keptUntil, sessionCommand } from './keep.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
 import { configurationFix, isExpiredCredentials, quotaFor } from './errors.js'
 import { AwsAttemptHandle, deleteSecretParameter } from './handle.js'
@@ -189,7 +190,7 @@ export class AwsBackend implements Backend {
           TimeoutSeconds: DELIVERY_TIMEOUT_SEC,
           Comment: `dstack ${req.runName} attempt ${req.attempt}`.slice(0, 100),
           Parameters: {
-            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'), s3Region: store.region ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter, detached: req.detached }),
+            commands: renderBootstrap({ bucket: store.bucket, scriptKey: fullKey(store.prefix, req.runnerScriptKey), scriptSha256: createHash('sha256').update(req.runnerScript).digest('hex'), s3Region: store.region ?? regions[0] ?? c.region, s3Endpoint: store.endpoint, region: c.region, secretParameter, detached: req.detached, ...(o.keepOnFailureSec > 0 ? { keepOnFailureSec: o.keepOnFailureSec } : {}) }),
             // a detached bootstrap returns once its runner runs: the timeout bounds only that
             executionTimeout: [String(req.detached ? DETACHED_START_TIMEOUT_SEC : Math.min(execTimeout, MAX_EXECUTION_TIMEOUT))]
           },
@@ -205,7 +206,9 @@ export class AwsBackend implements Backend {
           return new DetachedAwsAttempt({ ec2, ssm, machine, now: o.now, pollMinIntervalMs: o.pollMinIntervalMs, log })
         }
         log(`SSM command ${commandId} started the runner on ${id}`)
-        const handle = new AwsAttemptHandle({ ec2, ssm, machine, commandId, sentAt: o.now(), secretParameter, now: o.now, credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, log })
+        // keep-on-failure: never past the runner's own shutdown (max_duration + 10 min from its start, main.sh)
+        const keep = o.keepOnFailureSec > 0 ? { seconds: o.keepOnFailureSec, region: c.region, hardEndMs: Date.parse(machine.launchedAt!) + (spec.maxDurationSec + 600) * 1000 } : undefined
+        const handle = new AwsAttemptHandle({ ec2, ssm, machine, commandId, sentAt: o.now(), secretParameter, now: o.now, credentialsSince, cancelGraceSec: o.cancelGraceSec, pollMinIntervalMs: o.pollMinIntervalMs, log, ...(keep ? { keep } : {}) })
         live = undefined
         return handle
       }
@@ -395,7 +398,7 @@ export class AwsBackend implements Backend {
   }
 
   /** The post step / after_script: terminate a recorded instance and delete its secret parameter. */
-  async releaseMachine(machine: MachineInfo): Promise<void> {
+  async releaseMachine(machine: MachineInfo, log: (line: string) => void = () => undefined): Promise<void> {
     if (machine.backend !== 'aws') return
     const region = machine.region ?? this.options.regions[0]
     if (!region) throw new UserError(`no region recorded for ${machine.id}`, 'set AWS_REGION')
@@ -405,6 +408,13 @@ export class AwsBackend implements Backend {
       tags = (await describeInstance(ec2, machine.id)).tags
     } catch {
       // best effort: terminate anyway
+    }
+    // keep-on-failure: a deliberately kept instance lives until its deadline (it shuts itself down
+    // then, and `cleanup` terminates it once expired); after the deadline it is terminated here
+    const kept = keptUntil(tags, this.options.now())
+    if (kept !== undefined) {
+      log(`${machine.id} is kept for debugging until ${new Date(kept).toISOString()}: not terminated now (${sessionCommand(machine.id, region)})`)
+      return
     }
     await terminate(ec2, [machine.id])
     if (isClusterNode(tags)) await releaseRecordedCluster(region, ec2, this.options.clientFactory.ssm(region), tags, machine.id, { now: this.options.now, sleep: this.options.sleep, log: () => undefined })

@@ -38,6 +38,8 @@ export interface BootstrapInput {
    * once it started, and the machine shuts down (and so terminates) when the runner ends
    */
   detached?: boolean
+  /** keep-on-failure: seconds a failed run's instance stays up (the runner re-arms its shutdown; body/keep.sh) */
+  keepOnFailureSec?: number
 }
 
 export interface ClusterNodes {
@@ -106,6 +108,10 @@ export function renderBootstrap(b: BootstrapInput): string[] {
       'eval "$(printf %s "$DSTACK_SECRET_ENV" | base64 -d)"',
       'unset DSTACK_SECRET_ENV'
     )
+  }
+  if (b.keepOnFailureSec) {
+    if (!Number.isSafeInteger(b.keepOnFailureSec) || b.keepOnFailureSec < 0) throw new Error(`renderBootstrap: invalid keep-on-failure ${JSON.stringify(b.keepOnFailureSec)}`)
+    lines.push(`export DSTACK_KEEP_ON_FAILURE=${b.keepOnFailureSec} DSTACK_KEEP_REGION=${shellQuote(b.region)}`)
   }
   if (b.detached) {
     lines.push(...detachedRunnerLines())

@@ -1,7 +1,8 @@
 /** The AttemptHandle of one EC2 instance running the bootstrap through SSM. */
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import { DeleteParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
-import type { AttemptHandle, ExecState, MachineInfo } from '../../model/index.js'
+import type { AttemptHandle, ExecState, MachineInfo, TerminalStatus } from '../../model/index.js'
+import { keptDeadline, KEEP_MIN_SEC, sessionCommand, tagKept } from './keep.js'
 import { renderStopScript } from './bootstrap.js'
 import { rethrowExpired } from './expired-credentials.js'
 import { errorCode, isRetryable } from './errors.js'
@@ -23,6 +24,8 @@ export interface HandleDeps {
   /** minimum ms between two AWS reads in poll(); adaptive above it */
   pollMinIntervalMs: number
   log: (line: string) => void
+  /** keep-on-failure: a failed attempt's instance stays up `seconds` (never past `hardEndMs`, its hard lifetime) */
+  keep?: { seconds: number; region: string; hardEndMs: number }
 }
 
 /**
@@ -111,7 +114,8 @@ export class AwsAttemptHandle implements AttemptHandle {
     }
   }
 
-  async release(): Promise<void> {
+  async release(opts: ReleaseOptions = {}): Promise<void> {
+    if (!this.released && this.d.keep && opts.status === 'failed' && (await this.keep(this.d.keep))) return
     try {
       await terminate(this.d.ec2, [this.instanceId])
     } catch (e) {
@@ -121,4 +125,30 @@ export class AwsAttemptHandle implements AttemptHandle {
     this.released = true
     if (this.d.secretParameter) await deleteSecretParameter(this.d.ssm, this.d.secretParameter).catch((e: Error) => this.d.log(`could not delete ${this.d.secretParameter}: ${e.message}`))
   }
+
+  /** keep-on-failure: tag the kept deadline and say how to step in; false when it cannot be kept (then terminated) */
+  private async keep(k: { seconds: number; region: string; hardEndMs: number }): Promise<boolean> {
+    const now = this.d.now()
+    const until = keptDeadline(now, k.seconds, k.hardEndMs)
+    if (until - now < KEEP_MIN_SEC * 1000) {
+      this.d.log(`keep-on-failure: ${this.instanceId} reaches its hard lifetime within a minute: terminating it`)
+      return false
+    }
+    try {
+      await tagKept(this.d.ec2, this.instanceId, until)
+    } catch (e) {
+      this.d.log(`keep-on-failure: could not tag ${this.instanceId} (${errorCode(e)}): terminating it`)
+      return false
+    }
+    this.released = true
+    this.d.log(`keep on failure: ${this.instanceId} is kept for debugging until ${new Date(until).toISOString()} (then it shuts itself down; the post step and \`cleanup\` end it on time)`)
+    this.d.log(`step into it: ${sessionCommand(this.instanceId, k.region)}`)
+    if (this.d.secretParameter) await deleteSecretParameter(this.d.ssm, this.d.secretParameter).catch((e: Error) => this.d.log(`could not delete ${this.d.secretParameter}: ${e.message}`))
+    return true
+  }
+}
+
+export interface ReleaseOptions {
+  /** how the attempt ended, when known: a `failed` one may be kept (keep-on-failure) */
+  status?: TerminalStatus
 }

@@ -11,6 +11,7 @@ import { defaultClientFactory, type AwsClientFactory } from './clients.js'
 import { sessionFactsFromEnv, type SessionFacts } from './session-end.js'
 import { EFA_MODES, type EfaMode } from './cluster-launch-input.js'
 import { resolveDiskOptions, type DiskOptions } from './disk-options.js'
+import { keepOnFailureSeconds } from './keep.js'
 
 /** the x86_64 default (arm64 has its own: ami-fit.ts) */
 export const DEFAULT_AMI_PARAMETER = DEFAULT_AMI_PARAMETERS.x86
@@ -61,6 +62,11 @@ export interface AwsBackendOptions {
   cancelGraceSec?: number
   /** added to max_duration for the SSM executionTimeout and the expires-at tag (default 900) */
   marginSec?: number
+  /**
+   * keep-on-failure: seconds a failed run's instance stays up to be stepped into (SSM session),
+   * never past its hard lifetime (max_duration plus the margin); a number or a duration (`30m`). Default 0: terminated at once
+   */
+  keepOnFailure?: number | string
   /** bounded retries of one candidate on throttling (default 5) */
   throttleRetries?: number
   /** minimum ms between two AWS reads in a handle's poll() (default 2000; adaptive above) */
@@ -96,6 +102,8 @@ export interface ResolvedAwsOptions {
   secretKmsKeyId?: string
   cancelGraceSec: number
   marginSec: number
+  /** seconds a failed run's instance is kept (0: not kept) */
+  keepOnFailureSec: number
   throttleRetries: number
   pollMinIntervalMs: number
   preflight: boolean
@@ -157,6 +165,7 @@ export function resolveOptions(o: AwsBackendOptions): ResolvedAwsOptions {
     secretKmsKeyId: o.secretKmsKeyId?.trim() || env.DSTACK_SECRET_KMS_KEY_ID?.trim() || undefined,
     cancelGraceSec: o.cancelGraceSec ?? CANCEL_GRACE_SEC,
     marginSec: o.marginSec ?? 900,
+    keepOnFailureSec: keepOnFailureSeconds(o.keepOnFailure),
     throttleRetries: o.throttleRetries ?? 5,
     pollMinIntervalMs: o.pollMinIntervalMs ?? 2000,
     preflight: o.preflight ?? true,

@@ -2,7 +2,7 @@
 # Reads: IMDS RUNNER_DIR TICK_MS ARTIFACT_PATHS[] NODE_RANK NOTES[] PID_NOTE PHASE JOB_PRIV[]; DSTACK_WATCHER_PID.
 # Needs: log own_file now_utc write_status print_new ship_logs finish_checkpoints has_job_outputs upload_artifacts
 #   job_user_reclaim (JOB_PRIV[])
-#   work_folder_note remove_work_folder
+#   work_folder_note remove_work_folder keep_machine
 # Offers: JOB_PID JOB_EXIT STOP STOP_REASON STOP_AT; tick_open tick_on_exit tick_wait job_alive
 #   signal_job request_stop watcher_gone spot_notice finish fail_early (and the TERM INT HUP traps)
 JOB_PID=
@@ -101,6 +101,7 @@ finish() {
   elif ! upload_artifacts; then
     if [ "$status" = succeeded ]; then status=failed; code=1; rc=1; reason="the job succeeded, but uploading its artifacts failed"; fi
   fi
+  keep_machine "$status"
   [ "${#NOTES[@]}" -gt 0 ] && reason="$reason; $(IFS=';'; printf '%s' "${NOTES[*]}" | sed 's/;/; /g')"
   log "$status: $reason"
   work_folder_note "$status"
