@@ -15,6 +15,7 @@ import { checkCommandInterpolation } from './check-commands.js'
 import { planCaches } from './cache-plan.js'
 import type { RunnerCache } from '../runner/plan.js'
 import { untrackedNamedByCommands, untrackedWarning, gpuWarning, hostHasGpu } from './preflight-warnings.js'
+import { canSwitchUser, jobUserMode, jobUserWarning } from '../backends/local/job-user.js'
 
 export interface PrepareOptions {
   repoDir: string
@@ -93,7 +94,8 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   const captured = await captureRevision(opts.repoDir, opts.environ, { includeUntracked: opts.includeUntracked, excludeDirs: typeof storeRoot === 'string' ? [storeRoot] : [] })
   for (const w of captured.warnings) emit({ type: 'warning', message: w })
   const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => [])
-  for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
+  const jobUser = opts.backend?.name === 'local' ? jobUserWarning(jobUserMode(opts.environ), { image: spec.image, canSwitch: jobUserMode(opts.environ) === 'off' || canSwitchUser() }) : undefined
+  for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ)), jobUser]) {
     if (w) emit({ type: 'warning', message: w })
   }
   const uploaded = await store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz)
