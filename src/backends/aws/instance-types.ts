@@ -5,6 +5,7 @@
  */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2'
 import type { Range, Resources } from '../../model/index.js'
+import { capabilityMismatch } from './compute-capability.js'
 
 /** What ranking and launching need of one instance type. */
 export interface TypeInfo {
@@ -63,6 +64,11 @@ export function mismatch(t: TypeInfo, res: Resources, arch: 'x86' | 'arm'): stri
       if (g.names.length > 0 && !g.names.some((n) => n.toLowerCase() === (t.gpuName ?? '').toLowerCase())) return `GPU ${t.gpuName}`
       if (!inRange(t.gpuMemoryMiB, g.memoryMiB)) return `${t.gpuMemoryMiB} MiB per GPU`
       if (!inRange((t.gpuMemoryMiB ?? 0) * t.gpuCount, g.totalMemoryMiB)) return `${(t.gpuMemoryMiB ?? 0) * t.gpuCount} MiB GPU memory in total`
+      // dstack's `compute_capability`: an NVIDIA GPU whose capability is known and reaches it
+      if (g.computeCapability) {
+        const why = capabilityMismatch(t.gpuName, t.gpuVendor, g.computeCapability)
+        if (why) return why
+      }
     }
   }
   return undefined
