@@ -8,6 +8,7 @@
 //   cpu       runner CPU of a 30 s chatty attempt on S3, shipping via curl vs via the aws CLI  ≤ 0.5×
 //   cpu/h     the runner's CPU seconds per hour of chatty output (minus start and finish)  ≤ 360 s
 //   artifacts upload: what a tree of artifacts adds to a run's end vs `aws s3 sync` of the same tree;
+//             upload ≤ 1.0× (issue 23; the runner skips the CLI for a fresh prefix);
 //             download: `artifacts download` (SDK, sha256 checked) vs `aws s3 sync`   time ≤ 1.11× (≥ 0.9× throughput)
 //   snapshot  the code snapshot of a 2,000-file repo (in process) vs `git archive | gzip`  ≤ 1.5×;
 //             the whole `dist/cli.js revision` command (start-up included) vs the same    ≤ 8×
@@ -95,7 +96,7 @@ try {
   const s3art = await startS3Server('bench-art')
   const art = await (QUICK ? artifactTransfer(s3art, AWS, 1, 4, 64 * 1024) : artifactTransfer(s3art, AWS, RUNS)).finally(() => s3art.close())
   const size = `${art.files} files, ${(art.bytes / 1048576).toFixed(0)} MiB`
-  rows.push(['artifacts', `upload ${size}: +${art.uploadOursMs.toFixed(0)} ms on the run's end vs aws s3 sync ${art.uploadSyncMs.toFixed(0)} ms (time ratio)`, art.uploadOursMs / art.uploadSyncMs, 1.11, '×'])
+  rows.push(['artifacts', `upload ${size}: +${art.uploadOursMs.toFixed(0)} ms on the run's end vs aws s3 sync ${art.uploadSyncMs.toFixed(0)} ms (time ratio)`, art.uploadOursMs / art.uploadSyncMs, 1.0, '×'])
   rows.push(['artifacts', `download ${size}: ${art.downloadOursMs.toFixed(0)} ms vs aws s3 sync ${art.downloadSyncMs.toFixed(0)} ms (time ratio)`, art.downloadOursMs / art.downloadSyncMs, 1.11, '×'])
 
   // 100 runs at once against the same store (BENCH_CONCURRENT sets how many)

@@ -25,7 +25,7 @@ import { slots } from '../../../src/backends/aws/placement.js'
 import { onDemandUsdFromPriceList } from '../../../src/backends/aws/prices.js'
 import { expired } from '../../../src/backends/aws/cleanup.js'
 import { backoffMs } from '../../../src/backends/aws/timing.js'
-import { onlinePollMs, waitForOnline } from '../../../src/backends/aws/ssm.js'
+import { onlinePollMs, STATE_POLL_MS, waitForOnline } from '../../../src/backends/aws/ssm.js'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import { runRegions } from '../../../src/backends/aws/options.js'
@@ -295,27 +295,36 @@ describe('cost', () => {
 
 describe('waiting for the node in SSM', () => {
   /** the real waitForOnline on a simulated clock: the node comes Online `onlineAtMs` after the wait began */
-  async function seenAfter(onlineAtMs: number): Promise<{ lagMs: number; looks: number }> {
+  async function seenAfter(onlineAtMs: number): Promise<{ lagMs: number; looks: number; looksAt: number[]; statesAt: number[] }> {
     let now = 0
-    let looks = 0
-    const ssm = { send: async () => (looks++, { InstanceInformationList: now >= onlineAtMs ? [{ InstanceId: 'i-0', PingStatus: 'Online' }] : [] }) } as unknown as SSMClient
-    const ec2 = { send: async () => ({ Reservations: [{ Instances: [{ InstanceId: 'i-0', State: { Name: 'running' } }] }] }) } as unknown as EC2Client
+    const looksAt: number[] = []
+    const statesAt: number[] = []
+    const ssm = { send: async () => (looksAt.push(now), { InstanceInformationList: now >= onlineAtMs ? [{ InstanceId: 'i-0', PingStatus: 'Online' }] : [] }) } as unknown as SSMClient
+    const ec2 = { send: async () => (statesAt.push(now), { Reservations: [{ Instances: [{ InstanceId: 'i-0', State: { Name: 'running' } }] }] }) } as unknown as EC2Client
     const r = await waitForOnline(ssm, ec2, 'i-0', { sleep: async (ms) => void (now += ms), now: () => now, signal: new AbortController().signal, timeoutSec: 600 })
     expect(r).toEqual({ kind: 'online' })
-    return { lagMs: now - onlineAtMs, looks }
+    return { lagMs: now - onlineAtMs, looks: looksAt.length, looksAt, statesAt }
   }
 
-  it.each([25_000, 61_000, 100_000])('a node that boots in %i ms is seen within one 3 s look of coming Online (every second of the wait is billed)', async (boot) => {
+  it.each([25_000, 61_000, 100_000])('a node that boots in %i ms is seen within one 1 s look of coming Online (every second of the wait is billed)', async (boot) => {
     const { lagMs } = await seenAfter(boot)
     expect(lagMs).toBeGreaterThanOrEqual(0)
-    expect(lagMs).toBeLessThan(3000)
+    expect(lagMs).toBeLessThan(1000)
   })
 
-  it('a slow node is looked for at a quiet pace after two minutes', async () => {
-    const { looks } = await seenAfter(600_000 - 1)
-    // 40 looks in the first two minutes, then 7.5 s and 10 s apart: far fewer than one every 3 s
-    expect(looks).toBeLessThan(600_000 / 3000 / 2)
+  it('the quick looks are SSM requests only: the instance state is read at most every 3 s', async () => {
+    const { looksAt, statesAt } = await seenAfter(100_000)
+    expect(looksAt.filter((t) => t >= 15_000 && t < 100_000).length).toBeGreaterThanOrEqual(80)
+    for (let i = 1; i < statesAt.length; i++) expect(statesAt[i] - statesAt[i - 1]).toBeGreaterThanOrEqual(STATE_POLL_MS)
+  })
+
+  it('before a node can have booted, and after two minutes, it is looked for at a quiet pace', async () => {
+    const { looksAt } = await seenAfter(600_000 - 1)
+    expect(looksAt.filter((t) => t < 15_000)).toHaveLength(5)
+    // after two minutes: 7.5 s and 10 s apart, far fewer than one every 3 s
+    expect(looksAt.filter((t) => t >= 120_000).length).toBeLessThan(480_000 / 3000 / 2)
     expect(onlinePollMs(0)).toBe(3000)
+    expect(onlinePollMs(20_000)).toBe(1000)
     expect(onlinePollMs(400_000)).toBe(10_000)
   })
 })

@@ -40,14 +40,19 @@ export async function waitForOnline(ssm: SSMClient, ec2: EC2Client, instanceId: 
   const start = d.now()
   let lastState: InstanceState | undefined
   let ping: string | undefined
+  let describedAt = -Infinity
   for (;;) {
     if (d.signal.aborted) return { kind: 'aborted' }
     try {
       const info = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }))
       ping = info.InstanceInformationList?.[0]?.PingStatus
       if (ping === 'Online') return { kind: 'online' }
-      lastState = await describeInstance(ec2, instanceId)
-      if (isGone(lastState)) return { kind: 'gone', state: lastState }
+      // the instance's state at most every STATE_POLL_MS: the quick SSM looks do not add EC2 reads
+      if (d.now() - describedAt >= STATE_POLL_MS) {
+        describedAt = d.now()
+        lastState = await describeInstance(ec2, instanceId)
+        if (isGone(lastState)) return { kind: 'gone', state: lastState }
+      }
     } catch (e) {
       if (!isRetryable(e)) throw e
     }
@@ -57,14 +62,21 @@ export async function waitForOnline(ssm: SSMClient, ec2: EC2Client, instanceId: 
   }
 }
 
+/** how often the wait for Online reads the instance's state (a spot instance reclaimed before it came Online) */
+export const STATE_POLL_MS = 3000
+
 /**
- * The wait between two looks for the node in SSM: 3 s for the first two minutes, which is when an
- * instance boots (Linux ~25 s after RunInstances, a GPU Deep Learning AMI often a minute or more),
- * so the node is seen 1.5 s after it came Online on average and every second of that is billed;
- * 7.5 s until 5 minutes, 10 s after (a slow or lost node, at a quiet request rate).
+ * The wait between two looks for the node in SSM. Every second of the lag between the node coming
+ * Online and our seeing it is billed, so the look is quick (1 s) while a node is likely to come
+ * Online: from 15 s after RunInstances (EC2's pending ~5 s plus a Linux boot ~23 s, so nothing
+ * earlier) to two minutes (a GPU Deep Learning AMI often takes a minute or more). The lag is then
+ * 0.5 s on average, not 1.5 s (3 s looks). Before 15 s, 3 s; 7.5 s until 5 minutes, 10 s after
+ * (a slow or lost node, at a quiet request rate). The instance's state is read every 3 s throughout
+ * at most (STATE_POLL_MS), so the quick looks are SSM requests only.
  */
 export function onlinePollMs(elapsedMs: number): number {
-  if (elapsedMs < 120_000) return 3000
+  if (elapsedMs < 15_000) return 3000
+  if (elapsedMs < 120_000) return 1000
   return adaptiveIntervalMs(elapsedMs, 3000, 10_000)
 }
 
