@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runModules } from './harness.js'
-import { removeTempDirs } from '../fixture.js'
+import { makePlan, removeTempDirs } from '../fixture.js'
 import { diskCalls, simulateInstanceStore, type SimDisk } from '../../backends/aws/instance-store.js'
 
 const made: string[] = []
@@ -80,5 +80,17 @@ describe('disks.sh', () => {
     // a local machine, configured
     const dir = join(m.dir, 'scratch')
     expect(runModules(['settings.sh', 'disks.sh'], script, { vars: { OWNS_MACHINE: '0' }, env: { ...m.vars, DSTACK_SCRATCH_DISKS: 'auto', DSTACK_SCRATCH_DIR: dir } }).stdout).toContain(`env=${dir}`)
+  })
+
+  test('the container gets the scratch folder at the same path, and the job keeps DSTACK_SCRATCH', () => {
+    const plan = (dir: string) => makePlan({ kind: 'folder', root: `${dir}/store` }, { image: 'ghcr.io/acme/train:1' })
+    const vars = { CODE_DIR: '/w/code', RUNNER_DIR: '/w/runner', ROOT_DIR: '/w/root', JOB_OUT_DIR: '/w/out', LOG_FILE: '/dev/null', NODES_NUM: '1', SCRATCH_DIR: '/opt/dstack/scratch' }
+    const standIns = 'fail_early() { echo "$1"; exit 9; }\nNODE_ENV_NAMES=()\nexport_node_env() { :; }\ndocker() { return 0; }'
+    const r = runModules(['settings.sh', 'container.sh'], 'job_command; printf "%s\\n" "${JOB_CMD[@]}"; export DSTACK_SCRATCH=/opt/dstack/scratch; job_env_unset; printf "%s " "${JOB_ENV_UNSET[@]}"', { plan, vars, standIns })
+    const args = r.stdout.split('\n')
+    const pairs = args.slice(0, -1).map((a, i) => `${a} ${args[i + 1]}`)
+    expect(pairs).toContain('-v /opt/dstack/scratch:/opt/dstack/scratch')
+    expect(pairs).toContain('-e DSTACK_SCRATCH')
+    expect(args[args.length - 1]).not.toContain('DSTACK_SCRATCH')
   })
 })

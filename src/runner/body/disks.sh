@@ -32,7 +32,7 @@ mount_of() {
 
 prepare_scratch() {
   local mode="${DSTACK_SCRATCH_DISKS:-}" dir="${DSTACK_SCRATCH_DIR:-/opt/dstack/scratch}" d name model sectors
-  local devs=() used=() bytes=0 target='' raid='' h mnt=''
+  local devs=() used=() bytes=0 target='' raid='' h mnt='' mkfs
   [ -n "$mode" ] || { if [ "$OWNS_MACHINE" = 1 ]; then mode=auto; else mode=off; fi; }
   [ "$mode" = auto ] || return 0
   for d in "$SYS_BLOCK"/nvme*; do
@@ -67,7 +67,12 @@ prepare_scratch() {
         return 0
       fi
     fi
-    if ! ${DSTACK_MKFS:-mkfs.xfs -f -q -K} "$target" >>"$LOG_FILE" 2>&1; then
+    # XFS (without discarding blocks, which on multi-TB NVMe takes minutes); ext4 where xfsprogs is missing
+    mkfs="${DSTACK_MKFS:-}"
+    if [ -z "$mkfs" ]; then
+      if command -v mkfs.xfs >/dev/null 2>&1; then mkfs='mkfs.xfs -f -q -K'; else mkfs='mkfs.ext4 -F -q -E nodiscard'; fi
+    fi
+    if ! $mkfs "$target" >>"$LOG_FILE" 2>&1; then
       log "warning: could not make a file system on $target: no scratch folder"
       return 0
     fi
