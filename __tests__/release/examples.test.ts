@@ -102,7 +102,7 @@ async function gitlabCiLocal(example: string, variables: Record<string, string>,
 const maybe = existsSync(join(ROOT, 'dist/cli.js')) ? it : it.skip
 describe('GitLab examples under gitlab-ci-local (local backend)', () => {
   it('cover the same pipelines', () => {
-    expect(gitlabExamples.sort()).toEqual(['cleanup.gitlab-ci.yml', 'evaluate-other-project.gitlab-ci.yml', 'manual-train.gitlab-ci.yml', 'mr-training.gitlab-ci.yml', 'nightly-retrain.gitlab-ci.yml', 'seed-matrix.gitlab-ci.yml'])
+    expect(gitlabExamples.sort()).toEqual(['cleanup.gitlab-ci.yml', 'evaluate-other-project.gitlab-ci.yml', 'long-train-attach.gitlab-ci.yml', 'long-train-start.gitlab-ci.yml', 'manual-train.gitlab-ci.yml', 'mr-training.gitlab-ci.yml', 'nightly-retrain.gitlab-ci.yml', 'seed-matrix.gitlab-ci.yml'])
   })
 
   maybe('mr-training: trains in a merge request pipeline; the report job gets the outputs', async () => {

@@ -15,7 +15,9 @@ import { runWorkflow } from '../orchestrate/index.js'
 import { createBackend, parseBackendName } from '../backends/index.js'
 import { runOutputs } from '../report/index.js'
 import { githubEventSink, annotateProblems, saveMachines, writeSummary, setOutputs, booleanInput } from '../ci/github.js'
-import { UserError, WorkflowErrors, describeStore, type MachineInfo, type StoreLocation } from '../model/index.js'
+import { UserError, WorkflowErrors, describeStore, isTerminal, type MachineInfo, type StoreLocation } from '../model/index.js'
+import type { RunEvent } from '../orchestrate/index.js'
+import { actionAttach, actionReconcile, placementOf, publishStarted } from './action-attach.js'
 import { parseEnvInput } from './env-input.js'
 import { parseArgsInput } from './args-input.js'
 import { PrCommenter, commentThreadFromEnv, parseCommentMode } from '../ci/pr-comment.js'
@@ -72,13 +74,13 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       return
     }
     if (mode === 'check') return await actionCheck(awsOptions, storeFromInputs(region))
-    if (mode !== 'run') throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `check` or `cleanup`')
+    if (!['run', 'start', 'attach', 'reconcile'].includes(mode)) throw new UserError(`input \`mode\` is ${JSON.stringify(mode)}`, 'use `run`, `start`, `attach`, `reconcile`, `check` or `cleanup`')
 
     const loc = storeFromInputs(region)
     failing.store = loc
     if (backendName === 'aws' && loc.kind !== 's3') throw new UserError('the aws backend needs an S3 store', 'set the `bucket` input (or `store: s3://bucket/prefix`)')
     const store = new RunStore(openStore(loc, { credentials }))
-    const created = await createBackend(backendName, { aws: awsOptions })
+    const created = await createBackend(backendName, { detached: mode === 'start', aws: awsOptions })
     const backend = backendName === 'aws' ? deferReleaseOnCancel(created, signal, (l) => core.info(l)) : created
     const repoDir = resolvePath(process.env.GITHUB_WORKSPACE ?? process.cwd(), core.getInput('working-directory') || '.')
     const jobUrl = process.env.GITHUB_RUN_ID ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined
@@ -103,7 +105,18 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
     })
     const group = runGroupFrom(process.env, { name: core.getInput('group'), size: core.getInput('group-size'), member: core.getInput('group-member') })
     const redactor = new SecretRedactor()
-    const record = await runWorkflow({
+    const emit = (ev: RunEvent) => {
+      sink(ev)
+      commenter.onEvent(ev)
+    }
+    const done = () => {
+      sink.end()
+      backend.close?.()
+    }
+    if (mode === 'reconcile') return await actionReconcile({ store, loc, repoDir, signal, emit, awsOptions }).finally(done)
+    const attached = mode === 'attach' ? await actionAttach({ store, loc, repoDir, signal, emit, awsOptions }).finally(done) : undefined
+    if (mode === 'attach' && !attached) return void (await commenter.settled())
+    const record = attached ?? await runWorkflow({
       repoDir,
       workflow: core.getInput('workflow', { required: true }),
       args: parseArgsInput(core.getInput('args')),
@@ -122,14 +135,14 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       tag: core.getInput('tag') || undefined,
       forceTag: booleanInput('force-tag', false),
       signal,
-      emit: (ev) => {
-        sink(ev)
-        commenter.onEvent(ev)
-      },
+      emit,
       cancelGraceMs: 6000,
       ciUrl: jobUrl,
       group,
-      onMachine: (_rec, m) => {
+      detach: mode === 'start',
+      detachedState: { placement: placementOf(awsOptions) },
+      // a started run's machine outlives this job: the post step must not release it
+      onMachine: mode === 'start' ? undefined : (_rec, m) => {
         machines.push(m)
         saveMachines(machines)
         saveAttemptRef(attemptRef(loc, _rec, m))
@@ -139,6 +152,10 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       backend.close?.()
     })
 
+    if (mode === 'start' && !isTerminal(record.status)) {
+      await commenter.settled()
+      return publishStarted(record, loc, store.artifactUrl(record.repoId, record.run))
+    }
     const manifest = (await store.readManifest(record.repoId, record.run)) ?? []
     let workflowArtifactUrl: string | undefined
     const artifactName = core.getInput('artifact-name') || `dstack-${record.run}`

@@ -34,3 +34,18 @@ export async function publishRunEnd(a: { io: CliIo; o: Record<string, unknown>; 
   io.err.write(`artifacts (${plural(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`)
   return runExitCode(record)
 }
+
+/**
+ * `run -d` (GitLab `mode: start`): the run goes on without this process. stdout is the run's name
+ * (what a script captures: `name=$(dstack-run run train -d)`) or the --json document; --dotenv gets
+ * the run's name and status; the --state-file forgets its machine (an after_script must not release it).
+ */
+export function publishStarted(a: { io: CliIo; o: Record<string, unknown>; record: RunRecord; loc: StoreLocation; json: (v: unknown) => void }): void {
+  const { io, o, record } = a
+  const outputs = { 'run-name': record.run, workflow: record.workflow, status: record.status }
+  io.err.write(`run ${record.run} is ${record.status} in the background: it goes on without this process; follow it with: dstack-run attach ${record.run}${a.loc.kind === 'folder' ? '' : ` --store ${describeStore(a.loc)}`}\n`)
+  if (typeof o.stateFile === 'string') clearMachines(resolvePath(io.cwd, o.stateFile))
+  if (typeof o.dotenv === 'string') writeFileSync(resolvePath(io.cwd, o.dotenv), dotenvOutputs(outputs).text)
+  if (o.json) a.json({ record, outputs })
+  else io.out.write(`${record.run}\n`)
+}

@@ -36,7 +36,7 @@ import { repoFolder } from './cli-repo-folder.js'
 import { splitAtDoubleDash, workflowArgs } from './cli-run-args.js'
 import { followExitCode } from './cli-exit.js'
 import { registerCleanupCommand } from './cli-cleanup.js'
-import { publishRunEnd } from './cli-run-end.js'
+import { publishRunEnd, publishStarted } from './cli-run-end.js'
 import { cliCommenter } from './cli-commenter.js'
 import { registerAttachCommands } from './cli-attach.js'
 import { addDiskNetworkOptions, diskNetworkFlags } from './disk-network-inputs.js'
@@ -201,10 +201,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       if (o.detach && !isTerminal(record.status)) {
         await commenter.settled()
-        io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run attach ${record.run}\n`)
-        // stdout: what a script captures (`name=$(dstack-run run train -d)`)
-        if (o.json) json({ record })
-        else io.out.write(`${record.run}\n`)
+        publishStarted({ io, o, record, loc, json })
         return
       }
       exitCode = await publishRunEnd({ io, o, loc, store, record, commenter, redactor, json })
