@@ -57,7 +57,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       ami: core.getInput('ami') || undefined,
       ...(core.getInput('efa') ? { efa: core.getInput('efa') } : {}),
       ...(core.getInput('cluster-security-group') ? { clusterSecurityGroupId: core.getInput('cluster-security-group') } : {}),
-      ssmTimeoutSec: numberInput('ssm-timeout', 600)
+      ssmTimeoutSec: numberInput('ssm-timeout', 600),
+      ...(core.getInput('keep-on-failure') ? { keepOnFailure: core.getInput('keep-on-failure') } : {})
     }
     if (mode === 'cleanup') {
       const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as {
