@@ -87,7 +87,7 @@ export interface Backend {
    */
   prepare?(spec: RunSpec, store: StoreLocation): void
   /** release a machine recorded by an earlier process (the `post:` step, after_script) */
-  releaseMachine(machine: MachineInfo): Promise<void>
+  releaseMachine(machine: MachineInfo, log?: (line: string) => void): Promise<void>
   /** free sockets and timers held by the backend's clients (called once the entry is done with it) */
   close?(): void
 }
