@@ -61,7 +61,8 @@ export async function run(signal: AbortSignal = new AbortController().signal): P
       ...(core.getInput('efa') ? { efa: core.getInput('efa') } : {}),
       ...(core.getInput('cluster-security-group') ? { clusterSecurityGroupId: core.getInput('cluster-security-group') } : {}),
       ssmTimeoutSec: numberInput('ssm-timeout', 600),
-      ...diskNetworkInputs((n) => core.getInput(n))
+      ...diskNetworkInputs((n) => core.getInput(n)),
+      ...(core.getInput('keep-on-failure') ? { keepOnFailure: core.getInput('keep-on-failure') } : {})
     }
     if (mode === 'cleanup') {
       const backend = (await createBackend('aws', { aws: awsOptions })) as unknown as {

@@ -44,18 +44,18 @@ export function deferReleaseOnCancel(backend: Backend, signal: AbortSignal, log:
     ...(h.pollNodes ? { pollNodes: () => h.pollNodes!() } : {}),
     ...(h.whenEnded ? { whenEnded: () => h.whenEnded!() } : {}),
     cancel: (reason, ranks) => h.cancel(reason, ranks),
-    release: async () => {
+    release: async (opts) => {
       if (signal.aborted) {
         log(`cancelled: leaving ${h.machine.id} to the post step, which waits for the runner to save artifacts, logs and status before terminating it`)
         return
       }
-      await h.release()
+      await h.release(opts)
     }
   })
   return {
     name: backend.name,
     start: async (req: StartRequest) => wrap(await backend.start(req)),
-    releaseMachine: (m) => backend.releaseMachine(m),
+    releaseMachine: (m, log) => backend.releaseMachine(m, log),
     close: () => backend.close?.()
   }
 }

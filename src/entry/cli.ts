@@ -138,6 +138,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--baseline-max-days <n>', 'call a baseline group stale when its runs are older than this many days (default 14)')
     .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
     .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
+    .option('--keep-on-failure <duration>', 'aws backend: keep a failed run\'s instance up this long (30m, 2h, seconds; never past max_duration) to step into it with `aws ssm start-session`; `cleanup` ends it once expired')
     .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token and renew the session for as long as the run lasts (default $DSTACK_ROLE_TO_ASSUME)')
     .action(async (workflow: string, leftover: string[], o: StoreOpts & Record<string, string | boolean | string[] | undefined>, cmd: Command) => {
       const args = workflowArgs(workflow, leftover, runExplicitArgs, cmd.options.filter((x) => !x.hidden && x.long).map((x) => x.long!))
@@ -160,6 +161,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}),
           ssmTimeoutSec: positiveSeconds(o.ssmTimeout as string | undefined, '--ssm-timeout'),
           ...diskNetworkFlags(o),
+          ...(o.keepOnFailure ? { keepOnFailure: o.keepOnFailure as string } : {}),
           credentials
         }
       })

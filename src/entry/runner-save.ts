@@ -93,7 +93,7 @@ export async function saveThenReleaseAll(items: LeftMachine[], d: WaitDeps): Pro
         const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) })
         d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`)
       }
-      await backend.releaseMachine(m)
+      await backend.releaseMachine(m, d.log)
       out.push({ m })
     } catch (e) {
       out.push({ m, error: e as Error })

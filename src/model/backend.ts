@@ -101,7 +101,7 @@ export interface Backend {
    */
   reattach?(machine: MachineInfo, attempt: { runName: string; repoId: string; attempt: number }): AttemptHandle
   /** release a machine recorded by an earlier process (the `post:` step, after_script) */
-  releaseMachine(machine: MachineInfo): Promise<void>
+  releaseMachine(machine: MachineInfo, log?: (line: string) => void): Promise<void>
   /** free sockets and timers held by the backend's clients (called once the entry is done with it) */
   close?(): void
 }
