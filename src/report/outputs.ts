@@ -4,6 +4,7 @@
  */
 import type { ManifestEntry, RunRecord } from '../model/index.js'
 import { nodeCount, nodeStatusesOutput } from './node-results.js'
+import { capOutputs } from './output-caps.js'
 
 export interface ArtifactOutput extends ManifestEntry {
   url: string
@@ -77,5 +78,5 @@ export function runOutputs(r: RunRecord, manifest: ManifestEntry[], ctx: OutputC
   if (ctx.workflowArtifactUrl) out['workflow-artifact-url'] = ctx.workflowArtifactUrl
   if (ctx.metrics !== undefined) out.metrics = ctx.metrics
   if (r.provenance?.statementKey && ctx.storeUrl) out.provenance = ctx.storeUrl(r.provenance.statementKey)
-  return out
+  return capOutputs(out)
 }

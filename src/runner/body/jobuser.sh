@@ -11,7 +11,7 @@
 # A different uid cannot read /proc/<pid>/environ of the runner or the process that started it,
 # nor the runner's folder (0700), the store or the CI's files that other users cannot reach. After
 # the job, its folders are given back to this script's user before anything of them is read.
-# DSTACK_JOB_USER=off runs the job as this script's user (said in the log).
+# DSTACK_JOB_USER=off runs the job as this script's user (a choice: nothing is logged).
 JOB_USER=
 JOB_UID=
 JOB_GID=
@@ -26,7 +26,7 @@ JOB_TMP="$WORK/tmp"
 job_user_init() {
   local want="${DSTACK_JOB_USER:-auto}" name priv=()
   case "$want" in
-    off|0|false|no) JOB_USER_NOTE="the job runs as this runner's user (DSTACK_JOB_USER=off)"; return 0 ;;
+    off|0|false|no) return 0 ;;
     auto|on|1|true|yes) name=dstack-job ;;
     *) name="$want" ;;
   esac
