@@ -53,6 +53,19 @@ describe('cache on the local backend', () => {
     // same commit: the default key is restored exactly, so neither is saved again
     expect(log2).not.toContain('saved key')
     expect(r2.err).toMatch(/cache data: restoring key data-v1/)
+
+    // `cache list` shows both entries; `cache rm` removes one, so the next run starts without it
+    const list = await cli(repo, ['cache', 'list', '--store', store, '--json'], environ)
+    expect(list.code).toBe(0)
+    const entries = JSON.parse(list.out) as { path: string; key: string; trusted: boolean }[]
+    expect(entries.map((e) => [e.path, e.trusted]).sort()).toEqual([['data', false], ['~/.cache/pip', false]])
+    expect((await cli(repo, ['cache', 'rm', 'data-v1', '--store', store], environ)).code).toBe(1) // the trusted namespace has none
+    const rm = await cli(repo, ['cache', 'rm', 'data-v1', '--untrusted', '--store', store], environ)
+    expect(rm.code).toBe(0)
+    expect(rm.err).toContain('removed 1 cache entry: train data')
+    rmSync(join(home, '.cache'), { recursive: true, force: true })
+    const r3 = await cli(repo, ['run', 'train', '--store', store], environ)
+    expect(logOf(store, runNameOf(r3))).toContain('pip=[wheel] data=[]\n')
   })
 
   it('a failed job saves nothing; a restore never replaces a file that is there', async () => {

@@ -26,6 +26,7 @@ import { terminalSafe } from '../report/plain-text.js'
 import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
 import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
+import { registerCacheCommand } from './cli-cache.js'
 import { registerReportCommand } from './cli-report.js'
 import { finishCliRun } from './cli-run-report.js'
 import { registerValidate } from './cli-validate.js'
@@ -302,6 +303,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   registerMetricsCommand(program, { withStore, ctx, io, json })
   registerReportCommand(program, { withStore, ctx, io, json })
+  registerCacheCommand(program, { withStore, ctx, io, json })
 
   const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
   withStore(artifacts.command('list'))
