@@ -3,7 +3,7 @@
  * its folders, the next restores them; `key` / `restore_keys` choose as actions/cache does.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanup, cli, repoWith, runDir, runNameOf, tempDir } from '../hostile/cli-harness.js'
 
@@ -86,5 +86,26 @@ describe('cache on the local backend', () => {
     expect(k2.code).toBe(0)
     // the cached copy says "changed", the checkout's file is kept
     expect(logOf(store, runNameOf(k2))).toContain('from the repository\n')
+  })
+})
+
+describe('cache in an image, with a stand-in `docker` that records its argv', () => {
+  it('`~/…` is /root/… in the container, a folder of the work area mounted there', async () => {
+    const rec = tempDir('docker-rec-')
+    const bin = tempDir('fakebin-')
+    writeFileSync(join(bin, 'docker'), `#!/usr/bin/env bash
+case "$1" in
+  info|pull|logout|login) exit 0 ;;
+  image) exit 1 ;;
+  run) shift; printf '%s\\n' "$@" > ${rec}/run-args; exit 0 ;;
+esac`)
+    chmodSync(join(bin, 'docker'), 0o755)
+    const repo = repoWith({ 'img.dstack.yml': ['type: task', 'name: img', 'image: python:3.12', 'cache: [~/.cache/pip, /opt/models]', 'commands: [pip install x]', ''].join('\n') })
+    const store = tempDir('cache-store-')
+    const r = await cli(repo, ['run', 'img', '--store', store], { PATH: `${bin}:${process.env.PATH}`, HOME: tempDir('cache-home-') })
+    expect(r.code).toBe(0)
+    const args = readFileSync(join(rec, 'run-args'), 'utf8').split('\n')
+    const mounts = args.filter((_a, i) => args[i - 1] === '-v')
+    expect(mounts).toEqual(expect.arrayContaining([expect.stringMatching(/\/root\/root\/\.cache\/pip:\/root\/\.cache\/pip$/), expect.stringMatching(/\/root\/opt\/models:\/opt\/models$/)]))
   })
 })
