@@ -3,7 +3,7 @@
  * its folders, the next restores them; `key` / `restore_keys` choose as actions/cache does.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanup, cli, repoWith, runDir, runNameOf, tempDir } from '../hostile/cli-harness.js'
 
@@ -53,6 +53,19 @@ describe('cache on the local backend', () => {
     // same commit: the default key is restored exactly, so neither is saved again
     expect(log2).not.toContain('saved key')
     expect(r2.err).toMatch(/cache data: restoring key data-v1/)
+
+    // `cache list` shows both entries; `cache rm` removes one, so the next run starts without it
+    const list = await cli(repo, ['cache', 'list', '--store', store, '--json'], environ)
+    expect(list.code).toBe(0)
+    const entries = JSON.parse(list.out) as { path: string; key: string; trusted: boolean }[]
+    expect(entries.map((e) => [e.path, e.trusted]).sort()).toEqual([['data', false], ['~/.cache/pip', false]])
+    expect((await cli(repo, ['cache', 'rm', 'data-v1', '--store', store], environ)).code).toBe(1) // the trusted namespace has none
+    const rm = await cli(repo, ['cache', 'rm', 'data-v1', '--untrusted', '--store', store], environ)
+    expect(rm.code).toBe(0)
+    expect(rm.err).toContain('removed 1 cache entry: train data')
+    rmSync(join(home, '.cache'), { recursive: true, force: true })
+    const r3 = await cli(repo, ['run', 'train', '--store', store], environ)
+    expect(logOf(store, runNameOf(r3))).toContain('pip=[wheel] data=[]\n')
   })
 
   it('a failed job saves nothing; a restore never replaces a file that is there', async () => {
@@ -73,5 +86,26 @@ describe('cache on the local backend', () => {
     expect(k2.code).toBe(0)
     // the cached copy says "changed", the checkout's file is kept
     expect(logOf(store, runNameOf(k2))).toContain('from the repository\n')
+  })
+})
+
+describe('cache in an image, with a stand-in `docker` that records its argv', () => {
+  it('`~/…` is /root/… in the container, a folder of the work area mounted there', async () => {
+    const rec = tempDir('docker-rec-')
+    const bin = tempDir('fakebin-')
+    writeFileSync(join(bin, 'docker'), `#!/usr/bin/env bash
+case "$1" in
+  info|pull|logout|login) exit 0 ;;
+  image) exit 1 ;;
+  run) shift; printf '%s\\n' "$@" > ${rec}/run-args; exit 0 ;;
+esac`)
+    chmodSync(join(bin, 'docker'), 0o755)
+    const repo = repoWith({ 'img.dstack.yml': ['type: task', 'name: img', 'image: python:3.12', 'cache: [~/.cache/pip, /opt/models]', 'commands: [pip install x]', ''].join('\n') })
+    const store = tempDir('cache-store-')
+    const r = await cli(repo, ['run', 'img', '--store', store], { PATH: `${bin}:${process.env.PATH}`, HOME: tempDir('cache-home-') })
+    expect(r.code).toBe(0)
+    const args = readFileSync(join(rec, 'run-args'), 'utf8').split('\n')
+    const mounts = args.filter((_a, i) => args[i - 1] === '-v')
+    expect(mounts).toEqual(expect.arrayContaining([expect.stringMatching(/\/root\/root\/\.cache\/pip:\/root\/\.cache\/pip$/), expect.stringMatching(/\/root\/opt\/models:\/opt\/models$/)]))
   })
 })

@@ -22,6 +22,7 @@ import { SecretRedactor } from '../ci/redact.js'
 import { refreshedStatus, resolveRunRef, printTable, psRows, psNodes, psTrust, displayPath, attemptNumber } from './cli-views.js'
 import { printRunLogs } from './cli-node-logs.js'
 import { registerMetricsCommand } from './cli-metrics.js'
+import { registerCacheCommand } from './cli-cache.js'
 import { registerReportCommand } from './cli-report.js'
 import { registerValidate } from './cli-validate.js'
 import { registerCheckCommand } from './cli-check.js'
@@ -270,6 +271,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   registerMetricsCommand(program, { withStore, ctx, io, json })
   registerReportCommand(program, { withStore, ctx, io, json })
+  registerCacheCommand(program, { withStore, ctx, io, json })
 
   const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag')
   withStore(artifacts.command('list'))
