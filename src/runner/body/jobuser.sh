@@ -65,7 +65,7 @@ job_user_init() {
 PREPARE_ERROR=
 JOB_PREPARED=
 job_user_prepare() {
-  local d p
+  local d owned
   (umask 077 && mkdir -p "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP") || return 1
   [ -n "$JOB_USER" ] || return 0
   # the work root and the attempt's folders: others may pass through (x), not list or write
@@ -77,10 +77,10 @@ job_user_prepare() {
   done
   # the folder above the default work root: dstack-work-<uid> here, /opt/dstack/work on EC2
   case "${WORK_BASE%/*}" in */dstack-work-*|*/dstack/work) chmod o+x "${WORK_BASE%/*}" 2>/dev/null || true ;; esac
-  p=("$CODE_DIR" "$JOB_OUT_DIR" "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP")
-  [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" != 1 ] || p+=("${ROOT_PATHS[@]}")
+  owned=("$CODE_DIR" "$JOB_OUT_DIR" "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP")
+  [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" != 1 ] || owned+=("${ROOT_PATHS[@]}")
   # -h with -R (-P): links are changed themselves, never followed
-  "${JOB_PRIV[@]}" chown -R -h "$JOB_UID:$JOB_GID" "${p[@]}" || return 1
+  "${JOB_PRIV[@]}" chown -R -h "$JOB_UID:$JOB_GID" "${owned[@]}" || return 1
   JOB_PREPARED=1
   # the job must reach its working folder through the path above it
   "${JOB_AS[@]}" test -x "$CODE_DIR" -a -w "$CODE_DIR" || { PREPARE_ERROR="the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off"; return 1; }
@@ -94,12 +94,12 @@ job_user_env() {
 
 # after the job: its folders are this script's user's again, before any of them is read
 job_user_reclaim() {
-  local p
+  local owned
   [ -n "$JOB_USER" ] && [ -n "$JOB_PREPARED" ] || return 0
   JOB_PREPARED=
-  p=("$CODE_DIR" "$JOB_OUT_DIR" "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP")
-  [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" != 1 ] || p+=("${ROOT_PATHS[@]}")
-  "${JOB_PRIV[@]}" chown -R -h "$(id -u):$(id -g)" "${p[@]}" 2>/dev/null || true
+  owned=("$CODE_DIR" "$JOB_OUT_DIR" "$JOB_RUNNER_DIR" "$JOB_HOME" "$JOB_TMP")
+  [ -n "$IMAGE" ] || [ "$OWNS_MACHINE" != 1 ] || owned+=("${ROOT_PATHS[@]}")
+  "${JOB_PRIV[@]}" chown -R -h "$(id -u):$(id -g)" "${owned[@]}" 2>/dev/null || true
 }
 
 # job_read_small FILE: the first 4 KiB of a file the job wrote; nothing when it is a link or not a regular file
