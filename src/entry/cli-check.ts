@@ -1,4 +1,5 @@
 /** `dstack-run check --backend aws [workflow]`: the AWS preflight, one row per check with its fix. */
+import { firstRegion } from './region-list.js'
 import { Command, Option } from 'commander'
 import { parseStoreSpec } from '../store/index.js'
 import { formatRows } from '../backends/aws/check-rows.js'
@@ -31,7 +32,7 @@ export function registerCheckCommand(program: Command, io: CliIo, setExitCode: (
       const list = (v: unknown) => String(v ?? '').split(/[\s,]+/).filter(Boolean)
       const region = awsRegionOption(o, 'check') ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION
       const repoDir = repoFolder(io.cwd, o.repo as string | undefined)
-      const store = o.store ? parseStoreSpec(o.store as string, { region: (o.storeRegion as string | undefined) ?? region, endpoint: o.endpoint as string | undefined }) : undefined
+      const store = o.store ? parseStoreSpec(o.store as string, { region: (o.storeRegion as string | undefined) ?? firstRegion(region), endpoint: o.endpoint as string | undefined }) : undefined
       Object.assign(failing, { store, awsUse: 'check' })
       const rows = await runAwsCheck({
         aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup as string } : {}), ...diskNetworkFlags(o), env: io.environ },
