@@ -11,8 +11,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSyn
 import { join } from 'node:path'
 import { cli, cleanup, repoWith, runDir, runNameOf, tempDir } from './cli-harness.js'
 import { canSwitchUser } from '../../src/backends/local/job-user.js'
+import { FolderStore, RunStore } from '../../src/store/index.js'
+import { resolveBaseline } from '../../src/orchestrate/report-data.js'
+import { METRICS_OUTPUT_MAX_BYTES } from '../../src/report/output-caps.js'
 import { CODE_KEY, folderStore, logChunks, makePlan, runPrefix, runToEnd, sha256, statusOf, useCodeSha } from '../runner/fixture.js'
 
+const REPO_ID = 'github.com/acme/ml-demo'
 const TOKEN = 'ghs_hostileJobUserToken0123456789abcdef'
 const switching = canSwitchUser()
 const maybe = switching ? describe : describe.skip
@@ -135,6 +139,14 @@ describe('store integrity', () => {
       - workflow: produce
     commands:
       - echo CONSUMED; cat dataset/x.txt
+  - name: scores
+    provider: bash
+    commands:
+      - echo '{"step":1,"loss":0.5}' > "$DSTACK_METRICS"
+  - name: many-metrics
+    provider: bash
+    commands:
+      - for i in $(seq 1 6000); do printf '{"step":1,"metric_%05d_with_a_long_name":%d}\\n' "$i" "$i"; done > "$DSTACK_METRICS"
 `
     })
   })
@@ -153,6 +165,32 @@ describe('store integrity', () => {
     expect(c.code).toBe(1)
     expect(c.err).toContain(`store integrity: the artifacts manifest \`artifacts.json\` of run ${runNameOf(p)} has sha256 ${sha256(JSON.stringify(manifest))} in the store, but the run that wrote it recorded ${recorded}`)
     expect(c.err + c.out).not.toContain('CONSUMED')
+  })
+
+  test('integrity: a baseline whose metrics were forged in the store is never compared with; the reason names the run and file', async () => {
+    const b = await cli(repo, ['run', 'scores', '--store', store])
+    expect(b.code).toBe(0)
+    const base = runNameOf(b)
+    const forged = '{"step":1,"loss":0.0001}\n'
+    writeFileSync(join(runDir(store, base), 'artifacts', '_dstack', 'metrics.jsonl'), forged)
+    const rs = new RunStore(new FolderStore(store))
+    const cur = (await rs.getRun(REPO_ID, base))!
+    const info = await resolveBaseline(rs, { ...cur, run: 'later-run-9', submittedAt: new Date(Date.now() + 1000).toISOString() }, base)
+    expect(info?.metrics).toBeUndefined()
+    expect(info?.missing).toContain(`store integrity: the artifact \`_dstack/metrics.jsonl\` of run ${base} has sha256 ${sha256(forged)} in the store`)
+  })
+
+  test('outputs: 6,000 metric names keep the metrics output under its cap; every value stays in the _dstack/metrics.jsonl artifact', async () => {
+    const r = await cli(repo, ['run', 'many-metrics', '--store', store, '--json'])
+    expect(r.code).toBe(0)
+    // --json gives the outputs typed: metrics as an object
+    const { record, outputs } = JSON.parse(r.out.slice(r.out.indexOf('{\n  "record"'))) as { record: { run: string }; outputs: Record<string, unknown> }
+    const metrics = outputs.metrics as Record<string, number>
+    expect(Buffer.byteLength(JSON.stringify(metrics))).toBeLessThanOrEqual(METRICS_OUTPUT_MAX_BYTES)
+    expect(Object.keys(metrics).length).toBeGreaterThan(0)
+    expect(Object.keys(metrics).length).toBeLessThan(6000)
+    const kept = readFileSync(join(runDir(store, record.run), 'artifacts', '_dstack', 'metrics.jsonl'), 'utf8').trim().split('\n')
+    expect(kept).toHaveLength(6000)
   })
 })
 
