@@ -39,7 +39,8 @@ describe('docker image', () => {
     const at = (flag: string) => args[args.indexOf(flag) + 1]
     expect(at('-w')).toBe('/workflow/src')
     expect(args).toContainEqual(expect.stringMatching(/\/wise-cat-1\/1\/code:\/workflow$/))
-    expect(args).toContainEqual(expect.stringMatching(/\/wise-cat-1\/1\/runner:\/dstack-runner$/))
+    // the job's own folder (job.sh, the step marker), never the runner's
+    expect(args).toContainEqual(expect.stringMatching(/\/wise-cat-1\/1\/job:\/dstack-runner$/))
     expect(args[args.indexOf('HF_TOKEN') - 1]).toBe('-e')
     expect(args.join(' ')).not.toContain(secret)
     expect(args).not.toContain('--gpus') // no nvidia-smi here
@@ -86,7 +87,8 @@ test('the SSM environment: no HOME, minimal PATH, cwd /usr/bin — HOME and LANG
   expect(r.code).toBe(0)
   expect(r.stdout).toMatch(/home=\/\S* lang=\S+\n/) // the script's own stdout shows the job output (SSM output)
   const log = logChunks(root).join('')
-  expect(log).toContain('home=/root lang=')
+  // root as on EC2: the job runs as dstack-job with its own HOME in the attempt's folder (else /root)
+  expect(log).toMatch(/home=(\/root|\S+\/wise-cat-1\/1\/home) lang=/)
   expect(log).toContain('tools-ok')
   expect(statusOf(root)).toMatchObject({ status: 'succeeded' })
 })
