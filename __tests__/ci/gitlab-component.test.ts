@@ -88,8 +88,12 @@ describe('templates/run.yml', () => {
     })
     const inputs = (spec as { spec: { inputs: Record<string, { options?: string[] }> } }).spec.inputs
     expect(Object.keys(inputs)).toEqual(expect.arrayContaining(['lower-is-better', 'higher-is-better']))
-    expect(inputs.mode!.options).toEqual(['run', 'check', 'cleanup'])
+    expect(inputs.mode!.options).toEqual(['run', 'start', 'attach', 'reconcile', 'check', 'cleanup'])
     const j = Object.values(job!)[0] as { variables: Record<string, string>; script: string[] }
+    // the detached modes (docs/long-runs.md): attach and reconcile are CLI verbs; start is `run --detach`
+    expect(j.variables.DSTACK_IN_RUN).toBe('$[[ inputs.run ]]')
+    expect(j.script.join('\n')).toMatch(/"\$\{DSTACK_CLI\[@\]\}" attach "\$\{target\[@\]\}" "\$\{opts\[@\]\}"/)
+    expect(j.script.join('\n')).toContain('[ "$DSTACK_IN_MODE" = start ] && opts+=(--detach)')
     expect(j.variables.DSTACK_IN_LOWER_IS_BETTER).toBe('$[[ inputs.lower-is-better ]]')
     expect(j.script.join('\n')).toMatch(/"\$\{DSTACK_CLI\[@\]\}" check "\$\{opts\[@\]\}"/)
   })
