@@ -138,8 +138,7 @@ describe('runs longer than a CI job: start detached, attach from anywhere', () =
     expect(rec.provenance).toBeDefined()
     expect((await s.store.readManifest(rec.repoId, rec.run))!.map((m) => m.path)).toEqual(['out/model.txt'])
     expect(runMarkdown(rec, (await s.store.readManifest(rec.repoId, rec.run))!, s.store.artifactLinks(rec))).toMatch(/succeeded/)
-    // the machine ended itself when the runner ended, and the attach released it too
-    expect(shutdownLog(instanceOf(rec))).toMatch(/-h now/)
+    // the attach released the machine once status.json said done (the machine also ends itself: see no watcher lifetime)
     expect(h.cloud.instances.get(instanceOf(rec))!.state).toBe('terminated')
   })
 
