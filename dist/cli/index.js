@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 32820:
+/***/ 38590:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43,7 +43,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 
 // MODULES //
 
-var main = __nccwpck_require__( 83067 );
+var main = __nccwpck_require__( 58337 );
 
 
 // EXPORTS //
@@ -53,7 +53,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 83067:
+/***/ 58337:
 /***/ ((module) => {
 
 /**
@@ -191,7 +191,7 @@ module.exports = getter;
 
 /***/ }),
 
-/***/ 10976:
+/***/ 36282:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -236,7 +236,7 @@ module.exports = getter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 90647 );
+var main = __nccwpck_require__( 95229 );
 
 
 // EXPORTS //
@@ -246,7 +246,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90647:
+/***/ 95229:
 /***/ ((module) => {
 
 /**
@@ -393,7 +393,7 @@ module.exports = setter;
 
 /***/ }),
 
-/***/ 66056:
+/***/ 68702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -430,7 +430,7 @@ module.exports = setter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 92687 );
+var main = __nccwpck_require__( 22241 );
 
 
 // EXPORTS //
@@ -440,7 +440,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 92687:
+/***/ 22241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -465,12 +465,12 @@ module.exports = main;
 
 // MODULES //
 
-var isAccessorArray = __nccwpck_require__( 63576 );
-var getter = __nccwpck_require__( 71744 );
-var setter = __nccwpck_require__( 23540 );
-var accessorGetter = __nccwpck_require__( 32820 );
-var accessorSetter = __nccwpck_require__( 10976 );
-var dtype = __nccwpck_require__( 14975 );
+var isAccessorArray = __nccwpck_require__( 48582 );
+var getter = __nccwpck_require__( 67726 );
+var setter = __nccwpck_require__( 15818 );
+var accessorGetter = __nccwpck_require__( 38590 );
+var accessorSetter = __nccwpck_require__( 36282 );
+var dtype = __nccwpck_require__( 1581 );
 
 
 // MAIN //
@@ -528,7 +528,7 @@ module.exports = arraylike2object;
 
 /***/ }),
 
-/***/ 63576:
+/***/ 48582:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -569,7 +569,7 @@ module.exports = arraylike2object;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63359 );
+var main = __nccwpck_require__( 63161 );
 
 
 // EXPORTS //
@@ -579,7 +579,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 63359:
+/***/ 63161:
 /***/ ((module) => {
 
 /**
@@ -637,7 +637,7 @@ module.exports = isAccessorArray;
 
 /***/ }),
 
-/***/ 19167:
+/***/ 79973:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -678,7 +678,7 @@ module.exports = isAccessorArray;
 
 // MODULES //
 
-var main = __nccwpck_require__( 82346 );
+var main = __nccwpck_require__( 34708 );
 
 
 // EXPORTS //
@@ -688,7 +688,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 82346:
+/***/ 34708:
 /***/ ((module) => {
 
 /**
@@ -751,7 +751,7 @@ module.exports = isComplex128Array;
 
 /***/ }),
 
-/***/ 32508:
+/***/ 18382:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -792,7 +792,7 @@ module.exports = isComplex128Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 28179 );
+var main = __nccwpck_require__( 16817 );
 
 
 // EXPORTS //
@@ -802,7 +802,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 28179:
+/***/ 16817:
 /***/ ((module) => {
 
 /**
@@ -865,7 +865,7 @@ module.exports = isComplex64Array;
 
 /***/ }),
 
-/***/ 68787:
+/***/ 82773:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -908,7 +908,7 @@ module.exports = isComplex64Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 13742 );
+var main = __nccwpck_require__( 80644 );
 
 
 // EXPORTS //
@@ -918,7 +918,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 13742:
+/***/ 80644:
 /***/ ((module) => {
 
 /**
@@ -978,7 +978,7 @@ module.exports = filled;
 
 /***/ }),
 
-/***/ 71744:
+/***/ 67726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1019,7 +1019,7 @@ module.exports = filled;
 
 // MODULES //
 
-var main = __nccwpck_require__( 82903 );
+var main = __nccwpck_require__( 80369 );
 
 
 // EXPORTS //
@@ -1029,7 +1029,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 82903:
+/***/ 80369:
 /***/ ((module) => {
 
 /**
@@ -1321,7 +1321,7 @@ module.exports = getter;
 
 /***/ }),
 
-/***/ 23540:
+/***/ 15818:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1364,7 +1364,7 @@ module.exports = getter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 97563 );
+var main = __nccwpck_require__( 98477 );
 
 
 // EXPORTS //
@@ -1374,7 +1374,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 97563:
+/***/ 98477:
 /***/ ((module) => {
 
 /**
@@ -1690,7 +1690,7 @@ module.exports = setter;
 
 /***/ }),
 
-/***/ 21830:
+/***/ 6304:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1727,7 +1727,7 @@ module.exports = setter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 1401 );
+var main = __nccwpck_require__( 79095 );
 
 
 // EXPORTS //
@@ -1737,7 +1737,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 1401:
+/***/ 79095:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1762,7 +1762,7 @@ module.exports = main;
 
 // MODULES //
 
-var filled = __nccwpck_require__( 68787 );
+var filled = __nccwpck_require__( 82773 );
 
 
 // MAIN //
@@ -1789,7 +1789,7 @@ module.exports = zeros;
 
 /***/ }),
 
-/***/ 8899:
+/***/ 22321:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1814,7 +1814,7 @@ module.exports = zeros;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 48400 );
+var Boolean = __nccwpck_require__( 18822 );
 
 
 // MAIN //
@@ -1846,7 +1846,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 3566:
+/***/ 32052:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1871,7 +1871,7 @@ module.exports = fromArray;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 48400 );
+var Boolean = __nccwpck_require__( 18822 );
 
 
 // MAIN //
@@ -1906,7 +1906,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 90207:
+/***/ 34361:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1931,7 +1931,7 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 48400 );
+var Boolean = __nccwpck_require__( 18822 );
 
 
 // MAIN //
@@ -1971,7 +1971,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 35685:
+/***/ 69771:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -2062,7 +2062,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 54196 );
+var main = __nccwpck_require__( 90166 );
 
 
 // EXPORTS //
@@ -2072,7 +2072,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 54196:
+/***/ 90166:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -2099,28 +2099,28 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
-var isCollection = __nccwpck_require__( 80593 );
-var isArrayBuffer = __nccwpck_require__( 36759 );
-var isObject = __nccwpck_require__( 79418 );
-var isFunction = __nccwpck_require__( 66593 );
-var isBoolean = (__nccwpck_require__(67035).isPrimitive);
-var isInteger = (__nccwpck_require__(20037).isPrimitive);
-var isString = (__nccwpck_require__(4156).isPrimitive);
-var isStringArray = (__nccwpck_require__(64064).primitives);
-var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
-var setReadOnly = __nccwpck_require__( 4568 );
-var setReadOnlyAccessor = __nccwpck_require__( 72694 );
-var Uint8Array = __nccwpck_require__( 65183 );
-var Boolean = __nccwpck_require__( 48400 );
-var getter = __nccwpck_require__( 71744 );
-var floor = __nccwpck_require__( 42334 );
-var accessorGetter = __nccwpck_require__( 32820 );
-var format = __nccwpck_require__( 17760 );
-var fromIterator = __nccwpck_require__( 3566 );
-var fromIteratorMap = __nccwpck_require__( 90207 );
-var fromArray = __nccwpck_require__( 8899 );
+var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
+var isCollection = __nccwpck_require__( 63023 );
+var isArrayBuffer = __nccwpck_require__( 70330 );
+var isObject = __nccwpck_require__( 73332 );
+var isFunction = __nccwpck_require__( 7023 );
+var isBoolean = (__nccwpck_require__(73313).isPrimitive);
+var isInteger = (__nccwpck_require__(32959).isPrimitive);
+var isString = (__nccwpck_require__(29494).isPrimitive);
+var isStringArray = (__nccwpck_require__(906).primitives);
+var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var setReadOnlyAccessor = __nccwpck_require__( 20316 );
+var Uint8Array = __nccwpck_require__( 23585 );
+var Boolean = __nccwpck_require__( 18822 );
+var getter = __nccwpck_require__( 67726 );
+var floor = __nccwpck_require__( 96028 );
+var accessorGetter = __nccwpck_require__( 38590 );
+var format = __nccwpck_require__( 3530 );
+var fromIterator = __nccwpck_require__( 32052 );
+var fromIteratorMap = __nccwpck_require__( 34361 );
+var fromArray = __nccwpck_require__( 22321 );
 
 
 // VARIABLES //
@@ -4571,7 +4571,7 @@ module.exports = BooleanArray;
 
 /***/ }),
 
-/***/ 90856:
+/***/ 71902:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4596,9 +4596,9 @@ module.exports = BooleanArray;
 
 // MODULES //
 
-var isComplexLike = __nccwpck_require__( 91837 );
-var real = __nccwpck_require__( 22365 );
-var imag = __nccwpck_require__( 79695 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var real = __nccwpck_require__( 89463 );
+var imag = __nccwpck_require__( 32553 );
 
 
 // MAIN //
@@ -4639,7 +4639,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 56799:
+/***/ 69269:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4664,11 +4664,11 @@ module.exports = fromArray;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var format = __nccwpck_require__( 17760 );
-var real = __nccwpck_require__( 22365 );
-var imag = __nccwpck_require__( 79695 );
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var format = __nccwpck_require__( 3530 );
+var real = __nccwpck_require__( 89463 );
+var imag = __nccwpck_require__( 32553 );
 
 
 // MAIN //
@@ -4711,7 +4711,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 62962:
+/***/ 73924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4736,11 +4736,11 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var format = __nccwpck_require__( 17760 );
-var real = __nccwpck_require__( 22365 );
-var imag = __nccwpck_require__( 79695 );
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var format = __nccwpck_require__( 3530 );
+var real = __nccwpck_require__( 89463 );
+var imag = __nccwpck_require__( 32553 );
 
 
 // MAIN //
@@ -4788,7 +4788,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 23684:
+/***/ 50930:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4879,7 +4879,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 38091 );
+var main = __nccwpck_require__( 79045 );
 
 
 // EXPORTS //
@@ -4889,7 +4889,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 38091:
+/***/ 79045:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable no-restricted-syntax, max-lines, no-invalid-this */
@@ -4916,37 +4916,37 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isCollection = __nccwpck_require__( 80593 );
-var isArrayBuffer = __nccwpck_require__( 36759 );
-var isObject = __nccwpck_require__( 79418 );
-var isArray = __nccwpck_require__( 7678 );
-var isStringArray = (__nccwpck_require__(64064).primitives);
-var isString = __nccwpck_require__( 4156 );
-var isFunction = __nccwpck_require__( 66593 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var isEven = __nccwpck_require__( 20530 );
-var isInteger = __nccwpck_require__( 2804 );
-var isComplex64Array = __nccwpck_require__( 32508 );
-var isComplex128Array = __nccwpck_require__( 19167 );
-var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
-var setReadOnly = __nccwpck_require__( 4568 );
-var setReadOnlyAccessor = __nccwpck_require__( 72694 );
-var Float64Array = __nccwpck_require__( 69979 );
-var Complex128 = __nccwpck_require__( 94875 );
-var real = __nccwpck_require__( 22365 );
-var imag = __nccwpck_require__( 79695 );
-var floor = __nccwpck_require__( 42334 );
-var reinterpret64 = __nccwpck_require__( 40518 );
-var reinterpret128 = __nccwpck_require__( 85765 );
-var getter = __nccwpck_require__( 71744 );
-var accessorGetter = __nccwpck_require__( 32820 );
-var format = __nccwpck_require__( 17760 );
-var fromIterator = __nccwpck_require__( 56799 );
-var fromIteratorMap = __nccwpck_require__( 62962 );
-var fromArray = __nccwpck_require__( 90856 );
+var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isCollection = __nccwpck_require__( 63023 );
+var isArrayBuffer = __nccwpck_require__( 70330 );
+var isObject = __nccwpck_require__( 73332 );
+var isArray = __nccwpck_require__( 14036 );
+var isStringArray = (__nccwpck_require__(906).primitives);
+var isString = __nccwpck_require__( 29494 );
+var isFunction = __nccwpck_require__( 7023 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var isEven = __nccwpck_require__( 79644 );
+var isInteger = __nccwpck_require__( 80190 );
+var isComplex64Array = __nccwpck_require__( 18382 );
+var isComplex128Array = __nccwpck_require__( 79973 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var setReadOnlyAccessor = __nccwpck_require__( 20316 );
+var Float64Array = __nccwpck_require__( 24221 );
+var Complex128 = __nccwpck_require__( 88325 );
+var real = __nccwpck_require__( 89463 );
+var imag = __nccwpck_require__( 32553 );
+var floor = __nccwpck_require__( 96028 );
+var reinterpret64 = __nccwpck_require__( 39628 );
+var reinterpret128 = __nccwpck_require__( 26447 );
+var getter = __nccwpck_require__( 67726 );
+var accessorGetter = __nccwpck_require__( 38590 );
+var format = __nccwpck_require__( 3530 );
+var fromIterator = __nccwpck_require__( 69269 );
+var fromIteratorMap = __nccwpck_require__( 73924 );
+var fromArray = __nccwpck_require__( 71902 );
 
 
 // VARIABLES //
@@ -7934,7 +7934,7 @@ module.exports = Complex128Array;
 
 /***/ }),
 
-/***/ 24299:
+/***/ 32613:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -7959,9 +7959,9 @@ module.exports = Complex128Array;
 
 // MODULES //
 
-var isComplexLike = __nccwpck_require__( 91837 );
-var realf = __nccwpck_require__( 67908 );
-var imagf = __nccwpck_require__( 65478 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var realf = __nccwpck_require__( 11034 );
+var imagf = __nccwpck_require__( 42292 );
 
 
 // MAIN //
@@ -8002,7 +8002,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 89974:
+/***/ 51968:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8027,11 +8027,11 @@ module.exports = fromArray;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var realf = __nccwpck_require__( 67908 );
-var imagf = __nccwpck_require__( 65478 );
-var format = __nccwpck_require__( 17760 );
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var realf = __nccwpck_require__( 11034 );
+var imagf = __nccwpck_require__( 42292 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -8074,7 +8074,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 61703:
+/***/ 6341:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8099,11 +8099,11 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var realf = __nccwpck_require__( 67908 );
-var imagf = __nccwpck_require__( 65478 );
-var format = __nccwpck_require__( 17760 );
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var realf = __nccwpck_require__( 11034 );
+var imagf = __nccwpck_require__( 42292 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -8151,7 +8151,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 96077:
+/***/ 75935:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8242,7 +8242,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 75692 );
+var main = __nccwpck_require__( 98282 );
 
 
 // EXPORTS //
@@ -8252,7 +8252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 75692:
+/***/ 98282:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable no-restricted-syntax, max-lines, no-invalid-this */
@@ -8279,37 +8279,37 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
-var isArrayLikeObject = __nccwpck_require__( 20746 );
-var isCollection = __nccwpck_require__( 80593 );
-var isArrayBuffer = __nccwpck_require__( 36759 );
-var isObject = __nccwpck_require__( 79418 );
-var isArray = __nccwpck_require__( 7678 );
-var isStringArray = (__nccwpck_require__(64064).primitives);
-var isString = (__nccwpck_require__(4156).isPrimitive);
-var isFunction = __nccwpck_require__( 66593 );
-var isComplexLike = __nccwpck_require__( 91837 );
-var isEven = __nccwpck_require__( 20530 );
-var isInteger = __nccwpck_require__( 2804 );
-var isComplex64Array = __nccwpck_require__( 32508 );
-var isComplex128Array = __nccwpck_require__( 19167 );
-var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
-var setReadOnly = __nccwpck_require__( 4568 );
-var setReadOnlyAccessor = __nccwpck_require__( 72694 );
-var Float32Array = __nccwpck_require__( 84820 );
-var Complex64 = __nccwpck_require__( 81586 );
-var format = __nccwpck_require__( 17760 );
-var realf = __nccwpck_require__( 67908 );
-var imagf = __nccwpck_require__( 65478 );
-var floor = __nccwpck_require__( 42334 );
-var reinterpret64 = __nccwpck_require__( 40518 );
-var reinterpret128 = __nccwpck_require__( 85765 );
-var getter = __nccwpck_require__( 71744 );
-var accessorGetter = __nccwpck_require__( 32820 );
-var fromIterator = __nccwpck_require__( 89974 );
-var fromIteratorMap = __nccwpck_require__( 61703 );
-var fromArray = __nccwpck_require__( 24299 );
+var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
+var isArrayLikeObject = __nccwpck_require__( 77324 );
+var isCollection = __nccwpck_require__( 63023 );
+var isArrayBuffer = __nccwpck_require__( 70330 );
+var isObject = __nccwpck_require__( 73332 );
+var isArray = __nccwpck_require__( 14036 );
+var isStringArray = (__nccwpck_require__(906).primitives);
+var isString = (__nccwpck_require__(29494).isPrimitive);
+var isFunction = __nccwpck_require__( 7023 );
+var isComplexLike = __nccwpck_require__( 8515 );
+var isEven = __nccwpck_require__( 79644 );
+var isInteger = __nccwpck_require__( 80190 );
+var isComplex64Array = __nccwpck_require__( 18382 );
+var isComplex128Array = __nccwpck_require__( 79973 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var setReadOnlyAccessor = __nccwpck_require__( 20316 );
+var Float32Array = __nccwpck_require__( 25194 );
+var Complex64 = __nccwpck_require__( 14152 );
+var format = __nccwpck_require__( 3530 );
+var realf = __nccwpck_require__( 11034 );
+var imagf = __nccwpck_require__( 42292 );
+var floor = __nccwpck_require__( 96028 );
+var reinterpret64 = __nccwpck_require__( 39628 );
+var reinterpret128 = __nccwpck_require__( 26447 );
+var getter = __nccwpck_require__( 67726 );
+var accessorGetter = __nccwpck_require__( 38590 );
+var fromIterator = __nccwpck_require__( 51968 );
+var fromIteratorMap = __nccwpck_require__( 6341 );
+var fromArray = __nccwpck_require__( 32613 );
 
 
 // VARIABLES //
@@ -11294,7 +11294,7 @@ module.exports = Complex64Array;
 
 /***/ }),
 
-/***/ 78819:
+/***/ 41201:
 /***/ ((module) => {
 
 /**
@@ -11344,7 +11344,7 @@ module.exports = ctor2dtypes;
 
 /***/ }),
 
-/***/ 89248:
+/***/ 9538:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11369,18 +11369,18 @@ module.exports = ctor2dtypes;
 
 // MODULES //
 
-var Float64Array = __nccwpck_require__( 69979 );
-var Float32Array = __nccwpck_require__( 84820 );
-var Uint32Array = __nccwpck_require__( 47096 );
-var Int32Array = __nccwpck_require__( 22275 );
-var Uint16Array = __nccwpck_require__( 14826 );
-var Int16Array = __nccwpck_require__( 5305 );
-var Uint8Array = __nccwpck_require__( 65183 );
-var Uint8ClampedArray = __nccwpck_require__( 84332 );
-var Int8Array = __nccwpck_require__( 69514 );
-var Complex64Array = __nccwpck_require__( 96077 );
-var Complex128Array = __nccwpck_require__( 23684 );
-var BooleanArray = __nccwpck_require__( 35685 );
+var Float64Array = __nccwpck_require__( 24221 );
+var Float32Array = __nccwpck_require__( 25194 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Int32Array = __nccwpck_require__( 46517 );
+var Uint16Array = __nccwpck_require__( 86116 );
+var Int16Array = __nccwpck_require__( 64279 );
+var Uint8Array = __nccwpck_require__( 23585 );
+var Uint8ClampedArray = __nccwpck_require__( 25862 );
+var Int8Array = __nccwpck_require__( 60704 );
+var Complex64Array = __nccwpck_require__( 75935 );
+var Complex128Array = __nccwpck_require__( 50930 );
+var BooleanArray = __nccwpck_require__( 69771 );
 
 
 // MAIN //
@@ -11409,7 +11409,7 @@ module.exports = CTORS;
 
 /***/ }),
 
-/***/ 57938:
+/***/ 52119:
 /***/ ((module) => {
 
 /**
@@ -11458,7 +11458,7 @@ module.exports = DTYPES;
 
 /***/ }),
 
-/***/ 14975:
+/***/ 1581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11504,7 +11504,7 @@ module.exports = DTYPES;
 
 // MODULES //
 
-var main = __nccwpck_require__( 9674 );
+var main = __nccwpck_require__( 96524 );
 
 
 // EXPORTS //
@@ -11514,7 +11514,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 9674:
+/***/ 96524:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11539,12 +11539,12 @@ module.exports = main;
 
 // MODULES //
 
-var isBuffer = __nccwpck_require__( 58143 );
-var isArray = __nccwpck_require__( 7678 );
-var constructorName = __nccwpck_require__( 91917 );
-var ctor2dtype = __nccwpck_require__( 78819 );
-var CTORS = __nccwpck_require__( 89248 );
-var DTYPES = __nccwpck_require__( 57938 );
+var isBuffer = __nccwpck_require__( 28649 );
+var isArray = __nccwpck_require__( 14036 );
+var constructorName = __nccwpck_require__( 57015 );
+var ctor2dtype = __nccwpck_require__( 41201 );
+var CTORS = __nccwpck_require__( 9538 );
+var DTYPES = __nccwpck_require__( 52119 );
 
 
 // VARIABLES //
@@ -11592,7 +11592,7 @@ module.exports = dtype;
 
 /***/ }),
 
-/***/ 84820:
+/***/ 25194:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11629,9 +11629,9 @@ module.exports = dtype;
 
 // MODULES //
 
-var hasFloat32ArraySupport = __nccwpck_require__( 42287 );
-var builtin = __nccwpck_require__( 3995 );
-var polyfill = __nccwpck_require__( 51261 );
+var hasFloat32ArraySupport = __nccwpck_require__( 71153 );
+var builtin = __nccwpck_require__( 79757 );
+var polyfill = __nccwpck_require__( 37579 );
 
 
 // MAIN //
@@ -11651,7 +11651,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 3995:
+/***/ 79757:
 /***/ ((module) => {
 
 /**
@@ -11686,7 +11686,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 51261:
+/***/ 37579:
 /***/ ((module) => {
 
 /**
@@ -11730,7 +11730,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 69979:
+/***/ 24221:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11767,9 +11767,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasFloat64ArraySupport = __nccwpck_require__( 39714 );
-var builtin = __nccwpck_require__( 15878 );
-var polyfill = __nccwpck_require__( 98520 );
+var hasFloat64ArraySupport = __nccwpck_require__( 42704 );
+var builtin = __nccwpck_require__( 84380 );
+var polyfill = __nccwpck_require__( 46074 );
 
 
 // MAIN //
@@ -11789,7 +11789,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 15878:
+/***/ 84380:
 /***/ ((module) => {
 
 /**
@@ -11824,7 +11824,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 98520:
+/***/ 46074:
 /***/ ((module) => {
 
 /**
@@ -11868,7 +11868,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 5305:
+/***/ 64279:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11905,9 +11905,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt16ArraySupport = __nccwpck_require__( 22528 );
-var builtin = __nccwpck_require__( 15704 );
-var polyfill = __nccwpck_require__( 48350 );
+var hasInt16ArraySupport = __nccwpck_require__( 31954 );
+var builtin = __nccwpck_require__( 81042 );
+var polyfill = __nccwpck_require__( 87900 );
 
 
 // MAIN //
@@ -11927,7 +11927,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 15704:
+/***/ 81042:
 /***/ ((module) => {
 
 /**
@@ -11962,7 +11962,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 48350:
+/***/ 87900:
 /***/ ((module) => {
 
 /**
@@ -12006,7 +12006,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 22275:
+/***/ 46517:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12043,9 +12043,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt32ArraySupport = __nccwpck_require__( 34666 );
-var builtin = __nccwpck_require__( 27678 );
-var polyfill = __nccwpck_require__( 21344 );
+var hasInt32ArraySupport = __nccwpck_require__( 4040 );
+var builtin = __nccwpck_require__( 63236 );
+var polyfill = __nccwpck_require__( 3026 );
 
 
 // MAIN //
@@ -12065,7 +12065,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 27678:
+/***/ 63236:
 /***/ ((module) => {
 
 /**
@@ -12100,7 +12100,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 21344:
+/***/ 3026:
 /***/ ((module) => {
 
 /**
@@ -12144,7 +12144,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 69514:
+/***/ 60704:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12181,9 +12181,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt8ArraySupport = __nccwpck_require__( 23341 );
-var builtin = __nccwpck_require__( 75533 );
-var polyfill = __nccwpck_require__( 1163 );
+var hasInt8ArraySupport = __nccwpck_require__( 3759 );
+var builtin = __nccwpck_require__( 5175 );
+var polyfill = __nccwpck_require__( 26033 );
 
 
 // MAIN //
@@ -12203,7 +12203,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 75533:
+/***/ 5175:
 /***/ ((module) => {
 
 /**
@@ -12238,7 +12238,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 1163:
+/***/ 26033:
 /***/ ((module) => {
 
 /**
@@ -12282,7 +12282,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 14826:
+/***/ 86116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12319,9 +12319,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint16ArraySupport = __nccwpck_require__( 55613 );
-var builtin = __nccwpck_require__( 43405 );
-var polyfill = __nccwpck_require__( 40523 );
+var hasUint16ArraySupport = __nccwpck_require__( 69835 );
+var builtin = __nccwpck_require__( 98411 );
+var polyfill = __nccwpck_require__( 15373 );
 
 
 // MAIN //
@@ -12341,7 +12341,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 43405:
+/***/ 98411:
 /***/ ((module) => {
 
 /**
@@ -12376,7 +12376,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 40523:
+/***/ 15373:
 /***/ ((module) => {
 
 /**
@@ -12420,7 +12420,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 47096:
+/***/ 43494:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12457,9 +12457,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint32ArraySupport = __nccwpck_require__( 44171 );
-var builtin = __nccwpck_require__( 62399 );
-var polyfill = __nccwpck_require__( 83689 );
+var hasUint32ArraySupport = __nccwpck_require__( 28021 );
+var builtin = __nccwpck_require__( 76281 );
+var polyfill = __nccwpck_require__( 52639 );
 
 
 // MAIN //
@@ -12479,7 +12479,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 62399:
+/***/ 76281:
 /***/ ((module) => {
 
 /**
@@ -12514,7 +12514,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 83689:
+/***/ 52639:
 /***/ ((module) => {
 
 /**
@@ -12558,7 +12558,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 65183:
+/***/ 23585:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12595,9 +12595,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint8ArraySupport = __nccwpck_require__( 4246 );
-var builtin = __nccwpck_require__( 78570 );
-var polyfill = __nccwpck_require__( 97540 );
+var hasUint8ArraySupport = __nccwpck_require__( 99948 );
+var builtin = __nccwpck_require__( 30448 );
+var polyfill = __nccwpck_require__( 23462 );
 
 
 // MAIN //
@@ -12617,7 +12617,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 78570:
+/***/ 30448:
 /***/ ((module) => {
 
 /**
@@ -12652,7 +12652,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 97540:
+/***/ 23462:
 /***/ ((module) => {
 
 /**
@@ -12696,7 +12696,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 84332:
+/***/ 25862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12733,9 +12733,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint8ClampedArraySupport = __nccwpck_require__( 11414 ); // eslint-disable-line id-length
-var builtin = __nccwpck_require__( 99555 );
-var polyfill = __nccwpck_require__( 93749 );
+var hasUint8ClampedArraySupport = __nccwpck_require__( 3396 ); // eslint-disable-line id-length
+var builtin = __nccwpck_require__( 63833 );
+var polyfill = __nccwpck_require__( 55615 );
 
 
 // MAIN //
@@ -12755,7 +12755,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 99555:
+/***/ 63833:
 /***/ ((module) => {
 
 /**
@@ -12790,7 +12790,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 93749:
+/***/ 55615:
 /***/ ((module) => {
 
 /**
@@ -12834,7 +12834,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 21547:
+/***/ 50221:
 /***/ ((module) => {
 
 /**
@@ -12869,7 +12869,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 42287:
+/***/ 71153:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12906,7 +12906,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasFloat32ArraySupport = __nccwpck_require__( 53498 );
+var hasFloat32ArraySupport = __nccwpck_require__( 71072 );
 
 
 // EXPORTS //
@@ -12916,7 +12916,7 @@ module.exports = hasFloat32ArraySupport;
 
 /***/ }),
 
-/***/ 53498:
+/***/ 71072:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12941,9 +12941,9 @@ module.exports = hasFloat32ArraySupport;
 
 // MODULES //
 
-var isFloat32Array = __nccwpck_require__( 41629 );
-var PINF = __nccwpck_require__( 50469 );
-var GlobalFloat32Array = __nccwpck_require__( 21547 );
+var isFloat32Array = __nccwpck_require__( 69879 );
+var PINF = __nccwpck_require__( 51651 );
+var GlobalFloat32Array = __nccwpck_require__( 50221 );
 
 
 // MAIN //
@@ -12988,7 +12988,7 @@ module.exports = hasFloat32ArraySupport;
 
 /***/ }),
 
-/***/ 5265:
+/***/ 459:
 /***/ ((module) => {
 
 /**
@@ -13023,7 +13023,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 39714:
+/***/ 42704:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13060,7 +13060,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasFloat64ArraySupport = __nccwpck_require__( 16405 );
+var hasFloat64ArraySupport = __nccwpck_require__( 39495 );
 
 
 // EXPORTS //
@@ -13070,7 +13070,7 @@ module.exports = hasFloat64ArraySupport;
 
 /***/ }),
 
-/***/ 16405:
+/***/ 39495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13095,8 +13095,8 @@ module.exports = hasFloat64ArraySupport;
 
 // MODULES //
 
-var isFloat64Array = __nccwpck_require__( 25672 );
-var GlobalFloat64Array = __nccwpck_require__( 5265 );
+var isFloat64Array = __nccwpck_require__( 94542 );
+var GlobalFloat64Array = __nccwpck_require__( 459 );
 
 
 // MAIN //
@@ -13141,7 +13141,7 @@ module.exports = hasFloat64ArraySupport;
 
 /***/ }),
 
-/***/ 67640:
+/***/ 32674:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13178,7 +13178,7 @@ module.exports = hasFloat64ArraySupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 43103 );
+var main = __nccwpck_require__( 98805 );
 
 
 // EXPORTS //
@@ -13188,7 +13188,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 43103:
+/***/ 98805:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13213,7 +13213,7 @@ module.exports = main;
 
 // MODULES //
 
-var evil = __nccwpck_require__( 13595 );
+var evil = __nccwpck_require__( 49445 );
 
 
 // MAIN //
@@ -13246,7 +13246,7 @@ module.exports = hasGeneratorSupport;
 
 /***/ }),
 
-/***/ 22528:
+/***/ 31954:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13283,7 +13283,7 @@ module.exports = hasGeneratorSupport;
 
 // MODULES //
 
-var hasInt16ArraySupport = __nccwpck_require__( 32343 );
+var hasInt16ArraySupport = __nccwpck_require__( 20293 );
 
 
 // EXPORTS //
@@ -13293,7 +13293,7 @@ module.exports = hasInt16ArraySupport;
 
 /***/ }),
 
-/***/ 69:
+/***/ 14511:
 /***/ ((module) => {
 
 /**
@@ -13328,7 +13328,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 32343:
+/***/ 20293:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13353,10 +13353,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt16Array = __nccwpck_require__( 96666 );
-var INT16_MAX = __nccwpck_require__( 24366 );
-var INT16_MIN = __nccwpck_require__( 54808 );
-var GlobalInt16Array = __nccwpck_require__( 69 );
+var isInt16Array = __nccwpck_require__( 7988 );
+var INT16_MAX = __nccwpck_require__( 93436 );
+var INT16_MIN = __nccwpck_require__( 77770 );
+var GlobalInt16Array = __nccwpck_require__( 14511 );
 
 
 // MAIN //
@@ -13401,7 +13401,7 @@ module.exports = hasInt16ArraySupport;
 
 /***/ }),
 
-/***/ 34666:
+/***/ 4040:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13438,7 +13438,7 @@ module.exports = hasInt16ArraySupport;
 
 // MODULES //
 
-var hasInt32ArraySupport = __nccwpck_require__( 29869 );
+var hasInt32ArraySupport = __nccwpck_require__( 33903 );
 
 
 // EXPORTS //
@@ -13448,7 +13448,7 @@ module.exports = hasInt32ArraySupport;
 
 /***/ }),
 
-/***/ 40766:
+/***/ 55051:
 /***/ ((module) => {
 
 /**
@@ -13483,7 +13483,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 29869:
+/***/ 33903:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13508,10 +13508,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt32Array = __nccwpck_require__( 36400 );
-var INT32_MAX = __nccwpck_require__( 83960 );
-var INT32_MIN = __nccwpck_require__( 44494 );
-var GlobalInt32Array = __nccwpck_require__( 40766 );
+var isInt32Array = __nccwpck_require__( 21574 );
+var INT32_MAX = __nccwpck_require__( 45994 );
+var INT32_MIN = __nccwpck_require__( 19532 );
+var GlobalInt32Array = __nccwpck_require__( 55051 );
 
 
 // MAIN //
@@ -13556,7 +13556,7 @@ module.exports = hasInt32ArraySupport;
 
 /***/ }),
 
-/***/ 23341:
+/***/ 3759:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13593,7 +13593,7 @@ module.exports = hasInt32ArraySupport;
 
 // MODULES //
 
-var hasInt8ArraySupport = __nccwpck_require__( 21548 );
+var hasInt8ArraySupport = __nccwpck_require__( 9114 );
 
 
 // EXPORTS //
@@ -13603,7 +13603,7 @@ module.exports = hasInt8ArraySupport;
 
 /***/ }),
 
-/***/ 68721:
+/***/ 56187:
 /***/ ((module) => {
 
 /**
@@ -13638,7 +13638,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 21548:
+/***/ 9114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13663,10 +13663,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt8Array = __nccwpck_require__( 54927 );
-var INT8_MAX = __nccwpck_require__( 84861 );
-var INT8_MIN = __nccwpck_require__( 75519 );
-var GlobalInt8Array = __nccwpck_require__( 68721 );
+var isInt8Array = __nccwpck_require__( 94249 );
+var INT8_MAX = __nccwpck_require__( 35707 );
+var INT8_MIN = __nccwpck_require__( 42497 );
+var GlobalInt8Array = __nccwpck_require__( 56187 );
 
 
 // MAIN //
@@ -13711,7 +13711,7 @@ module.exports = hasInt8ArraySupport;
 
 /***/ }),
 
-/***/ 94444:
+/***/ 73186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13748,7 +13748,7 @@ module.exports = hasInt8ArraySupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 76099 );
+var main = __nccwpck_require__( 91605 );
 
 
 // EXPORTS //
@@ -13758,7 +13758,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 76099:
+/***/ 91605:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13783,8 +13783,8 @@ module.exports = main;
 
 // MODULES //
 
-var hasOwnProp = __nccwpck_require__( 31907 );
-var Symbol = __nccwpck_require__( 32038 );
+var hasOwnProp = __nccwpck_require__( 38601 );
+var Symbol = __nccwpck_require__( 33500 );
 
 
 // MAIN //
@@ -13815,7 +13815,7 @@ module.exports = hasIteratorSymbolSupport;
 
 /***/ }),
 
-/***/ 31907:
+/***/ 38601:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13859,7 +13859,7 @@ module.exports = hasIteratorSymbolSupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 54270 );
+var main = __nccwpck_require__( 90888 );
 
 
 // EXPORTS //
@@ -13869,7 +13869,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 54270:
+/***/ 90888:
 /***/ ((module) => {
 
 /**
@@ -13940,7 +13940,7 @@ module.exports = hasOwnProp;
 
 /***/ }),
 
-/***/ 75547:
+/***/ 82545:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13977,7 +13977,7 @@ module.exports = hasOwnProp;
 
 // MODULES //
 
-var main = __nccwpck_require__( 166 );
+var main = __nccwpck_require__( 27456 );
 
 
 // EXPORTS //
@@ -13987,7 +13987,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 166:
+/***/ 27456:
 /***/ ((module) => {
 
 /**
@@ -14036,7 +14036,7 @@ module.exports = hasSymbolSupport;
 
 /***/ }),
 
-/***/ 9501:
+/***/ 47635:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14073,7 +14073,7 @@ module.exports = hasSymbolSupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 36284 );
+var main = __nccwpck_require__( 23278 );
 
 
 // EXPORTS //
@@ -14083,7 +14083,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 36284:
+/***/ 23278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14108,7 +14108,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasSymbols = __nccwpck_require__( 75547 );
+var hasSymbols = __nccwpck_require__( 82545 );
 
 
 // VARIABLES //
@@ -14139,7 +14139,7 @@ module.exports = hasToStringTagSupport;
 
 /***/ }),
 
-/***/ 55613:
+/***/ 69835:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14176,7 +14176,7 @@ module.exports = hasToStringTagSupport;
 
 // MODULES //
 
-var hasUint16ArraySupport = __nccwpck_require__( 62364 );
+var hasUint16ArraySupport = __nccwpck_require__( 33558 );
 
 
 // EXPORTS //
@@ -14186,7 +14186,7 @@ module.exports = hasUint16ArraySupport;
 
 /***/ }),
 
-/***/ 62364:
+/***/ 33558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14211,9 +14211,9 @@ module.exports = hasUint16ArraySupport;
 
 // MODULES //
 
-var isUint16Array = __nccwpck_require__( 63599 );
-var UINT16_MAX = __nccwpck_require__( 26653 );
-var GlobalUint16Array = __nccwpck_require__( 5929 );
+var isUint16Array = __nccwpck_require__( 19301 );
+var UINT16_MAX = __nccwpck_require__( 70111 );
+var GlobalUint16Array = __nccwpck_require__( 6659 );
 
 
 // MAIN //
@@ -14260,7 +14260,7 @@ module.exports = hasUint16ArraySupport;
 
 /***/ }),
 
-/***/ 5929:
+/***/ 6659:
 /***/ ((module) => {
 
 /**
@@ -14295,7 +14295,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44171:
+/***/ 28021:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14332,7 +14332,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint32ArraySupport = __nccwpck_require__( 8950 );
+var hasUint32ArraySupport = __nccwpck_require__( 1124 );
 
 
 // EXPORTS //
@@ -14342,7 +14342,7 @@ module.exports = hasUint32ArraySupport;
 
 /***/ }),
 
-/***/ 8950:
+/***/ 1124:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14367,9 +14367,9 @@ module.exports = hasUint32ArraySupport;
 
 // MODULES //
 
-var isUint32Array = __nccwpck_require__( 13209 );
-var UINT32_MAX = __nccwpck_require__( 98035 );
-var GlobalUint32Array = __nccwpck_require__( 22709 );
+var isUint32Array = __nccwpck_require__( 83467 );
+var UINT32_MAX = __nccwpck_require__( 13305 );
+var GlobalUint32Array = __nccwpck_require__( 97863 );
 
 
 // MAIN //
@@ -14416,7 +14416,7 @@ module.exports = hasUint32ArraySupport;
 
 /***/ }),
 
-/***/ 22709:
+/***/ 97863:
 /***/ ((module) => {
 
 /**
@@ -14451,7 +14451,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 4246:
+/***/ 99948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14488,7 +14488,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint8ArraySupport = __nccwpck_require__( 90249 );
+var hasUint8ArraySupport = __nccwpck_require__( 5507 );
 
 
 // EXPORTS //
@@ -14498,7 +14498,7 @@ module.exports = hasUint8ArraySupport;
 
 /***/ }),
 
-/***/ 90249:
+/***/ 5507:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14523,9 +14523,9 @@ module.exports = hasUint8ArraySupport;
 
 // MODULES //
 
-var isUint8Array = __nccwpck_require__( 10228 );
-var UINT8_MAX = __nccwpck_require__( 92732 );
-var GlobalUint8Array = __nccwpck_require__( 85545 );
+var isUint8Array = __nccwpck_require__( 42874 );
+var UINT8_MAX = __nccwpck_require__( 8766 );
+var GlobalUint8Array = __nccwpck_require__( 68587 );
 
 
 // MAIN //
@@ -14572,7 +14572,7 @@ module.exports = hasUint8ArraySupport;
 
 /***/ }),
 
-/***/ 85545:
+/***/ 68587:
 /***/ ((module) => {
 
 /**
@@ -14607,7 +14607,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 11414:
+/***/ 3396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14644,7 +14644,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint8ClampedArraySupport = __nccwpck_require__( 81641 );
+var hasUint8ClampedArraySupport = __nccwpck_require__( 6699 );
 
 
 // EXPORTS //
@@ -14654,7 +14654,7 @@ module.exports = hasUint8ClampedArraySupport;
 
 /***/ }),
 
-/***/ 81641:
+/***/ 6699:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14679,8 +14679,8 @@ module.exports = hasUint8ClampedArraySupport;
 
 // MODULES //
 
-var isUint8ClampedArray = __nccwpck_require__( 23468 );
-var GlobalUint8ClampedArray = __nccwpck_require__( 18265 );
+var isUint8ClampedArray = __nccwpck_require__( 46770 );
+var GlobalUint8ClampedArray = __nccwpck_require__( 33283 );
 
 
 // MAIN //
@@ -14728,7 +14728,7 @@ module.exports = hasUint8ClampedArraySupport;
 
 /***/ }),
 
-/***/ 18265:
+/***/ 33283:
 /***/ ((module) => {
 
 /**
@@ -14763,7 +14763,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 20746:
+/***/ 77324:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14806,7 +14806,7 @@ module.exports = main;
 
 // MODULES //
 
-var main = __nccwpck_require__( 53261 );
+var main = __nccwpck_require__( 60483 );
 
 
 // EXPORTS //
@@ -14816,7 +14816,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 53261:
+/***/ 60483:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14841,8 +14841,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 2804 );
-var MAX_LENGTH = __nccwpck_require__( 47708 );
+var isInteger = __nccwpck_require__( 80190 );
+var MAX_LENGTH = __nccwpck_require__( 80782 );
 
 
 // MAIN //
@@ -14884,7 +14884,7 @@ module.exports = isArrayLikeObject;
 
 /***/ }),
 
-/***/ 5554:
+/***/ 54944:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14927,7 +14927,7 @@ module.exports = isArrayLikeObject;
 
 // MODULES //
 
-var main = __nccwpck_require__( 44389 );
+var main = __nccwpck_require__( 71255 );
 
 
 // EXPORTS //
@@ -14937,7 +14937,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44389:
+/***/ 71255:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14962,8 +14962,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 2804 );
-var MAX_LENGTH = __nccwpck_require__( 47708 );
+var isInteger = __nccwpck_require__( 80190 );
+var MAX_LENGTH = __nccwpck_require__( 80782 );
 
 
 // MAIN //
@@ -15002,7 +15002,7 @@ module.exports = isArrayLike;
 
 /***/ }),
 
-/***/ 7678:
+/***/ 14036:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15042,7 +15042,7 @@ module.exports = isArrayLike;
 
 // MODULES //
 
-var main = __nccwpck_require__( 45953 );
+var main = __nccwpck_require__( 80123 );
 
 
 // EXPORTS //
@@ -15052,7 +15052,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 45953:
+/***/ 80123:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15077,7 +15077,7 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -15122,7 +15122,7 @@ module.exports = f;
 
 /***/ }),
 
-/***/ 36759:
+/***/ 70330:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15163,7 +15163,7 @@ module.exports = f;
 
 // MODULES //
 
-var main = __nccwpck_require__( 68011 );
+var main = __nccwpck_require__( 5405 );
 
 
 // EXPORTS //
@@ -15173,7 +15173,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 68011:
+/***/ 5405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15198,7 +15198,7 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -15239,7 +15239,7 @@ module.exports = isArrayBuffer;
 
 /***/ }),
 
-/***/ 67035:
+/***/ 73313:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15300,10 +15300,10 @@ module.exports = isArrayBuffer;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 54726 );
-var isPrimitive = __nccwpck_require__( 56298 );
-var isObject = __nccwpck_require__( 68884 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 16752 );
+var isPrimitive = __nccwpck_require__( 20980 );
+var isObject = __nccwpck_require__( 79194 );
 
 
 // MAIN //
@@ -15319,7 +15319,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 54726:
+/***/ 16752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15344,8 +15344,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 56298 );
-var isObject = __nccwpck_require__( 68884 );
+var isPrimitive = __nccwpck_require__( 20980 );
+var isObject = __nccwpck_require__( 79194 );
 
 
 // MAIN //
@@ -15388,7 +15388,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 68884:
+/***/ 79194:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15413,10 +15413,10 @@ module.exports = isBoolean;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 9501 );
-var nativeClass = __nccwpck_require__( 547 );
-var Boolean = __nccwpck_require__( 48400 );
-var test = __nccwpck_require__( 90142 );
+var hasToStringTag = __nccwpck_require__( 47635 );
+var nativeClass = __nccwpck_require__( 36733 );
+var Boolean = __nccwpck_require__( 18822 );
+var test = __nccwpck_require__( 32940 );
 
 
 // VARIABLES //
@@ -15463,7 +15463,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 56298:
+/***/ 20980:
 /***/ ((module) => {
 
 /**
@@ -15518,7 +15518,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 3547:
+/***/ 73421:
 /***/ ((module) => {
 
 /**
@@ -15552,7 +15552,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 90142:
+/***/ 32940:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15577,7 +15577,7 @@ module.exports = toString;
 
 // MODULES //
 
-var toString = __nccwpck_require__( 3547 ); // eslint-disable-line stdlib/no-redeclare
+var toString = __nccwpck_require__( 73421 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -15606,7 +15606,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 58143:
+/***/ 28649:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15646,7 +15646,7 @@ module.exports = test;
 
 // MODULES //
 
-var main = __nccwpck_require__( 23101 );
+var main = __nccwpck_require__( 29960 );
 
 
 // EXPORTS //
@@ -15656,7 +15656,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 23101:
+/***/ 29960:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15681,7 +15681,7 @@ module.exports = main;
 
 // MODULES //
 
-var isObjectLike = __nccwpck_require__( 78318 );
+var isObjectLike = __nccwpck_require__( 86880 );
 
 
 // MAIN //
@@ -15733,7 +15733,7 @@ module.exports = isBuffer;
 
 /***/ }),
 
-/***/ 80593:
+/***/ 63023:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15773,7 +15773,7 @@ module.exports = isBuffer;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63712 );
+var main = __nccwpck_require__( 74106 );
 
 
 // EXPORTS //
@@ -15783,7 +15783,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 63712:
+/***/ 74106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15808,8 +15808,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 2804 );
-var MAX_LENGTH = __nccwpck_require__( 71311 );
+var isInteger = __nccwpck_require__( 80190 );
+var MAX_LENGTH = __nccwpck_require__( 28201 );
 
 
 // MAIN //
@@ -15847,7 +15847,7 @@ module.exports = isCollection;
 
 /***/ }),
 
-/***/ 91837:
+/***/ 8515:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15891,7 +15891,7 @@ module.exports = isCollection;
 
 // MODULES //
 
-var main = __nccwpck_require__( 76796 );
+var main = __nccwpck_require__( 11902 );
 
 
 // EXPORTS //
@@ -15901,7 +15901,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 76796:
+/***/ 11902:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15926,8 +15926,8 @@ module.exports = main;
 
 // MODULES //
 
-var Complex128 = __nccwpck_require__( 94875 );
-var Complex64 = __nccwpck_require__( 81586 );
+var Complex128 = __nccwpck_require__( 88325 );
+var Complex64 = __nccwpck_require__( 14152 );
 
 
 // MAIN //
@@ -15970,7 +15970,7 @@ module.exports = isComplexLike;
 
 /***/ }),
 
-/***/ 41629:
+/***/ 69879:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16011,7 +16011,7 @@ module.exports = isComplexLike;
 
 // MODULES //
 
-var isFloat32Array = __nccwpck_require__( 17148 );
+var isFloat32Array = __nccwpck_require__( 3858 );
 
 
 // EXPORTS //
@@ -16021,7 +16021,7 @@ module.exports = isFloat32Array;
 
 /***/ }),
 
-/***/ 17148:
+/***/ 3858:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16046,7 +16046,7 @@ module.exports = isFloat32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -16087,7 +16087,7 @@ module.exports = isFloat32Array;
 
 /***/ }),
 
-/***/ 25672:
+/***/ 94542:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16128,7 +16128,7 @@ module.exports = isFloat32Array;
 
 // MODULES //
 
-var isFloat64Array = __nccwpck_require__( 87439 );
+var isFloat64Array = __nccwpck_require__( 92497 );
 
 
 // EXPORTS //
@@ -16138,7 +16138,7 @@ module.exports = isFloat64Array;
 
 /***/ }),
 
-/***/ 87439:
+/***/ 92497:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16163,7 +16163,7 @@ module.exports = isFloat64Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -16204,7 +16204,7 @@ module.exports = isFloat64Array;
 
 /***/ }),
 
-/***/ 66593:
+/***/ 7023:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16245,7 +16245,7 @@ module.exports = isFloat64Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 87600 );
+var main = __nccwpck_require__( 25018 );
 
 
 // EXPORTS //
@@ -16255,7 +16255,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 87600:
+/***/ 25018:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16280,7 +16280,7 @@ module.exports = main;
 
 // MODULES //
 
-var typeOf = __nccwpck_require__( 41841 );
+var typeOf = __nccwpck_require__( 32755 );
 
 
 // MAIN //
@@ -16312,7 +16312,7 @@ module.exports = isFunction;
 
 /***/ }),
 
-/***/ 96666:
+/***/ 7988:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16353,7 +16353,7 @@ module.exports = isFunction;
 
 // MODULES //
 
-var isInt16Array = __nccwpck_require__( 36221 );
+var isInt16Array = __nccwpck_require__( 14299 );
 
 
 // EXPORTS //
@@ -16363,7 +16363,7 @@ module.exports = isInt16Array;
 
 /***/ }),
 
-/***/ 36221:
+/***/ 14299:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16388,7 +16388,7 @@ module.exports = isInt16Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -16429,7 +16429,7 @@ module.exports = isInt16Array;
 
 /***/ }),
 
-/***/ 36400:
+/***/ 21574:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16470,7 +16470,7 @@ module.exports = isInt16Array;
 
 // MODULES //
 
-var isInt32Array = __nccwpck_require__( 49287 );
+var isInt32Array = __nccwpck_require__( 19129 );
 
 
 // EXPORTS //
@@ -16480,7 +16480,7 @@ module.exports = isInt32Array;
 
 /***/ }),
 
-/***/ 49287:
+/***/ 19129:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16505,7 +16505,7 @@ module.exports = isInt32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -16546,7 +16546,7 @@ module.exports = isInt32Array;
 
 /***/ }),
 
-/***/ 54927:
+/***/ 94249:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16587,7 +16587,7 @@ module.exports = isInt32Array;
 
 // MODULES //
 
-var isInt8Array = __nccwpck_require__( 47226 );
+var isInt8Array = __nccwpck_require__( 33032 );
 
 
 // EXPORTS //
@@ -16597,7 +16597,7 @@ module.exports = isInt8Array;
 
 /***/ }),
 
-/***/ 47226:
+/***/ 33032:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16622,7 +16622,7 @@ module.exports = isInt8Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -16663,7 +16663,7 @@ module.exports = isInt8Array;
 
 /***/ }),
 
-/***/ 20037:
+/***/ 32959:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16729,10 +16729,10 @@ module.exports = isInt8Array;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 22068 );
-var isPrimitive = __nccwpck_require__( 88368 );
-var isObject = __nccwpck_require__( 54870 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 34506 );
+var isPrimitive = __nccwpck_require__( 54710 );
+var isObject = __nccwpck_require__( 75184 );
 
 
 // MAIN //
@@ -16748,7 +16748,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 82487:
+/***/ 90233:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16773,9 +16773,9 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var isInt = __nccwpck_require__( 2804 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var isInt = __nccwpck_require__( 80190 );
 
 
 // MAIN //
@@ -16803,7 +16803,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 22068:
+/***/ 34506:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16828,8 +16828,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 88368 );
-var isObject = __nccwpck_require__( 54870 );
+var isPrimitive = __nccwpck_require__( 54710 );
+var isObject = __nccwpck_require__( 75184 );
 
 
 // MAIN //
@@ -16868,7 +16868,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 54870:
+/***/ 75184:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16893,8 +16893,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isObject);
-var isInt = __nccwpck_require__( 82487 );
+var isNumber = (__nccwpck_require__(17906).isObject);
+var isInt = __nccwpck_require__( 90233 );
 
 
 // MAIN //
@@ -16928,7 +16928,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 88368:
+/***/ 54710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16953,8 +16953,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isPrimitive);
-var isInt = __nccwpck_require__( 82487 );
+var isNumber = (__nccwpck_require__(17906).isPrimitive);
+var isInt = __nccwpck_require__( 90233 );
 
 
 // MAIN //
@@ -16988,7 +16988,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 57604:
+/***/ 45302:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17013,8 +17013,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var Uint8Array = __nccwpck_require__( 65183 );
-var Uint16Array = __nccwpck_require__( 14826 );
+var Uint8Array = __nccwpck_require__( 23585 );
+var Uint16Array = __nccwpck_require__( 86116 );
 
 
 // MAIN //
@@ -17032,7 +17032,7 @@ module.exports = ctors;
 
 /***/ }),
 
-/***/ 40347:
+/***/ 69625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17069,7 +17069,7 @@ module.exports = ctors;
 
 // MODULES //
 
-var IS_LITTLE_ENDIAN = __nccwpck_require__( 77158 );
+var IS_LITTLE_ENDIAN = __nccwpck_require__( 57400 );
 
 
 // EXPORTS //
@@ -17079,7 +17079,7 @@ module.exports = IS_LITTLE_ENDIAN;
 
 /***/ }),
 
-/***/ 77158:
+/***/ 57400:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17104,7 +17104,7 @@ module.exports = IS_LITTLE_ENDIAN;
 
 // MODULES //
 
-var ctors = __nccwpck_require__( 57604 );
+var ctors = __nccwpck_require__( 45302 );
 
 
 // VARIABLES //
@@ -17157,7 +17157,7 @@ module.exports = bool;
 
 /***/ }),
 
-/***/ 27226:
+/***/ 56376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17224,10 +17224,10 @@ module.exports = bool;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 78845 );
-var isPrimitive = __nccwpck_require__( 97823 );
-var isObject = __nccwpck_require__( 61527 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 88191 );
+var isPrimitive = __nccwpck_require__( 8945 );
+var isObject = __nccwpck_require__( 64781 );
 
 
 // MAIN //
@@ -17243,7 +17243,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 78845:
+/***/ 88191:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17268,8 +17268,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 97823 );
-var isObject = __nccwpck_require__( 61527 );
+var isPrimitive = __nccwpck_require__( 8945 );
+var isObject = __nccwpck_require__( 64781 );
 
 
 // MAIN //
@@ -17308,7 +17308,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 61527:
+/***/ 64781:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17333,8 +17333,8 @@ module.exports = isnan;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isObject);
-var isNan = __nccwpck_require__( 86523 );
+var isNumber = (__nccwpck_require__(17906).isObject);
+var isNan = __nccwpck_require__( 9993 );
 
 
 // MAIN //
@@ -17368,7 +17368,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 97823:
+/***/ 8945:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17393,8 +17393,8 @@ module.exports = isnan;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isPrimitive);
-var isNan = __nccwpck_require__( 86523 );
+var isNumber = (__nccwpck_require__(17906).isPrimitive);
+var isNan = __nccwpck_require__( 9993 );
 
 
 // MAIN //
@@ -17432,7 +17432,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 78016:
+/***/ 10562:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17499,10 +17499,10 @@ module.exports = isnan;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 45239 );
-var isPrimitive = __nccwpck_require__( 95145 );
-var isObject = __nccwpck_require__( 86165 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 13205 );
+var isPrimitive = __nccwpck_require__( 90199 );
+var isObject = __nccwpck_require__( 95327 );
 
 
 // MAIN //
@@ -17518,7 +17518,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 45239:
+/***/ 13205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17543,8 +17543,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 95145 );
-var isObject = __nccwpck_require__( 86165 );
+var isPrimitive = __nccwpck_require__( 90199 );
+var isObject = __nccwpck_require__( 95327 );
 
 
 // MAIN //
@@ -17587,7 +17587,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 86165:
+/***/ 95327:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17612,7 +17612,7 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(20037).isObject);
+var isInteger = (__nccwpck_require__(32959).isObject);
 
 
 // MAIN //
@@ -17646,7 +17646,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 95145:
+/***/ 90199:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17671,7 +17671,7 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(20037).isPrimitive);
+var isInteger = (__nccwpck_require__(32959).isPrimitive);
 
 
 // MAIN //
@@ -17705,7 +17705,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 55632:
+/***/ 18254:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17763,9 +17763,9 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var arrayfun = __nccwpck_require__( 64698 );
-var isNumber = __nccwpck_require__( 3180 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var arrayfun = __nccwpck_require__( 76820 );
+var isNumber = __nccwpck_require__( 17906 );
 
 
 // VARIABLES //
@@ -17788,7 +17788,7 @@ module.exports = isNumberArray;
 
 /***/ }),
 
-/***/ 3180:
+/***/ 17906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17855,10 +17855,10 @@ module.exports = isNumberArray;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 7203 );
-var isPrimitive = __nccwpck_require__( 53709 );
-var isObject = __nccwpck_require__( 29545 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 24645 );
+var isPrimitive = __nccwpck_require__( 95879 );
+var isObject = __nccwpck_require__( 7311 );
 
 
 // MAIN //
@@ -17874,7 +17874,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 7203:
+/***/ 24645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17899,8 +17899,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 53709 );
-var isObject = __nccwpck_require__( 29545 );
+var isPrimitive = __nccwpck_require__( 95879 );
+var isObject = __nccwpck_require__( 7311 );
 
 
 // MAIN //
@@ -17939,7 +17939,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 29545:
+/***/ 7311:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17964,10 +17964,10 @@ module.exports = isNumber;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 9501 );
-var nativeClass = __nccwpck_require__( 547 );
-var Number = __nccwpck_require__( 84241 );
-var test = __nccwpck_require__( 38473 );
+var hasToStringTag = __nccwpck_require__( 47635 );
+var nativeClass = __nccwpck_require__( 36733 );
+var Number = __nccwpck_require__( 43695 );
+var test = __nccwpck_require__( 33111 );
 
 
 // VARIABLES //
@@ -18012,7 +18012,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 53709:
+/***/ 95879:
 /***/ ((module) => {
 
 /**
@@ -18065,7 +18065,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 42578:
+/***/ 33684:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18090,7 +18090,7 @@ module.exports = isNumber;
 
 // MODULES //
 
-var Number = __nccwpck_require__( 84241 );
+var Number = __nccwpck_require__( 43695 );
 
 
 // MAIN //
@@ -18106,7 +18106,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 38473:
+/***/ 33111:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18131,7 +18131,7 @@ module.exports = toString;
 
 // MODULES //
 
-var toString = __nccwpck_require__( 42578 ); // eslint-disable-line stdlib/no-redeclare
+var toString = __nccwpck_require__( 33684 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -18160,7 +18160,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 78318:
+/***/ 86880:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18212,9 +18212,9 @@ module.exports = test;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var arrayfun = __nccwpck_require__( 3296 );
-var main = __nccwpck_require__( 71057 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var arrayfun = __nccwpck_require__( 84770 );
+var main = __nccwpck_require__( 20887 );
 
 
 // VARIABLES //
@@ -18234,7 +18234,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 71057:
+/***/ 20887:
 /***/ ((module) => {
 
 /**
@@ -18290,7 +18290,7 @@ module.exports = isObjectLike;
 
 /***/ }),
 
-/***/ 79418:
+/***/ 73332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18330,7 +18330,7 @@ module.exports = isObjectLike;
 
 // MODULES //
 
-var main = __nccwpck_require__( 34205 );
+var main = __nccwpck_require__( 2779 );
 
 
 // EXPORTS //
@@ -18340,7 +18340,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 34205:
+/***/ 2779:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18365,7 +18365,7 @@ module.exports = main;
 
 // MODULES //
 
-var isArray = __nccwpck_require__( 7678 );
+var isArray = __nccwpck_require__( 14036 );
 
 
 // MAIN //
@@ -18400,7 +18400,7 @@ module.exports = isObject;
 
 /***/ }),
 
-/***/ 29181:
+/***/ 76483:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18440,7 +18440,7 @@ module.exports = isObject;
 
 // MODULES //
 
-var main = __nccwpck_require__( 11644 );
+var main = __nccwpck_require__( 80926 );
 
 
 // EXPORTS //
@@ -18450,7 +18450,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 11644:
+/***/ 80926:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18475,11 +18475,11 @@ module.exports = main;
 
 // MODULES //
 
-var isObject = __nccwpck_require__( 79418 );
-var isFunction = __nccwpck_require__( 66593 );
-var getPrototypeOf = __nccwpck_require__( 13038 );
-var hasOwnProp = __nccwpck_require__( 31907 );
-var nativeClass = __nccwpck_require__( 547 );
+var isObject = __nccwpck_require__( 73332 );
+var isFunction = __nccwpck_require__( 7023 );
+var getPrototypeOf = __nccwpck_require__( 51812 );
+var hasOwnProp = __nccwpck_require__( 38601 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -18569,7 +18569,7 @@ module.exports = isPlainObject;
 
 /***/ }),
 
-/***/ 17765:
+/***/ 93367:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18636,10 +18636,10 @@ module.exports = isPlainObject;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 33300 );
-var isPrimitive = __nccwpck_require__( 95312 );
-var isObject = __nccwpck_require__( 88566 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 2642 );
+var isPrimitive = __nccwpck_require__( 88222 );
+var isObject = __nccwpck_require__( 42760 );
 
 
 // MAIN //
@@ -18655,7 +18655,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 33300:
+/***/ 2642:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18680,8 +18680,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 95312 );
-var isObject = __nccwpck_require__( 88566 );
+var isPrimitive = __nccwpck_require__( 88222 );
+var isObject = __nccwpck_require__( 42760 );
 
 
 // MAIN //
@@ -18728,7 +18728,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 88566:
+/***/ 42760:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18753,7 +18753,7 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(20037).isObject);
+var isInteger = (__nccwpck_require__(32959).isObject);
 
 
 // MAIN //
@@ -18787,7 +18787,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 95312:
+/***/ 88222:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18812,7 +18812,7 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(20037).isPrimitive);
+var isInteger = (__nccwpck_require__(32959).isPrimitive);
 
 
 // MAIN //
@@ -18846,7 +18846,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 64064:
+/***/ 906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18904,9 +18904,9 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var arrayfun = __nccwpck_require__( 3296 );
-var isString = __nccwpck_require__( 4156 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var arrayfun = __nccwpck_require__( 84770 );
+var isString = __nccwpck_require__( 29494 );
 
 
 // VARIABLES //
@@ -18929,7 +18929,7 @@ module.exports = isStringArray;
 
 /***/ }),
 
-/***/ 4156:
+/***/ 29494:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18990,10 +18990,10 @@ module.exports = isStringArray;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 58931 );
-var isPrimitive = __nccwpck_require__( 24541 );
-var isObject = __nccwpck_require__( 23577 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 73385 );
+var isPrimitive = __nccwpck_require__( 20915 );
+var isObject = __nccwpck_require__( 74667 );
 
 
 // MAIN //
@@ -19009,7 +19009,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58931:
+/***/ 73385:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19034,8 +19034,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 24541 );
-var isObject = __nccwpck_require__( 23577 );
+var isPrimitive = __nccwpck_require__( 20915 );
+var isObject = __nccwpck_require__( 74667 );
 
 
 // MAIN //
@@ -19066,7 +19066,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 23577:
+/***/ 74667:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19091,9 +19091,9 @@ module.exports = isString;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 9501 );
-var nativeClass = __nccwpck_require__( 547 );
-var test = __nccwpck_require__( 66443 );
+var hasToStringTag = __nccwpck_require__( 47635 );
+var nativeClass = __nccwpck_require__( 36733 );
+var test = __nccwpck_require__( 20637 );
 
 
 // VARIABLES //
@@ -19138,7 +19138,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 24541:
+/***/ 20915:
 /***/ ((module) => {
 
 /**
@@ -19187,7 +19187,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 66443:
+/***/ 20637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19212,7 +19212,7 @@ module.exports = isString;
 
 // MODULES //
 
-var valueOf = __nccwpck_require__( 42252 ); // eslint-disable-line stdlib/no-redeclare
+var valueOf = __nccwpck_require__( 74478 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -19241,7 +19241,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 42252:
+/***/ 74478:
 /***/ ((module) => {
 
 /**
@@ -19275,7 +19275,7 @@ module.exports = valueOf;
 
 /***/ }),
 
-/***/ 54289:
+/***/ 45399:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19321,7 +19321,7 @@ module.exports = valueOf;
 
 // MODULES //
 
-var main = __nccwpck_require__( 3552 );
+var main = __nccwpck_require__( 52658 );
 
 
 // EXPORTS //
@@ -19331,7 +19331,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 3552:
+/***/ 52658:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19356,8 +19356,8 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
-var MAX = __nccwpck_require__( 71311 );
+var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
+var MAX = __nccwpck_require__( 28201 );
 
 
 // MAIN //
@@ -19420,7 +19420,7 @@ module.exports = isTypedArrayLike;
 
 /***/ }),
 
-/***/ 63599:
+/***/ 19301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19461,7 +19461,7 @@ module.exports = isTypedArrayLike;
 
 // MODULES //
 
-var isUint16Array = __nccwpck_require__( 82394 );
+var isUint16Array = __nccwpck_require__( 90228 );
 
 
 // EXPORTS //
@@ -19471,7 +19471,7 @@ module.exports = isUint16Array;
 
 /***/ }),
 
-/***/ 82394:
+/***/ 90228:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19496,7 +19496,7 @@ module.exports = isUint16Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -19537,7 +19537,7 @@ module.exports = isUint16Array;
 
 /***/ }),
 
-/***/ 13209:
+/***/ 83467:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19578,7 +19578,7 @@ module.exports = isUint16Array;
 
 // MODULES //
 
-var isUint32Array = __nccwpck_require__( 98168 );
+var isUint32Array = __nccwpck_require__( 20918 );
 
 
 // EXPORTS //
@@ -19588,7 +19588,7 @@ module.exports = isUint32Array;
 
 /***/ }),
 
-/***/ 98168:
+/***/ 20918:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19613,7 +19613,7 @@ module.exports = isUint32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -19654,7 +19654,7 @@ module.exports = isUint32Array;
 
 /***/ }),
 
-/***/ 10228:
+/***/ 42874:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19695,7 +19695,7 @@ module.exports = isUint32Array;
 
 // MODULES //
 
-var isUint8Array = __nccwpck_require__( 37755 );
+var isUint8Array = __nccwpck_require__( 7453 );
 
 
 // EXPORTS //
@@ -19705,7 +19705,7 @@ module.exports = isUint8Array;
 
 /***/ }),
 
-/***/ 37755:
+/***/ 7453:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19730,7 +19730,7 @@ module.exports = isUint8Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -19771,7 +19771,7 @@ module.exports = isUint8Array;
 
 /***/ }),
 
-/***/ 23468:
+/***/ 46770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19812,7 +19812,7 @@ module.exports = isUint8Array;
 
 // MODULES //
 
-var isUint8ClampedArray = __nccwpck_require__( 42947 );
+var isUint8ClampedArray = __nccwpck_require__( 66277 );
 
 
 // EXPORTS //
@@ -19822,7 +19822,7 @@ module.exports = isUint8ClampedArray;
 
 /***/ }),
 
-/***/ 42947:
+/***/ 66277:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19847,7 +19847,7 @@ module.exports = isUint8ClampedArray;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
+var nativeClass = __nccwpck_require__( 36733 );
 
 
 // VARIABLES //
@@ -19888,7 +19888,7 @@ module.exports = isUint8ClampedArray;
 
 /***/ }),
 
-/***/ 3296:
+/***/ 84770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19934,7 +19934,7 @@ module.exports = isUint8ClampedArray;
 
 // MODULES //
 
-var main = __nccwpck_require__( 6359 );
+var main = __nccwpck_require__( 3317 );
 
 
 // EXPORTS //
@@ -19944,7 +19944,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 6359:
+/***/ 3317:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19969,8 +19969,8 @@ module.exports = main;
 
 // MODULES //
 
-var isArray = __nccwpck_require__( 7678 );
-var format = __nccwpck_require__( 17760 );
+var isArray = __nccwpck_require__( 14036 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -20036,7 +20036,7 @@ module.exports = arrayfcn;
 
 /***/ }),
 
-/***/ 64698:
+/***/ 76820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20082,7 +20082,7 @@ module.exports = arrayfcn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 95261 );
+var main = __nccwpck_require__( 79899 );
 
 
 // EXPORTS //
@@ -20092,7 +20092,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 95261:
+/***/ 79899:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20117,8 +20117,8 @@ module.exports = main;
 
 // MODULES //
 
-var isArrayLike = __nccwpck_require__( 5554 );
-var format = __nccwpck_require__( 17760 );
+var isArrayLike = __nccwpck_require__( 54944 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -20184,7 +20184,7 @@ module.exports = arraylikefcn;
 
 /***/ }),
 
-/***/ 84250:
+/***/ 91372:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20231,9 +20231,9 @@ module.exports = arraylikefcn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 78461 );
-var ndarray = __nccwpck_require__( 72597 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 96899 );
+var ndarray = __nccwpck_require__( 93407 );
 
 
 // MAIN //
@@ -20248,7 +20248,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 78461:
+/***/ 96899:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20273,8 +20273,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 1417 );
-var ndarray = __nccwpck_require__( 72597 );
+var stride2offset = __nccwpck_require__( 2815 );
+var ndarray = __nccwpck_require__( 93407 );
 
 
 // MAIN //
@@ -20314,7 +20314,7 @@ module.exports = gapxsumpw;
 
 /***/ }),
 
-/***/ 72597:
+/***/ 93407:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20339,7 +20339,7 @@ module.exports = gapxsumpw;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(51537).ndarray);
+var gsumpw = (__nccwpck_require__(54855).ndarray);
 
 
 // MAIN //
@@ -20383,7 +20383,7 @@ module.exports = gapxsumpw;
 
 /***/ }),
 
-/***/ 12401:
+/***/ 67231:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20408,7 +20408,7 @@ module.exports = gapxsumpw;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
+var floor = __nccwpck_require__( 96028 );
 
 
 // VARIABLES //
@@ -20533,7 +20533,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 51537:
+/***/ 54855:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20580,9 +20580,9 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 80512 );
-var ndarray = __nccwpck_require__( 90774 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 32770 );
+var ndarray = __nccwpck_require__( 29044 );
 
 
 // MAIN //
@@ -20597,7 +20597,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80512:
+/***/ 32770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20622,8 +20622,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 1417 );
-var ndarray = __nccwpck_require__( 90774 );
+var stride2offset = __nccwpck_require__( 2815 );
+var ndarray = __nccwpck_require__( 29044 );
 
 
 // MAIN //
@@ -20662,7 +20662,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 90774:
+/***/ 29044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20687,9 +20687,9 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
-var arraylike2object = __nccwpck_require__( 66056 );
-var accessors = __nccwpck_require__( 12401 );
+var floor = __nccwpck_require__( 96028 );
+var arraylike2object = __nccwpck_require__( 68702 );
+var accessors = __nccwpck_require__( 67231 );
 
 
 // VARIABLES //
@@ -20808,7 +20808,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 48400:
+/***/ 18822:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20857,7 +20857,7 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var main = __nccwpck_require__( 94375 );
+var main = __nccwpck_require__( 86393 );
 
 
 // EXPORTS //
@@ -20867,7 +20867,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 94375:
+/***/ 86393:
 /***/ ((module) => {
 
 /**
@@ -20925,7 +20925,7 @@ module.exports = Bool;
 
 /***/ }),
 
-/***/ 81586:
+/***/ 14152:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20962,7 +20962,7 @@ module.exports = Bool;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84645 );
+var main = __nccwpck_require__( 34063 );
 
 
 // EXPORTS //
@@ -20972,7 +20972,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 84645:
+/***/ 34063:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20997,13 +20997,13 @@ module.exports = main;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isPrimitive);
-var setEnumerableReadOnly = __nccwpck_require__( 47436 );
-var setReadOnly = __nccwpck_require__( 4568 );
-var float64ToFloat32 = __nccwpck_require__( 16027 );
-var format = __nccwpck_require__( 17760 );
-var toStr = __nccwpck_require__( 40180 );
-var toJSON = __nccwpck_require__( 82455 );
+var isNumber = (__nccwpck_require__(17906).isPrimitive);
+var setEnumerableReadOnly = __nccwpck_require__( 20510 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var float64ToFloat32 = __nccwpck_require__( 27073 );
+var format = __nccwpck_require__( 3530 );
+var toStr = __nccwpck_require__( 9158 );
+var toJSON = __nccwpck_require__( 28425 );
 
 
 // MAIN //
@@ -21143,7 +21143,7 @@ module.exports = Complex64;
 
 /***/ }),
 
-/***/ 82455:
+/***/ 28425:
 /***/ ((module) => {
 
 /**
@@ -21189,7 +21189,7 @@ module.exports = toJSON;
 
 /***/ }),
 
-/***/ 40180:
+/***/ 9158:
 /***/ ((module) => {
 
 /**
@@ -21238,7 +21238,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 65478:
+/***/ 42292:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21278,7 +21278,7 @@ module.exports = toString;
 
 // MODULES //
 
-var main = __nccwpck_require__( 46713 );
+var main = __nccwpck_require__( 79867 );
 
 
 // EXPORTS //
@@ -21288,7 +21288,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 46713:
+/***/ 79867:
 /***/ ((module) => {
 
 /**
@@ -21337,7 +21337,7 @@ module.exports = imag;
 
 /***/ }),
 
-/***/ 67908:
+/***/ 11034:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21377,7 +21377,7 @@ module.exports = imag;
 
 // MODULES //
 
-var main = __nccwpck_require__( 64267 );
+var main = __nccwpck_require__( 58013 );
 
 
 // EXPORTS //
@@ -21387,7 +21387,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 64267:
+/***/ 58013:
 /***/ ((module) => {
 
 /**
@@ -21436,7 +21436,7 @@ module.exports = real;
 
 /***/ }),
 
-/***/ 94875:
+/***/ 88325:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21473,7 +21473,7 @@ module.exports = real;
 
 // MODULES //
 
-var main = __nccwpck_require__( 88230 );
+var main = __nccwpck_require__( 81204 );
 
 
 // EXPORTS //
@@ -21483,7 +21483,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 88230:
+/***/ 81204:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21508,12 +21508,12 @@ module.exports = main;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isPrimitive);
-var setEnumerableReadOnly = __nccwpck_require__( 47436 );
-var setReadOnly = __nccwpck_require__( 4568 );
-var format = __nccwpck_require__( 17760 );
-var toStr = __nccwpck_require__( 87291 );
-var toJSON = __nccwpck_require__( 63676 );
+var isNumber = (__nccwpck_require__(17906).isPrimitive);
+var setEnumerableReadOnly = __nccwpck_require__( 20510 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var format = __nccwpck_require__( 3530 );
+var toStr = __nccwpck_require__( 42521 );
+var toJSON = __nccwpck_require__( 77450 );
 
 
 // MAIN //
@@ -21653,7 +21653,7 @@ module.exports = Complex128;
 
 /***/ }),
 
-/***/ 63676:
+/***/ 77450:
 /***/ ((module) => {
 
 /**
@@ -21699,7 +21699,7 @@ module.exports = toJSON;
 
 /***/ }),
 
-/***/ 87291:
+/***/ 42521:
 /***/ ((module) => {
 
 /**
@@ -21748,7 +21748,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 79695:
+/***/ 32553:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21788,7 +21788,7 @@ module.exports = toString;
 
 // MODULES //
 
-var main = __nccwpck_require__( 13594 );
+var main = __nccwpck_require__( 55112 );
 
 
 // EXPORTS //
@@ -21798,7 +21798,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 13594:
+/***/ 55112:
 /***/ ((module) => {
 
 /**
@@ -21847,7 +21847,7 @@ module.exports = imag;
 
 /***/ }),
 
-/***/ 22365:
+/***/ 89463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21887,7 +21887,7 @@ module.exports = imag;
 
 // MODULES //
 
-var main = __nccwpck_require__( 4444 );
+var main = __nccwpck_require__( 59922 );
 
 
 // EXPORTS //
@@ -21897,7 +21897,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 4444:
+/***/ 59922:
 /***/ ((module) => {
 
 /**
@@ -21946,7 +21946,7 @@ module.exports = real;
 
 /***/ }),
 
-/***/ 47708:
+/***/ 80782:
 /***/ ((module) => {
 
 /**
@@ -22002,7 +22002,7 @@ module.exports = MAX_ARRAY_LENGTH;
 
 /***/ }),
 
-/***/ 71311:
+/***/ 28201:
 /***/ ((module) => {
 
 /**
@@ -22058,7 +22058,7 @@ module.exports = MAX_TYPED_ARRAY_LENGTH;
 
 /***/ }),
 
-/***/ 79951:
+/***/ 27725:
 /***/ ((module) => {
 
 /**
@@ -22121,7 +22121,7 @@ module.exports = FLOAT32_MAX;
 
 /***/ }),
 
-/***/ 28858:
+/***/ 48500:
 /***/ ((module) => {
 
 /**
@@ -22190,7 +22190,7 @@ module.exports = FLOAT32_SMALLEST_NORMAL;
 
 /***/ }),
 
-/***/ 20045:
+/***/ 96031:
 /***/ ((module) => {
 
 /**
@@ -22246,7 +22246,7 @@ module.exports = E;
 
 /***/ }),
 
-/***/ 55088:
+/***/ 18470:
 /***/ ((module) => {
 
 /**
@@ -22310,7 +22310,7 @@ module.exports = FLOAT64_EPSILON;
 
 /***/ }),
 
-/***/ 82404:
+/***/ 18218:
 /***/ ((module) => {
 
 /**
@@ -22366,7 +22366,7 @@ module.exports = EULERGAMMA;
 
 /***/ }),
 
-/***/ 11877:
+/***/ 47899:
 /***/ ((module) => {
 
 /**
@@ -22431,7 +22431,7 @@ module.exports = FLOAT64_EXPONENT_BIAS;
 
 /***/ }),
 
-/***/ 86862:
+/***/ 72796:
 /***/ ((module) => {
 
 /**
@@ -22486,7 +22486,7 @@ module.exports = FOURTH_PI;
 
 /***/ }),
 
-/***/ 13822:
+/***/ 95500:
 /***/ ((module) => {
 
 /**
@@ -22541,7 +22541,7 @@ module.exports = FLOAT64_GAMMA_LANCZOS_G;
 
 /***/ }),
 
-/***/ 29475:
+/***/ 42661:
 /***/ ((module) => {
 
 /**
@@ -22598,7 +22598,7 @@ module.exports = HALF_LN2;
 
 /***/ }),
 
-/***/ 5553:
+/***/ 73239:
 /***/ ((module) => {
 
 /**
@@ -22653,7 +22653,7 @@ module.exports = HALF_PI;
 
 /***/ }),
 
-/***/ 43935:
+/***/ 27181:
 /***/ ((module) => {
 
 /**
@@ -22716,7 +22716,7 @@ module.exports = FLOAT64_HIGH_WORD_ABS_MASK;
 
 /***/ }),
 
-/***/ 30222:
+/***/ 89828:
 /***/ ((module) => {
 
 /**
@@ -22779,7 +22779,7 @@ module.exports = FLOAT64_HIGH_WORD_EXPONENT_MASK;
 
 /***/ }),
 
-/***/ 45976:
+/***/ 66926:
 /***/ ((module) => {
 
 /**
@@ -22842,7 +22842,7 @@ module.exports = FLOAT64_HIGH_WORD_SIGN_MASK;
 
 /***/ }),
 
-/***/ 28910:
+/***/ 82068:
 /***/ ((module) => {
 
 /**
@@ -22905,7 +22905,7 @@ module.exports = FLOAT64_HIGH_WORD_SIGNIFICAND_MASK;
 
 /***/ }),
 
-/***/ 74322:
+/***/ 14364:
 /***/ ((module) => {
 
 /**
@@ -22963,7 +22963,7 @@ module.exports = LN_SQRT_TWO_PI;
 
 /***/ }),
 
-/***/ 81239:
+/***/ 25313:
 /***/ ((module) => {
 
 /**
@@ -23021,7 +23021,7 @@ module.exports = LN2;
 
 /***/ }),
 
-/***/ 67137:
+/***/ 35063:
 /***/ ((module) => {
 
 /**
@@ -23076,7 +23076,7 @@ module.exports = FLOAT64_MAX_BASE10_EXPONENT;
 
 /***/ }),
 
-/***/ 92656:
+/***/ 42317:
 /***/ ((module) => {
 
 /**
@@ -23137,7 +23137,7 @@ module.exports = FLOAT64_MAX_BASE2_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 46276:
+/***/ 66498:
 /***/ ((module) => {
 
 /**
@@ -23198,7 +23198,7 @@ module.exports = FLOAT64_MAX_BASE2_EXPONENT;
 
 /***/ }),
 
-/***/ 74193:
+/***/ 15643:
 /***/ ((module) => {
 
 /**
@@ -23261,7 +23261,7 @@ module.exports = FLOAT64_MAX_LN;
 
 /***/ }),
 
-/***/ 30313:
+/***/ 28351:
 /***/ ((module) => {
 
 /**
@@ -23317,7 +23317,7 @@ module.exports = FLOAT64_MAX_NTH_FACTORIAL;
 
 /***/ }),
 
-/***/ 44241:
+/***/ 55099:
 /***/ ((module) => {
 
 /**
@@ -23381,7 +23381,7 @@ module.exports = FLOAT64_MAX_SAFE_INTEGER;
 
 /***/ }),
 
-/***/ 83424:
+/***/ 1906:
 /***/ ((module) => {
 
 /**
@@ -23444,7 +23444,7 @@ module.exports = FLOAT64_MAX;
 
 /***/ }),
 
-/***/ 65099:
+/***/ 58265:
 /***/ ((module) => {
 
 /**
@@ -23499,7 +23499,7 @@ module.exports = FLOAT64_MIN_BASE10_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 33555:
+/***/ 75917:
 /***/ ((module) => {
 
 /**
@@ -23558,7 +23558,7 @@ module.exports = FLOAT64_MIN_BASE10_EXPONENT;
 
 /***/ }),
 
-/***/ 34862:
+/***/ 98740:
 /***/ ((module) => {
 
 /**
@@ -23619,7 +23619,7 @@ module.exports = FLOAT64_MIN_BASE2_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 67999:
+/***/ 389:
 /***/ ((module) => {
 
 /**
@@ -23682,7 +23682,7 @@ module.exports = FLOAT64_MIN_LN;
 
 /***/ }),
 
-/***/ 81475:
+/***/ 39013:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -23718,7 +23718,7 @@ module.exports = FLOAT64_MIN_LN;
 
 // MODULES //
 
-var Number = __nccwpck_require__( 84241 );
+var Number = __nccwpck_require__( 43695 );
 
 
 // MAIN //
@@ -23749,7 +23749,7 @@ module.exports = FLOAT64_NINF;
 
 /***/ }),
 
-/***/ 31277:
+/***/ 21815:
 /***/ ((module) => {
 
 /**
@@ -23803,7 +23803,7 @@ module.exports = FLOAT64_NUM_HIGH_WORD_SIGNIFICAND_BITS;
 
 /***/ }),
 
-/***/ 39701:
+/***/ 93683:
 /***/ ((module) => {
 
 /**
@@ -23858,7 +23858,7 @@ module.exports = PI;
 
 /***/ }),
 
-/***/ 50469:
+/***/ 51651:
 /***/ ((module) => {
 
 /**
@@ -23921,7 +23921,7 @@ module.exports = FLOAT64_PINF;
 
 /***/ }),
 
-/***/ 55417:
+/***/ 29735:
 /***/ ((module) => {
 
 /**
@@ -23990,7 +23990,7 @@ module.exports = FLOAT64_SMALLEST_NORMAL;
 
 /***/ }),
 
-/***/ 33975:
+/***/ 24553:
 /***/ ((module) => {
 
 /**
@@ -24059,7 +24059,7 @@ module.exports = FLOAT64_SMALLEST_SUBNORMAL;
 
 /***/ }),
 
-/***/ 58159:
+/***/ 2849:
 /***/ ((module) => {
 
 /**
@@ -24119,7 +24119,7 @@ module.exports = FLOAT64_SQRT_EPSILON;
 
 /***/ }),
 
-/***/ 62385:
+/***/ 76611:
 /***/ ((module) => {
 
 /**
@@ -24174,7 +24174,7 @@ module.exports = SQRT_TWO_PI;
 
 /***/ }),
 
-/***/ 96515:
+/***/ 14161:
 /***/ ((module) => {
 
 /**
@@ -24232,7 +24232,7 @@ module.exports = SQRT2;
 
 /***/ }),
 
-/***/ 7120:
+/***/ 9262:
 /***/ ((module) => {
 
 /**
@@ -24287,7 +24287,7 @@ module.exports = TWO_PI;
 
 /***/ }),
 
-/***/ 24366:
+/***/ 93436:
 /***/ ((module) => {
 
 /**
@@ -24355,7 +24355,7 @@ module.exports = INT16_MAX;
 
 /***/ }),
 
-/***/ 54808:
+/***/ 77770:
 /***/ ((module) => {
 
 /**
@@ -24423,7 +24423,7 @@ module.exports = INT16_MIN;
 
 /***/ }),
 
-/***/ 83960:
+/***/ 45994:
 /***/ ((module) => {
 
 /**
@@ -24491,7 +24491,7 @@ module.exports = INT32_MAX;
 
 /***/ }),
 
-/***/ 44494:
+/***/ 19532:
 /***/ ((module) => {
 
 /**
@@ -24559,7 +24559,7 @@ module.exports = INT32_MIN;
 
 /***/ }),
 
-/***/ 84861:
+/***/ 35707:
 /***/ ((module) => {
 
 /**
@@ -24627,7 +24627,7 @@ module.exports = INT8_MAX;
 
 /***/ }),
 
-/***/ 75519:
+/***/ 42497:
 /***/ ((module) => {
 
 /**
@@ -24695,7 +24695,7 @@ module.exports = INT8_MIN;
 
 /***/ }),
 
-/***/ 26653:
+/***/ 70111:
 /***/ ((module) => {
 
 /**
@@ -24763,7 +24763,7 @@ module.exports = UINT16_MAX;
 
 /***/ }),
 
-/***/ 98035:
+/***/ 13305:
 /***/ ((module) => {
 
 /**
@@ -24831,7 +24831,7 @@ module.exports = UINT32_MAX;
 
 /***/ }),
 
-/***/ 92732:
+/***/ 8766:
 /***/ ((module) => {
 
 /**
@@ -24899,7 +24899,7 @@ module.exports = UINT8_MAX;
 
 /***/ }),
 
-/***/ 36990:
+/***/ 64972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -24938,7 +24938,7 @@ module.exports = UINT8_MAX;
 
 // MODULES //
 
-var main = __nccwpck_require__( 74209 );
+var main = __nccwpck_require__( 26339 );
 
 
 // EXPORTS //
@@ -24948,7 +24948,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 74209:
+/***/ 26339:
 /***/ ((module) => {
 
 /**
@@ -24999,7 +24999,7 @@ module.exports = Fcn;
 
 /***/ }),
 
-/***/ 20530:
+/***/ 79644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25045,7 +25045,7 @@ module.exports = Fcn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 18085 );
+var main = __nccwpck_require__( 31475 );
 
 
 // EXPORTS //
@@ -25055,7 +25055,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 18085:
+/***/ 31475:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25080,7 +25080,7 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 2804 );
+var isInteger = __nccwpck_require__( 80190 );
 
 
 // MAIN //
@@ -25119,7 +25119,7 @@ module.exports = isEven;
 
 /***/ }),
 
-/***/ 57234:
+/***/ 79144:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25165,7 +25165,7 @@ module.exports = isEven;
 
 // MODULES //
 
-var main = __nccwpck_require__( 50661 );
+var main = __nccwpck_require__( 69935 );
 
 
 // EXPORTS //
@@ -25175,7 +25175,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 50661:
+/***/ 69935:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25200,8 +25200,8 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
 
 
 // MAIN //
@@ -25240,7 +25240,7 @@ module.exports = isInfinite;
 
 /***/ }),
 
-/***/ 2804:
+/***/ 80190:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25280,7 +25280,7 @@ module.exports = isInfinite;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63835 );
+var main = __nccwpck_require__( 22657 );
 
 
 // EXPORTS //
@@ -25290,7 +25290,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 63835:
+/***/ 22657:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25315,7 +25315,7 @@ module.exports = main;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
+var floor = __nccwpck_require__( 96028 );
 
 
 // MAIN //
@@ -25346,7 +25346,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 86523:
+/***/ 9993:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25386,7 +25386,7 @@ module.exports = isInteger;
 
 // MODULES //
 
-var main = __nccwpck_require__( 49382 );
+var main = __nccwpck_require__( 73256 );
 
 
 // EXPORTS //
@@ -25396,7 +25396,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 49382:
+/***/ 73256:
 /***/ ((module) => {
 
 /**
@@ -25447,7 +25447,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 23270:
+/***/ 4148:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25487,7 +25487,7 @@ module.exports = isnan;
 
 // MODULES //
 
-var main = __nccwpck_require__( 48121 );
+var main = __nccwpck_require__( 78363 );
 
 
 // EXPORTS //
@@ -25497,7 +25497,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 48121:
+/***/ 78363:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25522,7 +25522,7 @@ module.exports = main;
 
 // MODULES //
 
-var NINF = __nccwpck_require__( 81475 );
+var NINF = __nccwpck_require__( 39013 );
 
 
 // MAIN //
@@ -25553,7 +25553,7 @@ module.exports = isNegativeZero;
 
 /***/ }),
 
-/***/ 97687:
+/***/ 83865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25599,7 +25599,7 @@ module.exports = isNegativeZero;
 
 // MODULES //
 
-var main = __nccwpck_require__( 9106 );
+var main = __nccwpck_require__( 8536 );
 
 
 // EXPORTS //
@@ -25609,7 +25609,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 9106:
+/***/ 8536:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25634,7 +25634,7 @@ module.exports = main;
 
 // MODULES //
 
-var isEven = __nccwpck_require__( 20530 );
+var isEven = __nccwpck_require__( 79644 );
 
 
 // MAIN //
@@ -25677,7 +25677,7 @@ module.exports = isOdd;
 
 /***/ }),
 
-/***/ 30866:
+/***/ 78384:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25717,7 +25717,7 @@ module.exports = isOdd;
 
 // MODULES //
 
-var main = __nccwpck_require__( 7685 );
+var main = __nccwpck_require__( 41031 );
 
 
 // EXPORTS //
@@ -25727,7 +25727,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 7685:
+/***/ 41031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25752,7 +25752,7 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 50469 );
+var PINF = __nccwpck_require__( 51651 );
 
 
 // MAIN //
@@ -25783,7 +25783,7 @@ module.exports = isPositiveZero;
 
 /***/ }),
 
-/***/ 66260:
+/***/ 96962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25832,7 +25832,7 @@ module.exports = isPositiveZero;
 
 // MODULES //
 
-var main = __nccwpck_require__( 76443 );
+var main = __nccwpck_require__( 86933 );
 
 
 // EXPORTS //
@@ -25842,7 +25842,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 76443:
+/***/ 86933:
 /***/ ((module) => {
 
 /**
@@ -25905,7 +25905,7 @@ module.exports = abs;
 
 /***/ }),
 
-/***/ 99418:
+/***/ 42840:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25948,7 +25948,7 @@ module.exports = abs;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80989 );
+var main = __nccwpck_require__( 58495 );
 
 
 // EXPORTS //
@@ -25958,7 +25958,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80989:
+/***/ 58495:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25997,10 +25997,10 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var asin = __nccwpck_require__( 49827 );
-var sqrt = __nccwpck_require__( 15478 );
-var PIO4 = __nccwpck_require__( 86862 );
+var isnan = __nccwpck_require__( 9993 );
+var asin = __nccwpck_require__( 40693 );
+var sqrt = __nccwpck_require__( 61824 );
+var PIO4 = __nccwpck_require__( 72796 );
 
 
 // VARIABLES //
@@ -26082,7 +26082,7 @@ module.exports = acos;
 
 /***/ }),
 
-/***/ 49827:
+/***/ 40693:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26128,7 +26128,7 @@ module.exports = acos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 222 );
+var main = __nccwpck_require__( 74500 );
 
 
 // EXPORTS //
@@ -26138,7 +26138,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 222:
+/***/ 74500:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26177,11 +26177,11 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var sqrt = __nccwpck_require__( 15478 );
-var PIO4 = __nccwpck_require__( 86862 );
-var ratevalPQ = __nccwpck_require__( 27947 );
-var ratevalRS = __nccwpck_require__( 50035 );
+var isnan = __nccwpck_require__( 9993 );
+var sqrt = __nccwpck_require__( 61824 );
+var PIO4 = __nccwpck_require__( 72796 );
+var ratevalPQ = __nccwpck_require__( 11649 );
+var ratevalRS = __nccwpck_require__( 16505 );
 
 
 // VARIABLES //
@@ -26283,7 +26283,7 @@ module.exports = asin;
 
 /***/ }),
 
-/***/ 27947:
+/***/ 11649:
 /***/ ((module) => {
 
 /**
@@ -26354,7 +26354,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 50035:
+/***/ 16505:
 /***/ ((module) => {
 
 /**
@@ -26425,7 +26425,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 91354:
+/***/ 32216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26477,7 +26477,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 91165 );
+var main = __nccwpck_require__( 351 );
 
 
 // EXPORTS //
@@ -26487,7 +26487,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 59530:
+/***/ 34284:
 /***/ ((module) => {
 
 /**
@@ -26558,7 +26558,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 91165:
+/***/ 351:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26596,15 +26596,15 @@ module.exports = evalrational;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var log1p = __nccwpck_require__( 74879 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var E = __nccwpck_require__( 20045 );
-var EPSILON = __nccwpck_require__( 55088 );
-var lanczosSumExpGScaled = __nccwpck_require__( 59530 ); // Lanczos approximation scaled by exp(G)
+var isnan = __nccwpck_require__( 9993 );
+var log1p = __nccwpck_require__( 86293 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var E = __nccwpck_require__( 96031 );
+var EPSILON = __nccwpck_require__( 18470 );
+var lanczosSumExpGScaled = __nccwpck_require__( 34284 ); // Lanczos approximation scaled by exp(G)
 
 
 // VARIABLES //
@@ -26718,7 +26718,7 @@ module.exports = beta;
 
 /***/ }),
 
-/***/ 89986:
+/***/ 7636:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26764,7 +26764,7 @@ module.exports = beta;
 
 // MODULES //
 
-var main = __nccwpck_require__( 44757 );
+var main = __nccwpck_require__( 30075 );
 
 
 // EXPORTS //
@@ -26774,7 +26774,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44757:
+/***/ 30075:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26799,7 +26799,7 @@ module.exports = main;
 
 // MODULES //
 
-var kernelBetainc = (__nccwpck_require__(59818).assign);
+var kernelBetainc = (__nccwpck_require__(32292).assign);
 
 
 // MAIN //
@@ -26842,7 +26842,7 @@ module.exports = betainc;
 
 /***/ }),
 
-/***/ 17548:
+/***/ 45394:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26897,7 +26897,7 @@ module.exports = betainc;
 
 // MODULES //
 
-var main = __nccwpck_require__( 67811 );
+var main = __nccwpck_require__( 61029 );
 
 
 // EXPORTS //
@@ -26907,7 +26907,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 67811:
+/***/ 61029:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26932,13 +26932,13 @@ module.exports = main;
 
 // MODULES //
 
-var MAX_SAFE_INTEGER = __nccwpck_require__( 44241 );
-var PINF = __nccwpck_require__( 50469 );
-var isInteger = __nccwpck_require__( 2804 );
-var isnan = __nccwpck_require__( 86523 );
-var isOdd = __nccwpck_require__( 97687 );
-var floor = __nccwpck_require__( 42334 );
-var gcd = __nccwpck_require__( 24370 );
+var MAX_SAFE_INTEGER = __nccwpck_require__( 55099 );
+var PINF = __nccwpck_require__( 51651 );
+var isInteger = __nccwpck_require__( 80190 );
+var isnan = __nccwpck_require__( 9993 );
+var isOdd = __nccwpck_require__( 83865 );
+var floor = __nccwpck_require__( 96028 );
+var gcd = __nccwpck_require__( 46088 );
 
 
 // MAIN //
@@ -27070,7 +27070,7 @@ module.exports = binomcoef;
 
 /***/ }),
 
-/***/ 3385:
+/***/ 54463:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27116,7 +27116,7 @@ module.exports = binomcoef;
 
 // MODULES //
 
-var main = __nccwpck_require__( 27640 );
+var main = __nccwpck_require__( 3306 );
 
 
 // EXPORTS //
@@ -27126,7 +27126,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 27640:
+/***/ 3306:
 /***/ ((module) => {
 
 /**
@@ -27183,7 +27183,7 @@ module.exports = ceil;
 
 /***/ }),
 
-/***/ 35672:
+/***/ 49102:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27232,7 +27232,7 @@ module.exports = ceil;
 
 // MODULES //
 
-var main = __nccwpck_require__( 39775 );
+var main = __nccwpck_require__( 44529 );
 
 
 // EXPORTS //
@@ -27242,7 +27242,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 39775:
+/***/ 44529:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27267,11 +27267,11 @@ module.exports = main;
 
 // MODULES //
 
-var SIGN_MASK = __nccwpck_require__( 45976 );
-var ABS_MASK = __nccwpck_require__( 43935 );
-var toWords = __nccwpck_require__( 87949 );
-var getHighWord = __nccwpck_require__( 2882 );
-var fromWords = __nccwpck_require__( 17844 );
+var SIGN_MASK = __nccwpck_require__( 66926 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var toWords = __nccwpck_require__( 69787 );
+var getHighWord = __nccwpck_require__( 78724 );
+var fromWords = __nccwpck_require__( 91442 );
 
 
 // VARIABLES //
@@ -27341,7 +27341,7 @@ module.exports = copysign;
 
 /***/ }),
 
-/***/ 99191:
+/***/ 85585:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27384,7 +27384,7 @@ module.exports = copysign;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84274 );
+var main = __nccwpck_require__( 56480 );
 
 
 // EXPORTS //
@@ -27394,7 +27394,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 84274:
+/***/ 56480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27433,12 +27433,12 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 2882 );
-var kernelCos = __nccwpck_require__( 71567 );
-var kernelSin = __nccwpck_require__( 70186 );
-var rempio2 = __nccwpck_require__( 93982 );
-var ABS_MASK = __nccwpck_require__( 43935 );
-var EXPONENT_MASK = __nccwpck_require__( 30222 );
+var getHighWord = __nccwpck_require__( 78724 );
+var kernelCos = __nccwpck_require__( 26561 );
+var kernelSin = __nccwpck_require__( 89272 );
+var rempio2 = __nccwpck_require__( 22032 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var EXPONENT_MASK = __nccwpck_require__( 89828 );
 
 
 // VARIABLES //
@@ -27533,7 +27533,7 @@ module.exports = cos;
 
 /***/ }),
 
-/***/ 30988:
+/***/ 2410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27585,7 +27585,7 @@ module.exports = cos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84387 );
+var main = __nccwpck_require__( 44813 );
 
 
 // EXPORTS //
@@ -27595,7 +27595,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 84387:
+/***/ 44813:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27634,19 +27634,19 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var exp = __nccwpck_require__( 31851 );
-var setLowWord = __nccwpck_require__( 23786 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var polyvalPP = __nccwpck_require__( 48300 );
-var polyvalQQ = __nccwpck_require__( 98018 );
-var polyvalPA = __nccwpck_require__( 60675 );
-var polyvalQA = __nccwpck_require__( 25266 );
-var polyvalRA = __nccwpck_require__( 98925 );
-var polyvalSA = __nccwpck_require__( 61332 );
-var polyvalRB = __nccwpck_require__( 516 );
-var polyvalSB = __nccwpck_require__( 99101 );
+var isnan = __nccwpck_require__( 9993 );
+var exp = __nccwpck_require__( 76225 );
+var setLowWord = __nccwpck_require__( 52820 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var polyvalPP = __nccwpck_require__( 83966 );
+var polyvalQQ = __nccwpck_require__( 80964 );
+var polyvalPA = __nccwpck_require__( 58797 );
+var polyvalQA = __nccwpck_require__( 69908 );
+var polyvalRA = __nccwpck_require__( 62691 );
+var polyvalSA = __nccwpck_require__( 36050 );
+var polyvalRB = __nccwpck_require__( 91462 );
+var polyvalSB = __nccwpck_require__( 94431 );
 
 
 // VARIABLES //
@@ -28012,7 +28012,7 @@ module.exports = erfc;
 
 /***/ }),
 
-/***/ 60675:
+/***/ 58797:
 /***/ ((module) => {
 
 /**
@@ -28066,7 +28066,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 48300:
+/***/ 83966:
 /***/ ((module) => {
 
 /**
@@ -28120,7 +28120,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 25266:
+/***/ 69908:
 /***/ ((module) => {
 
 /**
@@ -28174,7 +28174,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 98018:
+/***/ 80964:
 /***/ ((module) => {
 
 /**
@@ -28228,7 +28228,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 98925:
+/***/ 62691:
 /***/ ((module) => {
 
 /**
@@ -28282,7 +28282,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 516:
+/***/ 91462:
 /***/ ((module) => {
 
 /**
@@ -28336,7 +28336,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 61332:
+/***/ 36050:
 /***/ ((module) => {
 
 /**
@@ -28390,7 +28390,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 99101:
+/***/ 94431:
 /***/ ((module) => {
 
 /**
@@ -28444,7 +28444,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 80119:
+/***/ 77457:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -28493,7 +28493,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 44306 );
+var main = __nccwpck_require__( 2400 );
 
 
 // EXPORTS //
@@ -28503,7 +28503,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44306:
+/***/ 2400:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -28541,16 +28541,16 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var sqrt = __nccwpck_require__( 15478 );
-var ln = __nccwpck_require__( 51550 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var rationalFcnR1 = __nccwpck_require__( 54801 );
-var rationalFcnR2 = __nccwpck_require__( 29945 );
-var rationalFcnR3 = __nccwpck_require__( 55733 );
-var rationalFcnR4 = __nccwpck_require__( 95917 );
-var rationalFcnR5 = __nccwpck_require__( 98097 );
+var isnan = __nccwpck_require__( 9993 );
+var sqrt = __nccwpck_require__( 61824 );
+var ln = __nccwpck_require__( 82972 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var rationalFcnR1 = __nccwpck_require__( 19071 );
+var rationalFcnR2 = __nccwpck_require__( 90351 );
+var rationalFcnR3 = __nccwpck_require__( 82411 );
+var rationalFcnR4 = __nccwpck_require__( 3443 );
+var rationalFcnR5 = __nccwpck_require__( 87895 );
 
 
 // VARIABLES //
@@ -28735,7 +28735,7 @@ module.exports = erfcinv;
 
 /***/ }),
 
-/***/ 54801:
+/***/ 19071:
 /***/ ((module) => {
 
 /**
@@ -28806,7 +28806,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 29945:
+/***/ 90351:
 /***/ ((module) => {
 
 /**
@@ -28877,7 +28877,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 55733:
+/***/ 82411:
 /***/ ((module) => {
 
 /**
@@ -28948,7 +28948,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 95917:
+/***/ 3443:
 /***/ ((module) => {
 
 /**
@@ -29019,7 +29019,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 98097:
+/***/ 87895:
 /***/ ((module) => {
 
 /**
@@ -29090,7 +29090,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 36567:
+/***/ 99357:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29159,8 +29159,8 @@ module.exports = evalrational;
 
 // MODULES //
 
-var ldexp = __nccwpck_require__( 83291 );
-var polyvalP = __nccwpck_require__( 71589 );
+var ldexp = __nccwpck_require__( 73417 );
+var polyvalP = __nccwpck_require__( 41819 );
 
 
 // MAIN //
@@ -29196,7 +29196,7 @@ module.exports = expmulti;
 
 /***/ }),
 
-/***/ 31851:
+/***/ 76225:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29242,7 +29242,7 @@ module.exports = expmulti;
 
 // MODULES //
 
-var main = __nccwpck_require__( 81878 );
+var main = __nccwpck_require__( 18128 );
 
 
 // EXPORTS //
@@ -29252,7 +29252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 81878:
+/***/ 18128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29321,11 +29321,11 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var trunc = __nccwpck_require__( 81262 );
-var NINF = __nccwpck_require__( 81475 );
-var PINF = __nccwpck_require__( 50469 );
-var expmulti = __nccwpck_require__( 36567 );
+var isnan = __nccwpck_require__( 9993 );
+var trunc = __nccwpck_require__( 89544 );
+var NINF = __nccwpck_require__( 39013 );
+var PINF = __nccwpck_require__( 51651 );
+var expmulti = __nccwpck_require__( 99357 );
 
 
 // VARIABLES //
@@ -29493,7 +29493,7 @@ module.exports = exp;
 
 /***/ }),
 
-/***/ 71589:
+/***/ 41819:
 /***/ ((module) => {
 
 /**
@@ -29547,7 +29547,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 40141:
+/***/ 83115:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29593,7 +29593,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var expm1 = __nccwpck_require__( 56172 );
+var expm1 = __nccwpck_require__( 85206 );
 
 
 // EXPORTS //
@@ -29603,7 +29603,7 @@ module.exports = expm1;
 
 /***/ }),
 
-/***/ 56172:
+/***/ 85206:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29642,15 +29642,15 @@ module.exports = expm1;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var getHighWord = __nccwpck_require__( 2882 );
-var setHighWord = __nccwpck_require__( 45990 );
-var fromWords = __nccwpck_require__( 17844 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 11877 );
-var HALF_LN2 = __nccwpck_require__( 29475 );
-var polyval = __nccwpck_require__( 46736 );
+var isnan = __nccwpck_require__( 9993 );
+var getHighWord = __nccwpck_require__( 78724 );
+var setHighWord = __nccwpck_require__( 92128 );
+var fromWords = __nccwpck_require__( 91442 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 47899 );
+var HALF_LN2 = __nccwpck_require__( 42661 );
+var polyval = __nccwpck_require__( 38630 );
 
 
 // VARIABLES //
@@ -29969,7 +29969,7 @@ module.exports = expm1;
 
 /***/ }),
 
-/***/ 46736:
+/***/ 38630:
 /***/ ((module) => {
 
 /**
@@ -30023,7 +30023,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 79119:
+/***/ 46637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30078,7 +30078,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 42938 );
+var main = __nccwpck_require__( 67852 );
 
 
 // EXPORTS //
@@ -30088,7 +30088,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 42938:
+/***/ 67852:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30113,12 +30113,12 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInteger = __nccwpck_require__( 2804 );
-var gamma = __nccwpck_require__( 40905 );
-var PINF = __nccwpck_require__( 50469 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
-var FACTORIALS = __nccwpck_require__( 75613 );
+var isnan = __nccwpck_require__( 9993 );
+var isInteger = __nccwpck_require__( 80190 );
+var gamma = __nccwpck_require__( 6875 );
+var PINF = __nccwpck_require__( 51651 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
+var FACTORIALS = __nccwpck_require__( 46602 );
 
 
 // MAIN //
@@ -30181,7 +30181,7 @@ module.exports = factorial;
 
 /***/ }),
 
-/***/ 42334:
+/***/ 96028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30227,7 +30227,7 @@ module.exports = factorial;
 
 // MODULES //
 
-var main = __nccwpck_require__( 55681 );
+var main = __nccwpck_require__( 98259 );
 
 
 // EXPORTS //
@@ -30237,7 +30237,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 55681:
+/***/ 98259:
 /***/ ((module) => {
 
 /**
@@ -30294,7 +30294,7 @@ module.exports = floor;
 
 /***/ }),
 
-/***/ 11011:
+/***/ 1637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30335,16 +30335,16 @@ module.exports = floor;
 
 // MODULES //
 
-var lanczosSum = __nccwpck_require__( 82950 );
-var gamma = __nccwpck_require__( 40905 );
-var log1p = __nccwpck_require__( 74879 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var EPSILON = __nccwpck_require__( 55088 );
-var E = __nccwpck_require__( 20045 );
-var G = __nccwpck_require__( 13822 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
+var lanczosSum = __nccwpck_require__( 60736 );
+var gamma = __nccwpck_require__( 6875 );
+var log1p = __nccwpck_require__( 86293 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var EPSILON = __nccwpck_require__( 18470 );
+var E = __nccwpck_require__( 96031 );
+var G = __nccwpck_require__( 95500 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
 
 
 // VARIABLES //
@@ -30415,7 +30415,7 @@ module.exports = gammaDeltaRatioLanczos;
 
 /***/ }),
 
-/***/ 84320:
+/***/ 68554:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30458,7 +30458,7 @@ module.exports = gammaDeltaRatioLanczos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 72503 );
+var main = __nccwpck_require__( 38637 );
 
 
 // EXPORTS //
@@ -30468,7 +30468,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 72503:
+/***/ 38637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30509,12 +30509,12 @@ module.exports = main;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var floor = __nccwpck_require__( 42334 );
-var gamma = __nccwpck_require__( 40905 );
-var factorial = __nccwpck_require__( 79119 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
-var gammaDeltaRatioLanczos = __nccwpck_require__( 11011 );
+var abs = __nccwpck_require__( 96962 );
+var floor = __nccwpck_require__( 96028 );
+var gamma = __nccwpck_require__( 6875 );
+var factorial = __nccwpck_require__( 46637 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
+var gammaDeltaRatioLanczos = __nccwpck_require__( 1637 );
 
 
 // MAIN //
@@ -30601,7 +30601,7 @@ module.exports = gammaDeltaRatio;
 
 /***/ }),
 
-/***/ 82638:
+/***/ 30364:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30653,7 +30653,7 @@ module.exports = gammaDeltaRatio;
 
 // MODULES //
 
-var main = __nccwpck_require__( 62193 );
+var main = __nccwpck_require__( 98099 );
 
 
 // EXPORTS //
@@ -30663,7 +30663,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 62193:
+/***/ 98099:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30733,7 +30733,7 @@ module.exports = main;
 * var v = gammaLanczosSumExpGScaled( NaN );
 * // returns NaN
 */
-var gammaLanczosSumExpGScaled = __nccwpck_require__( 61878 );
+var gammaLanczosSumExpGScaled = __nccwpck_require__( 82416 );
 
 
 // EXPORTS //
@@ -30743,7 +30743,7 @@ module.exports = gammaLanczosSumExpGScaled;
 
 /***/ }),
 
-/***/ 61878:
+/***/ 82416:
 /***/ ((module) => {
 
 /**
@@ -30814,7 +30814,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 82950:
+/***/ 60736:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30866,7 +30866,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 92185 );
+var main = __nccwpck_require__( 45655 );
 
 
 // EXPORTS //
@@ -30876,7 +30876,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 92185:
+/***/ 45655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30946,7 +30946,7 @@ module.exports = main;
 * var v = gammaLanczosSum( NaN );
 * // returns NaN
 */
-var gammaLanczosSum = __nccwpck_require__( 90350 );
+var gammaLanczosSum = __nccwpck_require__( 66196 );
 
 
 // EXPORTS //
@@ -30956,7 +30956,7 @@ module.exports = gammaLanczosSum;
 
 /***/ }),
 
-/***/ 90350:
+/***/ 66196:
 /***/ ((module) => {
 
 /**
@@ -31027,7 +31027,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 40905:
+/***/ 6875:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31082,7 +31082,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 19848 );
+var main = __nccwpck_require__( 198 );
 
 
 // EXPORTS //
@@ -31092,7 +31092,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 19848:
+/***/ 198:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31131,18 +31131,18 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInteger = __nccwpck_require__( 2804 );
-var isNegativeZero = __nccwpck_require__( 23270 );
-var abs = __nccwpck_require__( 66260 );
-var floor = __nccwpck_require__( 42334 );
-var sin = __nccwpck_require__( 61794 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var PI = __nccwpck_require__( 39701 );
-var stirlingApprox = __nccwpck_require__( 90101 );
-var smallApprox = __nccwpck_require__( 76630 );
-var rateval = __nccwpck_require__( 63381 );
+var isnan = __nccwpck_require__( 9993 );
+var isInteger = __nccwpck_require__( 80190 );
+var isNegativeZero = __nccwpck_require__( 4148 );
+var abs = __nccwpck_require__( 96962 );
+var floor = __nccwpck_require__( 96028 );
+var sin = __nccwpck_require__( 67176 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var PI = __nccwpck_require__( 93683 );
+var stirlingApprox = __nccwpck_require__( 24755 );
+var smallApprox = __nccwpck_require__( 81012 );
+var rateval = __nccwpck_require__( 74787 );
 
 
 // MAIN //
@@ -31280,7 +31280,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 6886:
+/***/ 43276:
 /***/ ((module) => {
 
 /**
@@ -31334,7 +31334,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 63381:
+/***/ 74787:
 /***/ ((module) => {
 
 /**
@@ -31405,7 +31405,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 76630:
+/***/ 81012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31444,7 +31444,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var EULER = __nccwpck_require__( 82404 );
+var EULER = __nccwpck_require__( 18218 );
 
 
 // MAIN //
@@ -31469,7 +31469,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 90101:
+/***/ 24755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31508,10 +31508,10 @@ module.exports = gamma;
 
 // MODULES //
 
-var SQRT_TWO_PI = __nccwpck_require__( 62385 );
-var pow = __nccwpck_require__( 6310 );
-var exp = __nccwpck_require__( 31851 );
-var polyval = __nccwpck_require__( 6886 );
+var SQRT_TWO_PI = __nccwpck_require__( 76611 );
+var pow = __nccwpck_require__( 21924 );
+var exp = __nccwpck_require__( 76225 );
+var polyval = __nccwpck_require__( 43276 );
 
 
 // VARIABLES //
@@ -31555,7 +31555,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 27186:
+/***/ 6332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31601,7 +31601,7 @@ module.exports = gamma;
 
 // MODULES //
 
-var gamma1pm1 = __nccwpck_require__( 67013 );
+var gamma1pm1 = __nccwpck_require__( 34163 );
 
 
 // EXPORTS //
@@ -31611,7 +31611,7 @@ module.exports = gamma1pm1;
 
 /***/ }),
 
-/***/ 23256:
+/***/ 70874:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31652,11 +31652,11 @@ module.exports = gamma1pm1;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 51550 );
-var EPS = __nccwpck_require__( 55088 );
-var rateval1 = __nccwpck_require__( 38280 );
-var rateval2 = __nccwpck_require__( 1440 );
-var rateval3 = __nccwpck_require__( 87492 );
+var ln = __nccwpck_require__( 82972 );
+var EPS = __nccwpck_require__( 18470 );
+var rateval1 = __nccwpck_require__( 35438 );
+var rateval2 = __nccwpck_require__( 42654 );
+var rateval3 = __nccwpck_require__( 37714 );
 
 
 // VARIABLES //
@@ -31769,7 +31769,7 @@ module.exports = lgammaSmallImp;
 
 /***/ }),
 
-/***/ 67013:
+/***/ 34163:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31810,11 +31810,11 @@ module.exports = lgammaSmallImp;
 
 // MODULES //
 
-var gamma = __nccwpck_require__( 40905 );
-var expm1 = __nccwpck_require__( 40141 );
-var log1p = __nccwpck_require__( 74879 );
-var isnan = __nccwpck_require__( 86523 );
-var lgammaSmallImp = __nccwpck_require__( 23256 );
+var gamma = __nccwpck_require__( 6875 );
+var expm1 = __nccwpck_require__( 83115 );
+var log1p = __nccwpck_require__( 86293 );
+var isnan = __nccwpck_require__( 9993 );
+var lgammaSmallImp = __nccwpck_require__( 70874 );
 
 
 // MAIN //
@@ -31873,7 +31873,7 @@ module.exports = gamma1pm1;
 
 /***/ }),
 
-/***/ 38280:
+/***/ 35438:
 /***/ ((module) => {
 
 /**
@@ -31944,7 +31944,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 1440:
+/***/ 42654:
 /***/ ((module) => {
 
 /**
@@ -32015,7 +32015,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 87492:
+/***/ 37714:
 /***/ ((module) => {
 
 /**
@@ -32086,7 +32086,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 17078:
+/***/ 45552:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32125,7 +32125,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 31851 );
+var exp = __nccwpck_require__( 76225 );
 
 
 // MAIN //
@@ -32165,7 +32165,7 @@ module.exports = finiteGammaQ;
 
 /***/ }),
 
-/***/ 25120:
+/***/ 61334:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32204,10 +32204,10 @@ module.exports = finiteGammaQ;
 
 // MODULES //
 
-var erfc = __nccwpck_require__( 30988 );
-var sqrt = __nccwpck_require__( 15478 );
-var exp = __nccwpck_require__( 31851 );
-var PI = __nccwpck_require__( 39701 );
+var erfc = __nccwpck_require__( 2410 );
+var sqrt = __nccwpck_require__( 61824 );
+var exp = __nccwpck_require__( 76225 );
+var PI = __nccwpck_require__( 93683 );
 
 
 // MAIN //
@@ -32252,7 +32252,7 @@ module.exports = finiteHalfGammaQ;
 
 /***/ }),
 
-/***/ 85852:
+/***/ 45658:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32291,11 +32291,11 @@ module.exports = finiteHalfGammaQ;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
 
 
 // MAIN //
@@ -32342,7 +32342,7 @@ module.exports = fullIGammaPrefix;
 
 /***/ }),
 
-/***/ 6144:
+/***/ 23454:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32381,23 +32381,23 @@ module.exports = fullIGammaPrefix;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
-var gamma = __nccwpck_require__( 40905 );
-var abs = __nccwpck_require__( 66260 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var SQRT_EPSILON = __nccwpck_require__( 58159 );
-var FLOAT64_MAX = __nccwpck_require__( 83424 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var tgammaILargeX = __nccwpck_require__( 23781 );
-var finiteGammaQ = __nccwpck_require__( 17078 );
-var finiteHalfGammaQ = __nccwpck_require__( 25120 );
-var fullIGammaPrefix = __nccwpck_require__( 85852 );
-var igammaTemmeLarge = __nccwpck_require__( 10712 );
-var lowerGammaSeries = __nccwpck_require__( 47178 );
-var regularisedGammaPrefix = __nccwpck_require__( 94175 );
-var tgammaSmallUpperPart = __nccwpck_require__( 80097 );
-var upperGammaFraction = __nccwpck_require__( 20386 );
+var floor = __nccwpck_require__( 96028 );
+var gamma = __nccwpck_require__( 6875 );
+var abs = __nccwpck_require__( 96962 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var SQRT_EPSILON = __nccwpck_require__( 2849 );
+var FLOAT64_MAX = __nccwpck_require__( 1906 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var tgammaILargeX = __nccwpck_require__( 54283 );
+var finiteGammaQ = __nccwpck_require__( 45552 );
+var finiteHalfGammaQ = __nccwpck_require__( 61334 );
+var fullIGammaPrefix = __nccwpck_require__( 45658 );
+var igammaTemmeLarge = __nccwpck_require__( 89026 );
+var lowerGammaSeries = __nccwpck_require__( 30348 );
+var regularisedGammaPrefix = __nccwpck_require__( 82737 );
+var tgammaSmallUpperPart = __nccwpck_require__( 22543 );
+var upperGammaFraction = __nccwpck_require__( 30764 );
 
 
 // MAIN //
@@ -32607,7 +32607,7 @@ module.exports = igammaFinal;
 
 /***/ }),
 
-/***/ 10712:
+/***/ 89026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32646,21 +32646,21 @@ module.exports = igammaFinal;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 62096 );
-var log1pmx = __nccwpck_require__( 15430 );
-var erfc = __nccwpck_require__( 30988 );
-var sqrt = __nccwpck_require__( 15478 );
-var exp = __nccwpck_require__( 31851 );
-var TWO_PI = __nccwpck_require__( 7120 );
-var polyvalC0 = __nccwpck_require__( 4410 );
-var polyvalC1 = __nccwpck_require__( 35273 );
-var polyvalC2 = __nccwpck_require__( 50736 );
-var polyvalC3 = __nccwpck_require__( 8135 );
-var polyvalC4 = __nccwpck_require__( 36870 );
-var polyvalC5 = __nccwpck_require__( 67589 );
-var polyvalC6 = __nccwpck_require__( 3164 );
-var polyvalC7 = __nccwpck_require__( 8099 );
-var polyvalC8 = __nccwpck_require__( 81794 );
+var evalpoly = __nccwpck_require__( 47006 );
+var log1pmx = __nccwpck_require__( 17012 );
+var erfc = __nccwpck_require__( 2410 );
+var sqrt = __nccwpck_require__( 61824 );
+var exp = __nccwpck_require__( 76225 );
+var TWO_PI = __nccwpck_require__( 9262 );
+var polyvalC0 = __nccwpck_require__( 56088 );
+var polyvalC1 = __nccwpck_require__( 19247 );
+var polyvalC2 = __nccwpck_require__( 28706 );
+var polyvalC3 = __nccwpck_require__( 30769 );
+var polyvalC4 = __nccwpck_require__( 66468 );
+var polyvalC5 = __nccwpck_require__( 72139 );
+var polyvalC6 = __nccwpck_require__( 38862 );
+var polyvalC7 = __nccwpck_require__( 48525 );
+var polyvalC8 = __nccwpck_require__( 14000 );
 
 
 // VARIABLES //
@@ -32720,7 +32720,7 @@ module.exports = igammaTemmeLarge;
 
 /***/ }),
 
-/***/ 55479:
+/***/ 42485:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32772,7 +32772,7 @@ module.exports = igammaTemmeLarge;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63218 );
+var main = __nccwpck_require__( 63588 );
 
 
 // EXPORTS //
@@ -32782,7 +32782,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 47178:
+/***/ 30348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32821,8 +32821,8 @@ module.exports = main;
 
 // MODULES //
 
-var sumSeries = __nccwpck_require__( 96491 );
-var lowerIncompleteGammaSeries = __nccwpck_require__( 53027 );
+var sumSeries = __nccwpck_require__( 86457 );
+var lowerIncompleteGammaSeries = __nccwpck_require__( 41489 );
 
 
 // MAIN //
@@ -32861,7 +32861,7 @@ module.exports = lowerGammaSeries;
 
 /***/ }),
 
-/***/ 53027:
+/***/ 41489:
 /***/ ((module) => {
 
 /**
@@ -32936,7 +32936,7 @@ module.exports = lowerIncompleteGammaSeries;
 
 /***/ }),
 
-/***/ 63218:
+/***/ 63588:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32977,16 +32977,16 @@ module.exports = lowerIncompleteGammaSeries;
 
 // MODULES //
 
-var gammaln = __nccwpck_require__( 67711 );
-var exp = __nccwpck_require__( 31851 );
-var ln = __nccwpck_require__( 51550 );
-var SQRT_TWO_PI = __nccwpck_require__( 62385 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var PINF = __nccwpck_require__( 50469 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
-var igammaFinal = __nccwpck_require__( 6144 );
-var lowerGammaSeries = __nccwpck_require__( 47178 );
-var upperGammaFraction = __nccwpck_require__( 20386 );
+var gammaln = __nccwpck_require__( 91125 );
+var exp = __nccwpck_require__( 76225 );
+var ln = __nccwpck_require__( 82972 );
+var SQRT_TWO_PI = __nccwpck_require__( 76611 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var PINF = __nccwpck_require__( 51651 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
+var igammaFinal = __nccwpck_require__( 23454 );
+var lowerGammaSeries = __nccwpck_require__( 30348 );
+var upperGammaFraction = __nccwpck_require__( 30764 );
 
 
 // MAIN //
@@ -33085,7 +33085,7 @@ module.exports = gammainc;
 
 /***/ }),
 
-/***/ 4410:
+/***/ 56088:
 /***/ ((module) => {
 
 /**
@@ -33139,7 +33139,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 35273:
+/***/ 19247:
 /***/ ((module) => {
 
 /**
@@ -33193,7 +33193,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 50736:
+/***/ 28706:
 /***/ ((module) => {
 
 /**
@@ -33247,7 +33247,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 8135:
+/***/ 30769:
 /***/ ((module) => {
 
 /**
@@ -33301,7 +33301,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 36870:
+/***/ 66468:
 /***/ ((module) => {
 
 /**
@@ -33355,7 +33355,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 67589:
+/***/ 72139:
 /***/ ((module) => {
 
 /**
@@ -33409,7 +33409,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 3164:
+/***/ 38862:
 /***/ ((module) => {
 
 /**
@@ -33463,7 +33463,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 8099:
+/***/ 48525:
 /***/ ((module) => {
 
 /**
@@ -33517,7 +33517,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 81794:
+/***/ 14000:
 /***/ ((module) => {
 
 /**
@@ -33571,7 +33571,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 94175:
+/***/ 82737:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33612,22 +33612,22 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
-var gammaln = __nccwpck_require__( 67711 );
-var gamma = __nccwpck_require__( 40905 );
-var log1pmx = __nccwpck_require__( 15430 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var max = __nccwpck_require__( 32974 );
-var min = __nccwpck_require__( 38008 );
-var ln = __nccwpck_require__( 51550 );
-var FLOAT64_MAX = __nccwpck_require__( 83424 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
-var G = __nccwpck_require__( 13822 );
-var E = __nccwpck_require__( 20045 );
+var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
+var gammaln = __nccwpck_require__( 91125 );
+var gamma = __nccwpck_require__( 6875 );
+var log1pmx = __nccwpck_require__( 17012 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var max = __nccwpck_require__( 1140 );
+var min = __nccwpck_require__( 14162 );
+var ln = __nccwpck_require__( 82972 );
+var FLOAT64_MAX = __nccwpck_require__( 1906 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
+var G = __nccwpck_require__( 95500 );
+var E = __nccwpck_require__( 96031 );
 
 
 // MAIN //
@@ -33713,7 +33713,7 @@ module.exports = regularisedGammaPrefix;
 
 /***/ }),
 
-/***/ 27708:
+/***/ 10222:
 /***/ ((module) => {
 
 /**
@@ -33794,7 +33794,7 @@ module.exports = smallGamma2Series;
 
 /***/ }),
 
-/***/ 23781:
+/***/ 54283:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33833,8 +33833,8 @@ module.exports = smallGamma2Series;
 
 // MODULES //
 
-var sumSeries = __nccwpck_require__( 96491 );
-var tgammaILargeXSeries = __nccwpck_require__( 94809 );
+var sumSeries = __nccwpck_require__( 86457 );
+var tgammaILargeXSeries = __nccwpck_require__( 73619 );
 
 
 // MAIN //
@@ -33864,7 +33864,7 @@ module.exports = tgammaILargeX;
 
 /***/ }),
 
-/***/ 94809:
+/***/ 73619:
 /***/ ((module) => {
 
 /**
@@ -33939,7 +33939,7 @@ module.exports = tgammaILargeXSeries;
 
 /***/ }),
 
-/***/ 80097:
+/***/ 22543:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33978,10 +33978,10 @@ module.exports = tgammaILargeXSeries;
 
 // MODULES //
 
-var powm1 = __nccwpck_require__( 74756 );
-var sumSeries = __nccwpck_require__( 96491 );
-var gamma1pm1 = __nccwpck_require__( 27186 );
-var smallGamma2Series = __nccwpck_require__( 27708 );
+var powm1 = __nccwpck_require__( 94122 );
+var sumSeries = __nccwpck_require__( 86457 );
+var gamma1pm1 = __nccwpck_require__( 6332 );
+var smallGamma2Series = __nccwpck_require__( 10222 );
 
 
 // MAIN //
@@ -34027,7 +34027,7 @@ module.exports = tgammaSmallUpperPart;
 
 /***/ }),
 
-/***/ 20386:
+/***/ 30764:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34066,8 +34066,8 @@ module.exports = tgammaSmallUpperPart;
 
 // MODULES //
 
-var continuedFraction = __nccwpck_require__( 30508 );
-var upperIncompleteGammaFract = __nccwpck_require__( 12923 );
+var continuedFraction = __nccwpck_require__( 40366 );
+var upperIncompleteGammaFract = __nccwpck_require__( 34149 );
 
 
 // MAIN //
@@ -34093,7 +34093,7 @@ module.exports = upperGammaFraction;
 
 /***/ }),
 
-/***/ 12923:
+/***/ 34149:
 /***/ ((module) => {
 
 /**
@@ -34170,7 +34170,7 @@ module.exports = upperIncompleteGammaFract;
 
 /***/ }),
 
-/***/ 33474:
+/***/ 12180:
 /***/ ((module) => {
 
 /**
@@ -34256,7 +34256,7 @@ module.exports = chepolsum;
 
 /***/ }),
 
-/***/ 28819:
+/***/ 26137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34283,26 +34283,26 @@ module.exports = chepolsum;
 
 // MODULES //
 
-var logger = __nccwpck_require__( 5932 );
-var evalpoly = __nccwpck_require__( 62096 );
-var gammaln = __nccwpck_require__( 67711 );
-var erfcinv = __nccwpck_require__( 80119 );
-var gamma = __nccwpck_require__( 40905 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var min = __nccwpck_require__( 38008 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var SQRT_TWO_PI = __nccwpck_require__( 62385 );
-var MAX_FLOAT32 = __nccwpck_require__( 79951 );
-var TWO_PI = __nccwpck_require__( 7120 );
-var higherNewton = __nccwpck_require__( 17841 );
-var lambdaeta = __nccwpck_require__( 40787 );
-var gamstar = __nccwpck_require__( 48201 );
-var eps1 = __nccwpck_require__( 2469 );
-var eps2 = __nccwpck_require__( 72732 );
-var eps3 = __nccwpck_require__( 28195 );
+var logger = __nccwpck_require__( 8102 );
+var evalpoly = __nccwpck_require__( 47006 );
+var gammaln = __nccwpck_require__( 91125 );
+var erfcinv = __nccwpck_require__( 77457 );
+var gamma = __nccwpck_require__( 6875 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var min = __nccwpck_require__( 14162 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var SQRT_TWO_PI = __nccwpck_require__( 76611 );
+var MAX_FLOAT32 = __nccwpck_require__( 27725 );
+var TWO_PI = __nccwpck_require__( 9262 );
+var higherNewton = __nccwpck_require__( 2907 );
+var lambdaeta = __nccwpck_require__( 42533 );
+var gamstar = __nccwpck_require__( 54115 );
+var eps1 = __nccwpck_require__( 62883 );
+var eps2 = __nccwpck_require__( 69414 );
+var eps3 = __nccwpck_require__( 37157 );
 
 
 // VARIABLES //
@@ -34541,7 +34541,7 @@ module.exports = compute;
 
 /***/ }),
 
-/***/ 2469:
+/***/ 62883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34566,10 +34566,10 @@ module.exports = compute;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var ln = __nccwpck_require__( 51550 );
-var lambdaeta = __nccwpck_require__( 40787 );
-var rateval = __nccwpck_require__( 32556 );
+var abs = __nccwpck_require__( 96962 );
+var ln = __nccwpck_require__( 82972 );
+var lambdaeta = __nccwpck_require__( 42533 );
+var rateval = __nccwpck_require__( 58278 );
 
 
 // MAIN //
@@ -34598,7 +34598,7 @@ module.exports = eps1;
 
 /***/ }),
 
-/***/ 72732:
+/***/ 69414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34623,10 +34623,10 @@ module.exports = eps1;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 51550 );
-var rateval1 = __nccwpck_require__( 48654 );
-var rateval2 = __nccwpck_require__( 75356 );
-var rateval3 = __nccwpck_require__( 45482 );
+var ln = __nccwpck_require__( 82972 );
+var rateval1 = __nccwpck_require__( 3936 );
+var rateval2 = __nccwpck_require__( 19318 );
+var rateval3 = __nccwpck_require__( 88900 );
 
 
 // MAIN //
@@ -34667,7 +34667,7 @@ module.exports = eps2;
 
 /***/ }),
 
-/***/ 28195:
+/***/ 37157:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34692,12 +34692,12 @@ module.exports = eps2;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 51550 );
-var rational1 = __nccwpck_require__( 6060 );
-var rational2 = __nccwpck_require__( 37086 );
-var rational3 = __nccwpck_require__( 94364 );
-var rational4 = __nccwpck_require__( 12594 );
-var rational5 = __nccwpck_require__( 2924 );
+var ln = __nccwpck_require__( 82972 );
+var rational1 = __nccwpck_require__( 54054 );
+var rational2 = __nccwpck_require__( 48552 );
+var rational3 = __nccwpck_require__( 85366 );
+var rational4 = __nccwpck_require__( 39284 );
+var rational5 = __nccwpck_require__( 1510 );
 
 
 // MAIN //
@@ -34746,7 +34746,7 @@ module.exports = eps3;
 
 /***/ }),
 
-/***/ 48201:
+/***/ 54115:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34771,12 +34771,12 @@ module.exports = eps3;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 31851 );
-var gamma = __nccwpck_require__( 40905 );
-var ln = __nccwpck_require__( 51550 );
-var FLOAT32_MAX = __nccwpck_require__( 79951 );
-var SQRT_TWO_PI = __nccwpck_require__( 62385 );
-var stirling = __nccwpck_require__( 95324 );
+var exp = __nccwpck_require__( 76225 );
+var gamma = __nccwpck_require__( 6875 );
+var ln = __nccwpck_require__( 82972 );
+var FLOAT32_MAX = __nccwpck_require__( 27725 );
+var SQRT_TWO_PI = __nccwpck_require__( 76611 );
+var stirling = __nccwpck_require__( 64414 );
 
 
 // MAIN //
@@ -34807,7 +34807,7 @@ module.exports = gamstar;
 
 /***/ }),
 
-/***/ 17841:
+/***/ 2907:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34832,12 +34832,12 @@ module.exports = gamstar;
 
 // MODULES //
 
-var logger = __nccwpck_require__( 5932 );
-var gammainc = __nccwpck_require__( 55479 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var ln = __nccwpck_require__( 51550 );
-var MAX_FLOAT32 = __nccwpck_require__( 79951 );
+var logger = __nccwpck_require__( 8102 );
+var gammainc = __nccwpck_require__( 42485 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_FLOAT32 = __nccwpck_require__( 27725 );
 
 
 // VARIABLES //
@@ -34936,7 +34936,7 @@ module.exports = higherNewton;
 
 /***/ }),
 
-/***/ 85778:
+/***/ 53724:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34988,7 +34988,7 @@ module.exports = higherNewton;
 
 // MODULES //
 
-var main = __nccwpck_require__( 93381 );
+var main = __nccwpck_require__( 68083 );
 
 
 // EXPORTS //
@@ -34998,7 +34998,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 40787:
+/***/ 42533:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -35023,12 +35023,12 @@ module.exports = main;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var ln = __nccwpck_require__( 51550 );
-var evalpoly = __nccwpck_require__( 62096 );
-var polyvalAK1 = __nccwpck_require__( 53923 );
-var polyvalAK2 = __nccwpck_require__( 60454 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var ln = __nccwpck_require__( 82972 );
+var evalpoly = __nccwpck_require__( 47006 );
+var polyvalAK1 = __nccwpck_require__( 79617 );
+var polyvalAK2 = __nccwpck_require__( 49480 );
 
 
 // VARIABLES //
@@ -35113,7 +35113,7 @@ module.exports = lambdaeta;
 
 /***/ }),
 
-/***/ 93381:
+/***/ 68083:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -35151,10 +35151,10 @@ module.exports = lambdaeta;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var FLOAT32_SMALLEST = __nccwpck_require__( 28858 );
-var PINF = __nccwpck_require__( 50469 );
-var compute = __nccwpck_require__( 28819 );
+var isnan = __nccwpck_require__( 9993 );
+var FLOAT32_SMALLEST = __nccwpck_require__( 48500 );
+var PINF = __nccwpck_require__( 51651 );
+var compute = __nccwpck_require__( 26137 );
 
 
 // MAIN //
@@ -35218,7 +35218,7 @@ module.exports = gammaincinv;
 
 /***/ }),
 
-/***/ 53923:
+/***/ 79617:
 /***/ ((module) => {
 
 /**
@@ -35272,7 +35272,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 60454:
+/***/ 49480:
 /***/ ((module) => {
 
 /**
@@ -35326,7 +35326,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 77333:
+/***/ 30203:
 /***/ ((module) => {
 
 /**
@@ -35380,7 +35380,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 76832:
+/***/ 24818:
 /***/ ((module) => {
 
 /**
@@ -35434,7 +35434,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 32556:
+/***/ 58278:
 /***/ ((module) => {
 
 /**
@@ -35505,7 +35505,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 48654:
+/***/ 3936:
 /***/ ((module) => {
 
 /**
@@ -35576,7 +35576,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 75356:
+/***/ 19318:
 /***/ ((module) => {
 
 /**
@@ -35647,7 +35647,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 45482:
+/***/ 88900:
 /***/ ((module) => {
 
 /**
@@ -35718,7 +35718,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 6060:
+/***/ 54054:
 /***/ ((module) => {
 
 /**
@@ -35789,7 +35789,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 37086:
+/***/ 48552:
 /***/ ((module) => {
 
 /**
@@ -35860,7 +35860,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 94364:
+/***/ 85366:
 /***/ ((module) => {
 
 /**
@@ -35931,7 +35931,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 12594:
+/***/ 39284:
 /***/ ((module) => {
 
 /**
@@ -36002,7 +36002,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 2924:
+/***/ 1510:
 /***/ ((module) => {
 
 /**
@@ -36073,7 +36073,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 95324:
+/***/ 64414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -36098,14 +36098,14 @@ module.exports = evalrational;
 
 // MODULES //
 
-var gammaln = __nccwpck_require__( 67711 );
-var ln = __nccwpck_require__( 51550 );
-var LN_SQRT_TWO_PI = __nccwpck_require__( 74322 );
-var SMALLEST_FLOAT32 = __nccwpck_require__( 28858 );
-var MAX_FLOAT32 = __nccwpck_require__( 79951 );
-var chepolsum = __nccwpck_require__( 33474 );
-var polyvalC = __nccwpck_require__( 77333 );
-var polyvalD = __nccwpck_require__( 76832 );
+var gammaln = __nccwpck_require__( 91125 );
+var ln = __nccwpck_require__( 82972 );
+var LN_SQRT_TWO_PI = __nccwpck_require__( 14364 );
+var SMALLEST_FLOAT32 = __nccwpck_require__( 48500 );
+var MAX_FLOAT32 = __nccwpck_require__( 27725 );
+var chepolsum = __nccwpck_require__( 12180 );
+var polyvalC = __nccwpck_require__( 30203 );
+var polyvalD = __nccwpck_require__( 24818 );
 
 
 // VARIABLES //
@@ -36159,7 +36159,7 @@ module.exports = stirling;
 
 /***/ }),
 
-/***/ 13752:
+/***/ 51798:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /**
@@ -36168,7 +36168,7 @@ module.exports = stirling;
  * Expose `debug()` as the module.
  */
 
-exports = module.exports = __nccwpck_require__(81427);
+exports = module.exports = __nccwpck_require__(99633);
 exports.log = log;
 exports.formatArgs = formatArgs;
 exports.save = save;
@@ -36351,7 +36351,7 @@ function localstorage() {
 
 /***/ }),
 
-/***/ 81427:
+/***/ 99633:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
@@ -36367,7 +36367,7 @@ exports.coerce = coerce;
 exports.disable = disable;
 exports.enable = enable;
 exports.enabled = enabled;
-exports.humanize = __nccwpck_require__(28566);
+exports.humanize = __nccwpck_require__(80992);
 
 /**
  * The currently active debug mode names, and names to skip.
@@ -36560,7 +36560,7 @@ function coerce(val) {
 
 /***/ }),
 
-/***/ 5932:
+/***/ 8102:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -36569,15 +36569,15 @@ function coerce(val) {
  */
 
 if (typeof process !== 'undefined' && process.type === 'renderer') {
-  module.exports = __nccwpck_require__(13752);
+  module.exports = __nccwpck_require__(51798);
 } else {
-  module.exports = __nccwpck_require__(48250);
+  module.exports = __nccwpck_require__(29788);
 }
 
 
 /***/ }),
 
-/***/ 48250:
+/***/ 29788:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /**
@@ -36593,7 +36593,7 @@ var util = __nccwpck_require__(39023);
  * Expose `debug()` as the module.
  */
 
-exports = module.exports = __nccwpck_require__(81427);
+exports = module.exports = __nccwpck_require__(99633);
 exports.init = init;
 exports.log = log;
 exports.formatArgs = formatArgs;
@@ -36832,7 +36832,7 @@ exports.enable(load());
 
 /***/ }),
 
-/***/ 28566:
+/***/ 80992:
 /***/ ((module) => {
 
 /**
@@ -36991,7 +36991,7 @@ function plural(ms, n, name) {
 
 /***/ }),
 
-/***/ 67711:
+/***/ 91125:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -37046,7 +37046,7 @@ function plural(ms, n, name) {
 
 // MODULES //
 
-var main = __nccwpck_require__( 28554 );
+var main = __nccwpck_require__( 92836 );
 
 
 // EXPORTS //
@@ -37056,7 +37056,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 28554:
+/***/ 92836:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -37095,24 +37095,24 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInfinite = __nccwpck_require__( 57234 );
-var abs = __nccwpck_require__( 66260 );
-var ln = __nccwpck_require__( 51550 );
-var trunc = __nccwpck_require__( 81262 );
-var sinpi = __nccwpck_require__( 18901 );
-var PI = __nccwpck_require__( 39701 );
-var PINF = __nccwpck_require__( 50469 );
-var polyvalA1 = __nccwpck_require__( 89303 );
-var polyvalA2 = __nccwpck_require__( 95690 );
-var polyvalR = __nccwpck_require__( 71271 );
-var polyvalS = __nccwpck_require__( 47120 );
-var polyvalT1 = __nccwpck_require__( 62778 );
-var polyvalT2 = __nccwpck_require__( 66503 );
-var polyvalT3 = __nccwpck_require__( 42352 );
-var polyvalU = __nccwpck_require__( 67942 );
-var polyvalV = __nccwpck_require__( 45059 );
-var polyvalW = __nccwpck_require__( 89596 );
+var isnan = __nccwpck_require__( 9993 );
+var isInfinite = __nccwpck_require__( 79144 );
+var abs = __nccwpck_require__( 96962 );
+var ln = __nccwpck_require__( 82972 );
+var trunc = __nccwpck_require__( 89544 );
+var sinpi = __nccwpck_require__( 31371 );
+var PI = __nccwpck_require__( 93683 );
+var PINF = __nccwpck_require__( 51651 );
+var polyvalA1 = __nccwpck_require__( 8217 );
+var polyvalA2 = __nccwpck_require__( 97216 );
+var polyvalR = __nccwpck_require__( 9809 );
+var polyvalS = __nccwpck_require__( 25570 );
+var polyvalT1 = __nccwpck_require__( 82964 );
+var polyvalT2 = __nccwpck_require__( 94813 );
+var polyvalT3 = __nccwpck_require__( 27422 );
+var polyvalU = __nccwpck_require__( 46436 );
+var polyvalV = __nccwpck_require__( 71021 );
+var polyvalW = __nccwpck_require__( 26670 );
 
 
 // VARIABLES //
@@ -37468,7 +37468,7 @@ module.exports = gammaln;
 
 /***/ }),
 
-/***/ 89303:
+/***/ 8217:
 /***/ ((module) => {
 
 /**
@@ -37522,7 +37522,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 95690:
+/***/ 97216:
 /***/ ((module) => {
 
 /**
@@ -37576,7 +37576,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 71271:
+/***/ 9809:
 /***/ ((module) => {
 
 /**
@@ -37630,7 +37630,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 47120:
+/***/ 25570:
 /***/ ((module) => {
 
 /**
@@ -37684,7 +37684,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 62778:
+/***/ 82964:
 /***/ ((module) => {
 
 /**
@@ -37738,7 +37738,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 66503:
+/***/ 94813:
 /***/ ((module) => {
 
 /**
@@ -37792,7 +37792,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 42352:
+/***/ 27422:
 /***/ ((module) => {
 
 /**
@@ -37846,7 +37846,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 67942:
+/***/ 46436:
 /***/ ((module) => {
 
 /**
@@ -37900,7 +37900,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 45059:
+/***/ 71021:
 /***/ ((module) => {
 
 /**
@@ -37954,7 +37954,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 89596:
+/***/ 26670:
 /***/ ((module) => {
 
 /**
@@ -38008,7 +38008,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 60512:
+/***/ 96694:
 /***/ ((module) => {
 
 /**
@@ -38096,7 +38096,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 19216:
+/***/ 68926:
 /***/ ((module) => {
 
 /**
@@ -38184,7 +38184,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 24370:
+/***/ 46088:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38221,7 +38221,7 @@ module.exports = gcd;
 
 // MODULES //
 
-var main = __nccwpck_require__( 21413 );
+var main = __nccwpck_require__( 82895 );
 
 
 // EXPORTS //
@@ -38231,7 +38231,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 21413:
+/***/ 82895:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38256,13 +38256,13 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInteger = __nccwpck_require__( 2804 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var INT32_MAX = __nccwpck_require__( 83960 );
-var bitwise = __nccwpck_require__( 19216 );
-var largeIntegers = __nccwpck_require__( 60512 );
+var isnan = __nccwpck_require__( 9993 );
+var isInteger = __nccwpck_require__( 80190 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var INT32_MAX = __nccwpck_require__( 45994 );
+var bitwise = __nccwpck_require__( 68926 );
+var largeIntegers = __nccwpck_require__( 96694 );
 
 
 // MAIN //
@@ -38321,7 +38321,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 49061:
+/***/ 92759:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable max-statements, max-lines */
@@ -38362,29 +38362,29 @@ module.exports = gcd;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var expm1 = __nccwpck_require__( 40141 );
-var floor = __nccwpck_require__( 42334 );
-var log1p = __nccwpck_require__( 74879 );
-var asin = __nccwpck_require__( 49827 );
-var beta = __nccwpck_require__( 91354 );
-var sqrt = __nccwpck_require__( 15478 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var max = __nccwpck_require__( 32974 );
-var min = __nccwpck_require__( 38008 );
-var MAX_FLOAT64 = __nccwpck_require__( 83424 );
-var MIN_FLOAT64 = __nccwpck_require__( 55417 );
-var MAX_INT32 = __nccwpck_require__( 83960 );
-var HALF_PI = __nccwpck_require__( 5553 );
-var PI = __nccwpck_require__( 39701 );
-var betaSmallBLargeASeries = __nccwpck_require__( 51471 );
-var risingFactorialRatio = __nccwpck_require__( 31402 );
-var ibetaPowerTerms = __nccwpck_require__( 96005 );
-var ibetaFraction2 = __nccwpck_require__( 92148 );
-var binomialCCDF = __nccwpck_require__( 9912 );
-var ibetaAStep = __nccwpck_require__( 59140 );
-var ibetaSeries = __nccwpck_require__( 46203 );
+var isnan = __nccwpck_require__( 9993 );
+var expm1 = __nccwpck_require__( 83115 );
+var floor = __nccwpck_require__( 96028 );
+var log1p = __nccwpck_require__( 86293 );
+var asin = __nccwpck_require__( 40693 );
+var beta = __nccwpck_require__( 32216 );
+var sqrt = __nccwpck_require__( 61824 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var max = __nccwpck_require__( 1140 );
+var min = __nccwpck_require__( 14162 );
+var MAX_FLOAT64 = __nccwpck_require__( 1906 );
+var MIN_FLOAT64 = __nccwpck_require__( 29735 );
+var MAX_INT32 = __nccwpck_require__( 45994 );
+var HALF_PI = __nccwpck_require__( 73239 );
+var PI = __nccwpck_require__( 93683 );
+var betaSmallBLargeASeries = __nccwpck_require__( 15569 );
+var risingFactorialRatio = __nccwpck_require__( 61636 );
+var ibetaPowerTerms = __nccwpck_require__( 35859 );
+var ibetaFraction2 = __nccwpck_require__( 86682 );
+var binomialCCDF = __nccwpck_require__( 52050 );
+var ibetaAStep = __nccwpck_require__( 51070 );
+var ibetaSeries = __nccwpck_require__( 70553 );
 
 
 // VARIABLES //
@@ -38759,7 +38759,7 @@ module.exports = ibetaImp;
 
 /***/ }),
 
-/***/ 51471:
+/***/ 15569:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38797,17 +38797,17 @@ module.exports = ibetaImp;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 84320 );
-var factorial = __nccwpck_require__( 79119 );
-var gammainc = __nccwpck_require__( 55479 );
-var log1p = __nccwpck_require__( 74879 );
-var abs = __nccwpck_require__( 66260 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var MIN_VALUE = __nccwpck_require__( 55417 );
-var EPSILON = __nccwpck_require__( 55088 );
-var fullIGammaPrefix = __nccwpck_require__( 17499 );
-var regularizedGammaPrefix = __nccwpck_require__( 74141 );
+var gammaDeltaRatio = __nccwpck_require__( 68554 );
+var factorial = __nccwpck_require__( 46637 );
+var gammainc = __nccwpck_require__( 42485 );
+var log1p = __nccwpck_require__( 86293 );
+var abs = __nccwpck_require__( 96962 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var MIN_VALUE = __nccwpck_require__( 29735 );
+var EPSILON = __nccwpck_require__( 18470 );
+var fullIGammaPrefix = __nccwpck_require__( 27885 );
+var regularizedGammaPrefix = __nccwpck_require__( 72387 );
 
 
 // VARIABLES //
@@ -38931,7 +38931,7 @@ module.exports = betaSmallBLargeASeries;
 
 /***/ }),
 
-/***/ 9912:
+/***/ 52050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38969,10 +38969,10 @@ module.exports = betaSmallBLargeASeries;
 
 // MODULES //
 
-var binomcoef = __nccwpck_require__( 17548 );
-var floor = __nccwpck_require__( 42334 );
-var pow = __nccwpck_require__( 6310 );
-var MIN_VALUE = __nccwpck_require__( 55417 );
+var binomcoef = __nccwpck_require__( 45394 );
+var floor = __nccwpck_require__( 96028 );
+var pow = __nccwpck_require__( 21924 );
+var MIN_VALUE = __nccwpck_require__( 29735 );
 
 
 // MAIN //
@@ -39040,7 +39040,7 @@ module.exports = binomialCCDF;
 
 /***/ }),
 
-/***/ 17499:
+/***/ 27885:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39079,11 +39079,11 @@ module.exports = binomialCCDF;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
 
 
 // MAIN //
@@ -39132,7 +39132,7 @@ module.exports = fullIGammaPrefix;
 
 /***/ }),
 
-/***/ 59140:
+/***/ 51070:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39170,7 +39170,7 @@ module.exports = fullIGammaPrefix;
 
 // MODULES //
 
-var ibetaPowerTerms = __nccwpck_require__( 96005 );
+var ibetaPowerTerms = __nccwpck_require__( 35859 );
 
 
 // MAIN //
@@ -39222,7 +39222,7 @@ module.exports = ibetaAStep;
 
 /***/ }),
 
-/***/ 92148:
+/***/ 86682:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39260,8 +39260,8 @@ module.exports = ibetaAStep;
 
 // MODULES //
 
-var continuedFraction = __nccwpck_require__( 30508 );
-var ibetaPowerTerms = __nccwpck_require__( 96005 );
+var continuedFraction = __nccwpck_require__( 40366 );
+var ibetaPowerTerms = __nccwpck_require__( 35859 );
 
 
 // VARIABLES //
@@ -39350,7 +39350,7 @@ module.exports = ibetaFraction2;
 
 /***/ }),
 
-/***/ 96005:
+/***/ 35859:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39388,21 +39388,21 @@ module.exports = ibetaFraction2;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
-var maxabs = __nccwpck_require__( 79594 );
-var minabs = __nccwpck_require__( 89912 );
-var expm1 = __nccwpck_require__( 40141 );
-var log1p = __nccwpck_require__( 74879 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var min = __nccwpck_require__( 38008 );
-var ln = __nccwpck_require__( 51550 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
-var G = __nccwpck_require__( 13822 );
-var E = __nccwpck_require__( 20045 );
+var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
+var maxabs = __nccwpck_require__( 50188 );
+var minabs = __nccwpck_require__( 91446 );
+var expm1 = __nccwpck_require__( 83115 );
+var log1p = __nccwpck_require__( 86293 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var min = __nccwpck_require__( 14162 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
+var G = __nccwpck_require__( 95500 );
+var E = __nccwpck_require__( 96031 );
 
 
 // MAIN //
@@ -39605,7 +39605,7 @@ module.exports = ibetaPowerTerms;
 
 /***/ }),
 
-/***/ 46203:
+/***/ 70553:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39643,18 +39643,18 @@ module.exports = ibetaPowerTerms;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
-var sumSeries = __nccwpck_require__( 96491 );
-var log1p = __nccwpck_require__( 74879 );
-var sqrt = __nccwpck_require__( 15478 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var ln = __nccwpck_require__( 51550 );
-var MIN_VALUE = __nccwpck_require__( 55417 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
-var G = __nccwpck_require__( 13822 );
-var E = __nccwpck_require__( 20045 );
+var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
+var sumSeries = __nccwpck_require__( 86457 );
+var log1p = __nccwpck_require__( 86293 );
+var sqrt = __nccwpck_require__( 61824 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var ln = __nccwpck_require__( 82972 );
+var MIN_VALUE = __nccwpck_require__( 29735 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
+var G = __nccwpck_require__( 95500 );
+var E = __nccwpck_require__( 96031 );
 
 
 // VARIABLES //
@@ -39783,7 +39783,7 @@ module.exports = ibetaSeries;
 
 /***/ }),
 
-/***/ 59818:
+/***/ 32292:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39833,9 +39833,9 @@ module.exports = ibetaSeries;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 94573 );
-var assign = __nccwpck_require__( 49061 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 13163 );
+var assign = __nccwpck_require__( 92759 );
 
 
 // MAIN //
@@ -39850,7 +39850,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 94573:
+/***/ 13163:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39875,7 +39875,7 @@ module.exports = main;
 
 // MODULES //
 
-var compute = __nccwpck_require__( 49061 );
+var compute = __nccwpck_require__( 92759 );
 
 
 // MAIN //
@@ -39910,7 +39910,7 @@ module.exports = kernelBetainc;
 
 /***/ }),
 
-/***/ 74141:
+/***/ 72387:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39951,21 +39951,21 @@ module.exports = kernelBetainc;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
-var gammaln = __nccwpck_require__( 67711 );
-var gamma = __nccwpck_require__( 40905 );
-var log1p = __nccwpck_require__( 74879 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var max = __nccwpck_require__( 32974 );
-var min = __nccwpck_require__( 38008 );
-var ln = __nccwpck_require__( 51550 );
-var MAX_LN = __nccwpck_require__( 74193 );
-var MIN_LN = __nccwpck_require__( 67999 );
-var G = __nccwpck_require__( 13822 );
-var E = __nccwpck_require__( 20045 );
+var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
+var gammaln = __nccwpck_require__( 91125 );
+var gamma = __nccwpck_require__( 6875 );
+var log1p = __nccwpck_require__( 86293 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var max = __nccwpck_require__( 1140 );
+var min = __nccwpck_require__( 14162 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_LN = __nccwpck_require__( 15643 );
+var MIN_LN = __nccwpck_require__( 389 );
+var G = __nccwpck_require__( 95500 );
+var E = __nccwpck_require__( 96031 );
 
 
 // MAIN //
@@ -40057,7 +40057,7 @@ module.exports = regularizedGammaPrefix;
 
 /***/ }),
 
-/***/ 31402:
+/***/ 61636:
 /***/ ((module) => {
 
 /**
@@ -40135,7 +40135,7 @@ module.exports = risingFactorialRatio;
 
 /***/ }),
 
-/***/ 85319:
+/***/ 67237:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40174,7 +40174,7 @@ module.exports = risingFactorialRatio;
 
 // MODULES //
 
-var inverseStudentsT = __nccwpck_require__( 43979 );
+var inverseStudentsT = __nccwpck_require__( 73821 );
 
 
 // MAIN //
@@ -40212,7 +40212,7 @@ module.exports = findIBetaInvFromTDist;
 
 /***/ }),
 
-/***/ 30177:
+/***/ 89119:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40250,11 +40250,11 @@ module.exports = findIBetaInvFromTDist;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var ldexp = __nccwpck_require__( 83291 );
-var sign = __nccwpck_require__( 79079 );
-var max = __nccwpck_require__( 32974 );
-var MAX_VALUE = __nccwpck_require__( 83424 );
+var abs = __nccwpck_require__( 96962 );
+var ldexp = __nccwpck_require__( 73417 );
+var sign = __nccwpck_require__( 19821 );
+var max = __nccwpck_require__( 1140 );
+var MAX_VALUE = __nccwpck_require__( 1906 );
 
 
 // MAIN //
@@ -40440,7 +40440,7 @@ module.exports = halleyIterate;
 
 /***/ }),
 
-/***/ 48670:
+/***/ 34560:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40479,10 +40479,10 @@ module.exports = halleyIterate;
 
 // MODULES //
 
-var kernelBetainc = (__nccwpck_require__(59818).assign);
-var abs = __nccwpck_require__( 66260 );
-var FLOAT64_MAX = __nccwpck_require__( 83424 );
-var FLOAT64_MIN_NORM = __nccwpck_require__( 55417 );
+var kernelBetainc = (__nccwpck_require__(32292).assign);
+var abs = __nccwpck_require__( 96962 );
+var FLOAT64_MAX = __nccwpck_require__( 1906 );
+var FLOAT64_MIN_NORM = __nccwpck_require__( 29735 );
 
 
 // MAIN //
@@ -40552,7 +40552,7 @@ module.exports = ibetaRoots;
 
 /***/ }),
 
-/***/ 61489:
+/***/ 73087:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40598,7 +40598,7 @@ module.exports = ibetaRoots;
 
 // MODULES //
 
-var main = __nccwpck_require__( 33184 );
+var main = __nccwpck_require__( 48746 );
 
 
 // EXPORTS //
@@ -40608,7 +40608,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 43979:
+/***/ 73821:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40647,21 +40647,21 @@ module.exports = main;
 
 // MODULES //
 
-var erfcinv = __nccwpck_require__( 80119 );
-var floor = __nccwpck_require__( 42334 );
-var ldexp = __nccwpck_require__( 83291 );
-var round = __nccwpck_require__( 18972 );
-var acos = __nccwpck_require__( 99418 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var cos = __nccwpck_require__( 99191 );
-var pow = __nccwpck_require__( 6310 );
-var sin = __nccwpck_require__( 61794 );
-var SQRT2 = __nccwpck_require__( 96515 );
-var PI = __nccwpck_require__( 39701 );
-var inverseStudentsTBodySeries = __nccwpck_require__( 31256 );
-var inverseStudentsTTailSeries = __nccwpck_require__( 15454 );
-var inverseStudentsTHill = __nccwpck_require__( 49201 );
+var erfcinv = __nccwpck_require__( 77457 );
+var floor = __nccwpck_require__( 96028 );
+var ldexp = __nccwpck_require__( 73417 );
+var round = __nccwpck_require__( 83622 );
+var acos = __nccwpck_require__( 42840 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var cos = __nccwpck_require__( 85585 );
+var pow = __nccwpck_require__( 21924 );
+var sin = __nccwpck_require__( 67176 );
+var SQRT2 = __nccwpck_require__( 14161 );
+var PI = __nccwpck_require__( 93683 );
+var inverseStudentsTBodySeries = __nccwpck_require__( 2678 );
+var inverseStudentsTTailSeries = __nccwpck_require__( 17972 );
+var inverseStudentsTHill = __nccwpck_require__( 84883 );
 
 
 // VARIABLES //
@@ -40811,7 +40811,7 @@ module.exports = inverseStudentsT;
 
 /***/ }),
 
-/***/ 31256:
+/***/ 2678:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40850,19 +40850,19 @@ module.exports = inverseStudentsT;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 84320 );
-var evalpoly = __nccwpck_require__( 62096 );
-var sqrt = __nccwpck_require__( 15478 );
-var PI = __nccwpck_require__( 39701 );
-var polyval1 = __nccwpck_require__( 2640 );
-var polyval2 = __nccwpck_require__( 26791 );
-var polyval3 = __nccwpck_require__( 23066 );
-var polyval4 = __nccwpck_require__( 78121 );
-var polyval5 = __nccwpck_require__( 54564 );
-var polyval6 = __nccwpck_require__( 53835 );
-var polyval7 = __nccwpck_require__( 7931 );
-var polyval8 = __nccwpck_require__( 43636 );
-var polyval9 = __nccwpck_require__( 71837 );
+var gammaDeltaRatio = __nccwpck_require__( 68554 );
+var evalpoly = __nccwpck_require__( 47006 );
+var sqrt = __nccwpck_require__( 61824 );
+var PI = __nccwpck_require__( 93683 );
+var polyval1 = __nccwpck_require__( 73898 );
+var polyval2 = __nccwpck_require__( 86681 );
+var polyval3 = __nccwpck_require__( 69280 );
+var polyval4 = __nccwpck_require__( 75351 );
+var polyval5 = __nccwpck_require__( 42558 );
+var polyval6 = __nccwpck_require__( 68829 );
+var polyval7 = __nccwpck_require__( 61033 );
+var polyval8 = __nccwpck_require__( 90522 );
+var polyval9 = __nccwpck_require__( 17543 );
 
 
 // VARIABLES //
@@ -40918,7 +40918,7 @@ module.exports = inverseStudentsTBodySeries;
 
 /***/ }),
 
-/***/ 49201:
+/***/ 84883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40959,12 +40959,12 @@ module.exports = inverseStudentsTBodySeries;
 
 // MODULES //
 
-var erfcinv = __nccwpck_require__( 80119 );
-var expm1 = __nccwpck_require__( 40141 );
-var sqrt = __nccwpck_require__( 15478 );
-var pow = __nccwpck_require__( 6310 );
-var HALF_PI = __nccwpck_require__( 5553 );
-var SQRT2 = __nccwpck_require__( 96515 );
+var erfcinv = __nccwpck_require__( 77457 );
+var expm1 = __nccwpck_require__( 83115 );
+var sqrt = __nccwpck_require__( 61824 );
+var pow = __nccwpck_require__( 21924 );
+var HALF_PI = __nccwpck_require__( 73239 );
+var SQRT2 = __nccwpck_require__( 14161 );
 
 
 // MAIN //
@@ -41027,7 +41027,7 @@ module.exports = inverseStudentsTHill;
 
 /***/ }),
 
-/***/ 15454:
+/***/ 17972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -41066,11 +41066,11 @@ module.exports = inverseStudentsTHill;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 84320 );
-var evalpoly = __nccwpck_require__( 62096 );
-var sqrt = __nccwpck_require__( 15478 );
-var pow = __nccwpck_require__( 6310 );
-var PI = __nccwpck_require__( 39701 );
+var gammaDeltaRatio = __nccwpck_require__( 68554 );
+var evalpoly = __nccwpck_require__( 47006 );
+var sqrt = __nccwpck_require__( 61824 );
+var pow = __nccwpck_require__( 21924 );
+var PI = __nccwpck_require__( 93683 );
 
 
 // VARIABLES //
@@ -41145,7 +41145,7 @@ module.exports = inverseStudentsTTailSeries;
 
 /***/ }),
 
-/***/ 33184:
+/***/ 48746:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable max-statements, max-lines */
@@ -41186,29 +41186,29 @@ module.exports = inverseStudentsTTailSeries;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 62096 );
-var betainc = __nccwpck_require__( 89986 );
-var expm1 = __nccwpck_require__( 40141 );
-var log1p = __nccwpck_require__( 74879 );
-var asin = __nccwpck_require__( 49827 );
-var beta = __nccwpck_require__( 91354 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var pow = __nccwpck_require__( 6310 );
-var sin = __nccwpck_require__( 61794 );
-var max = __nccwpck_require__( 32974 );
-var min = __nccwpck_require__( 38008 );
-var ln = __nccwpck_require__( 51550 );
-var FLOAT64_MIN_NORM = __nccwpck_require__( 55417 );
-var HALF_PI = __nccwpck_require__( 5553 );
-var EPSILON = __nccwpck_require__( 55088 );
-var findIBetaInvFromTDist = __nccwpck_require__( 85319 );
-var temme1 = __nccwpck_require__( 10502 );
-var temme2 = __nccwpck_require__( 32259 );
-var temme3 = __nccwpck_require__( 34268 );
-var halleyIterate = __nccwpck_require__( 30177 );
-var ibetaRoots = __nccwpck_require__( 48670 );
+var evalpoly = __nccwpck_require__( 47006 );
+var betainc = __nccwpck_require__( 7636 );
+var expm1 = __nccwpck_require__( 83115 );
+var log1p = __nccwpck_require__( 86293 );
+var asin = __nccwpck_require__( 40693 );
+var beta = __nccwpck_require__( 32216 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var pow = __nccwpck_require__( 21924 );
+var sin = __nccwpck_require__( 67176 );
+var max = __nccwpck_require__( 1140 );
+var min = __nccwpck_require__( 14162 );
+var ln = __nccwpck_require__( 82972 );
+var FLOAT64_MIN_NORM = __nccwpck_require__( 29735 );
+var HALF_PI = __nccwpck_require__( 73239 );
+var EPSILON = __nccwpck_require__( 18470 );
+var findIBetaInvFromTDist = __nccwpck_require__( 67237 );
+var temme1 = __nccwpck_require__( 23884 );
+var temme2 = __nccwpck_require__( 46933 );
+var temme3 = __nccwpck_require__( 12342 );
+var halleyIterate = __nccwpck_require__( 89119 );
+var ibetaRoots = __nccwpck_require__( 34560 );
 
 
 // VARIABLES //
@@ -41585,7 +41585,7 @@ module.exports = ibetaInvImp;
 
 /***/ }),
 
-/***/ 79346:
+/***/ 22804:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -41623,10 +41623,10 @@ module.exports = ibetaInvImp;
 
 // MODULES //
 
-var sign = __nccwpck_require__( 79079 );
-var abs = __nccwpck_require__( 66260 );
-var ldexp = __nccwpck_require__( 83291 );
-var MAX_VALUE = __nccwpck_require__( 83424 );
+var sign = __nccwpck_require__( 19821 );
+var abs = __nccwpck_require__( 96962 );
+var ldexp = __nccwpck_require__( 73417 );
+var MAX_VALUE = __nccwpck_require__( 1906 );
 
 
 // MAIN //
@@ -41742,7 +41742,7 @@ module.exports = newtonRaphsonIterate;
 
 /***/ }),
 
-/***/ 66017:
+/***/ 30460:
 /***/ ((module) => {
 
 /**
@@ -41796,7 +41796,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 21820:
+/***/ 470:
 /***/ ((module) => {
 
 /**
@@ -41850,7 +41850,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 19811:
+/***/ 9429:
 /***/ ((module) => {
 
 /**
@@ -41904,7 +41904,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 49638:
+/***/ 27852:
 /***/ ((module) => {
 
 /**
@@ -41958,7 +41958,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 67909:
+/***/ 93939:
 /***/ ((module) => {
 
 /**
@@ -42012,7 +42012,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 2640:
+/***/ 73898:
 /***/ ((module) => {
 
 /**
@@ -42066,7 +42066,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 26791:
+/***/ 86681:
 /***/ ((module) => {
 
 /**
@@ -42120,7 +42120,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 23066:
+/***/ 69280:
 /***/ ((module) => {
 
 /**
@@ -42174,7 +42174,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 78121:
+/***/ 75351:
 /***/ ((module) => {
 
 /**
@@ -42228,7 +42228,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 54564:
+/***/ 42558:
 /***/ ((module) => {
 
 /**
@@ -42282,7 +42282,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 53835:
+/***/ 68829:
 /***/ ((module) => {
 
 /**
@@ -42336,7 +42336,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 73259:
+/***/ 94885:
 /***/ ((module) => {
 
 /**
@@ -42390,7 +42390,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 7931:
+/***/ 61033:
 /***/ ((module) => {
 
 /**
@@ -42444,7 +42444,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 43636:
+/***/ 90522:
 /***/ ((module) => {
 
 /**
@@ -42498,7 +42498,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 71837:
+/***/ 17543:
 /***/ ((module) => {
 
 /**
@@ -42552,7 +42552,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 8164:
+/***/ 64166:
 /***/ ((module) => {
 
 /**
@@ -42606,7 +42606,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 55185:
+/***/ 35431:
 /***/ ((module) => {
 
 /**
@@ -42660,7 +42660,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 87298:
+/***/ 94384:
 /***/ ((module) => {
 
 /**
@@ -42714,7 +42714,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 26255:
+/***/ 78921:
 /***/ ((module) => {
 
 /**
@@ -42768,7 +42768,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 91896:
+/***/ 31706:
 /***/ ((module) => {
 
 /**
@@ -42822,7 +42822,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 87333:
+/***/ 68875:
 /***/ ((module) => {
 
 /**
@@ -42876,7 +42876,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 19590:
+/***/ 46852:
 /***/ ((module) => {
 
 /**
@@ -42930,7 +42930,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 17028:
+/***/ 84074:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -42969,8 +42969,8 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 51550 );
-var MAX_VALUE = __nccwpck_require__( 83424 );
+var ln = __nccwpck_require__( 82972 );
+var MAX_VALUE = __nccwpck_require__( 1906 );
 
 
 // VARIABLES //
@@ -43024,7 +43024,7 @@ module.exports = temmeRootFinder;
 
 /***/ }),
 
-/***/ 10502:
+/***/ 23884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43063,11 +43063,11 @@ module.exports = temmeRootFinder;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 62096 );
-var erfcinv = __nccwpck_require__( 80119 );
-var sqrt = __nccwpck_require__( 15478 );
-var exp = __nccwpck_require__( 31851 );
-var SQRT2 = __nccwpck_require__( 96515 );
+var evalpoly = __nccwpck_require__( 47006 );
+var erfcinv = __nccwpck_require__( 77457 );
+var sqrt = __nccwpck_require__( 61824 );
+var exp = __nccwpck_require__( 76225 );
+var SQRT2 = __nccwpck_require__( 14161 );
 
 
 // VARIABLES //
@@ -43164,7 +43164,7 @@ module.exports = temme1;
 
 /***/ }),
 
-/***/ 32259:
+/***/ 46933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43203,29 +43203,29 @@ module.exports = temme1;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 62096 );
-var erfcinv = __nccwpck_require__( 80119 );
-var abs = __nccwpck_require__( 66260 );
-var exp = __nccwpck_require__( 31851 );
-var ln = __nccwpck_require__( 51550 );
-var sqrt = __nccwpck_require__( 15478 );
-var sin = __nccwpck_require__( 61794 );
-var cos = __nccwpck_require__( 99191 );
-var temmeRootFinder = __nccwpck_require__( 17028 );
-var newtonRaphsonIterate = __nccwpck_require__( 79346 );
-var polyval1 = __nccwpck_require__( 66017 );
-var polyval2 = __nccwpck_require__( 73259 );
-var polyval3 = __nccwpck_require__( 8164 );
-var polyval4 = __nccwpck_require__( 55185 );
-var polyval5 = __nccwpck_require__( 87298 );
-var polyval6 = __nccwpck_require__( 26255 );
-var polyval7 = __nccwpck_require__( 91896 );
-var polyval8 = __nccwpck_require__( 87333 );
-var polyval9 = __nccwpck_require__( 19590 );
-var polyval10 = __nccwpck_require__( 21820 );
-var polyval11 = __nccwpck_require__( 19811 );
-var polyval12 = __nccwpck_require__( 49638 );
-var polyval13 = __nccwpck_require__( 67909 );
+var evalpoly = __nccwpck_require__( 47006 );
+var erfcinv = __nccwpck_require__( 77457 );
+var abs = __nccwpck_require__( 96962 );
+var exp = __nccwpck_require__( 76225 );
+var ln = __nccwpck_require__( 82972 );
+var sqrt = __nccwpck_require__( 61824 );
+var sin = __nccwpck_require__( 67176 );
+var cos = __nccwpck_require__( 85585 );
+var temmeRootFinder = __nccwpck_require__( 84074 );
+var newtonRaphsonIterate = __nccwpck_require__( 22804 );
+var polyval1 = __nccwpck_require__( 30460 );
+var polyval2 = __nccwpck_require__( 94885 );
+var polyval3 = __nccwpck_require__( 64166 );
+var polyval4 = __nccwpck_require__( 35431 );
+var polyval5 = __nccwpck_require__( 94384 );
+var polyval6 = __nccwpck_require__( 78921 );
+var polyval7 = __nccwpck_require__( 31706 );
+var polyval8 = __nccwpck_require__( 68875 );
+var polyval9 = __nccwpck_require__( 46852 );
+var polyval10 = __nccwpck_require__( 470 );
+var polyval11 = __nccwpck_require__( 9429 );
+var polyval12 = __nccwpck_require__( 27852 );
+var polyval13 = __nccwpck_require__( 93939 );
 
 
 // VARIABLES //
@@ -43380,7 +43380,7 @@ module.exports = temme2;
 
 /***/ }),
 
-/***/ 34268:
+/***/ 12342:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43421,12 +43421,12 @@ module.exports = temme2;
 
 // MODULES //
 
-var gammaincinv = __nccwpck_require__( 85778 );
-var ln = __nccwpck_require__( 51550 );
-var sqrt = __nccwpck_require__( 15478 );
-var SMALLEST_SUBNORMAL = __nccwpck_require__( 33975 );
-var temmeRootFinder = __nccwpck_require__( 17028 );
-var newtonRaphsonIterate = __nccwpck_require__( 79346 );
+var gammaincinv = __nccwpck_require__( 53724 );
+var ln = __nccwpck_require__( 82972 );
+var sqrt = __nccwpck_require__( 61824 );
+var SMALLEST_SUBNORMAL = __nccwpck_require__( 24553 );
+var temmeRootFinder = __nccwpck_require__( 84074 );
+var newtonRaphsonIterate = __nccwpck_require__( 22804 );
 
 
 // MAIN //
@@ -43558,7 +43558,7 @@ module.exports = temme3;
 
 /***/ }),
 
-/***/ 71567:
+/***/ 26561:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43604,7 +43604,7 @@ module.exports = temme3;
 
 // MODULES //
 
-var main = __nccwpck_require__( 94010 );
+var main = __nccwpck_require__( 84912 );
 
 
 // EXPORTS //
@@ -43614,7 +43614,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 94010:
+/***/ 84912:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43653,8 +43653,8 @@ module.exports = main;
 
 // MODULES //
 
-var polyval13 = __nccwpck_require__( 25732 );
-var polyval46 = __nccwpck_require__( 53242 );
+var polyval13 = __nccwpck_require__( 89638 );
+var polyval46 = __nccwpck_require__( 35908 );
 
 
 // MAIN //
@@ -43749,7 +43749,7 @@ module.exports = kernelCos;
 
 /***/ }),
 
-/***/ 25732:
+/***/ 89638:
 /***/ ((module) => {
 
 /**
@@ -43803,7 +43803,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 53242:
+/***/ 35908:
 /***/ ((module) => {
 
 /**
@@ -43857,7 +43857,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 70186:
+/***/ 89272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43909,7 +43909,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 97485 );
+var main = __nccwpck_require__( 90495 );
 
 
 // EXPORTS //
@@ -43919,7 +43919,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 97485:
+/***/ 90495:
 /***/ ((module) => {
 
 /**
@@ -44059,7 +44059,7 @@ module.exports = kernelSin;
 
 /***/ }),
 
-/***/ 83291:
+/***/ 73417:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44114,7 +44114,7 @@ module.exports = kernelSin;
 
 // MODULES //
 
-var main = __nccwpck_require__( 23078 );
+var main = __nccwpck_require__( 20264 );
 
 
 // EXPORTS //
@@ -44124,7 +44124,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 23078:
+/***/ 20264:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44156,19 +44156,19 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var BIAS = __nccwpck_require__( 11877 );
-var MAX_EXPONENT = __nccwpck_require__( 46276 );
-var MAX_SUBNORMAL_EXPONENT = __nccwpck_require__( 92656 );
-var MIN_SUBNORMAL_EXPONENT = __nccwpck_require__( 34862 );
-var isnan = __nccwpck_require__( 86523 );
-var isInfinite = __nccwpck_require__( 57234 );
-var copysign = __nccwpck_require__( 35672 );
-var normalize = (__nccwpck_require__(79335).assign);
-var floatExp = __nccwpck_require__( 6075 );
-var toWords = __nccwpck_require__( 87949 );
-var fromWords = __nccwpck_require__( 17844 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var BIAS = __nccwpck_require__( 47899 );
+var MAX_EXPONENT = __nccwpck_require__( 66498 );
+var MAX_SUBNORMAL_EXPONENT = __nccwpck_require__( 42317 );
+var MIN_SUBNORMAL_EXPONENT = __nccwpck_require__( 98740 );
+var isnan = __nccwpck_require__( 9993 );
+var isInfinite = __nccwpck_require__( 79144 );
+var copysign = __nccwpck_require__( 49102 );
+var normalize = (__nccwpck_require__(93005).assign);
+var floatExp = __nccwpck_require__( 56241 );
+var toWords = __nccwpck_require__( 69787 );
+var fromWords = __nccwpck_require__( 91442 );
 
 
 // VARIABLES //
@@ -44281,7 +44281,7 @@ module.exports = ldexp;
 
 /***/ }),
 
-/***/ 51550:
+/***/ 82972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44330,7 +44330,7 @@ module.exports = ldexp;
 
 // MODULES //
 
-var main = __nccwpck_require__( 75553 );
+var main = __nccwpck_require__( 99827 );
 
 
 // EXPORTS //
@@ -44340,7 +44340,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 75553:
+/***/ 99827:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44379,13 +44379,13 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 2882 );
-var setHighWord = __nccwpck_require__( 45990 );
-var isnan = __nccwpck_require__( 86523 );
-var BIAS = __nccwpck_require__( 11877 );
-var NINF = __nccwpck_require__( 81475 );
-var polyvalP = __nccwpck_require__( 36488 );
-var polyvalQ = __nccwpck_require__( 71103 );
+var getHighWord = __nccwpck_require__( 78724 );
+var setHighWord = __nccwpck_require__( 92128 );
+var isnan = __nccwpck_require__( 9993 );
+var BIAS = __nccwpck_require__( 47899 );
+var NINF = __nccwpck_require__( 39013 );
+var polyvalP = __nccwpck_require__( 51630 );
+var polyvalQ = __nccwpck_require__( 84589 );
 
 
 // VARIABLES //
@@ -44521,7 +44521,7 @@ module.exports = ln;
 
 /***/ }),
 
-/***/ 36488:
+/***/ 51630:
 /***/ ((module) => {
 
 /**
@@ -44575,7 +44575,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 71103:
+/***/ 84589:
 /***/ ((module) => {
 
 /**
@@ -44629,7 +44629,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 74879:
+/***/ 86293:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44681,7 +44681,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var log1p = __nccwpck_require__( 7306 );
+var log1p = __nccwpck_require__( 53924 );
 
 
 // EXPORTS //
@@ -44691,7 +44691,7 @@ module.exports = log1p;
 
 /***/ }),
 
-/***/ 7306:
+/***/ 53924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44730,13 +44730,13 @@ module.exports = log1p;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var getHighWord = __nccwpck_require__( 2882 );
-var setHighWord = __nccwpck_require__( 45990 );
-var PINF = __nccwpck_require__( 50469 );
-var NINF = __nccwpck_require__( 81475 );
-var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 11877 );
-var polyval = __nccwpck_require__( 10897 );
+var isnan = __nccwpck_require__( 9993 );
+var getHighWord = __nccwpck_require__( 78724 );
+var setHighWord = __nccwpck_require__( 92128 );
+var PINF = __nccwpck_require__( 51651 );
+var NINF = __nccwpck_require__( 39013 );
+var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 47899 );
+var polyval = __nccwpck_require__( 42995 );
 
 
 // VARIABLES //
@@ -45055,7 +45055,7 @@ module.exports = log1p;
 
 /***/ }),
 
-/***/ 10897:
+/***/ 42995:
 /***/ ((module) => {
 
 /**
@@ -45109,7 +45109,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 15430:
+/***/ 17012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45155,7 +45155,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var log1pmx = __nccwpck_require__( 44473 );
+var log1pmx = __nccwpck_require__( 48187 );
 
 
 // EXPORTS //
@@ -45165,7 +45165,7 @@ module.exports = log1pmx;
 
 /***/ }),
 
-/***/ 44781:
+/***/ 96123:
 /***/ ((module) => {
 
 /**
@@ -45237,7 +45237,7 @@ module.exports = log1pSeries;
 
 /***/ }),
 
-/***/ 44473:
+/***/ 48187:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45275,11 +45275,11 @@ module.exports = log1pSeries;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var ln = __nccwpck_require__( 51550 );
-var FLOAT_EPS = __nccwpck_require__( 55088 );
-var sumSeries = __nccwpck_require__( 96491 );
-var log1pSeries = __nccwpck_require__( 44781 );
+var abs = __nccwpck_require__( 96962 );
+var ln = __nccwpck_require__( 82972 );
+var FLOAT_EPS = __nccwpck_require__( 18470 );
+var sumSeries = __nccwpck_require__( 86457 );
+var log1pSeries = __nccwpck_require__( 96123 );
 
 
 // MAIN //
@@ -45337,7 +45337,7 @@ module.exports = log1pmx;
 
 /***/ }),
 
-/***/ 32974:
+/***/ 1140:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45380,7 +45380,7 @@ module.exports = log1pmx;
 
 // MODULES //
 
-var max = __nccwpck_require__( 78641 );
+var max = __nccwpck_require__( 73947 );
 
 
 // EXPORTS //
@@ -45390,7 +45390,7 @@ module.exports = max;
 
 /***/ }),
 
-/***/ 78641:
+/***/ 73947:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45415,9 +45415,9 @@ module.exports = max;
 
 // MODULES //
 
-var isPositiveZero = __nccwpck_require__( 30866 );
-var isnan = __nccwpck_require__( 86523 );
-var PINF = __nccwpck_require__( 50469 );
+var isPositiveZero = __nccwpck_require__( 78384 );
+var isnan = __nccwpck_require__( 9993 );
+var PINF = __nccwpck_require__( 51651 );
 
 
 // MAIN //
@@ -45468,7 +45468,7 @@ module.exports = max;
 
 /***/ }),
 
-/***/ 79594:
+/***/ 50188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45511,7 +45511,7 @@ module.exports = max;
 
 // MODULES //
 
-var maxabs = __nccwpck_require__( 63757 );
+var maxabs = __nccwpck_require__( 7779 );
 
 
 // EXPORTS //
@@ -45521,7 +45521,7 @@ module.exports = maxabs;
 
 /***/ }),
 
-/***/ 63757:
+/***/ 7779:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45546,8 +45546,8 @@ module.exports = maxabs;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var max = __nccwpck_require__( 32974 );
+var abs = __nccwpck_require__( 96962 );
+var max = __nccwpck_require__( 1140 );
 
 
 // MAIN //
@@ -45583,7 +45583,7 @@ module.exports = maxabs;
 
 /***/ }),
 
-/***/ 38008:
+/***/ 14162:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45626,7 +45626,7 @@ module.exports = maxabs;
 
 // MODULES //
 
-var min = __nccwpck_require__( 29503 );
+var min = __nccwpck_require__( 35685 );
 
 
 // EXPORTS //
@@ -45636,7 +45636,7 @@ module.exports = min;
 
 /***/ }),
 
-/***/ 29503:
+/***/ 35685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45661,9 +45661,9 @@ module.exports = min;
 
 // MODULES //
 
-var isNegativeZero = __nccwpck_require__( 23270 );
-var isnan = __nccwpck_require__( 86523 );
-var NINF = __nccwpck_require__( 81475 );
+var isNegativeZero = __nccwpck_require__( 4148 );
+var isnan = __nccwpck_require__( 9993 );
+var NINF = __nccwpck_require__( 39013 );
 
 
 // MAIN //
@@ -45714,7 +45714,7 @@ module.exports = min;
 
 /***/ }),
 
-/***/ 89912:
+/***/ 91446:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45757,7 +45757,7 @@ module.exports = min;
 
 // MODULES //
 
-var minabs = __nccwpck_require__( 10431 );
+var minabs = __nccwpck_require__( 26921 );
 
 
 // EXPORTS //
@@ -45767,7 +45767,7 @@ module.exports = minabs;
 
 /***/ }),
 
-/***/ 10431:
+/***/ 26921:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45792,8 +45792,8 @@ module.exports = minabs;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var min = __nccwpck_require__( 38008 );
+var abs = __nccwpck_require__( 96962 );
+var min = __nccwpck_require__( 14162 );
 
 
 // MAIN //
@@ -45829,7 +45829,7 @@ module.exports = minabs;
 
 /***/ }),
 
-/***/ 6310:
+/***/ 21924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45887,7 +45887,7 @@ module.exports = minabs;
 
 // MODULES //
 
-var main = __nccwpck_require__( 87609 );
+var main = __nccwpck_require__( 15435 );
 
 
 // EXPORTS //
@@ -45897,7 +45897,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 59905:
+/***/ 39603:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45936,12 +45936,12 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 2882 );
-var setLowWord = __nccwpck_require__( 23786 );
-var setHighWord = __nccwpck_require__( 45990 );
-var BIAS = __nccwpck_require__( 11877 );
-var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 31277 );
-var polyvalL = __nccwpck_require__( 53140 );
+var getHighWord = __nccwpck_require__( 78724 );
+var setLowWord = __nccwpck_require__( 52820 );
+var setHighWord = __nccwpck_require__( 92128 );
+var BIAS = __nccwpck_require__( 47899 );
+var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 21815 );
+var polyvalL = __nccwpck_require__( 46242 );
 
 
 // VARIABLES //
@@ -46116,7 +46116,7 @@ module.exports = log2ax;
 
 /***/ }),
 
-/***/ 53726:
+/***/ 67988:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46155,8 +46155,8 @@ module.exports = log2ax;
 
 // MODULES //
 
-var setLowWord = __nccwpck_require__( 23786 );
-var polyvalW = __nccwpck_require__( 837 );
+var setLowWord = __nccwpck_require__( 52820 );
+var polyvalW = __nccwpck_require__( 74423 );
 
 
 // VARIABLES //
@@ -46214,7 +46214,7 @@ module.exports = logx;
 
 /***/ }),
 
-/***/ 87609:
+/***/ 15435:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46253,24 +46253,24 @@ module.exports = logx;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isOdd = __nccwpck_require__( 97687 );
-var isInfinite = __nccwpck_require__( 57234 );
-var isInteger = __nccwpck_require__( 2804 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var toWords = __nccwpck_require__( 87949 );
-var setLowWord = __nccwpck_require__( 23786 );
-var uint32ToInt32 = __nccwpck_require__( 86519 );
-var NINF = __nccwpck_require__( 81475 );
-var PINF = __nccwpck_require__( 50469 );
-var ABS_MASK = __nccwpck_require__( 43935 );
-var xIsZero = __nccwpck_require__( 72122 );
-var yIsHuge = __nccwpck_require__( 30888 );
-var yIsInfinite = __nccwpck_require__( 93355 );
-var log2ax = __nccwpck_require__( 59905 );
-var logx = __nccwpck_require__( 53726 );
-var pow2 = __nccwpck_require__( 55224 );
+var isnan = __nccwpck_require__( 9993 );
+var isOdd = __nccwpck_require__( 83865 );
+var isInfinite = __nccwpck_require__( 79144 );
+var isInteger = __nccwpck_require__( 80190 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var toWords = __nccwpck_require__( 69787 );
+var setLowWord = __nccwpck_require__( 52820 );
+var uint32ToInt32 = __nccwpck_require__( 63533 );
+var NINF = __nccwpck_require__( 39013 );
+var PINF = __nccwpck_require__( 51651 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var xIsZero = __nccwpck_require__( 20628 );
+var yIsHuge = __nccwpck_require__( 88978 );
+var yIsInfinite = __nccwpck_require__( 77013 );
+var log2ax = __nccwpck_require__( 39603 );
+var logx = __nccwpck_require__( 67988 );
+var pow2 = __nccwpck_require__( 97370 );
 
 
 // VARIABLES //
@@ -46605,7 +46605,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 53140:
+/***/ 46242:
 /***/ ((module) => {
 
 /**
@@ -46659,7 +46659,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 35568:
+/***/ 15894:
 /***/ ((module) => {
 
 /**
@@ -46713,7 +46713,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 837:
+/***/ 74423:
 /***/ ((module) => {
 
 /**
@@ -46767,7 +46767,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 55224:
+/***/ 97370:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46806,17 +46806,17 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 2882 );
-var setHighWord = __nccwpck_require__( 45990 );
-var setLowWord = __nccwpck_require__( 23786 );
-var uint32ToInt32 = __nccwpck_require__( 86519 );
-var ldexp = __nccwpck_require__( 83291 );
-var LN2 = __nccwpck_require__( 81239 );
-var BIAS = __nccwpck_require__( 11877 );
-var ABS_MASK = __nccwpck_require__( 43935 );
-var HIGH_SIGNIFICAND_MASK = __nccwpck_require__( 28910 );
-var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 31277 );
-var polyvalP = __nccwpck_require__( 35568 );
+var getHighWord = __nccwpck_require__( 78724 );
+var setHighWord = __nccwpck_require__( 92128 );
+var setLowWord = __nccwpck_require__( 52820 );
+var uint32ToInt32 = __nccwpck_require__( 63533 );
+var ldexp = __nccwpck_require__( 73417 );
+var LN2 = __nccwpck_require__( 25313 );
+var BIAS = __nccwpck_require__( 47899 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var HIGH_SIGNIFICAND_MASK = __nccwpck_require__( 82068 );
+var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 21815 );
+var polyvalP = __nccwpck_require__( 15894 );
 
 
 // VARIABLES //
@@ -46909,7 +46909,7 @@ module.exports = pow2;
 
 /***/ }),
 
-/***/ 72122:
+/***/ 20628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46948,10 +46948,10 @@ module.exports = pow2;
 
 // MODULES //
 
-var isOdd = __nccwpck_require__( 97687 );
-var copysign = __nccwpck_require__( 35672 );
-var NINF = __nccwpck_require__( 81475 );
-var PINF = __nccwpck_require__( 50469 );
+var isOdd = __nccwpck_require__( 83865 );
+var copysign = __nccwpck_require__( 49102 );
+var NINF = __nccwpck_require__( 39013 );
+var PINF = __nccwpck_require__( 51651 );
 
 
 // MAIN //
@@ -47016,7 +47016,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 30888:
+/***/ 88978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47055,8 +47055,8 @@ module.exports = pow;
 
 // MODULES //
 
-var ABS_MASK = __nccwpck_require__( 43935 );
-var getHighWord = __nccwpck_require__( 2882 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var getHighWord = __nccwpck_require__( 78724 );
 
 
 // VARIABLES //
@@ -47119,7 +47119,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 93355:
+/***/ 77013:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47144,8 +47144,8 @@ module.exports = pow;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var PINF = __nccwpck_require__( 50469 );
+var abs = __nccwpck_require__( 96962 );
+var PINF = __nccwpck_require__( 51651 );
 
 
 // MAIN //
@@ -47214,7 +47214,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 74756:
+/***/ 94122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47272,7 +47272,7 @@ module.exports = pow;
 
 // MODULES //
 
-var powm1 = __nccwpck_require__( 2603 );
+var powm1 = __nccwpck_require__( 85325 );
 
 
 // EXPORTS //
@@ -47282,7 +47282,7 @@ module.exports = powm1;
 
 /***/ }),
 
-/***/ 2603:
+/***/ 85325:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47320,13 +47320,13 @@ module.exports = powm1;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isinfinite = __nccwpck_require__( 57234 );
-var abs = __nccwpck_require__( 66260 );
-var expm1 = __nccwpck_require__( 40141 );
-var ln = __nccwpck_require__( 51550 );
-var pow = __nccwpck_require__( 6310 );
-var trunc = __nccwpck_require__( 81262 );
+var isnan = __nccwpck_require__( 9993 );
+var isinfinite = __nccwpck_require__( 79144 );
+var abs = __nccwpck_require__( 96962 );
+var expm1 = __nccwpck_require__( 83115 );
+var ln = __nccwpck_require__( 82972 );
+var pow = __nccwpck_require__( 21924 );
+var trunc = __nccwpck_require__( 89544 );
 
 
 // MAIN //
@@ -47421,7 +47421,7 @@ module.exports = powm1;
 
 /***/ }),
 
-/***/ 93982:
+/***/ 22032:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47465,7 +47465,7 @@ module.exports = powm1;
 
 // MODULES //
 
-var rempio2 = __nccwpck_require__( 44385 );
+var rempio2 = __nccwpck_require__( 37575 );
 
 
 // EXPORTS //
@@ -47475,7 +47475,7 @@ module.exports = rempio2;
 
 /***/ }),
 
-/***/ 97236:
+/***/ 72354:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47516,9 +47516,9 @@ module.exports = rempio2;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
-var ldexp = __nccwpck_require__( 83291 );
-var zeros = __nccwpck_require__( 21830 );
+var floor = __nccwpck_require__( 96028 );
+var ldexp = __nccwpck_require__( 73417 );
+var zeros = __nccwpck_require__( 6304 );
 
 
 // VARIABLES //
@@ -47910,7 +47910,7 @@ module.exports = kernelRempio2;
 
 /***/ }),
 
-/***/ 44385:
+/***/ 37575:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47951,14 +47951,14 @@ module.exports = kernelRempio2;
 
 // MODULES //
 
-var ABS_MASK = __nccwpck_require__( 43935 );
-var EXPONENT_MASK = __nccwpck_require__( 30222 );
-var SIGNIFICAND_MASK = __nccwpck_require__( 28910 );
-var getHighWord = __nccwpck_require__( 2882 );
-var getLowWord = __nccwpck_require__( 31662 );
-var fromWords = __nccwpck_require__( 17844 );
-var rempio2Kernel = __nccwpck_require__( 97236 );
-var rempio2Medium = __nccwpck_require__( 92880 );
+var ABS_MASK = __nccwpck_require__( 27181 );
+var EXPONENT_MASK = __nccwpck_require__( 89828 );
+var SIGNIFICAND_MASK = __nccwpck_require__( 82068 );
+var getHighWord = __nccwpck_require__( 78724 );
+var getLowWord = __nccwpck_require__( 4640 );
+var fromWords = __nccwpck_require__( 91442 );
+var rempio2Kernel = __nccwpck_require__( 72354 );
+var rempio2Medium = __nccwpck_require__( 2690 );
 
 
 // VARIABLES //
@@ -48169,7 +48169,7 @@ module.exports = rempio2;
 
 /***/ }),
 
-/***/ 92880:
+/***/ 2690:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48208,8 +48208,8 @@ module.exports = rempio2;
 
 // MODULES //
 
-var round = __nccwpck_require__( 18972 );
-var getHighWord = __nccwpck_require__( 2882 );
+var round = __nccwpck_require__( 83622 );
+var getHighWord = __nccwpck_require__( 78724 );
 
 
 // VARIABLES //
@@ -48300,7 +48300,7 @@ module.exports = rempio2Medium;
 
 /***/ }),
 
-/***/ 18972:
+/***/ 83622:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48369,7 +48369,7 @@ module.exports = rempio2Medium;
 
 // MODULES //
 
-var main = __nccwpck_require__( 66547 );
+var main = __nccwpck_require__( 50969 );
 
 
 // EXPORTS //
@@ -48379,7 +48379,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 66547:
+/***/ 50969:
 /***/ ((module) => {
 
 /**
@@ -48464,7 +48464,7 @@ module.exports = round;
 
 /***/ }),
 
-/***/ 34882:
+/***/ 26196:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48510,7 +48510,7 @@ module.exports = round;
 
 // MODULES //
 
-var main = __nccwpck_require__( 70997 );
+var main = __nccwpck_require__( 86107 );
 
 
 // EXPORTS //
@@ -48520,7 +48520,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 70997:
+/***/ 86107:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48545,15 +48545,15 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInfinite = __nccwpck_require__( 57234 );
-var pow = __nccwpck_require__( 6310 );
-var abs = __nccwpck_require__( 66260 );
-var round = __nccwpck_require__( 18972 );
-var MAX_SAFE_INTEGER = __nccwpck_require__( 44241 );
-var MAX_EXP = __nccwpck_require__( 67137 );
-var MIN_EXP = __nccwpck_require__( 33555 );
-var MIN_EXP_SUBNORMAL = __nccwpck_require__( 65099 );
+var isnan = __nccwpck_require__( 9993 );
+var isInfinite = __nccwpck_require__( 79144 );
+var pow = __nccwpck_require__( 21924 );
+var abs = __nccwpck_require__( 96962 );
+var round = __nccwpck_require__( 83622 );
+var MAX_SAFE_INTEGER = __nccwpck_require__( 55099 );
+var MAX_EXP = __nccwpck_require__( 35063 );
+var MIN_EXP = __nccwpck_require__( 75917 );
+var MIN_EXP_SUBNORMAL = __nccwpck_require__( 58265 );
 
 
 // VARIABLES //
@@ -48699,7 +48699,7 @@ module.exports = roundn;
 
 /***/ }),
 
-/***/ 79079:
+/***/ 19821:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48748,7 +48748,7 @@ module.exports = roundn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 10178 );
+var main = __nccwpck_require__( 86924 );
 
 
 // EXPORTS //
@@ -48758,7 +48758,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 10178:
+/***/ 86924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48783,7 +48783,7 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
+var isnan = __nccwpck_require__( 9993 );
 
 
 // MAIN //
@@ -48829,7 +48829,7 @@ module.exports = signum;
 
 /***/ }),
 
-/***/ 61794:
+/***/ 67176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48875,7 +48875,7 @@ module.exports = signum;
 
 // MODULES //
 
-var main = __nccwpck_require__( 53205 );
+var main = __nccwpck_require__( 33167 );
 
 
 // EXPORTS //
@@ -48885,7 +48885,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 53205:
+/***/ 33167:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48924,12 +48924,12 @@ module.exports = main;
 
 // MODULES //
 
-var HIGH_WORD_ABS_MASK = __nccwpck_require__( 43935 );
-var HIGH_WORD_EXPONENT_MASK = __nccwpck_require__( 30222 );
-var getHighWord = __nccwpck_require__( 2882 );
-var kernelCos = __nccwpck_require__( 71567 );
-var kernelSin = __nccwpck_require__( 70186 );
-var rempio2 = __nccwpck_require__( 93982 );
+var HIGH_WORD_ABS_MASK = __nccwpck_require__( 27181 );
+var HIGH_WORD_EXPONENT_MASK = __nccwpck_require__( 89828 );
+var getHighWord = __nccwpck_require__( 78724 );
+var kernelCos = __nccwpck_require__( 26561 );
+var kernelSin = __nccwpck_require__( 89272 );
+var rempio2 = __nccwpck_require__( 22032 );
 
 
 // VARIABLES //
@@ -49024,7 +49024,7 @@ module.exports = sin;
 
 /***/ }),
 
-/***/ 18901:
+/***/ 31371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49070,7 +49070,7 @@ module.exports = sin;
 
 // MODULES //
 
-var main = __nccwpck_require__( 83012 );
+var main = __nccwpck_require__( 87478 );
 
 
 // EXPORTS //
@@ -49080,7 +49080,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 83012:
+/***/ 87478:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49105,13 +49105,13 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 86523 );
-var isInfinite = __nccwpck_require__( 57234 );
-var cos = __nccwpck_require__( 99191 );
-var sin = __nccwpck_require__( 61794 );
-var abs = __nccwpck_require__( 66260 );
-var copysign = __nccwpck_require__( 35672 );
-var PI = __nccwpck_require__( 39701 );
+var isnan = __nccwpck_require__( 9993 );
+var isInfinite = __nccwpck_require__( 79144 );
+var cos = __nccwpck_require__( 85585 );
+var sin = __nccwpck_require__( 67176 );
+var abs = __nccwpck_require__( 96962 );
+var copysign = __nccwpck_require__( 49102 );
+var PI = __nccwpck_require__( 93683 );
 
 
 // MAIN //
@@ -49187,7 +49187,7 @@ module.exports = sinpi;
 
 /***/ }),
 
-/***/ 15478:
+/***/ 61824:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49236,7 +49236,7 @@ module.exports = sinpi;
 
 // MODULES //
 
-var main = __nccwpck_require__( 91689 );
+var main = __nccwpck_require__( 69367 );
 
 
 // EXPORTS //
@@ -49246,7 +49246,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 91689:
+/***/ 69367:
 /***/ ((module) => {
 
 /**
@@ -49304,7 +49304,7 @@ module.exports = sqrt;
 
 /***/ }),
 
-/***/ 81262:
+/***/ 89544:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49359,7 +49359,7 @@ module.exports = sqrt;
 
 // MODULES //
 
-var main = __nccwpck_require__( 92657 );
+var main = __nccwpck_require__( 51279 );
 
 
 // EXPORTS //
@@ -49369,7 +49369,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 92657:
+/***/ 51279:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49394,8 +49394,8 @@ module.exports = main;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 42334 );
-var ceil = __nccwpck_require__( 3385 );
+var floor = __nccwpck_require__( 96028 );
+var ceil = __nccwpck_require__( 54463 );
 
 
 // MAIN //
@@ -49449,7 +49449,7 @@ module.exports = trunc;
 
 /***/ }),
 
-/***/ 13962:
+/***/ 2340:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49474,9 +49474,9 @@ module.exports = trunc;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var EPS = __nccwpck_require__( 55088 );
-var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 28858 );
+var abs = __nccwpck_require__( 96962 );
+var EPS = __nccwpck_require__( 18470 );
+var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 48500 );
 
 
 // VARIABLES //
@@ -49651,7 +49651,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 57028:
+/***/ 18134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49676,9 +49676,9 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 28858 );
-var EPS = __nccwpck_require__( 55088 );
+var abs = __nccwpck_require__( 96962 );
+var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 48500 );
+var EPS = __nccwpck_require__( 18470 );
 
 
 // VARIABLES //
@@ -49893,7 +49893,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 30508:
+/***/ 40366:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49940,9 +49940,9 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var hasGeneratorSupport = __nccwpck_require__( 67640 );
-var generator = __nccwpck_require__( 57028 );
-var basic = __nccwpck_require__( 13962 );
+var hasGeneratorSupport = __nccwpck_require__( 32674 );
+var generator = __nccwpck_require__( 18134 );
+var basic = __nccwpck_require__( 2340 );
 
 
 // MAIN //
@@ -49962,7 +49962,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 71278:
+/***/ 64952:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49987,8 +49987,8 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var Fcn = __nccwpck_require__( 36990 );
-var evalpoly = __nccwpck_require__( 93767 );
+var Fcn = __nccwpck_require__( 64972 );
+var evalpoly = __nccwpck_require__( 40673 );
 
 
 // MAIN //
@@ -50097,7 +50097,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 62096:
+/***/ 47006:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50145,9 +50145,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 93767 );
-var factory = __nccwpck_require__( 71278 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 40673 );
+var factory = __nccwpck_require__( 64952 );
 
 
 // MAIN //
@@ -50162,7 +50162,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 93767:
+/***/ 40673:
 /***/ ((module) => {
 
 /**
@@ -50233,7 +50233,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 56049:
+/***/ 3655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50258,8 +50258,8 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var EPS = __nccwpck_require__( 55088 );
+var abs = __nccwpck_require__( 96962 );
+var EPS = __nccwpck_require__( 18470 );
 
 
 // VARIABLES //
@@ -50326,7 +50326,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 13333:
+/***/ 92851:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50351,8 +50351,8 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 66260 );
-var EPS = __nccwpck_require__( 55088 );
+var abs = __nccwpck_require__( 96962 );
+var EPS = __nccwpck_require__( 18470 );
 
 
 // VARIABLES //
@@ -50432,7 +50432,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 96491:
+/***/ 86457:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50478,9 +50478,9 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var hasGeneratorSupport = __nccwpck_require__( 67640 );
-var generator = __nccwpck_require__( 13333 );
-var basic = __nccwpck_require__( 56049 );
+var hasGeneratorSupport = __nccwpck_require__( 32674 );
+var generator = __nccwpck_require__( 92851 );
+var basic = __nccwpck_require__( 3655 );
 
 
 // MAIN //
@@ -50500,7 +50500,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 84241:
+/***/ 43695:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50537,7 +50537,7 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var main = __nccwpck_require__( 97696 );
+var main = __nccwpck_require__( 24346 );
 
 
 // EXPORTS //
@@ -50547,7 +50547,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 97696:
+/***/ 24346:
 /***/ ((module) => {
 
 /**
@@ -50577,7 +50577,7 @@ module.exports = Number; // eslint-disable-line stdlib/require-globals
 
 /***/ }),
 
-/***/ 6075:
+/***/ 56241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50623,7 +50623,7 @@ module.exports = Number; // eslint-disable-line stdlib/require-globals
 
 // MODULES //
 
-var main = __nccwpck_require__( 67014 );
+var main = __nccwpck_require__( 65312 );
 
 
 // EXPORTS //
@@ -50633,7 +50633,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 67014:
+/***/ 65312:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50658,9 +50658,9 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 2882 );
-var EXP_MASK = __nccwpck_require__( 30222 );
-var BIAS = __nccwpck_require__( 11877 );
+var getHighWord = __nccwpck_require__( 78724 );
+var EXP_MASK = __nccwpck_require__( 89828 );
+var BIAS = __nccwpck_require__( 47899 );
 
 
 // MAIN //
@@ -50706,7 +50706,7 @@ module.exports = exponent;
 
 /***/ }),
 
-/***/ 17844:
+/***/ 91442:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50761,7 +50761,7 @@ module.exports = exponent;
 
 // MODULES //
 
-var main = __nccwpck_require__( 15259 );
+var main = __nccwpck_require__( 17285 );
 
 
 // EXPORTS //
@@ -50771,7 +50771,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 99593:
+/***/ 60783:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50796,7 +50796,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -50825,7 +50825,7 @@ module.exports = indices;
 
 /***/ }),
 
-/***/ 15259:
+/***/ 17285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50850,9 +50850,9 @@ module.exports = indices;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var indices = __nccwpck_require__( 99593 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var indices = __nccwpck_require__( 60783 );
 
 
 // VARIABLES //
@@ -50952,7 +50952,7 @@ module.exports = fromWords;
 
 /***/ }),
 
-/***/ 69828:
+/***/ 71410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50977,7 +50977,7 @@ module.exports = fromWords;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -50997,7 +50997,7 @@ module.exports = HIGH;
 
 /***/ }),
 
-/***/ 2882:
+/***/ 78724:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51034,7 +51034,7 @@ module.exports = HIGH;
 
 // MODULES //
 
-var main = __nccwpck_require__( 16053 );
+var main = __nccwpck_require__( 35211 );
 
 
 // EXPORTS //
@@ -51044,7 +51044,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 16053:
+/***/ 35211:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51069,9 +51069,9 @@ module.exports = main;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var HIGH = __nccwpck_require__( 69828 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var HIGH = __nccwpck_require__( 71410 );
 
 
 // VARIABLES //
@@ -51142,7 +51142,7 @@ module.exports = getHighWord;
 
 /***/ }),
 
-/***/ 31662:
+/***/ 4640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51179,7 +51179,7 @@ module.exports = getHighWord;
 
 // MODULES //
 
-var main = __nccwpck_require__( 23761 );
+var main = __nccwpck_require__( 14743 );
 
 
 // EXPORTS //
@@ -51189,7 +51189,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 75844:
+/***/ 92954:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51214,7 +51214,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -51234,7 +51234,7 @@ module.exports = LOW;
 
 /***/ }),
 
-/***/ 23761:
+/***/ 14743:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51259,9 +51259,9 @@ module.exports = LOW;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var LOW = __nccwpck_require__( 75844 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var LOW = __nccwpck_require__( 92954 );
 
 
 // VARIABLES //
@@ -51332,7 +51332,7 @@ module.exports = getLowWord;
 
 /***/ }),
 
-/***/ 40750:
+/***/ 41388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51357,10 +51357,10 @@ module.exports = getLowWord;
 
 // MODULES //
 
-var FLOAT64_SMALLEST_NORMAL = __nccwpck_require__( 55417 );
-var isInfinite = __nccwpck_require__( 57234 );
-var isnan = __nccwpck_require__( 86523 );
-var abs = __nccwpck_require__( 66260 );
+var FLOAT64_SMALLEST_NORMAL = __nccwpck_require__( 29735 );
+var isInfinite = __nccwpck_require__( 79144 );
+var isnan = __nccwpck_require__( 9993 );
+var abs = __nccwpck_require__( 96962 );
 
 
 // VARIABLES //
@@ -51436,7 +51436,7 @@ module.exports = normalize;
 
 /***/ }),
 
-/***/ 79335:
+/***/ 93005:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51492,9 +51492,9 @@ module.exports = normalize;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 86754 );
-var assign = __nccwpck_require__( 40750 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 76716 );
+var assign = __nccwpck_require__( 41388 );
 
 
 // MAIN //
@@ -51509,7 +51509,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86754:
+/***/ 76716:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51534,7 +51534,7 @@ module.exports = main;
 
 // MODULES //
 
-var fcn = __nccwpck_require__( 40750 );
+var fcn = __nccwpck_require__( 41388 );
 
 
 // MAIN //
@@ -51589,7 +51589,7 @@ module.exports = normalize;
 
 /***/ }),
 
-/***/ 72880:
+/***/ 86982:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51614,7 +51614,7 @@ module.exports = normalize;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -51634,7 +51634,7 @@ module.exports = HIGH;
 
 /***/ }),
 
-/***/ 45990:
+/***/ 92128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51683,7 +51683,7 @@ module.exports = HIGH;
 
 // MODULES //
 
-var main = __nccwpck_require__( 96921 );
+var main = __nccwpck_require__( 56535 );
 
 
 // EXPORTS //
@@ -51693,7 +51693,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 96921:
+/***/ 56535:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51718,9 +51718,9 @@ module.exports = main;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var HIGH = __nccwpck_require__( 72880 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var HIGH = __nccwpck_require__( 86982 );
 
 
 // VARIABLES //
@@ -51804,7 +51804,7 @@ module.exports = setHighWord;
 
 /***/ }),
 
-/***/ 23786:
+/***/ 52820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51861,7 +51861,7 @@ module.exports = setHighWord;
 
 // MODULES //
 
-var main = __nccwpck_require__( 10253 );
+var main = __nccwpck_require__( 60443 );
 
 
 // EXPORTS //
@@ -51871,7 +51871,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 79760:
+/***/ 90846:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51896,7 +51896,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -51916,7 +51916,7 @@ module.exports = LOW;
 
 /***/ }),
 
-/***/ 10253:
+/***/ 60443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51941,9 +51941,9 @@ module.exports = LOW;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var LOW = __nccwpck_require__( 79760 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var LOW = __nccwpck_require__( 90846 );
 
 
 // VARIABLES //
@@ -52035,7 +52035,7 @@ module.exports = setLowWord;
 
 /***/ }),
 
-/***/ 16027:
+/***/ 27073:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52072,8 +52072,8 @@ module.exports = setLowWord;
 
 // MODULES //
 
-var builtin = __nccwpck_require__( 27558 );
-var polyfill = __nccwpck_require__( 13432 );
+var builtin = __nccwpck_require__( 78800 );
+var polyfill = __nccwpck_require__( 17318 );
 
 
 // MAIN //
@@ -52093,7 +52093,7 @@ module.exports = float64ToFloat32;
 
 /***/ }),
 
-/***/ 27558:
+/***/ 78800:
 /***/ ((module) => {
 
 /**
@@ -52128,7 +52128,7 @@ module.exports = fround;
 
 /***/ }),
 
-/***/ 13432:
+/***/ 17318:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52153,7 +52153,7 @@ module.exports = fround;
 
 // MODULES //
 
-var Float32Array = __nccwpck_require__( 84820 );
+var Float32Array = __nccwpck_require__( 25194 );
 
 
 // VARIABLES //
@@ -52186,7 +52186,7 @@ module.exports = float64ToFloat32;
 
 /***/ }),
 
-/***/ 42751:
+/***/ 54674:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52211,9 +52211,9 @@ module.exports = float64ToFloat32;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 47096 );
-var Float64Array = __nccwpck_require__( 69979 );
-var indices = __nccwpck_require__( 33808 );
+var Uint32Array = __nccwpck_require__( 43494 );
+var Float64Array = __nccwpck_require__( 24221 );
+var indices = __nccwpck_require__( 15782 );
 
 
 // VARIABLES //
@@ -52300,7 +52300,7 @@ module.exports = toWords;
 
 /***/ }),
 
-/***/ 87949:
+/***/ 69787:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52349,9 +52349,9 @@ module.exports = toWords;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 16364 );
-var assign = __nccwpck_require__( 42751 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 91782 );
+var assign = __nccwpck_require__( 54674 );
 
 
 // MAIN //
@@ -52366,7 +52366,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 33808:
+/***/ 15782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52391,7 +52391,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 40347 );
+var isLittleEndian = __nccwpck_require__( 69625 );
 
 
 // MAIN //
@@ -52420,7 +52420,7 @@ module.exports = indices;
 
 /***/ }),
 
-/***/ 16364:
+/***/ 91782:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52445,7 +52445,7 @@ module.exports = indices;
 
 // MODULES //
 
-var fcn = __nccwpck_require__( 42751 );
+var fcn = __nccwpck_require__( 54674 );
 
 
 // MAIN //
@@ -52472,7 +52472,7 @@ module.exports = toWords;
 
 /***/ }),
 
-/***/ 86519:
+/***/ 63533:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52513,7 +52513,7 @@ module.exports = toWords;
 
 // MODULES //
 
-var uint32ToInt32 = __nccwpck_require__( 73234 );
+var uint32ToInt32 = __nccwpck_require__( 83788 );
 
 
 // EXPORTS //
@@ -52523,7 +52523,7 @@ module.exports = uint32ToInt32;
 
 /***/ }),
 
-/***/ 73234:
+/***/ 83788:
 /***/ ((module) => {
 
 /**
@@ -52577,7 +52577,7 @@ module.exports = uint32ToInt32;
 
 /***/ }),
 
-/***/ 63111:
+/***/ 63977:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52628,7 +52628,7 @@ module.exports = uint32ToInt32;
 
 // MODULES //
 
-var main = __nccwpck_require__( 39778 );
+var main = __nccwpck_require__( 55272 );
 
 
 // EXPORTS //
@@ -52638,7 +52638,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 39778:
+/***/ 55272:
 /***/ ((module) => {
 
 /**
@@ -52703,7 +52703,7 @@ module.exports = Obj;
 
 /***/ }),
 
-/***/ 33585:
+/***/ 93547:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52754,9 +52754,9 @@ module.exports = Obj;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 86176 );
-var REGEXP = __nccwpck_require__( 48812 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 7286 );
+var REGEXP = __nccwpck_require__( 40910 );
 
 
 // MAIN //
@@ -52771,7 +52771,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86176:
+/***/ 7286:
 /***/ ((module) => {
 
 /**
@@ -52832,7 +52832,7 @@ module.exports = reFunctionName;
 
 /***/ }),
 
-/***/ 48812:
+/***/ 40910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52857,7 +52857,7 @@ module.exports = reFunctionName;
 
 // MODULES //
 
-var reFunctionName = __nccwpck_require__( 86176 );
+var reFunctionName = __nccwpck_require__( 7286 );
 
 
 // MAIN //
@@ -52899,7 +52899,7 @@ module.exports = RE_FUNCTION_NAME;
 
 /***/ }),
 
-/***/ 32335:
+/***/ 36893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52924,10 +52924,10 @@ module.exports = RE_FUNCTION_NAME;
 
 // MODULES //
 
-var constantFunction = __nccwpck_require__( 3084 );
-var betainc = __nccwpck_require__( 89986 );
-var isnan = __nccwpck_require__( 86523 );
-var pow = __nccwpck_require__( 6310 );
+var constantFunction = __nccwpck_require__( 17846 );
+var betainc = __nccwpck_require__( 7636 );
+var isnan = __nccwpck_require__( 9993 );
+var pow = __nccwpck_require__( 21924 );
 
 
 // MAIN //
@@ -52993,7 +52993,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 86021:
+/***/ 10935:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53043,9 +53043,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 61044 );
-var factory = __nccwpck_require__( 32335 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 2738 );
+var factory = __nccwpck_require__( 36893 );
 
 
 // MAIN //
@@ -53060,7 +53060,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 61044:
+/***/ 2738:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53085,9 +53085,9 @@ module.exports = main;
 
 // MODULES //
 
-var betainc = __nccwpck_require__( 89986 );
-var isnan = __nccwpck_require__( 86523 );
-var pow = __nccwpck_require__( 6310 );
+var betainc = __nccwpck_require__( 7636 );
+var isnan = __nccwpck_require__( 9993 );
+var pow = __nccwpck_require__( 21924 );
 
 
 // MAIN //
@@ -53156,7 +53156,7 @@ module.exports = cdf;
 
 /***/ }),
 
-/***/ 62077:
+/***/ 49515:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53181,11 +53181,11 @@ module.exports = cdf;
 
 // MODULES //
 
-var constantFunction = __nccwpck_require__( 3084 );
-var kernelBetaincinv = __nccwpck_require__( 61489 );
-var isnan = __nccwpck_require__( 86523 );
-var sign = __nccwpck_require__( 79079 );
-var sqrt = __nccwpck_require__( 15478 );
+var constantFunction = __nccwpck_require__( 17846 );
+var kernelBetaincinv = __nccwpck_require__( 73087 );
+var isnan = __nccwpck_require__( 9993 );
+var sign = __nccwpck_require__( 19821 );
+var sqrt = __nccwpck_require__( 61824 );
 
 
 // MAIN //
@@ -53245,7 +53245,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 74455:
+/***/ 89825:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53296,9 +53296,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 75186 );
-var factory = __nccwpck_require__( 62077 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 27440 );
+var factory = __nccwpck_require__( 49515 );
 
 
 // MAIN //
@@ -53313,7 +53313,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 75186:
+/***/ 27440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53338,10 +53338,10 @@ module.exports = main;
 
 // MODULES //
 
-var kernelBetaincinv = __nccwpck_require__( 61489 );
-var isnan = __nccwpck_require__( 86523 );
-var sign = __nccwpck_require__( 79079 );
-var sqrt = __nccwpck_require__( 15478 );
+var kernelBetaincinv = __nccwpck_require__( 73087 );
+var isnan = __nccwpck_require__( 9993 );
+var sign = __nccwpck_require__( 19821 );
+var sqrt = __nccwpck_require__( 61824 );
 
 
 // MAIN //
@@ -53406,7 +53406,7 @@ module.exports = quantile;
 
 /***/ }),
 
-/***/ 54736:
+/***/ 4014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53453,7 +53453,7 @@ module.exports = quantile;
 
 // MODULES //
 
-var mean = __nccwpck_require__( 15623 );
+var mean = __nccwpck_require__( 98865 );
 
 
 // EXPORTS //
@@ -53465,7 +53465,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 15623:
+/***/ 98865:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53490,9 +53490,9 @@ module.exports = mean;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var mean = __nccwpck_require__( 64083 );
-var ndarray = __nccwpck_require__( 85819 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var mean = __nccwpck_require__( 63669 );
+var ndarray = __nccwpck_require__( 60593 );
 
 
 // MAIN //
@@ -53507,7 +53507,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 64083:
+/***/ 63669:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53532,7 +53532,7 @@ module.exports = mean;
 
 // MODULES //
 
-var meanpn = __nccwpck_require__( 2406 );
+var meanpn = __nccwpck_require__( 31640 );
 
 
 // MAIN //
@@ -53563,7 +53563,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 85819:
+/***/ 60593:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53588,7 +53588,7 @@ module.exports = mean;
 
 // MODULES //
 
-var meanpn = (__nccwpck_require__(2406).ndarray);
+var meanpn = (__nccwpck_require__(31640).ndarray);
 
 
 // MAIN //
@@ -53620,7 +53620,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 21158:
+/***/ 82848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53645,8 +53645,8 @@ module.exports = mean;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(51537).ndarray);
-var gapxsumpw = (__nccwpck_require__(84250).ndarray);
+var gsumpw = (__nccwpck_require__(54855).ndarray);
+var gapxsumpw = (__nccwpck_require__(91372).ndarray);
 
 
 // MAIN //
@@ -53699,7 +53699,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 2406:
+/***/ 31640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53746,7 +53746,7 @@ module.exports = meanpn;
 
 // MODULES //
 
-var meanpn = __nccwpck_require__( 36185 );
+var meanpn = __nccwpck_require__( 30399 );
 
 
 // EXPORTS //
@@ -53758,7 +53758,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 36185:
+/***/ 30399:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53783,9 +53783,9 @@ module.exports = meanpn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var meanpn = __nccwpck_require__( 13031 );
-var ndarray = __nccwpck_require__( 35641 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var meanpn = __nccwpck_require__( 46633 );
+var ndarray = __nccwpck_require__( 16019 );
 
 
 // MAIN //
@@ -53800,7 +53800,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 13031:
+/***/ 46633:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53825,8 +53825,8 @@ module.exports = meanpn;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 1417 );
-var ndarray = __nccwpck_require__( 35641 );
+var stride2offset = __nccwpck_require__( 2815 );
+var ndarray = __nccwpck_require__( 16019 );
 
 
 // MAIN //
@@ -53866,7 +53866,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 35641:
+/***/ 16019:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53891,10 +53891,10 @@ module.exports = meanpn;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(51537).ndarray);
-var gapxsumpw = (__nccwpck_require__(84250).ndarray);
-var arraylike2object = __nccwpck_require__( 66056 );
-var accessors = __nccwpck_require__( 21158 );
+var gsumpw = (__nccwpck_require__(54855).ndarray);
+var gapxsumpw = (__nccwpck_require__(91372).ndarray);
+var arraylike2object = __nccwpck_require__( 68702 );
+var accessors = __nccwpck_require__( 82848 );
 
 
 // MAIN //
@@ -53956,7 +53956,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 47638:
+/***/ 49376:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54003,7 +54003,7 @@ module.exports = meanpn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 48137 );
+var main = __nccwpck_require__( 86487 );
 
 
 // EXPORTS //
@@ -54015,7 +54015,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 48137:
+/***/ 86487:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54040,9 +54040,9 @@ module.exports = main;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var variance = __nccwpck_require__( 47879 );
-var ndarray = __nccwpck_require__( 2089 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var variance = __nccwpck_require__( 8001 );
+var ndarray = __nccwpck_require__( 41771 );
 
 
 // MAIN //
@@ -54057,7 +54057,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 2089:
+/***/ 41771:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54082,7 +54082,7 @@ module.exports = variance;
 
 // MODULES //
 
-var variancepn = (__nccwpck_require__(93808).ndarray);
+var variancepn = (__nccwpck_require__(27734).ndarray);
 
 
 // MAIN //
@@ -54115,7 +54115,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 47879:
+/***/ 8001:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54140,7 +54140,7 @@ module.exports = variance;
 
 // MODULES //
 
-var variancepn = __nccwpck_require__( 93808 );
+var variancepn = __nccwpck_require__( 27734 );
 
 
 // MAIN //
@@ -54172,7 +54172,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 50616:
+/***/ 54454:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54197,7 +54197,7 @@ module.exports = variance;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(51537).ndarray);
+var gsumpw = (__nccwpck_require__(54855).ndarray);
 
 
 // MAIN //
@@ -54276,7 +54276,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 93808:
+/***/ 27734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54323,9 +54323,9 @@ module.exports = variancepn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 4568 );
-var main = __nccwpck_require__( 23559 );
-var ndarray = __nccwpck_require__( 53947 );
+var setReadOnly = __nccwpck_require__( 23418 );
+var main = __nccwpck_require__( 62089 );
+var ndarray = __nccwpck_require__( 13065 );
 
 
 // MAIN //
@@ -54342,7 +54342,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 23559:
+/***/ 62089:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54367,8 +54367,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 1417 );
-var ndarray = __nccwpck_require__( 53947 );
+var stride2offset = __nccwpck_require__( 2815 );
+var ndarray = __nccwpck_require__( 13065 );
 
 
 // MAIN //
@@ -54411,7 +54411,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 53947:
+/***/ 13065:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54436,9 +54436,9 @@ module.exports = variancepn;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(51537).ndarray);
-var arraylike2object = __nccwpck_require__( 66056 );
-var accessors = __nccwpck_require__( 50616 );
+var gsumpw = (__nccwpck_require__(54855).ndarray);
+var arraylike2object = __nccwpck_require__( 68702 );
+var accessors = __nccwpck_require__( 54454 );
 
 
 // MAIN //
@@ -54513,7 +54513,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 39329:
+/***/ 11683:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54554,7 +54554,7 @@ module.exports = variancepn;
 
 // MODULES //
 
-var ttest2 = __nccwpck_require__( 69232 );
+var ttest2 = __nccwpck_require__( 56606 );
 
 
 // EXPORTS //
@@ -54564,7 +54564,7 @@ module.exports = ttest2;
 
 /***/ }),
 
-/***/ 69232:
+/***/ 56606:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54589,21 +54589,21 @@ module.exports = ttest2;
 
 // MODULES //
 
-var isNumberArray = (__nccwpck_require__(55632).primitives);
-var isTypedArrayLike = __nccwpck_require__( 54289 );
-var setReadOnly = __nccwpck_require__( 47436 );
-var tCDF = __nccwpck_require__( 86021 );
-var tQuantile = __nccwpck_require__( 74455 );
-var sqrt = __nccwpck_require__( 15478 );
-var abs = __nccwpck_require__( 66260 );
-var pow = __nccwpck_require__( 6310 );
-var mean = __nccwpck_require__( 54736 );
-var variance = __nccwpck_require__( 47638 );
-var format = __nccwpck_require__( 17760 );
-var NINF = __nccwpck_require__( 81475 );
-var PINF = __nccwpck_require__( 50469 );
-var validate = __nccwpck_require__( 90363 );
-var print = __nccwpck_require__( 97982 ); // eslint-disable-line stdlib/no-redeclare
+var isNumberArray = (__nccwpck_require__(18254).primitives);
+var isTypedArrayLike = __nccwpck_require__( 45399 );
+var setReadOnly = __nccwpck_require__( 20510 );
+var tCDF = __nccwpck_require__( 10935 );
+var tQuantile = __nccwpck_require__( 89825 );
+var sqrt = __nccwpck_require__( 61824 );
+var abs = __nccwpck_require__( 96962 );
+var pow = __nccwpck_require__( 21924 );
+var mean = __nccwpck_require__( 4014 );
+var variance = __nccwpck_require__( 49376 );
+var format = __nccwpck_require__( 3530 );
+var NINF = __nccwpck_require__( 39013 );
+var PINF = __nccwpck_require__( 51651 );
+var validate = __nccwpck_require__( 60889 );
+var print = __nccwpck_require__( 79756 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -54752,7 +54752,7 @@ module.exports = ttest2;
 
 /***/ }),
 
-/***/ 97982:
+/***/ 79756:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54777,12 +54777,12 @@ module.exports = ttest2;
 
 // MODULES //
 
-var isPositiveInteger = __nccwpck_require__( 17765 );
-var isObject = __nccwpck_require__( 29181 );
-var isBoolean = (__nccwpck_require__(67035).isPrimitive);
-var hasOwnProp = __nccwpck_require__( 31907 );
-var roundn = __nccwpck_require__( 34882 );
-var format = __nccwpck_require__( 17760 );
+var isPositiveInteger = __nccwpck_require__( 93367 );
+var isObject = __nccwpck_require__( 76483 );
+var isBoolean = (__nccwpck_require__(73313).isPrimitive);
+var hasOwnProp = __nccwpck_require__( 38601 );
+var roundn = __nccwpck_require__( 26196 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -54871,7 +54871,7 @@ module.exports = print;
 
 /***/ }),
 
-/***/ 90363:
+/***/ 60889:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54896,12 +54896,12 @@ module.exports = print;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(3180).isPrimitive);
-var isObject = __nccwpck_require__( 29181 );
-var isString = (__nccwpck_require__(4156).isPrimitive);
-var isnan = __nccwpck_require__( 27226 );
-var hasOwnProp = __nccwpck_require__( 31907 );
-var format = __nccwpck_require__( 17760 );
+var isNumber = (__nccwpck_require__(17906).isPrimitive);
+var isObject = __nccwpck_require__( 76483 );
+var isString = (__nccwpck_require__(29494).isPrimitive);
+var isnan = __nccwpck_require__( 56376 );
+var hasOwnProp = __nccwpck_require__( 38601 );
+var format = __nccwpck_require__( 3530 );
 
 
 // MAIN //
@@ -54957,7 +54957,7 @@ module.exports = validate;
 
 /***/ }),
 
-/***/ 85765:
+/***/ 26447:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55000,7 +55000,7 @@ module.exports = validate;
 
 // MODULES //
 
-var main = __nccwpck_require__( 7476 );
+var main = __nccwpck_require__( 64826 );
 
 
 // EXPORTS //
@@ -55010,7 +55010,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 7476:
+/***/ 64826:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55035,7 +55035,7 @@ module.exports = main;
 
 // MODULES //
 
-var Float64Array = __nccwpck_require__( 69979 );
+var Float64Array = __nccwpck_require__( 24221 );
 
 
 // MAIN //
@@ -55070,7 +55070,7 @@ module.exports = reinterpret;
 
 /***/ }),
 
-/***/ 40518:
+/***/ 39628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55113,7 +55113,7 @@ module.exports = reinterpret;
 
 // MODULES //
 
-var main = __nccwpck_require__( 12569 );
+var main = __nccwpck_require__( 58659 );
 
 
 // EXPORTS //
@@ -55123,7 +55123,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 12569:
+/***/ 58659:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55148,7 +55148,7 @@ module.exports = main;
 
 // MODULES //
 
-var Float32Array = __nccwpck_require__( 84820 );
+var Float32Array = __nccwpck_require__( 25194 );
 
 
 // MAIN //
@@ -55183,7 +55183,7 @@ module.exports = reinterpret;
 
 /***/ }),
 
-/***/ 1417:
+/***/ 2815:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55220,7 +55220,7 @@ module.exports = reinterpret;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 27656 );
+var stride2offset = __nccwpck_require__( 72010 );
 
 
 // EXPORTS //
@@ -55230,7 +55230,7 @@ module.exports = stride2offset;
 
 /***/ }),
 
-/***/ 27656:
+/***/ 72010:
 /***/ ((module) => {
 
 /**
@@ -55281,7 +55281,7 @@ module.exports = stride2offset;
 
 /***/ }),
 
-/***/ 92029:
+/***/ 91619:
 /***/ ((module) => {
 
 /**
@@ -55391,7 +55391,7 @@ module.exports = formatDouble;
 
 /***/ }),
 
-/***/ 91836:
+/***/ 39730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55416,8 +55416,8 @@ module.exports = formatDouble;
 
 // MODULES //
 
-var isNumber = __nccwpck_require__( 86392 );
-var zeroPad = __nccwpck_require__( 20122 );
+var isNumber = __nccwpck_require__( 40290 );
+var zeroPad = __nccwpck_require__( 61180 );
 
 // NOTE: for the following, we explicitly avoid using stdlib packages in this particular package in order to avoid circular dependencies.
 var lowercase = String.prototype.toLowerCase;
@@ -55513,7 +55513,7 @@ module.exports = formatInteger;
 
 /***/ }),
 
-/***/ 50024:
+/***/ 52130:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55551,7 +55551,7 @@ module.exports = formatInteger;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84879 );
+var main = __nccwpck_require__( 81845 );
 
 
 // EXPORTS //
@@ -55561,7 +55561,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86392:
+/***/ 40290:
 /***/ ((module) => {
 
 /**
@@ -55614,7 +55614,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 97852:
+/***/ 96626:
 /***/ ((module) => {
 
 /**
@@ -55663,7 +55663,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 84879:
+/***/ 81845:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55688,12 +55688,12 @@ module.exports = isString;
 
 // MODULES //
 
-var formatInteger = __nccwpck_require__( 91836 );
-var isString = __nccwpck_require__( 97852 );
-var isNumber = __nccwpck_require__( 86392 );
-var formatDouble = __nccwpck_require__( 92029 );
-var spacePad = __nccwpck_require__( 34484 );
-var zeroPad = __nccwpck_require__( 20122 );
+var formatInteger = __nccwpck_require__( 39730 );
+var isString = __nccwpck_require__( 96626 );
+var isNumber = __nccwpck_require__( 40290 );
+var formatDouble = __nccwpck_require__( 91619 );
+var spacePad = __nccwpck_require__( 18070 );
+var zeroPad = __nccwpck_require__( 61180 );
 
 
 // VARIABLES //
@@ -55913,7 +55913,7 @@ module.exports = formatInterpolate;
 
 /***/ }),
 
-/***/ 34484:
+/***/ 18070:
 /***/ ((module) => {
 
 /**
@@ -55985,7 +55985,7 @@ module.exports = spacePad;
 
 /***/ }),
 
-/***/ 20122:
+/***/ 61180:
 /***/ ((module) => {
 
 /**
@@ -56076,7 +56076,7 @@ module.exports = zeroPad;
 
 /***/ }),
 
-/***/ 19340:
+/***/ 93014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56114,7 +56114,7 @@ module.exports = zeroPad;
 
 // MODULES //
 
-var main = __nccwpck_require__( 58755 );
+var main = __nccwpck_require__( 56329 );
 
 
 // EXPORTS //
@@ -56124,7 +56124,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58755:
+/***/ 56329:
 /***/ ((module) => {
 
 /**
@@ -56226,7 +56226,7 @@ module.exports = formatTokenize;
 
 /***/ }),
 
-/***/ 17760:
+/***/ 3530:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56266,7 +56266,7 @@ module.exports = formatTokenize;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63191 );
+var main = __nccwpck_require__( 66285 );
 
 
 // EXPORTS //
@@ -56276,7 +56276,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 28676:
+/***/ 94954:
 /***/ ((module) => {
 
 /**
@@ -56325,7 +56325,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 63191:
+/***/ 66285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56350,9 +56350,9 @@ module.exports = isString;
 
 // MODULES //
 
-var interpolate = __nccwpck_require__( 50024 );
-var tokenize = __nccwpck_require__( 19340 );
-var isString = __nccwpck_require__( 28676 );
+var interpolate = __nccwpck_require__( 52130 );
+var tokenize = __nccwpck_require__( 93014 );
+var isString = __nccwpck_require__( 94954 );
 
 
 // MAIN //
@@ -56396,7 +56396,7 @@ module.exports = format;
 
 /***/ }),
 
-/***/ 32038:
+/***/ 33500:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56433,7 +56433,7 @@ module.exports = format;
 
 // MODULES //
 
-var main = __nccwpck_require__( 62873 );
+var main = __nccwpck_require__( 80403 );
 
 
 // EXPORTS //
@@ -56443,7 +56443,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 62873:
+/***/ 80403:
 /***/ ((module) => {
 
 /**
@@ -56478,7 +56478,7 @@ module.exports = Sym;
 
 /***/ }),
 
-/***/ 27242:
+/***/ 98424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56550,7 +56550,7 @@ module.exports = Sym;
 
 // MAIN //
 
-var main = __nccwpck_require__( 78989 );
+var main = __nccwpck_require__( 7167 );
 
 
 // EXPORTS //
@@ -56560,7 +56560,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 78989:
+/***/ 7167:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56585,7 +56585,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
 
 
 // MAIN //
@@ -56646,7 +56646,7 @@ module.exports = IteratorSymbol;
 
 /***/ }),
 
-/***/ 3084:
+/***/ 17846:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56691,7 +56691,7 @@ module.exports = IteratorSymbol;
 
 // MODULES //
 
-var main = __nccwpck_require__( 8675 );
+var main = __nccwpck_require__( 87113 );
 
 
 // EXPORTS //
@@ -56701,7 +56701,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 8675:
+/***/ 87113:
 /***/ ((module) => {
 
 /**
@@ -56764,7 +56764,7 @@ module.exports = wrap;
 
 /***/ }),
 
-/***/ 91917:
+/***/ 57015:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56807,7 +56807,7 @@ module.exports = wrap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80492 );
+var main = __nccwpck_require__( 87314 );
 
 
 // EXPORTS //
@@ -56817,7 +56817,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80492:
+/***/ 87314:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56842,9 +56842,9 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
-var RE = (__nccwpck_require__(33585).REGEXP);
-var isBuffer = __nccwpck_require__( 58143 );
+var nativeClass = __nccwpck_require__( 36733 );
+var RE = (__nccwpck_require__(93547).REGEXP);
+var isBuffer = __nccwpck_require__( 28649 );
 
 
 // MAIN //
@@ -56904,7 +56904,7 @@ module.exports = constructorName;
 
 /***/ }),
 
-/***/ 72694:
+/***/ 20316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56952,7 +56952,7 @@ module.exports = constructorName;
 
 // MODULES //
 
-var main = __nccwpck_require__( 36777 );
+var main = __nccwpck_require__( 84275 );
 
 
 // EXPORTS //
@@ -56962,7 +56962,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 36777:
+/***/ 84275:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56987,7 +56987,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 50708 );
+var defineProperty = __nccwpck_require__( 28698 );
 
 
 // MAIN //
@@ -57030,7 +57030,7 @@ module.exports = setNonEnumerableReadOnlyAccessor;
 
 /***/ }),
 
-/***/ 4568:
+/***/ 23418:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57074,7 +57074,7 @@ module.exports = setNonEnumerableReadOnlyAccessor;
 
 // MODULES //
 
-var main = __nccwpck_require__( 26239 );
+var main = __nccwpck_require__( 28893 );
 
 
 // EXPORTS //
@@ -57084,7 +57084,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 26239:
+/***/ 28893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57109,7 +57109,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 50708 );
+var defineProperty = __nccwpck_require__( 28698 );
 
 
 // MAIN //
@@ -57149,7 +57149,7 @@ module.exports = setNonEnumerableReadOnly;
 
 /***/ }),
 
-/***/ 97619:
+/***/ 13645:
 /***/ ((module) => {
 
 /**
@@ -57217,7 +57217,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 15141:
+/***/ 25279:
 /***/ ((module) => {
 
 /**
@@ -57252,7 +57252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 32342:
+/***/ 58304:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57277,7 +57277,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 15141 );
+var defineProperty = __nccwpck_require__( 25279 );
 
 
 // MAIN //
@@ -57310,7 +57310,7 @@ module.exports = hasDefinePropertySupport;
 
 /***/ }),
 
-/***/ 50708:
+/***/ 28698:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57353,9 +57353,9 @@ module.exports = hasDefinePropertySupport;
 
 // MODULES //
 
-var hasDefinePropertySupport = __nccwpck_require__( 32342 );
-var builtin = __nccwpck_require__( 97619 );
-var polyfill = __nccwpck_require__( 80061 );
+var hasDefinePropertySupport = __nccwpck_require__( 58304 );
+var builtin = __nccwpck_require__( 13645 );
+var polyfill = __nccwpck_require__( 16827 );
 
 
 // MAIN //
@@ -57375,7 +57375,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 80061:
+/***/ 16827:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57402,7 +57402,7 @@ module.exports = defineProperty;
 
 // MODULES //
 
-var format = __nccwpck_require__( 17760 );
+var format = __nccwpck_require__( 3530 );
 
 
 // VARIABLES //
@@ -57504,7 +57504,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 47436:
+/***/ 20510:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57548,7 +57548,7 @@ module.exports = defineProperty;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63939 );
+var main = __nccwpck_require__( 3937 );
 
 
 // EXPORTS //
@@ -57558,7 +57558,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 63939:
+/***/ 3937:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57583,7 +57583,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 50708 );
+var defineProperty = __nccwpck_require__( 28698 );
 
 
 // MAIN //
@@ -57623,7 +57623,7 @@ module.exports = setReadOnly;
 
 /***/ }),
 
-/***/ 13595:
+/***/ 49445:
 /***/ ((module) => {
 
 /**
@@ -57670,7 +57670,7 @@ module.exports = evil;
 
 /***/ }),
 
-/***/ 53303:
+/***/ 20441:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57695,9 +57695,9 @@ module.exports = evil;
 
 // MODULES //
 
-var isFunction = __nccwpck_require__( 66593 );
-var builtin = __nccwpck_require__( 57675 );
-var polyfill = __nccwpck_require__( 95943 );
+var isFunction = __nccwpck_require__( 7023 );
+var builtin = __nccwpck_require__( 63537 );
+var polyfill = __nccwpck_require__( 13805 );
 
 
 // MAIN //
@@ -57717,7 +57717,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 13038:
+/***/ 51812:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57754,7 +57754,7 @@ module.exports = getProto;
 
 // MODULES //
 
-var main = __nccwpck_require__( 83985 );
+var main = __nccwpck_require__( 61035 );
 
 
 // EXPORTS //
@@ -57764,7 +57764,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 83985:
+/***/ 61035:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57789,8 +57789,8 @@ module.exports = main;
 
 // MODULES //
 
-var Object = __nccwpck_require__( 63111 );
-var getProto = __nccwpck_require__( 53303 );
+var Object = __nccwpck_require__( 63977 );
+var getProto = __nccwpck_require__( 20441 );
 
 
 // MAIN //
@@ -57826,7 +57826,7 @@ module.exports = getPrototypeOf;
 
 /***/ }),
 
-/***/ 57675:
+/***/ 63537:
 /***/ ((module) => {
 
 /**
@@ -57861,7 +57861,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 95943:
+/***/ 13805:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57886,9 +57886,9 @@ module.exports = getProto;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 547 );
-var Object = __nccwpck_require__( 63111 );
-var getProto = __nccwpck_require__( 55272 );
+var nativeClass = __nccwpck_require__( 36733 );
+var Object = __nccwpck_require__( 63977 );
+var getProto = __nccwpck_require__( 89246 );
 
 
 // MAIN //
@@ -57924,7 +57924,7 @@ module.exports = getPrototypeOf;
 
 /***/ }),
 
-/***/ 55272:
+/***/ 89246:
 /***/ ((module) => {
 
 /**
@@ -57967,7 +57967,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 22811:
+/***/ 69857:
 /***/ ((module) => {
 
 /**
@@ -58010,7 +58010,7 @@ module.exports = getGlobal;
 
 /***/ }),
 
-/***/ 25755:
+/***/ 79257:
 /***/ ((module) => {
 
 /**
@@ -58045,7 +58045,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 90382:
+/***/ 60984:
 /***/ ((module) => {
 
 /**
@@ -58080,7 +58080,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 8822:
+/***/ 88256:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58117,7 +58117,7 @@ module.exports = obj;
 
 // MODULES //
 
-var main = __nccwpck_require__( 53673 );
+var main = __nccwpck_require__( 60023 );
 
 
 // EXPORTS //
@@ -58127,7 +58127,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 53673:
+/***/ 60023:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58152,13 +58152,13 @@ module.exports = main;
 
 // MODULES //
 
-var isBoolean = (__nccwpck_require__(67035).isPrimitive);
-var format = __nccwpck_require__( 17760 );
-var getThis = __nccwpck_require__( 22811 );
-var Self = __nccwpck_require__( 78146 );
-var Win = __nccwpck_require__( 9028 );
-var Global = __nccwpck_require__( 25755 );
-var GlobalThis = __nccwpck_require__( 90382 );
+var isBoolean = (__nccwpck_require__(73313).isPrimitive);
+var format = __nccwpck_require__( 3530 );
+var getThis = __nccwpck_require__( 69857 );
+var Self = __nccwpck_require__( 81724 );
+var Win = __nccwpck_require__( 25894 );
+var Global = __nccwpck_require__( 79257 );
+var GlobalThis = __nccwpck_require__( 60984 );
 
 
 // MAIN //
@@ -58217,7 +58217,7 @@ module.exports = getGlobal;
 
 /***/ }),
 
-/***/ 78146:
+/***/ 81724:
 /***/ ((module) => {
 
 /**
@@ -58252,7 +58252,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 9028:
+/***/ 25894:
 /***/ ((module) => {
 
 /**
@@ -58287,7 +58287,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 547:
+/***/ 36733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58333,9 +58333,9 @@ module.exports = obj;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 9501 );
-var builtin = __nccwpck_require__( 31006 );
-var polyfill = __nccwpck_require__( 9728 );
+var hasToStringTag = __nccwpck_require__( 47635 );
+var builtin = __nccwpck_require__( 35996 );
+var polyfill = __nccwpck_require__( 65850 );
 
 
 // MAIN //
@@ -58355,7 +58355,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 31006:
+/***/ 35996:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58380,7 +58380,7 @@ module.exports = main;
 
 // MODULES //
 
-var toStr = __nccwpck_require__( 55763 );
+var toStr = __nccwpck_require__( 48769 );
 
 
 // MAIN //
@@ -58418,7 +58418,7 @@ module.exports = nativeClass;
 
 /***/ }),
 
-/***/ 9728:
+/***/ 65850:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58443,9 +58443,9 @@ module.exports = nativeClass;
 
 // MODULES //
 
-var hasOwnProp = __nccwpck_require__( 31907 );
-var toStringTag = __nccwpck_require__( 94499 );
-var toStr = __nccwpck_require__( 55763 );
+var hasOwnProp = __nccwpck_require__( 38601 );
+var toStringTag = __nccwpck_require__( 82489 );
+var toStr = __nccwpck_require__( 48769 );
 
 
 // MAIN //
@@ -58506,7 +58506,7 @@ module.exports = nativeClass;
 
 /***/ }),
 
-/***/ 55763:
+/***/ 48769:
 /***/ ((module) => {
 
 /**
@@ -58541,7 +58541,7 @@ module.exports = toStr;
 
 /***/ }),
 
-/***/ 94499:
+/***/ 82489:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58566,7 +58566,7 @@ module.exports = toStr;
 
 // MODULES //
 
-var Symbol = __nccwpck_require__( 32038 );
+var Symbol = __nccwpck_require__( 33500 );
 
 
 // MAIN //
@@ -58581,7 +58581,7 @@ module.exports = toStrTag;
 
 /***/ }),
 
-/***/ 93605:
+/***/ 47719:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58606,9 +58606,9 @@ module.exports = toStrTag;
 
 // MODULES //
 
-var RE = __nccwpck_require__( 4739 );
-var nodeList = __nccwpck_require__( 53766 );
-var typedarray = __nccwpck_require__( 13011 );
+var RE = __nccwpck_require__( 98069 );
+var nodeList = __nccwpck_require__( 94872 );
+var typedarray = __nccwpck_require__( 10937 );
 
 
 // MAIN //
@@ -58643,7 +58643,7 @@ module.exports = check;
 
 /***/ }),
 
-/***/ 53766:
+/***/ 94872:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58668,7 +58668,7 @@ module.exports = check;
 
 // MODULES //
 
-var getGlobal = __nccwpck_require__( 8822 );
+var getGlobal = __nccwpck_require__( 88256 );
 
 
 // MAIN //
@@ -58684,7 +58684,7 @@ module.exports = nodeList;
 
 /***/ }),
 
-/***/ 4739:
+/***/ 98069:
 /***/ ((module) => {
 
 /**
@@ -58717,7 +58717,7 @@ module.exports = RE;
 
 /***/ }),
 
-/***/ 13011:
+/***/ 10937:
 /***/ ((module) => {
 
 /**
@@ -58750,7 +58750,7 @@ module.exports = typedarray;
 
 /***/ }),
 
-/***/ 41841:
+/***/ 32755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58790,9 +58790,9 @@ module.exports = typedarray;
 
 // MODULES //
 
-var usePolyfill = __nccwpck_require__( 93605 );
-var builtin = __nccwpck_require__( 21952 );
-var polyfill = __nccwpck_require__( 38390 );
+var usePolyfill = __nccwpck_require__( 47719 );
+var builtin = __nccwpck_require__( 49294 );
+var polyfill = __nccwpck_require__( 23568 );
 
 
 // MAIN //
@@ -58807,7 +58807,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 21952:
+/***/ 49294:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58832,7 +58832,7 @@ module.exports = main;
 
 // MODULES //
 
-var ctorName = __nccwpck_require__( 91917 );
+var ctorName = __nccwpck_require__( 57015 );
 
 
 // NOTES //
@@ -58890,7 +58890,7 @@ module.exports = typeOf;
 
 /***/ }),
 
-/***/ 38390:
+/***/ 23568:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58915,7 +58915,7 @@ module.exports = typeOf;
 
 // MODULES //
 
-var ctorName = __nccwpck_require__( 91917 );
+var ctorName = __nccwpck_require__( 57015 );
 
 
 // MAIN //
@@ -58938,16 +58938,16 @@ module.exports = typeOf;
 
 /***/ }),
 
-/***/ 42463:
+/***/ 79153:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
-const core_1 = __nccwpck_require__(63893);
-const draft7_1 = __nccwpck_require__(39941);
-const discriminator_1 = __nccwpck_require__(28886);
-const draft7MetaSchema = __nccwpck_require__(72079);
+const core_1 = __nccwpck_require__(82439);
+const draft7_1 = __nccwpck_require__(23967);
+const discriminator_1 = __nccwpck_require__(22936);
+const draft7MetaSchema = __nccwpck_require__(372);
 const META_SUPPORT_DATA = ["/properties"];
 const META_SCHEMA_ID = "http://json-schema.org/draft-07/schema";
 class Ajv extends core_1.default {
@@ -58977,24 +58977,24 @@ module.exports = exports = Ajv;
 module.exports.Ajv = Ajv;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports["default"] = Ajv;
-var validate_1 = __nccwpck_require__(87881);
+var validate_1 = __nccwpck_require__(47391);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(81436);
+var codegen_1 = __nccwpck_require__(58762);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(33021);
+var validation_error_1 = __nccwpck_require__(80535);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
-var ref_error_1 = __nccwpck_require__(53162);
+var ref_error_1 = __nccwpck_require__(25268);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
 //# sourceMappingURL=ajv.js.map
 
 /***/ }),
 
-/***/ 80567:
+/***/ 7565:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -59156,15 +59156,15 @@ exports.regexpCode = regexpCode;
 
 /***/ }),
 
-/***/ 81436:
+/***/ 58762:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
-const code_1 = __nccwpck_require__(80567);
-const scope_1 = __nccwpck_require__(77788);
-var code_2 = __nccwpck_require__(80567);
+const code_1 = __nccwpck_require__(7565);
+const scope_1 = __nccwpck_require__(34146);
+var code_2 = __nccwpck_require__(7565);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
 Object.defineProperty(exports, "strConcat", ({ enumerable: true, get: function () { return code_2.strConcat; } }));
@@ -59173,7 +59173,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(77788);
+var scope_2 = __nccwpck_require__(34146);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -59859,13 +59859,13 @@ function par(x) {
 
 /***/ }),
 
-/***/ 77788:
+/***/ 34146:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.ValueScope = exports.ValueScopeName = exports.Scope = exports.varKinds = exports.UsedValueState = void 0;
-const code_1 = __nccwpck_require__(80567);
+const code_1 = __nccwpck_require__(7565);
 class ValueError extends Error {
     constructor(name) {
         super(`CodeGen: "code" for ${name} not defined`);
@@ -60008,15 +60008,15 @@ exports.ValueScope = ValueScope;
 
 /***/ }),
 
-/***/ 81283:
+/***/ 99905:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendErrors = exports.resetErrorsCount = exports.reportExtraError = exports.reportError = exports.keyword$DataError = exports.keywordError = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const names_1 = __nccwpck_require__(90630);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const names_1 = __nccwpck_require__(68636);
 exports.keywordError = {
     message: ({ keyword }) => (0, codegen_1.str) `must pass "${keyword}" keyword validation`,
 };
@@ -60137,18 +60137,18 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 
 /***/ }),
 
-/***/ 2718:
+/***/ 54992:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const validation_error_1 = __nccwpck_require__(33021);
-const names_1 = __nccwpck_require__(90630);
-const resolve_1 = __nccwpck_require__(24090);
-const util_1 = __nccwpck_require__(84464);
-const validate_1 = __nccwpck_require__(87881);
+const codegen_1 = __nccwpck_require__(58762);
+const validation_error_1 = __nccwpck_require__(80535);
+const names_1 = __nccwpck_require__(68636);
+const resolve_1 = __nccwpck_require__(81128);
+const util_1 = __nccwpck_require__(87802);
+const validate_1 = __nccwpck_require__(47391);
 class SchemaEnv {
     constructor(env) {
         var _a;
@@ -60385,12 +60385,12 @@ function getJsonPointer(parsedRef, { baseId, schema, root }) {
 
 /***/ }),
 
-/***/ 90630:
+/***/ 68636:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const names = {
     // validation function arguments
     data: new codegen_1.Name("data"), // data passed to validation function
@@ -60419,12 +60419,12 @@ exports["default"] = names;
 
 /***/ }),
 
-/***/ 53162:
+/***/ 25268:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const resolve_1 = __nccwpck_require__(24090);
+const resolve_1 = __nccwpck_require__(81128);
 class MissingRefError extends Error {
     constructor(resolver, baseId, ref, msg) {
         super(msg || `can't resolve reference ${ref} from id ${baseId}`);
@@ -60437,15 +60437,15 @@ exports["default"] = MissingRefError;
 
 /***/ }),
 
-/***/ 24090:
+/***/ 81128:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.getSchemaRefs = exports.resolveUrl = exports.normalizeId = exports._getFullPath = exports.getFullPath = exports.inlineRef = void 0;
-const util_1 = __nccwpck_require__(84464);
-const equal = __nccwpck_require__(23430);
-const traverse = __nccwpck_require__(81167);
+const util_1 = __nccwpck_require__(87802);
+const equal = __nccwpck_require__(76136);
+const traverse = __nccwpck_require__(41165);
 // TODO refactor to use keyword definitions
 const SIMPLE_INLINED = new Set([
     "type",
@@ -60598,7 +60598,7 @@ exports.getSchemaRefs = getSchemaRefs;
 
 /***/ }),
 
-/***/ 7353:
+/***/ 12335:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -60630,14 +60630,14 @@ exports.getRules = getRules;
 
 /***/ }),
 
-/***/ 84464:
+/***/ 87802:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.checkStrictMode = exports.getErrorPath = exports.Type = exports.useFunc = exports.setEvaluated = exports.evaluatedPropsToName = exports.mergeEvaluated = exports.eachItem = exports.unescapeJsonPointer = exports.escapeJsonPointer = exports.escapeFragment = exports.unescapeFragment = exports.schemaRefOrVal = exports.schemaHasRulesButRef = exports.schemaHasRules = exports.checkUnknownRules = exports.alwaysValidSchema = exports.toHash = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const code_1 = __nccwpck_require__(80567);
+const codegen_1 = __nccwpck_require__(58762);
+const code_1 = __nccwpck_require__(7565);
 // TODO refactor to use Set
 function toHash(arr) {
     const hash = {};
@@ -60814,7 +60814,7 @@ exports.checkStrictMode = checkStrictMode;
 
 /***/ }),
 
-/***/ 37692:
+/***/ 20454:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -60839,15 +60839,15 @@ exports.shouldUseRule = shouldUseRule;
 
 /***/ }),
 
-/***/ 35346:
+/***/ 78284:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.boolOrEmptySchema = exports.topBoolOrEmptySchema = void 0;
-const errors_1 = __nccwpck_require__(81283);
-const codegen_1 = __nccwpck_require__(81436);
-const names_1 = __nccwpck_require__(90630);
+const errors_1 = __nccwpck_require__(99905);
+const codegen_1 = __nccwpck_require__(58762);
+const names_1 = __nccwpck_require__(68636);
 const boolError = {
     message: "boolean schema is false",
 };
@@ -60895,17 +60895,17 @@ function falseSchemaError(it, overrideAllErrors) {
 
 /***/ }),
 
-/***/ 86685:
+/***/ 45931:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.reportTypeError = exports.checkDataTypes = exports.checkDataType = exports.coerceAndCheckDataType = exports.getJSONTypes = exports.getSchemaTypes = exports.DataType = void 0;
-const rules_1 = __nccwpck_require__(7353);
-const applicability_1 = __nccwpck_require__(37692);
-const errors_1 = __nccwpck_require__(81283);
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const rules_1 = __nccwpck_require__(12335);
+const applicability_1 = __nccwpck_require__(20454);
+const errors_1 = __nccwpck_require__(99905);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 var DataType;
 (function (DataType) {
     DataType[DataType["Correct"] = 0] = "Correct";
@@ -61104,14 +61104,14 @@ function getTypeErrorContext(it) {
 
 /***/ }),
 
-/***/ 11699:
+/***/ 73769:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.assignDefaults = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 function assignDefaults(it, ty) {
     const { properties, items } = it.schema;
     if (ty === "object" && properties) {
@@ -61145,24 +61145,24 @@ function assignDefault(it, prop, defaultValue) {
 
 /***/ }),
 
-/***/ 87881:
+/***/ 47391:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.getData = exports.KeywordCxt = exports.validateFunctionCode = void 0;
-const boolSchema_1 = __nccwpck_require__(35346);
-const dataType_1 = __nccwpck_require__(86685);
-const applicability_1 = __nccwpck_require__(37692);
-const dataType_2 = __nccwpck_require__(86685);
-const defaults_1 = __nccwpck_require__(11699);
-const keyword_1 = __nccwpck_require__(15202);
-const subschema_1 = __nccwpck_require__(26200);
-const codegen_1 = __nccwpck_require__(81436);
-const names_1 = __nccwpck_require__(90630);
-const resolve_1 = __nccwpck_require__(24090);
-const util_1 = __nccwpck_require__(84464);
-const errors_1 = __nccwpck_require__(81283);
+const boolSchema_1 = __nccwpck_require__(78284);
+const dataType_1 = __nccwpck_require__(45931);
+const applicability_1 = __nccwpck_require__(20454);
+const dataType_2 = __nccwpck_require__(45931);
+const defaults_1 = __nccwpck_require__(73769);
+const keyword_1 = __nccwpck_require__(34852);
+const subschema_1 = __nccwpck_require__(67914);
+const codegen_1 = __nccwpck_require__(58762);
+const names_1 = __nccwpck_require__(68636);
+const resolve_1 = __nccwpck_require__(81128);
+const util_1 = __nccwpck_require__(87802);
+const errors_1 = __nccwpck_require__(99905);
 // schema compilation - generates validation function, subschemaCode (below) is used for subschemas
 function validateFunctionCode(it) {
     if (isSchemaObj(it)) {
@@ -61671,16 +61671,16 @@ exports.getData = getData;
 
 /***/ }),
 
-/***/ 15202:
+/***/ 34852:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateKeywordUsage = exports.validSchemaType = exports.funcKeywordCode = exports.macroKeywordCode = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const names_1 = __nccwpck_require__(90630);
-const code_1 = __nccwpck_require__(28484);
-const errors_1 = __nccwpck_require__(81283);
+const codegen_1 = __nccwpck_require__(58762);
+const names_1 = __nccwpck_require__(68636);
+const code_1 = __nccwpck_require__(50322);
+const errors_1 = __nccwpck_require__(99905);
 function macroKeywordCode(cxt, def) {
     const { gen, keyword, schema, parentSchema, it } = cxt;
     const macroSchema = def.macro.call(it.self, schema, parentSchema, it);
@@ -61801,14 +61801,14 @@ exports.validateKeywordUsage = validateKeywordUsage;
 
 /***/ }),
 
-/***/ 26200:
+/***/ 67914:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendSubschemaMode = exports.extendSubschemaData = exports.getSubschema = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 function getSubschema(it, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
     if (keyword !== undefined && schema !== undefined) {
         throw new Error('both "keyword" and "schema" passed, only one allowed');
@@ -61888,31 +61888,31 @@ exports.extendSubschemaMode = extendSubschemaMode;
 
 /***/ }),
 
-/***/ 63893:
+/***/ 82439:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = void 0;
-var validate_1 = __nccwpck_require__(87881);
+var validate_1 = __nccwpck_require__(47391);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(81436);
+var codegen_1 = __nccwpck_require__(58762);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(33021);
-const ref_error_1 = __nccwpck_require__(53162);
-const rules_1 = __nccwpck_require__(7353);
-const compile_1 = __nccwpck_require__(2718);
-const codegen_2 = __nccwpck_require__(81436);
-const resolve_1 = __nccwpck_require__(24090);
-const dataType_1 = __nccwpck_require__(86685);
-const util_1 = __nccwpck_require__(84464);
-const $dataRefSchema = __nccwpck_require__(63837);
-const uri_1 = __nccwpck_require__(36285);
+const validation_error_1 = __nccwpck_require__(80535);
+const ref_error_1 = __nccwpck_require__(25268);
+const rules_1 = __nccwpck_require__(12335);
+const compile_1 = __nccwpck_require__(54992);
+const codegen_2 = __nccwpck_require__(58762);
+const resolve_1 = __nccwpck_require__(81128);
+const dataType_1 = __nccwpck_require__(45931);
+const util_1 = __nccwpck_require__(87802);
+const $dataRefSchema = __nccwpck_require__(49422);
+const uri_1 = __nccwpck_require__(10975);
 const defaultRegExp = (str, flags) => new RegExp(str, flags);
 defaultRegExp.code = "new RegExp";
 const META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"];
@@ -62512,20 +62512,20 @@ function schemaOrData(schema) {
 
 /***/ }),
 
-/***/ 24951:
+/***/ 78325:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 // https://github.com/ajv-validator/ajv/issues/889
-const equal = __nccwpck_require__(23430);
+const equal = __nccwpck_require__(76136);
 equal.code = 'require("ajv/dist/runtime/equal").default';
 exports["default"] = equal;
 //# sourceMappingURL=equal.js.map
 
 /***/ }),
 
-/***/ 36214:
+/***/ 23908:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -62555,19 +62555,19 @@ ucs2length.code = 'require("ajv/dist/runtime/ucs2length").default';
 
 /***/ }),
 
-/***/ 36285:
+/***/ 10975:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const uri = __nccwpck_require__(24352);
+const uri = __nccwpck_require__(89422);
 uri.code = 'require("ajv/dist/runtime/uri").default';
 exports["default"] = uri;
 //# sourceMappingURL=uri.js.map
 
 /***/ }),
 
-/***/ 33021:
+/***/ 80535:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -62584,14 +62584,14 @@ exports["default"] = ValidationError;
 
 /***/ }),
 
-/***/ 73448:
+/***/ 49810:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateAdditionalItems = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: ({ params: { len } }) => (0, codegen_1.str) `must NOT have more than ${len} items`,
     params: ({ params: { len } }) => (0, codegen_1._) `{limit: ${len}}`,
@@ -62639,15 +62639,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 42431:
+/***/ 12089:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(28484);
-const codegen_1 = __nccwpck_require__(81436);
-const names_1 = __nccwpck_require__(90630);
-const util_1 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(58762);
+const names_1 = __nccwpck_require__(68636);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: "must NOT have additional properties",
     params: ({ params }) => (0, codegen_1._) `{additionalProperty: ${params.additionalProperty}}`,
@@ -62751,12 +62751,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 39205:
+/***/ 14971:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(84464);
+const util_1 = __nccwpck_require__(87802);
 const def = {
     keyword: "allOf",
     schemaType: "array",
@@ -62780,12 +62780,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 89380:
+/***/ 55046:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(28484);
+const code_1 = __nccwpck_require__(50322);
 const def = {
     keyword: "anyOf",
     schemaType: "array",
@@ -62798,13 +62798,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 16182:
+/***/ 46988:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: ({ params: { min, max } }) => max === undefined
         ? (0, codegen_1.str) `must contain at least ${min} valid item(s)`
@@ -62899,15 +62899,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 95826:
+/***/ 10684:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateSchemaDeps = exports.validatePropertyDeps = exports.error = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(50322);
 exports.error = {
     message: ({ params: { property, depsCount, deps } }) => {
         const property_ies = depsCount === 1 ? "property" : "properties";
@@ -62990,13 +62990,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 48584:
+/***/ 85102:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: ({ params }) => (0, codegen_1.str) `must match "${params.ifClause}" schema`,
     params: ({ params }) => (0, codegen_1._) `{failingKeyword: ${params.ifClause}}`,
@@ -63062,27 +63062,27 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 28775:
+/***/ 53841:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const additionalItems_1 = __nccwpck_require__(73448);
-const prefixItems_1 = __nccwpck_require__(6467);
-const items_1 = __nccwpck_require__(75791);
-const items2020_1 = __nccwpck_require__(52959);
-const contains_1 = __nccwpck_require__(16182);
-const dependencies_1 = __nccwpck_require__(95826);
-const propertyNames_1 = __nccwpck_require__(71372);
-const additionalProperties_1 = __nccwpck_require__(42431);
-const properties_1 = __nccwpck_require__(88778);
-const patternProperties_1 = __nccwpck_require__(50664);
-const not_1 = __nccwpck_require__(8350);
-const anyOf_1 = __nccwpck_require__(89380);
-const oneOf_1 = __nccwpck_require__(22490);
-const allOf_1 = __nccwpck_require__(39205);
-const if_1 = __nccwpck_require__(48584);
-const thenElse_1 = __nccwpck_require__(46829);
+const additionalItems_1 = __nccwpck_require__(49810);
+const prefixItems_1 = __nccwpck_require__(4357);
+const items_1 = __nccwpck_require__(79769);
+const items2020_1 = __nccwpck_require__(88745);
+const contains_1 = __nccwpck_require__(46988);
+const dependencies_1 = __nccwpck_require__(10684);
+const propertyNames_1 = __nccwpck_require__(8094);
+const additionalProperties_1 = __nccwpck_require__(12089);
+const properties_1 = __nccwpck_require__(98252);
+const patternProperties_1 = __nccwpck_require__(36662);
+const not_1 = __nccwpck_require__(27868);
+const anyOf_1 = __nccwpck_require__(55046);
+const oneOf_1 = __nccwpck_require__(34384);
+const allOf_1 = __nccwpck_require__(14971);
+const if_1 = __nccwpck_require__(85102);
+const thenElse_1 = __nccwpck_require__(40167);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -63112,15 +63112,15 @@ exports["default"] = getApplicator;
 
 /***/ }),
 
-/***/ 75791:
+/***/ 79769:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateTuple = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(50322);
 const def = {
     keyword: "items",
     type: "array",
@@ -63170,15 +63170,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 52959:
+/***/ 88745:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const code_1 = __nccwpck_require__(28484);
-const additionalItems_1 = __nccwpck_require__(73448);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(50322);
+const additionalItems_1 = __nccwpck_require__(49810);
 const error = {
     message: ({ params: { len } }) => (0, codegen_1.str) `must NOT have more than ${len} items`,
     params: ({ params: { len } }) => (0, codegen_1._) `{limit: ${len}}`,
@@ -63206,12 +63206,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 8350:
+/***/ 27868:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(84464);
+const util_1 = __nccwpck_require__(87802);
 const def = {
     keyword: "not",
     schemaType: ["object", "boolean"],
@@ -63238,13 +63238,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 22490:
+/***/ 34384:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: "must match exactly one schema in oneOf",
     params: ({ params }) => (0, codegen_1._) `{passingSchemas: ${params.passing}}`,
@@ -63304,15 +63304,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 50664:
+/***/ 36662:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(28484);
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const util_2 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const util_2 = __nccwpck_require__(87802);
 const def = {
     keyword: "patternProperties",
     type: "object",
@@ -63385,12 +63385,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 6467:
+/***/ 4357:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const items_1 = __nccwpck_require__(75791);
+const items_1 = __nccwpck_require__(79769);
 const def = {
     keyword: "prefixItems",
     type: "array",
@@ -63403,15 +63403,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 88778:
+/***/ 98252:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const validate_1 = __nccwpck_require__(87881);
-const code_1 = __nccwpck_require__(28484);
-const util_1 = __nccwpck_require__(84464);
-const additionalProperties_1 = __nccwpck_require__(42431);
+const validate_1 = __nccwpck_require__(47391);
+const code_1 = __nccwpck_require__(50322);
+const util_1 = __nccwpck_require__(87802);
+const additionalProperties_1 = __nccwpck_require__(12089);
 const def = {
     keyword: "properties",
     type: "object",
@@ -63463,13 +63463,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 71372:
+/***/ 8094:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: "property name must be valid",
     params: ({ params }) => (0, codegen_1._) `{propertyName: ${params.propertyName}}`,
@@ -63507,12 +63507,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 46829:
+/***/ 40167:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(84464);
+const util_1 = __nccwpck_require__(87802);
 const def = {
     keyword: ["then", "else"],
     schemaType: ["object", "boolean"],
@@ -63526,16 +63526,16 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 28484:
+/***/ 50322:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateUnion = exports.validateArray = exports.usePattern = exports.callValidateCode = exports.schemaProperties = exports.allSchemaProperties = exports.noPropertyInData = exports.propertyInData = exports.isOwnProperty = exports.hasPropFunc = exports.reportMissingProp = exports.checkMissingProp = exports.checkReportMissingProp = void 0;
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const names_1 = __nccwpck_require__(90630);
-const util_2 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const names_1 = __nccwpck_require__(68636);
+const util_2 = __nccwpck_require__(87802);
 function checkReportMissingProp(cxt, prop) {
     const { gen, data, it } = cxt;
     gen.if(noPropertyInData(gen, data, prop, it.opts.ownProperties), () => {
@@ -63663,7 +63663,7 @@ exports.validateUnion = validateUnion;
 
 /***/ }),
 
-/***/ 69872:
+/***/ 14586:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63679,13 +63679,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 97397:
+/***/ 93119:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const id_1 = __nccwpck_require__(69872);
-const ref_1 = __nccwpck_require__(92996);
+const id_1 = __nccwpck_require__(14586);
+const ref_1 = __nccwpck_require__(67002);
 const core = [
     "$schema",
     "$id",
@@ -63701,18 +63701,18 @@ exports["default"] = core;
 
 /***/ }),
 
-/***/ 92996:
+/***/ 67002:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.callRef = exports.getValidate = void 0;
-const ref_error_1 = __nccwpck_require__(53162);
-const code_1 = __nccwpck_require__(28484);
-const codegen_1 = __nccwpck_require__(81436);
-const names_1 = __nccwpck_require__(90630);
-const compile_1 = __nccwpck_require__(2718);
-const util_1 = __nccwpck_require__(84464);
+const ref_error_1 = __nccwpck_require__(25268);
+const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(58762);
+const names_1 = __nccwpck_require__(68636);
+const compile_1 = __nccwpck_require__(54992);
+const util_1 = __nccwpck_require__(87802);
 const def = {
     keyword: "$ref",
     schemaType: "string",
@@ -63829,16 +63829,16 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 28886:
+/***/ 22936:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const types_1 = __nccwpck_require__(87115);
-const compile_1 = __nccwpck_require__(2718);
-const ref_error_1 = __nccwpck_require__(53162);
-const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(58762);
+const types_1 = __nccwpck_require__(83837);
+const compile_1 = __nccwpck_require__(54992);
+const ref_error_1 = __nccwpck_require__(25268);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: ({ params: { discrError, tagName } }) => discrError === types_1.DiscrError.Tag
         ? `tag "${tagName}" must be string`
@@ -63939,7 +63939,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 87115:
+/***/ 83837:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63954,16 +63954,16 @@ var DiscrError;
 
 /***/ }),
 
-/***/ 39941:
+/***/ 23967:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const core_1 = __nccwpck_require__(97397);
-const validation_1 = __nccwpck_require__(85481);
-const applicator_1 = __nccwpck_require__(28775);
-const format_1 = __nccwpck_require__(72601);
-const metadata_1 = __nccwpck_require__(56620);
+const core_1 = __nccwpck_require__(93119);
+const validation_1 = __nccwpck_require__(53467);
+const applicator_1 = __nccwpck_require__(53841);
+const format_1 = __nccwpck_require__(3627);
+const metadata_1 = __nccwpck_require__(92098);
 const draft7Vocabularies = [
     core_1.default,
     validation_1.default,
@@ -63977,12 +63977,12 @@ exports["default"] = draft7Vocabularies;
 
 /***/ }),
 
-/***/ 26402:
+/***/ 51664:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match format "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{format: ${schemaCode}}`,
@@ -64075,19 +64075,19 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 72601:
+/***/ 3627:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const format_1 = __nccwpck_require__(26402);
+const format_1 = __nccwpck_require__(51664);
 const format = [format_1.default];
 exports["default"] = format;
 //# sourceMappingURL=index.js.map
 
 /***/ }),
 
-/***/ 56620:
+/***/ 92098:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -64111,14 +64111,14 @@ exports.contentVocabulary = [
 
 /***/ }),
 
-/***/ 98026:
+/***/ 31488:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const equal_1 = __nccwpck_require__(24951);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const equal_1 = __nccwpck_require__(78325);
 const error = {
     message: "must be equal to constant",
     params: ({ schemaCode }) => (0, codegen_1._) `{allowedValue: ${schemaCode}}`,
@@ -64142,14 +64142,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 93200:
+/***/ 37350:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const equal_1 = __nccwpck_require__(24951);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const equal_1 = __nccwpck_require__(78325);
 const error = {
     message: "must be equal to one of the allowed values",
     params: ({ schemaCode }) => (0, codegen_1._) `{allowedValues: ${schemaCode}}`,
@@ -64196,21 +64196,21 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 85481:
+/***/ 53467:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const limitNumber_1 = __nccwpck_require__(43723);
-const multipleOf_1 = __nccwpck_require__(18132);
-const limitLength_1 = __nccwpck_require__(46962);
-const pattern_1 = __nccwpck_require__(96023);
-const limitProperties_1 = __nccwpck_require__(895);
-const required_1 = __nccwpck_require__(94504);
-const limitItems_1 = __nccwpck_require__(36296);
-const uniqueItems_1 = __nccwpck_require__(65132);
-const const_1 = __nccwpck_require__(98026);
-const enum_1 = __nccwpck_require__(93200);
+const limitNumber_1 = __nccwpck_require__(15341);
+const multipleOf_1 = __nccwpck_require__(99822);
+const limitLength_1 = __nccwpck_require__(46944);
+const pattern_1 = __nccwpck_require__(97805);
+const limitProperties_1 = __nccwpck_require__(27973);
+const required_1 = __nccwpck_require__(40858);
+const limitItems_1 = __nccwpck_require__(17150);
+const uniqueItems_1 = __nccwpck_require__(87066);
+const const_1 = __nccwpck_require__(31488);
+const enum_1 = __nccwpck_require__(37350);
 const validation = [
     // number
     limitNumber_1.default,
@@ -64235,12 +64235,12 @@ exports["default"] = validation;
 
 /***/ }),
 
-/***/ 36296:
+/***/ 17150:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxItems" ? "more" : "fewer";
@@ -64265,14 +64265,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 46962:
+/***/ 46944:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const ucs2length_1 = __nccwpck_require__(36214);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const ucs2length_1 = __nccwpck_require__(23908);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxLength" ? "more" : "fewer";
@@ -64298,12 +64298,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 43723:
+/***/ 15341:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const ops = codegen_1.operators;
 const KWDs = {
     maximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
@@ -64331,12 +64331,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 895:
+/***/ 27973:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxProperties" ? "more" : "fewer";
@@ -64361,12 +64361,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 18132:
+/***/ 99822:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(81436);
+const codegen_1 = __nccwpck_require__(58762);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must be multiple of ${schemaCode}`,
     params: ({ schemaCode }) => (0, codegen_1._) `{multipleOf: ${schemaCode}}`,
@@ -64393,14 +64393,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 96023:
+/***/ 97805:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(28484);
-const util_1 = __nccwpck_require__(84464);
-const codegen_1 = __nccwpck_require__(81436);
+const code_1 = __nccwpck_require__(50322);
+const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(58762);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match pattern "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{pattern: ${schemaCode}}`,
@@ -64432,14 +64432,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 94504:
+/***/ 40858:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(28484);
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
 const error = {
     message: ({ params: { missingProperty } }) => (0, codegen_1.str) `must have required property '${missingProperty}'`,
     params: ({ params: { missingProperty } }) => (0, codegen_1._) `{missingProperty: ${missingProperty}}`,
@@ -64517,15 +64517,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 65132:
+/***/ 87066:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const dataType_1 = __nccwpck_require__(86685);
-const codegen_1 = __nccwpck_require__(81436);
-const util_1 = __nccwpck_require__(84464);
-const equal_1 = __nccwpck_require__(24951);
+const dataType_1 = __nccwpck_require__(45931);
+const codegen_1 = __nccwpck_require__(58762);
+const util_1 = __nccwpck_require__(87802);
+const equal_1 = __nccwpck_require__(78325);
 const error = {
     message: ({ params: { i, j } }) => (0, codegen_1.str) `must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
     params: ({ params: { i, j } }) => (0, codegen_1._) `{i: ${i}, j: ${j}}`,
@@ -64587,7 +64587,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 23430:
+/***/ 76136:
 /***/ ((module) => {
 
 
@@ -64640,7 +64640,7 @@ module.exports = function equal(a, b) {
 
 /***/ }),
 
-/***/ 81167:
+/***/ 41165:
 /***/ ((module) => {
 
 
@@ -64740,7 +64740,7 @@ function escapeJsonPtr(str) {
 
 /***/ }),
 
-/***/ 61269:
+/***/ 31022:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64754,7 +64754,7 @@ function formatRows(rows) {
 
 /***/ }),
 
-/***/ 87206:
+/***/ 93107:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64787,7 +64787,7 @@ class WorkflowErrors extends UserError {
 
 /***/ }),
 
-/***/ 53876:
+/***/ 81261:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64829,11 +64829,11 @@ const DEFAULTS = {
 };
 
 // EXTERNAL MODULE: ./src/model/status.ts
-var model_status = __nccwpck_require__(78203);
+var model_status = __nccwpck_require__(81730);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(81601);
+var names = __nccwpck_require__(85194);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 ;// CONCATENATED MODULE: ./src/model/store-location.ts
 /** `s3://bucket/prefix` or a folder path */
 function describeStore(loc) {
@@ -64859,9 +64859,9 @@ function plural(n, singular, pluralForm) {
 }
 
 // EXTERNAL MODULE: ./src/model/node-address.ts
-var node_address = __nccwpck_require__(84536);
+var node_address = __nccwpck_require__(75477);
 // EXTERNAL MODULE: ./src/model/trust.ts
-var trust = __nccwpck_require__(23059);
+var trust = __nccwpck_require__(86496);
 ;// CONCATENATED MODULE: ./src/model/index.ts
 
 
@@ -64878,7 +64878,7 @@ var trust = __nccwpck_require__(23059);
 
 /***/ }),
 
-/***/ 81601:
+/***/ 85194:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64889,7 +64889,7 @@ var trust = __nccwpck_require__(23059);
 /* harmony export */   ve: () => (/* binding */ normaliseAbsolutePath)
 /* harmony export */ });
 /* unused harmony export artifactStorePath */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
 /**
  * Validation of every name that reaches an S3 key, a path or a shell script (DESIGN.md
  * "Store layout"): run and tag names, workflow names, artifact paths, repo ids.
@@ -64950,7 +64950,7 @@ function artifactStorePath(path) {
 
 /***/ }),
 
-/***/ 84536:
+/***/ 75477:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64978,7 +64978,7 @@ function nodeAddressRank(groupSizes, ref) {
 
 /***/ }),
 
-/***/ 78203:
+/***/ 81730:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64996,7 +64996,7 @@ function isTerminal(s) {
 
 /***/ }),
 
-/***/ 23059:
+/***/ 86496:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65015,7 +65015,64 @@ function trustLabel(t) {
 
 /***/ }),
 
-/***/ 65383:
+/***/ 5098:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Lm: () => (/* binding */ GP3_BASE_IOPS),
+/* harmony export */   M8: () => (/* binding */ EBS_PRICES),
+/* harmony export */   gk: () => (/* binding */ volumeUsdPerMonth),
+/* harmony export */   yH: () => (/* binding */ describeVolume)
+/* harmony export */ });
+/* unused harmony export GP3_BASE_THROUGHPUT */
+/**
+ * Pure: what a machine's root EBS volume costs and how the summary names it. The AWS backend
+ * records the volume with the machine (`MachineInfo.volume*`); the orchestrator bills it
+ * (orchestrate/outcome.ts) and the report shows it (report/disk-row.ts).
+ */
+const GP3_BASE_IOPS = 3000;
+const GP3_BASE_THROUGHPUT = 125;
+/** USD per month (us-east-1; EBS bills per second, a month is 730 h) */
+const EBS_PRICES = {
+    gp3: { gib: 0.08, iops: 0.005, mibps: 0.04 },
+    gp2: { gib: 0.1 },
+    io1: { gib: 0.125, iops: 0.065 },
+    /** io2 IOPS are tiered: up to 32,000, 32,001–64,000, above */
+    io2: { gib: 0.125, iops: [0.065, 0.0455, 0.03185] }
+};
+/** Pure: the volume's price in USD per month */
+function volumeUsdPerMonth(v) {
+    const gib = v.volumeGiB ?? 0;
+    const iops = v.volumeIops ?? 0;
+    switch (v.volumeType) {
+        case 'gp2':
+            return gib * EBS_PRICES.gp2.gib;
+        case 'io1':
+            return gib * EBS_PRICES.io1.gib + iops * EBS_PRICES.io1.iops;
+        case 'io2': {
+            const [a, b, c] = EBS_PRICES.io2.iops;
+            return gib * EBS_PRICES.io2.gib + Math.min(iops, 32000) * a + Math.max(0, Math.min(iops, 64000) - 32000) * b + Math.max(0, iops - 64000) * c;
+        }
+        default: {
+            const p = EBS_PRICES.gp3;
+            return gib * p.gib + Math.max(0, iops - GP3_BASE_IOPS) * p.iops + Math.max(0, (v.volumeThroughput ?? 0) - GP3_BASE_THROUGHPUT) * p.mibps;
+        }
+    }
+}
+/** `gp3 100 GiB, 3000 IOPS, 125 MiB/s` (the summary's Disk row; gp2's IOPS follow its size) */
+function describeVolume(v) {
+    if (v.volumeGiB === undefined)
+        return undefined;
+    const type = v.volumeType ?? 'gp3';
+    const iops = v.volumeIops ?? (type === 'gp3' ? GP3_BASE_IOPS : type === 'gp2' ? Math.min(16000, Math.max(100, 3 * v.volumeGiB)) : undefined);
+    const tp = v.volumeThroughput ?? (type === 'gp3' ? GP3_BASE_THROUGHPUT : undefined);
+    return [`${type} ${v.volumeGiB} GiB`, iops !== undefined ? `${iops} IOPS` : '', tp !== undefined ? `${tp} MiB/s` : ''].filter(Boolean).join(', ');
+}
+
+
+/***/ }),
+
+/***/ 22977:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65030,8 +65087,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: REPORT_SHOWN_MAX
 
 // EXTERNAL MODULE: ./src/report/md-escape.ts
-var md_escape = __nccwpck_require__(86109);
-;// CONCATENATED MODULE: ./node_modules/marked/lib/marked.esm.js
+var md_escape = __nccwpck_require__(57044);
+;// CONCATENATED MODULE: ../../main/node_modules/marked/lib/marked.esm.js
 /**
  * marked v18.2.1 - a markdown parser
  * Copyright (c) 2018-2026, MarkedJS. (MIT License)
@@ -65461,18 +65518,45 @@ function shortenMarkdown(md, max, whereWhole, what = 'report') {
 
 /***/ }),
 
-/***/ 54285:
+/***/ 12594:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a3: () => (/* binding */ formatDuration),
-/* harmony export */   l7: () => (/* binding */ runMarkdown)
-/* harmony export */ });
-/* unused harmony exports escapeCell, formatBytes */
-/* harmony import */ var _outputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(65468);
-/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(86109);
-/* harmony import */ var _job_report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(65383);
-/* harmony import */ var _node_table_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(41653);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a3: () => (/* binding */ formatDuration),
+  l7: () => (/* binding */ runMarkdown)
+});
+
+// UNUSED EXPORTS: escapeCell, formatBytes
+
+// EXTERNAL MODULE: ./src/model/volume.ts
+var volume = __nccwpck_require__(5098);
+// EXTERNAL MODULE: ./src/report/md-escape.ts
+var md_escape = __nccwpck_require__(57044);
+;// CONCATENATED MODULE: ./src/report/disk-row.ts
+
+
+function diskText(r, scratch) {
+    const m = r.attempts[r.attempts.length - 1]?.machine;
+    const parts = [m ? (0,volume/* describeVolume */.yH)(m) : undefined, scratch ? `scratch: ${scratch}` : undefined].filter((p) => Boolean(p));
+    return parts.length ? parts.join(' · ') : undefined;
+}
+/** the table row, or none when the run says nothing about its disks (the local backend) */
+function diskRow(r, scratch) {
+    const t = diskText(r, scratch);
+    return t ? [`| Disk | ${(0,md_escape/* escapeCell */.kq)(t)} |`] : [];
+}
+
+// EXTERNAL MODULE: ./src/report/outputs.ts + 1 modules
+var outputs = __nccwpck_require__(73481);
+// EXTERNAL MODULE: ./src/report/job-report.ts + 2 modules
+var job_report = __nccwpck_require__(22977);
+// EXTERNAL MODULE: ./src/report/node-table.ts
+var node_table = __nccwpck_require__(56706);
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/** Pure: a run → the markdown of the job summary, the PR / MR comment and `--markdown`. */
+
 
 
 
@@ -65490,7 +65574,7 @@ const ICON = {
 };
 /** text for a table cell (md-escape.ts) */
 function escapeCell(s) {
-    return (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .escapeCell */ .kq)(s);
+    return (0,md_escape/* escapeCell */.kq)(s);
 }
 function formatDuration(sec) {
     if (sec === undefined)
@@ -65515,48 +65599,49 @@ function formatBytes(n) {
 function runMarkdown(r, manifest, ctx) {
     const lines = [];
     const rev = r.revision;
-    const policy = ctx.policy ?? (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .policyFor */ .KV)([ctx.artifactsUrl]);
-    lines.push(`### ${ICON[r.status] ?? ''} ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .codeSpan */ .SS)(r.workflow)} — run ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .codeSpan */ .SS)(r.run)} ${r.status}`);
+    const policy = ctx.policy ?? (0,md_escape/* policyFor */.KV)([ctx.artifactsUrl]);
+    lines.push(`### ${ICON[r.status] ?? ''} ${(0,md_escape/* codeSpan */.SS)(r.workflow)} — run ${(0,md_escape/* codeSpan */.SS)(r.run)} ${r.status}`);
     lines.push('');
     if (r.reason && r.status !== 'succeeded')
-        lines.push(`> ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .escapeText */ .X1)(r.reason)}`, '');
+        lines.push(`> ${(0,md_escape/* escapeText */.X1)(r.reason)}`, '');
     lines.push('| | |', '|---|---|');
     lines.push(`| Status | ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''} |`);
-    lines.push(`| Revision | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(rev.sha.slice(0, 12))}${rev.branch ? ` on ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
+    lines.push(`| Revision | ${(0,md_escape/* cellCode */.GA)(rev.sha.slice(0, 12))}${rev.branch ? ` on ${(0,md_escape/* cellCode */.GA)(rev.branch)}` : ''}${rev.pr ? ` (PR/MR #${rev.pr})` : ''}${rev.diffSha256 ? ' + local changes' : ''} |`);
     lines.push(`| Backend | ${r.backend} |`);
     if (r.trust)
         lines.push(`| Trust | ${r.trust.trusted ? 'trusted' : '**untrusted**'}: ${escapeCell(r.trust.trigger)} |`);
     for (const d of r.provenance?.deps ?? []) {
         const trust = d.trusted === undefined ? '' : ` — ${d.trusted ? 'trusted' : '**untrusted**'}${d.via ? `, by ${escapeCell(d.via)}` : ''}`;
-        lines.push(`| Dep ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(d.label)} | run ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(d.run)}${d.repoId !== r.repoId ? ` in ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(d.repoId)}` : ''}${trust} |`);
+        lines.push(`| Dep ${(0,md_escape/* cellCode */.GA)(d.label)} | run ${(0,md_escape/* cellCode */.GA)(d.run)}${d.repoId !== r.repoId ? ` in ${(0,md_escape/* cellCode */.GA)(d.repoId)}` : ''}${trust} |`);
     }
-    lines.push(...(0,_node_table_js__WEBPACK_IMPORTED_MODULE_3__/* .nodesStatusRow */ .wx)(r));
-    lines.push(`| Duration | ${formatDuration((0,_outputs_js__WEBPACK_IMPORTED_MODULE_0__/* .runDurationSec */ .T0)(r))} |`);
+    lines.push(...(0,node_table/* nodesStatusRow */.wx)(r));
+    lines.push(`| Duration | ${formatDuration((0,outputs/* runDurationSec */.T0)(r))} |`);
     if (r.costUsd !== undefined)
         lines.push(`| Cost | $${r.costUsd.toFixed(4)} |`);
+    lines.push(...diskRow(r, ctx.scratch));
     if (r.tags.length)
-        lines.push(`| Tags | ${r.tags.map((t) => (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(t)).join(', ')} |`);
+        lines.push(`| Tags | ${r.tags.map((t) => (0,md_escape/* cellCode */.GA)(t)).join(', ')} |`);
     if (ctx.jobUrl)
-        lines.push(`| Job log | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`);
+        lines.push(`| Job log | ${(0,md_escape/* link */.nf)('open the CI job', ctx.jobUrl, policy, { inTable: true, showUrl: true })} |`);
     lines.push('');
     if (r.attempts.length) {
         lines.push('| Attempt | Machine | Market | Price/h | Status | Reason |', '|---|---|---|---|---|---|');
         for (const a of r.attempts) {
             const m = a.machine;
-            lines.push(`| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`);
+            lines.push(`| ${a.n} | ${escapeCell([m?.instanceType, m?.zone, m?.id, m?.regionsTried && m.regionsTried.length > 1 ? `(regions tried: ${m.regionsTried.join(' → ')})` : undefined].filter(Boolean).join(' ') || '—')} | ${m?.market ?? '—'} | ${m?.pricePerHour !== undefined ? `$${m.pricePerHour.toFixed(4)}${m.priceSource ? ` (${escapeCell(m.priceSource)})` : ''}` : '—'} | ${a.status ?? '…'} | ${escapeCell(a.reason ?? '')} |`);
         }
         lines.push('');
     }
-    lines.push(...(0,_node_table_js__WEBPACK_IMPORTED_MODULE_3__/* .nodeTable */ .fO)(r, (ctx.maxChars ?? 60_000) / 3));
+    lines.push(...(0,node_table/* nodeTable */.fO)(r, (ctx.maxChars ?? 60_000) / 3));
     if (ctx.blocks?.length)
         lines.push(...ctx.blocks);
     if (manifest.length) {
-        const all = (0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)('all', ctx.artifactsUrl, policy);
+        const all = (0,md_escape/* link */.nf)('all', ctx.artifactsUrl, policy);
         lines.push(`**Artifacts**${all === 'all' ? '' : ` (${all})`}: ${manifest.length} files, ${formatBytes(manifest.reduce((a, e) => a + e.size, 0))}`, '');
         lines.push('| File | Size | sha256 |', '|---|---|---|');
         const shown = manifest.slice(0, 50);
         for (const e of shown)
-            lines.push(`| ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .link */ .nf)(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${(0,_md_escape_js__WEBPACK_IMPORTED_MODULE_1__/* .cellCode */ .GA)(e.sha256.slice(0, 12))} |`);
+            lines.push(`| ${(0,md_escape/* link */.nf)(e.path, ctx.artifactUrl(e.path), policy, { inTable: true })} | ${formatBytes(e.size)} | ${(0,md_escape/* cellCode */.GA)(e.sha256.slice(0, 12))} |`);
         if (manifest.length > shown.length)
             lines.push(`| … ${manifest.length - shown.length} more | | |`);
         lines.push('');
@@ -65564,14 +65649,14 @@ function runMarkdown(r, manifest, ctx) {
     let text = lines.join('\n');
     const max = ctx.maxChars ?? 60_000;
     if (text.length > max)
-        text = (0,_job_report_js__WEBPACK_IMPORTED_MODULE_2__/* .shortenMarkdown */ .zU)(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n';
+        text = (0,job_report/* shortenMarkdown */.zU)(text, max, 'The whole record: `dstack-run report ' + r.run + '`.', 'section').markdown + '\n';
     return text;
 }
 
 
 /***/ }),
 
-/***/ 86109:
+/***/ 57044:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65585,7 +65670,7 @@ function runMarkdown(r, manifest, ctx) {
 /* harmony export */   zW: () => (/* binding */ fencedBlock)
 /* harmony export */ });
 /* unused harmony exports NO_LINKS, linkText */
-/* harmony import */ var _plain_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6676);
+/* harmony import */ var _plain_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29987);
 /**
  * Pure: every user-, job-, CI- or store-controlled string that goes into the job summary or the
  * PR / MR comment passes through one of these, chosen for the exact place it lands. GitHub and
@@ -65747,7 +65832,7 @@ function fencedBlock(text, info = '') {
 
 /***/ }),
 
-/***/ 10455:
+/***/ 45088:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65839,7 +65924,7 @@ function oneLine(s, max) {
 
 /***/ }),
 
-/***/ 41653:
+/***/ 56706:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65848,8 +65933,8 @@ function oneLine(s, max) {
 /* harmony export */   wx: () => (/* binding */ nodesStatusRow)
 /* harmony export */ });
 /* unused harmony export MAX_NODE_ROWS */
-/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86109);
-/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(10455);
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(57044);
+/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(45088);
 
 
 /** rows shown at most (a bigger cluster gets a last row saying how many more) */
@@ -65925,15 +66010,83 @@ function nodeLabelMarkdown(n) {
 
 /***/ }),
 
-/***/ 65468:
+/***/ 73481:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   MR: () => (/* binding */ runOutputs),
-/* harmony export */   T0: () => (/* binding */ runDurationSec)
-/* harmony export */ });
-/* unused harmony exports ARTIFACTS_OUTPUT_MAX_BYTES, cappedJsonList */
-/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10455);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  T0: () => (/* binding */ runDurationSec),
+  MR: () => (/* binding */ runOutputs)
+});
+
+// UNUSED EXPORTS: ARTIFACTS_OUTPUT_MAX_BYTES, cappedJsonList
+
+// EXTERNAL MODULE: ./src/report/node-results.ts
+var node_results = __nccwpck_require__(45088);
+;// CONCATENATED MODULE: ./src/report/output-caps.ts
+/**
+ * Pure: caps on the step outputs a job can grow (`artifacts` has its own, outputs.ts): `metrics`
+ * keeps as many whole entries as fit and `metrics-truncated` says how many were left out (every
+ * value stays in the run's artifact `_dstack/metrics.jsonl`); `reason` is cut with a note (the
+ * whole text stays in run.json; each node's reason in `node-statuses` is capped where it is made). GitHub documents 1 MB per output and 50 MB per
+ * job; a GitLab dotenv line is smaller still, so each stays far below.
+ */
+/** bytes the `metrics` output may hold */
+const METRICS_OUTPUT_MAX_BYTES = 64 * 1024;
+/** bytes of a text output (`reason`, `node-statuses`) */
+const TEXT_OUTPUT_MAX_BYTES = 16 * 1024;
+/** a JSON object's text with as many whole entries as fit in `max` bytes, and how many were left out */
+function cappedJsonObject(json, max = METRICS_OUTPUT_MAX_BYTES) {
+    if (Buffer.byteLength(json) <= max)
+        return { json, left: 0 };
+    let obj;
+    try {
+        obj = JSON.parse(json);
+    }
+    catch {
+        return { json: '', left: 0 };
+    }
+    const parts = [];
+    let size = 2;
+    const entries = Object.entries(obj);
+    for (const [k, v] of entries) {
+        const j = `${JSON.stringify(k)}:${JSON.stringify(v)}`;
+        const add = Buffer.byteLength(j) + (parts.length ? 1 : 0);
+        if (size + add > max)
+            break;
+        parts.push(j);
+        size += add;
+    }
+    return { json: `{${parts.join(',')}}`, left: entries.length - parts.length };
+}
+/** `s` cut to at most `max` bytes (never inside a character), with a note of what was left out */
+function cappedText(s, max = TEXT_OUTPUT_MAX_BYTES, where = 'the run record') {
+    const bytes = Buffer.byteLength(s);
+    if (bytes <= max)
+        return s;
+    const note = ` … (${bytes} bytes in all; the whole text is in ${where})`;
+    let cut = Buffer.from(s).subarray(0, Math.max(0, max - Buffer.byteLength(note))).toString('utf8');
+    // a character cut in two decodes as U+FFFD at the end: drop it
+    cut = cut.replace(/\uFFFD+$/, '');
+    return cut + note;
+}
+/** the outputs with every cap applied; `metrics-truncated` set when metrics were left out */
+function capOutputs(out) {
+    const capped = { ...out };
+    if (capped.metrics) {
+        const m = cappedJsonObject(capped.metrics);
+        capped.metrics = m.json;
+        if (m.left)
+            capped['metrics-truncated'] = String(m.left);
+    }
+    if (capped.reason)
+        capped.reason = cappedText(capped.reason, TEXT_OUTPUT_MAX_BYTES, 'run.json');
+    return capped;
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+
 
 /**
  * bytes the `artifacts` output may hold: GitHub documents 1 MB per output (and 50 MB per job); the
@@ -65978,8 +66131,8 @@ function runOutputs(r, manifest, ctx) {
         tags: JSON.stringify(r.tags),
         duration: String(runDurationSec(r) ?? ''),
         attempts: String(r.attempts.length),
-        nodes: String((0,_node_results_js__WEBPACK_IMPORTED_MODULE_0__/* .nodeCount */ .kV)(r)),
-        'node-statuses': (0,_node_results_js__WEBPACK_IMPORTED_MODULE_0__/* .nodeStatusesOutput */ .o0)(r),
+        nodes: String((0,node_results/* nodeCount */.kV)(r)),
+        'node-statuses': (0,node_results/* nodeStatusesOutput */.o0)(r),
         'instance-id': m && m.backend === 'aws' ? m.id : '',
         'instance-type': m?.instanceType ?? '',
         market: m?.market ?? '',
@@ -65993,13 +66146,13 @@ function runOutputs(r, manifest, ctx) {
         out.metrics = ctx.metrics;
     if (r.provenance?.statementKey && ctx.storeUrl)
         out.provenance = ctx.storeUrl(r.provenance.statementKey);
-    return out;
+    return capOutputs(out);
 }
 
 
 /***/ }),
 
-/***/ 6676:
+/***/ 29987:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66030,7 +66183,7 @@ function terminalSafe(s) {
 
 /***/ }),
 
-/***/ 81013:
+/***/ 61748:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66039,8 +66192,8 @@ function terminalSafe(s) {
 /* harmony export */   xN: () => (/* binding */ argsText)
 /* harmony export */ });
 /* unused harmony exports findPlaceholders, nodeAddressVar */
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
-/* harmony import */ var _model_node_address_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(84536);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
+/* harmony import */ var _model_node_address_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75477);
 /**
  * Pure: `${{ run.args }}` and `${{ run.name }}` in a command become references to variables the job
  * script sets from shell-quoted values, never the values' text. Which reference depends on where the
@@ -66390,7 +66543,7 @@ function jobArgsPrelude(args, quote) {
 
 /***/ }),
 
-/***/ 33827:
+/***/ 55466:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66465,7 +66618,7 @@ function runnerEnvironment(environ) {
 
 /***/ }),
 
-/***/ 88304:
+/***/ 28491:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66475,12 +66628,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   m4: () => (/* binding */ renderRunnerScript)
 });
 
-// UNUSED EXPORTS: entrypointArgument, interpolateCommand, interpolateEnvValue, renderJobScript, runId
+// UNUSED EXPORTS: entrypointArgument, interpolateCommand, interpolateEnvValue, jobIdPrefix, renderJobScript, runId, shellPath
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 ;// CONCATENATED MODULE: ./src/runner/shlex.ts
 /**
  * Python's `shlex.split` (POSIX mode) and `shlex.join`, which dstack applies to `entrypoint` and to
@@ -66559,7 +66712,7 @@ function shlexJoin(words) {
 }
 
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(81601);
+var names = __nccwpck_require__(85194);
 ;// CONCATENATED MODULE: ./src/runner/quote.ts
 /** POSIX shell quoting for every value the runner script interpolates. */
 /** `'…'` with each `'` written as `'\''`: the shell reads the value back literally. Rejects NUL. */
@@ -66577,13 +66730,13 @@ function shellArray(values) {
 
 ;// CONCATENATED MODULE: ./src/runner/body.generated.ts
 // GENERATED from body/*.sh by gen-body.mjs; do not edit.
-const RUNNER_MODULES = (/* unused pure expression or super */ null && (["settings.sh", "nodes.sh", "work.sh", "container.sh", "store.sh", "logs.sh", "artifacts.sh", "checkpoints.sh", "fetch.sh", "control.sh", "main.sh"]));
-const RUNNER_BODY = "# ---- runner body: body/settings.sh, the DSTACK_* overrides (checked) and helpers every module uses ----\n# The modules of the body (src/runner/body/*.sh) run in the order of gen-body.mjs. They expect the\n# header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\nNOTES=()\n\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\n# an absolute path\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----\n# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and\n# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single\n# node needs none of them. Each value is checked before it is used in a path, a key or the job.\nNODE_ERROR=\nNODE_RANK=\"${DSTACK_NODE_RANK:-0}\"\nNODES_IPS=()\nNODE_GROUP=0\nnode_setup() {\n  local ip n=0 i\n  case \"$NODE_RANK\" in ''|*[!0-9]*|0?*) NODE_ERROR=\"DSTACK_NODE_RANK \\`$NODE_RANK\\` is not a node rank\"; NODE_RANK=0; return 1 ;; esac\n  if [ \"$NODE_RANK\" -ge \"$NODES_NUM\" ]; then NODE_ERROR=\"DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM\"; NODE_RANK=0; return 1; fi\n  if [ -z \"${DSTACK_NODES_IPS:-}\" ]; then\n    [ \"$NODES_NUM\" = 1 ] || { NODE_ERROR=\"DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment\"; return 1; }\n    NODES_IPS=(127.0.0.1)\n  else\n    while IFS= read -r ip; do\n      [ -n \"$ip\" ] || continue\n      if ! [[ \"$ip\" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] && ! [[ \"$ip\" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR=\"DSTACK_NODES_IPS holds \\`$ip\\`, which is not an IP address\"; return 1; fi\n      NODES_IPS+=(\"$ip\")\n    done <<<\"$DSTACK_NODES_IPS\"\n    [ \"${#NODES_IPS[@]}\" = \"$NODES_NUM\" ] || { NODE_ERROR=\"DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes\"; return 1; }\n  fi\n  GPUS_PER_NODE=\"${DSTACK_GPUS_PER_NODE:-}\"\n  if [ -z \"$GPUS_PER_NODE\" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi\n  case \"$GPUS_PER_NODE\" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac\n  # every node's GPU count (the backend's DSTACK_GPUS_BY_RANK, `8,4,0`) when it gives one that fits;\n  # otherwise every node is taken to have this node's count, as dstack's homogeneous math does\n  GPUS_BY_RANK=()\n  if [[ \"${DSTACK_GPUS_BY_RANK:-}\" =~ ^[0-9]{1,4}(,[0-9]{1,4})*$ ]]; then IFS=, read -r -a GPUS_BY_RANK <<<\"$DSTACK_GPUS_BY_RANK\"; fi\n  [ \"${#GPUS_BY_RANK[@]}\" = \"$NODES_NUM\" ] || { GPUS_BY_RANK=(); for ((i = 0; i < NODES_NUM; i++)); do GPUS_BY_RANK+=(\"$GPUS_PER_NODE\"); done; }\n  # dstack's runner: DSTACK_GPUS_NUM is the sum over the nodes\n  GPUS_NUM=0\n  for i in \"${GPUS_BY_RANK[@]}\"; do GPUS_NUM=$((GPUS_NUM + 10#$i)); done\n  for i in \"${!GROUP_SIZES[@]}\"; do\n    n=$((n + GROUP_SIZES[i]))\n    if [ \"$NODE_RANK\" -lt \"$n\" ]; then NODE_GROUP=$i; break; fi\n  done\n  [ -z \"${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}\" ] || JOB_SCRIPT=\"${GROUP_JOB_SCRIPTS[$NODE_GROUP]}\"\n}\nnode_setup || true\nunset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK\n# \"node 1 of 3 (group workers)\", for the log\nnode_label() {\n  printf 'node %s of %s' \"$NODE_RANK\" \"$NODES_NUM\"\n  [ -z \"${GROUP_NAMES[$NODE_GROUP]:-}\" ] || printf ' (group %s)' \"${GROUP_NAMES[$NODE_GROUP]}\"\n}\n\n# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------\nNODE_ENV_NAMES=()\n# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES\nexport_node_env() {\n  local i ips\n  ips=\"$(printf '%s\\n' \"${NODES_IPS[@]}\")\"\n  export DSTACK_NODES_NUM=\"$NODES_NUM\" DSTACK_NODE_RANK=\"$NODE_RANK\" DSTACK_MASTER_NODE_IP=\"${NODES_IPS[0]}\" \\\n    DSTACK_NODES_IPS=\"${ips%$'\\n'}\" DSTACK_GPUS_PER_NODE=\"$GPUS_PER_NODE\" DSTACK_GPUS_NUM=\"$GPUS_NUM\" DSTACK_MPI_HOSTFILE=\"$1\"\n  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)\n  for i in \"${!NODES_IPS[@]}\"; do\n    export \"DSTACK_NODE_IP_$i=${NODES_IPS[$i]}\"\n    NODE_ENV_NAMES+=(\"DSTACK_NODE_IP_$i\")\n  done\n}\n# an MPI hostfile as dstack's runner writes it: a line per node, its address and its slots (its GPUs);\n# a CPU node is its address alone (Open MPI then counts its cores)\nwrite_hostfile() {\n  local i\n  for i in \"${!NODES_IPS[@]}\"; do\n    if [ \"${GPUS_BY_RANK[$i]:-0}\" -gt 0 ]; then printf '%s slots=%d\\n' \"${NODES_IPS[$i]}\" \"${GPUS_BY_RANK[$i]}\"; else printf '%s\\n' \"${NODES_IPS[$i]}\"; fi\n  done >\"$RUNNER_DIR/mpi_hostfile\"\n}\n\n# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------\n# node_phase RANK: that node's phase and status as \"phase status\" (empty when it has written none)\nnode_phase() {\n  local f=\"$RUNNER_DIR/peer.json\" body phase status\n  store_read_small \"$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json\" \"$f\" || return 0\n  body=$(head -c 4096 \"$f\")\n  phase=$(printf '%s' \"$body\" | grep -o '\"phase\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  status=$(printf '%s' \"$body\" | grep -o '\"status\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  printf '%s %s' \"$phase\" \"$status\"\n}\n# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one\n# ended first, or this run is stopped or reaches max_duration\nWAIT_ERROR=\nwait_for_nodes() {\n  local r st waiting=(\"$@\") still waited=0\n  log \"startup_order $STARTUP_ORDER: waiting for node(s) ${waiting[*]} to start their commands\"\n  while [ \"${#waiting[@]}\" -gt 0 ]; do\n    still=()\n    for r in \"${waiting[@]}\"; do\n      st=$(node_phase \"$r\")\n      case \"$st\" in\n        # a node that already finished its commands successfully had started them\n        setup*|running*|uploading\\ *|'done succeeded') ;;\n        done*) WAIT_ERROR=\"node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)\"; return 1 ;;\n        *) still+=(\"$r\") ;;\n      esac\n    done\n    waiting=(\"${still[@]}\")\n    [ \"${#waiting[@]}\" -gt 0 ] || break\n    [ -z \"$STOP\" ] || return 1\n    if [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\") while waiting for the other nodes: the job was stopped\"; return 1; fi\n    sleep 1 & wait $! 2>/dev/null\n    waited=$((waited + 1))\n  done\n  log \"node(s) $* started their commands after ${waited}s: starting this node's\"\n}\nstartup_wait() {\n  local r ranks=()\n  [ \"$NODES_NUM\" -gt 1 ] || return 0\n  case \"$STARTUP_ORDER\" in\n    master-first) [ \"$NODE_RANK\" = 0 ] || ranks=(0) ;;\n    workers-first) if [ \"$NODE_RANK\" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=(\"$r\"); done; fi ;;\n  esac\n  [ \"${#ranks[@]}\" -gt 0 ] || return 0\n  wait_for_nodes \"${ranks[@]}\"\n}\n# ---- body/work.sh: the attempt's private work folder, where the checkout goes, and its removal ----\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\n# the nodes of a multi-node run on one host (local backend) each get their own folder\n[ \"$NODES_NUM\" -gt 1 ] && WORK=\"$WORK.node$NODE_RANK\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\n# a node of a multi-node run writes its status and logs in its own folder of the attempt\n[ \"$NODES_NUM\" -gt 1 ] && ATTEMPT_PREFIX=\"$ATTEMPT_PREFIX/nodes/$NODE_RANK\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\n\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n# ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# JOB_CMD := the job's command: `docker run` of IMAGE (the engine checked, the registry logged in to),\n# or bash on job.sh here (with a warning when python is not the version asked for)\njob_command() {\n  local docker_err code_mount container_dir p n have\n  if [ -n \"$IMAGE\" ]; then\n    if ! command -v docker >/dev/null 2>&1; then\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n    fi\n    if ! docker_err=$(docker info 2>&1 >/dev/null); then\n      docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n    fi\n    registry_login || fail_early \"$LOGIN_ERROR\"\n    code_mount=/workflow\n    is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n    if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n    JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n    for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n    command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n    JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n    for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n    export_node_env /dstack-runner/mpi_hostfile\n    for n in \"${NODE_ENV_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    # the nodes reach each other at the machines' own addresses: the container shares the host's network\n    [ \"$NODES_NUM\" -gt 1 ] && JOB_CMD+=(--network host)\n    # resources.shm_size: the container's /dev/shm, as dstack sizes it\n    [ -n \"$SHM_SIZE_MIB\" ] && JOB_CMD+=(--shm-size \"${SHM_SIZE_MIB}m\")\n    if [ -n \"$ENTRYPOINT\" ]; then\n      # dstack: `shlex.split(entrypoint) + commands`, no shell: each command is one argument;\n      # the task's env reaches the container as its environment\n      for n in \"${ENTRYPOINT_ENV[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n      JOB_CMD+=(--entrypoint \"${ENTRYPOINT_ARGV[0]}\" \"$IMAGE\" \"${ENTRYPOINT_ARGV[@]:1}\" \"${ENTRYPOINT_ARGS[@]}\")\n    elif [ \"$HAS_COMMANDS\" = 1 ]; then\n      JOB_CMD+=(--entrypoint /bin/sh \"$IMAGE\" -c 'if command -v bash >/dev/null 2>&1; then exec bash \"$0\"; else exec sh \"$0\"; fi' /dstack-runner/job.sh)\n    else\n      JOB_CMD+=(\"$IMAGE\")\n    fi\n  else\n    if [ -n \"$PYTHON_VERSION\" ]; then\n      have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n      case \"$have\" in\n        \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n        '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n        *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n      esac\n    fi\n    JOB_CMD=(bash \"$RUNNER_DIR/job.sh\")\n  fi\n}\n# ---- body/store.sh: the run's store, an S3 bucket (the aws CLI; curl with SigV4 for small objects) or a folder ----\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK='' CURL_SK='' CURL_ST=''\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out='' c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# ---------- small and mid-size gets without an aws process (the code snapshot, a checkpoint file) ----------\n# s3_curl_get KEY FILE: one signed GET (the same SigV4 curl and credentials as store_put_small) into\n# FILE, written only when complete; returns 0 on HTTP 200, 2 when S3 says the key does not exist (404),\n# 1 on any other answer (the caller falls back to the aws CLI). Aborts a transfer slower than 1 KiB/s\n# for a minute rather than after a fixed time, so a big snapshot on a slow link still arrives.\ns3_curl_get() {\n  local code part=\"$2.~curl.$$\"\n  s3_http_url \"$1\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o \"$part\" -w '%{http_code}' --connect-timeout 10 --speed-limit 1024 --speed-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n  if [ \"$code\" = 200 ] && mv -f \"$part\" \"$2\"; then return 0; fi\n  rm -f \"$part\"\n  [ \"$code\" = 404 ] && return 2\n  return 1\n}\n# store_get_fast KEY FILE: like store_get; on S3 through curl when it works (about 10 ms instead of an\n# aws process, ~1 CPU second), the aws CLI when curl cannot or gets any answer but the object\nstore_get_fast() {\n  if s3_curl_ready && s3_curl_get \"$1\" \"$2\"; then return 0; fi\n  store_get \"$1\" \"$2\"\n}\n\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"; return; fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # through curl: the one object, or (404) none, so the files are under KEY/; else the aws CLI tries\n    if s3_curl_ready; then\n      s3_curl_get \"$1\" \"$2\"\n      case $? in 0) return 0 ;; 2) aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"; return ;; esac\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there\nstore_read_small() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    if s3_curl_ready; then\n      local code\n      s3_http_url \"$1\"\n      code=$({\n        printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n        [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      } | curl -sS -o \"$2\" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n      [ \"$code\" = 200 ]\n      return\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1\n    return\n  fi\n  cp \"$STORE_ROOT/$1\" \"$2\" 2>/dev/null\n}\n# ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  # GNU sed reads a line of any length in linear time (awk grows its record buffer in steps: a 50 MB\n  # line took minutes). Each text is a literal: BRE metacharacters and the delimiter are escaped.\n  # The script comes through a pipe, never argv (which /proc shows) or a file. Output is flushed per\n  # line when stdbuf is there (never `sed -u`: it reads its input one byte at a time).\n  local script v\n  script=$(\n    while IFS= read -r v; do\n      [ -n \"$v\" ] || continue\n      printf 's/%s/***/g\\n' \"$(printf '%s' \"$v\" | LC_ALL=C sed 's/[][\\\\/.*^$]/\\\\&/g')\"\n    done <<<\"$DSTACK_REDACT\"\n  )\n  if command -v stdbuf >/dev/null 2>&1; then LC_ALL=C exec stdbuf -oL sed -f <(printf '%s\\n' \"$script\"); fi\n  LC_ALL=C exec sed -f <(printf '%s\\n' \"$script\")\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)\nredactor_running() {\n  local st\n  [ -r \"/proc/$REDACT_PID/stat\" ] || { kill -0 \"$REDACT_PID\" 2>/dev/null; return; }\n  read -r st <\"/proc/$REDACT_PID/stat\" 2>/dev/null || return 1\n  st=\"${st##*) }\"\n  [ \"${st%% *}\" != Z ]\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while redactor_running && [ \"$t\" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n# ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put_small \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from\n# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a\n# big folder cost as much as its upload); file by file only if those disagree with the file list\nmanifest_entries() {\n  local src=\"$1\" key=\"$2\" f i rel size sum files=() sizes=() sums=()\n  while IFS= read -r -d '' f; do files+=(\"$f\"); done < <(artifact_files \"$src\")\n  [ \"${#files[@]}\" -gt 0 ] || return 0\n  mapfile -d '' -t sizes < <(printf '%s\\0' \"${files[@]}\" | xargs -0 stat --printf '%s\\0' -- 2>/dev/null)\n  mapfile -d '' -t sums < <(printf '%s\\0' \"${files[@]}\" | xargs -0 sha256sum -z -- 2>/dev/null)\n  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below\n  local all_utf8=\n  if ! command -v iconv >/dev/null 2>&1 || printf '%s\\n' \"$key\" \"${files[@]}\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi\n  for i in \"${!files[@]}\"; do\n    f=\"${files[$i]}\"\n    if [ -d \"$src\" ]; then rel=\"$key/${f#\"$src\"/}\"; else rel=\"$key\"; fi\n    if [ \"${#sizes[@]}\" = \"${#files[@]}\" ] && [ \"${#sums[@]}\" = \"${#files[@]}\" ]; then\n      size=\"${sizes[$i]}\" sum=\"${sums[$i]%% *}\"\n    else\n      size=$(stat -c %s \"$f\") || continue\n      sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    fi\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    # straight to the output, not through $(…): a fork per file was a third of a folder's manifest\n    printf '\\n  {'\n    if [ -n \"$all_utf8\" ]; then printf '\"path\":'; json_str \"$rel\"; else manifest_path_fields \"$rel\"; fi\n    printf ',\"size\":%d,\"sha256\":\"%s\"}' \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of every artifact (continuing the list)\nartifact_manifest_entries() {\n  local i path src\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    [ -e \"$src\" ] || continue\n    [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n    manifest_entries \"$src\" \"$(artifact_key \"$path\")\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed. The manifest's\n# hashing runs beside the uploads (the job has ended: the files no longer change), not after them.\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" entries=\"$RUNNER_DIR/artifacts.entries\" first=1 f rel size sum hashing\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  artifact_manifest_entries >\"$entries\" &\n  hashing=$!\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  # (a trapped signal cuts `wait` short: wait again until the hashing really ended)\n  while kill -0 \"$hashing\" 2>/dev/null; do wait \"$hashing\"; done\n  [ -s \"$entries\" ] && first=0\n  {\n    printf '['\n    cat \"$entries\"\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  rm -f \"$entries\"\n  store_put_small \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n# ---- body/checkpoints.sh: `mount: true` artifacts, carried across attempts ----\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" prune >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints && [ \"$NODE_RANK\" = 0 ] || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n nfiles=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || continue\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    mkdir -p \"$(dirname \"$dest\")\"\n    if [ -e \"$dest\" ] && [ -d \"$staged\" ]; then cp -Rp \"$staged/.\" \"$dest/\" && rm -rf \"$staged\"\n    else rm -rf \"$dest\" && mv \"$staged\" \"$dest\"\n    fi || { note \"could not put the checkpoint \\`$path\\` in place: the job starts without it\"; continue; }\n    restored+=(\"$path\")\n    nfiles=$((nfiles + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($nfiles files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints && [ \"$NODE_RANK\" = 0 ]; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# ---- body/fetch.sh: the code snapshot and the deps' artifacts, each checked against its sha256 ----\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get_fast \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get_fast \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n# ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\n\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the\n# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF\n# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a\n# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] || return 0\n  # shellcheck disable=SC2034 # JOB_END_FD only holds the pipe's write end open in the job\n  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\\n' >&\"$TICK_FD\"); } 2>/dev/null\n  exec {TICK_FD}>&-\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\njob_alive() { [ -n \"$JOB_PID\" ] && kill -0 \"$JOB_PID\" 2>/dev/null; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`\n    read -r ppid <\"/proc/$$/stat\" 2>/dev/null || ppid=\n    ppid=\"${ppid##*) }\"\n    ppid=\"${ppid#* }\"\n    ppid=\"${ppid%% *}\"\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  # nothing to upload: the next status.json says done, in a few milliseconds\n  [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] && ! has_job_outputs || write_status\n  if [ \"$NODE_RANK\" != 0 ]; then\n    [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] || log \"artifacts are stored from the master node (rank 0) only: this node's are not\"\n  elif ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE='done'\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n# ---- body/main.sh: a run's phases, in order: start, code, deps, checkpoints, job command, run, finish ----\n# ---------- start ----------\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE='done'\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ \"$NODES_NUM\" -gt 1 ] && printf ', %s' \"$(node_label)\")\"\nwrite_status\n[ -z \"$NODE_ERROR\" ] || fail_early \"$NODE_ERROR\"\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$RUNNER_DIR/job.sh\"\n\n# the job's command: docker run of the image, or bash on job.sh\njob_command\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nwrite_hostfile\nif ! startup_wait; then\n  case \"$STOP\" in\n    timed-out) finish timed-out \"\" \"$STOP_REASON\" 124 ;;\n    ?*) finish \"$STOP\" \"\" \"$STOP_REASON\" 143 ;;\n  esac\n  fail_early \"$WAIT_ERROR\"\nfi\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_OUT=\"$LOG_FILE\"\ntick_open\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$RUNNER_DIR\"\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  if [ -n \"$IMAGE\" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env \"$RUNNER_DIR/mpi_hostfile\"; fi\n  job_env_unset\n  tick_on_exit\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nship_ticks\nwhile job_alive; do\n  tick_wait\n  job_alive || break # the job just ended: finish ships the rest at once\n  if [ \"$PHASE\" = setup ] && [ -f \"$RUNNER_DIR/step\" ] && grep -q '^commands' \"$RUNNER_DIR/step\" 2>/dev/null; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(cat \"$RUNNER_DIR/step\" 2>/dev/null || true)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
+const RUNNER_MODULES = (/* unused pure expression or super */ null && (["settings.sh", "nodes.sh", "work.sh", "disks.sh", "container.sh", "jobuser.sh", "store.sh", "logs.sh", "artifacts.sh", "checkpoints.sh", "cache.sh", "fetch.sh", "keep.sh", "control.sh", "main.sh"]));
+const RUNNER_BODY = "# ---- runner body: body/settings.sh, the DSTACK_* overrides (checked) and helpers every module uses ----\n# The modules of the body (src/runner/body/*.sh) run in the order of gen-body.mjs. They expect the\n# header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT JOB_SHELL PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)\n#   CACHE_PATHS[] CACHE_KEYS[] CACHE_RESTORE_ARCHIVES[] CACHE_RESTORE_SHAS[] CACHE_RESTORE_KEYS[] CACHE_SAVE_BASES[] CACHE_TRUSTED\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\nNOTES=()\n\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\n# an absolute path\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# own_file FILE: FILE in the runner's folder is about to be written or read: a symbolic link put\n# there in its place (by a job running as this user, DSTACK_JOB_USER=off) is removed, never followed\nown_file() { [ ! -L \"$1\" ] || rm -f -- \"$1\"; }\n# ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----\n# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and\n# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single\n# node needs none of them. Each value is checked before it is used in a path, a key or the job.\nNODE_ERROR=\nNODE_RANK=\"${DSTACK_NODE_RANK:-0}\"\nNODES_IPS=()\nNODE_GROUP=0\nnode_setup() {\n  local ip n=0 i\n  case \"$NODE_RANK\" in ''|*[!0-9]*|0?*) NODE_ERROR=\"DSTACK_NODE_RANK \\`$NODE_RANK\\` is not a node rank\"; NODE_RANK=0; return 1 ;; esac\n  if [ \"$NODE_RANK\" -ge \"$NODES_NUM\" ]; then NODE_ERROR=\"DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM\"; NODE_RANK=0; return 1; fi\n  if [ -z \"${DSTACK_NODES_IPS:-}\" ]; then\n    [ \"$NODES_NUM\" = 1 ] || { NODE_ERROR=\"DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment\"; return 1; }\n    NODES_IPS=(127.0.0.1)\n  else\n    while IFS= read -r ip; do\n      [ -n \"$ip\" ] || continue\n      if ! [[ \"$ip\" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] && ! [[ \"$ip\" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR=\"DSTACK_NODES_IPS holds \\`$ip\\`, which is not an IP address\"; return 1; fi\n      NODES_IPS+=(\"$ip\")\n    done <<<\"$DSTACK_NODES_IPS\"\n    [ \"${#NODES_IPS[@]}\" = \"$NODES_NUM\" ] || { NODE_ERROR=\"DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes\"; return 1; }\n  fi\n  GPUS_PER_NODE=\"${DSTACK_GPUS_PER_NODE:-}\"\n  if [ -z \"$GPUS_PER_NODE\" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi\n  case \"$GPUS_PER_NODE\" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac\n  # every node's GPU count (the backend's DSTACK_GPUS_BY_RANK, `8,4,0`) when it gives one that fits;\n  # otherwise every node is taken to have this node's count, as dstack's homogeneous math does\n  GPUS_BY_RANK=()\n  if [[ \"${DSTACK_GPUS_BY_RANK:-}\" =~ ^[0-9]{1,4}(,[0-9]{1,4})*$ ]]; then IFS=, read -r -a GPUS_BY_RANK <<<\"$DSTACK_GPUS_BY_RANK\"; fi\n  [ \"${#GPUS_BY_RANK[@]}\" = \"$NODES_NUM\" ] || { GPUS_BY_RANK=(); for ((i = 0; i < NODES_NUM; i++)); do GPUS_BY_RANK+=(\"$GPUS_PER_NODE\"); done; }\n  # dstack's runner: DSTACK_GPUS_NUM is the sum over the nodes\n  GPUS_NUM=0\n  for i in \"${GPUS_BY_RANK[@]}\"; do GPUS_NUM=$((GPUS_NUM + 10#$i)); done\n  for i in \"${!GROUP_SIZES[@]}\"; do\n    n=$((n + GROUP_SIZES[i]))\n    if [ \"$NODE_RANK\" -lt \"$n\" ]; then NODE_GROUP=$i; break; fi\n  done\n  [ -z \"${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}\" ] || JOB_SCRIPT=\"${GROUP_JOB_SCRIPTS[$NODE_GROUP]}\"\n}\nnode_setup || true\nunset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK\n# \"node 1 of 3 (group workers)\", for the log\nnode_label() {\n  printf 'node %s of %s' \"$NODE_RANK\" \"$NODES_NUM\"\n  [ -z \"${GROUP_NAMES[$NODE_GROUP]:-}\" ] || printf ' (group %s)' \"${GROUP_NAMES[$NODE_GROUP]}\"\n}\n\n# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------\nNODE_ENV_NAMES=()\n# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES\nexport_node_env() {\n  local i ips\n  ips=\"$(printf '%s\\n' \"${NODES_IPS[@]}\")\"\n  export DSTACK_NODES_NUM=\"$NODES_NUM\" DSTACK_NODE_RANK=\"$NODE_RANK\" DSTACK_MASTER_NODE_IP=\"${NODES_IPS[0]}\" \\\n    DSTACK_NODES_IPS=\"${ips%$'\\n'}\" DSTACK_GPUS_PER_NODE=\"$GPUS_PER_NODE\" DSTACK_GPUS_NUM=\"$GPUS_NUM\" DSTACK_MPI_HOSTFILE=\"$1\"\n  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)\n  for i in \"${!NODES_IPS[@]}\"; do\n    export \"DSTACK_NODE_IP_$i=${NODES_IPS[$i]}\"\n    NODE_ENV_NAMES+=(\"DSTACK_NODE_IP_$i\")\n  done\n}\n# an MPI hostfile as dstack's runner writes it: a line per node, its address and its slots (its GPUs);\n# a CPU node is its address alone (Open MPI then counts its cores)\nwrite_hostfile() {\n  local i\n  for i in \"${!NODES_IPS[@]}\"; do\n    if [ \"${GPUS_BY_RANK[$i]:-0}\" -gt 0 ]; then printf '%s slots=%d\\n' \"${NODES_IPS[$i]}\" \"${GPUS_BY_RANK[$i]}\"; else printf '%s\\n' \"${NODES_IPS[$i]}\"; fi\n  done >\"$JOB_RUNNER_DIR/mpi_hostfile\"\n}\n\n# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------\n# node_phase RANK: that node's phase and status as \"phase status\" (empty when it has written none)\nnode_phase() {\n  local f=\"$RUNNER_DIR/peer.json\" body phase status\n  store_read_small \"$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json\" \"$f\" || return 0\n  body=$(head -c 4096 \"$f\")\n  phase=$(printf '%s' \"$body\" | grep -o '\"phase\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  status=$(printf '%s' \"$body\" | grep -o '\"status\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  printf '%s %s' \"$phase\" \"$status\"\n}\n# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one\n# ended first, or this run is stopped or reaches max_duration\nWAIT_ERROR=\nwait_for_nodes() {\n  local r st waiting=(\"$@\") still waited=0\n  log \"startup_order $STARTUP_ORDER: waiting for node(s) ${waiting[*]} to start their commands\"\n  while [ \"${#waiting[@]}\" -gt 0 ]; do\n    still=()\n    for r in \"${waiting[@]}\"; do\n      st=$(node_phase \"$r\")\n      case \"$st\" in\n        # a node that already finished its commands successfully had started them\n        setup*|running*|uploading\\ *|'done succeeded') ;;\n        done*) WAIT_ERROR=\"node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)\"; return 1 ;;\n        *) still+=(\"$r\") ;;\n      esac\n    done\n    waiting=(\"${still[@]}\")\n    [ \"${#waiting[@]}\" -gt 0 ] || break\n    [ -z \"$STOP\" ] || return 1\n    if [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\") while waiting for the other nodes: the job was stopped\"; return 1; fi\n    sleep 1 & wait $! 2>/dev/null\n    waited=$((waited + 1))\n  done\n  log \"node(s) $* started their commands after ${waited}s: starting this node's\"\n}\nstartup_wait() {\n  local r ranks=()\n  [ \"$NODES_NUM\" -gt 1 ] || return 0\n  case \"$STARTUP_ORDER\" in\n    master-first) [ \"$NODE_RANK\" = 0 ] || ranks=(0) ;;\n    workers-first) if [ \"$NODE_RANK\" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=(\"$r\"); done; fi ;;\n  esac\n  [ \"${#ranks[@]}\" -gt 0 ] || return 0\n  wait_for_nodes \"${ranks[@]}\"\n}\n# ---- body/work.sh: the attempt's private work folder, where the checkout goes, and its removal ----\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\n# the nodes of a multi-node run on one host (local backend) each get their own folder\n[ \"$NODES_NUM\" -gt 1 ] && WORK=\"$WORK.node$NODE_RANK\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\n# a node of a multi-node run writes its status and logs in its own folder of the attempt\n[ \"$NODES_NUM\" -gt 1 ] && ATTEMPT_PREFIX=\"$ATTEMPT_PREFIX/nodes/$NODE_RANK\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\n\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n# ---- body/disks.sh: the machine's instance-store NVMe disks as one scratch folder for the job ----\n# Instance-store disks (g5, g6, p4d, p5…) are NVMe devices whose model is \"Amazon EC2 NVMe Instance\n# Storage\". Several become one RAID 0 (mdadm), then a file system mounted at the scratch folder. When\n# they are already in use (the Deep Learning AMIs mount them at /opt/dlami/nvme), that mount is the\n# scratch folder. Anything that goes wrong is a warning: the job then runs without a scratch folder.\nSCRATCH_DIR=\nSCRATCH_DESC=\nSYS_BLOCK=\"${DSTACK_SYS_BLOCK:-/sys/block}\"\nDEV_DIR=\"${DSTACK_DEV_DIR:-/dev}\"\nPROC_MOUNTS=\"${DSTACK_PROC_MOUNTS:-/proc/mounts}\"\nINSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'\n\n# decimal size, as EC2 lists instance storage: 7.6 TB, 475.0 GB\ndisk_size() {\n  local b=\"$1\"\n  if [ \"$b\" -ge 1000000000000 ]; then printf '%d.%d TB' $((b / 1000000000000)) $(((b % 1000000000000) / 100000000000))\n  else printf '%d.%d GB' $((b / 1000000000)) $(((b % 1000000000) / 100000000)); fi\n}\n# the mount point of device $1 in the mount table, if any\nmount_of() {\n  local dev mnt _rest\n  while read -r dev mnt _rest; do\n    [ \"$dev\" = \"$1\" ] && { printf '%s' \"$mnt\"; return 0; }\n  done <\"$PROC_MOUNTS\" 2>/dev/null\n  return 1\n}\n\nprepare_scratch() {\n  local mode=\"${DSTACK_SCRATCH_DISKS:-}\" dir=\"${DSTACK_SCRATCH_DIR:-/opt/dstack/scratch}\" d name model sectors\n  local devs=() used=() bytes=0 target='' raid='' h mnt='' mkfs\n  [ -n \"$mode\" ] || { if [ \"$OWNS_MACHINE\" = 1 ]; then mode=auto; else mode=off; fi; }\n  [ \"$mode\" = auto ] || return 0\n  for d in \"$SYS_BLOCK\"/nvme*; do\n    [ -r \"$d/device/model\" ] || continue\n    read -r model <\"$d/device/model\" || true\n    model=\"${model%\"${model##*[![:space:]]}\"}\"\n    [ \"$model\" = \"$INSTANCE_STORE_MODEL\" ] || continue\n    name=\"${d##*/}\"\n    read -r sectors <\"$d/size\" 2>/dev/null || sectors=0\n    case \"$sectors\" in ''|*[!0-9]*) sectors=0 ;; esac\n    devs+=(\"$DEV_DIR/$name\")\n    bytes=$((bytes + sectors * 512))\n    for h in \"$d\"/holders/*; do [ -e \"$h\" ] && used+=(\"$DEV_DIR/${h##*/}\"); done\n    mount_of \"$DEV_DIR/$name\" >/dev/null && used+=(\"$DEV_DIR/$name\")\n  done\n  [ \"${#devs[@]}\" -gt 0 ] || return 0\n  raid=''\n  [ \"${#devs[@]}\" -gt 1 ] && raid=' RAID 0'\n  if [ \"${#used[@]}\" -gt 0 ]; then\n    for target in \"${used[@]}\"; do mnt=$(mount_of \"$target\") && break; done\n    if [ -z \"$mnt\" ]; then\n      log \"warning: the instance-store disk(s) ${devs[*]} are in use but not mounted: no scratch folder\"\n      return 0\n    fi\n    SCRATCH_DIR=\"$mnt\"\n  else\n    target=\"${devs[0]}\"\n    if [ \"${#devs[@]}\" -gt 1 ]; then\n      target=\"$DEV_DIR/md/dstack-scratch\"\n      if ! ${DSTACK_MDADM:-mdadm} --create \"$target\" --run --force --level=0 --raid-devices=\"${#devs[@]}\" \"${devs[@]}\" >>\"$LOG_FILE\" 2>&1; then\n        log \"warning: mdadm could not assemble ${devs[*]} into a RAID 0: no scratch folder\"\n        return 0\n      fi\n    fi\n    # XFS (without discarding blocks, which on multi-TB NVMe takes minutes); ext4 where xfsprogs is missing\n    mkfs=\"${DSTACK_MKFS:-}\"\n    if [ -z \"$mkfs\" ]; then\n      if command -v mkfs.xfs >/dev/null 2>&1; then mkfs='mkfs.xfs -f -q -K'; else mkfs='mkfs.ext4 -F -q -E nodiscard'; fi\n    fi\n    if ! $mkfs \"$target\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not make a file system on $target: no scratch folder\"\n      return 0\n    fi\n    if ! mkdir -p \"$dir\" || ! ${DSTACK_MOUNT:-mount -o noatime} \"$target\" \"$dir\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not mount $target at $dir: no scratch folder\"\n      return 0\n    fi\n    chmod 1777 \"$dir\" 2>/dev/null || true\n    SCRATCH_DIR=\"$dir\"\n  fi\n  SCRATCH_DESC=\"${#devs[@]} × NVMe$raid, $(disk_size \"$bytes\") at $SCRATCH_DIR\"\n  export DSTACK_SCRATCH=\"$SCRATCH_DIR\"\n  log \"scratch: $SCRATCH_DESC (\\$DSTACK_SCRATCH; instance storage: gone when the machine is)\"\n}\n# ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM DSTACK_SCRATCH ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# JOB_CMD := the job's command: `docker run` of IMAGE (the engine checked, the registry logged in to),\n# or bash on job.sh here (with a warning when python is not the version asked for)\njob_command() {\n  local docker_err code_mount container_dir p n have\n  if [ -n \"$IMAGE\" ]; then\n    if ! command -v docker >/dev/null 2>&1; then\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n    fi\n    if ! docker_err=$(docker info 2>&1 >/dev/null); then\n      docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n    fi\n    registry_login || fail_early \"$LOGIN_ERROR\"\n    code_mount=/workflow\n    is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n    if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n    JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$JOB_RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n    for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n    command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n    JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n    for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n    # the instance-store scratch folder (disks.sh), at the same path inside\n    [ -n \"${SCRATCH_DIR:-}\" ] && JOB_CMD+=(-v \"$SCRATCH_DIR:$SCRATCH_DIR\" -e DSTACK_SCRATCH)\n    export_node_env /dstack-runner/mpi_hostfile\n    for n in \"${NODE_ENV_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    # the nodes reach each other at the machines' own addresses: the container shares the host's network\n    [ \"$NODES_NUM\" -gt 1 ] && JOB_CMD+=(--network host)\n    # resources.shm_size: the container's /dev/shm, as dstack sizes it\n    [ -n \"$SHM_SIZE_MIB\" ] && JOB_CMD+=(--shm-size \"${SHM_SIZE_MIB}m\")\n    if [ -n \"$ENTRYPOINT\" ]; then\n      # dstack: `shlex.split(entrypoint) + commands`, no shell: each command is one argument;\n      # the task's env reaches the container as its environment\n      for n in \"${ENTRYPOINT_ENV[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n      JOB_CMD+=(--entrypoint \"${ENTRYPOINT_ARGV[0]}\" \"$IMAGE\" \"${ENTRYPOINT_ARGV[@]:1}\" \"${ENTRYPOINT_ARGS[@]}\")\n    elif [ \"$HAS_COMMANDS\" = 1 ]; then\n      # dstack's shell: `shell:` when given, else /bin/sh in a custom image\n      JOB_CMD+=(--entrypoint \"${JOB_SHELL:-/bin/sh}\" \"$IMAGE\" /dstack-runner/job.sh)\n    else\n      JOB_CMD+=(\"$IMAGE\")\n    fi\n  else\n    if [ -n \"$PYTHON_VERSION\" ]; then\n      have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n      case \"$have\" in\n        \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n        '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n        *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n      esac\n    fi\n    # dstack's shell without an image: bash, unless `shell:` says otherwise\n    JOB_CMD=(\"${JOB_SHELL:-bash}\" \"$JOB_RUNNER_DIR/job.sh\")\n  fi\n}\n# ---- body/jobuser.sh: the job as its own unprivileged OS user (DSTACK_JOB_USER), its own folders ----\n# With DSTACK_JOB_USER=auto (the default) or a user name, when this script runs as root or has a\n# passwordless `sudo -n`, the job (no image) runs as that user (`dstack-job` for auto, created with\n# useradd when missing): its own HOME and TMPDIR in the attempt's folder, the code and the output\n# folder its own, and its DSTACK_RUNNER_DIR a folder of its own (job/), never the runner's (runner/).\n# A different uid cannot read /proc/<pid>/environ of the runner or the process that started it,\n# nor the runner's folder (0700), the store or the CI's files that other users cannot reach. After\n# the job, its folders are given back to this script's user before anything of them is read.\n# DSTACK_JOB_USER=off runs the job as this script's user (a choice: nothing is logged).\nJOB_USER=\nJOB_UID=\nJOB_GID=\nJOB_AS=()\nJOB_PRIV=()\nJOB_USER_NOTE=\nJOB_RUNNER_DIR=\"$WORK/job\"\nJOB_HOME=\"$WORK/home\"\nJOB_TMP=\"$WORK/tmp\"\n\n# decides JOB_USER (empty: the job runs as this script's user, JOB_USER_NOTE says why)\njob_user_init() {\n  local want=\"${DSTACK_JOB_USER:-auto}\" name priv=()\n  case \"$want\" in\n    off|0|false|no) return 0 ;;\n    auto|on|1|true|yes) name=dstack-job ;;\n    *) name=\"$want\" ;;\n  esac\n  if ! [[ \"$name\" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]]; then JOB_USER_NOTE=\"DSTACK_JOB_USER \\`$name\\` is not a user name: the job runs as this runner's user\"; return 0; fi\n  if [ -n \"$IMAGE\" ]; then JOB_USER_NOTE=\"the job runs in its container (image), not as a separate user of this machine\"; return 0; fi\n  if [ \"$(id -u)\" != 0 ]; then\n    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then priv=(sudo -n)\n    else JOB_USER_NOTE=\"warning: the job runs as this runner's user ($(id -un 2>/dev/null || id -u)): it is not root and has no passwordless sudo to run it as a separate user, so the job can reach everything this user can (docs/trust-model.md)\"; return 0\n    fi\n  fi\n  if [ \"${#priv[@]}\" -eq 0 ] && ! command -v setpriv >/dev/null 2>&1; then\n    JOB_USER_NOTE=\"warning: the job runs as root: setpriv (util-linux) is missing, so it cannot run as a separate user\"; return 0\n  fi\n  if ! id -u \"$name\" >/dev/null 2>&1; then\n    if [ \"$want\" != auto ] && [ \"$want\" != on ] && [ \"$want\" != 1 ] && [ \"$want\" != true ] && [ \"$want\" != yes ]; then\n      JOB_USER_NOTE=\"warning: DSTACK_JOB_USER names the user \\`$name\\`, who does not exist: the job runs as this runner's user\"; return 0\n    fi\n    \"${priv[@]}\" useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group \"$name\" >/dev/null 2>&1 \\\n      || \"${priv[@]}\" useradd -r -M -d /nonexistent -s /sbin/nologin -U \"$name\" >/dev/null 2>&1 \\\n      || { id -u \"$name\" >/dev/null 2>&1 || { JOB_USER_NOTE=\"warning: could not create the user $name for the job (useradd failed): the job runs as this runner's user\"; return 0; }; }\n  fi\n  JOB_UID=$(id -u \"$name\") && JOB_GID=$(id -g \"$name\") || { JOB_USER_NOTE=\"warning: cannot read the ids of the user $name: the job runs as this runner's user\"; return 0; }\n  if [ \"$JOB_UID\" = 0 ] || [ \"$JOB_UID\" = \"$(id -u)\" ]; then JOB_USER_NOTE=\"warning: the user $name is root or this runner's own user: the job runs as this runner's user\"; JOB_UID=; return 0; fi\n  JOB_USER=\"$name\"\n  JOB_PRIV=(\"${priv[@]}\")\n  if [ \"${#priv[@]}\" -eq 0 ]; then\n    JOB_AS=(setpriv \"--reuid=$JOB_UID\" \"--regid=$JOB_GID\" --init-groups --no-new-privs --)\n  else\n    # sudo keeps the environment this script built for the job (-E); HOME, TMPDIR, USER are set again by env\n    JOB_AS=(sudo -n -E -u \"$name\" env \"HOME=$JOB_HOME\" \"TMPDIR=$JOB_TMP\" \"USER=$name\" \"LOGNAME=$name\")\n  fi\n  JOB_USER_NOTE=\"the job runs as the user $name (uid $JOB_UID), not as this runner's user\"\n}\n\n# the folders the job owns; the path to them traversable (not readable) by it. Called before the job.\nPREPARE_ERROR=\nJOB_PREPARED=\njob_user_prepare() {\n  local d owned\n  (umask 077 && mkdir -p \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\") || return 1\n  [ -n \"$JOB_USER\" ] || return 0\n  # the work root and the attempt's folders: others may pass through (x), not list or write\n  d=\"$WORK\"\n  while [ -n \"$d\" ] && [ \"$d\" != / ]; do\n    chmod o+x \"$d\" 2>/dev/null || true\n    [ \"$d\" = \"$WORK_BASE\" ] && break\n    d=\"$(dirname \"$d\")\"\n  done\n  # the folder above the default work root: dstack-work-<uid> here, /opt/dstack/work on EC2\n  case \"${WORK_BASE%/*}\" in */dstack-work-*|*/dstack/work) chmod o+x \"${WORK_BASE%/*}\" 2>/dev/null || true ;; esac\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  # -h with -R (-P): links are changed themselves, never followed\n  \"${JOB_PRIV[@]}\" chown -R -h \"$JOB_UID:$JOB_GID\" \"${owned[@]}\" || return 1\n  JOB_PREPARED=1\n  # the job must reach its working folder through the path above it\n  \"${JOB_AS[@]}\" test -x \"$CODE_DIR\" -a -w \"$CODE_DIR\" || { PREPARE_ERROR=\"the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off\"; return 1; }\n}\n\n# in the job's subshell, before it becomes the job: HOME, TMPDIR and the user's names\njob_user_env() {\n  [ -n \"$JOB_USER\" ] || return 0\n  export HOME=\"$JOB_HOME\" TMPDIR=\"$JOB_TMP\" USER=\"$JOB_USER\" LOGNAME=\"$JOB_USER\"\n}\n\n# after the job: its folders are this script's user's again, before any of them is read\njob_user_reclaim() {\n  local owned\n  [ -n \"$JOB_USER\" ] && [ -n \"$JOB_PREPARED\" ] || return 0\n  JOB_PREPARED=\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  \"${JOB_PRIV[@]}\" chown -R -h \"$(id -u):$(id -g)\" \"${owned[@]}\" 2>/dev/null || true\n}\n\n# job_read_small FILE: the first 4 KiB of a file the job wrote; nothing when it is a link or not a regular file\njob_read_small() { [ -f \"$1\" ] && [ ! -L \"$1\" ] && head -c 4096 -- \"$1\" 2>/dev/null; }\n\n# job_file_write DEST (stdin: the text): into a folder the job owns, never through a link planted\n# there: written to a private file, then renamed over DEST (a rename replaces a link, not its target)\njob_file_write() {\n  local tmp\n  tmp=\"$(mktemp \"$RUNNER_DIR/.jobfile.XXXXXX\")\" || return 1\n  cat >\"$tmp\" && chmod 644 \"$tmp\" && mv -fT \"$tmp\" \"$1\" 2>/dev/null || { rm -f \"$tmp\"; return 1; }\n}\n# ---- body/store.sh: the run's store, an S3 bucket (the aws CLI; curl with SigV4 for small objects) or a folder ----\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK='' CURL_SK='' CURL_ST=''\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out='' c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# ---------- small and mid-size gets without an aws process (the code snapshot, a checkpoint file) ----------\n# s3_curl_get KEY FILE: one signed GET (the same SigV4 curl and credentials as store_put_small) into\n# FILE, written only when complete; returns 0 on HTTP 200, 2 when S3 says the key does not exist (404),\n# 1 on any other answer (the caller falls back to the aws CLI). Aborts a transfer slower than 1 KiB/s\n# for a minute rather than after a fixed time, so a big snapshot on a slow link still arrives.\ns3_curl_get() {\n  local code part=\"$2.~curl.$$\"\n  s3_http_url \"$1\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o \"$part\" -w '%{http_code}' --connect-timeout 10 --speed-limit 1024 --speed-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n  if [ \"$code\" = 200 ] && mv -f \"$part\" \"$2\"; then return 0; fi\n  rm -f \"$part\"\n  [ \"$code\" = 404 ] && return 2\n  return 1\n}\n# store_get_fast KEY FILE: like store_get; on S3 through curl when it works (about 10 ms instead of an\n# aws process, ~1 CPU second), the aws CLI when curl cannot or gets any answer but the object\nstore_get_fast() {\n  if s3_curl_ready && s3_curl_get \"$1\" \"$2\"; then return 0; fi\n  store_get \"$1\" \"$2\"\n}\n\n# ---------- a folder into a fresh prefix without an aws process ----------\n# `aws s3 sync` of a run's artifacts costs a Python start (~0.5–1 CPU s), a listing of the\n# destination and then the PUTs. Into a prefix that holds nothing there is nothing to compare or\n# delete: one ListObjectsV2 through curl says so, then one curl process PUTs every file, 16 at a\n# time (--parallel), signed as store_put_small's are, each with the Content-Type the CLI would guess\n# for the common kinds (report images must show in a browser). Falls back (returns 1) when curl\n# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES (the CLI's multipart is\n# faster there), a name is not printable ASCII, or any PUT fails (sync then sends what is missing).\nS3_TREE_MAX_BYTES=\"${DSTACK_S3_TREE_MAX_BYTES:-16777216}\"\nS3_TREE_MAX_FILES=5000\nS3_TREE_PARALLEL=\ncase \"$S3_TREE_MAX_BYTES\" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=16777216 ;; esac\n# CTYPE := the Content-Type of a file name, or nothing (S3's default, as the CLI leaves an unknown\n# kind); a variable, not output: no fork per file\ns3_content_type() {\n  case \"${1,,}\" in\n    *.png) CTYPE=image/png ;; *.jpg|*.jpeg) CTYPE=image/jpeg ;; *.gif) CTYPE=image/gif ;;\n    *.svg) CTYPE=image/svg+xml ;; *.webp) CTYPE=image/webp ;; *.html|*.htm) CTYPE=text/html ;;\n    *.txt) CTYPE=text/plain ;; *.md) CTYPE=text/markdown ;; *.csv) CTYPE=text/csv ;;\n    *.json) CTYPE=application/json ;; *.pdf) CTYPE=application/pdf ;; *.xml) CTYPE=application/xml ;;\n    *.gz|*.tgz) CTYPE=application/gzip ;; *.tar) CTYPE=application/x-tar ;; *.zip) CTYPE=application/zip ;;\n    *) CTYPE= ;;\n  esac\n}\n# s3_prefix_empty PREFIX: S3 holds no key under PREFIX/ (a signed ListObjectsV2, max-keys=1)\ns3_prefix_empty() {\n  local p=\"$1/\" enc='' c i body domain=amazonaws.com LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && p=\"$S3_PREFIX/$p\"\n  for ((i = 0; i < ${#p}; i++)); do\n    c=\"${p:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~-]) enc+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; enc+=\"$c\" ;; esac\n  done\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  local q=\"list-type=2&max-keys=1&prefix=$enc\" url\n  if [ -n \"$S3_ENDPOINT\" ]; then url=\"${S3_ENDPOINT%/}/$S3_BUCKET?$q\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then url=\"https://s3.$S3_REGION.$domain/$S3_BUCKET?$q\"\n  else url=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/?$q\"\n  fi\n  body=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -fsS --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$url\" 2>/dev/null) || return 1\n  [[ \"$body\" == *\"<KeyCount>0</KeyCount>\"* ]]\n}\n# s3_put_fresh_tree SRC PREFIX\ns3_put_fresh_tree() {\n  local src=\"$1\" prefix=\"$2\" f rel ops='' n=0 CTYPE ok LC_ALL=C\n  [ \"${DSTACK_S3_TREE_CURL:-1}\" = 1 ] && s3_curl_ready || return 1\n  if [ -z \"$S3_TREE_PARALLEL\" ]; then\n    S3_TREE_PARALLEL=off\n    curl --help all 2>/dev/null | grep -q -e '--parallel-max' && S3_TREE_PARALLEL=on\n  fi\n  [ \"$S3_TREE_PARALLEL\" = on ] || return 1\n  [ -z \"$(find \"$src\" -type f -size +\"${S3_TREE_MAX_BYTES}\"c -print -quit 2>/dev/null)\" ] || return 1\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    [[ \"$f\" == *[![:print:]]* || \"$f\" == *[\\\"\\\\]* ]] && return 1\n    n=$((n + 1))\n    [ \"$n\" -le \"$S3_TREE_MAX_FILES\" ] || return 1\n    s3_http_url \"$prefix/$rel\"\n    s3_content_type \"$rel\"\n    ops+=\"upload-file = \\\"$f\\\"\"$'\\n'\"url = \\\"$HTTP_URL\\\"\"$'\\n'\"output = \\\"/dev/null\\\"\"$'\\n'\n    [ -z \"$CTYPE\" ] || ops+=\"header = \\\"Content-Type: $CTYPE\\\"\"$'\\n'\n    ops+=$'\\x01'\n  done < <(artifact_files \"$src\")\n  [ \"$n\" -gt 0 ] && s3_prefix_empty \"$prefix\" || return 1\n  # one operation per file (`next`): each carries its own Content-Type and the signing options\n  ok=$({\n    local op first=1\n    while IFS= read -r -d $'\\x01' op; do\n      [ \"$first\" = 1 ] || printf 'next\\n'\n      first=0\n      printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n      [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      printf 'aws-sigv4 = \"aws:amz:%s:s3\"\\nheader = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\\n' \"$S3_REGION\"\n      printf 'connect-timeout = 10\\nspeed-limit = 1024\\nspeed-time = 60\\nwrite-out = \"%%{http_code}\\\\n\"\\n%s' \"$op\"\n    done <<<\"$ops\"\n  } | curl -sS --parallel --parallel-max 16 -K - 2>/dev/null | grep -c '^200$')\n  [ \"$ok\" = \"$n\" ]\n}\n\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # a prefix that holds nothing yet (the run's artifacts at its end): no listing to compare, no\n    # aws process; the CLI's sync for anything else, or when the quick path cannot\n    s3_put_fresh_tree \"$src\" \"$prefix\" && return 0\n    aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"\n    return\n  fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # through curl: the one object, or (404) none, so the files are under KEY/; else the aws CLI tries\n    if s3_curl_ready; then\n      s3_curl_get \"$1\" \"$2\"\n      case $? in 0) return 0 ;; 2) aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"; return ;; esac\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  # a link in the store is never followed (the store holds regular files only)\n  [ -L \"$STORE_ROOT/$1\" ] && return 1\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there\nstore_read_small() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    if s3_curl_ready; then\n      local code\n      s3_http_url \"$1\"\n      code=$({\n        printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n        [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      } | curl -sS -o \"$2\" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n      [ \"$code\" = 200 ]\n      return\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1\n    return\n  fi\n  cp \"$STORE_ROOT/$1\" \"$2\" 2>/dev/null\n}\n# ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  own_file \"$f\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    [ -n \"${SCRATCH_DESC:-}\" ] && printf ',\"scratch\":%s' \"$(json_str \"$SCRATCH_DESC\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  own_file \"$chunk\"\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  # GNU sed reads a line of any length in linear time (awk grows its record buffer in steps: a 50 MB\n  # line took minutes). Each text is a literal: BRE metacharacters and the delimiter are escaped.\n  # The script comes through a pipe, never argv (which /proc shows) or a file. Output is flushed per\n  # line when stdbuf is there (never `sed -u`: it reads its input one byte at a time).\n  local script v\n  script=$(\n    while IFS= read -r v; do\n      [ -n \"$v\" ] || continue\n      printf 's/%s/***/g\\n' \"$(printf '%s' \"$v\" | LC_ALL=C sed 's/[][\\\\/.*^$]/\\\\&/g')\"\n    done <<<\"$DSTACK_REDACT\"\n  )\n  if command -v stdbuf >/dev/null 2>&1; then LC_ALL=C exec stdbuf -oL sed -f <(printf '%s\\n' \"$script\"); fi\n  LC_ALL=C exec sed -f <(printf '%s\\n' \"$script\")\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)\nredactor_running() {\n  local st\n  [ -r \"/proc/$REDACT_PID/stat\" ] || { kill -0 \"$REDACT_PID\" 2>/dev/null; return; }\n  read -r st <\"/proc/$REDACT_PID/stat\" 2>/dev/null || return 1\n  st=\"${st##*) }\"\n  [ \"${st%% *}\" != Z ]\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while redactor_running && [ \"$t\" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n# ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put_small \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from\n# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a\n# big folder cost as much as its upload); file by file only if those disagree with the file list\nmanifest_entries() {\n  local src=\"$1\" key=\"$2\" f i rel size sum files=() sizes=() sums=()\n  while IFS= read -r -d '' f; do files+=(\"$f\"); done < <(artifact_files \"$src\")\n  [ \"${#files[@]}\" -gt 0 ] || return 0\n  mapfile -d '' -t sizes < <(printf '%s\\0' \"${files[@]}\" | xargs -0 stat --printf '%s\\0' -- 2>/dev/null)\n  mapfile -d '' -t sums < <(printf '%s\\0' \"${files[@]}\" | xargs -0 sha256sum -z -- 2>/dev/null)\n  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below\n  local all_utf8=\n  if ! command -v iconv >/dev/null 2>&1 || printf '%s\\n' \"$key\" \"${files[@]}\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi\n  for i in \"${!files[@]}\"; do\n    f=\"${files[$i]}\"\n    if [ -d \"$src\" ]; then rel=\"$key/${f#\"$src\"/}\"; else rel=\"$key\"; fi\n    if [ \"${#sizes[@]}\" = \"${#files[@]}\" ] && [ \"${#sums[@]}\" = \"${#files[@]}\" ]; then\n      size=\"${sizes[$i]}\" sum=\"${sums[$i]%% *}\"\n    else\n      size=$(stat -c %s \"$f\") || continue\n      sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    fi\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    # straight to the output, not through $(…): a fork per file was a third of a folder's manifest\n    printf '\\n  {'\n    if [ -n \"$all_utf8\" ]; then printf '\"path\":'; json_str \"$rel\"; else manifest_path_fields \"$rel\"; fi\n    printf ',\"size\":%d,\"sha256\":\"%s\"}' \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of every artifact (continuing the list)\nartifact_manifest_entries() {\n  local i path src\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    [ -e \"$src\" ] || continue\n    [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n    manifest_entries \"$src\" \"$(artifact_key \"$path\")\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed. The manifest's\n# hashing runs beside the uploads (the job has ended: the files no longer change), not after them.\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" entries=\"$RUNNER_DIR/artifacts.entries\" first=1 f rel size sum hashing\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  own_file \"$entries\"\n  own_file \"$manifest\"\n  artifact_manifest_entries >\"$entries\" &\n  hashing=$!\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  # (a trapped signal cuts `wait` short: wait again until the hashing really ended)\n  while kill -0 \"$hashing\" 2>/dev/null; do wait \"$hashing\"; done\n  [ -s \"$entries\" ] && first=0\n  {\n    printf '['\n    cat \"$entries\"\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  rm -f \"$entries\"\n  store_put_small \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n# ---- body/checkpoints.sh: `mount: true` artifacts, carried across attempts ----\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  own_file \"$next\"\n  own_file \"$RUNNER_DIR/ckpt.stat\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" prune >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints && [ \"$NODE_RANK\" = 0 ] || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# restore_into PATH STAGED: the staged checkpoint's files into the artifact's place, each through\n# place_file (refuses to pass through or replace a link on the way; renames over the file itself)\nrestore_into() {\n  local path=\"$1\" staged=\"$2\" dest base rel f why\n  dest=\"$(artifact_src \"$path\")\"\n  why=\"$(artifact_refusal \"$dest\" \"$(artifact_base \"$path\")\")\"\n  [ -z \"$why\" ] || { printf '%s' \"$why\"; return 1; }\n  case \"$path\" in\n    /*) rel=\"${path#/}\"; base=\"${dest%\"/$rel\"}\" ;;\n    *) rel=\"$path\"; base=\"${dest%\"/$rel\"}\" ;;\n  esac\n  if [ -f \"$staged\" ]; then place_file \"$staged\" \"$base\" \"$rel\"; return; fi\n  while IFS= read -r -d '' f; do\n    place_file \"$f\" \"$base\" \"$rel/${f#\"$staged\"/}\" || return 1\n  done < <(find \"$staged\" -type f -print0)\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n nfiles=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || [ -L \"$staged\" ] || continue\n    # links from the store are never restored\n    if [ -L \"$staged\" ]; then rm -f \"$staged\"; continue; fi\n    find \"$staged\" -type l -delete 2>/dev/null\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    # never written through a link: not the checkpoint's own path (a link committed in the\n    # repository), nor a folder on the way to one of its files; each file is renamed into place\n    why=$(restore_into \"$path\" \"$staged\") || { note \"checkpoint \\`$path\\` was not restored: $why; the job starts without it\"; rm -rf \"$staged\"; continue; }\n    rm -rf \"$staged\"\n    restored+=(\"$path\")\n    nfiles=$((nfiles + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($nfiles files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints && [ \"$NODE_RANK\" = 0 ]; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# ---- body/cache.sh: `cache` folders kept between runs of a workflow, in the run store (docs/cache.md) ----\n# The orchestrator chose the entry each path restores (src/orchestrate/cache-plan.ts) and the key it\n# saves under; the runner moves the bytes. A restore never replaces a file that is already there.\nCACHE_ZSTD=\ncommand -v zstd >/dev/null 2>&1 && CACHE_ZSTD=1\n\n# cache_dir PATH: the folder of a cached path here; in a container, a folder of the work area mounted\n# at its path (`~` is /root there)\ncache_dir() {\n  case \"$1\" in\n    \\~/*) if [ -n \"$IMAGE\" ]; then printf '%s/root/%s' \"$ROOT_DIR\" \"${1#\\~/}\"; else printf '%s/%s' ~ \"${1#\\~/}\"; fi ;;\n    /*) if [ -n \"$IMAGE\" ]; then printf '%s%s' \"$ROOT_DIR\" \"$1\"; else printf '%s' \"$1\"; fi ;;\n    *) printf '%s/%s' \"$JOB_DIR\" \"$1\" ;;\n  esac\n}\n\n# restore_caches: each chosen entry's archive, checked against its sha256, unpacked into its folder\nrestore_caches() {\n  local i p dir archive src t0 size unpack=()\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    archive=\"${CACHE_RESTORE_ARCHIVES[$i]}\"\n    [ -n \"$archive\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    case \"$archive\" in\n      *.tar.zst)\n        if [ -z \"$CACHE_ZSTD\" ]; then log \"cache $p: not restored: its entry is compressed with zstd and this machine has no zstd\"; continue; fi\n        unpack=(zstd -d -c -q) ;;\n      *) unpack=(gzip -d -c) ;;\n    esac\n    t0=$(now_ms)\n    # a folder store's archive is read where it is; S3's is fetched first\n    if [ \"$STORE_KIND\" = folder ]; then src=\"$STORE_ROOT/$archive\"\n    else\n      src=\"$WORK/cache-restore.$i\"\n      if ! store_get \"$archive\" \"$src\" >/dev/null 2>&1; then rm -f \"$src\"; log \"cache $p: not restored: fetching $archive failed\"; continue; fi\n    fi\n    if [ ! -f \"$src\" ] || [ \"$(sha256_of \"$src\")\" != \"${CACHE_RESTORE_SHAS[$i]}\" ]; then\n      [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n      log \"cache $p: not restored: the archive of key ${CACHE_RESTORE_KEYS[$i]} is missing or does not have the sha256 its entry lists\"\n      continue\n    fi\n    size=$(wc -c <\"$src\")\n    dir=\"$(cache_dir \"$p\")\"\n    if ! mkdir -p \"$dir\"; then log \"cache $p: not restored: cannot create $dir\"; continue; fi\n    if \"${unpack[@]}\" <\"$src\" | tar -x --no-same-owner --skip-old-files -C \"$dir\" -f - 2>>\"$LOG_FILE\"; then\n      log \"cache $p: restored key ${CACHE_RESTORE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: restoring key ${CACHE_RESTORE_KEYS[$i]} failed part way; the job starts with what was unpacked\"\n    fi\n    [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n  done\n}\n\n# save_caches: after a job that succeeded, each folder whose key was not restored exactly is packed\n# and stored (the archive, then its index entry); only the first node saves\nsave_caches() {\n  local i p dir base ext tmp size sha t0 pack=()\n  [ \"${NODE_RANK:-0}\" = 0 ] || return 0\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    base=\"${CACHE_SAVE_BASES[$i]}\"\n    [ -n \"$base\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    dir=\"$(cache_dir \"$p\")\"\n    if [ -L \"$dir\" ] || [ ! -d \"$dir\" ]; then log \"cache $p: nothing to save ($p is not a folder)\"; continue; fi\n    if [ -n \"$CACHE_ZSTD\" ]; then ext=tar.zst pack=(zstd -q -T0 -3 -c); else ext=tar.gz pack=(gzip -1 -c); fi\n    tmp=\"$WORK/cache-save.$i.$ext\"\n    t0=$(now_ms)\n    if ! tar -c -C \"$dir\" -f - . 2>>\"$LOG_FILE\" | \"${pack[@]}\" >\"$tmp\"; then rm -f \"$tmp\"; log \"cache $p: not saved: packing it failed\"; continue; fi\n    size=$(wc -c <\"$tmp\")\n    sha=$(sha256_of \"$tmp\")\n    printf '{\"workflow\":%s,\"path\":%s,\"key\":%s,\"format\":\"%s\",\"size\":%d,\"sha256\":\"%s\",\"createdAt\":\"%s\",\"run\":%s,\"trusted\":%s}\\n' \\\n      \"$(json_str \"$WORKFLOW\")\" \"$(json_str \"$p\")\" \"$(json_str \"${CACHE_KEYS[$i]}\")\" \"$ext\" \"$size\" \"$sha\" \"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\" \"$(json_str \"$RUN_NAME\")\" \\\n      \"$([ \"$CACHE_TRUSTED\" = 1 ] && echo true || echo false)\" >\"$tmp.json\"\n    if store_put \"$tmp\" \"$base.$ext\" >/dev/null 2>&1 && store_put_small \"$tmp.json\" \"$base.json\" >/dev/null 2>&1; then\n      log \"cache $p: saved key ${CACHE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: not saved: storing it failed\"\n    fi\n    rm -f \"$tmp\" \"$tmp.json\"\n  done\n}\n# ---- body/fetch.sh: the code snapshot and the deps' artifacts, each checked against its sha256 ----\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get_fast \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get_fast \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n# ---- body/keep.sh: keep-on-failure: a failed run's machine stays up for a while, to step into ----\n# the self-destruct main.sh arms at the start: the machine's hard lifetime, in seconds of this script\nKEEP_HARD_S=$(( ((MAX_DURATION + 59) / 60 + 10) * 60 ))\n\n# keep_machine <status>: on a failed run of a machine this run owns, re-arm the shutdown to the kept\n# deadline (whole minutes, never past the hard lifetime), leave the work folder in place and say how\n# to step in. The runner still exits: the machine lives on until its shutdown, or until the CI ends it.\nkeep_machine() {\n  local keep=\"${DSTACK_KEEP_ON_FAILURE:-}\" mins left until id\n  [ \"$1\" = failed ] || return 0\n  case \"$keep\" in ''|*[!0-9]*|0) return 0 ;; esac\n  [ \"$SELF_DESTRUCT\" = 1 ] && [ \"$NODES_NUM\" -le 1 ] || return 0\n  left=$((KEEP_HARD_S - SECONDS))\n  [ \"$keep\" -le \"$left\" ] || keep=$left\n  mins=$((keep / 60))\n  if [ \"$mins\" -lt 1 ]; then\n    note \"keep-on-failure: not kept (the machine reaches its max duration within a minute)\"\n    return 0\n  fi\n  if ! shutdown -h \"+$mins\" \"dstack: run $RUN_NAME kept for debugging until now + $mins min\" >/dev/null 2>&1; then\n    note \"keep-on-failure: not kept (shutdown -h +$mins failed)\"\n    return 0\n  fi\n  until=$(date -u -d \"@$(( $(date -u +%s) + mins * 60 ))\" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || until=\"in $mins min\"\n  id=\"${AWS_SSM_INSTANCE_ID:-this instance}\"\n  export DSTACK_KEEP_WORK=1\n  note \"the machine is kept for debugging until $until ($(format_duration $((mins * 60)))): aws ssm start-session --target $id --region ${DSTACK_KEEP_REGION:-\\$AWS_REGION} (the work folder is $WORK)\"\n}\n# ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\n\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the\n# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF\n# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a\n# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] || return 0\n  # shellcheck disable=SC2034 # JOB_END_FD only holds the pipe's write end open in the job\n  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\\n' >&\"$TICK_FD\"); } 2>/dev/null\n  exec {TICK_FD}>&-\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# (a job of another user, started through sudo: kill -0 says EPERM, /proc still knows it)\njob_alive() { [ -n \"$JOB_PID\" ] && { kill -0 \"$JOB_PID\" 2>/dev/null || { [ \"${#JOB_PRIV[@]}\" -gt 0 ] && [ -e \"/proc/$JOB_PID\" ]; }; }; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  \"${JOB_PRIV[@]}\" kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || \"${JOB_PRIV[@]}\" kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`\n    read -r ppid <\"/proc/$$/stat\" 2>/dev/null || ppid=\n    ppid=\"${ppid##*) }\"\n    ppid=\"${ppid#* }\"\n    ppid=\"${ppid%% *}\"\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  own_file \"$RUNNER_DIR/notice-time\"\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  job_user_reclaim\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  # nothing to upload: the next status.json says done, in a few milliseconds\n  [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] && ! has_job_outputs || write_status\n  if [ \"$NODE_RANK\" != 0 ]; then\n    [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] || log \"artifacts are stored from the master node (rank 0) only: this node's are not\"\n  elif ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  keep_machine \"$status\"\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE='done'\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n# ---- body/main.sh: a run's phases, in order: start, code, deps, checkpoints, job command, run, finish ----\n# ---------- start ----------\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\njob_user_init\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE='done'\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ \"$NODES_NUM\" -gt 1 ] && printf ', %s' \"$(node_label)\")\"\nwrite_status\n[ -z \"$NODE_ERROR\" ] || fail_early \"$NODE_ERROR\"\n[ -z \"$JOB_USER_NOTE\" ] || log \"$JOB_USER_NOTE\"\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# instance-store disks: one scratch folder for the job (DSTACK_SCRATCH)\nprepare_scratch\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\nrestore_caches\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\n# the job's own folder ($DSTACK_RUNNER_DIR: job.sh, the step marker, the MPI hostfile), not the runner's\n(umask 077 && mkdir -p \"$JOB_RUNNER_DIR\") || fail_early \"cannot create $JOB_RUNNER_DIR\"\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$JOB_RUNNER_DIR/job.sh\"\n\n# the job's command: docker run of the image, or bash on job.sh\njob_command\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nwrite_hostfile\njob_user_prepare || fail_early \"${PREPARE_ERROR:-cannot give its folders to the user $JOB_USER of the job}\"\nif ! startup_wait; then\n  case \"$STOP\" in\n    timed-out) finish timed-out \"\" \"$STOP_REASON\" 124 ;;\n    ?*) finish \"$STOP\" \"\" \"$STOP_REASON\" 143 ;;\n  esac\n  fail_early \"$WAIT_ERROR\"\nfi\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_OUT=\"$LOG_FILE\"\ntick_open\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$JOB_RUNNER_DIR\"\n  job_user_env\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  if [ -n \"$IMAGE\" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env \"$JOB_RUNNER_DIR/mpi_hostfile\"; fi\n  job_env_unset\n  tick_on_exit\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_AS[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nship_ticks\nwhile job_alive; do\n  tick_wait\n  job_alive || break # the job just ended: finish ships the rest at once\n  if [ \"$PHASE\" = setup ] && job_read_small \"$JOB_RUNNER_DIR/step\" | grep -q '^commands' ; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\njob_user_reclaim\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  save_caches\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(job_read_small \"$JOB_RUNNER_DIR/step\" | head -n 1)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
 
 // EXTERNAL MODULE: ./src/runner/interpolate.ts
-var interpolate = __nccwpck_require__(81013);
+var interpolate = __nccwpck_require__(61748);
 // EXTERNAL MODULE: ./src/runner/job-env.ts
-var job_env = __nccwpck_require__(33827);
+var job_env = __nccwpck_require__(55466);
 ;// CONCATENATED MODULE: ./src/runner/render.ts
 /**
  * Pure: RunnerPlan → the bash script that runs an attempt on the machine (DESIGN.md "Runner script
@@ -66600,7 +66753,7 @@ var job_env = __nccwpck_require__(33827);
 
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_RUN_ID|DSTACK_WORKING_DIR|DSTACK_REPO_DIR|DSTACK_GPUS_BY_RANK|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/;
+const RESERVED_ENV = /^(DSTACK_NODES_NUM|DSTACK_NODE_RANK|DSTACK_MASTER_NODE_IP|DSTACK_NODES_IPS|DSTACK_GPUS_PER_NODE|DSTACK_GPUS_NUM|DSTACK_MPI_HOSTFILE|DSTACK_NODE_IP_[0-9]+|DSTACK_RUN_NAME|DSTACK_RUN_ID|DSTACK_JOB_ID|DSTACK_WORKING_DIR|DSTACK_REPO_DIR|DSTACK_GPUS_BY_RANK|DSTACK_WORKFLOW|DSTACK_REPO_ID|DSTACK_REVISION|DSTACK_ATTEMPT|DSTACK_RUNNER_DIR|DSTACK_METRICS|DSTACK_REPORT|DSTACK_REGISTRY_USERNAME|DSTACK_REGISTRY_PASSWORD|DSTACK_ARGS|DSTACK_ARGS_TEXT|DSTACK_REDACT|DSTACK_RESTORED|DSTACK_RESUMED_FROM)$/;
 const ARGS_RE = /\$\{\{\s*run\.args\s*\}\}/g;
 const NAME_RE = /\$\{\{\s*run\.name\s*\}\}/g;
 /** exit codes of the runner script (0 = succeeded; failed = the job's own exit code, or 1) */
@@ -66651,6 +66804,21 @@ function runId(repoId, runName) {
     const h = (0,external_node_crypto_.createHash)('sha256').update(`${repoId}/${runName}`).digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+/** a UUID-shaped id of one job (node and attempt) but its last 4 hex digits, the node's rank */
+function jobIdPrefix(plan) {
+    const h = (0,external_node_crypto_.createHash)('sha256').update(`${plan.repoId}/${plan.runName}/${plan.attempt}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 28)}`;
+}
+/** dstack's `_shell()`: `sh`/`bash` are in /bin, an absolute path is itself; '' leaves the default to the runner */
+function shellPath(shell) {
+    if (shell === undefined || shell === '')
+        return '';
+    if (shell === 'sh' || shell === 'bash')
+        return `/bin/${shell}`;
+    if (!shell.startsWith('/'))
+        fail(`invalid shell ${JSON.stringify(shell)}: \`sh\`, \`bash\` or an absolute path`);
+    return (0,names/* normaliseAbsolutePath */.ve)('shell', shell);
+}
 /** the shell text of the repository's folder, from the folder the job starts in (`$PWD`) */
 function repoDirExpr(workingDir) {
     const wd = workingDir.replace(/\/+$/, '');
@@ -66673,7 +66841,7 @@ function renderJobScript(plan, commands = plan.commands) {
     const lines = [
         `# job of workflow ${plan.workflow}: setup, then commands, as dstack joins them with \` && \`: the first failing entry stops it`,
         'set -e',
-        `export DSTACK_RUN_NAME=${shellQuote(plan.runName)}`,
+        `export DSTACK_RUN_NAME=${shellQuote(plan.dstackRunName ? (0,names/* assertName */.I1)('run name', plan.dstackRunName) : plan.runName)}`,
         `export DSTACK_WORKFLOW=${shellQuote(plan.workflow)}`,
         `export DSTACK_REPO_ID=${shellQuote(plan.repoId)}`,
         `export DSTACK_REVISION=${shellQuote(plan.revisionSha)}`,
@@ -66681,6 +66849,9 @@ function renderJobScript(plan, commands = plan.commands) {
         // dstack's job environment: the run's id (stable for the run, the same on every node and attempt),
         // the folder the job starts in, and the repository's folder (the working_dir's root)
         `export DSTACK_RUN_ID=${shellQuote(runId(plan.repoId, plan.runName))}`,
+        // dstack's job (submission) id: one per node and attempt
+        `DSTACK_JOB_ID="${jobIdPrefix(plan)}$(printf '%04x' "\${DSTACK_NODE_RANK:-0}")"`,
+        'export DSTACK_JOB_ID',
         'export DSTACK_WORKING_DIR="$PWD"',
         `export DSTACK_REPO_DIR=${repoDirExpr(plan.workingDir)}`,
         ...(0,interpolate/* jobArgsPrelude */.Ao)(plan.args, shellQuote)
@@ -66785,6 +66956,30 @@ function depFiles(plan) {
     });
     return out;
 }
+/** the `cache` arrays (docs/cache.md): one element per cached path */
+function cacheHeader(plan) {
+    const caches = plan.caches ?? [];
+    for (const c of caches) {
+        if (!c.path.startsWith('~/') && !c.path.startsWith('/'))
+            (0,names/* normaliseRelativePath */.KZ)('cache path', c.path);
+        // eslint-disable-next-line no-control-regex
+        if (/[\u0000-\u001f\u007f]/.test(c.path) || c.path.split('/').includes('..'))
+            fail(`invalid cache path ${JSON.stringify(c.path)}`);
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(c.key))
+            fail(`invalid cache key ${JSON.stringify(c.key)}`);
+        if (c.restore && (!SHA256_RE.test(c.restore.sha256) || !/\.tar\.(zst|gz)$/.test(c.restore.archiveKey)))
+            fail(`invalid cache entry for ${JSON.stringify(c.path)}`);
+    }
+    return [
+        `CACHE_PATHS=${shellArray(caches.map((c) => c.path))}`,
+        `CACHE_KEYS=${shellArray(caches.map((c) => c.key))}`,
+        `CACHE_RESTORE_ARCHIVES=${shellArray(caches.map((c) => (c.restore ? storeKey('cache archive', c.restore.archiveKey) : '')))}`,
+        `CACHE_RESTORE_SHAS=${shellArray(caches.map((c) => c.restore?.sha256 ?? ''))}`,
+        `CACHE_RESTORE_KEYS=${shellArray(caches.map((c) => c.restore?.key ?? ''))}`,
+        `CACHE_SAVE_BASES=${shellArray(caches.map((c) => (c.saveBase ? storeKey('cache key', c.saveBase) : '')))}`,
+        `CACHE_TRUSTED=${plan.trusted ? 1 : 0}`
+    ];
+}
 function renderRunnerScript(plan) {
     validate(plan);
     const workingDir = plan.workingDir === '.' || plan.workingDir === '' ? '.' : pathOf('working_dir', plan.workingDir);
@@ -66839,6 +67034,7 @@ function renderRunnerScript(plan) {
         `ARTIFACT_PATHS=${shellArray(artifacts.map((a) => a.path))}`,
         `ARTIFACT_MOUNTS=${shellArray(artifacts.map((a) => (a.mount ? '1' : '0')))}`,
         `ROOT_PATHS=${shellArray(rootPaths)}`,
+        ...cacheHeader(plan),
         `REGISTRY_AUTH=${plan.registryAuth ? 1 : 0}`,
         `OWNS_MACHINE=${plan.options.ownsMachine ? 1 : 0}`,
         `SECRET_NAMES=${shellArray([...plan.secretEnvNames].sort())}`,
@@ -66849,6 +67045,7 @@ function renderRunnerScript(plan) {
         `ENTRYPOINT_ARGS=${shellArray(plan.entrypoint ? plan.commands.map((c) => entrypointArgument(c, plan.args, plan.runName)) : [])}`,
         `ENTRYPOINT_ENV=${shellArray(plan.entrypoint ? Object.keys(plan.env).sort().map((n) => `${envName('env', n)}=${interpolateEnvValue(plan.env[n], plan.args, plan.runName)}`) : [])}`,
         `SHM_SIZE_MIB=${q(plan.shmSizeMiB ? String(Math.round(plan.shmSizeMiB)) : '')}`,
+        `JOB_SHELL=${q(shellPath(plan.shell))}`,
         `PYTHON_VERSION=${q(plan.python ?? '')}`,
         `HAS_SETUP=${plan.setup.length > 0 ? 1 : 0}`,
         `HAS_COMMANDS=${plan.setup.length + plan.commands.length > 0 || layout.scripts.length > 0 ? 1 : 0}`,
@@ -66871,25 +67068,29 @@ function renderRunnerScript(plan) {
 
 /***/ }),
 
-/***/ 90949:
+/***/ 65643:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  cs: () => (/* reexport */ IntegrityError),
   n_: () => (/* reexport */ run_store/* RunStore */.n_),
+  zV: () => (/* reexport */ checkManifestBytes),
   mk: () => (/* reexport */ defaultStoreLocation),
   HP: () => (/* reexport */ keys/* keys */.H),
   Ch: () => (/* reexport */ openStore),
   Ng: () => (/* reexport */ run_store/* parseManifest */.Ng),
   yh: () => (/* reexport */ parseStoreSpec),
-  sc: () => (/* reexport */ run_store/* sha256 */.sc)
+  sc: () => (/* reexport */ run_store/* sha256 */.sc),
+  $E: () => (/* reexport */ verifiedArtifact),
+  L6: () => (/* reexport */ verifyStoredFiles)
 });
 
-// UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS, UNTRUSTED_DEPS_HINT, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, s3ClientConfig, sha256File, toJson
+// UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS, UNTRUSTED_DEPS_HINT, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, recordedManifestSha256, s3ClientConfig, sha256File, toJson, verifiedManifest
 
 // EXTERNAL MODULE: ./src/store/object-store.ts
-var object_store = __nccwpck_require__(73266);
+var object_store = __nccwpck_require__(66647);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:crypto"
@@ -66897,7 +67098,7 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 ;// CONCATENATED MODULE: ./src/store/fs-errors.ts
 /**
  * File-system errors of a folder store, said plainly: which file or folder, what was being done,
@@ -67305,7 +67506,7 @@ function s3ClientConfig(opts) {
 let sdkLoad;
 /** the SDK, loaded once per process on first use */
 function loadSdk() {
-    return (sdkLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(994), __nccwpck_require__.e(138)]).then(__nccwpck_require__.bind(__nccwpck_require__, 84138)));
+    return (sdkLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(830), __nccwpck_require__.e(35)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1035)));
 }
 class S3Store {
     location;
@@ -67620,12 +67821,106 @@ function openStore(loc, opts = {}) {
 }
 
 // EXTERNAL MODULE: ./src/store/keys.ts
-var keys = __nccwpck_require__(11089);
+var keys = __nccwpck_require__(91268);
 // EXTERNAL MODULE: ./src/store/run-names.ts
-var run_names = __nccwpck_require__(38181);
+var run_names = __nccwpck_require__(45222);
 // EXTERNAL MODULE: ./src/store/run-store.ts + 2 modules
-var run_store = __nccwpck_require__(78282);
+var run_store = __nccwpck_require__(10795);
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __nccwpck_require__(51455);
+;// CONCATENATED MODULE: ./src/store/integrity.ts
+/**
+ * Store integrity: what a run stored is checked against the hashes its writer recorded before a
+ * consumer uses it (a dep's artifacts, a baseline's metrics). The runner that stored the artifacts
+ * wrote `artifacts.json`, a sha256 per file; the orchestrator that ran it recorded that manifest's
+ * own sha256 in run.json (`provenance.manifestSha256`) when the run ended. So a forged artifact is
+ * caught whether the forger left the manifest alone (the file's sha256 differs from its entry) or
+ * rewrote it too (the manifest's sha256 differs from the record). A mismatch is an IntegrityError
+ * naming the run, the file and both hashes.
+ */
+
+
+
+
+
+
+class IntegrityError extends errors/* UserError */.yo {
+    run;
+    file;
+    expected;
+    actual;
+    constructor(run, file, expected, actual, what) {
+        super(`store integrity: ${what} \`${file}\` of run ${run} has sha256 ${actual} in the store, but the run that wrote it recorded ${expected}: it was changed after the run, so it is not used`, 'check who else writes to the store (docs/trust-model.md); run the workflow again to store trusted artifacts');
+        this.run = run;
+        this.file = file;
+        this.expected = expected;
+        this.actual = actual;
+        this.name = 'IntegrityError';
+    }
+}
+/** the sha256 of artifacts.json its writer recorded, when the run recorded one (runs before it did not) */
+function recordedManifestSha256(rec) {
+    const s = rec.provenance?.manifestSha256;
+    return typeof s === 'string' && /^[0-9a-f]{64}$/.test(s) ? s : undefined;
+}
+/** throws when the manifest's bytes are not the ones the run recorded */
+function checkManifestBytes(rec, bytes) {
+    const want = recordedManifestSha256(rec);
+    if (want === undefined)
+        return;
+    const got = (0,run_store/* sha256 */.sc)(bytes ?? Buffer.alloc(0));
+    if (got !== want)
+        throw new IntegrityError(rec.run, 'artifacts.json', want, bytes === undefined ? `(missing) ${got}` : got, 'the artifacts manifest');
+}
+/** the run's manifest, checked against the record; undefined when it stored none */
+async function verifiedManifest(store, rec) {
+    const key = keys/* keys */.H.manifest(rec.repoId, rec.run);
+    const bytes = await store.store.get(key);
+    if (bytes === undefined && recordedManifestSha256(rec) === undefined)
+        return undefined;
+    checkManifestBytes(rec, bytes);
+    if (bytes === undefined)
+        return undefined;
+    return { bytes, entries: (0,run_store/* parseManifest */.Ng)(bytes.toString('utf8'), key) };
+}
+/** one artifact's bytes, checked against its manifest entry (undefined: not listed, or over `max` bytes) */
+async function verifiedArtifact(store, rec, path, max = Infinity) {
+    const m = await verifiedManifest(store, rec);
+    const entry = m?.entries.find((e) => e.path === path);
+    if (!entry || entry.size > max)
+        return undefined;
+    const bytes = await store.store.get(keys/* keys */.H.artifacts(rec.repoId, rec.run, path));
+    if (bytes === undefined)
+        return undefined;
+    const got = (0,run_store/* sha256 */.sc)(bytes);
+    if (got !== entry.sha256)
+        throw new IntegrityError(rec.run, path, entry.sha256, got, 'the artifact');
+    return bytes;
+}
+/**
+ * Every listed file of a folder store checked against its entry, without reading it into memory
+ * (a link in the store is refused, never followed). On S3 the runner checks each file it fetches
+ * against the same entries (runner/body/fetch.sh), so nothing is downloaded twice here.
+ */
+async function verifyStoredFiles(store, rec, entries) {
+    const folder = store.store;
+    if (!(folder instanceof FolderStore))
+        return;
+    for (const e of entries) {
+        const file = (0,external_node_path_.join)(folder.root, ...keys/* keys */.H.artifacts(rec.repoId, rec.run, e.path).split('/'));
+        const st = await (0,external_node_fs_promises_.lstat)(file).catch(() => undefined);
+        if (!st)
+            continue; // missing: the runner's fetch says so, naming the dep
+        if (st.isSymbolicLink() || !st.isFile())
+            throw new IntegrityError(rec.run, e.path, e.sha256, st.isSymbolicLink() ? '(a symbolic link)' : '(not a regular file)', 'the artifact');
+        const got = await (0,run_store/* sha256File */.Q3)(file);
+        if (got !== e.sha256)
+            throw new IntegrityError(rec.run, e.path, e.sha256, got, 'the artifact');
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/store/index.ts
+
 
 
 
@@ -67637,15 +67932,15 @@ var run_store = __nccwpck_require__(78282);
 
 /***/ }),
 
-/***/ 11089:
+/***/ 91268:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   H: () => (/* binding */ keys),
 /* harmony export */   O: () => (/* binding */ assertSha256)
 /* harmony export */ });
-/* harmony import */ var _model_names_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(81601);
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(87206);
+/* harmony import */ var _model_names_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85194);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(93107);
 /**
  * The store key layout (DESIGN.md "Store layout"), pure. Every name is validated with
  * src/model/names.ts first, so a hostile run, tag or repo id never becomes a key.
@@ -67711,14 +68006,14 @@ const keys = {
 
 /***/ }),
 
-/***/ 73266:
+/***/ 66647:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ toJson),
 /* harmony export */   s: () => (/* binding */ assertKey)
 /* harmony export */ });
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
 /**
  * The object-store port under the run store (DESIGN.md "Store layout"): an S3 bucket + prefix,
  * or a folder with the same keys. Keys are `/`-separated, relative, and checked by `assertKey`
@@ -67768,7 +68063,7 @@ function toJson(value) {
 
 /***/ }),
 
-/***/ 80225:
+/***/ 40432:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67778,14 +68073,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   H: () => (/* binding */ parseRecord)
 });
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(42463);
+// EXTERNAL MODULE: ../../main/node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(79153);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 // EXTERNAL MODULE: ./src/workflows/schemas/common.ts
-var common = __nccwpck_require__(45272);
+var common = __nccwpck_require__(68645);
 // EXTERNAL MODULE: ./src/model/status.ts
-var model_status = __nccwpck_require__(78203);
+var model_status = __nccwpck_require__(81730);
 ;// CONCATENATED MODULE: ./src/store/record-schemas.ts
 /**
  * JSON Schemas of what the store keeps (run.json, status.json, tags/<tag>.json), published as
@@ -67857,7 +68152,8 @@ const attemptStatusSchema = {
         reason: str,
         startedAt: str,
         endedAt: str,
-        logChunks: { type: 'integer', minimum: 0 }
+        logChunks: { type: 'integer', minimum: 0 },
+        scratch: str
     }
 };
 const tagRecordSchema = {
@@ -67939,7 +68235,7 @@ function parseRecord(text, kind, file) {
 
 /***/ }),
 
-/***/ 38181:
+/***/ 45222:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -67991,7 +68287,7 @@ function nextRunNumber(base, existing) {
 
 /***/ }),
 
-/***/ 78282:
+/***/ 10795:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68000,10 +68296,11 @@ __nccwpck_require__.d(__webpack_exports__, {
   Pp: () => (/* binding */ MOVE_TAG_HINT),
   n_: () => (/* binding */ RunStore),
   Ng: () => (/* binding */ parseManifest),
-  sc: () => (/* binding */ sha256)
+  sc: () => (/* binding */ sha256),
+  Q3: () => (/* binding */ sha256File)
 });
 
-// UNUSED EXPORTS: UNTRUSTED_DEPS_HINT, sha256File
+// UNUSED EXPORTS: UNTRUSTED_DEPS_HINT
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
@@ -68012,15 +68309,15 @@ var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(81601);
+var names = __nccwpck_require__(85194);
 // EXTERNAL MODULE: ./src/model/trust.ts
-var model_trust = __nccwpck_require__(23059);
+var model_trust = __nccwpck_require__(86496);
 // EXTERNAL MODULE: ./src/store/object-store.ts
-var object_store = __nccwpck_require__(73266);
+var object_store = __nccwpck_require__(66647);
 // EXTERNAL MODULE: ./src/store/keys.ts
-var keys = __nccwpck_require__(11089);
+var keys = __nccwpck_require__(91268);
 ;// CONCATENATED MODULE: ./src/store/limit.ts
 /** Map with at most `limit` calls in flight; results keep the input order. */
 async function mapLimit(items, limit, fn) {
@@ -68097,9 +68394,9 @@ async function safeDestination(root, rel) {
 }
 
 // EXTERNAL MODULE: ./src/store/run-names.ts
-var run_names = __nccwpck_require__(38181);
+var run_names = __nccwpck_require__(45222);
 // EXTERNAL MODULE: ./src/store/records.ts + 1 modules
-var records = __nccwpck_require__(80225);
+var records = __nccwpck_require__(40432);
 ;// CONCATENATED MODULE: ./src/store/run-store.ts
 /**
  * The run store (DESIGN.md "Store layout"): runs, attempts, logs, artifacts, tags, code snapshots
@@ -68628,7 +68925,7 @@ class RunStore {
 
 /***/ }),
 
-/***/ 45272:
+/***/ 68645:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -68675,15 +68972,19 @@ const deps = d('Runs whose artifacts are placed into the working tree before the
         additionalProperties: false
     }
 }, [[{ tag: 'my-model' }, { workflow: 'prepare-data' }, ':my-tag']]);
-const cache = d('Folders kept between runs of the same workflow.', {
+const cache = d('Folders kept between runs of the same workflow (docs/cache.md): restored before the job, saved after it succeeds, in the run store.', {
     type: 'array',
     items: {
         type: ['string', 'object'],
-        properties: { path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }) },
+        properties: {
+            path: d('Folder to cache (`~/…`, absolute, or relative to the working directory).', { type: 'string' }),
+            key: d('The entry\'s key: restored when an entry has exactly this key, else saved under it. Default: the commit, with every earlier entry as the fall-back.', { type: 'string' }, ['pip-v1']),
+            restore_keys: d('Fall-back keys, in order: the newest entry whose key starts with one is restored when the key has none. Default with `key`: none.', { type: 'array', items: { type: 'string' } }, [['pip-']])
+        },
         required: ['path'],
         additionalProperties: false
     }
-}, [[{ path: '~/.cache/pip' }]]);
+}, [[{ path: '~/.cache/pip' }, { path: '~/.cache/huggingface', key: 'hf-v1', restore_keys: ['hf-'] }]]);
 const registryAuth = d('Credentials for pulling a private `image`: run-action logs in to the image\'s registry before pulling it, with the credentials held in memory only.', {
     type: 'object',
     properties: {
@@ -68693,6 +68994,174 @@ const registryAuth = d('Credentials for pulling a private `image`: run-action lo
     required: ['username', 'password'],
     additionalProperties: false
 });
+
+
+/***/ }),
+
+/***/ 40830:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E8: () => (/* binding */ parseSizeRange),
+/* harmony export */   E9: () => (/* binding */ parseDuration),
+/* harmony export */   Ep: () => (/* binding */ parseCountRange),
+/* harmony export */   HZ: () => (/* binding */ tryParseDuration),
+/* harmony export */   PO: () => (/* binding */ parseSizeMiB),
+/* harmony export */   Sg: () => (/* binding */ parseSeedSizeMiB),
+/* harmony export */   fJ: () => (/* binding */ fail),
+/* harmony export */   nv: () => (/* binding */ DURATION_FORMS),
+/* harmony export */   ok: () => (/* binding */ ok)
+/* harmony export */ });
+/* unused harmony exports SIZE_FORMS, SIZE_RANGE_FORMS, COUNT_RANGE_FORMS */
+/* harmony import */ var _model_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(81261);
+
+const ok = (value) => ({ ok: true, value });
+const fail = (message, hint) => hint === undefined ? { ok: false, message } : { ok: false, message, hint };
+const MIB_PER = { M: 1, G: 1024, T: 1024 * 1024 };
+/**
+ * dstack's `Memory.parse` (`core/models/resources.py`): spaces dropped, then `TB`, `GB` or `MB`
+ * (any case) or no unit (GB); binary (1GB = 1024 MiB). `16GiB`, `16G` or `16Gi` are refused there.
+ */
+const SIZE_RE = /^(\d+(?:\.\d+)?|\.\d+)(MB|GB|TB)?$/i;
+const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB; dstack reads no other unit, so not `GiB` or `G`)';
+const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` or `{min: 40GB, max: 80GB}` (MB, GB or TB; a bare number means GB)';
+const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4` or `{min: 1, max: 2}`';
+/**
+ * A size in MiB, as dstack's `Memory.parse` reads it: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
+ * `requireUnit`: bare numbers are rejected (used to tell memory from count in a gpu spec).
+ */
+function parseSizeMiB(v, requireUnit = false) {
+    if (typeof v === 'number' && !requireUnit) {
+        return Number.isFinite(v) && v >= 0 ? ok(Math.round(v * 1024)) : fail(`invalid size ${v}`, `expected ${SIZE_FORMS}`);
+    }
+    if (typeof v !== 'string')
+        return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`);
+    const m = SIZE_RE.exec(v.replace(/ /g, ''));
+    if (!m || (requireUnit && !m[2]))
+        return fail(`invalid size \`${v}\`: dstack reads MB, GB or TB`, `expected ${SIZE_FORMS}`);
+    return ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0].toUpperCase()]));
+}
+/**
+ * A 0.x size in MiB, as dstack 0.x's `_str_to_mib` read it (`cli/dstack/providers/__init__.py`,
+ * 0.7 – 0.10): `MB`, `GB`, `M`, `G` are decimal (64GB = 64·10⁹ bytes = 61035 MiB, rounded down);
+ * `MiB`, `GiB`, `Mi`, `Gi` binary; whole numbers only, and a unit is required.
+ */
+function parseSeedSizeMiB(v) {
+    const bad = fail(`invalid size ${JSON.stringify(v)}`, 'expected a whole number with a unit: `64GB` (decimal, as dstack 0.x read it), `60GiB`, `512MB`, `512MiB`');
+    if (typeof v !== 'string')
+        return bad;
+    const m = /^(\d+)(mib|gib|mi|gi|mb|gb|m|g)$/.exec(v.replace(/ /g, '').toLowerCase());
+    if (!m)
+        return bad;
+    const bytes = { mib: 2 ** 20, mi: 2 ** 20, gib: 2 ** 30, gi: 2 ** 30, mb: 1e6, m: 1e6, gb: 1e9, g: 1e9 };
+    return ok(Math.floor((Number(m[1]) * bytes[m[2]]) / 2 ** 20));
+}
+function parseBoundedRange(v, parseOne, what, forms) {
+    const text = v.trim();
+    const bad = fail(`invalid ${what} \`${v}\``, `expected ${forms}`);
+    if (!text.includes('..')) {
+        const one = parseOne(text);
+        return one.ok ? ok({ min: one.value, max: one.value }) : bad;
+    }
+    const parts = text.split('..');
+    if (parts.length !== 2)
+        return bad;
+    const [lo, hi] = parts.map((p) => p.trim());
+    if (!lo && !hi)
+        return bad;
+    const range = {};
+    if (lo) {
+        const p = parseOne(lo);
+        if (!p.ok)
+            return bad;
+        range.min = p.value;
+    }
+    if (hi) {
+        const p = parseOne(hi);
+        if (!p.ok)
+            return bad;
+        range.max = p.value;
+    }
+    if (range.min !== undefined && range.max !== undefined && range.min > range.max) {
+        return fail(`invalid ${what} \`${v}\`: the lower bound is greater than the upper bound`, `expected ${forms}`);
+    }
+    return ok(range);
+}
+/**
+ * dstack's range object `{min, max}` (either bound may be left out or null), each bound read by
+ * `parseOne`; `{}` and unknown keys are refused as dstack refuses them.
+ */
+function parseRangeObject(o, parseOne, what, forms) {
+    const bad = (why) => fail(`invalid ${what} ${JSON.stringify(o)}: ${why}`, `expected ${forms}`);
+    const unknown = Object.keys(o).find((k) => k !== 'min' && k !== 'max');
+    if (unknown !== undefined)
+        return bad(`unknown key \`${unknown}\``);
+    const range = {};
+    for (const k of ['min', 'max']) {
+        if (o[k] === undefined || o[k] === null)
+            continue;
+        const p = parseOne(o[k]);
+        if (!p.ok)
+            return bad(`\`${k}\` is not valid`);
+        range[k] = p.value;
+    }
+    if (range.min === undefined && range.max === undefined)
+        return bad('it has neither `min` nor `max`');
+    if (range.min !== undefined && range.max !== undefined && range.min > range.max)
+        return bad('`min` is greater than `max`');
+    return ok(range);
+}
+const isRangeObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), `{min, max}`; in MiB */
+function parseSizeRange(v, what = 'size', requireUnit = false) {
+    if (isRangeObject(v))
+        return parseRangeObject(v, (x) => parseSizeMiB(x, requireUnit), what, SIZE_RANGE_FORMS);
+    if (typeof v === 'number' && !requireUnit) {
+        const one = parseSizeMiB(v);
+        return one.ok ? ok({ min: one.value, max: one.value }) : fail(`invalid ${what} ${v}`, `expected ${SIZE_RANGE_FORMS}`);
+    }
+    if (typeof v !== 'string')
+        return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${SIZE_RANGE_FORMS}`);
+    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS);
+}
+const INT_RE = /^\d+$/;
+const countBound = (x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0) || (typeof x === 'string' && INT_RE.test(x.trim())) ? ok(Number(x)) : fail('');
+/** `2`, `1..2`, `2..`, `..4`, `{min, max}` (non-negative integers) */
+function parseCountRange(v, what = 'count') {
+    if (isRangeObject(v))
+        return parseRangeObject(v, countBound, what, COUNT_RANGE_FORMS);
+    if (typeof v === 'number') {
+        return Number.isInteger(v) && v >= 0 ? ok({ min: v, max: v }) : fail(`invalid ${what} ${v}`, `expected ${COUNT_RANGE_FORMS}`);
+    }
+    if (typeof v !== 'string')
+        return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${COUNT_RANGE_FORMS}`);
+    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => (INT_RE.test(s) ? ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS);
+}
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const DURATION_FORMS = '`90m`, `2h`, `1d`, `1w`, `30s` or a number of seconds';
+/**
+ * A duration in seconds: `2h`, `1d`, `90m`, `30s`, `1w`, or a number of seconds (`3600`, `"3600"`).
+ * Throws UserError for anything else (including `off`, which callers handle themselves).
+ */
+function parseDuration(v) {
+    const r = tryParseDuration(v);
+    if (!r.ok)
+        throw new _model_index_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(r.message, r.hint);
+    return r.value;
+}
+function tryParseDuration(v) {
+    if (typeof v === 'number') {
+        return Number.isInteger(v) && v > 0 ? ok(v) : fail(`invalid duration ${v}: must be a whole number of seconds above 0`, `expected ${DURATION_FORMS}`);
+    }
+    if (typeof v !== 'string')
+        return fail(`invalid duration ${JSON.stringify(v)}`, `expected ${DURATION_FORMS}`);
+    // dstack's Duration.parse: a whole number of seconds, or `<n><unit>` with a lower-case unit
+    const m = /^(\d+) *([smhdw]?)$/.exec(v.trim());
+    if (!m)
+        return fail(`invalid duration \`${v}\``, `expected ${DURATION_FORMS}`);
+    const sec = Number(m[1]) * DURATION_UNITS[(m[2] || 's').toLowerCase()];
+    return sec > 0 ? ok(sec) : fail(`invalid duration \`${v}\`: must be above 0`, `expected ${DURATION_FORMS}`);
+}
 
 
 /***/ }),
@@ -69019,14 +69488,14 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 18909:
+/***/ 33531:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { Argument } = __nccwpck_require__(49154);
-const { Command } = __nccwpck_require__(34348);
-const { CommanderError, InvalidArgumentError } = __nccwpck_require__(41135);
-const { Help } = __nccwpck_require__(79754);
-const { Option } = __nccwpck_require__(45240);
+const { Argument } = __nccwpck_require__(21940);
+const { Command } = __nccwpck_require__(26346);
+const { CommanderError, InvalidArgumentError } = __nccwpck_require__(26865);
+const { Help } = __nccwpck_require__(94944);
+const { Option } = __nccwpck_require__(15402);
 
 exports.DM = new Command();
 
@@ -69050,10 +69519,10 @@ exports.a2 = InvalidArgumentError; // Deprecated
 
 /***/ }),
 
-/***/ 49154:
+/***/ 21940:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { InvalidArgumentError } = __nccwpck_require__(41135);
+const { InvalidArgumentError } = __nccwpck_require__(26865);
 
 class Argument {
   /**
@@ -69207,7 +69676,7 @@ exports.humanReadableArgName = humanReadableArgName;
 
 /***/ }),
 
-/***/ 34348:
+/***/ 26346:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(78474).EventEmitter);
@@ -69216,11 +69685,11 @@ const path = __nccwpck_require__(76760);
 const fs = __nccwpck_require__(73024);
 const process = __nccwpck_require__(1708);
 
-const { Argument, humanReadableArgName } = __nccwpck_require__(49154);
-const { CommanderError } = __nccwpck_require__(41135);
-const { Help, stripColor } = __nccwpck_require__(79754);
-const { Option, DualOptions } = __nccwpck_require__(45240);
-const { suggestSimilar } = __nccwpck_require__(65030);
+const { Argument, humanReadableArgName } = __nccwpck_require__(21940);
+const { CommanderError } = __nccwpck_require__(26865);
+const { Help, stripColor } = __nccwpck_require__(94944);
+const { Option, DualOptions } = __nccwpck_require__(15402);
+const { suggestSimilar } = __nccwpck_require__(79308);
 
 class Command extends EventEmitter {
   /**
@@ -71991,7 +72460,7 @@ exports.useColor = useColor; // exporting for tests
 
 /***/ }),
 
-/***/ 41135:
+/***/ 26865:
 /***/ ((__unused_webpack_module, exports) => {
 
 /**
@@ -72037,10 +72506,10 @@ exports.InvalidArgumentError = InvalidArgumentError;
 
 /***/ }),
 
-/***/ 79754:
+/***/ 94944:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { humanReadableArgName } = __nccwpck_require__(49154);
+const { humanReadableArgName } = __nccwpck_require__(21940);
 
 /**
  * TypeScript import types for JSDoc, used by Visual Studio Code IntelliSense and `npm run typescript-checkJS`
@@ -72791,10 +73260,10 @@ exports.stripColor = stripColor;
 
 /***/ }),
 
-/***/ 45240:
+/***/ 15402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { InvalidArgumentError } = __nccwpck_require__(41135);
+const { InvalidArgumentError } = __nccwpck_require__(26865);
 
 class Option {
   /**
@@ -73178,7 +73647,7 @@ exports.DualOptions = DualOptions;
 
 /***/ }),
 
-/***/ 65030:
+/***/ 79308:
 /***/ ((__unused_webpack_module, exports) => {
 
 const maxDistance = 3;
@@ -73286,13 +73755,13 @@ exports.suggestSimilar = suggestSimilar;
 
 /***/ }),
 
-/***/ 24352:
+/***/ 89422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = __nccwpck_require__(15077)
-const { SCHEMES, getSchemeHandler } = __nccwpck_require__(75300)
+const { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = __nccwpck_require__(40563)
+const { SCHEMES, getSchemeHandler } = __nccwpck_require__(64698)
 
 const VALID_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/u
 const MALFORMED_SCHEME_ERROR = 'URI scheme is malformed.'
@@ -74004,12 +74473,12 @@ module.exports.fastUri = fastUri
 
 /***/ }),
 
-/***/ 75300:
+/***/ 64698:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUUID } = __nccwpck_require__(15077)
+const { isUUID } = __nccwpck_require__(40563)
 const URN_REG = /^([\da-z][\d\-a-z]{0,31}):((?:[\w!$'()*+,\-./:;=@]|%[\da-f]{2})+)$/iu
 
 const supportedSchemeNames = /** @type {const} */ (['http', 'https', 'ws',
@@ -74283,7 +74752,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 15077:
+/***/ 40563:
 /***/ ((module) => {
 
 
@@ -75089,18 +75558,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 57349:
+/***/ 82387:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveBlockMap = __nccwpck_require__(87103);
-var resolveBlockSeq = __nccwpck_require__(90334);
-var resolveFlowCollection = __nccwpck_require__(13142);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveBlockMap = __nccwpck_require__(81653);
+var resolveBlockSeq = __nccwpck_require__(92624);
+var resolveFlowCollection = __nccwpck_require__(60692);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -75186,15 +75655,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 23683:
+/***/ 22873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(45937);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
+var Document = __nccwpck_require__(65755);
+var composeNode = __nccwpck_require__(63755);
+var resolveEnd = __nccwpck_require__(81462);
+var resolveProps = __nccwpck_require__(48017);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -75238,17 +75707,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 45937:
+/***/ 63755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var composeCollection = __nccwpck_require__(57349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(17788);
-var utilEmptyScalarPosition = __nccwpck_require__(22599);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var composeCollection = __nccwpck_require__(82387);
+var composeScalar = __nccwpck_require__(54995);
+var resolveEnd = __nccwpck_require__(81462);
+var utilEmptyScalarPosition = __nccwpck_require__(69933);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -75357,15 +75826,15 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 54995:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var resolveBlockScalar = __nccwpck_require__(80599);
+var resolveFlowScalar = __nccwpck_require__(37120);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -75452,18 +75921,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 89984:
+/***/ 82750:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(61342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var identity = __nccwpck_require__(41127);
-var composeDoc = __nccwpck_require__(23683);
-var resolveEnd = __nccwpck_require__(17788);
+var directives = __nccwpck_require__(98144);
+var Document = __nccwpck_require__(65755);
+var errors = __nccwpck_require__(72130);
+var identity = __nccwpck_require__(22617);
+var composeDoc = __nccwpck_require__(22873);
+var resolveEnd = __nccwpck_require__(81462);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -75683,17 +76152,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 87103:
+/***/ 81653:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
-var utilMapIncludes = __nccwpck_require__(81187);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
+var resolveProps = __nccwpck_require__(48017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilFlowIndentCheck = __nccwpck_require__(34437);
+var utilMapIncludes = __nccwpck_require__(13485);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -75807,12 +76276,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 48913:
+/***/ 80599:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -76014,14 +76483,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 90334:
+/***/ 92624:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveProps = __nccwpck_require__(34631);
-var utilFlowIndentCheck = __nccwpck_require__(74051);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveProps = __nccwpck_require__(48017);
+var utilFlowIndentCheck = __nccwpck_require__(34437);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -76072,7 +76541,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 17788:
+/***/ 81462:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76118,19 +76587,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 13142:
+/***/ 60692:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var resolveEnd = __nccwpck_require__(17788);
-var resolveProps = __nccwpck_require__(34631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(81187);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var resolveEnd = __nccwpck_require__(81462);
+var resolveProps = __nccwpck_require__(48017);
+var utilContainsNewline = __nccwpck_require__(6761);
+var utilMapIncludes = __nccwpck_require__(13485);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -76334,13 +76803,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 76842:
+/***/ 37120:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var resolveEnd = __nccwpck_require__(17788);
+var Scalar = __nccwpck_require__(69271);
+var resolveEnd = __nccwpck_require__(81462);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -76569,7 +77038,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 34631:
+/***/ 48017:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76724,7 +77193,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 6761:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76767,7 +77236,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 22599:
+/***/ 69933:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76802,12 +77271,12 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 74051:
+/***/ 34437:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(6761);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -76826,12 +77295,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 81187:
+/***/ 13485:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -76848,22 +77317,22 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 65755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var toJS = __nccwpck_require__(74043);
-var Schema = __nccwpck_require__(45840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(71596);
-var applyReviver = __nccwpck_require__(83661);
-var createNode = __nccwpck_require__(42404);
-var directives = __nccwpck_require__(61342);
+var Alias = __nccwpck_require__(19671);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var toJS = __nccwpck_require__(83709);
+var Schema = __nccwpck_require__(64902);
+var stringifyDocument = __nccwpck_require__(35719);
+var anchors = __nccwpck_require__(15702);
+var applyReviver = __nccwpck_require__(72703);
+var createNode = __nccwpck_require__(49462);
+var directives = __nccwpck_require__(98144);
 
 class Document {
     constructor(value, replacer, options) {
@@ -77192,13 +77661,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 71596:
+/***/ 15702:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(22617);
+var visit = __nccwpck_require__(67182);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -77275,7 +77744,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 83661:
+/***/ 72703:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77339,14 +77808,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 42404:
+/***/ 49462:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -77436,13 +77905,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 61342:
+/***/ 98144:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(22617);
+var visit = __nccwpck_require__(67182);
 
 const escapeChars = {
     '!': '%21',
@@ -77621,7 +78090,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 91464:
+/***/ 72130:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77690,28 +78159,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 38815:
+/***/ 53645:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(45840);
-var errors = __nccwpck_require__(91464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(84047);
-var visit = __nccwpck_require__(10204);
+var composer = __nccwpck_require__(82750);
+var Document = __nccwpck_require__(65755);
+var Schema = __nccwpck_require__(64902);
+var errors = __nccwpck_require__(72130);
+var Alias = __nccwpck_require__(19671);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var cst = __nccwpck_require__(73427);
+var lexer = __nccwpck_require__(60795);
+var lineCounter = __nccwpck_require__(89706);
+var parser = __nccwpck_require__(67374);
+var publicApi = __nccwpck_require__(86205);
+var visit = __nccwpck_require__(67182);
 
 
 
@@ -77748,7 +78217,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 57249:
+/***/ 9923:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -77774,16 +78243,16 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 19671:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(71596);
-var visit = __nccwpck_require__(10204);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
+var anchors = __nccwpck_require__(15702);
+var visit = __nccwpck_require__(67182);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
+var toJS = __nccwpck_require__(83709);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -77901,14 +78370,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 40101:
+/***/ 46039:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
+var createNode = __nccwpck_require__(49462);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -78059,14 +78528,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 66673:
+/***/ 64615:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(83661);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
+var applyReviver = __nccwpck_require__(72703);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
 
 class NodeBase {
     constructor(type) {
@@ -78106,15 +78575,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 57165:
+/***/ 92815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var stringifyPair = __nccwpck_require__(59748);
-var addPairToJSMap = __nccwpck_require__(97104);
-var identity = __nccwpck_require__(41127);
+var createNode = __nccwpck_require__(49462);
+var stringifyPair = __nccwpck_require__(21174);
+var addPairToJSMap = __nccwpck_require__(60614);
+var identity = __nccwpck_require__(22617);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -78152,14 +78621,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 63301:
+/***/ 69271:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Node = __nccwpck_require__(66673);
-var toJS = __nccwpck_require__(74043);
+var identity = __nccwpck_require__(22617);
+var Node = __nccwpck_require__(64615);
+var toJS = __nccwpck_require__(83709);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -78186,17 +78655,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 84454:
+/***/ 82448:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(61212);
-var addPairToJSMap = __nccwpck_require__(97104);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
+var stringifyCollection = __nccwpck_require__(58454);
+var addPairToJSMap = __nccwpck_require__(60614);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -78340,17 +78809,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 92223:
+/***/ 95125:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(42404);
-var stringifyCollection = __nccwpck_require__(61212);
-var Collection = __nccwpck_require__(40101);
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var toJS = __nccwpck_require__(74043);
+var createNode = __nccwpck_require__(49462);
+var stringifyCollection = __nccwpck_require__(58454);
+var Collection = __nccwpck_require__(46039);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var toJS = __nccwpck_require__(83709);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -78462,16 +78931,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 97104:
+/***/ 60614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(57249);
-var merge = __nccwpck_require__(90452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
+var log = __nccwpck_require__(9923);
+var merge = __nccwpck_require__(32610);
+var stringify = __nccwpck_require__(99666);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -78534,7 +79003,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 41127:
+/***/ 22617:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -78594,12 +79063,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 74043:
+/***/ 83709:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -78640,15 +79109,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 60110:
+/***/ 58564:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(48913);
-var resolveFlowScalar = __nccwpck_require__(76842);
-var errors = __nccwpck_require__(91464);
-var stringifyString = __nccwpck_require__(83069);
+var resolveBlockScalar = __nccwpck_require__(80599);
+var resolveFlowScalar = __nccwpck_require__(37120);
+var errors = __nccwpck_require__(72130);
+var stringifyString = __nccwpck_require__(36179);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -78865,7 +79334,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 91733:
+/***/ 67455:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -78935,7 +79404,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 97715:
+/***/ 34257:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -79041,14 +79510,14 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 73427:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cstScalar = __nccwpck_require__(60110);
-var cstStringify = __nccwpck_require__(91733);
-var cstVisit = __nccwpck_require__(97715);
+var cstScalar = __nccwpck_require__(58564);
+var cstStringify = __nccwpck_require__(67455);
+var cstVisit = __nccwpck_require__(34257);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -79160,12 +79629,12 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 40361:
+/***/ 60795:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(73427);
 
 /*
 START -> stream
@@ -79890,7 +80359,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 66628:
+/***/ 89706:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -79938,14 +80407,14 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 67374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(40361);
+var cst = __nccwpck_require__(73427);
+var lexer = __nccwpck_require__(60795);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -80925,18 +81394,18 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 84047:
+/***/ 86205:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(89984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(91464);
-var log = __nccwpck_require__(57249);
-var identity = __nccwpck_require__(41127);
-var lineCounter = __nccwpck_require__(66628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(82750);
+var Document = __nccwpck_require__(65755);
+var errors = __nccwpck_require__(72130);
+var log = __nccwpck_require__(9923);
+var identity = __nccwpck_require__(22617);
+var lineCounter = __nccwpck_require__(89706);
+var parser = __nccwpck_require__(67374);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -81039,16 +81508,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 45840:
+/***/ 64902:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var tags = __nccwpck_require__(90018);
+var identity = __nccwpck_require__(22617);
+var map = __nccwpck_require__(78229);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var tags = __nccwpck_require__(11656);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -81085,13 +81554,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 47451:
+/***/ 78229:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var YAMLMap = __nccwpck_require__(84454);
+var identity = __nccwpck_require__(22617);
+var YAMLMap = __nccwpck_require__(82448);
 
 const map = {
     collection: 'map',
@@ -81111,12 +81580,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 73632:
+/***/ 87890:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 const nullTag = {
     identify: value => value == null,
@@ -81135,13 +81604,13 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 72400:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var YAMLSeq = __nccwpck_require__(92223);
+var identity = __nccwpck_require__(22617);
+var YAMLSeq = __nccwpck_require__(95125);
 
 const seq = {
     collection: 'seq',
@@ -81161,12 +81630,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 66464:
+/***/ 32374:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(83069);
+var stringifyString = __nccwpck_require__(36179);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -81184,12 +81653,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 73959:
+/***/ 21477:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -81212,13 +81681,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 38405:
+/***/ 28251:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
+var Scalar = __nccwpck_require__(69271);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -81266,12 +81735,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 59874:
+/***/ 97052:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -81315,18 +81784,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 70896:
+/***/ 74810:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var bool = __nccwpck_require__(21477);
+var float = __nccwpck_require__(28251);
+var int = __nccwpck_require__(97052);
 
 const schema = [
     map.map,
@@ -81347,14 +81816,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 33559:
+/***/ 77925:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var map = __nccwpck_require__(47451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(69271);
+var map = __nccwpck_require__(78229);
+var seq = __nccwpck_require__(72400);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -81418,27 +81887,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 90018:
+/***/ 11656:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var bool = __nccwpck_require__(73959);
-var float = __nccwpck_require__(38405);
-var int = __nccwpck_require__(59874);
-var schema = __nccwpck_require__(70896);
-var schema$1 = __nccwpck_require__(33559);
-var binary = __nccwpck_require__(56083);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var schema$2 = __nccwpck_require__(35913);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(46752);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var bool = __nccwpck_require__(21477);
+var float = __nccwpck_require__(28251);
+var int = __nccwpck_require__(97052);
+var schema = __nccwpck_require__(74810);
+var schema$1 = __nccwpck_require__(77925);
+var binary = __nccwpck_require__(66817);
+var merge = __nccwpck_require__(32610);
+var omap = __nccwpck_require__(80061);
+var pairs = __nccwpck_require__(67815);
+var schema$2 = __nccwpck_require__(97755);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(56282);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -81524,14 +81993,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 56083:
+/***/ 66817:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_buffer = __nccwpck_require__(20181);
-var Scalar = __nccwpck_require__(63301);
-var stringifyString = __nccwpck_require__(83069);
+var Scalar = __nccwpck_require__(69271);
+var stringifyString = __nccwpck_require__(36179);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -81601,12 +82070,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 88398:
+/***/ 63260:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
+var Scalar = __nccwpck_require__(69271);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -81637,13 +82106,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 35782:
+/***/ 60396:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var stringifyNumber = __nccwpck_require__(28689);
+var Scalar = __nccwpck_require__(69271);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -81694,12 +82163,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 10873:
+/***/ 95883:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -81777,13 +82246,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 90452:
+/***/ 32610:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -81855,16 +82324,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 50303:
+/***/ 80061:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var toJS = __nccwpck_require__(74043);
-var YAMLMap = __nccwpck_require__(84454);
-var YAMLSeq = __nccwpck_require__(92223);
-var pairs = __nccwpck_require__(18385);
+var identity = __nccwpck_require__(22617);
+var toJS = __nccwpck_require__(83709);
+var YAMLMap = __nccwpck_require__(82448);
+var YAMLSeq = __nccwpck_require__(95125);
+var pairs = __nccwpck_require__(67815);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -81939,15 +82408,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 18385:
+/***/ 67815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var Scalar = __nccwpck_require__(63301);
-var YAMLSeq = __nccwpck_require__(92223);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var Scalar = __nccwpck_require__(69271);
+var YAMLSeq = __nccwpck_require__(95125);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -82028,24 +82497,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 35913:
+/***/ 97755:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(47451);
-var _null = __nccwpck_require__(73632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(66464);
-var binary = __nccwpck_require__(56083);
-var bool = __nccwpck_require__(88398);
-var float = __nccwpck_require__(35782);
-var int = __nccwpck_require__(10873);
-var merge = __nccwpck_require__(90452);
-var omap = __nccwpck_require__(50303);
-var pairs = __nccwpck_require__(18385);
-var set = __nccwpck_require__(81528);
-var timestamp = __nccwpck_require__(46752);
+var map = __nccwpck_require__(78229);
+var _null = __nccwpck_require__(87890);
+var seq = __nccwpck_require__(72400);
+var string = __nccwpck_require__(32374);
+var binary = __nccwpck_require__(66817);
+var bool = __nccwpck_require__(63260);
+var float = __nccwpck_require__(60396);
+var int = __nccwpck_require__(95883);
+var merge = __nccwpck_require__(32610);
+var omap = __nccwpck_require__(80061);
+var pairs = __nccwpck_require__(67815);
+var set = __nccwpck_require__(9138);
+var timestamp = __nccwpck_require__(56282);
 
 const schema = [
     map.map,
@@ -82076,14 +82545,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 81528:
+/***/ 9138:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Pair = __nccwpck_require__(57165);
-var YAMLMap = __nccwpck_require__(84454);
+var identity = __nccwpck_require__(22617);
+var Pair = __nccwpck_require__(92815);
+var YAMLMap = __nccwpck_require__(82448);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -82179,12 +82648,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 46752:
+/***/ 56282:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(28689);
+var stringifyNumber = __nccwpck_require__(82491);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -82291,7 +82760,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 34475:
+/***/ 27089:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -82449,15 +82918,15 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 99666:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(71596);
-var identity = __nccwpck_require__(41127);
-var stringifyComment = __nccwpck_require__(59799);
-var stringifyString = __nccwpck_require__(83069);
+var anchors = __nccwpck_require__(15702);
+var identity = __nccwpck_require__(22617);
+var stringifyComment = __nccwpck_require__(56949);
+var stringifyString = __nccwpck_require__(36179);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -82588,14 +83057,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 61212:
+/***/ 58454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -82750,7 +83219,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 59799:
+/***/ 56949:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -82781,14 +83250,14 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 35719:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -82875,7 +83344,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 28689:
+/***/ 82491:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -82909,15 +83378,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 59748:
+/***/ 21174:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
-var Scalar = __nccwpck_require__(63301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(59799);
+var identity = __nccwpck_require__(22617);
+var Scalar = __nccwpck_require__(69271);
+var stringify = __nccwpck_require__(99666);
+var stringifyComment = __nccwpck_require__(56949);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -83068,13 +83537,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 83069:
+/***/ 36179:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(63301);
-var foldFlowLines = __nccwpck_require__(34475);
+var Scalar = __nccwpck_require__(69271);
+var foldFlowLines = __nccwpck_require__(27089);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -83413,12 +83882,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 10204:
+/***/ 67182:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(41127);
+var identity = __nccwpck_require__(22617);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -83656,21 +84125,21 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 75613:
+/***/ 46602:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('[1,1,2,6,24,120,720,5040,40320,362880,3628800,39916800,479001600,6227020800,87178291200,1307674368000,20922789888000,355687428096000,6402373705728000,121645100408832000,2432902008176640000,51090942171709440000,1.1240007277776077e+21,2.585201673888498e+22,6.204484017332394e+23,1.5511210043330986e+25,4.0329146112660565e+26,1.0888869450418352e+28,3.0488834461171387e+29,8.841761993739702e+30,2.6525285981219107e+32,8.222838654177922e+33,2.631308369336935e+35,8.683317618811886e+36,2.9523279903960416e+38,1.0333147966386145e+40,3.7199332678990125e+41,1.3763753091226346e+43,5.230226174666011e+44,2.0397882081197444e+46,8.159152832478977e+47,3.345252661316381e+49,1.40500611775288e+51,6.041526306337383e+52,2.658271574788449e+54,1.1962222086548019e+56,5.502622159812089e+57,2.5862324151116818e+59,1.2413915592536073e+61,6.082818640342675e+62,3.0414093201713376e+64,1.5511187532873822e+66,8.065817517094388e+67,4.2748832840600255e+69,2.308436973392414e+71,1.2696403353658276e+73,7.109985878048635e+74,4.0526919504877214e+76,2.3505613312828785e+78,1.3868311854568984e+80,8.32098711274139e+81,5.075802138772248e+83,3.146997326038794e+85,1.98260831540444e+87,1.2688693218588417e+89,8.247650592082472e+90,5.443449390774431e+92,3.647111091818868e+94,2.4800355424368305e+96,1.711224524281413e+98,1.1978571669969892e+100,8.504785885678623e+101,6.1234458376886085e+103,4.4701154615126844e+105,3.307885441519386e+107,2.48091408113954e+109,1.8854947016660504e+111,1.4518309202828587e+113,1.1324281178206297e+115,8.946182130782976e+116,7.156945704626381e+118,5.797126020747368e+120,4.753643337012842e+122,3.945523969720659e+124,3.314240134565353e+126,2.81710411438055e+128,2.4227095383672734e+130,2.107757298379528e+132,1.8548264225739844e+134,1.650795516090846e+136,1.4857159644817615e+138,1.352001527678403e+140,1.2438414054641308e+142,1.1567725070816416e+144,1.087366156656743e+146,1.032997848823906e+148,9.916779348709496e+149,9.619275968248212e+151,9.426890448883248e+153,9.332621544394415e+155,9.332621544394415e+157,9.42594775983836e+159,9.614466715035127e+161,9.90290071648618e+163,1.0299016745145628e+166,1.081396758240291e+168,1.1462805637347084e+170,1.226520203196138e+172,1.324641819451829e+174,1.4438595832024937e+176,1.588245541522743e+178,1.7629525510902446e+180,1.974506857221074e+182,2.2311927486598138e+184,2.5435597334721877e+186,2.925093693493016e+188,3.393108684451898e+190,3.969937160808721e+192,4.684525849754291e+194,5.574585761207606e+196,6.689502913449127e+198,8.094298525273444e+200,9.875044200833601e+202,1.214630436702533e+205,1.506141741511141e+207,1.882677176888926e+209,2.372173242880047e+211,3.0126600184576594e+213,3.856204823625804e+215,4.974504222477287e+217,6.466855489220474e+219,8.47158069087882e+221,1.1182486511960043e+224,1.4872707060906857e+226,1.9929427461615188e+228,2.6904727073180504e+230,3.659042881952549e+232,5.012888748274992e+234,6.917786472619489e+236,9.615723196941089e+238,1.3462012475717526e+241,1.898143759076171e+243,2.695364137888163e+245,3.854370717180073e+247,5.5502938327393044e+249,8.047926057471992e+251,1.1749972043909107e+254,1.727245890454639e+256,2.5563239178728654e+258,3.80892263763057e+260,5.713383956445855e+262,8.62720977423324e+264,1.3113358856834524e+267,2.0063439050956823e+269,3.0897696138473508e+271,4.789142901463394e+273,7.471062926282894e+275,1.1729568794264145e+278,1.853271869493735e+280,2.9467022724950384e+282,4.7147236359920616e+284,7.590705053947219e+286,1.2296942187394494e+289,2.0044015765453026e+291,3.287218585534296e+293,5.423910666131589e+295,9.003691705778438e+297,1.503616514864999e+300,2.5260757449731984e+302,4.269068009004705e+304,7.257415615307999e+306]');
 
 /***/ }),
 
-/***/ 63837:
+/***/ 49422:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"$id":"https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#","description":"Meta-schema for $data reference (JSON AnySchema extension proposal)","type":"object","required":["$data"],"properties":{"$data":{"type":"string","anyOf":[{"format":"relative-json-pointer"},{"format":"json-pointer"}]}},"additionalProperties":false}');
 
 /***/ }),
 
-/***/ 72079:
+/***/ 372:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"http://json-schema.org/draft-07/schema#","title":"Core schema meta-schema","definitions":{"schemaArray":{"type":"array","minItems":1,"items":{"$ref":"#"}},"nonNegativeInteger":{"type":"integer","minimum":0},"nonNegativeIntegerDefault0":{"allOf":[{"$ref":"#/definitions/nonNegativeInteger"},{"default":0}]},"simpleTypes":{"enum":["array","boolean","integer","null","number","object","string"]},"stringArray":{"type":"array","items":{"type":"string"},"uniqueItems":true,"default":[]}},"type":["object","boolean"],"properties":{"$id":{"type":"string","format":"uri-reference"},"$schema":{"type":"string","format":"uri"},"$ref":{"type":"string","format":"uri-reference"},"$comment":{"type":"string"},"title":{"type":"string"},"description":{"type":"string"},"default":true,"readOnly":{"type":"boolean","default":false},"examples":{"type":"array","items":true},"multipleOf":{"type":"number","exclusiveMinimum":0},"maximum":{"type":"number"},"exclusiveMaximum":{"type":"number"},"minimum":{"type":"number"},"exclusiveMinimum":{"type":"number"},"maxLength":{"$ref":"#/definitions/nonNegativeInteger"},"minLength":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"pattern":{"type":"string","format":"regex"},"additionalItems":{"$ref":"#"},"items":{"anyOf":[{"$ref":"#"},{"$ref":"#/definitions/schemaArray"}],"default":true},"maxItems":{"$ref":"#/definitions/nonNegativeInteger"},"minItems":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"uniqueItems":{"type":"boolean","default":false},"contains":{"$ref":"#"},"maxProperties":{"$ref":"#/definitions/nonNegativeInteger"},"minProperties":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"required":{"$ref":"#/definitions/stringArray"},"additionalProperties":{"$ref":"#"},"definitions":{"type":"object","additionalProperties":{"$ref":"#"},"default":{}},"properties":{"type":"object","additionalProperties":{"$ref":"#"},"default":{}},"patternProperties":{"type":"object","additionalProperties":{"$ref":"#"},"propertyNames":{"format":"regex"},"default":{}},"dependencies":{"type":"object","additionalProperties":{"anyOf":[{"$ref":"#"},{"$ref":"#/definitions/stringArray"}]}},"propertyNames":{"$ref":"#"},"const":true,"enum":{"type":"array","items":true,"minItems":1,"uniqueItems":true},"type":{"anyOf":[{"$ref":"#/definitions/simpleTypes"},{"type":"array","items":{"$ref":"#/definitions/simpleTypes"},"minItems":1,"uniqueItems":true}]},"format":{"type":"string"},"contentMediaType":{"type":"string"},"contentEncoding":{"type":"string"},"if":{"$ref":"#"},"then":{"$ref":"#"},"else":{"$ref":"#"},"allOf":{"$ref":"#/definitions/schemaArray"},"anyOf":{"$ref":"#/definitions/schemaArray"},"oneOf":{"$ref":"#/definitions/schemaArray"},"not":{"$ref":"#"}},"default":true}');
@@ -83904,9 +84373,24 @@ function quietSdkNodeVersionWarning(proc = process) {
 }
 quietSdkNodeVersionWarning();
 
-// EXTERNAL MODULE: ./node_modules/commander/index.js
-var commander = __nccwpck_require__(18909);
-;// CONCATENATED MODULE: ./node_modules/commander/esm.mjs
+;// CONCATENATED MODULE: ./src/entry/region-list.ts
+/**
+ * `region` (input) and `--aws-region` (CLI) may list several regions, in the order a run prefers
+ * them ("us-east-1, us-west-2"): the backend gets the list; the AWS session, and the store unless
+ * it has its own region, use the first one (the store's region stays fixed whichever region the
+ * machine lands in).
+ */
+function regionList(value) {
+    return (value ?? '').split(/[\s,]+/).filter(Boolean);
+}
+/** the first region of a list, or undefined */
+function firstRegion(value) {
+    return regionList(value)[0];
+}
+
+// EXTERNAL MODULE: ../../main/node_modules/commander/index.js
+var commander = __nccwpck_require__(33531);
+;// CONCATENATED MODULE: ../../main/node_modules/commander/esm.mjs
 
 
 // wrapper to provide named exports for ESM.
@@ -83929,7 +84413,7 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(81601);
+var names = __nccwpck_require__(85194);
 ;// CONCATENATED MODULE: ./src/revision/ci-context.ts
 /**
  * Pure parsing of the CI environment (GitHub Actions, GitLab CI, or neither) into the facts a
@@ -84086,7 +84570,7 @@ function ciContextFromEnv(environ, readFile = (p) => (0,external_node_fs_.readFi
 }
 
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(87206);
+var errors = __nccwpck_require__(93107);
 ;// CONCATENATED MODULE: ./src/revision/remote-url.ts
 /**
  * Git remote URLs → repository ids (`host[:port]/owner/repo`) and credential-free web URLs.
@@ -84894,12 +85378,12 @@ function commitsBehind(git, base) {
 
 
 
-// EXTERNAL MODULE: ./src/store/index.ts + 4 modules
-var src_store = __nccwpck_require__(90949);
+// EXTERNAL MODULE: ./src/store/index.ts + 5 modules
+var src_store = __nccwpck_require__(65643);
 // EXTERNAL MODULE: ./src/model/index.ts + 4 modules
-var model = __nccwpck_require__(53876);
+var model = __nccwpck_require__(81261);
 // EXTERNAL MODULE: ./src/runner/render.ts + 3 modules
-var render = __nccwpck_require__(88304);
+var render = __nccwpck_require__(28491);
 ;// CONCATENATED MODULE: ./src/orchestrate/run-name-fields.ts
 /**
  * 0.x workflows interpolate `${{ run.name }}` in every string (dstack 0.x `Provider._inject_context`),
@@ -85004,8 +85488,8 @@ async function discoverWorkflowFiles(repoDir) {
     return [...found].sort();
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
+// EXTERNAL MODULE: ../../main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(53645);
 ;// CONCATENATED MODULE: ./src/workflows/source.ts
 /**
  * A parsed workflow file: its YAML document (with positions) and the problems found in it.
@@ -85277,6 +85761,7 @@ function resolveSecretEnv(spec, environ) {
  * raw value, reports problems at that path and returns the normalised value (or a safe fallback).
  * Type errors were already reported by the JSON Schema; these check meaning.
  */
+
 
 
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -85619,10 +86104,48 @@ function cachePaths(ctx, path, v) {
             return;
         }
         const norm = text.startsWith('/') || text.startsWith('~') ? text.replace(/\/+$/, '') || '/' : relativePath(ctx, p, 'cache path', text);
+        if (norm !== undefined && (norm === '~' || (norm.startsWith('~') && !norm.startsWith('~/')))) {
+            ctx.report(p, `invalid cache path ${JSON.stringify(raw)}`, '`~/…` is a folder of the home folder; `~` itself or `~user` cannot be cached');
+            return;
+        }
         if (norm !== undefined && !out.includes(norm))
             out.push(norm);
     });
     return out;
+}
+const CACHE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RESTORE_KEY = /^[A-Za-z0-9._-]{0,128}$/;
+/** `cache` items' own `key` and `restore_keys` (docs/cache.md), by normalised path */
+function cacheOptions(ctx, path, v, paths) {
+    if (!Array.isArray(v))
+        return undefined;
+    const out = {};
+    let i = 0;
+    for (const item of v) {
+        const at = [...path, i++];
+        if (!isObj(item) || typeof item.path !== 'string')
+            continue;
+        const o = {};
+        if (item.key !== undefined) {
+            if (typeof item.key !== 'string' || !CACHE_KEY.test(item.key))
+                ctx.report([...at, 'key'], `invalid cache key ${JSON.stringify(item.key)}`, 'letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 128 characters (e.g. `pip-v1`)');
+            else
+                o.key = item.key;
+        }
+        if (item.restore_keys !== undefined) {
+            const list = Array.isArray(item.restore_keys) ? item.restore_keys : [item.restore_keys];
+            const good = list.filter((k) => typeof k === 'string' && RESTORE_KEY.test(k));
+            if (good.length !== list.length)
+                ctx.report([...at, 'restore_keys'], 'invalid cache restore_keys', 'a list of key prefixes: letters, digits, `.`, `_` and `-` (e.g. `[pip-]`)');
+            else
+                o.restoreKeys = good;
+        }
+        const text = item.path.trim().replace(/\/+$/, '');
+        const norm = paths.find((p) => p === text || p === external_node_path_.posix.normalize(text));
+        if (norm !== undefined && (o.key !== undefined || o.restoreKeys !== undefined))
+            out[norm] = o;
+    }
+    return Object.keys(out).length ? out : undefined;
 }
 const REGISTRY_USERNAME_ENV = 'DSTACK_REGISTRY_USERNAME';
 const REGISTRY_PASSWORD_ENV = 'DSTACK_REGISTRY_PASSWORD';
@@ -85677,8 +86200,8 @@ function stringList(v) {
     return Array.isArray(v) ? v.filter((x) => typeof x === 'string' || typeof x === 'number').map((s) => String(s).trim()) : [];
 }
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(42463);
+// EXTERNAL MODULE: ../../main/node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(79153);
 ;// CONCATENATED MODULE: ./src/workflows/suggest.ts
 /** "did you mean …?" suggestions for misspelt keys, values and workflow names. */
 /** Damerau–Levenshtein distance (optimal string alignment), case-insensitive. */
@@ -85720,7 +86243,7 @@ function didYouMean(word, candidates) {
 }
 
 // EXTERNAL MODULE: ./src/workflows/schemas/common.ts
-var common = __nccwpck_require__(45272);
+var common = __nccwpck_require__(68645);
 ;// CONCATENATED MODULE: ./src/workflows/schemas/workflows-schema.ts
 /**
  * JSON Schema of the seed-era `.dstack/workflows.yaml` (and `.dstack/workflows/*.yaml`), as dstack
@@ -86144,156 +86667,8 @@ function baseSpec(workflow, format, source) {
 }
 const emptyOutcome = () => ({ entries: [], seen: [], skipped: [] });
 
-;// CONCATENATED MODULE: ./src/workflows/units.ts
-
-const ok = (value) => ({ ok: true, value });
-const fail = (message, hint) => hint === undefined ? { ok: false, message } : { ok: false, message, hint };
-const MIB_PER = { M: 1, G: 1024, T: 1024 * 1024 };
-/**
- * dstack's `Memory.parse` (`core/models/resources.py`): spaces dropped, then `TB`, `GB` or `MB`
- * (any case) or no unit (GB); binary (1GB = 1024 MiB). `16GiB`, `16G` or `16Gi` are refused there.
- */
-const SIZE_RE = /^(\d+(?:\.\d+)?|\.\d+)(MB|GB|TB)?$/i;
-const SIZE_FORMS = '`24GB`, `512MB`, `1TB` (a bare number means GB; dstack reads no other unit, so not `GiB` or `G`)';
-const SIZE_RANGE_FORMS = '`24GB`, `24GB..`, `..80GB`, `40GB..80GB` or `{min: 40GB, max: 80GB}` (MB, GB or TB; a bare number means GB)';
-const COUNT_RANGE_FORMS = '`2`, `1..2`, `2..`, `..4` or `{min: 1, max: 2}`';
-/**
- * A size in MiB, as dstack's `Memory.parse` reads it: 1GB = 1024 MiB, 1TB = 1024 GB, 1MB = 1 MiB.
- * `requireUnit`: bare numbers are rejected (used to tell memory from count in a gpu spec).
- */
-function parseSizeMiB(v, requireUnit = false) {
-    if (typeof v === 'number' && !requireUnit) {
-        return Number.isFinite(v) && v >= 0 ? ok(Math.round(v * 1024)) : fail(`invalid size ${v}`, `expected ${SIZE_FORMS}`);
-    }
-    if (typeof v !== 'string')
-        return fail(`invalid size ${JSON.stringify(v)}`, `expected ${SIZE_FORMS}`);
-    const m = SIZE_RE.exec(v.replace(/ /g, ''));
-    if (!m || (requireUnit && !m[2]))
-        return fail(`invalid size \`${v}\`: dstack reads MB, GB or TB`, `expected ${SIZE_FORMS}`);
-    return ok(Math.round(Number(m[1]) * MIB_PER[(m[2] ?? 'G')[0].toUpperCase()]));
-}
-/**
- * A 0.x size in MiB, as dstack 0.x's `_str_to_mib` read it (`cli/dstack/providers/__init__.py`,
- * 0.7 – 0.10): `MB`, `GB`, `M`, `G` are decimal (64GB = 64·10⁹ bytes = 61035 MiB, rounded down);
- * `MiB`, `GiB`, `Mi`, `Gi` binary; whole numbers only, and a unit is required.
- */
-function parseSeedSizeMiB(v) {
-    const bad = fail(`invalid size ${JSON.stringify(v)}`, 'expected a whole number with a unit: `64GB` (decimal, as dstack 0.x read it), `60GiB`, `512MB`, `512MiB`');
-    if (typeof v !== 'string')
-        return bad;
-    const m = /^(\d+)(mib|gib|mi|gi|mb|gb|m|g)$/.exec(v.replace(/ /g, '').toLowerCase());
-    if (!m)
-        return bad;
-    const bytes = { mib: 2 ** 20, mi: 2 ** 20, gib: 2 ** 30, gi: 2 ** 30, mb: 1e6, m: 1e6, gb: 1e9, g: 1e9 };
-    return ok(Math.floor((Number(m[1]) * bytes[m[2]]) / 2 ** 20));
-}
-function parseBoundedRange(v, parseOne, what, forms) {
-    const text = v.trim();
-    const bad = fail(`invalid ${what} \`${v}\``, `expected ${forms}`);
-    if (!text.includes('..')) {
-        const one = parseOne(text);
-        return one.ok ? ok({ min: one.value, max: one.value }) : bad;
-    }
-    const parts = text.split('..');
-    if (parts.length !== 2)
-        return bad;
-    const [lo, hi] = parts.map((p) => p.trim());
-    if (!lo && !hi)
-        return bad;
-    const range = {};
-    if (lo) {
-        const p = parseOne(lo);
-        if (!p.ok)
-            return bad;
-        range.min = p.value;
-    }
-    if (hi) {
-        const p = parseOne(hi);
-        if (!p.ok)
-            return bad;
-        range.max = p.value;
-    }
-    if (range.min !== undefined && range.max !== undefined && range.min > range.max) {
-        return fail(`invalid ${what} \`${v}\`: the lower bound is greater than the upper bound`, `expected ${forms}`);
-    }
-    return ok(range);
-}
-/**
- * dstack's range object `{min, max}` (either bound may be left out or null), each bound read by
- * `parseOne`; `{}` and unknown keys are refused as dstack refuses them.
- */
-function parseRangeObject(o, parseOne, what, forms) {
-    const bad = (why) => fail(`invalid ${what} ${JSON.stringify(o)}: ${why}`, `expected ${forms}`);
-    const unknown = Object.keys(o).find((k) => k !== 'min' && k !== 'max');
-    if (unknown !== undefined)
-        return bad(`unknown key \`${unknown}\``);
-    const range = {};
-    for (const k of ['min', 'max']) {
-        if (o[k] === undefined || o[k] === null)
-            continue;
-        const p = parseOne(o[k]);
-        if (!p.ok)
-            return bad(`\`${k}\` is not valid`);
-        range[k] = p.value;
-    }
-    if (range.min === undefined && range.max === undefined)
-        return bad('it has neither `min` nor `max`');
-    if (range.min !== undefined && range.max !== undefined && range.min > range.max)
-        return bad('`min` is greater than `max`');
-    return ok(range);
-}
-const isRangeObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** `24GB`, `40GB..80GB`, `8GB..`, `..80GB`, a bare number (GB), `{min, max}`; in MiB */
-function parseSizeRange(v, what = 'size', requireUnit = false) {
-    if (isRangeObject(v))
-        return parseRangeObject(v, (x) => parseSizeMiB(x, requireUnit), what, SIZE_RANGE_FORMS);
-    if (typeof v === 'number' && !requireUnit) {
-        const one = parseSizeMiB(v);
-        return one.ok ? ok({ min: one.value, max: one.value }) : fail(`invalid ${what} ${v}`, `expected ${SIZE_RANGE_FORMS}`);
-    }
-    if (typeof v !== 'string')
-        return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${SIZE_RANGE_FORMS}`);
-    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => parseSizeMiB(s, requireUnit), what, SIZE_RANGE_FORMS);
-}
-const INT_RE = /^\d+$/;
-const countBound = (x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0) || (typeof x === 'string' && INT_RE.test(x.trim())) ? ok(Number(x)) : fail('');
-/** `2`, `1..2`, `2..`, `..4`, `{min, max}` (non-negative integers) */
-function parseCountRange(v, what = 'count') {
-    if (isRangeObject(v))
-        return parseRangeObject(v, countBound, what, COUNT_RANGE_FORMS);
-    if (typeof v === 'number') {
-        return Number.isInteger(v) && v >= 0 ? ok({ min: v, max: v }) : fail(`invalid ${what} ${v}`, `expected ${COUNT_RANGE_FORMS}`);
-    }
-    if (typeof v !== 'string')
-        return fail(`invalid ${what} ${JSON.stringify(v)}`, `expected ${COUNT_RANGE_FORMS}`);
-    return parseBoundedRange(v.replace(/\s+/g, ''), (s) => (INT_RE.test(s) ? ok(Number(s)) : fail('')), what, COUNT_RANGE_FORMS);
-}
-const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-const DURATION_FORMS = '`90m`, `2h`, `1d`, `1w`, `30s` or a number of seconds';
-/**
- * A duration in seconds: `2h`, `1d`, `90m`, `30s`, `1w`, or a number of seconds (`3600`, `"3600"`).
- * Throws UserError for anything else (including `off`, which callers handle themselves).
- */
-function parseDuration(v) {
-    const r = tryParseDuration(v);
-    if (!r.ok)
-        throw new UserError(r.message, r.hint);
-    return r.value;
-}
-function tryParseDuration(v) {
-    if (typeof v === 'number') {
-        return Number.isInteger(v) && v > 0 ? ok(v) : fail(`invalid duration ${v}: must be a whole number of seconds above 0`, `expected ${DURATION_FORMS}`);
-    }
-    if (typeof v !== 'string')
-        return fail(`invalid duration ${JSON.stringify(v)}`, `expected ${DURATION_FORMS}`);
-    // dstack's Duration.parse: a whole number of seconds, or `<n><unit>` with a lower-case unit
-    const m = /^(\d+) *([smhdw]?)$/.exec(v.trim());
-    if (!m)
-        return fail(`invalid duration \`${v}\``, `expected ${DURATION_FORMS}`);
-    const sec = Number(m[1]) * DURATION_UNITS[(m[2] || 's').toLowerCase()];
-    return sec > 0 ? ok(sec) : fail(`invalid duration \`${v}\`: must be above 0`, `expected ${DURATION_FORMS}`);
-}
-
+// EXTERNAL MODULE: ./src/workflows/units.ts
+var units = __nccwpck_require__(40830);
 ;// CONCATENATED MODULE: ./src/workflows/gpu.ts
 
 /** gpuhunt's AcceleratorVendor values; `tpu` and `tt` are dstack's aliases (`GPUSpec._vendor_from_string`) */
@@ -86337,22 +86712,22 @@ function parseNames(token, whole) {
     const names = token.split(',').map((n) => n.trim());
     const bad = names.find((n) => !NAME_RE.test(n));
     if (bad !== undefined)
-        return fail(`invalid GPU name \`${bad}\` in \`${whole}\`: a name starts with a letter`, `expected ${GPU_FORMS}`);
-    return ok(names);
+        return (0,units/* fail */.fJ)(`invalid GPU name \`${bad}\` in \`${whole}\`: a name starts with a letter`, `expected ${GPU_FORMS}`);
+    return (0,units.ok)(names);
 }
 function parseGpuString(text) {
     const whole = text.replace(/\s+/g, '');
     if (!whole)
-        return fail('empty gpu spec', `expected ${GPU_FORMS}`);
+        return (0,units/* fail */.fJ)('empty gpu spec', `expected ${GPU_FORMS}`);
     let vendor;
     let names;
     let count;
     let memory;
-    const dup = (kind, token) => fail(`gpu spec \`${whole}\` has more than one ${kind} (\`${token}\`)`, `expected ${GPU_FORMS}`);
+    const dup = (kind, token) => (0,units/* fail */.fJ)(`gpu spec \`${whole}\` has more than one ${kind} (\`${token}\`)`, `expected ${GPU_FORMS}`);
     for (const raw of whole.split(':')) {
         const token = raw.trim();
         if (!token)
-            return fail(`empty token in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`);
+            return (0,units/* fail */.fJ)(`empty token in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`);
         const v = vendorOf(token);
         if (v) {
             if (vendor)
@@ -86363,17 +86738,17 @@ function parseGpuString(text) {
             if (/[a-z]/i.test(token)) {
                 if (memory)
                     return dup('memory', token);
-                const m = parseSizeRange(token, 'GPU memory');
+                const m = (0,units/* parseSizeRange */.E8)(token, 'GPU memory');
                 if (!m.ok)
-                    return fail(`invalid GPU memory \`${token}\` in \`${whole}\``, m.hint);
+                    return (0,units/* fail */.fJ)(`invalid GPU memory \`${token}\` in \`${whole}\``, m.hint);
                 memory = m.value;
             }
             else {
                 if (count)
                     return dup('count', token);
-                const c = parseCountRange(token, 'GPU count');
+                const c = (0,units/* parseCountRange */.Ep)(token, 'GPU count');
                 if (!c.ok)
-                    return fail(`invalid GPU count \`${token}\` in \`${whole}\``, c.hint);
+                    return (0,units/* fail */.fJ)(`invalid GPU count \`${token}\` in \`${whole}\``, c.hint);
                 count = c.value;
             }
         }
@@ -86386,7 +86761,7 @@ function parseGpuString(text) {
             names = n.value;
         }
         else {
-            return fail(`invalid token \`${token}\` in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`);
+            return (0,units/* fail */.fJ)(`invalid token \`${token}\` in gpu spec \`${whole}\``, `expected ${GPU_FORMS}`);
         }
     }
     const spec = { names: names ?? [] };
@@ -86396,17 +86771,17 @@ function parseGpuString(text) {
         spec.count = count;
     if (memory)
         spec.memoryMiB = memory;
-    return ok(finish(spec));
+    return (0,units.ok)(finish(spec));
 }
 function parseGpuObject(o) {
     const unknown = Object.keys(o).find((k) => !GPU_OBJECT_KEYS.includes(k));
     if (unknown !== undefined)
-        return fail(`unknown gpu key \`${unknown}\``, `expected ${GPU_OBJECT_KEYS.join(', ')}`);
+        return (0,units/* fail */.fJ)(`unknown gpu key \`${unknown}\``, `expected ${GPU_OBJECT_KEYS.join(', ')}`);
     const spec = { names: [] };
     if (o.vendor !== undefined && o.vendor !== null) {
         const v = typeof o.vendor === 'string' ? vendorOf(o.vendor) : undefined;
         if (!v)
-            return fail(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tenstorrent (or tt)');
+            return (0,units/* fail */.fJ)(`invalid GPU vendor ${JSON.stringify(o.vendor)}`, 'expected nvidia, amd, google (or tpu), intel or tenstorrent (or tt)');
         spec.vendor = v;
     }
     if (o.name !== undefined && o.name !== null) {
@@ -86415,25 +86790,25 @@ function parseGpuObject(o) {
         for (const n of list) {
             const compact = typeof n === 'string' ? n.replace(/\s+/g, '') : undefined;
             if (compact === undefined || compact.split(',').some((x) => !NAME_RE.test(x)))
-                return fail(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]');
+                return (0,units/* fail */.fJ)(`invalid GPU name ${JSON.stringify(n)}: a name starts with a letter`, 'e.g. `A100` or [A10G, A100]');
             names.push(...compact.split(','));
         }
         spec.names = names;
     }
     if (o.count !== undefined && o.count !== null) {
-        const c = parseCountRange(o.count, 'GPU count');
+        const c = (0,units/* parseCountRange */.Ep)(o.count, 'GPU count');
         if (!c.ok)
             return c;
         spec.count = c.value;
     }
     if (o.memory !== undefined && o.memory !== null) {
-        const m = parseSizeRange(o.memory, 'GPU memory');
+        const m = (0,units/* parseSizeRange */.E8)(o.memory, 'GPU memory');
         if (!m.ok)
             return m;
         spec.memoryMiB = m.value;
     }
     if (o.total_memory !== undefined && o.total_memory !== null) {
-        const m = parseSizeRange(o.total_memory, 'total GPU memory');
+        const m = (0,units/* parseSizeRange */.E8)(o.total_memory, 'total GPU memory');
         if (!m.ok)
             return m;
         spec.totalMemoryMiB = m.value;
@@ -86444,14 +86819,14 @@ function parseGpuObject(o) {
             return c;
         spec.computeCapability = c.value;
     }
-    return ok(finish(spec));
+    return (0,units.ok)(finish(spec));
 }
 /**
  * The minimum compute capability: `7.5`, `"8.0"`, `[8, 6]`. YAML reads `8.0` as the number 8, so a
  * whole number N means N.0.
  */
 function parseComputeCapability(v) {
-    const bad = fail(`invalid compute capability ${JSON.stringify(v)}`, 'expected MAJOR.MINOR, e.g. `7.5`, `"8.0"` or `[8, 6]`');
+    const bad = (0,units/* fail */.fJ)(`invalid compute capability ${JSON.stringify(v)}`, 'expected MAJOR.MINOR, e.g. `7.5`, `"8.0"` or `[8, 6]`');
     let parts;
     if (typeof v === 'number')
         parts = Number.isInteger(v) ? [v, 0] : String(v).split('.');
@@ -86466,7 +86841,7 @@ function parseComputeCapability(v) {
     const nums = parts.map((p) => (typeof p === 'number' ? p : typeof p === 'string' && /^\d+$/.test(p.trim()) ? Number(p) : NaN));
     if (nums.some((n) => !Number.isInteger(n) || n < 0))
         return bad;
-    return ok([nums[0], nums[1]]);
+    return (0,units.ok)([nums[0], nums[1]]);
 }
 /**
  * Parse a `resources.gpu` value of the current (`.dstack.yml`) format.
@@ -86476,16 +86851,16 @@ function parseComputeCapability(v) {
  */
 function parseGpuSpec(value) {
     if (value === undefined || value === null)
-        return ok(undefined);
+        return (0,units.ok)(undefined);
     if (typeof value === 'number') {
-        const c = parseCountRange(value, 'GPU count');
-        return c.ok ? ok(finish({ names: [], count: c.value })) : c;
+        const c = (0,units/* parseCountRange */.Ep)(value, 'GPU count');
+        return c.ok ? (0,units.ok)(finish({ names: [], count: c.value })) : c;
     }
     if (typeof value === 'string')
         return parseGpuString(value);
     if (typeof value === 'object' && !Array.isArray(value))
         return parseGpuObject(value);
-    return fail(`invalid gpu spec ${JSON.stringify(value)}`, `expected ${GPU_FORMS}`);
+    return (0,units/* fail */.fJ)(`invalid gpu spec ${JSON.stringify(value)}`, `expected ${GPU_FORMS}`);
 }
 /** gpuhunt's CPUArchitecture.cast: `x86` or `arm` in any case, nothing else (`aarch64`, `x86_64` are refused) */
 const ARCH_ALIASES = { x86: 'x86', arm: 'arm' };
@@ -86493,28 +86868,28 @@ const CPU_FORMS = 'a count or range (`4`, `16..`, `2..8`, `{min: 2, max: 8}`), o
 /** `16..`, `x86:16`, `arm:8..`, `4`, or `{arch, count}` */
 function parseCpuSpec(value) {
     if (typeof value === 'number')
-        return parseCountRange(value, 'cpu count');
+        return (0,units/* parseCountRange */.Ep)(value, 'cpu count');
     let arch;
     let count;
     if (typeof value === 'string') {
         for (const raw of value.replace(/\s+/g, '').split(':')) {
             const token = raw.trim();
             if (!token)
-                return fail(`CPU spec contains empty token: \`${value}\``, `expected ${CPU_FORMS}`);
+                return (0,units/* fail */.fJ)(`CPU spec contains empty token: \`${value}\``, `expected ${CPU_FORMS}`);
             if (token.includes('..') || /^\d+$/.test(token)) {
                 if (count)
-                    return fail(`CPU spec count conflict: \`${value}\``, `expected ${CPU_FORMS}`);
-                const c = parseCountRange(token, 'cpu count');
+                    return (0,units/* fail */.fJ)(`CPU spec count conflict: \`${value}\``, `expected ${CPU_FORMS}`);
+                const c = (0,units/* parseCountRange */.Ep)(token, 'cpu count');
                 if (!c.ok)
-                    return fail(`invalid cpu count \`${token}\` in \`${value}\``, `expected ${CPU_FORMS}`);
+                    return (0,units/* fail */.fJ)(`invalid cpu count \`${token}\` in \`${value}\``, `expected ${CPU_FORMS}`);
                 count = c.value;
             }
             else {
                 const a = ARCH_ALIASES[token.toLowerCase()];
                 if (!a)
-                    return fail(`Invalid CPU architecture: \`${value}\``, `expected ${CPU_FORMS}`);
+                    return (0,units/* fail */.fJ)(`Invalid CPU architecture: \`${value}\``, `expected ${CPU_FORMS}`);
                 if (arch)
-                    return fail(`CPU spec arch conflict: \`${value}\``, `expected ${CPU_FORMS}`);
+                    return (0,units/* fail */.fJ)(`CPU spec arch conflict: \`${value}\``, `expected ${CPU_FORMS}`);
                 arch = a;
             }
         }
@@ -86523,31 +86898,31 @@ function parseCpuSpec(value) {
         const o = value;
         const keys = Object.keys(o);
         if (keys.length > 0 && keys.every((k) => k === 'min' || k === 'max')) {
-            const c = parseCountRange(o, 'cpu count');
-            return c.ok ? ok({ ...c.value }) : c;
+            const c = (0,units/* parseCountRange */.Ep)(o, 'cpu count');
+            return c.ok ? (0,units.ok)({ ...c.value }) : c;
         }
         const unknown = keys.find((k) => k !== 'arch' && k !== 'count');
         if (unknown !== undefined)
-            return fail(`unknown cpu key \`${unknown}\``, `expected ${CPU_FORMS}`);
+            return (0,units/* fail */.fJ)(`unknown cpu key \`${unknown}\``, `expected ${CPU_FORMS}`);
         if (o.arch !== undefined) {
             arch = typeof o.arch === 'string' ? ARCH_ALIASES[o.arch.toLowerCase()] : undefined;
             if (!arch)
-                return fail(`invalid cpu arch ${JSON.stringify(o.arch)}`, 'expected x86 or arm');
+                return (0,units/* fail */.fJ)(`invalid cpu arch ${JSON.stringify(o.arch)}`, 'expected x86 or arm');
         }
         if (o.count !== undefined) {
-            const c = parseCountRange(o.count, 'cpu count');
+            const c = (0,units/* parseCountRange */.Ep)(o.count, 'cpu count');
             if (!c.ok)
                 return c;
             count = c.value;
         }
     }
     else {
-        return fail(`invalid cpu spec ${JSON.stringify(value)}`, `expected ${CPU_FORMS}`);
+        return (0,units/* fail */.fJ)(`invalid cpu spec ${JSON.stringify(value)}`, `expected ${CPU_FORMS}`);
     }
     const out = { ...(count ?? { min: 2 }) };
     if (arch)
         out.arch = arch;
-    return ok(out);
+    return (0,units.ok)(out);
 }
 /**
  * gpuhunt's known accelerators of the vendors dstack's default image does not serve
@@ -86615,7 +86990,6 @@ const IGNORED = {
     files: 'the whole repository is already checked out in the working folder',
     repos: 'the repository of this CI job is already checked out',
     nvcc: 'the image decides whether nvcc is present',
-    shell: 'commands run with bash (sh in an image without bash)',
     user: 'commands run as the image\'s user',
     home_dir: 'deprecated in dstack, where it has no effect either',
     priority: 'runs start right away',
@@ -86704,6 +87078,8 @@ function task(ctx, t, name, named) {
         ctx.report(['name'], `Resource name should match regex '^[a-z][a-z0-9-]{1,40}$' (dstack's rule for run names; \`${name}\` does not)`, 'use lower-case letters, digits and `-`, starting with a letter, 2–41 characters');
     }
     const spec = baseSpec(name, 'dstack.yml', sourceAt(ctx, []));
+    if (named)
+        spec.configuredName = name;
     spec.commands = scriptLines(ctx, ['commands'], t.commands, 'task');
     spec.commandLines = entryLines(ctx, ['commands'], spec.commands.length);
     if (has('setup')) {
@@ -86732,6 +87108,9 @@ function task(ctx, t, name, named) {
     spec.artifacts = artifacts(ctx, ['artifacts'], t.artifacts);
     spec.deps = deps(ctx, ['deps'], t.deps);
     spec.cache = cachePaths(ctx, ['cache'], t.cache);
+    const cacheOpts = cacheOptions(ctx, ['cache'], t.cache, spec.cache);
+    if (cacheOpts)
+        spec.cacheOptions = cacheOpts;
     if (isObj(t.resources))
         spec.resources = taskResources(ctx, ['resources'], t.resources, spec.resources);
     if (has('spot_policy'))
@@ -86752,7 +87131,7 @@ function task(ctx, t, name, named) {
             ctx.warn(['max_duration'], `\`max_duration: ${String(v)}\` still has a hard cap of ${model/* DEFAULTS */.zY.maxDurationSec / 3600}h in CI (a machine must never outlive its job)`, 'set a longer `max_duration` (e.g. `24h`) if the run needs it', true);
         }
         else if (v !== true)
-            report(ctx, ['max_duration'], tryParseDuration(v), (s) => (spec.maxDurationSec = s)); // `true` is dstack's "the default"
+            report(ctx, ['max_duration'], (0,units/* tryParseDuration */.HZ)(v), (s) => (spec.maxDurationSec = s)); // `true` is dstack's "the default"
     }
     if (has('retry'))
         retry(ctx, t.retry, spec);
@@ -86804,12 +87183,12 @@ function task(ctx, t, name, named) {
         if (has('stop_criteria'))
             spec.stopCriteria = t.stop_criteria;
     }
-    if (has('shell'))
-        checkShell(ctx, t.shell);
+    if (has('shell') && checkShell(ctx, t.shell))
+        spec.shell = t.shell;
     if (has('schedule') && isObj(t.schedule))
         checkSchedule(ctx, t.schedule.cron);
     if (has('utilization_policy') && isObj(t.utilization_policy) && t.utilization_policy.time_window !== undefined) {
-        const w = tryParseDuration(t.utilization_policy.time_window);
+        const w = (0,units/* tryParseDuration */.HZ)(t.utilization_policy.time_window);
         if (!w.ok)
             ctx.report(['utilization_policy', 'time_window'], w.message, w.hint);
         else if (w.value < 300)
@@ -86818,7 +87197,7 @@ function task(ctx, t, name, named) {
     for (const k of ['stop_duration', 'idle_duration']) {
         const v = t[k];
         if (has(k) && v !== 'off' && typeof v !== 'boolean') {
-            const d = tryParseDuration(v);
+            const d = (0,units/* tryParseDuration */.HZ)(v);
             if (!d.ok)
                 ctx.report([k], d.message, d.hint);
         }
@@ -86876,8 +87255,9 @@ const DSTACK_GROUP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** `shell`: `sh`, `bash` or an absolute path (`BaseRunConfiguration.validate_shell`) */
 function checkShell(ctx, v) {
     if (typeof v === 'string' && (v === 'sh' || v === 'bash' || v.startsWith('/')))
-        return;
+        return true;
     ctx.report(['shell'], 'The value must be `sh`, `bash`, or an absolute path (dstack\'s rule for `shell`)', 'e.g. `shell: bash` or `shell: /usr/bin/zsh`');
+    return false;
 }
 /** `schedule.cron`: one or more 5-field crontab lines, as apscheduler's `CronTrigger.from_crontab` reads them */
 function checkSchedule(ctx, cron) {
@@ -87013,7 +87393,7 @@ function retry(ctx, v, spec) {
         const onEvents = Array.isArray(v.on_events) ? [...new Set(v.on_events)] : [...ALL_EVENTS];
         let durationSec = 3600;
         if (v.duration !== undefined && v.duration !== null)
-            report(ctx, ['retry', 'duration'], tryParseDuration(v.duration), (s) => (durationSec = s));
+            report(ctx, ['retry', 'duration'], (0,units/* tryParseDuration */.HZ)(v.duration), (s) => (durationSec = s));
         spec.retry = { onEvents, durationSec };
     }
 }
@@ -87028,13 +87408,13 @@ function taskResources(ctx, path, r, base) {
     if (has('cpu'))
         report(ctx, at('cpu'), parseCpuSpec(r.cpu), (c) => (res.cpu = c));
     if (has('memory'))
-        report(ctx, at('memory'), parseSizeRange(r.memory, 'memory'), (m) => (res.memoryMiB = m));
+        report(ctx, at('memory'), (0,units/* parseSizeRange */.E8)(r.memory, 'memory'), (m) => (res.memoryMiB = m));
     if (has('disk')) {
         const sized = isObj(r.disk) && 'size' in r.disk;
-        report(ctx, sized ? [...at('disk'), 'size'] : at('disk'), parseSizeRange(sized ? r.disk.size : r.disk, 'disk size'), (m) => (res.diskMiB = m));
+        report(ctx, sized ? [...at('disk'), 'size'] : at('disk'), (0,units/* parseSizeRange */.E8)(sized ? r.disk.size : r.disk, 'disk size'), (m) => (res.diskMiB = m));
     }
     if (has('shm_size'))
-        report(ctx, at('shm_size'), parseSizeMiB(r.shm_size), (m) => (res.shmSizeMiB = m));
+        report(ctx, at('shm_size'), (0,units/* parseSizeMiB */.PO)(r.shm_size), (m) => (res.shmSizeMiB = m));
     return res;
 }
 
@@ -87149,6 +87529,9 @@ function seedWorkflow(ctx, w, path, out) {
     spec.deps = deps(ctx, at('deps'), w.deps);
     spec.ports = ports(ctx, at('ports'), w.ports, 'seed');
     spec.cache = cachePaths(ctx, at('cache'), w.cache);
+    const cacheOpts = cacheOptions(ctx, at('cache'), w.cache, spec.cache);
+    if (cacheOpts)
+        spec.cacheOptions = cacheOpts;
     if (typeof w.working_dir === 'string')
         spec.workingDir = relativePath(ctx, at('working_dir'), 'working_dir', w.working_dir, true) ?? '.';
     if (w.registry_auth !== undefined && w.registry_auth !== null) {
@@ -87217,7 +87600,7 @@ function seedResources(ctx, path, r, spec) {
         const count = typeof r.gpu.count === 'number' ? r.gpu.count : 1;
         gpu = { names: typeof r.gpu.name === 'string' ? [r.gpu.name.toUpperCase()] : [], count: { min: count } };
         if (typeof r.gpu.memory === 'string') {
-            const m = parseSeedSizeMiB(r.gpu.memory);
+            const m = (0,units/* parseSeedSizeMiB */.Sg)(r.gpu.memory);
             if (m.ok)
                 gpu.memoryMiB = { min: m.value };
             else
@@ -87237,7 +87620,7 @@ function seedResources(ctx, path, r, spec) {
     for (const [key, field] of [['memory', 'memoryMiB'], ['shm_size', 'shmSizeMiB']]) {
         if (typeof r[key] !== 'string')
             continue;
-        const m = parseSeedSizeMiB(r[key]);
+        const m = (0,units/* parseSeedSizeMiB */.Sg)(r[key]);
         if (!m.ok)
             ctx.report(at(key), m.message, m.hint);
         else if (field === 'memoryMiB')
@@ -87514,9 +87897,12 @@ async function readDepManifest(store, dep, label, found) {
             throw new model/* UserError */.yo(`the artifacts of tag \`${dep.name}\` (run ${run.run} in ${repoId}) changed after it was tagged: ${key} has sha256 ${sha}, the tag recorded ${tag.manifest_sha256}`, `check who wrote to the store; tag the run again (\`dstack-run tags add ${dep.name} ${run.run} --force\`) only if the new artifacts are trusted`);
         }
     }
+    // the manifest and (folder store) every file against what the dep's run recorded (store/integrity.ts)
+    (0,src_store/* checkManifestBytes */.zV)(run, bytes);
     if (bytes === undefined)
         return { label, repoId, run, trusted, via };
     const files = (0,src_store/* parseManifest */.Ng)(bytes.toString('utf8'), key).map((e) => ({ path: e.path, sha256: e.sha256 }));
+    await (0,src_store/* verifyStoredFiles */.L6)(store, run, files);
     return { label, repoId, run, trusted, via, manifest: { key, sha256: sha, files } };
 }
 /** the runner plan's view of a resolved dep */
@@ -87561,9 +87947,9 @@ function redactEnv(texts) {
 }
 
 // EXTERNAL MODULE: ./src/runner/job-env.ts
-var job_env = __nccwpck_require__(33827);
+var job_env = __nccwpck_require__(55466);
 // EXTERNAL MODULE: ./src/runner/interpolate.ts
-var interpolate = __nccwpck_require__(81013);
+var interpolate = __nccwpck_require__(61748);
 ;// CONCATENATED MODULE: ./src/orchestrate/check-commands.ts
 /**
  * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` (and node
@@ -87590,6 +87976,171 @@ function checkCommandInterpolation(spec, args) {
             }
         });
     }
+}
+
+;// CONCATENATED MODULE: ./src/store/caches.ts
+/**
+ * The `cache` of a workflow in the run store (docs/cache.md): listing, choosing, pruning.
+ *
+ *   <repoId>/caches/<workflow>/<path id>/<key>.json            what the runner saved (the index entry)
+ *   <repoId>/caches/<workflow>/<path id>/<key>.tar.zst|tar.gz  the folder's files
+ *   <repoId>/untrusted-caches/…                                the same, saved by untrusted runs
+ *
+ * A trusted run reads only `caches/`; an untrusted run reads both and writes `untrusted-caches/`,
+ * so nothing an untrusted run wrote is ever restored into a trusted one.
+ */
+
+
+
+const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const PREFIX_RE = /^[A-Za-z0-9._-]{0,128}$/;
+/** a cache key: letters, digits, `.`, `_`, `-`, starting with a letter or digit, at most 128 */
+function assertCacheKey(key) {
+    if (typeof key !== 'string' || !KEY_RE.test(key))
+        throw new errors/* UserError */.yo(`invalid cache key ${JSON.stringify(key)}: letters, digits, \`.\`, \`_\` and \`-\`, starting with a letter or digit, at most 128 characters`);
+    return key;
+}
+/** a restore key (a prefix of keys; empty matches every key) */
+function assertRestoreKey(prefix) {
+    if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix))
+        throw new UserError(`invalid cache restore key ${JSON.stringify(prefix)}: letters, digits, \`.\`, \`_\` and \`-\`, at most 128 characters`);
+    return prefix;
+}
+/** a path's folder name in the store: 16 hex digits of its sha256 (the path itself is in each entry) */
+function cachePathId(path) {
+    return (0,external_node_crypto_.createHash)('sha256').update(path).digest('hex').slice(0, 16);
+}
+const cacheKeys = {
+    /** `<repoId>/caches/` or `<repoId>/untrusted-caches/` */
+    root: (repoId, trusted) => `${(0,names/* assertRepoId */.AO)(repoId)}/${trusted ? 'caches' : 'untrusted-caches'}/`,
+    workflow: (repoId, workflow, trusted) => `${cacheKeys.root(repoId, trusted)}${(0,names/* assertName */.I1)('workflow name', workflow)}/`,
+    /** the folder of one listed path's entries */
+    dir: (repoId, workflow, path, trusted) => `${cacheKeys.workflow(repoId, workflow, trusted)}${cachePathId(path)}/`,
+    /** `…/<key>` without its extension: the runner adds `.json` and `.tar.zst` / `.tar.gz` */
+    entryBase: (repoId, workflow, path, key, trusted) => `${cacheKeys.dir(repoId, workflow, path, trusted)}${assertCacheKey(key)}`
+};
+function parseEntry(text, entryKey, trusted) {
+    let j;
+    try {
+        j = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    if (!j || typeof j !== 'object')
+        return undefined;
+    const o = j;
+    const key = entryKey.slice(entryKey.lastIndexOf('/') + 1, -'.json'.length);
+    if (o.key !== key || !KEY_RE.test(key))
+        return undefined;
+    if (o.format !== 'tar.zst' && o.format !== 'tar.gz')
+        return undefined;
+    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
+        return undefined;
+    if (typeof o.path !== 'string' || typeof o.workflow !== 'string' || typeof o.createdAt !== 'string')
+        return undefined;
+    const size = typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0 ? o.size : 0;
+    return {
+        workflow: o.workflow,
+        path: o.path,
+        key,
+        format: o.format,
+        size,
+        sha256: o.sha256,
+        createdAt: o.createdAt,
+        run: typeof o.run === 'string' ? o.run : '',
+        // the namespace decides, never what the entry says of itself
+        trusted,
+        entryKey,
+        archiveKey: `${entryKey.slice(0, -'.json'.length)}.${o.format}`
+    };
+}
+/** the entries of a repository (one workflow, and one path, when given), newest first; damaged entries are left out */
+async function listCaches(store, repoId, o) {
+    const spaces = o.trusted === 'both' ? [true, false] : [o.trusted];
+    const lists = await Promise.all(spaces.map(async (trusted) => {
+        const prefix = o.workflow === undefined ? cacheKeys.root(repoId, trusted) : o.path === undefined ? cacheKeys.workflow(repoId, o.workflow, trusted) : cacheKeys.dir(repoId, o.workflow, o.path, trusted);
+        const objects = (await store.list(prefix)).filter((x) => x.key.endsWith('.json'));
+        const entries = await Promise.all(objects.map(async (x) => parseEntry((await store.getText(x.key).catch(() => undefined)) ?? '', x.key, trusted)));
+        return entries.filter((e) => e !== undefined && (o.path === undefined || e.path === o.path));
+    }));
+    return lists.flat().sort(newestFirst);
+}
+function newestFirst(a, b) {
+    return a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.key < b.key ? 1 : -1;
+}
+/**
+ * actions/cache's rule: the entry of the exact key, else, for each restore key in order, the newest
+ * entry whose key starts with it. `entries` must already be the ones this run may read.
+ */
+function chooseCache(entries, key, restoreKeys) {
+    const sorted = [...entries].sort(newestFirst);
+    const exact = sorted.find((e) => e.key === key);
+    if (exact)
+        return { entry: exact, matched: 'exact' };
+    for (const r of restoreKeys) {
+        const hit = sorted.find((e) => e.key.startsWith(r));
+        if (hit)
+            return { entry: hit, matched: { restoreKey: r } };
+    }
+    return undefined;
+}
+/** deletes an entry: its index first (so no one chooses it), then its archive */
+async function removeCache(store, e) {
+    await store.delete(e.entryKey);
+    await store.delete(e.archiveKey);
+}
+/** keeps the `keep` newest entries of each path and namespace, deletes the others; returns what it deleted */
+async function pruneCaches(store, entries, keep) {
+    const groups = new Map();
+    for (const e of entries) {
+        const g = `${e.trusted}/${e.workflow}/${e.path}`;
+        groups.set(g, [...(groups.get(g) ?? []), e]);
+    }
+    const gone = [...groups.values()].flatMap((list) => list.sort(newestFirst).slice(Math.max(0, keep)));
+    for (const e of gone)
+        await removeCache(store, e);
+    return gone;
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/cache-plan.ts
+
+/** entries kept per path and namespace; older ones are deleted when a run of the workflow starts */
+const CACHE_KEEP = 5;
+/** the default key: the commit (12 hex digits), with every earlier entry as the fall-back */
+function defaultCacheKey(revisionSha) {
+    return `git-${revisionSha.replace(/[^0-9A-Za-z]/g, '').slice(0, 12) || 'none'}`;
+}
+async function planCaches(p) {
+    const out = [];
+    for (const path of p.spec.cache) {
+        const own = p.spec.cacheOptions?.[path];
+        const key = own?.key ?? defaultCacheKey(p.revisionSha);
+        const restoreKeys = own?.restoreKeys ?? (own?.key === undefined ? [''] : []);
+        let entries = [];
+        try {
+            entries = await listCaches(p.store, p.repoId, { workflow: p.spec.workflow, path, trusted: p.trusted ? true : 'both' });
+        }
+        catch (e) {
+            p.emit?.({ type: 'warning', message: `cache ${path}: listing the stored entries failed (${e.message}); the job starts without it` });
+        }
+        // an untrusted run prefers what its own namespace holds for the same key
+        const choice = chooseCache(p.trusted ? entries : [...entries.filter((e) => !e.trusted), ...entries.filter((e) => e.trusted)], key, restoreKeys);
+        const cache = { path, key };
+        if (choice) {
+            cache.restore = { archiveKey: choice.entry.archiveKey, sha256: choice.entry.sha256, key: choice.entry.key, trusted: choice.entry.trusted };
+            p.emit?.({ type: 'info', message: `cache ${path}: restoring ${choice.matched === 'exact' ? `key ${key}` : `${choice.entry.key} (restore key \`${choice.matched.restoreKey}\`)`}${choice.entry.trusted ? '' : ' (untrusted)'}, ${choice.entry.size} bytes` });
+        }
+        else
+            p.emit?.({ type: 'info', message: `cache ${path}: no entry for key ${key}${restoreKeys.length ? ' or its restore keys' : ''}; saved after the job` });
+        // an exact hit is not saved again (as actions/cache)
+        if (!choice || choice.matched !== 'exact')
+            cache.saveBase = cacheKeys.entryBase(p.repoId, p.spec.workflow, path, key, p.trusted);
+        out.push(cache);
+        const mine = entries.filter((e) => e.trusted === p.trusted && e.entryKey !== choice?.entry.entryKey);
+        await pruneCaches(p.store, mine, CACHE_KEEP - 1).catch(() => []);
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/preflight-warnings.ts
@@ -87654,11 +88205,52 @@ function hostHasGpu(environ = process.env) {
     return (environ.PATH ?? '').split(external_node_path_.delimiter).some((dir) => dir && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'nvidia-smi')));
 }
 
+;// CONCATENATED MODULE: ./src/backends/local/job-user.ts
+/**
+ * The local backend's job user (runner/body/jobuser.sh): with DSTACK_JOB_USER=auto (the default) or a
+ * user name, the runner runs the job as its own unprivileged OS user when it can: as root, or with a
+ * passwordless `sudo -n`. Where it cannot, the job runs as the action's own user and can reach what
+ * that user can (docs/trust-model.md); this says so in a warning before the run starts.
+ */
+
+/** DSTACK_JOB_USER: off | auto (default) | a user name */
+function jobUserMode(environ) {
+    const v = (environ.DSTACK_JOB_USER ?? '').trim();
+    if (['off', '0', 'false', 'no'].includes(v))
+        return 'off';
+    if (['', 'auto', 'on', '1', 'true', 'yes'].includes(v))
+        return 'auto';
+    return { name: v };
+}
+let probed;
+/** this process may switch users: it is root, or `sudo -n true` works (asked once) */
+function canSwitchUser() {
+    if (probed !== undefined)
+        return probed;
+    if (process.getuid?.() === 0)
+        return (probed = true);
+    const r = (0,external_node_child_process_.spawnSync)('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 5000 });
+    return (probed = r.status === 0);
+}
+/**
+ * Pure: the warning for a local run whose job cannot run as its own user (undefined: it can, it
+ * runs in an image, or DSTACK_JOB_USER=off turned it off on purpose, which the job's log says)
+ */
+function jobUserWarning(mode, opts) {
+    if (mode === 'off' || opts.image || opts.canSwitch)
+        return undefined;
+    return (`the job runs as this process's own OS user (it is not root and has no passwordless sudo to run the job as a separate user): it can read this process's environment through /proc (the CI's tokens among it), ` +
+        `write the CI's command files (GITHUB_ENV, GITHUB_OUTPUT, …), a folder store and the runner's folder. ` +
+        `Run untrusted code (pull requests) where the runner is root or has passwordless sudo (GitHub-hosted runners, most CI images), with an image, or on the aws backend (docs/trust-model.md)`);
+}
+
 ;// CONCATENATED MODULE: ./src/orchestrate/prepare.ts
 /**
  * Everything that happens before a machine is asked for: the workflow, its secrets, the revision and
  * code snapshot, the deps. Any problem here fails the run before anything is launched or stored.
  */
+
+
 
 
 
@@ -87706,7 +88298,8 @@ async function prepareRun(opts, store, emit) {
     for (const w of captured.warnings)
         emit({ type: 'warning', message: w });
     const untracked = opts.includeUntracked ? [] : await untrackedFiles(gitAt(captured.root)).catch(() => []);
-    for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ))]) {
+    const jobUser = opts.backend?.name === 'local' ? jobUserWarning(jobUserMode(opts.environ), { image: spec.image, canSwitch: jobUserMode(opts.environ) === 'off' || canSwitchUser() }) : undefined;
+    for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ)), jobUser]) {
         if (w)
             emit({ type: 'warning', message: w });
     }
@@ -87731,7 +88324,8 @@ async function prepareRun(opts, store, emit) {
         }
     }
     checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name);
-    return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: (0,job_env/* ciJobEnv */.Xo)(opts.environ), deps, trust };
+    const caches = spec.cache.length ? await planCaches({ store: store.store, repoId: captured.revision.repoId, spec, trusted: trust.trusted, revisionSha: captured.revision.sha, emit }) : undefined;
+    return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: (0,job_env/* ciJobEnv */.Xo)(opts.environ), deps, trust, ...(caches ? { caches } : {}) };
 }
 function depLabel(d) {
     return `${d.kind}:${d.repo ? d.repo + '/' : ''}${d.name}`;
@@ -87744,10 +88338,17 @@ function depLabel(d) {
 
 
 
+/** where a cached path is in the container: `~/x` is `/root/x` */
+function containerCachePath(path) {
+    if (path.startsWith('~/'))
+        return `/root/${path.slice(2)}`;
+    return path.startsWith('/') ? path : undefined;
+}
 function runnerPlan(p) {
     const onCloud = p.backend === 'aws';
     return {
         runName: p.runName,
+        ...(p.spec.format === 'dstack.yml' && p.spec.configuredName ? { dstackRunName: p.spec.configuredName } : {}),
         workflow: p.spec.workflow,
         repoId: p.repoId,
         revisionSha: p.revisionSha,
@@ -87766,7 +88367,15 @@ function runnerPlan(p) {
         secretEnvNames: Object.keys(p.spec.secretEnv).sort(),
         workingDir: p.spec.workingDir,
         artifacts: p.spec.artifacts,
-        rootPaths: [...new Set([...p.spec.artifacts.map((a) => a.path), ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path))].filter((x) => x.startsWith('/')))],
+        rootPaths: [
+            ...new Set([
+                ...p.spec.artifacts.map((a) => a.path),
+                ...p.deps.flatMap((d) => (d.run.spec?.artifacts ?? []).map((a) => a.path)),
+                // in a container, a cached folder outside the code is a folder of the work area mounted there
+                ...(p.spec.image ? (p.caches ?? []).map((c) => containerCachePath(c.path) ?? '') : [])
+            ].filter((x) => x.startsWith('/')))
+        ],
+        ...(p.caches?.length ? { caches: p.caches, trusted: p.trusted === true } : {}),
         registryAuth: Boolean(p.spec.registryAuth && p.spec.image),
         args: p.args,
         ...(p.spec.nodes > 1
@@ -87775,6 +88384,7 @@ function runnerPlan(p) {
         image: p.spec.image,
         entrypoint: p.spec.entrypoint,
         ...(p.spec.resources.shmSizeMiB ? { shmSizeMiB: p.spec.resources.shmSizeMiB } : {}),
+        ...(p.spec.shell ? { shell: p.spec.shell } : {}),
         python: p.spec.python,
         maxDurationSec: p.spec.maxDurationSec,
         options: {
@@ -87795,7 +88405,10 @@ function defaultWorkRoot(repoId, onCloud, tmp = (0,external_node_os_.tmpdir)(), 
     return onCloud ? `/opt/dstack/work/${repo}` : (0,external_node_path_.join)(tmp, `dstack-work-${uid}`, repo);
 }
 
+// EXTERNAL MODULE: ./src/model/volume.ts
+var model_volume = __nccwpck_require__(5098);
 ;// CONCATENATED MODULE: ./src/orchestrate/outcome.ts
+
 /**
  * Combine what the runner wrote (status.json) with what the backend saw. The runner's own word wins
  * when it finished; the backend's word fills in when the machine vanished before the runner could write.
@@ -87853,13 +88466,13 @@ function exitCodeFor(status, runnerExit) {
         return runnerExit;
     return 1;
 }
-/** gp3 storage, USD per GiB-month (us-east-1; EBS bills per second, a month is 730 h) */
-const EBS_GP3_USD_PER_GIB_MONTH = 0.08;
+/** gp3 storage, USD per GiB-month (us-east-1; EBS bills per second, a month is 730 h; other types and IOPS: model/volume.ts) */
+const EBS_GP3_USD_PER_GIB_MONTH = model_volume/* EBS_PRICES */.M8.gp3.gib;
 /** a public IPv4 address, USD per hour (every region, since February 2024) */
 const PUBLIC_IPV4_USD_PER_HOUR = 0.005;
 /**
  * Per-second billing with a 60 s minimum, from the instance's launch (pass the machine's `launchedAt`
- * as `startedAt`), plus its root EBS volume and public IPv4 address for the same seconds. AWS does not
+ * as `startedAt`), plus its root EBS volume (its type, IOPS and throughput: model/volume.ts) and public IPv4 address for the same seconds. AWS does not
  * bill the instance hours of a spot instance that EC2 itself interrupts in its first hour
  * (`reclaimed`), but the volume and the address are billed; an attempt that stopped on the interruption
  * notice and was then terminated by us is billed like any other.
@@ -87867,7 +88480,7 @@ const PUBLIC_IPV4_USD_PER_HOUR = 0.005;
 function attemptCost(pricePerHour, startedAt, endedAt, status, reclaimed = false, extras = {}) {
     const secs = Math.max(60, Math.ceil(Math.max(0, Date.parse(endedAt) - Date.parse(startedAt)) / 1000));
     const instance = status === 'interrupted' && reclaimed && secs < 3600 ? 0 : (pricePerHour * secs) / 3600;
-    const volume = ((extras.volumeGiB ?? 0) * EBS_GP3_USD_PER_GIB_MONTH * secs) / (730 * 3600);
+    const volume = ((0,model_volume/* volumeUsdPerMonth */.gk)(extras) * secs) / (730 * 3600);
     const address = extras.publicIpv4 ? (PUBLIC_IPV4_USD_PER_HOUR * secs) / 3600 : 0;
     return Math.round((instance + volume + address) * 10000) / 10000;
 }
@@ -88053,7 +88666,7 @@ async function watchAttempt(d) {
 }
 
 // EXTERNAL MODULE: ./src/store/run-store.ts + 2 modules
-var run_store = __nccwpck_require__(78282);
+var run_store = __nccwpck_require__(10795);
 ;// CONCATENATED MODULE: ./src/orchestrate/preflight.ts
 /**
  * Checks of a run request that need no machine, made before the run is submitted, so a bad tag
@@ -88095,8 +88708,8 @@ async function checkTag(store, repoId, tag, force, trusted = true) {
         throw new model/* UserError */.yo(`tag \`${tag}\` already exists in ${repoId}${trusted ? '' : ' among the untrusted runs\' tags'} (run ${existing.run})`, run_store/* MOVE_TAG_HINT */.Pp);
 }
 
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var report_markdown = __nccwpck_require__(54285);
+// EXTERNAL MODULE: ./src/report/markdown.ts + 1 modules
+var report_markdown = __nccwpck_require__(12594);
 ;// CONCATENATED MODULE: ./src/orchestrate/watch-outage.ts
 
 const DEFAULT_WATCH_OUTAGE_MS = 10 * 60_000;
@@ -88457,6 +89070,8 @@ async function writeProvenance(store, rec, redactor) {
     const bytes = await store.store.get(src_store/* keys */.HP.manifest(rec.repoId, rec.run));
     if (bytes === undefined || !rec.provenance)
         return rec;
+    // the writer's record of its manifest: what consumers check the store against (store/integrity.ts)
+    rec = { ...rec, provenance: { ...rec.provenance, manifestSha256: (0,src_store/* sha256 */.sc)(bytes) } };
     const manifest = (await store.readManifest(rec.repoId, rec.run)) ?? [];
     const plain = provenanceStatement(rec, manifest, (0,src_store/* sha256 */.sc)(bytes));
     if (!plain)
@@ -88534,7 +89149,78 @@ function redactorFor(texts) {
     return r;
 }
 
+;// CONCATENATED MODULE: ./src/orchestrate/detached-state.ts
+/**
+ * What a later `attach` or `reconcile` needs to finish a detached run, or to start its retry, kept
+ * in the store next to run.json (`runs/<run>/detached.json`; docs/long-runs.md): the deps as they
+ * were resolved, the CI variables the job sees, the tag rule and where the machines were asked for.
+ * Never a secret: those are resolved again from the environment of the process that retries.
+ *
+ * Several attachers at once: the retry of attempt n and the finishing of the run are each claimed
+ * by a write-if-absent (`runs/<run>/claims/…`), so only one process starts a machine or writes the
+ * end; the others follow what it does.
+ */
+
+
+
+
+
+const stateKey = (repoId, run) => `${src_store/* keys */.HP.runDir(repoId, run)}detached.json`;
+const claimKey = (repoId, run, what) => `${src_store/* keys */.HP.runDir(repoId, run)}claims/${what}.json`;
+async function saveDetachedState(store, record, prepared, extra) {
+    const state = { version: 1, deps: prepared.deps, ciEnv: prepared.ciEnv, ...extra };
+    await store.store.put(stateKey(record.repoId, record.run), JSON.stringify(state, null, 2) + '\n', { contentType: 'application/json' });
+}
+async function readDetachedState(store, record) {
+    const text = await store.store.getText(stateKey(record.repoId, record.run));
+    if (text === undefined)
+        return undefined;
+    try {
+        const v = JSON.parse(text);
+        if (v.version !== 1 || !Array.isArray(v.deps) || typeof v.ciEnv !== 'object')
+            throw new Error('unexpected shape');
+        return v;
+    }
+    catch (e) {
+        throw new model/* UserError */.yo(`${store.store.url(stateKey(record.repoId, record.run))} is damaged: ${e.message}`);
+    }
+}
+/**
+ * The run as the process that started it had it prepared, for a retry from another process: the
+ * secrets come from this process's environment (a missing one is named when a retry needs it).
+ */
+function preparedFromState(record, state, environ) {
+    const spec = record.spec;
+    const registry = spec.registryAuth ? { [REGISTRY_USERNAME_ENV]: spec.registryAuth.username, [REGISTRY_PASSWORD_ENV]: spec.registryAuth.password } : {};
+    const secrets = resolveSecretEnv({ secretEnv: { ...spec.secretEnv, ...registry } }, environ);
+    const redactTexts = secretTexts(spec, secrets.values, environ).filter((t) => !/[\r\n]/.test(t));
+    const prepared = {
+        spec,
+        revision: record.revision,
+        secretValues: secrets.values,
+        redactTexts,
+        ciEnv: state.ciEnv,
+        deps: state.deps,
+        trust: record.trust ?? { trusted: false, trigger: 'unknown', why: 'recorded before trust was' }
+    };
+    return { prepared, missingSecrets: secrets.missing };
+}
+/**
+ * true for the one process that claims `what` (`attempt-3`, `finish`) of this run. The claim is a
+ * write-if-absent; since some S3-compatible servers ignore the condition, the claimant also reads
+ * the claim back after `settleMs`: of two writes that crossed, only the one that stayed wins.
+ */
+async function claim(store, record, what, by, settle = () => new Promise((r) => setTimeout(r, 1000))) {
+    const key = claimKey(record.repoId, record.run, what);
+    const token = (0,external_node_crypto_.randomUUID)();
+    if (!(await store.store.put(key, JSON.stringify({ by, token, at: new Date().toISOString() }) + '\n', { ifAbsent: true, contentType: 'application/json' })))
+        return false;
+    await settle();
+    return ((await store.store.getText(key)) ?? '').includes(token);
+}
+
 ;// CONCATENATED MODULE: ./src/orchestrate/run-workflow.ts
+
 
 
 
@@ -88555,6 +89241,8 @@ const defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function runWorkflow(o) {
     const now = o.now ?? Date.now;
     const sleep = o.sleep ?? defaultSleep;
+    if (o.resume)
+        return continueRun(o, o.resume.prepared, o.resume.record);
     // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
     const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit);
     checkEnvNames(prepared.spec);
@@ -88587,19 +89275,38 @@ async function runWorkflow(o) {
         record = { ...record, spec: named };
         await o.store.saveRun(record);
     }
+    if (o.detach || o.detachRunner)
+        await saveDetachedState(o.store, record, prepared, { forceTag: o.forceTag, ...o.detachedState });
     o.emit({ type: 'status', status: 'submitted', record });
-    const runStartedMs = now();
-    let lastProvisionedEndMs;
-    for (let n = 1;; n++) {
-        if (o.signal.aborted)
+    return continueRun(o, prepared, record);
+}
+/** the newest end of an attempt that got a machine (dstack's retry window starts there) */
+function lastProvisionedEnd(record) {
+    const ends = record.attempts.filter((a) => a.machine && a.endedAt).map((a) => Date.parse(a.endedAt));
+    return ends.length ? Math.max(...ends) : undefined;
+}
+/** attempts (the first, or the resumed one) until one ends the run, then finish */
+async function continueRun(o, prepared, record) {
+    const now = o.now ?? Date.now;
+    const sleep = o.sleep ?? defaultSleep;
+    const runStartedMs = o.resume ? Date.parse(record.submittedAt) : now();
+    let lastProvisionedEndMs = o.resume ? lastProvisionedEnd(record) : undefined;
+    let resumed = o.resume?.handle;
+    for (let n = o.resume ? Math.max(1, record.attempts.length) : 1;; n++) {
+        if (o.signal.aborted && !o.resume)
             return finish(record, { status: 'cancelled', reason: 'cancelled before a machine was started' });
-        const result = await runAttempt(o, prepared, record, n, sleep).catch(async (e) => {
+        const existing = resumed;
+        resumed = undefined;
+        // several attachers: only one starts the retry; the others follow it
+        if (!existing && n > 1 && o.claimAttempt && !(await o.claimAttempt(n)))
+            return (await o.store.getRun(record.repoId, record.run)) ?? record;
+        const result = await runAttempt(o, prepared, record, n, sleep, existing).catch(async (e) => {
             // never leave the run `submitted` or `provisioning` behind an error: record it, then report it
             await finish({ ...record, ...((await o.store.getRun(record.repoId, record.run).catch(() => undefined)) ?? {}) }, { status: 'failed', reason: e.message }).catch(() => undefined);
             throw e;
         });
         record = result.record;
-        if (o.detach && result.detached)
+        if (result.detached)
             return record;
         const out = result.outcome;
         // an attempt that got a machine restarts dstack's retry window when it ends
@@ -88614,6 +89321,8 @@ async function runWorkflow(o) {
         return finish(record, out);
     }
     async function finish(rec, out) {
+        if (o.claimFinish && !(await o.claimFinish()))
+            return finishedElsewhere(o, rec);
         o.emit({ type: 'step', step: 'finish', message: `Run ${rec.run} ${out.status}` });
         rec = { ...rec, status: out.status, reason: out.reason, exitCode: exitCodeFor(out.status, out.exitCode), endedAt: new Date(now()).toISOString() };
         const costs = rec.attempts.map((a) => a.costUsd).filter((c) => typeof c === 'number');
@@ -88638,39 +89347,62 @@ async function runWorkflow(o) {
         return rec;
     }
 }
-async function runAttempt(o, prepared, record, n, sleep) {
+/** another attacher writes the run's end: wait for it in the store */
+async function finishedElsewhere(o, rec) {
+    const sleep = o.sleep ?? defaultSleep;
+    for (let i = 0; i < 600; i++) {
+        const got = await o.store.getRun(rec.repoId, rec.run);
+        if (got && (0,model/* isTerminal */.Hd)(got.status)) {
+            o.emit({ type: 'status', status: got.status, record: got });
+            return got;
+        }
+        await sleep(1000);
+    }
+    return rec;
+}
+async function runAttempt(o, prepared, record, n, sleep, existing) {
     const now = o.now ?? Date.now;
-    const plan = runnerPlan({
-        runName: record.run,
-        repoId: record.repoId,
-        revisionSha: prepared.revision.sha,
-        snapshotSha256: prepared.revision.snapshotSha256,
-        attempt: n,
-        spec: prepared.spec,
-        args: o.args,
-        store: o.storeLocation,
-        deps: prepared.deps,
-        ciEnv: prepared.ciEnv,
-        backend: o.backend.name,
-        workRoot: o.workRoot
-    });
-    const script = (0,render/* renderRunnerScript */.m4)(plan);
-    const attempt = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: (0,src_store/* sha256 */.sc)(script) };
-    record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] };
-    // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
-    const [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)]);
-    o.emit({ type: 'status', status: 'provisioning', record });
-    o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` });
+    let attempt;
+    let scriptKey = '';
+    let script = '';
+    if (existing) {
+        // a detached attempt that another process started: watch it where it is
+        attempt = { ...(record.attempts.find((a) => a.n === n) ?? { n, startedAt: new Date(now()).toISOString() }) };
+    }
+    else {
+        const plan = runnerPlan({
+            runName: record.run,
+            repoId: record.repoId,
+            revisionSha: prepared.revision.sha,
+            snapshotSha256: prepared.revision.snapshotSha256,
+            attempt: n,
+            spec: prepared.spec,
+            args: o.args,
+            store: o.storeLocation,
+            deps: prepared.deps,
+            ciEnv: prepared.ciEnv,
+            backend: o.backend.name,
+            workRoot: o.workRoot,
+            caches: prepared.caches,
+            trusted: prepared.trust.trusted
+        });
+        script = (0,render/* renderRunnerScript */.m4)(plan);
+        attempt = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: (0,src_store/* sha256 */.sc)(script) };
+        record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] };
+        [scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)]);
+        o.emit({ type: 'status', status: 'provisioning', record });
+        o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` });
+    }
     let handle;
     // the machine is released once, as soon as its attempt has ended (release(), below)
     let released;
-    const release = (h) => (released ??= h.release().catch((e) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })));
+    const release = (h, status) => (released ??= h.release(status ? { status } : undefined).catch((e) => o.emit({ type: 'warning', message: `releasing ${h.machine.id} failed: ${e.message}` })));
     const launchAbort = new AbortController();
     const onAbort = () => launchAbort.abort();
     o.signal.addEventListener('abort', onAbort);
     try {
         try {
-            handle = await o.backend.start({
+            handle = existing ?? await o.backend.start({
                 runName: record.run,
                 repoId: record.repoId,
                 attempt: n,
@@ -88681,6 +89413,7 @@ async function runAttempt(o, prepared, record, n, sleep) {
                 secretEnv: { ...prepared.secretValues, ...redactEnv(prepared.redactTexts) },
                 previousAttempts: record.attempts.slice(0, -1),
                 signal: launchAbort.signal,
+                detached: Boolean(o.detach || o.detachRunner),
                 log: (line) => o.emit({ type: 'info', message: line }),
                 onMachine: async (machine) => {
                     attempt.machine = machine;
@@ -88701,7 +89434,8 @@ async function runAttempt(o, prepared, record, n, sleep) {
         }
         attempt.machine = handle.machine;
         record = { ...record, status: 'running', attempts: record.attempts.map((a) => (a.n === n ? { ...attempt } : a)) };
-        await o.store.saveRun(record);
+        if (!existing)
+            await o.store.saveRun(record);
         o.emit({ type: 'status', status: 'running', record });
         if (o.detach) {
             const h = handle;
@@ -88725,15 +89459,22 @@ async function runAttempt(o, prepared, record, n, sleep) {
         o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${describeMachine(handle.machine)}` });
         const follower = new LogFollower(o.store, record.repoId, record.run, n, (text) => o.emit({ type: 'log', attempt: n, text }));
         const exec = await watch(o, handle, follower, record, n);
-        // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
-        // so it is released beside the closing reads and writes rather than after them (billed seconds)
-        void release(handle);
-        await follower.drain();
+        if (exec.state === 'ended' && exec.watchStopped) {
+            // an attach that stops watching leaves the attempt and its machine as they are
+            await follower.poll().catch(() => 0);
+            handle = undefined;
+            return { record, outcome: { status: 'succeeded', reason: 'watch stopped' }, detached: true };
+        }
         const written = await o.store.readStatus(record.repoId, record.run, n).catch((e) => {
             o.emit({ type: 'warning', message: e.message }); // a damaged status.json counts as none: the backend's word decides
             return undefined;
         });
         const outcome = attemptOutcome(written, exec, o.signal.aborted);
+        // the attempt has ended (status.json done, or the backend says so): the machine's part is over,
+        // so it is released beside the closing reads and writes rather than after them (billed seconds);
+        // how it ended decides whether a failed run's machine is kept (keep-on-failure)
+        void release(handle, outcome.status);
+        await follower.drain();
         record = { ...record, provenance: runProvenance(record, prepared.deps, { imageDigest: written?.imageDigest }) };
         return { record: await closeAttempt(record, n, outcome, handle.machine), outcome };
     }
@@ -88750,7 +89491,7 @@ async function runAttempt(o, prepared, record, n, sleep) {
         const costs = billed
             .map((m, rank) => ({ m, reclaimed: nodeReclaimed ? Boolean(nodeReclaimed[m.rank ?? rank]) : out.reclaimed }))
             .filter(({ m }) => m.pricePerHour !== undefined)
-            .map(({ m, reclaimed }) => attemptCost(m.pricePerHour, m.launchedAt ?? done.startedAt, endedAt, out.status, reclaimed, { volumeGiB: m.volumeGiB, publicIpv4: m.publicIpv4 }));
+            .map(({ m, reclaimed }) => attemptCost(m.pricePerHour, m.launchedAt ?? done.startedAt, endedAt, out.status, reclaimed, m));
         if (costs.length)
             done.costUsd = Math.round(costs.reduce((a, b) => a + b, 0) * 10000) / 10000;
         const updated = { ...rec, attempts: rec.attempts.map((a) => (a.n === num ? done : a)) };
@@ -88864,6 +89605,27 @@ function localRunnerLiveness(machine, thisHost = (0,external_node_os_.hostname)(
     }
 }
 
+;// CONCATENATED MODULE: ./src/backends/local/reattached.ts
+
+class ReattachedLocalAttempt {
+    machine;
+    stop;
+    constructor(machine, stop) {
+        this.machine = machine;
+        this.stop = stop;
+    }
+    async poll() {
+        // `unknown` (another host sharing a folder store): the store's status.json tells the end
+        return localRunnerLiveness(this.machine) === 'gone' ? { state: 'ended', lost: true, reason: `the runner (${this.machine.id}) is gone without a result` } : { state: 'running' };
+    }
+    async cancel() {
+        await this.stop(this.machine);
+    }
+    async release() {
+        // a detached runner ends on its own and removes its own folder
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backends/local/index.ts
 /**
  * The local backend: runs the attempt's runner script with bash on this host, in its own process
@@ -88871,6 +89633,7 @@ function localRunnerLiveness(machine, thisHost = (0,external_node_os_.hostname)(
  * starts it, says whether it is still running, asks it to stop (SIGTERM: it still saves everything)
  * and kills what is left on release.
  */
+
 
 
 
@@ -89078,9 +89841,10 @@ class LocalBackend {
         if (req.store.kind === 's3' && req.store.endpoint && !env.DSTACK_S3_ENDPOINT)
             env.DSTACK_S3_ENDPOINT = req.store.endpoint;
         // the runner stops the job when this process is gone (watcher_gone in src/runner/body/control.sh); a detached run has no watcher
-        env.DSTACK_WATCHER_PID = this.opts.detached ? undefined : String(process.pid);
+        const detached = this.opts.detached || req.detached;
+        env.DSTACK_WATCHER_PID = detached ? undefined : String(process.pid);
         // a detached runner outlives this process, so it removes its own folder when it ends
-        if (this.opts.detached)
+        if (detached)
             env.DSTACK_RUNNER_TMP = dir;
         else
             delete env.DSTACK_RUNNER_TMP;
@@ -89099,7 +89863,7 @@ class LocalBackend {
         const launchedAt = new Date().toISOString();
         const machine = { id: `local:${child.pid ?? 0}`, backend: 'local', launchedAt, host: (0,external_node_os_.hostname)(), ...(node ? { rank: node.rank, privateIp: LOCAL_NODE_IP } : {}) };
         const handle = new LocalAttempt(machine, child, dir, stderrFile, this.opts.graceMs ?? 30_000);
-        if (this.opts.detached)
+        if (detached)
             child.unref();
         req.log(`running the runner script on this machine (${node ? `node ${node.rank}, ` : ''}pid ${child.pid ?? '?'})`);
         try {
@@ -89110,6 +89874,9 @@ class LocalBackend {
             throw e;
         }
         return handle;
+    }
+    reattach(machine) {
+        return new ReattachedLocalAttempt(machine, (m) => this.releaseMachine(m));
     }
     async releaseMachine(machine) {
         if (machine.backend !== 'local')
@@ -89169,312 +89936,641 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(550)]).then(__nccwpck_require__.bind(__nccwpck_require__, 95550));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(432), __nccwpck_require__.e(745)]).then(__nccwpck_require__.bind(__nccwpck_require__, 76745));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
-;// CONCATENATED MODULE: ./src/report/comment.ts
-/**
- * Pure: the one PR / MR comment of this tool. A pull request gets a single comment, found again by
- * its marker and updated in place; each workflow owns one section of it, so the `train` and
- * `evaluate` jobs of one pipeline share the comment without overwriting each other.
- */
-/** first line of the comment: how it is found again among the others */
-const COMMENT_MARKER = '<!-- dstack-run-action -->';
-const TITLE = '## dstack runs';
-/** GitHub holds 65,536 characters per comment, GitLab 1,000,000 per note */
-const COMMENT_MAX_CHARS = 65_000;
-/** one workflow's section: room for several workflows in one comment */
-const SECTION_MAX_CHARS = 15_000;
-const start = (workflow) => `<!-- dstack-run-action:section ${workflow} -->`;
-const end = (workflow) => `<!-- dstack-run-action:end ${workflow} -->`;
-const SECTION_RE = /<!-- dstack-run-action:section ([^\s>]+) -->\n([\s\S]*?)\n<!-- dstack-run-action:end \1 -->/g;
-function isOurComment(body) {
-    return body.startsWith(COMMENT_MARKER);
+;// CONCATENATED MODULE: ./src/ci/run-group-env.ts
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function gitlabJobBase(jobName) {
+    return jobName.replace(/(: \[[^\]]*\]| \d+\/\d+)$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'matrix';
 }
-/** the sections of a comment body, in order */
-function parseSections(body) {
-    return [...body.matchAll(SECTION_RE)].map((m) => ({ workflow: m[1], markdown: m[2] }));
-}
-function cap(markdown, max) {
-    return markdown.length <= max ? markdown : markdown.slice(0, max - 40) + '\n\n… (truncated)';
-}
-/**
- * The comment body with `workflow`'s section replaced (or appended), every other section kept.
- * Workflow names are validated names (no spaces or `>`), so they are safe inside the markers.
- */
-function mergeSection(existing, workflow, markdown) {
-    const sections = existing ? parseSections(existing) : [];
-    const mine = { workflow, markdown: cap(markdown.trimEnd(), SECTION_MAX_CHARS) };
-    const i = sections.findIndex((s) => s.workflow === workflow);
-    if (i >= 0)
-        sections[i] = mine;
-    else
-        sections.push(mine);
-    let body = comment_render(sections);
-    // over the limit: the other workflows' sections shrink to a line each, oldest first
-    for (let j = 0; body.length > COMMENT_MAX_CHARS && j < sections.length; j++) {
-        const s = sections[j];
-        if (s.workflow === workflow)
-            continue;
-        sections[j] = { workflow: s.workflow, markdown: `\`${s.workflow}\`: see the job's summary (left out here for length)` };
-        body = comment_render(sections);
+function runGroupFrom(environ, i, field = 'input `group`') {
+    // a GitLab job (gitlab-ci-local runs them with GITLAB_CI=false, but with GitLab's job variables)
+    const gitlab = environ.GITLAB_CI === 'true' || Boolean(environ.CI_JOB_NAME && environ.CI_PIPELINE_ID);
+    const gitlabTotal = gitlab ? Number(environ.CI_NODE_TOTAL) : NaN;
+    const gitlabParallel = Number.isInteger(gitlabTotal) && gitlabTotal > 1;
+    let name = (i.name ?? '').trim();
+    if (!name && gitlabParallel && environ.CI_JOB_NAME)
+        name = gitlabJobBase(environ.CI_JOB_NAME);
+    if (!name)
+        return undefined;
+    if (!NAME.test(name))
+        throw new errors/* UserError */.yo(`${field} is ${JSON.stringify(i.name)}`, 'use letters, digits, `.`, `_` and `-` (up to 64 characters), e.g. `seeds`');
+    const sizeText = (i.size ?? '').trim();
+    const size = sizeText ? Number(sizeText) : gitlabParallel ? gitlabTotal : undefined;
+    if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 1000)) {
+        throw new errors/* UserError */.yo(`${field.replace('group', 'group-size')} is ${JSON.stringify(i.size)}`, 'give the number of runs in the group, e.g. `${{ strategy.job-total }}`');
     }
-    return body;
-}
-function comment_render(sections) {
-    return [COMMENT_MARKER, TITLE, '', ...sections.map((s) => `${start(s.workflow)}\n${s.markdown}\n${end(s.workflow)}\n`)].join('\n');
-}
-/** did the body keep our section as we wrote it (a concurrent job may have overwritten it)? */
-function hasSection(body, workflow, markdown) {
-    const want = cap(markdown.trimEnd(), SECTION_MAX_CHARS);
-    return parseSections(body).some((s) => s.workflow === workflow && s.markdown === want);
+    const member = (i.member ?? '').trim().slice(0, 64) || (gitlabParallel ? (/: \[([^\]]*)\]$/.exec(environ.CI_JOB_NAME ?? '')?.[1] ?? environ.CI_NODE_INDEX) : undefined);
+    const pipeline = environ.GITHUB_ACTIONS === 'true' ? environ.GITHUB_RUN_ID : gitlab ? environ.CI_PIPELINE_ID : undefined;
+    return { name, ...(pipeline ? { pipeline } : {}), ...(size !== undefined ? { size } : {}), ...(member ? { member } : {}) };
 }
 
-// EXTERNAL MODULE: ./src/report/md-escape.ts
-var md_escape = __nccwpck_require__(86109);
-;// CONCATENATED MODULE: ./src/ci/comment-thread.ts
+;// CONCATENATED MODULE: ./src/ci/log-fences.ts
 /**
- * The comments of one pull request / merge request, behind a small interface (GitHub and GitLab
- * implement it), and the update of this tool's one comment in it.
+ * Keeps what a job prints from being read as CI commands.
+ *
+ * GitHub: the runner reads every line of a step's output for workflow commands: `::name …::data`
+ * at the start of a line (after leading whitespace) and the legacy `##[name …]data` anywhere in a
+ * line, both case-insensitive. After `::stop-commands::TOKEN` it ignores every command until a
+ * line `::TOKEN::` (or `##[TOKEN]`). So job output is written inside such a block, with a fresh
+ * random token per block; the block is closed only around our own commands (groups, annotations).
+ *
+ * GitLab: no commands, but collapsible sections: `section_start:<time>:<name>[opts]\r\e[0K`
+ * (and `section_end:`) fold the log. The `\r\e[0K` suffix is required, so job output has it
+ * rewritten to `\r\e[K`, which a terminal draws the same way (erase to the end of the line).
  */
 
+function randomStopToken() {
+    return `dstack-${(0,external_node_crypto_.randomBytes)(24).toString('hex')}`;
+}
+/** job output inside `::stop-commands::` blocks; `resume()` before writing a command of our own */
+class CommandFence {
+    write;
+    newToken;
+    token;
+    constructor(write, newToken = randomStopToken) {
+        this.write = write;
+        this.newToken = newToken;
+    }
+    get fenced() {
+        return this.token !== undefined;
+    }
+    /** job output; a trailing newline is added so a following command starts on its own line */
+    output(text) {
+        if (text === '')
+            return;
+        const lower = text.toLowerCase();
+        // the job cannot know the token, but should it print it anyway, that block ends here and a new one starts
+        if (this.token && lower.includes(this.token.toLowerCase()))
+            this.resume();
+        if (!this.token) {
+            let token = this.newToken();
+            while (lower.includes(token.toLowerCase()))
+                token = this.newToken();
+            this.token = token;
+            this.write(`::stop-commands::${token}\n`);
+        }
+        this.write(text.endsWith('\n') ? text : text + '\n');
+    }
+    /** end the block (if any): the next line may be a command again */
+    resume() {
+        if (!this.token)
+            return;
+        this.write(`::${this.token}::\n`);
+        this.token = undefined;
+    }
+}
 /**
- * Puts `markdown` as `workflow`'s section into the thread's one comment of this tool, creating it
- * when there is none. Jobs of one pipeline run at the same time and neither API can update a
- * comment conditionally, so each write is read back: a section another job overwrote is written
- * again, and of two comments created at once the newer is merged into the older and deleted.
- * A `SectionSource` is rendered anew on each try (docs/seed-groups.md "Concurrent updates").
+ * A message of ours that carries foreign text (a reason, a file name) as one plain log line:
+ * line breaks become `⏎`, and `::` / `##[` cannot start a command.
  */
-async function upsertSection(thread, workflow, content, attempts = typeof content === 'string' ? 3 : 6) {
-    let action = 'unchanged';
-    let last;
-    for (let i = 0; i < attempts; i++) {
-        const markdown = typeof content === 'string' ? content : await content.render();
-        const ours = (await thread.list()).filter((c) => isOurComment(c.body));
-        const target = ours[0];
-        if (!target) {
-            last = await thread.create(mergeSection(undefined, workflow, markdown));
-            action = 'created';
+function plainLogLine(text) {
+    return text
+        .replace(/\r\n|[\r\n\u2028\u2029\u0085]/g, ' ⏎ ')
+        .replace(/##\[/g, '##\u200b[')
+        .replace(/^(\s*)::/, '$1:\u200b:');
+}
+const SECTION_SUFFIX = '\r\x1b[0K';
+/** rewrites GitLab's section suffix `\r\e[0K` to `\r\e[K` in a stream of text chunks */
+class SectionMarkerFilter {
+    held = '';
+    push(text) {
+        let s = (this.held + text).split(SECTION_SUFFIX).join('\r\x1b[K');
+        this.held = '';
+        // keep back a tail that may be the start of a suffix split across chunks
+        for (let n = Math.min(SECTION_SUFFIX.length - 1, s.length); n > 0; n--) {
+            if (SECTION_SUFFIX.startsWith(s.slice(-n))) {
+                this.held = s.slice(-n);
+                s = s.slice(0, -n);
+                break;
+            }
+        }
+        return s;
+    }
+    flush() {
+        const s = this.held;
+        this.held = '';
+        return s;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ci/terminal.ts
+
+
+class TerminalReporter {
+    opts;
+    phase = 'starting';
+    started = Date.now();
+    timer;
+    statusShown = false;
+    out;
+    err;
+    live;
+    sections = new SectionMarkerFilter();
+    fence;
+    constructor(opts = {}) {
+        this.opts = opts;
+        this.out = opts.out ?? process.stdout;
+        this.err = opts.err ?? process.stderr;
+        this.live = Boolean(this.err.isTTY) && !opts.quiet;
+        this.fence = opts.github ? new CommandFence((s) => void this.out.write(s)) : undefined;
+    }
+    start() {
+        if (this.live)
+            this.timer = setInterval(() => this.drawStatus(), 1000);
+    }
+    stop() {
+        if (this.timer)
+            clearInterval(this.timer);
+        this.clearStatus();
+        this.writeLog(this.sections.flush());
+        this.fence?.resume();
+    }
+    writeLog(text) {
+        if (text === '')
+            return;
+        if (this.fence)
+            this.fence.output(text);
+        else
+            this.out.write(text);
+    }
+    event = (ev) => {
+        switch (ev.type) {
+            case 'log':
+                this.clearStatus();
+                this.writeLog(this.sections.push(ev.text));
+                break;
+            case 'step':
+                this.phase = ev.message;
+                // the CLI prints the result itself, once, after the run
+                if (ev.step !== 'finish')
+                    this.say(`» ${ev.message}`);
+                break;
+            case 'status':
+                this.phase = `${ev.record.run || 'run'}: ${ev.status}`;
+                if ((ev.status !== 'submitted' || ev.record.run) && !(0,model/* isTerminal */.Hd)(ev.status))
+                    this.say(`» ${ev.record.run} ${ev.status}`);
+                break;
+            case 'machine':
+                this.say(`» machine ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`);
+                break;
+            case 'info':
+                this.say(`  ${ev.message}`);
+                break;
+            case 'warning':
+                this.say(`warning: ${ev.message}`);
+                break;
+        }
+        this.drawStatus();
+    };
+    say(line) {
+        if (this.opts.quiet)
+            return;
+        this.clearStatus();
+        this.err.write((this.opts.github ? plainLogLine(line) : line) + '\n');
+    }
+    drawStatus() {
+        if (!this.live)
+            return;
+        const secs = Math.round((Date.now() - this.started) / 1000);
+        this.err.write(`\r\x1b[2K⏳ ${this.phase} · ${secs}s`);
+        this.statusShown = true;
+    }
+    clearStatus() {
+        if (this.statusShown) {
+            this.err.write('\r\x1b[2K');
+            this.statusShown = false;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/entry/env-input.ts
+/** `NAME=VALUE` assignments from `--env` flags or the action's multi-line `env` input. */
+
+const env_input_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function parseEnvAssignments(items, source) {
+    const env = {};
+    for (const raw of items) {
+        if (!raw.trim() || raw.trim().startsWith('#'))
+            continue;
+        const eq = raw.indexOf('=');
+        const name = (eq < 0 ? raw : raw.slice(0, eq)).trim();
+        if (eq < 0 || !env_input_NAME_RE.test(name)) {
+            throw new model/* UserError */.yo(`${source}: ${JSON.stringify(raw)} is not NAME=VALUE`, 'names are letters, digits and _ and do not start with a digit, e.g. EPOCHS=3');
+        }
+        env[name] = raw.slice(eq + 1);
+    }
+    return env;
+}
+/** the action's `env` input: one NAME=VALUE per line */
+function parseEnvInput(text) {
+    return parseEnvAssignments(text.split(/\r?\n/), 'input `env`');
+}
+
+;// CONCATENATED MODULE: ./src/entry/args-input.ts
+/**
+ * The action's `args` input → the run's arguments (`${{ run.args }}`). One argument per line when
+ * the input has several lines (no quoting needed); a single line is split on whitespace, with
+ * '…' and "…" grouping. Values stay literal: the runner shell-quotes each one.
+ */
+
+function parseArgsInput(text) {
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length > 1)
+        return lines.map((l) => l.trim());
+    if (lines.length === 0)
+        return [];
+    return splitWords(lines[0]);
+}
+function splitWords(line) {
+    const out = [];
+    let cur = '';
+    let has = false;
+    let quote;
+    for (const ch of line) {
+        if (quote) {
+            if (ch === quote)
+                quote = undefined;
+            else
+                cur += ch;
+        }
+        else if (ch === '"' || ch === "'") {
+            quote = ch;
+            has = true;
+        }
+        else if (/\s/.test(ch)) {
+            if (has || cur)
+                out.push(cur);
+            cur = '';
+            has = false;
         }
         else {
-            // newer duplicates (from a concurrent first write) fold into the oldest comment
-            let body = target.body;
-            for (const dup of ours.slice(1))
-                for (const s of parseSections(dup.body))
-                    body = mergeSection(body, s.workflow, s.markdown);
-            body = mergeSection(body, workflow, markdown);
-            if (body !== target.body) {
-                await thread.update(target.id, body);
-                if (action === 'unchanged')
-                    action = 'updated';
-            }
-            for (const dup of ours.slice(1))
-                await thread.remove(dup.id);
-            last = target;
+            cur += ch;
         }
-        const after = (await thread.list()).filter((c) => isOurComment(c.body));
-        const kept = after.length === 1 && hasSection(after[0].body, workflow, markdown);
-        // a group's section: another job's run may have ended after this one rendered; then render again
-        if (kept && (typeof content === 'string' || (await content.unchanged())))
-            return { action, id: after[0].id, url: after[0].url ?? last.url };
     }
-    throw new Error(`the comment on ${thread.where} kept changing under concurrent writes (${attempts} tries); the next run updates it`);
+    if (quote)
+        throw new model/* UserError */.yo(`input \`args\`: unclosed ${quote} in ${JSON.stringify(line)}`, 'close the quote, or put one argument per line');
+    if (has || cur)
+        out.push(cur);
+    return out;
 }
 
-;// CONCATENATED MODULE: ./src/ci/github-thread.ts
-function githubPullRequestThread(o) {
-    const [owner, repo] = o.repository.split('/');
-    if (!owner || !repo)
-        throw new Error(`GITHUB_REPOSITORY is ${JSON.stringify(o.repository)}, expected owner/repo`);
-    let client;
-    const octokit = () => (client ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(157)]).then(__nccwpck_require__.bind(__nccwpck_require__, 50157)).then((m) => m.getOctokit(o.token, o.baseUrl ? { baseUrl: o.baseUrl } : {})));
-    const issue = { owner, repo, issue_number: o.pullRequest };
-    const toComment = (c) => ({ id: String(c.id), body: c.body ?? '', url: c.html_url });
-    return {
-        where: `pull request ${o.repository}#${o.pullRequest}`,
-        list: async () => {
-            const k = await octokit();
-            return (await k.paginate(k.rest.issues.listComments, { ...issue, per_page: 100 })).map(toComment);
-        },
-        create: async (body) => toComment((await (await octokit()).rest.issues.createComment({ ...issue, body })).data),
-        update: async (id, body) => void (await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: Number(id), body })),
-        remove: async (id) => void (await (await octokit()).rest.issues.deleteComment({ owner, repo, comment_id: Number(id) }))
-    };
+;// CONCATENATED MODULE: ./src/entry/machine-state.ts
+/**
+ * A small JSON file of the machines a run has started and not yet released, for an `after_script`
+ * (GitLab) or a wrapper that outlives a killed CLI. Written the moment a machine exists.
+ */
+
+function readMachines(file) {
+    if (!(0,external_node_fs_.existsSync)(file))
+        return [];
+    try {
+        const v = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        return Array.isArray(v) ? v : [];
+    }
+    catch {
+        return [];
+    }
+}
+function recordMachine(file, m, attemptRef) {
+    write(file, [...readMachines(file).filter((x) => x.id !== m.id), attemptRef ? { ...m, attemptRef } : m]);
+}
+function clearMachines(file) {
+    write(file, []);
+}
+function write(file, machines) {
+    (0,external_node_fs_.writeFileSync)(file + '.tmp', JSON.stringify(machines, null, 2) + '\n');
+    (0,external_node_fs_.renameSync)(file + '.tmp', file);
 }
 
-;// CONCATENATED MODULE: ./src/ci/gitlab-thread.ts
-function gitlabMergeRequestThread(o) {
-    const doFetch = o.fetch ?? fetch;
-    const base = `${o.apiUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(o.projectId)}/merge_requests/${o.mergeRequestIid}/notes`;
-    const where = `merge request !${o.mergeRequestIid} of project ${o.projectId}`;
-    const url = (id) => (o.projectUrl ? `${o.projectUrl}/-/merge_requests/${o.mergeRequestIid}#note_${id}` : undefined);
-    const call = async (method, path, body) => {
-        const res = await doFetch(`${base}${path}`, {
-            method,
-            headers: { 'PRIVATE-TOKEN': o.token, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-            body: body === undefined ? undefined : JSON.stringify(body)
-        });
-        if (!res.ok) {
-            const text = (await res.text()).slice(0, 300);
-            const hint = res.status === 401 || res.status === 403 ? ' (DSTACK_GITLAB_TOKEN needs the `api` scope and at least the Reporter role on the project)' : '';
-            throw new Error(`GitLab ${method} ${path || '/'} on ${where}: HTTP ${res.status} ${text}${hint}`);
+;// CONCATENATED MODULE: ./src/entry/runner-save.ts
+/** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
+const CANCEL_WAIT_SEC = 120;
+function attemptRef(store, rec, m) {
+    const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length;
+    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) };
+}
+/** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
+function cancelWaitSec(environ) {
+    const n = Number(environ.DSTACK_CANCEL_WAIT_SEC);
+    return Number.isFinite(n) && n >= 0 && environ.DSTACK_CANCEL_WAIT_SEC !== '' && environ.DSTACK_CANCEL_WAIT_SEC !== undefined ? n : CANCEL_WAIT_SEC;
+}
+/** Waits until the attempt's status.json is `done` (artifacts, logs and status saved), or the bound. */
+async function awaitRunnerSaved(store, ref, d) {
+    const until = d.now() + d.timeoutSec * 1000;
+    let said = false;
+    for (;;) {
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
+        if (st?.phase === 'done')
+            return 'saved';
+        if (d.now() >= until)
+            return 'timeout';
+        if (!said) {
+            d.log(`waiting up to ${d.timeoutSec} s for the runner on ${ref.machineId} to save artifacts, logs and status (phase: ${st?.phase ?? 'unknown'})`);
+            said = true;
         }
-        return res;
-    };
-    const toComment = (n) => ({ id: String(n.id), body: n.body, url: url(n.id) });
-    return {
-        where,
-        list: async () => {
-            const out = [];
-            for (let page = '1'; page;) {
-                const res = await call('GET', `?sort=asc&order_by=created_at&per_page=100&page=${page}`);
-                for (const n of (await res.json()))
-                    if (!n.system)
-                        out.push(toComment(n));
-                page = res.headers.get('x-next-page') ?? '';
-            }
-            return out;
-        },
-        create: async (body) => toComment((await (await call('POST', '', { body })).json())),
-        update: async (id, body) => void (await call('PUT', `/${encodeURIComponent(id)}`, { body })),
-        remove: async (id) => void (await call('DELETE', `/${encodeURIComponent(id)}`))
-    };
+        await d.sleep(Math.min(d.pollMs ?? 2000, Math.max(0, until - d.now())));
+    }
 }
-
-;// CONCATENATED MODULE: ./src/ci/pr-comment.ts
-
-
-
-
-
-
-
-function parseCommentMode(value, field) {
-    const v = (value ?? '').trim().toLowerCase();
-    if (v === '' || v === 'auto')
-        return 'auto';
-    if (v === 'true' || v === 'always' || v === 'yes')
-        return 'always';
-    if (v === 'false' || v === 'never' || v === 'no')
-        return 'never';
-    throw new errors/* UserError */.yo(`${field} is ${JSON.stringify(value)}`, 'use `auto` (on pull / merge requests), `true` or `false`');
-}
-/** Which PR / MR to comment on, from the CI environment; `why` says why there is none. */
-function commentThreadFromEnv(environ, pr, opts = {}) {
-    if (environ.GITHUB_ACTIONS === 'true') {
-        if (!pr)
-            return { why: 'this is not a pull request run' };
-        const token = opts.githubToken || environ.GITHUB_TOKEN;
-        if (!token)
-            return { why: 'no GitHub token (input `github-token`)' };
-        if (!environ.GITHUB_REPOSITORY)
-            return { why: 'GITHUB_REPOSITORY is not set' };
-        return { thread: githubPullRequestThread({ token, repository: environ.GITHUB_REPOSITORY, pullRequest: pr, baseUrl: environ.GITHUB_API_URL }) };
-    }
-    if (environ.GITLAB_CI === 'true') {
-        const iid = Number(environ.CI_MERGE_REQUEST_IID);
-        if (!Number.isInteger(iid) || iid <= 0)
-            return { why: 'this is not a merge request pipeline' };
-        const token = environ.DSTACK_GITLAB_TOKEN;
-        if (!token)
-            return { why: 'DSTACK_GITLAB_TOKEN is not set (a project access token with the `api` scope; CI_JOB_TOKEN cannot write notes)' };
-        if (!environ.CI_API_V4_URL || !environ.CI_PROJECT_ID)
-            return { why: 'CI_API_V4_URL or CI_PROJECT_ID is not set' };
-        return {
-            thread: gitlabMergeRequestThread({
-                token,
-                apiUrl: environ.CI_API_V4_URL,
-                projectId: environ.CI_PROJECT_ID,
-                mergeRequestIid: iid,
-                projectUrl: environ.CI_MERGE_REQUEST_PROJECT_URL ?? environ.CI_PROJECT_URL
-            })
-        };
-    }
-    return { why: 'not running in GitHub Actions or GitLab CI' };
-}
-class PrCommenter {
-    ctx;
-    pending;
-    startedFor;
-    choice;
-    constructor(ctx) {
-        this.ctx = ctx;
-    }
-    /** pass every run event through: the first `running` writes the "running" section */
-    onEvent = (ev) => {
-        if (ev.type !== 'status' || ev.status !== 'running' || this.startedFor === ev.record.run)
-            return;
-        this.startedFor = ev.record.run;
-        this.pending = this.write(structuredClone(ev.record), []);
-    };
-    /**
-     * The final section; resolves to where the comment is (undefined when none was written).
-     * `render` makes the full section (metrics, report, log tail: ci/run-section.ts) for this platform.
-     */
-    async finish(record, manifest, render) {
-        await this.pending;
-        return this.write(record, manifest, render);
-    }
-    /** the platform of the thread this run comments on, once chosen (for rendering its section) */
-    platform(record) {
-        const t = this.thread(record);
-        return t ? (t.where.startsWith('merge request') ? 'gitlab' : 'github') : undefined;
-    }
-    thread(record) {
-        if (this.ctx.mode === 'never')
-            return undefined;
-        if (!this.choice) {
-            this.choice = this.ctx.choose(record.revision.pr);
-            if (this.choice.why) {
-                if (this.ctx.mode === 'always')
-                    this.ctx.warn(`no PR / MR comment: ${this.choice.why}`);
-                else
-                    this.ctx.debug?.(`no PR / MR comment: ${this.choice.why}`);
-            }
-        }
-        return this.choice.thread;
-    }
-    async write(record, manifest, render) {
-        const thread = this.thread(record);
-        if (!thread)
-            return undefined;
-        const group = record.group ? this.ctx.groupSection?.(record) : undefined;
-        if (group) {
-            try {
-                return await upsertSection(thread, record.workflow, group);
-            }
-            catch (e) {
-                this.ctx.warn(`could not write the comment on ${thread.where}: ${e.message}${permissionHint(e)}`);
-                return undefined;
-            }
-        }
-        const urls = this.ctx.urls(record);
-        const markdown = render ? await render(SECTION_MAX_CHARS) : (0,report_markdown/* runMarkdown */.l7)(record, manifest, {
-            ...urls,
-            jobUrl: this.ctx.jobUrl,
-            policy: (0,md_escape/* policyFor */.KV)([urls.artifactsUrl, this.ctx.jobUrl]),
-            maxChars: SECTION_MAX_CHARS
-        });
+/**
+ * Release the machines a job left behind (the action's `post:`, GitLab's `after_script` through
+ * `release`), keeping what their runners make: every runner whose attempt's status.json is not
+ * `done` is asked to stop at once (the nodes of a cluster save side by side), then each machine is
+ * released in turn once its runner has saved, all within one bound (`timeoutSec`). Returns each
+ * machine's error, if releasing it failed.
+ */
+async function saveThenReleaseAll(items, d) {
+    const asked = await Promise.all(items.map(async ({ m, ref, backend, store }) => {
+        const stopper = backend.stopRunner ? backend : undefined;
+        if (!ref || !store || !stopper)
+            return false;
+        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
+        if (st?.phase === 'done')
+            return false;
+        await stopper.stopRunner(m, 'the CI job ended').catch((e) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`));
+        return true;
+    }));
+    const deadline = d.now() + d.timeoutSec * 1000;
+    const out = [];
+    for (const [i, { m, ref, backend, store }] of items.entries()) {
         try {
-            return await upsertSection(thread, record.workflow, markdown);
+            if (asked[i] && ref && store) {
+                const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) });
+                d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`);
+            }
+            await backend.releaseMachine(m, d.log);
+            out.push({ m });
         }
         catch (e) {
-            this.ctx.warn(`could not write the comment on ${thread.where}: ${e.message}${permissionHint(e)}`);
-            return undefined;
+            out.push({ m, error: e });
         }
     }
+    return out;
 }
-function permissionHint(e) {
-    const status = e.status;
-    if (status === 403 || status === 404) {
-        return ' (give the job `permissions: pull-requests: write`; pull requests from forks get a read-only token, so their runs report in the job summary only)';
+/** one machine (saveThenReleaseAll); throws when releasing it failed */
+async function saveThenRelease(backend, m, ref, store, d) {
+    const [r] = await saveThenReleaseAll([{ m, ref, backend, store }], d);
+    if (r?.error)
+        throw r.error;
+}
+
+// EXTERNAL MODULE: ./src/store/records.ts + 1 modules
+var records = __nccwpck_require__(40432);
+// EXTERNAL MODULE: ./src/report/node-results.ts
+var node_results = __nccwpck_require__(45088);
+;// CONCATENATED MODULE: ./src/entry/cli-node-status.ts
+
+
+/** the ranks of attempt `n`: the nodes it recorded, else 0 … nodes − 1 from the spec */
+function attemptRanks(rec, n) {
+    const recorded = rec.attempts.find((a) => a.n === n)?.nodes?.map((x) => x.rank);
+    if (recorded?.length)
+        return [...new Set(recorded)].sort((a, b) => a - b);
+    return Array.from({ length: (0,node_results/* nodeCount */.kV)(rec) }, (_, r) => r);
+}
+/** a node's machine: from its node record, else the attempt's machine when it is that node's (the master's while the run goes on) */
+function nodeMachine(rec, n, rank) {
+    const a = rec.attempts.find((x) => x.n === n);
+    const own = a?.nodes?.find((x) => x.rank === rank)?.machine;
+    if (own)
+        return own;
+    const m = a?.machine;
+    return m && (m.rank ?? 0) === rank ? m : undefined;
+}
+/**
+ * dstack's rule on what the nodes wrote: a node that failed, was interrupted or timed out decides
+ * the run; when every node wrote its result, the master's (succeeded, or cancelled); `lost` when a
+ * node without a result has a runner known to be gone; otherwise undefined (still going, or unknown).
+ */
+async function clusterStatusFromNodes(store, r, last) {
+    const ranks = attemptRanks(r, last.n);
+    const read = () => Promise.all(ranks.map(async (rank) => (await store.readStatus(r.repoId, r.run, last.n, rank))?.status));
+    let statuses = await read();
+    const decided = () => statuses.find((s) => s !== undefined && s !== 'succeeded' && s !== 'cancelled') ?? (statuses.every((s) => s !== undefined) ? statuses[0] : undefined);
+    const now = decided();
+    if (now)
+        return now;
+    const open = ranks.filter((_, i) => statuses[i] === undefined);
+    if (!open.every((rank) => localRunnerLiveness(nodeMachine(r, last.n, rank)) === 'gone'))
+        return undefined;
+    // the runners may have written their results between the two reads
+    statuses = await read();
+    return decided() ?? 'lost';
+}
+
+// EXTERNAL MODULE: ./src/report/plain-text.ts
+var plain_text = __nccwpck_require__(29987);
+;// CONCATENATED MODULE: ./src/entry/cli-views.ts
+
+
+
+
+
+
+
+/** `RUN` or `:TAG` → the run record */
+async function resolveRunRef(store, repoId, ref) {
+    let run = ref;
+    if (ref.startsWith(':')) {
+        // for reading, a tag of either namespace (the trusted one first)
+        const tag = await store.findTag(repoId, ref.slice(1), { untrusted: true });
+        if (!tag)
+            throw new model/* UserError */.yo(`no tag \`${ref.slice(1)}\` in ${repoId}`, 'list them with `dstack-run tags list`');
+        run = tag.run;
     }
-    return '';
+    const rec = await store.getRun(repoId, run);
+    if (!rec)
+        throw new model/* UserError */.yo(`no run \`${run}\` in ${repoId}`, 'list them with `dstack-run ps`');
+    return rec;
+}
+/** minutes past max_duration after which an unfinished attempt counts as lost (the runner's self-destruct adds 10) */
+const LOST_AFTER_MAX_DURATION_SEC = 15 * 60;
+/**
+ * A detached run's record is not updated by a watcher: its last attempt's status.json is the truth.
+ * A run that is neither finished there nor still going is `lost` (its watcher and runner died):
+ * on this host, a local run whose runner pid is gone; on any backend, an attempt older than its
+ * max_duration plus a margin, which its own limits would have ended. A multi-node run: what its
+ * nodes wrote, by dstack's rule (cli-node-status.ts); its attempt has no status.json of its own.
+ */
+async function refreshedStatus(store, r, now = Date.now()) {
+    if ((0,model/* isTerminal */.Hd)(r.status) || !r.attempts.length)
+        return r.status;
+    const last = r.attempts[r.attempts.length - 1];
+    if ((0,node_results/* isMultiNode */.S9)(r)) {
+        const cluster = await clusterStatusFromNodes(store, r, last);
+        if (cluster)
+            return cluster;
+        return overdue(r, last, now) ? 'lost' : r.status;
+    }
+    const st = await store.readStatus(r.repoId, r.run, last.n);
+    if (st?.status)
+        return st.status;
+    if (localRunnerLiveness(last.machine) === 'gone') {
+        // the runner may have written its result between the two reads
+        return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost';
+    }
+    return overdue(r, last, now) ? 'lost' : r.status;
+}
+/** an attempt older than its max_duration plus a margin, which its own limits would have ended */
+function overdue(r, last, now) {
+    const maxSec = r.spec?.maxDurationSec;
+    return typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000;
+}
+/** `ps`'s NODES column: the run's node count (empty for a damaged run.json) */
+function psNodes(r) {
+    return r.spec ? String((0,node_results/* nodeCount */.kV)({ spec: r.spec })) : '';
+}
+/** `ps`: `trusted: push on main`, `untrusted: pull_request #7 from x`; empty for a damaged row */
+function psTrust(r) {
+    if (r.status === 'damaged')
+        return '';
+    const t = (0,model/* trustOf */.An)(r);
+    return `${t.trusted ? 'trusted' : 'untrusted'}: ${t.trigger}`;
+}
+/** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
+async function psRows(store, repoId, all) {
+    const { runs, damaged } = await store.scanRuns(repoId);
+    const shown = all ? runs : runs.slice(0, 20);
+    const rows = await Promise.all(shown.map(async (r) => {
+        const row = { ...r };
+        try {
+            row.status = await refreshedStatus(store, r);
+        }
+        catch (e) {
+            if (!(e instanceof records/* DamagedRecordError */.Z))
+                throw e;
+            row.problem = e.message;
+        }
+        return row;
+    }));
+    for (const d of damaged)
+        rows.push({ run: d.run, workflow: '?', submittedAt: '', status: 'damaged', backend: '', tags: [], problem: d.error.message });
+    return rows;
+}
+async function followLogs(store, rec, attempt, follow, io) {
+    // one listing per poll (after the last chunk seen), whatever the length of the log
+    const follower = new LogFollower(store, rec.repoId, rec.run, attempt, (text) => void io.out.write(text));
+    const machine = rec.attempts.find((a) => a.n === attempt)?.machine;
+    let statusSeen;
+    while (follow && !io.signal.aborted) {
+        await follower.poll();
+        const tag = follower.statusTag;
+        if (tag !== undefined && tag !== statusSeen) {
+            statusSeen = tag;
+            if ((await store.readStatus(rec.repoId, rec.run, attempt))?.status)
+                break;
+        }
+        // a runner that is gone (its machine died with it) writes nothing more: the run is lost
+        if (localRunnerLiveness(machine) === 'gone')
+            break;
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    await follower.drain();
+}
+/** a file name on one table line: one with control characters is shown as a JSON string ("a\tb") */
+function displayPath(p) {
+    // eslint-disable-next-line no-control-regex
+    return /[\u0000-\u001f\u007f]/.test(p) || p.startsWith('"') ? JSON.stringify(p) : p;
+}
+function printTable(out, header, rows) {
+    // cells hold store- and job-controlled names: nothing in them may steer the terminal
+    const all = [header, ...rows.map((r) => r.map((c) => (0,plain_text/* terminalSafe */.k)(c ?? '').replace(/[\t\n]/g, ' ')))];
+    const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+    for (const r of all)
+        out.write(r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]))).join('  ').trimEnd() + '\n');
+}
+/** `--attempt N` of a run: a whole number from 1 to its number of attempts (default: the last) */
+function attemptNumber(rec, given) {
+    const count = rec.attempts.length;
+    if (given === undefined)
+        return Math.max(1, count);
+    const n = Number(given);
+    if (!Number.isInteger(n) || n < 1 || n > Math.max(1, count)) {
+        throw new model/* UserError */.yo(`--attempt ${given}: run ${rec.run} has ${count === 0 ? 'no attempts yet' : count === 1 ? '1 attempt' : `${count} attempts`}`, count > 1 ? `pass a number from 1 to ${count}, or leave --attempt out for the last one` : 'leave --attempt out');
+    }
+    return n;
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-node-logs.ts
+
+
+
+
+
+
+
+const POLL_MS = 1000;
+/** polls between two reads of run.json, when no node's status changed */
+const RECORD_EVERY_POLLS = 10;
+/** `--node R`: a rank of the run, from 0 (the master) to its node count − 1; undefined when not given */
+function nodeRank(rec, given) {
+    if (given === undefined)
+        return undefined;
+    const count = (0,node_results/* nodeCount */.kV)(rec);
+    const rank = Number(given);
+    if (given.trim() === '' || !Number.isInteger(rank) || rank < 0 || rank >= count) {
+        throw new model/* UserError */.yo(`--node ${given}: run ${rec.run} has ${(0,model/* plural */.LS)(count, 'node')}${count > 1 ? ` (ranks 0 to ${count - 1})` : ''}`, count > 1 ? `pass a rank from 0 to ${count - 1}, or leave --node out for every node` : 'leave --node out');
+    }
+    return rank;
+}
+/**
+ * Prints the logs of the given nodes of attempt `n`; with `follow`, until each node has written its
+ * result (or its local runner is gone, or the run's record says it ended).
+ */
+async function followNodeLogs(store, rec, n, ranks, opts, io) {
+    const raw = { write: (t) => void io.out.write(t), flush: () => undefined };
+    // the same line buffering and prefix as the CI log of the run (watch-cluster.ts)
+    const sinks = ranks.map((rank) => (opts.prefix ? new NodeLines(rank, (_rank, t) => raw.write(t)) : raw));
+    const followers = ranks.map((rank, i) => new LogFollower(store, rec.repoId, rec.run, n, (t) => sinks[i].write(t), rank));
+    const ended = new Set();
+    const seenTag = new Map();
+    let polls = 0;
+    while (opts.follow && !io.signal.aborted && ended.size < ranks.length) {
+        let statusChanged = false;
+        for (const [i, rank] of ranks.entries()) {
+            if (ended.has(rank))
+                continue;
+            await followers[i].poll();
+            const tag = followers[i].statusTag;
+            if (tag !== undefined && tag !== seenTag.get(rank)) {
+                seenTag.set(rank, tag);
+                statusChanged = true;
+                if ((await store.readStatus(rec.repoId, rec.run, n, rank))?.status)
+                    ended.add(rank);
+            }
+            // a runner that is gone writes nothing more
+            if (localRunnerLiveness(nodeMachine(rec, n, rank)) === 'gone')
+                ended.add(rank);
+        }
+        if (ended.size < ranks.length && (statusChanged || ++polls % RECORD_EVERY_POLLS === 0)) {
+            // nodes stopped by the orchestrator may never write a result: the run's own end is final
+            const now = await store.getRun(rec.repoId, rec.run);
+            const attempt = now?.attempts.find((a) => a.n === n);
+            if (now && (attempt?.status !== undefined || ((0,model/* isTerminal */.Hd)(now.status) && now.attempts.length >= n)))
+                break;
+        }
+        if (ended.size < ranks.length)
+            await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    for (const [i] of ranks.entries()) {
+        await followers[i].drain();
+        sinks[i].flush();
+    }
+}
+/** `logs RUN [--node R]`: a single-node run's log, or the nodes' logs of a multi-node run */
+async function printRunLogs(store, rec, n, node, follow, io) {
+    const rank = nodeRank(rec, node);
+    if (!(0,node_results/* isMultiNode */.S9)(rec))
+        return followLogs(store, rec, n, follow, io);
+    const ranks = rank === undefined ? attemptRanks(rec, n) : [rank];
+    await followNodeLogs(store, rec, n, ranks, { prefix: rank === undefined, follow }, io);
 }
 
 // EXTERNAL MODULE: ./src/model/trust.ts
-var trust = __nccwpck_require__(23059);
+var trust = __nccwpck_require__(86496);
 ;// CONCATENATED MODULE: ./src/report/metrics.ts
 /**
  * Pure: the metrics a job writes to `$DSTACK_METRICS`, and their comparison with a baseline run.
@@ -89638,8 +90734,6 @@ const VERDICT_MARK = {
     gone: '— not reported'
 };
 
-// EXTERNAL MODULE: ./src/report/node-results.ts
-var node_results = __nccwpck_require__(10455);
 ;// CONCATENATED MODULE: ./src/orchestrate/report-data.ts
 
 
@@ -89662,6 +90756,21 @@ async function readRunMetrics(store, repoId, run, manifest) {
     const m = manifest ?? (await store.readManifest(repoId, run)) ?? [];
     const text = await artifactText(store, repoId, run, m, METRICS_PATH, 16 * 1024 * 1024);
     return text === undefined ? undefined : parseMetrics(text);
+}
+/**
+ * A baseline run's metrics, checked against the hashes that run recorded (store/integrity.ts): a
+ * forged file is never compared with; the integrity error says why there is no baseline.
+ */
+async function baselineMetrics(store, rec) {
+    try {
+        const bytes = await (0,src_store/* verifiedArtifact */.$E)(store, rec, METRICS_PATH, 16 * 1024 * 1024);
+        return bytes === undefined ? {} : { metrics: parseMetrics(bytes.toString('utf8')) };
+    }
+    catch (e) {
+        if (e instanceof src_store/* IntegrityError */.cs)
+            return { error: e.message };
+        throw e;
+    }
 }
 /**
  * the end of the last attempt's log (whole chunks, at least LOG_TAIL_BYTES when there are that many);
@@ -89712,7 +90821,9 @@ async function resolveBaseline(store, r, ref, baseBranch, opts = {}) {
             return { label, missing: `no ${which} run of ${r.workflow} on ${branch} yet` };
         // the newest one that stored metrics (a few tries: older runs may predate DSTACK_METRICS)
         for (const c of candidates.slice(0, 20)) {
-            const metrics = await readRunMetrics(store, r.repoId, c.run);
+            const { metrics, error } = await baselineMetrics(store, c);
+            if (error)
+                return { label, run: c.run, missing: error };
             if (metrics)
                 return { label, run: c.run, metrics };
         }
@@ -89753,22 +90864,33 @@ async function resolveBaseline(store, r, ref, baseBranch, opts = {}) {
     }
     if (baseRun.run === r.run)
         return { label, run: baseRun.run, missing: 'the baseline is this run itself' };
-    const metrics = await readRunMetrics(store, r.repoId, baseRun.run);
+    const { metrics, error } = await baselineMetrics(store, baseRun);
+    if (error)
+        return { label, run: baseRun.run, missing: error };
     if (!metrics)
         return { label, run: baseRun.run, missing: `run ${baseRun.run} stored no metrics` };
     return { label, run: baseRun.run, metrics };
 }
+/** what the last attempt's runner (the master's) says of its scratch folder; nothing when it cannot be read */
+async function readScratch(store, r, rank) {
+    const n = r.attempts.length;
+    if (!n || r.backend === 'local')
+        return undefined;
+    const st = await store.readStatus(r.repoId, r.run, n, rank).catch(() => undefined);
+    return typeof st?.scratch === 'string' ? st.scratch.slice(0, 200) : undefined;
+}
 async function loadReportData(store, r, manifest, o = {}) {
     // a multi-node run's logs are per node: the tail of the node that failed, else the master's
     const logRank = (0,node_results/* isMultiNode */.S9)(r) ? ((0,node_results/* failingNode */.dP)(r)?.rank ?? 0) : undefined;
-    const [metrics, report, log, baseline] = await Promise.all([
+    const [metrics, report, log, baseline, scratch] = await Promise.all([
         readRunMetrics(store, r.repoId, r.run, manifest),
         artifactText(store, r.repoId, r.run, manifest, REPORT_PATH, REPORT_MAX_BYTES),
         r.status === 'succeeded' ? Promise.resolve(undefined) : readLogTail(store, r, logRank),
-        resolveBaseline(store, r, o.baseline, o.baseBranch, { untrustedRuns: o.untrustedRuns })
+        resolveBaseline(store, r, o.baseline, o.baseBranch, { untrustedRuns: o.untrustedRuns }),
+        readScratch(store, r, (0,node_results/* isMultiNode */.S9)(r) ? 0 : undefined)
     ]);
     const redact = o.redact ?? ((t) => t);
-    return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline };
+    return { metrics, report, logText: log === undefined ? undefined : redact(log), logRank: log === undefined ? undefined : logRank, baseline, ...(scratch ? { scratch } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/orchestrate/group-data.ts
@@ -89873,7 +90995,7 @@ async function resolveBaselineGroup(store, r, ref, o = {}) {
     return { label, view, stale: staleness(view, commits, o, want === 'auto' ? o.baseBranch || r.revision.branch : o.baseBranch) };
 }
 
-;// CONCATENATED MODULE: ./node_modules/simple-statistics/dist/simple-statistics.mjs
+;// CONCATENATED MODULE: ../../main/node_modules/simple-statistics/dist/simple-statistics.mjs
 /**
  * When adding a new value to a list, one does not have to necessary
  * recompute the mean of the list in linear time. They can instead use
@@ -94909,8 +96031,8 @@ function zScore(x, mean, standardDeviation) {
 
 //# sourceMappingURL=simple-statistics.mjs.map
 
-// EXTERNAL MODULE: ./node_modules/@stdlib/stats-ttest2/lib/index.js
-var lib = __nccwpck_require__(39329);
+// EXTERNAL MODULE: ../../main/node_modules/@stdlib/stats-ttest2/lib/index.js
+var lib = __nccwpck_require__(11683);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
 ;// CONCATENATED MODULE: ./src/report/group-stats.ts
 /**
@@ -94964,6 +96086,8 @@ function formatP(p) {
     return `p = ${Number(p.toPrecision(2))}`;
 }
 
+// EXTERNAL MODULE: ./src/report/md-escape.ts
+var md_escape = __nccwpck_require__(57044);
 ;// CONCATENATED MODULE: ./src/report/chart.ts
 
 
@@ -95095,9 +96219,9 @@ function bandChart(c) {
 }
 
 // EXTERNAL MODULE: ./src/report/job-report.ts + 2 modules
-var job_report = __nccwpck_require__(65383);
+var job_report = __nccwpck_require__(22977);
 // EXTERNAL MODULE: ./src/report/node-table.ts
-var node_table = __nccwpck_require__(41653);
+var node_table = __nccwpck_require__(56706);
 ;// CONCATENATED MODULE: ./src/report/section.ts
 
 
@@ -95228,6 +96352,8 @@ function runSection(r, manifest, ctx) {
     const max = ctx.maxChars ?? 60_000;
     const before = [...failureBlock(r, x, ctx.policy), ...metricsBlock(x)];
     const note = x.artifactsNote ? [x.artifactsNote, ''] : [];
+    if (x.scratch)
+        ctx = { ...ctx, scratch: x.scratch };
     const withoutReport = (0,report_markdown/* runMarkdown */.l7)(r, manifest, { ...ctx, blocks: [...before, ...note], maxChars: max });
     const budget = max - withoutReport.length - 200;
     const report = reportBlock(x, ctx.policy, budget);
@@ -95518,7 +96644,8 @@ async function renderRunSectionFor(r, manifest, data, src, maxChars) {
         logText: data.logText,
         logNode: data.logRank,
         sourceUrl: sourceUrl(r, env, src.platform),
-        artifactsNote: src.artifactsNote
+        artifactsNote: src.artifactsNote,
+        ...(data.scratch ? { scratch: data.scratch } : {})
     };
     return runSection(r, manifest, { ...src.links, jobUrl: src.jobUrl, policy, maxChars, extras });
 }
@@ -95668,694 +96795,6 @@ function staleLimit(value, field) {
     return n;
 }
 
-;// CONCATENATED MODULE: ./src/ci/run-group-env.ts
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function gitlabJobBase(jobName) {
-    return jobName.replace(/(: \[[^\]]*\]| \d+\/\d+)$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'matrix';
-}
-function runGroupFrom(environ, i, field = 'input `group`') {
-    // a GitLab job (gitlab-ci-local runs them with GITLAB_CI=false, but with GitLab's job variables)
-    const gitlab = environ.GITLAB_CI === 'true' || Boolean(environ.CI_JOB_NAME && environ.CI_PIPELINE_ID);
-    const gitlabTotal = gitlab ? Number(environ.CI_NODE_TOTAL) : NaN;
-    const gitlabParallel = Number.isInteger(gitlabTotal) && gitlabTotal > 1;
-    let name = (i.name ?? '').trim();
-    if (!name && gitlabParallel && environ.CI_JOB_NAME)
-        name = gitlabJobBase(environ.CI_JOB_NAME);
-    if (!name)
-        return undefined;
-    if (!NAME.test(name))
-        throw new errors/* UserError */.yo(`${field} is ${JSON.stringify(i.name)}`, 'use letters, digits, `.`, `_` and `-` (up to 64 characters), e.g. `seeds`');
-    const sizeText = (i.size ?? '').trim();
-    const size = sizeText ? Number(sizeText) : gitlabParallel ? gitlabTotal : undefined;
-    if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 1000)) {
-        throw new errors/* UserError */.yo(`${field.replace('group', 'group-size')} is ${JSON.stringify(i.size)}`, 'give the number of runs in the group, e.g. `${{ strategy.job-total }}`');
-    }
-    const member = (i.member ?? '').trim().slice(0, 64) || (gitlabParallel ? (/: \[([^\]]*)\]$/.exec(environ.CI_JOB_NAME ?? '')?.[1] ?? environ.CI_NODE_INDEX) : undefined);
-    const pipeline = environ.GITHUB_ACTIONS === 'true' ? environ.GITHUB_RUN_ID : gitlab ? environ.CI_PIPELINE_ID : undefined;
-    return { name, ...(pipeline ? { pipeline } : {}), ...(size !== undefined ? { size } : {}), ...(member ? { member } : {}) };
-}
-
-;// CONCATENATED MODULE: ./src/ci/log-fences.ts
-/**
- * Keeps what a job prints from being read as CI commands.
- *
- * GitHub: the runner reads every line of a step's output for workflow commands: `::name …::data`
- * at the start of a line (after leading whitespace) and the legacy `##[name …]data` anywhere in a
- * line, both case-insensitive. After `::stop-commands::TOKEN` it ignores every command until a
- * line `::TOKEN::` (or `##[TOKEN]`). So job output is written inside such a block, with a fresh
- * random token per block; the block is closed only around our own commands (groups, annotations).
- *
- * GitLab: no commands, but collapsible sections: `section_start:<time>:<name>[opts]\r\e[0K`
- * (and `section_end:`) fold the log. The `\r\e[0K` suffix is required, so job output has it
- * rewritten to `\r\e[K`, which a terminal draws the same way (erase to the end of the line).
- */
-
-function randomStopToken() {
-    return `dstack-${(0,external_node_crypto_.randomBytes)(24).toString('hex')}`;
-}
-/** job output inside `::stop-commands::` blocks; `resume()` before writing a command of our own */
-class CommandFence {
-    write;
-    newToken;
-    token;
-    constructor(write, newToken = randomStopToken) {
-        this.write = write;
-        this.newToken = newToken;
-    }
-    get fenced() {
-        return this.token !== undefined;
-    }
-    /** job output; a trailing newline is added so a following command starts on its own line */
-    output(text) {
-        if (text === '')
-            return;
-        const lower = text.toLowerCase();
-        // the job cannot know the token, but should it print it anyway, that block ends here and a new one starts
-        if (this.token && lower.includes(this.token.toLowerCase()))
-            this.resume();
-        if (!this.token) {
-            let token = this.newToken();
-            while (lower.includes(token.toLowerCase()))
-                token = this.newToken();
-            this.token = token;
-            this.write(`::stop-commands::${token}\n`);
-        }
-        this.write(text.endsWith('\n') ? text : text + '\n');
-    }
-    /** end the block (if any): the next line may be a command again */
-    resume() {
-        if (!this.token)
-            return;
-        this.write(`::${this.token}::\n`);
-        this.token = undefined;
-    }
-}
-/**
- * A message of ours that carries foreign text (a reason, a file name) as one plain log line:
- * line breaks become `⏎`, and `::` / `##[` cannot start a command.
- */
-function plainLogLine(text) {
-    return text
-        .replace(/\r\n|[\r\n\u2028\u2029\u0085]/g, ' ⏎ ')
-        .replace(/##\[/g, '##\u200b[')
-        .replace(/^(\s*)::/, '$1:\u200b:');
-}
-const SECTION_SUFFIX = '\r\x1b[0K';
-/** rewrites GitLab's section suffix `\r\e[0K` to `\r\e[K` in a stream of text chunks */
-class SectionMarkerFilter {
-    held = '';
-    push(text) {
-        let s = (this.held + text).split(SECTION_SUFFIX).join('\r\x1b[K');
-        this.held = '';
-        // keep back a tail that may be the start of a suffix split across chunks
-        for (let n = Math.min(SECTION_SUFFIX.length - 1, s.length); n > 0; n--) {
-            if (SECTION_SUFFIX.startsWith(s.slice(-n))) {
-                this.held = s.slice(-n);
-                s = s.slice(0, -n);
-                break;
-            }
-        }
-        return s;
-    }
-    flush() {
-        const s = this.held;
-        this.held = '';
-        return s;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/ci/terminal.ts
-
-
-class TerminalReporter {
-    opts;
-    phase = 'starting';
-    started = Date.now();
-    timer;
-    statusShown = false;
-    out;
-    err;
-    live;
-    sections = new SectionMarkerFilter();
-    fence;
-    constructor(opts = {}) {
-        this.opts = opts;
-        this.out = opts.out ?? process.stdout;
-        this.err = opts.err ?? process.stderr;
-        this.live = Boolean(this.err.isTTY) && !opts.quiet;
-        this.fence = opts.github ? new CommandFence((s) => void this.out.write(s)) : undefined;
-    }
-    start() {
-        if (this.live)
-            this.timer = setInterval(() => this.drawStatus(), 1000);
-    }
-    stop() {
-        if (this.timer)
-            clearInterval(this.timer);
-        this.clearStatus();
-        this.writeLog(this.sections.flush());
-        this.fence?.resume();
-    }
-    writeLog(text) {
-        if (text === '')
-            return;
-        if (this.fence)
-            this.fence.output(text);
-        else
-            this.out.write(text);
-    }
-    event = (ev) => {
-        switch (ev.type) {
-            case 'log':
-                this.clearStatus();
-                this.writeLog(this.sections.push(ev.text));
-                break;
-            case 'step':
-                this.phase = ev.message;
-                // the CLI prints the result itself, once, after the run
-                if (ev.step !== 'finish')
-                    this.say(`» ${ev.message}`);
-                break;
-            case 'status':
-                this.phase = `${ev.record.run || 'run'}: ${ev.status}`;
-                if ((ev.status !== 'submitted' || ev.record.run) && !(0,model/* isTerminal */.Hd)(ev.status))
-                    this.say(`» ${ev.record.run} ${ev.status}`);
-                break;
-            case 'machine':
-                this.say(`» machine ${[ev.machine.id, ev.machine.instanceType, ev.machine.market, ev.machine.zone].filter(Boolean).join(' ')}`);
-                break;
-            case 'info':
-                this.say(`  ${ev.message}`);
-                break;
-            case 'warning':
-                this.say(`warning: ${ev.message}`);
-                break;
-        }
-        this.drawStatus();
-    };
-    say(line) {
-        if (this.opts.quiet)
-            return;
-        this.clearStatus();
-        this.err.write((this.opts.github ? plainLogLine(line) : line) + '\n');
-    }
-    drawStatus() {
-        if (!this.live)
-            return;
-        const secs = Math.round((Date.now() - this.started) / 1000);
-        this.err.write(`\r\x1b[2K⏳ ${this.phase} · ${secs}s`);
-        this.statusShown = true;
-    }
-    clearStatus() {
-        if (this.statusShown) {
-            this.err.write('\r\x1b[2K');
-            this.statusShown = false;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/entry/env-input.ts
-/** `NAME=VALUE` assignments from `--env` flags or the action's multi-line `env` input. */
-
-const env_input_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-function parseEnvAssignments(items, source) {
-    const env = {};
-    for (const raw of items) {
-        if (!raw.trim() || raw.trim().startsWith('#'))
-            continue;
-        const eq = raw.indexOf('=');
-        const name = (eq < 0 ? raw : raw.slice(0, eq)).trim();
-        if (eq < 0 || !env_input_NAME_RE.test(name)) {
-            throw new model/* UserError */.yo(`${source}: ${JSON.stringify(raw)} is not NAME=VALUE`, 'names are letters, digits and _ and do not start with a digit, e.g. EPOCHS=3');
-        }
-        env[name] = raw.slice(eq + 1);
-    }
-    return env;
-}
-/** the action's `env` input: one NAME=VALUE per line */
-function parseEnvInput(text) {
-    return parseEnvAssignments(text.split(/\r?\n/), 'input `env`');
-}
-
-;// CONCATENATED MODULE: ./src/entry/args-input.ts
-/**
- * The action's `args` input → the run's arguments (`${{ run.args }}`). One argument per line when
- * the input has several lines (no quoting needed); a single line is split on whitespace, with
- * '…' and "…" grouping. Values stay literal: the runner shell-quotes each one.
- */
-
-function parseArgsInput(text) {
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length > 1)
-        return lines.map((l) => l.trim());
-    if (lines.length === 0)
-        return [];
-    return splitWords(lines[0]);
-}
-function splitWords(line) {
-    const out = [];
-    let cur = '';
-    let has = false;
-    let quote;
-    for (const ch of line) {
-        if (quote) {
-            if (ch === quote)
-                quote = undefined;
-            else
-                cur += ch;
-        }
-        else if (ch === '"' || ch === "'") {
-            quote = ch;
-            has = true;
-        }
-        else if (/\s/.test(ch)) {
-            if (has || cur)
-                out.push(cur);
-            cur = '';
-            has = false;
-        }
-        else {
-            cur += ch;
-        }
-    }
-    if (quote)
-        throw new model/* UserError */.yo(`input \`args\`: unclosed ${quote} in ${JSON.stringify(line)}`, 'close the quote, or put one argument per line');
-    if (has || cur)
-        out.push(cur);
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/entry/machine-state.ts
-/**
- * A small JSON file of the machines a run has started and not yet released, for an `after_script`
- * (GitLab) or a wrapper that outlives a killed CLI. Written the moment a machine exists.
- */
-
-function readMachines(file) {
-    if (!(0,external_node_fs_.existsSync)(file))
-        return [];
-    try {
-        const v = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8'));
-        return Array.isArray(v) ? v : [];
-    }
-    catch {
-        return [];
-    }
-}
-function recordMachine(file, m, attemptRef) {
-    write(file, [...readMachines(file).filter((x) => x.id !== m.id), attemptRef ? { ...m, attemptRef } : m]);
-}
-function clearMachines(file) {
-    write(file, []);
-}
-function write(file, machines) {
-    (0,external_node_fs_.writeFileSync)(file + '.tmp', JSON.stringify(machines, null, 2) + '\n');
-    (0,external_node_fs_.renameSync)(file + '.tmp', file);
-}
-
-;// CONCATENATED MODULE: ./src/entry/runner-save.ts
-/** RUNNER_KILL_AFTER_SEC + RUNNER_SAVE_SEC of the AWS backend (src/backends/aws/options.ts; a test keeps them equal) */
-const CANCEL_WAIT_SEC = 120;
-function attemptRef(store, rec, m) {
-    const n = rec.attempts.find((a) => a.machine?.id === m.id)?.n ?? rec.attempts.length;
-    return { machineId: m.id, store, repoId: rec.repoId, run: rec.run, attempt: n, ...(m.rank !== undefined ? { rank: m.rank } : {}) };
-}
-/** DSTACK_CANCEL_WAIT_SEC, else CANCEL_WAIT_SEC */
-function cancelWaitSec(environ) {
-    const n = Number(environ.DSTACK_CANCEL_WAIT_SEC);
-    return Number.isFinite(n) && n >= 0 && environ.DSTACK_CANCEL_WAIT_SEC !== '' && environ.DSTACK_CANCEL_WAIT_SEC !== undefined ? n : CANCEL_WAIT_SEC;
-}
-/** Waits until the attempt's status.json is `done` (artifacts, logs and status saved), or the bound. */
-async function awaitRunnerSaved(store, ref, d) {
-    const until = d.now() + d.timeoutSec * 1000;
-    let said = false;
-    for (;;) {
-        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
-        if (st?.phase === 'done')
-            return 'saved';
-        if (d.now() >= until)
-            return 'timeout';
-        if (!said) {
-            d.log(`waiting up to ${d.timeoutSec} s for the runner on ${ref.machineId} to save artifacts, logs and status (phase: ${st?.phase ?? 'unknown'})`);
-            said = true;
-        }
-        await d.sleep(Math.min(d.pollMs ?? 2000, Math.max(0, until - d.now())));
-    }
-}
-/**
- * Release the machines a job left behind (the action's `post:`, GitLab's `after_script` through
- * `release`), keeping what their runners make: every runner whose attempt's status.json is not
- * `done` is asked to stop at once (the nodes of a cluster save side by side), then each machine is
- * released in turn once its runner has saved, all within one bound (`timeoutSec`). Returns each
- * machine's error, if releasing it failed.
- */
-async function saveThenReleaseAll(items, d) {
-    const asked = await Promise.all(items.map(async ({ m, ref, backend, store }) => {
-        const stopper = backend.stopRunner ? backend : undefined;
-        if (!ref || !store || !stopper)
-            return false;
-        const st = await store.readStatus(ref.repoId, ref.run, ref.attempt, ref.rank).catch(() => undefined);
-        if (st?.phase === 'done')
-            return false;
-        await stopper.stopRunner(m, 'the CI job ended').catch((e) => d.log(`could not ask the runner on ${m.id} to stop: ${e.message}`));
-        return true;
-    }));
-    const deadline = d.now() + d.timeoutSec * 1000;
-    const out = [];
-    for (const [i, { m, ref, backend, store }] of items.entries()) {
-        try {
-            if (asked[i] && ref && store) {
-                const waited = await awaitRunnerSaved(store, ref, { ...d, timeoutSec: Math.max(0, (deadline - d.now()) / 1000) });
-                d.log(waited === 'saved' ? `the runner on ${m.id} saved artifacts, logs and status` : `the runner on ${m.id} did not finish saving within ${d.timeoutSec} s (DSTACK_CANCEL_WAIT_SEC); terminating it anyway`);
-            }
-            await backend.releaseMachine(m);
-            out.push({ m });
-        }
-        catch (e) {
-            out.push({ m, error: e });
-        }
-    }
-    return out;
-}
-/** one machine (saveThenReleaseAll); throws when releasing it failed */
-async function saveThenRelease(backend, m, ref, store, d) {
-    const [r] = await saveThenReleaseAll([{ m, ref, backend, store }], d);
-    if (r?.error)
-        throw r.error;
-}
-
-;// CONCATENATED MODULE: ./src/ci/gitlab.ts
-/**
- * GitLab CI adapter: step outputs as an `artifacts:reports:dotenv` file. GitLab's parser
- * (Ci::ParseDotenvArtifactService) reads each line as `^(.*?)=(.*)$` and strips both sides: there is
- * no quoting (quotes stay part of the value), so a value is written as it is. Inner spaces are kept
- * (`DSTACK_REASON=all commands exited with 0`); a value with a line break or leading/trailing
- * whitespace cannot be carried. Keys are `[A-Za-z0-9_]`, the file must stay under 5 KB, and older or
- * self-managed instances accept at most 20 variables. A value that breaks a rule is left out (and
- * named, for the job log), never mangled; the full data is in run.json.
- */
-const DOTENV_LIMIT_BYTES = 5 * 1024;
-/** the lowest `dotenv_variables` plan limit GitLab ships (self-managed default before 16.2, old gitlab.com plans) */
-const DOTENV_MAX_VARIABLES = 20;
-/** `run-name` → `DSTACK_RUN_NAME` */
-function dotenvKey(output) {
-    return 'DSTACK_' + output.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
-}
-/** why GitLab cannot carry this value unchanged, or undefined when it can */
-function dotenvProblem(value) {
-    if (/[\r\n]/.test(value))
-        return 'multi-line value';
-    if (value !== value.trim())
-        return 'leading or trailing whitespace (GitLab strips it)';
-    return undefined;
-}
-/**
- * the large JSON lists go last, in this order, so they are the first to drop: the per-node results
- * of a multi-node run (the run's own status, reason and exit code name the failing node) before the artifacts
- */
-const LAST = ['artifacts', 'node-statuses'];
-/** outputs in the order given, then the large lists (LAST) */
-function dotenvOutputs(outputs, limit = DOTENV_LIMIT_BYTES, maxVariables = DOTENV_MAX_VARIABLES) {
-    const skipped = [];
-    const lines = [];
-    let size = 0;
-    const names = Object.keys(outputs).sort((a, b) => LAST.indexOf(a) - LAST.indexOf(b));
-    for (const name of names) {
-        const value = outputs[name];
-        if (value === '')
-            continue;
-        const problem = dotenvProblem(value);
-        if (problem) {
-            skipped.push({ name, why: problem });
-            continue;
-        }
-        const line = `${dotenvKey(name)}=${value}`;
-        // GitLab wants the file strictly smaller than the limit
-        if (size + Buffer.byteLength(line) + 1 >= limit) {
-            skipped.push({ name, why: `the dotenv report would reach GitLab's ${limit}-byte limit` });
-            continue;
-        }
-        if (lines.length >= maxVariables) {
-            skipped.push({ name, why: `GitLab accepts at most ${maxVariables} dotenv variables on some instances` });
-            continue;
-        }
-        lines.push(line);
-        size += Buffer.byteLength(line) + 1;
-    }
-    return { text: lines.join('\n') + (lines.length ? '\n' : ''), skipped };
-}
-
-// EXTERNAL MODULE: ./src/report/plain-text.ts
-var plain_text = __nccwpck_require__(6676);
-// EXTERNAL MODULE: ./src/store/records.ts + 1 modules
-var records = __nccwpck_require__(80225);
-;// CONCATENATED MODULE: ./src/entry/cli-node-status.ts
-
-
-/** the ranks of attempt `n`: the nodes it recorded, else 0 … nodes − 1 from the spec */
-function attemptRanks(rec, n) {
-    const recorded = rec.attempts.find((a) => a.n === n)?.nodes?.map((x) => x.rank);
-    if (recorded?.length)
-        return [...new Set(recorded)].sort((a, b) => a - b);
-    return Array.from({ length: (0,node_results/* nodeCount */.kV)(rec) }, (_, r) => r);
-}
-/** a node's machine: from its node record, else the attempt's machine when it is that node's (the master's while the run goes on) */
-function nodeMachine(rec, n, rank) {
-    const a = rec.attempts.find((x) => x.n === n);
-    const own = a?.nodes?.find((x) => x.rank === rank)?.machine;
-    if (own)
-        return own;
-    const m = a?.machine;
-    return m && (m.rank ?? 0) === rank ? m : undefined;
-}
-/**
- * dstack's rule on what the nodes wrote: a node that failed, was interrupted or timed out decides
- * the run; when every node wrote its result, the master's (succeeded, or cancelled); `lost` when a
- * node without a result has a runner known to be gone; otherwise undefined (still going, or unknown).
- */
-async function clusterStatusFromNodes(store, r, last) {
-    const ranks = attemptRanks(r, last.n);
-    const read = () => Promise.all(ranks.map(async (rank) => (await store.readStatus(r.repoId, r.run, last.n, rank))?.status));
-    let statuses = await read();
-    const decided = () => statuses.find((s) => s !== undefined && s !== 'succeeded' && s !== 'cancelled') ?? (statuses.every((s) => s !== undefined) ? statuses[0] : undefined);
-    const now = decided();
-    if (now)
-        return now;
-    const open = ranks.filter((_, i) => statuses[i] === undefined);
-    if (!open.every((rank) => localRunnerLiveness(nodeMachine(r, last.n, rank)) === 'gone'))
-        return undefined;
-    // the runners may have written their results between the two reads
-    statuses = await read();
-    return decided() ?? 'lost';
-}
-
-;// CONCATENATED MODULE: ./src/entry/cli-views.ts
-
-
-
-
-
-
-
-/** `RUN` or `:TAG` → the run record */
-async function resolveRunRef(store, repoId, ref) {
-    let run = ref;
-    if (ref.startsWith(':')) {
-        // for reading, a tag of either namespace (the trusted one first)
-        const tag = await store.findTag(repoId, ref.slice(1), { untrusted: true });
-        if (!tag)
-            throw new model/* UserError */.yo(`no tag \`${ref.slice(1)}\` in ${repoId}`, 'list them with `dstack-run tags list`');
-        run = tag.run;
-    }
-    const rec = await store.getRun(repoId, run);
-    if (!rec)
-        throw new model/* UserError */.yo(`no run \`${run}\` in ${repoId}`, 'list them with `dstack-run ps`');
-    return rec;
-}
-/** minutes past max_duration after which an unfinished attempt counts as lost (the runner's self-destruct adds 10) */
-const LOST_AFTER_MAX_DURATION_SEC = 15 * 60;
-/**
- * A detached run's record is not updated by a watcher: its last attempt's status.json is the truth.
- * A run that is neither finished there nor still going is `lost` (its watcher and runner died):
- * on this host, a local run whose runner pid is gone; on any backend, an attempt older than its
- * max_duration plus a margin, which its own limits would have ended. A multi-node run: what its
- * nodes wrote, by dstack's rule (cli-node-status.ts); its attempt has no status.json of its own.
- */
-async function refreshedStatus(store, r, now = Date.now()) {
-    if ((0,model/* isTerminal */.Hd)(r.status) || !r.attempts.length)
-        return r.status;
-    const last = r.attempts[r.attempts.length - 1];
-    if ((0,node_results/* isMultiNode */.S9)(r)) {
-        const cluster = await clusterStatusFromNodes(store, r, last);
-        if (cluster)
-            return cluster;
-        return overdue(r, last, now) ? 'lost' : r.status;
-    }
-    const st = await store.readStatus(r.repoId, r.run, last.n);
-    if (st?.status)
-        return st.status;
-    if (localRunnerLiveness(last.machine) === 'gone') {
-        // the runner may have written its result between the two reads
-        return (await store.readStatus(r.repoId, r.run, last.n))?.status ?? 'lost';
-    }
-    return overdue(r, last, now) ? 'lost' : r.status;
-}
-/** an attempt older than its max_duration plus a margin, which its own limits would have ended */
-function overdue(r, last, now) {
-    const maxSec = r.spec?.maxDurationSec;
-    return typeof maxSec === 'number' && now - Date.parse(last.startedAt) > (maxSec + LOST_AFTER_MAX_DURATION_SEC) * 1000;
-}
-/** `ps`'s NODES column: the run's node count (empty for a damaged run.json) */
-function psNodes(r) {
-    return r.spec ? String((0,node_results/* nodeCount */.kV)({ spec: r.spec })) : '';
-}
-/** `ps`: `trusted: push on main`, `untrusted: pull_request #7 from x`; empty for a damaged row */
-function psTrust(r) {
-    if (r.status === 'damaged')
-        return '';
-    const t = (0,model/* trustOf */.An)(r);
-    return `${t.trusted ? 'trusted' : 'untrusted'}: ${t.trigger}`;
-}
-/** `ps`: every readable run (the latest 20 unless all), then one row per damaged run.json */
-async function psRows(store, repoId, all) {
-    const { runs, damaged } = await store.scanRuns(repoId);
-    const shown = all ? runs : runs.slice(0, 20);
-    const rows = await Promise.all(shown.map(async (r) => {
-        const row = { ...r };
-        try {
-            row.status = await refreshedStatus(store, r);
-        }
-        catch (e) {
-            if (!(e instanceof records/* DamagedRecordError */.Z))
-                throw e;
-            row.problem = e.message;
-        }
-        return row;
-    }));
-    for (const d of damaged)
-        rows.push({ run: d.run, workflow: '?', submittedAt: '', status: 'damaged', backend: '', tags: [], problem: d.error.message });
-    return rows;
-}
-async function followLogs(store, rec, attempt, follow, io) {
-    // one listing per poll (after the last chunk seen), whatever the length of the log
-    const follower = new LogFollower(store, rec.repoId, rec.run, attempt, (text) => void io.out.write(text));
-    const machine = rec.attempts.find((a) => a.n === attempt)?.machine;
-    let statusSeen;
-    while (follow && !io.signal.aborted) {
-        await follower.poll();
-        const tag = follower.statusTag;
-        if (tag !== undefined && tag !== statusSeen) {
-            statusSeen = tag;
-            if ((await store.readStatus(rec.repoId, rec.run, attempt))?.status)
-                break;
-        }
-        // a runner that is gone (its machine died with it) writes nothing more: the run is lost
-        if (localRunnerLiveness(machine) === 'gone')
-            break;
-        await new Promise((r) => setTimeout(r, 1000));
-    }
-    await follower.drain();
-}
-/** a file name on one table line: one with control characters is shown as a JSON string ("a\tb") */
-function displayPath(p) {
-    // eslint-disable-next-line no-control-regex
-    return /[\u0000-\u001f\u007f]/.test(p) || p.startsWith('"') ? JSON.stringify(p) : p;
-}
-function printTable(out, header, rows) {
-    // cells hold store- and job-controlled names: nothing in them may steer the terminal
-    const all = [header, ...rows.map((r) => r.map((c) => (0,plain_text/* terminalSafe */.k)(c ?? '').replace(/[\t\n]/g, ' ')))];
-    const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-    for (const r of all)
-        out.write(r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]))).join('  ').trimEnd() + '\n');
-}
-/** `--attempt N` of a run: a whole number from 1 to its number of attempts (default: the last) */
-function attemptNumber(rec, given) {
-    const count = rec.attempts.length;
-    if (given === undefined)
-        return Math.max(1, count);
-    const n = Number(given);
-    if (!Number.isInteger(n) || n < 1 || n > Math.max(1, count)) {
-        throw new model/* UserError */.yo(`--attempt ${given}: run ${rec.run} has ${count === 0 ? 'no attempts yet' : count === 1 ? '1 attempt' : `${count} attempts`}`, count > 1 ? `pass a number from 1 to ${count}, or leave --attempt out for the last one` : 'leave --attempt out');
-    }
-    return n;
-}
-
-;// CONCATENATED MODULE: ./src/entry/cli-node-logs.ts
-
-
-
-
-
-
-
-const POLL_MS = 1000;
-/** polls between two reads of run.json, when no node's status changed */
-const RECORD_EVERY_POLLS = 10;
-/** `--node R`: a rank of the run, from 0 (the master) to its node count − 1; undefined when not given */
-function nodeRank(rec, given) {
-    if (given === undefined)
-        return undefined;
-    const count = (0,node_results/* nodeCount */.kV)(rec);
-    const rank = Number(given);
-    if (given.trim() === '' || !Number.isInteger(rank) || rank < 0 || rank >= count) {
-        throw new model/* UserError */.yo(`--node ${given}: run ${rec.run} has ${(0,model/* plural */.LS)(count, 'node')}${count > 1 ? ` (ranks 0 to ${count - 1})` : ''}`, count > 1 ? `pass a rank from 0 to ${count - 1}, or leave --node out for every node` : 'leave --node out');
-    }
-    return rank;
-}
-/**
- * Prints the logs of the given nodes of attempt `n`; with `follow`, until each node has written its
- * result (or its local runner is gone, or the run's record says it ended).
- */
-async function followNodeLogs(store, rec, n, ranks, opts, io) {
-    const raw = { write: (t) => void io.out.write(t), flush: () => undefined };
-    // the same line buffering and prefix as the CI log of the run (watch-cluster.ts)
-    const sinks = ranks.map((rank) => (opts.prefix ? new NodeLines(rank, (_rank, t) => raw.write(t)) : raw));
-    const followers = ranks.map((rank, i) => new LogFollower(store, rec.repoId, rec.run, n, (t) => sinks[i].write(t), rank));
-    const ended = new Set();
-    const seenTag = new Map();
-    let polls = 0;
-    while (opts.follow && !io.signal.aborted && ended.size < ranks.length) {
-        let statusChanged = false;
-        for (const [i, rank] of ranks.entries()) {
-            if (ended.has(rank))
-                continue;
-            await followers[i].poll();
-            const tag = followers[i].statusTag;
-            if (tag !== undefined && tag !== seenTag.get(rank)) {
-                seenTag.set(rank, tag);
-                statusChanged = true;
-                if ((await store.readStatus(rec.repoId, rec.run, n, rank))?.status)
-                    ended.add(rank);
-            }
-            // a runner that is gone writes nothing more
-            if (localRunnerLiveness(nodeMachine(rec, n, rank)) === 'gone')
-                ended.add(rank);
-        }
-        if (ended.size < ranks.length && (statusChanged || ++polls % RECORD_EVERY_POLLS === 0)) {
-            // nodes stopped by the orchestrator may never write a result: the run's own end is final
-            const now = await store.getRun(rec.repoId, rec.run);
-            const attempt = now?.attempts.find((a) => a.n === n);
-            if (now && (attempt?.status !== undefined || ((0,model/* isTerminal */.Hd)(now.status) && now.attempts.length >= n)))
-                break;
-        }
-        if (ended.size < ranks.length)
-            await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    for (const [i] of ranks.entries()) {
-        await followers[i].drain();
-        sinks[i].flush();
-    }
-}
-/** `logs RUN [--node R]`: a single-node run's log, or the nodes' logs of a multi-node run */
-async function printRunLogs(store, rec, n, node, follow, io) {
-    const rank = nodeRank(rec, node);
-    if (!(0,node_results/* isMultiNode */.S9)(rec))
-        return followLogs(store, rec, n, follow, io);
-    const ranks = rank === undefined ? attemptRanks(rec, n) : [rank];
-    await followNodeLogs(store, rec, n, ranks, { prefix: rank === undefined, follow }, io);
-}
-
 ;// CONCATENATED MODULE: ./src/entry/cli-shared.ts
 
 /**
@@ -96498,6 +96937,100 @@ function printGroup(d, view, baseline, nums) {
     d.io.err.write(`cost: ${c.gpuHours.toFixed(2)} GPU-hours, $${(c.costUsd ?? 0).toFixed(4)}, wall ${c.wallSec ?? 0}s${b ? ` (baseline group: ${b.gpuHours.toFixed(2)} GPU-hours, $${(b.costUsd ?? 0).toFixed(4)}, wall ${b.wallSec ?? 0}s)` : ''}\n`);
 }
 
+;// CONCATENATED MODULE: ./src/entry/cli-cache.ts
+
+
+
+
+function registerCacheCommand(program, d) {
+    const cache = program.command('cache').description('list or remove the `cache` entries runs of this repository saved (docs/cache.md)');
+    d.withStore(cache.command('list'))
+        .description('list the cache entries, newest first: workflow, path, key, size, namespace')
+        .option('--workflow <name>', 'only this workflow\'s entries')
+        .option('--json', 'JSON output')
+        .action(async (o) => {
+        const c = await d.ctx(o);
+        const list = await listCaches(c.store.store, await c.repoId(), { ...(o.workflow ? { workflow: o.workflow } : {}), trusted: 'both' });
+        if (o.json)
+            return void d.json(list);
+        printTable(d.io.out, ['WORKFLOW', 'PATH', 'KEY', 'SIZE', 'CREATED', 'RUN', 'NAMESPACE'], list.map((e) => [e.workflow, e.path, e.key, String(e.size), e.createdAt.replace('T', ' ').slice(0, 19), e.run, e.trusted ? 'trusted' : 'untrusted']));
+    });
+    d.withStore(cache.command('rm'))
+        .description('remove the cache entries with this key (every workflow and path, unless narrowed)')
+        .argument('<key>', 'the entry\'s key')
+        .option('--workflow <name>', 'only this workflow\'s entries')
+        .option('--path <path>', 'only the entries of this cached path, as the workflow lists it')
+        .option('--untrusted', 'the untrusted runs\' entries (default: the trusted ones)')
+        .action(async (key, o) => {
+        assertCacheKey(key);
+        const c = await d.ctx(o);
+        const list = (await listCaches(c.store.store, await c.repoId(), { ...(o.workflow ? { workflow: o.workflow } : {}), trusted: !o.untrusted })).filter((e) => e.key === key && (o.path === undefined || e.path === o.path));
+        if (!list.length)
+            throw new errors/* UserError */.yo(`no ${o.untrusted ? 'untrusted' : 'trusted'} cache entry has the key ${key}${o.workflow ? ` in workflow ${o.workflow}` : ''}`, '`dstack-run cache list` shows the entries and their namespace');
+        for (const e of list)
+            await removeCache(c.store.store, e);
+        d.io.err.write(`removed ${(0,model/* plural */.LS)(list.length, 'cache entry')}: ${list.map((e) => `${e.workflow} ${e.path}`).join(', ')}\n`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/report/comment.ts
+/**
+ * Pure: the one PR / MR comment of this tool. A pull request gets a single comment, found again by
+ * its marker and updated in place; each workflow owns one section of it, so the `train` and
+ * `evaluate` jobs of one pipeline share the comment without overwriting each other.
+ */
+/** first line of the comment: how it is found again among the others */
+const COMMENT_MARKER = '<!-- dstack-run-action -->';
+const TITLE = '## dstack runs';
+/** GitHub holds 65,536 characters per comment, GitLab 1,000,000 per note */
+const COMMENT_MAX_CHARS = 65_000;
+/** one workflow's section: room for several workflows in one comment */
+const SECTION_MAX_CHARS = 15_000;
+const start = (workflow) => `<!-- dstack-run-action:section ${workflow} -->`;
+const end = (workflow) => `<!-- dstack-run-action:end ${workflow} -->`;
+const SECTION_RE = /<!-- dstack-run-action:section ([^\s>]+) -->\n([\s\S]*?)\n<!-- dstack-run-action:end \1 -->/g;
+function isOurComment(body) {
+    return body.startsWith(COMMENT_MARKER);
+}
+/** the sections of a comment body, in order */
+function parseSections(body) {
+    return [...body.matchAll(SECTION_RE)].map((m) => ({ workflow: m[1], markdown: m[2] }));
+}
+function cap(markdown, max) {
+    return markdown.length <= max ? markdown : markdown.slice(0, max - 40) + '\n\n… (truncated)';
+}
+/**
+ * The comment body with `workflow`'s section replaced (or appended), every other section kept.
+ * Workflow names are validated names (no spaces or `>`), so they are safe inside the markers.
+ */
+function mergeSection(existing, workflow, markdown) {
+    const sections = existing ? parseSections(existing) : [];
+    const mine = { workflow, markdown: cap(markdown.trimEnd(), SECTION_MAX_CHARS) };
+    const i = sections.findIndex((s) => s.workflow === workflow);
+    if (i >= 0)
+        sections[i] = mine;
+    else
+        sections.push(mine);
+    let body = comment_render(sections);
+    // over the limit: the other workflows' sections shrink to a line each, oldest first
+    for (let j = 0; body.length > COMMENT_MAX_CHARS && j < sections.length; j++) {
+        const s = sections[j];
+        if (s.workflow === workflow)
+            continue;
+        sections[j] = { workflow: s.workflow, markdown: `\`${s.workflow}\`: see the job's summary (left out here for length)` };
+        body = comment_render(sections);
+    }
+    return body;
+}
+function comment_render(sections) {
+    return [COMMENT_MARKER, TITLE, '', ...sections.map((s) => `${start(s.workflow)}\n${s.markdown}\n${end(s.workflow)}\n`)].join('\n');
+}
+/** did the body keep our section as we wrote it (a concurrent job may have overwritten it)? */
+function hasSection(body, workflow, markdown) {
+    const want = cap(markdown.trimEnd(), SECTION_MAX_CHARS);
+    return parseSections(body).some((s) => s.workflow === workflow && s.markdown === want);
+}
+
 ;// CONCATENATED MODULE: ./src/ci/artifact-place.ts
 
 /** the CI machine vanishes with the job: 'a GitHub-hosted runner', 'a GitLab CI job', or undefined */
@@ -96585,139 +97118,6 @@ function registerReportCommand(program, d) {
         const max = Number(o.maxChars);
         d.io.out.write(await report.render(o.platform === 'gitlab' ? 'gitlab' : 'github', Number.isFinite(max) && max > 1000 ? max : SECTION_MAX_CHARS));
     });
-}
-
-// EXTERNAL MODULE: ./src/report/outputs.ts
-var report_outputs = __nccwpck_require__(65468);
-;// CONCATENATED MODULE: ./src/report/typed-outputs.ts
-/** outputs whose value is a number */
-const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'nodes', 'cost'];
-/** outputs whose value is a JSON list */
-const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated', 'node-statuses'];
-/** outputs whose value is a JSON object (`metrics`: the final metric values) */
-const OBJECT_OUTPUTS = ['metrics'];
-function typedOutputs(outputs) {
-    const typed = {};
-    for (const [name, value] of Object.entries(outputs)) {
-        if (value === '')
-            typed[name] = null;
-        else if (NUMBER_OUTPUTS.includes(name) && Number.isFinite(Number(value)))
-            typed[name] = Number(value);
-        else if (LIST_OUTPUTS.includes(name))
-            typed[name] = parseList(name, value);
-        else if (OBJECT_OUTPUTS.includes(name))
-            typed[name] = parseObject(name, value);
-        else
-            typed[name] = value;
-    }
-    return typed;
-}
-function parseList(name, value) {
-    const v = JSON.parse(value);
-    if (!Array.isArray(v))
-        throw new Error(`output ${name} is not a JSON list: ${value.slice(0, 80)}`);
-    return v;
-}
-function parseObject(name, value) {
-    const v = JSON.parse(value);
-    if (v === null || typeof v !== 'object' || Array.isArray(v))
-        throw new Error(`output ${name} is not a JSON object: ${value.slice(0, 80)}`);
-    return v;
-}
-
-;// CONCATENATED MODULE: ./src/report/index.ts
-
-
-
-
-
-;// CONCATENATED MODULE: ./src/entry/cli-node-summary.ts
-
-const REASON_CHARS = 160;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-/** one line, control characters escaped as in JSON (`\n`, `\u001b`) */
-function printable(s) {
-    return s.replace(CONTROL, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-function clip(s, max) {
-    return s.length > max ? s.slice(0, max - 1) + '…' : s;
-}
-/** the lines (without line breaks), empty for a single-node run or before any node started */
-function nodeSummaryLines(r) {
-    const nodes = (0,node_results/* lastAttemptNodes */.fy)(r);
-    if (!nodes.length)
-        return [];
-    const rows = nodes.map((n) => [
-        printable((0,node_results/* nodeLabel */.dA)(n)),
-        printable([n.machine?.instanceType, n.machine?.id].filter(Boolean).join(' ') || '-'),
-        printable(n.machine?.zone ?? '-'),
-        n.status ?? 'unknown',
-        n.exitCode === undefined ? '' : `exit ${n.exitCode}`,
-        n.reason && n.status !== 'succeeded' ? printable(clip(n.reason, REASON_CHARS)) : ''
-    ]);
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-    const attempt = r.attempts[r.attempts.length - 1];
-    return [`nodes of attempt ${attempt.n}:`, ...rows.map((row) => '  ' + row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd())];
-}
-
-;// CONCATENATED MODULE: ./src/entry/cli-run-report.ts
-/**
- * The end of `dstack-run run`: artifacts exported for the GitLab job when the store is a folder,
- * the full section in the MR note (metrics, baseline, the job's report, the log tail), and the
- * outputs (with `metrics`) for --json and --dotenv.
- */
-
-
-
-
-
-
-
-
-const str = (v) => (typeof v === 'string' ? v : undefined);
-async function finishCliRun(a) {
-    const env = a.io.environ;
-    const warn = (m) => void a.io.err.write(`warning: ${m}\n`);
-    let links = a.store.artifactLinks(a.record);
-    let exported;
-    const dir = str(a.o.exportArtifacts);
-    if (dir && a.loc.kind === 'folder' && a.manifest.length) {
-        try {
-            const target = (0,external_node_path_.resolve)(a.io.cwd, dir);
-            await a.store.downloadArtifacts(a.record.repoId, a.record.run, target);
-            a.io.err.write(`exported ${a.manifest.length} artifact files to ${target}\n`);
-            exported = gitlabJobArtifactLinks(env, dir);
-            if (exported)
-                links = exported;
-        }
-        catch (e) {
-            warn(`could not export the artifacts to ${dir}: ${e.message}`);
-        }
-    }
-    const report = await prepareRunReport({
-        store: a.store,
-        environ: env,
-        record: a.record,
-        manifest: a.manifest,
-        baseline: str(a.o.baseline) ?? 'auto',
-        untrustedRuns: untrustedDepsAllowed({ environ: env, untrustedDeps: a.o.untrustedDeps ? true : undefined }),
-        lowerIsBetter: str(a.o.lowerIsBetter),
-        higherIsBetter: str(a.o.higherIsBetter),
-        redactor: a.redactor,
-        links,
-        jobUrl: env.CI_JOB_URL,
-        artifactsNote: a.manifest.length ? artifactsNote({ loc: a.loc, environ: env, storeUrl: (0,model/* describeStore */.Fk)(a.loc), gitlabExported: exported }) : undefined,
-        warn
-    });
-    const platform = a.commenter.platform(a.record);
-    // what leaves the machine (comment, outputs, dotenv, --json) is the redacted record and manifest
-    const comment = await a.commenter.finish(report.record, report.manifest, platform ? (max) => report.render(platform, max) : undefined);
-    const outputs = report.redact((0,report_outputs/* runOutputs */.MR)(report.record, report.manifest, { ...links, metrics: metricsOutput(report.data.metrics) }));
-    for (const line of nodeSummaryLines(a.record))
-        a.io.err.write(`${line}\n`);
-    return { outputs, comment };
 }
 
 ;// CONCATENATED MODULE: ./src/entry/cli-repo-folder.ts
@@ -96822,7 +97222,7 @@ function registerValidate(program, io, setExit) {
 }
 
 // EXTERNAL MODULE: ./src/backends/aws/check-rows.ts
-var check_rows = __nccwpck_require__(61269);
+var check_rows = __nccwpck_require__(31022);
 ;// CONCATENATED MODULE: ./src/entry/check.ts
 /**
  * `dstack-run check --backend aws` and the action's `mode: check`: the AWS preflight as one row
@@ -96841,7 +97241,7 @@ async function runAwsCheck(c) {
         if (!spec)
             throw new model/* UserError */.yo(`no workflow named ${JSON.stringify(c.workflow)}`, `known: ${loaded.specs.map((s) => s.workflow).join(', ') || 'none'}`);
     }
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(550)]).then(__nccwpck_require__.bind(__nccwpck_require__, 95550));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(432), __nccwpck_require__.e(745)]).then(__nccwpck_require__.bind(__nccwpck_require__, 76745));
     const backend = aws.createAwsBackend(c.aws);
     try {
         return await backend.check({ spec, store: c.store, log: c.log });
@@ -96854,6 +97254,51 @@ function checkFailed(rows) {
     return rows.some((r) => r.status === 'fail');
 }
 
+;// CONCATENATED MODULE: ./src/entry/disk-network-inputs.ts
+/** from the action's inputs (empty ones left out: the backend's defaults apply) */
+function diskNetworkInputs(getInput) {
+    const v = (name) => getInput(name).trim() || undefined;
+    const out = {};
+    const type = v('disk-type');
+    const iops = v('disk-iops');
+    const throughput = v('disk-throughput');
+    const publicIp = v('public-ip');
+    if (type)
+        out.diskType = type;
+    if (iops)
+        out.diskIops = iops;
+    if (throughput)
+        out.diskThroughput = throughput;
+    if (publicIp)
+        out.publicIp = publicIp;
+    return out;
+}
+/** the CLI flags, on `run` (all) and `check` (`network` only: the address decides what the preflight checks) */
+function addDiskNetworkOptions(cmd, which = 'all') {
+    if (which === 'all') {
+        cmd
+            .option('--disk-type <type>', 'aws backend: the root EBS volume\'s type: gp3 (default), gp2, io1, io2')
+            .option('--disk-iops <n>', 'aws backend: provisioned IOPS of the root volume (gp3: 3000–16000; io1 / io2: required)')
+            .option('--disk-throughput <MiB/s>', 'aws backend: throughput of a gp3 root volume (125–1000)');
+    }
+    return cmd
+        .option('--public-ip <bool>', 'aws backend: false launches without a public IPv4 address (needs --subnet-ids that reach SSM and S3 through VPC endpoints or NAT)')
+        .option('--no-public-ip', 'aws backend: the same as --public-ip false');
+}
+/** from the parsed CLI options */
+function diskNetworkFlags(o) {
+    const out = {};
+    if (typeof o.diskType === 'string')
+        out.diskType = o.diskType;
+    if (typeof o.diskIops === 'string')
+        out.diskIops = o.diskIops;
+    if (typeof o.diskThroughput === 'string')
+        out.diskThroughput = o.diskThroughput;
+    if (o.publicIp === false || typeof o.publicIp === 'string')
+        out.publicIp = o.publicIp;
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/entry/cli-check.ts
 /** `dstack-run check --backend aws [workflow]`: the AWS preflight, one row per check with its fix. */
 
@@ -96862,8 +97307,10 @@ function checkFailed(rows) {
 
 
 
+
+
 function registerCheckCommand(program, io, setExitCode, failing = {}) {
-    program
+    const cmd = program
         .command('check')
         .description('aws: check credentials, quotas, instance profile, store, subnets and security groups before a first run; launches nothing')
         .argument('[workflow]', 'also check this workflow\'s candidates against the vCPU quotas')
@@ -96879,15 +97326,16 @@ function registerCheckCommand(program, io, setExitCode, failing = {}) {
         .option('--security-group-ids <ids>', 'comma-separated security groups to check')
         .option('--ami <ami>', 'AMI id or SSM parameter name')
         .option('--cluster-security-group <id>', 'multi-node: the security group the nodes would share, to check')
-        .option('--json', 'JSON output')
+        .option('--json', 'JSON output');
+    addDiskNetworkOptions(cmd, 'network')
         .action(async (workflow, o) => {
         const list = (v) => String(v ?? '').split(/[\s,]+/).filter(Boolean);
         const region = awsRegionOption(o, 'check') ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION;
         const repoDir = repoFolder(io.cwd, o.repo);
-        const store = o.store ? (0,src_store/* parseStoreSpec */.yh)(o.store, { region: o.storeRegion ?? region, endpoint: o.endpoint }) : undefined;
+        const store = o.store ? (0,src_store/* parseStoreSpec */.yh)(o.store, { region: o.storeRegion ?? firstRegion(region), endpoint: o.endpoint }) : undefined;
         Object.assign(failing, { store, awsUse: 'check' });
         const rows = await runAwsCheck({
-            aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup } : {}), env: io.environ },
+            aws: { region, instanceProfile: o.instanceProfile, subnetIds: list(o.subnetIds), securityGroupIds: list(o.securityGroupIds), ami: o.ami, ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup } : {}), ...diskNetworkFlags(o), env: io.environ },
             store,
             repoDir,
             workflow,
@@ -97009,7 +97457,7 @@ function oidcTokenSource(environ) {
         return {
             from: 'the GitHub Actions OIDC token',
             token: async () => {
-                const core = await Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(421)]).then(__nccwpck_require__.bind(__nccwpck_require__, 96421));
+                const core = await Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(559)]).then(__nccwpck_require__.bind(__nccwpck_require__, 84559));
                 return core.getIDToken(STS_AUDIENCE);
             }
         };
@@ -97027,7 +97475,7 @@ async function awsSession(i) {
     if (!i.roleArn?.trim())
         return undefined;
     // loaded only when a role is given: the AWS SDK's STS client costs start-up time
-    const { assertRoleArn, renewingWebIdentityCredentials } = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(447)]).then(__nccwpck_require__.bind(__nccwpck_require__, 88447));
+    const { assertRoleArn, renewingWebIdentityCredentials } = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(244)]).then(__nccwpck_require__.bind(__nccwpck_require__, 51244));
     const roleArn = assertRoleArn(i.source, i.roleArn);
     const source = i.token ? { from: 'the given token source', token: i.token } : oidcTokenSource(i.environ);
     if (!source) {
@@ -97308,12 +97756,756 @@ function registerCleanupCommand(program, d) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/ci/gitlab.ts
+/**
+ * GitLab CI adapter: step outputs as an `artifacts:reports:dotenv` file. GitLab's parser
+ * (Ci::ParseDotenvArtifactService) reads each line as `^(.*?)=(.*)$` and strips both sides: there is
+ * no quoting (quotes stay part of the value), so a value is written as it is. Inner spaces are kept
+ * (`DSTACK_REASON=all commands exited with 0`); a value with a line break or leading/trailing
+ * whitespace cannot be carried. Keys are `[A-Za-z0-9_]`, the file must stay under 5 KB, and older or
+ * self-managed instances accept at most 20 variables. A value that breaks a rule is left out (and
+ * named, for the job log), never mangled; the full data is in run.json.
+ */
+const DOTENV_LIMIT_BYTES = 5 * 1024;
+/** the lowest `dotenv_variables` plan limit GitLab ships (self-managed default before 16.2, old gitlab.com plans) */
+const DOTENV_MAX_VARIABLES = 20;
+/** `run-name` → `DSTACK_RUN_NAME` */
+function dotenvKey(output) {
+    return 'DSTACK_' + output.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+/** why GitLab cannot carry this value unchanged, or undefined when it can */
+function dotenvProblem(value) {
+    if (/[\r\n]/.test(value))
+        return 'multi-line value';
+    if (value !== value.trim())
+        return 'leading or trailing whitespace (GitLab strips it)';
+    return undefined;
+}
+/**
+ * the large JSON lists go last, in this order, so they are the first to drop: the per-node results
+ * of a multi-node run (the run's own status, reason and exit code name the failing node) before the artifacts
+ */
+const LAST = ['artifacts', 'node-statuses'];
+/** outputs in the order given, then the large lists (LAST) */
+function dotenvOutputs(outputs, limit = DOTENV_LIMIT_BYTES, maxVariables = DOTENV_MAX_VARIABLES) {
+    const skipped = [];
+    const lines = [];
+    let size = 0;
+    const names = Object.keys(outputs).sort((a, b) => LAST.indexOf(a) - LAST.indexOf(b));
+    for (const name of names) {
+        const value = outputs[name];
+        if (value === '')
+            continue;
+        const problem = dotenvProblem(value);
+        if (problem) {
+            skipped.push({ name, why: problem });
+            continue;
+        }
+        const line = `${dotenvKey(name)}=${value}`;
+        // GitLab wants the file strictly smaller than the limit
+        if (size + Buffer.byteLength(line) + 1 >= limit) {
+            skipped.push({ name, why: `the dotenv report would reach GitLab's ${limit}-byte limit` });
+            continue;
+        }
+        if (lines.length >= maxVariables) {
+            skipped.push({ name, why: `GitLab accepts at most ${maxVariables} dotenv variables on some instances` });
+            continue;
+        }
+        lines.push(line);
+        size += Buffer.byteLength(line) + 1;
+    }
+    return { text: lines.join('\n') + (lines.length ? '\n' : ''), skipped };
+}
+
+// EXTERNAL MODULE: ./src/report/outputs.ts + 1 modules
+var report_outputs = __nccwpck_require__(73481);
+;// CONCATENATED MODULE: ./src/report/typed-outputs.ts
+/** outputs whose value is a number */
+const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'nodes', 'cost'];
+/** outputs whose value is a JSON list */
+const LIST_OUTPUTS = ['artifacts', 'tags', 'terminated', 'node-statuses'];
+/** outputs whose value is a JSON object (`metrics`: the final metric values) */
+const OBJECT_OUTPUTS = ['metrics'];
+function typedOutputs(outputs) {
+    const typed = {};
+    for (const [name, value] of Object.entries(outputs)) {
+        if (value === '')
+            typed[name] = null;
+        else if (NUMBER_OUTPUTS.includes(name) && Number.isFinite(Number(value)))
+            typed[name] = Number(value);
+        else if (LIST_OUTPUTS.includes(name))
+            typed[name] = parseList(name, value);
+        else if (OBJECT_OUTPUTS.includes(name))
+            typed[name] = parseObject(name, value);
+        else
+            typed[name] = value;
+    }
+    return typed;
+}
+function parseList(name, value) {
+    const v = JSON.parse(value);
+    if (!Array.isArray(v))
+        throw new Error(`output ${name} is not a JSON list: ${value.slice(0, 80)}`);
+    return v;
+}
+function parseObject(name, value) {
+    const v = JSON.parse(value);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+        throw new Error(`output ${name} is not a JSON object: ${value.slice(0, 80)}`);
+    return v;
+}
+
+;// CONCATENATED MODULE: ./src/report/index.ts
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/entry/cli-node-summary.ts
+
+const REASON_CHARS = 160;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/** one line, control characters escaped as in JSON (`\n`, `\u001b`) */
+function printable(s) {
+    return s.replace(CONTROL, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function clip(s, max) {
+    return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+/** the lines (without line breaks), empty for a single-node run or before any node started */
+function nodeSummaryLines(r) {
+    const nodes = (0,node_results/* lastAttemptNodes */.fy)(r);
+    if (!nodes.length)
+        return [];
+    const rows = nodes.map((n) => [
+        printable((0,node_results/* nodeLabel */.dA)(n)),
+        printable([n.machine?.instanceType, n.machine?.id].filter(Boolean).join(' ') || '-'),
+        printable(n.machine?.zone ?? '-'),
+        n.status ?? 'unknown',
+        n.exitCode === undefined ? '' : `exit ${n.exitCode}`,
+        n.reason && n.status !== 'succeeded' ? printable(clip(n.reason, REASON_CHARS)) : ''
+    ]);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    const attempt = r.attempts[r.attempts.length - 1];
+    return [`nodes of attempt ${attempt.n}:`, ...rows.map((row) => '  ' + row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd())];
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-run-report.ts
+/**
+ * The end of `dstack-run run`: artifacts exported for the GitLab job when the store is a folder,
+ * the full section in the MR note (metrics, baseline, the job's report, the log tail), and the
+ * outputs (with `metrics`) for --json and --dotenv.
+ */
+
+
+
+
+
+
+
+
+const str = (v) => (typeof v === 'string' ? v : undefined);
+async function finishCliRun(a) {
+    const env = a.io.environ;
+    const warn = (m) => void a.io.err.write(`warning: ${m}\n`);
+    let links = a.store.artifactLinks(a.record);
+    let exported;
+    const dir = str(a.o.exportArtifacts);
+    if (dir && a.loc.kind === 'folder' && a.manifest.length) {
+        try {
+            const target = (0,external_node_path_.resolve)(a.io.cwd, dir);
+            await a.store.downloadArtifacts(a.record.repoId, a.record.run, target);
+            a.io.err.write(`exported ${a.manifest.length} artifact files to ${target}\n`);
+            exported = gitlabJobArtifactLinks(env, dir);
+            if (exported)
+                links = exported;
+        }
+        catch (e) {
+            warn(`could not export the artifacts to ${dir}: ${e.message}`);
+        }
+    }
+    const report = await prepareRunReport({
+        store: a.store,
+        environ: env,
+        record: a.record,
+        manifest: a.manifest,
+        baseline: str(a.o.baseline) ?? 'auto',
+        untrustedRuns: untrustedDepsAllowed({ environ: env, untrustedDeps: a.o.untrustedDeps ? true : undefined }),
+        lowerIsBetter: str(a.o.lowerIsBetter),
+        higherIsBetter: str(a.o.higherIsBetter),
+        redactor: a.redactor,
+        links,
+        jobUrl: env.CI_JOB_URL,
+        artifactsNote: a.manifest.length ? artifactsNote({ loc: a.loc, environ: env, storeUrl: (0,model/* describeStore */.Fk)(a.loc), gitlabExported: exported }) : undefined,
+        warn
+    });
+    const platform = a.commenter.platform(a.record);
+    // what leaves the machine (comment, outputs, dotenv, --json) is the redacted record and manifest
+    const comment = await a.commenter.finish(report.record, report.manifest, platform ? (max) => report.render(platform, max) : undefined);
+    const outputs = report.redact((0,report_outputs/* runOutputs */.MR)(report.record, report.manifest, { ...links, metrics: metricsOutput(report.data.metrics) }));
+    for (const line of nodeSummaryLines(a.record))
+        a.io.err.write(`${line}\n`);
+    return { outputs, comment };
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-run-end.ts
+/**
+ * What `run` and `attach` print and write once a run has ended: the comment's final section, the
+ * outputs (--json, --dotenv), the one-line result and where the logs and artifacts are; and the
+ * exit code, 0 only when the run succeeded.
+ */
+
+
+
+
+
+
+
+
+
+async function publishRunEnd(a) {
+    const { io, o, loc, store, record, redactor } = a;
+    const manifest = (await store.readManifest(record.repoId, record.run)) ?? [];
+    const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter: a.commenter, redactor });
+    if (comment?.url)
+        outputs['comment-url'] = comment.url;
+    if (o.json)
+        a.json({ record: redactor.value(record), outputs: typedOutputs(outputs) });
+    if (typeof o.stateFile === 'string')
+        clearMachines((0,external_node_path_.resolve)(io.cwd, o.stateFile));
+    if (typeof o.dotenv === 'string') {
+        const d = dotenvOutputs(outputs);
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, o.dotenv), d.text);
+        for (const s of d.skipped)
+            io.err.write(`note: output ${s.name} left out of ${o.dotenv}: ${s.why}\n`);
+    }
+    io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${(0,plain_text/* terminalSafe */.k)(redactor.redact(record.reason))}` : ''}\n`);
+    io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${(0,model/* describeStore */.Fk)(loc)}`}\n`);
+    io.err.write(`artifacts (${(0,model/* plural */.LS)(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`);
+    return runExitCode(record);
+}
+/**
+ * `run -d` (GitLab `mode: start`): the run goes on without this process. stdout is the run's name
+ * (what a script captures: `name=$(dstack-run run train -d)`) or the --json document; --dotenv gets
+ * the run's name and status; the --state-file forgets its machine (an after_script must not release it).
+ */
+function publishStarted(a) {
+    const { io, o, record } = a;
+    const outputs = { 'run-name': record.run, workflow: record.workflow, status: record.status };
+    io.err.write(`run ${record.run} is ${record.status} in the background: it goes on without this process; follow it with: dstack-run attach ${record.run}${a.loc.kind === 'folder' ? '' : ` --store ${(0,model/* describeStore */.Fk)(a.loc)}`}\n`);
+    if (typeof o.stateFile === 'string')
+        clearMachines((0,external_node_path_.resolve)(io.cwd, o.stateFile));
+    if (typeof o.dotenv === 'string')
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, o.dotenv), dotenvOutputs(outputs).text);
+    if (o.json)
+        a.json({ record, outputs });
+    else
+        io.out.write(`${record.run}\n`);
+}
+
+;// CONCATENATED MODULE: ./src/ci/comment-thread.ts
+/**
+ * The comments of one pull request / merge request, behind a small interface (GitHub and GitLab
+ * implement it), and the update of this tool's one comment in it.
+ */
+
+/**
+ * Puts `markdown` as `workflow`'s section into the thread's one comment of this tool, creating it
+ * when there is none. Jobs of one pipeline run at the same time and neither API can update a
+ * comment conditionally, so each write is read back: a section another job overwrote is written
+ * again, and of two comments created at once the newer is merged into the older and deleted.
+ * A `SectionSource` is rendered anew on each try (docs/seed-groups.md "Concurrent updates").
+ */
+async function upsertSection(thread, workflow, content, attempts = typeof content === 'string' ? 3 : 6) {
+    let action = 'unchanged';
+    let last;
+    for (let i = 0; i < attempts; i++) {
+        const markdown = typeof content === 'string' ? content : await content.render();
+        const ours = (await thread.list()).filter((c) => isOurComment(c.body));
+        const target = ours[0];
+        if (!target) {
+            last = await thread.create(mergeSection(undefined, workflow, markdown));
+            action = 'created';
+        }
+        else {
+            // newer duplicates (from a concurrent first write) fold into the oldest comment
+            let body = target.body;
+            for (const dup of ours.slice(1))
+                for (const s of parseSections(dup.body))
+                    body = mergeSection(body, s.workflow, s.markdown);
+            body = mergeSection(body, workflow, markdown);
+            if (body !== target.body) {
+                await thread.update(target.id, body);
+                if (action === 'unchanged')
+                    action = 'updated';
+            }
+            for (const dup of ours.slice(1))
+                await thread.remove(dup.id);
+            last = target;
+        }
+        const after = (await thread.list()).filter((c) => isOurComment(c.body));
+        const kept = after.length === 1 && hasSection(after[0].body, workflow, markdown);
+        // a group's section: another job's run may have ended after this one rendered; then render again
+        if (kept && (typeof content === 'string' || (await content.unchanged())))
+            return { action, id: after[0].id, url: after[0].url ?? last.url };
+    }
+    throw new Error(`the comment on ${thread.where} kept changing under concurrent writes (${attempts} tries); the next run updates it`);
+}
+
+;// CONCATENATED MODULE: ./src/ci/github-thread.ts
+function githubPullRequestThread(o) {
+    const [owner, repo] = o.repository.split('/');
+    if (!owner || !repo)
+        throw new Error(`GITHUB_REPOSITORY is ${JSON.stringify(o.repository)}, expected owner/repo`);
+    let client;
+    const octokit = () => (client ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(247)]).then(__nccwpck_require__.bind(__nccwpck_require__, 54247)).then((m) => m.getOctokit(o.token, o.baseUrl ? { baseUrl: o.baseUrl } : {})));
+    const issue = { owner, repo, issue_number: o.pullRequest };
+    const toComment = (c) => ({ id: String(c.id), body: c.body ?? '', url: c.html_url });
+    return {
+        where: `pull request ${o.repository}#${o.pullRequest}`,
+        list: async () => {
+            const k = await octokit();
+            return (await k.paginate(k.rest.issues.listComments, { ...issue, per_page: 100 })).map(toComment);
+        },
+        create: async (body) => toComment((await (await octokit()).rest.issues.createComment({ ...issue, body })).data),
+        update: async (id, body) => void (await (await octokit()).rest.issues.updateComment({ owner, repo, comment_id: Number(id), body })),
+        remove: async (id) => void (await (await octokit()).rest.issues.deleteComment({ owner, repo, comment_id: Number(id) }))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ci/gitlab-thread.ts
+function gitlabMergeRequestThread(o) {
+    const doFetch = o.fetch ?? fetch;
+    const base = `${o.apiUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(o.projectId)}/merge_requests/${o.mergeRequestIid}/notes`;
+    const where = `merge request !${o.mergeRequestIid} of project ${o.projectId}`;
+    const url = (id) => (o.projectUrl ? `${o.projectUrl}/-/merge_requests/${o.mergeRequestIid}#note_${id}` : undefined);
+    const call = async (method, path, body) => {
+        const res = await doFetch(`${base}${path}`, {
+            method,
+            headers: { 'PRIVATE-TOKEN': o.token, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+            body: body === undefined ? undefined : JSON.stringify(body)
+        });
+        if (!res.ok) {
+            const text = (await res.text()).slice(0, 300);
+            const hint = res.status === 401 || res.status === 403 ? ' (DSTACK_GITLAB_TOKEN needs the `api` scope and at least the Reporter role on the project)' : '';
+            throw new Error(`GitLab ${method} ${path || '/'} on ${where}: HTTP ${res.status} ${text}${hint}`);
+        }
+        return res;
+    };
+    const toComment = (n) => ({ id: String(n.id), body: n.body, url: url(n.id) });
+    return {
+        where,
+        list: async () => {
+            const out = [];
+            for (let page = '1'; page;) {
+                const res = await call('GET', `?sort=asc&order_by=created_at&per_page=100&page=${page}`);
+                for (const n of (await res.json()))
+                    if (!n.system)
+                        out.push(toComment(n));
+                page = res.headers.get('x-next-page') ?? '';
+            }
+            return out;
+        },
+        create: async (body) => toComment((await (await call('POST', '', { body })).json())),
+        update: async (id, body) => void (await call('PUT', `/${encodeURIComponent(id)}`, { body })),
+        remove: async (id) => void (await call('DELETE', `/${encodeURIComponent(id)}`))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/ci/pr-comment.ts
+
+
+
+
+
+
+
+function parseCommentMode(value, field) {
+    const v = (value ?? '').trim().toLowerCase();
+    if (v === '' || v === 'auto')
+        return 'auto';
+    if (v === 'true' || v === 'always' || v === 'yes')
+        return 'always';
+    if (v === 'false' || v === 'never' || v === 'no')
+        return 'never';
+    throw new errors/* UserError */.yo(`${field} is ${JSON.stringify(value)}`, 'use `auto` (on pull / merge requests), `true` or `false`');
+}
+/** Which PR / MR to comment on, from the CI environment; `why` says why there is none. */
+function commentThreadFromEnv(environ, pr, opts = {}) {
+    if (environ.GITHUB_ACTIONS === 'true') {
+        if (!pr)
+            return { why: 'this is not a pull request run' };
+        const token = opts.githubToken || environ.GITHUB_TOKEN;
+        if (!token)
+            return { why: 'no GitHub token (input `github-token`)' };
+        if (!environ.GITHUB_REPOSITORY)
+            return { why: 'GITHUB_REPOSITORY is not set' };
+        return { thread: githubPullRequestThread({ token, repository: environ.GITHUB_REPOSITORY, pullRequest: pr, baseUrl: environ.GITHUB_API_URL }) };
+    }
+    if (environ.GITLAB_CI === 'true') {
+        const iid = Number(environ.CI_MERGE_REQUEST_IID);
+        if (!Number.isInteger(iid) || iid <= 0)
+            return { why: 'this is not a merge request pipeline' };
+        const token = environ.DSTACK_GITLAB_TOKEN;
+        if (!token)
+            return { why: 'DSTACK_GITLAB_TOKEN is not set (a project access token with the `api` scope; CI_JOB_TOKEN cannot write notes)' };
+        if (!environ.CI_API_V4_URL || !environ.CI_PROJECT_ID)
+            return { why: 'CI_API_V4_URL or CI_PROJECT_ID is not set' };
+        return {
+            thread: gitlabMergeRequestThread({
+                token,
+                apiUrl: environ.CI_API_V4_URL,
+                projectId: environ.CI_PROJECT_ID,
+                mergeRequestIid: iid,
+                projectUrl: environ.CI_MERGE_REQUEST_PROJECT_URL ?? environ.CI_PROJECT_URL
+            })
+        };
+    }
+    return { why: 'not running in GitHub Actions or GitLab CI' };
+}
+class PrCommenter {
+    ctx;
+    pending;
+    startedFor;
+    choice;
+    constructor(ctx) {
+        this.ctx = ctx;
+    }
+    /** pass every run event through: the first `running` writes the "running" section */
+    onEvent = (ev) => {
+        if (ev.type !== 'status' || ev.status !== 'running' || this.startedFor === ev.record.run)
+            return;
+        this.startedFor = ev.record.run;
+        this.pending = this.write(structuredClone(ev.record), []);
+    };
+    /** the "running" section's write, once done (a detached start returns after it) */
+    async settled() {
+        return this.pending;
+    }
+    /**
+     * The final section; resolves to where the comment is (undefined when none was written).
+     * `render` makes the full section (metrics, report, log tail: ci/run-section.ts) for this platform.
+     */
+    async finish(record, manifest, render) {
+        await this.pending;
+        return this.write(record, manifest, render);
+    }
+    /** the platform of the thread this run comments on, once chosen (for rendering its section) */
+    platform(record) {
+        const t = this.thread(record);
+        return t ? (t.where.startsWith('merge request') ? 'gitlab' : 'github') : undefined;
+    }
+    thread(record) {
+        if (this.ctx.mode === 'never')
+            return undefined;
+        if (!this.choice) {
+            this.choice = this.ctx.choose(record.revision.pr);
+            if (this.choice.why) {
+                if (this.ctx.mode === 'always')
+                    this.ctx.warn(`no PR / MR comment: ${this.choice.why}`);
+                else
+                    this.ctx.debug?.(`no PR / MR comment: ${this.choice.why}`);
+            }
+        }
+        return this.choice.thread;
+    }
+    async write(record, manifest, render) {
+        const thread = this.thread(record);
+        if (!thread)
+            return undefined;
+        const group = record.group ? this.ctx.groupSection?.(record) : undefined;
+        if (group) {
+            try {
+                return await upsertSection(thread, record.workflow, group);
+            }
+            catch (e) {
+                this.ctx.warn(`could not write the comment on ${thread.where}: ${e.message}${permissionHint(e)}`);
+                return undefined;
+            }
+        }
+        const urls = this.ctx.urls(record);
+        const markdown = render ? await render(SECTION_MAX_CHARS) : (0,report_markdown/* runMarkdown */.l7)(record, manifest, {
+            ...urls,
+            jobUrl: this.ctx.jobUrl,
+            policy: (0,md_escape/* policyFor */.KV)([urls.artifactsUrl, this.ctx.jobUrl]),
+            maxChars: SECTION_MAX_CHARS
+        });
+        try {
+            return await upsertSection(thread, record.workflow, markdown);
+        }
+        catch (e) {
+            this.ctx.warn(`could not write the comment on ${thread.where}: ${e.message}${permissionHint(e)}`);
+            return undefined;
+        }
+    }
+}
+function permissionHint(e) {
+    const status = e.status;
+    if (status === 403 || status === 404) {
+        return ' (give the job `permissions: pull-requests: write`; pull requests from forks get a read-only token, so their runs report in the job summary only)';
+    }
+    return '';
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-commenter.ts
+/** The PR / MR comment of `run` and `attach`: one section per workflow, kept up to date (ci/pr-comment.ts). */
+
+
+
+function cliCommenter(io, store, repoDir, o) {
+    const str = (v) => (typeof v === 'string' ? v : undefined);
+    return new PrCommenter({
+        mode: parseCommentMode(str(o.comment), '--comment'),
+        choose: (pr) => commentThreadFromEnv(io.environ, pr),
+        jobUrl: io.environ.CI_JOB_URL,
+        urls: (r) => store.artifactLinks(r),
+        warn: (m) => void io.err.write(`warning: ${m}\n`),
+        groupSection: groupSectionFor({
+            store, environ: io.environ, repoDir,
+            baseline: str(o.baseline) ?? 'auto',
+            lowerIsBetter: str(o.lowerIsBetter),
+            higherIsBetter: str(o.higherIsBetter),
+            maxCommits: staleLimit(str(o.baselineMaxCommits), '--baseline-max-commits'),
+            maxDays: staleLimit(str(o.baselineMaxDays), '--baseline-max-days'),
+            untrustedRuns: untrustedDepsAllowed({ environ: io.environ, untrustedDeps: o.untrustedDeps ? true : undefined })
+        })
+    });
+}
+
+;// CONCATENATED MODULE: ./src/orchestrate/attach-run.ts
+
+
+
+const neverAborted = new AbortController().signal;
+const attach_run_defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** a handle that reports `watchStopped` once the attach should stop, unless the attempt has ended */
+function stoppingHandle(inner, stop, ended) {
+    return {
+        get machine() {
+            return inner.machine;
+        },
+        async poll() {
+            const st = await inner.poll();
+            if (st.state === 'ended' || !stop())
+                return st;
+            return (await ended()) ?? { state: 'ended', watchStopped: true, reason: 'the attach stopped watching' };
+        },
+        ...(inner.whenEnded ? { whenEnded: () => inner.whenEnded() } : {}),
+        cancel: (reason, ranks) => inner.cancel(reason, ranks),
+        release: () => inner.release()
+    };
+}
+async function attachRun(o) {
+    const now = o.now ?? Date.now;
+    const sleep = o.sleep ?? attach_run_defaultSleep;
+    const startedAt = now();
+    const stop = () => o.signal.aborted || (o.timeoutMs !== undefined && now() - startedAt >= o.timeoutMs);
+    const by = o.attacher ?? `pid ${process.pid}`;
+    let rec = o.record;
+    let state;
+    for (;;) {
+        rec = (await o.store.getRun(rec.repoId, rec.run)) ?? rec;
+        if ((0,model/* isTerminal */.Hd)(rec.status))
+            return { record: rec, ended: true };
+        const last = rec.attempts[rec.attempts.length - 1];
+        if (!last?.machine || last.endedAt) {
+            // the starter (or another attacher) is still getting the attempt its machine
+            if (stop())
+                return { record: rec, ended: false };
+            await sleep(2000);
+            continue;
+        }
+        if (rec.spec.nodes > 1)
+            throw new Error(`run ${rec.run} runs on ${rec.spec.nodes} nodes, which cannot be attached to`);
+        state ??= (await readDetachedState(o.store, rec)) ?? { version: 1, deps: [], ciEnv: {} };
+        const { prepared, missingSecrets } = preparedFromState(rec, state, o.environ);
+        if (missingSecrets.length)
+            o.emit({ type: 'warning', message: `a retry of ${rec.run} would need ${missingSecrets.map((m) => `\`${m}\``).join(', ')} from the environment, which ${missingSecrets.length > 1 ? 'are' : 'is'} not set here` });
+        if (!o.backend.reattach)
+            throw new Error(`the ${o.backend.name} backend cannot attach to a run`);
+        const n = last.n;
+        const handle = stoppingHandle(o.backend.reattach(last.machine, { runName: rec.run, repoId: rec.repoId, attempt: n }), stop, async () => {
+            const w = await o.store.readStatus(rec.repoId, rec.run, n).catch(() => undefined);
+            return w?.phase === 'done' && w.status ? { state: 'ended', exitCode: w.exitCode, ...(w.reason ? { reason: w.reason } : {}) } : undefined;
+        });
+        const before = rec.attempts.length;
+        rec = await runWorkflow({
+            repoDir: '.',
+            workflow: rec.workflow,
+            args: rec.args,
+            environ: o.environ,
+            backend: o.backend,
+            store: o.store,
+            storeLocation: o.storeLocation,
+            tag: rec.requestedTag,
+            forceTag: state.forceTag,
+            detachRunner: true,
+            workRoot: o.workRoot ?? state.workRoot,
+            resume: { record: rec, prepared, handle },
+            claimAttempt: (k) => claim(o.store, rec, `attempt-${k}`, by),
+            claimFinish: () => claim(o.store, rec, 'finish', by),
+            signal: neverAborted,
+            emit: o.emit,
+            now: o.now,
+            sleep: o.sleep,
+            pace: o.pace,
+            pollIntervalMs: o.pollIntervalMs
+        });
+        if ((0,model/* isTerminal */.Hd)(rec.status))
+            return { record: rec, ended: true };
+        if (stop())
+            return { record: rec, ended: false };
+        // another attacher claimed the retry: follow the attempt it starts
+        if (rec.attempts.length === before)
+            await sleep(1000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/entry/cli-attach.ts
+/**
+ * `dstack-run attach RUN|:TAG` (or `--latest WORKFLOW`) and `dstack-run reconcile`
+ * (docs/long-runs.md). `attach` follows a detached run from any process and, when it ends, publishes
+ * what `run` publishes (comment, --json, --dotenv, exit code); when its `--timeout` comes first it
+ * leaves the run as it is, says how to attach again and exits 0. `reconcile` (a scheduled job) looks
+ * once at every detached run of the repository that is still active: an attempt that ended is
+ * closed, retried (detached, within the run's retry policy) or finished, a vanished machine is lost.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** the newest run of a workflow in this repository */
+async function latestRun(store, repoId, workflow) {
+    const runs = (await store.listRuns(repoId)).filter((r) => r.workflow === workflow);
+    const latest = runs.sort((a, b) => Date.parse(b.submittedAt) - Date.parse(a.submittedAt))[0];
+    if (!latest)
+        throw new model/* UserError */.yo(`no run of workflow \`${workflow}\` in ${repoId}`, 'start one with `dstack-run run WORKFLOW -d`');
+    return latest;
+}
+/** the backend a run's attempts ran on, with what its start recorded about where machines go */
+async function backendFor(io, store, rec, credentials) {
+    const machine = rec.attempts[rec.attempts.length - 1]?.machine;
+    const placement = (await readDetachedState(store, rec).catch(() => undefined))?.placement ?? {};
+    return createBackend(rec.backend, { detached: true, environ: io.environ, aws: { ...placement, region: machine?.region ?? placement.region ?? io.environ.AWS_REGION ?? io.environ.AWS_DEFAULT_REGION, credentials } });
+}
+function attachHint(rec, loc) {
+    return `dstack-run attach ${rec.run}${loc.kind === 'folder' ? '' : ` --store ${(0,model/* describeStore */.Fk)(loc)}`}`;
+}
+function registerAttachCommands(program, d) {
+    const { io } = d;
+    d.withStore(program.command('attach'))
+        .description('follow a detached run (`run -d`) from here until it ends, then publish what `run` publishes and exit with its status: 0 only when it succeeded; an interrupted attempt is retried from here (docs/long-runs.md)')
+        .argument('[run]', 'run name, or :TAG')
+        .option('--latest <workflow>', 'the newest run of this workflow instead of a name')
+        .option('--timeout <duration>', 'stop watching after this long (`30m`, `5h`, seconds), leaving the run as it is; exit 0 and say how to attach again')
+        .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
+        .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
+        .option('--comment <mode>', 'keep the PR / MR comment up to date: auto, true, false', 'auto')
+        .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master)')
+        .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token (default $DSTACK_ROLE_TO_ASSUME)')
+        .addOption(new Option('--baseline <ref>', 'compare the metrics with a tag, a run name, `auto` or `none`').default('auto'))
+        .action(async (runRef, o) => {
+        if (!runRef && !o.latest)
+            throw new model/* UserError */.yo('attach needs a run', 'give a run name, :TAG, or --latest WORKFLOW');
+        const timeoutMs = o.timeout !== undefined ? (0,units/* parseDuration */.E9)(o.timeout) * 1000 : undefined;
+        const credentials = await awsSession({ roleArn: o.roleToAssume ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) });
+        const c = await d.ctx(o, credentials);
+        const repoId = await c.repoId();
+        const rec = runRef ? await resolveRunRef(c.store, repoId, runRef) : await latestRun(c.store, repoId, o.latest);
+        if (rec.spec.nodes > 1 || o.node !== undefined)
+            return cli_attach_followLogs(d, c.store, rec, o.node);
+        const backend = await backendFor(io, c.store, rec, credentials);
+        const commenter = cliCommenter(io, c.store, c.repoDir, o);
+        const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' });
+        const redactor = new SecretRedactor();
+        reporter.start();
+        let res;
+        try {
+            io.err.write(`attaching to ${rec.run} (${rec.workflow}, ${rec.status})${timeoutMs !== undefined ? ` for at most ${o.timeout}` : ''}\n`);
+            res = await attachRun({
+                store: c.store, storeLocation: c.loc, backend, record: rec, environ: io.environ, signal: io.signal, timeoutMs,
+                attacher: io.environ.CI_JOB_URL ?? `${(0,external_node_os_.hostname)()} pid ${process.pid}`,
+                emit: (ev) => {
+                    reporter.event(ev);
+                    commenter.onEvent(ev);
+                }
+            });
+        }
+        finally {
+            reporter.stop();
+            backend.close?.();
+        }
+        if (!res.ended) {
+            await commenter.settled();
+            io.err.write(`run ${res.record.run} is still ${res.record.status}: it goes on without this process; attach again with: ${attachHint(res.record, c.loc)}\n`);
+            if (o.json)
+                d.json({ record: redactor.value(res.record), outputs: { run: res.record.run, status: res.record.status } });
+            return;
+        }
+        d.setExit(await publishRunEnd({ io, o, loc: c.loc, store: c.store, record: res.record, commenter, redactor, json: d.json }));
+    });
+    d.withStore(program.command('reconcile'))
+        .description('for a scheduled job: look once at every detached run of this repository that is still active; close, retry (within its retry policy) or finish what ended, mark lost what vanished')
+        .option('--json', 'print one line per run as a JSON list on stdout')
+        .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token (default $DSTACK_ROLE_TO_ASSUME)')
+        .action(async (o) => {
+        const credentials = await awsSession({ roleArn: o.roleToAssume ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) });
+        const c = await d.ctx(o, credentials);
+        const repoId = await c.repoId();
+        const rows = [];
+        for (const rec of await c.store.listRuns(repoId)) {
+            if ((0,model/* isTerminal */.Hd)(rec.status) || rec.spec.nodes > 1 || !(await c.store.store.exists(`${repoId}/runs/${rec.run}/detached.json`)))
+                continue;
+            const backend = await backendFor(io, c.store, rec, credentials);
+            try {
+                const res = await attachRun({ store: c.store, storeLocation: c.loc, backend, record: rec, environ: io.environ, signal: io.signal, timeoutMs: 0, attacher: io.environ.CI_JOB_URL ?? `reconcile ${(0,external_node_os_.hostname)()} pid ${process.pid}`, emit: (ev) => { if (ev.type === 'warning')
+                        io.err.write(`warning: ${ev.message}\n`); } });
+                rows.push({ run: rec.run, status: res.record.status, ended: res.ended });
+                io.err.write(`${rec.run}: ${res.record.status}${res.record.attempts.length > rec.attempts.length ? ` (attempt ${res.record.attempts.length} started)` : ''}\n`);
+            }
+            finally {
+                backend.close?.();
+            }
+        }
+        if (!rows.length)
+            io.err.write(`no detached run of ${repoId} is active\n`);
+        if (o.json)
+            d.json(rows);
+    });
+}
+/** a multi-node run, or one node: its log, as `logs -f` follows it (the stop rule needs the process that started it) */
+async function cli_attach_followLogs(d, store, rec, node) {
+    const { io } = d;
+    const n = rec.attempts.length;
+    const fence = io.environ.GITHUB_ACTIONS === 'true' ? new CommandFence((s) => void io.out.write(s)) : undefined;
+    await printRunLogs(store, rec, n, node, true, fence ? { ...io, out: { write: (s) => (fence.output(s), true) } } : io);
+    fence?.resume();
+    if (io.signal.aborted)
+        return;
+    const end = await followExitCode(store, rec, n);
+    io.err.write(`run ${rec.run} ${end.status}${end.reason && end.status !== 'succeeded' ? `: ${end.reason}` : ''}\n`);
+    d.setExit(end.code);
+}
+
 ;// CONCATENATED MODULE: ./src/entry/cli.ts
 /**
  * `dstack-run`: the CLI (dist/cli.js). The same run lifecycle as the action, on a laptop or a
  * self-hosted machine; `--backend local` is the default so it works with no cloud account.
  */
-
 
 
 
@@ -97409,7 +98601,7 @@ async function main(argv, io) {
         for (const w of c.warnings)
             io.err.write(`warning: ${w}\n`);
     });
-    withStore(program.command('run'))
+    addDiskNetworkOptions(withStore(program.command('run')))
         .description('run a workflow and stream its logs; exit code 0 only when the run succeeded')
         .argument('<workflow>', 'workflow name')
         .argument('[args...]', 'arguments for ${{ run.args }}: anything after the workflow name that is not an option below, and everything after --')
@@ -97422,12 +98614,12 @@ async function main(argv, io) {
         .option('--include-untracked', 'also send untracked files that git does not ignore')
         .option('--protected-branches <names>', 'branches (comma-separated) whose pushes, schedules and manual runs are trusted like the default branch\'s (docs/trust-model.md)')
         .option('--untrusted-deps', 'let deps, `--baseline auto` and tags use untrusted runs (default: only outside CI)')
-        .option('-d, --detach', 'start the run and return; follow it with `logs -f`')
+        .option('-d, --detach', 'start the run and return once its job started; it goes on without this process (docs/long-runs.md): follow it with `attach`')
         .option('--json', 'print the run record and outputs as one JSON document on stdout (job logs go to stderr)')
         .option('--dotenv <file>', 'write the outputs as DSTACK_* variables to this file (GitLab artifacts:reports:dotenv)')
         .option('--state-file <file>', 'record live machines here, for `release --state-file` in an after_script')
         .option('--comment <mode>', 'in a GitHub PR / GitLab MR pipeline, keep one comment up to date with the run: auto (when a token is set: GITHUB_TOKEN, DSTACK_GITLAB_TOKEN), true, false', 'auto')
-        .option('--aws-region <region>', 'aws backend: region to launch in (default: the workflow\'s regions, else AWS_REGION)')
+        .option('--aws-region <regions>', 'aws backend: region(s) to launch in, in order of preference (us-east-1,us-west-2: capacity and quota errors fall through to the next); default: the workflow\'s regions, else AWS_REGION')
         .option('--instance-profile <name>', 'aws backend: instance profile whose role has the SSM agent\'s permissions and access to the store (examples/iam)')
         .option('--subnet-ids <ids>', 'aws backend: comma-separated subnets (zones follow from them)')
         .option('--security-group-ids <ids>', 'aws backend: comma-separated security groups')
@@ -97444,6 +98636,7 @@ async function main(argv, io) {
         .option('--baseline-max-days <n>', 'call a baseline group stale when its runs are older than this many days (default 14)')
         .option('--export-artifacts <dir>', 'with a folder store in a GitLab CI job: copy the artifacts here (a job `artifacts:` path) and link them from the MR note')
         .option('--ssm-timeout <seconds>', 'aws backend: seconds to wait for an instance to come Online in SSM before trying the next candidate (default 600)')
+        .option('--keep-on-failure <duration>', 'aws backend: keep a failed run\'s instance up this long (30m, 2h, seconds; never past max_duration) to step into it with `aws ssm start-session`; `cleanup` ends it once expired')
         .option('--role-to-assume <arn>', 'assume this role with the CI job\'s OIDC token and renew the session for as long as the run lasts (default $DSTACK_ROLE_TO_ASSUME)')
         .action(async (workflow, leftover, o, cmd) => {
         const args = workflowArgs(workflow, leftover, runExplicitArgs, cmd.options.filter((x) => !x.hidden && x.long).map((x) => x.long));
@@ -97451,7 +98644,7 @@ async function main(argv, io) {
         const backendName = parseBackendName(o.backend);
         if (backendName === 'aws')
             failing.awsUse = 'the aws backend';
-        const credentials = await awsSession({ roleArn: o.roleToAssume ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: awsRegion ?? o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) });
+        const credentials = await awsSession({ roleArn: o.roleToAssume ?? io.environ.DSTACK_ROLE_TO_ASSUME, source: o.roleToAssume ? '--role-to-assume' : 'DSTACK_ROLE_TO_ASSUME', environ: io.environ, region: firstRegion(awsRegion) ?? o.storeRegion ?? io.environ.AWS_REGION, log: (l) => void io.err.write(`${l}\n`) });
         const { repoDir, loc, store } = await ctx(o, credentials, { creates: true });
         if (backendName === 'aws' && loc.kind !== 's3')
             throw new model/* UserError */.yo('the aws backend needs an S3 store', 'pass --store s3://bucket/prefix (the instance reads its code and writes logs and artifacts there)');
@@ -97467,25 +98660,12 @@ async function main(argv, io) {
                 ...(o.efa ? { efa: o.efa } : {}),
                 ...(o.clusterSecurityGroup ? { clusterSecurityGroupId: o.clusterSecurityGroup } : {}),
                 ssmTimeoutSec: positiveSeconds(o.ssmTimeout, '--ssm-timeout'),
+                ...diskNetworkFlags(o),
+                ...(o.keepOnFailure ? { keepOnFailure: o.keepOnFailure } : {}),
                 credentials
             }
         });
-        const commenter = new PrCommenter({
-            mode: parseCommentMode(o.comment, '--comment'),
-            choose: (pr) => commentThreadFromEnv(io.environ, pr),
-            jobUrl: io.environ.CI_JOB_URL,
-            urls: (r) => store.artifactLinks(r),
-            warn: (m) => void io.err.write(`warning: ${m}\n`),
-            groupSection: groupSectionFor({
-                store, environ: io.environ, repoDir,
-                baseline: o.baseline ?? 'auto',
-                lowerIsBetter: o.lowerIsBetter,
-                higherIsBetter: o.higherIsBetter,
-                maxCommits: staleLimit(o.baselineMaxCommits, '--baseline-max-commits'),
-                maxDays: staleLimit(o.baselineMaxDays, '--baseline-max-days'),
-                untrustedRuns: untrustedDepsAllowed({ environ: io.environ, untrustedDeps: o.untrustedDeps ? true : undefined })
-            })
-        });
+        const commenter = cliCommenter(io, store, repoDir, o);
         const group = runGroupFrom(io.environ, { name: o.group, size: o.groupSize, member: o.groupMember }, '--group');
         const reporter = new TerminalReporter({ out: o.json ? io.err : io.out, err: io.err, github: io.environ.GITHUB_ACTIONS === 'true' });
         const redactor = new SecretRedactor();
@@ -97508,6 +98688,7 @@ async function main(argv, io) {
                 tag: o.tag,
                 forceTag: Boolean(o.forceTag),
                 detach: Boolean(o.detach),
+                detachedState: { placement: { region: awsRegion, instanceProfile: o.instanceProfile, subnetIds: splitList(o.subnetIds), securityGroupIds: splitList(o.securityGroupIds), ami: o.ami } },
                 group,
                 signal: io.signal,
                 emit: (ev) => {
@@ -97522,32 +98703,11 @@ async function main(argv, io) {
             backend.close?.();
         }
         if (o.detach && !(0,model/* isTerminal */.Hd)(record.status)) {
-            io.err.write(`run ${record.run} is ${record.status} in the background; follow it with: dstack-run attach ${record.run}\n`);
-            // stdout: what a script captures (`name=$(dstack-run run train -d)`)
-            if (o.json)
-                json({ record });
-            else
-                io.out.write(`${record.run}\n`);
+            await commenter.settled();
+            publishStarted({ io, o, record, loc, json });
             return;
         }
-        const manifest = (await store.readManifest(record.repoId, record.run)) ?? [];
-        const { outputs, comment } = await finishCliRun({ io, o, loc, store, record, manifest, commenter, redactor });
-        if (comment?.url)
-            outputs['comment-url'] = comment.url;
-        if (o.json)
-            json({ record: redactor.value(record), outputs: typedOutputs(outputs) });
-        if (o.stateFile)
-            clearMachines((0,external_node_path_.resolve)(io.cwd, o.stateFile));
-        if (o.dotenv) {
-            const d = dotenvOutputs(outputs);
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, o.dotenv), d.text);
-            for (const s of d.skipped)
-                io.err.write(`note: output ${s.name} left out of ${o.dotenv}: ${s.why}\n`);
-        }
-        io.err.write(`run ${record.run} ${record.status}${record.reason && record.status !== 'succeeded' ? `: ${(0,plain_text/* terminalSafe */.k)(redactor.redact(record.reason))}` : ''}\n`);
-        io.err.write(`logs: dstack-run logs ${record.run}${loc.kind === 'folder' ? '' : ` --store ${(0,model/* describeStore */.Fk)(loc)}`}\n`);
-        io.err.write(`artifacts (${(0,model/* plural */.LS)(manifest.length, 'file')}): ${store.artifactUrl(record.repoId, record.run)}\n`);
-        exitCode = runExitCode(record);
+        exitCode = await publishRunEnd({ io, o, loc, store, record, commenter, redactor, json });
     });
     withStore(program.command('ps'))
         .description('list the runs of this repository (the latest 20 unless --all)')
@@ -97588,11 +98748,7 @@ async function main(argv, io) {
         .option('--attempt <n>', 'attempt number')
         .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master), without the `[node <rank>] ` prefix')
         .action(logs);
-    withStore(program.command('attach'))
-        .description('follow a run started with `run -d` until it ends (`logs -f`), and exit with its status: 0 only when it succeeded')
-        .argument('<run>', 'run name, or :TAG')
-        .option('--node <rank>', 'multi-node runs: only this node\'s log (0 = the master)')
-        .action((runRef, o) => logs(runRef, { ...o, follow: true }));
+    registerAttachCommands(program, { io, withStore, ctx, json, setExit: (c) => (exitCode = c) });
     withStore(program.command('stop'))
         .description('stop a run: the job gets SIGTERM and still saves its artifacts and logs')
         .argument('<run>', 'run name')
@@ -97616,6 +98772,7 @@ async function main(argv, io) {
     });
     registerMetricsCommand(program, { withStore, ctx, io, json });
     registerReportCommand(program, { withStore, ctx, io, json });
+    registerCacheCommand(program, { withStore, ctx, io, json });
     const artifacts = program.command('artifacts').description('list or download the artifacts of a run or a tag');
     withStore(artifacts.command('list'))
         .description('list the artifact files of a run: path, size, sha256 (--json adds their URLs)')
