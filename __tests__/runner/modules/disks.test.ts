@@ -84,7 +84,7 @@ describe('disks.sh', () => {
 
   test('the container gets the scratch folder at the same path, and the job keeps DSTACK_SCRATCH', () => {
     const plan = (dir: string) => makePlan({ kind: 'folder', root: `${dir}/store` }, { image: 'ghcr.io/acme/train:1' })
-    const vars = { CODE_DIR: '/w/code', RUNNER_DIR: '/w/runner', ROOT_DIR: '/w/root', JOB_OUT_DIR: '/w/out', LOG_FILE: '/dev/null', NODES_NUM: '1', SCRATCH_DIR: '/opt/dstack/scratch' }
+    const vars = { CODE_DIR: '/w/code', RUNNER_DIR: '/w/runner', JOB_RUNNER_DIR: '/w/job', ROOT_DIR: '/w/root', JOB_OUT_DIR: '/w/out', LOG_FILE: '/dev/null', NODES_NUM: '1', SCRATCH_DIR: '/opt/dstack/scratch' }
     const standIns = 'fail_early() { echo "$1"; exit 9; }\nNODE_ENV_NAMES=()\nexport_node_env() { :; }\ndocker() { return 0; }'
     const r = runModules(['settings.sh', 'container.sh'], 'job_command; printf "%s\\n" "${JOB_CMD[@]}"; export DSTACK_SCRATCH=/opt/dstack/scratch; job_env_unset; printf "%s " "${JOB_ENV_UNSET[@]}"', { plan, vars, standIns })
     const args = r.stdout.split('\n')

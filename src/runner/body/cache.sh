@@ -1,6 +1,6 @@
 # ---- body/cache.sh: `cache` folders kept between runs of a workflow, in the run store (docs/cache.md) ----
 # Reads: CACHE_PATHS[] CACHE_KEYS[] CACHE_RESTORE_ARCHIVES[] CACHE_RESTORE_SHAS[] CACHE_RESTORE_KEYS[]
-#   CACHE_SAVE_BASES[] CACHE_TRUSTED IMAGE ROOT_DIR WORK STORE_KIND STORE_ROOT RUN_NAME WORKFLOW NODE_RANK
+#   CACHE_SAVE_BASES[] CACHE_TRUSTED IMAGE ROOT_DIR JOB_USER JOB_HOME WORK STORE_KIND STORE_ROOT RUN_NAME WORKFLOW NODE_RANK
 #   LOG_FILE; JOB_DIR (set by main.sh before it calls these).
 # Needs: log now_ms secs_ms human_bytes json_str sha256_of store_get store_put store_put_small
 # Offers: cache_dir restore_caches save_caches
@@ -10,10 +10,13 @@ CACHE_ZSTD=
 command -v zstd >/dev/null 2>&1 && CACHE_ZSTD=1
 
 # cache_dir PATH: the folder of a cached path here; in a container, a folder of the work area mounted
-# at its path (`~` is /root there)
+# at its path (`~` is /root there); `~` is the job's own HOME when it runs as its own user
 cache_dir() {
   case "$1" in
-    \~/*) if [ -n "$IMAGE" ]; then printf '%s/root/%s' "$ROOT_DIR" "${1#\~/}"; else printf '%s/%s' ~ "${1#\~/}"; fi ;;
+    \~/*)
+      if [ -n "$IMAGE" ]; then printf '%s/root/%s' "$ROOT_DIR" "${1#\~/}"
+      elif [ -n "$JOB_USER" ]; then printf '%s/%s' "$JOB_HOME" "${1#\~/}" # the job's own home (jobuser.sh)
+      else printf '%s/%s' ~ "${1#\~/}"; fi ;;
     /*) if [ -n "$IMAGE" ]; then printf '%s%s' "$ROOT_DIR" "$1"; else printf '%s' "$1"; fi ;;
     *) printf '%s/%s' "$JOB_DIR" "$1" ;;
   esac
