@@ -115,7 +115,7 @@ describe('checkpoints.sh', () => {
   test('sync_mounts starts a background sync every CHECKPOINT_INTERVAL seconds of the test\'s clock', () => {
     const script = 'RUNNER_DIR="$T"; LOG_FILE="$T/log"\nfor s in 0 10 29 30 45 61; do SECONDS=$s; sync_mounts; checkpoint_sync_done; done\ncat "$T/calls"'
     const r = runModules(['settings.sh', 'checkpoints.sh'], script, { plan, standIns, vars, env: { DSTACK_CHECKPOINT_INTERVAL: '30' } })
-    expect(r.stdout).toBe('upload ckpt prune\nupload ckpt prune\nupload ckpt prune\n')
+    expect(r.stdout).toBe('upload ckpt again\nupload ckpt again\nupload ckpt again\n')
   })
 
   test('a sync slower than the spot notice\'s two minutes is noted once', () => {

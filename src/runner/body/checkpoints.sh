@@ -40,7 +40,7 @@ save_checkpoints() {
   for i in "${!ARTIFACT_PATHS[@]}"; do
     [ "${ARTIFACT_MOUNTS[$i]}" = 1 ] || continue
     # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)
-    upload_artifact "${ARTIFACT_PATHS[$i]}" prune >/dev/null 2>&1
+    upload_artifact "${ARTIFACT_PATHS[$i]}" again >/dev/null 2>&1
     rc=$?
     [ "$rc" = 0 ] || [ "$rc" = 2 ] || failed=1
   done

@@ -214,13 +214,17 @@ s3_put_fresh_tree() {
 
 # upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,
 # also delete what the store holds there and the folder no longer has (a mounted artifact synced
-# earlier), so the store matches the manifest
+# earlier), so the store matches the manifest; `again` prunes too, for a checkpoint folder synced
+# during the job
 store_put_tree() {
   local src="$1" prefix="$2" prune="${3:-}" f rel
   if [ "$STORE_KIND" = s3 ]; then
     # a prefix that holds nothing yet (the run's artifacts at its end): no listing to compare, no
-    # aws process; the CLI's sync for anything else, or when the quick path cannot
-    s3_put_fresh_tree "$src" "$prefix" && return 0
+    # aws process; the CLI's sync for anything else, or when the quick path cannot. A checkpoint
+    # folder synced during the job (prune = again) goes up again and again: S3 keeps whole seconds
+    # of an upload's time, so a file uploaded in the second it was written would look newer to
+    # every later sync and go up again (in the spot notice's two minutes); the CLI's sync avoids that
+    if [ "$prune" != again ] && s3_put_fresh_tree "$src" "$prefix"; then return 0; fi
     aws_s3 sync --no-follow-symlinks ${prune:+--delete} "$src" "$(s3_url "$prefix")"
     return
   fi
