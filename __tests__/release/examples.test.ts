@@ -148,6 +148,22 @@ describe('GitLab examples under gitlab-ci-local (local backend)', () => {
     expect(groups.sort()).toEqual([['succeeded', 'train', 3, '1'], ['succeeded', 'train', 3, '2'], ['succeeded', 'train', 3, '3']])
   }, 600_000)
 
+  maybe('long-train: a manual pipeline starts the run and ends; a scheduled one attaches to it and ends with the run\'s status', async () => {
+    const started = await gitlabCiLocal('long-train-start.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'web' }, 'ml-long')
+    expect(started.code === 0 ? 0 : started.text.slice(-4000)).toBe(0)
+    const name = /start-long-train +> .*dstack-run attach ([a-z]+-[a-z]+-\d+)/.exec(started.text)?.[1]
+    expect(name).toBeDefined()
+    const runDir = join(store, 'github.com/acme/ml-long/runs', name!)
+    expect(existsSync(join(runDir, 'detached.json'))).toBe(true)
+
+    // the attach pipeline (with its reconcile job) follows the newest `train` run to its end
+    const attached = await gitlabCiLocal('long-train-attach.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'schedule' }, 'ml-long')
+    expect(attached.code === 0 ? 0 : attached.text.slice(-4000)).toBe(0)
+    expect(attached.text).toMatch(new RegExp(`attach-long-train +> .*run ${name} succeeded`))
+    const rec = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { status: string }
+    expect(rec.status).toBe('succeeded')
+  }, 600_000)
+
   it('cleanup: a scheduled pipeline has one cleanup job per region (it needs AWS, so it is listed, not run)', async () => {
     const r = await gitlabCiLocal('cleanup.gitlab-ci.yml', { CI_PIPELINE_SOURCE: 'schedule' }, 'ml-demo', ['--list-json'])
     const jobs = JSON.parse(r.stdout) as { name: string }[]
