@@ -36,12 +36,20 @@ maybe('the job as its own OS user (DSTACK_JOB_USER=auto)', () => {
     expect(statusOf(root)!.status).toBe('succeeded')
   })
 
-  test('a work root the job cannot pass through fails before the job, saying how to fix it', async () => {
+  test('a work root the job cannot pass through: a user named on purpose fails before the job, saying how to fix it; auto runs the job as the runner\'s user and says so', async () => {
     const { root, loc } = await folderStore()
     const work = tempDir('work-') // 0700: closed to other users
-    const end = await runToEnd(makePlan(loc, { commands: ['echo RAN'] }), { backend: { env: { DSTACK_WORK_ROOT: `${work}/w`, DSTACK_JOB_USER: 'auto' } } })
+    const end = await runToEnd(makePlan(loc, { commands: ['echo RAN'] }), { backend: { env: { DSTACK_WORK_ROOT: `${work}/w`, DSTACK_JOB_USER: 'dstack-job' } } })
     expect(end.exitCode).toBe(1)
     expect(statusOf(root)!.reason).toMatch(/the job's user dstack-job cannot reach .* set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off/)
     expect(logChunks(root).join('')).not.toContain('RAN')
+
+    const auto = await folderStore()
+    const again = await runToEnd(makePlan(auto.loc, { commands: ['echo "RAN as $(id -un)"'] }), { backend: { env: { DSTACK_WORK_ROOT: `${work}/w2`, DSTACK_JOB_USER: 'auto' } } })
+    expect(again.exitCode).toBe(0)
+    const status = statusOf(auto.root)!
+    expect(status.status).toBe('succeeded')
+    expect(status.reason).toMatch(/warning: the job ran as this runner's user: the job's user dstack-job cannot reach .* set DSTACK_WORK_ROOT/)
+    expect(logChunks(auto.root).join('')).toContain('RAN as root')
   })
 })

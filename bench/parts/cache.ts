@@ -7,7 +7,7 @@
  * Alone: `node --import tsx bench/parts/cache.ts [MB]`.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeRepo } from '../../__tests__/helpers/git-repo.js'
@@ -63,6 +63,7 @@ export async function cacheSaveRestore(files = 50, fileBytes = 10 * 1024 * 1024)
     ].join('\n')
   })
   const tmp = mkdtempSync(join(tmpdir(), 'bench-cache-'))
+  chmodSync(tmp, 0o755) // the job's own user passes through to the work root, as with the default one
   try {
     const store = join(tmp, 'store')
     const first = await runCli(repo.dir, store, join(tmp, 'home1'))

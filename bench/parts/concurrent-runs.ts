@@ -8,7 +8,7 @@
  * Alone: `node --import tsx bench/parts/concurrent-runs.ts [N]`.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
@@ -88,6 +88,7 @@ export async function concurrentRuns(awsCli: string, n: number): Promise<Concurr
   const s3 = await startCountingS3('bench-many')
   const repo = makeRepo({ '.dstack/workflows.yaml': 'workflows:\n  - name: hello\n    provider: bash\n    commands:\n      - echo hello from $DSTACK_RUN_NAME\n' })
   const work = mkdtempSync(join(tmpdir(), 'bench-many-'))
+  chmodSync(work, 0o755) // the job's own user passes through to the work root, as with the default one
   const storeArgs = ['--store', 's3://bench-many/many', '--store-region', 'us-east-1', '--endpoint', s3.endpoint]
   const env = { ...process.env, ...s3.env, DSTACK_AWS_CLI: awsCli, DSTACK_WORK_ROOT: join(work, 'work'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
   const t0 = performance.now()

@@ -8,7 +8,7 @@
  * Both clocks are this host's. Alone: `node --import tsx bench/parts/run-loop.ts folder|s3`.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeRepo } from '../../__tests__/helpers/git-repo.js'
@@ -60,6 +60,7 @@ export function percentile(xs: number[], p: number): number {
 export async function measureRunLoop(storeArgs: string[], env: Record<string, string> = {}, opts: RunLoopOptions = {}): Promise<RunLoopFigures> {
   const repo = makeRepo({ '.dstack/workflows.yaml': workflow(opts.artifacts?.files, opts.artifacts?.bytes) })
   const home = mkdtempSync(join(tmpdir(), 'bench-loop-home-'))
+  chmodSync(home, 0o755) // the job's own user passes through to the work root, as with the default one
   try {
     const t0 = Date.now()
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', 'loop', '-C', repo.dir, '--backend', 'local', '--comment', 'false', ...storeArgs], {

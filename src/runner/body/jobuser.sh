@@ -83,7 +83,18 @@ job_user_prepare() {
   "${JOB_PRIV[@]}" chown -R -h "$JOB_UID:$JOB_GID" "${owned[@]}" || return 1
   JOB_PREPARED=1
   # the job must reach its working folder through the path above it
-  "${JOB_AS[@]}" test -x "$CODE_DIR" -a -w "$CODE_DIR" || { PREPARE_ERROR="the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off"; return 1; }
+  "${JOB_AS[@]}" test -x "$CODE_DIR" -a -w "$CODE_DIR" && return 0
+  local why="the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off"
+  # a user named on purpose: the run fails; the default (auto): the job runs as this runner's user,
+  # as where no separate user is possible, and the run's reason says so
+  case "${DSTACK_JOB_USER:-auto}" in
+    auto) ;;
+    *) PREPARE_ERROR="$why"; return 1 ;;
+  esac
+  job_user_reclaim
+  JOB_USER=
+  JOB_AS=()
+  note "warning: the job ran as this runner's user: $why"
 }
 
 # in the job's subshell, before it becomes the job: HOME, TMPDIR and the user's names
