@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 38590:
+/***/ 32820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43,7 +43,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 
 // MODULES //
 
-var main = __nccwpck_require__( 58337 );
+var main = __nccwpck_require__( 83067 );
 
 
 // EXPORTS //
@@ -53,7 +53,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58337:
+/***/ 83067:
 /***/ ((module) => {
 
 /**
@@ -191,7 +191,7 @@ module.exports = getter;
 
 /***/ }),
 
-/***/ 36282:
+/***/ 10976:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -236,7 +236,7 @@ module.exports = getter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 95229 );
+var main = __nccwpck_require__( 90647 );
 
 
 // EXPORTS //
@@ -246,7 +246,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 95229:
+/***/ 90647:
 /***/ ((module) => {
 
 /**
@@ -393,7 +393,7 @@ module.exports = setter;
 
 /***/ }),
 
-/***/ 68702:
+/***/ 66056:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -430,7 +430,7 @@ module.exports = setter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 22241 );
+var main = __nccwpck_require__( 92687 );
 
 
 // EXPORTS //
@@ -440,7 +440,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 22241:
+/***/ 92687:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -465,12 +465,12 @@ module.exports = main;
 
 // MODULES //
 
-var isAccessorArray = __nccwpck_require__( 48582 );
-var getter = __nccwpck_require__( 67726 );
-var setter = __nccwpck_require__( 15818 );
-var accessorGetter = __nccwpck_require__( 38590 );
-var accessorSetter = __nccwpck_require__( 36282 );
-var dtype = __nccwpck_require__( 1581 );
+var isAccessorArray = __nccwpck_require__( 63576 );
+var getter = __nccwpck_require__( 71744 );
+var setter = __nccwpck_require__( 23540 );
+var accessorGetter = __nccwpck_require__( 32820 );
+var accessorSetter = __nccwpck_require__( 10976 );
+var dtype = __nccwpck_require__( 14975 );
 
 
 // MAIN //
@@ -528,7 +528,7 @@ module.exports = arraylike2object;
 
 /***/ }),
 
-/***/ 48582:
+/***/ 63576:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -569,7 +569,7 @@ module.exports = arraylike2object;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63161 );
+var main = __nccwpck_require__( 63359 );
 
 
 // EXPORTS //
@@ -579,7 +579,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 63161:
+/***/ 63359:
 /***/ ((module) => {
 
 /**
@@ -637,7 +637,7 @@ module.exports = isAccessorArray;
 
 /***/ }),
 
-/***/ 79973:
+/***/ 19167:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -678,7 +678,7 @@ module.exports = isAccessorArray;
 
 // MODULES //
 
-var main = __nccwpck_require__( 34708 );
+var main = __nccwpck_require__( 82346 );
 
 
 // EXPORTS //
@@ -688,7 +688,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 34708:
+/***/ 82346:
 /***/ ((module) => {
 
 /**
@@ -751,7 +751,7 @@ module.exports = isComplex128Array;
 
 /***/ }),
 
-/***/ 18382:
+/***/ 32508:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -792,7 +792,7 @@ module.exports = isComplex128Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 16817 );
+var main = __nccwpck_require__( 28179 );
 
 
 // EXPORTS //
@@ -802,7 +802,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 16817:
+/***/ 28179:
 /***/ ((module) => {
 
 /**
@@ -865,7 +865,7 @@ module.exports = isComplex64Array;
 
 /***/ }),
 
-/***/ 82773:
+/***/ 68787:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -908,7 +908,7 @@ module.exports = isComplex64Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80644 );
+var main = __nccwpck_require__( 13742 );
 
 
 // EXPORTS //
@@ -918,7 +918,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80644:
+/***/ 13742:
 /***/ ((module) => {
 
 /**
@@ -978,7 +978,7 @@ module.exports = filled;
 
 /***/ }),
 
-/***/ 67726:
+/***/ 71744:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1019,7 +1019,7 @@ module.exports = filled;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80369 );
+var main = __nccwpck_require__( 82903 );
 
 
 // EXPORTS //
@@ -1029,7 +1029,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80369:
+/***/ 82903:
 /***/ ((module) => {
 
 /**
@@ -1321,7 +1321,7 @@ module.exports = getter;
 
 /***/ }),
 
-/***/ 15818:
+/***/ 23540:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1364,7 +1364,7 @@ module.exports = getter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 98477 );
+var main = __nccwpck_require__( 97563 );
 
 
 // EXPORTS //
@@ -1374,7 +1374,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 98477:
+/***/ 97563:
 /***/ ((module) => {
 
 /**
@@ -1690,7 +1690,7 @@ module.exports = setter;
 
 /***/ }),
 
-/***/ 6304:
+/***/ 21830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1727,7 +1727,7 @@ module.exports = setter;
 
 // MODULES //
 
-var main = __nccwpck_require__( 79095 );
+var main = __nccwpck_require__( 1401 );
 
 
 // EXPORTS //
@@ -1737,7 +1737,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 79095:
+/***/ 1401:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1762,7 +1762,7 @@ module.exports = main;
 
 // MODULES //
 
-var filled = __nccwpck_require__( 82773 );
+var filled = __nccwpck_require__( 68787 );
 
 
 // MAIN //
@@ -1789,7 +1789,7 @@ module.exports = zeros;
 
 /***/ }),
 
-/***/ 22321:
+/***/ 8899:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1814,7 +1814,7 @@ module.exports = zeros;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 18822 );
+var Boolean = __nccwpck_require__( 48400 );
 
 
 // MAIN //
@@ -1846,7 +1846,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 32052:
+/***/ 3566:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1871,7 +1871,7 @@ module.exports = fromArray;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 18822 );
+var Boolean = __nccwpck_require__( 48400 );
 
 
 // MAIN //
@@ -1906,7 +1906,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 34361:
+/***/ 90207:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -1931,7 +1931,7 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var Boolean = __nccwpck_require__( 18822 );
+var Boolean = __nccwpck_require__( 48400 );
 
 
 // MAIN //
@@ -1971,7 +1971,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 69771:
+/***/ 35685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -2062,7 +2062,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 90166 );
+var main = __nccwpck_require__( 54196 );
 
 
 // EXPORTS //
@@ -2072,7 +2072,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90166:
+/***/ 54196:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -2099,28 +2099,28 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
-var isCollection = __nccwpck_require__( 63023 );
-var isArrayBuffer = __nccwpck_require__( 70330 );
-var isObject = __nccwpck_require__( 73332 );
-var isFunction = __nccwpck_require__( 7023 );
-var isBoolean = (__nccwpck_require__(73313).isPrimitive);
-var isInteger = (__nccwpck_require__(32959).isPrimitive);
-var isString = (__nccwpck_require__(29494).isPrimitive);
-var isStringArray = (__nccwpck_require__(906).primitives);
-var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
-var setReadOnly = __nccwpck_require__( 23418 );
-var setReadOnlyAccessor = __nccwpck_require__( 20316 );
-var Uint8Array = __nccwpck_require__( 23585 );
-var Boolean = __nccwpck_require__( 18822 );
-var getter = __nccwpck_require__( 67726 );
-var floor = __nccwpck_require__( 96028 );
-var accessorGetter = __nccwpck_require__( 38590 );
-var format = __nccwpck_require__( 3530 );
-var fromIterator = __nccwpck_require__( 32052 );
-var fromIteratorMap = __nccwpck_require__( 34361 );
-var fromArray = __nccwpck_require__( 22321 );
+var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
+var isCollection = __nccwpck_require__( 80593 );
+var isArrayBuffer = __nccwpck_require__( 36759 );
+var isObject = __nccwpck_require__( 79418 );
+var isFunction = __nccwpck_require__( 66593 );
+var isBoolean = (__nccwpck_require__(67035).isPrimitive);
+var isInteger = (__nccwpck_require__(20037).isPrimitive);
+var isString = (__nccwpck_require__(4156).isPrimitive);
+var isStringArray = (__nccwpck_require__(64064).primitives);
+var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var setReadOnlyAccessor = __nccwpck_require__( 72694 );
+var Uint8Array = __nccwpck_require__( 65183 );
+var Boolean = __nccwpck_require__( 48400 );
+var getter = __nccwpck_require__( 71744 );
+var floor = __nccwpck_require__( 42334 );
+var accessorGetter = __nccwpck_require__( 32820 );
+var format = __nccwpck_require__( 17760 );
+var fromIterator = __nccwpck_require__( 3566 );
+var fromIteratorMap = __nccwpck_require__( 90207 );
+var fromArray = __nccwpck_require__( 8899 );
 
 
 // VARIABLES //
@@ -4571,7 +4571,7 @@ module.exports = BooleanArray;
 
 /***/ }),
 
-/***/ 71902:
+/***/ 90856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4596,9 +4596,9 @@ module.exports = BooleanArray;
 
 // MODULES //
 
-var isComplexLike = __nccwpck_require__( 8515 );
-var real = __nccwpck_require__( 89463 );
-var imag = __nccwpck_require__( 32553 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var real = __nccwpck_require__( 22365 );
+var imag = __nccwpck_require__( 79695 );
 
 
 // MAIN //
@@ -4639,7 +4639,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 69269:
+/***/ 56799:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4664,11 +4664,11 @@ module.exports = fromArray;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var format = __nccwpck_require__( 3530 );
-var real = __nccwpck_require__( 89463 );
-var imag = __nccwpck_require__( 32553 );
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var format = __nccwpck_require__( 17760 );
+var real = __nccwpck_require__( 22365 );
+var imag = __nccwpck_require__( 79695 );
 
 
 // MAIN //
@@ -4711,7 +4711,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 73924:
+/***/ 62962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4736,11 +4736,11 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var format = __nccwpck_require__( 3530 );
-var real = __nccwpck_require__( 89463 );
-var imag = __nccwpck_require__( 32553 );
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var format = __nccwpck_require__( 17760 );
+var real = __nccwpck_require__( 22365 );
+var imag = __nccwpck_require__( 79695 );
 
 
 // MAIN //
@@ -4788,7 +4788,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 50930:
+/***/ 23684:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -4879,7 +4879,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 79045 );
+var main = __nccwpck_require__( 38091 );
 
 
 // EXPORTS //
@@ -4889,7 +4889,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 79045:
+/***/ 38091:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable no-restricted-syntax, max-lines, no-invalid-this */
@@ -4916,37 +4916,37 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isCollection = __nccwpck_require__( 63023 );
-var isArrayBuffer = __nccwpck_require__( 70330 );
-var isObject = __nccwpck_require__( 73332 );
-var isArray = __nccwpck_require__( 14036 );
-var isStringArray = (__nccwpck_require__(906).primitives);
-var isString = __nccwpck_require__( 29494 );
-var isFunction = __nccwpck_require__( 7023 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var isEven = __nccwpck_require__( 79644 );
-var isInteger = __nccwpck_require__( 80190 );
-var isComplex64Array = __nccwpck_require__( 18382 );
-var isComplex128Array = __nccwpck_require__( 79973 );
-var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
-var setReadOnly = __nccwpck_require__( 23418 );
-var setReadOnlyAccessor = __nccwpck_require__( 20316 );
-var Float64Array = __nccwpck_require__( 24221 );
-var Complex128 = __nccwpck_require__( 88325 );
-var real = __nccwpck_require__( 89463 );
-var imag = __nccwpck_require__( 32553 );
-var floor = __nccwpck_require__( 96028 );
-var reinterpret64 = __nccwpck_require__( 39628 );
-var reinterpret128 = __nccwpck_require__( 26447 );
-var getter = __nccwpck_require__( 67726 );
-var accessorGetter = __nccwpck_require__( 38590 );
-var format = __nccwpck_require__( 3530 );
-var fromIterator = __nccwpck_require__( 69269 );
-var fromIteratorMap = __nccwpck_require__( 73924 );
-var fromArray = __nccwpck_require__( 71902 );
+var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isCollection = __nccwpck_require__( 80593 );
+var isArrayBuffer = __nccwpck_require__( 36759 );
+var isObject = __nccwpck_require__( 79418 );
+var isArray = __nccwpck_require__( 7678 );
+var isStringArray = (__nccwpck_require__(64064).primitives);
+var isString = __nccwpck_require__( 4156 );
+var isFunction = __nccwpck_require__( 66593 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var isEven = __nccwpck_require__( 20530 );
+var isInteger = __nccwpck_require__( 2804 );
+var isComplex64Array = __nccwpck_require__( 32508 );
+var isComplex128Array = __nccwpck_require__( 19167 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var setReadOnlyAccessor = __nccwpck_require__( 72694 );
+var Float64Array = __nccwpck_require__( 69979 );
+var Complex128 = __nccwpck_require__( 94875 );
+var real = __nccwpck_require__( 22365 );
+var imag = __nccwpck_require__( 79695 );
+var floor = __nccwpck_require__( 42334 );
+var reinterpret64 = __nccwpck_require__( 40518 );
+var reinterpret128 = __nccwpck_require__( 85765 );
+var getter = __nccwpck_require__( 71744 );
+var accessorGetter = __nccwpck_require__( 32820 );
+var format = __nccwpck_require__( 17760 );
+var fromIterator = __nccwpck_require__( 56799 );
+var fromIteratorMap = __nccwpck_require__( 62962 );
+var fromArray = __nccwpck_require__( 90856 );
 
 
 // VARIABLES //
@@ -7934,7 +7934,7 @@ module.exports = Complex128Array;
 
 /***/ }),
 
-/***/ 32613:
+/***/ 24299:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -7959,9 +7959,9 @@ module.exports = Complex128Array;
 
 // MODULES //
 
-var isComplexLike = __nccwpck_require__( 8515 );
-var realf = __nccwpck_require__( 11034 );
-var imagf = __nccwpck_require__( 42292 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var realf = __nccwpck_require__( 67908 );
+var imagf = __nccwpck_require__( 65478 );
 
 
 // MAIN //
@@ -8002,7 +8002,7 @@ module.exports = fromArray;
 
 /***/ }),
 
-/***/ 51968:
+/***/ 89974:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8027,11 +8027,11 @@ module.exports = fromArray;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var realf = __nccwpck_require__( 11034 );
-var imagf = __nccwpck_require__( 42292 );
-var format = __nccwpck_require__( 3530 );
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var realf = __nccwpck_require__( 67908 );
+var imagf = __nccwpck_require__( 65478 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -8074,7 +8074,7 @@ module.exports = fromIterator;
 
 /***/ }),
 
-/***/ 6341:
+/***/ 61703:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8099,11 +8099,11 @@ module.exports = fromIterator;
 
 // MODULES //
 
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var realf = __nccwpck_require__( 11034 );
-var imagf = __nccwpck_require__( 42292 );
-var format = __nccwpck_require__( 3530 );
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var realf = __nccwpck_require__( 67908 );
+var imagf = __nccwpck_require__( 65478 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -8151,7 +8151,7 @@ module.exports = fromIteratorMap;
 
 /***/ }),
 
-/***/ 75935:
+/***/ 96077:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -8242,7 +8242,7 @@ module.exports = fromIteratorMap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 98282 );
+var main = __nccwpck_require__( 75692 );
 
 
 // EXPORTS //
@@ -8252,7 +8252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 98282:
+/***/ 75692:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable no-restricted-syntax, max-lines, no-invalid-this */
@@ -8279,37 +8279,37 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
-var isArrayLikeObject = __nccwpck_require__( 77324 );
-var isCollection = __nccwpck_require__( 63023 );
-var isArrayBuffer = __nccwpck_require__( 70330 );
-var isObject = __nccwpck_require__( 73332 );
-var isArray = __nccwpck_require__( 14036 );
-var isStringArray = (__nccwpck_require__(906).primitives);
-var isString = (__nccwpck_require__(29494).isPrimitive);
-var isFunction = __nccwpck_require__( 7023 );
-var isComplexLike = __nccwpck_require__( 8515 );
-var isEven = __nccwpck_require__( 79644 );
-var isInteger = __nccwpck_require__( 80190 );
-var isComplex64Array = __nccwpck_require__( 18382 );
-var isComplex128Array = __nccwpck_require__( 79973 );
-var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
-var ITERATOR_SYMBOL = __nccwpck_require__( 98424 );
-var setReadOnly = __nccwpck_require__( 23418 );
-var setReadOnlyAccessor = __nccwpck_require__( 20316 );
-var Float32Array = __nccwpck_require__( 25194 );
-var Complex64 = __nccwpck_require__( 14152 );
-var format = __nccwpck_require__( 3530 );
-var realf = __nccwpck_require__( 11034 );
-var imagf = __nccwpck_require__( 42292 );
-var floor = __nccwpck_require__( 96028 );
-var reinterpret64 = __nccwpck_require__( 39628 );
-var reinterpret128 = __nccwpck_require__( 26447 );
-var getter = __nccwpck_require__( 67726 );
-var accessorGetter = __nccwpck_require__( 38590 );
-var fromIterator = __nccwpck_require__( 51968 );
-var fromIteratorMap = __nccwpck_require__( 6341 );
-var fromArray = __nccwpck_require__( 32613 );
+var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
+var isArrayLikeObject = __nccwpck_require__( 20746 );
+var isCollection = __nccwpck_require__( 80593 );
+var isArrayBuffer = __nccwpck_require__( 36759 );
+var isObject = __nccwpck_require__( 79418 );
+var isArray = __nccwpck_require__( 7678 );
+var isStringArray = (__nccwpck_require__(64064).primitives);
+var isString = (__nccwpck_require__(4156).isPrimitive);
+var isFunction = __nccwpck_require__( 66593 );
+var isComplexLike = __nccwpck_require__( 91837 );
+var isEven = __nccwpck_require__( 20530 );
+var isInteger = __nccwpck_require__( 2804 );
+var isComplex64Array = __nccwpck_require__( 32508 );
+var isComplex128Array = __nccwpck_require__( 19167 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
+var ITERATOR_SYMBOL = __nccwpck_require__( 27242 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var setReadOnlyAccessor = __nccwpck_require__( 72694 );
+var Float32Array = __nccwpck_require__( 84820 );
+var Complex64 = __nccwpck_require__( 81586 );
+var format = __nccwpck_require__( 17760 );
+var realf = __nccwpck_require__( 67908 );
+var imagf = __nccwpck_require__( 65478 );
+var floor = __nccwpck_require__( 42334 );
+var reinterpret64 = __nccwpck_require__( 40518 );
+var reinterpret128 = __nccwpck_require__( 85765 );
+var getter = __nccwpck_require__( 71744 );
+var accessorGetter = __nccwpck_require__( 32820 );
+var fromIterator = __nccwpck_require__( 89974 );
+var fromIteratorMap = __nccwpck_require__( 61703 );
+var fromArray = __nccwpck_require__( 24299 );
 
 
 // VARIABLES //
@@ -11294,7 +11294,7 @@ module.exports = Complex64Array;
 
 /***/ }),
 
-/***/ 41201:
+/***/ 78819:
 /***/ ((module) => {
 
 /**
@@ -11344,7 +11344,7 @@ module.exports = ctor2dtypes;
 
 /***/ }),
 
-/***/ 9538:
+/***/ 89248:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11369,18 +11369,18 @@ module.exports = ctor2dtypes;
 
 // MODULES //
 
-var Float64Array = __nccwpck_require__( 24221 );
-var Float32Array = __nccwpck_require__( 25194 );
-var Uint32Array = __nccwpck_require__( 43494 );
-var Int32Array = __nccwpck_require__( 46517 );
-var Uint16Array = __nccwpck_require__( 86116 );
-var Int16Array = __nccwpck_require__( 64279 );
-var Uint8Array = __nccwpck_require__( 23585 );
-var Uint8ClampedArray = __nccwpck_require__( 25862 );
-var Int8Array = __nccwpck_require__( 60704 );
-var Complex64Array = __nccwpck_require__( 75935 );
-var Complex128Array = __nccwpck_require__( 50930 );
-var BooleanArray = __nccwpck_require__( 69771 );
+var Float64Array = __nccwpck_require__( 69979 );
+var Float32Array = __nccwpck_require__( 84820 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Int32Array = __nccwpck_require__( 22275 );
+var Uint16Array = __nccwpck_require__( 14826 );
+var Int16Array = __nccwpck_require__( 5305 );
+var Uint8Array = __nccwpck_require__( 65183 );
+var Uint8ClampedArray = __nccwpck_require__( 84332 );
+var Int8Array = __nccwpck_require__( 69514 );
+var Complex64Array = __nccwpck_require__( 96077 );
+var Complex128Array = __nccwpck_require__( 23684 );
+var BooleanArray = __nccwpck_require__( 35685 );
 
 
 // MAIN //
@@ -11409,7 +11409,7 @@ module.exports = CTORS;
 
 /***/ }),
 
-/***/ 52119:
+/***/ 57938:
 /***/ ((module) => {
 
 /**
@@ -11458,7 +11458,7 @@ module.exports = DTYPES;
 
 /***/ }),
 
-/***/ 1581:
+/***/ 14975:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11504,7 +11504,7 @@ module.exports = DTYPES;
 
 // MODULES //
 
-var main = __nccwpck_require__( 96524 );
+var main = __nccwpck_require__( 9674 );
 
 
 // EXPORTS //
@@ -11514,7 +11514,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 96524:
+/***/ 9674:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11539,12 +11539,12 @@ module.exports = main;
 
 // MODULES //
 
-var isBuffer = __nccwpck_require__( 28649 );
-var isArray = __nccwpck_require__( 14036 );
-var constructorName = __nccwpck_require__( 57015 );
-var ctor2dtype = __nccwpck_require__( 41201 );
-var CTORS = __nccwpck_require__( 9538 );
-var DTYPES = __nccwpck_require__( 52119 );
+var isBuffer = __nccwpck_require__( 58143 );
+var isArray = __nccwpck_require__( 7678 );
+var constructorName = __nccwpck_require__( 91917 );
+var ctor2dtype = __nccwpck_require__( 78819 );
+var CTORS = __nccwpck_require__( 89248 );
+var DTYPES = __nccwpck_require__( 57938 );
 
 
 // VARIABLES //
@@ -11592,7 +11592,7 @@ module.exports = dtype;
 
 /***/ }),
 
-/***/ 25194:
+/***/ 84820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11629,9 +11629,9 @@ module.exports = dtype;
 
 // MODULES //
 
-var hasFloat32ArraySupport = __nccwpck_require__( 71153 );
-var builtin = __nccwpck_require__( 79757 );
-var polyfill = __nccwpck_require__( 37579 );
+var hasFloat32ArraySupport = __nccwpck_require__( 42287 );
+var builtin = __nccwpck_require__( 3995 );
+var polyfill = __nccwpck_require__( 51261 );
 
 
 // MAIN //
@@ -11651,7 +11651,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 79757:
+/***/ 3995:
 /***/ ((module) => {
 
 /**
@@ -11686,7 +11686,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 37579:
+/***/ 51261:
 /***/ ((module) => {
 
 /**
@@ -11730,7 +11730,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 24221:
+/***/ 69979:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11767,9 +11767,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasFloat64ArraySupport = __nccwpck_require__( 42704 );
-var builtin = __nccwpck_require__( 84380 );
-var polyfill = __nccwpck_require__( 46074 );
+var hasFloat64ArraySupport = __nccwpck_require__( 39714 );
+var builtin = __nccwpck_require__( 15878 );
+var polyfill = __nccwpck_require__( 98520 );
 
 
 // MAIN //
@@ -11789,7 +11789,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 84380:
+/***/ 15878:
 /***/ ((module) => {
 
 /**
@@ -11824,7 +11824,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 46074:
+/***/ 98520:
 /***/ ((module) => {
 
 /**
@@ -11868,7 +11868,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 64279:
+/***/ 5305:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -11905,9 +11905,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt16ArraySupport = __nccwpck_require__( 31954 );
-var builtin = __nccwpck_require__( 81042 );
-var polyfill = __nccwpck_require__( 87900 );
+var hasInt16ArraySupport = __nccwpck_require__( 22528 );
+var builtin = __nccwpck_require__( 15704 );
+var polyfill = __nccwpck_require__( 48350 );
 
 
 // MAIN //
@@ -11927,7 +11927,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 81042:
+/***/ 15704:
 /***/ ((module) => {
 
 /**
@@ -11962,7 +11962,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 87900:
+/***/ 48350:
 /***/ ((module) => {
 
 /**
@@ -12006,7 +12006,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 46517:
+/***/ 22275:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12043,9 +12043,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt32ArraySupport = __nccwpck_require__( 4040 );
-var builtin = __nccwpck_require__( 63236 );
-var polyfill = __nccwpck_require__( 3026 );
+var hasInt32ArraySupport = __nccwpck_require__( 34666 );
+var builtin = __nccwpck_require__( 27678 );
+var polyfill = __nccwpck_require__( 21344 );
 
 
 // MAIN //
@@ -12065,7 +12065,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 63236:
+/***/ 27678:
 /***/ ((module) => {
 
 /**
@@ -12100,7 +12100,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 3026:
+/***/ 21344:
 /***/ ((module) => {
 
 /**
@@ -12144,7 +12144,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 60704:
+/***/ 69514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12181,9 +12181,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasInt8ArraySupport = __nccwpck_require__( 3759 );
-var builtin = __nccwpck_require__( 5175 );
-var polyfill = __nccwpck_require__( 26033 );
+var hasInt8ArraySupport = __nccwpck_require__( 23341 );
+var builtin = __nccwpck_require__( 75533 );
+var polyfill = __nccwpck_require__( 1163 );
 
 
 // MAIN //
@@ -12203,7 +12203,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 5175:
+/***/ 75533:
 /***/ ((module) => {
 
 /**
@@ -12238,7 +12238,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 26033:
+/***/ 1163:
 /***/ ((module) => {
 
 /**
@@ -12282,7 +12282,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 86116:
+/***/ 14826:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12319,9 +12319,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint16ArraySupport = __nccwpck_require__( 69835 );
-var builtin = __nccwpck_require__( 98411 );
-var polyfill = __nccwpck_require__( 15373 );
+var hasUint16ArraySupport = __nccwpck_require__( 55613 );
+var builtin = __nccwpck_require__( 43405 );
+var polyfill = __nccwpck_require__( 40523 );
 
 
 // MAIN //
@@ -12341,7 +12341,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 98411:
+/***/ 43405:
 /***/ ((module) => {
 
 /**
@@ -12376,7 +12376,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 15373:
+/***/ 40523:
 /***/ ((module) => {
 
 /**
@@ -12420,7 +12420,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 43494:
+/***/ 47096:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12457,9 +12457,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint32ArraySupport = __nccwpck_require__( 28021 );
-var builtin = __nccwpck_require__( 76281 );
-var polyfill = __nccwpck_require__( 52639 );
+var hasUint32ArraySupport = __nccwpck_require__( 44171 );
+var builtin = __nccwpck_require__( 62399 );
+var polyfill = __nccwpck_require__( 83689 );
 
 
 // MAIN //
@@ -12479,7 +12479,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 76281:
+/***/ 62399:
 /***/ ((module) => {
 
 /**
@@ -12514,7 +12514,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 52639:
+/***/ 83689:
 /***/ ((module) => {
 
 /**
@@ -12558,7 +12558,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 23585:
+/***/ 65183:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12595,9 +12595,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint8ArraySupport = __nccwpck_require__( 99948 );
-var builtin = __nccwpck_require__( 30448 );
-var polyfill = __nccwpck_require__( 23462 );
+var hasUint8ArraySupport = __nccwpck_require__( 4246 );
+var builtin = __nccwpck_require__( 78570 );
+var polyfill = __nccwpck_require__( 97540 );
 
 
 // MAIN //
@@ -12617,7 +12617,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 30448:
+/***/ 78570:
 /***/ ((module) => {
 
 /**
@@ -12652,7 +12652,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 23462:
+/***/ 97540:
 /***/ ((module) => {
 
 /**
@@ -12696,7 +12696,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 25862:
+/***/ 84332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12733,9 +12733,9 @@ module.exports = polyfill;
 
 // MODULES //
 
-var hasUint8ClampedArraySupport = __nccwpck_require__( 3396 ); // eslint-disable-line id-length
-var builtin = __nccwpck_require__( 63833 );
-var polyfill = __nccwpck_require__( 55615 );
+var hasUint8ClampedArraySupport = __nccwpck_require__( 11414 ); // eslint-disable-line id-length
+var builtin = __nccwpck_require__( 99555 );
+var polyfill = __nccwpck_require__( 93749 );
 
 
 // MAIN //
@@ -12755,7 +12755,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 63833:
+/***/ 99555:
 /***/ ((module) => {
 
 /**
@@ -12790,7 +12790,7 @@ module.exports = ctor;
 
 /***/ }),
 
-/***/ 55615:
+/***/ 93749:
 /***/ ((module) => {
 
 /**
@@ -12834,7 +12834,7 @@ module.exports = polyfill;
 
 /***/ }),
 
-/***/ 50221:
+/***/ 21547:
 /***/ ((module) => {
 
 /**
@@ -12869,7 +12869,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 71153:
+/***/ 42287:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12906,7 +12906,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasFloat32ArraySupport = __nccwpck_require__( 71072 );
+var hasFloat32ArraySupport = __nccwpck_require__( 53498 );
 
 
 // EXPORTS //
@@ -12916,7 +12916,7 @@ module.exports = hasFloat32ArraySupport;
 
 /***/ }),
 
-/***/ 71072:
+/***/ 53498:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -12941,9 +12941,9 @@ module.exports = hasFloat32ArraySupport;
 
 // MODULES //
 
-var isFloat32Array = __nccwpck_require__( 69879 );
-var PINF = __nccwpck_require__( 51651 );
-var GlobalFloat32Array = __nccwpck_require__( 50221 );
+var isFloat32Array = __nccwpck_require__( 41629 );
+var PINF = __nccwpck_require__( 50469 );
+var GlobalFloat32Array = __nccwpck_require__( 21547 );
 
 
 // MAIN //
@@ -12988,7 +12988,7 @@ module.exports = hasFloat32ArraySupport;
 
 /***/ }),
 
-/***/ 459:
+/***/ 5265:
 /***/ ((module) => {
 
 /**
@@ -13023,7 +13023,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 42704:
+/***/ 39714:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13060,7 +13060,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasFloat64ArraySupport = __nccwpck_require__( 39495 );
+var hasFloat64ArraySupport = __nccwpck_require__( 16405 );
 
 
 // EXPORTS //
@@ -13070,7 +13070,7 @@ module.exports = hasFloat64ArraySupport;
 
 /***/ }),
 
-/***/ 39495:
+/***/ 16405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13095,8 +13095,8 @@ module.exports = hasFloat64ArraySupport;
 
 // MODULES //
 
-var isFloat64Array = __nccwpck_require__( 94542 );
-var GlobalFloat64Array = __nccwpck_require__( 459 );
+var isFloat64Array = __nccwpck_require__( 25672 );
+var GlobalFloat64Array = __nccwpck_require__( 5265 );
 
 
 // MAIN //
@@ -13141,7 +13141,7 @@ module.exports = hasFloat64ArraySupport;
 
 /***/ }),
 
-/***/ 32674:
+/***/ 67640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13178,7 +13178,7 @@ module.exports = hasFloat64ArraySupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 98805 );
+var main = __nccwpck_require__( 43103 );
 
 
 // EXPORTS //
@@ -13188,7 +13188,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 98805:
+/***/ 43103:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13213,7 +13213,7 @@ module.exports = main;
 
 // MODULES //
 
-var evil = __nccwpck_require__( 49445 );
+var evil = __nccwpck_require__( 13595 );
 
 
 // MAIN //
@@ -13246,7 +13246,7 @@ module.exports = hasGeneratorSupport;
 
 /***/ }),
 
-/***/ 31954:
+/***/ 22528:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13283,7 +13283,7 @@ module.exports = hasGeneratorSupport;
 
 // MODULES //
 
-var hasInt16ArraySupport = __nccwpck_require__( 20293 );
+var hasInt16ArraySupport = __nccwpck_require__( 32343 );
 
 
 // EXPORTS //
@@ -13293,7 +13293,7 @@ module.exports = hasInt16ArraySupport;
 
 /***/ }),
 
-/***/ 14511:
+/***/ 69:
 /***/ ((module) => {
 
 /**
@@ -13328,7 +13328,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 20293:
+/***/ 32343:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13353,10 +13353,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt16Array = __nccwpck_require__( 7988 );
-var INT16_MAX = __nccwpck_require__( 93436 );
-var INT16_MIN = __nccwpck_require__( 77770 );
-var GlobalInt16Array = __nccwpck_require__( 14511 );
+var isInt16Array = __nccwpck_require__( 96666 );
+var INT16_MAX = __nccwpck_require__( 24366 );
+var INT16_MIN = __nccwpck_require__( 54808 );
+var GlobalInt16Array = __nccwpck_require__( 69 );
 
 
 // MAIN //
@@ -13401,7 +13401,7 @@ module.exports = hasInt16ArraySupport;
 
 /***/ }),
 
-/***/ 4040:
+/***/ 34666:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13438,7 +13438,7 @@ module.exports = hasInt16ArraySupport;
 
 // MODULES //
 
-var hasInt32ArraySupport = __nccwpck_require__( 33903 );
+var hasInt32ArraySupport = __nccwpck_require__( 29869 );
 
 
 // EXPORTS //
@@ -13448,7 +13448,7 @@ module.exports = hasInt32ArraySupport;
 
 /***/ }),
 
-/***/ 55051:
+/***/ 40766:
 /***/ ((module) => {
 
 /**
@@ -13483,7 +13483,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 33903:
+/***/ 29869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13508,10 +13508,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt32Array = __nccwpck_require__( 21574 );
-var INT32_MAX = __nccwpck_require__( 45994 );
-var INT32_MIN = __nccwpck_require__( 19532 );
-var GlobalInt32Array = __nccwpck_require__( 55051 );
+var isInt32Array = __nccwpck_require__( 36400 );
+var INT32_MAX = __nccwpck_require__( 83960 );
+var INT32_MIN = __nccwpck_require__( 44494 );
+var GlobalInt32Array = __nccwpck_require__( 40766 );
 
 
 // MAIN //
@@ -13556,7 +13556,7 @@ module.exports = hasInt32ArraySupport;
 
 /***/ }),
 
-/***/ 3759:
+/***/ 23341:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13593,7 +13593,7 @@ module.exports = hasInt32ArraySupport;
 
 // MODULES //
 
-var hasInt8ArraySupport = __nccwpck_require__( 9114 );
+var hasInt8ArraySupport = __nccwpck_require__( 21548 );
 
 
 // EXPORTS //
@@ -13603,7 +13603,7 @@ module.exports = hasInt8ArraySupport;
 
 /***/ }),
 
-/***/ 56187:
+/***/ 68721:
 /***/ ((module) => {
 
 /**
@@ -13638,7 +13638,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 9114:
+/***/ 21548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13663,10 +13663,10 @@ module.exports = main;
 
 // MODULES //
 
-var isInt8Array = __nccwpck_require__( 94249 );
-var INT8_MAX = __nccwpck_require__( 35707 );
-var INT8_MIN = __nccwpck_require__( 42497 );
-var GlobalInt8Array = __nccwpck_require__( 56187 );
+var isInt8Array = __nccwpck_require__( 54927 );
+var INT8_MAX = __nccwpck_require__( 84861 );
+var INT8_MIN = __nccwpck_require__( 75519 );
+var GlobalInt8Array = __nccwpck_require__( 68721 );
 
 
 // MAIN //
@@ -13711,7 +13711,7 @@ module.exports = hasInt8ArraySupport;
 
 /***/ }),
 
-/***/ 73186:
+/***/ 94444:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13748,7 +13748,7 @@ module.exports = hasInt8ArraySupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 91605 );
+var main = __nccwpck_require__( 76099 );
 
 
 // EXPORTS //
@@ -13758,7 +13758,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 91605:
+/***/ 76099:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13783,8 +13783,8 @@ module.exports = main;
 
 // MODULES //
 
-var hasOwnProp = __nccwpck_require__( 38601 );
-var Symbol = __nccwpck_require__( 33500 );
+var hasOwnProp = __nccwpck_require__( 31907 );
+var Symbol = __nccwpck_require__( 32038 );
 
 
 // MAIN //
@@ -13815,7 +13815,7 @@ module.exports = hasIteratorSymbolSupport;
 
 /***/ }),
 
-/***/ 38601:
+/***/ 31907:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13859,7 +13859,7 @@ module.exports = hasIteratorSymbolSupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 90888 );
+var main = __nccwpck_require__( 54270 );
 
 
 // EXPORTS //
@@ -13869,7 +13869,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90888:
+/***/ 54270:
 /***/ ((module) => {
 
 /**
@@ -13940,7 +13940,7 @@ module.exports = hasOwnProp;
 
 /***/ }),
 
-/***/ 82545:
+/***/ 75547:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -13977,7 +13977,7 @@ module.exports = hasOwnProp;
 
 // MODULES //
 
-var main = __nccwpck_require__( 27456 );
+var main = __nccwpck_require__( 166 );
 
 
 // EXPORTS //
@@ -13987,7 +13987,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 27456:
+/***/ 166:
 /***/ ((module) => {
 
 /**
@@ -14036,7 +14036,7 @@ module.exports = hasSymbolSupport;
 
 /***/ }),
 
-/***/ 47635:
+/***/ 9501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14073,7 +14073,7 @@ module.exports = hasSymbolSupport;
 
 // MODULES //
 
-var main = __nccwpck_require__( 23278 );
+var main = __nccwpck_require__( 36284 );
 
 
 // EXPORTS //
@@ -14083,7 +14083,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 23278:
+/***/ 36284:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14108,7 +14108,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasSymbols = __nccwpck_require__( 82545 );
+var hasSymbols = __nccwpck_require__( 75547 );
 
 
 // VARIABLES //
@@ -14139,7 +14139,7 @@ module.exports = hasToStringTagSupport;
 
 /***/ }),
 
-/***/ 69835:
+/***/ 55613:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14176,7 +14176,7 @@ module.exports = hasToStringTagSupport;
 
 // MODULES //
 
-var hasUint16ArraySupport = __nccwpck_require__( 33558 );
+var hasUint16ArraySupport = __nccwpck_require__( 62364 );
 
 
 // EXPORTS //
@@ -14186,7 +14186,7 @@ module.exports = hasUint16ArraySupport;
 
 /***/ }),
 
-/***/ 33558:
+/***/ 62364:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14211,9 +14211,9 @@ module.exports = hasUint16ArraySupport;
 
 // MODULES //
 
-var isUint16Array = __nccwpck_require__( 19301 );
-var UINT16_MAX = __nccwpck_require__( 70111 );
-var GlobalUint16Array = __nccwpck_require__( 6659 );
+var isUint16Array = __nccwpck_require__( 63599 );
+var UINT16_MAX = __nccwpck_require__( 26653 );
+var GlobalUint16Array = __nccwpck_require__( 5929 );
 
 
 // MAIN //
@@ -14260,7 +14260,7 @@ module.exports = hasUint16ArraySupport;
 
 /***/ }),
 
-/***/ 6659:
+/***/ 5929:
 /***/ ((module) => {
 
 /**
@@ -14295,7 +14295,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 28021:
+/***/ 44171:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14332,7 +14332,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint32ArraySupport = __nccwpck_require__( 1124 );
+var hasUint32ArraySupport = __nccwpck_require__( 8950 );
 
 
 // EXPORTS //
@@ -14342,7 +14342,7 @@ module.exports = hasUint32ArraySupport;
 
 /***/ }),
 
-/***/ 1124:
+/***/ 8950:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14367,9 +14367,9 @@ module.exports = hasUint32ArraySupport;
 
 // MODULES //
 
-var isUint32Array = __nccwpck_require__( 83467 );
-var UINT32_MAX = __nccwpck_require__( 13305 );
-var GlobalUint32Array = __nccwpck_require__( 97863 );
+var isUint32Array = __nccwpck_require__( 13209 );
+var UINT32_MAX = __nccwpck_require__( 98035 );
+var GlobalUint32Array = __nccwpck_require__( 22709 );
 
 
 // MAIN //
@@ -14416,7 +14416,7 @@ module.exports = hasUint32ArraySupport;
 
 /***/ }),
 
-/***/ 97863:
+/***/ 22709:
 /***/ ((module) => {
 
 /**
@@ -14451,7 +14451,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 99948:
+/***/ 4246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14488,7 +14488,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint8ArraySupport = __nccwpck_require__( 5507 );
+var hasUint8ArraySupport = __nccwpck_require__( 90249 );
 
 
 // EXPORTS //
@@ -14498,7 +14498,7 @@ module.exports = hasUint8ArraySupport;
 
 /***/ }),
 
-/***/ 5507:
+/***/ 90249:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14523,9 +14523,9 @@ module.exports = hasUint8ArraySupport;
 
 // MODULES //
 
-var isUint8Array = __nccwpck_require__( 42874 );
-var UINT8_MAX = __nccwpck_require__( 8766 );
-var GlobalUint8Array = __nccwpck_require__( 68587 );
+var isUint8Array = __nccwpck_require__( 10228 );
+var UINT8_MAX = __nccwpck_require__( 92732 );
+var GlobalUint8Array = __nccwpck_require__( 85545 );
 
 
 // MAIN //
@@ -14572,7 +14572,7 @@ module.exports = hasUint8ArraySupport;
 
 /***/ }),
 
-/***/ 68587:
+/***/ 85545:
 /***/ ((module) => {
 
 /**
@@ -14607,7 +14607,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 3396:
+/***/ 11414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14644,7 +14644,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasUint8ClampedArraySupport = __nccwpck_require__( 6699 );
+var hasUint8ClampedArraySupport = __nccwpck_require__( 81641 );
 
 
 // EXPORTS //
@@ -14654,7 +14654,7 @@ module.exports = hasUint8ClampedArraySupport;
 
 /***/ }),
 
-/***/ 6699:
+/***/ 81641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14679,8 +14679,8 @@ module.exports = hasUint8ClampedArraySupport;
 
 // MODULES //
 
-var isUint8ClampedArray = __nccwpck_require__( 46770 );
-var GlobalUint8ClampedArray = __nccwpck_require__( 33283 );
+var isUint8ClampedArray = __nccwpck_require__( 23468 );
+var GlobalUint8ClampedArray = __nccwpck_require__( 18265 );
 
 
 // MAIN //
@@ -14728,7 +14728,7 @@ module.exports = hasUint8ClampedArraySupport;
 
 /***/ }),
 
-/***/ 33283:
+/***/ 18265:
 /***/ ((module) => {
 
 /**
@@ -14763,7 +14763,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 77324:
+/***/ 20746:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14806,7 +14806,7 @@ module.exports = main;
 
 // MODULES //
 
-var main = __nccwpck_require__( 60483 );
+var main = __nccwpck_require__( 53261 );
 
 
 // EXPORTS //
@@ -14816,7 +14816,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 60483:
+/***/ 53261:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14841,8 +14841,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 80190 );
-var MAX_LENGTH = __nccwpck_require__( 80782 );
+var isInteger = __nccwpck_require__( 2804 );
+var MAX_LENGTH = __nccwpck_require__( 47708 );
 
 
 // MAIN //
@@ -14884,7 +14884,7 @@ module.exports = isArrayLikeObject;
 
 /***/ }),
 
-/***/ 54944:
+/***/ 5554:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14927,7 +14927,7 @@ module.exports = isArrayLikeObject;
 
 // MODULES //
 
-var main = __nccwpck_require__( 71255 );
+var main = __nccwpck_require__( 44389 );
 
 
 // EXPORTS //
@@ -14937,7 +14937,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 71255:
+/***/ 44389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -14962,8 +14962,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 80190 );
-var MAX_LENGTH = __nccwpck_require__( 80782 );
+var isInteger = __nccwpck_require__( 2804 );
+var MAX_LENGTH = __nccwpck_require__( 47708 );
 
 
 // MAIN //
@@ -15002,7 +15002,7 @@ module.exports = isArrayLike;
 
 /***/ }),
 
-/***/ 14036:
+/***/ 7678:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15042,7 +15042,7 @@ module.exports = isArrayLike;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80123 );
+var main = __nccwpck_require__( 45953 );
 
 
 // EXPORTS //
@@ -15052,7 +15052,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80123:
+/***/ 45953:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15077,7 +15077,7 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -15122,7 +15122,7 @@ module.exports = f;
 
 /***/ }),
 
-/***/ 70330:
+/***/ 36759:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15163,7 +15163,7 @@ module.exports = f;
 
 // MODULES //
 
-var main = __nccwpck_require__( 5405 );
+var main = __nccwpck_require__( 68011 );
 
 
 // EXPORTS //
@@ -15173,7 +15173,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 5405:
+/***/ 68011:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15198,7 +15198,7 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -15239,7 +15239,7 @@ module.exports = isArrayBuffer;
 
 /***/ }),
 
-/***/ 73313:
+/***/ 67035:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15300,10 +15300,10 @@ module.exports = isArrayBuffer;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 16752 );
-var isPrimitive = __nccwpck_require__( 20980 );
-var isObject = __nccwpck_require__( 79194 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 54726 );
+var isPrimitive = __nccwpck_require__( 56298 );
+var isObject = __nccwpck_require__( 68884 );
 
 
 // MAIN //
@@ -15319,7 +15319,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 16752:
+/***/ 54726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15344,8 +15344,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 20980 );
-var isObject = __nccwpck_require__( 79194 );
+var isPrimitive = __nccwpck_require__( 56298 );
+var isObject = __nccwpck_require__( 68884 );
 
 
 // MAIN //
@@ -15388,7 +15388,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 79194:
+/***/ 68884:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15413,10 +15413,10 @@ module.exports = isBoolean;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 47635 );
-var nativeClass = __nccwpck_require__( 36733 );
-var Boolean = __nccwpck_require__( 18822 );
-var test = __nccwpck_require__( 32940 );
+var hasToStringTag = __nccwpck_require__( 9501 );
+var nativeClass = __nccwpck_require__( 547 );
+var Boolean = __nccwpck_require__( 48400 );
+var test = __nccwpck_require__( 90142 );
 
 
 // VARIABLES //
@@ -15463,7 +15463,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 20980:
+/***/ 56298:
 /***/ ((module) => {
 
 /**
@@ -15518,7 +15518,7 @@ module.exports = isBoolean;
 
 /***/ }),
 
-/***/ 73421:
+/***/ 3547:
 /***/ ((module) => {
 
 /**
@@ -15552,7 +15552,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 32940:
+/***/ 90142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15577,7 +15577,7 @@ module.exports = toString;
 
 // MODULES //
 
-var toString = __nccwpck_require__( 73421 ); // eslint-disable-line stdlib/no-redeclare
+var toString = __nccwpck_require__( 3547 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -15606,7 +15606,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 28649:
+/***/ 58143:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15646,7 +15646,7 @@ module.exports = test;
 
 // MODULES //
 
-var main = __nccwpck_require__( 29960 );
+var main = __nccwpck_require__( 23101 );
 
 
 // EXPORTS //
@@ -15656,7 +15656,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 29960:
+/***/ 23101:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15681,7 +15681,7 @@ module.exports = main;
 
 // MODULES //
 
-var isObjectLike = __nccwpck_require__( 86880 );
+var isObjectLike = __nccwpck_require__( 78318 );
 
 
 // MAIN //
@@ -15733,7 +15733,7 @@ module.exports = isBuffer;
 
 /***/ }),
 
-/***/ 63023:
+/***/ 80593:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15773,7 +15773,7 @@ module.exports = isBuffer;
 
 // MODULES //
 
-var main = __nccwpck_require__( 74106 );
+var main = __nccwpck_require__( 63712 );
 
 
 // EXPORTS //
@@ -15783,7 +15783,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 74106:
+/***/ 63712:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15808,8 +15808,8 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 80190 );
-var MAX_LENGTH = __nccwpck_require__( 28201 );
+var isInteger = __nccwpck_require__( 2804 );
+var MAX_LENGTH = __nccwpck_require__( 71311 );
 
 
 // MAIN //
@@ -15847,7 +15847,7 @@ module.exports = isCollection;
 
 /***/ }),
 
-/***/ 8515:
+/***/ 91837:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15891,7 +15891,7 @@ module.exports = isCollection;
 
 // MODULES //
 
-var main = __nccwpck_require__( 11902 );
+var main = __nccwpck_require__( 76796 );
 
 
 // EXPORTS //
@@ -15901,7 +15901,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 11902:
+/***/ 76796:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -15926,8 +15926,8 @@ module.exports = main;
 
 // MODULES //
 
-var Complex128 = __nccwpck_require__( 88325 );
-var Complex64 = __nccwpck_require__( 14152 );
+var Complex128 = __nccwpck_require__( 94875 );
+var Complex64 = __nccwpck_require__( 81586 );
 
 
 // MAIN //
@@ -15970,7 +15970,7 @@ module.exports = isComplexLike;
 
 /***/ }),
 
-/***/ 69879:
+/***/ 41629:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16011,7 +16011,7 @@ module.exports = isComplexLike;
 
 // MODULES //
 
-var isFloat32Array = __nccwpck_require__( 3858 );
+var isFloat32Array = __nccwpck_require__( 17148 );
 
 
 // EXPORTS //
@@ -16021,7 +16021,7 @@ module.exports = isFloat32Array;
 
 /***/ }),
 
-/***/ 3858:
+/***/ 17148:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16046,7 +16046,7 @@ module.exports = isFloat32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -16087,7 +16087,7 @@ module.exports = isFloat32Array;
 
 /***/ }),
 
-/***/ 94542:
+/***/ 25672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16128,7 +16128,7 @@ module.exports = isFloat32Array;
 
 // MODULES //
 
-var isFloat64Array = __nccwpck_require__( 92497 );
+var isFloat64Array = __nccwpck_require__( 87439 );
 
 
 // EXPORTS //
@@ -16138,7 +16138,7 @@ module.exports = isFloat64Array;
 
 /***/ }),
 
-/***/ 92497:
+/***/ 87439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16163,7 +16163,7 @@ module.exports = isFloat64Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -16204,7 +16204,7 @@ module.exports = isFloat64Array;
 
 /***/ }),
 
-/***/ 7023:
+/***/ 66593:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16245,7 +16245,7 @@ module.exports = isFloat64Array;
 
 // MODULES //
 
-var main = __nccwpck_require__( 25018 );
+var main = __nccwpck_require__( 87600 );
 
 
 // EXPORTS //
@@ -16255,7 +16255,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 25018:
+/***/ 87600:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16280,7 +16280,7 @@ module.exports = main;
 
 // MODULES //
 
-var typeOf = __nccwpck_require__( 32755 );
+var typeOf = __nccwpck_require__( 41841 );
 
 
 // MAIN //
@@ -16312,7 +16312,7 @@ module.exports = isFunction;
 
 /***/ }),
 
-/***/ 7988:
+/***/ 96666:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16353,7 +16353,7 @@ module.exports = isFunction;
 
 // MODULES //
 
-var isInt16Array = __nccwpck_require__( 14299 );
+var isInt16Array = __nccwpck_require__( 36221 );
 
 
 // EXPORTS //
@@ -16363,7 +16363,7 @@ module.exports = isInt16Array;
 
 /***/ }),
 
-/***/ 14299:
+/***/ 36221:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16388,7 +16388,7 @@ module.exports = isInt16Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -16429,7 +16429,7 @@ module.exports = isInt16Array;
 
 /***/ }),
 
-/***/ 21574:
+/***/ 36400:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16470,7 +16470,7 @@ module.exports = isInt16Array;
 
 // MODULES //
 
-var isInt32Array = __nccwpck_require__( 19129 );
+var isInt32Array = __nccwpck_require__( 49287 );
 
 
 // EXPORTS //
@@ -16480,7 +16480,7 @@ module.exports = isInt32Array;
 
 /***/ }),
 
-/***/ 19129:
+/***/ 49287:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16505,7 +16505,7 @@ module.exports = isInt32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -16546,7 +16546,7 @@ module.exports = isInt32Array;
 
 /***/ }),
 
-/***/ 94249:
+/***/ 54927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16587,7 +16587,7 @@ module.exports = isInt32Array;
 
 // MODULES //
 
-var isInt8Array = __nccwpck_require__( 33032 );
+var isInt8Array = __nccwpck_require__( 47226 );
 
 
 // EXPORTS //
@@ -16597,7 +16597,7 @@ module.exports = isInt8Array;
 
 /***/ }),
 
-/***/ 33032:
+/***/ 47226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16622,7 +16622,7 @@ module.exports = isInt8Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -16663,7 +16663,7 @@ module.exports = isInt8Array;
 
 /***/ }),
 
-/***/ 32959:
+/***/ 20037:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16729,10 +16729,10 @@ module.exports = isInt8Array;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 34506 );
-var isPrimitive = __nccwpck_require__( 54710 );
-var isObject = __nccwpck_require__( 75184 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 22068 );
+var isPrimitive = __nccwpck_require__( 88368 );
+var isObject = __nccwpck_require__( 54870 );
 
 
 // MAIN //
@@ -16748,7 +16748,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90233:
+/***/ 82487:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16773,9 +16773,9 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var isInt = __nccwpck_require__( 80190 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var isInt = __nccwpck_require__( 2804 );
 
 
 // MAIN //
@@ -16803,7 +16803,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 34506:
+/***/ 22068:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16828,8 +16828,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 54710 );
-var isObject = __nccwpck_require__( 75184 );
+var isPrimitive = __nccwpck_require__( 88368 );
+var isObject = __nccwpck_require__( 54870 );
 
 
 // MAIN //
@@ -16868,7 +16868,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 75184:
+/***/ 54870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16893,8 +16893,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isObject);
-var isInt = __nccwpck_require__( 90233 );
+var isNumber = (__nccwpck_require__(3180).isObject);
+var isInt = __nccwpck_require__( 82487 );
 
 
 // MAIN //
@@ -16928,7 +16928,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 54710:
+/***/ 88368:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -16953,8 +16953,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isPrimitive);
-var isInt = __nccwpck_require__( 90233 );
+var isNumber = (__nccwpck_require__(3180).isPrimitive);
+var isInt = __nccwpck_require__( 82487 );
 
 
 // MAIN //
@@ -16988,7 +16988,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 45302:
+/***/ 57604:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17013,8 +17013,8 @@ module.exports = isInteger;
 
 // MODULES //
 
-var Uint8Array = __nccwpck_require__( 23585 );
-var Uint16Array = __nccwpck_require__( 86116 );
+var Uint8Array = __nccwpck_require__( 65183 );
+var Uint16Array = __nccwpck_require__( 14826 );
 
 
 // MAIN //
@@ -17032,7 +17032,7 @@ module.exports = ctors;
 
 /***/ }),
 
-/***/ 69625:
+/***/ 40347:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17069,7 +17069,7 @@ module.exports = ctors;
 
 // MODULES //
 
-var IS_LITTLE_ENDIAN = __nccwpck_require__( 57400 );
+var IS_LITTLE_ENDIAN = __nccwpck_require__( 77158 );
 
 
 // EXPORTS //
@@ -17079,7 +17079,7 @@ module.exports = IS_LITTLE_ENDIAN;
 
 /***/ }),
 
-/***/ 57400:
+/***/ 77158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17104,7 +17104,7 @@ module.exports = IS_LITTLE_ENDIAN;
 
 // MODULES //
 
-var ctors = __nccwpck_require__( 45302 );
+var ctors = __nccwpck_require__( 57604 );
 
 
 // VARIABLES //
@@ -17157,7 +17157,7 @@ module.exports = bool;
 
 /***/ }),
 
-/***/ 56376:
+/***/ 27226:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17224,10 +17224,10 @@ module.exports = bool;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 88191 );
-var isPrimitive = __nccwpck_require__( 8945 );
-var isObject = __nccwpck_require__( 64781 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 78845 );
+var isPrimitive = __nccwpck_require__( 97823 );
+var isObject = __nccwpck_require__( 61527 );
 
 
 // MAIN //
@@ -17243,7 +17243,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 88191:
+/***/ 78845:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17268,8 +17268,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 8945 );
-var isObject = __nccwpck_require__( 64781 );
+var isPrimitive = __nccwpck_require__( 97823 );
+var isObject = __nccwpck_require__( 61527 );
 
 
 // MAIN //
@@ -17308,7 +17308,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 64781:
+/***/ 61527:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17333,8 +17333,8 @@ module.exports = isnan;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isObject);
-var isNan = __nccwpck_require__( 9993 );
+var isNumber = (__nccwpck_require__(3180).isObject);
+var isNan = __nccwpck_require__( 86523 );
 
 
 // MAIN //
@@ -17368,7 +17368,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 8945:
+/***/ 97823:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17393,8 +17393,8 @@ module.exports = isnan;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isPrimitive);
-var isNan = __nccwpck_require__( 9993 );
+var isNumber = (__nccwpck_require__(3180).isPrimitive);
+var isNan = __nccwpck_require__( 86523 );
 
 
 // MAIN //
@@ -17432,7 +17432,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 10562:
+/***/ 78016:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17499,10 +17499,10 @@ module.exports = isnan;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 13205 );
-var isPrimitive = __nccwpck_require__( 90199 );
-var isObject = __nccwpck_require__( 95327 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 45239 );
+var isPrimitive = __nccwpck_require__( 95145 );
+var isObject = __nccwpck_require__( 86165 );
 
 
 // MAIN //
@@ -17518,7 +17518,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 13205:
+/***/ 45239:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17543,8 +17543,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 90199 );
-var isObject = __nccwpck_require__( 95327 );
+var isPrimitive = __nccwpck_require__( 95145 );
+var isObject = __nccwpck_require__( 86165 );
 
 
 // MAIN //
@@ -17587,7 +17587,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 95327:
+/***/ 86165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17612,7 +17612,7 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(32959).isObject);
+var isInteger = (__nccwpck_require__(20037).isObject);
 
 
 // MAIN //
@@ -17646,7 +17646,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 90199:
+/***/ 95145:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17671,7 +17671,7 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(32959).isPrimitive);
+var isInteger = (__nccwpck_require__(20037).isPrimitive);
 
 
 // MAIN //
@@ -17705,7 +17705,7 @@ module.exports = isNonNegativeInteger;
 
 /***/ }),
 
-/***/ 18254:
+/***/ 55632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17763,9 +17763,9 @@ module.exports = isNonNegativeInteger;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var arrayfun = __nccwpck_require__( 76820 );
-var isNumber = __nccwpck_require__( 17906 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var arrayfun = __nccwpck_require__( 64698 );
+var isNumber = __nccwpck_require__( 3180 );
 
 
 // VARIABLES //
@@ -17788,7 +17788,7 @@ module.exports = isNumberArray;
 
 /***/ }),
 
-/***/ 17906:
+/***/ 3180:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17855,10 +17855,10 @@ module.exports = isNumberArray;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 24645 );
-var isPrimitive = __nccwpck_require__( 95879 );
-var isObject = __nccwpck_require__( 7311 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 7203 );
+var isPrimitive = __nccwpck_require__( 53709 );
+var isObject = __nccwpck_require__( 29545 );
 
 
 // MAIN //
@@ -17874,7 +17874,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 24645:
+/***/ 7203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17899,8 +17899,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 95879 );
-var isObject = __nccwpck_require__( 7311 );
+var isPrimitive = __nccwpck_require__( 53709 );
+var isObject = __nccwpck_require__( 29545 );
 
 
 // MAIN //
@@ -17939,7 +17939,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 7311:
+/***/ 29545:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -17964,10 +17964,10 @@ module.exports = isNumber;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 47635 );
-var nativeClass = __nccwpck_require__( 36733 );
-var Number = __nccwpck_require__( 43695 );
-var test = __nccwpck_require__( 33111 );
+var hasToStringTag = __nccwpck_require__( 9501 );
+var nativeClass = __nccwpck_require__( 547 );
+var Number = __nccwpck_require__( 84241 );
+var test = __nccwpck_require__( 38473 );
 
 
 // VARIABLES //
@@ -18012,7 +18012,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 95879:
+/***/ 53709:
 /***/ ((module) => {
 
 /**
@@ -18065,7 +18065,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 33684:
+/***/ 42578:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18090,7 +18090,7 @@ module.exports = isNumber;
 
 // MODULES //
 
-var Number = __nccwpck_require__( 43695 );
+var Number = __nccwpck_require__( 84241 );
 
 
 // MAIN //
@@ -18106,7 +18106,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 33111:
+/***/ 38473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18131,7 +18131,7 @@ module.exports = toString;
 
 // MODULES //
 
-var toString = __nccwpck_require__( 33684 ); // eslint-disable-line stdlib/no-redeclare
+var toString = __nccwpck_require__( 42578 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -18160,7 +18160,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 86880:
+/***/ 78318:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18212,9 +18212,9 @@ module.exports = test;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var arrayfun = __nccwpck_require__( 84770 );
-var main = __nccwpck_require__( 20887 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var arrayfun = __nccwpck_require__( 3296 );
+var main = __nccwpck_require__( 71057 );
 
 
 // VARIABLES //
@@ -18234,7 +18234,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 20887:
+/***/ 71057:
 /***/ ((module) => {
 
 /**
@@ -18290,7 +18290,7 @@ module.exports = isObjectLike;
 
 /***/ }),
 
-/***/ 73332:
+/***/ 79418:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18330,7 +18330,7 @@ module.exports = isObjectLike;
 
 // MODULES //
 
-var main = __nccwpck_require__( 2779 );
+var main = __nccwpck_require__( 34205 );
 
 
 // EXPORTS //
@@ -18340,7 +18340,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 2779:
+/***/ 34205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18365,7 +18365,7 @@ module.exports = main;
 
 // MODULES //
 
-var isArray = __nccwpck_require__( 14036 );
+var isArray = __nccwpck_require__( 7678 );
 
 
 // MAIN //
@@ -18400,7 +18400,7 @@ module.exports = isObject;
 
 /***/ }),
 
-/***/ 76483:
+/***/ 29181:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18440,7 +18440,7 @@ module.exports = isObject;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80926 );
+var main = __nccwpck_require__( 11644 );
 
 
 // EXPORTS //
@@ -18450,7 +18450,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80926:
+/***/ 11644:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18475,11 +18475,11 @@ module.exports = main;
 
 // MODULES //
 
-var isObject = __nccwpck_require__( 73332 );
-var isFunction = __nccwpck_require__( 7023 );
-var getPrototypeOf = __nccwpck_require__( 51812 );
-var hasOwnProp = __nccwpck_require__( 38601 );
-var nativeClass = __nccwpck_require__( 36733 );
+var isObject = __nccwpck_require__( 79418 );
+var isFunction = __nccwpck_require__( 66593 );
+var getPrototypeOf = __nccwpck_require__( 13038 );
+var hasOwnProp = __nccwpck_require__( 31907 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -18569,7 +18569,7 @@ module.exports = isPlainObject;
 
 /***/ }),
 
-/***/ 93367:
+/***/ 17765:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18636,10 +18636,10 @@ module.exports = isPlainObject;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 2642 );
-var isPrimitive = __nccwpck_require__( 88222 );
-var isObject = __nccwpck_require__( 42760 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 33300 );
+var isPrimitive = __nccwpck_require__( 95312 );
+var isObject = __nccwpck_require__( 88566 );
 
 
 // MAIN //
@@ -18655,7 +18655,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 2642:
+/***/ 33300:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18680,8 +18680,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 88222 );
-var isObject = __nccwpck_require__( 42760 );
+var isPrimitive = __nccwpck_require__( 95312 );
+var isObject = __nccwpck_require__( 88566 );
 
 
 // MAIN //
@@ -18728,7 +18728,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 42760:
+/***/ 88566:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18753,7 +18753,7 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(32959).isObject);
+var isInteger = (__nccwpck_require__(20037).isObject);
 
 
 // MAIN //
@@ -18787,7 +18787,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 88222:
+/***/ 95312:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18812,7 +18812,7 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var isInteger = (__nccwpck_require__(32959).isPrimitive);
+var isInteger = (__nccwpck_require__(20037).isPrimitive);
 
 
 // MAIN //
@@ -18846,7 +18846,7 @@ module.exports = isPositiveInteger;
 
 /***/ }),
 
-/***/ 906:
+/***/ 64064:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18904,9 +18904,9 @@ module.exports = isPositiveInteger;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var arrayfun = __nccwpck_require__( 84770 );
-var isString = __nccwpck_require__( 29494 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var arrayfun = __nccwpck_require__( 3296 );
+var isString = __nccwpck_require__( 4156 );
 
 
 // VARIABLES //
@@ -18929,7 +18929,7 @@ module.exports = isStringArray;
 
 /***/ }),
 
-/***/ 29494:
+/***/ 4156:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -18990,10 +18990,10 @@ module.exports = isStringArray;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 73385 );
-var isPrimitive = __nccwpck_require__( 20915 );
-var isObject = __nccwpck_require__( 74667 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 58931 );
+var isPrimitive = __nccwpck_require__( 24541 );
+var isObject = __nccwpck_require__( 23577 );
 
 
 // MAIN //
@@ -19009,7 +19009,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 73385:
+/***/ 58931:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19034,8 +19034,8 @@ module.exports = main;
 
 // MODULES //
 
-var isPrimitive = __nccwpck_require__( 20915 );
-var isObject = __nccwpck_require__( 74667 );
+var isPrimitive = __nccwpck_require__( 24541 );
+var isObject = __nccwpck_require__( 23577 );
 
 
 // MAIN //
@@ -19066,7 +19066,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 74667:
+/***/ 23577:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19091,9 +19091,9 @@ module.exports = isString;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 47635 );
-var nativeClass = __nccwpck_require__( 36733 );
-var test = __nccwpck_require__( 20637 );
+var hasToStringTag = __nccwpck_require__( 9501 );
+var nativeClass = __nccwpck_require__( 547 );
+var test = __nccwpck_require__( 66443 );
 
 
 // VARIABLES //
@@ -19138,7 +19138,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 20915:
+/***/ 24541:
 /***/ ((module) => {
 
 /**
@@ -19187,7 +19187,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 20637:
+/***/ 66443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19212,7 +19212,7 @@ module.exports = isString;
 
 // MODULES //
 
-var valueOf = __nccwpck_require__( 74478 ); // eslint-disable-line stdlib/no-redeclare
+var valueOf = __nccwpck_require__( 42252 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -19241,7 +19241,7 @@ module.exports = test;
 
 /***/ }),
 
-/***/ 74478:
+/***/ 42252:
 /***/ ((module) => {
 
 /**
@@ -19275,7 +19275,7 @@ module.exports = valueOf;
 
 /***/ }),
 
-/***/ 45399:
+/***/ 54289:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19321,7 +19321,7 @@ module.exports = valueOf;
 
 // MODULES //
 
-var main = __nccwpck_require__( 52658 );
+var main = __nccwpck_require__( 3552 );
 
 
 // EXPORTS //
@@ -19331,7 +19331,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 52658:
+/***/ 3552:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19356,8 +19356,8 @@ module.exports = main;
 
 // MODULES //
 
-var isNonNegativeInteger = (__nccwpck_require__(10562).isPrimitive);
-var MAX = __nccwpck_require__( 28201 );
+var isNonNegativeInteger = (__nccwpck_require__(78016).isPrimitive);
+var MAX = __nccwpck_require__( 71311 );
 
 
 // MAIN //
@@ -19420,7 +19420,7 @@ module.exports = isTypedArrayLike;
 
 /***/ }),
 
-/***/ 19301:
+/***/ 63599:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19461,7 +19461,7 @@ module.exports = isTypedArrayLike;
 
 // MODULES //
 
-var isUint16Array = __nccwpck_require__( 90228 );
+var isUint16Array = __nccwpck_require__( 82394 );
 
 
 // EXPORTS //
@@ -19471,7 +19471,7 @@ module.exports = isUint16Array;
 
 /***/ }),
 
-/***/ 90228:
+/***/ 82394:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19496,7 +19496,7 @@ module.exports = isUint16Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -19537,7 +19537,7 @@ module.exports = isUint16Array;
 
 /***/ }),
 
-/***/ 83467:
+/***/ 13209:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19578,7 +19578,7 @@ module.exports = isUint16Array;
 
 // MODULES //
 
-var isUint32Array = __nccwpck_require__( 20918 );
+var isUint32Array = __nccwpck_require__( 98168 );
 
 
 // EXPORTS //
@@ -19588,7 +19588,7 @@ module.exports = isUint32Array;
 
 /***/ }),
 
-/***/ 20918:
+/***/ 98168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19613,7 +19613,7 @@ module.exports = isUint32Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -19654,7 +19654,7 @@ module.exports = isUint32Array;
 
 /***/ }),
 
-/***/ 42874:
+/***/ 10228:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19695,7 +19695,7 @@ module.exports = isUint32Array;
 
 // MODULES //
 
-var isUint8Array = __nccwpck_require__( 7453 );
+var isUint8Array = __nccwpck_require__( 37755 );
 
 
 // EXPORTS //
@@ -19705,7 +19705,7 @@ module.exports = isUint8Array;
 
 /***/ }),
 
-/***/ 7453:
+/***/ 37755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19730,7 +19730,7 @@ module.exports = isUint8Array;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -19771,7 +19771,7 @@ module.exports = isUint8Array;
 
 /***/ }),
 
-/***/ 46770:
+/***/ 23468:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19812,7 +19812,7 @@ module.exports = isUint8Array;
 
 // MODULES //
 
-var isUint8ClampedArray = __nccwpck_require__( 66277 );
+var isUint8ClampedArray = __nccwpck_require__( 42947 );
 
 
 // EXPORTS //
@@ -19822,7 +19822,7 @@ module.exports = isUint8ClampedArray;
 
 /***/ }),
 
-/***/ 66277:
+/***/ 42947:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19847,7 +19847,7 @@ module.exports = isUint8ClampedArray;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
+var nativeClass = __nccwpck_require__( 547 );
 
 
 // VARIABLES //
@@ -19888,7 +19888,7 @@ module.exports = isUint8ClampedArray;
 
 /***/ }),
 
-/***/ 84770:
+/***/ 3296:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19934,7 +19934,7 @@ module.exports = isUint8ClampedArray;
 
 // MODULES //
 
-var main = __nccwpck_require__( 3317 );
+var main = __nccwpck_require__( 6359 );
 
 
 // EXPORTS //
@@ -19944,7 +19944,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 3317:
+/***/ 6359:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -19969,8 +19969,8 @@ module.exports = main;
 
 // MODULES //
 
-var isArray = __nccwpck_require__( 14036 );
-var format = __nccwpck_require__( 3530 );
+var isArray = __nccwpck_require__( 7678 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -20036,7 +20036,7 @@ module.exports = arrayfcn;
 
 /***/ }),
 
-/***/ 76820:
+/***/ 64698:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20082,7 +20082,7 @@ module.exports = arrayfcn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 79899 );
+var main = __nccwpck_require__( 95261 );
 
 
 // EXPORTS //
@@ -20092,7 +20092,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 79899:
+/***/ 95261:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20117,8 +20117,8 @@ module.exports = main;
 
 // MODULES //
 
-var isArrayLike = __nccwpck_require__( 54944 );
-var format = __nccwpck_require__( 3530 );
+var isArrayLike = __nccwpck_require__( 5554 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -20184,7 +20184,7 @@ module.exports = arraylikefcn;
 
 /***/ }),
 
-/***/ 91372:
+/***/ 84250:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20231,9 +20231,9 @@ module.exports = arraylikefcn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 96899 );
-var ndarray = __nccwpck_require__( 93407 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 78461 );
+var ndarray = __nccwpck_require__( 72597 );
 
 
 // MAIN //
@@ -20248,7 +20248,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 96899:
+/***/ 78461:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20273,8 +20273,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 2815 );
-var ndarray = __nccwpck_require__( 93407 );
+var stride2offset = __nccwpck_require__( 1417 );
+var ndarray = __nccwpck_require__( 72597 );
 
 
 // MAIN //
@@ -20314,7 +20314,7 @@ module.exports = gapxsumpw;
 
 /***/ }),
 
-/***/ 93407:
+/***/ 72597:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20339,7 +20339,7 @@ module.exports = gapxsumpw;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(54855).ndarray);
+var gsumpw = (__nccwpck_require__(51537).ndarray);
 
 
 // MAIN //
@@ -20383,7 +20383,7 @@ module.exports = gapxsumpw;
 
 /***/ }),
 
-/***/ 67231:
+/***/ 12401:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20408,7 +20408,7 @@ module.exports = gapxsumpw;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
+var floor = __nccwpck_require__( 42334 );
 
 
 // VARIABLES //
@@ -20533,7 +20533,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 54855:
+/***/ 51537:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20580,9 +20580,9 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 32770 );
-var ndarray = __nccwpck_require__( 29044 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 80512 );
+var ndarray = __nccwpck_require__( 90774 );
 
 
 // MAIN //
@@ -20597,7 +20597,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 32770:
+/***/ 80512:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20622,8 +20622,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 2815 );
-var ndarray = __nccwpck_require__( 29044 );
+var stride2offset = __nccwpck_require__( 1417 );
+var ndarray = __nccwpck_require__( 90774 );
 
 
 // MAIN //
@@ -20662,7 +20662,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 29044:
+/***/ 90774:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20687,9 +20687,9 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
-var arraylike2object = __nccwpck_require__( 68702 );
-var accessors = __nccwpck_require__( 67231 );
+var floor = __nccwpck_require__( 42334 );
+var arraylike2object = __nccwpck_require__( 66056 );
+var accessors = __nccwpck_require__( 12401 );
 
 
 // VARIABLES //
@@ -20808,7 +20808,7 @@ module.exports = gsumpw;
 
 /***/ }),
 
-/***/ 18822:
+/***/ 48400:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20857,7 +20857,7 @@ module.exports = gsumpw;
 
 // MODULES //
 
-var main = __nccwpck_require__( 86393 );
+var main = __nccwpck_require__( 94375 );
 
 
 // EXPORTS //
@@ -20867,7 +20867,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86393:
+/***/ 94375:
 /***/ ((module) => {
 
 /**
@@ -20925,7 +20925,7 @@ module.exports = Bool;
 
 /***/ }),
 
-/***/ 14152:
+/***/ 81586:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20962,7 +20962,7 @@ module.exports = Bool;
 
 // MODULES //
 
-var main = __nccwpck_require__( 34063 );
+var main = __nccwpck_require__( 84645 );
 
 
 // EXPORTS //
@@ -20972,7 +20972,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 34063:
+/***/ 84645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -20997,13 +20997,13 @@ module.exports = main;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isPrimitive);
-var setEnumerableReadOnly = __nccwpck_require__( 20510 );
-var setReadOnly = __nccwpck_require__( 23418 );
-var float64ToFloat32 = __nccwpck_require__( 27073 );
-var format = __nccwpck_require__( 3530 );
-var toStr = __nccwpck_require__( 9158 );
-var toJSON = __nccwpck_require__( 28425 );
+var isNumber = (__nccwpck_require__(3180).isPrimitive);
+var setEnumerableReadOnly = __nccwpck_require__( 47436 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var float64ToFloat32 = __nccwpck_require__( 16027 );
+var format = __nccwpck_require__( 17760 );
+var toStr = __nccwpck_require__( 40180 );
+var toJSON = __nccwpck_require__( 82455 );
 
 
 // MAIN //
@@ -21143,7 +21143,7 @@ module.exports = Complex64;
 
 /***/ }),
 
-/***/ 28425:
+/***/ 82455:
 /***/ ((module) => {
 
 /**
@@ -21189,7 +21189,7 @@ module.exports = toJSON;
 
 /***/ }),
 
-/***/ 9158:
+/***/ 40180:
 /***/ ((module) => {
 
 /**
@@ -21238,7 +21238,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 42292:
+/***/ 65478:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21278,7 +21278,7 @@ module.exports = toString;
 
 // MODULES //
 
-var main = __nccwpck_require__( 79867 );
+var main = __nccwpck_require__( 46713 );
 
 
 // EXPORTS //
@@ -21288,7 +21288,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 79867:
+/***/ 46713:
 /***/ ((module) => {
 
 /**
@@ -21337,7 +21337,7 @@ module.exports = imag;
 
 /***/ }),
 
-/***/ 11034:
+/***/ 67908:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21377,7 +21377,7 @@ module.exports = imag;
 
 // MODULES //
 
-var main = __nccwpck_require__( 58013 );
+var main = __nccwpck_require__( 64267 );
 
 
 // EXPORTS //
@@ -21387,7 +21387,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58013:
+/***/ 64267:
 /***/ ((module) => {
 
 /**
@@ -21436,7 +21436,7 @@ module.exports = real;
 
 /***/ }),
 
-/***/ 88325:
+/***/ 94875:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21473,7 +21473,7 @@ module.exports = real;
 
 // MODULES //
 
-var main = __nccwpck_require__( 81204 );
+var main = __nccwpck_require__( 88230 );
 
 
 // EXPORTS //
@@ -21483,7 +21483,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 81204:
+/***/ 88230:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21508,12 +21508,12 @@ module.exports = main;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isPrimitive);
-var setEnumerableReadOnly = __nccwpck_require__( 20510 );
-var setReadOnly = __nccwpck_require__( 23418 );
-var format = __nccwpck_require__( 3530 );
-var toStr = __nccwpck_require__( 42521 );
-var toJSON = __nccwpck_require__( 77450 );
+var isNumber = (__nccwpck_require__(3180).isPrimitive);
+var setEnumerableReadOnly = __nccwpck_require__( 47436 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var format = __nccwpck_require__( 17760 );
+var toStr = __nccwpck_require__( 87291 );
+var toJSON = __nccwpck_require__( 63676 );
 
 
 // MAIN //
@@ -21653,7 +21653,7 @@ module.exports = Complex128;
 
 /***/ }),
 
-/***/ 77450:
+/***/ 63676:
 /***/ ((module) => {
 
 /**
@@ -21699,7 +21699,7 @@ module.exports = toJSON;
 
 /***/ }),
 
-/***/ 42521:
+/***/ 87291:
 /***/ ((module) => {
 
 /**
@@ -21748,7 +21748,7 @@ module.exports = toString;
 
 /***/ }),
 
-/***/ 32553:
+/***/ 79695:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21788,7 +21788,7 @@ module.exports = toString;
 
 // MODULES //
 
-var main = __nccwpck_require__( 55112 );
+var main = __nccwpck_require__( 13594 );
 
 
 // EXPORTS //
@@ -21798,7 +21798,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 55112:
+/***/ 13594:
 /***/ ((module) => {
 
 /**
@@ -21847,7 +21847,7 @@ module.exports = imag;
 
 /***/ }),
 
-/***/ 89463:
+/***/ 22365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -21887,7 +21887,7 @@ module.exports = imag;
 
 // MODULES //
 
-var main = __nccwpck_require__( 59922 );
+var main = __nccwpck_require__( 4444 );
 
 
 // EXPORTS //
@@ -21897,7 +21897,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 59922:
+/***/ 4444:
 /***/ ((module) => {
 
 /**
@@ -21946,7 +21946,7 @@ module.exports = real;
 
 /***/ }),
 
-/***/ 80782:
+/***/ 47708:
 /***/ ((module) => {
 
 /**
@@ -22002,7 +22002,7 @@ module.exports = MAX_ARRAY_LENGTH;
 
 /***/ }),
 
-/***/ 28201:
+/***/ 71311:
 /***/ ((module) => {
 
 /**
@@ -22058,7 +22058,7 @@ module.exports = MAX_TYPED_ARRAY_LENGTH;
 
 /***/ }),
 
-/***/ 27725:
+/***/ 79951:
 /***/ ((module) => {
 
 /**
@@ -22121,7 +22121,7 @@ module.exports = FLOAT32_MAX;
 
 /***/ }),
 
-/***/ 48500:
+/***/ 28858:
 /***/ ((module) => {
 
 /**
@@ -22190,7 +22190,7 @@ module.exports = FLOAT32_SMALLEST_NORMAL;
 
 /***/ }),
 
-/***/ 96031:
+/***/ 20045:
 /***/ ((module) => {
 
 /**
@@ -22246,7 +22246,7 @@ module.exports = E;
 
 /***/ }),
 
-/***/ 18470:
+/***/ 55088:
 /***/ ((module) => {
 
 /**
@@ -22310,7 +22310,7 @@ module.exports = FLOAT64_EPSILON;
 
 /***/ }),
 
-/***/ 18218:
+/***/ 82404:
 /***/ ((module) => {
 
 /**
@@ -22366,7 +22366,7 @@ module.exports = EULERGAMMA;
 
 /***/ }),
 
-/***/ 47899:
+/***/ 11877:
 /***/ ((module) => {
 
 /**
@@ -22431,7 +22431,7 @@ module.exports = FLOAT64_EXPONENT_BIAS;
 
 /***/ }),
 
-/***/ 72796:
+/***/ 86862:
 /***/ ((module) => {
 
 /**
@@ -22486,7 +22486,7 @@ module.exports = FOURTH_PI;
 
 /***/ }),
 
-/***/ 95500:
+/***/ 13822:
 /***/ ((module) => {
 
 /**
@@ -22541,7 +22541,7 @@ module.exports = FLOAT64_GAMMA_LANCZOS_G;
 
 /***/ }),
 
-/***/ 42661:
+/***/ 29475:
 /***/ ((module) => {
 
 /**
@@ -22598,7 +22598,7 @@ module.exports = HALF_LN2;
 
 /***/ }),
 
-/***/ 73239:
+/***/ 5553:
 /***/ ((module) => {
 
 /**
@@ -22653,7 +22653,7 @@ module.exports = HALF_PI;
 
 /***/ }),
 
-/***/ 27181:
+/***/ 43935:
 /***/ ((module) => {
 
 /**
@@ -22716,7 +22716,7 @@ module.exports = FLOAT64_HIGH_WORD_ABS_MASK;
 
 /***/ }),
 
-/***/ 89828:
+/***/ 30222:
 /***/ ((module) => {
 
 /**
@@ -22779,7 +22779,7 @@ module.exports = FLOAT64_HIGH_WORD_EXPONENT_MASK;
 
 /***/ }),
 
-/***/ 66926:
+/***/ 45976:
 /***/ ((module) => {
 
 /**
@@ -22842,7 +22842,7 @@ module.exports = FLOAT64_HIGH_WORD_SIGN_MASK;
 
 /***/ }),
 
-/***/ 82068:
+/***/ 28910:
 /***/ ((module) => {
 
 /**
@@ -22905,7 +22905,7 @@ module.exports = FLOAT64_HIGH_WORD_SIGNIFICAND_MASK;
 
 /***/ }),
 
-/***/ 14364:
+/***/ 74322:
 /***/ ((module) => {
 
 /**
@@ -22963,7 +22963,7 @@ module.exports = LN_SQRT_TWO_PI;
 
 /***/ }),
 
-/***/ 25313:
+/***/ 81239:
 /***/ ((module) => {
 
 /**
@@ -23021,7 +23021,7 @@ module.exports = LN2;
 
 /***/ }),
 
-/***/ 35063:
+/***/ 67137:
 /***/ ((module) => {
 
 /**
@@ -23076,7 +23076,7 @@ module.exports = FLOAT64_MAX_BASE10_EXPONENT;
 
 /***/ }),
 
-/***/ 42317:
+/***/ 92656:
 /***/ ((module) => {
 
 /**
@@ -23137,7 +23137,7 @@ module.exports = FLOAT64_MAX_BASE2_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 66498:
+/***/ 46276:
 /***/ ((module) => {
 
 /**
@@ -23198,7 +23198,7 @@ module.exports = FLOAT64_MAX_BASE2_EXPONENT;
 
 /***/ }),
 
-/***/ 15643:
+/***/ 74193:
 /***/ ((module) => {
 
 /**
@@ -23261,7 +23261,7 @@ module.exports = FLOAT64_MAX_LN;
 
 /***/ }),
 
-/***/ 28351:
+/***/ 30313:
 /***/ ((module) => {
 
 /**
@@ -23317,7 +23317,7 @@ module.exports = FLOAT64_MAX_NTH_FACTORIAL;
 
 /***/ }),
 
-/***/ 55099:
+/***/ 44241:
 /***/ ((module) => {
 
 /**
@@ -23381,7 +23381,7 @@ module.exports = FLOAT64_MAX_SAFE_INTEGER;
 
 /***/ }),
 
-/***/ 1906:
+/***/ 83424:
 /***/ ((module) => {
 
 /**
@@ -23444,7 +23444,7 @@ module.exports = FLOAT64_MAX;
 
 /***/ }),
 
-/***/ 58265:
+/***/ 65099:
 /***/ ((module) => {
 
 /**
@@ -23499,7 +23499,7 @@ module.exports = FLOAT64_MIN_BASE10_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 75917:
+/***/ 33555:
 /***/ ((module) => {
 
 /**
@@ -23558,7 +23558,7 @@ module.exports = FLOAT64_MIN_BASE10_EXPONENT;
 
 /***/ }),
 
-/***/ 98740:
+/***/ 34862:
 /***/ ((module) => {
 
 /**
@@ -23619,7 +23619,7 @@ module.exports = FLOAT64_MIN_BASE2_EXPONENT_SUBNORMAL;
 
 /***/ }),
 
-/***/ 389:
+/***/ 67999:
 /***/ ((module) => {
 
 /**
@@ -23682,7 +23682,7 @@ module.exports = FLOAT64_MIN_LN;
 
 /***/ }),
 
-/***/ 39013:
+/***/ 81475:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -23718,7 +23718,7 @@ module.exports = FLOAT64_MIN_LN;
 
 // MODULES //
 
-var Number = __nccwpck_require__( 43695 );
+var Number = __nccwpck_require__( 84241 );
 
 
 // MAIN //
@@ -23749,7 +23749,7 @@ module.exports = FLOAT64_NINF;
 
 /***/ }),
 
-/***/ 21815:
+/***/ 31277:
 /***/ ((module) => {
 
 /**
@@ -23803,7 +23803,7 @@ module.exports = FLOAT64_NUM_HIGH_WORD_SIGNIFICAND_BITS;
 
 /***/ }),
 
-/***/ 93683:
+/***/ 39701:
 /***/ ((module) => {
 
 /**
@@ -23858,7 +23858,7 @@ module.exports = PI;
 
 /***/ }),
 
-/***/ 51651:
+/***/ 50469:
 /***/ ((module) => {
 
 /**
@@ -23921,7 +23921,7 @@ module.exports = FLOAT64_PINF;
 
 /***/ }),
 
-/***/ 29735:
+/***/ 55417:
 /***/ ((module) => {
 
 /**
@@ -23990,7 +23990,7 @@ module.exports = FLOAT64_SMALLEST_NORMAL;
 
 /***/ }),
 
-/***/ 24553:
+/***/ 33975:
 /***/ ((module) => {
 
 /**
@@ -24059,7 +24059,7 @@ module.exports = FLOAT64_SMALLEST_SUBNORMAL;
 
 /***/ }),
 
-/***/ 2849:
+/***/ 58159:
 /***/ ((module) => {
 
 /**
@@ -24119,7 +24119,7 @@ module.exports = FLOAT64_SQRT_EPSILON;
 
 /***/ }),
 
-/***/ 76611:
+/***/ 62385:
 /***/ ((module) => {
 
 /**
@@ -24174,7 +24174,7 @@ module.exports = SQRT_TWO_PI;
 
 /***/ }),
 
-/***/ 14161:
+/***/ 96515:
 /***/ ((module) => {
 
 /**
@@ -24232,7 +24232,7 @@ module.exports = SQRT2;
 
 /***/ }),
 
-/***/ 9262:
+/***/ 7120:
 /***/ ((module) => {
 
 /**
@@ -24287,7 +24287,7 @@ module.exports = TWO_PI;
 
 /***/ }),
 
-/***/ 93436:
+/***/ 24366:
 /***/ ((module) => {
 
 /**
@@ -24355,7 +24355,7 @@ module.exports = INT16_MAX;
 
 /***/ }),
 
-/***/ 77770:
+/***/ 54808:
 /***/ ((module) => {
 
 /**
@@ -24423,7 +24423,7 @@ module.exports = INT16_MIN;
 
 /***/ }),
 
-/***/ 45994:
+/***/ 83960:
 /***/ ((module) => {
 
 /**
@@ -24491,7 +24491,7 @@ module.exports = INT32_MAX;
 
 /***/ }),
 
-/***/ 19532:
+/***/ 44494:
 /***/ ((module) => {
 
 /**
@@ -24559,7 +24559,7 @@ module.exports = INT32_MIN;
 
 /***/ }),
 
-/***/ 35707:
+/***/ 84861:
 /***/ ((module) => {
 
 /**
@@ -24627,7 +24627,7 @@ module.exports = INT8_MAX;
 
 /***/ }),
 
-/***/ 42497:
+/***/ 75519:
 /***/ ((module) => {
 
 /**
@@ -24695,7 +24695,7 @@ module.exports = INT8_MIN;
 
 /***/ }),
 
-/***/ 70111:
+/***/ 26653:
 /***/ ((module) => {
 
 /**
@@ -24763,7 +24763,7 @@ module.exports = UINT16_MAX;
 
 /***/ }),
 
-/***/ 13305:
+/***/ 98035:
 /***/ ((module) => {
 
 /**
@@ -24831,7 +24831,7 @@ module.exports = UINT32_MAX;
 
 /***/ }),
 
-/***/ 8766:
+/***/ 92732:
 /***/ ((module) => {
 
 /**
@@ -24899,7 +24899,7 @@ module.exports = UINT8_MAX;
 
 /***/ }),
 
-/***/ 64972:
+/***/ 36990:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -24938,7 +24938,7 @@ module.exports = UINT8_MAX;
 
 // MODULES //
 
-var main = __nccwpck_require__( 26339 );
+var main = __nccwpck_require__( 74209 );
 
 
 // EXPORTS //
@@ -24948,7 +24948,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 26339:
+/***/ 74209:
 /***/ ((module) => {
 
 /**
@@ -24999,7 +24999,7 @@ module.exports = Fcn;
 
 /***/ }),
 
-/***/ 79644:
+/***/ 20530:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25045,7 +25045,7 @@ module.exports = Fcn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 31475 );
+var main = __nccwpck_require__( 18085 );
 
 
 // EXPORTS //
@@ -25055,7 +25055,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 31475:
+/***/ 18085:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25080,7 +25080,7 @@ module.exports = main;
 
 // MODULES //
 
-var isInteger = __nccwpck_require__( 80190 );
+var isInteger = __nccwpck_require__( 2804 );
 
 
 // MAIN //
@@ -25119,7 +25119,7 @@ module.exports = isEven;
 
 /***/ }),
 
-/***/ 79144:
+/***/ 57234:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25165,7 +25165,7 @@ module.exports = isEven;
 
 // MODULES //
 
-var main = __nccwpck_require__( 69935 );
+var main = __nccwpck_require__( 50661 );
 
 
 // EXPORTS //
@@ -25175,7 +25175,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 69935:
+/***/ 50661:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25200,8 +25200,8 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
 
 
 // MAIN //
@@ -25240,7 +25240,7 @@ module.exports = isInfinite;
 
 /***/ }),
 
-/***/ 80190:
+/***/ 2804:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25280,7 +25280,7 @@ module.exports = isInfinite;
 
 // MODULES //
 
-var main = __nccwpck_require__( 22657 );
+var main = __nccwpck_require__( 63835 );
 
 
 // EXPORTS //
@@ -25290,7 +25290,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 22657:
+/***/ 63835:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25315,7 +25315,7 @@ module.exports = main;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
+var floor = __nccwpck_require__( 42334 );
 
 
 // MAIN //
@@ -25346,7 +25346,7 @@ module.exports = isInteger;
 
 /***/ }),
 
-/***/ 9993:
+/***/ 86523:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25386,7 +25386,7 @@ module.exports = isInteger;
 
 // MODULES //
 
-var main = __nccwpck_require__( 73256 );
+var main = __nccwpck_require__( 49382 );
 
 
 // EXPORTS //
@@ -25396,7 +25396,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 73256:
+/***/ 49382:
 /***/ ((module) => {
 
 /**
@@ -25447,7 +25447,7 @@ module.exports = isnan;
 
 /***/ }),
 
-/***/ 4148:
+/***/ 23270:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25487,7 +25487,7 @@ module.exports = isnan;
 
 // MODULES //
 
-var main = __nccwpck_require__( 78363 );
+var main = __nccwpck_require__( 48121 );
 
 
 // EXPORTS //
@@ -25497,7 +25497,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 78363:
+/***/ 48121:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25522,7 +25522,7 @@ module.exports = main;
 
 // MODULES //
 
-var NINF = __nccwpck_require__( 39013 );
+var NINF = __nccwpck_require__( 81475 );
 
 
 // MAIN //
@@ -25553,7 +25553,7 @@ module.exports = isNegativeZero;
 
 /***/ }),
 
-/***/ 83865:
+/***/ 97687:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25599,7 +25599,7 @@ module.exports = isNegativeZero;
 
 // MODULES //
 
-var main = __nccwpck_require__( 8536 );
+var main = __nccwpck_require__( 9106 );
 
 
 // EXPORTS //
@@ -25609,7 +25609,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 8536:
+/***/ 9106:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25634,7 +25634,7 @@ module.exports = main;
 
 // MODULES //
 
-var isEven = __nccwpck_require__( 79644 );
+var isEven = __nccwpck_require__( 20530 );
 
 
 // MAIN //
@@ -25677,7 +25677,7 @@ module.exports = isOdd;
 
 /***/ }),
 
-/***/ 78384:
+/***/ 30866:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25717,7 +25717,7 @@ module.exports = isOdd;
 
 // MODULES //
 
-var main = __nccwpck_require__( 41031 );
+var main = __nccwpck_require__( 7685 );
 
 
 // EXPORTS //
@@ -25727,7 +25727,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 41031:
+/***/ 7685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25752,7 +25752,7 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 51651 );
+var PINF = __nccwpck_require__( 50469 );
 
 
 // MAIN //
@@ -25783,7 +25783,7 @@ module.exports = isPositiveZero;
 
 /***/ }),
 
-/***/ 96962:
+/***/ 66260:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25832,7 +25832,7 @@ module.exports = isPositiveZero;
 
 // MODULES //
 
-var main = __nccwpck_require__( 86933 );
+var main = __nccwpck_require__( 76443 );
 
 
 // EXPORTS //
@@ -25842,7 +25842,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86933:
+/***/ 76443:
 /***/ ((module) => {
 
 /**
@@ -25905,7 +25905,7 @@ module.exports = abs;
 
 /***/ }),
 
-/***/ 42840:
+/***/ 99418:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25948,7 +25948,7 @@ module.exports = abs;
 
 // MODULES //
 
-var main = __nccwpck_require__( 58495 );
+var main = __nccwpck_require__( 80989 );
 
 
 // EXPORTS //
@@ -25958,7 +25958,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58495:
+/***/ 80989:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -25997,10 +25997,10 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var asin = __nccwpck_require__( 40693 );
-var sqrt = __nccwpck_require__( 61824 );
-var PIO4 = __nccwpck_require__( 72796 );
+var isnan = __nccwpck_require__( 86523 );
+var asin = __nccwpck_require__( 49827 );
+var sqrt = __nccwpck_require__( 15478 );
+var PIO4 = __nccwpck_require__( 86862 );
 
 
 // VARIABLES //
@@ -26082,7 +26082,7 @@ module.exports = acos;
 
 /***/ }),
 
-/***/ 40693:
+/***/ 49827:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26128,7 +26128,7 @@ module.exports = acos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 74500 );
+var main = __nccwpck_require__( 222 );
 
 
 // EXPORTS //
@@ -26138,7 +26138,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 74500:
+/***/ 222:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26177,11 +26177,11 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var sqrt = __nccwpck_require__( 61824 );
-var PIO4 = __nccwpck_require__( 72796 );
-var ratevalPQ = __nccwpck_require__( 11649 );
-var ratevalRS = __nccwpck_require__( 16505 );
+var isnan = __nccwpck_require__( 86523 );
+var sqrt = __nccwpck_require__( 15478 );
+var PIO4 = __nccwpck_require__( 86862 );
+var ratevalPQ = __nccwpck_require__( 27947 );
+var ratevalRS = __nccwpck_require__( 50035 );
 
 
 // VARIABLES //
@@ -26283,7 +26283,7 @@ module.exports = asin;
 
 /***/ }),
 
-/***/ 11649:
+/***/ 27947:
 /***/ ((module) => {
 
 /**
@@ -26354,7 +26354,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 16505:
+/***/ 50035:
 /***/ ((module) => {
 
 /**
@@ -26425,7 +26425,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 32216:
+/***/ 91354:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26477,7 +26477,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 351 );
+var main = __nccwpck_require__( 91165 );
 
 
 // EXPORTS //
@@ -26487,7 +26487,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 34284:
+/***/ 59530:
 /***/ ((module) => {
 
 /**
@@ -26558,7 +26558,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 351:
+/***/ 91165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26596,15 +26596,15 @@ module.exports = evalrational;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var log1p = __nccwpck_require__( 86293 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var E = __nccwpck_require__( 96031 );
-var EPSILON = __nccwpck_require__( 18470 );
-var lanczosSumExpGScaled = __nccwpck_require__( 34284 ); // Lanczos approximation scaled by exp(G)
+var isnan = __nccwpck_require__( 86523 );
+var log1p = __nccwpck_require__( 74879 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var E = __nccwpck_require__( 20045 );
+var EPSILON = __nccwpck_require__( 55088 );
+var lanczosSumExpGScaled = __nccwpck_require__( 59530 ); // Lanczos approximation scaled by exp(G)
 
 
 // VARIABLES //
@@ -26718,7 +26718,7 @@ module.exports = beta;
 
 /***/ }),
 
-/***/ 7636:
+/***/ 89986:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26764,7 +26764,7 @@ module.exports = beta;
 
 // MODULES //
 
-var main = __nccwpck_require__( 30075 );
+var main = __nccwpck_require__( 44757 );
 
 
 // EXPORTS //
@@ -26774,7 +26774,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 30075:
+/***/ 44757:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26799,7 +26799,7 @@ module.exports = main;
 
 // MODULES //
 
-var kernelBetainc = (__nccwpck_require__(32292).assign);
+var kernelBetainc = (__nccwpck_require__(59818).assign);
 
 
 // MAIN //
@@ -26842,7 +26842,7 @@ module.exports = betainc;
 
 /***/ }),
 
-/***/ 45394:
+/***/ 17548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26897,7 +26897,7 @@ module.exports = betainc;
 
 // MODULES //
 
-var main = __nccwpck_require__( 61029 );
+var main = __nccwpck_require__( 67811 );
 
 
 // EXPORTS //
@@ -26907,7 +26907,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 61029:
+/***/ 67811:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -26932,13 +26932,13 @@ module.exports = main;
 
 // MODULES //
 
-var MAX_SAFE_INTEGER = __nccwpck_require__( 55099 );
-var PINF = __nccwpck_require__( 51651 );
-var isInteger = __nccwpck_require__( 80190 );
-var isnan = __nccwpck_require__( 9993 );
-var isOdd = __nccwpck_require__( 83865 );
-var floor = __nccwpck_require__( 96028 );
-var gcd = __nccwpck_require__( 46088 );
+var MAX_SAFE_INTEGER = __nccwpck_require__( 44241 );
+var PINF = __nccwpck_require__( 50469 );
+var isInteger = __nccwpck_require__( 2804 );
+var isnan = __nccwpck_require__( 86523 );
+var isOdd = __nccwpck_require__( 97687 );
+var floor = __nccwpck_require__( 42334 );
+var gcd = __nccwpck_require__( 24370 );
 
 
 // MAIN //
@@ -27070,7 +27070,7 @@ module.exports = binomcoef;
 
 /***/ }),
 
-/***/ 54463:
+/***/ 3385:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27116,7 +27116,7 @@ module.exports = binomcoef;
 
 // MODULES //
 
-var main = __nccwpck_require__( 3306 );
+var main = __nccwpck_require__( 27640 );
 
 
 // EXPORTS //
@@ -27126,7 +27126,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 3306:
+/***/ 27640:
 /***/ ((module) => {
 
 /**
@@ -27183,7 +27183,7 @@ module.exports = ceil;
 
 /***/ }),
 
-/***/ 49102:
+/***/ 35672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27232,7 +27232,7 @@ module.exports = ceil;
 
 // MODULES //
 
-var main = __nccwpck_require__( 44529 );
+var main = __nccwpck_require__( 39775 );
 
 
 // EXPORTS //
@@ -27242,7 +27242,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44529:
+/***/ 39775:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27267,11 +27267,11 @@ module.exports = main;
 
 // MODULES //
 
-var SIGN_MASK = __nccwpck_require__( 66926 );
-var ABS_MASK = __nccwpck_require__( 27181 );
-var toWords = __nccwpck_require__( 69787 );
-var getHighWord = __nccwpck_require__( 78724 );
-var fromWords = __nccwpck_require__( 91442 );
+var SIGN_MASK = __nccwpck_require__( 45976 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var toWords = __nccwpck_require__( 87949 );
+var getHighWord = __nccwpck_require__( 2882 );
+var fromWords = __nccwpck_require__( 17844 );
 
 
 // VARIABLES //
@@ -27341,7 +27341,7 @@ module.exports = copysign;
 
 /***/ }),
 
-/***/ 85585:
+/***/ 99191:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27384,7 +27384,7 @@ module.exports = copysign;
 
 // MODULES //
 
-var main = __nccwpck_require__( 56480 );
+var main = __nccwpck_require__( 84274 );
 
 
 // EXPORTS //
@@ -27394,7 +27394,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 56480:
+/***/ 84274:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27433,12 +27433,12 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 78724 );
-var kernelCos = __nccwpck_require__( 26561 );
-var kernelSin = __nccwpck_require__( 89272 );
-var rempio2 = __nccwpck_require__( 22032 );
-var ABS_MASK = __nccwpck_require__( 27181 );
-var EXPONENT_MASK = __nccwpck_require__( 89828 );
+var getHighWord = __nccwpck_require__( 2882 );
+var kernelCos = __nccwpck_require__( 71567 );
+var kernelSin = __nccwpck_require__( 70186 );
+var rempio2 = __nccwpck_require__( 93982 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var EXPONENT_MASK = __nccwpck_require__( 30222 );
 
 
 // VARIABLES //
@@ -27533,7 +27533,7 @@ module.exports = cos;
 
 /***/ }),
 
-/***/ 2410:
+/***/ 30988:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27585,7 +27585,7 @@ module.exports = cos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 44813 );
+var main = __nccwpck_require__( 84387 );
 
 
 // EXPORTS //
@@ -27595,7 +27595,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 44813:
+/***/ 84387:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -27634,19 +27634,19 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var exp = __nccwpck_require__( 76225 );
-var setLowWord = __nccwpck_require__( 52820 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var polyvalPP = __nccwpck_require__( 83966 );
-var polyvalQQ = __nccwpck_require__( 80964 );
-var polyvalPA = __nccwpck_require__( 58797 );
-var polyvalQA = __nccwpck_require__( 69908 );
-var polyvalRA = __nccwpck_require__( 62691 );
-var polyvalSA = __nccwpck_require__( 36050 );
-var polyvalRB = __nccwpck_require__( 91462 );
-var polyvalSB = __nccwpck_require__( 94431 );
+var isnan = __nccwpck_require__( 86523 );
+var exp = __nccwpck_require__( 31851 );
+var setLowWord = __nccwpck_require__( 23786 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var polyvalPP = __nccwpck_require__( 48300 );
+var polyvalQQ = __nccwpck_require__( 98018 );
+var polyvalPA = __nccwpck_require__( 60675 );
+var polyvalQA = __nccwpck_require__( 25266 );
+var polyvalRA = __nccwpck_require__( 98925 );
+var polyvalSA = __nccwpck_require__( 61332 );
+var polyvalRB = __nccwpck_require__( 516 );
+var polyvalSB = __nccwpck_require__( 99101 );
 
 
 // VARIABLES //
@@ -28012,7 +28012,7 @@ module.exports = erfc;
 
 /***/ }),
 
-/***/ 58797:
+/***/ 60675:
 /***/ ((module) => {
 
 /**
@@ -28066,7 +28066,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 83966:
+/***/ 48300:
 /***/ ((module) => {
 
 /**
@@ -28120,7 +28120,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 69908:
+/***/ 25266:
 /***/ ((module) => {
 
 /**
@@ -28174,7 +28174,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 80964:
+/***/ 98018:
 /***/ ((module) => {
 
 /**
@@ -28228,7 +28228,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 62691:
+/***/ 98925:
 /***/ ((module) => {
 
 /**
@@ -28282,7 +28282,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 91462:
+/***/ 516:
 /***/ ((module) => {
 
 /**
@@ -28336,7 +28336,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 36050:
+/***/ 61332:
 /***/ ((module) => {
 
 /**
@@ -28390,7 +28390,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 94431:
+/***/ 99101:
 /***/ ((module) => {
 
 /**
@@ -28444,7 +28444,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 77457:
+/***/ 80119:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -28493,7 +28493,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 2400 );
+var main = __nccwpck_require__( 44306 );
 
 
 // EXPORTS //
@@ -28503,7 +28503,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 2400:
+/***/ 44306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -28541,16 +28541,16 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var sqrt = __nccwpck_require__( 61824 );
-var ln = __nccwpck_require__( 82972 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var rationalFcnR1 = __nccwpck_require__( 19071 );
-var rationalFcnR2 = __nccwpck_require__( 90351 );
-var rationalFcnR3 = __nccwpck_require__( 82411 );
-var rationalFcnR4 = __nccwpck_require__( 3443 );
-var rationalFcnR5 = __nccwpck_require__( 87895 );
+var isnan = __nccwpck_require__( 86523 );
+var sqrt = __nccwpck_require__( 15478 );
+var ln = __nccwpck_require__( 51550 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var rationalFcnR1 = __nccwpck_require__( 54801 );
+var rationalFcnR2 = __nccwpck_require__( 29945 );
+var rationalFcnR3 = __nccwpck_require__( 55733 );
+var rationalFcnR4 = __nccwpck_require__( 95917 );
+var rationalFcnR5 = __nccwpck_require__( 98097 );
 
 
 // VARIABLES //
@@ -28735,7 +28735,7 @@ module.exports = erfcinv;
 
 /***/ }),
 
-/***/ 19071:
+/***/ 54801:
 /***/ ((module) => {
 
 /**
@@ -28806,7 +28806,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 90351:
+/***/ 29945:
 /***/ ((module) => {
 
 /**
@@ -28877,7 +28877,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 82411:
+/***/ 55733:
 /***/ ((module) => {
 
 /**
@@ -28948,7 +28948,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 3443:
+/***/ 95917:
 /***/ ((module) => {
 
 /**
@@ -29019,7 +29019,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 87895:
+/***/ 98097:
 /***/ ((module) => {
 
 /**
@@ -29090,7 +29090,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 99357:
+/***/ 36567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29159,8 +29159,8 @@ module.exports = evalrational;
 
 // MODULES //
 
-var ldexp = __nccwpck_require__( 73417 );
-var polyvalP = __nccwpck_require__( 41819 );
+var ldexp = __nccwpck_require__( 83291 );
+var polyvalP = __nccwpck_require__( 71589 );
 
 
 // MAIN //
@@ -29196,7 +29196,7 @@ module.exports = expmulti;
 
 /***/ }),
 
-/***/ 76225:
+/***/ 31851:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29242,7 +29242,7 @@ module.exports = expmulti;
 
 // MODULES //
 
-var main = __nccwpck_require__( 18128 );
+var main = __nccwpck_require__( 81878 );
 
 
 // EXPORTS //
@@ -29252,7 +29252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 18128:
+/***/ 81878:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29321,11 +29321,11 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var trunc = __nccwpck_require__( 89544 );
-var NINF = __nccwpck_require__( 39013 );
-var PINF = __nccwpck_require__( 51651 );
-var expmulti = __nccwpck_require__( 99357 );
+var isnan = __nccwpck_require__( 86523 );
+var trunc = __nccwpck_require__( 81262 );
+var NINF = __nccwpck_require__( 81475 );
+var PINF = __nccwpck_require__( 50469 );
+var expmulti = __nccwpck_require__( 36567 );
 
 
 // VARIABLES //
@@ -29493,7 +29493,7 @@ module.exports = exp;
 
 /***/ }),
 
-/***/ 41819:
+/***/ 71589:
 /***/ ((module) => {
 
 /**
@@ -29547,7 +29547,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 83115:
+/***/ 40141:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29593,7 +29593,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var expm1 = __nccwpck_require__( 85206 );
+var expm1 = __nccwpck_require__( 56172 );
 
 
 // EXPORTS //
@@ -29603,7 +29603,7 @@ module.exports = expm1;
 
 /***/ }),
 
-/***/ 85206:
+/***/ 56172:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -29642,15 +29642,15 @@ module.exports = expm1;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var getHighWord = __nccwpck_require__( 78724 );
-var setHighWord = __nccwpck_require__( 92128 );
-var fromWords = __nccwpck_require__( 91442 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 47899 );
-var HALF_LN2 = __nccwpck_require__( 42661 );
-var polyval = __nccwpck_require__( 38630 );
+var isnan = __nccwpck_require__( 86523 );
+var getHighWord = __nccwpck_require__( 2882 );
+var setHighWord = __nccwpck_require__( 45990 );
+var fromWords = __nccwpck_require__( 17844 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 11877 );
+var HALF_LN2 = __nccwpck_require__( 29475 );
+var polyval = __nccwpck_require__( 46736 );
 
 
 // VARIABLES //
@@ -29969,7 +29969,7 @@ module.exports = expm1;
 
 /***/ }),
 
-/***/ 38630:
+/***/ 46736:
 /***/ ((module) => {
 
 /**
@@ -30023,7 +30023,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 46637:
+/***/ 79119:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30078,7 +30078,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 67852 );
+var main = __nccwpck_require__( 42938 );
 
 
 // EXPORTS //
@@ -30088,7 +30088,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 67852:
+/***/ 42938:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30113,12 +30113,12 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInteger = __nccwpck_require__( 80190 );
-var gamma = __nccwpck_require__( 6875 );
-var PINF = __nccwpck_require__( 51651 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
-var FACTORIALS = __nccwpck_require__( 46602 );
+var isnan = __nccwpck_require__( 86523 );
+var isInteger = __nccwpck_require__( 2804 );
+var gamma = __nccwpck_require__( 40905 );
+var PINF = __nccwpck_require__( 50469 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
+var FACTORIALS = __nccwpck_require__( 75613 );
 
 
 // MAIN //
@@ -30181,7 +30181,7 @@ module.exports = factorial;
 
 /***/ }),
 
-/***/ 96028:
+/***/ 42334:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30227,7 +30227,7 @@ module.exports = factorial;
 
 // MODULES //
 
-var main = __nccwpck_require__( 98259 );
+var main = __nccwpck_require__( 55681 );
 
 
 // EXPORTS //
@@ -30237,7 +30237,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 98259:
+/***/ 55681:
 /***/ ((module) => {
 
 /**
@@ -30294,7 +30294,7 @@ module.exports = floor;
 
 /***/ }),
 
-/***/ 1637:
+/***/ 11011:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30335,16 +30335,16 @@ module.exports = floor;
 
 // MODULES //
 
-var lanczosSum = __nccwpck_require__( 60736 );
-var gamma = __nccwpck_require__( 6875 );
-var log1p = __nccwpck_require__( 86293 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var EPSILON = __nccwpck_require__( 18470 );
-var E = __nccwpck_require__( 96031 );
-var G = __nccwpck_require__( 95500 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
+var lanczosSum = __nccwpck_require__( 82950 );
+var gamma = __nccwpck_require__( 40905 );
+var log1p = __nccwpck_require__( 74879 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var EPSILON = __nccwpck_require__( 55088 );
+var E = __nccwpck_require__( 20045 );
+var G = __nccwpck_require__( 13822 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
 
 
 // VARIABLES //
@@ -30415,7 +30415,7 @@ module.exports = gammaDeltaRatioLanczos;
 
 /***/ }),
 
-/***/ 68554:
+/***/ 84320:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30458,7 +30458,7 @@ module.exports = gammaDeltaRatioLanczos;
 
 // MODULES //
 
-var main = __nccwpck_require__( 38637 );
+var main = __nccwpck_require__( 72503 );
 
 
 // EXPORTS //
@@ -30468,7 +30468,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 38637:
+/***/ 72503:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30509,12 +30509,12 @@ module.exports = main;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var floor = __nccwpck_require__( 96028 );
-var gamma = __nccwpck_require__( 6875 );
-var factorial = __nccwpck_require__( 46637 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
-var gammaDeltaRatioLanczos = __nccwpck_require__( 1637 );
+var abs = __nccwpck_require__( 66260 );
+var floor = __nccwpck_require__( 42334 );
+var gamma = __nccwpck_require__( 40905 );
+var factorial = __nccwpck_require__( 79119 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
+var gammaDeltaRatioLanczos = __nccwpck_require__( 11011 );
 
 
 // MAIN //
@@ -30601,7 +30601,7 @@ module.exports = gammaDeltaRatio;
 
 /***/ }),
 
-/***/ 30364:
+/***/ 82638:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30653,7 +30653,7 @@ module.exports = gammaDeltaRatio;
 
 // MODULES //
 
-var main = __nccwpck_require__( 98099 );
+var main = __nccwpck_require__( 62193 );
 
 
 // EXPORTS //
@@ -30663,7 +30663,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 98099:
+/***/ 62193:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30733,7 +30733,7 @@ module.exports = main;
 * var v = gammaLanczosSumExpGScaled( NaN );
 * // returns NaN
 */
-var gammaLanczosSumExpGScaled = __nccwpck_require__( 82416 );
+var gammaLanczosSumExpGScaled = __nccwpck_require__( 61878 );
 
 
 // EXPORTS //
@@ -30743,7 +30743,7 @@ module.exports = gammaLanczosSumExpGScaled;
 
 /***/ }),
 
-/***/ 82416:
+/***/ 61878:
 /***/ ((module) => {
 
 /**
@@ -30814,7 +30814,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 60736:
+/***/ 82950:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30866,7 +30866,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 45655 );
+var main = __nccwpck_require__( 92185 );
 
 
 // EXPORTS //
@@ -30876,7 +30876,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 45655:
+/***/ 92185:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -30946,7 +30946,7 @@ module.exports = main;
 * var v = gammaLanczosSum( NaN );
 * // returns NaN
 */
-var gammaLanczosSum = __nccwpck_require__( 66196 );
+var gammaLanczosSum = __nccwpck_require__( 90350 );
 
 
 // EXPORTS //
@@ -30956,7 +30956,7 @@ module.exports = gammaLanczosSum;
 
 /***/ }),
 
-/***/ 66196:
+/***/ 90350:
 /***/ ((module) => {
 
 /**
@@ -31027,7 +31027,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 6875:
+/***/ 40905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31082,7 +31082,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var main = __nccwpck_require__( 198 );
+var main = __nccwpck_require__( 19848 );
 
 
 // EXPORTS //
@@ -31092,7 +31092,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 198:
+/***/ 19848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31131,18 +31131,18 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInteger = __nccwpck_require__( 80190 );
-var isNegativeZero = __nccwpck_require__( 4148 );
-var abs = __nccwpck_require__( 96962 );
-var floor = __nccwpck_require__( 96028 );
-var sin = __nccwpck_require__( 67176 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var PI = __nccwpck_require__( 93683 );
-var stirlingApprox = __nccwpck_require__( 24755 );
-var smallApprox = __nccwpck_require__( 81012 );
-var rateval = __nccwpck_require__( 74787 );
+var isnan = __nccwpck_require__( 86523 );
+var isInteger = __nccwpck_require__( 2804 );
+var isNegativeZero = __nccwpck_require__( 23270 );
+var abs = __nccwpck_require__( 66260 );
+var floor = __nccwpck_require__( 42334 );
+var sin = __nccwpck_require__( 61794 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var PI = __nccwpck_require__( 39701 );
+var stirlingApprox = __nccwpck_require__( 90101 );
+var smallApprox = __nccwpck_require__( 76630 );
+var rateval = __nccwpck_require__( 63381 );
 
 
 // MAIN //
@@ -31280,7 +31280,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 43276:
+/***/ 6886:
 /***/ ((module) => {
 
 /**
@@ -31334,7 +31334,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 74787:
+/***/ 63381:
 /***/ ((module) => {
 
 /**
@@ -31405,7 +31405,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 81012:
+/***/ 76630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31444,7 +31444,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var EULER = __nccwpck_require__( 18218 );
+var EULER = __nccwpck_require__( 82404 );
 
 
 // MAIN //
@@ -31469,7 +31469,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 24755:
+/***/ 90101:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31508,10 +31508,10 @@ module.exports = gamma;
 
 // MODULES //
 
-var SQRT_TWO_PI = __nccwpck_require__( 76611 );
-var pow = __nccwpck_require__( 21924 );
-var exp = __nccwpck_require__( 76225 );
-var polyval = __nccwpck_require__( 43276 );
+var SQRT_TWO_PI = __nccwpck_require__( 62385 );
+var pow = __nccwpck_require__( 6310 );
+var exp = __nccwpck_require__( 31851 );
+var polyval = __nccwpck_require__( 6886 );
 
 
 // VARIABLES //
@@ -31555,7 +31555,7 @@ module.exports = gamma;
 
 /***/ }),
 
-/***/ 6332:
+/***/ 27186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31601,7 +31601,7 @@ module.exports = gamma;
 
 // MODULES //
 
-var gamma1pm1 = __nccwpck_require__( 34163 );
+var gamma1pm1 = __nccwpck_require__( 67013 );
 
 
 // EXPORTS //
@@ -31611,7 +31611,7 @@ module.exports = gamma1pm1;
 
 /***/ }),
 
-/***/ 70874:
+/***/ 23256:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31652,11 +31652,11 @@ module.exports = gamma1pm1;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 82972 );
-var EPS = __nccwpck_require__( 18470 );
-var rateval1 = __nccwpck_require__( 35438 );
-var rateval2 = __nccwpck_require__( 42654 );
-var rateval3 = __nccwpck_require__( 37714 );
+var ln = __nccwpck_require__( 51550 );
+var EPS = __nccwpck_require__( 55088 );
+var rateval1 = __nccwpck_require__( 38280 );
+var rateval2 = __nccwpck_require__( 1440 );
+var rateval3 = __nccwpck_require__( 87492 );
 
 
 // VARIABLES //
@@ -31769,7 +31769,7 @@ module.exports = lgammaSmallImp;
 
 /***/ }),
 
-/***/ 34163:
+/***/ 67013:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -31810,11 +31810,11 @@ module.exports = lgammaSmallImp;
 
 // MODULES //
 
-var gamma = __nccwpck_require__( 6875 );
-var expm1 = __nccwpck_require__( 83115 );
-var log1p = __nccwpck_require__( 86293 );
-var isnan = __nccwpck_require__( 9993 );
-var lgammaSmallImp = __nccwpck_require__( 70874 );
+var gamma = __nccwpck_require__( 40905 );
+var expm1 = __nccwpck_require__( 40141 );
+var log1p = __nccwpck_require__( 74879 );
+var isnan = __nccwpck_require__( 86523 );
+var lgammaSmallImp = __nccwpck_require__( 23256 );
 
 
 // MAIN //
@@ -31873,7 +31873,7 @@ module.exports = gamma1pm1;
 
 /***/ }),
 
-/***/ 35438:
+/***/ 38280:
 /***/ ((module) => {
 
 /**
@@ -31944,7 +31944,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 42654:
+/***/ 1440:
 /***/ ((module) => {
 
 /**
@@ -32015,7 +32015,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 37714:
+/***/ 87492:
 /***/ ((module) => {
 
 /**
@@ -32086,7 +32086,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 45552:
+/***/ 17078:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32125,7 +32125,7 @@ module.exports = evalrational;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 76225 );
+var exp = __nccwpck_require__( 31851 );
 
 
 // MAIN //
@@ -32165,7 +32165,7 @@ module.exports = finiteGammaQ;
 
 /***/ }),
 
-/***/ 61334:
+/***/ 25120:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32204,10 +32204,10 @@ module.exports = finiteGammaQ;
 
 // MODULES //
 
-var erfc = __nccwpck_require__( 2410 );
-var sqrt = __nccwpck_require__( 61824 );
-var exp = __nccwpck_require__( 76225 );
-var PI = __nccwpck_require__( 93683 );
+var erfc = __nccwpck_require__( 30988 );
+var sqrt = __nccwpck_require__( 15478 );
+var exp = __nccwpck_require__( 31851 );
+var PI = __nccwpck_require__( 39701 );
 
 
 // MAIN //
@@ -32252,7 +32252,7 @@ module.exports = finiteHalfGammaQ;
 
 /***/ }),
 
-/***/ 45658:
+/***/ 85852:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32291,11 +32291,11 @@ module.exports = finiteHalfGammaQ;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
 
 
 // MAIN //
@@ -32342,7 +32342,7 @@ module.exports = fullIGammaPrefix;
 
 /***/ }),
 
-/***/ 23454:
+/***/ 6144:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32381,23 +32381,23 @@ module.exports = fullIGammaPrefix;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
-var gamma = __nccwpck_require__( 6875 );
-var abs = __nccwpck_require__( 96962 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var SQRT_EPSILON = __nccwpck_require__( 2849 );
-var FLOAT64_MAX = __nccwpck_require__( 1906 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var tgammaILargeX = __nccwpck_require__( 54283 );
-var finiteGammaQ = __nccwpck_require__( 45552 );
-var finiteHalfGammaQ = __nccwpck_require__( 61334 );
-var fullIGammaPrefix = __nccwpck_require__( 45658 );
-var igammaTemmeLarge = __nccwpck_require__( 89026 );
-var lowerGammaSeries = __nccwpck_require__( 30348 );
-var regularisedGammaPrefix = __nccwpck_require__( 82737 );
-var tgammaSmallUpperPart = __nccwpck_require__( 22543 );
-var upperGammaFraction = __nccwpck_require__( 30764 );
+var floor = __nccwpck_require__( 42334 );
+var gamma = __nccwpck_require__( 40905 );
+var abs = __nccwpck_require__( 66260 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var SQRT_EPSILON = __nccwpck_require__( 58159 );
+var FLOAT64_MAX = __nccwpck_require__( 83424 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var tgammaILargeX = __nccwpck_require__( 23781 );
+var finiteGammaQ = __nccwpck_require__( 17078 );
+var finiteHalfGammaQ = __nccwpck_require__( 25120 );
+var fullIGammaPrefix = __nccwpck_require__( 85852 );
+var igammaTemmeLarge = __nccwpck_require__( 10712 );
+var lowerGammaSeries = __nccwpck_require__( 47178 );
+var regularisedGammaPrefix = __nccwpck_require__( 94175 );
+var tgammaSmallUpperPart = __nccwpck_require__( 80097 );
+var upperGammaFraction = __nccwpck_require__( 20386 );
 
 
 // MAIN //
@@ -32607,7 +32607,7 @@ module.exports = igammaFinal;
 
 /***/ }),
 
-/***/ 89026:
+/***/ 10712:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32646,21 +32646,21 @@ module.exports = igammaFinal;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 47006 );
-var log1pmx = __nccwpck_require__( 17012 );
-var erfc = __nccwpck_require__( 2410 );
-var sqrt = __nccwpck_require__( 61824 );
-var exp = __nccwpck_require__( 76225 );
-var TWO_PI = __nccwpck_require__( 9262 );
-var polyvalC0 = __nccwpck_require__( 56088 );
-var polyvalC1 = __nccwpck_require__( 19247 );
-var polyvalC2 = __nccwpck_require__( 28706 );
-var polyvalC3 = __nccwpck_require__( 30769 );
-var polyvalC4 = __nccwpck_require__( 66468 );
-var polyvalC5 = __nccwpck_require__( 72139 );
-var polyvalC6 = __nccwpck_require__( 38862 );
-var polyvalC7 = __nccwpck_require__( 48525 );
-var polyvalC8 = __nccwpck_require__( 14000 );
+var evalpoly = __nccwpck_require__( 62096 );
+var log1pmx = __nccwpck_require__( 15430 );
+var erfc = __nccwpck_require__( 30988 );
+var sqrt = __nccwpck_require__( 15478 );
+var exp = __nccwpck_require__( 31851 );
+var TWO_PI = __nccwpck_require__( 7120 );
+var polyvalC0 = __nccwpck_require__( 4410 );
+var polyvalC1 = __nccwpck_require__( 35273 );
+var polyvalC2 = __nccwpck_require__( 50736 );
+var polyvalC3 = __nccwpck_require__( 8135 );
+var polyvalC4 = __nccwpck_require__( 36870 );
+var polyvalC5 = __nccwpck_require__( 67589 );
+var polyvalC6 = __nccwpck_require__( 3164 );
+var polyvalC7 = __nccwpck_require__( 8099 );
+var polyvalC8 = __nccwpck_require__( 81794 );
 
 
 // VARIABLES //
@@ -32720,7 +32720,7 @@ module.exports = igammaTemmeLarge;
 
 /***/ }),
 
-/***/ 42485:
+/***/ 55479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32772,7 +32772,7 @@ module.exports = igammaTemmeLarge;
 
 // MODULES //
 
-var main = __nccwpck_require__( 63588 );
+var main = __nccwpck_require__( 63218 );
 
 
 // EXPORTS //
@@ -32782,7 +32782,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 30348:
+/***/ 47178:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32821,8 +32821,8 @@ module.exports = main;
 
 // MODULES //
 
-var sumSeries = __nccwpck_require__( 86457 );
-var lowerIncompleteGammaSeries = __nccwpck_require__( 41489 );
+var sumSeries = __nccwpck_require__( 96491 );
+var lowerIncompleteGammaSeries = __nccwpck_require__( 53027 );
 
 
 // MAIN //
@@ -32861,7 +32861,7 @@ module.exports = lowerGammaSeries;
 
 /***/ }),
 
-/***/ 41489:
+/***/ 53027:
 /***/ ((module) => {
 
 /**
@@ -32936,7 +32936,7 @@ module.exports = lowerIncompleteGammaSeries;
 
 /***/ }),
 
-/***/ 63588:
+/***/ 63218:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -32977,16 +32977,16 @@ module.exports = lowerIncompleteGammaSeries;
 
 // MODULES //
 
-var gammaln = __nccwpck_require__( 91125 );
-var exp = __nccwpck_require__( 76225 );
-var ln = __nccwpck_require__( 82972 );
-var SQRT_TWO_PI = __nccwpck_require__( 76611 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var PINF = __nccwpck_require__( 51651 );
-var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 28351 );
-var igammaFinal = __nccwpck_require__( 23454 );
-var lowerGammaSeries = __nccwpck_require__( 30348 );
-var upperGammaFraction = __nccwpck_require__( 30764 );
+var gammaln = __nccwpck_require__( 67711 );
+var exp = __nccwpck_require__( 31851 );
+var ln = __nccwpck_require__( 51550 );
+var SQRT_TWO_PI = __nccwpck_require__( 62385 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var PINF = __nccwpck_require__( 50469 );
+var FLOAT64_MAX_NTH_FACTORIAL = __nccwpck_require__( 30313 );
+var igammaFinal = __nccwpck_require__( 6144 );
+var lowerGammaSeries = __nccwpck_require__( 47178 );
+var upperGammaFraction = __nccwpck_require__( 20386 );
 
 
 // MAIN //
@@ -33085,7 +33085,7 @@ module.exports = gammainc;
 
 /***/ }),
 
-/***/ 56088:
+/***/ 4410:
 /***/ ((module) => {
 
 /**
@@ -33139,7 +33139,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 19247:
+/***/ 35273:
 /***/ ((module) => {
 
 /**
@@ -33193,7 +33193,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 28706:
+/***/ 50736:
 /***/ ((module) => {
 
 /**
@@ -33247,7 +33247,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 30769:
+/***/ 8135:
 /***/ ((module) => {
 
 /**
@@ -33301,7 +33301,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 66468:
+/***/ 36870:
 /***/ ((module) => {
 
 /**
@@ -33355,7 +33355,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 72139:
+/***/ 67589:
 /***/ ((module) => {
 
 /**
@@ -33409,7 +33409,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 38862:
+/***/ 3164:
 /***/ ((module) => {
 
 /**
@@ -33463,7 +33463,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 48525:
+/***/ 8099:
 /***/ ((module) => {
 
 /**
@@ -33517,7 +33517,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 14000:
+/***/ 81794:
 /***/ ((module) => {
 
 /**
@@ -33571,7 +33571,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 82737:
+/***/ 94175:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33612,22 +33612,22 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
-var gammaln = __nccwpck_require__( 91125 );
-var gamma = __nccwpck_require__( 6875 );
-var log1pmx = __nccwpck_require__( 17012 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var max = __nccwpck_require__( 1140 );
-var min = __nccwpck_require__( 14162 );
-var ln = __nccwpck_require__( 82972 );
-var FLOAT64_MAX = __nccwpck_require__( 1906 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
-var G = __nccwpck_require__( 95500 );
-var E = __nccwpck_require__( 96031 );
+var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
+var gammaln = __nccwpck_require__( 67711 );
+var gamma = __nccwpck_require__( 40905 );
+var log1pmx = __nccwpck_require__( 15430 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var max = __nccwpck_require__( 32974 );
+var min = __nccwpck_require__( 38008 );
+var ln = __nccwpck_require__( 51550 );
+var FLOAT64_MAX = __nccwpck_require__( 83424 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
+var G = __nccwpck_require__( 13822 );
+var E = __nccwpck_require__( 20045 );
 
 
 // MAIN //
@@ -33713,7 +33713,7 @@ module.exports = regularisedGammaPrefix;
 
 /***/ }),
 
-/***/ 10222:
+/***/ 27708:
 /***/ ((module) => {
 
 /**
@@ -33794,7 +33794,7 @@ module.exports = smallGamma2Series;
 
 /***/ }),
 
-/***/ 54283:
+/***/ 23781:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33833,8 +33833,8 @@ module.exports = smallGamma2Series;
 
 // MODULES //
 
-var sumSeries = __nccwpck_require__( 86457 );
-var tgammaILargeXSeries = __nccwpck_require__( 73619 );
+var sumSeries = __nccwpck_require__( 96491 );
+var tgammaILargeXSeries = __nccwpck_require__( 94809 );
 
 
 // MAIN //
@@ -33864,7 +33864,7 @@ module.exports = tgammaILargeX;
 
 /***/ }),
 
-/***/ 73619:
+/***/ 94809:
 /***/ ((module) => {
 
 /**
@@ -33939,7 +33939,7 @@ module.exports = tgammaILargeXSeries;
 
 /***/ }),
 
-/***/ 22543:
+/***/ 80097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -33978,10 +33978,10 @@ module.exports = tgammaILargeXSeries;
 
 // MODULES //
 
-var powm1 = __nccwpck_require__( 94122 );
-var sumSeries = __nccwpck_require__( 86457 );
-var gamma1pm1 = __nccwpck_require__( 6332 );
-var smallGamma2Series = __nccwpck_require__( 10222 );
+var powm1 = __nccwpck_require__( 74756 );
+var sumSeries = __nccwpck_require__( 96491 );
+var gamma1pm1 = __nccwpck_require__( 27186 );
+var smallGamma2Series = __nccwpck_require__( 27708 );
 
 
 // MAIN //
@@ -34027,7 +34027,7 @@ module.exports = tgammaSmallUpperPart;
 
 /***/ }),
 
-/***/ 30764:
+/***/ 20386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34066,8 +34066,8 @@ module.exports = tgammaSmallUpperPart;
 
 // MODULES //
 
-var continuedFraction = __nccwpck_require__( 40366 );
-var upperIncompleteGammaFract = __nccwpck_require__( 34149 );
+var continuedFraction = __nccwpck_require__( 30508 );
+var upperIncompleteGammaFract = __nccwpck_require__( 12923 );
 
 
 // MAIN //
@@ -34093,7 +34093,7 @@ module.exports = upperGammaFraction;
 
 /***/ }),
 
-/***/ 34149:
+/***/ 12923:
 /***/ ((module) => {
 
 /**
@@ -34170,7 +34170,7 @@ module.exports = upperIncompleteGammaFract;
 
 /***/ }),
 
-/***/ 12180:
+/***/ 33474:
 /***/ ((module) => {
 
 /**
@@ -34256,7 +34256,7 @@ module.exports = chepolsum;
 
 /***/ }),
 
-/***/ 26137:
+/***/ 28819:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34283,26 +34283,26 @@ module.exports = chepolsum;
 
 // MODULES //
 
-var logger = __nccwpck_require__( 8102 );
-var evalpoly = __nccwpck_require__( 47006 );
-var gammaln = __nccwpck_require__( 91125 );
-var erfcinv = __nccwpck_require__( 77457 );
-var gamma = __nccwpck_require__( 6875 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var min = __nccwpck_require__( 14162 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var SQRT_TWO_PI = __nccwpck_require__( 76611 );
-var MAX_FLOAT32 = __nccwpck_require__( 27725 );
-var TWO_PI = __nccwpck_require__( 9262 );
-var higherNewton = __nccwpck_require__( 2907 );
-var lambdaeta = __nccwpck_require__( 42533 );
-var gamstar = __nccwpck_require__( 54115 );
-var eps1 = __nccwpck_require__( 62883 );
-var eps2 = __nccwpck_require__( 69414 );
-var eps3 = __nccwpck_require__( 37157 );
+var logger = __nccwpck_require__( 5932 );
+var evalpoly = __nccwpck_require__( 62096 );
+var gammaln = __nccwpck_require__( 67711 );
+var erfcinv = __nccwpck_require__( 80119 );
+var gamma = __nccwpck_require__( 40905 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var min = __nccwpck_require__( 38008 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var SQRT_TWO_PI = __nccwpck_require__( 62385 );
+var MAX_FLOAT32 = __nccwpck_require__( 79951 );
+var TWO_PI = __nccwpck_require__( 7120 );
+var higherNewton = __nccwpck_require__( 17841 );
+var lambdaeta = __nccwpck_require__( 40787 );
+var gamstar = __nccwpck_require__( 48201 );
+var eps1 = __nccwpck_require__( 2469 );
+var eps2 = __nccwpck_require__( 72732 );
+var eps3 = __nccwpck_require__( 28195 );
 
 
 // VARIABLES //
@@ -34541,7 +34541,7 @@ module.exports = compute;
 
 /***/ }),
 
-/***/ 62883:
+/***/ 2469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34566,10 +34566,10 @@ module.exports = compute;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var ln = __nccwpck_require__( 82972 );
-var lambdaeta = __nccwpck_require__( 42533 );
-var rateval = __nccwpck_require__( 58278 );
+var abs = __nccwpck_require__( 66260 );
+var ln = __nccwpck_require__( 51550 );
+var lambdaeta = __nccwpck_require__( 40787 );
+var rateval = __nccwpck_require__( 32556 );
 
 
 // MAIN //
@@ -34598,7 +34598,7 @@ module.exports = eps1;
 
 /***/ }),
 
-/***/ 69414:
+/***/ 72732:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34623,10 +34623,10 @@ module.exports = eps1;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 82972 );
-var rateval1 = __nccwpck_require__( 3936 );
-var rateval2 = __nccwpck_require__( 19318 );
-var rateval3 = __nccwpck_require__( 88900 );
+var ln = __nccwpck_require__( 51550 );
+var rateval1 = __nccwpck_require__( 48654 );
+var rateval2 = __nccwpck_require__( 75356 );
+var rateval3 = __nccwpck_require__( 45482 );
 
 
 // MAIN //
@@ -34667,7 +34667,7 @@ module.exports = eps2;
 
 /***/ }),
 
-/***/ 37157:
+/***/ 28195:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34692,12 +34692,12 @@ module.exports = eps2;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 82972 );
-var rational1 = __nccwpck_require__( 54054 );
-var rational2 = __nccwpck_require__( 48552 );
-var rational3 = __nccwpck_require__( 85366 );
-var rational4 = __nccwpck_require__( 39284 );
-var rational5 = __nccwpck_require__( 1510 );
+var ln = __nccwpck_require__( 51550 );
+var rational1 = __nccwpck_require__( 6060 );
+var rational2 = __nccwpck_require__( 37086 );
+var rational3 = __nccwpck_require__( 94364 );
+var rational4 = __nccwpck_require__( 12594 );
+var rational5 = __nccwpck_require__( 2924 );
 
 
 // MAIN //
@@ -34746,7 +34746,7 @@ module.exports = eps3;
 
 /***/ }),
 
-/***/ 54115:
+/***/ 48201:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34771,12 +34771,12 @@ module.exports = eps3;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 76225 );
-var gamma = __nccwpck_require__( 6875 );
-var ln = __nccwpck_require__( 82972 );
-var FLOAT32_MAX = __nccwpck_require__( 27725 );
-var SQRT_TWO_PI = __nccwpck_require__( 76611 );
-var stirling = __nccwpck_require__( 64414 );
+var exp = __nccwpck_require__( 31851 );
+var gamma = __nccwpck_require__( 40905 );
+var ln = __nccwpck_require__( 51550 );
+var FLOAT32_MAX = __nccwpck_require__( 79951 );
+var SQRT_TWO_PI = __nccwpck_require__( 62385 );
+var stirling = __nccwpck_require__( 95324 );
 
 
 // MAIN //
@@ -34807,7 +34807,7 @@ module.exports = gamstar;
 
 /***/ }),
 
-/***/ 2907:
+/***/ 17841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34832,12 +34832,12 @@ module.exports = gamstar;
 
 // MODULES //
 
-var logger = __nccwpck_require__( 8102 );
-var gammainc = __nccwpck_require__( 42485 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var ln = __nccwpck_require__( 82972 );
-var MAX_FLOAT32 = __nccwpck_require__( 27725 );
+var logger = __nccwpck_require__( 5932 );
+var gammainc = __nccwpck_require__( 55479 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_FLOAT32 = __nccwpck_require__( 79951 );
 
 
 // VARIABLES //
@@ -34936,7 +34936,7 @@ module.exports = higherNewton;
 
 /***/ }),
 
-/***/ 53724:
+/***/ 85778:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -34988,7 +34988,7 @@ module.exports = higherNewton;
 
 // MODULES //
 
-var main = __nccwpck_require__( 68083 );
+var main = __nccwpck_require__( 93381 );
 
 
 // EXPORTS //
@@ -34998,7 +34998,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 42533:
+/***/ 40787:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -35023,12 +35023,12 @@ module.exports = main;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var ln = __nccwpck_require__( 82972 );
-var evalpoly = __nccwpck_require__( 47006 );
-var polyvalAK1 = __nccwpck_require__( 79617 );
-var polyvalAK2 = __nccwpck_require__( 49480 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var ln = __nccwpck_require__( 51550 );
+var evalpoly = __nccwpck_require__( 62096 );
+var polyvalAK1 = __nccwpck_require__( 53923 );
+var polyvalAK2 = __nccwpck_require__( 60454 );
 
 
 // VARIABLES //
@@ -35113,7 +35113,7 @@ module.exports = lambdaeta;
 
 /***/ }),
 
-/***/ 68083:
+/***/ 93381:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -35151,10 +35151,10 @@ module.exports = lambdaeta;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var FLOAT32_SMALLEST = __nccwpck_require__( 48500 );
-var PINF = __nccwpck_require__( 51651 );
-var compute = __nccwpck_require__( 26137 );
+var isnan = __nccwpck_require__( 86523 );
+var FLOAT32_SMALLEST = __nccwpck_require__( 28858 );
+var PINF = __nccwpck_require__( 50469 );
+var compute = __nccwpck_require__( 28819 );
 
 
 // MAIN //
@@ -35218,7 +35218,7 @@ module.exports = gammaincinv;
 
 /***/ }),
 
-/***/ 79617:
+/***/ 53923:
 /***/ ((module) => {
 
 /**
@@ -35272,7 +35272,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 49480:
+/***/ 60454:
 /***/ ((module) => {
 
 /**
@@ -35326,7 +35326,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 30203:
+/***/ 77333:
 /***/ ((module) => {
 
 /**
@@ -35380,7 +35380,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 24818:
+/***/ 76832:
 /***/ ((module) => {
 
 /**
@@ -35434,7 +35434,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 58278:
+/***/ 32556:
 /***/ ((module) => {
 
 /**
@@ -35505,7 +35505,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 3936:
+/***/ 48654:
 /***/ ((module) => {
 
 /**
@@ -35576,7 +35576,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 19318:
+/***/ 75356:
 /***/ ((module) => {
 
 /**
@@ -35647,7 +35647,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 88900:
+/***/ 45482:
 /***/ ((module) => {
 
 /**
@@ -35718,7 +35718,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 54054:
+/***/ 6060:
 /***/ ((module) => {
 
 /**
@@ -35789,7 +35789,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 48552:
+/***/ 37086:
 /***/ ((module) => {
 
 /**
@@ -35860,7 +35860,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 85366:
+/***/ 94364:
 /***/ ((module) => {
 
 /**
@@ -35931,7 +35931,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 39284:
+/***/ 12594:
 /***/ ((module) => {
 
 /**
@@ -36002,7 +36002,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 1510:
+/***/ 2924:
 /***/ ((module) => {
 
 /**
@@ -36073,7 +36073,7 @@ module.exports = evalrational;
 
 /***/ }),
 
-/***/ 64414:
+/***/ 95324:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -36098,14 +36098,14 @@ module.exports = evalrational;
 
 // MODULES //
 
-var gammaln = __nccwpck_require__( 91125 );
-var ln = __nccwpck_require__( 82972 );
-var LN_SQRT_TWO_PI = __nccwpck_require__( 14364 );
-var SMALLEST_FLOAT32 = __nccwpck_require__( 48500 );
-var MAX_FLOAT32 = __nccwpck_require__( 27725 );
-var chepolsum = __nccwpck_require__( 12180 );
-var polyvalC = __nccwpck_require__( 30203 );
-var polyvalD = __nccwpck_require__( 24818 );
+var gammaln = __nccwpck_require__( 67711 );
+var ln = __nccwpck_require__( 51550 );
+var LN_SQRT_TWO_PI = __nccwpck_require__( 74322 );
+var SMALLEST_FLOAT32 = __nccwpck_require__( 28858 );
+var MAX_FLOAT32 = __nccwpck_require__( 79951 );
+var chepolsum = __nccwpck_require__( 33474 );
+var polyvalC = __nccwpck_require__( 77333 );
+var polyvalD = __nccwpck_require__( 76832 );
 
 
 // VARIABLES //
@@ -36159,7 +36159,7 @@ module.exports = stirling;
 
 /***/ }),
 
-/***/ 51798:
+/***/ 13752:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /**
@@ -36168,7 +36168,7 @@ module.exports = stirling;
  * Expose `debug()` as the module.
  */
 
-exports = module.exports = __nccwpck_require__(99633);
+exports = module.exports = __nccwpck_require__(81427);
 exports.log = log;
 exports.formatArgs = formatArgs;
 exports.save = save;
@@ -36351,7 +36351,7 @@ function localstorage() {
 
 /***/ }),
 
-/***/ 99633:
+/***/ 81427:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
@@ -36367,7 +36367,7 @@ exports.coerce = coerce;
 exports.disable = disable;
 exports.enable = enable;
 exports.enabled = enabled;
-exports.humanize = __nccwpck_require__(80992);
+exports.humanize = __nccwpck_require__(28566);
 
 /**
  * The currently active debug mode names, and names to skip.
@@ -36560,7 +36560,7 @@ function coerce(val) {
 
 /***/ }),
 
-/***/ 8102:
+/***/ 5932:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -36569,15 +36569,15 @@ function coerce(val) {
  */
 
 if (typeof process !== 'undefined' && process.type === 'renderer') {
-  module.exports = __nccwpck_require__(51798);
+  module.exports = __nccwpck_require__(13752);
 } else {
-  module.exports = __nccwpck_require__(29788);
+  module.exports = __nccwpck_require__(48250);
 }
 
 
 /***/ }),
 
-/***/ 29788:
+/***/ 48250:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 /**
@@ -36593,7 +36593,7 @@ var util = __nccwpck_require__(39023);
  * Expose `debug()` as the module.
  */
 
-exports = module.exports = __nccwpck_require__(99633);
+exports = module.exports = __nccwpck_require__(81427);
 exports.init = init;
 exports.log = log;
 exports.formatArgs = formatArgs;
@@ -36832,7 +36832,7 @@ exports.enable(load());
 
 /***/ }),
 
-/***/ 80992:
+/***/ 28566:
 /***/ ((module) => {
 
 /**
@@ -36991,7 +36991,7 @@ function plural(ms, n, name) {
 
 /***/ }),
 
-/***/ 91125:
+/***/ 67711:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -37046,7 +37046,7 @@ function plural(ms, n, name) {
 
 // MODULES //
 
-var main = __nccwpck_require__( 92836 );
+var main = __nccwpck_require__( 28554 );
 
 
 // EXPORTS //
@@ -37056,7 +37056,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 92836:
+/***/ 28554:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -37095,24 +37095,24 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInfinite = __nccwpck_require__( 79144 );
-var abs = __nccwpck_require__( 96962 );
-var ln = __nccwpck_require__( 82972 );
-var trunc = __nccwpck_require__( 89544 );
-var sinpi = __nccwpck_require__( 31371 );
-var PI = __nccwpck_require__( 93683 );
-var PINF = __nccwpck_require__( 51651 );
-var polyvalA1 = __nccwpck_require__( 8217 );
-var polyvalA2 = __nccwpck_require__( 97216 );
-var polyvalR = __nccwpck_require__( 9809 );
-var polyvalS = __nccwpck_require__( 25570 );
-var polyvalT1 = __nccwpck_require__( 82964 );
-var polyvalT2 = __nccwpck_require__( 94813 );
-var polyvalT3 = __nccwpck_require__( 27422 );
-var polyvalU = __nccwpck_require__( 46436 );
-var polyvalV = __nccwpck_require__( 71021 );
-var polyvalW = __nccwpck_require__( 26670 );
+var isnan = __nccwpck_require__( 86523 );
+var isInfinite = __nccwpck_require__( 57234 );
+var abs = __nccwpck_require__( 66260 );
+var ln = __nccwpck_require__( 51550 );
+var trunc = __nccwpck_require__( 81262 );
+var sinpi = __nccwpck_require__( 18901 );
+var PI = __nccwpck_require__( 39701 );
+var PINF = __nccwpck_require__( 50469 );
+var polyvalA1 = __nccwpck_require__( 89303 );
+var polyvalA2 = __nccwpck_require__( 95690 );
+var polyvalR = __nccwpck_require__( 71271 );
+var polyvalS = __nccwpck_require__( 47120 );
+var polyvalT1 = __nccwpck_require__( 62778 );
+var polyvalT2 = __nccwpck_require__( 66503 );
+var polyvalT3 = __nccwpck_require__( 42352 );
+var polyvalU = __nccwpck_require__( 67942 );
+var polyvalV = __nccwpck_require__( 45059 );
+var polyvalW = __nccwpck_require__( 89596 );
 
 
 // VARIABLES //
@@ -37468,7 +37468,7 @@ module.exports = gammaln;
 
 /***/ }),
 
-/***/ 8217:
+/***/ 89303:
 /***/ ((module) => {
 
 /**
@@ -37522,7 +37522,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 97216:
+/***/ 95690:
 /***/ ((module) => {
 
 /**
@@ -37576,7 +37576,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 9809:
+/***/ 71271:
 /***/ ((module) => {
 
 /**
@@ -37630,7 +37630,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 25570:
+/***/ 47120:
 /***/ ((module) => {
 
 /**
@@ -37684,7 +37684,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 82964:
+/***/ 62778:
 /***/ ((module) => {
 
 /**
@@ -37738,7 +37738,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 94813:
+/***/ 66503:
 /***/ ((module) => {
 
 /**
@@ -37792,7 +37792,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 27422:
+/***/ 42352:
 /***/ ((module) => {
 
 /**
@@ -37846,7 +37846,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 46436:
+/***/ 67942:
 /***/ ((module) => {
 
 /**
@@ -37900,7 +37900,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 71021:
+/***/ 45059:
 /***/ ((module) => {
 
 /**
@@ -37954,7 +37954,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 26670:
+/***/ 89596:
 /***/ ((module) => {
 
 /**
@@ -38008,7 +38008,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 96694:
+/***/ 60512:
 /***/ ((module) => {
 
 /**
@@ -38096,7 +38096,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 68926:
+/***/ 19216:
 /***/ ((module) => {
 
 /**
@@ -38184,7 +38184,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 46088:
+/***/ 24370:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38221,7 +38221,7 @@ module.exports = gcd;
 
 // MODULES //
 
-var main = __nccwpck_require__( 82895 );
+var main = __nccwpck_require__( 21413 );
 
 
 // EXPORTS //
@@ -38231,7 +38231,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 82895:
+/***/ 21413:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38256,13 +38256,13 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInteger = __nccwpck_require__( 80190 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var INT32_MAX = __nccwpck_require__( 45994 );
-var bitwise = __nccwpck_require__( 68926 );
-var largeIntegers = __nccwpck_require__( 96694 );
+var isnan = __nccwpck_require__( 86523 );
+var isInteger = __nccwpck_require__( 2804 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var INT32_MAX = __nccwpck_require__( 83960 );
+var bitwise = __nccwpck_require__( 19216 );
+var largeIntegers = __nccwpck_require__( 60512 );
 
 
 // MAIN //
@@ -38321,7 +38321,7 @@ module.exports = gcd;
 
 /***/ }),
 
-/***/ 92759:
+/***/ 49061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable max-statements, max-lines */
@@ -38362,29 +38362,29 @@ module.exports = gcd;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var expm1 = __nccwpck_require__( 83115 );
-var floor = __nccwpck_require__( 96028 );
-var log1p = __nccwpck_require__( 86293 );
-var asin = __nccwpck_require__( 40693 );
-var beta = __nccwpck_require__( 32216 );
-var sqrt = __nccwpck_require__( 61824 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var max = __nccwpck_require__( 1140 );
-var min = __nccwpck_require__( 14162 );
-var MAX_FLOAT64 = __nccwpck_require__( 1906 );
-var MIN_FLOAT64 = __nccwpck_require__( 29735 );
-var MAX_INT32 = __nccwpck_require__( 45994 );
-var HALF_PI = __nccwpck_require__( 73239 );
-var PI = __nccwpck_require__( 93683 );
-var betaSmallBLargeASeries = __nccwpck_require__( 15569 );
-var risingFactorialRatio = __nccwpck_require__( 61636 );
-var ibetaPowerTerms = __nccwpck_require__( 35859 );
-var ibetaFraction2 = __nccwpck_require__( 86682 );
-var binomialCCDF = __nccwpck_require__( 52050 );
-var ibetaAStep = __nccwpck_require__( 51070 );
-var ibetaSeries = __nccwpck_require__( 70553 );
+var isnan = __nccwpck_require__( 86523 );
+var expm1 = __nccwpck_require__( 40141 );
+var floor = __nccwpck_require__( 42334 );
+var log1p = __nccwpck_require__( 74879 );
+var asin = __nccwpck_require__( 49827 );
+var beta = __nccwpck_require__( 91354 );
+var sqrt = __nccwpck_require__( 15478 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var max = __nccwpck_require__( 32974 );
+var min = __nccwpck_require__( 38008 );
+var MAX_FLOAT64 = __nccwpck_require__( 83424 );
+var MIN_FLOAT64 = __nccwpck_require__( 55417 );
+var MAX_INT32 = __nccwpck_require__( 83960 );
+var HALF_PI = __nccwpck_require__( 5553 );
+var PI = __nccwpck_require__( 39701 );
+var betaSmallBLargeASeries = __nccwpck_require__( 51471 );
+var risingFactorialRatio = __nccwpck_require__( 31402 );
+var ibetaPowerTerms = __nccwpck_require__( 96005 );
+var ibetaFraction2 = __nccwpck_require__( 92148 );
+var binomialCCDF = __nccwpck_require__( 9912 );
+var ibetaAStep = __nccwpck_require__( 59140 );
+var ibetaSeries = __nccwpck_require__( 46203 );
 
 
 // VARIABLES //
@@ -38759,7 +38759,7 @@ module.exports = ibetaImp;
 
 /***/ }),
 
-/***/ 15569:
+/***/ 51471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38797,17 +38797,17 @@ module.exports = ibetaImp;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 68554 );
-var factorial = __nccwpck_require__( 46637 );
-var gammainc = __nccwpck_require__( 42485 );
-var log1p = __nccwpck_require__( 86293 );
-var abs = __nccwpck_require__( 96962 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var MIN_VALUE = __nccwpck_require__( 29735 );
-var EPSILON = __nccwpck_require__( 18470 );
-var fullIGammaPrefix = __nccwpck_require__( 27885 );
-var regularizedGammaPrefix = __nccwpck_require__( 72387 );
+var gammaDeltaRatio = __nccwpck_require__( 84320 );
+var factorial = __nccwpck_require__( 79119 );
+var gammainc = __nccwpck_require__( 55479 );
+var log1p = __nccwpck_require__( 74879 );
+var abs = __nccwpck_require__( 66260 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var MIN_VALUE = __nccwpck_require__( 55417 );
+var EPSILON = __nccwpck_require__( 55088 );
+var fullIGammaPrefix = __nccwpck_require__( 17499 );
+var regularizedGammaPrefix = __nccwpck_require__( 74141 );
 
 
 // VARIABLES //
@@ -38931,7 +38931,7 @@ module.exports = betaSmallBLargeASeries;
 
 /***/ }),
 
-/***/ 52050:
+/***/ 9912:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -38969,10 +38969,10 @@ module.exports = betaSmallBLargeASeries;
 
 // MODULES //
 
-var binomcoef = __nccwpck_require__( 45394 );
-var floor = __nccwpck_require__( 96028 );
-var pow = __nccwpck_require__( 21924 );
-var MIN_VALUE = __nccwpck_require__( 29735 );
+var binomcoef = __nccwpck_require__( 17548 );
+var floor = __nccwpck_require__( 42334 );
+var pow = __nccwpck_require__( 6310 );
+var MIN_VALUE = __nccwpck_require__( 55417 );
 
 
 // MAIN //
@@ -39040,7 +39040,7 @@ module.exports = binomialCCDF;
 
 /***/ }),
 
-/***/ 27885:
+/***/ 17499:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39079,11 +39079,11 @@ module.exports = binomialCCDF;
 
 // MODULES //
 
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
 
 
 // MAIN //
@@ -39132,7 +39132,7 @@ module.exports = fullIGammaPrefix;
 
 /***/ }),
 
-/***/ 51070:
+/***/ 59140:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39170,7 +39170,7 @@ module.exports = fullIGammaPrefix;
 
 // MODULES //
 
-var ibetaPowerTerms = __nccwpck_require__( 35859 );
+var ibetaPowerTerms = __nccwpck_require__( 96005 );
 
 
 // MAIN //
@@ -39222,7 +39222,7 @@ module.exports = ibetaAStep;
 
 /***/ }),
 
-/***/ 86682:
+/***/ 92148:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39260,8 +39260,8 @@ module.exports = ibetaAStep;
 
 // MODULES //
 
-var continuedFraction = __nccwpck_require__( 40366 );
-var ibetaPowerTerms = __nccwpck_require__( 35859 );
+var continuedFraction = __nccwpck_require__( 30508 );
+var ibetaPowerTerms = __nccwpck_require__( 96005 );
 
 
 // VARIABLES //
@@ -39350,7 +39350,7 @@ module.exports = ibetaFraction2;
 
 /***/ }),
 
-/***/ 35859:
+/***/ 96005:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39388,21 +39388,21 @@ module.exports = ibetaFraction2;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
-var maxabs = __nccwpck_require__( 50188 );
-var minabs = __nccwpck_require__( 91446 );
-var expm1 = __nccwpck_require__( 83115 );
-var log1p = __nccwpck_require__( 86293 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var min = __nccwpck_require__( 14162 );
-var ln = __nccwpck_require__( 82972 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
-var G = __nccwpck_require__( 95500 );
-var E = __nccwpck_require__( 96031 );
+var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
+var maxabs = __nccwpck_require__( 79594 );
+var minabs = __nccwpck_require__( 89912 );
+var expm1 = __nccwpck_require__( 40141 );
+var log1p = __nccwpck_require__( 74879 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var min = __nccwpck_require__( 38008 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
+var G = __nccwpck_require__( 13822 );
+var E = __nccwpck_require__( 20045 );
 
 
 // MAIN //
@@ -39605,7 +39605,7 @@ module.exports = ibetaPowerTerms;
 
 /***/ }),
 
-/***/ 70553:
+/***/ 46203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39643,18 +39643,18 @@ module.exports = ibetaPowerTerms;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
-var sumSeries = __nccwpck_require__( 86457 );
-var log1p = __nccwpck_require__( 86293 );
-var sqrt = __nccwpck_require__( 61824 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var ln = __nccwpck_require__( 82972 );
-var MIN_VALUE = __nccwpck_require__( 29735 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
-var G = __nccwpck_require__( 95500 );
-var E = __nccwpck_require__( 96031 );
+var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
+var sumSeries = __nccwpck_require__( 96491 );
+var log1p = __nccwpck_require__( 74879 );
+var sqrt = __nccwpck_require__( 15478 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var ln = __nccwpck_require__( 51550 );
+var MIN_VALUE = __nccwpck_require__( 55417 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
+var G = __nccwpck_require__( 13822 );
+var E = __nccwpck_require__( 20045 );
 
 
 // VARIABLES //
@@ -39783,7 +39783,7 @@ module.exports = ibetaSeries;
 
 /***/ }),
 
-/***/ 32292:
+/***/ 59818:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39833,9 +39833,9 @@ module.exports = ibetaSeries;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 13163 );
-var assign = __nccwpck_require__( 92759 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 94573 );
+var assign = __nccwpck_require__( 49061 );
 
 
 // MAIN //
@@ -39850,7 +39850,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 13163:
+/***/ 94573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39875,7 +39875,7 @@ module.exports = main;
 
 // MODULES //
 
-var compute = __nccwpck_require__( 92759 );
+var compute = __nccwpck_require__( 49061 );
 
 
 // MAIN //
@@ -39910,7 +39910,7 @@ module.exports = kernelBetainc;
 
 /***/ }),
 
-/***/ 72387:
+/***/ 74141:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -39951,21 +39951,21 @@ module.exports = kernelBetainc;
 
 // MODULES //
 
-var lanczosSumExpGScaled = __nccwpck_require__( 30364 );
-var gammaln = __nccwpck_require__( 91125 );
-var gamma = __nccwpck_require__( 6875 );
-var log1p = __nccwpck_require__( 86293 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var max = __nccwpck_require__( 1140 );
-var min = __nccwpck_require__( 14162 );
-var ln = __nccwpck_require__( 82972 );
-var MAX_LN = __nccwpck_require__( 15643 );
-var MIN_LN = __nccwpck_require__( 389 );
-var G = __nccwpck_require__( 95500 );
-var E = __nccwpck_require__( 96031 );
+var lanczosSumExpGScaled = __nccwpck_require__( 82638 );
+var gammaln = __nccwpck_require__( 67711 );
+var gamma = __nccwpck_require__( 40905 );
+var log1p = __nccwpck_require__( 74879 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var max = __nccwpck_require__( 32974 );
+var min = __nccwpck_require__( 38008 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_LN = __nccwpck_require__( 74193 );
+var MIN_LN = __nccwpck_require__( 67999 );
+var G = __nccwpck_require__( 13822 );
+var E = __nccwpck_require__( 20045 );
 
 
 // MAIN //
@@ -40057,7 +40057,7 @@ module.exports = regularizedGammaPrefix;
 
 /***/ }),
 
-/***/ 61636:
+/***/ 31402:
 /***/ ((module) => {
 
 /**
@@ -40135,7 +40135,7 @@ module.exports = risingFactorialRatio;
 
 /***/ }),
 
-/***/ 67237:
+/***/ 85319:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40174,7 +40174,7 @@ module.exports = risingFactorialRatio;
 
 // MODULES //
 
-var inverseStudentsT = __nccwpck_require__( 73821 );
+var inverseStudentsT = __nccwpck_require__( 43979 );
 
 
 // MAIN //
@@ -40212,7 +40212,7 @@ module.exports = findIBetaInvFromTDist;
 
 /***/ }),
 
-/***/ 89119:
+/***/ 30177:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40250,11 +40250,11 @@ module.exports = findIBetaInvFromTDist;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var ldexp = __nccwpck_require__( 73417 );
-var sign = __nccwpck_require__( 19821 );
-var max = __nccwpck_require__( 1140 );
-var MAX_VALUE = __nccwpck_require__( 1906 );
+var abs = __nccwpck_require__( 66260 );
+var ldexp = __nccwpck_require__( 83291 );
+var sign = __nccwpck_require__( 79079 );
+var max = __nccwpck_require__( 32974 );
+var MAX_VALUE = __nccwpck_require__( 83424 );
 
 
 // MAIN //
@@ -40440,7 +40440,7 @@ module.exports = halleyIterate;
 
 /***/ }),
 
-/***/ 34560:
+/***/ 48670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40479,10 +40479,10 @@ module.exports = halleyIterate;
 
 // MODULES //
 
-var kernelBetainc = (__nccwpck_require__(32292).assign);
-var abs = __nccwpck_require__( 96962 );
-var FLOAT64_MAX = __nccwpck_require__( 1906 );
-var FLOAT64_MIN_NORM = __nccwpck_require__( 29735 );
+var kernelBetainc = (__nccwpck_require__(59818).assign);
+var abs = __nccwpck_require__( 66260 );
+var FLOAT64_MAX = __nccwpck_require__( 83424 );
+var FLOAT64_MIN_NORM = __nccwpck_require__( 55417 );
 
 
 // MAIN //
@@ -40552,7 +40552,7 @@ module.exports = ibetaRoots;
 
 /***/ }),
 
-/***/ 73087:
+/***/ 61489:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40598,7 +40598,7 @@ module.exports = ibetaRoots;
 
 // MODULES //
 
-var main = __nccwpck_require__( 48746 );
+var main = __nccwpck_require__( 33184 );
 
 
 // EXPORTS //
@@ -40608,7 +40608,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 73821:
+/***/ 43979:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40647,21 +40647,21 @@ module.exports = main;
 
 // MODULES //
 
-var erfcinv = __nccwpck_require__( 77457 );
-var floor = __nccwpck_require__( 96028 );
-var ldexp = __nccwpck_require__( 73417 );
-var round = __nccwpck_require__( 83622 );
-var acos = __nccwpck_require__( 42840 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var cos = __nccwpck_require__( 85585 );
-var pow = __nccwpck_require__( 21924 );
-var sin = __nccwpck_require__( 67176 );
-var SQRT2 = __nccwpck_require__( 14161 );
-var PI = __nccwpck_require__( 93683 );
-var inverseStudentsTBodySeries = __nccwpck_require__( 2678 );
-var inverseStudentsTTailSeries = __nccwpck_require__( 17972 );
-var inverseStudentsTHill = __nccwpck_require__( 84883 );
+var erfcinv = __nccwpck_require__( 80119 );
+var floor = __nccwpck_require__( 42334 );
+var ldexp = __nccwpck_require__( 83291 );
+var round = __nccwpck_require__( 18972 );
+var acos = __nccwpck_require__( 99418 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var cos = __nccwpck_require__( 99191 );
+var pow = __nccwpck_require__( 6310 );
+var sin = __nccwpck_require__( 61794 );
+var SQRT2 = __nccwpck_require__( 96515 );
+var PI = __nccwpck_require__( 39701 );
+var inverseStudentsTBodySeries = __nccwpck_require__( 31256 );
+var inverseStudentsTTailSeries = __nccwpck_require__( 15454 );
+var inverseStudentsTHill = __nccwpck_require__( 49201 );
 
 
 // VARIABLES //
@@ -40811,7 +40811,7 @@ module.exports = inverseStudentsT;
 
 /***/ }),
 
-/***/ 2678:
+/***/ 31256:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40850,19 +40850,19 @@ module.exports = inverseStudentsT;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 68554 );
-var evalpoly = __nccwpck_require__( 47006 );
-var sqrt = __nccwpck_require__( 61824 );
-var PI = __nccwpck_require__( 93683 );
-var polyval1 = __nccwpck_require__( 73898 );
-var polyval2 = __nccwpck_require__( 86681 );
-var polyval3 = __nccwpck_require__( 69280 );
-var polyval4 = __nccwpck_require__( 75351 );
-var polyval5 = __nccwpck_require__( 42558 );
-var polyval6 = __nccwpck_require__( 68829 );
-var polyval7 = __nccwpck_require__( 61033 );
-var polyval8 = __nccwpck_require__( 90522 );
-var polyval9 = __nccwpck_require__( 17543 );
+var gammaDeltaRatio = __nccwpck_require__( 84320 );
+var evalpoly = __nccwpck_require__( 62096 );
+var sqrt = __nccwpck_require__( 15478 );
+var PI = __nccwpck_require__( 39701 );
+var polyval1 = __nccwpck_require__( 2640 );
+var polyval2 = __nccwpck_require__( 26791 );
+var polyval3 = __nccwpck_require__( 23066 );
+var polyval4 = __nccwpck_require__( 78121 );
+var polyval5 = __nccwpck_require__( 54564 );
+var polyval6 = __nccwpck_require__( 53835 );
+var polyval7 = __nccwpck_require__( 7931 );
+var polyval8 = __nccwpck_require__( 43636 );
+var polyval9 = __nccwpck_require__( 71837 );
 
 
 // VARIABLES //
@@ -40918,7 +40918,7 @@ module.exports = inverseStudentsTBodySeries;
 
 /***/ }),
 
-/***/ 84883:
+/***/ 49201:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -40959,12 +40959,12 @@ module.exports = inverseStudentsTBodySeries;
 
 // MODULES //
 
-var erfcinv = __nccwpck_require__( 77457 );
-var expm1 = __nccwpck_require__( 83115 );
-var sqrt = __nccwpck_require__( 61824 );
-var pow = __nccwpck_require__( 21924 );
-var HALF_PI = __nccwpck_require__( 73239 );
-var SQRT2 = __nccwpck_require__( 14161 );
+var erfcinv = __nccwpck_require__( 80119 );
+var expm1 = __nccwpck_require__( 40141 );
+var sqrt = __nccwpck_require__( 15478 );
+var pow = __nccwpck_require__( 6310 );
+var HALF_PI = __nccwpck_require__( 5553 );
+var SQRT2 = __nccwpck_require__( 96515 );
 
 
 // MAIN //
@@ -41027,7 +41027,7 @@ module.exports = inverseStudentsTHill;
 
 /***/ }),
 
-/***/ 17972:
+/***/ 15454:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -41066,11 +41066,11 @@ module.exports = inverseStudentsTHill;
 
 // MODULES //
 
-var gammaDeltaRatio = __nccwpck_require__( 68554 );
-var evalpoly = __nccwpck_require__( 47006 );
-var sqrt = __nccwpck_require__( 61824 );
-var pow = __nccwpck_require__( 21924 );
-var PI = __nccwpck_require__( 93683 );
+var gammaDeltaRatio = __nccwpck_require__( 84320 );
+var evalpoly = __nccwpck_require__( 62096 );
+var sqrt = __nccwpck_require__( 15478 );
+var pow = __nccwpck_require__( 6310 );
+var PI = __nccwpck_require__( 39701 );
 
 
 // VARIABLES //
@@ -41145,7 +41145,7 @@ module.exports = inverseStudentsTTailSeries;
 
 /***/ }),
 
-/***/ 48746:
+/***/ 33184:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* eslint-disable max-statements, max-lines */
@@ -41186,29 +41186,29 @@ module.exports = inverseStudentsTTailSeries;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 47006 );
-var betainc = __nccwpck_require__( 7636 );
-var expm1 = __nccwpck_require__( 83115 );
-var log1p = __nccwpck_require__( 86293 );
-var asin = __nccwpck_require__( 40693 );
-var beta = __nccwpck_require__( 32216 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var pow = __nccwpck_require__( 21924 );
-var sin = __nccwpck_require__( 67176 );
-var max = __nccwpck_require__( 1140 );
-var min = __nccwpck_require__( 14162 );
-var ln = __nccwpck_require__( 82972 );
-var FLOAT64_MIN_NORM = __nccwpck_require__( 29735 );
-var HALF_PI = __nccwpck_require__( 73239 );
-var EPSILON = __nccwpck_require__( 18470 );
-var findIBetaInvFromTDist = __nccwpck_require__( 67237 );
-var temme1 = __nccwpck_require__( 23884 );
-var temme2 = __nccwpck_require__( 46933 );
-var temme3 = __nccwpck_require__( 12342 );
-var halleyIterate = __nccwpck_require__( 89119 );
-var ibetaRoots = __nccwpck_require__( 34560 );
+var evalpoly = __nccwpck_require__( 62096 );
+var betainc = __nccwpck_require__( 89986 );
+var expm1 = __nccwpck_require__( 40141 );
+var log1p = __nccwpck_require__( 74879 );
+var asin = __nccwpck_require__( 49827 );
+var beta = __nccwpck_require__( 91354 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var pow = __nccwpck_require__( 6310 );
+var sin = __nccwpck_require__( 61794 );
+var max = __nccwpck_require__( 32974 );
+var min = __nccwpck_require__( 38008 );
+var ln = __nccwpck_require__( 51550 );
+var FLOAT64_MIN_NORM = __nccwpck_require__( 55417 );
+var HALF_PI = __nccwpck_require__( 5553 );
+var EPSILON = __nccwpck_require__( 55088 );
+var findIBetaInvFromTDist = __nccwpck_require__( 85319 );
+var temme1 = __nccwpck_require__( 10502 );
+var temme2 = __nccwpck_require__( 32259 );
+var temme3 = __nccwpck_require__( 34268 );
+var halleyIterate = __nccwpck_require__( 30177 );
+var ibetaRoots = __nccwpck_require__( 48670 );
 
 
 // VARIABLES //
@@ -41585,7 +41585,7 @@ module.exports = ibetaInvImp;
 
 /***/ }),
 
-/***/ 22804:
+/***/ 79346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -41623,10 +41623,10 @@ module.exports = ibetaInvImp;
 
 // MODULES //
 
-var sign = __nccwpck_require__( 19821 );
-var abs = __nccwpck_require__( 96962 );
-var ldexp = __nccwpck_require__( 73417 );
-var MAX_VALUE = __nccwpck_require__( 1906 );
+var sign = __nccwpck_require__( 79079 );
+var abs = __nccwpck_require__( 66260 );
+var ldexp = __nccwpck_require__( 83291 );
+var MAX_VALUE = __nccwpck_require__( 83424 );
 
 
 // MAIN //
@@ -41742,7 +41742,7 @@ module.exports = newtonRaphsonIterate;
 
 /***/ }),
 
-/***/ 30460:
+/***/ 66017:
 /***/ ((module) => {
 
 /**
@@ -41796,7 +41796,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 470:
+/***/ 21820:
 /***/ ((module) => {
 
 /**
@@ -41850,7 +41850,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 9429:
+/***/ 19811:
 /***/ ((module) => {
 
 /**
@@ -41904,7 +41904,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 27852:
+/***/ 49638:
 /***/ ((module) => {
 
 /**
@@ -41958,7 +41958,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 93939:
+/***/ 67909:
 /***/ ((module) => {
 
 /**
@@ -42012,7 +42012,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 73898:
+/***/ 2640:
 /***/ ((module) => {
 
 /**
@@ -42066,7 +42066,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 86681:
+/***/ 26791:
 /***/ ((module) => {
 
 /**
@@ -42120,7 +42120,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 69280:
+/***/ 23066:
 /***/ ((module) => {
 
 /**
@@ -42174,7 +42174,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 75351:
+/***/ 78121:
 /***/ ((module) => {
 
 /**
@@ -42228,7 +42228,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 42558:
+/***/ 54564:
 /***/ ((module) => {
 
 /**
@@ -42282,7 +42282,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 68829:
+/***/ 53835:
 /***/ ((module) => {
 
 /**
@@ -42336,7 +42336,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 94885:
+/***/ 73259:
 /***/ ((module) => {
 
 /**
@@ -42390,7 +42390,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 61033:
+/***/ 7931:
 /***/ ((module) => {
 
 /**
@@ -42444,7 +42444,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 90522:
+/***/ 43636:
 /***/ ((module) => {
 
 /**
@@ -42498,7 +42498,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 17543:
+/***/ 71837:
 /***/ ((module) => {
 
 /**
@@ -42552,7 +42552,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 64166:
+/***/ 8164:
 /***/ ((module) => {
 
 /**
@@ -42606,7 +42606,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 35431:
+/***/ 55185:
 /***/ ((module) => {
 
 /**
@@ -42660,7 +42660,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 94384:
+/***/ 87298:
 /***/ ((module) => {
 
 /**
@@ -42714,7 +42714,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 78921:
+/***/ 26255:
 /***/ ((module) => {
 
 /**
@@ -42768,7 +42768,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 31706:
+/***/ 91896:
 /***/ ((module) => {
 
 /**
@@ -42822,7 +42822,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 68875:
+/***/ 87333:
 /***/ ((module) => {
 
 /**
@@ -42876,7 +42876,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 46852:
+/***/ 19590:
 /***/ ((module) => {
 
 /**
@@ -42930,7 +42930,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 84074:
+/***/ 17028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -42969,8 +42969,8 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var ln = __nccwpck_require__( 82972 );
-var MAX_VALUE = __nccwpck_require__( 1906 );
+var ln = __nccwpck_require__( 51550 );
+var MAX_VALUE = __nccwpck_require__( 83424 );
 
 
 // VARIABLES //
@@ -43024,7 +43024,7 @@ module.exports = temmeRootFinder;
 
 /***/ }),
 
-/***/ 23884:
+/***/ 10502:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43063,11 +43063,11 @@ module.exports = temmeRootFinder;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 47006 );
-var erfcinv = __nccwpck_require__( 77457 );
-var sqrt = __nccwpck_require__( 61824 );
-var exp = __nccwpck_require__( 76225 );
-var SQRT2 = __nccwpck_require__( 14161 );
+var evalpoly = __nccwpck_require__( 62096 );
+var erfcinv = __nccwpck_require__( 80119 );
+var sqrt = __nccwpck_require__( 15478 );
+var exp = __nccwpck_require__( 31851 );
+var SQRT2 = __nccwpck_require__( 96515 );
 
 
 // VARIABLES //
@@ -43164,7 +43164,7 @@ module.exports = temme1;
 
 /***/ }),
 
-/***/ 46933:
+/***/ 32259:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43203,29 +43203,29 @@ module.exports = temme1;
 
 // MODULES //
 
-var evalpoly = __nccwpck_require__( 47006 );
-var erfcinv = __nccwpck_require__( 77457 );
-var abs = __nccwpck_require__( 96962 );
-var exp = __nccwpck_require__( 76225 );
-var ln = __nccwpck_require__( 82972 );
-var sqrt = __nccwpck_require__( 61824 );
-var sin = __nccwpck_require__( 67176 );
-var cos = __nccwpck_require__( 85585 );
-var temmeRootFinder = __nccwpck_require__( 84074 );
-var newtonRaphsonIterate = __nccwpck_require__( 22804 );
-var polyval1 = __nccwpck_require__( 30460 );
-var polyval2 = __nccwpck_require__( 94885 );
-var polyval3 = __nccwpck_require__( 64166 );
-var polyval4 = __nccwpck_require__( 35431 );
-var polyval5 = __nccwpck_require__( 94384 );
-var polyval6 = __nccwpck_require__( 78921 );
-var polyval7 = __nccwpck_require__( 31706 );
-var polyval8 = __nccwpck_require__( 68875 );
-var polyval9 = __nccwpck_require__( 46852 );
-var polyval10 = __nccwpck_require__( 470 );
-var polyval11 = __nccwpck_require__( 9429 );
-var polyval12 = __nccwpck_require__( 27852 );
-var polyval13 = __nccwpck_require__( 93939 );
+var evalpoly = __nccwpck_require__( 62096 );
+var erfcinv = __nccwpck_require__( 80119 );
+var abs = __nccwpck_require__( 66260 );
+var exp = __nccwpck_require__( 31851 );
+var ln = __nccwpck_require__( 51550 );
+var sqrt = __nccwpck_require__( 15478 );
+var sin = __nccwpck_require__( 61794 );
+var cos = __nccwpck_require__( 99191 );
+var temmeRootFinder = __nccwpck_require__( 17028 );
+var newtonRaphsonIterate = __nccwpck_require__( 79346 );
+var polyval1 = __nccwpck_require__( 66017 );
+var polyval2 = __nccwpck_require__( 73259 );
+var polyval3 = __nccwpck_require__( 8164 );
+var polyval4 = __nccwpck_require__( 55185 );
+var polyval5 = __nccwpck_require__( 87298 );
+var polyval6 = __nccwpck_require__( 26255 );
+var polyval7 = __nccwpck_require__( 91896 );
+var polyval8 = __nccwpck_require__( 87333 );
+var polyval9 = __nccwpck_require__( 19590 );
+var polyval10 = __nccwpck_require__( 21820 );
+var polyval11 = __nccwpck_require__( 19811 );
+var polyval12 = __nccwpck_require__( 49638 );
+var polyval13 = __nccwpck_require__( 67909 );
 
 
 // VARIABLES //
@@ -43380,7 +43380,7 @@ module.exports = temme2;
 
 /***/ }),
 
-/***/ 12342:
+/***/ 34268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43421,12 +43421,12 @@ module.exports = temme2;
 
 // MODULES //
 
-var gammaincinv = __nccwpck_require__( 53724 );
-var ln = __nccwpck_require__( 82972 );
-var sqrt = __nccwpck_require__( 61824 );
-var SMALLEST_SUBNORMAL = __nccwpck_require__( 24553 );
-var temmeRootFinder = __nccwpck_require__( 84074 );
-var newtonRaphsonIterate = __nccwpck_require__( 22804 );
+var gammaincinv = __nccwpck_require__( 85778 );
+var ln = __nccwpck_require__( 51550 );
+var sqrt = __nccwpck_require__( 15478 );
+var SMALLEST_SUBNORMAL = __nccwpck_require__( 33975 );
+var temmeRootFinder = __nccwpck_require__( 17028 );
+var newtonRaphsonIterate = __nccwpck_require__( 79346 );
 
 
 // MAIN //
@@ -43558,7 +43558,7 @@ module.exports = temme3;
 
 /***/ }),
 
-/***/ 26561:
+/***/ 71567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43604,7 +43604,7 @@ module.exports = temme3;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84912 );
+var main = __nccwpck_require__( 94010 );
 
 
 // EXPORTS //
@@ -43614,7 +43614,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 84912:
+/***/ 94010:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43653,8 +43653,8 @@ module.exports = main;
 
 // MODULES //
 
-var polyval13 = __nccwpck_require__( 89638 );
-var polyval46 = __nccwpck_require__( 35908 );
+var polyval13 = __nccwpck_require__( 25732 );
+var polyval46 = __nccwpck_require__( 53242 );
 
 
 // MAIN //
@@ -43749,7 +43749,7 @@ module.exports = kernelCos;
 
 /***/ }),
 
-/***/ 89638:
+/***/ 25732:
 /***/ ((module) => {
 
 /**
@@ -43803,7 +43803,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 35908:
+/***/ 53242:
 /***/ ((module) => {
 
 /**
@@ -43857,7 +43857,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 89272:
+/***/ 70186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -43909,7 +43909,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var main = __nccwpck_require__( 90495 );
+var main = __nccwpck_require__( 97485 );
 
 
 // EXPORTS //
@@ -43919,7 +43919,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90495:
+/***/ 97485:
 /***/ ((module) => {
 
 /**
@@ -44059,7 +44059,7 @@ module.exports = kernelSin;
 
 /***/ }),
 
-/***/ 73417:
+/***/ 83291:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44114,7 +44114,7 @@ module.exports = kernelSin;
 
 // MODULES //
 
-var main = __nccwpck_require__( 20264 );
+var main = __nccwpck_require__( 23078 );
 
 
 // EXPORTS //
@@ -44124,7 +44124,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 20264:
+/***/ 23078:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44156,19 +44156,19 @@ module.exports = main;
 
 // MODULES //
 
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var BIAS = __nccwpck_require__( 47899 );
-var MAX_EXPONENT = __nccwpck_require__( 66498 );
-var MAX_SUBNORMAL_EXPONENT = __nccwpck_require__( 42317 );
-var MIN_SUBNORMAL_EXPONENT = __nccwpck_require__( 98740 );
-var isnan = __nccwpck_require__( 9993 );
-var isInfinite = __nccwpck_require__( 79144 );
-var copysign = __nccwpck_require__( 49102 );
-var normalize = (__nccwpck_require__(93005).assign);
-var floatExp = __nccwpck_require__( 56241 );
-var toWords = __nccwpck_require__( 69787 );
-var fromWords = __nccwpck_require__( 91442 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var BIAS = __nccwpck_require__( 11877 );
+var MAX_EXPONENT = __nccwpck_require__( 46276 );
+var MAX_SUBNORMAL_EXPONENT = __nccwpck_require__( 92656 );
+var MIN_SUBNORMAL_EXPONENT = __nccwpck_require__( 34862 );
+var isnan = __nccwpck_require__( 86523 );
+var isInfinite = __nccwpck_require__( 57234 );
+var copysign = __nccwpck_require__( 35672 );
+var normalize = (__nccwpck_require__(79335).assign);
+var floatExp = __nccwpck_require__( 6075 );
+var toWords = __nccwpck_require__( 87949 );
+var fromWords = __nccwpck_require__( 17844 );
 
 
 // VARIABLES //
@@ -44281,7 +44281,7 @@ module.exports = ldexp;
 
 /***/ }),
 
-/***/ 82972:
+/***/ 51550:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44330,7 +44330,7 @@ module.exports = ldexp;
 
 // MODULES //
 
-var main = __nccwpck_require__( 99827 );
+var main = __nccwpck_require__( 75553 );
 
 
 // EXPORTS //
@@ -44340,7 +44340,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 99827:
+/***/ 75553:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44379,13 +44379,13 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 78724 );
-var setHighWord = __nccwpck_require__( 92128 );
-var isnan = __nccwpck_require__( 9993 );
-var BIAS = __nccwpck_require__( 47899 );
-var NINF = __nccwpck_require__( 39013 );
-var polyvalP = __nccwpck_require__( 51630 );
-var polyvalQ = __nccwpck_require__( 84589 );
+var getHighWord = __nccwpck_require__( 2882 );
+var setHighWord = __nccwpck_require__( 45990 );
+var isnan = __nccwpck_require__( 86523 );
+var BIAS = __nccwpck_require__( 11877 );
+var NINF = __nccwpck_require__( 81475 );
+var polyvalP = __nccwpck_require__( 36488 );
+var polyvalQ = __nccwpck_require__( 71103 );
 
 
 // VARIABLES //
@@ -44521,7 +44521,7 @@ module.exports = ln;
 
 /***/ }),
 
-/***/ 51630:
+/***/ 36488:
 /***/ ((module) => {
 
 /**
@@ -44575,7 +44575,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 84589:
+/***/ 71103:
 /***/ ((module) => {
 
 /**
@@ -44629,7 +44629,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 86293:
+/***/ 74879:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44681,7 +44681,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var log1p = __nccwpck_require__( 53924 );
+var log1p = __nccwpck_require__( 7306 );
 
 
 // EXPORTS //
@@ -44691,7 +44691,7 @@ module.exports = log1p;
 
 /***/ }),
 
-/***/ 53924:
+/***/ 7306:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -44730,13 +44730,13 @@ module.exports = log1p;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var getHighWord = __nccwpck_require__( 78724 );
-var setHighWord = __nccwpck_require__( 92128 );
-var PINF = __nccwpck_require__( 51651 );
-var NINF = __nccwpck_require__( 39013 );
-var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 47899 );
-var polyval = __nccwpck_require__( 42995 );
+var isnan = __nccwpck_require__( 86523 );
+var getHighWord = __nccwpck_require__( 2882 );
+var setHighWord = __nccwpck_require__( 45990 );
+var PINF = __nccwpck_require__( 50469 );
+var NINF = __nccwpck_require__( 81475 );
+var FLOAT64_EXPONENT_BIAS = __nccwpck_require__( 11877 );
+var polyval = __nccwpck_require__( 10897 );
 
 
 // VARIABLES //
@@ -45055,7 +45055,7 @@ module.exports = log1p;
 
 /***/ }),
 
-/***/ 42995:
+/***/ 10897:
 /***/ ((module) => {
 
 /**
@@ -45109,7 +45109,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 17012:
+/***/ 15430:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45155,7 +45155,7 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var log1pmx = __nccwpck_require__( 48187 );
+var log1pmx = __nccwpck_require__( 44473 );
 
 
 // EXPORTS //
@@ -45165,7 +45165,7 @@ module.exports = log1pmx;
 
 /***/ }),
 
-/***/ 96123:
+/***/ 44781:
 /***/ ((module) => {
 
 /**
@@ -45237,7 +45237,7 @@ module.exports = log1pSeries;
 
 /***/ }),
 
-/***/ 48187:
+/***/ 44473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45275,11 +45275,11 @@ module.exports = log1pSeries;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var ln = __nccwpck_require__( 82972 );
-var FLOAT_EPS = __nccwpck_require__( 18470 );
-var sumSeries = __nccwpck_require__( 86457 );
-var log1pSeries = __nccwpck_require__( 96123 );
+var abs = __nccwpck_require__( 66260 );
+var ln = __nccwpck_require__( 51550 );
+var FLOAT_EPS = __nccwpck_require__( 55088 );
+var sumSeries = __nccwpck_require__( 96491 );
+var log1pSeries = __nccwpck_require__( 44781 );
 
 
 // MAIN //
@@ -45337,7 +45337,7 @@ module.exports = log1pmx;
 
 /***/ }),
 
-/***/ 1140:
+/***/ 32974:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45380,7 +45380,7 @@ module.exports = log1pmx;
 
 // MODULES //
 
-var max = __nccwpck_require__( 73947 );
+var max = __nccwpck_require__( 78641 );
 
 
 // EXPORTS //
@@ -45390,7 +45390,7 @@ module.exports = max;
 
 /***/ }),
 
-/***/ 73947:
+/***/ 78641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45415,9 +45415,9 @@ module.exports = max;
 
 // MODULES //
 
-var isPositiveZero = __nccwpck_require__( 78384 );
-var isnan = __nccwpck_require__( 9993 );
-var PINF = __nccwpck_require__( 51651 );
+var isPositiveZero = __nccwpck_require__( 30866 );
+var isnan = __nccwpck_require__( 86523 );
+var PINF = __nccwpck_require__( 50469 );
 
 
 // MAIN //
@@ -45468,7 +45468,7 @@ module.exports = max;
 
 /***/ }),
 
-/***/ 50188:
+/***/ 79594:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45511,7 +45511,7 @@ module.exports = max;
 
 // MODULES //
 
-var maxabs = __nccwpck_require__( 7779 );
+var maxabs = __nccwpck_require__( 63757 );
 
 
 // EXPORTS //
@@ -45521,7 +45521,7 @@ module.exports = maxabs;
 
 /***/ }),
 
-/***/ 7779:
+/***/ 63757:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45546,8 +45546,8 @@ module.exports = maxabs;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var max = __nccwpck_require__( 1140 );
+var abs = __nccwpck_require__( 66260 );
+var max = __nccwpck_require__( 32974 );
 
 
 // MAIN //
@@ -45583,7 +45583,7 @@ module.exports = maxabs;
 
 /***/ }),
 
-/***/ 14162:
+/***/ 38008:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45626,7 +45626,7 @@ module.exports = maxabs;
 
 // MODULES //
 
-var min = __nccwpck_require__( 35685 );
+var min = __nccwpck_require__( 29503 );
 
 
 // EXPORTS //
@@ -45636,7 +45636,7 @@ module.exports = min;
 
 /***/ }),
 
-/***/ 35685:
+/***/ 29503:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45661,9 +45661,9 @@ module.exports = min;
 
 // MODULES //
 
-var isNegativeZero = __nccwpck_require__( 4148 );
-var isnan = __nccwpck_require__( 9993 );
-var NINF = __nccwpck_require__( 39013 );
+var isNegativeZero = __nccwpck_require__( 23270 );
+var isnan = __nccwpck_require__( 86523 );
+var NINF = __nccwpck_require__( 81475 );
 
 
 // MAIN //
@@ -45714,7 +45714,7 @@ module.exports = min;
 
 /***/ }),
 
-/***/ 91446:
+/***/ 89912:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45757,7 +45757,7 @@ module.exports = min;
 
 // MODULES //
 
-var minabs = __nccwpck_require__( 26921 );
+var minabs = __nccwpck_require__( 10431 );
 
 
 // EXPORTS //
@@ -45767,7 +45767,7 @@ module.exports = minabs;
 
 /***/ }),
 
-/***/ 26921:
+/***/ 10431:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45792,8 +45792,8 @@ module.exports = minabs;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var min = __nccwpck_require__( 14162 );
+var abs = __nccwpck_require__( 66260 );
+var min = __nccwpck_require__( 38008 );
 
 
 // MAIN //
@@ -45829,7 +45829,7 @@ module.exports = minabs;
 
 /***/ }),
 
-/***/ 21924:
+/***/ 6310:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45887,7 +45887,7 @@ module.exports = minabs;
 
 // MODULES //
 
-var main = __nccwpck_require__( 15435 );
+var main = __nccwpck_require__( 87609 );
 
 
 // EXPORTS //
@@ -45897,7 +45897,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 39603:
+/***/ 59905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -45936,12 +45936,12 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 78724 );
-var setLowWord = __nccwpck_require__( 52820 );
-var setHighWord = __nccwpck_require__( 92128 );
-var BIAS = __nccwpck_require__( 47899 );
-var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 21815 );
-var polyvalL = __nccwpck_require__( 46242 );
+var getHighWord = __nccwpck_require__( 2882 );
+var setLowWord = __nccwpck_require__( 23786 );
+var setHighWord = __nccwpck_require__( 45990 );
+var BIAS = __nccwpck_require__( 11877 );
+var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 31277 );
+var polyvalL = __nccwpck_require__( 53140 );
 
 
 // VARIABLES //
@@ -46116,7 +46116,7 @@ module.exports = log2ax;
 
 /***/ }),
 
-/***/ 67988:
+/***/ 53726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46155,8 +46155,8 @@ module.exports = log2ax;
 
 // MODULES //
 
-var setLowWord = __nccwpck_require__( 52820 );
-var polyvalW = __nccwpck_require__( 74423 );
+var setLowWord = __nccwpck_require__( 23786 );
+var polyvalW = __nccwpck_require__( 837 );
 
 
 // VARIABLES //
@@ -46214,7 +46214,7 @@ module.exports = logx;
 
 /***/ }),
 
-/***/ 15435:
+/***/ 87609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46253,24 +46253,24 @@ module.exports = logx;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isOdd = __nccwpck_require__( 83865 );
-var isInfinite = __nccwpck_require__( 79144 );
-var isInteger = __nccwpck_require__( 80190 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var toWords = __nccwpck_require__( 69787 );
-var setLowWord = __nccwpck_require__( 52820 );
-var uint32ToInt32 = __nccwpck_require__( 63533 );
-var NINF = __nccwpck_require__( 39013 );
-var PINF = __nccwpck_require__( 51651 );
-var ABS_MASK = __nccwpck_require__( 27181 );
-var xIsZero = __nccwpck_require__( 20628 );
-var yIsHuge = __nccwpck_require__( 88978 );
-var yIsInfinite = __nccwpck_require__( 77013 );
-var log2ax = __nccwpck_require__( 39603 );
-var logx = __nccwpck_require__( 67988 );
-var pow2 = __nccwpck_require__( 97370 );
+var isnan = __nccwpck_require__( 86523 );
+var isOdd = __nccwpck_require__( 97687 );
+var isInfinite = __nccwpck_require__( 57234 );
+var isInteger = __nccwpck_require__( 2804 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var toWords = __nccwpck_require__( 87949 );
+var setLowWord = __nccwpck_require__( 23786 );
+var uint32ToInt32 = __nccwpck_require__( 86519 );
+var NINF = __nccwpck_require__( 81475 );
+var PINF = __nccwpck_require__( 50469 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var xIsZero = __nccwpck_require__( 72122 );
+var yIsHuge = __nccwpck_require__( 30888 );
+var yIsInfinite = __nccwpck_require__( 93355 );
+var log2ax = __nccwpck_require__( 59905 );
+var logx = __nccwpck_require__( 53726 );
+var pow2 = __nccwpck_require__( 55224 );
 
 
 // VARIABLES //
@@ -46605,7 +46605,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 46242:
+/***/ 53140:
 /***/ ((module) => {
 
 /**
@@ -46659,7 +46659,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 15894:
+/***/ 35568:
 /***/ ((module) => {
 
 /**
@@ -46713,7 +46713,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 74423:
+/***/ 837:
 /***/ ((module) => {
 
 /**
@@ -46767,7 +46767,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 97370:
+/***/ 55224:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46806,17 +46806,17 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 78724 );
-var setHighWord = __nccwpck_require__( 92128 );
-var setLowWord = __nccwpck_require__( 52820 );
-var uint32ToInt32 = __nccwpck_require__( 63533 );
-var ldexp = __nccwpck_require__( 73417 );
-var LN2 = __nccwpck_require__( 25313 );
-var BIAS = __nccwpck_require__( 47899 );
-var ABS_MASK = __nccwpck_require__( 27181 );
-var HIGH_SIGNIFICAND_MASK = __nccwpck_require__( 82068 );
-var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 21815 );
-var polyvalP = __nccwpck_require__( 15894 );
+var getHighWord = __nccwpck_require__( 2882 );
+var setHighWord = __nccwpck_require__( 45990 );
+var setLowWord = __nccwpck_require__( 23786 );
+var uint32ToInt32 = __nccwpck_require__( 86519 );
+var ldexp = __nccwpck_require__( 83291 );
+var LN2 = __nccwpck_require__( 81239 );
+var BIAS = __nccwpck_require__( 11877 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var HIGH_SIGNIFICAND_MASK = __nccwpck_require__( 28910 );
+var HIGH_NUM_SIGNIFICAND_BITS = __nccwpck_require__( 31277 );
+var polyvalP = __nccwpck_require__( 35568 );
 
 
 // VARIABLES //
@@ -46909,7 +46909,7 @@ module.exports = pow2;
 
 /***/ }),
 
-/***/ 20628:
+/***/ 72122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -46948,10 +46948,10 @@ module.exports = pow2;
 
 // MODULES //
 
-var isOdd = __nccwpck_require__( 83865 );
-var copysign = __nccwpck_require__( 49102 );
-var NINF = __nccwpck_require__( 39013 );
-var PINF = __nccwpck_require__( 51651 );
+var isOdd = __nccwpck_require__( 97687 );
+var copysign = __nccwpck_require__( 35672 );
+var NINF = __nccwpck_require__( 81475 );
+var PINF = __nccwpck_require__( 50469 );
 
 
 // MAIN //
@@ -47016,7 +47016,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 88978:
+/***/ 30888:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47055,8 +47055,8 @@ module.exports = pow;
 
 // MODULES //
 
-var ABS_MASK = __nccwpck_require__( 27181 );
-var getHighWord = __nccwpck_require__( 78724 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var getHighWord = __nccwpck_require__( 2882 );
 
 
 // VARIABLES //
@@ -47119,7 +47119,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 77013:
+/***/ 93355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47144,8 +47144,8 @@ module.exports = pow;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var PINF = __nccwpck_require__( 51651 );
+var abs = __nccwpck_require__( 66260 );
+var PINF = __nccwpck_require__( 50469 );
 
 
 // MAIN //
@@ -47214,7 +47214,7 @@ module.exports = pow;
 
 /***/ }),
 
-/***/ 94122:
+/***/ 74756:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47272,7 +47272,7 @@ module.exports = pow;
 
 // MODULES //
 
-var powm1 = __nccwpck_require__( 85325 );
+var powm1 = __nccwpck_require__( 2603 );
 
 
 // EXPORTS //
@@ -47282,7 +47282,7 @@ module.exports = powm1;
 
 /***/ }),
 
-/***/ 85325:
+/***/ 2603:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47320,13 +47320,13 @@ module.exports = powm1;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isinfinite = __nccwpck_require__( 79144 );
-var abs = __nccwpck_require__( 96962 );
-var expm1 = __nccwpck_require__( 83115 );
-var ln = __nccwpck_require__( 82972 );
-var pow = __nccwpck_require__( 21924 );
-var trunc = __nccwpck_require__( 89544 );
+var isnan = __nccwpck_require__( 86523 );
+var isinfinite = __nccwpck_require__( 57234 );
+var abs = __nccwpck_require__( 66260 );
+var expm1 = __nccwpck_require__( 40141 );
+var ln = __nccwpck_require__( 51550 );
+var pow = __nccwpck_require__( 6310 );
+var trunc = __nccwpck_require__( 81262 );
 
 
 // MAIN //
@@ -47421,7 +47421,7 @@ module.exports = powm1;
 
 /***/ }),
 
-/***/ 22032:
+/***/ 93982:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47465,7 +47465,7 @@ module.exports = powm1;
 
 // MODULES //
 
-var rempio2 = __nccwpck_require__( 37575 );
+var rempio2 = __nccwpck_require__( 44385 );
 
 
 // EXPORTS //
@@ -47475,7 +47475,7 @@ module.exports = rempio2;
 
 /***/ }),
 
-/***/ 72354:
+/***/ 97236:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47516,9 +47516,9 @@ module.exports = rempio2;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
-var ldexp = __nccwpck_require__( 73417 );
-var zeros = __nccwpck_require__( 6304 );
+var floor = __nccwpck_require__( 42334 );
+var ldexp = __nccwpck_require__( 83291 );
+var zeros = __nccwpck_require__( 21830 );
 
 
 // VARIABLES //
@@ -47910,7 +47910,7 @@ module.exports = kernelRempio2;
 
 /***/ }),
 
-/***/ 37575:
+/***/ 44385:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -47951,14 +47951,14 @@ module.exports = kernelRempio2;
 
 // MODULES //
 
-var ABS_MASK = __nccwpck_require__( 27181 );
-var EXPONENT_MASK = __nccwpck_require__( 89828 );
-var SIGNIFICAND_MASK = __nccwpck_require__( 82068 );
-var getHighWord = __nccwpck_require__( 78724 );
-var getLowWord = __nccwpck_require__( 4640 );
-var fromWords = __nccwpck_require__( 91442 );
-var rempio2Kernel = __nccwpck_require__( 72354 );
-var rempio2Medium = __nccwpck_require__( 2690 );
+var ABS_MASK = __nccwpck_require__( 43935 );
+var EXPONENT_MASK = __nccwpck_require__( 30222 );
+var SIGNIFICAND_MASK = __nccwpck_require__( 28910 );
+var getHighWord = __nccwpck_require__( 2882 );
+var getLowWord = __nccwpck_require__( 31662 );
+var fromWords = __nccwpck_require__( 17844 );
+var rempio2Kernel = __nccwpck_require__( 97236 );
+var rempio2Medium = __nccwpck_require__( 92880 );
 
 
 // VARIABLES //
@@ -48169,7 +48169,7 @@ module.exports = rempio2;
 
 /***/ }),
 
-/***/ 2690:
+/***/ 92880:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48208,8 +48208,8 @@ module.exports = rempio2;
 
 // MODULES //
 
-var round = __nccwpck_require__( 83622 );
-var getHighWord = __nccwpck_require__( 78724 );
+var round = __nccwpck_require__( 18972 );
+var getHighWord = __nccwpck_require__( 2882 );
 
 
 // VARIABLES //
@@ -48300,7 +48300,7 @@ module.exports = rempio2Medium;
 
 /***/ }),
 
-/***/ 83622:
+/***/ 18972:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48369,7 +48369,7 @@ module.exports = rempio2Medium;
 
 // MODULES //
 
-var main = __nccwpck_require__( 50969 );
+var main = __nccwpck_require__( 66547 );
 
 
 // EXPORTS //
@@ -48379,7 +48379,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 50969:
+/***/ 66547:
 /***/ ((module) => {
 
 /**
@@ -48464,7 +48464,7 @@ module.exports = round;
 
 /***/ }),
 
-/***/ 26196:
+/***/ 34882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48510,7 +48510,7 @@ module.exports = round;
 
 // MODULES //
 
-var main = __nccwpck_require__( 86107 );
+var main = __nccwpck_require__( 70997 );
 
 
 // EXPORTS //
@@ -48520,7 +48520,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86107:
+/***/ 70997:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48545,15 +48545,15 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInfinite = __nccwpck_require__( 79144 );
-var pow = __nccwpck_require__( 21924 );
-var abs = __nccwpck_require__( 96962 );
-var round = __nccwpck_require__( 83622 );
-var MAX_SAFE_INTEGER = __nccwpck_require__( 55099 );
-var MAX_EXP = __nccwpck_require__( 35063 );
-var MIN_EXP = __nccwpck_require__( 75917 );
-var MIN_EXP_SUBNORMAL = __nccwpck_require__( 58265 );
+var isnan = __nccwpck_require__( 86523 );
+var isInfinite = __nccwpck_require__( 57234 );
+var pow = __nccwpck_require__( 6310 );
+var abs = __nccwpck_require__( 66260 );
+var round = __nccwpck_require__( 18972 );
+var MAX_SAFE_INTEGER = __nccwpck_require__( 44241 );
+var MAX_EXP = __nccwpck_require__( 67137 );
+var MIN_EXP = __nccwpck_require__( 33555 );
+var MIN_EXP_SUBNORMAL = __nccwpck_require__( 65099 );
 
 
 // VARIABLES //
@@ -48699,7 +48699,7 @@ module.exports = roundn;
 
 /***/ }),
 
-/***/ 19821:
+/***/ 79079:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48748,7 +48748,7 @@ module.exports = roundn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 86924 );
+var main = __nccwpck_require__( 10178 );
 
 
 // EXPORTS //
@@ -48758,7 +48758,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86924:
+/***/ 10178:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48783,7 +48783,7 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
+var isnan = __nccwpck_require__( 86523 );
 
 
 // MAIN //
@@ -48829,7 +48829,7 @@ module.exports = signum;
 
 /***/ }),
 
-/***/ 67176:
+/***/ 61794:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48875,7 +48875,7 @@ module.exports = signum;
 
 // MODULES //
 
-var main = __nccwpck_require__( 33167 );
+var main = __nccwpck_require__( 53205 );
 
 
 // EXPORTS //
@@ -48885,7 +48885,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 33167:
+/***/ 53205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -48924,12 +48924,12 @@ module.exports = main;
 
 // MODULES //
 
-var HIGH_WORD_ABS_MASK = __nccwpck_require__( 27181 );
-var HIGH_WORD_EXPONENT_MASK = __nccwpck_require__( 89828 );
-var getHighWord = __nccwpck_require__( 78724 );
-var kernelCos = __nccwpck_require__( 26561 );
-var kernelSin = __nccwpck_require__( 89272 );
-var rempio2 = __nccwpck_require__( 22032 );
+var HIGH_WORD_ABS_MASK = __nccwpck_require__( 43935 );
+var HIGH_WORD_EXPONENT_MASK = __nccwpck_require__( 30222 );
+var getHighWord = __nccwpck_require__( 2882 );
+var kernelCos = __nccwpck_require__( 71567 );
+var kernelSin = __nccwpck_require__( 70186 );
+var rempio2 = __nccwpck_require__( 93982 );
 
 
 // VARIABLES //
@@ -49024,7 +49024,7 @@ module.exports = sin;
 
 /***/ }),
 
-/***/ 31371:
+/***/ 18901:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49070,7 +49070,7 @@ module.exports = sin;
 
 // MODULES //
 
-var main = __nccwpck_require__( 87478 );
+var main = __nccwpck_require__( 83012 );
 
 
 // EXPORTS //
@@ -49080,7 +49080,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 87478:
+/***/ 83012:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49105,13 +49105,13 @@ module.exports = main;
 
 // MODULES //
 
-var isnan = __nccwpck_require__( 9993 );
-var isInfinite = __nccwpck_require__( 79144 );
-var cos = __nccwpck_require__( 85585 );
-var sin = __nccwpck_require__( 67176 );
-var abs = __nccwpck_require__( 96962 );
-var copysign = __nccwpck_require__( 49102 );
-var PI = __nccwpck_require__( 93683 );
+var isnan = __nccwpck_require__( 86523 );
+var isInfinite = __nccwpck_require__( 57234 );
+var cos = __nccwpck_require__( 99191 );
+var sin = __nccwpck_require__( 61794 );
+var abs = __nccwpck_require__( 66260 );
+var copysign = __nccwpck_require__( 35672 );
+var PI = __nccwpck_require__( 39701 );
 
 
 // MAIN //
@@ -49187,7 +49187,7 @@ module.exports = sinpi;
 
 /***/ }),
 
-/***/ 61824:
+/***/ 15478:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49236,7 +49236,7 @@ module.exports = sinpi;
 
 // MODULES //
 
-var main = __nccwpck_require__( 69367 );
+var main = __nccwpck_require__( 91689 );
 
 
 // EXPORTS //
@@ -49246,7 +49246,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 69367:
+/***/ 91689:
 /***/ ((module) => {
 
 /**
@@ -49304,7 +49304,7 @@ module.exports = sqrt;
 
 /***/ }),
 
-/***/ 89544:
+/***/ 81262:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49359,7 +49359,7 @@ module.exports = sqrt;
 
 // MODULES //
 
-var main = __nccwpck_require__( 51279 );
+var main = __nccwpck_require__( 92657 );
 
 
 // EXPORTS //
@@ -49369,7 +49369,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 51279:
+/***/ 92657:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49394,8 +49394,8 @@ module.exports = main;
 
 // MODULES //
 
-var floor = __nccwpck_require__( 96028 );
-var ceil = __nccwpck_require__( 54463 );
+var floor = __nccwpck_require__( 42334 );
+var ceil = __nccwpck_require__( 3385 );
 
 
 // MAIN //
@@ -49449,7 +49449,7 @@ module.exports = trunc;
 
 /***/ }),
 
-/***/ 2340:
+/***/ 13962:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49474,9 +49474,9 @@ module.exports = trunc;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var EPS = __nccwpck_require__( 18470 );
-var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 48500 );
+var abs = __nccwpck_require__( 66260 );
+var EPS = __nccwpck_require__( 55088 );
+var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 28858 );
 
 
 // VARIABLES //
@@ -49651,7 +49651,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 18134:
+/***/ 57028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49676,9 +49676,9 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 48500 );
-var EPS = __nccwpck_require__( 18470 );
+var abs = __nccwpck_require__( 66260 );
+var FLOAT32_SMALLEST_NORMAL = __nccwpck_require__( 28858 );
+var EPS = __nccwpck_require__( 55088 );
 
 
 // VARIABLES //
@@ -49893,7 +49893,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 40366:
+/***/ 30508:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49940,9 +49940,9 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var hasGeneratorSupport = __nccwpck_require__( 32674 );
-var generator = __nccwpck_require__( 18134 );
-var basic = __nccwpck_require__( 2340 );
+var hasGeneratorSupport = __nccwpck_require__( 67640 );
+var generator = __nccwpck_require__( 57028 );
+var basic = __nccwpck_require__( 13962 );
 
 
 // MAIN //
@@ -49962,7 +49962,7 @@ module.exports = continuedFraction;
 
 /***/ }),
 
-/***/ 64952:
+/***/ 71278:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -49987,8 +49987,8 @@ module.exports = continuedFraction;
 
 // MODULES //
 
-var Fcn = __nccwpck_require__( 64972 );
-var evalpoly = __nccwpck_require__( 40673 );
+var Fcn = __nccwpck_require__( 36990 );
+var evalpoly = __nccwpck_require__( 93767 );
 
 
 // MAIN //
@@ -50097,7 +50097,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 47006:
+/***/ 62096:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50145,9 +50145,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 40673 );
-var factory = __nccwpck_require__( 64952 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 93767 );
+var factory = __nccwpck_require__( 71278 );
 
 
 // MAIN //
@@ -50162,7 +50162,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 40673:
+/***/ 93767:
 /***/ ((module) => {
 
 /**
@@ -50233,7 +50233,7 @@ module.exports = evalpoly;
 
 /***/ }),
 
-/***/ 3655:
+/***/ 56049:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50258,8 +50258,8 @@ module.exports = evalpoly;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var EPS = __nccwpck_require__( 18470 );
+var abs = __nccwpck_require__( 66260 );
+var EPS = __nccwpck_require__( 55088 );
 
 
 // VARIABLES //
@@ -50326,7 +50326,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 92851:
+/***/ 13333:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50351,8 +50351,8 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var abs = __nccwpck_require__( 96962 );
-var EPS = __nccwpck_require__( 18470 );
+var abs = __nccwpck_require__( 66260 );
+var EPS = __nccwpck_require__( 55088 );
 
 
 // VARIABLES //
@@ -50432,7 +50432,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 86457:
+/***/ 96491:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50478,9 +50478,9 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var hasGeneratorSupport = __nccwpck_require__( 32674 );
-var generator = __nccwpck_require__( 92851 );
-var basic = __nccwpck_require__( 3655 );
+var hasGeneratorSupport = __nccwpck_require__( 67640 );
+var generator = __nccwpck_require__( 13333 );
+var basic = __nccwpck_require__( 56049 );
 
 
 // MAIN //
@@ -50500,7 +50500,7 @@ module.exports = sumSeries;
 
 /***/ }),
 
-/***/ 43695:
+/***/ 84241:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50537,7 +50537,7 @@ module.exports = sumSeries;
 
 // MODULES //
 
-var main = __nccwpck_require__( 24346 );
+var main = __nccwpck_require__( 97696 );
 
 
 // EXPORTS //
@@ -50547,7 +50547,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 24346:
+/***/ 97696:
 /***/ ((module) => {
 
 /**
@@ -50577,7 +50577,7 @@ module.exports = Number; // eslint-disable-line stdlib/require-globals
 
 /***/ }),
 
-/***/ 56241:
+/***/ 6075:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50623,7 +50623,7 @@ module.exports = Number; // eslint-disable-line stdlib/require-globals
 
 // MODULES //
 
-var main = __nccwpck_require__( 65312 );
+var main = __nccwpck_require__( 67014 );
 
 
 // EXPORTS //
@@ -50633,7 +50633,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 65312:
+/***/ 67014:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50658,9 +50658,9 @@ module.exports = main;
 
 // MODULES //
 
-var getHighWord = __nccwpck_require__( 78724 );
-var EXP_MASK = __nccwpck_require__( 89828 );
-var BIAS = __nccwpck_require__( 47899 );
+var getHighWord = __nccwpck_require__( 2882 );
+var EXP_MASK = __nccwpck_require__( 30222 );
+var BIAS = __nccwpck_require__( 11877 );
 
 
 // MAIN //
@@ -50706,7 +50706,7 @@ module.exports = exponent;
 
 /***/ }),
 
-/***/ 91442:
+/***/ 17844:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50761,7 +50761,7 @@ module.exports = exponent;
 
 // MODULES //
 
-var main = __nccwpck_require__( 17285 );
+var main = __nccwpck_require__( 15259 );
 
 
 // EXPORTS //
@@ -50771,7 +50771,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 60783:
+/***/ 99593:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50796,7 +50796,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -50825,7 +50825,7 @@ module.exports = indices;
 
 /***/ }),
 
-/***/ 17285:
+/***/ 15259:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50850,9 +50850,9 @@ module.exports = indices;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var indices = __nccwpck_require__( 60783 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var indices = __nccwpck_require__( 99593 );
 
 
 // VARIABLES //
@@ -50952,7 +50952,7 @@ module.exports = fromWords;
 
 /***/ }),
 
-/***/ 71410:
+/***/ 69828:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -50977,7 +50977,7 @@ module.exports = fromWords;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -50997,7 +50997,7 @@ module.exports = HIGH;
 
 /***/ }),
 
-/***/ 78724:
+/***/ 2882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51034,7 +51034,7 @@ module.exports = HIGH;
 
 // MODULES //
 
-var main = __nccwpck_require__( 35211 );
+var main = __nccwpck_require__( 16053 );
 
 
 // EXPORTS //
@@ -51044,7 +51044,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 35211:
+/***/ 16053:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51069,9 +51069,9 @@ module.exports = main;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var HIGH = __nccwpck_require__( 71410 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var HIGH = __nccwpck_require__( 69828 );
 
 
 // VARIABLES //
@@ -51142,7 +51142,7 @@ module.exports = getHighWord;
 
 /***/ }),
 
-/***/ 4640:
+/***/ 31662:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51179,7 +51179,7 @@ module.exports = getHighWord;
 
 // MODULES //
 
-var main = __nccwpck_require__( 14743 );
+var main = __nccwpck_require__( 23761 );
 
 
 // EXPORTS //
@@ -51189,7 +51189,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 92954:
+/***/ 75844:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51214,7 +51214,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -51234,7 +51234,7 @@ module.exports = LOW;
 
 /***/ }),
 
-/***/ 14743:
+/***/ 23761:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51259,9 +51259,9 @@ module.exports = LOW;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var LOW = __nccwpck_require__( 92954 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var LOW = __nccwpck_require__( 75844 );
 
 
 // VARIABLES //
@@ -51332,7 +51332,7 @@ module.exports = getLowWord;
 
 /***/ }),
 
-/***/ 41388:
+/***/ 40750:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51357,10 +51357,10 @@ module.exports = getLowWord;
 
 // MODULES //
 
-var FLOAT64_SMALLEST_NORMAL = __nccwpck_require__( 29735 );
-var isInfinite = __nccwpck_require__( 79144 );
-var isnan = __nccwpck_require__( 9993 );
-var abs = __nccwpck_require__( 96962 );
+var FLOAT64_SMALLEST_NORMAL = __nccwpck_require__( 55417 );
+var isInfinite = __nccwpck_require__( 57234 );
+var isnan = __nccwpck_require__( 86523 );
+var abs = __nccwpck_require__( 66260 );
 
 
 // VARIABLES //
@@ -51436,7 +51436,7 @@ module.exports = normalize;
 
 /***/ }),
 
-/***/ 93005:
+/***/ 79335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51492,9 +51492,9 @@ module.exports = normalize;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 76716 );
-var assign = __nccwpck_require__( 41388 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 86754 );
+var assign = __nccwpck_require__( 40750 );
 
 
 // MAIN //
@@ -51509,7 +51509,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 76716:
+/***/ 86754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51534,7 +51534,7 @@ module.exports = main;
 
 // MODULES //
 
-var fcn = __nccwpck_require__( 41388 );
+var fcn = __nccwpck_require__( 40750 );
 
 
 // MAIN //
@@ -51589,7 +51589,7 @@ module.exports = normalize;
 
 /***/ }),
 
-/***/ 86982:
+/***/ 72880:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51614,7 +51614,7 @@ module.exports = normalize;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -51634,7 +51634,7 @@ module.exports = HIGH;
 
 /***/ }),
 
-/***/ 92128:
+/***/ 45990:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51683,7 +51683,7 @@ module.exports = HIGH;
 
 // MODULES //
 
-var main = __nccwpck_require__( 56535 );
+var main = __nccwpck_require__( 96921 );
 
 
 // EXPORTS //
@@ -51693,7 +51693,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 56535:
+/***/ 96921:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51718,9 +51718,9 @@ module.exports = main;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var HIGH = __nccwpck_require__( 86982 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var HIGH = __nccwpck_require__( 72880 );
 
 
 // VARIABLES //
@@ -51804,7 +51804,7 @@ module.exports = setHighWord;
 
 /***/ }),
 
-/***/ 52820:
+/***/ 23786:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51861,7 +51861,7 @@ module.exports = setHighWord;
 
 // MODULES //
 
-var main = __nccwpck_require__( 60443 );
+var main = __nccwpck_require__( 10253 );
 
 
 // EXPORTS //
@@ -51871,7 +51871,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 90846:
+/***/ 79760:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51896,7 +51896,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -51916,7 +51916,7 @@ module.exports = LOW;
 
 /***/ }),
 
-/***/ 60443:
+/***/ 10253:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -51941,9 +51941,9 @@ module.exports = LOW;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var LOW = __nccwpck_require__( 90846 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var LOW = __nccwpck_require__( 79760 );
 
 
 // VARIABLES //
@@ -52035,7 +52035,7 @@ module.exports = setLowWord;
 
 /***/ }),
 
-/***/ 27073:
+/***/ 16027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52072,8 +52072,8 @@ module.exports = setLowWord;
 
 // MODULES //
 
-var builtin = __nccwpck_require__( 78800 );
-var polyfill = __nccwpck_require__( 17318 );
+var builtin = __nccwpck_require__( 27558 );
+var polyfill = __nccwpck_require__( 13432 );
 
 
 // MAIN //
@@ -52093,7 +52093,7 @@ module.exports = float64ToFloat32;
 
 /***/ }),
 
-/***/ 78800:
+/***/ 27558:
 /***/ ((module) => {
 
 /**
@@ -52128,7 +52128,7 @@ module.exports = fround;
 
 /***/ }),
 
-/***/ 17318:
+/***/ 13432:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52153,7 +52153,7 @@ module.exports = fround;
 
 // MODULES //
 
-var Float32Array = __nccwpck_require__( 25194 );
+var Float32Array = __nccwpck_require__( 84820 );
 
 
 // VARIABLES //
@@ -52186,7 +52186,7 @@ module.exports = float64ToFloat32;
 
 /***/ }),
 
-/***/ 54674:
+/***/ 42751:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52211,9 +52211,9 @@ module.exports = float64ToFloat32;
 
 // MODULES //
 
-var Uint32Array = __nccwpck_require__( 43494 );
-var Float64Array = __nccwpck_require__( 24221 );
-var indices = __nccwpck_require__( 15782 );
+var Uint32Array = __nccwpck_require__( 47096 );
+var Float64Array = __nccwpck_require__( 69979 );
+var indices = __nccwpck_require__( 33808 );
 
 
 // VARIABLES //
@@ -52300,7 +52300,7 @@ module.exports = toWords;
 
 /***/ }),
 
-/***/ 69787:
+/***/ 87949:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52349,9 +52349,9 @@ module.exports = toWords;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 91782 );
-var assign = __nccwpck_require__( 54674 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 16364 );
+var assign = __nccwpck_require__( 42751 );
 
 
 // MAIN //
@@ -52366,7 +52366,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 15782:
+/***/ 33808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52391,7 +52391,7 @@ module.exports = main;
 
 // MODULES //
 
-var isLittleEndian = __nccwpck_require__( 69625 );
+var isLittleEndian = __nccwpck_require__( 40347 );
 
 
 // MAIN //
@@ -52420,7 +52420,7 @@ module.exports = indices;
 
 /***/ }),
 
-/***/ 91782:
+/***/ 16364:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52445,7 +52445,7 @@ module.exports = indices;
 
 // MODULES //
 
-var fcn = __nccwpck_require__( 54674 );
+var fcn = __nccwpck_require__( 42751 );
 
 
 // MAIN //
@@ -52472,7 +52472,7 @@ module.exports = toWords;
 
 /***/ }),
 
-/***/ 63533:
+/***/ 86519:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52513,7 +52513,7 @@ module.exports = toWords;
 
 // MODULES //
 
-var uint32ToInt32 = __nccwpck_require__( 83788 );
+var uint32ToInt32 = __nccwpck_require__( 73234 );
 
 
 // EXPORTS //
@@ -52523,7 +52523,7 @@ module.exports = uint32ToInt32;
 
 /***/ }),
 
-/***/ 83788:
+/***/ 73234:
 /***/ ((module) => {
 
 /**
@@ -52577,7 +52577,7 @@ module.exports = uint32ToInt32;
 
 /***/ }),
 
-/***/ 63977:
+/***/ 63111:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52628,7 +52628,7 @@ module.exports = uint32ToInt32;
 
 // MODULES //
 
-var main = __nccwpck_require__( 55272 );
+var main = __nccwpck_require__( 39778 );
 
 
 // EXPORTS //
@@ -52638,7 +52638,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 55272:
+/***/ 39778:
 /***/ ((module) => {
 
 /**
@@ -52703,7 +52703,7 @@ module.exports = Obj;
 
 /***/ }),
 
-/***/ 93547:
+/***/ 33585:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52754,9 +52754,9 @@ module.exports = Obj;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 7286 );
-var REGEXP = __nccwpck_require__( 40910 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 86176 );
+var REGEXP = __nccwpck_require__( 48812 );
 
 
 // MAIN //
@@ -52771,7 +52771,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 7286:
+/***/ 86176:
 /***/ ((module) => {
 
 /**
@@ -52832,7 +52832,7 @@ module.exports = reFunctionName;
 
 /***/ }),
 
-/***/ 40910:
+/***/ 48812:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52857,7 +52857,7 @@ module.exports = reFunctionName;
 
 // MODULES //
 
-var reFunctionName = __nccwpck_require__( 7286 );
+var reFunctionName = __nccwpck_require__( 86176 );
 
 
 // MAIN //
@@ -52899,7 +52899,7 @@ module.exports = RE_FUNCTION_NAME;
 
 /***/ }),
 
-/***/ 36893:
+/***/ 32335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -52924,10 +52924,10 @@ module.exports = RE_FUNCTION_NAME;
 
 // MODULES //
 
-var constantFunction = __nccwpck_require__( 17846 );
-var betainc = __nccwpck_require__( 7636 );
-var isnan = __nccwpck_require__( 9993 );
-var pow = __nccwpck_require__( 21924 );
+var constantFunction = __nccwpck_require__( 3084 );
+var betainc = __nccwpck_require__( 89986 );
+var isnan = __nccwpck_require__( 86523 );
+var pow = __nccwpck_require__( 6310 );
 
 
 // MAIN //
@@ -52993,7 +52993,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 10935:
+/***/ 86021:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53043,9 +53043,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 2738 );
-var factory = __nccwpck_require__( 36893 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 61044 );
+var factory = __nccwpck_require__( 32335 );
 
 
 // MAIN //
@@ -53060,7 +53060,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 2738:
+/***/ 61044:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53085,9 +53085,9 @@ module.exports = main;
 
 // MODULES //
 
-var betainc = __nccwpck_require__( 7636 );
-var isnan = __nccwpck_require__( 9993 );
-var pow = __nccwpck_require__( 21924 );
+var betainc = __nccwpck_require__( 89986 );
+var isnan = __nccwpck_require__( 86523 );
+var pow = __nccwpck_require__( 6310 );
 
 
 // MAIN //
@@ -53156,7 +53156,7 @@ module.exports = cdf;
 
 /***/ }),
 
-/***/ 49515:
+/***/ 62077:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53181,11 +53181,11 @@ module.exports = cdf;
 
 // MODULES //
 
-var constantFunction = __nccwpck_require__( 17846 );
-var kernelBetaincinv = __nccwpck_require__( 73087 );
-var isnan = __nccwpck_require__( 9993 );
-var sign = __nccwpck_require__( 19821 );
-var sqrt = __nccwpck_require__( 61824 );
+var constantFunction = __nccwpck_require__( 3084 );
+var kernelBetaincinv = __nccwpck_require__( 61489 );
+var isnan = __nccwpck_require__( 86523 );
+var sign = __nccwpck_require__( 79079 );
+var sqrt = __nccwpck_require__( 15478 );
 
 
 // MAIN //
@@ -53245,7 +53245,7 @@ module.exports = factory;
 
 /***/ }),
 
-/***/ 89825:
+/***/ 74455:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53296,9 +53296,9 @@ module.exports = factory;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 27440 );
-var factory = __nccwpck_require__( 49515 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 75186 );
+var factory = __nccwpck_require__( 62077 );
 
 
 // MAIN //
@@ -53313,7 +53313,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 27440:
+/***/ 75186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53338,10 +53338,10 @@ module.exports = main;
 
 // MODULES //
 
-var kernelBetaincinv = __nccwpck_require__( 73087 );
-var isnan = __nccwpck_require__( 9993 );
-var sign = __nccwpck_require__( 19821 );
-var sqrt = __nccwpck_require__( 61824 );
+var kernelBetaincinv = __nccwpck_require__( 61489 );
+var isnan = __nccwpck_require__( 86523 );
+var sign = __nccwpck_require__( 79079 );
+var sqrt = __nccwpck_require__( 15478 );
 
 
 // MAIN //
@@ -53406,7 +53406,7 @@ module.exports = quantile;
 
 /***/ }),
 
-/***/ 4014:
+/***/ 54736:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53453,7 +53453,7 @@ module.exports = quantile;
 
 // MODULES //
 
-var mean = __nccwpck_require__( 98865 );
+var mean = __nccwpck_require__( 15623 );
 
 
 // EXPORTS //
@@ -53465,7 +53465,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 98865:
+/***/ 15623:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53490,9 +53490,9 @@ module.exports = mean;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var mean = __nccwpck_require__( 63669 );
-var ndarray = __nccwpck_require__( 60593 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var mean = __nccwpck_require__( 64083 );
+var ndarray = __nccwpck_require__( 85819 );
 
 
 // MAIN //
@@ -53507,7 +53507,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 63669:
+/***/ 64083:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53532,7 +53532,7 @@ module.exports = mean;
 
 // MODULES //
 
-var meanpn = __nccwpck_require__( 31640 );
+var meanpn = __nccwpck_require__( 2406 );
 
 
 // MAIN //
@@ -53563,7 +53563,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 60593:
+/***/ 85819:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53588,7 +53588,7 @@ module.exports = mean;
 
 // MODULES //
 
-var meanpn = (__nccwpck_require__(31640).ndarray);
+var meanpn = (__nccwpck_require__(2406).ndarray);
 
 
 // MAIN //
@@ -53620,7 +53620,7 @@ module.exports = mean;
 
 /***/ }),
 
-/***/ 82848:
+/***/ 21158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53645,8 +53645,8 @@ module.exports = mean;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(54855).ndarray);
-var gapxsumpw = (__nccwpck_require__(91372).ndarray);
+var gsumpw = (__nccwpck_require__(51537).ndarray);
+var gapxsumpw = (__nccwpck_require__(84250).ndarray);
 
 
 // MAIN //
@@ -53699,7 +53699,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 31640:
+/***/ 2406:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53746,7 +53746,7 @@ module.exports = meanpn;
 
 // MODULES //
 
-var meanpn = __nccwpck_require__( 30399 );
+var meanpn = __nccwpck_require__( 36185 );
 
 
 // EXPORTS //
@@ -53758,7 +53758,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 30399:
+/***/ 36185:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53783,9 +53783,9 @@ module.exports = meanpn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var meanpn = __nccwpck_require__( 46633 );
-var ndarray = __nccwpck_require__( 16019 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var meanpn = __nccwpck_require__( 13031 );
+var ndarray = __nccwpck_require__( 35641 );
 
 
 // MAIN //
@@ -53800,7 +53800,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 46633:
+/***/ 13031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53825,8 +53825,8 @@ module.exports = meanpn;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 2815 );
-var ndarray = __nccwpck_require__( 16019 );
+var stride2offset = __nccwpck_require__( 1417 );
+var ndarray = __nccwpck_require__( 35641 );
 
 
 // MAIN //
@@ -53866,7 +53866,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 16019:
+/***/ 35641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -53891,10 +53891,10 @@ module.exports = meanpn;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(54855).ndarray);
-var gapxsumpw = (__nccwpck_require__(91372).ndarray);
-var arraylike2object = __nccwpck_require__( 68702 );
-var accessors = __nccwpck_require__( 82848 );
+var gsumpw = (__nccwpck_require__(51537).ndarray);
+var gapxsumpw = (__nccwpck_require__(84250).ndarray);
+var arraylike2object = __nccwpck_require__( 66056 );
+var accessors = __nccwpck_require__( 21158 );
 
 
 // MAIN //
@@ -53956,7 +53956,7 @@ module.exports = meanpn;
 
 /***/ }),
 
-/***/ 49376:
+/***/ 47638:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54003,7 +54003,7 @@ module.exports = meanpn;
 
 // MODULES //
 
-var main = __nccwpck_require__( 86487 );
+var main = __nccwpck_require__( 48137 );
 
 
 // EXPORTS //
@@ -54015,7 +54015,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 86487:
+/***/ 48137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54040,9 +54040,9 @@ module.exports = main;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var variance = __nccwpck_require__( 8001 );
-var ndarray = __nccwpck_require__( 41771 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var variance = __nccwpck_require__( 47879 );
+var ndarray = __nccwpck_require__( 2089 );
 
 
 // MAIN //
@@ -54057,7 +54057,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 41771:
+/***/ 2089:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54082,7 +54082,7 @@ module.exports = variance;
 
 // MODULES //
 
-var variancepn = (__nccwpck_require__(27734).ndarray);
+var variancepn = (__nccwpck_require__(93808).ndarray);
 
 
 // MAIN //
@@ -54115,7 +54115,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 8001:
+/***/ 47879:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54140,7 +54140,7 @@ module.exports = variance;
 
 // MODULES //
 
-var variancepn = __nccwpck_require__( 27734 );
+var variancepn = __nccwpck_require__( 93808 );
 
 
 // MAIN //
@@ -54172,7 +54172,7 @@ module.exports = variance;
 
 /***/ }),
 
-/***/ 54454:
+/***/ 50616:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54197,7 +54197,7 @@ module.exports = variance;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(54855).ndarray);
+var gsumpw = (__nccwpck_require__(51537).ndarray);
 
 
 // MAIN //
@@ -54276,7 +54276,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 27734:
+/***/ 93808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54323,9 +54323,9 @@ module.exports = variancepn;
 
 // MODULES //
 
-var setReadOnly = __nccwpck_require__( 23418 );
-var main = __nccwpck_require__( 62089 );
-var ndarray = __nccwpck_require__( 13065 );
+var setReadOnly = __nccwpck_require__( 4568 );
+var main = __nccwpck_require__( 23559 );
+var ndarray = __nccwpck_require__( 53947 );
 
 
 // MAIN //
@@ -54342,7 +54342,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 62089:
+/***/ 23559:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54367,8 +54367,8 @@ module.exports = main;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 2815 );
-var ndarray = __nccwpck_require__( 13065 );
+var stride2offset = __nccwpck_require__( 1417 );
+var ndarray = __nccwpck_require__( 53947 );
 
 
 // MAIN //
@@ -54411,7 +54411,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 13065:
+/***/ 53947:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54436,9 +54436,9 @@ module.exports = variancepn;
 
 // MODULES //
 
-var gsumpw = (__nccwpck_require__(54855).ndarray);
-var arraylike2object = __nccwpck_require__( 68702 );
-var accessors = __nccwpck_require__( 54454 );
+var gsumpw = (__nccwpck_require__(51537).ndarray);
+var arraylike2object = __nccwpck_require__( 66056 );
+var accessors = __nccwpck_require__( 50616 );
 
 
 // MAIN //
@@ -54513,7 +54513,7 @@ module.exports = variancepn;
 
 /***/ }),
 
-/***/ 11683:
+/***/ 39329:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54554,7 +54554,7 @@ module.exports = variancepn;
 
 // MODULES //
 
-var ttest2 = __nccwpck_require__( 56606 );
+var ttest2 = __nccwpck_require__( 69232 );
 
 
 // EXPORTS //
@@ -54564,7 +54564,7 @@ module.exports = ttest2;
 
 /***/ }),
 
-/***/ 56606:
+/***/ 69232:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54589,21 +54589,21 @@ module.exports = ttest2;
 
 // MODULES //
 
-var isNumberArray = (__nccwpck_require__(18254).primitives);
-var isTypedArrayLike = __nccwpck_require__( 45399 );
-var setReadOnly = __nccwpck_require__( 20510 );
-var tCDF = __nccwpck_require__( 10935 );
-var tQuantile = __nccwpck_require__( 89825 );
-var sqrt = __nccwpck_require__( 61824 );
-var abs = __nccwpck_require__( 96962 );
-var pow = __nccwpck_require__( 21924 );
-var mean = __nccwpck_require__( 4014 );
-var variance = __nccwpck_require__( 49376 );
-var format = __nccwpck_require__( 3530 );
-var NINF = __nccwpck_require__( 39013 );
-var PINF = __nccwpck_require__( 51651 );
-var validate = __nccwpck_require__( 60889 );
-var print = __nccwpck_require__( 79756 ); // eslint-disable-line stdlib/no-redeclare
+var isNumberArray = (__nccwpck_require__(55632).primitives);
+var isTypedArrayLike = __nccwpck_require__( 54289 );
+var setReadOnly = __nccwpck_require__( 47436 );
+var tCDF = __nccwpck_require__( 86021 );
+var tQuantile = __nccwpck_require__( 74455 );
+var sqrt = __nccwpck_require__( 15478 );
+var abs = __nccwpck_require__( 66260 );
+var pow = __nccwpck_require__( 6310 );
+var mean = __nccwpck_require__( 54736 );
+var variance = __nccwpck_require__( 47638 );
+var format = __nccwpck_require__( 17760 );
+var NINF = __nccwpck_require__( 81475 );
+var PINF = __nccwpck_require__( 50469 );
+var validate = __nccwpck_require__( 90363 );
+var print = __nccwpck_require__( 97982 ); // eslint-disable-line stdlib/no-redeclare
 
 
 // MAIN //
@@ -54752,7 +54752,7 @@ module.exports = ttest2;
 
 /***/ }),
 
-/***/ 79756:
+/***/ 97982:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54777,12 +54777,12 @@ module.exports = ttest2;
 
 // MODULES //
 
-var isPositiveInteger = __nccwpck_require__( 93367 );
-var isObject = __nccwpck_require__( 76483 );
-var isBoolean = (__nccwpck_require__(73313).isPrimitive);
-var hasOwnProp = __nccwpck_require__( 38601 );
-var roundn = __nccwpck_require__( 26196 );
-var format = __nccwpck_require__( 3530 );
+var isPositiveInteger = __nccwpck_require__( 17765 );
+var isObject = __nccwpck_require__( 29181 );
+var isBoolean = (__nccwpck_require__(67035).isPrimitive);
+var hasOwnProp = __nccwpck_require__( 31907 );
+var roundn = __nccwpck_require__( 34882 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -54871,7 +54871,7 @@ module.exports = print;
 
 /***/ }),
 
-/***/ 60889:
+/***/ 90363:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -54896,12 +54896,12 @@ module.exports = print;
 
 // MODULES //
 
-var isNumber = (__nccwpck_require__(17906).isPrimitive);
-var isObject = __nccwpck_require__( 76483 );
-var isString = (__nccwpck_require__(29494).isPrimitive);
-var isnan = __nccwpck_require__( 56376 );
-var hasOwnProp = __nccwpck_require__( 38601 );
-var format = __nccwpck_require__( 3530 );
+var isNumber = (__nccwpck_require__(3180).isPrimitive);
+var isObject = __nccwpck_require__( 29181 );
+var isString = (__nccwpck_require__(4156).isPrimitive);
+var isnan = __nccwpck_require__( 27226 );
+var hasOwnProp = __nccwpck_require__( 31907 );
+var format = __nccwpck_require__( 17760 );
 
 
 // MAIN //
@@ -54957,7 +54957,7 @@ module.exports = validate;
 
 /***/ }),
 
-/***/ 26447:
+/***/ 85765:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55000,7 +55000,7 @@ module.exports = validate;
 
 // MODULES //
 
-var main = __nccwpck_require__( 64826 );
+var main = __nccwpck_require__( 7476 );
 
 
 // EXPORTS //
@@ -55010,7 +55010,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 64826:
+/***/ 7476:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55035,7 +55035,7 @@ module.exports = main;
 
 // MODULES //
 
-var Float64Array = __nccwpck_require__( 24221 );
+var Float64Array = __nccwpck_require__( 69979 );
 
 
 // MAIN //
@@ -55070,7 +55070,7 @@ module.exports = reinterpret;
 
 /***/ }),
 
-/***/ 39628:
+/***/ 40518:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55113,7 +55113,7 @@ module.exports = reinterpret;
 
 // MODULES //
 
-var main = __nccwpck_require__( 58659 );
+var main = __nccwpck_require__( 12569 );
 
 
 // EXPORTS //
@@ -55123,7 +55123,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58659:
+/***/ 12569:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55148,7 +55148,7 @@ module.exports = main;
 
 // MODULES //
 
-var Float32Array = __nccwpck_require__( 25194 );
+var Float32Array = __nccwpck_require__( 84820 );
 
 
 // MAIN //
@@ -55183,7 +55183,7 @@ module.exports = reinterpret;
 
 /***/ }),
 
-/***/ 2815:
+/***/ 1417:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55220,7 +55220,7 @@ module.exports = reinterpret;
 
 // MODULES //
 
-var stride2offset = __nccwpck_require__( 72010 );
+var stride2offset = __nccwpck_require__( 27656 );
 
 
 // EXPORTS //
@@ -55230,7 +55230,7 @@ module.exports = stride2offset;
 
 /***/ }),
 
-/***/ 72010:
+/***/ 27656:
 /***/ ((module) => {
 
 /**
@@ -55281,7 +55281,7 @@ module.exports = stride2offset;
 
 /***/ }),
 
-/***/ 91619:
+/***/ 92029:
 /***/ ((module) => {
 
 /**
@@ -55391,7 +55391,7 @@ module.exports = formatDouble;
 
 /***/ }),
 
-/***/ 39730:
+/***/ 91836:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55416,8 +55416,8 @@ module.exports = formatDouble;
 
 // MODULES //
 
-var isNumber = __nccwpck_require__( 40290 );
-var zeroPad = __nccwpck_require__( 61180 );
+var isNumber = __nccwpck_require__( 86392 );
+var zeroPad = __nccwpck_require__( 20122 );
 
 // NOTE: for the following, we explicitly avoid using stdlib packages in this particular package in order to avoid circular dependencies.
 var lowercase = String.prototype.toLowerCase;
@@ -55513,7 +55513,7 @@ module.exports = formatInteger;
 
 /***/ }),
 
-/***/ 52130:
+/***/ 50024:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55551,7 +55551,7 @@ module.exports = formatInteger;
 
 // MODULES //
 
-var main = __nccwpck_require__( 81845 );
+var main = __nccwpck_require__( 84879 );
 
 
 // EXPORTS //
@@ -55561,7 +55561,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 40290:
+/***/ 86392:
 /***/ ((module) => {
 
 /**
@@ -55614,7 +55614,7 @@ module.exports = isNumber;
 
 /***/ }),
 
-/***/ 96626:
+/***/ 97852:
 /***/ ((module) => {
 
 /**
@@ -55663,7 +55663,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 81845:
+/***/ 84879:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -55688,12 +55688,12 @@ module.exports = isString;
 
 // MODULES //
 
-var formatInteger = __nccwpck_require__( 39730 );
-var isString = __nccwpck_require__( 96626 );
-var isNumber = __nccwpck_require__( 40290 );
-var formatDouble = __nccwpck_require__( 91619 );
-var spacePad = __nccwpck_require__( 18070 );
-var zeroPad = __nccwpck_require__( 61180 );
+var formatInteger = __nccwpck_require__( 91836 );
+var isString = __nccwpck_require__( 97852 );
+var isNumber = __nccwpck_require__( 86392 );
+var formatDouble = __nccwpck_require__( 92029 );
+var spacePad = __nccwpck_require__( 34484 );
+var zeroPad = __nccwpck_require__( 20122 );
 
 
 // VARIABLES //
@@ -55913,7 +55913,7 @@ module.exports = formatInterpolate;
 
 /***/ }),
 
-/***/ 18070:
+/***/ 34484:
 /***/ ((module) => {
 
 /**
@@ -55985,7 +55985,7 @@ module.exports = spacePad;
 
 /***/ }),
 
-/***/ 61180:
+/***/ 20122:
 /***/ ((module) => {
 
 /**
@@ -56076,7 +56076,7 @@ module.exports = zeroPad;
 
 /***/ }),
 
-/***/ 93014:
+/***/ 19340:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56114,7 +56114,7 @@ module.exports = zeroPad;
 
 // MODULES //
 
-var main = __nccwpck_require__( 56329 );
+var main = __nccwpck_require__( 58755 );
 
 
 // EXPORTS //
@@ -56124,7 +56124,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 56329:
+/***/ 58755:
 /***/ ((module) => {
 
 /**
@@ -56226,7 +56226,7 @@ module.exports = formatTokenize;
 
 /***/ }),
 
-/***/ 3530:
+/***/ 17760:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56266,7 +56266,7 @@ module.exports = formatTokenize;
 
 // MODULES //
 
-var main = __nccwpck_require__( 66285 );
+var main = __nccwpck_require__( 63191 );
 
 
 // EXPORTS //
@@ -56276,7 +56276,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 94954:
+/***/ 28676:
 /***/ ((module) => {
 
 /**
@@ -56325,7 +56325,7 @@ module.exports = isString;
 
 /***/ }),
 
-/***/ 66285:
+/***/ 63191:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56350,9 +56350,9 @@ module.exports = isString;
 
 // MODULES //
 
-var interpolate = __nccwpck_require__( 52130 );
-var tokenize = __nccwpck_require__( 93014 );
-var isString = __nccwpck_require__( 94954 );
+var interpolate = __nccwpck_require__( 50024 );
+var tokenize = __nccwpck_require__( 19340 );
+var isString = __nccwpck_require__( 28676 );
 
 
 // MAIN //
@@ -56396,7 +56396,7 @@ module.exports = format;
 
 /***/ }),
 
-/***/ 33500:
+/***/ 32038:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56433,7 +56433,7 @@ module.exports = format;
 
 // MODULES //
 
-var main = __nccwpck_require__( 80403 );
+var main = __nccwpck_require__( 62873 );
 
 
 // EXPORTS //
@@ -56443,7 +56443,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 80403:
+/***/ 62873:
 /***/ ((module) => {
 
 /**
@@ -56478,7 +56478,7 @@ module.exports = Sym;
 
 /***/ }),
 
-/***/ 98424:
+/***/ 27242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56550,7 +56550,7 @@ module.exports = Sym;
 
 // MAIN //
 
-var main = __nccwpck_require__( 7167 );
+var main = __nccwpck_require__( 78989 );
 
 
 // EXPORTS //
@@ -56560,7 +56560,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 7167:
+/***/ 78989:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56585,7 +56585,7 @@ module.exports = main;
 
 // MODULES //
 
-var hasIteratorSymbolSupport = __nccwpck_require__( 73186 );
+var hasIteratorSymbolSupport = __nccwpck_require__( 94444 );
 
 
 // MAIN //
@@ -56646,7 +56646,7 @@ module.exports = IteratorSymbol;
 
 /***/ }),
 
-/***/ 17846:
+/***/ 3084:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56691,7 +56691,7 @@ module.exports = IteratorSymbol;
 
 // MODULES //
 
-var main = __nccwpck_require__( 87113 );
+var main = __nccwpck_require__( 8675 );
 
 
 // EXPORTS //
@@ -56701,7 +56701,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 87113:
+/***/ 8675:
 /***/ ((module) => {
 
 /**
@@ -56764,7 +56764,7 @@ module.exports = wrap;
 
 /***/ }),
 
-/***/ 57015:
+/***/ 91917:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56807,7 +56807,7 @@ module.exports = wrap;
 
 // MODULES //
 
-var main = __nccwpck_require__( 87314 );
+var main = __nccwpck_require__( 80492 );
 
 
 // EXPORTS //
@@ -56817,7 +56817,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 87314:
+/***/ 80492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56842,9 +56842,9 @@ module.exports = main;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
-var RE = (__nccwpck_require__(93547).REGEXP);
-var isBuffer = __nccwpck_require__( 28649 );
+var nativeClass = __nccwpck_require__( 547 );
+var RE = (__nccwpck_require__(33585).REGEXP);
+var isBuffer = __nccwpck_require__( 58143 );
 
 
 // MAIN //
@@ -56904,7 +56904,7 @@ module.exports = constructorName;
 
 /***/ }),
 
-/***/ 20316:
+/***/ 72694:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56952,7 +56952,7 @@ module.exports = constructorName;
 
 // MODULES //
 
-var main = __nccwpck_require__( 84275 );
+var main = __nccwpck_require__( 36777 );
 
 
 // EXPORTS //
@@ -56962,7 +56962,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 84275:
+/***/ 36777:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -56987,7 +56987,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 28698 );
+var defineProperty = __nccwpck_require__( 50708 );
 
 
 // MAIN //
@@ -57030,7 +57030,7 @@ module.exports = setNonEnumerableReadOnlyAccessor;
 
 /***/ }),
 
-/***/ 23418:
+/***/ 4568:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57074,7 +57074,7 @@ module.exports = setNonEnumerableReadOnlyAccessor;
 
 // MODULES //
 
-var main = __nccwpck_require__( 28893 );
+var main = __nccwpck_require__( 26239 );
 
 
 // EXPORTS //
@@ -57084,7 +57084,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 28893:
+/***/ 26239:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57109,7 +57109,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 28698 );
+var defineProperty = __nccwpck_require__( 50708 );
 
 
 // MAIN //
@@ -57149,7 +57149,7 @@ module.exports = setNonEnumerableReadOnly;
 
 /***/ }),
 
-/***/ 13645:
+/***/ 97619:
 /***/ ((module) => {
 
 /**
@@ -57217,7 +57217,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 25279:
+/***/ 15141:
 /***/ ((module) => {
 
 /**
@@ -57252,7 +57252,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 58304:
+/***/ 32342:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57277,7 +57277,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 25279 );
+var defineProperty = __nccwpck_require__( 15141 );
 
 
 // MAIN //
@@ -57310,7 +57310,7 @@ module.exports = hasDefinePropertySupport;
 
 /***/ }),
 
-/***/ 28698:
+/***/ 50708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57353,9 +57353,9 @@ module.exports = hasDefinePropertySupport;
 
 // MODULES //
 
-var hasDefinePropertySupport = __nccwpck_require__( 58304 );
-var builtin = __nccwpck_require__( 13645 );
-var polyfill = __nccwpck_require__( 16827 );
+var hasDefinePropertySupport = __nccwpck_require__( 32342 );
+var builtin = __nccwpck_require__( 97619 );
+var polyfill = __nccwpck_require__( 80061 );
 
 
 // MAIN //
@@ -57375,7 +57375,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 16827:
+/***/ 80061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57402,7 +57402,7 @@ module.exports = defineProperty;
 
 // MODULES //
 
-var format = __nccwpck_require__( 3530 );
+var format = __nccwpck_require__( 17760 );
 
 
 // VARIABLES //
@@ -57504,7 +57504,7 @@ module.exports = defineProperty;
 
 /***/ }),
 
-/***/ 20510:
+/***/ 47436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57548,7 +57548,7 @@ module.exports = defineProperty;
 
 // MODULES //
 
-var main = __nccwpck_require__( 3937 );
+var main = __nccwpck_require__( 63939 );
 
 
 // EXPORTS //
@@ -57558,7 +57558,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 3937:
+/***/ 63939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57583,7 +57583,7 @@ module.exports = main;
 
 // MODULES //
 
-var defineProperty = __nccwpck_require__( 28698 );
+var defineProperty = __nccwpck_require__( 50708 );
 
 
 // MAIN //
@@ -57623,7 +57623,7 @@ module.exports = setReadOnly;
 
 /***/ }),
 
-/***/ 49445:
+/***/ 13595:
 /***/ ((module) => {
 
 /**
@@ -57670,7 +57670,7 @@ module.exports = evil;
 
 /***/ }),
 
-/***/ 20441:
+/***/ 53303:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57695,9 +57695,9 @@ module.exports = evil;
 
 // MODULES //
 
-var isFunction = __nccwpck_require__( 7023 );
-var builtin = __nccwpck_require__( 63537 );
-var polyfill = __nccwpck_require__( 13805 );
+var isFunction = __nccwpck_require__( 66593 );
+var builtin = __nccwpck_require__( 57675 );
+var polyfill = __nccwpck_require__( 95943 );
 
 
 // MAIN //
@@ -57717,7 +57717,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 51812:
+/***/ 13038:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57754,7 +57754,7 @@ module.exports = getProto;
 
 // MODULES //
 
-var main = __nccwpck_require__( 61035 );
+var main = __nccwpck_require__( 83985 );
 
 
 // EXPORTS //
@@ -57764,7 +57764,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 61035:
+/***/ 83985:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57789,8 +57789,8 @@ module.exports = main;
 
 // MODULES //
 
-var Object = __nccwpck_require__( 63977 );
-var getProto = __nccwpck_require__( 20441 );
+var Object = __nccwpck_require__( 63111 );
+var getProto = __nccwpck_require__( 53303 );
 
 
 // MAIN //
@@ -57826,7 +57826,7 @@ module.exports = getPrototypeOf;
 
 /***/ }),
 
-/***/ 63537:
+/***/ 57675:
 /***/ ((module) => {
 
 /**
@@ -57861,7 +57861,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 13805:
+/***/ 95943:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -57886,9 +57886,9 @@ module.exports = getProto;
 
 // MODULES //
 
-var nativeClass = __nccwpck_require__( 36733 );
-var Object = __nccwpck_require__( 63977 );
-var getProto = __nccwpck_require__( 89246 );
+var nativeClass = __nccwpck_require__( 547 );
+var Object = __nccwpck_require__( 63111 );
+var getProto = __nccwpck_require__( 55272 );
 
 
 // MAIN //
@@ -57924,7 +57924,7 @@ module.exports = getPrototypeOf;
 
 /***/ }),
 
-/***/ 89246:
+/***/ 55272:
 /***/ ((module) => {
 
 /**
@@ -57967,7 +57967,7 @@ module.exports = getProto;
 
 /***/ }),
 
-/***/ 69857:
+/***/ 22811:
 /***/ ((module) => {
 
 /**
@@ -58010,7 +58010,7 @@ module.exports = getGlobal;
 
 /***/ }),
 
-/***/ 79257:
+/***/ 25755:
 /***/ ((module) => {
 
 /**
@@ -58045,7 +58045,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 60984:
+/***/ 90382:
 /***/ ((module) => {
 
 /**
@@ -58080,7 +58080,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 88256:
+/***/ 8822:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58117,7 +58117,7 @@ module.exports = obj;
 
 // MODULES //
 
-var main = __nccwpck_require__( 60023 );
+var main = __nccwpck_require__( 53673 );
 
 
 // EXPORTS //
@@ -58127,7 +58127,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 60023:
+/***/ 53673:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58152,13 +58152,13 @@ module.exports = main;
 
 // MODULES //
 
-var isBoolean = (__nccwpck_require__(73313).isPrimitive);
-var format = __nccwpck_require__( 3530 );
-var getThis = __nccwpck_require__( 69857 );
-var Self = __nccwpck_require__( 81724 );
-var Win = __nccwpck_require__( 25894 );
-var Global = __nccwpck_require__( 79257 );
-var GlobalThis = __nccwpck_require__( 60984 );
+var isBoolean = (__nccwpck_require__(67035).isPrimitive);
+var format = __nccwpck_require__( 17760 );
+var getThis = __nccwpck_require__( 22811 );
+var Self = __nccwpck_require__( 78146 );
+var Win = __nccwpck_require__( 9028 );
+var Global = __nccwpck_require__( 25755 );
+var GlobalThis = __nccwpck_require__( 90382 );
 
 
 // MAIN //
@@ -58217,7 +58217,7 @@ module.exports = getGlobal;
 
 /***/ }),
 
-/***/ 81724:
+/***/ 78146:
 /***/ ((module) => {
 
 /**
@@ -58252,7 +58252,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 25894:
+/***/ 9028:
 /***/ ((module) => {
 
 /**
@@ -58287,7 +58287,7 @@ module.exports = obj;
 
 /***/ }),
 
-/***/ 36733:
+/***/ 547:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58333,9 +58333,9 @@ module.exports = obj;
 
 // MODULES //
 
-var hasToStringTag = __nccwpck_require__( 47635 );
-var builtin = __nccwpck_require__( 35996 );
-var polyfill = __nccwpck_require__( 65850 );
+var hasToStringTag = __nccwpck_require__( 9501 );
+var builtin = __nccwpck_require__( 31006 );
+var polyfill = __nccwpck_require__( 9728 );
 
 
 // MAIN //
@@ -58355,7 +58355,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 35996:
+/***/ 31006:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58380,7 +58380,7 @@ module.exports = main;
 
 // MODULES //
 
-var toStr = __nccwpck_require__( 48769 );
+var toStr = __nccwpck_require__( 55763 );
 
 
 // MAIN //
@@ -58418,7 +58418,7 @@ module.exports = nativeClass;
 
 /***/ }),
 
-/***/ 65850:
+/***/ 9728:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58443,9 +58443,9 @@ module.exports = nativeClass;
 
 // MODULES //
 
-var hasOwnProp = __nccwpck_require__( 38601 );
-var toStringTag = __nccwpck_require__( 82489 );
-var toStr = __nccwpck_require__( 48769 );
+var hasOwnProp = __nccwpck_require__( 31907 );
+var toStringTag = __nccwpck_require__( 94499 );
+var toStr = __nccwpck_require__( 55763 );
 
 
 // MAIN //
@@ -58506,7 +58506,7 @@ module.exports = nativeClass;
 
 /***/ }),
 
-/***/ 48769:
+/***/ 55763:
 /***/ ((module) => {
 
 /**
@@ -58541,7 +58541,7 @@ module.exports = toStr;
 
 /***/ }),
 
-/***/ 82489:
+/***/ 94499:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58566,7 +58566,7 @@ module.exports = toStr;
 
 // MODULES //
 
-var Symbol = __nccwpck_require__( 33500 );
+var Symbol = __nccwpck_require__( 32038 );
 
 
 // MAIN //
@@ -58581,7 +58581,7 @@ module.exports = toStrTag;
 
 /***/ }),
 
-/***/ 47719:
+/***/ 93605:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58606,9 +58606,9 @@ module.exports = toStrTag;
 
 // MODULES //
 
-var RE = __nccwpck_require__( 98069 );
-var nodeList = __nccwpck_require__( 94872 );
-var typedarray = __nccwpck_require__( 10937 );
+var RE = __nccwpck_require__( 4739 );
+var nodeList = __nccwpck_require__( 53766 );
+var typedarray = __nccwpck_require__( 13011 );
 
 
 // MAIN //
@@ -58643,7 +58643,7 @@ module.exports = check;
 
 /***/ }),
 
-/***/ 94872:
+/***/ 53766:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58668,7 +58668,7 @@ module.exports = check;
 
 // MODULES //
 
-var getGlobal = __nccwpck_require__( 88256 );
+var getGlobal = __nccwpck_require__( 8822 );
 
 
 // MAIN //
@@ -58684,7 +58684,7 @@ module.exports = nodeList;
 
 /***/ }),
 
-/***/ 98069:
+/***/ 4739:
 /***/ ((module) => {
 
 /**
@@ -58717,7 +58717,7 @@ module.exports = RE;
 
 /***/ }),
 
-/***/ 10937:
+/***/ 13011:
 /***/ ((module) => {
 
 /**
@@ -58750,7 +58750,7 @@ module.exports = typedarray;
 
 /***/ }),
 
-/***/ 32755:
+/***/ 41841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58790,9 +58790,9 @@ module.exports = typedarray;
 
 // MODULES //
 
-var usePolyfill = __nccwpck_require__( 47719 );
-var builtin = __nccwpck_require__( 49294 );
-var polyfill = __nccwpck_require__( 23568 );
+var usePolyfill = __nccwpck_require__( 93605 );
+var builtin = __nccwpck_require__( 21952 );
+var polyfill = __nccwpck_require__( 38390 );
 
 
 // MAIN //
@@ -58807,7 +58807,7 @@ module.exports = main;
 
 /***/ }),
 
-/***/ 49294:
+/***/ 21952:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58832,7 +58832,7 @@ module.exports = main;
 
 // MODULES //
 
-var ctorName = __nccwpck_require__( 57015 );
+var ctorName = __nccwpck_require__( 91917 );
 
 
 // NOTES //
@@ -58890,7 +58890,7 @@ module.exports = typeOf;
 
 /***/ }),
 
-/***/ 23568:
+/***/ 38390:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /**
@@ -58915,7 +58915,7 @@ module.exports = typeOf;
 
 // MODULES //
 
-var ctorName = __nccwpck_require__( 57015 );
+var ctorName = __nccwpck_require__( 91917 );
 
 
 // MAIN //
@@ -58938,16 +58938,16 @@ module.exports = typeOf;
 
 /***/ }),
 
-/***/ 79153:
+/***/ 42463:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
-const core_1 = __nccwpck_require__(82439);
-const draft7_1 = __nccwpck_require__(23967);
-const discriminator_1 = __nccwpck_require__(22936);
-const draft7MetaSchema = __nccwpck_require__(372);
+const core_1 = __nccwpck_require__(63893);
+const draft7_1 = __nccwpck_require__(39941);
+const discriminator_1 = __nccwpck_require__(28886);
+const draft7MetaSchema = __nccwpck_require__(72079);
 const META_SUPPORT_DATA = ["/properties"];
 const META_SCHEMA_ID = "http://json-schema.org/draft-07/schema";
 class Ajv extends core_1.default {
@@ -58977,24 +58977,24 @@ module.exports = exports = Ajv;
 module.exports.Ajv = Ajv;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports["default"] = Ajv;
-var validate_1 = __nccwpck_require__(47391);
+var validate_1 = __nccwpck_require__(87881);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(58762);
+var codegen_1 = __nccwpck_require__(81436);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(80535);
+var validation_error_1 = __nccwpck_require__(33021);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
-var ref_error_1 = __nccwpck_require__(25268);
+var ref_error_1 = __nccwpck_require__(53162);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
 //# sourceMappingURL=ajv.js.map
 
 /***/ }),
 
-/***/ 7565:
+/***/ 80567:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -59156,15 +59156,15 @@ exports.regexpCode = regexpCode;
 
 /***/ }),
 
-/***/ 58762:
+/***/ 81436:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
-const code_1 = __nccwpck_require__(7565);
-const scope_1 = __nccwpck_require__(34146);
-var code_2 = __nccwpck_require__(7565);
+const code_1 = __nccwpck_require__(80567);
+const scope_1 = __nccwpck_require__(77788);
+var code_2 = __nccwpck_require__(80567);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
 Object.defineProperty(exports, "strConcat", ({ enumerable: true, get: function () { return code_2.strConcat; } }));
@@ -59173,7 +59173,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(34146);
+var scope_2 = __nccwpck_require__(77788);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -59859,13 +59859,13 @@ function par(x) {
 
 /***/ }),
 
-/***/ 34146:
+/***/ 77788:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.ValueScope = exports.ValueScopeName = exports.Scope = exports.varKinds = exports.UsedValueState = void 0;
-const code_1 = __nccwpck_require__(7565);
+const code_1 = __nccwpck_require__(80567);
 class ValueError extends Error {
     constructor(name) {
         super(`CodeGen: "code" for ${name} not defined`);
@@ -60008,15 +60008,15 @@ exports.ValueScope = ValueScope;
 
 /***/ }),
 
-/***/ 99905:
+/***/ 81283:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendErrors = exports.resetErrorsCount = exports.reportExtraError = exports.reportError = exports.keyword$DataError = exports.keywordError = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const names_1 = __nccwpck_require__(68636);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const names_1 = __nccwpck_require__(90630);
 exports.keywordError = {
     message: ({ keyword }) => (0, codegen_1.str) `must pass "${keyword}" keyword validation`,
 };
@@ -60137,18 +60137,18 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 
 /***/ }),
 
-/***/ 54992:
+/***/ 2718:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const validation_error_1 = __nccwpck_require__(80535);
-const names_1 = __nccwpck_require__(68636);
-const resolve_1 = __nccwpck_require__(81128);
-const util_1 = __nccwpck_require__(87802);
-const validate_1 = __nccwpck_require__(47391);
+const codegen_1 = __nccwpck_require__(81436);
+const validation_error_1 = __nccwpck_require__(33021);
+const names_1 = __nccwpck_require__(90630);
+const resolve_1 = __nccwpck_require__(24090);
+const util_1 = __nccwpck_require__(84464);
+const validate_1 = __nccwpck_require__(87881);
 class SchemaEnv {
     constructor(env) {
         var _a;
@@ -60385,12 +60385,12 @@ function getJsonPointer(parsedRef, { baseId, schema, root }) {
 
 /***/ }),
 
-/***/ 68636:
+/***/ 90630:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const names = {
     // validation function arguments
     data: new codegen_1.Name("data"), // data passed to validation function
@@ -60419,12 +60419,12 @@ exports["default"] = names;
 
 /***/ }),
 
-/***/ 25268:
+/***/ 53162:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const resolve_1 = __nccwpck_require__(81128);
+const resolve_1 = __nccwpck_require__(24090);
 class MissingRefError extends Error {
     constructor(resolver, baseId, ref, msg) {
         super(msg || `can't resolve reference ${ref} from id ${baseId}`);
@@ -60437,15 +60437,15 @@ exports["default"] = MissingRefError;
 
 /***/ }),
 
-/***/ 81128:
+/***/ 24090:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.getSchemaRefs = exports.resolveUrl = exports.normalizeId = exports._getFullPath = exports.getFullPath = exports.inlineRef = void 0;
-const util_1 = __nccwpck_require__(87802);
-const equal = __nccwpck_require__(76136);
-const traverse = __nccwpck_require__(41165);
+const util_1 = __nccwpck_require__(84464);
+const equal = __nccwpck_require__(23430);
+const traverse = __nccwpck_require__(81167);
 // TODO refactor to use keyword definitions
 const SIMPLE_INLINED = new Set([
     "type",
@@ -60598,7 +60598,7 @@ exports.getSchemaRefs = getSchemaRefs;
 
 /***/ }),
 
-/***/ 12335:
+/***/ 7353:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -60630,14 +60630,14 @@ exports.getRules = getRules;
 
 /***/ }),
 
-/***/ 87802:
+/***/ 84464:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.checkStrictMode = exports.getErrorPath = exports.Type = exports.useFunc = exports.setEvaluated = exports.evaluatedPropsToName = exports.mergeEvaluated = exports.eachItem = exports.unescapeJsonPointer = exports.escapeJsonPointer = exports.escapeFragment = exports.unescapeFragment = exports.schemaRefOrVal = exports.schemaHasRulesButRef = exports.schemaHasRules = exports.checkUnknownRules = exports.alwaysValidSchema = exports.toHash = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const code_1 = __nccwpck_require__(7565);
+const codegen_1 = __nccwpck_require__(81436);
+const code_1 = __nccwpck_require__(80567);
 // TODO refactor to use Set
 function toHash(arr) {
     const hash = {};
@@ -60814,7 +60814,7 @@ exports.checkStrictMode = checkStrictMode;
 
 /***/ }),
 
-/***/ 20454:
+/***/ 37692:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -60839,15 +60839,15 @@ exports.shouldUseRule = shouldUseRule;
 
 /***/ }),
 
-/***/ 78284:
+/***/ 35346:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.boolOrEmptySchema = exports.topBoolOrEmptySchema = void 0;
-const errors_1 = __nccwpck_require__(99905);
-const codegen_1 = __nccwpck_require__(58762);
-const names_1 = __nccwpck_require__(68636);
+const errors_1 = __nccwpck_require__(81283);
+const codegen_1 = __nccwpck_require__(81436);
+const names_1 = __nccwpck_require__(90630);
 const boolError = {
     message: "boolean schema is false",
 };
@@ -60895,17 +60895,17 @@ function falseSchemaError(it, overrideAllErrors) {
 
 /***/ }),
 
-/***/ 45931:
+/***/ 86685:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.reportTypeError = exports.checkDataTypes = exports.checkDataType = exports.coerceAndCheckDataType = exports.getJSONTypes = exports.getSchemaTypes = exports.DataType = void 0;
-const rules_1 = __nccwpck_require__(12335);
-const applicability_1 = __nccwpck_require__(20454);
-const errors_1 = __nccwpck_require__(99905);
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const rules_1 = __nccwpck_require__(7353);
+const applicability_1 = __nccwpck_require__(37692);
+const errors_1 = __nccwpck_require__(81283);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 var DataType;
 (function (DataType) {
     DataType[DataType["Correct"] = 0] = "Correct";
@@ -61104,14 +61104,14 @@ function getTypeErrorContext(it) {
 
 /***/ }),
 
-/***/ 73769:
+/***/ 11699:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.assignDefaults = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 function assignDefaults(it, ty) {
     const { properties, items } = it.schema;
     if (ty === "object" && properties) {
@@ -61145,24 +61145,24 @@ function assignDefault(it, prop, defaultValue) {
 
 /***/ }),
 
-/***/ 47391:
+/***/ 87881:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.getData = exports.KeywordCxt = exports.validateFunctionCode = void 0;
-const boolSchema_1 = __nccwpck_require__(78284);
-const dataType_1 = __nccwpck_require__(45931);
-const applicability_1 = __nccwpck_require__(20454);
-const dataType_2 = __nccwpck_require__(45931);
-const defaults_1 = __nccwpck_require__(73769);
-const keyword_1 = __nccwpck_require__(34852);
-const subschema_1 = __nccwpck_require__(67914);
-const codegen_1 = __nccwpck_require__(58762);
-const names_1 = __nccwpck_require__(68636);
-const resolve_1 = __nccwpck_require__(81128);
-const util_1 = __nccwpck_require__(87802);
-const errors_1 = __nccwpck_require__(99905);
+const boolSchema_1 = __nccwpck_require__(35346);
+const dataType_1 = __nccwpck_require__(86685);
+const applicability_1 = __nccwpck_require__(37692);
+const dataType_2 = __nccwpck_require__(86685);
+const defaults_1 = __nccwpck_require__(11699);
+const keyword_1 = __nccwpck_require__(15202);
+const subschema_1 = __nccwpck_require__(26200);
+const codegen_1 = __nccwpck_require__(81436);
+const names_1 = __nccwpck_require__(90630);
+const resolve_1 = __nccwpck_require__(24090);
+const util_1 = __nccwpck_require__(84464);
+const errors_1 = __nccwpck_require__(81283);
 // schema compilation - generates validation function, subschemaCode (below) is used for subschemas
 function validateFunctionCode(it) {
     if (isSchemaObj(it)) {
@@ -61671,16 +61671,16 @@ exports.getData = getData;
 
 /***/ }),
 
-/***/ 34852:
+/***/ 15202:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateKeywordUsage = exports.validSchemaType = exports.funcKeywordCode = exports.macroKeywordCode = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const names_1 = __nccwpck_require__(68636);
-const code_1 = __nccwpck_require__(50322);
-const errors_1 = __nccwpck_require__(99905);
+const codegen_1 = __nccwpck_require__(81436);
+const names_1 = __nccwpck_require__(90630);
+const code_1 = __nccwpck_require__(28484);
+const errors_1 = __nccwpck_require__(81283);
 function macroKeywordCode(cxt, def) {
     const { gen, keyword, schema, parentSchema, it } = cxt;
     const macroSchema = def.macro.call(it.self, schema, parentSchema, it);
@@ -61801,14 +61801,14 @@ exports.validateKeywordUsage = validateKeywordUsage;
 
 /***/ }),
 
-/***/ 67914:
+/***/ 26200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendSubschemaMode = exports.extendSubschemaData = exports.getSubschema = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 function getSubschema(it, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
     if (keyword !== undefined && schema !== undefined) {
         throw new Error('both "keyword" and "schema" passed, only one allowed');
@@ -61888,31 +61888,31 @@ exports.extendSubschemaMode = extendSubschemaMode;
 
 /***/ }),
 
-/***/ 82439:
+/***/ 63893:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = void 0;
-var validate_1 = __nccwpck_require__(47391);
+var validate_1 = __nccwpck_require__(87881);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(58762);
+var codegen_1 = __nccwpck_require__(81436);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(80535);
-const ref_error_1 = __nccwpck_require__(25268);
-const rules_1 = __nccwpck_require__(12335);
-const compile_1 = __nccwpck_require__(54992);
-const codegen_2 = __nccwpck_require__(58762);
-const resolve_1 = __nccwpck_require__(81128);
-const dataType_1 = __nccwpck_require__(45931);
-const util_1 = __nccwpck_require__(87802);
-const $dataRefSchema = __nccwpck_require__(49422);
-const uri_1 = __nccwpck_require__(10975);
+const validation_error_1 = __nccwpck_require__(33021);
+const ref_error_1 = __nccwpck_require__(53162);
+const rules_1 = __nccwpck_require__(7353);
+const compile_1 = __nccwpck_require__(2718);
+const codegen_2 = __nccwpck_require__(81436);
+const resolve_1 = __nccwpck_require__(24090);
+const dataType_1 = __nccwpck_require__(86685);
+const util_1 = __nccwpck_require__(84464);
+const $dataRefSchema = __nccwpck_require__(63837);
+const uri_1 = __nccwpck_require__(36285);
 const defaultRegExp = (str, flags) => new RegExp(str, flags);
 defaultRegExp.code = "new RegExp";
 const META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"];
@@ -62512,20 +62512,20 @@ function schemaOrData(schema) {
 
 /***/ }),
 
-/***/ 78325:
+/***/ 24951:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 // https://github.com/ajv-validator/ajv/issues/889
-const equal = __nccwpck_require__(76136);
+const equal = __nccwpck_require__(23430);
 equal.code = 'require("ajv/dist/runtime/equal").default';
 exports["default"] = equal;
 //# sourceMappingURL=equal.js.map
 
 /***/ }),
 
-/***/ 23908:
+/***/ 36214:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -62555,19 +62555,19 @@ ucs2length.code = 'require("ajv/dist/runtime/ucs2length").default';
 
 /***/ }),
 
-/***/ 10975:
+/***/ 36285:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const uri = __nccwpck_require__(89422);
+const uri = __nccwpck_require__(24352);
 uri.code = 'require("ajv/dist/runtime/uri").default';
 exports["default"] = uri;
 //# sourceMappingURL=uri.js.map
 
 /***/ }),
 
-/***/ 80535:
+/***/ 33021:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -62584,14 +62584,14 @@ exports["default"] = ValidationError;
 
 /***/ }),
 
-/***/ 49810:
+/***/ 73448:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateAdditionalItems = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: ({ params: { len } }) => (0, codegen_1.str) `must NOT have more than ${len} items`,
     params: ({ params: { len } }) => (0, codegen_1._) `{limit: ${len}}`,
@@ -62639,15 +62639,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 12089:
+/***/ 42431:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(50322);
-const codegen_1 = __nccwpck_require__(58762);
-const names_1 = __nccwpck_require__(68636);
-const util_1 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(81436);
+const names_1 = __nccwpck_require__(90630);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: "must NOT have additional properties",
     params: ({ params }) => (0, codegen_1._) `{additionalProperty: ${params.additionalProperty}}`,
@@ -62751,12 +62751,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 14971:
+/***/ 39205:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(87802);
+const util_1 = __nccwpck_require__(84464);
 const def = {
     keyword: "allOf",
     schemaType: "array",
@@ -62780,12 +62780,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 55046:
+/***/ 89380:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(50322);
+const code_1 = __nccwpck_require__(28484);
 const def = {
     keyword: "anyOf",
     schemaType: "array",
@@ -62798,13 +62798,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 46988:
+/***/ 16182:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: ({ params: { min, max } }) => max === undefined
         ? (0, codegen_1.str) `must contain at least ${min} valid item(s)`
@@ -62899,15 +62899,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 10684:
+/***/ 95826:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateSchemaDeps = exports.validatePropertyDeps = exports.error = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(28484);
 exports.error = {
     message: ({ params: { property, depsCount, deps } }) => {
         const property_ies = depsCount === 1 ? "property" : "properties";
@@ -62990,13 +62990,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 85102:
+/***/ 48584:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: ({ params }) => (0, codegen_1.str) `must match "${params.ifClause}" schema`,
     params: ({ params }) => (0, codegen_1._) `{failingKeyword: ${params.ifClause}}`,
@@ -63062,27 +63062,27 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 53841:
+/***/ 28775:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const additionalItems_1 = __nccwpck_require__(49810);
-const prefixItems_1 = __nccwpck_require__(4357);
-const items_1 = __nccwpck_require__(79769);
-const items2020_1 = __nccwpck_require__(88745);
-const contains_1 = __nccwpck_require__(46988);
-const dependencies_1 = __nccwpck_require__(10684);
-const propertyNames_1 = __nccwpck_require__(8094);
-const additionalProperties_1 = __nccwpck_require__(12089);
-const properties_1 = __nccwpck_require__(98252);
-const patternProperties_1 = __nccwpck_require__(36662);
-const not_1 = __nccwpck_require__(27868);
-const anyOf_1 = __nccwpck_require__(55046);
-const oneOf_1 = __nccwpck_require__(34384);
-const allOf_1 = __nccwpck_require__(14971);
-const if_1 = __nccwpck_require__(85102);
-const thenElse_1 = __nccwpck_require__(40167);
+const additionalItems_1 = __nccwpck_require__(73448);
+const prefixItems_1 = __nccwpck_require__(6467);
+const items_1 = __nccwpck_require__(75791);
+const items2020_1 = __nccwpck_require__(52959);
+const contains_1 = __nccwpck_require__(16182);
+const dependencies_1 = __nccwpck_require__(95826);
+const propertyNames_1 = __nccwpck_require__(71372);
+const additionalProperties_1 = __nccwpck_require__(42431);
+const properties_1 = __nccwpck_require__(88778);
+const patternProperties_1 = __nccwpck_require__(50664);
+const not_1 = __nccwpck_require__(8350);
+const anyOf_1 = __nccwpck_require__(89380);
+const oneOf_1 = __nccwpck_require__(22490);
+const allOf_1 = __nccwpck_require__(39205);
+const if_1 = __nccwpck_require__(48584);
+const thenElse_1 = __nccwpck_require__(46829);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -63112,15 +63112,15 @@ exports["default"] = getApplicator;
 
 /***/ }),
 
-/***/ 79769:
+/***/ 75791:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateTuple = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const code_1 = __nccwpck_require__(50322);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(28484);
 const def = {
     keyword: "items",
     type: "array",
@@ -63170,15 +63170,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 88745:
+/***/ 52959:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const code_1 = __nccwpck_require__(50322);
-const additionalItems_1 = __nccwpck_require__(49810);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const code_1 = __nccwpck_require__(28484);
+const additionalItems_1 = __nccwpck_require__(73448);
 const error = {
     message: ({ params: { len } }) => (0, codegen_1.str) `must NOT have more than ${len} items`,
     params: ({ params: { len } }) => (0, codegen_1._) `{limit: ${len}}`,
@@ -63206,12 +63206,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 27868:
+/***/ 8350:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(87802);
+const util_1 = __nccwpck_require__(84464);
 const def = {
     keyword: "not",
     schemaType: ["object", "boolean"],
@@ -63238,13 +63238,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 34384:
+/***/ 22490:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: "must match exactly one schema in oneOf",
     params: ({ params }) => (0, codegen_1._) `{passingSchemas: ${params.passing}}`,
@@ -63304,15 +63304,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 36662:
+/***/ 50664:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(50322);
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const util_2 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const util_2 = __nccwpck_require__(84464);
 const def = {
     keyword: "patternProperties",
     type: "object",
@@ -63385,12 +63385,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 4357:
+/***/ 6467:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const items_1 = __nccwpck_require__(79769);
+const items_1 = __nccwpck_require__(75791);
 const def = {
     keyword: "prefixItems",
     type: "array",
@@ -63403,15 +63403,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 98252:
+/***/ 88778:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const validate_1 = __nccwpck_require__(47391);
-const code_1 = __nccwpck_require__(50322);
-const util_1 = __nccwpck_require__(87802);
-const additionalProperties_1 = __nccwpck_require__(12089);
+const validate_1 = __nccwpck_require__(87881);
+const code_1 = __nccwpck_require__(28484);
+const util_1 = __nccwpck_require__(84464);
+const additionalProperties_1 = __nccwpck_require__(42431);
 const def = {
     keyword: "properties",
     type: "object",
@@ -63463,13 +63463,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 8094:
+/***/ 71372:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: "property name must be valid",
     params: ({ params }) => (0, codegen_1._) `{propertyName: ${params.propertyName}}`,
@@ -63507,12 +63507,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 40167:
+/***/ 46829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const util_1 = __nccwpck_require__(87802);
+const util_1 = __nccwpck_require__(84464);
 const def = {
     keyword: ["then", "else"],
     schemaType: ["object", "boolean"],
@@ -63526,16 +63526,16 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 50322:
+/***/ 28484:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateUnion = exports.validateArray = exports.usePattern = exports.callValidateCode = exports.schemaProperties = exports.allSchemaProperties = exports.noPropertyInData = exports.propertyInData = exports.isOwnProperty = exports.hasPropFunc = exports.reportMissingProp = exports.checkMissingProp = exports.checkReportMissingProp = void 0;
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const names_1 = __nccwpck_require__(68636);
-const util_2 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const names_1 = __nccwpck_require__(90630);
+const util_2 = __nccwpck_require__(84464);
 function checkReportMissingProp(cxt, prop) {
     const { gen, data, it } = cxt;
     gen.if(noPropertyInData(gen, data, prop, it.opts.ownProperties), () => {
@@ -63663,7 +63663,7 @@ exports.validateUnion = validateUnion;
 
 /***/ }),
 
-/***/ 14586:
+/***/ 69872:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63679,13 +63679,13 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 93119:
+/***/ 97397:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const id_1 = __nccwpck_require__(14586);
-const ref_1 = __nccwpck_require__(67002);
+const id_1 = __nccwpck_require__(69872);
+const ref_1 = __nccwpck_require__(92996);
 const core = [
     "$schema",
     "$id",
@@ -63701,18 +63701,18 @@ exports["default"] = core;
 
 /***/ }),
 
-/***/ 67002:
+/***/ 92996:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.callRef = exports.getValidate = void 0;
-const ref_error_1 = __nccwpck_require__(25268);
-const code_1 = __nccwpck_require__(50322);
-const codegen_1 = __nccwpck_require__(58762);
-const names_1 = __nccwpck_require__(68636);
-const compile_1 = __nccwpck_require__(54992);
-const util_1 = __nccwpck_require__(87802);
+const ref_error_1 = __nccwpck_require__(53162);
+const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(81436);
+const names_1 = __nccwpck_require__(90630);
+const compile_1 = __nccwpck_require__(2718);
+const util_1 = __nccwpck_require__(84464);
 const def = {
     keyword: "$ref",
     schemaType: "string",
@@ -63829,16 +63829,16 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 22936:
+/***/ 28886:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const types_1 = __nccwpck_require__(83837);
-const compile_1 = __nccwpck_require__(54992);
-const ref_error_1 = __nccwpck_require__(25268);
-const util_1 = __nccwpck_require__(87802);
+const codegen_1 = __nccwpck_require__(81436);
+const types_1 = __nccwpck_require__(87115);
+const compile_1 = __nccwpck_require__(2718);
+const ref_error_1 = __nccwpck_require__(53162);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: ({ params: { discrError, tagName } }) => discrError === types_1.DiscrError.Tag
         ? `tag "${tagName}" must be string`
@@ -63939,7 +63939,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 83837:
+/***/ 87115:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -63954,16 +63954,16 @@ var DiscrError;
 
 /***/ }),
 
-/***/ 23967:
+/***/ 39941:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const core_1 = __nccwpck_require__(93119);
-const validation_1 = __nccwpck_require__(53467);
-const applicator_1 = __nccwpck_require__(53841);
-const format_1 = __nccwpck_require__(3627);
-const metadata_1 = __nccwpck_require__(92098);
+const core_1 = __nccwpck_require__(97397);
+const validation_1 = __nccwpck_require__(85481);
+const applicator_1 = __nccwpck_require__(28775);
+const format_1 = __nccwpck_require__(72601);
+const metadata_1 = __nccwpck_require__(56620);
 const draft7Vocabularies = [
     core_1.default,
     validation_1.default,
@@ -63977,12 +63977,12 @@ exports["default"] = draft7Vocabularies;
 
 /***/ }),
 
-/***/ 51664:
+/***/ 26402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match format "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{format: ${schemaCode}}`,
@@ -64075,19 +64075,19 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 3627:
+/***/ 72601:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const format_1 = __nccwpck_require__(51664);
+const format_1 = __nccwpck_require__(26402);
 const format = [format_1.default];
 exports["default"] = format;
 //# sourceMappingURL=index.js.map
 
 /***/ }),
 
-/***/ 92098:
+/***/ 56620:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -64111,14 +64111,14 @@ exports.contentVocabulary = [
 
 /***/ }),
 
-/***/ 31488:
+/***/ 98026:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const equal_1 = __nccwpck_require__(78325);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const equal_1 = __nccwpck_require__(24951);
 const error = {
     message: "must be equal to constant",
     params: ({ schemaCode }) => (0, codegen_1._) `{allowedValue: ${schemaCode}}`,
@@ -64142,14 +64142,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 37350:
+/***/ 93200:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const equal_1 = __nccwpck_require__(78325);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const equal_1 = __nccwpck_require__(24951);
 const error = {
     message: "must be equal to one of the allowed values",
     params: ({ schemaCode }) => (0, codegen_1._) `{allowedValues: ${schemaCode}}`,
@@ -64196,21 +64196,21 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 53467:
+/***/ 85481:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const limitNumber_1 = __nccwpck_require__(15341);
-const multipleOf_1 = __nccwpck_require__(99822);
-const limitLength_1 = __nccwpck_require__(46944);
-const pattern_1 = __nccwpck_require__(97805);
-const limitProperties_1 = __nccwpck_require__(27973);
-const required_1 = __nccwpck_require__(40858);
-const limitItems_1 = __nccwpck_require__(17150);
-const uniqueItems_1 = __nccwpck_require__(87066);
-const const_1 = __nccwpck_require__(31488);
-const enum_1 = __nccwpck_require__(37350);
+const limitNumber_1 = __nccwpck_require__(43723);
+const multipleOf_1 = __nccwpck_require__(18132);
+const limitLength_1 = __nccwpck_require__(46962);
+const pattern_1 = __nccwpck_require__(96023);
+const limitProperties_1 = __nccwpck_require__(895);
+const required_1 = __nccwpck_require__(94504);
+const limitItems_1 = __nccwpck_require__(36296);
+const uniqueItems_1 = __nccwpck_require__(65132);
+const const_1 = __nccwpck_require__(98026);
+const enum_1 = __nccwpck_require__(93200);
 const validation = [
     // number
     limitNumber_1.default,
@@ -64235,12 +64235,12 @@ exports["default"] = validation;
 
 /***/ }),
 
-/***/ 17150:
+/***/ 36296:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxItems" ? "more" : "fewer";
@@ -64265,14 +64265,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 46944:
+/***/ 46962:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const ucs2length_1 = __nccwpck_require__(23908);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const ucs2length_1 = __nccwpck_require__(36214);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxLength" ? "more" : "fewer";
@@ -64298,12 +64298,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 15341:
+/***/ 43723:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const ops = codegen_1.operators;
 const KWDs = {
     maximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
@@ -64331,12 +64331,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 27973:
+/***/ 895:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxProperties" ? "more" : "fewer";
@@ -64361,12 +64361,12 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 99822:
+/***/ 18132:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(58762);
+const codegen_1 = __nccwpck_require__(81436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must be multiple of ${schemaCode}`,
     params: ({ schemaCode }) => (0, codegen_1._) `{multipleOf: ${schemaCode}}`,
@@ -64393,14 +64393,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 97805:
+/***/ 96023:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(50322);
-const util_1 = __nccwpck_require__(87802);
-const codegen_1 = __nccwpck_require__(58762);
+const code_1 = __nccwpck_require__(28484);
+const util_1 = __nccwpck_require__(84464);
+const codegen_1 = __nccwpck_require__(81436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match pattern "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{pattern: ${schemaCode}}`,
@@ -64432,14 +64432,14 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 40858:
+/***/ 94504:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const code_1 = __nccwpck_require__(50322);
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
+const code_1 = __nccwpck_require__(28484);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
 const error = {
     message: ({ params: { missingProperty } }) => (0, codegen_1.str) `must have required property '${missingProperty}'`,
     params: ({ params: { missingProperty } }) => (0, codegen_1._) `{missingProperty: ${missingProperty}}`,
@@ -64517,15 +64517,15 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 87066:
+/***/ 65132:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const dataType_1 = __nccwpck_require__(45931);
-const codegen_1 = __nccwpck_require__(58762);
-const util_1 = __nccwpck_require__(87802);
-const equal_1 = __nccwpck_require__(78325);
+const dataType_1 = __nccwpck_require__(86685);
+const codegen_1 = __nccwpck_require__(81436);
+const util_1 = __nccwpck_require__(84464);
+const equal_1 = __nccwpck_require__(24951);
 const error = {
     message: ({ params: { i, j } }) => (0, codegen_1.str) `must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
     params: ({ params: { i, j } }) => (0, codegen_1._) `{i: ${i}, j: ${j}}`,
@@ -64587,7 +64587,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 76136:
+/***/ 23430:
 /***/ ((module) => {
 
 
@@ -64640,7 +64640,7 @@ module.exports = function equal(a, b) {
 
 /***/ }),
 
-/***/ 41165:
+/***/ 81167:
 /***/ ((module) => {
 
 
@@ -64740,7 +64740,7 @@ function escapeJsonPtr(str) {
 
 /***/ }),
 
-/***/ 31022:
+/***/ 61269:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64754,7 +64754,7 @@ function formatRows(rows) {
 
 /***/ }),
 
-/***/ 93107:
+/***/ 87206:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64787,7 +64787,7 @@ class WorkflowErrors extends UserError {
 
 /***/ }),
 
-/***/ 81261:
+/***/ 53876:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -64829,11 +64829,11 @@ const DEFAULTS = {
 };
 
 // EXTERNAL MODULE: ./src/model/status.ts
-var model_status = __nccwpck_require__(81730);
+var model_status = __nccwpck_require__(78203);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(85194);
+var names = __nccwpck_require__(81601);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 ;// CONCATENATED MODULE: ./src/model/store-location.ts
 /** `s3://bucket/prefix` or a folder path */
 function describeStore(loc) {
@@ -64859,9 +64859,9 @@ function plural(n, singular, pluralForm) {
 }
 
 // EXTERNAL MODULE: ./src/model/node-address.ts
-var node_address = __nccwpck_require__(75477);
+var node_address = __nccwpck_require__(84536);
 // EXTERNAL MODULE: ./src/model/trust.ts
-var trust = __nccwpck_require__(86496);
+var trust = __nccwpck_require__(23059);
 ;// CONCATENATED MODULE: ./src/model/index.ts
 
 
@@ -64878,7 +64878,7 @@ var trust = __nccwpck_require__(86496);
 
 /***/ }),
 
-/***/ 85194:
+/***/ 81601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64889,7 +64889,7 @@ var trust = __nccwpck_require__(86496);
 /* harmony export */   ve: () => (/* binding */ normaliseAbsolutePath)
 /* harmony export */ });
 /* unused harmony export artifactStorePath */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
 /**
  * Validation of every name that reaches an S3 key, a path or a shell script (DESIGN.md
  * "Store layout"): run and tag names, workflow names, artifact paths, repo ids.
@@ -64950,7 +64950,7 @@ function artifactStorePath(path) {
 
 /***/ }),
 
-/***/ 75477:
+/***/ 84536:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64978,7 +64978,7 @@ function nodeAddressRank(groupSizes, ref) {
 
 /***/ }),
 
-/***/ 81730:
+/***/ 78203:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -64996,7 +64996,7 @@ function isTerminal(s) {
 
 /***/ }),
 
-/***/ 86496:
+/***/ 23059:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65015,7 +65015,7 @@ function trustLabel(t) {
 
 /***/ }),
 
-/***/ 5098:
+/***/ 79915:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65072,7 +65072,7 @@ function describeVolume(v) {
 
 /***/ }),
 
-/***/ 22977:
+/***/ 65383:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65087,8 +65087,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: REPORT_SHOWN_MAX
 
 // EXTERNAL MODULE: ./src/report/md-escape.ts
-var md_escape = __nccwpck_require__(57044);
-;// CONCATENATED MODULE: ../../main/node_modules/marked/lib/marked.esm.js
+var md_escape = __nccwpck_require__(86109);
+;// CONCATENATED MODULE: ./node_modules/marked/lib/marked.esm.js
 /**
  * marked v18.2.1 - a markdown parser
  * Copyright (c) 2018-2026, MarkedJS. (MIT License)
@@ -65518,7 +65518,7 @@ function shortenMarkdown(md, max, whereWhole, what = 'report') {
 
 /***/ }),
 
-/***/ 12594:
+/***/ 96774:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65531,9 +65531,9 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: escapeCell, formatBytes
 
 // EXTERNAL MODULE: ./src/model/volume.ts
-var volume = __nccwpck_require__(5098);
+var volume = __nccwpck_require__(79915);
 // EXTERNAL MODULE: ./src/report/md-escape.ts
-var md_escape = __nccwpck_require__(57044);
+var md_escape = __nccwpck_require__(86109);
 ;// CONCATENATED MODULE: ./src/report/disk-row.ts
 
 
@@ -65549,11 +65549,11 @@ function diskRow(r, scratch) {
 }
 
 // EXTERNAL MODULE: ./src/report/outputs.ts + 1 modules
-var outputs = __nccwpck_require__(73481);
+var outputs = __nccwpck_require__(49597);
 // EXTERNAL MODULE: ./src/report/job-report.ts + 2 modules
-var job_report = __nccwpck_require__(22977);
+var job_report = __nccwpck_require__(65383);
 // EXTERNAL MODULE: ./src/report/node-table.ts
-var node_table = __nccwpck_require__(56706);
+var node_table = __nccwpck_require__(41653);
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
 /** Pure: a run → the markdown of the job summary, the PR / MR comment and `--markdown`. */
 
@@ -65656,7 +65656,7 @@ function runMarkdown(r, manifest, ctx) {
 
 /***/ }),
 
-/***/ 57044:
+/***/ 86109:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65670,7 +65670,7 @@ function runMarkdown(r, manifest, ctx) {
 /* harmony export */   zW: () => (/* binding */ fencedBlock)
 /* harmony export */ });
 /* unused harmony exports NO_LINKS, linkText */
-/* harmony import */ var _plain_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(29987);
+/* harmony import */ var _plain_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6676);
 /**
  * Pure: every user-, job-, CI- or store-controlled string that goes into the job summary or the
  * PR / MR comment passes through one of these, chosen for the exact place it lands. GitHub and
@@ -65832,7 +65832,7 @@ function fencedBlock(text, info = '') {
 
 /***/ }),
 
-/***/ 45088:
+/***/ 10455:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65924,7 +65924,7 @@ function oneLine(s, max) {
 
 /***/ }),
 
-/***/ 56706:
+/***/ 41653:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -65933,8 +65933,8 @@ function oneLine(s, max) {
 /* harmony export */   wx: () => (/* binding */ nodesStatusRow)
 /* harmony export */ });
 /* unused harmony export MAX_NODE_ROWS */
-/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(57044);
-/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(45088);
+/* harmony import */ var _md_escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86109);
+/* harmony import */ var _node_results_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(10455);
 
 
 /** rows shown at most (a bigger cluster gets a last row saying how many more) */
@@ -66010,7 +66010,7 @@ function nodeLabelMarkdown(n) {
 
 /***/ }),
 
-/***/ 73481:
+/***/ 49597:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66023,7 +66023,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: ARTIFACTS_OUTPUT_MAX_BYTES, cappedJsonList
 
 // EXTERNAL MODULE: ./src/report/node-results.ts
-var node_results = __nccwpck_require__(45088);
+var node_results = __nccwpck_require__(10455);
 ;// CONCATENATED MODULE: ./src/report/output-caps.ts
 /**
  * Pure: caps on the step outputs a job can grow (`artifacts` has its own, outputs.ts): `metrics`
@@ -66152,7 +66152,7 @@ function runOutputs(r, manifest, ctx) {
 
 /***/ }),
 
-/***/ 29987:
+/***/ 6676:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66183,7 +66183,7 @@ function terminalSafe(s) {
 
 /***/ }),
 
-/***/ 61748:
+/***/ 81013:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66192,8 +66192,8 @@ function terminalSafe(s) {
 /* harmony export */   xN: () => (/* binding */ argsText)
 /* harmony export */ });
 /* unused harmony exports findPlaceholders, nodeAddressVar */
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
-/* harmony import */ var _model_node_address_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(75477);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
+/* harmony import */ var _model_node_address_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(84536);
 /**
  * Pure: `${{ run.args }}` and `${{ run.name }}` in a command become references to variables the job
  * script sets from shell-quoted values, never the values' text. Which reference depends on where the
@@ -66543,7 +66543,7 @@ function jobArgsPrelude(args, quote) {
 
 /***/ }),
 
-/***/ 55466:
+/***/ 33827:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -66618,7 +66618,7 @@ function runnerEnvironment(environ) {
 
 /***/ }),
 
-/***/ 28491:
+/***/ 88304:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66633,7 +66633,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 ;// CONCATENATED MODULE: ./src/runner/shlex.ts
 /**
  * Python's `shlex.split` (POSIX mode) and `shlex.join`, which dstack applies to `entrypoint` and to
@@ -66712,7 +66712,7 @@ function shlexJoin(words) {
 }
 
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(85194);
+var names = __nccwpck_require__(81601);
 ;// CONCATENATED MODULE: ./src/runner/quote.ts
 /** POSIX shell quoting for every value the runner script interpolates. */
 /** `'…'` with each `'` written as `'\''`: the shell reads the value back literally. Rejects NUL. */
@@ -66731,12 +66731,12 @@ function shellArray(values) {
 ;// CONCATENATED MODULE: ./src/runner/body.generated.ts
 // GENERATED from body/*.sh by gen-body.mjs; do not edit.
 const RUNNER_MODULES = (/* unused pure expression or super */ null && (["settings.sh", "nodes.sh", "work.sh", "disks.sh", "container.sh", "jobuser.sh", "store.sh", "logs.sh", "artifacts.sh", "checkpoints.sh", "cache.sh", "fetch.sh", "keep.sh", "control.sh", "main.sh"]));
-const RUNNER_BODY = "# ---- runner body: body/settings.sh, the DSTACK_* overrides (checked) and helpers every module uses ----\n# The modules of the body (src/runner/body/*.sh) run in the order of gen-body.mjs. They expect the\n# header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT JOB_SHELL PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)\n#   CACHE_PATHS[] CACHE_KEYS[] CACHE_RESTORE_ARCHIVES[] CACHE_RESTORE_SHAS[] CACHE_RESTORE_KEYS[] CACHE_SAVE_BASES[] CACHE_TRUSTED\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\nNOTES=()\n\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\n# an absolute path\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# own_file FILE: FILE in the runner's folder is about to be written or read: a symbolic link put\n# there in its place (by a job running as this user, DSTACK_JOB_USER=off) is removed, never followed\nown_file() { [ ! -L \"$1\" ] || rm -f -- \"$1\"; }\n# ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----\n# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and\n# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single\n# node needs none of them. Each value is checked before it is used in a path, a key or the job.\nNODE_ERROR=\nNODE_RANK=\"${DSTACK_NODE_RANK:-0}\"\nNODES_IPS=()\nNODE_GROUP=0\nnode_setup() {\n  local ip n=0 i\n  case \"$NODE_RANK\" in ''|*[!0-9]*|0?*) NODE_ERROR=\"DSTACK_NODE_RANK \\`$NODE_RANK\\` is not a node rank\"; NODE_RANK=0; return 1 ;; esac\n  if [ \"$NODE_RANK\" -ge \"$NODES_NUM\" ]; then NODE_ERROR=\"DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM\"; NODE_RANK=0; return 1; fi\n  if [ -z \"${DSTACK_NODES_IPS:-}\" ]; then\n    [ \"$NODES_NUM\" = 1 ] || { NODE_ERROR=\"DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment\"; return 1; }\n    NODES_IPS=(127.0.0.1)\n  else\n    while IFS= read -r ip; do\n      [ -n \"$ip\" ] || continue\n      if ! [[ \"$ip\" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] && ! [[ \"$ip\" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR=\"DSTACK_NODES_IPS holds \\`$ip\\`, which is not an IP address\"; return 1; fi\n      NODES_IPS+=(\"$ip\")\n    done <<<\"$DSTACK_NODES_IPS\"\n    [ \"${#NODES_IPS[@]}\" = \"$NODES_NUM\" ] || { NODE_ERROR=\"DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes\"; return 1; }\n  fi\n  GPUS_PER_NODE=\"${DSTACK_GPUS_PER_NODE:-}\"\n  if [ -z \"$GPUS_PER_NODE\" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi\n  case \"$GPUS_PER_NODE\" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac\n  # every node's GPU count (the backend's DSTACK_GPUS_BY_RANK, `8,4,0`) when it gives one that fits;\n  # otherwise every node is taken to have this node's count, as dstack's homogeneous math does\n  GPUS_BY_RANK=()\n  if [[ \"${DSTACK_GPUS_BY_RANK:-}\" =~ ^[0-9]{1,4}(,[0-9]{1,4})*$ ]]; then IFS=, read -r -a GPUS_BY_RANK <<<\"$DSTACK_GPUS_BY_RANK\"; fi\n  [ \"${#GPUS_BY_RANK[@]}\" = \"$NODES_NUM\" ] || { GPUS_BY_RANK=(); for ((i = 0; i < NODES_NUM; i++)); do GPUS_BY_RANK+=(\"$GPUS_PER_NODE\"); done; }\n  # dstack's runner: DSTACK_GPUS_NUM is the sum over the nodes\n  GPUS_NUM=0\n  for i in \"${GPUS_BY_RANK[@]}\"; do GPUS_NUM=$((GPUS_NUM + 10#$i)); done\n  for i in \"${!GROUP_SIZES[@]}\"; do\n    n=$((n + GROUP_SIZES[i]))\n    if [ \"$NODE_RANK\" -lt \"$n\" ]; then NODE_GROUP=$i; break; fi\n  done\n  [ -z \"${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}\" ] || JOB_SCRIPT=\"${GROUP_JOB_SCRIPTS[$NODE_GROUP]}\"\n}\nnode_setup || true\nunset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK\n# \"node 1 of 3 (group workers)\", for the log\nnode_label() {\n  printf 'node %s of %s' \"$NODE_RANK\" \"$NODES_NUM\"\n  [ -z \"${GROUP_NAMES[$NODE_GROUP]:-}\" ] || printf ' (group %s)' \"${GROUP_NAMES[$NODE_GROUP]}\"\n}\n\n# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------\nNODE_ENV_NAMES=()\n# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES\nexport_node_env() {\n  local i ips\n  ips=\"$(printf '%s\\n' \"${NODES_IPS[@]}\")\"\n  export DSTACK_NODES_NUM=\"$NODES_NUM\" DSTACK_NODE_RANK=\"$NODE_RANK\" DSTACK_MASTER_NODE_IP=\"${NODES_IPS[0]}\" \\\n    DSTACK_NODES_IPS=\"${ips%$'\\n'}\" DSTACK_GPUS_PER_NODE=\"$GPUS_PER_NODE\" DSTACK_GPUS_NUM=\"$GPUS_NUM\" DSTACK_MPI_HOSTFILE=\"$1\"\n  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)\n  for i in \"${!NODES_IPS[@]}\"; do\n    export \"DSTACK_NODE_IP_$i=${NODES_IPS[$i]}\"\n    NODE_ENV_NAMES+=(\"DSTACK_NODE_IP_$i\")\n  done\n}\n# an MPI hostfile as dstack's runner writes it: a line per node, its address and its slots (its GPUs);\n# a CPU node is its address alone (Open MPI then counts its cores)\nwrite_hostfile() {\n  local i\n  for i in \"${!NODES_IPS[@]}\"; do\n    if [ \"${GPUS_BY_RANK[$i]:-0}\" -gt 0 ]; then printf '%s slots=%d\\n' \"${NODES_IPS[$i]}\" \"${GPUS_BY_RANK[$i]}\"; else printf '%s\\n' \"${NODES_IPS[$i]}\"; fi\n  done >\"$JOB_RUNNER_DIR/mpi_hostfile\"\n}\n\n# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------\n# node_phase RANK: that node's phase and status as \"phase status\" (empty when it has written none)\nnode_phase() {\n  local f=\"$RUNNER_DIR/peer.json\" body phase status\n  store_read_small \"$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json\" \"$f\" || return 0\n  body=$(head -c 4096 \"$f\")\n  phase=$(printf '%s' \"$body\" | grep -o '\"phase\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  status=$(printf '%s' \"$body\" | grep -o '\"status\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  printf '%s %s' \"$phase\" \"$status\"\n}\n# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one\n# ended first, or this run is stopped or reaches max_duration\nWAIT_ERROR=\nwait_for_nodes() {\n  local r st waiting=(\"$@\") still waited=0\n  log \"startup_order $STARTUP_ORDER: waiting for node(s) ${waiting[*]} to start their commands\"\n  while [ \"${#waiting[@]}\" -gt 0 ]; do\n    still=()\n    for r in \"${waiting[@]}\"; do\n      st=$(node_phase \"$r\")\n      case \"$st\" in\n        # a node that already finished its commands successfully had started them\n        setup*|running*|uploading\\ *|'done succeeded') ;;\n        done*) WAIT_ERROR=\"node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)\"; return 1 ;;\n        *) still+=(\"$r\") ;;\n      esac\n    done\n    waiting=(\"${still[@]}\")\n    [ \"${#waiting[@]}\" -gt 0 ] || break\n    [ -z \"$STOP\" ] || return 1\n    if [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\") while waiting for the other nodes: the job was stopped\"; return 1; fi\n    sleep 1 & wait $! 2>/dev/null\n    waited=$((waited + 1))\n  done\n  log \"node(s) $* started their commands after ${waited}s: starting this node's\"\n}\nstartup_wait() {\n  local r ranks=()\n  [ \"$NODES_NUM\" -gt 1 ] || return 0\n  case \"$STARTUP_ORDER\" in\n    master-first) [ \"$NODE_RANK\" = 0 ] || ranks=(0) ;;\n    workers-first) if [ \"$NODE_RANK\" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=(\"$r\"); done; fi ;;\n  esac\n  [ \"${#ranks[@]}\" -gt 0 ] || return 0\n  wait_for_nodes \"${ranks[@]}\"\n}\n# ---- body/work.sh: the attempt's private work folder, where the checkout goes, and its removal ----\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\n# the nodes of a multi-node run on one host (local backend) each get their own folder\n[ \"$NODES_NUM\" -gt 1 ] && WORK=\"$WORK.node$NODE_RANK\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\n# a node of a multi-node run writes its status and logs in its own folder of the attempt\n[ \"$NODES_NUM\" -gt 1 ] && ATTEMPT_PREFIX=\"$ATTEMPT_PREFIX/nodes/$NODE_RANK\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\n\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n# ---- body/disks.sh: the machine's instance-store NVMe disks as one scratch folder for the job ----\n# Instance-store disks (g5, g6, p4d, p5…) are NVMe devices whose model is \"Amazon EC2 NVMe Instance\n# Storage\". Several become one RAID 0 (mdadm), then a file system mounted at the scratch folder. When\n# they are already in use (the Deep Learning AMIs mount them at /opt/dlami/nvme), that mount is the\n# scratch folder. Anything that goes wrong is a warning: the job then runs without a scratch folder.\nSCRATCH_DIR=\nSCRATCH_DESC=\nSYS_BLOCK=\"${DSTACK_SYS_BLOCK:-/sys/block}\"\nDEV_DIR=\"${DSTACK_DEV_DIR:-/dev}\"\nPROC_MOUNTS=\"${DSTACK_PROC_MOUNTS:-/proc/mounts}\"\nINSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'\n\n# decimal size, as EC2 lists instance storage: 7.6 TB, 475.0 GB\ndisk_size() {\n  local b=\"$1\"\n  if [ \"$b\" -ge 1000000000000 ]; then printf '%d.%d TB' $((b / 1000000000000)) $(((b % 1000000000000) / 100000000000))\n  else printf '%d.%d GB' $((b / 1000000000)) $(((b % 1000000000) / 100000000)); fi\n}\n# the mount point of device $1 in the mount table, if any\nmount_of() {\n  local dev mnt _rest\n  while read -r dev mnt _rest; do\n    [ \"$dev\" = \"$1\" ] && { printf '%s' \"$mnt\"; return 0; }\n  done <\"$PROC_MOUNTS\" 2>/dev/null\n  return 1\n}\n\nprepare_scratch() {\n  local mode=\"${DSTACK_SCRATCH_DISKS:-}\" dir=\"${DSTACK_SCRATCH_DIR:-/opt/dstack/scratch}\" d name model sectors\n  local devs=() used=() bytes=0 target='' raid='' h mnt='' mkfs\n  [ -n \"$mode\" ] || { if [ \"$OWNS_MACHINE\" = 1 ]; then mode=auto; else mode=off; fi; }\n  [ \"$mode\" = auto ] || return 0\n  for d in \"$SYS_BLOCK\"/nvme*; do\n    [ -r \"$d/device/model\" ] || continue\n    read -r model <\"$d/device/model\" || true\n    model=\"${model%\"${model##*[![:space:]]}\"}\"\n    [ \"$model\" = \"$INSTANCE_STORE_MODEL\" ] || continue\n    name=\"${d##*/}\"\n    read -r sectors <\"$d/size\" 2>/dev/null || sectors=0\n    case \"$sectors\" in ''|*[!0-9]*) sectors=0 ;; esac\n    devs+=(\"$DEV_DIR/$name\")\n    bytes=$((bytes + sectors * 512))\n    for h in \"$d\"/holders/*; do [ -e \"$h\" ] && used+=(\"$DEV_DIR/${h##*/}\"); done\n    mount_of \"$DEV_DIR/$name\" >/dev/null && used+=(\"$DEV_DIR/$name\")\n  done\n  [ \"${#devs[@]}\" -gt 0 ] || return 0\n  raid=''\n  [ \"${#devs[@]}\" -gt 1 ] && raid=' RAID 0'\n  if [ \"${#used[@]}\" -gt 0 ]; then\n    for target in \"${used[@]}\"; do mnt=$(mount_of \"$target\") && break; done\n    if [ -z \"$mnt\" ]; then\n      log \"warning: the instance-store disk(s) ${devs[*]} are in use but not mounted: no scratch folder\"\n      return 0\n    fi\n    SCRATCH_DIR=\"$mnt\"\n  else\n    target=\"${devs[0]}\"\n    if [ \"${#devs[@]}\" -gt 1 ]; then\n      target=\"$DEV_DIR/md/dstack-scratch\"\n      if ! ${DSTACK_MDADM:-mdadm} --create \"$target\" --run --force --level=0 --raid-devices=\"${#devs[@]}\" \"${devs[@]}\" >>\"$LOG_FILE\" 2>&1; then\n        log \"warning: mdadm could not assemble ${devs[*]} into a RAID 0: no scratch folder\"\n        return 0\n      fi\n    fi\n    # XFS (without discarding blocks, which on multi-TB NVMe takes minutes); ext4 where xfsprogs is missing\n    mkfs=\"${DSTACK_MKFS:-}\"\n    if [ -z \"$mkfs\" ]; then\n      if command -v mkfs.xfs >/dev/null 2>&1; then mkfs='mkfs.xfs -f -q -K'; else mkfs='mkfs.ext4 -F -q -E nodiscard'; fi\n    fi\n    if ! $mkfs \"$target\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not make a file system on $target: no scratch folder\"\n      return 0\n    fi\n    if ! mkdir -p \"$dir\" || ! ${DSTACK_MOUNT:-mount -o noatime} \"$target\" \"$dir\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not mount $target at $dir: no scratch folder\"\n      return 0\n    fi\n    chmod 1777 \"$dir\" 2>/dev/null || true\n    SCRATCH_DIR=\"$dir\"\n  fi\n  SCRATCH_DESC=\"${#devs[@]} × NVMe$raid, $(disk_size \"$bytes\") at $SCRATCH_DIR\"\n  export DSTACK_SCRATCH=\"$SCRATCH_DIR\"\n  log \"scratch: $SCRATCH_DESC (\\$DSTACK_SCRATCH; instance storage: gone when the machine is)\"\n}\n# ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM DSTACK_SCRATCH ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# JOB_CMD := the job's command: `docker run` of IMAGE (the engine checked, the registry logged in to),\n# or bash on job.sh here (with a warning when python is not the version asked for)\njob_command() {\n  local docker_err code_mount container_dir p n have\n  if [ -n \"$IMAGE\" ]; then\n    if ! command -v docker >/dev/null 2>&1; then\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n    fi\n    if ! docker_err=$(docker info 2>&1 >/dev/null); then\n      docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n    fi\n    registry_login || fail_early \"$LOGIN_ERROR\"\n    code_mount=/workflow\n    is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n    if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n    JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$JOB_RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n    for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n    command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n    JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n    for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n    # the instance-store scratch folder (disks.sh), at the same path inside\n    [ -n \"${SCRATCH_DIR:-}\" ] && JOB_CMD+=(-v \"$SCRATCH_DIR:$SCRATCH_DIR\" -e DSTACK_SCRATCH)\n    export_node_env /dstack-runner/mpi_hostfile\n    for n in \"${NODE_ENV_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    # the nodes reach each other at the machines' own addresses: the container shares the host's network\n    [ \"$NODES_NUM\" -gt 1 ] && JOB_CMD+=(--network host)\n    # resources.shm_size: the container's /dev/shm, as dstack sizes it\n    [ -n \"$SHM_SIZE_MIB\" ] && JOB_CMD+=(--shm-size \"${SHM_SIZE_MIB}m\")\n    if [ -n \"$ENTRYPOINT\" ]; then\n      # dstack: `shlex.split(entrypoint) + commands`, no shell: each command is one argument;\n      # the task's env reaches the container as its environment\n      for n in \"${ENTRYPOINT_ENV[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n      JOB_CMD+=(--entrypoint \"${ENTRYPOINT_ARGV[0]}\" \"$IMAGE\" \"${ENTRYPOINT_ARGV[@]:1}\" \"${ENTRYPOINT_ARGS[@]}\")\n    elif [ \"$HAS_COMMANDS\" = 1 ]; then\n      # dstack's shell: `shell:` when given, else /bin/sh in a custom image\n      JOB_CMD+=(--entrypoint \"${JOB_SHELL:-/bin/sh}\" \"$IMAGE\" /dstack-runner/job.sh)\n    else\n      JOB_CMD+=(\"$IMAGE\")\n    fi\n  else\n    if [ -n \"$PYTHON_VERSION\" ]; then\n      have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n      case \"$have\" in\n        \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n        '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n        *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n      esac\n    fi\n    # dstack's shell without an image: bash, unless `shell:` says otherwise\n    JOB_CMD=(\"${JOB_SHELL:-bash}\" \"$JOB_RUNNER_DIR/job.sh\")\n  fi\n}\n# ---- body/jobuser.sh: the job as its own unprivileged OS user (DSTACK_JOB_USER), its own folders ----\n# With DSTACK_JOB_USER=auto (the default) or a user name, when this script runs as root or has a\n# passwordless `sudo -n`, the job (no image) runs as that user (`dstack-job` for auto, created with\n# useradd when missing): its own HOME and TMPDIR in the attempt's folder, the code and the output\n# folder its own, and its DSTACK_RUNNER_DIR a folder of its own (job/), never the runner's (runner/).\n# A different uid cannot read /proc/<pid>/environ of the runner or the process that started it,\n# nor the runner's folder (0700), the store or the CI's files that other users cannot reach. After\n# the job, its folders are given back to this script's user before anything of them is read.\n# DSTACK_JOB_USER=off runs the job as this script's user (a choice: nothing is logged).\nJOB_USER=\nJOB_UID=\nJOB_GID=\nJOB_AS=()\nJOB_PRIV=()\nJOB_USER_NOTE=\nJOB_RUNNER_DIR=\"$WORK/job\"\nJOB_HOME=\"$WORK/home\"\nJOB_TMP=\"$WORK/tmp\"\n\n# decides JOB_USER (empty: the job runs as this script's user, JOB_USER_NOTE says why)\njob_user_init() {\n  local want=\"${DSTACK_JOB_USER:-auto}\" name priv=()\n  case \"$want\" in\n    off|0|false|no) return 0 ;;\n    auto|on|1|true|yes) name=dstack-job ;;\n    *) name=\"$want\" ;;\n  esac\n  if ! [[ \"$name\" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]]; then JOB_USER_NOTE=\"DSTACK_JOB_USER \\`$name\\` is not a user name: the job runs as this runner's user\"; return 0; fi\n  if [ -n \"$IMAGE\" ]; then JOB_USER_NOTE=\"the job runs in its container (image), not as a separate user of this machine\"; return 0; fi\n  if [ \"$(id -u)\" != 0 ]; then\n    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then priv=(sudo -n)\n    else JOB_USER_NOTE=\"warning: the job runs as this runner's user ($(id -un 2>/dev/null || id -u)): it is not root and has no passwordless sudo to run it as a separate user, so the job can reach everything this user can (docs/trust-model.md)\"; return 0\n    fi\n  fi\n  if [ \"${#priv[@]}\" -eq 0 ] && ! command -v setpriv >/dev/null 2>&1; then\n    JOB_USER_NOTE=\"warning: the job runs as root: setpriv (util-linux) is missing, so it cannot run as a separate user\"; return 0\n  fi\n  if ! id -u \"$name\" >/dev/null 2>&1; then\n    if [ \"$want\" != auto ] && [ \"$want\" != on ] && [ \"$want\" != 1 ] && [ \"$want\" != true ] && [ \"$want\" != yes ]; then\n      JOB_USER_NOTE=\"warning: DSTACK_JOB_USER names the user \\`$name\\`, who does not exist: the job runs as this runner's user\"; return 0\n    fi\n    \"${priv[@]}\" useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group \"$name\" >/dev/null 2>&1 \\\n      || \"${priv[@]}\" useradd -r -M -d /nonexistent -s /sbin/nologin -U \"$name\" >/dev/null 2>&1 \\\n      || { id -u \"$name\" >/dev/null 2>&1 || { JOB_USER_NOTE=\"warning: could not create the user $name for the job (useradd failed): the job runs as this runner's user\"; return 0; }; }\n  fi\n  JOB_UID=$(id -u \"$name\") && JOB_GID=$(id -g \"$name\") || { JOB_USER_NOTE=\"warning: cannot read the ids of the user $name: the job runs as this runner's user\"; return 0; }\n  if [ \"$JOB_UID\" = 0 ] || [ \"$JOB_UID\" = \"$(id -u)\" ]; then JOB_USER_NOTE=\"warning: the user $name is root or this runner's own user: the job runs as this runner's user\"; JOB_UID=; return 0; fi\n  JOB_USER=\"$name\"\n  JOB_PRIV=(\"${priv[@]}\")\n  if [ \"${#priv[@]}\" -eq 0 ]; then\n    JOB_AS=(setpriv \"--reuid=$JOB_UID\" \"--regid=$JOB_GID\" --init-groups --no-new-privs --)\n  else\n    # sudo keeps the environment this script built for the job (-E); HOME, TMPDIR, USER are set again by env\n    JOB_AS=(sudo -n -E -u \"$name\" env \"HOME=$JOB_HOME\" \"TMPDIR=$JOB_TMP\" \"USER=$name\" \"LOGNAME=$name\")\n  fi\n  JOB_USER_NOTE=\"the job runs as the user $name (uid $JOB_UID), not as this runner's user\"\n}\n\n# the folders the job owns; the path to them traversable (not readable) by it. Called before the job.\nPREPARE_ERROR=\nJOB_PREPARED=\njob_user_prepare() {\n  local d owned\n  (umask 077 && mkdir -p \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\") || return 1\n  [ -n \"$JOB_USER\" ] || return 0\n  # the work root and the attempt's folders: others may pass through (x), not list or write\n  d=\"$WORK\"\n  while [ -n \"$d\" ] && [ \"$d\" != / ]; do\n    chmod o+x \"$d\" 2>/dev/null || true\n    [ \"$d\" = \"$WORK_BASE\" ] && break\n    d=\"$(dirname \"$d\")\"\n  done\n  # the folder above the default work root: dstack-work-<uid> here, /opt/dstack/work on EC2\n  case \"${WORK_BASE%/*}\" in */dstack-work-*|*/dstack/work) chmod o+x \"${WORK_BASE%/*}\" 2>/dev/null || true ;; esac\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  # -h with -R (-P): links are changed themselves, never followed\n  \"${JOB_PRIV[@]}\" chown -R -h \"$JOB_UID:$JOB_GID\" \"${owned[@]}\" || return 1\n  JOB_PREPARED=1\n  # the job must reach its working folder through the path above it\n  \"${JOB_AS[@]}\" test -x \"$CODE_DIR\" -a -w \"$CODE_DIR\" || { PREPARE_ERROR=\"the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off\"; return 1; }\n}\n\n# in the job's subshell, before it becomes the job: HOME, TMPDIR and the user's names\njob_user_env() {\n  [ -n \"$JOB_USER\" ] || return 0\n  export HOME=\"$JOB_HOME\" TMPDIR=\"$JOB_TMP\" USER=\"$JOB_USER\" LOGNAME=\"$JOB_USER\"\n}\n\n# after the job: its folders are this script's user's again, before any of them is read\njob_user_reclaim() {\n  local owned\n  [ -n \"$JOB_USER\" ] && [ -n \"$JOB_PREPARED\" ] || return 0\n  JOB_PREPARED=\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  \"${JOB_PRIV[@]}\" chown -R -h \"$(id -u):$(id -g)\" \"${owned[@]}\" 2>/dev/null || true\n}\n\n# job_read_small FILE: the first 4 KiB of a file the job wrote; nothing when it is a link or not a regular file\njob_read_small() { [ -f \"$1\" ] && [ ! -L \"$1\" ] && head -c 4096 -- \"$1\" 2>/dev/null; }\n\n# job_file_write DEST (stdin: the text): into a folder the job owns, never through a link planted\n# there: written to a private file, then renamed over DEST (a rename replaces a link, not its target)\njob_file_write() {\n  local tmp\n  tmp=\"$(mktemp \"$RUNNER_DIR/.jobfile.XXXXXX\")\" || return 1\n  cat >\"$tmp\" && chmod 644 \"$tmp\" && mv -fT \"$tmp\" \"$1\" 2>/dev/null || { rm -f \"$tmp\"; return 1; }\n}\n# ---- body/store.sh: the run's store, an S3 bucket (the aws CLI; curl with SigV4 for small objects) or a folder ----\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK='' CURL_SK='' CURL_ST=''\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out='' c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# ---------- small and mid-size gets without an aws process (the code snapshot, a checkpoint file) ----------\n# s3_curl_get KEY FILE: one signed GET (the same SigV4 curl and credentials as store_put_small) into\n# FILE, written only when complete; returns 0 on HTTP 200, 2 when S3 says the key does not exist (404),\n# 1 on any other answer (the caller falls back to the aws CLI). Aborts a transfer slower than 1 KiB/s\n# for a minute rather than after a fixed time, so a big snapshot on a slow link still arrives.\ns3_curl_get() {\n  local code part=\"$2.~curl.$$\"\n  s3_http_url \"$1\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o \"$part\" -w '%{http_code}' --connect-timeout 10 --speed-limit 1024 --speed-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n  if [ \"$code\" = 200 ] && mv -f \"$part\" \"$2\"; then return 0; fi\n  rm -f \"$part\"\n  [ \"$code\" = 404 ] && return 2\n  return 1\n}\n# store_get_fast KEY FILE: like store_get; on S3 through curl when it works (about 10 ms instead of an\n# aws process, ~1 CPU second), the aws CLI when curl cannot or gets any answer but the object\nstore_get_fast() {\n  if s3_curl_ready && s3_curl_get \"$1\" \"$2\"; then return 0; fi\n  store_get \"$1\" \"$2\"\n}\n\n# ---------- a folder into a fresh prefix without an aws process ----------\n# `aws s3 sync` of a run's artifacts costs a Python start (~0.5–1 CPU s), a listing of the\n# destination and then the PUTs. Into a prefix that holds nothing there is nothing to compare or\n# delete: one ListObjectsV2 through curl says so, then one curl process PUTs every file, 16 at a\n# time (--parallel), signed as store_put_small's are, each with the Content-Type the CLI would guess\n# for the common kinds (report images must show in a browser). Falls back (returns 1) when curl\n# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES (the CLI's multipart is\n# faster there), a name is not printable ASCII, or any PUT fails (sync then sends what is missing).\nS3_TREE_MAX_BYTES=\"${DSTACK_S3_TREE_MAX_BYTES:-16777216}\"\nS3_TREE_MAX_FILES=5000\nS3_TREE_PARALLEL=\ncase \"$S3_TREE_MAX_BYTES\" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=16777216 ;; esac\n# CTYPE := the Content-Type of a file name, or nothing (S3's default, as the CLI leaves an unknown\n# kind); a variable, not output: no fork per file\ns3_content_type() {\n  case \"${1,,}\" in\n    *.png) CTYPE=image/png ;; *.jpg|*.jpeg) CTYPE=image/jpeg ;; *.gif) CTYPE=image/gif ;;\n    *.svg) CTYPE=image/svg+xml ;; *.webp) CTYPE=image/webp ;; *.html|*.htm) CTYPE=text/html ;;\n    *.txt) CTYPE=text/plain ;; *.md) CTYPE=text/markdown ;; *.csv) CTYPE=text/csv ;;\n    *.json) CTYPE=application/json ;; *.pdf) CTYPE=application/pdf ;; *.xml) CTYPE=application/xml ;;\n    *.gz|*.tgz) CTYPE=application/gzip ;; *.tar) CTYPE=application/x-tar ;; *.zip) CTYPE=application/zip ;;\n    *) CTYPE= ;;\n  esac\n}\n# s3_prefix_empty PREFIX: S3 holds no key under PREFIX/ (a signed ListObjectsV2, max-keys=1)\ns3_prefix_empty() {\n  local p=\"$1/\" enc='' c i body domain=amazonaws.com LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && p=\"$S3_PREFIX/$p\"\n  for ((i = 0; i < ${#p}; i++)); do\n    c=\"${p:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~-]) enc+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; enc+=\"$c\" ;; esac\n  done\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  local q=\"list-type=2&max-keys=1&prefix=$enc\" url\n  if [ -n \"$S3_ENDPOINT\" ]; then url=\"${S3_ENDPOINT%/}/$S3_BUCKET?$q\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then url=\"https://s3.$S3_REGION.$domain/$S3_BUCKET?$q\"\n  else url=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/?$q\"\n  fi\n  body=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -fsS --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$url\" 2>/dev/null) || return 1\n  [[ \"$body\" == *\"<KeyCount>0</KeyCount>\"* ]]\n}\n# s3_put_fresh_tree SRC PREFIX\ns3_put_fresh_tree() {\n  local src=\"$1\" prefix=\"$2\" f rel ops='' n=0 CTYPE ok LC_ALL=C\n  [ \"${DSTACK_S3_TREE_CURL:-1}\" = 1 ] && s3_curl_ready || return 1\n  if [ -z \"$S3_TREE_PARALLEL\" ]; then\n    S3_TREE_PARALLEL=off\n    curl --help all 2>/dev/null | grep -q -e '--parallel-max' && S3_TREE_PARALLEL=on\n  fi\n  [ \"$S3_TREE_PARALLEL\" = on ] || return 1\n  [ -z \"$(find \"$src\" -type f -size +\"${S3_TREE_MAX_BYTES}\"c -print -quit 2>/dev/null)\" ] || return 1\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    [[ \"$f\" == *[![:print:]]* || \"$f\" == *[\\\"\\\\]* ]] && return 1\n    n=$((n + 1))\n    [ \"$n\" -le \"$S3_TREE_MAX_FILES\" ] || return 1\n    s3_http_url \"$prefix/$rel\"\n    s3_content_type \"$rel\"\n    ops+=\"upload-file = \\\"$f\\\"\"$'\\n'\"url = \\\"$HTTP_URL\\\"\"$'\\n'\"output = \\\"/dev/null\\\"\"$'\\n'\n    [ -z \"$CTYPE\" ] || ops+=\"header = \\\"Content-Type: $CTYPE\\\"\"$'\\n'\n    ops+=$'\\x01'\n  done < <(artifact_files \"$src\")\n  [ \"$n\" -gt 0 ] && s3_prefix_empty \"$prefix\" || return 1\n  # one operation per file (`next`): each carries its own Content-Type and the signing options\n  ok=$({\n    local op first=1\n    while IFS= read -r -d $'\\x01' op; do\n      [ \"$first\" = 1 ] || printf 'next\\n'\n      first=0\n      printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n      [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      printf 'aws-sigv4 = \"aws:amz:%s:s3\"\\nheader = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\\n' \"$S3_REGION\"\n      printf 'connect-timeout = 10\\nspeed-limit = 1024\\nspeed-time = 60\\nwrite-out = \"%%{http_code}\\\\n\"\\n%s' \"$op\"\n    done <<<\"$ops\"\n  } | curl -sS --parallel --parallel-max 16 -K - 2>/dev/null | grep -c '^200$')\n  [ \"$ok\" = \"$n\" ]\n}\n\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest; `again` prunes too, for a checkpoint folder synced\n# during the job\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # a prefix that holds nothing yet (the run's artifacts at its end): no listing to compare, no\n    # aws process; the CLI's sync for anything else, or when the quick path cannot. A checkpoint\n    # folder synced during the job (prune = again) goes up again and again: S3 keeps whole seconds\n    # of an upload's time, so a file uploaded in the second it was written would look newer to\n    # every later sync and go up again (in the spot notice's two minutes); the CLI's sync avoids that\n    if [ \"$prune\" != again ] && s3_put_fresh_tree \"$src\" \"$prefix\"; then return 0; fi\n    aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"\n    return\n  fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # through curl: the one object, or (404) none, so the files are under KEY/; else the aws CLI tries\n    if s3_curl_ready; then\n      s3_curl_get \"$1\" \"$2\"\n      case $? in 0) return 0 ;; 2) aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"; return ;; esac\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  # a link in the store is never followed (the store holds regular files only)\n  [ -L \"$STORE_ROOT/$1\" ] && return 1\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there\nstore_read_small() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    if s3_curl_ready; then\n      local code\n      s3_http_url \"$1\"\n      code=$({\n        printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n        [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      } | curl -sS -o \"$2\" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n      [ \"$code\" = 200 ]\n      return\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1\n    return\n  fi\n  cp \"$STORE_ROOT/$1\" \"$2\" 2>/dev/null\n}\n# ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  own_file \"$f\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    [ -n \"${SCRATCH_DESC:-}\" ] && printf ',\"scratch\":%s' \"$(json_str \"$SCRATCH_DESC\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  own_file \"$chunk\"\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  # GNU sed reads a line of any length in linear time (awk grows its record buffer in steps: a 50 MB\n  # line took minutes). Each text is a literal: BRE metacharacters and the delimiter are escaped.\n  # The script comes through a pipe, never argv (which /proc shows) or a file. Output is flushed per\n  # line when stdbuf is there (never `sed -u`: it reads its input one byte at a time).\n  local script v\n  script=$(\n    while IFS= read -r v; do\n      [ -n \"$v\" ] || continue\n      printf 's/%s/***/g\\n' \"$(printf '%s' \"$v\" | LC_ALL=C sed 's/[][\\\\/.*^$]/\\\\&/g')\"\n    done <<<\"$DSTACK_REDACT\"\n  )\n  if command -v stdbuf >/dev/null 2>&1; then LC_ALL=C exec stdbuf -oL sed -f <(printf '%s\\n' \"$script\"); fi\n  LC_ALL=C exec sed -f <(printf '%s\\n' \"$script\")\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)\nredactor_running() {\n  local st\n  [ -r \"/proc/$REDACT_PID/stat\" ] || { kill -0 \"$REDACT_PID\" 2>/dev/null; return; }\n  read -r st <\"/proc/$REDACT_PID/stat\" 2>/dev/null || return 1\n  st=\"${st##*) }\"\n  [ \"${st%% *}\" != Z ]\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while redactor_running && [ \"$t\" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n# ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put_small \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from\n# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a\n# big folder cost as much as its upload); file by file only if those disagree with the file list\nmanifest_entries() {\n  local src=\"$1\" key=\"$2\" f i rel size sum files=() sizes=() sums=()\n  while IFS= read -r -d '' f; do files+=(\"$f\"); done < <(artifact_files \"$src\")\n  [ \"${#files[@]}\" -gt 0 ] || return 0\n  mapfile -d '' -t sizes < <(printf '%s\\0' \"${files[@]}\" | xargs -0 stat --printf '%s\\0' -- 2>/dev/null)\n  mapfile -d '' -t sums < <(printf '%s\\0' \"${files[@]}\" | xargs -0 sha256sum -z -- 2>/dev/null)\n  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below\n  local all_utf8=\n  if ! command -v iconv >/dev/null 2>&1 || printf '%s\\n' \"$key\" \"${files[@]}\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi\n  for i in \"${!files[@]}\"; do\n    f=\"${files[$i]}\"\n    if [ -d \"$src\" ]; then rel=\"$key/${f#\"$src\"/}\"; else rel=\"$key\"; fi\n    if [ \"${#sizes[@]}\" = \"${#files[@]}\" ] && [ \"${#sums[@]}\" = \"${#files[@]}\" ]; then\n      size=\"${sizes[$i]}\" sum=\"${sums[$i]%% *}\"\n    else\n      size=$(stat -c %s \"$f\") || continue\n      sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    fi\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    # straight to the output, not through $(…): a fork per file was a third of a folder's manifest\n    printf '\\n  {'\n    if [ -n \"$all_utf8\" ]; then printf '\"path\":'; json_str \"$rel\"; else manifest_path_fields \"$rel\"; fi\n    printf ',\"size\":%d,\"sha256\":\"%s\"}' \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of every artifact (continuing the list)\nartifact_manifest_entries() {\n  local i path src\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    [ -e \"$src\" ] || continue\n    [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n    manifest_entries \"$src\" \"$(artifact_key \"$path\")\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed. The manifest's\n# hashing runs beside the uploads (the job has ended: the files no longer change), not after them.\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" entries=\"$RUNNER_DIR/artifacts.entries\" first=1 f rel size sum hashing\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  own_file \"$entries\"\n  own_file \"$manifest\"\n  artifact_manifest_entries >\"$entries\" &\n  hashing=$!\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  # (a trapped signal cuts `wait` short: wait again until the hashing really ended)\n  while kill -0 \"$hashing\" 2>/dev/null; do wait \"$hashing\"; done\n  [ -s \"$entries\" ] && first=0\n  {\n    printf '['\n    cat \"$entries\"\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  rm -f \"$entries\"\n  store_put_small \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n# ---- body/checkpoints.sh: `mount: true` artifacts, carried across attempts ----\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  own_file \"$next\"\n  own_file \"$RUNNER_DIR/ckpt.stat\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" again >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints && [ \"$NODE_RANK\" = 0 ] || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# restore_into PATH STAGED: the staged checkpoint's files into the artifact's place, each through\n# place_file (refuses to pass through or replace a link on the way; renames over the file itself)\nrestore_into() {\n  local path=\"$1\" staged=\"$2\" dest base rel f why\n  dest=\"$(artifact_src \"$path\")\"\n  why=\"$(artifact_refusal \"$dest\" \"$(artifact_base \"$path\")\")\"\n  [ -z \"$why\" ] || { printf '%s' \"$why\"; return 1; }\n  case \"$path\" in\n    /*) rel=\"${path#/}\"; base=\"${dest%\"/$rel\"}\" ;;\n    *) rel=\"$path\"; base=\"${dest%\"/$rel\"}\" ;;\n  esac\n  if [ -f \"$staged\" ]; then place_file \"$staged\" \"$base\" \"$rel\"; return; fi\n  while IFS= read -r -d '' f; do\n    place_file \"$f\" \"$base\" \"$rel/${f#\"$staged\"/}\" || return 1\n  done < <(find \"$staged\" -type f -print0)\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n nfiles=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || [ -L \"$staged\" ] || continue\n    # links from the store are never restored\n    if [ -L \"$staged\" ]; then rm -f \"$staged\"; continue; fi\n    find \"$staged\" -type l -delete 2>/dev/null\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    # never written through a link: not the checkpoint's own path (a link committed in the\n    # repository), nor a folder on the way to one of its files; each file is renamed into place\n    why=$(restore_into \"$path\" \"$staged\") || { note \"checkpoint \\`$path\\` was not restored: $why; the job starts without it\"; rm -rf \"$staged\"; continue; }\n    rm -rf \"$staged\"\n    restored+=(\"$path\")\n    nfiles=$((nfiles + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($nfiles files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints && [ \"$NODE_RANK\" = 0 ]; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# ---- body/cache.sh: `cache` folders kept between runs of a workflow, in the run store (docs/cache.md) ----\n# The orchestrator chose the entry each path restores (src/orchestrate/cache-plan.ts) and the key it\n# saves under; the runner moves the bytes. A restore never replaces a file that is already there.\nCACHE_ZSTD=\ncommand -v zstd >/dev/null 2>&1 && CACHE_ZSTD=1\n\n# cache_dir PATH: the folder of a cached path here; in a container, a folder of the work area mounted\n# at its path (`~` is /root there); `~` is the job's own HOME when it runs as its own user\ncache_dir() {\n  case \"$1\" in\n    \\~/*)\n      if [ -n \"$IMAGE\" ]; then printf '%s/root/%s' \"$ROOT_DIR\" \"${1#\\~/}\"\n      elif [ -n \"$JOB_USER\" ]; then printf '%s/%s' \"$JOB_HOME\" \"${1#\\~/}\" # the job's own home (jobuser.sh)\n      else printf '%s/%s' ~ \"${1#\\~/}\"; fi ;;\n    /*) if [ -n \"$IMAGE\" ]; then printf '%s%s' \"$ROOT_DIR\" \"$1\"; else printf '%s' \"$1\"; fi ;;\n    *) printf '%s/%s' \"$JOB_DIR\" \"$1\" ;;\n  esac\n}\n\n# restore_caches: each chosen entry's archive, checked against its sha256, unpacked into its folder\nrestore_caches() {\n  local i p dir archive src t0 size unpack=()\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    archive=\"${CACHE_RESTORE_ARCHIVES[$i]}\"\n    [ -n \"$archive\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    case \"$archive\" in\n      *.tar.zst)\n        if [ -z \"$CACHE_ZSTD\" ]; then log \"cache $p: not restored: its entry is compressed with zstd and this machine has no zstd\"; continue; fi\n        unpack=(zstd -d -c -q) ;;\n      *) unpack=(gzip -d -c) ;;\n    esac\n    t0=$(now_ms)\n    # a folder store's archive is read where it is; S3's is fetched first\n    if [ \"$STORE_KIND\" = folder ]; then src=\"$STORE_ROOT/$archive\"\n    else\n      src=\"$WORK/cache-restore.$i\"\n      if ! store_get \"$archive\" \"$src\" >/dev/null 2>&1; then rm -f \"$src\"; log \"cache $p: not restored: fetching $archive failed\"; continue; fi\n    fi\n    if [ ! -f \"$src\" ] || [ \"$(sha256_of \"$src\")\" != \"${CACHE_RESTORE_SHAS[$i]}\" ]; then\n      [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n      log \"cache $p: not restored: the archive of key ${CACHE_RESTORE_KEYS[$i]} is missing or does not have the sha256 its entry lists\"\n      continue\n    fi\n    size=$(wc -c <\"$src\")\n    dir=\"$(cache_dir \"$p\")\"\n    if ! mkdir -p \"$dir\"; then log \"cache $p: not restored: cannot create $dir\"; continue; fi\n    if \"${unpack[@]}\" <\"$src\" | tar -x --no-same-owner --skip-old-files -C \"$dir\" -f - 2>>\"$LOG_FILE\"; then\n      log \"cache $p: restored key ${CACHE_RESTORE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: restoring key ${CACHE_RESTORE_KEYS[$i]} failed part way; the job starts with what was unpacked\"\n    fi\n    [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n  done\n}\n\n# save_caches: after a job that succeeded, each folder whose key was not restored exactly is packed\n# and stored (the archive, then its index entry); only the first node saves\nsave_caches() {\n  local i p dir base ext tmp size sha t0 pack=()\n  [ \"${NODE_RANK:-0}\" = 0 ] || return 0\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    base=\"${CACHE_SAVE_BASES[$i]}\"\n    [ -n \"$base\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    dir=\"$(cache_dir \"$p\")\"\n    if [ -L \"$dir\" ] || [ ! -d \"$dir\" ]; then log \"cache $p: nothing to save ($p is not a folder)\"; continue; fi\n    if [ -n \"$CACHE_ZSTD\" ]; then ext=tar.zst pack=(zstd -q -T0 -3 -c); else ext=tar.gz pack=(gzip -1 -c); fi\n    tmp=\"$WORK/cache-save.$i.$ext\"\n    t0=$(now_ms)\n    if ! tar -c -C \"$dir\" -f - . 2>>\"$LOG_FILE\" | \"${pack[@]}\" >\"$tmp\"; then rm -f \"$tmp\"; log \"cache $p: not saved: packing it failed\"; continue; fi\n    size=$(wc -c <\"$tmp\")\n    sha=$(sha256_of \"$tmp\")\n    printf '{\"workflow\":%s,\"path\":%s,\"key\":%s,\"format\":\"%s\",\"size\":%d,\"sha256\":\"%s\",\"createdAt\":\"%s\",\"run\":%s,\"trusted\":%s}\\n' \\\n      \"$(json_str \"$WORKFLOW\")\" \"$(json_str \"$p\")\" \"$(json_str \"${CACHE_KEYS[$i]}\")\" \"$ext\" \"$size\" \"$sha\" \"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\" \"$(json_str \"$RUN_NAME\")\" \\\n      \"$([ \"$CACHE_TRUSTED\" = 1 ] && echo true || echo false)\" >\"$tmp.json\"\n    if store_put \"$tmp\" \"$base.$ext\" >/dev/null 2>&1 && store_put_small \"$tmp.json\" \"$base.json\" >/dev/null 2>&1; then\n      log \"cache $p: saved key ${CACHE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: not saved: storing it failed\"\n    fi\n    rm -f \"$tmp\" \"$tmp.json\"\n  done\n}\n# ---- body/fetch.sh: the code snapshot and the deps' artifacts, each checked against its sha256 ----\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get_fast \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get_fast \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n# ---- body/keep.sh: keep-on-failure: a failed run's machine stays up for a while, to step into ----\n# the self-destruct main.sh arms at the start: the machine's hard lifetime, in seconds of this script\nKEEP_HARD_S=$(( ((MAX_DURATION + 59) / 60 + 10) * 60 ))\n\n# keep_machine <status>: on a failed run of a machine this run owns, re-arm the shutdown to the kept\n# deadline (whole minutes, never past the hard lifetime), leave the work folder in place and say how\n# to step in. The runner still exits: the machine lives on until its shutdown, or until the CI ends it.\nkeep_machine() {\n  local keep=\"${DSTACK_KEEP_ON_FAILURE:-}\" mins left until id\n  [ \"$1\" = failed ] || return 0\n  case \"$keep\" in ''|*[!0-9]*|0) return 0 ;; esac\n  [ \"$SELF_DESTRUCT\" = 1 ] && [ \"$NODES_NUM\" -le 1 ] || return 0\n  left=$((KEEP_HARD_S - SECONDS))\n  [ \"$keep\" -le \"$left\" ] || keep=$left\n  mins=$((keep / 60))\n  if [ \"$mins\" -lt 1 ]; then\n    note \"keep-on-failure: not kept (the machine reaches its max duration within a minute)\"\n    return 0\n  fi\n  if ! shutdown -h \"+$mins\" \"dstack: run $RUN_NAME kept for debugging until now + $mins min\" >/dev/null 2>&1; then\n    note \"keep-on-failure: not kept (shutdown -h +$mins failed)\"\n    return 0\n  fi\n  until=$(date -u -d \"@$(( $(date -u +%s) + mins * 60 ))\" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || until=\"in $mins min\"\n  id=\"${AWS_SSM_INSTANCE_ID:-this instance}\"\n  export DSTACK_KEEP_WORK=1\n  note \"the machine is kept for debugging until $until ($(format_duration $((mins * 60)))): aws ssm start-session --target $id --region ${DSTACK_KEEP_REGION:-\\$AWS_REGION} (the work folder is $WORK)\"\n}\n# ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\n\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the\n# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF\n# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a\n# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] || return 0\n  # shellcheck disable=SC2034 # JOB_END_FD only holds the pipe's write end open in the job\n  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\\n' >&\"$TICK_FD\"); } 2>/dev/null\n  exec {TICK_FD}>&-\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# (a job of another user, started through sudo: kill -0 says EPERM, /proc still knows it)\njob_alive() { [ -n \"$JOB_PID\" ] && { kill -0 \"$JOB_PID\" 2>/dev/null || { [ \"${#JOB_PRIV[@]}\" -gt 0 ] && [ -e \"/proc/$JOB_PID\" ]; }; }; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  \"${JOB_PRIV[@]}\" kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || \"${JOB_PRIV[@]}\" kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`\n    read -r ppid <\"/proc/$$/stat\" 2>/dev/null || ppid=\n    ppid=\"${ppid##*) }\"\n    ppid=\"${ppid#* }\"\n    ppid=\"${ppid%% *}\"\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  own_file \"$RUNNER_DIR/notice-time\"\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  job_user_reclaim\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  # nothing to upload: the next status.json says done, in a few milliseconds\n  [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] && ! has_job_outputs || write_status\n  if [ \"$NODE_RANK\" != 0 ]; then\n    [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] || log \"artifacts are stored from the master node (rank 0) only: this node's are not\"\n  elif ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  keep_machine \"$status\"\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE='done'\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n# ---- body/main.sh: a run's phases, in order: start, code, deps, checkpoints, job command, run, finish ----\n# ---------- start ----------\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\njob_user_init\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE='done'\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ \"$NODES_NUM\" -gt 1 ] && printf ', %s' \"$(node_label)\")\"\nwrite_status\n[ -z \"$NODE_ERROR\" ] || fail_early \"$NODE_ERROR\"\n[ -z \"$JOB_USER_NOTE\" ] || log \"$JOB_USER_NOTE\"\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# instance-store disks: one scratch folder for the job (DSTACK_SCRATCH)\nprepare_scratch\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\nrestore_caches\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\n# the job's own folder ($DSTACK_RUNNER_DIR: job.sh, the step marker, the MPI hostfile), not the runner's\n(umask 077 && mkdir -p \"$JOB_RUNNER_DIR\") || fail_early \"cannot create $JOB_RUNNER_DIR\"\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$JOB_RUNNER_DIR/job.sh\"\n\n# the job's command: docker run of the image, or bash on job.sh\njob_command\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nwrite_hostfile\njob_user_prepare || fail_early \"${PREPARE_ERROR:-cannot give its folders to the user $JOB_USER of the job}\"\nif ! startup_wait; then\n  case \"$STOP\" in\n    timed-out) finish timed-out \"\" \"$STOP_REASON\" 124 ;;\n    ?*) finish \"$STOP\" \"\" \"$STOP_REASON\" 143 ;;\n  esac\n  fail_early \"$WAIT_ERROR\"\nfi\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_OUT=\"$LOG_FILE\"\ntick_open\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$JOB_RUNNER_DIR\"\n  job_user_env\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  if [ -n \"$IMAGE\" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env \"$JOB_RUNNER_DIR/mpi_hostfile\"; fi\n  job_env_unset\n  tick_on_exit\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_AS[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nship_ticks\nwhile job_alive; do\n  tick_wait\n  job_alive || break # the job just ended: finish ships the rest at once\n  if [ \"$PHASE\" = setup ] && job_read_small \"$JOB_RUNNER_DIR/step\" | grep -q '^commands' ; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\njob_user_reclaim\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  save_caches\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(job_read_small \"$JOB_RUNNER_DIR/step\" | head -n 1)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
+const RUNNER_BODY = "# ---- runner body: body/settings.sh, the DSTACK_* overrides (checked) and helpers every module uses ----\n# The modules of the body (src/runner/body/*.sh) run in the order of gen-body.mjs. They expect the\n# header (rendered by render.ts) to have set, all shell-quoted:\n#   RUN_NAME WORKFLOW REPO_ID REVISION ATTEMPT STORE_KIND STORE_ROOT S3_BUCKET S3_PREFIX S3_REGION\n#   DEFAULT_S3_ENDPOINT RUN_PREFIX CODE_KEY CODE_SHA256 WORKING_DIR DEP_LABELS[] DEP_PREFIXES[]\n#   DEP_MANIFEST_KEYS[] DEP_MANIFEST_SHAS[] DEP_FILE_DEPS[] DEP_FILE_PATHS[] DEP_FILE_SHAS[]\n#   JOB_ENV_KEEP[] DOCKER_ENV_KEEP[]\n#   ARTIFACT_PATHS[] ARTIFACT_MOUNTS[] ROOT_PATHS[] REGISTRY_AUTH OWNS_MACHINE SECRET_NAMES[] IMAGE ENTRYPOINT JOB_SHELL PYTHON_VERSION\n#   MAX_DURATION SELF_DESTRUCT SPOT_WATCH DEFAULT_LOG_INTERVAL DEFAULT_WORK_ROOT JOB_SCRIPT\n#   NODES_NUM STARTUP_ORDER GROUP_SIZES[] GROUP_NAMES[] GROUP_JOB_SCRIPTS[] (one per group; empty without groups)\n#   CACHE_PATHS[] CACHE_KEYS[] CACHE_RESTORE_ARCHIVES[] CACHE_RESTORE_SHAS[] CACHE_RESTORE_KEYS[] CACHE_SAVE_BASES[] CACHE_TRUSTED\n# Exit codes: 0 succeeded; failed: the job's exit code (1 when the runner failed before or\n# around the job); 124 timed-out; 143 cancelled; 75 interrupted (spot notice).\n\nAWS_CLI=\"${DSTACK_AWS_CLI:-aws}\"\nS3_ENDPOINT=\"${DSTACK_S3_ENDPOINT:-$DEFAULT_S3_ENDPOINT}\"\nIMDS=\"${DSTACK_IMDS_ENDPOINT:-http://169.254.169.254}\"\nIMDS=\"${IMDS%/}\"\nLOG_INTERVAL=\"${DSTACK_LOG_INTERVAL:-$DEFAULT_LOG_INTERVAL}\"\nSPOT_POLL=\"${DSTACK_SPOT_POLL_INTERVAL:-5}\"\nKILL_AFTER=\"${DSTACK_KILL_AFTER:-20}\"\nSPOT_WATCH=\"${DSTACK_SPOT_WATCH:-$SPOT_WATCH}\"\ncase \"$LOG_INTERVAL\" in ''|*[!0-9]*|0) LOG_INTERVAL=2 ;; esac\ncase \"$SPOT_POLL\" in ''|*[!0-9]*|0) SPOT_POLL=5 ;; esac\ncase \"$KILL_AFTER\" in ''|*[!0-9]*) KILL_AFTER=20 ;; esac\n# the watch loop's tick, and the least time between two log chunks while output flows (ms)\nTICK_MS=\"${DSTACK_TICK_MS:-250}\"\n# (S3: 1 s, so a day of chatty output is 86,400 PUTs; a folder: 0.5 s)\nif [ \"$STORE_KIND\" = s3 ]; then SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-1000}\"; else SHIP_GAP_MS=\"${DSTACK_SHIP_GAP_MS:-500}\"; fi\ncase \"$TICK_MS\" in ''|*[!0-9]*|0) TICK_MS=250 ;; esac\ncase \"$SHIP_GAP_MS\" in ''|*[!0-9]*) SHIP_GAP_MS=500 ;; esac\nNOTES=()\n\nnow_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }\n\n# JSON string literal of $1 (pure bash): escapes \\ \" and control characters\njson_str() {\n  local s=\"$1\"\n  s=\"${s//\\\\/\\\\\\\\}\"\n  s=\"${s//\\\"/\\\\\\\"}\"\n  s=\"${s//$'\\n'/\\\\n}\"\n  s=\"${s//$'\\r'/\\\\r}\"\n  s=\"${s//$'\\t'/\\\\t}\"\n  # the other control characters as \\u00XX (a file name keeps them: they are not dropped),\n  # bytewise and without a process (callers run this in $(…))\n  local LC_ALL=C\n  if [[ \"$s\" == *[[:cntrl:]]* ]]; then\n    local o c u\n    for o in 001 002 003 004 005 006 007 010 013 014 016 017 020 021 022 023 024 025 026 027 030 031 032 033 034 035 036 037 177; do\n      printf -v c \"\\\\$o\"\n      [[ \"$s\" == *\"$c\"* ]] || continue\n      printf -v u '\\\\u%04x' \"$((8#$o))\"\n      s=\"${s//\"$c\"/$u}\"\n    done\n  fi\n  printf '\"%s\"' \"$s\"\n}\n\n# runner messages: into the job log (shipped to the store) and to stdout via the printer\n# $1 with every secret text (DSTACK_REDACT, one per line) replaced by ***: runner messages can carry\n# job-controlled text (file and link names, the step marker), which passes here, not through the filter\nredact_text() {\n  local s=\"$1\" v\n  if [ -n \"${DSTACK_REDACT:-}\" ]; then\n    while IFS= read -r v; do [ -n \"$v\" ] && s=\"${s//\"$v\"/***}\"; done <<<\"$DSTACK_REDACT\"\n  fi\n  printf '%s' \"$s\"\n}\nlog() { local m; m=\"$(redact_text \"$*\")\"; printf '[dstack] %s\\n' \"$m\" >>\"$LOG_FILE\" 2>/dev/null || printf '[dstack] %s\\n' \"$m\" >&2; }\nnote() { local m; m=\"$(redact_text \"$*\")\"; NOTES+=(\"$m\"); log \"$m\"; }\nformat_duration() {\n  local s=\"$1\"\n  if [ $((s % 3600)) = 0 ]; then printf '%dh' $((s / 3600))\n  elif [ $((s % 60)) = 0 ]; then printf '%dm' $((s / 60))\n  else printf '%ds' \"$s\"; fi\n}\n\nnow_ms() { date +%s%3N; }\nsecs_ms() { printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }\nhuman_bytes() { numfmt --to=iec --suffix=B \"$1\" 2>/dev/null || printf '%d bytes' \"$1\"; }\n# an absolute path\nis_abs() { case \"$1\" in /*) return 0 ;; esac; return 1; }\n# sha256_of FILE\nsha256_of() { sha256sum <\"$1\" | cut -d' ' -f1; }\n# own_file FILE: FILE in the runner's folder is about to be written or read: a symbolic link put\n# there in its place (by a job running as this user, DSTACK_JOB_USER=off) is removed, never followed\nown_file() { [ ! -L \"$1\" ] || rm -f -- \"$1\"; }\n# ---- body/nodes.sh: this node's rank and peers (multi-node tasks), their job variables, startup_order ----\n# The backend gives every node the same script and, in its environment, DSTACK_NODE_RANK and\n# DSTACK_NODES_IPS (newline-separated, in rank order), and may give DSTACK_GPUS_PER_NODE. A single\n# node needs none of them. Each value is checked before it is used in a path, a key or the job.\nNODE_ERROR=\nNODE_RANK=\"${DSTACK_NODE_RANK:-0}\"\nNODES_IPS=()\nNODE_GROUP=0\nnode_setup() {\n  local ip n=0 i\n  case \"$NODE_RANK\" in ''|*[!0-9]*|0?*) NODE_ERROR=\"DSTACK_NODE_RANK \\`$NODE_RANK\\` is not a node rank\"; NODE_RANK=0; return 1 ;; esac\n  if [ \"$NODE_RANK\" -ge \"$NODES_NUM\" ]; then NODE_ERROR=\"DSTACK_NODE_RANK $NODE_RANK is not below the node count $NODES_NUM\"; NODE_RANK=0; return 1; fi\n  if [ -z \"${DSTACK_NODES_IPS:-}\" ]; then\n    [ \"$NODES_NUM\" = 1 ] || { NODE_ERROR=\"DSTACK_NODES_IPS (the addresses of the $NODES_NUM nodes) is not set in the runner's environment\"; return 1; }\n    NODES_IPS=(127.0.0.1)\n  else\n    while IFS= read -r ip; do\n      [ -n \"$ip\" ] || continue\n      if ! [[ \"$ip\" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] && ! [[ \"$ip\" =~ ^[0-9A-Fa-f:]{2,39}$ ]]; then NODE_ERROR=\"DSTACK_NODES_IPS holds \\`$ip\\`, which is not an IP address\"; return 1; fi\n      NODES_IPS+=(\"$ip\")\n    done <<<\"$DSTACK_NODES_IPS\"\n    [ \"${#NODES_IPS[@]}\" = \"$NODES_NUM\" ] || { NODE_ERROR=\"DSTACK_NODES_IPS holds ${#NODES_IPS[@]} addresses for $NODES_NUM nodes\"; return 1; }\n  fi\n  GPUS_PER_NODE=\"${DSTACK_GPUS_PER_NODE:-}\"\n  if [ -z \"$GPUS_PER_NODE\" ]; then GPUS_PER_NODE=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU') || GPUS_PER_NODE=0; fi\n  case \"$GPUS_PER_NODE\" in ''|*[!0-9]*) GPUS_PER_NODE=0 ;; esac\n  # every node's GPU count (the backend's DSTACK_GPUS_BY_RANK, `8,4,0`) when it gives one that fits;\n  # otherwise every node is taken to have this node's count, as dstack's homogeneous math does\n  GPUS_BY_RANK=()\n  if [[ \"${DSTACK_GPUS_BY_RANK:-}\" =~ ^[0-9]{1,4}(,[0-9]{1,4})*$ ]]; then IFS=, read -r -a GPUS_BY_RANK <<<\"$DSTACK_GPUS_BY_RANK\"; fi\n  [ \"${#GPUS_BY_RANK[@]}\" = \"$NODES_NUM\" ] || { GPUS_BY_RANK=(); for ((i = 0; i < NODES_NUM; i++)); do GPUS_BY_RANK+=(\"$GPUS_PER_NODE\"); done; }\n  # dstack's runner: DSTACK_GPUS_NUM is the sum over the nodes\n  GPUS_NUM=0\n  for i in \"${GPUS_BY_RANK[@]}\"; do GPUS_NUM=$((GPUS_NUM + 10#$i)); done\n  for i in \"${!GROUP_SIZES[@]}\"; do\n    n=$((n + GROUP_SIZES[i]))\n    if [ \"$NODE_RANK\" -lt \"$n\" ]; then NODE_GROUP=$i; break; fi\n  done\n  [ -z \"${GROUP_JOB_SCRIPTS[$NODE_GROUP]:-}\" ] || JOB_SCRIPT=\"${GROUP_JOB_SCRIPTS[$NODE_GROUP]}\"\n}\nnode_setup || true\nunset DSTACK_NODE_RANK DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_BY_RANK\n# \"node 1 of 3 (group workers)\", for the log\nnode_label() {\n  printf 'node %s of %s' \"$NODE_RANK\" \"$NODES_NUM\"\n  [ -z \"${GROUP_NAMES[$NODE_GROUP]:-}\" ] || printf ' (group %s)' \"${GROUP_NAMES[$NODE_GROUP]}\"\n}\n\n# ---------- dstack's node variables for the job (every run; a single node is rank 0 of 1) ----------\nNODE_ENV_NAMES=()\n# export_node_env HOSTFILE: exports them (in the job's subshell) and lists their names in NODE_ENV_NAMES\nexport_node_env() {\n  local i ips\n  ips=\"$(printf '%s\\n' \"${NODES_IPS[@]}\")\"\n  export DSTACK_NODES_NUM=\"$NODES_NUM\" DSTACK_NODE_RANK=\"$NODE_RANK\" DSTACK_MASTER_NODE_IP=\"${NODES_IPS[0]}\" \\\n    DSTACK_NODES_IPS=\"${ips%$'\\n'}\" DSTACK_GPUS_PER_NODE=\"$GPUS_PER_NODE\" DSTACK_GPUS_NUM=\"$GPUS_NUM\" DSTACK_MPI_HOSTFILE=\"$1\"\n  NODE_ENV_NAMES=(DSTACK_NODES_NUM DSTACK_NODE_RANK DSTACK_MASTER_NODE_IP DSTACK_NODES_IPS DSTACK_GPUS_PER_NODE DSTACK_GPUS_NUM DSTACK_MPI_HOSTFILE)\n  for i in \"${!NODES_IPS[@]}\"; do\n    export \"DSTACK_NODE_IP_$i=${NODES_IPS[$i]}\"\n    NODE_ENV_NAMES+=(\"DSTACK_NODE_IP_$i\")\n  done\n}\n# an MPI hostfile as dstack's runner writes it: a line per node, its address and its slots (its GPUs);\n# a CPU node is its address alone (Open MPI then counts its cores)\nwrite_hostfile() {\n  local i\n  for i in \"${!NODES_IPS[@]}\"; do\n    if [ \"${GPUS_BY_RANK[$i]:-0}\" -gt 0 ]; then printf '%s slots=%d\\n' \"${NODES_IPS[$i]}\" \"${GPUS_BY_RANK[$i]}\"; else printf '%s\\n' \"${NODES_IPS[$i]}\"; fi\n  done >\"$JOB_RUNNER_DIR/mpi_hostfile\"\n}\n\n# ---------- startup_order: a node waits for the others' jobs to start (through the store) ----------\n# node_phase RANK: that node's phase and status as \"phase status\" (empty when it has written none)\nnode_phase() {\n  local f=\"$RUNNER_DIR/peer.json\" body phase status\n  store_read_small \"$RUN_PREFIX/attempts/$ATTEMPT/nodes/$1/status.json\" \"$f\" || return 0\n  body=$(head -c 4096 \"$f\")\n  phase=$(printf '%s' \"$body\" | grep -o '\"phase\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  status=$(printf '%s' \"$body\" | grep -o '\"status\":\"[a-z-]*\"' | head -n 1 | cut -d'\"' -f4)\n  printf '%s %s' \"$phase\" \"$status\"\n}\n# wait_for_nodes RANK...: until each has started its job (phase setup or running); fails when one\n# ended first, or this run is stopped or reaches max_duration\nWAIT_ERROR=\nwait_for_nodes() {\n  local r st waiting=(\"$@\") still waited=0\n  log \"startup_order $STARTUP_ORDER: waiting for node(s) ${waiting[*]} to start their commands\"\n  while [ \"${#waiting[@]}\" -gt 0 ]; do\n    still=()\n    for r in \"${waiting[@]}\"; do\n      st=$(node_phase \"$r\")\n      case \"$st\" in\n        # a node that already finished its commands successfully had started them\n        setup*|running*|uploading\\ *|'done succeeded') ;;\n        done*) WAIT_ERROR=\"node $r ended (${st#* }) before this node started its commands (startup_order $STARTUP_ORDER)\"; return 1 ;;\n        *) still+=(\"$r\") ;;\n      esac\n    done\n    waiting=(\"${still[@]}\")\n    [ \"${#waiting[@]}\" -gt 0 ] || break\n    [ -z \"$STOP\" ] || return 1\n    if [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\") while waiting for the other nodes: the job was stopped\"; return 1; fi\n    sleep 1 & wait $! 2>/dev/null\n    waited=$((waited + 1))\n  done\n  log \"node(s) $* started their commands after ${waited}s: starting this node's\"\n}\nstartup_wait() {\n  local r ranks=()\n  [ \"$NODES_NUM\" -gt 1 ] || return 0\n  case \"$STARTUP_ORDER\" in\n    master-first) [ \"$NODE_RANK\" = 0 ] || ranks=(0) ;;\n    workers-first) if [ \"$NODE_RANK\" = 0 ]; then for ((r = 1; r < NODES_NUM; r++)); do ranks+=(\"$r\"); done; fi ;;\n  esac\n  [ \"${#ranks[@]}\" -gt 0 ] || return 0\n  wait_for_nodes \"${ranks[@]}\"\n}\n# ---- body/work.sh: the attempt's private work folder, where the checkout goes, and its removal ----\nWORK_BASE=\"${DSTACK_WORK_ROOT:-$DEFAULT_WORK_ROOT}\"\nWORK=\"$WORK_BASE/$RUN_NAME/$ATTEMPT\"\n# the nodes of a multi-node run on one host (local backend) each get their own folder\n[ \"$NODES_NUM\" -gt 1 ] && WORK=\"$WORK.node$NODE_RANK\"\nCODE_DIR=\"$WORK/code\"\n# absolute paths (artifacts, deps): in a container, folders of the work area mounted at their path\nROOT_DIR=\"$WORK/root\"\nRUNNER_DIR=\"$WORK/runner\"\nLOG_FILE=\"$RUNNER_DIR/job.log\"\nJOB_OUT_DIR=\"$WORK/out\"\nATTEMPT_PREFIX=\"$RUN_PREFIX/attempts/$ATTEMPT\"\n# a node of a multi-node run writes its status and logs in its own folder of the attempt\n[ \"$NODES_NUM\" -gt 1 ] && ATTEMPT_PREFIX=\"$ATTEMPT_PREFIX/nodes/$NODE_RANK\"\nARTIFACTS_PREFIX=\"$RUN_PREFIX/artifacts\"\nPID_NOTE=\"${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid\"\n\n# ---------- a private work folder ----------\n# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink\nmake_work_dir() {\n  local base=\"$1\"\n  (umask 077 && mkdir -p \"$base\") || return 1\n  if [ -L \"$base\" ] || [ ! -O \"$base\" ]; then\n    printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\\n' \"$base\" >&2\n    return 1\n  fi\n  chmod 700 \"$base\" || return 1\n  rm -rf \"$WORK\"\n  (umask 077 && mkdir -p \"$CODE_DIR\" \"$RUNNER_DIR\") || return 1\n  chmod 700 \"$WORK\" \"$CODE_DIR\" \"$RUNNER_DIR\"\n}\n\n# One runner per attempt on an SSM-managed instance: a second start of the same attempt (a\n# repeated SendCommand) must not wipe and reuse the first one's folder, nor write its status.\nclaim_attempt() {\n  [ -n \"${AWS_SSM_INSTANCE_ID:-}\" ] || return 0\n  (umask 077 && mkdir -p \"$(dirname \"$WORK\")\") 2>/dev/null || return 0\n  if ! mkdir \"$WORK.claimed\" 2>/dev/null; then\n    printf '[dstack] attempt %s of %s already has a runner on this machine (%s.claimed exists): not starting a second one\\n' \"$ATTEMPT\" \"$RUN_NAME\" \"$WORK\" >&2\n    exit 3\n  fi\n}\n\n# Absolute paths are only ever written on a machine the run owns, or inside its container.\nPLACE_ERROR=\nplace_checkout() {\n  local p\n  if [ -n \"$IMAGE\" ]; then\n    for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$ROOT_DIR$p\" || { PLACE_ERROR=\"cannot create $ROOT_DIR$p\"; return 1; }; done\n    return 0\n  fi\n  if ! is_abs \"$WORKING_DIR\" && [ \"${#ROOT_PATHS[@]}\" -eq 0 ]; then return 0; fi\n  if [ \"$OWNS_MACHINE\" != 1 ]; then\n    PLACE_ERROR=\"absolute paths (working_dir ${WORKING_DIR}; ${ROOT_PATHS[*]:-no absolute artifacts}) would be written outside this run's folder on a machine the run does not own: give the workflow an \\`image\\`, use relative paths, or run it with the aws backend\"\n    return 1\n  fi\n  if is_abs \"$WORKING_DIR\"; then\n    if [ -d \"$WORKING_DIR\" ] && [ -n \"$(ls -A \"$WORKING_DIR\" 2>/dev/null)\" ]; then\n      PLACE_ERROR=\"working_dir $WORKING_DIR already exists and is not empty on this machine: choose an empty or new folder\"\n      return 1\n    fi\n    mkdir -p \"$WORKING_DIR\" || { PLACE_ERROR=\"cannot create working_dir $WORKING_DIR\"; return 1; }\n    CODE_DIR=\"$WORKING_DIR\"\n  fi\n  for p in \"${ROOT_PATHS[@]}\"; do mkdir -p \"$p\" || { PLACE_ERROR=\"cannot create $p\"; return 1; }; done\n}\n\n# ---------- work folder: removed after a success, kept (and said so) after a failure or with DSTACK_KEEP_WORK=1 ----------\nkeep_work() { [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$1\" != succeeded ]; }\nwork_folder_note() {\n  if [ \"${DSTACK_KEEP_WORK:-}\" = 1 ]; then log \"work folder kept (DSTACK_KEEP_WORK=1): $WORK\"\n  elif [ \"$1\" != succeeded ] && [ \"$SELF_DESTRUCT\" != 1 ]; then log \"work folder kept to look into, as the run $1: $WORK (removed after a success; DSTACK_KEEP_WORK=1 always keeps it)\"\n  fi\n}\nremove_work_folder() {\n  # the folder the local backend wrote this script to, for a detached run that nobody waits for\n  case \"${DSTACK_RUNNER_TMP:-}\" in\n    */dstack-runner-*) [ -f \"$DSTACK_RUNNER_TMP/runner.sh\" ] && rm -rf \"$DSTACK_RUNNER_TMP\" ;;\n  esac\n  if keep_work \"$1\"; then\n    [ \"${DSTACK_KEEP_WORK:-}\" = 1 ] || [ \"$SELF_DESTRUCT\" != 1 ] || [ \"$CODE_DIR\" != \"$WORK/code\" ] || rm -rf \"$CODE_DIR\"\n    return 0\n  fi\n  rm -rf \"$WORK\"\n  rmdir \"$(dirname \"$WORK\")\" 2>/dev/null || true\n}\n# \"this host\" for a local run, the instance's name on a cloud machine\nmachine_label() { if [ \"$SELF_DESTRUCT\" = 1 ]; then hostname 2>/dev/null || echo '?'; else printf 'this host'; fi; }\n# ---- body/disks.sh: the machine's instance-store NVMe disks as one scratch folder for the job ----\n# Instance-store disks (g5, g6, p4d, p5…) are NVMe devices whose model is \"Amazon EC2 NVMe Instance\n# Storage\". Several become one RAID 0 (mdadm), then a file system mounted at the scratch folder. When\n# they are already in use (the Deep Learning AMIs mount them at /opt/dlami/nvme), that mount is the\n# scratch folder. Anything that goes wrong is a warning: the job then runs without a scratch folder.\nSCRATCH_DIR=\nSCRATCH_DESC=\nSYS_BLOCK=\"${DSTACK_SYS_BLOCK:-/sys/block}\"\nDEV_DIR=\"${DSTACK_DEV_DIR:-/dev}\"\nPROC_MOUNTS=\"${DSTACK_PROC_MOUNTS:-/proc/mounts}\"\nINSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'\n\n# decimal size, as EC2 lists instance storage: 7.6 TB, 475.0 GB\ndisk_size() {\n  local b=\"$1\"\n  if [ \"$b\" -ge 1000000000000 ]; then printf '%d.%d TB' $((b / 1000000000000)) $(((b % 1000000000000) / 100000000000))\n  else printf '%d.%d GB' $((b / 1000000000)) $(((b % 1000000000) / 100000000)); fi\n}\n# the mount point of device $1 in the mount table, if any\nmount_of() {\n  local dev mnt _rest\n  while read -r dev mnt _rest; do\n    [ \"$dev\" = \"$1\" ] && { printf '%s' \"$mnt\"; return 0; }\n  done <\"$PROC_MOUNTS\" 2>/dev/null\n  return 1\n}\n\nprepare_scratch() {\n  local mode=\"${DSTACK_SCRATCH_DISKS:-}\" dir=\"${DSTACK_SCRATCH_DIR:-/opt/dstack/scratch}\" d name model sectors\n  local devs=() used=() bytes=0 target='' raid='' h mnt='' mkfs\n  [ -n \"$mode\" ] || { if [ \"$OWNS_MACHINE\" = 1 ]; then mode=auto; else mode=off; fi; }\n  [ \"$mode\" = auto ] || return 0\n  for d in \"$SYS_BLOCK\"/nvme*; do\n    [ -r \"$d/device/model\" ] || continue\n    read -r model <\"$d/device/model\" || true\n    model=\"${model%\"${model##*[![:space:]]}\"}\"\n    [ \"$model\" = \"$INSTANCE_STORE_MODEL\" ] || continue\n    name=\"${d##*/}\"\n    read -r sectors <\"$d/size\" 2>/dev/null || sectors=0\n    case \"$sectors\" in ''|*[!0-9]*) sectors=0 ;; esac\n    devs+=(\"$DEV_DIR/$name\")\n    bytes=$((bytes + sectors * 512))\n    for h in \"$d\"/holders/*; do [ -e \"$h\" ] && used+=(\"$DEV_DIR/${h##*/}\"); done\n    mount_of \"$DEV_DIR/$name\" >/dev/null && used+=(\"$DEV_DIR/$name\")\n  done\n  [ \"${#devs[@]}\" -gt 0 ] || return 0\n  raid=''\n  [ \"${#devs[@]}\" -gt 1 ] && raid=' RAID 0'\n  if [ \"${#used[@]}\" -gt 0 ]; then\n    for target in \"${used[@]}\"; do mnt=$(mount_of \"$target\") && break; done\n    if [ -z \"$mnt\" ]; then\n      log \"warning: the instance-store disk(s) ${devs[*]} are in use but not mounted: no scratch folder\"\n      return 0\n    fi\n    SCRATCH_DIR=\"$mnt\"\n  else\n    target=\"${devs[0]}\"\n    if [ \"${#devs[@]}\" -gt 1 ]; then\n      target=\"$DEV_DIR/md/dstack-scratch\"\n      if ! ${DSTACK_MDADM:-mdadm} --create \"$target\" --run --force --level=0 --raid-devices=\"${#devs[@]}\" \"${devs[@]}\" >>\"$LOG_FILE\" 2>&1; then\n        log \"warning: mdadm could not assemble ${devs[*]} into a RAID 0: no scratch folder\"\n        return 0\n      fi\n    fi\n    # XFS (without discarding blocks, which on multi-TB NVMe takes minutes); ext4 where xfsprogs is missing\n    mkfs=\"${DSTACK_MKFS:-}\"\n    if [ -z \"$mkfs\" ]; then\n      if command -v mkfs.xfs >/dev/null 2>&1; then mkfs='mkfs.xfs -f -q -K'; else mkfs='mkfs.ext4 -F -q -E nodiscard'; fi\n    fi\n    if ! $mkfs \"$target\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not make a file system on $target: no scratch folder\"\n      return 0\n    fi\n    if ! mkdir -p \"$dir\" || ! ${DSTACK_MOUNT:-mount -o noatime} \"$target\" \"$dir\" >>\"$LOG_FILE\" 2>&1; then\n      log \"warning: could not mount $target at $dir: no scratch folder\"\n      return 0\n    fi\n    chmod 1777 \"$dir\" 2>/dev/null || true\n    SCRATCH_DIR=\"$dir\"\n  fi\n  SCRATCH_DESC=\"${#devs[@]} × NVMe$raid, $(disk_size \"$bytes\") at $SCRATCH_DIR\"\n  export DSTACK_SCRATCH=\"$SCRATCH_DIR\"\n  log \"scratch: $SCRATCH_DESC (\\$DSTACK_SCRATCH; instance storage: gone when the machine is)\"\n}\n# ---- body/container.sh: the job's command, its environment, its image (private registries, digest) ----\n# registry credentials: kept in unexported variables, so no child process (the job) inherits them\nREG_USER=\"${DSTACK_REGISTRY_USERNAME:-}\"\nREG_PASS=\"${DSTACK_REGISTRY_PASSWORD:-}\"\nunset DSTACK_REGISTRY_USERNAME DSTACK_REGISTRY_PASSWORD\n\n# the registry of an image reference: its first part when that is a host, else Docker Hub\nregistry_of() {\n  local first=\"${1%%/*}\"\n  if [ \"$first\" != \"$1\" ] && { [[ \"$first\" == *.* ]] || [[ \"$first\" == *:* ]] || [ \"$first\" = localhost ]; }; then printf '%s' \"$first\"; fi\n}\n# log in with a Docker config folder in memory (/dev/shm), pull the image, log out, delete the folder:\n# the credentials never reach a disk, an argument list (the password goes through stdin) or the job\nLOGIN_ERROR=\nregistry_login() {\n  [ \"$REGISTRY_AUTH\" = 1 ] || return 0\n  local cfg registry rc=0\n  registry=\"$(registry_of \"$IMAGE\")\"\n  if [ -z \"$REG_USER\" ] || [ -z \"$REG_PASS\" ]; then LOGIN_ERROR=\"registry_auth: DSTACK_REGISTRY_USERNAME and DSTACK_REGISTRY_PASSWORD are not set in the runner's environment\"; return 1; fi\n  if ! cfg=\"$(mktemp -d /dev/shm/dstack-registry.XXXXXX 2>/dev/null)\"; then LOGIN_ERROR=\"registry_auth: /dev/shm is not available to hold the registry credentials in memory\"; return 1; fi\n  chmod 700 \"$cfg\"\n  log \"logging in to ${registry:-Docker Hub} to pull $IMAGE\"\n  if ! printf '%s' \"$REG_PASS\" | docker --config \"$cfg\" login --username \"$REG_USER\" --password-stdin ${registry:+\"$registry\"} >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: docker login to ${registry:-Docker Hub} failed (check the username and the secret)\"\n    rc=1\n  elif ! docker --config \"$cfg\" pull \"$IMAGE\" >>\"$LOG_FILE\" 2>&1; then\n    LOGIN_ERROR=\"registry_auth: pulling $IMAGE failed\"\n    rc=1\n  fi\n  docker --config \"$cfg\" logout ${registry:+\"$registry\"} >/dev/null 2>&1 || true\n  rm -rf \"$cfg\"\n  REG_PASS=\n  return \"$rc\"\n}\n\n# ---------- the job's environment: a list built on purpose (README \"The job's environment\") ----------\n# JOB_ENV_UNSET: `-u NAME` for every variable of this environment but the pass-through list, the\n# secrets, LC_* and DSTACK_RUNNER_DIR (names only on the command line; `env -0` also lists names\n# bash cannot hold, such as INPUT_GITHUB-TOKEN)\nJOB_ENV_UNSET=()\njob_env_unset() {\n  local kv n keep=\" DSTACK_RUNNER_DIR DSTACK_METRICS DSTACK_REPORT DSTACK_RESTORED DSTACK_RESUMED_FROM DSTACK_SCRATCH ${NODE_ENV_NAMES[*]} ${JOB_ENV_KEEP[*]} ${SECRET_NAMES[*]} \"\n  [ -n \"$IMAGE\" ] && keep=\"$keep${DOCKER_ENV_KEEP[*]} \"\n  JOB_ENV_UNSET=()\n  while IFS= read -r -d '' kv; do\n    n=\"${kv%%=*}\"\n    case \"$keep\" in *\" $n \"*) continue ;; esac\n    case \"$n\" in LC_*) continue ;; esac\n    JOB_ENV_UNSET+=(-u \"$n\")\n  done < <(env -0)\n}\n\n# ---------- provenance: the digest of the image the job ran in (status.json imageDigest) ----------\nIMAGE_DIGEST=\nimage_digest() {\n  [ -n \"$IMAGE\" ] || return 0\n  IMAGE_DIGEST=$(docker image inspect --format '{{join .RepoDigests \" \"}}' \"$IMAGE\" 2>/dev/null | cut -d' ' -f1) || IMAGE_DIGEST=\n  case \"$IMAGE_DIGEST\" in *@sha256:*) ;; *) IMAGE_DIGEST= ;; esac\n}\n\n# JOB_CMD := the job's command: `docker run` of IMAGE (the engine checked, the registry logged in to),\n# or bash on job.sh here (with a warning when python is not the version asked for)\njob_command() {\n  local docker_err code_mount container_dir p n have\n  if [ -n \"$IMAGE\" ]; then\n    if ! command -v docker >/dev/null 2>&1; then\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (there is no \\`docker\\` command; install Docker and start its engine, or run it with the aws backend)\"\n    fi\n    if ! docker_err=$(docker info 2>&1 >/dev/null); then\n      docker_err=$(printf '%s' \"$docker_err\" | grep -v '^[[:space:]]*$' | tail -n 1)\n      fail_early \"workflow \\`$WORKFLOW\\` needs the docker image \\`$IMAGE\\`, but no Docker engine is available on this machine (\\`docker info\\` failed: ${docker_err:-no answer}; start the Docker engine, e.g. \\`sudo systemctl start docker\\`, or run it with the aws backend)\"\n    fi\n    registry_login || fail_early \"$LOGIN_ERROR\"\n    code_mount=/workflow\n    is_abs \"$WORKING_DIR\" && code_mount=\"$WORKING_DIR\"\n    if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then container_dir=\"$code_mount\"; else container_dir=\"/workflow/$WORKING_DIR\"; fi\n    JOB_CMD=(docker run --rm -i --name \"dstack-$RUN_NAME-$ATTEMPT-$$\" -v \"$CODE_DIR:$code_mount\" -v \"$JOB_RUNNER_DIR:/dstack-runner\" -w \"$container_dir\" -e DSTACK_RUNNER_DIR=/dstack-runner)\n    for p in \"${ROOT_PATHS[@]}\"; do JOB_CMD+=(-v \"$ROOT_DIR$p:$p\"); done\n    command -v nvidia-smi >/dev/null 2>&1 && JOB_CMD+=(--gpus all)\n    JOB_CMD+=(-v \"$JOB_OUT_DIR:/dstack-out\" -e DSTACK_METRICS=/dstack-out/metrics.jsonl -e DSTACK_REPORT=/dstack-out/report.md)\n    for n in \"${SECRET_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    JOB_CMD+=(-e DSTACK_RESTORED -e DSTACK_RESUMED_FROM)\n    # the instance-store scratch folder (disks.sh), at the same path inside\n    [ -n \"${SCRATCH_DIR:-}\" ] && JOB_CMD+=(-v \"$SCRATCH_DIR:$SCRATCH_DIR\" -e DSTACK_SCRATCH)\n    export_node_env /dstack-runner/mpi_hostfile\n    for n in \"${NODE_ENV_NAMES[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n    # the nodes reach each other at the machines' own addresses: the container shares the host's network\n    [ \"$NODES_NUM\" -gt 1 ] && JOB_CMD+=(--network host)\n    # resources.shm_size: the container's /dev/shm, as dstack sizes it\n    [ -n \"$SHM_SIZE_MIB\" ] && JOB_CMD+=(--shm-size \"${SHM_SIZE_MIB}m\")\n    if [ -n \"$ENTRYPOINT\" ]; then\n      # dstack: `shlex.split(entrypoint) + commands`, no shell: each command is one argument;\n      # the task's env reaches the container as its environment\n      for n in \"${ENTRYPOINT_ENV[@]}\"; do JOB_CMD+=(-e \"$n\"); done\n      JOB_CMD+=(--entrypoint \"${ENTRYPOINT_ARGV[0]}\" \"$IMAGE\" \"${ENTRYPOINT_ARGV[@]:1}\" \"${ENTRYPOINT_ARGS[@]}\")\n    elif [ \"$HAS_COMMANDS\" = 1 ]; then\n      # dstack's shell: `shell:` when given, else /bin/sh in a custom image\n      JOB_CMD+=(--entrypoint \"${JOB_SHELL:-/bin/sh}\" \"$IMAGE\" /dstack-runner/job.sh)\n    else\n      JOB_CMD+=(\"$IMAGE\")\n    fi\n  else\n    if [ -n \"$PYTHON_VERSION\" ]; then\n      have=$(python3 --version 2>&1 | sed -n 's/^Python \\([0-9][0-9.]*\\).*/\\1/p')\n      case \"$have\" in\n        \"$PYTHON_VERSION\"|\"$PYTHON_VERSION\".*) ;;\n        '') log \"warning: the workflow asks for python $PYTHON_VERSION, but python3 was not found on this machine\" ;;\n        *) log \"warning: the workflow asks for python $PYTHON_VERSION, but this machine has python $have\" ;;\n      esac\n    fi\n    # dstack's shell without an image: bash, unless `shell:` says otherwise\n    JOB_CMD=(\"${JOB_SHELL:-bash}\" \"$JOB_RUNNER_DIR/job.sh\")\n  fi\n}\n# ---- body/jobuser.sh: the job as its own unprivileged OS user (DSTACK_JOB_USER), its own folders ----\n# With DSTACK_JOB_USER=auto (the default) or a user name, when this script runs as root or has a\n# passwordless `sudo -n`, the job (no image) runs as that user (`dstack-job` for auto, created with\n# useradd when missing): its own HOME and TMPDIR in the attempt's folder, the code and the output\n# folder its own, and its DSTACK_RUNNER_DIR a folder of its own (job/), never the runner's (runner/).\n# A different uid cannot read /proc/<pid>/environ of the runner or the process that started it,\n# nor the runner's folder (0700), the store or the CI's files that other users cannot reach. After\n# the job, its folders are given back to this script's user before anything of them is read.\n# DSTACK_JOB_USER=off runs the job as this script's user (a choice: nothing is logged).\nJOB_USER=\nJOB_UID=\nJOB_GID=\nJOB_AS=()\nJOB_PRIV=()\nJOB_USER_NOTE=\nJOB_RUNNER_DIR=\"$WORK/job\"\nJOB_HOME=\"$WORK/home\"\nJOB_TMP=\"$WORK/tmp\"\n\n# decides JOB_USER (empty: the job runs as this script's user, JOB_USER_NOTE says why)\njob_user_init() {\n  local want=\"${DSTACK_JOB_USER:-auto}\" name priv=()\n  case \"$want\" in\n    off|0|false|no) return 0 ;;\n    auto|on|1|true|yes) name=dstack-job ;;\n    *) name=\"$want\" ;;\n  esac\n  if ! [[ \"$name\" =~ ^[a-z_][a-z0-9_-]{0,30}$ ]]; then JOB_USER_NOTE=\"DSTACK_JOB_USER \\`$name\\` is not a user name: the job runs as this runner's user\"; return 0; fi\n  if [ -n \"$IMAGE\" ]; then JOB_USER_NOTE=\"the job runs in its container (image), not as a separate user of this machine\"; return 0; fi\n  if [ \"$(id -u)\" != 0 ]; then\n    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then priv=(sudo -n)\n    else JOB_USER_NOTE=\"warning: the job runs as this runner's user ($(id -un 2>/dev/null || id -u)): it is not root and has no passwordless sudo to run it as a separate user, so the job can reach everything this user can (docs/trust-model.md)\"; return 0\n    fi\n  fi\n  if [ \"${#priv[@]}\" -eq 0 ] && ! command -v setpriv >/dev/null 2>&1; then\n    JOB_USER_NOTE=\"warning: the job runs as root: setpriv (util-linux) is missing, so it cannot run as a separate user\"; return 0\n  fi\n  if ! id -u \"$name\" >/dev/null 2>&1; then\n    if [ \"$want\" != auto ] && [ \"$want\" != on ] && [ \"$want\" != 1 ] && [ \"$want\" != true ] && [ \"$want\" != yes ]; then\n      JOB_USER_NOTE=\"warning: DSTACK_JOB_USER names the user \\`$name\\`, who does not exist: the job runs as this runner's user\"; return 0\n    fi\n    \"${priv[@]}\" useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group \"$name\" >/dev/null 2>&1 \\\n      || \"${priv[@]}\" useradd -r -M -d /nonexistent -s /sbin/nologin -U \"$name\" >/dev/null 2>&1 \\\n      || { id -u \"$name\" >/dev/null 2>&1 || { JOB_USER_NOTE=\"warning: could not create the user $name for the job (useradd failed): the job runs as this runner's user\"; return 0; }; }\n  fi\n  JOB_UID=$(id -u \"$name\") && JOB_GID=$(id -g \"$name\") || { JOB_USER_NOTE=\"warning: cannot read the ids of the user $name: the job runs as this runner's user\"; return 0; }\n  if [ \"$JOB_UID\" = 0 ] || [ \"$JOB_UID\" = \"$(id -u)\" ]; then JOB_USER_NOTE=\"warning: the user $name is root or this runner's own user: the job runs as this runner's user\"; JOB_UID=; return 0; fi\n  JOB_USER=\"$name\"\n  JOB_PRIV=(\"${priv[@]}\")\n  if [ \"${#priv[@]}\" -eq 0 ]; then\n    JOB_AS=(setpriv \"--reuid=$JOB_UID\" \"--regid=$JOB_GID\" --init-groups --no-new-privs --)\n  else\n    # sudo keeps the environment this script built for the job (-E); HOME, TMPDIR, USER are set again by env\n    JOB_AS=(sudo -n -E -u \"$name\" env \"HOME=$JOB_HOME\" \"TMPDIR=$JOB_TMP\" \"USER=$name\" \"LOGNAME=$name\")\n  fi\n  JOB_USER_NOTE=\"the job runs as the user $name (uid $JOB_UID), not as this runner's user\"\n}\n\n# the folders the job owns; the path to them traversable (not readable) by it. Called before the job.\nPREPARE_ERROR=\nJOB_PREPARED=\njob_user_prepare() {\n  local d owned\n  (umask 077 && mkdir -p \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\") || return 1\n  [ -n \"$JOB_USER\" ] || return 0\n  # the work root and the attempt's folders: others may pass through (x), not list or write\n  d=\"$WORK\"\n  while [ -n \"$d\" ] && [ \"$d\" != / ]; do\n    chmod o+x \"$d\" 2>/dev/null || true\n    [ \"$d\" = \"$WORK_BASE\" ] && break\n    d=\"$(dirname \"$d\")\"\n  done\n  # the folder above the default work root: dstack-work-<uid> here, /opt/dstack/work on EC2\n  case \"${WORK_BASE%/*}\" in */dstack-work-*|*/dstack/work) chmod o+x \"${WORK_BASE%/*}\" 2>/dev/null || true ;; esac\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  # -h with -R (-P): links are changed themselves, never followed\n  \"${JOB_PRIV[@]}\" chown -R -h \"$JOB_UID:$JOB_GID\" \"${owned[@]}\" || return 1\n  JOB_PREPARED=1\n  # the job must reach its working folder through the path above it\n  \"${JOB_AS[@]}\" test -x \"$CODE_DIR\" -a -w \"$CODE_DIR\" && return 0\n  local why=\"the job's user $JOB_USER cannot reach $CODE_DIR (a folder above it is not open to other users): set DSTACK_WORK_ROOT to a folder others may pass through, or DSTACK_JOB_USER=off\"\n  # a user named on purpose: the run fails; the default (auto): the job runs as this runner's user,\n  # as where no separate user is possible, and the run's reason says so\n  case \"${DSTACK_JOB_USER:-auto}\" in\n    auto) ;;\n    *) PREPARE_ERROR=\"$why\"; return 1 ;;\n  esac\n  job_user_reclaim\n  JOB_USER=\n  JOB_AS=()\n  note \"warning: the job ran as this runner's user: $why\"\n}\n\n# in the job's subshell, before it becomes the job: HOME, TMPDIR and the user's names\njob_user_env() {\n  [ -n \"$JOB_USER\" ] || return 0\n  export HOME=\"$JOB_HOME\" TMPDIR=\"$JOB_TMP\" USER=\"$JOB_USER\" LOGNAME=\"$JOB_USER\"\n}\n\n# after the job: its folders are this script's user's again, before any of them is read\njob_user_reclaim() {\n  local owned\n  [ -n \"$JOB_USER\" ] && [ -n \"$JOB_PREPARED\" ] || return 0\n  JOB_PREPARED=\n  owned=(\"$CODE_DIR\" \"$JOB_OUT_DIR\" \"$JOB_RUNNER_DIR\" \"$JOB_HOME\" \"$JOB_TMP\")\n  [ -n \"$IMAGE\" ] || [ \"$OWNS_MACHINE\" != 1 ] || owned+=(\"${ROOT_PATHS[@]}\")\n  \"${JOB_PRIV[@]}\" chown -R -h \"$(id -u):$(id -g)\" \"${owned[@]}\" 2>/dev/null || true\n}\n\n# job_read_small FILE: the first 4 KiB of a file the job wrote; nothing when it is a link or not a regular file\njob_read_small() { [ -f \"$1\" ] && [ ! -L \"$1\" ] && head -c 4096 -- \"$1\" 2>/dev/null; }\n\n# job_file_write DEST (stdin: the text): into a folder the job owns, never through a link planted\n# there: written to a private file, then renamed over DEST (a rename replaces a link, not its target)\njob_file_write() {\n  local tmp\n  tmp=\"$(mktemp \"$RUNNER_DIR/.jobfile.XXXXXX\")\" || return 1\n  cat >\"$tmp\" && chmod 644 \"$tmp\" && mv -fT \"$tmp\" \"$1\" 2>/dev/null || { rm -f \"$tmp\"; return 1; }\n}\n# ---- body/store.sh: the run's store, an S3 bucket (the aws CLI; curl with SigV4 for small objects) or a folder ----\ns3_url() { if [ -n \"$S3_PREFIX\" ]; then printf 's3://%s/%s/%s' \"$S3_BUCKET\" \"$S3_PREFIX\" \"$1\"; else printf 's3://%s/%s' \"$S3_BUCKET\" \"$1\"; fi; }\naws_s3() {\n  local opts=()\n  [ -n \"$S3_ENDPOINT\" ] && opts+=(--endpoint-url \"$S3_ENDPOINT\")\n  [ -n \"$S3_REGION\" ] && opts+=(--region \"$S3_REGION\")\n  \"$AWS_CLI\" \"${opts[@]}\" s3 \"$@\" --only-show-errors --no-progress </dev/null\n}\n# ---------- small puts without an aws process (status.json, log chunks) ----------\n# One `aws s3 cp` costs about a CPU second; curl with SigV4 about 10 ms. The credentials come from\n# the aws CLI's own chain (`aws configure export-credentials`: env, profile, instance role), are\n# refreshed every 10 minutes, live in variables only and reach curl on its stdin (never a command\n# line, never a file). Any failure turns this path off for good and the aws CLI ships from then on.\nCURL_PUT=\nCURL_CREDS_AT=-1000000\nCURL_AK=\nCURL_SK=\nCURL_ST=\nHTTP_URL=\ns3_curl_creds() {\n  local out line k v\n  out=$(\"$AWS_CLI\" configure export-credentials --format env-no-export </dev/null 2>/dev/null) || return 1\n  CURL_AK='' CURL_SK='' CURL_ST=''\n  while [ -n \"$out\" ]; do\n    line=\"${out%%$'\\n'*}\"\n    if [ \"$line\" = \"$out\" ]; then out=; else out=\"${out#*$'\\n'}\"; fi\n    line=\"${line#export }\"\n    k=\"${line%%=*}\"\n    v=\"${line#*=}\"\n    case \"$k\" in\n      AWS_ACCESS_KEY_ID) CURL_AK=\"$v\" ;;\n      AWS_SECRET_ACCESS_KEY) CURL_SK=\"$v\" ;;\n      AWS_SESSION_TOKEN) CURL_ST=\"$v\" ;;\n    esac\n  done\n  case \"$CURL_AK$CURL_SK$CURL_ST\" in *[!A-Za-z0-9+/=_-]*) return 1 ;; esac\n  [ -n \"$CURL_AK\" ] && [ -n \"$CURL_SK\" ] || return 1\n  CURL_CREDS_AT=$SECONDS\n}\ns3_curl_ready() {\n  [ \"$STORE_KIND\" = s3 ] && [ \"$CURL_PUT\" != off ] || return 1\n  if [ -z \"$CURL_PUT\" ]; then\n    CURL_PUT=off\n    [ \"${DSTACK_S3_CURL:-1}\" = 1 ] && [ -n \"$S3_REGION\" ] || return 1\n    command -v curl >/dev/null 2>&1 || return 1\n    curl --help all 2>/dev/null | grep -q -e '--aws-sigv4' || return 1\n    CURL_PUT=on\n  fi\n  if [ $((SECONDS - CURL_CREDS_AT)) -ge 600 ] && ! s3_curl_creds; then CURL_PUT=off; return 1; fi\n}\n# HTTP_URL := the object's URL (path-style on a custom endpoint or a dotted bucket), key percent-encoded\ns3_http_url() {\n  local key=\"$1\" out='' c i LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && key=\"$S3_PREFIX/$key\"\n  for ((i = 0; i < ${#key}; i++)); do\n    c=\"${key:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~/-]) out+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; out+=\"$c\" ;; esac\n  done\n  local domain=amazonaws.com\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  if [ -n \"$S3_ENDPOINT\" ]; then HTTP_URL=\"${S3_ENDPOINT%/}/$S3_BUCKET/$out\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then HTTP_URL=\"https://s3.$S3_REGION.$domain/$S3_BUCKET/$out\"\n  else HTTP_URL=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/$out\"\n  fi\n}\n# s3_curl_put FILE KEY: one signed PUT; true on HTTP 200\ns3_curl_put() {\n  local code\n  s3_http_url \"$2\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 10 --max-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - -T \"$1\" \"$HTTP_URL\" 2>/dev/null)\n  [ \"$code\" = 200 ]\n}\n# store_put_small FILE KEY: like store_put, through curl when it works (S3)\nstore_put_small() {\n  if s3_curl_ready; then\n    s3_curl_put \"$1\" \"$2\" && return 0\n    # once more with fresh credentials, then the aws CLI for good\n    s3_curl_creds && s3_curl_put \"$1\" \"$2\" && return 0\n    CURL_PUT=off\n    printf '[dstack] shipping with curl failed; the aws CLI ships from now on\\n' >&2\n  fi\n  store_put \"$1\" \"$2\"\n}\n\n# store_put FILE KEY (atomic for folders: temp file + rename)\nstore_put() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$1\" \"$(s3_url \"$2\")\"; return; fi\n  local dest=\"$STORE_ROOT/$2\" tmp\n  # no subshells: a chunk every half second makes each process count\n  [ -d \"${dest%/*}\" ] || mkdir -p \"${dest%/*}\" || return 1\n  tmp=\"${dest%/*}/.~tmp.$$.$RANDOM\"\n  cp \"$1\" \"$tmp\" && mv -f \"$tmp\" \"$dest\" || { rm -f \"$tmp\"; return 1; }\n}\n# store_get KEY FILE\nstore_get() {\n  if [ \"$STORE_KIND\" = s3 ]; then aws_s3 cp \"$(s3_url \"$1\")\" \"$2\"; return; fi\n  cp \"$STORE_ROOT/$1\" \"$2\"\n}\n# ---------- small and mid-size gets without an aws process (the code snapshot, a checkpoint file) ----------\n# s3_curl_get KEY FILE: one signed GET (the same SigV4 curl and credentials as store_put_small) into\n# FILE, written only when complete; returns 0 on HTTP 200, 2 when S3 says the key does not exist (404),\n# 1 on any other answer (the caller falls back to the aws CLI). Aborts a transfer slower than 1 KiB/s\n# for a minute rather than after a fixed time, so a big snapshot on a slow link still arrives.\ns3_curl_get() {\n  local code part=\"$2.~curl.$$\"\n  s3_http_url \"$1\"\n  code=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -sS -o \"$part\" -w '%{http_code}' --connect-timeout 10 --speed-limit 1024 --speed-time 60 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n  if [ \"$code\" = 200 ] && mv -f \"$part\" \"$2\"; then return 0; fi\n  rm -f \"$part\"\n  [ \"$code\" = 404 ] && return 2\n  return 1\n}\n# store_get_fast KEY FILE: like store_get; on S3 through curl when it works (about 10 ms instead of an\n# aws process, ~1 CPU second), the aws CLI when curl cannot or gets any answer but the object\nstore_get_fast() {\n  if s3_curl_ready && s3_curl_get \"$1\" \"$2\"; then return 0; fi\n  store_get \"$1\" \"$2\"\n}\n\n# ---------- a folder into a fresh prefix without an aws process ----------\n# `aws s3 sync` of a run's artifacts costs a Python start (~0.5–1 CPU s), a listing of the\n# destination and then the PUTs. Into a prefix that holds nothing there is nothing to compare or\n# delete: one ListObjectsV2 through curl says so, then one curl process PUTs every file, 16 at a\n# time (--parallel), signed as store_put_small's are, each with the Content-Type the CLI would guess\n# for the common kinds (report images must show in a browser). Falls back (returns 1) when curl\n# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES (the CLI's multipart is\n# faster there), a name is not printable ASCII, or any PUT fails (sync then sends what is missing).\nS3_TREE_MAX_BYTES=\"${DSTACK_S3_TREE_MAX_BYTES:-16777216}\"\nS3_TREE_MAX_FILES=5000\nS3_TREE_PARALLEL=\ncase \"$S3_TREE_MAX_BYTES\" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=16777216 ;; esac\n# CTYPE := the Content-Type of a file name, or nothing (S3's default, as the CLI leaves an unknown\n# kind); a variable, not output: no fork per file\ns3_content_type() {\n  case \"${1,,}\" in\n    *.png) CTYPE=image/png ;; *.jpg|*.jpeg) CTYPE=image/jpeg ;; *.gif) CTYPE=image/gif ;;\n    *.svg) CTYPE=image/svg+xml ;; *.webp) CTYPE=image/webp ;; *.html|*.htm) CTYPE=text/html ;;\n    *.txt) CTYPE=text/plain ;; *.md) CTYPE=text/markdown ;; *.csv) CTYPE=text/csv ;;\n    *.json) CTYPE=application/json ;; *.pdf) CTYPE=application/pdf ;; *.xml) CTYPE=application/xml ;;\n    *.gz|*.tgz) CTYPE=application/gzip ;; *.tar) CTYPE=application/x-tar ;; *.zip) CTYPE=application/zip ;;\n    *) CTYPE= ;;\n  esac\n}\n# s3_prefix_empty PREFIX: S3 holds no key under PREFIX/ (a signed ListObjectsV2, max-keys=1)\ns3_prefix_empty() {\n  local p=\"$1/\" enc='' c i body domain=amazonaws.com LC_ALL=C\n  [ -n \"$S3_PREFIX\" ] && p=\"$S3_PREFIX/$p\"\n  for ((i = 0; i < ${#p}; i++)); do\n    c=\"${p:i:1}\"\n    case \"$c\" in [A-Za-z0-9._~-]) enc+=\"$c\" ;; *) printf -v c '%%%02X' \"'$c\"; enc+=\"$c\" ;; esac\n  done\n  case \"$S3_REGION\" in cn-*) domain=amazonaws.com.cn ;; esac\n  local q=\"list-type=2&max-keys=1&prefix=$enc\" url\n  if [ -n \"$S3_ENDPOINT\" ]; then url=\"${S3_ENDPOINT%/}/$S3_BUCKET?$q\"\n  elif [[ \"$S3_BUCKET\" == *.* ]]; then url=\"https://s3.$S3_REGION.$domain/$S3_BUCKET?$q\"\n  else url=\"https://$S3_BUCKET.s3.$S3_REGION.$domain/?$q\"\n  fi\n  body=$({\n    printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n    [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n  } | curl -fsS --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$url\" 2>/dev/null) || return 1\n  [[ \"$body\" == *\"<KeyCount>0</KeyCount>\"* ]]\n}\n# s3_put_fresh_tree SRC PREFIX\ns3_put_fresh_tree() {\n  local src=\"$1\" prefix=\"$2\" f rel ops='' n=0 CTYPE ok LC_ALL=C\n  [ \"${DSTACK_S3_TREE_CURL:-1}\" = 1 ] && s3_curl_ready || return 1\n  if [ -z \"$S3_TREE_PARALLEL\" ]; then\n    S3_TREE_PARALLEL=off\n    curl --help all 2>/dev/null | grep -q -e '--parallel-max' && S3_TREE_PARALLEL=on\n  fi\n  [ \"$S3_TREE_PARALLEL\" = on ] || return 1\n  [ -z \"$(find \"$src\" -type f -size +\"${S3_TREE_MAX_BYTES}\"c -print -quit 2>/dev/null)\" ] || return 1\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    [[ \"$f\" == *[![:print:]]* || \"$f\" == *[\\\"\\\\]* ]] && return 1\n    n=$((n + 1))\n    [ \"$n\" -le \"$S3_TREE_MAX_FILES\" ] || return 1\n    s3_http_url \"$prefix/$rel\"\n    s3_content_type \"$rel\"\n    ops+=\"upload-file = \\\"$f\\\"\"$'\\n'\"url = \\\"$HTTP_URL\\\"\"$'\\n'\"output = \\\"/dev/null\\\"\"$'\\n'\n    [ -z \"$CTYPE\" ] || ops+=\"header = \\\"Content-Type: $CTYPE\\\"\"$'\\n'\n    ops+=$'\\x01'\n  done < <(artifact_files \"$src\")\n  [ \"$n\" -gt 0 ] && s3_prefix_empty \"$prefix\" || return 1\n  # one operation per file (`next`): each carries its own Content-Type and the signing options\n  ok=$({\n    local op first=1\n    while IFS= read -r -d $'\\x01' op; do\n      [ \"$first\" = 1 ] || printf 'next\\n'\n      first=0\n      printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n      [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      printf 'aws-sigv4 = \"aws:amz:%s:s3\"\\nheader = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\\n' \"$S3_REGION\"\n      printf 'connect-timeout = 10\\nspeed-limit = 1024\\nspeed-time = 60\\nwrite-out = \"%%{http_code}\\\\n\"\\n%s' \"$op\"\n    done <<<\"$ops\"\n  } | curl -sS --parallel --parallel-max 16 -K - 2>/dev/null | grep -c '^200$')\n  [ \"$ok\" = \"$n\" ]\n}\n\n# upload exactly the regular files of a folder (no links, nothing they point at); with `prune`,\n# also delete what the store holds there and the folder no longer has (a mounted artifact synced\n# earlier), so the store matches the manifest; `again` prunes too, for a checkpoint folder synced\n# during the job\nstore_put_tree() {\n  local src=\"$1\" prefix=\"$2\" prune=\"${3:-}\" f rel\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # a prefix that holds nothing yet (the run's artifacts at its end): no listing to compare, no\n    # aws process; the CLI's sync for anything else, or when the quick path cannot. A checkpoint\n    # folder synced during the job (prune = again) goes up again and again: S3 keeps whole seconds\n    # of an upload's time, so a file uploaded in the second it was written would look newer to\n    # every later sync and go up again (in the spot notice's two minutes); the CLI's sync avoids that\n    if [ \"$prune\" != again ] && s3_put_fresh_tree \"$src\" \"$prefix\"; then return 0; fi\n    aws_s3 sync --no-follow-symlinks ${prune:+--delete} \"$src\" \"$(s3_url \"$prefix\")\"\n    return\n  fi\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$src\"/}\"\n    if [ -e \"$STORE_ROOT/$prefix/$rel\" ] && [ ! \"$f\" -nt \"$STORE_ROOT/$prefix/$rel\" ]; then continue; fi\n    store_put \"$f\" \"$prefix/$rel\" || return 1\n  done < <(artifact_files \"$src\")\n  [ -n \"$prune\" ] && [ -d \"$STORE_ROOT/$prefix\" ] || return 0\n  while IFS= read -r -d '' f; do\n    rel=\"${f#\"$STORE_ROOT/$prefix\"/}\"\n    if [ -L \"$f\" ] || [ ! -f \"$src/$rel\" ] || [ -L \"$src/$rel\" ]; then rm -f \"$f\"; fi\n  done < <(find \"$STORE_ROOT/$prefix\" \\( -type f -o -type l \\) -print0)\n}\n\n# store_restore KEY DEST: a stored file, or every file under KEY/ (DEST is created only when there are files)\nstore_restore() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    # through curl: the one object, or (404) none, so the files are under KEY/; else the aws CLI tries\n    if s3_curl_ready; then\n      s3_curl_get \"$1\" \"$2\"\n      case $? in 0) return 0 ;; 2) aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"; return ;; esac\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1 && return 0\n    aws_s3 sync \"$(s3_url \"$1\")/\" \"$2\"\n    return\n  fi\n  # a link in the store is never followed (the store holds regular files only)\n  [ -L \"$STORE_ROOT/$1\" ] && return 1\n  if [ -f \"$STORE_ROOT/$1\" ]; then cp -p \"$STORE_ROOT/$1\" \"$2\"\n  elif [ -d \"$STORE_ROOT/$1\" ]; then mkdir -p \"$2\" && cp -Rp \"$STORE_ROOT/$1/.\" \"$2/\"\n  fi\n}\n\n# store_read_small KEY FILE: a small object (a peer's status.json), quietly; false when it is not there\nstore_read_small() {\n  if [ \"$STORE_KIND\" = s3 ]; then\n    if s3_curl_ready; then\n      local code\n      s3_http_url \"$1\"\n      code=$({\n        printf 'user = \"%s:%s\"\\n' \"$CURL_AK\" \"$CURL_SK\"\n        [ -z \"$CURL_ST\" ] || printf 'header = \"x-amz-security-token: %s\"\\n' \"$CURL_ST\"\n      } | curl -sS -o \"$2\" -w '%{http_code}' --connect-timeout 10 --max-time 30 --aws-sigv4 \"aws:amz:$S3_REGION:s3\" \\\n        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K - \"$HTTP_URL\" 2>/dev/null)\n      [ \"$code\" = 200 ]\n      return\n    fi\n    aws_s3 cp \"$(s3_url \"$1\")\" \"$2\" >/dev/null 2>&1\n    return\n  fi\n  cp \"$STORE_ROOT/$1\" \"$2\" 2>/dev/null\n}\n# ---- body/logs.sh: status.json, the job log (printed, shipped in chunks) and the secret filter on it ----\nSTARTED_AT=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\nPHASE=starting\nLOG_SEQ=0\nLOG_SHIPPED=0\nLOG_PRINTED=0\n\n# ---------- status.json ----------\nwrite_status() {\n  local status=\"${1:-}\" code=\"${2:-}\" reason=\"${3:-}\" ended=\"${4:-}\"\n  local f=\"$RUNNER_DIR/status.json\"\n  own_file \"$f\"\n  {\n    printf '{\"phase\":%s' \"$(json_str \"$PHASE\")\"\n    [ -n \"$status\" ] && printf ',\"status\":%s' \"$(json_str \"$status\")\"\n    [ -n \"$code\" ] && printf ',\"exitCode\":%d' \"$code\"\n    [ -n \"$reason\" ] && printf ',\"reason\":%s' \"$(json_str \"$(redact_text \"$reason\")\")\"\n    printf ',\"startedAt\":%s' \"$(json_str \"$STARTED_AT\")\"\n    [ -n \"$ended\" ] && printf ',\"endedAt\":%s' \"$(json_str \"$ended\")\"\n    [ -n \"${IMAGE_DIGEST:-}\" ] && printf ',\"imageDigest\":%s' \"$(json_str \"$IMAGE_DIGEST\")\"\n    [ -n \"${SCRATCH_DESC:-}\" ] && printf ',\"scratch\":%s' \"$(json_str \"$SCRATCH_DESC\")\"\n    printf ',\"logChunks\":%d}\\n' \"$LOG_SEQ\"\n  } >\"$f\"\n  store_put_small \"$f\" \"$ATTEMPT_PREFIX/status.json\" || printf '[dstack] could not write status.json (%s) to the store\\n' \"$PHASE\" >&2\n}\nset_phase() { PHASE=\"$1\"; write_status; }\n\n# ---------- logs ----------\n# print new bytes of the job log to stdout (for SSM output / a terminal)\nprint_new() {\n  local size\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_PRINTED\" ] || return 0\n  tail -c +\"$((LOG_PRINTED + 1))\" \"$LOG_FILE\" 2>/dev/null | head -c \"$((size - LOG_PRINTED))\"\n  LOG_PRINTED=$size\n}\n# ship the bytes written since the last chunk as the next chunk (nothing when there are none)\nship_logs() {\n  local size chunk=\"$RUNNER_DIR/chunk.log\"\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 0\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 0\n  own_file \"$chunk\"\n  tail -c +\"$((LOG_SHIPPED + 1))\" \"$LOG_FILE\" | head -c \"$((size - LOG_SHIPPED))\" >\"$chunk\" || return 0\n  if store_put_small \"$chunk\" \"$ATTEMPT_PREFIX/logs/$(printf '%06d' \"$LOG_SEQ\").log\"; then\n    LOG_SHIPPED=$size\n    LOG_SEQ=$((LOG_SEQ + 1))\n  fi\n}\n\n# a chunk goes out soon after new output, then at most every SHIP_TICKS ticks while it flows\nSHIP_WAIT=1000000\nSHIP_TICKS=1\nship_ticks() {\n  local gap=\"$SHIP_GAP_MS\"\n  # through the aws CLI (a process per chunk) at most every DSTACK_LOG_INTERVAL seconds\n  if [ \"$STORE_KIND\" = s3 ] && ! s3_curl_ready && [ \"$gap\" -lt $((LOG_INTERVAL * 1000)) ]; then gap=$((LOG_INTERVAL * 1000)); fi\n  SHIP_TICKS=$(((gap + TICK_MS - 1) / TICK_MS))\n  [ \"$SHIP_TICKS\" -ge 1 ] || SHIP_TICKS=1\n}\nlog_ship_due() {\n  local size\n  SHIP_WAIT=$((SHIP_WAIT + 1))\n  [ \"$SHIP_WAIT\" -ge \"$SHIP_TICKS\" ] || return 1\n  size=$(stat -c %s \"$LOG_FILE\" 2>/dev/null) || return 1\n  [ \"$size\" -gt \"$LOG_SHIPPED\" ] || return 1\n  SHIP_WAIT=0\n}\n\n# ---------- secrets: redacted from the job's output before it reaches the log ----------\n# DSTACK_REDACT (from the runner's environment, never the script text): one secret text per line,\n# longest first. The job's output goes through this filter into job.log; nothing else reads it raw.\nREDACT_PID=\nredact_filter() {\n  # GNU sed reads a line of any length in linear time (awk grows its record buffer in steps: a 50 MB\n  # line took minutes). Each text is a literal: BRE metacharacters and the delimiter are escaped.\n  # The script comes through a pipe, never argv (which /proc shows) or a file. Output is flushed per\n  # line when stdbuf is there (never `sed -u`: it reads its input one byte at a time).\n  local script v\n  script=$(\n    while IFS= read -r v; do\n      [ -n \"$v\" ] || continue\n      printf 's/%s/***/g\\n' \"$(printf '%s' \"$v\" | LC_ALL=C sed 's/[][\\\\/.*^$]/\\\\&/g')\"\n    done <<<\"$DSTACK_REDACT\"\n  )\n  if command -v stdbuf >/dev/null 2>&1; then LC_ALL=C exec stdbuf -oL sed -f <(printf '%s\\n' \"$script\"); fi\n  LC_ALL=C exec sed -f <(printf '%s\\n' \"$script\")\n}\n# start the filter on a fifo and point JOB_OUT (where the job writes) at it\nstart_redactor() {\n  local fifo=\"$RUNNER_DIR/job.out\"\n  rm -f \"$fifo\"\n  mkfifo -m 600 \"$fifo\" || return 1\n  redact_filter <\"$fifo\" >>\"$LOG_FILE\" 2>&1 &\n  REDACT_PID=$!\n  JOB_OUT=\"$fifo\"\n}\n# the filter has not exited yet (one that exited stays a zombie until `wait`: kill -0 would say yes)\nredactor_running() {\n  local st\n  [ -r \"/proc/$REDACT_PID/stat\" ] || { kill -0 \"$REDACT_PID\" 2>/dev/null; return; }\n  read -r st <\"/proc/$REDACT_PID/stat\" 2>/dev/null || return 1\n  st=\"${st##*) }\"\n  [ \"${st%% *}\" != Z ]\n}\n# wait for the filter to drain what the job wrote (up to 5 s after the job's group is gone)\nstop_redactor() {\n  [ -n \"$REDACT_PID\" ] || return 0\n  local t=0\n  while redactor_running && [ \"$t\" -lt 250 ]; do sleep 0.02; t=$((t + 1)); done\n  kill \"$REDACT_PID\" 2>/dev/null || true\n  wait \"$REDACT_PID\" 2>/dev/null || true\n  REDACT_PID=\n  rm -f \"$RUNNER_DIR/job.out\"\n}\n# ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----\n# where an artifact is on this machine: relative to the working folder; absolute ones at their\n# path (a machine the run owns) or in the work area's root folder (mounted there in the container)\nartifact_src() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s%s' \"$ROOT_DIR\" \"$1\"; fi ;;\n    *) if [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then printf '%s/%s' \"$CODE_DIR\" \"$1\"; else printf '%s/%s/%s' \"$CODE_DIR\" \"$WORKING_DIR\" \"$1\"; fi ;;\n  esac\n}\n# its path in the store and the manifest: `/P` is kept as `_root/P`\nartifact_key() { if is_abs \"$1\"; then printf '_root%s' \"$1\"; else printf '%s' \"$1\"; fi; }\n# the folder an artifact's real path must stay in: the code for relative paths; the work area's\n# root folder for absolute ones in a container; an absolute path on a machine the run owns is its own\nartifact_base() {\n  case \"$1\" in\n    /*) if [ -z \"$IMAGE\" ] && [ \"$OWNS_MACHINE\" = 1 ]; then printf '%s' \"$1\"; else printf '%s' \"$ROOT_DIR\"; fi ;;\n    *) printf '%s' \"$CODE_DIR\" ;;\n  esac\n}\n# why an artifact path may not be stored (prints it), or nothing: a symlink, or a path whose real\n# location is outside its base folder (a linked parent folder), is never followed\n# artifact_refusal SRC [BASE] (BASE: the code folder when not given)\nartifact_refusal() {\n  local src=\"$1\" base=\"${2:-$CODE_DIR}\" real code\n  if [ -L \"$src\" ]; then printf 'it is a symbolic link (to %s); symlinks are not stored' \"$(readlink \"$src\" 2>/dev/null || echo '?')\"; return; fi\n  [ -e \"$src\" ] || return 0\n  real=$(realpath -e -- \"$src\" 2>/dev/null) || { printf 'its real path cannot be resolved'; return; }\n  code=$(realpath -e -- \"$base\" 2>/dev/null) || code=\"$base\"\n  case \"$real\" in \"$code\"|\"$code\"/*) ;; *) printf 'it resolves to %s, outside the working folder, through a symbolic link' \"$real\" ;; esac\n}\n# the regular files of an artifact (NUL-separated, sorted): find -type f never follows a link\nartifact_files() {\n  if [ -d \"$1\" ]; then find \"$1\" -type f -print0 | LC_ALL=C sort -z; elif [ -f \"$1\" ]; then printf '%s\\0' \"$1\"; fi\n}\n# the symlinks inside an artifact folder (not stored; noted)\nartifact_links() { [ -d \"$1\" ] && find \"$1\" -type l -print0 2>/dev/null | LC_ALL=C sort -z; }\nupload_artifact() {\n  local path=\"$1\" src key\n  src=\"$(artifact_src \"$path\")\"\n  key=\"$(artifact_key \"$path\")\"\n  [ -n \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] && return 3\n  if [ -d \"$src\" ]; then store_put_tree \"$src\" \"$ARTIFACTS_PREFIX/$key\" \"${2:-}\"\n  elif [ -f \"$src\" ]; then store_put \"$src\" \"$ARTIFACTS_PREFIX/$key\"\n  else return 2\n  fi\n}\n\n# \"path\":… of a manifest entry; a name that is not valid UTF-8 cannot be a JSON string, so it gets a\n# readable \"path\" (such bytes as ?) and its exact bytes in \"rawPath\" (base64)\nmanifest_path_fields() {\n  if command -v iconv >/dev/null 2>&1 && ! printf '%s' \"$1\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then\n    printf '\"path\":%s,\"rawPath\":\"%s\"' \"$(json_str \"$(printf '%s' \"$1\" | LC_ALL=C sed 's/[\\x80-\\xff]/?/g')\")\" \"$(printf '%s' \"$1\" | base64 | tr -d '\\n')\"\n  else\n    printf '\"path\":%s' \"$(json_str \"$1\")\"\n  fi\n}\n# the job's metrics ($DSTACK_METRICS) and report ($DSTACK_REPORT): stored as artifacts under _dstack/\nJOB_OUT_FILES=(metrics.jsonl report.md)\nJOB_OUT_MAX_BYTES=16777216\njob_out_file() {\n  local f=\"$JOB_OUT_DIR/$1\" size name=\"${1%%.*}\"\n  [ -f \"$f\" ] && [ ! -L \"$f\" ] || return 1\n  size=$(stat -c %s \"$f\" 2>/dev/null) || return 1\n  [ \"$size\" -gt 0 ] || return 1\n  if [ \"$size\" -gt \"$JOB_OUT_MAX_BYTES\" ]; then log \"the \\$DSTACK_${name^^} file is $size bytes, over $JOB_OUT_MAX_BYTES: not stored\"; return 1; fi\n  printf '%s' \"$f\"\n}\nhas_job_outputs() { local n; for n in \"${JOB_OUT_FILES[@]}\"; do [ -f \"$JOB_OUT_DIR/$n\" ] && return 0; done; return 1; }\n# uploads them; prints their manifest entries (continuing the list that upload_artifacts writes)\njob_outputs_manifest() {\n  local n f size sum\n  for n in \"${JOB_OUT_FILES[@]}\"; do\n    f=$(job_out_file \"$n\") || continue\n    store_put_small \"$f\" \"$ARTIFACTS_PREFIX/_dstack/$n\" >/dev/null || { failed=1; note \"uploading _dstack/$n failed\" >/dev/null; continue; }\n    size=$(stat -c %s \"$f\") && sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    printf '\\n  {\"path\":%s,\"size\":%d,\"sha256\":\"%s\"}' \"$(json_str \"_dstack/$n\")\" \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of one artifact's files (continuing the list): their sizes and sha256 from\n# one `stat` and one `sha256sum` for all of them (a process or two per file made the manifest of a\n# big folder cost as much as its upload); file by file only if those disagree with the file list\nmanifest_entries() {\n  local src=\"$1\" key=\"$2\" f i rel size sum files=() sizes=() sums=()\n  while IFS= read -r -d '' f; do files+=(\"$f\"); done < <(artifact_files \"$src\")\n  [ \"${#files[@]}\" -gt 0 ] || return 0\n  mapfile -d '' -t sizes < <(printf '%s\\0' \"${files[@]}\" | xargs -0 stat --printf '%s\\0' -- 2>/dev/null)\n  mapfile -d '' -t sums < <(printf '%s\\0' \"${files[@]}\" | xargs -0 sha256sum -z -- 2>/dev/null)\n  # all names valid UTF-8 (one iconv for all, a newline after each): no per-name check below\n  local all_utf8=\n  if ! command -v iconv >/dev/null 2>&1 || printf '%s\\n' \"$key\" \"${files[@]}\" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1; then all_utf8=1; fi\n  for i in \"${!files[@]}\"; do\n    f=\"${files[$i]}\"\n    if [ -d \"$src\" ]; then rel=\"$key/${f#\"$src\"/}\"; else rel=\"$key\"; fi\n    if [ \"${#sizes[@]}\" = \"${#files[@]}\" ] && [ \"${#sums[@]}\" = \"${#files[@]}\" ]; then\n      size=\"${sizes[$i]}\" sum=\"${sums[$i]%% *}\"\n    else\n      size=$(stat -c %s \"$f\") || continue\n      sum=$(sha256sum <\"$f\" | cut -d' ' -f1) || continue\n    fi\n    [ \"$first\" = 1 ] || printf ','\n    first=0\n    # straight to the output, not through $(…): a fork per file was a third of a folder's manifest\n    printf '\\n  {'\n    if [ -n \"$all_utf8\" ]; then printf '\"path\":'; json_str \"$rel\"; else manifest_path_fields \"$rel\"; fi\n    printf ',\"size\":%d,\"sha256\":\"%s\"}' \"$size\" \"$sum\"\n  done\n}\n# the manifest entries of every artifact (continuing the list)\nartifact_manifest_entries() {\n  local i path src\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    [ -e \"$src\" ] || continue\n    [ -z \"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\" ] || continue\n    manifest_entries \"$src\" \"$(artifact_key \"$path\")\"\n  done\n}\n# upload every artifact, then artifacts.json; returns 1 when an upload failed. The manifest's\n# hashing runs beside the uploads (the job has ended: the files no longer change), not after them.\nupload_artifacts() {\n  local i path src rc failed=0 missing=() why links=()\n  local manifest=\"$RUNNER_DIR/artifacts.json\" entries=\"$RUNNER_DIR/artifacts.entries\" first=1 f rel size sum hashing\n  [ \"${#ARTIFACT_PATHS[@]}\" -gt 0 ] || has_job_outputs || return 0\n  own_file \"$entries\"\n  own_file \"$manifest\"\n  artifact_manifest_entries >\"$entries\" &\n  hashing=$!\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    src=\"$(artifact_src \"$path\")\"\n    why=\"$(artifact_refusal \"$src\" \"$(artifact_base \"$path\")\")\"\n    if [ -n \"$why\" ]; then note \"artifact \\`$path\\` was not stored: $why\"; continue; fi\n    upload_artifact \"$path\" prune\n    rc=$?\n    if [ \"$rc\" = 2 ]; then missing+=(\"$path\")\n    elif [ \"$rc\" != 0 ]; then failed=1; note \"uploading artifact \\`$path\\` failed\"\n    fi\n    links=()\n    while IFS= read -r -d '' f; do links+=(\"$path/${f#\"$src\"/}\"); done < <(artifact_links \"$src\")\n    [ \"${#links[@]}\" -gt 0 ] && note \"artifact \\`$path\\`: ${#links[@]} symbolic link(s) not stored (symlinks are never followed): ${links[*]:0:5}\"\n  done\n  [ \"${#missing[@]}\" -gt 0 ] && note \"artifact path(s) not found after the job: ${missing[*]} (nothing uploaded for them)\"\n  # (a trapped signal cuts `wait` short: wait again until the hashing really ended)\n  while kill -0 \"$hashing\" 2>/dev/null; do wait \"$hashing\"; done\n  [ -s \"$entries\" ] && first=0\n  {\n    printf '['\n    cat \"$entries\"\n    job_outputs_manifest\n    printf '\\n]\\n'\n  } >\"$manifest\"\n  rm -f \"$entries\"\n  store_put_small \"$manifest\" \"$RUN_PREFIX/artifacts.json\" || { failed=1; note \"uploading artifacts.json failed\"; }\n  return \"$failed\"\n}\n# ---- body/checkpoints.sh: `mount: true` artifacts, carried across attempts ----\n# Synced to the run's artifacts folder in the background every CHECKPOINT_INTERVAL seconds while\n# the job runs, first thing on a spot notice, and restored before the commands of the next attempt.\nCHECKPOINT_INTERVAL=\"${DSTACK_CHECKPOINT_INTERVAL:-30}\"\ncase \"$CHECKPOINT_INTERVAL\" in ''|*[!0-9]*|0) CHECKPOINT_INTERVAL=30 ;; esac\nNOTICE_WINDOW=120\nCKPT_SYNC_PID=\nCKPT_LAST_START=\nCKPT_SLOW_NOTED=\nexport DSTACK_RESTORED='' DSTACK_RESUMED_FROM=''\n\nhas_checkpoints() { local m; for m in \"${ARTIFACT_MOUNTS[@]}\"; do [ \"$m\" = 1 ] && return 0; done; return 1; }\n\n# bytes of the checkpoint files changed since file $1 was touched (all of them when $1 is missing)\ncheckpoint_bytes() {\n  local i src since=()\n  [ -n \"${1:-}\" ] && [ -f \"$1\" ] && since=(-newer \"$1\")\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    src=\"$(artifact_src \"${ARTIFACT_PATHS[$i]}\")\"\n    [ -e \"$src\" ] && find \"$src\" -type f \"${since[@]}\" -printf '%s\\n' 2>/dev/null\n  done | awk '{ s += $1 } END { printf \"%d\", s }'\n}\n\n# upload the checkpoints now; appends \"bytes ms failed\" to ckpt.stat (the measured throughput)\nsave_checkpoints() {\n  local i rc failed=0 t0 bytes mark=\"$RUNNER_DIR/ckpt.mark\" next=\"$RUNNER_DIR/ckpt.next.$BASHPID\"\n  own_file \"$next\"\n  own_file \"$RUNNER_DIR/ckpt.stat\"\n  : >\"$next\"\n  bytes=$(checkpoint_bytes \"$mark\")\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    # prune: a checkpoint file the job deleted is deleted from the store too (the next attempt restores the folder as it was)\n    upload_artifact \"${ARTIFACT_PATHS[$i]}\" again >/dev/null 2>&1\n    rc=$?\n    [ \"$rc\" = 0 ] || [ \"$rc\" = 2 ] || failed=1\n  done\n  printf '%d %d %d\\n' \"$bytes\" \"$(($(now_ms) - t0))\" \"$failed\" >>\"$RUNNER_DIR/ckpt.stat\"\n  if [ \"$failed\" = 0 ]; then mv -f \"$next\" \"$mark\"; else rm -f \"$next\"; fi\n  return \"$failed\"\n}\n\n# upload speed of checkpoints in bytes/s, from the last sync of at least 1 MiB (empty: not measured)\ncheckpoint_bps() {\n  [ -f \"$RUNNER_DIR/ckpt.stat\" ] || return 0\n  awk '$1 >= 1048576 && $2 > 0 && $3 == 0 { b = $1; m = $2 } END { if (m) printf \"%d\", b * 1000 / m }' \"$RUNNER_DIR/ckpt.stat\"\n}\n\ncheckpoint_sync_done() {\n  local last\n  [ -n \"$CKPT_SYNC_PID\" ] || return 0\n  wait \"$CKPT_SYNC_PID\" 2>/dev/null\n  CKPT_SYNC_PID=\n  last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) || return 0\n  set -- $last\n  if [ -z \"$CKPT_SLOW_NOTED\" ] && [ \"${2:-0}\" -gt $((NOTICE_WINDOW * 1000)) ]; then\n    CKPT_SLOW_NOTED=1\n    note \"a checkpoint sync took $(secs_ms \"$2\") ($(human_bytes \"$1\")), longer than the 2-minute spot notice: on an interruption only the last complete sync is sure to be kept\"\n  fi\n}\n\n# every loop tick: a background checkpoint sync every CHECKPOINT_INTERVAL seconds (one at a time)\nsync_mounts() {\n  has_checkpoints && [ \"$NODE_RANK\" = 0 ] || return 0\n  if [ -n \"$CKPT_SYNC_PID\" ]; then\n    kill -0 \"$CKPT_SYNC_PID\" 2>/dev/null && return 0\n    checkpoint_sync_done\n  fi\n  [ -n \"$CKPT_LAST_START\" ] && [ $((SECONDS - CKPT_LAST_START)) -lt \"$CHECKPOINT_INTERVAL\" ] && return 0\n  CKPT_LAST_START=$SECONDS\n  save_checkpoints &\n  CKPT_SYNC_PID=$!\n}\n\n# restore_into PATH STAGED: the staged checkpoint's files into the artifact's place, each through\n# place_file (refuses to pass through or replace a link on the way; renames over the file itself)\nrestore_into() {\n  local path=\"$1\" staged=\"$2\" dest base rel f why\n  dest=\"$(artifact_src \"$path\")\"\n  why=\"$(artifact_refusal \"$dest\" \"$(artifact_base \"$path\")\")\"\n  [ -z \"$why\" ] || { printf '%s' \"$why\"; return 1; }\n  case \"$path\" in\n    /*) rel=\"${path#/}\"; base=\"${dest%\"/$rel\"}\" ;;\n    *) rel=\"$path\"; base=\"${dest%\"/$rel\"}\" ;;\n  esac\n  if [ -f \"$staged\" ]; then place_file \"$staged\" \"$base\" \"$rel\"; return; fi\n  while IFS= read -r -d '' f; do\n    place_file \"$f\" \"$base\" \"$rel/${f#\"$staged\"/}\" || return 1\n  done < <(find \"$staged\" -type f -print0)\n}\n\n# attempt 2+: put back what earlier attempts of this run saved of the checkpoints, before the commands\nrestore_checkpoints() {\n  local i path dest staged n nfiles=0 restored=() t0\n  [ \"$ATTEMPT\" -gt 1 ] && has_checkpoints || return 0\n  t0=$(now_ms)\n  for i in \"${!ARTIFACT_PATHS[@]}\"; do\n    [ \"${ARTIFACT_MOUNTS[$i]}\" = 1 ] || continue\n    path=\"${ARTIFACT_PATHS[$i]}\"\n    dest=\"$(artifact_src \"$path\")\"\n    staged=\"$RUNNER_DIR/restore.$i\"\n    rm -rf \"$staged\"\n    if ! store_restore \"$ARTIFACTS_PREFIX/$path\" \"$staged\" >>\"$LOG_FILE\" 2>&1; then\n      note \"could not restore the checkpoint \\`$path\\` from the store: the job starts without it\"\n      continue\n    fi\n    [ -e \"$staged\" ] || [ -L \"$staged\" ] || continue\n    # links from the store are never restored\n    if [ -L \"$staged\" ]; then rm -f \"$staged\"; continue; fi\n    find \"$staged\" -type l -delete 2>/dev/null\n    n=$(find \"$staged\" -type f | wc -l)\n    [ \"$n\" -gt 0 ] || { rm -rf \"$staged\"; continue; }\n    # never written through a link: not the checkpoint's own path (a link committed in the\n    # repository), nor a folder on the way to one of its files; each file is renamed into place\n    why=$(restore_into \"$path\" \"$staged\") || { note \"checkpoint \\`$path\\` was not restored: $why; the job starts without it\"; rm -rf \"$staged\"; continue; }\n    rm -rf \"$staged\"\n    restored+=(\"$path\")\n    nfiles=$((nfiles + n))\n  done\n  : >\"$RUNNER_DIR/ckpt.mark\" # what was restored is already in the store\n  if [ \"${#restored[@]}\" -eq 0 ]; then\n    log \"attempt $ATTEMPT: no checkpoint (mount: true artifact) saved by an earlier attempt: starting from scratch\"\n    return 0\n  fi\n  DSTACK_RESTORED=\"$(printf '%s\\n' \"${restored[@]}\")\"\n  DSTACK_RESUMED_FROM=$((ATTEMPT - 1))\n  log \"attempt $ATTEMPT resumes: restored ${restored[*]} ($nfiles files, $(human_bytes \"$(checkpoint_bytes)\")) saved by earlier attempts, in $(secs_ms $(($(now_ms) - t0)))\"\n}\n\n# notice_fit PENDING_BYTES BYTES_PER_SEC SECONDS_LEFT: says why the changed checkpoints may not be\n# saved in time (their size against the measured upload speed), or nothing when they fit or it is unknown\nnotice_fit() {\n  local pending=\"$1\" bps=\"$2\" left=\"$3\" need\n  [ \"$pending\" -gt 0 ] || return 0\n  if [ \"$left\" -le 0 ]; then\n    printf 'the spot notice came too late (its time had passed): the checkpoints changed since the last sync (%s) may be lost, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$CHECKPOINT_INTERVAL\"\n  elif [ -n \"$bps\" ] && [ \"$bps\" -gt 0 ]; then\n    need=$(((pending + bps - 1) / bps))\n    [ \"$need\" -gt \"$left\" ] || return 0\n    printf 'the checkpoints changed since the last sync (%s) need about %d s at the measured %s/s, but the spot notice left %d s: they may not all be saved, the last complete sync (at most %s s old) is kept' \"$(human_bytes \"$pending\")\" \"$need\" \"$(human_bytes \"$bps\")\" \"$left\" \"$CHECKPOINT_INTERVAL\"\n  fi\n}\n\n# the spot notice gives about 2 minutes: checkpoints first, then logs, then status; timed and reported\nnotice_save() {\n  local code=\"$1\" reason=\"$2\" t0 t1 t2 t3 when deadline left=$NOTICE_WINDOW fit saved=0 last\n  t0=$(now_ms)\n  when=$(cat \"$RUNNER_DIR/notice-time\" 2>/dev/null) || when=\n  [ -n \"$when\" ] && deadline=$(date -d \"$when\" +%s 2>/dev/null) && left=$((deadline - t0 / 1000))\n  if has_checkpoints && [ \"$NODE_RANK\" = 0 ]; then\n    checkpoint_sync_done\n    fit=$(notice_fit \"$(checkpoint_bytes \"$RUNNER_DIR/ckpt.mark\")\" \"$(checkpoint_bps)\" \"$left\")\n    [ -n \"$fit\" ] && note \"$fit\"\n    if save_checkpoints; then\n      last=$(tail -n 1 \"$RUNNER_DIR/ckpt.stat\" 2>/dev/null) && saved=\"${last%% *}\"\n    else\n      note \"saving the checkpoints on the spot notice failed\"\n    fi\n  fi\n  t1=$(now_ms)\n  print_new\n  ship_logs\n  t2=$(now_ms)\n  PHASE=uploading\n  write_status interrupted \"$code\" \"$reason\"\n  t3=$(now_ms)\n  if [ \"$left\" -gt 0 ]; then left=\"of the $left s the notice left\"; else left=\"after the notice's time had passed\"; fi\n  note \"notice save: checkpoints ($(human_bytes \"$saved\")) in $(secs_ms $((t1 - t0))), then logs in $(secs_ms $((t2 - t1))), then status in $(secs_ms $((t3 - t2))): $(secs_ms $((t3 - t0))) in all, $left\"\n}\n\n# finish: let a running checkpoint sync end; on a spot notice, save in the notice's order first\nfinish_checkpoints() {\n  if [ \"$1\" = interrupted ]; then notice_save \"$2\" \"$3\"; else checkpoint_sync_done; fi\n}\n# ---- body/cache.sh: `cache` folders kept between runs of a workflow, in the run store (docs/cache.md) ----\n# The orchestrator chose the entry each path restores (src/orchestrate/cache-plan.ts) and the key it\n# saves under; the runner moves the bytes. A restore never replaces a file that is already there.\nCACHE_ZSTD=\ncommand -v zstd >/dev/null 2>&1 && CACHE_ZSTD=1\n\n# cache_dir PATH: the folder of a cached path here; in a container, a folder of the work area mounted\n# at its path (`~` is /root there); `~` is the job's own HOME when it runs as its own user\ncache_dir() {\n  case \"$1\" in\n    \\~/*)\n      if [ -n \"$IMAGE\" ]; then printf '%s/root/%s' \"$ROOT_DIR\" \"${1#\\~/}\"\n      elif [ -n \"$JOB_USER\" ]; then printf '%s/%s' \"$JOB_HOME\" \"${1#\\~/}\" # the job's own home (jobuser.sh)\n      else printf '%s/%s' ~ \"${1#\\~/}\"; fi ;;\n    /*) if [ -n \"$IMAGE\" ]; then printf '%s%s' \"$ROOT_DIR\" \"$1\"; else printf '%s' \"$1\"; fi ;;\n    *) printf '%s/%s' \"$JOB_DIR\" \"$1\" ;;\n  esac\n}\n\n# restore_caches: each chosen entry's archive, checked against its sha256, unpacked into its folder\nrestore_caches() {\n  local i p dir archive src t0 size unpack=()\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    archive=\"${CACHE_RESTORE_ARCHIVES[$i]}\"\n    [ -n \"$archive\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    case \"$archive\" in\n      *.tar.zst)\n        if [ -z \"$CACHE_ZSTD\" ]; then log \"cache $p: not restored: its entry is compressed with zstd and this machine has no zstd\"; continue; fi\n        unpack=(zstd -d -c -q) ;;\n      *) unpack=(gzip -d -c) ;;\n    esac\n    t0=$(now_ms)\n    # a folder store's archive is read where it is; S3's is fetched first\n    if [ \"$STORE_KIND\" = folder ]; then src=\"$STORE_ROOT/$archive\"\n    else\n      src=\"$WORK/cache-restore.$i\"\n      if ! store_get \"$archive\" \"$src\" >/dev/null 2>&1; then rm -f \"$src\"; log \"cache $p: not restored: fetching $archive failed\"; continue; fi\n    fi\n    if [ ! -f \"$src\" ] || [ \"$(sha256_of \"$src\")\" != \"${CACHE_RESTORE_SHAS[$i]}\" ]; then\n      [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n      log \"cache $p: not restored: the archive of key ${CACHE_RESTORE_KEYS[$i]} is missing or does not have the sha256 its entry lists\"\n      continue\n    fi\n    size=$(wc -c <\"$src\")\n    dir=\"$(cache_dir \"$p\")\"\n    if ! mkdir -p \"$dir\"; then log \"cache $p: not restored: cannot create $dir\"; continue; fi\n    if \"${unpack[@]}\" <\"$src\" | tar -x --no-same-owner --skip-old-files -C \"$dir\" -f - 2>>\"$LOG_FILE\"; then\n      log \"cache $p: restored key ${CACHE_RESTORE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: restoring key ${CACHE_RESTORE_KEYS[$i]} failed part way; the job starts with what was unpacked\"\n    fi\n    [ \"$src\" = \"$STORE_ROOT/$archive\" ] || rm -f \"$src\"\n  done\n}\n\n# save_caches: after a job that succeeded, each folder whose key was not restored exactly is packed\n# and stored (the archive, then its index entry); only the first node saves\nsave_caches() {\n  local i p dir base ext tmp size sha t0 pack=()\n  [ \"${NODE_RANK:-0}\" = 0 ] || return 0\n  for i in \"${!CACHE_PATHS[@]}\"; do\n    base=\"${CACHE_SAVE_BASES[$i]}\"\n    [ -n \"$base\" ] || continue\n    p=\"${CACHE_PATHS[$i]}\"\n    dir=\"$(cache_dir \"$p\")\"\n    if [ -L \"$dir\" ] || [ ! -d \"$dir\" ]; then log \"cache $p: nothing to save ($p is not a folder)\"; continue; fi\n    if [ -n \"$CACHE_ZSTD\" ]; then ext=tar.zst pack=(zstd -q -T0 -3 -c); else ext=tar.gz pack=(gzip -1 -c); fi\n    tmp=\"$WORK/cache-save.$i.$ext\"\n    t0=$(now_ms)\n    if ! tar -c -C \"$dir\" -f - . 2>>\"$LOG_FILE\" | \"${pack[@]}\" >\"$tmp\"; then rm -f \"$tmp\"; log \"cache $p: not saved: packing it failed\"; continue; fi\n    size=$(wc -c <\"$tmp\")\n    sha=$(sha256_of \"$tmp\")\n    printf '{\"workflow\":%s,\"path\":%s,\"key\":%s,\"format\":\"%s\",\"size\":%d,\"sha256\":\"%s\",\"createdAt\":\"%s\",\"run\":%s,\"trusted\":%s}\\n' \\\n      \"$(json_str \"$WORKFLOW\")\" \"$(json_str \"$p\")\" \"$(json_str \"${CACHE_KEYS[$i]}\")\" \"$ext\" \"$size\" \"$sha\" \"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\" \"$(json_str \"$RUN_NAME\")\" \\\n      \"$([ \"$CACHE_TRUSTED\" = 1 ] && echo true || echo false)\" >\"$tmp.json\"\n    if store_put \"$tmp\" \"$base.$ext\" >/dev/null 2>&1 && store_put_small \"$tmp.json\" \"$base.json\" >/dev/null 2>&1; then\n      log \"cache $p: saved key ${CACHE_KEYS[$i]} ($(human_bytes \"$size\")) in $(secs_ms $(($(now_ms) - t0)))\"\n    else\n      log \"cache $p: not saved: storing it failed\"\n    fi\n    rm -f \"$tmp\" \"$tmp.json\"\n  done\n}\n# ---- body/fetch.sh: the code snapshot and the deps' artifacts, each checked against its sha256 ----\n# fetch the code snapshot and refuse bytes other than the ones the CI sent\nfetch_code() {\n  local tgz=\"$RUNNER_DIR/code.tar.gz\" got\n  if ! store_get_fast \"$CODE_KEY\" \"$tgz\" >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not fetch the code snapshot $CODE_KEY from the store\"\n  fi\n  got=$(sha256_of \"$tgz\")\n  if [ \"$got\" != \"$CODE_SHA256\" ]; then\n    fail_early \"the code snapshot $CODE_KEY in the store has sha256 $got, not $CODE_SHA256 as sent by the CI: it was changed after upload, so it is not run (delete it from the store; the next run uploads it again)\"\n  fi\n  if ! tar -xzf \"$tgz\" -C \"$CODE_DIR\" --no-same-owner >>\"$LOG_FILE\" 2>&1; then\n    fail_early \"could not unpack the code snapshot $CODE_KEY\"\n  fi\n  rm -f \"$tgz\"\n}\n# place FILE at REL under DIR, creating folders; refuses to pass through or replace a symlink\nplace_file() {\n  local file=\"$1\" dir=\"$2\" rel=\"$3\" rest=\"$3\" cur=\"$2\" part\n  while [[ \"$rest\" == */* ]]; do\n    part=\"${rest%%/*}\"\n    rest=\"${rest#*/}\"\n    cur=\"$cur/$part\"\n    if [ -L \"$cur\" ]; then printf '%s is a symbolic link' \"${cur#\"$dir\"/}\"; return 1; fi\n    if [ ! -e \"$cur\" ]; then mkdir \"$cur\" || { printf 'cannot create %s' \"${cur#\"$dir\"/}\"; return 1; }\n    elif [ ! -d \"$cur\" ]; then printf '%s is not a folder' \"${cur#\"$dir\"/}\"; return 1; fi\n  done\n  cur=\"$dir/$rel\"\n  if [ -d \"$cur\" ] && [ ! -L \"$cur\" ]; then printf '%s is a folder' \"$rel\"; return 1; fi\n  mv -fT \"$file\" \"$cur\" || { printf 'cannot write %s' \"$rel\"; return 1; }\n}\n# a dep's artifacts: the manifest checked against its sha256, then only the files it lists, each checked\nfetch_dep() {\n  local i=\"$1\" label=\"${DEP_LABELS[$1]}\" stage=\"$RUNNER_DIR/deps/$1\" got k rel why src dest drel where\n  rm -rf \"$stage\"\n  mkdir -p \"$stage/files\" || fail_early \"cannot create $stage\"\n  if [ -n \"${DEP_MANIFEST_KEYS[$i]}\" ]; then\n    store_get_fast \"${DEP_MANIFEST_KEYS[$i]}\" \"$stage/artifacts.json\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts manifest of $label\"\n    got=$(sha256_of \"$stage/artifacts.json\")\n    [ \"$got\" = \"${DEP_MANIFEST_SHAS[$i]}\" ] || fail_early \"the artifacts manifest of $label (${DEP_MANIFEST_KEYS[$i]}) has sha256 $got, not ${DEP_MANIFEST_SHAS[$i]} as read when the run started: it changed, so its artifacts are not used\"\n  fi\n  # S3: one sync of the prefix into the staging folder (one CLI call, not one per file)\n  if [ \"$STORE_KIND\" = s3 ]; then\n    aws_s3 sync \"$(s3_url \"${DEP_PREFIXES[$i]}\")\" \"$stage/files\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch the artifacts of $label\"\n  fi\n  for k in \"${!DEP_FILE_PATHS[@]}\"; do\n    [ \"${DEP_FILE_DEPS[$k]}\" = \"$i\" ] || continue\n    rel=\"${DEP_FILE_PATHS[$k]}\"\n    src=\"$stage/files/$rel\"\n    if [ \"$STORE_KIND\" != s3 ]; then\n      src=\"$stage/file\"\n      rm -f \"$src\"\n      store_get \"${DEP_PREFIXES[$i]}/$rel\" \"$src\" >>\"$LOG_FILE\" 2>&1 || fail_early \"could not fetch \\`$rel\\` of $label\"\n    fi\n    [ -f \"$src\" ] && [ ! -L \"$src\" ] || fail_early \"\\`$rel\\` of $label is missing from the store or not a regular file\"\n    got=$(sha256_of \"$src\")\n    [ \"$got\" = \"${DEP_FILE_SHAS[$k]}\" ] || fail_early \"\\`$rel\\` of $label has sha256 $got in the store, not ${DEP_FILE_SHAS[$k]} as its manifest says: it was changed, so it is not used\"\n    dest=\"$JOB_DIR\" drel=\"$rel\" where=\"the working folder\"\n    case \"$rel\" in\n      _root/*)\n        drel=\"${rel#_root/}\" where=\"/${rel#_root/}\"\n        if [ -n \"$IMAGE\" ]; then dest=\"$ROOT_DIR\"\n        elif [ \"$OWNS_MACHINE\" = 1 ]; then dest=\"\"\n        else fail_early \"$label has the absolute artifact /$drel, which is not written on a machine the run does not own: give the workflow an \\`image\\`, or run it with the aws backend\"\n        fi ;;\n    esac\n    why=$(place_file \"$src\" \"$dest\" \"$drel\") || fail_early \"cannot put \\`$rel\\` of $label into $where: $why\"\n  done\n  rm -rf \"$stage\"\n}\n# ---- body/keep.sh: keep-on-failure: a failed run's machine stays up for a while, to step into ----\n# the self-destruct main.sh arms at the start: the machine's hard lifetime, in seconds of this script\nKEEP_HARD_S=$(( ((MAX_DURATION + 59) / 60 + 10) * 60 ))\n\n# keep_machine <status>: on a failed run of a machine this run owns, re-arm the shutdown to the kept\n# deadline (whole minutes, never past the hard lifetime), leave the work folder in place and say how\n# to step in. The runner still exits: the machine lives on until its shutdown, or until the CI ends it.\nkeep_machine() {\n  local keep=\"${DSTACK_KEEP_ON_FAILURE:-}\" mins left until id\n  [ \"$1\" = failed ] || return 0\n  case \"$keep\" in ''|*[!0-9]*|0) return 0 ;; esac\n  [ \"$SELF_DESTRUCT\" = 1 ] && [ \"$NODES_NUM\" -le 1 ] || return 0\n  left=$((KEEP_HARD_S - SECONDS))\n  [ \"$keep\" -le \"$left\" ] || keep=$left\n  mins=$((keep / 60))\n  if [ \"$mins\" -lt 1 ]; then\n    note \"keep-on-failure: not kept (the machine reaches its max duration within a minute)\"\n    return 0\n  fi\n  if ! shutdown -h \"+$mins\" \"dstack: run $RUN_NAME kept for debugging until now + $mins min\" >/dev/null 2>&1; then\n    note \"keep-on-failure: not kept (shutdown -h +$mins failed)\"\n    return 0\n  fi\n  until=$(date -u -d \"@$(( $(date -u +%s) + mins * 60 ))\" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || until=\"in $mins min\"\n  id=\"${AWS_SSM_INSTANCE_ID:-this instance}\"\n  export DSTACK_KEEP_WORK=1\n  note \"the machine is kept for debugging until $until ($(format_duration $((mins * 60)))): aws ssm start-session --target $id --region ${DSTACK_KEEP_REGION:-\\$AWS_REGION} (the work folder is $WORK)\"\n}\n# ---- body/control.sh: the job's process, stopping it (signals, spot notice, watcher), finishing ----\nJOB_PID=\nJOB_EXIT=\nSTOP=\nSTOP_REASON=\n\n# wait one tick without starting a process (read -t on a private pipe), or with sleep\nTICK_FD=\nTICK_S=\"$((TICK_MS / 1000)).$(printf '%03d' $((TICK_MS % 1000)))\"\ntick_open() { { exec {TICK_FD}<> <(:); } 2>/dev/null || TICK_FD=; }\n# wake the loop the moment the job exits. Called in the job's subshell just before it becomes the\n# job: the job holds the only write end of a pipe, whose reader wakes the tick when it reads EOF\n# (the job and everything it left running are gone). Watching the pid cannot do it: the job stays a\n# zombie until this shell reaps it, and bash reaps only after `read -t` returns (a whole tick).\ntick_on_exit() {\n  [ -n \"$TICK_FD\" ] || return 0\n  # shellcheck disable=SC2034 # JOB_END_FD only holds the pipe's write end open in the job\n  { exec {JOB_END_FD}> >(cat >/dev/null; printf 'end\\n' >&\"$TICK_FD\"); } 2>/dev/null\n  exec {TICK_FD}>&-\n}\ntick_wait() {\n  if [ -n \"$TICK_FD\" ]; then\n    read -r -t \"$TICK_S\" -u \"$TICK_FD\" _ 2>/dev/null\n    return 0\n  fi\n  sleep \"$TICK_S\" &\n  wait $! 2>/dev/null\n}\n\n# (a job of another user, started through sudo: kill -0 says EPERM, /proc still knows it)\njob_alive() { [ -n \"$JOB_PID\" ] && { kill -0 \"$JOB_PID\" 2>/dev/null || { [ \"${#JOB_PRIV[@]}\" -gt 0 ] && [ -e \"/proc/$JOB_PID\" ]; }; }; }\nsignal_job() {\n  [ -n \"$JOB_PID\" ] || return 0\n  \"${JOB_PRIV[@]}\" kill -\"$1\" -- \"-$JOB_PID\" 2>/dev/null || \"${JOB_PRIV[@]}\" kill -\"$1\" \"$JOB_PID\" 2>/dev/null || true\n}\nrequest_stop() {\n  # first reason wins: a timeout after a cancel is still a cancel\n  [ -n \"$STOP\" ] && return 0\n  STOP=\"$1\"\n  STOP_REASON=\"$2\"\n  STOP_AT=$SECONDS\n  log \"$2\"\n  signal_job TERM\n}\non_signal() { request_stop cancelled \"the runner received SIG$1: the job was stopped\"; }\n# DSTACK_WATCHER_PID: the process that started this runner and watches it (local backend, not\n# detached). When it is gone (killed with SIGKILL, say), this runner was handed to another parent:\n# nobody reads the job's result any more, so the job is stopped (its artifacts are still saved).\nwatcher_gone() {\n  local w=\"${DSTACK_WATCHER_PID:-}\" ppid\n  case \"$w\" in ''|*[!0-9]*) return 1 ;; esac\n  if [ -r \"/proc/$$/stat\" ]; then\n    # every tick: read without starting a process; the ppid is the 2nd field after the `(comm)`\n    read -r ppid <\"/proc/$$/stat\" 2>/dev/null || ppid=\n    ppid=\"${ppid##*) }\"\n    ppid=\"${ppid#* }\"\n    ppid=\"${ppid%% *}\"\n  else\n    ppid=$(ps -o ppid= -p \"$$\" 2>/dev/null | tr -d ' ')\n  fi\n  [ -n \"$ppid\" ] && [ \"$ppid\" != \"$w\" ]\n}\n\n# spot interruption notice (IMDSv2); prints \"action time\" when one is scheduled\nspot_notice() {\n  local token body code\n  command -v curl >/dev/null 2>&1 || return 1\n  token=$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$IMDS/latest/api/token\" 2>/dev/null) || token=\n  body=$(curl -sS -m 2 -w '\\n%{http_code}' ${token:+-H \"X-aws-ec2-metadata-token: $token\"} \"$IMDS/latest/meta-data/spot/instance-action\" 2>/dev/null) || return 1\n  code=\"${body##*$'\\n'}\"\n  [ \"$code\" = 200 ] || return 1\n  body=\"${body%$'\\n'*}\"\n  local action time\n  action=$(printf '%s' \"$body\" | grep -o '\"action\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  time=$(printf '%s' \"$body\" | grep -o '\"time\"[[:space:]]*:[[:space:]]*\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/')\n  own_file \"$RUNNER_DIR/notice-time\"\n  printf '%s\\n' \"$time\" >\"$RUNNER_DIR/notice-time\" 2>/dev/null\n  printf '%s %s' \"${action:-terminate}\" \"${time:-soon}\"\n}\n\n# ---------- finish: always uploads artifacts, the last log chunk and status.json ----------\nFINISHED=\nfinish() {\n  local status=\"$1\" code=\"$2\" reason=\"$3\" rc=\"$4\"\n  [ -n \"$FINISHED\" ] && return\n  FINISHED=1\n  trap '' TERM INT HUP\n  job_user_reclaim\n  finish_checkpoints \"$status\" \"$code\" \"$reason\"\n  PHASE=uploading\n  # nothing to upload: the next status.json says done, in a few milliseconds\n  [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] && ! has_job_outputs || write_status\n  if [ \"$NODE_RANK\" != 0 ]; then\n    [ \"${#ARTIFACT_PATHS[@]}\" -eq 0 ] || log \"artifacts are stored from the master node (rank 0) only: this node's are not\"\n  elif ! upload_artifacts; then\n    if [ \"$status\" = succeeded ]; then status=failed; code=1; rc=1; reason=\"the job succeeded, but uploading its artifacts failed\"; fi\n  fi\n  keep_machine \"$status\"\n  [ \"${#NOTES[@]}\" -gt 0 ] && reason=\"$reason; $(IFS=';'; printf '%s' \"${NOTES[*]}\" | sed 's/;/; /g')\"\n  log \"$status: $reason\"\n  work_folder_note \"$status\"\n  print_new\n  ship_logs\n  ship_logs\n  PHASE='done'\n  write_status \"$status\" \"$code\" \"$reason\" \"$(now_utc)\"\n  rm -f \"$PID_NOTE\"\n  remove_work_folder \"$status\"\n  exit \"$rc\"\n}\n# a failure before the job started\nfail_early() { finish failed \"\" \"$1\" 1; }\n\ntrap 'on_signal TERM' TERM\ntrap 'on_signal INT' INT\ntrap 'on_signal HUP' HUP\n# ---- body/main.sh: a run's phases, in order: start, code, deps, checkpoints, job command, run, finish ----\n# ---------- start ----------\nexport HOME=\"${HOME:-/root}\"\nclaim_attempt\njob_user_init\nif ! make_work_dir \"$WORK_BASE\" || ! mkdir -p \"$JOB_OUT_DIR\"; then\n  printf '[dstack] cannot create the work folder %s\\n' \"$WORK\" >&2\n  PHASE='done'\n  RUNNER_DIR=\"$(mktemp -d)\" && write_status failed \"\" \"cannot create the work folder $WORK\" \"$(now_utc)\"\n  exit 1\nfi\n: >\"$LOG_FILE\"\nlog \"run $RUN_NAME, workflow $WORKFLOW, attempt $ATTEMPT, revision $REVISION, on $(machine_label)$([ \"$NODES_NUM\" -gt 1 ] && printf ', %s' \"$(node_label)\")\"\nwrite_status\n[ -z \"$NODE_ERROR\" ] || fail_early \"$NODE_ERROR\"\n[ -z \"$JOB_USER_NOTE\" ] || log \"$JOB_USER_NOTE\"\n\nif [ \"$SELF_DESTRUCT\" = 1 ]; then\n  mins=$(( (MAX_DURATION + 59) / 60 + 10 ))\n  if shutdown -h \"+$mins\" \"dstack: run $RUN_NAME reached its max duration\" >/dev/null 2>&1; then\n    log \"self-destruct armed: this machine shuts down in $mins minutes\"\n  else\n    log \"warning: could not arm the self-destruct (shutdown -h +$mins failed)\"\n  fi\nfi\n\n# instance-store disks: one scratch folder for the job (DSTACK_SCRATCH)\nprepare_scratch\n\n# secrets: names only; values come from this script's environment\nmissing_secrets=()\nfor n in \"${SECRET_NAMES[@]}\"; do\n  [ -n \"${!n+x}\" ] || missing_secrets+=(\"$n\")\ndone\n[ \"${#missing_secrets[@]}\" -eq 0 ] || fail_early \"secret env ${missing_secrets[*]} is not set in the runner's environment\"\n\n# an absolute working_dir: the checkout is placed there (on the machine the run owns, or mounted in the container)\nplace_checkout || fail_early \"$PLACE_ERROR\"\n\n# code snapshot\nset_phase code\nfetch_code\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\nif [ \"$WORKING_DIR\" = . ] || is_abs \"$WORKING_DIR\"; then JOB_DIR=\"$CODE_DIR\"; else JOB_DIR=\"$CODE_DIR/$WORKING_DIR\"; fi\nmkdir -p \"$JOB_DIR\" || fail_early \"cannot create the working directory $WORKING_DIR\"\n[ -z \"$(artifact_refusal \"$JOB_DIR\")\" ] || fail_early \"the working directory $WORKING_DIR is, or is under, a symbolic link out of the code: $(artifact_refusal \"$JOB_DIR\")\"\n\n# deps: their artifacts into the working folder\nif [ \"${#DEP_PREFIXES[@]}\" -gt 0 ]; then\n  set_phase deps\n  for i in \"${!DEP_PREFIXES[@]}\"; do\n    log \"fetching the artifacts of ${DEP_LABELS[$i]}\"\n    fetch_dep \"$i\"\n  done\nfi\nrestore_checkpoints\nrestore_caches\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\n\n# the job's own folder ($DSTACK_RUNNER_DIR: job.sh, the step marker, the MPI hostfile), not the runner's\n(umask 077 && mkdir -p \"$JOB_RUNNER_DIR\") || fail_early \"cannot create $JOB_RUNNER_DIR\"\nprintf '%s\\n' \"$JOB_SCRIPT\" >\"$JOB_RUNNER_DIR/job.sh\"\n\n# the job's command: docker run of the image, or bash on job.sh\njob_command\n\n# ---------- run ----------\n[ -n \"$STOP\" ] && finish \"$STOP\" \"\" \"$STOP_REASON\" 143\nwrite_hostfile\njob_user_prepare || fail_early \"${PREPARE_ERROR:-cannot give its folders to the user $JOB_USER of the job}\"\nif ! startup_wait; then\n  case \"$STOP\" in\n    timed-out) finish timed-out \"\" \"$STOP_REASON\" 124 ;;\n    ?*) finish \"$STOP\" \"\" \"$STOP_REASON\" 143 ;;\n  esac\n  fail_early \"$WAIT_ERROR\"\nfi\nif [ \"$HAS_SETUP\" = 1 ]; then set_phase setup; else set_phase running; fi\nlog \"running in ${WORKING_DIR}\"\nJOB_OUT=\"$LOG_FILE\"\ntick_open\nif [ -n \"${DSTACK_REDACT:-}\" ]; then start_redactor || fail_early \"cannot start the secret redaction filter\"; fi\n(\n  cd \"$JOB_DIR\" || exit 1\n  trap - TERM INT HUP\n  export DSTACK_RUNNER_DIR=\"$JOB_RUNNER_DIR\"\n  job_user_env\n  export DSTACK_METRICS=\"$JOB_OUT_DIR/metrics.jsonl\" DSTACK_REPORT=\"$JOB_OUT_DIR/report.md\"\n  if [ -n \"$IMAGE\" ]; then export_node_env /dstack-runner/mpi_hostfile; else export_node_env \"$JOB_RUNNER_DIR/mpi_hostfile\"; fi\n  job_env_unset\n  tick_on_exit\n  exec setsid env \"${JOB_ENV_UNSET[@]}\" \"${JOB_AS[@]}\" \"${JOB_CMD[@]}\" </dev/null >>\"$JOB_OUT\" 2>&1\n) &\nJOB_PID=$!\nprintf '%s\\n' \"$JOB_PID\" >\"$PID_NOTE\" 2>/dev/null || true\n[ -n \"$STOP\" ] && signal_job TERM # a signal that arrived while the job was starting\n\nlast_ship=$SECONDS\nlast_spot=-1000000\nship_ticks\nwhile job_alive; do\n  tick_wait\n  job_alive || break # the job just ended: finish ships the rest at once\n  if [ \"$PHASE\" = setup ] && job_read_small \"$JOB_RUNNER_DIR/step\" | grep -q '^commands' ; then set_phase running; fi\n  if log_ship_due; then\n    print_new\n    ship_logs\n    ship_ticks\n  fi\n  if [ $((SECONDS - last_ship)) -ge \"$LOG_INTERVAL\" ]; then\n    last_ship=$SECONDS\n    sync_mounts\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SPOT_WATCH\" = 1 ] && [ $((SECONDS - last_spot)) -ge \"$SPOT_POLL\" ]; then\n    last_spot=$SECONDS\n    if notice=$(spot_notice); then\n      request_stop interrupted \"spot interruption notice: the instance will ${notice%% *} at ${notice#* }; the job was stopped\"\n    fi\n  fi\n  if [ -z \"$STOP\" ] && watcher_gone; then\n    request_stop cancelled \"the process that started this run (pid $DSTACK_WATCHER_PID) is gone: the job was stopped\"\n  fi\n  if [ -z \"$STOP\" ] && [ \"$SECONDS\" -ge \"$MAX_DURATION\" ]; then\n    request_stop timed-out \"the run reached its max duration of $(format_duration \"$MAX_DURATION\"): the job was stopped\"\n  fi\n  if [ -n \"$STOP\" ] && [ $((SECONDS - STOP_AT)) -ge \"$KILL_AFTER\" ] && job_alive; then\n    log \"the job did not stop within ${KILL_AFTER}s: killing it\"\n    signal_job KILL\n    STOP_AT=$((SECONDS + 1000000))\n  fi\ndone\nwait \"$JOB_PID\" 2>/dev/null\nJOB_EXIT=$?\nsignal_job KILL # leftovers of the job's process group\nstop_redactor\njob_user_reclaim\nimage_digest\nprint_new\n\ncase \"$STOP\" in\n  cancelled) finish cancelled \"$JOB_EXIT\" \"$STOP_REASON\" 143 ;;\n  timed-out) finish timed-out \"$JOB_EXIT\" \"$STOP_REASON\" 124 ;;\n  interrupted) finish interrupted \"$JOB_EXIT\" \"$STOP_REASON\" 75 ;;\nesac\nif [ \"$JOB_EXIT\" = 0 ]; then\n  save_caches\n  finish succeeded 0 \"all commands exited with 0\" 0\nfi\nstep=$(job_read_small \"$JOB_RUNNER_DIR/step\" | head -n 1)\nhow=\"exited with $JOB_EXIT\"\nif [ \"$JOB_EXIT\" -gt 128 ] && [ \"$JOB_EXIT\" -lt 160 ]; then\n  sig=$(kill -l \"$((JOB_EXIT - 128))\" 2>/dev/null || echo \"$((JOB_EXIT - 128))\")\n  how=\"$how (killed by SIG$sig\"\n  [ \"$sig\" = KILL ] && how=\"$how: out of memory?\"\n  how=\"$how)\"\nfi\nif [ -n \"$IMAGE\" ] && [ -z \"$step\" ]; then\n  finish failed \"$JOB_EXIT\" \"the container $how\" \"$JOB_EXIT\"\nfi\nfinish failed \"$JOB_EXIT\" \"${step:-the job} $how\" \"$JOB_EXIT\"\n";
 
 // EXTERNAL MODULE: ./src/runner/interpolate.ts
-var interpolate = __nccwpck_require__(61748);
+var interpolate = __nccwpck_require__(81013);
 // EXTERNAL MODULE: ./src/runner/job-env.ts
-var job_env = __nccwpck_require__(55466);
+var job_env = __nccwpck_require__(33827);
 ;// CONCATENATED MODULE: ./src/runner/render.ts
 /**
  * Pure: RunnerPlan → the bash script that runs an attempt on the machine (DESIGN.md "Runner script
@@ -67068,7 +67068,7 @@ function renderRunnerScript(plan) {
 
 /***/ }),
 
-/***/ 65643:
+/***/ 56992:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67090,7 +67090,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: ADJECTIVES, ANIMALS, FolderStore, MOVE_TAG_HINT, PART_SIZE, QUEUE_SIZE, S3Store, S3_CONNECT_TIMEOUT_MS, S3_IDLE_TIMEOUT_MS, UNTRUSTED_DEPS_HINT, assertBucketName, assertKey, assertSha256, nextRunNumber, normalisePrefix, parseRunName, randomBase, recordedManifestSha256, s3ClientConfig, sha256File, toJson, verifiedManifest
 
 // EXTERNAL MODULE: ./src/store/object-store.ts
-var object_store = __nccwpck_require__(66647);
+var object_store = __nccwpck_require__(73266);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:crypto"
@@ -67098,7 +67098,7 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 ;// CONCATENATED MODULE: ./src/store/fs-errors.ts
 /**
  * File-system errors of a folder store, said plainly: which file or folder, what was being done,
@@ -67506,7 +67506,7 @@ function s3ClientConfig(opts) {
 let sdkLoad;
 /** the SDK, loaded once per process on first use */
 function loadSdk() {
-    return (sdkLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(830), __nccwpck_require__.e(35)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1035)));
+    return (sdkLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(994), __nccwpck_require__.e(138)]).then(__nccwpck_require__.bind(__nccwpck_require__, 84138)));
 }
 class S3Store {
     location;
@@ -67821,11 +67821,11 @@ function openStore(loc, opts = {}) {
 }
 
 // EXTERNAL MODULE: ./src/store/keys.ts
-var keys = __nccwpck_require__(91268);
+var keys = __nccwpck_require__(11089);
 // EXTERNAL MODULE: ./src/store/run-names.ts
-var run_names = __nccwpck_require__(45222);
+var run_names = __nccwpck_require__(38181);
 // EXTERNAL MODULE: ./src/store/run-store.ts + 2 modules
-var run_store = __nccwpck_require__(10795);
+var run_store = __nccwpck_require__(78282);
 // EXTERNAL MODULE: external "node:fs/promises"
 var external_node_fs_promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: ./src/store/integrity.ts
@@ -67932,15 +67932,15 @@ async function verifyStoredFiles(store, rec, entries) {
 
 /***/ }),
 
-/***/ 91268:
+/***/ 11089:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   H: () => (/* binding */ keys),
 /* harmony export */   O: () => (/* binding */ assertSha256)
 /* harmony export */ });
-/* harmony import */ var _model_names_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(85194);
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(93107);
+/* harmony import */ var _model_names_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(81601);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(87206);
 /**
  * The store key layout (DESIGN.md "Store layout"), pure. Every name is validated with
  * src/model/names.ts first, so a hostile run, tag or repo id never becomes a key.
@@ -68006,14 +68006,14 @@ const keys = {
 
 /***/ }),
 
-/***/ 66647:
+/***/ 73266:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ toJson),
 /* harmony export */   s: () => (/* binding */ assertKey)
 /* harmony export */ });
-/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93107);
+/* harmony import */ var _model_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(87206);
 /**
  * The object-store port under the run store (DESIGN.md "Store layout"): an S3 bucket + prefix,
  * or a folder with the same keys. Keys are `/`-separated, relative, and checked by `assertKey`
@@ -68063,7 +68063,7 @@ function toJson(value) {
 
 /***/ }),
 
-/***/ 40432:
+/***/ 80225:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68073,14 +68073,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   H: () => (/* binding */ parseRecord)
 });
 
-// EXTERNAL MODULE: ../../main/node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(79153);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(42463);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 // EXTERNAL MODULE: ./src/workflows/schemas/common.ts
-var common = __nccwpck_require__(68645);
+var common = __nccwpck_require__(45272);
 // EXTERNAL MODULE: ./src/model/status.ts
-var model_status = __nccwpck_require__(81730);
+var model_status = __nccwpck_require__(78203);
 ;// CONCATENATED MODULE: ./src/store/record-schemas.ts
 /**
  * JSON Schemas of what the store keeps (run.json, status.json, tags/<tag>.json), published as
@@ -68235,7 +68235,7 @@ function parseRecord(text, kind, file) {
 
 /***/ }),
 
-/***/ 45222:
+/***/ 38181:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -68287,7 +68287,7 @@ function nextRunNumber(base, existing) {
 
 /***/ }),
 
-/***/ 10795:
+/***/ 78282:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68309,15 +68309,15 @@ var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(85194);
+var names = __nccwpck_require__(81601);
 // EXTERNAL MODULE: ./src/model/trust.ts
-var model_trust = __nccwpck_require__(86496);
+var model_trust = __nccwpck_require__(23059);
 // EXTERNAL MODULE: ./src/store/object-store.ts
-var object_store = __nccwpck_require__(66647);
+var object_store = __nccwpck_require__(73266);
 // EXTERNAL MODULE: ./src/store/keys.ts
-var keys = __nccwpck_require__(91268);
+var keys = __nccwpck_require__(11089);
 ;// CONCATENATED MODULE: ./src/store/limit.ts
 /** Map with at most `limit` calls in flight; results keep the input order. */
 async function mapLimit(items, limit, fn) {
@@ -68394,9 +68394,9 @@ async function safeDestination(root, rel) {
 }
 
 // EXTERNAL MODULE: ./src/store/run-names.ts
-var run_names = __nccwpck_require__(45222);
+var run_names = __nccwpck_require__(38181);
 // EXTERNAL MODULE: ./src/store/records.ts + 1 modules
-var records = __nccwpck_require__(40432);
+var records = __nccwpck_require__(80225);
 ;// CONCATENATED MODULE: ./src/store/run-store.ts
 /**
  * The run store (DESIGN.md "Store layout"): runs, attempts, logs, artifacts, tags, code snapshots
@@ -68925,7 +68925,7 @@ class RunStore {
 
 /***/ }),
 
-/***/ 68645:
+/***/ 45272:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -68998,7 +68998,7 @@ const registryAuth = d('Credentials for pulling a private `image`: run-action lo
 
 /***/ }),
 
-/***/ 40830:
+/***/ 48469:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -69013,7 +69013,7 @@ const registryAuth = d('Credentials for pulling a private `image`: run-action lo
 /* harmony export */   ok: () => (/* binding */ ok)
 /* harmony export */ });
 /* unused harmony exports SIZE_FORMS, SIZE_RANGE_FORMS, COUNT_RANGE_FORMS */
-/* harmony import */ var _model_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(81261);
+/* harmony import */ var _model_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(53876);
 
 const ok = (value) => ({ ok: true, value });
 const fail = (message, hint) => hint === undefined ? { ok: false, message } : { ok: false, message, hint };
@@ -69488,14 +69488,14 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 33531:
+/***/ 18909:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { Argument } = __nccwpck_require__(21940);
-const { Command } = __nccwpck_require__(26346);
-const { CommanderError, InvalidArgumentError } = __nccwpck_require__(26865);
-const { Help } = __nccwpck_require__(94944);
-const { Option } = __nccwpck_require__(15402);
+const { Argument } = __nccwpck_require__(49154);
+const { Command } = __nccwpck_require__(34348);
+const { CommanderError, InvalidArgumentError } = __nccwpck_require__(41135);
+const { Help } = __nccwpck_require__(79754);
+const { Option } = __nccwpck_require__(45240);
 
 exports.DM = new Command();
 
@@ -69519,10 +69519,10 @@ exports.a2 = InvalidArgumentError; // Deprecated
 
 /***/ }),
 
-/***/ 21940:
+/***/ 49154:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { InvalidArgumentError } = __nccwpck_require__(26865);
+const { InvalidArgumentError } = __nccwpck_require__(41135);
 
 class Argument {
   /**
@@ -69676,7 +69676,7 @@ exports.humanReadableArgName = humanReadableArgName;
 
 /***/ }),
 
-/***/ 26346:
+/***/ 34348:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(78474).EventEmitter);
@@ -69685,11 +69685,11 @@ const path = __nccwpck_require__(76760);
 const fs = __nccwpck_require__(73024);
 const process = __nccwpck_require__(1708);
 
-const { Argument, humanReadableArgName } = __nccwpck_require__(21940);
-const { CommanderError } = __nccwpck_require__(26865);
-const { Help, stripColor } = __nccwpck_require__(94944);
-const { Option, DualOptions } = __nccwpck_require__(15402);
-const { suggestSimilar } = __nccwpck_require__(79308);
+const { Argument, humanReadableArgName } = __nccwpck_require__(49154);
+const { CommanderError } = __nccwpck_require__(41135);
+const { Help, stripColor } = __nccwpck_require__(79754);
+const { Option, DualOptions } = __nccwpck_require__(45240);
+const { suggestSimilar } = __nccwpck_require__(65030);
 
 class Command extends EventEmitter {
   /**
@@ -72460,7 +72460,7 @@ exports.useColor = useColor; // exporting for tests
 
 /***/ }),
 
-/***/ 26865:
+/***/ 41135:
 /***/ ((__unused_webpack_module, exports) => {
 
 /**
@@ -72506,10 +72506,10 @@ exports.InvalidArgumentError = InvalidArgumentError;
 
 /***/ }),
 
-/***/ 94944:
+/***/ 79754:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { humanReadableArgName } = __nccwpck_require__(21940);
+const { humanReadableArgName } = __nccwpck_require__(49154);
 
 /**
  * TypeScript import types for JSDoc, used by Visual Studio Code IntelliSense and `npm run typescript-checkJS`
@@ -73260,10 +73260,10 @@ exports.stripColor = stripColor;
 
 /***/ }),
 
-/***/ 15402:
+/***/ 45240:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const { InvalidArgumentError } = __nccwpck_require__(26865);
+const { InvalidArgumentError } = __nccwpck_require__(41135);
 
 class Option {
   /**
@@ -73647,7 +73647,7 @@ exports.DualOptions = DualOptions;
 
 /***/ }),
 
-/***/ 79308:
+/***/ 65030:
 /***/ ((__unused_webpack_module, exports) => {
 
 const maxDistance = 3;
@@ -73755,13 +73755,13 @@ exports.suggestSimilar = suggestSimilar;
 
 /***/ }),
 
-/***/ 89422:
+/***/ 24352:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = __nccwpck_require__(40563)
-const { SCHEMES, getSchemeHandler } = __nccwpck_require__(64698)
+const { normalizeIPv6, removeDotSegments, removeDotSegmentsRelative, recomposeAuthority, normalizePercentEncoding, normalizePathEncoding, serializePathEncoding, normalizeQueryFragmentEncoding, encodeQuery, encodeFragment, reescapeHostDelimiters, isIPv4, nonSimpleDomain } = __nccwpck_require__(15077)
+const { SCHEMES, getSchemeHandler } = __nccwpck_require__(75300)
 
 const VALID_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/u
 const MALFORMED_SCHEME_ERROR = 'URI scheme is malformed.'
@@ -74473,12 +74473,12 @@ module.exports.fastUri = fastUri
 
 /***/ }),
 
-/***/ 64698:
+/***/ 75300:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUUID } = __nccwpck_require__(40563)
+const { isUUID } = __nccwpck_require__(15077)
 const URN_REG = /^([\da-z][\d\-a-z]{0,31}):((?:[\w!$'()*+,\-./:;=@]|%[\da-f]{2})+)$/iu
 
 const supportedSchemeNames = /** @type {const} */ (['http', 'https', 'ws',
@@ -74752,7 +74752,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 40563:
+/***/ 15077:
 /***/ ((module) => {
 
 
@@ -75558,18 +75558,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 82387:
+/***/ 57349:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
-var YAMLMap = __nccwpck_require__(82448);
-var YAMLSeq = __nccwpck_require__(95125);
-var resolveBlockMap = __nccwpck_require__(81653);
-var resolveBlockSeq = __nccwpck_require__(92624);
-var resolveFlowCollection = __nccwpck_require__(60692);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveBlockMap = __nccwpck_require__(87103);
+var resolveBlockSeq = __nccwpck_require__(90334);
+var resolveFlowCollection = __nccwpck_require__(13142);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -75655,15 +75655,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 22873:
+/***/ 23683:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Document = __nccwpck_require__(65755);
-var composeNode = __nccwpck_require__(63755);
-var resolveEnd = __nccwpck_require__(81462);
-var resolveProps = __nccwpck_require__(48017);
+var Document = __nccwpck_require__(3021);
+var composeNode = __nccwpck_require__(45937);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -75707,17 +75707,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 63755:
+/***/ 45937:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(19671);
-var identity = __nccwpck_require__(22617);
-var composeCollection = __nccwpck_require__(82387);
-var composeScalar = __nccwpck_require__(54995);
-var resolveEnd = __nccwpck_require__(81462);
-var utilEmptyScalarPosition = __nccwpck_require__(69933);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var composeCollection = __nccwpck_require__(57349);
+var composeScalar = __nccwpck_require__(5413);
+var resolveEnd = __nccwpck_require__(17788);
+var utilEmptyScalarPosition = __nccwpck_require__(22599);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -75826,15 +75826,15 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 54995:
+/***/ 5413:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
-var resolveBlockScalar = __nccwpck_require__(80599);
-var resolveFlowScalar = __nccwpck_require__(37120);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -75921,18 +75921,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 82750:
+/***/ 89984:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(98144);
-var Document = __nccwpck_require__(65755);
-var errors = __nccwpck_require__(72130);
-var identity = __nccwpck_require__(22617);
-var composeDoc = __nccwpck_require__(22873);
-var resolveEnd = __nccwpck_require__(81462);
+var directives = __nccwpck_require__(61342);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var identity = __nccwpck_require__(41127);
+var composeDoc = __nccwpck_require__(23683);
+var resolveEnd = __nccwpck_require__(17788);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -76152,17 +76152,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 81653:
+/***/ 87103:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(92815);
-var YAMLMap = __nccwpck_require__(82448);
-var resolveProps = __nccwpck_require__(48017);
-var utilContainsNewline = __nccwpck_require__(6761);
-var utilFlowIndentCheck = __nccwpck_require__(34437);
-var utilMapIncludes = __nccwpck_require__(13485);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+var utilMapIncludes = __nccwpck_require__(81187);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -76276,12 +76276,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 80599:
+/***/ 48913:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
+var Scalar = __nccwpck_require__(63301);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -76483,14 +76483,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 92624:
+/***/ 90334:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(95125);
-var resolveProps = __nccwpck_require__(48017);
-var utilFlowIndentCheck = __nccwpck_require__(34437);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveProps = __nccwpck_require__(34631);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -76541,7 +76541,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 81462:
+/***/ 17788:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -76587,19 +76587,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 60692:
+/***/ 13142:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var YAMLMap = __nccwpck_require__(82448);
-var YAMLSeq = __nccwpck_require__(95125);
-var resolveEnd = __nccwpck_require__(81462);
-var resolveProps = __nccwpck_require__(48017);
-var utilContainsNewline = __nccwpck_require__(6761);
-var utilMapIncludes = __nccwpck_require__(13485);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilMapIncludes = __nccwpck_require__(81187);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -76803,13 +76803,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 37120:
+/***/ 76842:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
-var resolveEnd = __nccwpck_require__(81462);
+var Scalar = __nccwpck_require__(63301);
+var resolveEnd = __nccwpck_require__(17788);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -77038,7 +77038,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 48017:
+/***/ 34631:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77193,7 +77193,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 6761:
+/***/ 9499:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77236,7 +77236,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 69933:
+/***/ 22599:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77271,12 +77271,12 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 34437:
+/***/ 74051:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var utilContainsNewline = __nccwpck_require__(6761);
+var utilContainsNewline = __nccwpck_require__(9499);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -77295,12 +77295,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 13485:
+/***/ 81187:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
+var identity = __nccwpck_require__(41127);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -77317,22 +77317,22 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 65755:
+/***/ 3021:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(19671);
-var Collection = __nccwpck_require__(46039);
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var toJS = __nccwpck_require__(83709);
-var Schema = __nccwpck_require__(64902);
-var stringifyDocument = __nccwpck_require__(35719);
-var anchors = __nccwpck_require__(15702);
-var applyReviver = __nccwpck_require__(72703);
-var createNode = __nccwpck_require__(49462);
-var directives = __nccwpck_require__(98144);
+var Alias = __nccwpck_require__(4065);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var toJS = __nccwpck_require__(74043);
+var Schema = __nccwpck_require__(45840);
+var stringifyDocument = __nccwpck_require__(6829);
+var anchors = __nccwpck_require__(71596);
+var applyReviver = __nccwpck_require__(83661);
+var createNode = __nccwpck_require__(42404);
+var directives = __nccwpck_require__(61342);
 
 class Document {
     constructor(value, replacer, options) {
@@ -77661,13 +77661,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 15702:
+/***/ 71596:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var visit = __nccwpck_require__(67182);
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -77744,7 +77744,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 72703:
+/***/ 83661:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -77808,14 +77808,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 49462:
+/***/ 42404:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(19671);
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -77905,13 +77905,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 98144:
+/***/ 61342:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var visit = __nccwpck_require__(67182);
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
 
 const escapeChars = {
     '!': '%21',
@@ -78090,7 +78090,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 72130:
+/***/ 91464:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -78159,28 +78159,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 53645:
+/***/ 38815:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(82750);
-var Document = __nccwpck_require__(65755);
-var Schema = __nccwpck_require__(64902);
-var errors = __nccwpck_require__(72130);
-var Alias = __nccwpck_require__(19671);
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var Scalar = __nccwpck_require__(69271);
-var YAMLMap = __nccwpck_require__(82448);
-var YAMLSeq = __nccwpck_require__(95125);
-var cst = __nccwpck_require__(73427);
-var lexer = __nccwpck_require__(60795);
-var lineCounter = __nccwpck_require__(89706);
-var parser = __nccwpck_require__(67374);
-var publicApi = __nccwpck_require__(86205);
-var visit = __nccwpck_require__(67182);
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var Schema = __nccwpck_require__(45840);
+var errors = __nccwpck_require__(91464);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
+var publicApi = __nccwpck_require__(84047);
+var visit = __nccwpck_require__(10204);
 
 
 
@@ -78217,7 +78217,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 9923:
+/***/ 57249:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -78243,16 +78243,16 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 19671:
+/***/ 4065:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(15702);
-var visit = __nccwpck_require__(67182);
-var identity = __nccwpck_require__(22617);
-var Node = __nccwpck_require__(64615);
-var toJS = __nccwpck_require__(83709);
+var anchors = __nccwpck_require__(71596);
+var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -78370,14 +78370,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 46039:
+/***/ 40101:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(49462);
-var identity = __nccwpck_require__(22617);
-var Node = __nccwpck_require__(64615);
+var createNode = __nccwpck_require__(42404);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -78528,14 +78528,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 64615:
+/***/ 66673:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(72703);
-var identity = __nccwpck_require__(22617);
-var toJS = __nccwpck_require__(83709);
+var applyReviver = __nccwpck_require__(83661);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
 
 class NodeBase {
     constructor(type) {
@@ -78575,15 +78575,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 92815:
+/***/ 57165:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(49462);
-var stringifyPair = __nccwpck_require__(21174);
-var addPairToJSMap = __nccwpck_require__(60614);
-var identity = __nccwpck_require__(22617);
+var createNode = __nccwpck_require__(42404);
+var stringifyPair = __nccwpck_require__(59748);
+var addPairToJSMap = __nccwpck_require__(97104);
+var identity = __nccwpck_require__(41127);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -78621,14 +78621,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 69271:
+/***/ 63301:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Node = __nccwpck_require__(64615);
-var toJS = __nccwpck_require__(83709);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -78655,17 +78655,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 82448:
+/***/ 84454:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(58454);
-var addPairToJSMap = __nccwpck_require__(60614);
-var Collection = __nccwpck_require__(46039);
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var Scalar = __nccwpck_require__(69271);
+var stringifyCollection = __nccwpck_require__(61212);
+var addPairToJSMap = __nccwpck_require__(97104);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -78809,17 +78809,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 95125:
+/***/ 92223:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(49462);
-var stringifyCollection = __nccwpck_require__(58454);
-var Collection = __nccwpck_require__(46039);
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
-var toJS = __nccwpck_require__(83709);
+var createNode = __nccwpck_require__(42404);
+var stringifyCollection = __nccwpck_require__(61212);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var toJS = __nccwpck_require__(74043);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -78931,16 +78931,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 60614:
+/***/ 97104:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(9923);
-var merge = __nccwpck_require__(32610);
-var stringify = __nccwpck_require__(99666);
-var identity = __nccwpck_require__(22617);
-var toJS = __nccwpck_require__(83709);
+var log = __nccwpck_require__(57249);
+var merge = __nccwpck_require__(90452);
+var stringify = __nccwpck_require__(2148);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -79003,7 +79003,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 22617:
+/***/ 41127:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -79063,12 +79063,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 83709:
+/***/ 74043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
+var identity = __nccwpck_require__(41127);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -79109,15 +79109,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 58564:
+/***/ 60110:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(80599);
-var resolveFlowScalar = __nccwpck_require__(37120);
-var errors = __nccwpck_require__(72130);
-var stringifyString = __nccwpck_require__(36179);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+var errors = __nccwpck_require__(91464);
+var stringifyString = __nccwpck_require__(83069);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -79334,7 +79334,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 67455:
+/***/ 91733:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -79404,7 +79404,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 34257:
+/***/ 97715:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -79510,14 +79510,14 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 73427:
+/***/ 3461:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cstScalar = __nccwpck_require__(58564);
-var cstStringify = __nccwpck_require__(67455);
-var cstVisit = __nccwpck_require__(34257);
+var cstScalar = __nccwpck_require__(60110);
+var cstStringify = __nccwpck_require__(91733);
+var cstVisit = __nccwpck_require__(97715);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -79629,12 +79629,12 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 60795:
+/***/ 40361:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cst = __nccwpck_require__(73427);
+var cst = __nccwpck_require__(3461);
 
 /*
 START -> stream
@@ -80359,7 +80359,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 89706:
+/***/ 66628:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -80407,14 +80407,14 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 67374:
+/***/ 3456:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(73427);
-var lexer = __nccwpck_require__(60795);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -81394,18 +81394,18 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 86205:
+/***/ 84047:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(82750);
-var Document = __nccwpck_require__(65755);
-var errors = __nccwpck_require__(72130);
-var log = __nccwpck_require__(9923);
-var identity = __nccwpck_require__(22617);
-var lineCounter = __nccwpck_require__(89706);
-var parser = __nccwpck_require__(67374);
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var log = __nccwpck_require__(57249);
+var identity = __nccwpck_require__(41127);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -81508,16 +81508,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 64902:
+/***/ 45840:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var map = __nccwpck_require__(78229);
-var seq = __nccwpck_require__(72400);
-var string = __nccwpck_require__(32374);
-var tags = __nccwpck_require__(11656);
+var identity = __nccwpck_require__(41127);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var tags = __nccwpck_require__(90018);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -81554,13 +81554,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 78229:
+/***/ 47451:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var YAMLMap = __nccwpck_require__(82448);
+var identity = __nccwpck_require__(41127);
+var YAMLMap = __nccwpck_require__(84454);
 
 const map = {
     collection: 'map',
@@ -81580,12 +81580,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 87890:
+/***/ 73632:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
+var Scalar = __nccwpck_require__(63301);
 
 const nullTag = {
     identify: value => value == null,
@@ -81604,13 +81604,13 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 72400:
+/***/ 1706:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var YAMLSeq = __nccwpck_require__(95125);
+var identity = __nccwpck_require__(41127);
+var YAMLSeq = __nccwpck_require__(92223);
 
 const seq = {
     collection: 'seq',
@@ -81630,12 +81630,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 32374:
+/***/ 66464:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(36179);
+var stringifyString = __nccwpck_require__(83069);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -81653,12 +81653,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 21477:
+/***/ 73959:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
+var Scalar = __nccwpck_require__(63301);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -81681,13 +81681,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 28251:
+/***/ 38405:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
-var stringifyNumber = __nccwpck_require__(82491);
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -81735,12 +81735,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 97052:
+/***/ 59874:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(82491);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -81784,18 +81784,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 74810:
+/***/ 70896:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(78229);
-var _null = __nccwpck_require__(87890);
-var seq = __nccwpck_require__(72400);
-var string = __nccwpck_require__(32374);
-var bool = __nccwpck_require__(21477);
-var float = __nccwpck_require__(28251);
-var int = __nccwpck_require__(97052);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
 
 const schema = [
     map.map,
@@ -81816,14 +81816,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 77925:
+/***/ 33559:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
-var map = __nccwpck_require__(78229);
-var seq = __nccwpck_require__(72400);
+var Scalar = __nccwpck_require__(63301);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -81887,27 +81887,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 11656:
+/***/ 90018:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(78229);
-var _null = __nccwpck_require__(87890);
-var seq = __nccwpck_require__(72400);
-var string = __nccwpck_require__(32374);
-var bool = __nccwpck_require__(21477);
-var float = __nccwpck_require__(28251);
-var int = __nccwpck_require__(97052);
-var schema = __nccwpck_require__(74810);
-var schema$1 = __nccwpck_require__(77925);
-var binary = __nccwpck_require__(66817);
-var merge = __nccwpck_require__(32610);
-var omap = __nccwpck_require__(80061);
-var pairs = __nccwpck_require__(67815);
-var schema$2 = __nccwpck_require__(97755);
-var set = __nccwpck_require__(9138);
-var timestamp = __nccwpck_require__(56282);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+var schema = __nccwpck_require__(70896);
+var schema$1 = __nccwpck_require__(33559);
+var binary = __nccwpck_require__(56083);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var schema$2 = __nccwpck_require__(35913);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -81993,14 +81993,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 66817:
+/***/ 56083:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_buffer = __nccwpck_require__(20181);
-var Scalar = __nccwpck_require__(69271);
-var stringifyString = __nccwpck_require__(36179);
+var Scalar = __nccwpck_require__(63301);
+var stringifyString = __nccwpck_require__(83069);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -82070,12 +82070,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 63260:
+/***/ 88398:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
+var Scalar = __nccwpck_require__(63301);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -82106,13 +82106,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 60396:
+/***/ 35782:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
-var stringifyNumber = __nccwpck_require__(82491);
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -82163,12 +82163,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 95883:
+/***/ 10873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(82491);
+var stringifyNumber = __nccwpck_require__(28689);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -82246,13 +82246,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 32610:
+/***/ 90452:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -82324,16 +82324,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 80061:
+/***/ 50303:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var toJS = __nccwpck_require__(83709);
-var YAMLMap = __nccwpck_require__(82448);
-var YAMLSeq = __nccwpck_require__(95125);
-var pairs = __nccwpck_require__(67815);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var pairs = __nccwpck_require__(18385);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -82408,15 +82408,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 67815:
+/***/ 18385:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var Scalar = __nccwpck_require__(69271);
-var YAMLSeq = __nccwpck_require__(95125);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLSeq = __nccwpck_require__(92223);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -82497,24 +82497,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 97755:
+/***/ 35913:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(78229);
-var _null = __nccwpck_require__(87890);
-var seq = __nccwpck_require__(72400);
-var string = __nccwpck_require__(32374);
-var binary = __nccwpck_require__(66817);
-var bool = __nccwpck_require__(63260);
-var float = __nccwpck_require__(60396);
-var int = __nccwpck_require__(95883);
-var merge = __nccwpck_require__(32610);
-var omap = __nccwpck_require__(80061);
-var pairs = __nccwpck_require__(67815);
-var set = __nccwpck_require__(9138);
-var timestamp = __nccwpck_require__(56282);
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var binary = __nccwpck_require__(56083);
+var bool = __nccwpck_require__(88398);
+var float = __nccwpck_require__(35782);
+var int = __nccwpck_require__(10873);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
 
 const schema = [
     map.map,
@@ -82545,14 +82545,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 9138:
+/***/ 81528:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Pair = __nccwpck_require__(92815);
-var YAMLMap = __nccwpck_require__(82448);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -82648,12 +82648,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 56282:
+/***/ 46752:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(82491);
+var stringifyNumber = __nccwpck_require__(28689);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -82760,7 +82760,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 27089:
+/***/ 34475:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -82918,15 +82918,15 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 99666:
+/***/ 2148:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(15702);
-var identity = __nccwpck_require__(22617);
-var stringifyComment = __nccwpck_require__(56949);
-var stringifyString = __nccwpck_require__(36179);
+var anchors = __nccwpck_require__(71596);
+var identity = __nccwpck_require__(41127);
+var stringifyComment = __nccwpck_require__(59799);
+var stringifyString = __nccwpck_require__(83069);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -83057,14 +83057,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 58454:
+/***/ 61212:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var stringify = __nccwpck_require__(99666);
-var stringifyComment = __nccwpck_require__(56949);
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -83219,7 +83219,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 56949:
+/***/ 59799:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -83250,14 +83250,14 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 35719:
+/***/ 6829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var stringify = __nccwpck_require__(99666);
-var stringifyComment = __nccwpck_require__(56949);
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -83344,7 +83344,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 82491:
+/***/ 28689:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -83378,15 +83378,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 21174:
+/***/ 59748:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
-var Scalar = __nccwpck_require__(69271);
-var stringify = __nccwpck_require__(99666);
-var stringifyComment = __nccwpck_require__(56949);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -83537,13 +83537,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 36179:
+/***/ 83069:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(69271);
-var foldFlowLines = __nccwpck_require__(27089);
+var Scalar = __nccwpck_require__(63301);
+var foldFlowLines = __nccwpck_require__(34475);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -83882,12 +83882,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 67182:
+/***/ 10204:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(22617);
+var identity = __nccwpck_require__(41127);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -84125,21 +84125,21 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 46602:
+/***/ 75613:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('[1,1,2,6,24,120,720,5040,40320,362880,3628800,39916800,479001600,6227020800,87178291200,1307674368000,20922789888000,355687428096000,6402373705728000,121645100408832000,2432902008176640000,51090942171709440000,1.1240007277776077e+21,2.585201673888498e+22,6.204484017332394e+23,1.5511210043330986e+25,4.0329146112660565e+26,1.0888869450418352e+28,3.0488834461171387e+29,8.841761993739702e+30,2.6525285981219107e+32,8.222838654177922e+33,2.631308369336935e+35,8.683317618811886e+36,2.9523279903960416e+38,1.0333147966386145e+40,3.7199332678990125e+41,1.3763753091226346e+43,5.230226174666011e+44,2.0397882081197444e+46,8.159152832478977e+47,3.345252661316381e+49,1.40500611775288e+51,6.041526306337383e+52,2.658271574788449e+54,1.1962222086548019e+56,5.502622159812089e+57,2.5862324151116818e+59,1.2413915592536073e+61,6.082818640342675e+62,3.0414093201713376e+64,1.5511187532873822e+66,8.065817517094388e+67,4.2748832840600255e+69,2.308436973392414e+71,1.2696403353658276e+73,7.109985878048635e+74,4.0526919504877214e+76,2.3505613312828785e+78,1.3868311854568984e+80,8.32098711274139e+81,5.075802138772248e+83,3.146997326038794e+85,1.98260831540444e+87,1.2688693218588417e+89,8.247650592082472e+90,5.443449390774431e+92,3.647111091818868e+94,2.4800355424368305e+96,1.711224524281413e+98,1.1978571669969892e+100,8.504785885678623e+101,6.1234458376886085e+103,4.4701154615126844e+105,3.307885441519386e+107,2.48091408113954e+109,1.8854947016660504e+111,1.4518309202828587e+113,1.1324281178206297e+115,8.946182130782976e+116,7.156945704626381e+118,5.797126020747368e+120,4.753643337012842e+122,3.945523969720659e+124,3.314240134565353e+126,2.81710411438055e+128,2.4227095383672734e+130,2.107757298379528e+132,1.8548264225739844e+134,1.650795516090846e+136,1.4857159644817615e+138,1.352001527678403e+140,1.2438414054641308e+142,1.1567725070816416e+144,1.087366156656743e+146,1.032997848823906e+148,9.916779348709496e+149,9.619275968248212e+151,9.426890448883248e+153,9.332621544394415e+155,9.332621544394415e+157,9.42594775983836e+159,9.614466715035127e+161,9.90290071648618e+163,1.0299016745145628e+166,1.081396758240291e+168,1.1462805637347084e+170,1.226520203196138e+172,1.324641819451829e+174,1.4438595832024937e+176,1.588245541522743e+178,1.7629525510902446e+180,1.974506857221074e+182,2.2311927486598138e+184,2.5435597334721877e+186,2.925093693493016e+188,3.393108684451898e+190,3.969937160808721e+192,4.684525849754291e+194,5.574585761207606e+196,6.689502913449127e+198,8.094298525273444e+200,9.875044200833601e+202,1.214630436702533e+205,1.506141741511141e+207,1.882677176888926e+209,2.372173242880047e+211,3.0126600184576594e+213,3.856204823625804e+215,4.974504222477287e+217,6.466855489220474e+219,8.47158069087882e+221,1.1182486511960043e+224,1.4872707060906857e+226,1.9929427461615188e+228,2.6904727073180504e+230,3.659042881952549e+232,5.012888748274992e+234,6.917786472619489e+236,9.615723196941089e+238,1.3462012475717526e+241,1.898143759076171e+243,2.695364137888163e+245,3.854370717180073e+247,5.5502938327393044e+249,8.047926057471992e+251,1.1749972043909107e+254,1.727245890454639e+256,2.5563239178728654e+258,3.80892263763057e+260,5.713383956445855e+262,8.62720977423324e+264,1.3113358856834524e+267,2.0063439050956823e+269,3.0897696138473508e+271,4.789142901463394e+273,7.471062926282894e+275,1.1729568794264145e+278,1.853271869493735e+280,2.9467022724950384e+282,4.7147236359920616e+284,7.590705053947219e+286,1.2296942187394494e+289,2.0044015765453026e+291,3.287218585534296e+293,5.423910666131589e+295,9.003691705778438e+297,1.503616514864999e+300,2.5260757449731984e+302,4.269068009004705e+304,7.257415615307999e+306]');
 
 /***/ }),
 
-/***/ 49422:
+/***/ 63837:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"$id":"https://raw.githubusercontent.com/ajv-validator/ajv/master/lib/refs/data.json#","description":"Meta-schema for $data reference (JSON AnySchema extension proposal)","type":"object","required":["$data"],"properties":{"$data":{"type":"string","anyOf":[{"format":"relative-json-pointer"},{"format":"json-pointer"}]}},"additionalProperties":false}');
 
 /***/ }),
 
-/***/ 372:
+/***/ 72079:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"http://json-schema.org/draft-07/schema#","title":"Core schema meta-schema","definitions":{"schemaArray":{"type":"array","minItems":1,"items":{"$ref":"#"}},"nonNegativeInteger":{"type":"integer","minimum":0},"nonNegativeIntegerDefault0":{"allOf":[{"$ref":"#/definitions/nonNegativeInteger"},{"default":0}]},"simpleTypes":{"enum":["array","boolean","integer","null","number","object","string"]},"stringArray":{"type":"array","items":{"type":"string"},"uniqueItems":true,"default":[]}},"type":["object","boolean"],"properties":{"$id":{"type":"string","format":"uri-reference"},"$schema":{"type":"string","format":"uri"},"$ref":{"type":"string","format":"uri-reference"},"$comment":{"type":"string"},"title":{"type":"string"},"description":{"type":"string"},"default":true,"readOnly":{"type":"boolean","default":false},"examples":{"type":"array","items":true},"multipleOf":{"type":"number","exclusiveMinimum":0},"maximum":{"type":"number"},"exclusiveMaximum":{"type":"number"},"minimum":{"type":"number"},"exclusiveMinimum":{"type":"number"},"maxLength":{"$ref":"#/definitions/nonNegativeInteger"},"minLength":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"pattern":{"type":"string","format":"regex"},"additionalItems":{"$ref":"#"},"items":{"anyOf":[{"$ref":"#"},{"$ref":"#/definitions/schemaArray"}],"default":true},"maxItems":{"$ref":"#/definitions/nonNegativeInteger"},"minItems":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"uniqueItems":{"type":"boolean","default":false},"contains":{"$ref":"#"},"maxProperties":{"$ref":"#/definitions/nonNegativeInteger"},"minProperties":{"$ref":"#/definitions/nonNegativeIntegerDefault0"},"required":{"$ref":"#/definitions/stringArray"},"additionalProperties":{"$ref":"#"},"definitions":{"type":"object","additionalProperties":{"$ref":"#"},"default":{}},"properties":{"type":"object","additionalProperties":{"$ref":"#"},"default":{}},"patternProperties":{"type":"object","additionalProperties":{"$ref":"#"},"propertyNames":{"format":"regex"},"default":{}},"dependencies":{"type":"object","additionalProperties":{"anyOf":[{"$ref":"#"},{"$ref":"#/definitions/stringArray"}]}},"propertyNames":{"$ref":"#"},"const":true,"enum":{"type":"array","items":true,"minItems":1,"uniqueItems":true},"type":{"anyOf":[{"$ref":"#/definitions/simpleTypes"},{"type":"array","items":{"$ref":"#/definitions/simpleTypes"},"minItems":1,"uniqueItems":true}]},"format":{"type":"string"},"contentMediaType":{"type":"string"},"contentEncoding":{"type":"string"},"if":{"$ref":"#"},"then":{"$ref":"#"},"else":{"$ref":"#"},"allOf":{"$ref":"#/definitions/schemaArray"},"anyOf":{"$ref":"#/definitions/schemaArray"},"oneOf":{"$ref":"#/definitions/schemaArray"},"not":{"$ref":"#"}},"default":true}');
@@ -84388,9 +84388,9 @@ function firstRegion(value) {
     return regionList(value)[0];
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/commander/index.js
-var commander = __nccwpck_require__(33531);
-;// CONCATENATED MODULE: ../../main/node_modules/commander/esm.mjs
+// EXTERNAL MODULE: ./node_modules/commander/index.js
+var commander = __nccwpck_require__(18909);
+;// CONCATENATED MODULE: ./node_modules/commander/esm.mjs
 
 
 // wrapper to provide named exports for ESM.
@@ -84413,7 +84413,7 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: ./src/model/names.ts
-var names = __nccwpck_require__(85194);
+var names = __nccwpck_require__(81601);
 ;// CONCATENATED MODULE: ./src/revision/ci-context.ts
 /**
  * Pure parsing of the CI environment (GitHub Actions, GitLab CI, or neither) into the facts a
@@ -84570,7 +84570,7 @@ function ciContextFromEnv(environ, readFile = (p) => (0,external_node_fs_.readFi
 }
 
 // EXTERNAL MODULE: ./src/model/errors.ts
-var errors = __nccwpck_require__(93107);
+var errors = __nccwpck_require__(87206);
 ;// CONCATENATED MODULE: ./src/revision/remote-url.ts
 /**
  * Git remote URLs → repository ids (`host[:port]/owner/repo`) and credential-free web URLs.
@@ -85379,11 +85379,11 @@ function commitsBehind(git, base) {
 
 
 // EXTERNAL MODULE: ./src/store/index.ts + 5 modules
-var src_store = __nccwpck_require__(65643);
+var src_store = __nccwpck_require__(56992);
 // EXTERNAL MODULE: ./src/model/index.ts + 4 modules
-var model = __nccwpck_require__(81261);
+var model = __nccwpck_require__(53876);
 // EXTERNAL MODULE: ./src/runner/render.ts + 3 modules
-var render = __nccwpck_require__(28491);
+var render = __nccwpck_require__(88304);
 ;// CONCATENATED MODULE: ./src/orchestrate/run-name-fields.ts
 /**
  * 0.x workflows interpolate `${{ run.name }}` in every string (dstack 0.x `Provider._inject_context`),
@@ -85488,8 +85488,8 @@ async function discoverWorkflowFiles(repoDir) {
     return [...found].sort();
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(53645);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/workflows/source.ts
 /**
  * A parsed workflow file: its YAML document (with positions) and the problems found in it.
@@ -86200,8 +86200,8 @@ function stringList(v) {
     return Array.isArray(v) ? v.filter((x) => typeof x === 'string' || typeof x === 'number').map((s) => String(s).trim()) : [];
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/ajv/dist/ajv.js
-var ajv = __nccwpck_require__(79153);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __nccwpck_require__(42463);
 ;// CONCATENATED MODULE: ./src/workflows/suggest.ts
 /** "did you mean …?" suggestions for misspelt keys, values and workflow names. */
 /** Damerau–Levenshtein distance (optimal string alignment), case-insensitive. */
@@ -86243,7 +86243,7 @@ function didYouMean(word, candidates) {
 }
 
 // EXTERNAL MODULE: ./src/workflows/schemas/common.ts
-var common = __nccwpck_require__(68645);
+var common = __nccwpck_require__(45272);
 ;// CONCATENATED MODULE: ./src/workflows/schemas/workflows-schema.ts
 /**
  * JSON Schema of the seed-era `.dstack/workflows.yaml` (and `.dstack/workflows/*.yaml`), as dstack
@@ -86668,7 +86668,7 @@ function baseSpec(workflow, format, source) {
 const emptyOutcome = () => ({ entries: [], seen: [], skipped: [] });
 
 // EXTERNAL MODULE: ./src/workflows/units.ts
-var units = __nccwpck_require__(40830);
+var units = __nccwpck_require__(48469);
 ;// CONCATENATED MODULE: ./src/workflows/gpu.ts
 
 /** gpuhunt's AcceleratorVendor values; `tpu` and `tt` are dstack's aliases (`GPUSpec._vendor_from_string`) */
@@ -87947,9 +87947,9 @@ function redactEnv(texts) {
 }
 
 // EXTERNAL MODULE: ./src/runner/job-env.ts
-var job_env = __nccwpck_require__(55466);
+var job_env = __nccwpck_require__(33827);
 // EXTERNAL MODULE: ./src/runner/interpolate.ts
-var interpolate = __nccwpck_require__(61748);
+var interpolate = __nccwpck_require__(81013);
 ;// CONCATENATED MODULE: ./src/orchestrate/check-commands.ts
 /**
  * Before anything is stored or launched: every `${{ run.args }}` / `${{ run.name }}` (and node
@@ -88406,7 +88406,7 @@ function defaultWorkRoot(repoId, onCloud, tmp = (0,external_node_os_.tmpdir)(), 
 }
 
 // EXTERNAL MODULE: ./src/model/volume.ts
-var model_volume = __nccwpck_require__(5098);
+var model_volume = __nccwpck_require__(79915);
 ;// CONCATENATED MODULE: ./src/orchestrate/outcome.ts
 
 /**
@@ -88666,7 +88666,7 @@ async function watchAttempt(d) {
 }
 
 // EXTERNAL MODULE: ./src/store/run-store.ts + 2 modules
-var run_store = __nccwpck_require__(10795);
+var run_store = __nccwpck_require__(78282);
 ;// CONCATENATED MODULE: ./src/orchestrate/preflight.ts
 /**
  * Checks of a run request that need no machine, made before the run is submitted, so a bad tag
@@ -88709,7 +88709,7 @@ async function checkTag(store, repoId, tag, force, trusted = true) {
 }
 
 // EXTERNAL MODULE: ./src/report/markdown.ts + 1 modules
-var report_markdown = __nccwpck_require__(12594);
+var report_markdown = __nccwpck_require__(96774);
 ;// CONCATENATED MODULE: ./src/orchestrate/watch-outage.ts
 
 const DEFAULT_WATCH_OUTAGE_MS = 10 * 60_000;
@@ -89936,7 +89936,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(432), __nccwpck_require__.e(745)]).then(__nccwpck_require__.bind(__nccwpck_require__, 76745));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(856)]).then(__nccwpck_require__.bind(__nccwpck_require__, 14856));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
@@ -90318,9 +90318,9 @@ async function saveThenRelease(backend, m, ref, store, d) {
 }
 
 // EXTERNAL MODULE: ./src/store/records.ts + 1 modules
-var records = __nccwpck_require__(40432);
+var records = __nccwpck_require__(80225);
 // EXTERNAL MODULE: ./src/report/node-results.ts
-var node_results = __nccwpck_require__(45088);
+var node_results = __nccwpck_require__(10455);
 ;// CONCATENATED MODULE: ./src/entry/cli-node-status.ts
 
 
@@ -90362,7 +90362,7 @@ async function clusterStatusFromNodes(store, r, last) {
 }
 
 // EXTERNAL MODULE: ./src/report/plain-text.ts
-var plain_text = __nccwpck_require__(29987);
+var plain_text = __nccwpck_require__(6676);
 ;// CONCATENATED MODULE: ./src/entry/cli-views.ts
 
 
@@ -90570,7 +90570,7 @@ async function printRunLogs(store, rec, n, node, follow, io) {
 }
 
 // EXTERNAL MODULE: ./src/model/trust.ts
-var trust = __nccwpck_require__(86496);
+var trust = __nccwpck_require__(23059);
 ;// CONCATENATED MODULE: ./src/report/metrics.ts
 /**
  * Pure: the metrics a job writes to `$DSTACK_METRICS`, and their comparison with a baseline run.
@@ -90995,7 +90995,7 @@ async function resolveBaselineGroup(store, r, ref, o = {}) {
     return { label, view, stale: staleness(view, commits, o, want === 'auto' ? o.baseBranch || r.revision.branch : o.baseBranch) };
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/simple-statistics/dist/simple-statistics.mjs
+;// CONCATENATED MODULE: ./node_modules/simple-statistics/dist/simple-statistics.mjs
 /**
  * When adding a new value to a list, one does not have to necessary
  * recompute the mean of the list in linear time. They can instead use
@@ -96031,8 +96031,8 @@ function zScore(x, mean, standardDeviation) {
 
 //# sourceMappingURL=simple-statistics.mjs.map
 
-// EXTERNAL MODULE: ../../main/node_modules/@stdlib/stats-ttest2/lib/index.js
-var lib = __nccwpck_require__(11683);
+// EXTERNAL MODULE: ./node_modules/@stdlib/stats-ttest2/lib/index.js
+var lib = __nccwpck_require__(39329);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
 ;// CONCATENATED MODULE: ./src/report/group-stats.ts
 /**
@@ -96087,7 +96087,7 @@ function formatP(p) {
 }
 
 // EXTERNAL MODULE: ./src/report/md-escape.ts
-var md_escape = __nccwpck_require__(57044);
+var md_escape = __nccwpck_require__(86109);
 ;// CONCATENATED MODULE: ./src/report/chart.ts
 
 
@@ -96219,9 +96219,9 @@ function bandChart(c) {
 }
 
 // EXTERNAL MODULE: ./src/report/job-report.ts + 2 modules
-var job_report = __nccwpck_require__(22977);
+var job_report = __nccwpck_require__(65383);
 // EXTERNAL MODULE: ./src/report/node-table.ts
-var node_table = __nccwpck_require__(56706);
+var node_table = __nccwpck_require__(41653);
 ;// CONCATENATED MODULE: ./src/report/section.ts
 
 
@@ -97222,7 +97222,7 @@ function registerValidate(program, io, setExit) {
 }
 
 // EXTERNAL MODULE: ./src/backends/aws/check-rows.ts
-var check_rows = __nccwpck_require__(31022);
+var check_rows = __nccwpck_require__(61269);
 ;// CONCATENATED MODULE: ./src/entry/check.ts
 /**
  * `dstack-run check --backend aws` and the action's `mode: check`: the AWS preflight as one row
@@ -97241,7 +97241,7 @@ async function runAwsCheck(c) {
         if (!spec)
             throw new model/* UserError */.yo(`no workflow named ${JSON.stringify(c.workflow)}`, `known: ${loaded.specs.map((s) => s.workflow).join(', ') || 'none'}`);
     }
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(432), __nccwpck_require__.e(745)]).then(__nccwpck_require__.bind(__nccwpck_require__, 76745));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(856)]).then(__nccwpck_require__.bind(__nccwpck_require__, 14856));
     const backend = aws.createAwsBackend(c.aws);
     try {
         return await backend.check({ spec, store: c.store, log: c.log });
@@ -97457,7 +97457,7 @@ function oidcTokenSource(environ) {
         return {
             from: 'the GitHub Actions OIDC token',
             token: async () => {
-                const core = await Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(559)]).then(__nccwpck_require__.bind(__nccwpck_require__, 84559));
+                const core = await Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(421)]).then(__nccwpck_require__.bind(__nccwpck_require__, 96421));
                 return core.getIDToken(STS_AUDIENCE);
             }
         };
@@ -97475,7 +97475,7 @@ async function awsSession(i) {
     if (!i.roleArn?.trim())
         return undefined;
     // loaded only when a role is given: the AWS SDK's STS client costs start-up time
-    const { assertRoleArn, renewingWebIdentityCredentials } = await Promise.all(/* import() */[__nccwpck_require__.e(255), __nccwpck_require__.e(244)]).then(__nccwpck_require__.bind(__nccwpck_require__, 51244));
+    const { assertRoleArn, renewingWebIdentityCredentials } = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(447)]).then(__nccwpck_require__.bind(__nccwpck_require__, 88447));
     const roleArn = assertRoleArn(i.source, i.roleArn);
     const source = i.token ? { from: 'the given token source', token: i.token } : oidcTokenSource(i.environ);
     if (!source) {
@@ -97818,7 +97818,7 @@ function dotenvOutputs(outputs, limit = DOTENV_LIMIT_BYTES, maxVariables = DOTEN
 }
 
 // EXTERNAL MODULE: ./src/report/outputs.ts + 1 modules
-var report_outputs = __nccwpck_require__(73481);
+var report_outputs = __nccwpck_require__(49597);
 ;// CONCATENATED MODULE: ./src/report/typed-outputs.ts
 /** outputs whose value is a number */
 const NUMBER_OUTPUTS = ['exit-code', 'duration', 'attempts', 'nodes', 'cost'];
@@ -98060,7 +98060,7 @@ function githubPullRequestThread(o) {
     if (!owner || !repo)
         throw new Error(`GITHUB_REPOSITORY is ${JSON.stringify(o.repository)}, expected owner/repo`);
     let client;
-    const octokit = () => (client ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(247)]).then(__nccwpck_require__.bind(__nccwpck_require__, 54247)).then((m) => m.getOctokit(o.token, o.baseUrl ? { baseUrl: o.baseUrl } : {})));
+    const octokit = () => (client ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(157)]).then(__nccwpck_require__.bind(__nccwpck_require__, 50157)).then((m) => m.getOctokit(o.token, o.baseUrl ? { baseUrl: o.baseUrl } : {})));
     const issue = { owner, repo, issue_number: o.pullRequest };
     const toComment = (c) => ({ id: String(c.id), body: c.body ?? '', url: c.html_url });
     return {
