@@ -22,7 +22,8 @@ ARTIFACTS_PREFIX="$RUN_PREFIX/artifacts"
 PID_NOTE="${TMPDIR:-/tmp}/dstack-runner-$$.jobpgid"
 
 # ---------- a private work folder ----------
-# WORK_BASE and WORK are created with mode 0700; an existing WORK_BASE must be ours and no symlink
+# WORK_BASE and WORK are created with mode 0700 (WORK_BASE 0711 once a job's user passes through);
+# an existing WORK_BASE must be ours and no symlink
 make_work_dir() {
   local base="$1"
   (umask 077 && mkdir -p "$base") || return 1
@@ -30,7 +31,9 @@ make_work_dir() {
     printf '[dstack] the work root %s is a symbolic link or belongs to another user: refusing to use it\n' "$base" >&2
     return 1
   fi
-  chmod 700 "$base" || return 1
+  # no reading or writing by others; a pass-through (x) another runner on this host opened for its
+  # job's user (jobuser.sh: the nodes of a multi-node run share the work root) is left as it is
+  chmod go-rw "$base" || return 1
   rm -rf "$WORK"
   (umask 077 && mkdir -p "$CODE_DIR" "$RUNNER_DIR") || return 1
   chmod 700 "$WORK" "$CODE_DIR" "$RUNNER_DIR"
