@@ -11,6 +11,8 @@ describe('console output tail', () => {
   it('keeps the last lines, without escapes, control characters, carriage returns or empty lines', () => {
     const text = ['one', '', '\x1b[1;31mred\x1b[0m', 'bell\x07 and tab\tend', 'cr\r', '\x1b[?25hcursor'].join('\r\n')
     expect(consoleTail(b64(text))).toEqual(['one', 'red', 'bell and tab\tend', 'cr', 'cursor'])
+    // an OSC hyperlink or title and bidi/zero-width characters are dropped too (the project's terminal rule)
+    expect(consoleTail(b64('\x1b]8;;https://evil.example\x07link\x1b]8;;\x07 \u202eabc\u200b\n\x1b]0;title\x07x'))).toEqual(['link abc', 'x'])
     expect(consoleTail(b64(Array.from({ length: 100 }, (_, i) => `l${i}`).join('\n')))).toEqual(Array.from({ length: 40 }, (_, i) => `l${i + 60}`))
     expect(consoleTail(b64('a\nb\nc'), 2)).toEqual(['b', 'c'])
     expect(consoleTail('')).toEqual([])

@@ -4,18 +4,18 @@
  */
 import { GetConsoleOutputCommand, type EC2Client } from '@aws-sdk/client-ec2'
 import { errorCode } from './errors.js'
+import { terminalSafe } from '../../report/plain-text.js'
 
 /** how many lines of the console the error keeps */
 export const CONSOLE_TAIL_LINES = 40
 
-/** Pure: the base64 console text → its last `lines` non-empty lines, without control characters or escape sequences */
+/** Pure: the base64 console text → its last `lines` non-empty lines, without control characters, escape sequences or bidi/zero-width characters */
 export function consoleTail(base64: string, lines = CONSOLE_TAIL_LINES): string[] {
   const text = Buffer.from(base64, 'base64').toString('utf8')
-  return text
-    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    .replace(/\r\n?/g, '\n')
+  // the project's one plain-text rule: every escape sequence (CSI, OSC…), control, bidi and zero-width character dropped
+  return terminalSafe(text.replace(/\r\n?/g, '\n'))
     .split('\n')
-    .map((l) => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').trimEnd())
+    .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '')
     .slice(-lines)
 }
