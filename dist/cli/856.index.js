@@ -2788,6 +2788,8 @@ async function checkClusterQuotas(quotas, clusters) {
     return { rows, kept };
 }
 
+// EXTERNAL MODULE: ./src/report/plain-text.ts
+var plain_text = __webpack_require__(6676);
 ;// CONCATENATED MODULE: ./src/backends/aws/console-output.ts
 /**
  * The boot console of an instance that never reached SSM (GetConsoleOutput, Latest): its last lines
@@ -2795,16 +2797,16 @@ async function checkClusterQuotas(quotas, clusters) {
  */
 
 
+
 /** how many lines of the console the error keeps */
 const CONSOLE_TAIL_LINES = 40;
-/** Pure: the base64 console text → its last `lines` non-empty lines, without control characters or escape sequences */
+/** Pure: the base64 console text → its last `lines` non-empty lines, without control characters, escape sequences or bidi/zero-width characters */
 function consoleTail(base64, lines = CONSOLE_TAIL_LINES) {
     const text = Buffer.from(base64, 'base64').toString('utf8');
-    return text
-        .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-        .replace(/\r\n?/g, '\n')
+    // the project's one plain-text rule: every escape sequence (CSI, OSC…), control, bidi and zero-width character dropped
+    return (0,plain_text/* terminalSafe */.k)(text.replace(/\r\n?/g, '\n'))
         .split('\n')
-        .map((l) => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').trimEnd())
+        .map((l) => l.trimEnd())
         .filter((l) => l.trim() !== '')
         .slice(-lines);
 }

@@ -42933,7 +42933,7 @@ function parseBackendName(v) {
 async function createBackend(name, opts = {}) {
     if (name === 'local')
         return new LocalBackend({ detached: opts.detached, environ: opts.environ });
-    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(706)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3706));
+    const aws = await Promise.all(/* import() */[__nccwpck_require__.e(861), __nccwpck_require__.e(204), __nccwpck_require__.e(695)]).then(__nccwpck_require__.bind(__nccwpck_require__, 695));
     return aws.createAwsBackend(opts.aws ?? {});
 }
 
