@@ -2,7 +2,7 @@
  * The trust boundaries of examples/iam (README "Trust boundaries"), checked on the policy files
  * themselves, next to the completeness check of iam-policy.test.ts: the instance role has only what
  * the SSM agent needs, reads only the secret parameter tagged with its own instance, writes only into
- * run folders, and pull requests get roles of their own.
+ * run folders and caches, and pull requests get roles of their own.
  */
 import { describe, it, expect } from '@jest/globals'
 import { readFileSync } from 'node:fs'
@@ -42,8 +42,10 @@ describe.each([
     expect(onEverything.sort()).toEqual([...AGENT].sort())
   })
 
-  it('writes and deletes only in run folders (checkpoints and artifacts are mirrored with sync --delete), never what the CI writes', () => {
-    expect(statementsFor(policy, 's3:PutObject').flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::BUCKET/${prefix}*/runs/*`])
+  it('writes only in run folders and caches (deletes only in run folders: checkpoints and artifacts are mirrored with sync --delete), never what the CI writes', () => {
+    // a trusted role may save both caches; the pull-request role only the untrusted one, which trusted runs never read
+    const caches = prefix ? [`arn:aws:s3:::BUCKET/${prefix}*/untrusted-caches/*`] : ['arn:aws:s3:::BUCKET/*/caches/*', 'arn:aws:s3:::BUCKET/*/untrusted-caches/*']
+    expect(statementsFor(policy, 's3:PutObject').flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::BUCKET/${prefix}*/runs/*`, ...caches])
     expect(statementsFor(policy, 's3:DeleteObject').flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::BUCKET/${prefix}*/runs/*`])
     for (const action of ['s3:PutObject', 's3:DeleteObject']) {
       const denied = statementsFor(policy, action, 'Deny').flatMap((s) => list(s.Resource))

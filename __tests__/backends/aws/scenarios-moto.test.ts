@@ -19,6 +19,7 @@ import { takeViolations } from '../../helpers/aws-model-setup.js'
 import { AwsBackend } from '../../../src/backends/aws/index.js'
 import { checkInstanceProfile } from '../../../src/backends/aws/preflight.js'
 import { S3Store } from '../../../src/store/index.js'
+import { cacheKeys } from '../../../src/store/caches.js'
 import type { MachineInfo, RunSpec, StartRequest } from '../../../src/model/index.js'
 import { motoClients } from './moto-stand-in.js'
 import { spec, virtualClock } from './harness.js'
@@ -255,6 +256,38 @@ describe('the example IAM policies, enforced by moto', () => {
     } finally {
       await moto.relaxIam()
       rmSync(dir, { recursive: true, force: true })
+      s3.destroy()
+    }
+  })
+
+  it('policies enforced: each instance role saves a cache where the runner saves it (the store\'s own cache keys), and the pull-request role only into untrusted-caches/', async () => {
+    const s3 = new S3Client(moto.clientConfig())
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined)
+    const trustedRole = await userWith('instance-caches', examplePolicy('instance-role-policy.json'))
+    const prRole = await userWith('instance-caches-pr', examplePolicy('instance-role-policy-pull-request.json'))
+    const withoutCaches = await userWith('instance-no-cache-statement', examplePolicy('instance-role-policy.json', 'SaveCachesAfterTheJobSucceeded'))
+    const repo = 'github.com/acme/models'
+    // what the runner puts: `<entry>.tar.zst` then `<entry>.json` (runner body cache.sh, keys from the plan)
+    const save = async (keys: MotoCredentials, prefix: string, trusted: boolean) => {
+      const c = new S3Client(moto.clientConfig(keys))
+      const base = `${prefix}/${cacheKeys.entryBase(repo, 'train', '~/.cache/pip', 'pip-abc123', trusted)}`
+      try {
+        await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${base}.tar.zst`, Body: 'archive' }))
+        await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${base}.json`, Body: '{}' }))
+      } finally {
+        c.destroy()
+      }
+    }
+    try {
+      await moto.enforceIam()
+      await save(trustedRole, 'dstack', true)
+      await save(trustedRole, 'dstack', false)
+      await save(prRole, 'pr', false)
+      await expect(save(prRole, 'pr', true)).rejects.toMatchObject({ name: 'AccessDenied' })
+      await expect(save(prRole, 'dstack', false)).rejects.toMatchObject({ name: 'AccessDenied' })
+      await expect(save(withoutCaches, 'dstack', true)).rejects.toMatchObject({ name: 'AccessDenied' })
+    } finally {
+      await moto.relaxIam()
       s3.destroy()
     }
   })
