@@ -36,6 +36,11 @@ export interface ClusterWatchDeps {
   stopGraceMs?: number
   warn: (message: string) => void
   outage?: WatchOutage
+  /**
+   * every node has ended (or the stop grace expired): what they wrote is in the store, so the caller
+   * may release the machines now, beside the last reads of their logs rather than after them
+   */
+  onEnded?: () => void
 }
 
 export interface ClusterWatchResult {
@@ -83,7 +88,19 @@ export class NodeLines {
 
 export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchResult> {
   const ranks = Array.from({ length: d.nodes }, (_, r) => r)
-  const lines = ranks.map((r) => new NodeLines(r, d.emit))
+  // every node's reads run at once (each poll, and finish()): their lines are held, then printed node by node
+  let held: string[][] | undefined
+  const lines = ranks.map((r) => new NodeLines(r, (rank, text) => (held ? held[rank]!.push(text) : d.emit(rank, text))))
+  const inRankOrder = async <T>(f: () => Promise<T>): Promise<T> => {
+    held = ranks.map(() => [])
+    try {
+      return await f()
+    } finally {
+      const out = held
+      held = undefined
+      for (const r of ranks) for (const text of out[r]!) d.emit(r, text)
+    }
+  }
   const followers = ranks.map((r) => new LogFollower(d.store, d.repoId, d.run, d.attempt, (t) => lines[r]!.write(t), r))
   const written: (AttemptStatus | undefined)[] = ranks.map(() => undefined)
   const seen: (string | undefined)[] = ranks.map(() => undefined)
@@ -101,18 +118,27 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
   try {
     for (;;) {
       let printed = 0
+      let moved = false
       try {
-        for (const f of followers) printed += await f.poll()
         if (!d.handle.pollNodes) throw new Error('the backend cannot watch the nodes of a multi-node run')
-        execs = await d.handle.pollNodes()
+        const pollNodes = d.handle.pollNodes.bind(d.handle)
+        // the nodes' logs and the backend's word on them, all at once: a poll takes one round trip, not one per node
+        const [counts, states] = await inRankOrder(() => Promise.all([Promise.all(followers.map((f) => f.poll())), pollNodes()]))
+        printed = counts.reduce((a, b) => a + b, 0)
+        execs = states
+        const reads: Promise<void>[] = []
         for (const r of ranks) {
           const tag = followers[r]!.statusTag
           // a runner that ended wrote its status.json first: read it, even if the listing was older
           const ended = execs[r]!.state === 'ended' && written[r]?.phase !== 'done'
           if (!ended && (tag === undefined || tag === seen[r])) continue
+          // a runner moved on (its code, the job's start, its end): what follows comes soon, so the
+          // loop keeps its fast pace as after a chunk, and sees a short job's end at once
+          if (tag !== seen[r]) moved = true
           seen[r] = tag
-          written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r]
+          reads.push(d.store.readStatus(d.repoId, d.run, d.attempt, r).then((w) => void (written[r] = w ?? written[r]), () => undefined))
         }
+        await Promise.all(reads)
         d.outage?.ok()
       } catch (e) {
         if (!d.outage) throw e
@@ -138,8 +164,10 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
       if (stoppingAt !== undefined && d.now() - stoppingAt > grace) {
         return { ...(await finish()), graceExpired: true }
       }
-      if (printed > 0) outputAt = d.now()
-      wait = nextWaitMs(wait, printed, d.pace, d.now() - outputAt)
+      // a node uploading what its job left prints nothing, but every node is billed until the last is done
+      const finishing = ranks.some((r) => written[r]?.phase === 'uploading')
+      if (printed > 0 || moved || finishing) outputAt = d.now()
+      wait = nextWaitMs(wait, printed > 0 || finishing ? 1 : 0, d.pace, d.now() - outputAt)
       await waker.wait(wait)
     }
     return finish()
@@ -149,11 +177,16 @@ export async function watchCluster(d: ClusterWatchDeps): Promise<ClusterWatchRes
   }
 
   async function finish(): Promise<ClusterWatchResult> {
-    for (const r of ranks) {
-      await followers[r]!.drain().catch((e: Error) => d.warn(`reading the log of node ${r}: ${e.message}`))
+    d.onEnded?.()
+    const warnings: string[] = []
+    await inRankOrder(() => Promise.all(ranks.map(async (r) => {
+      const final = written[r]?.phase === 'done'
+      await followers[r]!.drain().catch((e: Error) => void warnings.push(`reading the log of node ${r}: ${e.message}`))
       lines[r]!.flush()
-      written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r]
-    }
+      // a status.json read as `done` is the runner's last word: no need to read it again
+      if (!final) written[r] = (await d.store.readStatus(d.repoId, d.run, d.attempt, r).catch(() => undefined)) ?? written[r]
+    })))
+    for (const w of warnings) d.warn(w)
     return { nodes: views(), trigger }
   }
 }

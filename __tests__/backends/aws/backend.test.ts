@@ -3,8 +3,10 @@ import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DescribeInstanceTypesCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { CreatePlacementGroupCommand, DescribeInstanceTypesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { CancelCommandCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
 import { GetProductsCommand } from '@aws-sdk/client-pricing'
 import { AwsBackend, createAwsBackend } from '../../../src/backends/aws/index.js'
@@ -37,6 +39,34 @@ beforeEach(() => {
   clock = virtualClock()
 })
 afterEach(() => cloud.restore())
+
+type Sendable = { prototype: { send: (...a: unknown[]) => Promise<unknown> } }
+
+/**
+ * Holds each answer of the command `held` until every command of `partners` has been sent (or 10,000
+ * turns of the event loop passed: one after the other, they would never be), and records what had
+ * been sent by then. Wraps the mocked clients' send, so each call still gets the fake's answer.
+ */
+function holdUntilSent(held: string, partners: string[]): { sentBy: string[][]; restore: () => void } {
+  const sent: string[] = []
+  const sentBy: string[][] = []
+  const undo: (() => void)[] = []
+  for (const C of [EC2Client, STSClient, IAMClient, ServiceQuotasClient] as unknown as Sendable[]) {
+    const inner = C.prototype.send
+    C.prototype.send = async function (this: unknown, ...args: unknown[]) {
+      const name = (args[0] as { constructor: { name: string } }).constructor.name.replace(/Command$/, '')
+      sent.push(name)
+      if (name === held) {
+        const missing = () => partners.some((p, i) => sent.filter((x) => x === p).length < partners.slice(0, i + 1).filter((x) => x === p).length)
+        for (let turn = 0; turn < 10_000 && missing(); turn++) await new Promise((r) => setImmediate(r))
+        sentBy.push([...sent])
+      }
+      return inner.apply(this, args)
+    }
+    undo.push(() => void (C.prototype.send = inner))
+  }
+  return { sentBy, restore: () => undo.reverse().forEach((u) => u()) }
+}
 
 function backend(o: Record<string, unknown> = {}): AwsBackend {
   return new AwsBackend({ region: 'us-east-1', instanceProfile: 'dstack-runner', now: clock.now, sleep: clock.sleep, random: () => 0.5, pollMinIntervalMs: 0, env: {}, ...o })
@@ -110,6 +140,72 @@ describe('AwsBackend (scripted instance)', () => {
     const h2 = await b.start(request({ spec: s, store, attempt: 2 }))
     expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(2)
     await h2.release()
+  })
+
+  it('the preflight\'s checks go side by side: the instance profile and the network are asked before the credentials answer', async () => {
+    const gate = holdUntilSent('GetCallerIdentity', ['GetInstanceProfile', 'DescribeVpcs'])
+    try {
+      const h = await backend().start(request())
+      await h.release()
+    } finally {
+      gate.restore()
+    }
+    expect(gate.sentBy[0]).toEqual(expect.arrayContaining(['GetInstanceProfile', 'DescribeVpcs']))
+  })
+
+  it('the vCPU quotas are read at once: the spot and on-demand quotas are both asked before either answers', async () => {
+    const gate = holdUntilSent('GetServiceQuota', ['GetServiceQuota', 'GetServiceQuota'])
+    try {
+      const h = await backend().start(request())
+      await h.release()
+    } finally {
+      gate.restore()
+    }
+    expect(gate.sentBy[0]!.filter((n) => n === 'GetServiceQuota')).toHaveLength(2)
+  })
+
+  it('the quotas do not wait for the preflight: they are asked before the instance role\'s simulation answers', async () => {
+    const gate = holdUntilSent('SimulatePrincipalPolicy', ['GetServiceQuota'])
+    try {
+      const h = await backend().start(request())
+      await h.release()
+    } finally {
+      gate.restore()
+    }
+    expect(gate.sentBy[0]).toContain('GetServiceQuota')
+  })
+
+  it('a cluster: prepare() starts its search early and start() takes it; its placement group and security group, and the group\'s two rules, are created side by side', async () => {
+    const b = backend()
+    const s = spec({ nodes: 2, artifacts: [] })
+    const store = { kind: 's3' as const, bucket: 'bkt', prefix: 'p' }
+    b.prepare(s, store)
+    await new Promise((r) => setImmediate(r))
+    expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+    const groups = holdUntilSent('CreatePlacementGroup', ['CreateSecurityGroup'])
+    let rules: ReturnType<typeof holdUntilSent> | undefined
+    try {
+      rules = holdUntilSent('AuthorizeSecurityGroupIngress', ['AuthorizeSecurityGroupEgress'])
+      const req = request({ spec: s, store })
+      const h = await b.start(req)
+      expect(h.machines).toHaveLength(2)
+      // the early search was taken, with its log lines
+      expect(cloud.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1)
+      expect(cloud.ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(1)
+      expect(req.lines.find((l) => /^AMI ami-/.test(l))).toBeDefined()
+      // the log still names the placement group before the security group
+      const pg = req.lines.findIndex((l) => l.startsWith('created cluster placement group'))
+      const sg = req.lines.findIndex((l) => l.startsWith('created security group'))
+      expect(pg).toBeGreaterThanOrEqual(0)
+      expect(sg).toBeGreaterThan(pg)
+      await h.release()
+    } finally {
+      rules?.restore()
+      groups.restore()
+    }
+    expect(groups.sentBy[0]).toContain('CreateSecurityGroup')
+    expect(rules!.sentBy[0]).toContain('AuthorizeSecurityGroupEgress')
+    expect(cloud.ec2.commandCalls(CreatePlacementGroupCommand)).toHaveLength(1)
   })
 
   it('prepare() for one spec is not used by the start of another, and its failure surfaces in the start that takes it', async () => {

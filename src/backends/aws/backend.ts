@@ -15,7 +15,7 @@ import { renderBootstrap, renderStopScript, secretEnvPayload, secretParameterNam
 import { describeCandidate, findCandidates, type Candidate } from './candidates.js'
 import { cleanupExpiredGroupsIn, cleanupExpiredIn, cleanupStaleSecretsIn } from './cleanup.js'
 import { releaseRecordedCluster, isClusterNode } from './cluster-release.js'
-import { clusterCheckRows, startCluster } from './cluster-start.js'
+import { clusterCheckRows, searchClusters, startCluster, type ClusterSearch } from './cluster-start.js'
 import { readConsoleTail } from './console-output.js'
 import { keptUntil, sessionCommand } from './keep.js'
 import { ExpiredCredentialsError, rethrowExpired } from './expired-credentials.js'
@@ -81,19 +81,18 @@ export class AwsBackend implements Backend {
     const expired = (e: unknown, what: string, id?: string): never => rethrowExpired(e, credentialsSince, o.now(), what, id)
 
     const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries }
+    // the search prepare() started for this spec while the run was being set up, else one now
+    const early = this.prepared?.spec === spec && !preferOnDemand ? this.prepared : undefined
+    this.prepared = undefined
+    early?.log.attach(log)
     if (spec.nodes > 1) {
-      return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what) })
+      return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what), ...(early?.kind === 'cluster' ? { early: early.result } : {}) })
     }
     let candidates: Candidate[]
     let plan: AmiPlan
-    // the search prepare() started for this spec while the run was being set up, else one now
-    const early = this.prepared
-    this.prepared = undefined
     try {
-      if (early && early.spec === spec && !preferOnDemand) {
-        early.log.attach(log)
-        ;({ plan, candidates } = await early.result)
-      } else ({ plan, candidates } = await this.searchCandidates(spec, regions, preferOnDemand, catalog))
+      if (early?.kind === 'single') ({ plan, candidates } = await early.result)
+      else ({ plan, candidates } = await this.searchCandidates(spec, regions, preferOnDemand, catalog))
     } catch (e) {
       return expired(e, 'checking the account and listing instance types and prices')
     }
@@ -184,6 +183,7 @@ export class AwsBackend implements Backend {
         const execTimeout = spec.maxDurationSec + o.marginSec
         if (execTimeout > MAX_EXECUTION_TIMEOUT && !req.detached) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`)
         const attemptFolder = fullKey(store.prefix, req.runnerScriptKey).replace(/[^/]+$/, '')
+        await req.runnerScriptStored // the bootstrap fetches runner.sh: it must be in the store first
         const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: [id],
@@ -223,7 +223,7 @@ export class AwsBackend implements Backend {
   }
 
   /** the search prepare() started, taken by the next start() of the same spec */
-  private prepared: { spec: RunSpec; result: Promise<{ plan: AmiPlan; candidates: Candidate[] }>; log: DeferredLog } | undefined
+  private prepared: ({ kind: 'single'; result: Promise<{ plan: AmiPlan; candidates: Candidate[] }> } | { kind: 'cluster'; result: Promise<ClusterSearch> }) & { spec: RunSpec; log: DeferredLog } | undefined
 
   /**
    * Starts what a launch of `spec` reads before RunInstances (the AMI, the account preflight, the
@@ -232,13 +232,21 @@ export class AwsBackend implements Backend {
    * instead of asking again. Reads only; a failure surfaces in that start().
    */
   prepare(spec: RunSpec, store: StoreLocation): void {
-    if (spec.nodes > 1 || store.kind !== 's3') return
+    if (store.kind !== 's3') return
     const o = this.options
     const log = deferredLog()
     const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log: log.log, retries: o.throttleRetries }
-    const result = this.searchCandidates(spec, runRegions(o.regions, spec.regions), false, catalog)
+    const regions = runRegions(o.regions, spec.regions)
+    if (spec.nodes > 1) {
+      // a cluster's too: its AMIs, preflight, candidates and quotas (cluster-start.ts searchClusters)
+      const result = searchClusters(o, spec, { regions, preferOnDemand: false, catalog, preflightEnvironment: (r) => this.preflightEnvironment(r, log.log), log: log.log })
+      result.catch(() => undefined) // taken by start()
+      this.prepared = { kind: 'cluster', spec, result, log }
+      return
+    }
+    const result = this.searchCandidates(spec, regions, false, catalog)
     result.catch(() => undefined) // taken by start()
-    this.prepared = { spec, result, log }
+    this.prepared = { kind: 'single', spec, result, log }
   }
 
   /** the run store, for the instance catalogue cache (none when it cannot be opened) */
@@ -260,21 +268,26 @@ export class AwsBackend implements Backend {
     const planned = planAmis(o.clientFactory, regions, o.ami, spec.resources)
     const find = (p: AmiPlan, rs: string[]) => findCandidates(o.clientFactory, spec, { regions: rs, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => p.arch.get(r) ?? 'x86', typeCheck: p.typeCheck, catalog, log })
     const found = planned.then((p) => find(p, regions))
-    preflight.catch(() => undefined) // awaited below, after the AMIs
-    found.catch(() => undefined) // awaited below, after the preflight
+    // the quotas of the candidates found do not wait for the preflight either
+    const quotas = (c: Candidate[]) => checkQuotas((r) => o.clientFactory.quotas(r), c)
+    const quoted = o.preflight ? found.then(quotas) : undefined
+    for (const p of [preflight, found, quoted]) p?.catch(() => undefined) // awaited below, in order
     const plan = await planned
     for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
     const launchRegions = await preflight
     let candidates: Candidate[]
-    if (launchRegions.length === regions.length) candidates = await found
-    else {
+    let q: Awaited<ReturnType<typeof quotas>> | undefined
+    if (launchRegions.length === regions.length) {
+      candidates = await found
+      q = await quoted
+    } else {
       // a region left out by the preflight: its candidates go, and when that leaves none (or its own
       // search failed) the search of the regions left gives the answer, as it would have alone
       const kept = await found.then((all) => all.filter((c) => launchRegions.includes(c.region)), () => [])
       candidates = kept.length ? kept : await find(plan, launchRegions)
+      if (o.preflight) q = await quotas(candidates)
     }
-    if (o.preflight) {
-      const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates)
+    if (q) {
       for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
       if (q.kept.length === 0) throw new QuotaError(`no candidate fits the vCPU quotas of this account:\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
       if (q.kept.length < candidates.length) log(`preflight: ${candidates.length - q.kept.length} candidate(s) need more vCPUs than their quota allows and were dropped`)
@@ -315,16 +328,25 @@ export class AwsBackend implements Backend {
     const o = this.options
     const first = regions[0] ?? o.regions[0] ?? 'us-east-1'
     const rows: CheckRow[] = []
-    const who = await checkCredentials(o.clientFactory.sts(first), first)
-    rows.push(who.row)
-    if (who.row.status === 'fail') return { rows, usable: [] }
-    const profile = await checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, who.arn)
-    rows.push(...profile.rows)
-    const usable: string[] = []
-    for (const region of regions) {
+    // the checks do not wait for each other (each is one to three round trips; the launch waits for
+    // the slowest, not their sum); the rows keep their order: credentials, profile, each region
+    const whoP = checkCredentials(o.clientFactory.sts(first), first)
+    const profileP = checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, whoP.then((w) => w.arn))
+    const netP = regions.map(async (region) => {
       const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: [...o.securityGroupIds, ...(o.clusterSecurityGroupId ? [o.clusterSecurityGroupId] : [])], keyName: o.keyName })
       // without a public address: SSM, SSM messages, EC2 messages and S3 through endpoints or NAT
       if (!o.publicIp) net.push(...(await checkPrivateReach(o.clientFactory.ec2(region), region, o.subnetIds)))
+      return net
+    })
+    for (const p of [profileP, ...netP]) p.catch(() => undefined) // awaited below, unless the credentials failed
+    const who = await whoP
+    rows.push(who.row)
+    if (who.row.status === 'fail') return { rows, usable: [] }
+    const profile = await profileP
+    rows.push(...profile.rows)
+    const usable: string[] = []
+    for (const [i, region] of regions.entries()) {
+      const net = await netP[i]!
       rows.push(...net)
       if (!net.some((r) => r.status === 'fail')) usable.push(region)
     }

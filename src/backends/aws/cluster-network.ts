@@ -54,8 +54,12 @@ export async function createClusterSecurityGroup(ec2: EC2Client, g: { name: stri
   if (!id) throw new Error(`CreateSecurityGroup returned no group id for ${g.name}`)
   const self = [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: id, Description: 'dstack: the nodes of one run' }] }]
   try {
-    await allowOnce(() => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: self })))
-    await allowOnce(() => ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: self })))
+    // both rules at once: neither waits for the other
+    const rules = await Promise.allSettled([
+      allowOnce(() => ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: self }))),
+      allowOnce(() => ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: self })))
+    ])
+    for (const rule of rules) if (rule.status === 'rejected') throw rule.reason
   } catch (e) {
     await ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })).catch(() => undefined)
     throw e

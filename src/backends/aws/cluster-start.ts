@@ -42,6 +42,51 @@ export interface ClusterStartContext {
   /** `prefix` + key, as the bootstrap fetches it */
   fullKey: (key: string) => string
   cancelled: (what: string) => Error
+  /** the search prepare() started while the run was being set up (its log lines already attached) */
+  early?: Promise<ClusterSearch>
+}
+
+export interface ClusterSearch {
+  plan: AmiPlan
+  clusters: ClusterCandidate[]
+}
+
+/**
+ * The AMIs, the account's preflight, the ranked cluster candidates and their vCPU quotas: what a
+ * cluster's launch reads before its first call that creates anything. The AMIs, the preflight and
+ * the candidates do not wait for each other (each is a few AWS round trips); their errors still
+ * come in that order: AMI, preflight, candidates, quotas.
+ */
+export async function searchClusters(o: ResolvedAwsOptions, spec: RunSpec, f: { regions: string[]; preferOnDemand: boolean; catalog: CatalogDeps; preflightEnvironment: (regions: string[]) => Promise<string[]>; log: (l: string) => void }): Promise<ClusterSearch> {
+  const preflight = o.preflight ? f.preflightEnvironment(f.regions) : Promise.resolve(f.regions)
+  const planned = planAmis(o.clientFactory, f.regions, o.ami, spec.resources)
+  const find = (plan: AmiPlan, regions: string[]) => findClusters(o, spec, { regions, plan, catalog: f.catalog, preferOnDemand: f.preferOnDemand, log: f.log })
+  const found = planned.then((p) => find(p, f.regions))
+  // the quotas of the clusters found do not wait for the preflight either
+  const quotas = (c: ClusterCandidate[]) => checkClusterQuotas((r) => o.clientFactory.quotas(r), c)
+  const quoted = o.preflight ? found.then(quotas) : undefined
+  for (const p of [preflight, found, quoted]) p?.catch(() => undefined) // awaited below, in order
+  const plan = await planned
+  for (const [region, ami] of plan.amis) f.log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
+  const regions = await preflight
+  let clusters: ClusterCandidate[]
+  let q: Awaited<ReturnType<typeof quotas>> | undefined
+  if (regions.length === f.regions.length) {
+    clusters = await found
+    q = await quoted
+  } else {
+    // a region the preflight left out: its clusters go; none left (or the search failed) → the search of the regions left
+    const kept = await found.then((all) => all.filter((c) => regions.includes(c.region)), () => [])
+    clusters = kept.length ? kept : await find(plan, regions)
+    if (o.preflight) q = await quotas(clusters)
+  }
+  if (q) {
+    for (const r of q.rows.filter((x) => x.status !== 'ok')) f.log(`preflight: ${formatRows([r])}`)
+    if (q.kept.length === 0) throw new QuotaError(`no cluster of ${spec.nodes} nodes fits the vCPU quotas of this account (every node counts):\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
+    if (q.kept.length < clusters.length) f.log(`preflight: ${clusters.length - q.kept.length} cluster candidate(s) need more vCPUs than their quota allows and were dropped`)
+    clusters = q.kept
+  }
+  return { plan, clusters }
 }
 
 
@@ -61,17 +106,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
   let plan: AmiPlan
   let clusters: ClusterCandidate[]
   try {
-    plan = await planAmis(o.clientFactory, x.regions, o.ami, spec.resources)
-    for (const [region, ami] of plan.amis) log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`)
-    const regions = o.preflight ? await x.preflightEnvironment(x.regions) : x.regions
-    clusters = await findClusters(o, spec, { regions, plan, catalog: x.catalog, preferOnDemand: x.preferOnDemand, log })
-    if (o.preflight) {
-      const q = await checkClusterQuotas((r) => o.clientFactory.quotas(r), clusters)
-      for (const r of q.rows.filter((x) => x.status !== 'ok')) log(`preflight: ${formatRows([r])}`)
-      if (q.kept.length === 0) throw new QuotaError(`no cluster of ${spec.nodes} nodes fits the vCPU quotas of this account (every node counts):\n${formatRows(q.rows.filter((r) => r.status === 'fail'))}`)
-      if (q.kept.length < clusters.length) log(`preflight: ${clusters.length - q.kept.length} cluster candidate(s) need more vCPUs than their quota allows and were dropped`)
-      clusters = q.kept
-    }
+    ;({ plan, clusters } = await (x.early ?? searchClusters(o, spec, { regions: x.regions, preferOnDemand: x.preferOnDemand, catalog: x.catalog, preflightEnvironment: x.preflightEnvironment, log })))
   } catch (e) {
     return expired(e, 'checking the account and listing instance types and prices')
   }
@@ -106,31 +141,40 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       const ec2 = r.ec2
       const ami = plan.amis.get(c.region)!
 
-      // the network of this try: the zone's placement group, the VPC's security group
+      // the network of this try: the zone's placement group and the VPC's security group, created
+      // at once (neither waits for the other); a failure of either is the try's, the placement
+      // group's first, and whatever was created is deleted with the attempt
       const pg = placementGroupName(req.repoId, req.runName, req.attempt, c.zone)
-      if (!r.placementGroups.includes(pg)) {
+      const created: string[] = []
+      const placement = (async () => {
+        if (r.placementGroups.includes(pg)) return
         r.placementGroups.push(pg) // before the call: a lost response must not leave it behind
         await createPlacementGroup(ec2, pg, resourceTags).catch((e: unknown) => {
           throw clusterNetworkError(e, `creating the placement group ${pg}`, c.region)
         })
-        log(`created cluster placement group ${pg}`)
-      }
-      let createdSg: string | undefined
-      if (!o.clusterSecurityGroupId) {
+        created.unshift(`created cluster placement group ${pg}`)
+      })()
+      const security = (async (): Promise<string | undefined> => {
+        if (o.clusterSecurityGroupId) return undefined
         const subnetKey = `${c.region}|${c.subnetId ?? ''}`
         if (!vpcs.has(subnetKey)) vpcs.set(subnetKey, await vpcOfSubnet(ec2, c.subnetId))
         const vpc = vpcs.get(subnetKey)
         const key = `${c.region}|${vpc ?? 'default'}`
-        createdSg = securityGroups.get(key)
-        if (!createdSg) {
-          createdSg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags }).catch((e: unknown) => {
-            throw clusterNetworkError(e, 'creating the security group of the nodes', c.region)
-          })
-          securityGroups.set(key, createdSg)
-          r.securityGroups.push(createdSg)
-          log(`created security group ${createdSg} (all traffic between the nodes)`)
-        }
-      }
+        const known = securityGroups.get(key)
+        if (known) return known
+        const sg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags }).catch((e: unknown) => {
+          throw clusterNetworkError(e, 'creating the security group of the nodes', c.region)
+        })
+        securityGroups.set(key, sg)
+        r.securityGroups.push(sg)
+        created.push(`created security group ${sg} (all traffic between the nodes)`)
+        return sg
+      })()
+      const [placed, secured] = await Promise.allSettled([placement, security])
+      for (const line of created) log(line)
+      if (placed.status === 'rejected') throw placed.reason
+      if (secured.status === 'rejected') throw secured.reason
+      const createdSg = secured.value
       const net = { placementGroup: pg, securityGroupIds: [...o.securityGroupIds, (o.clusterSecurityGroupId ?? createdSg)!], ...(createdSg ? { createdSecurityGroup: createdSg } : {}), efa: o.efa }
 
       // every node group, all or nothing; each node is reported (onMachine) as soon as it exists
@@ -216,6 +260,7 @@ export async function startCluster(o: ResolvedAwsOptions, req: StartRequest, x: 
       if (execTimeout > MAX_EXECUTION_TIMEOUT) log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runners at 48 h`)
       const scriptKey = x.fullKey(req.runnerScriptKey)
       const attemptFolder = scriptKey.replace(/[^/]+$/, '')
+      await req.runnerScriptStored // every node's bootstrap fetches runner.sh: it must be in the store first
       const ids = machines.map((m) => m.id)
       const bootstrap = renderBootstrap({
         bucket: store.bucket,
@@ -268,10 +313,8 @@ async function nodeMachines(instances: LaunchedInstance[], cand: Candidate, firs
 /** every cluster candidate of a multi-node spec, ranked (UserError when no zone fits every group) */
 export async function findClusters(o: ResolvedAwsOptions, spec: RunSpec, f: { regions: string[]; plan: AmiPlan; catalog: CatalogDeps; preferOnDemand: boolean; log: (l: string) => void }): Promise<ClusterCandidate[]> {
   const groups = nodeGroups(spec)
-  const perGroup = []
-  for (const g of groups) {
-    perGroup.push(await findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions: f.regions, subnetIds: o.subnetIds, preferOnDemand: f.preferOnDemand, archFor: (r) => f.plan.arch.get(r) ?? 'x86', typeCheck: f.plan.typeCheck, catalog: f.catalog, log: f.log }))
-  }
+  // each group's candidates at once (the catalogue and prices come from one cache)
+  const perGroup = await Promise.all(groups.map((g) => findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions: f.regions, subnetIds: o.subnetIds, preferOnDemand: f.preferOnDemand, archFor: (r) => f.plan.arch.get(r) ?? 'x86', typeCheck: f.plan.typeCheck, catalog: f.catalog, log: f.log })))
   const clusters = clusterCandidates(groups, perGroup, { preferOnDemand: f.preferOnDemand })
   if (clusters.length === 0) throw new UserError(`no zone offers an instance type for every node group (${groups.map((g) => g.name ?? `${g.nodes} nodes`).join(', ')}) in the same market`, 'allow more instance_types, zones or regions, or make the groups\' resources less different')
   return clusters

@@ -89,11 +89,14 @@ export async function roleArnOf(iam: IAMClient, callerArn: string): Promise<stri
  * The instance profile exists, has a role, and the CI principal may pass that role; returns the
  * role it found (for checkInstanceRole).
  */
-export async function checkInstanceProfile(iam: IAMClient, profile: string | undefined, callerArn: string | undefined): Promise<{ rows: CheckRow[]; roleArn?: string }> {
+export async function checkInstanceProfile(iam: IAMClient, profile: string | undefined, callerArn: string | undefined | Promise<string | undefined>): Promise<{ rows: CheckRow[]; roleArn?: string }> {
   const check = 'instance profile'
   if (!profile) {
     return { rows: [{ check, status: 'warn', detail: 'none given', fix: 'set `instance-profile` to a profile whose role has AmazonSSMManagedInstanceCore and access to the store (examples/iam/instance-role-policy.json); without one the instance cannot register with SSM unless Default Host Management is set up' }] }
   }
+  // the caller's role (iam:GetRole) does not wait for the profile's: both are on the way to the simulation
+  const principalOf = Promise.resolve(callerArn).then((arn) => (arn ? roleArnOf(iam, arn) : undefined))
+  principalOf.catch(() => undefined) // awaited below, when the profile has a role
   const name = profile.startsWith('arn:') ? profile.split('/').pop()! : profile
   let roleArn: string | undefined
   try {
@@ -106,10 +109,10 @@ export async function checkInstanceProfile(iam: IAMClient, profile: string | und
     return { rows: [couldNotCheck(check, e, `check that the instance profile ${name} exists: aws iam get-instance-profile --instance-profile-name ${name}`)] }
   }
   const rows: CheckRow[] = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }]
-  if (!callerArn) return { rows, roleArn }
   const passCheck = 'pass the instance role'
   try {
-    const principal = await roleArnOf(iam, callerArn)
+    const principal = await principalOf
+    if (!principal) return { rows, roleArn }
     // RunInstances passes the role to EC2: real AWS evaluates PassRole with iam:PassedToService
     const sim = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: principal, ActionNames: ['iam:PassRole'], ResourceArns: [roleArn], ContextEntries: PASSED_TO_EC2 }))
     const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown'
@@ -181,6 +184,36 @@ function quotaCode(c: Candidate): { code: string; name: string } | undefined {
 }
 
 /** a quota that could not be read: not allowed, not there (a region without it), or another error */
+interface QuotaWanted {
+  region: string
+  market: string
+  quota: { code: string; name: string }
+  /** the fewest vCPUs a candidate under this quota needs, and that in words */
+  smallest: number
+  needs: string
+}
+
+/** each quota read from Service Quotas at once (one round trip for all), one row each in `wanted`'s order; a quota that cannot be read has no limit */
+async function readQuotas(quotas: (region: string) => ServiceQuotasClient, wanted: Map<string, QuotaWanted>): Promise<{ rows: CheckRow[]; limits: Map<string, number | undefined> }> {
+  const read = await Promise.all([...wanted].map(async ([key, w]) => {
+    const check = `${w.market} vCPU quota in ${w.region}`
+    const q = w.quota
+    try {
+      const out = await quotas(w.region).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: q.code }))
+      const value = out.Quota?.Value
+      const row: CheckRow = value === undefined
+        ? { check, status: 'warn', detail: `${q.name} (${q.code}): no value` }
+        : value < w.smallest
+          ? { check, status: 'fail', detail: `${q.name} (${q.code}) is ${value} vCPUs; ${w.needs}`, fix: `request at least ${w.smallest}: ${quotaConsoleUrl(q.code, w.region)}` }
+          : { check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` }
+      return { key, value, row }
+    } catch (e) {
+      return { key, value: undefined, row: quotaErrorRow(check, q, w.region, e) }
+    }
+  }))
+  return { rows: read.map((r) => r.row), limits: new Map(read.map((r) => [r.key, r.value])) }
+}
+
 function quotaErrorRow(check: string, q: { code: string; name: string }, region: string, e: unknown): CheckRow {
   if (DENIED.test(errorCode(e))) return denied(check, e, 'servicequotas:GetServiceQuota')
   if (errorCode(e) === 'NoSuchResourceException') {
@@ -195,27 +228,16 @@ function quotaErrorRow(check: string, q: { code: string; name: string }, region:
  * read keeps its candidates (the launch then says what failed).
  */
 export async function checkQuotas(quotas: (region: string) => ServiceQuotasClient, candidates: Candidate[]): Promise<{ rows: CheckRow[]; kept: Candidate[] }> {
-  const limits = new Map<string, number | undefined>()
-  const rows: CheckRow[] = []
+  const wanted = new Map<string, QuotaWanted>()
   for (const c of candidates) {
     const q = quotaCode(c)
     if (!q) continue
     const key = `${c.region}|${q.code}`
-    if (limits.has(key)) continue
+    if (wanted.has(key)) continue
     const smallest = Math.min(...candidates.filter((x) => x.region === c.region && quotaCode(x)?.code === q.code).map((x) => x.vcpus))
-    const check = `${c.market} vCPU quota in ${c.region}`
-    try {
-      const out = await quotas(c.region).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: q.code }))
-      const value = out.Quota?.Value
-      limits.set(key, value)
-      if (value === undefined) rows.push({ check, status: 'warn', detail: `${q.name} (${q.code}): no value` })
-      else if (value < smallest) rows.push({ check, status: 'fail', detail: `${q.name} (${q.code}) is ${value} vCPUs; the smallest matching type needs ${smallest}`, fix: `request at least ${smallest}: ${quotaConsoleUrl(q.code, c.region)}` })
-      else rows.push({ check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` })
-    } catch (e) {
-      limits.set(key, undefined)
-      rows.push(quotaErrorRow(check, q, c.region, e))
-    }
+    wanted.set(key, { region: c.region, market: c.market, quota: q, smallest, needs: `the smallest matching type needs ${smallest}` })
   }
+  const { rows, limits } = await readQuotas(quotas, wanted)
   const kept = candidates.filter((c) => {
     const q = quotaCode(c)
     const limit = q ? limits.get(`${c.region}|${q.code}`) : undefined
@@ -298,27 +320,16 @@ export function clusterQuotaNeeds(c: ClusterCandidate): Map<string, { need: numb
  * quota that cannot be read keeps them (the launch then says what failed).
  */
 export async function checkClusterQuotas(quotas: (region: string) => ServiceQuotasClient, clusters: ClusterCandidate[]): Promise<{ rows: CheckRow[]; kept: ClusterCandidate[] }> {
-  const limits = new Map<string, number | undefined>()
-  const rows: CheckRow[] = []
+  const wanted = new Map<string, QuotaWanted>()
   const needs = clusters.map((c) => clusterQuotaNeeds(c))
   for (const [i, c] of clusters.entries()) {
     for (const [key, { quota }] of needs[i]!) {
-      if (limits.has(key)) continue
+      if (wanted.has(key)) continue
       const smallest = Math.min(...needs.map((n) => n.get(key)?.need ?? Infinity))
-      const check = `${c.market} vCPU quota in ${c.region}`
-      try {
-        const out = await quotas(c.region).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: quota.code }))
-        const value = out.Quota?.Value
-        limits.set(key, value)
-        if (value === undefined) rows.push({ check, status: 'warn', detail: `${quota.name} (${quota.code}): no value` })
-        else if (value < smallest) rows.push({ check, status: 'fail', detail: `${quota.name} (${quota.code}) is ${value} vCPUs; the smallest matching cluster needs ${smallest} (${c.nodes} nodes)`, fix: `request at least ${smallest}: ${quotaConsoleUrl(quota.code, c.region)}` })
-        else rows.push({ check, status: 'ok', detail: `${quota.name} (${quota.code}) is ${value} vCPUs` })
-      } catch (e) {
-        limits.set(key, undefined)
-        rows.push(quotaErrorRow(check, quota, c.region, e))
-      }
+      wanted.set(key, { region: c.region, market: c.market, quota, smallest, needs: `the smallest matching cluster needs ${smallest} (${c.nodes} nodes)` })
     }
   }
+  const { rows, limits } = await readQuotas(quotas, wanted)
   const kept = clusters.filter((_, i) => [...needs[i]!].every(([key, { need }]) => {
     const limit = limits.get(key)
     return limit === undefined || need <= limit
