@@ -101,19 +101,23 @@ describe('checked before any work starts', () => {
       }
     }
     const runStore = new ScriptlessStore(new FolderStore(store))
-    await expect(
-      runWorkflow({
-        repoDir: repo.dir,
-        workflow: 'train',
-        args: [],
-        environ: process.env,
-        backend: new LocalBackend(),
-        store: runStore,
-        storeLocation: { kind: 'folder', root: store },
-        signal: new AbortController().signal,
-        emit: () => undefined
-      })
-    ).rejects.toThrow(/EROFS/)
+    const mark = join(root, 'late-mark')
+    // the launch goes beside the runner script's write: the attempt fails with the write's error, and the job never runs
+    const ended = await runWorkflow({
+      repoDir: repo.dir,
+      workflow: 'train',
+      args: [],
+      environ: { ...process.env, MARK: mark },
+      env: { MARK: mark },
+      backend: new LocalBackend(),
+      store: runStore,
+      storeLocation: { kind: 'folder', root: store },
+      signal: new AbortController().signal,
+      emit: () => undefined
+    })
+    expect(ended).toMatchObject({ status: 'failed', reason: expect.stringContaining('EROFS') })
+    expect(ended.attempts[0]).toMatchObject({ status: 'failed', reason: expect.stringContaining('EROFS') })
+    expect(existsSync(mark)).toBe(false)
     const [rec] = await runStore.listRuns(REPO_ID)
     expect(rec).toMatchObject({ status: 'failed', reason: expect.stringContaining('EROFS') })
   })

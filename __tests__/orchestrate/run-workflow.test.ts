@@ -137,6 +137,45 @@ describe('runWorkflow', () => {
     expect(order).toEqual(['prepare train', 'snapshot'])
   })
 
+  it('names and records the run while the code snapshot goes up, and launches only once it is stored', async () => {
+    const t = setup('snapshot-beside-naming', [succeed])
+    const order: string[] = []
+    let stored!: () => void
+    const put = t.store.putCodeSnapshot.bind(t.store)
+    // the snapshot's upload finishes only once the run has been recorded (or never, if that waited for it)
+    t.store.putCodeSnapshot = (sha, tarGz) => new Promise<boolean>((resolve, reject) => {
+      stored = () => void put(sha, tarGz).then((r) => (order.push('snapshot stored'), resolve(r)), reject)
+    })
+    const createRun = t.store.createRun.bind(t.store)
+    t.store.createRun = async (rec) => {
+      const named = await createRun(rec)
+      order.push('run recorded')
+      stored()
+      return named
+    }
+    const start = t.backend.start.bind(t.backend)
+    t.backend.start = (req) => (order.push('launch'), start(req))
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(order).toEqual(['run recorded', 'snapshot stored', 'launch'])
+    expect(t.events.some((e) => e.type === 'info' && /code snapshot [0-9a-f]{12} \(\d+ bytes, uploaded\)/.test(e.message))).toBe(true)
+  })
+
+  it('a code snapshot that cannot be stored ends the run it named as failed, with the reason, and launches nothing', async () => {
+    const t = setup('snapshot-fails', [succeed])
+    t.store.putCodeSnapshot = async () => {
+      throw new Error('AccessDenied: PutObject on code/')
+    }
+    let repoId = ''
+    const createRun = t.store.createRun.bind(t.store)
+    t.store.createRun = async (rec) => ((repoId = rec.repoId), createRun(rec))
+    await expect(runWorkflow(t.opts)).rejects.toThrow(/AccessDenied: PutObject on code\//)
+    expect(t.backend.started).toEqual([])
+    const runs = await t.store.listRuns(repoId)
+    expect(runs).toHaveLength(1)
+    expect(runs[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^storing the code snapshot failed: AccessDenied/) })
+  })
+
   it('writes the attempt\'s runner script and its provisioning record side by side before the launch', async () => {
     const t = setup('side-by-side', [succeed])
     let inFlight = 0
@@ -157,6 +196,50 @@ describe('runWorkflow', () => {
     expect(rec.status).toBe('succeeded')
     expect(most).toBe(2)
     expect(await t.store.getRun(rec.repoId, rec.run)).toMatchObject({ status: 'succeeded' })
+  })
+
+  it('launches beside those two writes: the backend gets them as a promise, and the machine\'s record is written after the provisioning one', async () => {
+    const t = setup('launch-beside-writes', [succeed])
+    const order: string[] = []
+    let finish!: () => void
+    const put = t.store.putRunnerScript.bind(t.store)
+    const written = new Promise<void>((r) => (finish = r))
+    t.store.putRunnerScript = async (...a) => {
+      await written
+      const key = await put(...a)
+      order.push('runner.sh stored')
+      return key
+    }
+    const saveRun = t.store.saveRun.bind(t.store)
+    t.store.saveRun = async (rec) => {
+      await saveRun(rec)
+      if (rec.status === 'provisioning') order.push(rec.attempts[0]?.machine ? 'machine recorded' : 'provisioning recorded')
+    }
+    const start = t.backend.start.bind(t.backend)
+    t.backend.start = async (req) => {
+      order.push('launch')
+      expect(req.runnerScriptKey).toBe(keys.runnerScript(req.repoId, req.runName, 1))
+      finish()
+      await req.runnerScriptStored
+      order.push('backend saw it stored')
+      return start(req)
+    }
+    const rec = await runWorkflow(t.opts)
+    expect(rec.status).toBe('succeeded')
+    expect(order.indexOf('launch')).toBeLessThan(order.indexOf('runner.sh stored'))
+    expect(order.indexOf('runner.sh stored')).toBeLessThan(order.indexOf('backend saw it stored'))
+    expect(order.indexOf('provisioning recorded')).toBeLessThan(order.indexOf('machine recorded'))
+  })
+
+  it('a runner script that cannot be stored fails the attempt with the reason, and its machine is released', async () => {
+    const t = setup('runner-script-fails', [succeed])
+    t.store.putRunnerScript = async () => {
+      throw new Error('SlowDown: please reduce your request rate')
+    }
+    const rec = await runWorkflow({ ...t.opts, workflow: 'once' })
+    expect(rec.status).toBe('failed')
+    expect(rec.attempts[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/SlowDown/) })
+    expect([...t.backend.released]).toEqual(t.backend.started.map((m) => m.id))
   })
 
   it('retries after a spot interruption, keeps both attempts\' logs and releases both machines', async () => {

@@ -17,8 +17,14 @@ export interface StartRequest {
   spec: RunSpec
   /** the store the runner script reads from and writes to */
   store: StoreLocation
-  /** store key of this attempt's runner.sh (already written) */
+  /** store key of this attempt's runner.sh (written by `runnerScriptStored`, or already) */
   runnerScriptKey: string
+  /**
+   * settles once runner.sh and the attempt's provisioning record are in the store: the orchestrator
+   * launches beside those writes, so a backend whose machine fetches the script by key awaits this
+   * before the machine may (AWS: before SendCommand); a rejection fails the start
+   */
+  runnerScriptStored?: Promise<void>
   /** the script text itself (the local backend runs it directly; AWS fetches it by key) */
   runnerScript: string
   /** resolved secret env values: passed to the script's environment, never written anywhere */

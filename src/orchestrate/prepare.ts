@@ -58,7 +58,12 @@ export function untrustedDepsAllowed(o: Pick<PrepareOptions, 'environ' | 'untrus
   return o.untrustedDeps ?? ciContextFromEnv(o.environ, () => '{}').platform === 'local'
 }
 
-export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: EventSink): Promise<PreparedRun> {
+/**
+ * The run prepared, and the code snapshot's upload under way: `snapshotStored` settles once the
+ * snapshot is in the store (its line said), so the caller names and records the run meanwhile and
+ * waits for it only before anything reads the snapshot (the runner script, the launch).
+ */
+export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: EventSink): Promise<PreparedRun & { snapshotStored: Promise<void> }> {
   emit({ type: 'step', step: 'validate', message: `Reading workflows in ${opts.repoDir}` })
   const loaded = await loadWorkflows(opts.repoDir)
   // each workflow stands alone: only the chosen one's own problems stop the run
@@ -98,11 +103,13 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   for (const w of [untrackedWarning(spec.workflow, untrackedNamedByCommands(spec, untracked)), gpuWarning(spec, opts.backend?.name ?? '', opts.backend?.name === 'local' && hostHasGpu(opts.environ)), jobUser]) {
     if (w) emit({ type: 'warning', message: w })
   }
-  const uploaded = await store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz)
-  emit({
-    type: 'info',
-    message: `revision ${captured.revision.sha.slice(0, 12)}${captured.revision.diffSha256 ? ' + local changes' : ''}; code snapshot ${captured.snapshot.sha256.slice(0, 12)} (${captured.snapshot.tarGz.length} bytes, ${uploaded ? 'uploaded' : 'already stored'})`
+  const snapshotStored = store.putCodeSnapshot(captured.snapshot.sha256, captured.snapshot.tarGz).then((uploaded) => {
+    emit({
+      type: 'info',
+      message: `revision ${captured.revision.sha.slice(0, 12)}${captured.revision.diffSha256 ? ' + local changes' : ''}; code snapshot ${captured.snapshot.sha256.slice(0, 12)} (${captured.snapshot.tarGz.length} bytes, ${uploaded ? 'uploaded' : 'already stored'})`
+    })
   })
+  snapshotStored.catch(() => undefined) // the caller awaits it; a failure below must not leave it unhandled
 
   const ci = ciContextFromEnv(opts.environ)
   const trust = runTrust(ci, { protectedBranches: opts.protectedBranches })
@@ -121,7 +128,7 @@ export async function prepareRun(opts: PrepareOptions, store: RunStore, emit: Ev
   }
   checkPlacement(spec, deps.map((d) => ({ label: d.label, spec: d.run.spec })), opts.backend?.name)
   const caches = spec.cache.length ? await planCaches({ store: store.store, repoId: captured.revision.repoId, spec, trusted: trust.trusted, revisionSha: captured.revision.sha, emit }) : undefined
-  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps, trust, ...(caches ? { caches } : {}) }
+  return { spec, revision: captured.revision, secretValues: secrets.values, redactTexts, ciEnv: ciJobEnv(opts.environ), deps, trust, ...(caches ? { caches } : {}), snapshotStored }
 }
 
 function depLabel(d: RunSpec['deps'][number]): string {

@@ -20,7 +20,7 @@ import { clusterOutcome, nodeResult, type NodeView } from './cluster-rule.js'
 import type { EventSink } from './events.js'
 import { redactEnv } from './secret-values.js'
 import { runProvenance, writeProvenance } from './provenance.js'
-import { sha256 } from '../store/index.js'
+import { keys, sha256 } from '../store/index.js'
 import { redactorFor } from '../report/redact.js'
 import { saveDetachedState, type DetachedState } from './detached-state.js'
 
@@ -70,7 +70,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
   const sleep = o.sleep ?? defaultSleep
   if (o.resume) return continueRun(o, o.resume.prepared, o.resume.record)
   // the backend may start what its launch reads (AWS: AMI, preflight, catalogue) beside the snapshot and the run record
-  const prepared = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
+  // the code snapshot goes up while the run is named and recorded: it is awaited before the attempt
+  const { snapshotStored, ...prepared } = await prepareRun({ ...o, onSpec: (spec) => o.backend.prepare?.(spec, o.storeLocation) }, o.store, o.emit)
   checkEnvNames(prepared.spec)
   if (o.detach && prepared.spec.nodes > 1) {
     throw new UserError(`workflow \`${prepared.spec.workflow}\` runs on ${prepared.spec.nodes} nodes, which cannot be detached: dstack's rule (a failed node stops the others) is applied by the process that watches them`, 'run it without -d')
@@ -102,6 +103,14 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunRecord> {
     await o.store.saveRun(record)
   }
   if (o.detach || o.detachRunner) await saveDetachedState(o.store, record, prepared, { forceTag: o.forceTag, ...o.detachedState })
+  try {
+    await snapshotStored
+  } catch (e) {
+    // the run was named meanwhile: it ends here, recorded, rather than stay `submitted` for ever
+    const failed: RunRecord = { ...record, status: 'failed', exitCode: exitCodeFor('failed', undefined), reason: `storing the code snapshot failed: ${(e as Error).message}`, endedAt: new Date(now()).toISOString() }
+    await o.store.saveRun(failed).catch(() => undefined)
+    throw e
+  }
   o.emit({ type: 'status', status: 'submitted', record })
   return continueRun(o, prepared, record)
 }
@@ -194,6 +203,8 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
   let attempt: AttemptRecord
   let scriptKey = ''
   let script = ''
+  // runner.sh and the provisioning record, written beside the launch (the launch reads neither)
+  let stored: Promise<void> = Promise.resolve()
   if (existing) {
     // a detached attempt that another process started: watch it where it is
     attempt = { ...(record.attempts.find((a) => a.n === n) ?? { n, startedAt: new Date(now()).toISOString() }) }
@@ -217,8 +228,12 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
     script = renderRunnerScript(plan)
     attempt = { n, startedAt: new Date(now()).toISOString(), runnerScriptSha256: sha256(script) }
     record = { ...record, status: 'provisioning', attempts: [...record.attempts, attempt] }
-    // two writes that do not depend on each other, side by side: the launch waits for one round trip, not two
-    ;[scriptKey] = await Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
+    // two writes that do not depend on each other, side by side, and beside the launch: the backend
+    // waits for them only before its machine fetches the script (StartRequest.runnerScriptStored)
+    const writes = Promise.all([o.store.putRunnerScript(record.repoId, record.run, n, script), o.store.saveRun(record)])
+    scriptKey = keys.runnerScript(record.repoId, record.run, n)
+    stored = writes.then(() => undefined)
+    stored.catch(() => undefined) // awaited below, after the launch (or by the backend before it)
     o.emit({ type: 'status', status: 'provisioning', record })
     o.emit({ type: 'step', step: 'provision', message: `Attempt ${n}: starting a machine (${o.backend.name})` })
   }
@@ -241,12 +256,16 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
         store: o.storeLocation,
         runnerScriptKey: scriptKey,
         runnerScript: script,
+        runnerScriptStored: stored,
         secretEnv: { ...prepared.secretValues, ...redactEnv(prepared.redactTexts) },
         previousAttempts: record.attempts.slice(0, -1),
         signal: launchAbort.signal,
         detached: Boolean(o.detach || o.detachRunner),
         log: (line) => o.emit({ type: 'info', message: line }),
         onMachine: async (machine) => {
+          // the provisioning record first: this write must not be overtaken by it (a failed one fails
+          // the attempt after the launch, and this machine is recorded for cleanup all the same)
+          await stored.catch(() => undefined)
           attempt.machine = machine
           record = { ...record, attempts: record.attempts.map((a) => (a.n === n ? { ...attempt } : a)) }
           await o.store.saveRun(record)
@@ -254,6 +273,7 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
           await o.onMachine?.(record, machine)
         }
       })
+      await stored
     } catch (e) {
       const outcome: AttemptOutcome = o.signal.aborted
         ? { status: 'cancelled', reason: 'cancelled while starting a machine' }
@@ -276,9 +296,10 @@ async function runAttempt(o: RunWorkflowOptions, prepared: PreparedRun, record: 
 
     if (prepared.spec.nodes > 1) {
       o.emit({ type: 'step', step: 'run', message: `Attempt ${n} running on ${prepared.spec.nodes} nodes: ${(handle.machines ?? [handle.machine]).map(describeMachine).join(', ')}` })
-      const watched = await watchNodes(o, handle, record, n, prepared.spec)
-      // every node has ended: what they wrote is in the store, so the billed machines go now, beside
-      // the closing reads and writes below rather than after them
+      // once every node has ended, what they wrote is in the store: the billed machines go then,
+      // beside the last log reads and the closing writes rather than after them
+      const h = handle
+      const watched = await watchNodes(o, handle, record, n, prepared.spec, () => void release(h))
       void release(handle)
       const outcome = clusterOutcome(watched.nodes, watched.trigger, o.signal.aborted)
       const nodes = nodeRecords(watched.nodes, handle, prepared.spec, o.signal.aborted)
@@ -335,8 +356,8 @@ function watch(o: RunWorkflowOptions, handle: AttemptHandle, follower: LogFollow
 }
 
 /** Watch every node of a multi-node attempt (watch-cluster.ts), its log lines prefixed with the node's rank. */
-function watchNodes(o: RunWorkflowOptions, handle: AttemptHandle, record: RunRecord, n: number, spec: RunSpec): Promise<ClusterWatchResult> {
-  return watchCluster({ ...watchDeps(o, record, n), handle, nodes: spec.nodes, stopCriteria: spec.stopCriteria, emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }) })
+function watchNodes(o: RunWorkflowOptions, handle: AttemptHandle, record: RunRecord, n: number, spec: RunSpec, onEnded: () => void): Promise<ClusterWatchResult> {
+  return watchCluster({ ...watchDeps(o, record, n), handle, nodes: spec.nodes, stopCriteria: spec.stopCriteria, emit: (node, text) => o.emit({ type: 'log', attempt: n, node, text }), onEnded })
 }
 
 /** what both watch loops take from the run's options: the store, the pace, the clock, cancellation and the outage rule */
