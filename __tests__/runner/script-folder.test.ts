@@ -48,6 +48,8 @@ describe('runner script, folder store', () => {
       { path: 'out/sub/b.bin', size: 3, sha256: sha256('two') },
       { path: 'single.txt', size: 10, sha256: sha256('setup-ran\n') }
     ])
+    // the seconds the machine is billed for after the job, said in the log: files, bytes (4 + 3 + 10), time
+    expect(log).toMatch(/\[dstack\] artifacts: 3 file\(s\), 17B, stored in \d+\.\d s\n/)
     // no temp files left in the store
     expect(allFiles(root).filter((f) => f.includes('.~tmp.'))).toEqual([])
   })

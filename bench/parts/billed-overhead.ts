@@ -9,7 +9,8 @@
  *             and runner under bash, the real aws CLI, the store on loopback S3): a small repository,
  *             and the snapshot of a 100 MB one (BENCH_REPO_MB)
  *   end       the job's last command → TerminateInstances sent, with 1 GB of artifacts (BENCH_ARTIFACT_MB),
- *             minus `aws s3 sync` of the same tree measured in the same run (the upload's own time)
+ *             minus the upload's own time, as the runner's log says it (`artifacts: … stored in 14.2 s`);
+ *             that upload is also shown against `aws s3 sync` of the same tree, measured in the same run
  *   cluster   the same three for a 2-node cluster (the last node to start, the last one to be terminated)
  *   billed    per run: EC2's boot + the wait until we see the node Online (the real waitForOnline on a
  *             simulated clock: it polls, the agent comes Online at the boot figure) + Online → SendCommand
@@ -47,6 +48,8 @@ interface Call {
   name: string
   at: number
   instanceIds: string[]
+  /** an S3 call's key or prefix (BENCH_TRACE) */
+  key?: string
 }
 
 type Sendable = { prototype: { send: (...a: unknown[]) => Promise<unknown> } }
@@ -71,9 +74,9 @@ function injectLatency(scale: number): { calls: Call[]; restore: () => void } {
     const own = Object.prototype.hasOwnProperty.call(C.prototype, 'send')
     const inner = C.prototype.send
     C.prototype.send = async function (this: unknown, ...args: unknown[]) {
-      const cmd = args[0] as { constructor: { name: string }; input?: { InstanceIds?: string[] } }
+      const cmd = args[0] as { constructor: { name: string }; input?: { InstanceIds?: string[]; Key?: string; Prefix?: string } }
       const name = tag + cmd.constructor.name.replace(/Command$/, '')
-      calls.push({ name, at: Date.now(), instanceIds: cmd.input?.InstanceIds ?? [] })
+      calls.push({ name, at: Date.now(), instanceIds: cmd.input?.InstanceIds ?? [], ...(tag ? { key: cmd.input?.Key ?? cmd.input?.Prefix ?? '' } : {}) })
       await new Promise((r) => setTimeout(r, latencyOf(name) * scale))
       return inner.apply(this, args)
     }
@@ -137,6 +140,8 @@ export interface RunTimes {
   lastToTerminateMs: number
   /** AWS calls before RunInstances, by name */
   callsBeforeLaunch: Record<string, number>
+  /** the runner's own artifact upload, as its log says it (`artifacts: … stored in 12.3 s`), ms */
+  uploadMs?: number
 }
 
 interface RunOptions {
@@ -190,7 +195,7 @@ export async function timeRun(b: BilledSetup, o: RunOptions): Promise<RunTimes> 
     await b.sim.idle()
   }
   const calls = latency.calls
-  if (process.env.BENCH_TRACE) for (const c of calls) process.stderr.write(`${String(c.at - t0).padStart(7)} ${c.name} ${c.instanceIds.join(',')}\n`)
+  if (process.env.BENCH_TRACE) for (const c of calls) process.stderr.write(`${String(c.at - t0).padStart(7)} ${c.name} ${c.instanceIds.join(',')}${c.key ?? ''}\n`)
   const log = events.filter((e) => e.type === 'log').map((e) => (e as { text: string }).text).join('')
   const stamps = (tag: string) => [...log.matchAll(new RegExp(`\\b${tag} (\\d{13})\\b`, 'g'))].map((m) => Number(m[1]))
   const first = stamps('FIRST')
@@ -206,7 +211,9 @@ export async function timeRun(b: BilledSetup, o: RunOptions): Promise<RunTimes> 
   const endedAt = Math.max(...last)
   const terminated = new Map<string, number>()
   for (const c of calls) if (c.name === 'TerminateInstances' && c.at >= endedAt) for (const id of c.instanceIds) if (!terminated.has(id)) terminated.set(id, c.at)
+  if (process.env.BENCH_TRACE) process.stderr.write(`${String(Math.min(...first) - t0).padStart(7)} (job's first command)\n${String(endedAt - t0).padStart(7)} (job's last command)\n`)
   if (terminated.size < o.nodes) throw new Error(`TerminateInstances reached ${terminated.size} of ${o.nodes} nodes after the job`)
+  const upload = /\[dstack\] artifacts: .* stored in (\d+)\.(\d) s/.exec(log)
   const callsBeforeLaunch: Record<string, number> = {}
   for (const c of calls) if (c.at < runAt) callsBeforeLaunch[c.name] = (callsBeforeLaunch[c.name] ?? 0) + 1
   return {
@@ -214,7 +221,8 @@ export async function timeRun(b: BilledSetup, o: RunOptions): Promise<RunTimes> 
     onlineToSendMs: sendAt - onlineSeenAt,
     sendToFirstMs: Math.max(...first) - sendAt,
     lastToTerminateMs: Math.max(...terminated.values()) - endedAt,
-    callsBeforeLaunch
+    callsBeforeLaunch,
+    ...(upload ? { uploadMs: Number(upload[1]) * 1000 + Number(upload[2]) * 100 } : {})
   }
 }
 

@@ -1,7 +1,7 @@
 # ---- body/artifacts.sh: the job's artifacts (never through a symlink), outputs and manifest ----
 # Reads: ARTIFACT_PATHS[] IMAGE OWNS_MACHINE WORKING_DIR CODE_DIR ROOT_DIR JOB_OUT_DIR RUNNER_DIR
 #   ARTIFACTS_PREFIX RUN_PREFIX.
-# Needs: is_abs json_str log note own_file store_put store_put_small store_put_tree
+# Needs: is_abs json_str log note own_file store_put store_put_small store_put_tree now_ms secs_ms human_bytes
 # Offers: artifact_src artifact_key artifact_base artifact_refusal artifact_files upload_artifact
 #   has_job_outputs upload_artifacts
 # where an artifact is on this machine: relative to the working folder; absolute ones at their
@@ -127,8 +127,9 @@ artifact_manifest_entries() {
 # hashing runs beside the uploads (the job has ended: the files no longer change), not after them.
 upload_artifacts() {
   local i path src rc failed=0 missing=() why links=()
-  local manifest="$RUNNER_DIR/artifacts.json" entries="$RUNNER_DIR/artifacts.entries" first=1 f rel size sum hashing
+  local manifest="$RUNNER_DIR/artifacts.json" entries="$RUNNER_DIR/artifacts.entries" first=1 f rel size sum hashing t0 files bytes
   [ "${#ARTIFACT_PATHS[@]}" -gt 0 ] || has_job_outputs || return 0
+  t0=$(now_ms)
   own_file "$entries"
   own_file "$manifest"
   artifact_manifest_entries >"$entries" &
@@ -159,5 +160,9 @@ upload_artifacts() {
   } >"$manifest"
   rm -f "$entries"
   store_put_small "$manifest" "$RUN_PREFIX/artifacts.json" || { failed=1; note "uploading artifacts.json failed"; }
+  # what the machine was billed for after the job: said in the log (and read by the bench)
+  files=$(grep -c '"size":' "$manifest" 2>/dev/null) || files=0
+  bytes=$(grep -o '"size":[0-9]*' "$manifest" 2>/dev/null | awk -F: '{ s += $2 } END { printf "%d", s }')
+  [ "$failed" = 0 ] && log "artifacts: $files file(s), $(human_bytes "${bytes:-0}"), stored in $(secs_ms $(($(now_ms) - t0)))"
   return "$failed"
 }
