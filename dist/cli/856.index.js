@@ -1814,8 +1814,14 @@ async function createClusterSecurityGroup(ec2, g) {
         throw new Error(`CreateSecurityGroup returned no group id for ${g.name}`);
     const self = [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: id, Description: 'dstack: the nodes of one run' }] }];
     try {
-        await allowOnce(() => ec2.send(new client_ec2_dist_cjs/* AuthorizeSecurityGroupIngressCommand */.N8i({ GroupId: id, IpPermissions: self })));
-        await allowOnce(() => ec2.send(new client_ec2_dist_cjs/* AuthorizeSecurityGroupEgressCommand */.HGF({ GroupId: id, IpPermissions: self })));
+        // both rules at once: neither waits for the other
+        const rules = await Promise.allSettled([
+            allowOnce(() => ec2.send(new client_ec2_dist_cjs/* AuthorizeSecurityGroupIngressCommand */.N8i({ GroupId: id, IpPermissions: self }))),
+            allowOnce(() => ec2.send(new client_ec2_dist_cjs/* AuthorizeSecurityGroupEgressCommand */.HGF({ GroupId: id, IpPermissions: self })))
+        ]);
+        for (const rule of rules)
+            if (rule.status === 'rejected')
+                throw rule.reason;
     }
     catch (e) {
         await ec2.send(new client_ec2_dist_cjs/* DeleteSecurityGroupCommand */.yEh({ GroupId: id })).catch(() => undefined);
@@ -2532,6 +2538,9 @@ async function checkInstanceProfile(iam, profile, callerArn) {
     if (!profile) {
         return { rows: [{ check, status: 'warn', detail: 'none given', fix: 'set `instance-profile` to a profile whose role has AmazonSSMManagedInstanceCore and access to the store (examples/iam/instance-role-policy.json); without one the instance cannot register with SSM unless Default Host Management is set up' }] };
     }
+    // the caller's role (iam:GetRole) does not wait for the profile's: both are on the way to the simulation
+    const principalOf = Promise.resolve(callerArn).then((arn) => (arn ? roleArnOf(iam, arn) : undefined));
+    principalOf.catch(() => undefined); // awaited below, when the profile has a role
     const name = profile.startsWith('arn:') ? profile.split('/').pop() : profile;
     let roleArn;
     try {
@@ -2548,11 +2557,11 @@ async function checkInstanceProfile(iam, profile, callerArn) {
         return { rows: [couldNotCheck(check, e, `check that the instance profile ${name} exists: aws iam get-instance-profile --instance-profile-name ${name}`)] };
     }
     const rows = [{ check, status: 'ok', detail: `${name} → ${roleArn}` }];
-    if (!callerArn)
-        return { rows, roleArn };
     const passCheck = 'pass the instance role';
     try {
-        const principal = await roleArnOf(iam, callerArn);
+        const principal = await principalOf;
+        if (!principal)
+            return { rows, roleArn };
         // RunInstances passes the role to EC2: real AWS evaluates PassRole with iam:PassedToService
         const sim = await iam.send(new client_iam_dist_cjs/* SimulatePrincipalPolicyCommand */.kUw({ PolicySourceArn: principal, ActionNames: ['iam:PassRole'], ResourceArns: [roleArn], ContextEntries: PASSED_TO_EC2 }));
         const decision = sim.EvaluationResults?.[0]?.EvalDecision ?? 'unknown';
@@ -2630,7 +2639,27 @@ function quotaCode(c) {
     const q = quotaFor(c.instanceType);
     return c.market === 'spot' ? q.spot : q.onDemand;
 }
-/** a quota that could not be read: not allowed, not there (a region without it), or another error */
+/** each quota read from Service Quotas at once (one round trip for all), one row each in `wanted`'s order; a quota that cannot be read has no limit */
+async function readQuotas(quotas, wanted) {
+    const read = await Promise.all([...wanted].map(async ([key, w]) => {
+        const check = `${w.market} vCPU quota in ${w.region}`;
+        const q = w.quota;
+        try {
+            const out = await quotas(w.region).send(new client_service_quotas_dist_cjs/* GetServiceQuotaCommand */.HSc({ ServiceCode: 'ec2', QuotaCode: q.code }));
+            const value = out.Quota?.Value;
+            const row = value === undefined
+                ? { check, status: 'warn', detail: `${q.name} (${q.code}): no value` }
+                : value < w.smallest
+                    ? { check, status: 'fail', detail: `${q.name} (${q.code}) is ${value} vCPUs; ${w.needs}`, fix: `request at least ${w.smallest}: ${quotaConsoleUrl(q.code, w.region)}` }
+                    : { check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` };
+            return { key, value, row };
+        }
+        catch (e) {
+            return { key, value: undefined, row: quotaErrorRow(check, q, w.region, e) };
+        }
+    }));
+    return { rows: read.map((r) => r.row), limits: new Map(read.map((r) => [r.key, r.value])) };
+}
 function quotaErrorRow(check, q, region, e) {
     if (DENIED.test(errorCode(e)))
         return denied(check, e, 'servicequotas:GetServiceQuota');
@@ -2645,33 +2674,18 @@ function quotaErrorRow(check, q, region, e) {
  * read keeps its candidates (the launch then says what failed).
  */
 async function checkQuotas(quotas, candidates) {
-    const limits = new Map();
-    const rows = [];
+    const wanted = new Map();
     for (const c of candidates) {
         const q = quotaCode(c);
         if (!q)
             continue;
         const key = `${c.region}|${q.code}`;
-        if (limits.has(key))
+        if (wanted.has(key))
             continue;
         const smallest = Math.min(...candidates.filter((x) => x.region === c.region && quotaCode(x)?.code === q.code).map((x) => x.vcpus));
-        const check = `${c.market} vCPU quota in ${c.region}`;
-        try {
-            const out = await quotas(c.region).send(new client_service_quotas_dist_cjs/* GetServiceQuotaCommand */.HSc({ ServiceCode: 'ec2', QuotaCode: q.code }));
-            const value = out.Quota?.Value;
-            limits.set(key, value);
-            if (value === undefined)
-                rows.push({ check, status: 'warn', detail: `${q.name} (${q.code}): no value` });
-            else if (value < smallest)
-                rows.push({ check, status: 'fail', detail: `${q.name} (${q.code}) is ${value} vCPUs; the smallest matching type needs ${smallest}`, fix: `request at least ${smallest}: ${quotaConsoleUrl(q.code, c.region)}` });
-            else
-                rows.push({ check, status: 'ok', detail: `${q.name} (${q.code}) is ${value} vCPUs` });
-        }
-        catch (e) {
-            limits.set(key, undefined);
-            rows.push(quotaErrorRow(check, q, c.region, e));
-        }
+        wanted.set(key, { region: c.region, market: c.market, quota: q, smallest, needs: `the smallest matching type needs ${smallest}` });
     }
+    const { rows, limits } = await readQuotas(quotas, wanted);
     const kept = candidates.filter((c) => {
         const q = quotaCode(c);
         const limit = q ? limits.get(`${c.region}|${q.code}`) : undefined;
@@ -2755,32 +2769,17 @@ function clusterQuotaNeeds(c) {
  * quota that cannot be read keeps them (the launch then says what failed).
  */
 async function checkClusterQuotas(quotas, clusters) {
-    const limits = new Map();
-    const rows = [];
+    const wanted = new Map();
     const needs = clusters.map((c) => clusterQuotaNeeds(c));
     for (const [i, c] of clusters.entries()) {
         for (const [key, { quota }] of needs[i]) {
-            if (limits.has(key))
+            if (wanted.has(key))
                 continue;
             const smallest = Math.min(...needs.map((n) => n.get(key)?.need ?? Infinity));
-            const check = `${c.market} vCPU quota in ${c.region}`;
-            try {
-                const out = await quotas(c.region).send(new client_service_quotas_dist_cjs/* GetServiceQuotaCommand */.HSc({ ServiceCode: 'ec2', QuotaCode: quota.code }));
-                const value = out.Quota?.Value;
-                limits.set(key, value);
-                if (value === undefined)
-                    rows.push({ check, status: 'warn', detail: `${quota.name} (${quota.code}): no value` });
-                else if (value < smallest)
-                    rows.push({ check, status: 'fail', detail: `${quota.name} (${quota.code}) is ${value} vCPUs; the smallest matching cluster needs ${smallest} (${c.nodes} nodes)`, fix: `request at least ${smallest}: ${quotaConsoleUrl(quota.code, c.region)}` });
-                else
-                    rows.push({ check, status: 'ok', detail: `${quota.name} (${quota.code}) is ${value} vCPUs` });
-            }
-            catch (e) {
-                limits.set(key, undefined);
-                rows.push(quotaErrorRow(check, quota, c.region, e));
-            }
+            wanted.set(key, { region: c.region, market: c.market, quota, smallest, needs: `the smallest matching cluster needs ${smallest} (${c.nodes} nodes)` });
         }
     }
+    const { rows, limits } = await readQuotas(quotas, wanted);
     const kept = clusters.filter((_, i) => [...needs[i]].every(([key, { need }]) => {
         const limit = limits.get(key);
         return limit === undefined || need <= limit;
@@ -2853,6 +2852,50 @@ async function readConsoleTail(ec2, instanceId, lines = CONSOLE_TAIL_LINES) {
 
 
 const DELIVERY_TIMEOUT_SEC = 120;
+/**
+ * The AMIs, the account's preflight, the ranked cluster candidates and their vCPU quotas: what a
+ * cluster's launch reads before its first call that creates anything. The AMIs, the preflight and
+ * the candidates do not wait for each other (each is a few AWS round trips); their errors still
+ * come in that order: AMI, preflight, candidates, quotas.
+ */
+async function searchClusters(o, spec, f) {
+    const preflight = o.preflight ? f.preflightEnvironment(f.regions) : Promise.resolve(f.regions);
+    const planned = planAmis(o.clientFactory, f.regions, o.ami, spec.resources);
+    const find = (plan, regions) => findClusters(o, spec, { regions, plan, catalog: f.catalog, preferOnDemand: f.preferOnDemand, log: f.log });
+    const found = planned.then((p) => find(p, f.regions));
+    // the quotas of the clusters found do not wait for the preflight either
+    const quotas = (c) => checkClusterQuotas((r) => o.clientFactory.quotas(r), c);
+    const quoted = o.preflight ? found.then(quotas) : undefined;
+    for (const p of [preflight, found, quoted])
+        p?.catch(() => undefined); // awaited below, in order
+    const plan = await planned;
+    for (const [region, ami] of plan.amis)
+        f.log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`);
+    const regions = await preflight;
+    let clusters;
+    let q;
+    if (regions.length === f.regions.length) {
+        clusters = await found;
+        q = await quoted;
+    }
+    else {
+        // a region the preflight left out: its clusters go; none left (or the search failed) → the search of the regions left
+        const kept = await found.then((all) => all.filter((c) => regions.includes(c.region)), () => []);
+        clusters = kept.length ? kept : await find(plan, regions);
+        if (o.preflight)
+            q = await quotas(clusters);
+    }
+    if (q) {
+        for (const r of q.rows.filter((x) => x.status !== 'ok'))
+            f.log(`preflight: ${(0,check_rows/* formatRows */.d)([r])}`);
+        if (q.kept.length === 0)
+            throw new QuotaError(`no cluster of ${spec.nodes} nodes fits the vCPU quotas of this account (every node counts):\n${(0,check_rows/* formatRows */.d)(q.rows.filter((r) => r.status === 'fail'))}`);
+        if (q.kept.length < clusters.length)
+            f.log(`preflight: ${clusters.length - q.kept.length} cluster candidate(s) need more vCPUs than their quota allows and were dropped`);
+        clusters = q.kept;
+    }
+    return { plan, clusters };
+}
 async function startCluster(o, req, x) {
     const { spec, log } = req;
     if (req.store.kind !== 's3')
@@ -2870,21 +2913,8 @@ async function startCluster(o, req, x) {
     let plan;
     let clusters;
     try {
-        plan = await planAmis(o.clientFactory, x.regions, o.ami, spec.resources);
-        for (const [region, ami] of plan.amis)
-            log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`);
-        const regions = o.preflight ? await x.preflightEnvironment(x.regions) : x.regions;
-        clusters = await findClusters(o, spec, { regions, plan, catalog: x.catalog, preferOnDemand: x.preferOnDemand, log });
-        if (o.preflight) {
-            const q = await checkClusterQuotas((r) => o.clientFactory.quotas(r), clusters);
-            for (const r of q.rows.filter((x) => x.status !== 'ok'))
-                log(`preflight: ${(0,check_rows/* formatRows */.d)([r])}`);
-            if (q.kept.length === 0)
-                throw new QuotaError(`no cluster of ${spec.nodes} nodes fits the vCPU quotas of this account (every node counts):\n${(0,check_rows/* formatRows */.d)(q.rows.filter((r) => r.status === 'fail'))}`);
-            if (q.kept.length < clusters.length)
-                log(`preflight: ${clusters.length - q.kept.length} cluster candidate(s) need more vCPUs than their quota allows and were dropped`);
-            clusters = q.kept;
-        }
+        ;
+        ({ plan, clusters } = await (x.early ?? searchClusters(o, spec, { regions: x.regions, preferOnDemand: x.preferOnDemand, catalog: x.catalog, preflightEnvironment: x.preflightEnvironment, log })));
     }
     catch (e) {
         return expired(e, 'checking the account and listing instance types and prices');
@@ -2919,32 +2949,47 @@ async function startCluster(o, req, x) {
             const r = res(c.region);
             const ec2 = r.ec2;
             const ami = plan.amis.get(c.region);
-            // the network of this try: the zone's placement group, the VPC's security group
+            // the network of this try: the zone's placement group and the VPC's security group, created
+            // at once (neither waits for the other); a failure of either is the try's, the placement
+            // group's first, and whatever was created is deleted with the attempt
             const pg = placementGroupName(req.repoId, req.runName, req.attempt, c.zone);
-            if (!r.placementGroups.includes(pg)) {
+            const created = [];
+            const placement = (async () => {
+                if (r.placementGroups.includes(pg))
+                    return;
                 r.placementGroups.push(pg); // before the call: a lost response must not leave it behind
                 await createPlacementGroup(ec2, pg, resourceTags).catch((e) => {
                     throw clusterNetworkError(e, `creating the placement group ${pg}`, c.region);
                 });
-                log(`created cluster placement group ${pg}`);
-            }
-            let createdSg;
-            if (!o.clusterSecurityGroupId) {
+                created.unshift(`created cluster placement group ${pg}`);
+            })();
+            const security = (async () => {
+                if (o.clusterSecurityGroupId)
+                    return undefined;
                 const subnetKey = `${c.region}|${c.subnetId ?? ''}`;
                 if (!vpcs.has(subnetKey))
                     vpcs.set(subnetKey, await vpcOfSubnet(ec2, c.subnetId));
                 const vpc = vpcs.get(subnetKey);
                 const key = `${c.region}|${vpc ?? 'default'}`;
-                createdSg = securityGroups.get(key);
-                if (!createdSg) {
-                    createdSg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags }).catch((e) => {
-                        throw clusterNetworkError(e, 'creating the security group of the nodes', c.region);
-                    });
-                    securityGroups.set(key, createdSg);
-                    r.securityGroups.push(createdSg);
-                    log(`created security group ${createdSg} (all traffic between the nodes)`);
-                }
-            }
+                const known = securityGroups.get(key);
+                if (known)
+                    return known;
+                const sg = await createClusterSecurityGroup(ec2, { name: securityGroupName(req.repoId, req.runName, req.attempt, c.region, vpc), ...(vpc ? { vpcId: vpc } : {}), description: `dstack run ${req.runName} attempt ${req.attempt}: traffic between its nodes (deleted with the attempt)`, tags: resourceTags }).catch((e) => {
+                    throw clusterNetworkError(e, 'creating the security group of the nodes', c.region);
+                });
+                securityGroups.set(key, sg);
+                r.securityGroups.push(sg);
+                created.push(`created security group ${sg} (all traffic between the nodes)`);
+                return sg;
+            })();
+            const [placed, secured] = await Promise.allSettled([placement, security]);
+            for (const line of created)
+                log(line);
+            if (placed.status === 'rejected')
+                throw placed.reason;
+            if (secured.status === 'rejected')
+                throw secured.reason;
+            const createdSg = secured.value;
             const net = { placementGroup: pg, securityGroupIds: [...o.securityGroupIds, (o.clusterSecurityGroupId ?? createdSg)], ...(createdSg ? { createdSecurityGroup: createdSg } : {}), efa: o.efa };
             // every node group, all or nothing; each node is reported (onMachine) as soon as it exists
             const machines = [];
@@ -3042,6 +3087,7 @@ async function startCluster(o, req, x) {
                 log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runners at 48 h`);
             const scriptKey = x.fullKey(req.runnerScriptKey);
             const attemptFolder = scriptKey.replace(/[^/]+$/, '');
+            await req.runnerScriptStored; // every node's bootstrap fetches runner.sh: it must be in the store first
             const ids = machines.map((m) => m.id);
             const bootstrap = renderBootstrap({
                 bucket: store.bucket,
@@ -3094,10 +3140,8 @@ async function nodeMachines(instances, cand, firstRank, d) {
 /** every cluster candidate of a multi-node spec, ranked (UserError when no zone fits every group) */
 async function findClusters(o, spec, f) {
     const groups = nodeGroups(spec);
-    const perGroup = [];
-    for (const g of groups) {
-        perGroup.push(await findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions: f.regions, subnetIds: o.subnetIds, preferOnDemand: f.preferOnDemand, archFor: (r) => f.plan.arch.get(r) ?? 'x86', typeCheck: f.plan.typeCheck, catalog: f.catalog, log: f.log }));
-    }
+    // each group's candidates at once (the catalogue and prices come from one cache)
+    const perGroup = await Promise.all(groups.map((g) => findCandidates(o.clientFactory, { ...spec, resources: g.resources }, { regions: f.regions, subnetIds: o.subnetIds, preferOnDemand: f.preferOnDemand, archFor: (r) => f.plan.arch.get(r) ?? 'x86', typeCheck: f.plan.typeCheck, catalog: f.catalog, log: f.log })));
     const clusters = clusterCandidates(groups, perGroup, { preferOnDemand: f.preferOnDemand });
     if (clusters.length === 0)
         throw new model/* UserError */.yo(`no zone offers an instance type for every node group (${groups.map((g) => g.name ?? `${g.nodes} nodes`).join(', ')}) in the same market`, 'allow more instance_types, zones or regions, or make the groups\' resources less different');
@@ -3631,19 +3675,18 @@ class AwsBackend {
         const credentialsSince = this.createdAt;
         const expired = (e, what, id) => rethrowExpired(e, credentialsSince, o.now(), what, id);
         const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log, retries: o.throttleRetries };
+        // the search prepare() started for this spec while the run was being set up, else one now
+        const early = this.prepared?.spec === spec && !preferOnDemand ? this.prepared : undefined;
+        this.prepared = undefined;
+        early?.log.attach(log);
         if (spec.nodes > 1) {
-            return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what) });
+            return startCluster(o, req, { regions, preferOnDemand, catalog, credentialsSince, preflightEnvironment: (r) => this.preflightEnvironment(r, log), fullKey: (k) => fullKey(store.prefix, k), cancelled: (what) => new CancelledError(what), ...(early?.kind === 'cluster' ? { early: early.result } : {}) });
         }
         let candidates;
         let plan;
-        // the search prepare() started for this spec while the run was being set up, else one now
-        const early = this.prepared;
-        this.prepared = undefined;
         try {
-            if (early && early.spec === spec && !preferOnDemand) {
-                early.log.attach(log);
+            if (early?.kind === 'single')
                 ({ plan, candidates } = await early.result);
-            }
             else
                 ({ plan, candidates } = await this.searchCandidates(spec, regions, preferOnDemand, catalog));
         }
@@ -3742,6 +3785,7 @@ class AwsBackend {
                 if (execTimeout > MAX_EXECUTION_TIMEOUT && !req.detached)
                     log(`max_duration ${spec.maxDurationSec} s is longer than SSM allows for one command (48 h): SSM stops the runner at 48 h`);
                 const attemptFolder = fullKey(store.prefix, req.runnerScriptKey).replace(/[^/]+$/, '');
+                await req.runnerScriptStored; // the bootstrap fetches runner.sh: it must be in the store first
                 const commandId = await sendCommandOnce(o.clientFactory.sendSsm(c.region), ssm, {
                     DocumentName: 'AWS-RunShellScript',
                     InstanceIds: [id],
@@ -3793,14 +3837,22 @@ class AwsBackend {
      * instead of asking again. Reads only; a failure surfaces in that start().
      */
     prepare(spec, store) {
-        if (spec.nodes > 1 || store.kind !== 's3')
+        if (store.kind !== 's3')
             return;
         const o = this.options;
         const log = deferredLog();
         const catalog = { store: this.catalogueStore(store), now: o.now, sleep: o.sleep, random: o.random, log: log.log, retries: o.throttleRetries };
-        const result = this.searchCandidates(spec, runRegions(o.regions, spec.regions), false, catalog);
+        const regions = runRegions(o.regions, spec.regions);
+        if (spec.nodes > 1) {
+            // a cluster's too: its AMIs, preflight, candidates and quotas (cluster-start.ts searchClusters)
+            const result = searchClusters(o, spec, { regions, preferOnDemand: false, catalog, preflightEnvironment: (r) => this.preflightEnvironment(r, log.log), log: log.log });
+            result.catch(() => undefined); // taken by start()
+            this.prepared = { kind: 'cluster', spec, result, log };
+            return;
+        }
+        const result = this.searchCandidates(spec, regions, false, catalog);
         result.catch(() => undefined); // taken by start()
-        this.prepared = { spec, result, log };
+        this.prepared = { kind: 'single', spec, result, log };
     }
     /** the run store, for the instance catalogue cache (none when it cannot be opened) */
     catalogueStore(store) {
@@ -3821,23 +3873,30 @@ class AwsBackend {
         const planned = planAmis(o.clientFactory, regions, o.ami, spec.resources);
         const find = (p, rs) => findCandidates(o.clientFactory, spec, { regions: rs, subnetIds: o.subnetIds, preferOnDemand, archFor: (r) => p.arch.get(r) ?? 'x86', typeCheck: p.typeCheck, catalog, log });
         const found = planned.then((p) => find(p, regions));
-        preflight.catch(() => undefined); // awaited below, after the AMIs
-        found.catch(() => undefined); // awaited below, after the preflight
+        // the quotas of the candidates found do not wait for the preflight either
+        const quotas = (c) => checkQuotas((r) => o.clientFactory.quotas(r), c);
+        const quoted = o.preflight ? found.then(quotas) : undefined;
+        for (const p of [preflight, found, quoted])
+            p?.catch(() => undefined); // awaited below, in order
         const plan = await planned;
         for (const [region, ami] of plan.amis)
             log(`AMI ${ami.imageId} (${ami.source}, ${ami.architecture ?? '?'}) in ${region}`);
         const launchRegions = await preflight;
         let candidates;
-        if (launchRegions.length === regions.length)
+        let q;
+        if (launchRegions.length === regions.length) {
             candidates = await found;
+            q = await quoted;
+        }
         else {
             // a region left out by the preflight: its candidates go, and when that leaves none (or its own
             // search failed) the search of the regions left gives the answer, as it would have alone
             const kept = await found.then((all) => all.filter((c) => launchRegions.includes(c.region)), () => []);
             candidates = kept.length ? kept : await find(plan, launchRegions);
+            if (o.preflight)
+                q = await quotas(candidates);
         }
-        if (o.preflight) {
-            const q = await checkQuotas((r) => o.clientFactory.quotas(r), candidates);
+        if (q) {
             for (const r of q.rows.filter((x) => x.status !== 'ok'))
                 log(`preflight: ${(0,check_rows/* formatRows */.d)([r])}`);
             if (q.kept.length === 0)
@@ -3881,18 +3940,28 @@ class AwsBackend {
         const o = this.options;
         const first = regions[0] ?? o.regions[0] ?? 'us-east-1';
         const rows = [];
-        const who = await checkCredentials(o.clientFactory.sts(first), first);
-        rows.push(who.row);
-        if (who.row.status === 'fail')
-            return { rows, usable: [] };
-        const profile = await checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, who.arn);
-        rows.push(...profile.rows);
-        const usable = [];
-        for (const region of regions) {
+        // the checks do not wait for each other (each is one to three round trips; the launch waits for
+        // the slowest, not their sum); the rows keep their order: credentials, profile, each region
+        const whoP = checkCredentials(o.clientFactory.sts(first), first);
+        const profileP = checkInstanceProfile(o.clientFactory.iam(), o.instanceProfile, whoP.then((w) => w.arn));
+        const netP = regions.map(async (region) => {
             const net = await checkNetwork(o.clientFactory.ec2(region), region, { subnetIds: o.subnetIds, securityGroupIds: [...o.securityGroupIds, ...(o.clusterSecurityGroupId ? [o.clusterSecurityGroupId] : [])], keyName: o.keyName });
             // without a public address: SSM, SSM messages, EC2 messages and S3 through endpoints or NAT
             if (!o.publicIp)
                 net.push(...(await checkPrivateReach(o.clientFactory.ec2(region), region, o.subnetIds)));
+            return net;
+        });
+        for (const p of [profileP, ...netP])
+            p.catch(() => undefined); // awaited below, unless the credentials failed
+        const who = await whoP;
+        rows.push(who.row);
+        if (who.row.status === 'fail')
+            return { rows, usable: [] };
+        const profile = await profileP;
+        rows.push(...profile.rows);
+        const usable = [];
+        for (const [i, region] of regions.entries()) {
+            const net = await netP[i];
             rows.push(...net);
             if (!net.some((r) => r.status === 'fail'))
                 usable.push(region);

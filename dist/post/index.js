@@ -42808,6 +42808,9 @@ class LocalBackend {
     async start(req) {
         if (req.signal.aborted)
             throw new Error('cancelled before the runner started');
+        // the runner runs from the script's text, but nothing of the attempt runs before its runner.sh
+        // and provisioning record are in the store (as on AWS): a store that refused them fails the start
+        await req.runnerScriptStored;
         const nodes = req.spec?.nodes > 1 ? req.spec.nodes : 1;
         if (nodes === 1)
             return this.startNode(req);
