@@ -180,6 +180,26 @@ describe('runner script, S3 store (s3rver + aws CLI 2)', () => {
       expect(aws.calls().filter((c) => c.includes('s3 sync') && c.includes('big-elk-5/artifacts/out'))).toHaveLength(1)
       expect((await get('github.com/acme/models/runs/big-elk-5/artifacts/out/big.bin'))?.length).toBe(200)
       expect(await get('github.com/acme/models/runs/big-elk-5/artifacts/out/small.txt')).toBe('s\n')
+
+      // files over DSTACK_S3_TREE_PART_BYTES: one or a few go through the CLI's multipart; eight or
+      // more through curl, one PUT each (as many streams as multipart would open)
+      const few = makePlan(loc, {
+        runName: 'few-elk-6',
+        commands: ['mkdir -p out && for i in 1 2 3; do head -c 200 /dev/zero > out/big$i.bin; done'],
+        artifacts: [{ path: 'out', mount: false }]
+      })
+      expect((await (await start(few, {}, { DSTACK_AWS_CLI: aws.cli, DSTACK_S3_TREE_PART_BYTES: '100' })).ended()).exitCode).toBe(0)
+      expect(aws.calls().filter((c) => c.includes('s3 sync') && c.includes('few-elk-6/artifacts/out'))).toHaveLength(1)
+      const many = makePlan(loc, {
+        runName: 'many-elk-7',
+        commands: ['mkdir -p out && for i in 1 2 3 4 5 6 7 8 9; do head -c 200 /dev/zero > out/big$i.bin; done'],
+        artifacts: [{ path: 'out', mount: false }]
+      })
+      expect((await (await start(many, {}, { DSTACK_AWS_CLI: aws.cli, DSTACK_S3_TREE_PART_BYTES: '100' })).ended()).exitCode).toBe(0)
+      expect(aws.calls().filter((c) => c.includes('many-elk-7/artifacts/out'))).toEqual([])
+      const stored = JSON.parse((await get('github.com/acme/models/runs/many-elk-7/artifacts.json'))!) as { path: string; size: number }[]
+      expect(stored.map((e) => e.size)).toEqual(Array(9).fill(200))
+      for (const e of stored) expect((await get(`github.com/acme/models/runs/many-elk-7/artifacts/${e.path}`))?.length).toBe(200)
     } finally {
       aws.remove()
     }

@@ -136,12 +136,18 @@ store_get_fast() {
 # delete: one ListObjectsV2 through curl says so, then one curl process PUTs every file, 16 at a
 # time (--parallel), signed as store_put_small's are, each with the Content-Type the CLI would guess
 # for the common kinds (report images must show in a browser). Falls back (returns 1) when curl
-# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES (the CLI's multipart is
-# faster there), a name is not printable ASCII, or any PUT fails (sync then sends what is missing).
-S3_TREE_MAX_BYTES="${DSTACK_S3_TREE_MAX_BYTES:-16777216}"
+# cannot, the prefix holds something, a file is over S3_TREE_MAX_BYTES, a name is not printable
+# ASCII, or any PUT fails (sync then sends what is missing). Files over S3_TREE_PART_BYTES go up
+# through curl only when there are at least S3_TREE_MIN_BIG of them: one PUT each is then as many
+# streams as the CLI's multipart opens (1 GiB in 16 files: 4.7 s through curl, 15.1 s through
+# `aws s3 sync`, on loopback), while one or a few big files go faster in the CLI's parts.
+S3_TREE_MAX_BYTES="${DSTACK_S3_TREE_MAX_BYTES:-536870912}"
+S3_TREE_PART_BYTES="${DSTACK_S3_TREE_PART_BYTES:-16777216}"
+S3_TREE_MIN_BIG=8
 S3_TREE_MAX_FILES=5000
 S3_TREE_PARALLEL=
-case "$S3_TREE_MAX_BYTES" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=16777216 ;; esac
+case "$S3_TREE_MAX_BYTES" in ''|*[!0-9]*) S3_TREE_MAX_BYTES=536870912 ;; esac
+case "$S3_TREE_PART_BYTES" in ''|*[!0-9]*) S3_TREE_PART_BYTES=16777216 ;; esac
 # CTYPE := the Content-Type of a file name, or nothing (S3's default, as the CLI leaves an unknown
 # kind); a variable, not output: no fork per file
 s3_content_type() {
@@ -185,6 +191,10 @@ s3_put_fresh_tree() {
   fi
   [ "$S3_TREE_PARALLEL" = on ] || return 1
   [ -z "$(find "$src" -type f -size +"${S3_TREE_MAX_BYTES}"c -print -quit 2>/dev/null)" ] || return 1
+  # big files: through curl only when there are enough of them to fill as many streams as multipart
+  n=$(find "$src" -type f -size +"${S3_TREE_PART_BYTES}"c -printf x 2>/dev/null | wc -c)
+  [ "$n" -eq 0 ] || [ "$n" -ge "$S3_TREE_MIN_BIG" ] || return 1
+  n=0
   while IFS= read -r -d '' f; do
     rel="${f#"$src"/}"
     [[ "$f" == *[![:print:]]* || "$f" == *[\"\\]* ]] && return 1
