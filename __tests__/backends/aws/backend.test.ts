@@ -3,7 +3,7 @@ import { describe, it, expect, beforeEach, afterEach } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CreatePlacementGroupCommand, DescribeInstanceTypesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import { CreatePlacementGroupCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeInstanceTypesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
@@ -206,6 +206,16 @@ describe('AwsBackend (scripted instance)', () => {
     expect(groups.sentBy[0]).toContain('CreateSecurityGroup')
     expect(rules!.sentBy[0]).toContain('AuthorizeSecurityGroupEgress')
     expect(cloud.ec2.commandCalls(CreatePlacementGroupCommand)).toHaveLength(1)
+  })
+
+  it('a cluster whose placement group is refused: the security group created beside it is deleted, nothing is launched, and the error names the permission', async () => {
+    cloud.ec2.on(CreatePlacementGroupCommand).rejects(awsError('UnauthorizedOperation', 'not authorized to perform: ec2:CreatePlacementGroup', 403))
+    const req = request({ spec: spec({ nodes: 2, artifacts: [] }) })
+    await expect(backend().start(req)).rejects.toThrow(/creating the placement group .*UnauthorizedOperation/)
+    const created = cloud.ec2.commandCalls(CreateSecurityGroupCommand)
+    expect(created).toHaveLength(1)
+    expect(cloud.ec2.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(1)
+    expect(cloud.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0)
   })
 
   it('prepare() for one spec is not used by the start of another, and its failure surfaces in the start that takes it', async () => {
